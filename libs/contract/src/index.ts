@@ -1,0 +1,11 @@
+export { Color, otherColor } from './color';
+export { API_ERRORS, ErrorBody, ValidationIssue } from './errors';
+export type { ApiErrorCode } from './errors';
+export { HealthResponse, HealthStatus, LivenessResponse } from './health';
+export { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, ModelMetadata, ModelVersion } from './model-metadata';
+export { buildOpenApiDocument } from './openapi';
+export type { OpenApiDocument, OpenApiOptions } from './openapi';
+export { PredictRequest, PredictResponse, predictRequestFor } from './predict';
+export type { PredictLimits } from './predict';
+export { appRouter } from './trpc';
+export type { AppRouter, ModelProcedures, TrpcContext } from './trpc';
