@@ -1,0 +1,75 @@
+import { Color } from '@mlbg/contract';
+import { z } from 'zod';
+
+export const DEFAULT_PORT = 8081;
+export const DEFAULT_HOST = '0.0.0.0';
+export const DEFAULT_MAX_BATCH_ROWS = 10_000;
+/** 1 MiB: a 10,000-row single-feature batch is about 120 KB. */
+export const DEFAULT_BODY_LIMIT = 1_048_576;
+export const DEFAULT_MODEL_PATH = 'models/v1.0.0/model.onnx';
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+const positiveInt = (what: string) =>
+  z.coerce
+    .number({ error: `must be a whole number (${what})` })
+    .int(`must be a whole number (${what})`)
+    .positive(`must be greater than 0 (${what})`);
+
+/** The service's environment. Read once at start-up; nothing else reads `process.env`. */
+export const AppConfig = z
+  .object({
+    MODEL_PATH: z.string().min(1, 'must name an .onnx file').default(DEFAULT_MODEL_PATH),
+    PORT: z.coerce
+      .number({ error: 'must be a TCP port number' })
+      .int('must be a TCP port number')
+      .min(0, 'must be between 0 and 65535')
+      .max(65535, 'must be between 0 and 65535')
+      .default(DEFAULT_PORT),
+    HOST: z.string().min(1).default(DEFAULT_HOST),
+    COLOR: Color.default('blue'),
+    MAX_BATCH_ROWS: positiveInt('rows per request').default(DEFAULT_MAX_BATCH_ROWS),
+    BODY_LIMIT: positiveInt('bytes').default(DEFAULT_BODY_LIMIT),
+    SOCKET_PATH: z
+      .string()
+      .min(1)
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SHUTDOWN_TIMEOUT_MS: positiveInt('milliseconds').default(DEFAULT_SHUTDOWN_TIMEOUT_MS),
+  })
+  .transform((env) => ({
+    modelPath: env.MODEL_PATH,
+    port: env.PORT,
+    host: env.HOST,
+    color: env.COLOR,
+    maxBatchRows: env.MAX_BATCH_ROWS,
+    bodyLimit: env.BODY_LIMIT,
+    socketPath: env.SOCKET_PATH,
+    logLevel: env.LOG_LEVEL,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  }));
+export type AppConfig = Readonly<z.output<typeof AppConfig>>;
+
+/** Injection token for the frozen {@link AppConfig}. */
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Parses the environment into a frozen config, or throws a {@link ConfigError} whose message
+ * names every bad variable, e.g. `PORT="abc": must be a TCP port number`.
+ */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const result = AppConfig.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const value = env[name];
+      return `${name}${value === undefined ? '' : `=${JSON.stringify(value)}`}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}. Fix the environment variable(s) and start again.`);
+  }
+  return Object.freeze(result.data);
+}

@@ -1,0 +1,56 @@
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { connect } from 'node:net';
+
+/** nginx workers do not run as the user that starts the service, so the socket must be open to all. */
+const SOCKET_MODE = 0o666;
+
+/**
+ * Serves the same request handler on a unix socket too: nginx reaches a color through a symlink
+ * to this socket, and a switch moves the symlink (see DESIGN.md). A socket file left by a killed
+ * process is removed; one that still answers means another process owns it, which is an error.
+ */
+export async function listenOnUnixSocket(path: string, handler: RequestListener): Promise<Server> {
+  await removeStaleSocket(path);
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await chmod(path, SOCKET_MODE);
+  return server;
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  const stat = await lstat(path).catch(() => undefined);
+  if (!stat) return;
+  if (!stat.isSocket()) {
+    throw new Error(`SOCKET_PATH ${path} exists and is not a socket; remove it or choose another path.`);
+  }
+  if (await socketAnswers(path)) {
+    throw new Error(`SOCKET_PATH ${path} is in use by another process; stop it or choose another path.`);
+  }
+  await unlink(path);
+}
+
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish, and closes idle keep-alive connections. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,57 @@
+import 'reflect-metadata';
+import type { RequestListener, Server } from 'node:http';
+import { createApp } from './app/create-app';
+import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
+import { ReadinessTracker } from './lifecycle/readiness';
+import { closeServer, listenOnUnixSocket } from './lifecycle/unix-socket';
+import { ModelLoadError } from './model/onnx-model';
+
+/** Start-up problems the user can fix get one line and exit 1; anything else also prints its stack. */
+function fail(error: unknown): never {
+  const known = error instanceof ConfigError || error instanceof ModelLoadError;
+  console.error(`model-service: ${known ? (error as Error).message : (error as Error)?.stack ?? String(error)}`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    fail(error);
+  }
+  const app = await createApp(config).catch(fail);
+  const log = app.getHttpAdapter().getInstance().log;
+
+  await app.listen({ port: config.port, host: config.host }).catch((error: Error) =>
+    fail(new ConfigError(`cannot listen on ${config.host}:${config.port} (${error.message}); set PORT or HOST to a free address.`)),
+  );
+  let socketServer: Server | undefined;
+  if (config.socketPath) {
+    // The very handler Fastify serves TCP with, so both listeners behave the same.
+    const handler = app.getHttpServer().listeners('request')[0] as RequestListener;
+    socketServer = await listenOnUnixSocket(config.socketPath, handler).catch((error: Error) => fail(new ConfigError(error.message)));
+  }
+  log.info({ url: await app.getUrl(), socket: config.socketPath ?? null }, 'listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    // /health turns 503 at once; requests already accepted are answered before the process ends.
+    app.get(ReadinessTracker).markDraining();
+    log.info({ signal }, 'draining: finishing in-flight requests, then exiting');
+    const timer = setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; exiting anyway');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    await Promise.all([socketServer ? closeServer(socketServer) : undefined, app.close()]);
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+void main();

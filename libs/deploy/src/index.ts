@@ -1,0 +1,40 @@
+export {
+  DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_COLORS,
+  DEFAULT_DEPLOYMENT_SPEC,
+  DEFAULT_MAX_BATCH_ROWS,
+  DEFAULT_NETWORK,
+  DEFAULT_PREVIEW_PATH_PREFIX,
+  DEFAULT_ROUTER_CONTAINER,
+  DEFAULT_ROUTER_IMAGE,
+  DEFAULT_ROUTER_PORT,
+  DEPLOYMENT_SPEC_PATH,
+  DeploymentOverrides,
+  DeploymentSpec,
+  DeploymentSpecError,
+  applyOverrides,
+  loadDeploymentSpec,
+  parseDeploymentSpec,
+} from './spec';
+export {
+  COMPOSE_BASE_FILE,
+  COMPOSE_NGINX_CONF,
+  COMPOSE_UP_COMMAND,
+  GENERATE_COMMAND,
+  LOCAL_NGINX_FILES,
+  PROXY_CONNECT_TIMEOUT,
+  PROXY_READ_TIMEOUT,
+  PROXY_SEND_TIMEOUT,
+  ROUTER_ERRORS,
+  ROUTER_SERVICE,
+  SOCKET_VOLUME,
+  colorService,
+  composeColorFile,
+  composeNginxSite,
+  localNginxSite,
+  renderComposeFiles,
+  renderNginxConf,
+} from './render';
+export type { GeneratedFile, NginxFiles, NginxSite, RouterErrorCode } from './render';
+export { COMPOSE_SOCKET_DIR, INITIAL_LIVE_COLOR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from './sockets';
+export { findStaleFiles, renderCommittedFiles } from './generate';

@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from './deployment-spec';
+import { loadDeploymentSpec, parseDeploymentSpec } from './load';
+import { applyOverrides } from './overrides';
+import { DeploymentSpecError } from './spec-error';
+
+function errorOf(action: () => unknown): DeploymentSpecError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof DeploymentSpecError) return error;
+    throw error;
+  }
+  throw new Error('expected a DeploymentSpecError, but nothing was thrown');
+}
+
+const withSpec = (patch: (spec: Record<string, any>) => void): string => {
+  const spec = structuredClone(DEFAULT_DEPLOYMENT_SPEC) as Record<string, any>;
+  patch(spec);
+  return JSON.stringify(spec);
+};
+
+describe('DeploymentSpec', () => {
+  it("defaults to the original design's values", () => {
+    expect(DeploymentSpec.parse({})).toEqual({
+      network: 'ml-network',
+      router: { port: 80, container: 'ml-nginx', image: 'nginx:1.27-alpine' },
+      preview: { pathPrefix: '/preview/' },
+      colors: {
+        blue: { port: 8081, model: 'models/v1.0.0/model.onnx', container: 'ml-service-blue' },
+        green: { port: 8082, model: 'models/v1.1.0/model.onnx', container: 'ml-service-green' },
+      },
+      limits: { bodyLimitBytes: 1_048_576, maxBatchRows: 10_000 },
+    });
+  });
+
+  it('returns a frozen spec', () => {
+    const spec = parseDeploymentSpec('{}');
+    expect(Object.isFrozen(spec)).toBe(true);
+    expect(Object.isFrozen(spec.colors.blue)).toBe(true);
+  });
+
+  it('names the file, the field, the default and what to do for a bad port', () => {
+    const error = errorOf(() => parseDeploymentSpec(withSpec((s) => (s.colors.blue.port = 70_000)), 'deploy/deployment.json'));
+    expect(error.message).toContain('deploy/deployment.json is not a valid deployment spec');
+    expect(error.problems).toEqual(['colors.blue.port: Too big: expected number to be <=65535 (default: 8081)']);
+    expect(error.message).toContain('delete a field to use its default');
+  });
+
+  it('refuses the same port twice, naming both fields', () => {
+    const error = errorOf(() => parseDeploymentSpec(withSpec((s) => (s.colors.green.port = 8081))));
+    expect(error.problems).toEqual([
+      'colors.green.port: port 8081 is already used by colors.blue.port; the router and each color need their own (default: 8082)',
+    ]);
+  });
+
+  it('refuses the same container name twice', () => {
+    const error = errorOf(() => parseDeploymentSpec(withSpec((s) => (s.router.container = 'ml-service-blue'))));
+    expect(error.problems[0]).toMatch(/^colors\.blue\.container: container ml-service-blue is already used by router\.container/);
+  });
+
+  it('refuses an unknown color key', () => {
+    const error = errorOf(() => parseDeploymentSpec(withSpec((s) => (s.colors.red = { port: 8083 }))));
+    expect(error.problems).toEqual(['colors: unknown key "red"; remove it (check the spelling)']);
+  });
+
+  it('refuses a model path outside the repo or not an ONNX file', () => {
+    for (const model of ['/abs/model.onnx', 'models/../../etc/model.onnx', 'models/v1/model.pkl']) {
+      const error = errorOf(() => parseDeploymentSpec(withSpec((s) => (s.colors.green.model = model))));
+      expect(error.problems[0]).toMatch(/^colors\.green\.model: must be a relative path to an \.onnx file/);
+    }
+  });
+
+  it('reports invalid JSON with the file name', () => {
+    const error = errorOf(() => parseDeploymentSpec('{ "router": ', 'my-spec.json'));
+    expect(error.message).toMatch(/^my-spec\.json is not a valid deployment spec:\n {2}- not valid JSON: /);
+    expect(error.hint).toBe('Fix the JSON syntax in my-spec.json.');
+  });
+
+  it('loads a file, and says what to do when it is missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlbg-spec-'));
+    try {
+      const file = join(dir, 'deployment.json');
+      writeFileSync(file, withSpec((s) => (s.router.port = 8080)));
+      expect(loadDeploymentSpec(file).router.port).toBe(8080);
+      const missing = errorOf(() => loadDeploymentSpec(join(dir, 'nope.json')));
+      expect(missing.problems[0]).toMatch(/^can not be read: ENOENT/);
+      expect(missing.hint).toMatch(/workspace root/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('applyOverrides', () => {
+  it('applies flag and env values (text or numbers) and returns a new frozen spec', () => {
+    const spec = applyOverrides(DEFAULT_DEPLOYMENT_SPEC, { routerPort: '8080', greenPort: 9092, blueModel: undefined });
+    expect(spec.router.port).toBe(8080);
+    expect(spec.colors.green.port).toBe(9092);
+    expect(spec.colors.blue).toEqual(DEFAULT_DEPLOYMENT_SPEC.colors.blue);
+    expect(Object.isFrozen(spec)).toBe(true);
+    expect(DEFAULT_DEPLOYMENT_SPEC.router.port).toBe(80);
+  });
+
+  it('refuses a malformed override and changes nothing', () => {
+    const error = errorOf(() => applyOverrides(DEFAULT_DEPLOYMENT_SPEC, { routerPort: 'eighty' }));
+    expect(error.source).toBe('overrides (flags or environment)');
+    expect(error.problems[0]).toMatch(/^routerPort: /);
+    expect(DEFAULT_DEPLOYMENT_SPEC.router.port).toBe(80);
+  });
+
+  it('refuses an override that makes two listeners share a port', () => {
+    const error = errorOf(() => applyOverrides(DEFAULT_DEPLOYMENT_SPEC, { routerPort: 8081 }));
+    expect(error.problems).toEqual([
+      'colors.blue.port: port 8081 is already used by router.port; the router and each color need their own (default: 8081)',
+    ]);
+  });
+
+  it('refuses an unknown override', () => {
+    const error = errorOf(() => applyOverrides(DEFAULT_DEPLOYMENT_SPEC, { redPort: 1 } as never));
+    expect(error.problems).toEqual(['(top level): unknown key "redPort"; remove it (check the spelling)']);
+  });
+});

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { Color } from '@mlbg/contract';
+
+/** Where the committed spec lives, relative to the workspace root. */
+export const DEPLOYMENT_SPEC_PATH = 'deploy/deployment.json';
+
+// The original design's values, so its users can move over unchanged.
+export const DEFAULT_NETWORK = 'ml-network';
+export const DEFAULT_ROUTER_PORT = 80;
+export const DEFAULT_ROUTER_CONTAINER = 'ml-nginx';
+export const DEFAULT_ROUTER_IMAGE = 'nginx:1.27-alpine';
+export const DEFAULT_PREVIEW_PATH_PREFIX = '/preview/';
+export const DEFAULT_COLORS = {
+  blue: { port: 8081, model: 'models/v1.0.0/model.onnx', container: 'ml-service-blue' },
+  green: { port: 8082, model: 'models/v1.1.0/model.onnx', container: 'ml-service-green' },
+} as const satisfies Record<Color, { port: number; model: string; container: string }>;
+// The model service's own limits (BODY_LIMIT, MAX_BATCH_ROWS); nginx must not be stricter or looser.
+export const DEFAULT_BODY_LIMIT_BYTES = 1_048_576;
+export const DEFAULT_MAX_BATCH_ROWS = 10_000;
+
+const Port = z.int().min(1).max(65_535);
+
+const DockerName = z
+  .string()
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a Docker name: letters, digits, "_", "." or "-", starting with a letter or digit');
+
+// Relative to the repo root (and to /app in the image), so the same value works locally and in Compose.
+const ModelPath = z
+  .string()
+  .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[\w./-]+\.onnx$/, 'must be a relative path to an .onnx file inside the repo, e.g. "models/v1.0.0/model.onnx"');
+
+const PathPrefix = z.string().regex(/^\/[a-z0-9-]+\/$/, 'must look like "/preview/": lowercase letters, digits or "-" between two slashes');
+
+const colorSpec = (color: Color) =>
+  z
+    .strictObject({
+      port: Port.default(DEFAULT_COLORS[color].port),
+      model: ModelPath.default(DEFAULT_COLORS[color].model),
+      container: DockerName.default(DEFAULT_COLORS[color].container),
+    })
+    .prefault({});
+
+const DeploymentSpecShape = z.strictObject({
+  network: DockerName.default(DEFAULT_NETWORK),
+  router: z
+    .strictObject({
+      port: Port.default(DEFAULT_ROUTER_PORT),
+      container: DockerName.default(DEFAULT_ROUTER_CONTAINER),
+      image: z.string().min(1).default(DEFAULT_ROUTER_IMAGE),
+    })
+    .prefault({}),
+  preview: z.strictObject({ pathPrefix: PathPrefix.default(DEFAULT_PREVIEW_PATH_PREFIX) }).prefault({}),
+  colors: z.strictObject({ blue: colorSpec('blue'), green: colorSpec('green') }).prefault({}),
+  limits: z
+    .strictObject({
+      bodyLimitBytes: z.int().min(1).max(1024 ** 3).default(DEFAULT_BODY_LIMIT_BYTES),
+      maxBatchRows: z.int().min(1).default(DEFAULT_MAX_BATCH_ROWS),
+    })
+    .prefault({}),
+});
+
+/**
+ * The whole deployment in one validated value: the router (nginx), the preview route, both colors
+ * and the service limits nginx must match. Every field has the original design's default.
+ */
+export const DeploymentSpec = DeploymentSpecShape.superRefine((spec, ctx) => {
+  // Every listener and container must be unique, or the stack can not start.
+  const owners: { path: (string | number)[]; port: number; container: string }[] = [
+    { path: ['router'], ...spec.router },
+    ...Color.options.map((color) => ({ path: ['colors', color], ...spec.colors[color] })),
+  ];
+  for (const [index, owner] of owners.entries()) {
+    for (const earlier of owners.slice(0, index)) {
+      for (const field of ['port', 'container'] as const) {
+        if (owner[field] === earlier[field]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...owner.path, field],
+            message: `${field} ${owner[field]} is already used by ${[...earlier.path, field].join('.')}; the router and each color need their own`,
+          });
+        }
+      }
+    }
+  }
+});
+export type DeploymentSpec = z.infer<typeof DeploymentSpec>;
+
+/** The spec with every field at its default. */
+export const DEFAULT_DEPLOYMENT_SPEC: DeploymentSpec = deepFreeze(DeploymentSpec.parse({}));
+
+/** Freezes a parsed spec so nothing can change it after validation. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,41 @@
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+
+/** The absolute path of an executable on PATH (or in the sbin folders), or undefined. */
+export function findBinary(name: string): string | undefined {
+  const folders = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
+  for (const folder of folders.filter(Boolean)) {
+    try {
+      accessSync(join(folder, name), constants.X_OK);
+      return join(folder, name);
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
+}
+
+/** `describe`, or `describe.skip` with a message saying which tool is missing. */
+export function describeWithBinary(binary: string | undefined, name: string): jest.Describe {
+  if (binary) return describe;
+  console.warn(`Skipping tests that need the real \`${name}\`: it is not installed (not on PATH or in /usr/sbin).`);
+  return describe.skip;
+}
+
+/** Runs a command to completion; output as text. */
+export function run(command: string, args: readonly string[], options: { cwd?: string } = {}) {
+  const result = spawnSync(command, args, { cwd: options.cwd, encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, error: result.error };
+}
+
+/** A loopback TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
