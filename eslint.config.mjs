@@ -10,6 +10,8 @@ export default [
   { ignores: ['**/dist', '**/node_modules', '**/test-output', '**/playwright-report', '**/.bluegreen'] },
   {
     files: ['**/*.ts', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    // Each project's eslint.config.mjs extends this file by relative path, which is not a project import.
+    ignores: ['**/eslint.config.mjs'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

@@ -34,7 +34,10 @@ export function renderArtifacts(): { artifacts: Artifact[]; summary: ModelSummar
 
   const emit = (dir: string, spec: LinearModelSpec, version: string, trainingRows?: number, rmse?: number) => {
     const bytes = buildLinearModel(spec);
-    artifacts.push({ path: `${dir}/${MODEL_FILE}`, content: bytes }, { path: `${dir}/${CARD_FILE}`, content: renderCard(modelCard(spec, bytes)) });
+    artifacts.push(
+      { path: `${dir}/${MODEL_FILE}`, content: bytes },
+      { path: `${dir}/${CARD_FILE}`, content: renderCard(modelCard(spec, bytes)) },
+    );
     summary.push({ version, trainingRows, rmse, path: `${dir}/${MODEL_FILE}`, sha256: sha256(bytes) });
   };
   for (const recipe of RECIPES) {

@@ -58,5 +58,9 @@ export function trainModel(recipe: Recipe, samples: readonly Sample[], trainingD
     rmse: rmse.toFixed(RMSE_DECIMALS),
     model_family: recipe.family,
   };
-  return { spec: { featureCount: FEATURE_COUNT, ...model, metadata }, trainingRows: train.length, rmse: Number(metadata.rmse) };
+  return {
+    spec: { featureCount: FEATURE_COUNT, ...model, metadata },
+    trainingRows: train.length,
+    rmse: Number(metadata.rmse),
+  };
 }

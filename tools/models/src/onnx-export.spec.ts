@@ -27,13 +27,19 @@ describe('buildLinearModel (bring your own model)', () => {
   });
 
   it('computes the polynomial features inside the graph for any feature count', async () => {
-    const spec: LinearModelSpec = { featureCount: 3, weights: [1, 2, 3, 0.5, -0.5, 0.25], bias: 1, transform: 'polynomial-2' };
+    const spec: LinearModelSpec = {
+      featureCount: 3,
+      weights: [1, 2, 3, 0.5, -0.5, 0.25],
+      bias: 1,
+      transform: 'polynomial-2',
+    };
     expectClosedForm(await predictWithOrt(buildLinearModel(spec), ROWS), { ...spec, transform: 'polynomial-2' });
   });
 
   it('declares input [N, F] and output [N, 1], and no metadata unless given', () => {
     const graph = onnx.ModelProto.decode(buildLinearModel({ featureCount: 3, weights: [1, 1, 1], bias: 0 }));
-    const dims = (v: onnx.IValueInfoProto) => v.type?.tensorType?.shape?.dim?.map((d) => d.dimParam || Number(d.dimValue));
+    const dims = (value: onnx.IValueInfoProto) =>
+      value.type?.tensorType?.shape?.dim?.map((d) => d.dimParam || Number(d.dimValue));
     expect(graph.graph?.input?.map(dims)).toEqual([['N', 3]]);
     expect(graph.graph?.output?.map(dims)).toEqual([['N', 1]]);
     expect(graph.metadataProps).toEqual([]);
@@ -57,7 +63,8 @@ describe('buildLinearModel (bring your own model)', () => {
 
 describe('shipped fixture models/fixtures/three-features', () => {
   const bytes = readWorkspaceFile(`${THREE_FEATURE_FIXTURE_DIR}/${MODEL_FILE}`);
-  const card = ModelCard.parse(JSON.parse(readWorkspaceFile(`${THREE_FEATURE_FIXTURE_DIR}/${CARD_FILE}`).toString('utf8')));
+  const cardJson = readWorkspaceFile(`${THREE_FEATURE_FIXTURE_DIR}/${CARD_FILE}`).toString('utf8');
+  const card = ModelCard.parse(JSON.parse(cardJson));
 
   it('has no metadata_props at all, like a file from another exporter', () => {
     expect(onnx.ModelProto.decode(bytes).metadataProps).toEqual([]);

@@ -43,7 +43,10 @@ export function buildLinearModel(spec: LinearModelSpec): Uint8Array {
         node('MatMul', [transformedName(transform), 'weights'], ['linear']),
         node('Add', ['linear', 'bias'], [MODEL_OUTPUT_NAME]),
       ],
-      initializer: [floatTensor('weights', [width, OUTPUT_WIDTH], spec.weights), floatTensor('bias', [OUTPUT_WIDTH], [spec.bias])],
+      initializer: [
+        floatTensor('weights', [width, OUTPUT_WIDTH], spec.weights),
+        floatTensor('bias', [OUTPUT_WIDTH], [spec.bias]),
+      ],
       input: [floatValue(MODEL_INPUT_NAME, spec.featureCount)],
       output: [floatValue(MODEL_OUTPUT_NAME, OUTPUT_WIDTH)],
     },
@@ -59,7 +62,8 @@ function validate(spec: LinearModelSpec, transform: FeatureTransform): void {
   if (!FEATURE_TRANSFORMS.includes(transform)) throw new Error(`unknown transform "${transform}"`);
   const width = transformedWidth(spec.featureCount, transform);
   if (spec.weights.length !== width) {
-    throw new Error(`${transform} over ${spec.featureCount} features needs ${width} weights, got ${spec.weights.length}`);
+    const counts = `${spec.featureCount} features needs ${width} weights, got ${spec.weights.length}`;
+    throw new Error(`${transform} over ${counts}`);
   }
   if (![...spec.weights, spec.bias].every(Number.isFinite)) throw new Error('weights and bias must be finite numbers');
 }
@@ -80,7 +84,12 @@ function transformNodes(transform: FeatureTransform): onnx.INodeProto[] {
   ];
 }
 
-function node(opType: string, input: string[], output: string[], attribute: onnx.IAttributeProto[] = []): onnx.INodeProto {
+function node(
+  opType: string,
+  input: string[],
+  output: string[],
+  attribute: onnx.IAttributeProto[] = [],
+): onnx.INodeProto {
   return { opType, name: `${opType.toLowerCase()}_${output[0]}`, input, output, attribute };
 }
 

@@ -5,6 +5,7 @@ import { LogController } from 'fastify';
 import pino, { type DestinationStream } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { registerDocs } from '../docs/docs.plugin';
+import { ReadinessTracker } from '../lifecycle/readiness';
 import { PinoNestLogger } from '../logging/pino-nest-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { ModelService } from '../model/model.service';
@@ -57,6 +58,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     reply.header('x-color', config.color);
     reply.header('x-request-id', request.id);
     done();
+  });
+  const readiness = app.get(ReadinessTracker);
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    // While draining, close each connection after its answer so keep-alive clients move on and the
+    // process can exit once in-flight requests are done.
+    if (readiness.get().state === 'draining') reply.header('connection', 'close');
+    done(null, payload);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;

@@ -18,7 +18,7 @@ type FakeColor = keyof typeof VERSIONS;
 interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
-  json: any;
+  json: { color?: string; url?: string; requestId?: string };
   localPort?: number;
 }
 
@@ -58,7 +58,7 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
         res.setEncoding('utf8');
         res.on('data', (chunk) => (text += chunk));
         res.on('end', () => {
-          const answer = { status: res.statusCode ?? 0, headers: res.headers, localPort: res.socket?.localPort, json: undefined };
+          const answer = { status: res.statusCode ?? 0, headers: res.headers, localPort: res.socket?.localPort };
           try {
             resolve({ ...answer, json: JSON.parse(text) });
           } catch {

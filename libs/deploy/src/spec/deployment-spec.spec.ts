@@ -16,8 +16,8 @@ function errorOf(action: () => unknown): DeploymentSpecError {
   throw new Error('expected a DeploymentSpecError, but nothing was thrown');
 }
 
-const withSpec = (patch: (spec: Record<string, any>) => void): string => {
-  const spec = structuredClone(DEFAULT_DEPLOYMENT_SPEC) as Record<string, any>;
+const withSpec = (patch: (spec: DeploymentSpec) => void): string => {
+  const spec = structuredClone(DEFAULT_DEPLOYMENT_SPEC);
   patch(spec);
   return JSON.stringify(spec);
 };
@@ -62,7 +62,7 @@ describe('DeploymentSpec', () => {
   });
 
   it('refuses an unknown color key', () => {
-    const error = errorOf(() => parseDeploymentSpec(withSpec((s) => (s.colors.red = { port: 8083 }))));
+    const error = errorOf(() => parseDeploymentSpec(withSpec((s) => ((s.colors as Record<string, unknown>)['red'] = { port: 8083 }))));
     expect(error.problems).toEqual(['colors: unknown key "red"; remove it (check the spelling)']);
   });
 

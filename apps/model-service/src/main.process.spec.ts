@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { WORKSPACE_ROOT } from './testing/test-app';
+
+/** The built service, exactly as `deploy:up` and the Dockerfile run it (`nx build` runs before these tests). */
+const MAIN = resolve(WORKSPACE_ROOT, 'dist/apps/model-service/src/main.js');
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  logs: Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
+
+function run(env: Record<string, string>) {
+  const child = spawn(process.execPath, [MAIN], { cwd: WORKSPACE_ROOT, env: { PATH: process.env['PATH'] ?? '', ...env } });
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  return { child, exited, stderr: () => stderr };
+}
+
+/** Starts the service on a free port and waits for its "listening" log line. */
+function start(env: Record<string, string>): Promise<Started> {
+  const { child, exited } = run({ PORT: '0', HOST: '127.0.0.1', ...env });
+  const logs: Record<string, unknown>[] = [];
+  return new Promise((resolveStarted, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line);
+      logs.push(entry);
+      if (entry.msg === 'listening') resolveStarted({ child, url: entry.url, logs, exited });
+    });
+    void exited.then((code) => reject(new Error(`the service exited with ${code} before listening`)));
+  });
+}
+
+function get(options: { url?: string; socketPath?: string; path: string }): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const target = options.url ? new URL(options.path, options.url) : `http://localhost${options.path}`;
+    const req = request(target, { socketPath: options.socketPath, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+describe('the built service as a process', () => {
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'model-service-process-'));
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it.each([
+    [{ PORT: 'abc' }, /^model-service: invalid configuration: PORT="abc": must be a TCP port number/],
+    [{ MODEL_PATH: 'models/nope/model.onnx' }, /^model-service: model file not found: models\/nope\/model\.onnx\. Set MODEL_PATH/],
+    [{ MODEL_PATH: 'package.json' }, /^model-service: .*package\.json/],
+  ])('stops at start-up with one line and exit 1 for %j', async (env, message) => {
+    const { exited, stderr } = run(env);
+    expect(await exited).toBe(1);
+    const lines = stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+
+  it('listens on TCP and on a 0666 unix socket, then drains on SIGTERM and exits 0', async () => {
+    const socketPath = join(scratch, 'blue.sock');
+    const service = await start({ SOCKET_PATH: socketPath, COLOR: 'blue' });
+    try {
+      const overTcp = await get({ url: service.url, path: '/health' });
+      expect(overTcp.status).toBe(200);
+      expect(JSON.parse(overTcp.body)).toMatchObject({ status: 'ok', version: 'v1.0.0', color: 'blue' });
+      const overSocket = await get({ socketPath, path: '/health' });
+      expect(JSON.parse(overSocket.body)).toMatchObject({ status: 'ok', color: 'blue' });
+      expect(statSync(socketPath).mode & 0o777).toBe(0o666);
+    } finally {
+      service.child.kill('SIGTERM');
+    }
+    expect(await service.exited).toBe(0);
+    expect(service.logs.map((entry) => entry.msg)).toEqual(expect.arrayContaining(['draining: finishing in-flight requests, then exiting', 'stopped']));
+    expect(existsSync(socketPath)).toBe(false);
+  });
+
+  it('replaces a stale socket file left by a killed process', async () => {
+    const socketPath = join(scratch, 'stale.sock');
+    const first = await start({ SOCKET_PATH: socketPath });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(existsSync(socketPath)).toBe(true);
+    const second = await start({ SOCKET_PATH: socketPath });
+    expect((await get({ socketPath, path: '/health' })).status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('finishes a request that is in flight when SIGTERM arrives', async () => {
+    const service = await start({});
+    const { port } = new URL(service.url);
+    const body = JSON.stringify({ features: [[1], [2], [3]] });
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((ready) => socket.once('connect', ready));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk));
+    const closed = new Promise((done) => socket.once('close', done));
+    // Headers and half the body now, SIGTERM, then the rest: the request is in flight during the drain.
+    socket.write(`POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body.slice(0, 10));
+    await new Promise((wait) => setTimeout(wait, 200));
+    service.child.kill('SIGTERM');
+    await new Promise((wait) => setTimeout(wait, 300));
+    socket.write(body.slice(10));
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(answer).toContain('"model_version":"v1.0.0"');
+    expect(await service.exited).toBe(0);
+  });
+});
