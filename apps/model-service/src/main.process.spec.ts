@@ -30,7 +30,7 @@ function start(env: Record<string, string>): Promise<Started> {
   const { child, exited } = run({ PORT: '0', HOST: '127.0.0.1', ...env });
   const logs: Record<string, unknown>[] = [];
   return new Promise((resolveStarted, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const entry = JSON.parse(line);
       logs.push(entry);
       if (entry.msg === 'listening') resolveStarted({ child, url: entry.url, logs, exited });

@@ -5,7 +5,7 @@ export { HealthResponse, HealthStatus, LivenessResponse } from './health';
 export { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, ModelMetadata, ModelVersion } from './model-metadata';
 export { buildOpenApiDocument } from './openapi';
 export type { OpenApiDocument, OpenApiOptions } from './openapi';
-export { PredictRequest, PredictResponse, predictRequestFor } from './predict';
+export { FLOAT32_MAX, PredictRequest, PredictResponse, predictRequestFor } from './predict';
 export type { PredictLimits } from './predict';
 export { appRouter } from './trpc';
 export type { AppRouter, ModelProcedures, TrpcContext } from './trpc';

@@ -8,7 +8,13 @@ export interface PredictLimits {
   maxBatchRows: number;
 }
 
-const FeatureValue = z.number().finite();
+/** The largest float32: models take float32, so a larger number would silently become Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+const FeatureValue = z
+  .number()
+  .min(-FLOAT32_MAX, 'must fit in a float32 (between -3.4e38 and 3.4e38)')
+  .max(FLOAT32_MAX, 'must fit in a float32 (between -3.4e38 and 3.4e38)');
 const FeatureRow = z.array(FeatureValue).min(1, 'a row needs at least one feature');
 
 /** `POST /predict` body: one row of numbers per prediction, `{"features": [[1],[2],[3]]}`. */

@@ -12,7 +12,6 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ModelService } from '../model/model.service';
 import { LOADED_MODEL } from '../model/model.tokens';
 import type { LoadedModel } from '../model/onnx-model';
-import { PredictController } from '../predict/predict.controller';
 import { PredictService } from '../predict/predict.service';
 
 @Module({})
@@ -23,7 +22,8 @@ export class AppModule {
       module: AppModule,
       // Terminus's own failure log would repeat every 503 /health as an error; readiness is logged by us.
       imports: [TerminusModule.forRoot({ logger: false })],
-      controllers: [HealthController, PredictController, MetricsController],
+      // POST /predict is a plain Fastify route (see predict.route.ts).
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: LOADED_MODEL, useValue: model },

@@ -10,6 +10,7 @@ import { PinoNestLogger } from '../logging/pino-nest-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { ModelService } from '../model/model.service';
 import { loadOnnxModel } from '../model/onnx-model';
+import { registerPredictRoute } from '../predict/predict.route';
 import { registerTrpc } from '../trpc/trpc.plugin';
 import { AppModule } from './app.module';
 
@@ -29,7 +30,8 @@ export interface CreateAppOptions {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const model = await loadOnnxModel(config.modelPath);
   const loggerOptions = { level: config.logLevel, base: { color: config.color, version: model.version } };
-  const logger = options.logStream ? pino(loggerOptions, options.logStream) : pino(loggerOptions);
+  // Asynchronous stdout: a synchronous write per request line costs throughput under load.
+  const logger = pino(loggerOptions, options.logStream ?? pino.destination({ sync: false }));
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // One line per request from the onResponse hook below instead of Fastify's two.
@@ -77,6 +79,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     done();
   });
 
+  await registerPredictRoute(app);
   await registerTrpc(app);
   await registerDocs(app, modelService);
   await app.init();

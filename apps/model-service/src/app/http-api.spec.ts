@@ -147,6 +147,8 @@ describe('HTTP API (real Fastify stack, real onnxruntime)', () => {
       ['an object value', '{"features": [[{"x": 1}]]}', ['body', 'features', 0, 0], 'float_type'],
       ['Infinity (1e999)', '{"features": [[1e999]]}', ['body', 'features', 0, 0], 'finite_number'],
       ['-Infinity', '{"features": [[-1e999]]}', ['body', 'features', 0, 0], 'finite_number'],
+      ['a number too large for float32', '{"features": [[1e300]]}', ['body', 'features', 0, 0], 'less_than_equal'],
+      ['a number too small for float32', '{"features": [[-3.5e38]]}', ['body', 'features', 0, 0], 'greater_than_equal'],
       ['a JSON array body', '[[1]]', ['body'], 'model_attributes_type'],
       ['a JSON null body', 'null', ['body'], 'model_attributes_type'],
       ['a JSON string body', '"features"', ['body'], 'model_attributes_type'],

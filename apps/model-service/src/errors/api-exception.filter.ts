@@ -3,7 +3,7 @@ import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nest
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error';
 
-/** Errors raised by Fastify before a handler runs, by the status Fastify gives them. */
+/** Errors raised by Nest or Fastify outside our code, by their HTTP status. */
 const CODE_BY_STATUS: Readonly<Record<number, ApiErrorCode>> = {
   400: 'MALFORMED_JSON',
   404: 'NOT_FOUND',
@@ -13,33 +13,38 @@ const CODE_BY_STATUS: Readonly<Record<number, ApiErrorCode>> = {
   503: 'NOT_READY',
 };
 
-/**
- * The one place errors become HTTP answers: `{"detail": ..., "code": ...}` with the catalogue's status.
- * Anything unexpected is a 500 that is logged and never shows internals to the client.
- */
+function statusOf(exception: unknown): number | undefined {
+  if (exception instanceof HttpException) return exception.getStatus();
+  const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
+  return typeof statusCode === 'number' ? statusCode : undefined;
+}
+
+/** Any error, as one from the catalogue. Unexpected ones are logged and become a 500 that shows no internals. */
+export function toApiError(exception: unknown, request: FastifyRequest): ApiError {
+  if (exception instanceof ApiError) return exception;
+  const status = statusOf(exception);
+  const code = status === undefined ? undefined : CODE_BY_STATUS[status];
+  if (code === 'MALFORMED_JSON') {
+    // Fastify says where the JSON broke; keep that.
+    return new ApiError(code, `${API_ERRORS.MALFORMED_JSON.message} (${(exception as Error).message})`);
+  }
+  if (code) return new ApiError(code);
+  request.log.error({ err: exception }, `unexpected error answering ${request.method} ${request.url}`);
+  return new ApiError('INTERNAL');
+}
+
+/** The one shape of every error answer: `{"detail": ..., "code": ...}` with the catalogue's status. */
+export function sendApiError(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const error = toApiError(exception, request);
+  const body: ErrorBody = { detail: error.detail, code: error.code };
+  reply.status(error.status).send(body);
+}
+
+/** Errors from Nest controllers and from Fastify before a handler runs. */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
-    const request = http.getRequest<FastifyRequest>();
-    const error = this.toApiError(exception, request);
-    const body: ErrorBody = { detail: error.detail, code: error.code };
-    reply.status(error.status).send(body);
+    sendApiError(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
   }
-
-  private toApiError(exception: unknown, request: FastifyRequest): ApiError {
-    if (exception instanceof ApiError) return exception;
-    if (exception instanceof HttpException) {
-      const code = CODE_BY_STATUS[exception.getStatus()];
-      if (code) return new ApiError(code, code === 'MALFORMED_JSON' ? malformedJsonDetail(exception) : API_ERRORS[code].message);
-    }
-    request.log.error({ err: exception }, `unexpected error answering ${request.method} ${request.url}`);
-    return new ApiError('INTERNAL');
-  }
-}
-
-/** Fastify says where the JSON broke ("Unexpected token } in JSON at position 12"); keep that. */
-function malformedJsonDetail(exception: HttpException): string {
-  return `${API_ERRORS.MALFORMED_JSON.message} (${exception.message})`;
 }

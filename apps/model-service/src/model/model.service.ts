@@ -6,6 +6,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { shortestFloat32 } from './float32';
 import { LOADED_MODEL } from './model.tokens';
 import { ModelLoadError, type LoadedModel } from './onnx-model';
+import type { PredictBatch } from '../predict/predict-validation';
 
 /** Runs the loaded model: one batched inference per request. */
 @Injectable()
@@ -35,35 +36,30 @@ export class ModelService {
     return this.config.color;
   }
 
-  /**
-   * Predicts one value per row. Rows must already be validated: `featureCount` finite numbers each.
-   */
-  async predict(rows: readonly (readonly number[])[]): Promise<number[]> {
-    const featureCount = this.model.featureCount;
-    const input = new Float32Array(rows.length * featureCount);
-    for (let i = 0; i < rows.length; i++) input.set(rows[i], i * featureCount);
-
+  /** Predicts one value per row of a validated batch (row-major float32 data, `featureCount` per row). */
+  async predict(batch: PredictBatch): Promise<number[]> {
     const stopTimer = this.metrics.startInferenceTimer();
     const outputs = await this.model.session.run({
-      [this.model.inputName]: new Tensor('float32', input, [rows.length, featureCount]),
+      [this.model.inputName]: new Tensor('float32', batch.input, [batch.rows, this.model.featureCount]),
     });
     stopTimer();
 
     const values = outputs[this.model.outputName].data as Float32Array;
-    if (values.length !== rows.length) {
-      throw new Error(`the model returned ${values.length} values for ${rows.length} rows; it must return one value per row`);
+    if (values.length !== batch.rows) {
+      throw new Error(`the model returned ${values.length} values for ${batch.rows} rows; it must return one value per row`);
     }
     const predictions = new Array<number>(values.length);
-    for (let i = 0; i < values.length; i++) predictions[i] = shortestFloat32(values[i]);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) throw new Error(`the model returned ${values[i]} for row ${i}; JSON can not carry it`);
+      predictions[i] = shortestFloat32(values[i]);
+    }
     return predictions;
   }
 
   /** A real inference before the first request, so /health says "ok" only when predictions work. */
   async warmUp(): Promise<void> {
     try {
-      const row = new Array<number>(this.model.featureCount).fill(0);
-      const [value] = await this.predict([row]);
-      if (!Number.isFinite(value)) throw new Error(`the warm-up prediction is ${value}`);
+      await this.predict({ rows: 1, input: new Float32Array(this.model.featureCount) });
       this.readiness.markReady();
     } catch (error) {
       const reason = `warm-up inference failed for ${this.model.path}: ${(error as Error).message}`;

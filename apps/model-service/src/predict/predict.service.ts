@@ -18,8 +18,7 @@ export class PredictService {
 
   /** Throws an `ApiError` (413 or 422) for a body that must not reach the model. */
   async predict(body: unknown): Promise<PredictResponse> {
-    const { features } = this.validate(body);
-    const predictions = await this.model.predict(features);
+    const predictions = await this.model.predict(this.validate(body));
     return { predictions, model_version: this.model.version };
   }
 }
