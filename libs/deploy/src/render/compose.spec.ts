@@ -29,6 +29,13 @@ describe('renderComposeFiles', () => {
     expect(green.healthcheck.test[3]).toContain("fetch('http://127.0.0.1:8082/health')");
   });
 
+  it('lets each color run its own image, defaulting to one local build tag per color', () => {
+    const image = (color: 'blue' | 'green') => parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`];
+    expect(image('blue').image).toBe('${BLUE_IMAGE:-ml-model-service:blue}');
+    expect(image('green').image).toBe('${GREEN_IMAGE:-ml-model-service:green}');
+    for (const color of ['blue', 'green'] as const) expect(image(color).build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+  });
+
   it('creates the initial relative symlinks in nginx only when they are missing', () => {
     const nginx = parse(byPath['docker-compose.yml']).services.nginx;
     expect(nginx.command[2]).toBe(

@@ -16,6 +16,21 @@ export const IMAGE_APP_DIR = '/app';
 const SERVICE_HOST = '0.0.0.0';
 const LOG_LEVEL = 'info';
 const HEALTHCHECK = { interval: '5s', timeout: '3s', retries: 12, start_period: '10s' } as const;
+/**
+ * The env var that picks a color's image, so a deploy can run a new image on the idle color only
+ * (`GREEN_IMAGE=ghcr.io/...:<sha> docker compose up -d --no-deps ml-service-green`).
+ */
+export const COLOR_IMAGE_VARIABLES = { blue: 'BLUE_IMAGE', green: 'GREEN_IMAGE' } as const satisfies Record<Color, string>;
+/**
+ * What `up --build` tags the local build as when the variable is unset. One tag per color: two
+ * services building into the same tag race under BuildKit ("image already exists").
+ */
+export const LOCAL_IMAGE_REPOSITORY = 'ml-model-service';
+
+/** The Compose `image:` of a color: its variable, defaulting to the local build's tag. */
+export function colorImage(color: Color): string {
+  return `\${${COLOR_IMAGE_VARIABLES[color]}:-${LOCAL_IMAGE_REPOSITORY}:${color}}`;
+}
 
 /**
  * Renders the three Compose files of the original design: the base (network, socket volume,
@@ -74,6 +89,7 @@ function colorFile(spec: DeploymentSpec, color: Color) {
     version: COMPOSE_VERSION,
     services: {
       [service]: {
+        image: colorImage(color),
         build: { context: '.', dockerfile: 'Dockerfile' },
         container_name: container,
         environment: {

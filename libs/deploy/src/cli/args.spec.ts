@@ -1,0 +1,58 @@
+import { parseCommandLine } from './args';
+
+const parse = (line: string, env: Record<string, string> = {}) => parseCommandLine(line.split(' ').filter(Boolean), env);
+
+describe('parseCommandLine', () => {
+  it('parses up with its port, model, log level and timeout flags', () => {
+    expect(parse('up --router-port=8080 --blue-port 9081 --green-model=models/x.onnx --log-level=warn --timeout=90 --json')).toEqual({
+      ok: true,
+      command: { name: 'up', json: true, stateDir: undefined, ports: { routerPort: 8080, bluePort: 9081 }, models: { green: 'models/x.onnx' }, logLevel: 'warn', timeoutMs: 90_000 },
+    });
+  });
+
+  it('falls back to BLUEGREEN_* variables, and a flag wins over its variable', () => {
+    const env = { BLUEGREEN_ROUTER_PORT: '8080', BLUEGREEN_GREEN_PORT: '9082', BLUEGREEN_STATE_DIR: '/tmp/stack-2', BLUEGREEN_TARGET: 'compose' };
+    expect(parse('up --router-port=8081', env)).toMatchObject({ ok: true, command: { ports: { routerPort: 8081, greenPort: 9082 }, stateDir: '/tmp/stack-2' } });
+    expect(parse('status', env)).toMatchObject({ ok: true, command: { name: 'status', target: 'compose' } });
+    expect(parse('status --target=local', env)).toMatchObject({ ok: true, command: { target: 'local' } });
+  });
+
+  it('parses switch with --color, a color argument (like switch_traffic.sh), or none (toggle)', () => {
+    expect(parse('switch --color=green')).toMatchObject({ ok: true, command: { name: 'switch', color: 'green', target: 'local' } });
+    expect(parse('switch blue')).toMatchObject({ ok: true, command: { color: 'blue' } });
+    expect(parse('switch')).toEqual({ ok: true, command: { name: 'switch', json: false, stateDir: undefined, target: 'local' } });
+    expect(parse('switch --color=green --expect-version=v1.1.0 --target=compose')).toMatchObject({
+      ok: true,
+      command: { color: 'green', expectVersion: 'v1.1.0', target: 'compose' },
+    });
+  });
+
+  it('parses release, down, rollback and help', () => {
+    expect(parse('release --model=models/v1.1.0/model.onnx --color=green')).toMatchObject({ ok: true, command: { name: 'release', model: 'models/v1.1.0/model.onnx', color: 'green' } });
+    expect(parse('down --reset --timeout=5')).toMatchObject({ ok: true, command: { name: 'down', reset: true, timeoutMs: 5000 } });
+    expect(parse('rollback --json')).toMatchObject({ ok: true, command: { name: 'rollback', json: true } });
+    for (const line of ['', 'help', '--help', 'switch -h']) expect(parse(line)).toMatchObject({ ok: true, command: { name: 'help' } });
+  });
+
+  it.each([
+    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, help'],
+    ['switch --color=red', 'switch: unknown color "red" (--color); the colors are blue and green'],
+    ['switch purple', 'switch: unknown color "purple" (the color argument); the colors are blue and green'],
+    ['switch green --color=blue', 'switch: --color=blue and the argument "green" disagree; give one'],
+    ['switch --colour=green', "switch: Unknown option '--colour'"],
+    ['status --color=green', "status: Unknown option '--color'"],
+    ['up --router-port=eighty', 'up: --router-port must be a port number from 1 to 65535, not "eighty"'],
+    ['up --blue-port=70000', 'up: --blue-port must be a port number from 1 to 65535, not "70000"'],
+    ['up --log-level=loud', 'up: --log-level must be one of fatal, error, warn, info, debug, trace, silent, not "loud"'],
+    ['down --timeout=-1', 'down: --timeout must be a number of seconds greater than 0, not "-1"'],
+    ['release', 'release: release needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx'],
+    ['rollback now', 'rollback: unexpected argument "now"'],
+    ['status --target=k8s', 'status: unknown target "k8s" (--target); use local or compose'],
+  ])('refuses `%s` as bad usage', (line, message) => {
+    expect(parse(line)).toEqual({ ok: false, json: false, message: expect.stringContaining(message) });
+  });
+
+  it('names the variable when a bad value came from the environment', () => {
+    expect(parse('up', { BLUEGREEN_ROUTER_PORT: 'x' })).toMatchObject({ ok: false, message: 'up: BLUEGREEN_ROUTER_PORT must be a port number from 1 to 65535, not "x"' });
+  });
+});

@@ -1,0 +1,201 @@
+import { Color } from '@mlbg/contract';
+import { parseArgs } from 'node:util';
+import { DeployTarget } from '../runtime/history';
+
+/** The service's log levels (its LOG_LEVEL). */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const COMMAND_NAMES = ['up', 'down', 'status', 'switch', 'rollback', 'release', 'help'] as const;
+export type CommandName = (typeof COMMAND_NAMES)[number];
+
+interface Common {
+  readonly json: boolean;
+  /** As given (flag or BLUEGREEN_STATE_DIR); undefined = `.bluegreen` at the workspace root. */
+  readonly stateDir: string | undefined;
+}
+
+/** A parsed, validated command line. */
+export type Command =
+  | { readonly name: 'help'; readonly json: boolean }
+  | (Common & {
+      readonly name: 'up';
+      readonly ports: { readonly routerPort?: number; readonly bluePort?: number; readonly greenPort?: number };
+      readonly models: Partial<Record<Color, string>>;
+      readonly logLevel?: string;
+      readonly timeoutMs?: number;
+    })
+  | (Common & { readonly name: 'down'; readonly reset: boolean; readonly timeoutMs?: number })
+  | (Common & { readonly name: 'status'; readonly target: DeployTarget })
+  | (Common & { readonly name: 'switch'; readonly target: DeployTarget; readonly color?: Color; readonly expectVersion?: string })
+  | (Common & { readonly name: 'rollback'; readonly target: DeployTarget })
+  | (Common & { readonly name: 'release'; readonly model: string; readonly color?: Color; readonly timeoutMs?: number });
+
+export type ParseResult = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly message: string; readonly json: boolean };
+
+type OptionKind = { type: 'string' } | { type: 'boolean'; short?: string };
+const COMMON_OPTIONS = { json: { type: 'boolean' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } satisfies Record<string, OptionKind>;
+const TIMEOUT = { timeout: { type: 'string' } } satisfies Record<string, OptionKind>;
+const TARGET = { target: { type: 'string' } } satisfies Record<string, OptionKind>;
+
+const OPTIONS = {
+  up: {
+    ...COMMON_OPTIONS,
+    ...TIMEOUT,
+    'router-port': { type: 'string' },
+    'blue-port': { type: 'string' },
+    'green-port': { type: 'string' },
+    'blue-model': { type: 'string' },
+    'green-model': { type: 'string' },
+    'log-level': { type: 'string' },
+  },
+  down: { ...COMMON_OPTIONS, ...TIMEOUT, reset: { type: 'boolean' } },
+  status: { ...COMMON_OPTIONS, ...TARGET },
+  switch: { ...COMMON_OPTIONS, ...TARGET, color: { type: 'string' }, 'expect-version': { type: 'string' } },
+  rollback: { ...COMMON_OPTIONS, ...TARGET },
+  release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, color: { type: 'string' } },
+  help: { ...COMMON_OPTIONS },
+} as const satisfies Record<CommandName, Record<string, OptionKind>>;
+
+/** Environment variables each flag falls back to (flags win). */
+export const ENV_FALLBACKS: Readonly<Record<string, string>> = {
+  'state-dir': 'BLUEGREEN_STATE_DIR',
+  'router-port': 'BLUEGREEN_ROUTER_PORT',
+  'blue-port': 'BLUEGREEN_BLUE_PORT',
+  'green-port': 'BLUEGREEN_GREEN_PORT',
+  'blue-model': 'BLUEGREEN_BLUE_MODEL',
+  'green-model': 'BLUEGREEN_GREEN_MODEL',
+  'log-level': 'BLUEGREEN_LOG_LEVEL',
+  target: 'BLUEGREEN_TARGET',
+};
+
+class UsageError extends Error {}
+
+/**
+ * Parses `<command> [flags]` (node:util parseArgs, strict), with BLUEGREEN_* variables as
+ * fallbacks for flags. Pure: argv and env in, a command or a usage message out.
+ */
+export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+  const json = argv.includes('--json');
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h') return { ok: true, command: { name: 'help', json } };
+  if (!(COMMAND_NAMES as readonly string[]).includes(first)) {
+    return { ok: false, json, message: `unknown command "${first}"; the commands are ${COMMAND_NAMES.join(', ')}` };
+  }
+  const name = first as CommandName;
+  try {
+    const { values, positionals } = parseArgs({ args: [...rest], options: OPTIONS[name], strict: true, allowPositionals: true });
+    const raw = values as Record<string, string | boolean | undefined>;
+    if (raw['help'] || name === 'help') return { ok: true, command: { name: 'help', json } };
+    const text = (option: string): { value: string; from: string } | undefined => {
+      const flag = raw[option];
+      if (typeof flag === 'string') return { value: flag, from: `--${option}` };
+      const variable = ENV_FALLBACKS[option];
+      const fromEnv = variable ? env[variable] : undefined;
+      return variable && fromEnv !== undefined && fromEnv !== '' ? { value: fromEnv, from: variable } : undefined;
+    };
+    const common: Common = { json, stateDir: text('state-dir')?.value };
+
+    const extra = name === 'switch' ? positionals.slice(1) : positionals;
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+
+    switch (name) {
+      case 'up':
+        return {
+          ok: true,
+          command: {
+            name,
+            ...common,
+            ports: dropUndefined({ routerPort: port(text('router-port')), bluePort: port(text('blue-port')), greenPort: port(text('green-port')) }),
+            models: dropUndefined({ blue: text('blue-model')?.value, green: text('green-model')?.value }),
+            ...dropUndefined({ logLevel: logLevel(text('log-level')), timeoutMs: seconds(text('timeout')) }),
+          },
+        };
+      case 'down':
+        return { ok: true, command: { name, ...common, reset: raw['reset'] === true, ...dropUndefined({ timeoutMs: seconds(text('timeout')) }) } };
+      case 'status':
+      case 'rollback':
+        return { ok: true, command: { name, ...common, target: target(text('target')) } };
+      case 'switch': {
+        const flag = text('color');
+        const positional = positionals[0] === undefined ? undefined : { value: positionals[0], from: 'the color argument' };
+        if (flag && positional && flag.value !== positional.value) throw new UsageError(`--color=${flag.value} and the argument "${positional.value}" disagree; give one`);
+        return {
+          ok: true,
+          command: { name, ...common, target: target(text('target')), ...dropUndefined({ color: color(flag ?? positional), expectVersion: text('expect-version')?.value }) },
+        };
+      }
+      case 'release': {
+        const model = text('model');
+        if (!model) throw new UsageError('release needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx');
+        return { ok: true, command: { name, ...common, model: model.value, ...dropUndefined({ color: color(text('color')), timeoutMs: seconds(text('timeout')) }) } };
+      }
+      default: {
+        const unreachable: never = name;
+        return unreachable;
+      }
+    }
+  } catch (error) {
+    if (error instanceof UsageError) return { ok: false, json, message: `${name}: ${error.message}` };
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return { ok: false, json, message: `${name}: ${(error as Error).message}` };
+    throw error;
+  }
+}
+
+function port(input: { value: string; from: string } | undefined): number | undefined {
+  if (!input) return undefined;
+  const value = Number(input.value);
+  if (!/^\d+$/.test(input.value) || value < 1 || value > 65_535) throw new UsageError(`${input.from} must be a port number from 1 to 65535, not "${input.value}"`);
+  return value;
+}
+
+function seconds(input: { value: string; from: string } | undefined): number | undefined {
+  if (!input) return undefined;
+  const value = Number(input.value);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${input.from} must be a number of seconds greater than 0, not "${input.value}"`);
+  return Math.round(value * 1000);
+}
+
+function color(input: { value: string; from: string } | undefined): Color | undefined {
+  if (!input) return undefined;
+  const parsed = Color.safeParse(input.value);
+  if (!parsed.success) throw new UsageError(`unknown color "${input.value}" (${input.from}); the colors are ${Color.options.join(' and ')}`);
+  return parsed.data;
+}
+
+function target(input: { value: string; from: string } | undefined): DeployTarget {
+  if (!input) return 'local';
+  const parsed = DeployTarget.safeParse(input.value);
+  if (!parsed.success) throw new UsageError(`unknown target "${input.value}" (${input.from}); use ${DeployTarget.options.join(' or ')}`);
+  return parsed.data;
+}
+
+function logLevel(input: { value: string; from: string } | undefined): string | undefined {
+  if (!input) return undefined;
+  if (!(LOG_LEVELS as readonly string[]).includes(input.value)) throw new UsageError(`${input.from} must be one of ${LOG_LEVELS.join(', ')}, not "${input.value}"`);
+  return input.value;
+}
+
+function dropUndefined<T extends object>(values: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/** `help`: every command and flag. */
+export const USAGE = `Usage: deploy <command> [flags]     (npx nx run deploy:<command> [flags])
+
+Local stack (two colors as node processes and a real nginx, state in .bluegreen/):
+  up        start blue, green and nginx; print the URLs      [--router-port N] [--blue-port N] [--green-port N]
+                                                              [--blue-model P] [--green-model P] [--log-level L] [--timeout S]
+  down      stop exactly what up started; idempotent         [--reset] [--timeout S]
+  status    live color, each color's health, what nginx serves, last switch   [--target local|compose]
+  switch    move live traffic to --color (no color: toggle), after a preflight; verified through nginx
+                                                              [--color blue|green] [--expect-version V] [--target local|compose]
+  rollback  switch back to the color that was live before the last successful switch   [--target local|compose]
+  release   restart the idle color on a new model, reachable on /preview/, not live
+                                                              --model P [--color <idle color>] [--timeout S]
+
+Every command: --json (one JSON document on stdout), --state-dir D (default .bluegreen at the workspace root).
+Environment fallbacks: BLUEGREEN_STATE_DIR, BLUEGREEN_ROUTER_PORT, BLUEGREEN_BLUE_PORT, BLUEGREEN_GREEN_PORT,
+  BLUEGREEN_BLUE_MODEL, BLUEGREEN_GREEN_MODEL, BLUEGREEN_LOG_LEVEL, BLUEGREEN_TARGET, BLUEGREEN_COMPOSE_COMMAND.
+Exit status: 0 success (or nothing to do), 1 failure (the message says what to do), 2 bad usage.
+Release flow: deploy:release --model=<new.onnx>, smoke-test http://<router>/preview/..., deploy:switch.`;

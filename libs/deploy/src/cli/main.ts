@@ -1,0 +1,30 @@
+/**
+ * The deploy CLI: `node -r @swc-node/register libs/deploy/src/cli/main.ts <command> [flags]`, or
+ * `npx nx run deploy:<command> [flags]`. Commands: up, down, status, switch, rollback, release
+ * (see `help` and libs/deploy/README.md). Run from anywhere inside the workspace.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { realDeps } from '../runtime/real-deps';
+import { runCli } from './run';
+
+/** The folder holding nx.json, from the current directory up; else this file's workspace. */
+function findWorkspaceRoot(start: string): string {
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'nx.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(__dirname, '../../../..');
+  }
+}
+
+const env = { ...process.env };
+const workspaceRoot = findWorkspaceRoot(process.cwd());
+void runCli(process.argv.slice(2), {
+  env,
+  workspaceRoot,
+  cwd: process.cwd(),
+  stdout: (text) => process.stdout.write(`${text}\n`),
+  stderr: (text) => process.stderr.write(`${text}\n`),
+  deps: (progress) => realDeps({ workspaceRoot, env, progress }),
+}).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,122 @@
+/**
+ * The closed catalogue of the deploy runtime's failures. Each says what happened (`message`, to
+ * which a command appends the specifics) and what to do (`hint`). The CLI maps every code to exit
+ * status 1; `USAGE` is the only code that exits 2. The README lists every code (a test checks).
+ */
+export const DEPLOY_ERRORS = {
+  USAGE: {
+    message: 'The command line is not valid.',
+    hint: 'The commands and flags are listed by the `help` command and in libs/deploy/README.md.',
+  },
+  SPEC_INVALID: {
+    message: 'The deployment spec or an override of it is not valid.',
+    hint: 'Fix the field named above (deploy/deployment.json, a flag or a BLUEGREEN_* variable) and run the command again.',
+  },
+  SERVICE_NOT_BUILT: {
+    message: 'The model service is not built.',
+    hint: 'Run `npx nx run model-service:build` (the deploy:up target does it for you), then try again.',
+  },
+  NGINX_NOT_FOUND: {
+    message: 'nginx is not installed (not on PATH, nor in /usr/sbin, /usr/local/sbin or /sbin).',
+    hint: 'Install it: `apt-get install -y nginx` on Debian/Ubuntu, `apk add nginx` on Alpine, `dnf install -y nginx` on Fedora/RHEL, `brew install nginx` on macOS. Only the binary is used; no system service is started.',
+  },
+  NGINX_CONFIG_INVALID: {
+    message: 'nginx refused the rendered configuration (`nginx -t` failed).',
+    hint: 'Read nginx\'s output above. If it names a path, check that it exists and is readable; if it is a bug in the renderer, run the deploy tests (`npx nx test deploy`).',
+  },
+  PORT_UNAVAILABLE: {
+    message: 'A port the stack needs can not be used.',
+    hint: 'Stop what is listening there (`ss -ltnp | grep :PORT`), or choose other ports with --router-port, --blue-port and --green-port (or BLUEGREEN_ROUTER_PORT etc.).',
+  },
+  MODEL_NOT_FOUND: {
+    message: 'The model file does not exist.',
+    hint: 'Give the path of an .onnx file, relative to the workspace root or absolute, e.g. models/v1.1.0/model.onnx.',
+  },
+  RUNTIME_DIR_UNSAFE: {
+    message: 'The runtime folder for the sockets and nginx can not be used.',
+    hint: 'Remove the folder named above if it is left over, or point TMPDIR at a folder everyone can traverse (e.g. TMPDIR=/tmp).',
+  },
+  START_FAILED: {
+    message: 'The stack did not become healthy; everything this command started was stopped again.',
+    hint: 'Read the log lines above (full logs in the state folder\'s logs/), fix the cause, and run `npx nx run deploy:up` again.',
+  },
+  ALREADY_PARTLY_RUNNING: {
+    message: 'The stack is only partly running.',
+    hint: 'Run `npx nx run deploy:down` and then `npx nx run deploy:up`. (An idle color that died can also be restarted alone with `npx nx run deploy:release --model=<its model>`.)',
+  },
+  STOP_FAILED: {
+    message: 'A process of the stack did not exit, even after SIGKILL.',
+    hint: 'Look at it with `ps -o pid,stat,cmd -p PID`; a process stuck in the kernel (state D) exits when its I/O completes. Run `npx nx run deploy:down` again afterwards.',
+  },
+  STACK_NOT_RUNNING: {
+    message: 'The local stack is not running.',
+    hint: 'Start it with `npx nx run deploy:up` (with the same --state-dir / BLUEGREEN_STATE_DIR, if you used one).',
+  },
+  STATE_CORRUPT: {
+    message: 'The state file can not be read.',
+    hint: 'Run `npx nx run deploy:down` (it stops the stack from its pid files and moves the bad file aside), then `npx nx run deploy:up`.',
+  },
+  LOCKED: {
+    message: 'Another deploy command (switch, rollback, release, up or down) is running on this stack right now; nothing was changed.',
+    hint: 'Wait for it to finish and run the command again. If no deploy command is running, the lock expires by itself within 10 seconds.',
+  },
+  PREFLIGHT_FAILED: {
+    message: 'The target color failed its preflight checks, so traffic was NOT switched; nothing was changed.',
+    hint: 'Check the target with `npx nx run deploy:status`; restart or redeploy it with `npx nx run deploy:release --model=<path>`, then switch again.',
+  },
+  VERIFY_FAILED: {
+    message: 'After the switch nginx did not serve the target color, so traffic was switched back.',
+    hint: 'Check nginx and both colors with `npx nx run deploy:status` and the nginx log in the state folder\'s logs/; `npx nx run deploy:down` and `deploy:up` restart the stack.',
+  },
+  REVERT_FAILED: {
+    message: 'The switch failed its verification AND switching back failed: the live route may point at a color that does not work.',
+    hint: 'Point traffic at a healthy color now: `npx nx run deploy:switch --color=<healthy color>`; check with `npx nx run deploy:status`.',
+  },
+  NOTHING_TO_ROLL_BACK: {
+    message: 'There is nothing to roll back.',
+    hint: 'A rollback returns to the color that was live before the last successful switch; use `npx nx run deploy:switch --color=<color>` to choose a color yourself.',
+  },
+  LIVE_COLOR_RELEASE: {
+    message: 'Refusing to release to the live color: that would take live traffic down.',
+    hint: 'Release to the idle color (leave out --color), smoke-test it on /preview/, then switch. To replace the live color, switch away from it first.',
+  },
+  RELEASE_FAILED: {
+    message: 'The idle color did not become healthy on the new model.',
+    hint: 'Read the log lines above, fix the model, and release again. Live traffic was not affected.',
+  },
+  PREVIEW_UNREACHABLE: {
+    message: 'The idle color is healthy but the preview route through nginx does not reach it.',
+    hint: 'Check nginx with `npx nx run deploy:status`; `npx nx run deploy:down` and `deploy:up` restart the stack.',
+  },
+  DOCKER_NOT_FOUND: {
+    message: 'Docker (with Compose) is not available.',
+    hint: 'Install Docker with the compose plugin (`docker compose`), or docker-compose, and start the Compose stack; or use the local stack (leave out --target=compose).',
+  },
+  COMPOSE_FAILED: {
+    message: 'A docker compose command failed.',
+    hint: 'Is the Compose stack up? Start it with `docker-compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml up --build -d` and check it with `... ps`.',
+  },
+  UNEXPECTED: {
+    message: 'Unexpected error (a bug in the deploy tool; please report it with this output):',
+    hint: 'See the state of the stack with `npx nx run deploy:status`; `npx nx run deploy:down` stops it.',
+  },
+} as const satisfies Record<string, { message: string; hint: string }>;
+export type DeployErrorCode = keyof typeof DEPLOY_ERRORS;
+
+/** A failure of a deploy command: a catalogue code, the specifics, and what to do. */
+export class DeployError extends Error {
+  readonly hint: string;
+  constructor(
+    readonly code: DeployErrorCode,
+    /** What exactly happened, appended to the catalogue message. */
+    readonly detail: string,
+    options: { hint?: string; data?: Record<string, unknown> } = {},
+  ) {
+    super(detail ? `${DEPLOY_ERRORS[code].message} ${detail}` : DEPLOY_ERRORS[code].message);
+    this.name = 'DeployError';
+    this.hint = options.hint ?? DEPLOY_ERRORS[code].hint;
+    this.data = options.data;
+  }
+  /** Extra facts for `--json` output (e.g. a switch's outcome). */
+  readonly data: Record<string, unknown> | undefined;
+}

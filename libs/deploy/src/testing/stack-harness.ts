@@ -1,0 +1,121 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runCli } from '../cli/run';
+import type { HttpAnswer } from '../runtime/deps';
+import { STACK_PROCESSES, type StackLayout, type StackProcess, stackLayout } from '../runtime/layout';
+import { readPidFile } from '../runtime/processes';
+import { canBind, httpClient, processControl, realDeps } from '../runtime/real-deps';
+import type { SwitchTiming } from '../runtime/switch';
+import { freePort } from './real-tools';
+
+export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
+/** The real checks, closer together, to keep the test run short. */
+export const FAST_SWITCH: SwitchTiming = { healthChecks: 3, healthIntervalMs: 50, verifyChecks: 3, verifyIntervalMs: 20 };
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout parsed (for --json runs). */
+  json<T = Record<string, unknown>>(): T;
+}
+
+/**
+ * One real stack for a test file: its own state folder and free loopback ports, the CLI run
+ * in-process (`runCli`, the very code `main.ts` runs) with real processes, nginx and http.
+ * Remembers every pid it has seen, so `assertNothingLeft` can prove `down` stopped them all.
+ */
+export class StackHarness {
+  readonly seenPids = new Set<number>();
+  private constructor(
+    readonly stateDir: string,
+    readonly ports: { readonly router: number; readonly blue: number; readonly green: number },
+    readonly layout: StackLayout,
+  ) {}
+
+  static async create(name: string): Promise<StackHarness> {
+    const stateDir = mkdtempSync(join(tmpdir(), `mlbg-${name}-`));
+    const ports = new Set<number>();
+    while (ports.size < 3) ports.add(await freePort());
+    const [router, blue, green] = [...ports] as [number, number, number];
+    const harness = new StackHarness(stateDir, { router, blue, green }, stackLayout(WORKSPACE_ROOT, stateDir, tmpdir()));
+    if (!existsSync(harness.layout.serviceMain)) {
+      throw new Error(`${harness.layout.serviceMain} is missing: run \`npx nx run model-service:build\` first (nx test deploy does it).`);
+    }
+    return harness;
+  }
+
+  /** Runs `deploy <argv...>` against this stack's state folder. */
+  async cli(...argv: string[]): Promise<CliRun> {
+    let stdout = '';
+    let stderr = '';
+    // The services get a clean environment: not Jest's NODE_ENV=test.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_ENV' && !key.startsWith('JEST')));
+    const code = await runCli(argv, {
+      env: { ...env, BLUEGREEN_STATE_DIR: this.stateDir },
+      workspaceRoot: WORKSPACE_ROOT,
+      cwd: WORKSPACE_ROOT,
+      stdout: (text) => (stdout += `${text}\n`),
+      stderr: (text) => (stderr += `${text}\n`),
+      deps: (progress) => realDeps({ workspaceRoot: WORKSPACE_ROOT, env, progress }),
+      switchTiming: FAST_SWITCH,
+    });
+    this.rememberPids();
+    return { code, stdout, stderr, json: <T>() => JSON.parse(stdout) as T };
+  }
+
+  /** `up` on this harness's ports, with quiet services. */
+  up(...extra: string[]): Promise<CliRun> {
+    const { router, blue, green } = this.ports;
+    return this.cli('up', `--router-port=${router}`, `--blue-port=${blue}`, `--green-port=${green}`, '--log-level=warn', ...extra);
+  }
+
+  pid(name: StackProcess): number | undefined {
+    const read = readPidFile(this.layout.pidFile(name));
+    return read.kind === 'ok' ? read.pid : undefined;
+  }
+
+  rememberPids(): void {
+    for (const name of STACK_PROCESSES) {
+      const pid = this.pid(name);
+      if (pid !== undefined) this.seenPids.add(pid);
+    }
+  }
+
+  /** A request through nginx (or to `port`), on a fresh connection. */
+  request(method: 'GET' | 'POST', path: string, body?: unknown, port = this.ports.router): Promise<HttpAnswer> {
+    return httpClient({ host: '127.0.0.1', port }, { method, path, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  }
+
+  /** GET /health through nginx: which color and version answer. */
+  async serving(path = '/health'): Promise<{ status: number; color: string | undefined; version: string | undefined }> {
+    const answer = await this.request('GET', path);
+    const body = JSON.parse(answer.body) as { version?: string };
+    return { status: answer.status, color: answer.headers['x-color'], version: body.version };
+  }
+
+  /** Every pid seen is gone, every port is free, the sockets and nginx prefix are removed. */
+  async leftovers(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const pid of this.seenPids) {
+      const info = processControl.inspect(pid);
+      if (info) problems.push(`pid ${pid} still runs: ${info.cmdline.join(' ')}`);
+    }
+    for (const [name, port] of Object.entries(this.ports)) {
+      const bind = await canBind(port, '127.0.0.1');
+      if (!bind.ok) problems.push(`${name} port ${port} is still bound (${bind.code})`);
+    }
+    if (existsSync(this.layout.runtimeDir)) problems.push(`${this.layout.runtimeDir} still exists`);
+    return problems;
+  }
+
+  /** Stops whatever is left (even after a failed test) and removes the state folder. */
+  async destroy(): Promise<string[]> {
+    this.rememberPids();
+    await this.cli('down', '--timeout=5');
+    const problems = await this.leftovers();
+    rmSync(this.stateDir, { recursive: true, force: true });
+    return problems;
+  }
+}
