@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadWorkflow, parseWorkflowText, stepsOf, stepsUsing, usesOf, workflowFiles, type ParsedWorkflow } from './testing/workflows';
+import { FakeServer, IMAGE } from './testing/fake-server';
 import { run } from './testing/workspace';
 
 /** An action pinned to a release tag (v5, v5.1, v5.1.2) or a full commit SHA; or a local workflow. */
@@ -243,6 +244,50 @@ describe('cd.yml', () => {
       const copy = runOf(cd, 'deploy', /copy the compose files/i);
       for (const file of ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml', 'deploy/nginx/nginx.conf', 'scripts/deploy_compose.sh']) {
         expect(copy).toContain(file);
+      }
+    });
+
+    it('sets up SSH with the key, a pinned host key and strict checking', () => {
+      const home = mkdtempSync(join(tmpdir(), 'ci-ssh-'));
+      try {
+        const result = runStep(runOf(cd, 'deploy', /set up ssh/i), {
+          HOME: home,
+          DEPLOY_HOST: 'deploy.example.com',
+          DEPLOY_USER: 'deployer',
+          DEPLOY_SSH_KEY: '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----',
+          DEPLOY_PORT: '2222',
+          DEPLOY_KNOWN_HOSTS: 'deploy.example.com ssh-ed25519 AAAA',
+        });
+        expect(result).toMatchObject({ status: 0, stderr: '' });
+        expect(readFileSync(join(home, '.ssh/config'), 'utf8').split('\n').map((line) => line.trim())).toEqual(
+          expect.arrayContaining(['Host deploy-target', 'HostName deploy.example.com', 'User deployer', 'Port 2222', 'StrictHostKeyChecking yes', 'BatchMode yes']),
+        );
+        expect(readFileSync(join(home, '.ssh/known_hosts'), 'utf8')).toBe('deploy.example.com ssh-ed25519 AAAA\n');
+        expect(statSync(join(home, '.ssh/deploy_key')).mode & 0o777).toBe(0o600);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
+
+    it('copies the files to DEPLOY_PATH on the server and deploys there (ssh and docker faked)', () => {
+      const server = new FakeServer({ live: 'blue' });
+      try {
+        const home = join(server.root, 'home');
+        mkdirSync(home);
+        const env = { ...server.env(), HOME: home, DEPLOY_PATH: 'ml deployment', IMAGE };
+        const copy = runStep(runOf(cd, 'deploy', /copy the compose files/i), env);
+        expect(copy).toMatchObject({ status: 0, stderr: '' });
+        for (const file of ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml', 'deploy/nginx/nginx.conf', 'scripts/deploy_compose.sh']) {
+          expect(existsSync(join(home, 'ml deployment', file))).toBe(true);
+        }
+        const deploy = runStep(runOf(cd, 'deploy', /deploy to the idle color/i), env);
+        expect(deploy.stderr).toBe('');
+        expect(deploy.status).toBe(0);
+        expect(deploy.stdout).toContain(`Done: live is green (v1.1.0, ${IMAGE})`);
+        expect(server.route('live')).toBe('green.sock');
+        expect(readFileSync(join(home, 'ml deployment', '.env'), 'utf8')).toBe(`GREEN_IMAGE=${IMAGE}\n`);
+      } finally {
+        server.cleanup();
       }
     });
 

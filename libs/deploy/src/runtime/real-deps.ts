@@ -20,7 +20,7 @@ export function realDeps(options: { workspaceRoot: string; env: Readonly<Record<
     http: httpClient,
     processes: processControl,
     run: commandRunner,
-    findBinary,
+    findBinary: (name) => findBinary(name, options.env['PATH']),
     canBind,
     env: options.env,
     nodeBinary: process.execPath,
@@ -75,9 +75,9 @@ export const commandRunner: CommandRunner = (command, args, options = {}) =>
     child.once('close', (code, signal) => resolve({ code, stdout, stderr, ...(signal ? { error: `killed by ${signal}` } : {}) }));
   });
 
-export function findBinary(name: string): string | undefined {
-  // PATH is read here, at the edge, like the shell would.
-  const folders = [...(process.env['PATH'] ?? '').split(delimiter), ...SBIN_FOLDERS];
+/** Like the shell's lookup, plus the sbin folders (nginx lives in /usr/sbin, often not on a user's PATH). */
+export function findBinary(name: string, path: string | undefined): string | undefined {
+  const folders = [...(path ?? '').split(delimiter), ...SBIN_FOLDERS];
   for (const folder of folders.filter(Boolean)) {
     try {
       accessSync(join(folder, name), constants.X_OK);

@@ -132,12 +132,8 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
     );
     if (router.note) notes.push(router.note);
 
-    prepareRuntimeDir(deps, layout);
     const live = state.live;
-    pointLiveAt(layout, live);
     if (live !== initialState().live) notes.push(`${live} is live, as it was when the stack last ran (switch with deploy:switch).`);
-    await writeAndTestNginxConf(deps, nginx, layout, spec, router.port);
-
     const startedAt = new Date(deps.clock.now()).toISOString();
     const service = { logLevel: request.logLevel ?? DEFAULT_LOG_LEVEL, bodyLimitBytes: spec.limits.bodyLimitBytes, maxBatchRows: spec.limits.maxBatchRows };
     const running: RunningStack = {
@@ -153,11 +149,13 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
         green: colorRun({ ...launchOf(launches, 'green'), service }, undefined, startedAt),
       },
     };
-    // Written before anything starts, so `down` knows about a stack interrupted while starting.
-    writeState(layout.stateFile, { ...state, running });
-
     const started: Started[] = [];
     try {
+      prepareRuntimeDir(deps, layout);
+      pointLiveAt(layout, live);
+      await writeAndTestNginxConf(deps, nginx, layout, spec, router.port);
+      // Written before anything starts, so `down` knows about a stack interrupted while starting.
+      writeState(layout.stateFile, { ...state, running });
       for (const { launch } of launches) started.push(startColor(deps, layout, { ...launch, service }));
       started.push(startNginx(deps, nginx, layout));
       deps.progress(`Started blue (pid ${started[0]?.pid}), green (pid ${started[1]?.pid}) and nginx (pid ${started[2]?.pid}); waiting until they are healthy...`);

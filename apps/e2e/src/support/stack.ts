@@ -1,0 +1,86 @@
+import { realDeps, runCli } from '@mlbg/deploy';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+
+export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
+/** Where global setup leaves the stack's facts for the specs and for teardown. */
+const STACK_FILE = resolve(WORKSPACE_ROOT, 'dist/.playwright/apps/e2e/stack.json');
+
+/** The local stack the suite runs against: real services, real nginx, its own state folder and ports. */
+export interface StackInfo {
+  stateDir: string;
+  routerUrl: string;
+  previewUrl: string;
+  ports: { router: number; blue: number; green: number };
+  /** Every pid `up` started, so teardown can prove none is left. */
+  pids: number[];
+}
+
+export interface DeployRun<T = Record<string, unknown>> {
+  code: number;
+  ok: boolean;
+  result: T;
+  error?: { code: string; message: string; hint: string };
+  stderr: string;
+}
+
+/**
+ * Runs one deploy command through the deploy library (the code `nx run deploy:<command>` runs),
+ * with `--json`, against the given state folder.
+ */
+export async function deploy<T = Record<string, unknown>>(stateDir: string, ...argv: string[]): Promise<DeployRun<T>> {
+  let stdout = '';
+  let stderr = '';
+  const env = { ...process.env, BLUEGREEN_STATE_DIR: stateDir };
+  const code = await runCli([...argv, '--json'], {
+    env,
+    workspaceRoot: WORKSPACE_ROOT,
+    cwd: WORKSPACE_ROOT,
+    stdout: (text) => (stdout += `${text}\n`),
+    stderr: (text) => (stderr += `${text}\n`),
+    deps: (progress) => realDeps({ workspaceRoot: WORKSPACE_ROOT, env, progress }),
+  });
+  const parsed = JSON.parse(stdout) as { ok: boolean; result: T; error?: DeployRun['error'] };
+  return { code, ok: parsed.ok, result: parsed.result, error: parsed.error, stderr };
+}
+
+export function saveStack(info: StackInfo): void {
+  mkdirSync(dirname(STACK_FILE), { recursive: true });
+  writeFileSync(STACK_FILE, JSON.stringify(info, null, 2));
+}
+
+export function loadStack(): StackInfo {
+  return JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** True while something accepts connections on the port. */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(true));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(false)));
+  });
+}
+
+/** True while a process with this pid runs (a zombie waiting for its parent to reap it has stopped). */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
