@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli } from '../cli/run';
 import type { HttpAnswer } from '../runtime/deps';
-import { STACK_PROCESSES, type StackLayout, type StackProcess, stackLayout } from '../runtime/layout';
+import { SERVICE_MAIN, STACK_PROCESSES, type StackLayout, type StackProcess, stackLayout } from '../runtime/layout';
 import { readPidFile } from '../runtime/processes';
 import { canBind, httpClient, processControl, realDeps } from '../runtime/real-deps';
 import type { SwitchTiming } from '../runtime/switch';
@@ -35,15 +35,13 @@ export class StackHarness {
   ) {}
 
   static async create(name: string): Promise<StackHarness> {
-    const stateDir = mkdtempSync(join(tmpdir(), `mlbg-${name}-`));
+    const serviceMain = join(WORKSPACE_ROOT, SERVICE_MAIN);
+    if (!existsSync(serviceMain)) throw new Error(`${serviceMain} is missing: run \`npx nx run model-service:build\` first (nx test deploy does it).`);
     const ports = new Set<number>();
     while (ports.size < 3) ports.add(await freePort());
     const [router, blue, green] = [...ports] as [number, number, number];
-    const harness = new StackHarness(stateDir, { router, blue, green }, stackLayout(WORKSPACE_ROOT, stateDir, tmpdir()));
-    if (!existsSync(harness.layout.serviceMain)) {
-      throw new Error(`${harness.layout.serviceMain} is missing: run \`npx nx run model-service:build\` first (nx test deploy does it).`);
-    }
-    return harness;
+    const stateDir = mkdtempSync(join(tmpdir(), `mlbg-${name}-`));
+    return new StackHarness(stateDir, { router, blue, green }, stackLayout(WORKSPACE_ROOT, stateDir, tmpdir()));
   }
 
   /** Runs `deploy <argv...>` against this stack's state folder. */
