@@ -1,20 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { findBinary as findBinaryOnPath } from '../runtime/real-deps';
 
 /** The absolute path of an executable on PATH (or in the sbin folders), or undefined. */
 export function findBinary(name: string): string | undefined {
-  const folders = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-  for (const folder of folders.filter(Boolean)) {
-    try {
-      accessSync(join(folder, name), constants.X_OK);
-      return join(folder, name);
-    } catch {
-      // not in this folder
-    }
-  }
-  return undefined;
+  return findBinaryOnPath(name, process.env['PATH']);
 }
 
 /** `describe`, or `describe.skip` with a message saying which tool is missing. */

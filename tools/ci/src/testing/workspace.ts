@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findBinary as findBinaryOnPath } from '@mlbg/deploy';
 
 /** The repository root, whatever folder Jest runs in. */
 export const WORKSPACE_ROOT = join(__dirname, '../../../..');
@@ -17,16 +18,7 @@ export function readWorkspaceJson<T = unknown>(path: string): T {
 
 /** The absolute path of an executable on PATH (or in the sbin folders), or undefined. */
 export function findBinary(name: string): string | undefined {
-  const folders = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-  for (const folder of folders.filter(Boolean)) {
-    try {
-      accessSync(join(folder, name), constants.X_OK);
-      return join(folder, name);
-    } catch {
-      // not in this folder
-    }
-  }
-  return undefined;
+  return findBinaryOnPath(name, process.env['PATH']);
 }
 
 export interface RunResult {
