@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
@@ -7,19 +8,30 @@ import type { AppConfig } from '../config/app-config';
 import { registerDocs } from '../docs/docs.plugin';
 import { ReadinessTracker } from '../lifecycle/readiness';
 import { PinoNestLogger } from '../logging/pino-nest-logger';
+import { createResponseObserver } from '../logging/response-observer';
 import { MetricsService } from '../metrics/metrics.service';
 import { ModelService } from '../model/model.service';
 import { loadOnnxModel } from '../model/onnx-model';
+import { createPredictFastPath, type PredictFastPath } from '../predict/predict.fast-path';
 import { registerPredictRoute } from '../predict/predict.route';
+import { PredictService } from '../predict/predict.service';
 import { registerTrpc } from '../trpc/trpc.plugin';
 import { AppModule } from './app.module';
 
 /** Metrics label for requests that matched no route, so unknown URLs can not grow the label set. */
 const UNMATCHED_ROUTE = 'unmatched';
 
+/** The header a request id is read from and echoed in; nginx sets it from its own `$request_id`. */
+const REQUEST_ID_HEADER = 'x-request-id';
+
 export interface CreateAppOptions {
   /** Where JSON log lines go (stdout by default); tests pass a stream to read or silence them. */
   logStream?: DestinationStream;
+  /**
+   * Serve plain `POST /predict` requests on node:http in front of Fastify (see predict.fast-path.ts).
+   * On by default; tests turn it off to compare both paths. `inject` always takes the Fastify route.
+   */
+  predictFastPath?: boolean;
 }
 
 /**
@@ -36,7 +48,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     loggerInstance: logger,
     // One line per request from the onResponse hook below instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: REQUEST_ID_HEADER,
     genReqId: () => randomUUID(),
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
@@ -54,28 +66,29 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   fastify.removeContentTypeParser('text/plain');
 
   const modelService = app.get(ModelService);
-  const metrics = app.get(MetricsService);
+  const observe = createResponseObserver(app.get(MetricsService), logger, { logRequests: config.logRequests });
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-model-version', modelService.version);
     reply.header('x-color', config.color);
-    reply.header('x-request-id', request.id);
+    reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
   const readiness = app.get(ReadinessTracker);
+  const draining = () => readiness.get().state === 'draining';
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     // While draining, close each connection after its answer so keep-alive clients move on and the
     // process can exit once in-flight requests are done.
-    if (readiness.get().state === 'draining') reply.header('connection', 'close');
+    if (draining()) reply.header('connection', 'close');
     done(null, payload);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
-    const seconds = reply.elapsedTime / 1000;
-    metrics.observeRequest(route, request.method, reply.statusCode, seconds);
-    request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(3)) },
-      'request completed',
-    );
+    observe({ route, method: request.method, url: request.url, requestId: request.id, log: request.log }, reply.statusCode, reply.elapsedTime);
+    done();
+  });
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
     done();
   });
 
@@ -83,10 +96,42 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   await registerTrpc(app);
   await registerDocs(app, modelService);
   await app.init();
+  if (options.predictFastPath !== false) {
+    const { onProtoPoisoning = 'error', onConstructorPoisoning = 'error' } = fastify.initialConfig;
+    installFastPath(
+      app,
+      createPredictFastPath({
+        predictions: app.get(PredictService),
+        logger,
+        version: modelService.version,
+        color: config.color,
+        bodyLimit: config.bodyLimit,
+        parseJson: fastify.getDefaultJsonParser(onProtoPoisoning, onConstructorPoisoning),
+        requestIdHeader: REQUEST_ID_HEADER,
+        genReqId: randomUUID,
+        accepting: () => !closing && readiness.get().state === 'ready',
+        draining,
+        observe,
+      }),
+    );
+  }
   await modelService.warmUp();
   logger.info(
     { model: config.modelPath, features: modelService.featureCount, sha256: modelService.sha256 },
     'model loaded and warmed up',
   );
   return app;
+}
+
+/**
+ * Puts `fastPath` in front of Fastify's request handler on the app's server (and so on the unix socket
+ * too: main.ts serves that with the same listener). Requests it declines go to Fastify unchanged.
+ */
+function installFastPath(app: NestFastifyApplication, fastPath: PredictFastPath): void {
+  const server = app.getHttpServer();
+  const [fastifyHandler] = server.listeners('request') as RequestListener[];
+  server.removeListener('request', fastifyHandler);
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (!fastPath(request, response)) fastifyHandler(request, response);
+  });
 }

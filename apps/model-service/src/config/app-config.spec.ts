@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       bodyLimit: DEFAULT_BODY_LIMIT,
       socketPath: undefined,
       logLevel: 'info',
+      logRequests: true,
       shutdownTimeoutMs: 10000,
     });
   });
@@ -41,6 +42,7 @@ describe('loadConfig', () => {
     [{ MAX_BATCH_ROWS: '0' }, /MAX_BATCH_ROWS="0": must be greater than 0/],
     [{ BODY_LIMIT: '1.5' }, /BODY_LIMIT="1.5": must be a whole number/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL="loud"/],
+    [{ LOG_REQUESTS: 'no' }, /LOG_REQUESTS="no": must be true or false/],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

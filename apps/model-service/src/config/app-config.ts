@@ -35,6 +35,8 @@ export const AppConfig = z
       .optional()
       .or(z.literal('').transform(() => undefined)),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // One access line per request at info; "false" keeps only 5xx lines (nginx logs every request).
+    LOG_REQUESTS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
     SHUTDOWN_TIMEOUT_MS: positiveInt('milliseconds').default(DEFAULT_SHUTDOWN_TIMEOUT_MS),
   })
   .transform((env) => ({
@@ -46,6 +48,7 @@ export const AppConfig = z
     bodyLimit: env.BODY_LIMIT,
     socketPath: env.SOCKET_PATH,
     logLevel: env.LOG_LEVEL,
+    logRequests: env.LOG_REQUESTS === 'true',
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   }));
 export type AppConfig = Readonly<z.output<typeof AppConfig>>;

@@ -1,6 +1,7 @@
 import { API_ERRORS, type ApiErrorCode, type ErrorBody } from '@mlbg/contract';
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestLog } from '../logging/response-observer';
 import { ApiError } from './api-error';
 
 /** Errors raised by Nest or Fastify outside our code, by their HTTP status. */
@@ -19,8 +20,15 @@ function statusOf(exception: unknown): number | undefined {
   return typeof statusCode === 'number' ? statusCode : undefined;
 }
 
+/** What turning an error into an answer needs from its request (a FastifyRequest is one). */
+export interface ErrorRequestContext {
+  readonly log: Pick<RequestLog, 'error'>;
+  readonly method: string;
+  readonly url: string;
+}
+
 /** Any error, as one from the catalogue. Unexpected ones are logged and become a 500 that shows no internals. */
-export function toApiError(exception: unknown, request: FastifyRequest): ApiError {
+export function toApiError(exception: unknown, request: ErrorRequestContext): ApiError {
   if (exception instanceof ApiError) return exception;
   const status = statusOf(exception);
   const code = status === undefined ? undefined : CODE_BY_STATUS[status];

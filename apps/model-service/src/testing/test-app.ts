@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createApp } from '../app/create-app';
+import { createApp, type CreateAppOptions } from '../app/create-app';
 import { loadConfig } from '../config/app-config';
 
 export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
@@ -47,9 +47,10 @@ export async function buildTestApp(
   model = 'v1.0.0',
   env: Record<string, string> = {},
   logs = new LogCapture(),
+  options: Omit<CreateAppOptions, 'logStream'> = {},
 ): Promise<NestFastifyApplication> {
   const config = loadConfig({ MODEL_PATH: resolve(modelDir(model), 'model.onnx'), ...env });
-  const app = await createApp(config, { logStream: logs });
+  const app = await createApp(config, { ...options, logStream: logs });
   await app.getHttpAdapter().getInstance().ready();
   return app;
 }

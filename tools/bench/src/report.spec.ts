@@ -1,0 +1,100 @@
+import { checkTargets, renderMarkdown } from './report';
+import type { BenchResult, CaseResult, MemorySnapshot, RunMeasurement, SideSummary, SwitchUnderLoad } from './result';
+import { summarise } from './stats';
+import { DEFAULT_OPTIONS } from './options';
+
+function side(requestsPerSecond: number, p99Ms: number): SideSummary {
+  const run: RunMeasurement = {
+    requests: requestsPerSecond * 5,
+    durationSeconds: 5,
+    requestsPerSecond,
+    latency: { p50Ms: p99Ms / 3, p90Ms: p99Ms / 2, p99Ms, maxMs: p99Ms * 2, meanMs: p99Ms / 3 },
+    non2xx: 0,
+    errors: 0,
+    timeouts: 0,
+    resets: 0,
+    statuses: { '200': requestsPerSecond * 5 },
+    serverCpuUsPerRequest: 100,
+    proxyCpuUsPerRequest: 50,
+    loadCpuUsPerRequest: 60,
+  };
+  return summarise([run]);
+}
+
+function predictCase(via: 'direct' | 'nginx', ratio: number, p99Ms: number): CaseResult {
+  return {
+    endpoint: 'predict-3',
+    label: 'POST /predict, 3 rows',
+    rows: 3,
+    via,
+    connections: 32,
+    service: side(9000 * ratio, p99Ms),
+    baseline: side(9000, p99Ms),
+    ratio,
+    cpuRatio: 0.9,
+    servicePredictionsPerSecond: 27000 * ratio,
+    baselinePredictionsPerSecond: 27000,
+  };
+}
+
+const memory: MemorySnapshot[] = [
+  { label: 'idle', processes: [{ name: 'service blue (live)', pids: [1], rssMb: 120 }, { name: 'service green', pids: [2], rssMb: 121 }] },
+  { label: 'after load', processes: [{ name: 'service blue (live)', pids: [1], rssMb: 149.5 }, { name: 'service green', pids: [2], rssMb: 151 }] },
+];
+
+const switching: SwitchUnderLoad = {
+  switches: 20,
+  connections: 32,
+  load: { ...side(4000, 9).runs[0] },
+  failedRequests: 0,
+  pollerRequests: 300,
+  pollerFailures: 0,
+  records: [{ index: 1, from: 'blue', to: 'green', ok: true, commandMs: 700, servedAfterMs: 480 }],
+  servedAfterMs: { p50: 480, max: 480 },
+  commandMs: { p50: 700, max: 700 },
+};
+
+describe('checkTargets', () => {
+  it('checks each target against what the run measured', () => {
+    const checks = checkTargets([predictCase('direct', 0.91, 6), predictCase('nginx', 0.8, 12)], switching, memory);
+    expect(checks.map((check) => [check.name.split(':')[0], check.met])).toEqual([
+      ['/predict (3 rows), 32 connections, direct', true],
+      ['/predict (3 rows), 32 connections, nginx', false],
+      ['/predict (3 rows), 32 connections, through nginx', false],
+      ['/predict (10,000 rows)', null],
+      ['Switch under load', true],
+      ['RSS of each color after load', false],
+    ]);
+    expect(checks[0].measured).toBe('0.91x (8,190 vs 9,000 req/s)');
+    expect(checks[5].measured).toContain('green 151 MB');
+  });
+
+  it('says "not measured" rather than guessing', () => {
+    expect(checkTargets([], null, []).every((check) => check.met === null && check.measured === 'not measured')).toBe(true);
+  });
+});
+
+describe('renderMarkdown', () => {
+  it('prints the cases, the switches, the memory and the targets as tables', () => {
+    const cases = [predictCase('direct', 0.91, 6), predictCase('nginx', 0.9, 9)];
+    const { json: _json, help: _help, out: _out, reference: _reference, ...options } = DEFAULT_OPTIONS;
+    const result: BenchResult = {
+      schema: 1,
+      machine: { cpuModel: 'Test CPU', cores: 2, memoryMb: 4096, os: 'Linux', node: 'v20.0.0', nginx: '1.22.1', autocannon: '8.0.0', loadAverageAtStart: 0.5, date: '2026-11-26T00:00:00.000Z' },
+      options,
+      durationSeconds: 60,
+      stack: { started: true, live: 'blue', serviceModel: 'models/v1.0.0/model.onnx', baselineModel: 'models/v1.0.0/model.onnx' },
+      cases,
+      switchUnderLoad: switching,
+      memory,
+      targets: checkTargets(cases, switching, memory),
+      allSucceeded: true,
+      failures: [],
+    };
+    const text = renderMarkdown(result);
+    expect(text).toContain('| POST /predict, 3 rows | 32 | direct | 8,190 | 9,000 | 0.91x |');
+    expect(text).toContain('| 20,000 | 4,000 | 0 | 0 | 0 | 0 | 480.0 / 480.0 ms | 700.0 / 700.0 ms |');
+    expect(text).toContain('| service green | 121 | 151 |');
+    expect(text).toContain('Every request succeeded.');
+  });
+});
