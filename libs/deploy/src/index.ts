@@ -44,7 +44,7 @@ export { DEPLOY_ERRORS, DeployError } from './runtime/errors';
 export type { DeployErrorCode } from './runtime/errors';
 export { DEFAULT_STATE_DIR, stackLayout } from './runtime/layout';
 export type { StackLayout } from './runtime/layout';
-export { findBinary, realDeps } from './runtime/real-deps';
+export { findBinary, freePort, freePorts, realDeps } from './runtime/real-deps';
 export type { Clock, CommandRunner, HttpClient, ProcessControl, RuntimeDeps } from './runtime/deps';
 export { stackDown, stackUp } from './runtime/stack';
 export type { DownResult, UpRequest, UpResult } from './runtime/stack';

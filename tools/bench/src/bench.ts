@@ -8,7 +8,7 @@ import { machineInfo } from './machine';
 import { type CasePlan, type Target, measureCase } from './measure';
 import { type WatchedProcess, memorySnapshot, startPeakSampler } from './memory';
 import type { BenchOptions } from './options';
-import { freePorts } from './ports';
+import { freePorts } from '@mlbg/deploy';
 import { checkTargets } from './report';
 import type { BenchResult, CaseResult, MemorySnapshot, SwitchUnderLoad, Via } from './result';
 import { type ServiceStack, attachServiceStack, startServiceStack } from './service-stack';

@@ -3,7 +3,7 @@ import { type LocalStatus, type SwitchResult, realDeps, runCli } from '@mlbg/dep
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { freePorts } from './ports';
+import { freePorts } from '@mlbg/deploy';
 
 /** What a deploy command printed with --json. */
 interface CliJson<T> {

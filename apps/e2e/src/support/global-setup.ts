@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { deploy, freePort, saveStack, WORKSPACE_ROOT } from './stack';
+import { freePorts } from '@mlbg/deploy';
+import { deploy, saveStack, WORKSPACE_ROOT } from './stack';
 
 interface UpResult {
   kind: 'started';
@@ -17,7 +18,8 @@ export default async function globalSetup(): Promise<void> {
   if (!existsSync(service)) throw new Error(`${service} is missing: run the suite with \`npx nx run e2e:e2e\`, which builds it first.`);
 
   const stateDir = mkdtempSync(join(tmpdir(), 'mlbg-e2e-'));
-  const ports = { router: await freePort(), blue: await freePort(), green: await freePort() };
+  const [router, blue, green] = await freePorts(3);
+  const ports = { router, blue, green };
   const up = await deploy<UpResult>(
     stateDir,
     'up',

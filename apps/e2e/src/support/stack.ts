@@ -54,18 +54,6 @@ export function loadStack(): StackInfo {
   return JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
 }
 
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
 /** True while something accepts connections on the port. */
 export function portInUse(port: number): Promise<boolean> {
   return new Promise((done) => {

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_DEPLOYMENT_SPEC } from '../spec/deployment-spec';
 import { applyOverrides } from '../spec/overrides';
-import { describeWithBinary, findBinary, freePort } from '../testing/real-tools';
+import { freePort } from '../runtime/real-deps';
+import { describeWithBinary, findBinary } from '../testing/real-tools';
 import { renderNginxConf } from './nginx';
 import { localNginxSite } from './nginx-site';
 

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { findBinary as findBinaryOnPath } from '../runtime/real-deps';
 
 /** The absolute path of an executable on PATH (or in the sbin folders), or undefined. */
@@ -18,14 +17,4 @@ export function describeWithBinary(binary: string | undefined, name: string): je
 export function run(command: string, args: readonly string[], options: { cwd?: string } = {}) {
   const result = spawnSync(command, args, { cwd: options.cwd, encoding: 'utf8' });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, error: result.error };
-}
-
-/** A loopback TCP port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }

@@ -5,9 +5,8 @@ import { runCli } from '../cli/run';
 import type { HttpAnswer } from '../runtime/deps';
 import { SERVICE_MAIN, STACK_PROCESSES, type StackLayout, type StackProcess, stackLayout } from '../runtime/layout';
 import { readPidFile } from '../runtime/processes';
-import { canBind, httpClient, processControl, realDeps } from '../runtime/real-deps';
+import { canBind, freePorts, httpClient, processControl, realDeps } from '../runtime/real-deps';
 import type { SwitchTiming } from '../runtime/switch';
-import { freePort } from './real-tools';
 
 export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
 /** The real checks, closer together, to keep the test run short. */
@@ -37,9 +36,7 @@ export class StackHarness {
   static async create(name: string): Promise<StackHarness> {
     const serviceMain = join(WORKSPACE_ROOT, SERVICE_MAIN);
     if (!existsSync(serviceMain)) throw new Error(`${serviceMain} is missing: run \`npx nx run model-service:build\` first (nx test deploy does it).`);
-    const ports = new Set<number>();
-    while (ports.size < 3) ports.add(await freePort());
-    const [router, blue, green] = [...ports] as [number, number, number];
+    const [router, blue, green] = (await freePorts(3)) as [number, number, number];
     const stateDir = mkdtempSync(join(tmpdir(), `mlbg-${name}-`));
     return new StackHarness(stateDir, { router, blue, green }, stackLayout(WORKSPACE_ROOT, stateDir, tmpdir()));
   }
