@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,6 +49,17 @@ function get(options: { url?: string; socketPath?: string; path: string }): Prom
     });
     req.on('error', fail);
     req.end();
+  });
+}
+
+function post(url: string, path: string, body: string, agent: Agent): Promise<number> {
+  return new Promise((done, fail) => {
+    const req = request(new URL(path, url), { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => done(res.statusCode ?? 0));
+    });
+    req.on('error', fail);
+    req.end(body);
   });
 }
 
@@ -122,4 +133,31 @@ describe('the built service as a process', () => {
     expect(answer).toContain('"model_version":"v1.0.0"');
     expect(await service.exited).toBe(0);
   });
+
+  it('gives memory back with one full GC once a burst of large batches is over', async () => {
+    const service = await start({ IDLE_GC_MB: '8' });
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    try {
+      const body = JSON.stringify({ features: Array.from({ length: 10_000 }, (_, i) => [(i % 997) / 10]) });
+      const statuses: number[] = [];
+      // 8 clients x 40 batches of 10,000 rows: the kind of burst that leaves V8's heap grown.
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let i = 0; i < 40; i++) statuses.push(await post(service.url, '/predict', body, agent));
+        }),
+      );
+      expect(statuses.every((status) => status === 200)).toBe(true);
+      let collection: Record<string, unknown> | undefined;
+      for (let waited = 0; waited < 15_000 && !collection; waited += 250) {
+        await new Promise((wait) => setTimeout(wait, 250));
+        collection = service.logs.find((entry) => entry.msg === 'idle after load: one full GC gave memory back');
+      }
+      expect(collection).toBeDefined();
+      expect(collection?.['rssAfterMb']).toBeLessThan(collection?.['rssBeforeMb'] as number);
+    } finally {
+      agent.destroy();
+      service.child.kill('SIGTERM');
+    }
+    expect(await service.exited).toBe(0);
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { RequestListener, Server } from 'node:http';
 import { createApp } from './app/create-app';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
+import { IDLE_GC_IDLE_BELOW, IDLE_GC_INTERVAL_MS, startIdleGc } from './lifecycle/idle-gc';
 import { ReadinessTracker } from './lifecycle/readiness';
 import { closeServer, listenOnUnixSocket } from './lifecycle/unix-socket';
 import { ModelLoadError } from './model/onnx-model';
@@ -34,10 +35,26 @@ async function main(): Promise<void> {
   }
   log.info({ url: await app.getUrl(), socket: config.socketPath ?? null }, 'listening');
 
+  const MB = 1024 * 1024;
+  const stopIdleGc =
+    config.idleGcBytes > 0
+      ? startIdleGc({
+          thresholdBytes: config.idleGcBytes,
+          intervalMs: IDLE_GC_INTERVAL_MS,
+          idleBelow: IDLE_GC_IDLE_BELOW,
+          onCollect: ({ rssBeforeBytes, rssAfterBytes, durationMs }) =>
+            log.info(
+              { rssBeforeMb: Math.round(rssBeforeBytes / MB), rssAfterMb: Math.round(rssAfterBytes / MB), durationMs: Math.round(durationMs) },
+              'idle after load: one full GC gave memory back',
+            ),
+        })
+      : undefined;
+
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    stopIdleGc?.();
     // /health turns 503 at once; requests already accepted are answered before the process ends.
     app.get(ReadinessTracker).markDraining();
     log.info({ signal }, 'draining: finishing in-flight requests, then exiting');

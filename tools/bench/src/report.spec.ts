@@ -69,6 +69,13 @@ describe('checkTargets', () => {
     expect(checks[5].measured).toContain('green 151 MB');
   });
 
+  it('judges memory on the settled reading when there is one', () => {
+    const settled: MemorySnapshot = { label: 'settled', processes: [{ name: 'service blue (live)', pids: [1], rssMb: 131 }, { name: 'service green', pids: [2], rssMb: 128 }] };
+    const check = checkTargets([], null, [...memory, settled]).find((item) => item.name.startsWith('RSS'));
+    expect(check?.met).toBe(true);
+    expect(check?.measured).toContain('blue (live) 149.5 MB, green 151 MB right after the load; blue (live) 131 MB, green 128 MB settled');
+  });
+
   it('says "not measured" rather than guessing', () => {
     expect(checkTargets([], null, []).every((check) => check.met === null && check.measured === 'not measured')).toBe(true);
   });

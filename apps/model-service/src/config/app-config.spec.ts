@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       logRequests: true,
       shutdownTimeoutMs: 10000,
+      idleGcBytes: 16 * 1024 * 1024,
     });
   });
 
@@ -26,8 +27,9 @@ describe('loadConfig', () => {
       BODY_LIMIT: '2048',
       SOCKET_PATH: '/tmp/green.sock',
       LOG_LEVEL: 'warn',
+      IDLE_GC_MB: '0',
     });
-    expect(config).toMatchObject({ port: 8082, color: 'green', maxBatchRows: 10, bodyLimit: 2048, socketPath: '/tmp/green.sock' });
+    expect(config).toMatchObject({ port: 8082, color: 'green', maxBatchRows: 10, bodyLimit: 2048, socketPath: '/tmp/green.sock', idleGcBytes: 0 });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -43,6 +45,8 @@ describe('loadConfig', () => {
     [{ BODY_LIMIT: '1.5' }, /BODY_LIMIT="1.5": must be a whole number/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL="loud"/],
     [{ LOG_REQUESTS: 'no' }, /LOG_REQUESTS="no": must be true or false/],
+    [{ IDLE_GC_MB: '-1' }, /IDLE_GC_MB="-1": must be 0 \(off\) or more megabytes/],
+    [{ IDLE_GC_MB: 'lots' }, /IDLE_GC_MB="lots": must be a whole number of megabytes/],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

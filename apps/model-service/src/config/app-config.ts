@@ -8,6 +8,8 @@ export const DEFAULT_MAX_BATCH_ROWS = 10_000;
 export const DEFAULT_BODY_LIMIT = 1_048_576;
 export const DEFAULT_MODEL_PATH = 'models/v1.0.0/model.onnx';
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+/** RSS growth (MB) after which an idle service runs one full GC; see lifecycle/idle-gc.ts. */
+export const DEFAULT_IDLE_GC_MB = 16;
 
 const positiveInt = (what: string) =>
   z.coerce
@@ -38,6 +40,12 @@ export const AppConfig = z
     // One access line per request at info; "false" keeps only 5xx lines (nginx logs every request).
     LOG_REQUESTS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
     SHUTDOWN_TIMEOUT_MS: positiveInt('milliseconds').default(DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    // 0 turns it off.
+    IDLE_GC_MB: z.coerce
+      .number({ error: 'must be a whole number of megabytes (0 = off)' })
+      .int('must be a whole number of megabytes (0 = off)')
+      .min(0, 'must be 0 (off) or more megabytes')
+      .default(DEFAULT_IDLE_GC_MB),
   })
   .transform((env) => ({
     modelPath: env.MODEL_PATH,
@@ -50,6 +58,7 @@ export const AppConfig = z
     logLevel: env.LOG_LEVEL,
     logRequests: env.LOG_REQUESTS === 'true',
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    idleGcBytes: env.IDLE_GC_MB * 1024 * 1024,
   }));
 export type AppConfig = Readonly<z.output<typeof AppConfig>>;
 

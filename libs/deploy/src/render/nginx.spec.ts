@@ -66,7 +66,7 @@ describe('renderNginxConf', () => {
   });
 
   it('keeps every file of local mode under the prefix and leaves daemon to the command line', () => {
-    for (const line of ['pid nginx.pid;', 'error_log error.log warn;', 'access_log access.log mlbg_json;', 'client_body_temp_path client_body_temp;', 'proxy_temp_path proxy_temp;', 'fastcgi_temp_path fastcgi_temp;', 'uwsgi_temp_path uwsgi_temp;', 'scgi_temp_path scgi_temp;', 'listen 127.0.0.1:8080;', 'worker_processes 1;']) {
+    for (const line of ['pid nginx.pid;', 'error_log error.log warn;', 'access_log access.log mlbg_json buffer=64k flush=1s;', 'client_body_temp_path client_body_temp;', 'proxy_temp_path proxy_temp;', 'fastcgi_temp_path fastcgi_temp;', 'uwsgi_temp_path uwsgi_temp;', 'scgi_temp_path scgi_temp;', 'listen 127.0.0.1:8080;', 'worker_processes 1;']) {
       expect(local).toContain(line);
     }
     expect(local).not.toMatch(/^\s*(daemon|user)\b/m);

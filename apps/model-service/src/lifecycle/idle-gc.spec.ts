@@ -1,0 +1,94 @@
+import { createIdleGcCheck, startIdleGc, type IdleGcProbes } from './idle-gc';
+
+const MB = 1024 * 1024;
+
+/** A process whose RSS and event-loop load the test sets; a collection gives back what `freed` says. */
+function fakeProcess(rssMb: number) {
+  const state = { rss: rssMb * MB, busy: 0, freed: 0, collections: 0 };
+  const probes: IdleGcProbes = {
+    rss: () => state.rss,
+    busyShare: () => state.busy,
+    collect: () => {
+      state.collections++;
+      state.rss -= state.freed * MB;
+    },
+    now: () => state.collections * 10,
+  };
+  return { state, probes };
+}
+
+const options = { thresholdBytes: 16 * MB, intervalMs: 2_000, idleBelow: 0.05 };
+
+describe('idle GC', () => {
+  it('collects once the load is over, not while it lasts', () => {
+    const { state, probes } = fakeProcess(120);
+    const check = createIdleGcCheck(options, probes);
+    state.rss = 190 * MB;
+    state.busy = 0.9;
+    expect(check()).toBeUndefined();
+    expect(state.collections).toBe(0);
+
+    state.busy = 0.01;
+    state.freed = 60;
+    expect(check()).toEqual({ rssBeforeBytes: 190 * MB, rssAfterBytes: 130 * MB, durationMs: 10 });
+    expect(state.collections).toBe(1);
+  });
+
+  it('does not collect for growth under the threshold', () => {
+    const { state, probes } = fakeProcess(120);
+    const check = createIdleGcCheck(options, probes);
+    state.rss = 135 * MB;
+    expect(check()).toBeUndefined();
+    expect(state.collections).toBe(0);
+  });
+
+  it('never collects twice for the same growth, even when a collection gave little back', () => {
+    const { state, probes } = fakeProcess(120);
+    const check = createIdleGcCheck(options, probes);
+    state.rss = 180 * MB;
+    state.freed = 2;
+    check();
+    check();
+    check();
+    expect(state.collections).toBe(1);
+
+    state.rss += 20 * MB; // a new burst
+    check();
+    expect(state.collections).toBe(2);
+  });
+
+  it('measures growth from the lowest RSS seen, so memory given back by V8 itself is not counted as growth', () => {
+    const { state, probes } = fakeProcess(150);
+    const check = createIdleGcCheck(options, probes);
+    state.rss = 125 * MB;
+    check();
+    state.rss = 145 * MB; // 20 MB over the lowest point, though under the start
+    check();
+    expect(state.collections).toBe(1);
+  });
+
+  it('reports each collection and stops looking when stopped', async () => {
+    const { state, probes } = fakeProcess(100);
+    const seen: number[] = [];
+    const stop = startIdleGc({ ...options, intervalMs: 5, onCollect: (c) => seen.push(c.rssBeforeBytes / MB) }, probes);
+    state.rss = 200 * MB;
+    state.freed = 90;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    stop();
+    const collections = state.collections;
+    state.rss = 300 * MB;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(seen).toEqual([200]);
+    expect(state.collections).toBe(collections);
+  });
+
+  it('runs a real full GC by default, which frees an unreachable object', async () => {
+    let collected = false;
+    const registry = new FinalizationRegistry(() => (collected = true));
+    (() => registry.register({ big: new Array(1000).fill(0) }, 'garbage'))();
+    const stop = startIdleGc({ ...options, thresholdBytes: 0, intervalMs: 5 });
+    for (let i = 0; i < 40 && !collected; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    stop();
+    expect(collected).toBe(true);
+  });
+});
