@@ -42,10 +42,15 @@ async function main(): Promise<void> {
           thresholdBytes: config.idleGcBytes,
           intervalMs: IDLE_GC_INTERVAL_MS,
           idleBelow: IDLE_GC_IDLE_BELOW,
-          onCollect: ({ rssBeforeBytes, rssAfterBytes, durationMs }) =>
+          onCollect: ({ rssBeforeBytes, heapUsedBeforeBytes, heapUsedAfterBytes, durationMs }) =>
             log.info(
-              { rssBeforeMb: Math.round(rssBeforeBytes / MB), rssAfterMb: Math.round(rssAfterBytes / MB), durationMs: Math.round(durationMs) },
-              'idle after load: one full GC gave memory back',
+              {
+                rssBeforeMb: Math.round(rssBeforeBytes / MB),
+                heapUsedBeforeMb: Math.round(heapUsedBeforeBytes / MB),
+                heapUsedAfterMb: Math.round(heapUsedAfterBytes / MB),
+                durationMs: Math.round(durationMs),
+              },
+              'idle after load: ran one full GC to give memory back',
             ),
         })
       : undefined;

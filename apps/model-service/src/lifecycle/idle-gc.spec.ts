@@ -4,13 +4,15 @@ const MB = 1024 * 1024;
 
 /** A process whose RSS and event-loop load the test sets; a collection gives back what `freed` says. */
 function fakeProcess(rssMb: number) {
-  const state = { rss: rssMb * MB, busy: 0, freed: 0, collections: 0 };
+  const state = { rss: rssMb * MB, heap: 40 * MB, busy: 0, freed: 0, collections: 0 };
   const probes: IdleGcProbes = {
     rss: () => state.rss,
+    heapUsed: () => state.heap,
     busyShare: () => state.busy,
     collect: () => {
       state.collections++;
       state.rss -= state.freed * MB;
+      state.heap = 20 * MB;
     },
     now: () => state.collections * 10,
   };
@@ -30,7 +32,7 @@ describe('idle GC', () => {
 
     state.busy = 0.01;
     state.freed = 60;
-    expect(check()).toEqual({ rssBeforeBytes: 190 * MB, rssAfterBytes: 130 * MB, durationMs: 10 });
+    expect(check()).toEqual({ rssBeforeBytes: 190 * MB, heapUsedBeforeBytes: 40 * MB, heapUsedAfterBytes: 20 * MB, durationMs: 10 });
     expect(state.collections).toBe(1);
   });
 
