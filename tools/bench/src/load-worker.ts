@@ -20,7 +20,7 @@ const RECONNECT_EVERY = 999;
 let current: autocannon.Instance | undefined;
 
 function reply(message: FromWorker): void {
-  process.send?.(message);
+  if (process.connected) process.send?.(message);
 }
 
 function run(id: number, request: LoadRequest): void {
@@ -63,6 +63,12 @@ function run(id: number, request: LoadRequest): void {
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTimeMs: number) => latencies.record(responseTimeMs));
   current = instance;
 }
+
+// The bench is gone (it crashed or was killed): stop loading its servers and leave.
+process.on('disconnect', () => {
+  current?.stop();
+  process.exit(0);
+});
 
 process.on('message', (message: ToWorker) => {
   if (message.type === 'run') run(message.id, message.request);

@@ -51,6 +51,15 @@ const TSCONFIG = join(__dirname, '..', 'tsconfig.lib.json');
  * never delays the load, and the load never delays the switch it measures. Service and baseline are
  * loaded by the very same process, one after the other, so its cost weighs on both alike.
  */
+/** The load process, not yet ready: it sends `{ type: 'ready' }` first. */
+export function forkLoadWorker(): ChildProcess {
+  return fork(WORKER, [], {
+    execArgv: ['-r', '@swc-node/register'],
+    env: { ...process.env, SWC_NODE_PROJECT: TSCONFIG },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
 export class LoadGenerator {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (result: LoadResult) => void; reject: (error: Error) => void }>();
@@ -77,11 +86,7 @@ export class LoadGenerator {
   }
 
   static start(): Promise<LoadGenerator> {
-    const child = fork(WORKER, [], {
-      execArgv: ['-r', '@swc-node/register'],
-      env: { ...process.env, SWC_NODE_PROJECT: TSCONFIG },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const child = forkLoadWorker();
     return new Promise((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`the load process exited with ${code} before it was ready`)));

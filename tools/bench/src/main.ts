@@ -27,8 +27,18 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(renderMarkdown(JSON.parse(readFileSync(resolve(process.cwd(), options.render), 'utf8')) as BenchResult));
     return 0;
   }
-  const progress = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
   const abort = new AbortController();
+  // A reader that went away (`... | head`) ends the run as Ctrl-C does: everything started is stopped.
+  let stdoutClosed = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stdoutClosed = true;
+    abort.abort();
+  });
+  const write = (stream: NodeJS.WriteStream, text: string) => {
+    if (stream !== process.stdout || !stdoutClosed) stream.write(text);
+  };
+  const progress = (line: string) => write(options.json ? process.stderr : process.stdout, `${line}\n`);
   let interrupted = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupted += 1;
@@ -47,8 +57,7 @@ async function main(argv: readonly string[]): Promise<number> {
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, text);
     if (options.reference) writeFileSync(REFERENCE_FILE, text);
-    if (options.json) process.stdout.write(text);
-    else process.stdout.write(`\n${renderMarkdown(result)}`);
+    write(process.stdout, options.json ? text : `\n${renderMarkdown(result)}`);
     progress(`Wrote ${out}${options.reference ? ` and ${REFERENCE_FILE}` : ''}.`);
     return result.allSucceeded ? 0 : 1;
   } catch (error) {
