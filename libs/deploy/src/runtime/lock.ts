@@ -5,6 +5,9 @@ import type { StackLayout } from './layout';
 
 /** A lock whose holder died is taken over after this long (proper-lockfile keeps a live one fresh). */
 const LOCK_STALE_MS = 10_000;
+/** How long a refused command waits for the holder to say who it is (see readLockInfoSoon). */
+const INFO_WAIT_MS = 1_000;
+const INFO_POLL_MS = 25;
 
 /** Who holds the lock, written beside it so a refused command can say so. */
 interface LockInfo {
@@ -38,7 +41,7 @@ export async function withStackLock<T>(
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-    const info = readLockInfo(layout.lockInfoFile);
+    const info = await readLockInfoSoon(layout.lockInfoFile);
     const who = info ? ` \`${info.command}\` (pid ${info.pid}, user ${info.user}) holds it since ${info.since}.` : '';
     throw new DeployError('LOCKED', `Lock: ${layout.lockDir}.${who}`);
   }
@@ -52,6 +55,17 @@ export async function withStackLock<T>(
   }
 }
 
+/**
+ * The holder writes who it is just after it took the lock, so a command refused in that moment
+ * waits a little for it rather than refusing without naming the holder.
+ */
+async function readLockInfoSoon(file: string, waitMs = INFO_WAIT_MS): Promise<LockInfo | undefined> {
+  for (let waited = 0; ; waited += INFO_POLL_MS) {
+    const info = readLockInfo(file);
+    if (info || waited >= waitMs) return info;
+    await new Promise((resolve) => setTimeout(resolve, INFO_POLL_MS));
+  }
+}
 function readLockInfo(file: string): LockInfo | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
