@@ -48,26 +48,39 @@ export function frameName(frame: CallFrame): string {
   return `${frame.functionName || '(anonymous)'} ${where}${where ? `:${frame.lineNumber + 1}` : ''}`;
 }
 
-/** Self and total (inclusive) time per function. Pure. */
-export function summariseProfile(profile: CpuProfile, options: { top: number; all: boolean }): ProfileSummary {
+/** One sample: its stack of frame names, innermost first (ending with `(root) `), and its time. */
+export interface Sample {
+  readonly stack: readonly string[];
+  readonly micros: number;
+}
+
+/** Every sample with its stack; without idle and module loading unless `all`. Pure. */
+export function profileSamples(profile: CpuProfile, options: { all: boolean }): Sample[] {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
-  const self = new Map<string, number>();
-  const total = new Map<string, number>();
-  let counted = 0;
+  const samples: Sample[] = [];
   profile.samples.forEach((sample, index) => {
-    const micros = profile.timeDeltas[index] ?? 0;
     const stack: string[] = [];
     for (let id: number | undefined = sample; id !== undefined; id = parentOf.get(id)) {
       const node = byId.get(id);
       if (node) stack.push(frameName(node.callFrame));
     }
-    if (!options.all && stack.some((name) => NOT_REQUEST_WORK.test(name))) return;
+    if (options.all || !stack.some((name) => NOT_REQUEST_WORK.test(name))) samples.push({ stack, micros: profile.timeDeltas[index] ?? 0 });
+  });
+  return samples;
+}
+
+/** Self and total (inclusive) time per function. Pure. */
+export function summariseProfile(profile: CpuProfile, options: { top: number; all: boolean }): ProfileSummary {
+  const self = new Map<string, number>();
+  const total = new Map<string, number>();
+  let counted = 0;
+  for (const { stack, micros } of profileSamples(profile, options)) {
     counted += micros;
     self.set(stack[0], (self.get(stack[0]) ?? 0) + micros);
     for (const name of new Set(stack)) total.set(name, (total.get(name) ?? 0) + micros);
-  });
+  }
   const rank = (times: Map<string, number>) =>
     [...times.entries()]
       .filter(([name]) => name !== '(root) ')
