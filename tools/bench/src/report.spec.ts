@@ -101,6 +101,7 @@ describe('renderMarkdown', () => {
     const text = renderMarkdown(result);
     expect(text).toContain('| POST /predict, 3 rows | 32 | direct | 8,190 | 9,000 | 0.91x |');
     expect(text).toContain('| 20,000 | 4,000 | 0 | 0 | 0 | 0 | 480.0 / 480.0 ms | 700.0 / 700.0 ms |');
+    expect(text).toContain('Each switch, nginx serving the new color after (ms): 480.0.');
     expect(text).toContain('| service green | 121 | 151 |');
     expect(text).toContain('Every request succeeded.');
   });

@@ -114,6 +114,10 @@ function switchLines(switching: SwitchUnderLoad | null): string[] {
     `| ${number(load.requests)} | ${number(load.requestsPerSecond)} | ${load.non2xx} | ${load.errors} | ${load.timeouts} | ${load.resets} | ${ms(switching.servedAfterMs.p50)} / ${ms(switching.servedAfterMs.max)} ms | ${ms(switching.commandMs.p50)} / ${ms(switching.commandMs.max)} ms |`,
     '',
     `A /health poller watched nginx during each switch: ${switching.pollerRequests} requests, ${switching.pollerFailures} failed.`,
+    '',
+    `Each switch, nginx serving the new color after (ms): ${switching.records
+      .map((record) => (record.ok ? (record.servedAfterMs === null ? 'not seen' : ms(record.servedAfterMs)) : 'failed'))
+      .join(', ')}.`,
   ];
 }
 
