@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { RequestListener, Server } from 'node:http';
 import { createApp } from './app/create-app';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
-import { IDLE_GC_IDLE_BELOW, IDLE_GC_INTERVAL_MS, startIdleGc } from './lifecycle/idle-gc';
+import { IDLE_GC_IDLE_BELOW, IDLE_GC_IDLE_INTERVALS, IDLE_GC_INTERVAL_MS, startIdleGc } from './lifecycle/idle-gc';
 import { ReadinessTracker } from './lifecycle/readiness';
 import { closeServer, listenOnUnixSocket } from './lifecycle/unix-socket';
 import { ModelLoadError } from './model/onnx-model';
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
           thresholdBytes: config.idleGcBytes,
           intervalMs: IDLE_GC_INTERVAL_MS,
           idleBelow: IDLE_GC_IDLE_BELOW,
+          idleIntervals: IDLE_GC_IDLE_INTERVALS,
           onCollect: ({ rssBeforeBytes, heapUsedBeforeBytes, heapUsedAfterBytes, durationMs }) =>
             log.info(
               {

@@ -19,7 +19,7 @@ function fakeProcess(rssMb: number) {
   return { state, probes };
 }
 
-const options = { thresholdBytes: 16 * MB, intervalMs: 2_000, idleBelow: 0.05 };
+const options = { thresholdBytes: 16 * MB, intervalMs: 2_000, idleBelow: 0.05, idleIntervals: 1 };
 
 describe('idle GC', () => {
   it('collects once the load is over, not while it lasts', () => {
@@ -33,6 +33,22 @@ describe('idle GC', () => {
     state.busy = 0.01;
     state.freed = 60;
     expect(check()).toEqual({ rssBeforeBytes: 190 * MB, heapUsedBeforeBytes: 40 * MB, heapUsedAfterBytes: 20 * MB, durationMs: 10 });
+    expect(state.collections).toBe(1);
+  });
+
+  it('waits for the loop to be idle for the given intervals in a row', () => {
+    const { state, probes } = fakeProcess(120);
+    const check = createIdleGcCheck({ ...options, idleIntervals: 3 }, probes);
+    state.rss = 190 * MB;
+    check();
+    check();
+    state.busy = 0.5; // a short burst starts the count again
+    check();
+    state.busy = 0;
+    check();
+    check();
+    expect(state.collections).toBe(0);
+    check();
     expect(state.collections).toBe(1);
   });
 

@@ -8,21 +8,23 @@ import { runInNewContext } from 'node:vm';
  * Under load V8 promotes request garbage (with the bodies, tensors and response buffers its
  * ArrayBuffers hold) into the old generation, where it stays until the next full GC, and a process
  * that goes quiet never reaches one. Measured after 10,000-row batches at 32 connections: RSS
- * 180-187 MB, 154-169 MB five seconds after this GC, unchanged without it. It can not give back
- * what V8 keeps for its young generation or what malloc keeps fragmented (tools/bench/README.md).
+ * 178-202 MB, 127-169 MB after this GC, unchanged without it. It can not give back what malloc
+ * keeps fragmented, and V8 seldom shrinks its grown young generation (tools/bench/README.md).
  *
- * So every few seconds, when the event loop was nearly idle over the last interval and RSS grew by
- * at least `thresholdBytes` since the last collection, it runs one full GC (a pause of some
- * milliseconds that, being idle, almost no request meets). It never runs under load, and never
- * twice for the same growth.
+ * So every few seconds it looks: once the event loop has been nearly idle for a few intervals in a
+ * row and RSS grew by at least `thresholdBytes` since the last collection, it runs one full GC (a
+ * pause of some milliseconds that, being idle, almost no request meets). It never runs under load,
+ * and never twice for the same growth.
  */
 export interface IdleGcOptions {
   /** RSS growth since the last collection that makes one worth it. */
   readonly thresholdBytes: number;
   /** How often to look. */
   readonly intervalMs: number;
-  /** The share of the last interval the event loop may have been busy for it to count as idle. */
+  /** The share of an interval the event loop may have been busy for it to count as idle. */
   readonly idleBelow: number;
+  /** Idle intervals in a row before collecting. */
+  readonly idleIntervals: number;
   /** Told after each collection, e.g. to log it. */
   readonly onCollect?: (collection: IdleGcCollection) => void;
 }
@@ -50,16 +52,23 @@ export interface IdleGcProbes {
 
 export const IDLE_GC_INTERVAL_MS = 2_000;
 export const IDLE_GC_IDLE_BELOW = 0.05;
+/**
+ * 6 s of quiet before collecting: a lull between bursts rarely lasts that long, so the pause seldom
+ * meets a returning request; and V8 sometimes shrinks its grown young generation in a GC after a
+ * quiet spell (seen: 202 -> 127 MB), never in one right after the load.
+ */
+export const IDLE_GC_IDLE_INTERVALS = 3;
 
 /** One look: collects when idle and grown enough. Returns the collection it made, if any. */
 export function createIdleGcCheck(options: IdleGcOptions, probes: IdleGcProbes): () => IdleGcCollection | undefined {
   let floor = probes.rss();
+  let idleInARow = 0;
   probes.busyShare(); // starts the first interval
   return () => {
-    const busy = probes.busyShare();
+    idleInARow = probes.busyShare() < options.idleBelow ? idleInARow + 1 : 0;
     const rssBeforeBytes = probes.rss();
     floor = Math.min(floor, rssBeforeBytes);
-    if (busy >= options.idleBelow || rssBeforeBytes - floor < options.thresholdBytes) return undefined;
+    if (idleInARow < options.idleIntervals || rssBeforeBytes - floor < options.thresholdBytes) return undefined;
     const heapUsedBeforeBytes = probes.heapUsed();
     const startedAt = probes.now();
     probes.collect();
