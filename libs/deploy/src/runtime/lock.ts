@@ -66,6 +66,7 @@ async function readLockInfoSoon(file: string, waitMs = INFO_WAIT_MS): Promise<Lo
     await new Promise((resolve) => setTimeout(resolve, INFO_POLL_MS));
   }
 }
+
 function readLockInfo(file: string): LockInfo | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
