@@ -9,15 +9,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { type CpuProfile, profileSamples } from './profile-top';
-
-const ROOT = '(root) ';
+import { type CpuProfile, profileSamples, ROOT_FRAME } from './profile-top';
 
 /** Microseconds per stack, outermost frame first, `(root)` left out. Pure. */
 export function foldStacks(profile: CpuProfile, options: { all: boolean }): Map<string, number> {
   const folded = new Map<string, number>();
   for (const { stack, micros } of profileSamples(profile, options)) {
-    const frames = stack.filter((name) => name !== ROOT).reverse();
+    const frames = stack.filter((name) => name !== ROOT_FRAME).reverse();
     if (frames.length === 0 || micros <= 0) continue;
     const key = frames.join(';');
     folded.set(key, (folded.get(key) ?? 0) + micros);

@@ -48,7 +48,10 @@ export function frameName(frame: CallFrame): string {
   return `${frame.functionName || '(anonymous)'} ${where}${where ? `:${frame.lineNumber + 1}` : ''}`;
 }
 
-/** One sample: its stack of frame names, innermost first (ending with `(root) `), and its time. */
+/** The name frameName gives V8's root node, the bottom of every stack: not a function. */
+export const ROOT_FRAME = '(root) ';
+
+/** One sample: its stack of frame names, innermost first (ending with ROOT_FRAME), and its time. */
 export interface Sample {
   readonly stack: readonly string[];
   readonly micros: number;
@@ -83,7 +86,7 @@ export function summariseProfile(profile: CpuProfile, options: { top: number; al
   }
   const rank = (times: Map<string, number>) =>
     [...times.entries()]
-      .filter(([name]) => name !== '(root) ')
+      .filter(([name]) => name !== ROOT_FRAME)
       .sort((a, b) => b[1] - a[1])
       .slice(0, options.top)
       .map(([name, micros]) => ({ name, percent: counted > 0 ? Math.round((micros / counted) * 1000) / 10 : 0, ms: Math.round(micros / 100) / 10 }));
