@@ -1,6 +1,6 @@
 import { Color } from '@mlbg/contract';
 import { parseArgs } from 'node:util';
-import { DeployTarget } from '../runtime/history';
+import { DeployTarget } from '../effects/history';
 
 /** The service's log levels (its LOG_LEVEL). */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

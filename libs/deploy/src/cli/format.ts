@@ -1,10 +1,10 @@
 import type { Color } from '@mlbg/contract';
-import type { ComposeStatus } from '../runtime/compose-backend';
-import type { HistoryEntry } from '../runtime/history';
-import type { ReleaseResult } from '../runtime/release';
-import type { DownResult, UpResult } from '../runtime/stack';
-import type { HealthView, LocalStatus } from '../runtime/status';
-import type { SwitchResult } from '../runtime/switch';
+import type { ComposeStatus } from '../backends/compose/compose-backend';
+import type { HistoryEntry } from '../effects/history';
+import type { ReleaseResult } from '../backends/local/release';
+import type { DownResult, UpResult } from '../backends/local/lifecycle';
+import type { HealthView, LocalStatus } from '../backends/local/status';
+import type { SwitchResult } from '../commands/switch';
 
 /** Short human summaries of each command's result. Pure: a result in, lines out. */
 

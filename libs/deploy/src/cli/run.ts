@@ -1,14 +1,14 @@
 import { isAbsolute, resolve } from 'node:path';
-import { type ComposeTarget, composeBackend, composeStatus, detectComposeCommand } from '../runtime/compose-backend';
-import type { RuntimeDeps } from '../runtime/deps';
-import { DeployError, type DeployErrorCode } from '../runtime/errors';
-import type { DeployTarget } from '../runtime/history';
-import { DEFAULT_STATE_DIR, type StackLayout, stackLayout } from '../runtime/layout';
-import { localBackend, requireRunningStack } from '../runtime/local-backend';
-import { releaseModel } from '../runtime/release';
-import { loadSpec, stackDown, stackUp } from '../runtime/stack';
-import { localStatus } from '../runtime/status';
-import { type SwitchBackend, type SwitchResult, type SwitchTiming, rollbackTraffic, switchTraffic } from '../runtime/switch';
+import { type ComposeTarget, composeBackend, composeStatus, detectComposeCommand } from '../backends/compose/compose-backend';
+import type { RuntimeDeps } from '../effects/deps';
+import { DeployError, type DeployErrorCode } from '../errors';
+import type { DeployTarget } from '../effects/history';
+import { DEFAULT_STATE_DIR, type StackLayout, stackLayout } from '../backends/local/layout';
+import { localBackend, requireRunningStack } from '../backends/local/local-backend';
+import { releaseModel } from '../backends/local/release';
+import { loadSpec, stackDown, stackUp } from '../backends/local/lifecycle';
+import { localStatus } from '../backends/local/status';
+import { type SwitchBackend, type SwitchResult, type SwitchTiming, rollbackTraffic, switchTraffic } from '../commands/switch';
 import { type Command, USAGE, parseCommandLine } from './args';
 import { formatComposeStatus, formatDown, formatLocalStatus, formatRelease, formatSwitch, formatUp } from './format';
 

@@ -1,6 +1,6 @@
 import type { Color } from '@mlbg/contract';
-import type { Clock, CommandResult, CommandRunner, HttpAnswer } from '../runtime/deps';
-import type { SwitchBackend } from '../runtime/switch';
+import type { Clock, CommandResult, CommandRunner, HttpAnswer } from '../effects/deps';
+import type { SwitchBackend } from '../commands/switch';
 
 /** A clock whose sleep returns at once and moves time forward. */
 export function fakeClock(start = 1_000_000): Clock & { slept: number[] } {

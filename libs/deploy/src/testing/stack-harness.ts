@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli } from '../cli/run';
-import type { HttpAnswer } from '../runtime/deps';
-import { SERVICE_MAIN, STACK_PROCESSES, type StackLayout, type StackProcess, stackLayout } from '../runtime/layout';
-import { readPidFile } from '../runtime/processes';
-import { canBind, freePorts, httpClient, processControl, realDeps } from '../runtime/real-deps';
-import type { SwitchTiming } from '../runtime/switch';
+import type { HttpAnswer } from '../effects/deps';
+import { SERVICE_MAIN, STACK_PROCESSES, type StackLayout, type StackProcess, stackLayout } from '../backends/local/layout';
+import { readPidFile } from '../backends/local/processes';
+import { canBind, freePorts, httpClient, processControl, realDeps } from '../effects/real-deps';
+import type { SwitchTiming } from '../commands/switch';
 
 export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
 /** The real checks, closer together, to keep the test run short. */
