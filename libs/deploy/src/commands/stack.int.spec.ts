@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describeWithBinary, findBinary } from '../testing/real-tools';
 import { StackHarness, WORKSPACE_ROOT } from '../testing/stack-harness';
-import { readHistory } from '../effects/history';
+import { moves, readHistory } from '../history/history';
 import { processControl } from '../effects/real-deps';
 
 /**
@@ -20,7 +20,8 @@ const execFileAsync = promisify(execFile);
 
 describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)', () => {
   let stack: StackHarness;
-  const history = () => readHistory(stack.layout.historyFile).entries;
+  /** The switches and rollbacks in the history (up, down and release are there too: see their own test). */
+  const history = () => moves(readHistory(stack.layout.historyFile).entries, 'local');
 
   beforeAll(async () => {
     stack = await StackHarness.create('stack');
@@ -127,8 +128,8 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
     expect(await stack.serving()).toMatchObject({ color: 'green', version: 'v1.1.0' });
     expect((await stack.cli('switch', '--color=blue')).code).toBe(0);
     expect(await stack.serving()).toMatchObject({ color: 'blue', version: 'v1.0.0' });
-    const state = JSON.parse(readFileSync(stack.layout.stateFile, 'utf8')) as { live: string; models: Record<string, string> };
-    expect(state).toMatchObject({ live: 'blue', models: { blue: 'models/v1.0.0/model.onnx' } });
+    const state = JSON.parse(readFileSync(stack.layout.stateFile, 'utf8')) as { routes: unknown; models: Record<string, string> };
+    expect(state).toMatchObject({ schemaVersion: 2, routes: { live: { blue: 100, green: 0 }, preview: { blue: 0, green: 100 } }, models: { blue: 'models/v1.0.0/model.onnx' } });
   });
 
   it('switch is refused when the target was killed, and live traffic is not affected', async () => {
@@ -197,6 +198,16 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
     const bad = await cli('switch', '--color=purple');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('unknown color "purple"');
+  });
+
+  it('every action is in the history: up, release, switches, refusals, each with its gate results', async () => {
+    const all = readHistory(stack.layout.historyFile).entries;
+    expect(all[0]).toMatchObject({ schemaVersion: 2, command: 'up', outcome: 'started', live: 'blue', colors: { blue: { version: 'v1.0.0' }, green: { version: 'v1.1.0' } } });
+    expect(all.find((entry) => entry.command === 'release' && entry.outcome === 'refused')).toMatchObject({ color: 'blue', reason: expect.stringContaining('Refusing to release to the live color') });
+    expect(all.find((entry) => entry.command === 'release' && entry.outcome === 'released')).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/), version: expect.any(String) });
+    const refused = history().find((entry) => entry.outcome === 'refused');
+    expect(refused?.gates.map((gate) => [gate.name, gate.ok])).toEqual(expect.arrayContaining([['signature', false]]));
+    expect(history().find((entry) => entry.outcome === 'switched')?.gates.map((gate) => gate.name)).toEqual(['health-streak', 'predict', 'signature', 'router-serves-target']);
   });
 
   it('down: stops everything up and release started, frees the ports and sockets; again is a no-op', async () => {

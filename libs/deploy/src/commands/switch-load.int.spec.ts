@@ -1,6 +1,6 @@
 import { describeWithBinary, findBinary } from '../testing/real-tools';
 import { StackHarness } from '../testing/stack-harness';
-import { readHistory } from '../effects/history';
+import { moves, readHistory } from '../history/history';
 
 // autocannon ships no types; these are the parts this test uses.
 interface AutocannonResult {
@@ -98,7 +98,7 @@ describeWithBinary(NGINX, 'nginx')('switching under load (real nginx, real servi
     expect(result['2xx']).toBe(result.requests.total);
     expect([...versions.keys()].sort()).toEqual(['v1.0.0', 'v1.1.0']);
     expect(live).toEqual(Array.from({ length: SWITCHES }, (_, index) => (index % 2 === 0 ? 'green' : 'blue')));
-    const entries = readHistory(stack.layout.historyFile).entries;
+    const entries = moves(readHistory(stack.layout.historyFile).entries, 'local');
     expect(entries).toHaveLength(SWITCHES);
     expect(entries.every((entry) => entry.outcome === 'switched')).toBe(true);
   });

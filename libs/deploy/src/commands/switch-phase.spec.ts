@@ -1,6 +1,8 @@
+import { type GateResult, passed as gatePassed } from '../gates/gate';
 import { type SwitchEvent, type SwitchPhase, nextPhase, startSwitch } from './switch-phase';
 
-const passed: SwitchEvent = { kind: 'preflight-passed', fromVersion: 'v1.0.0', toVersion: 'v1.1.0', checks: ['health ok'] };
+const ok = (name: string): GateResult => gatePassed(name, 'seen', 'wanted');
+const passed: SwitchEvent = { kind: 'preflight-passed', fromVersion: 'v1.0.0', toVersion: 'v1.1.0', gates: [ok('health-streak')] };
 
 function run(events: SwitchEvent[]): SwitchPhase {
   return events.reduce<SwitchPhase>((phase, event) => nextPhase(phase, event), startSwitch('blue', 'green'));
@@ -8,19 +10,19 @@ function run(events: SwitchEvent[]): SwitchPhase {
 
 describe('the switch phases', () => {
   it('go preflight -> flip -> verify -> switched, collecting the checks', () => {
-    expect(run([passed, { kind: 'flipped' }, { kind: 'verified', checks: ['nginx ok'] }])).toEqual({
+    expect(run([passed, { kind: 'flipped' }, { kind: 'verified', gates: [ok('router')] }])).toEqual({
       kind: 'done',
-      outcome: { kind: 'switched', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0', checks: ['health ok', 'nginx ok'] },
+      outcome: { kind: 'switched', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0', gates: [ok('health-streak'), ok('router')] },
     });
   });
 
   it('end refused when the preflight fails: the route never moves', () => {
-    const phase = run([{ kind: 'preflight-failed', reason: 'green /health answered 503', fromVersion: null, toVersion: null, checks: [] }]);
+    const phase = run([{ kind: 'preflight-failed', reason: 'green /health answered 503', fromVersion: null, toVersion: null, gates: [] }]);
     expect(phase).toMatchObject({ kind: 'done', outcome: { kind: 'refused', reason: 'green /health answered 503' } });
   });
 
   it('revert after a failed verification, and end reverted', () => {
-    const reverting = run([passed, { kind: 'flipped' }, { kind: 'verify-failed', reason: 'nginx answered blue' }]);
+    const reverting = run([passed, { kind: 'flipped' }, { kind: 'verify-failed', reason: 'nginx answered blue', gates: [] }]);
     expect(reverting).toMatchObject({ kind: 'revert', failure: 'nginx answered blue' });
     expect(nextPhase(reverting, { kind: 'reverted' })).toMatchObject({ kind: 'done', outcome: { kind: 'reverted', reason: 'nginx answered blue', from: 'blue', to: 'green' } });
   });
@@ -36,7 +38,7 @@ describe('the switch phases', () => {
 
   it('refuse an event that can not happen in a phase (a bug in the driver)', () => {
     expect(() => nextPhase(startSwitch('blue', 'green'), { kind: 'flipped' })).toThrow('event "flipped" can not happen in phase "preflight"');
-    const done = run([passed, { kind: 'flipped' }, { kind: 'verified', checks: [] }]);
+    const done = run([passed, { kind: 'flipped' }, { kind: 'verified', gates: [] }]);
     expect(() => nextPhase(done, { kind: 'reverted' })).toThrow('phase "done"');
   });
 });

@@ -1,4 +1,5 @@
 import type { Color } from '@mlbg/contract';
+import type { GateResult } from '../gates/gate';
 
 interface Move {
   readonly from: Color;
@@ -7,8 +8,8 @@ interface Move {
 interface Versions {
   readonly fromVersion: string | null;
   readonly toVersion: string | null;
-  /** What was checked so far, one short line each, for the summary. */
-  readonly checks: readonly string[];
+  /** The gates run so far, in order: the summary, `--json` and the history show them. */
+  readonly gates: readonly GateResult[];
 }
 
 /**
@@ -29,8 +30,8 @@ export type SwitchEvent =
   | ({ readonly kind: 'preflight-failed'; readonly reason: string } & Versions)
   | { readonly kind: 'flipped' }
   | { readonly kind: 'flip-failed'; readonly reason: string }
-  | { readonly kind: 'verified'; readonly checks: readonly string[] }
-  | { readonly kind: 'verify-failed'; readonly reason: string }
+  | { readonly kind: 'verified'; readonly gates: readonly GateResult[] }
+  | { readonly kind: 'verify-failed'; readonly reason: string; readonly gates: readonly GateResult[] }
   | { readonly kind: 'reverted' }
   | { readonly kind: 'revert-failed'; readonly reason: string };
 
@@ -61,8 +62,8 @@ export function nextPhase(phase: SwitchPhase, event: SwitchEvent): SwitchPhase {
       break;
     }
     case 'verify': {
-      if (event.kind === 'verified') return done({ ...phase, kind: 'switched', checks: [...phase.checks, ...event.checks] });
-      if (event.kind === 'verify-failed') return { ...phase, kind: 'revert', failure: event.reason };
+      if (event.kind === 'verified') return done({ ...phase, kind: 'switched', gates: [...phase.gates, ...event.gates] });
+      if (event.kind === 'verify-failed') return { ...phase, kind: 'revert', failure: event.reason, gates: [...phase.gates, ...event.gates] };
       break;
     }
     case 'revert': {
@@ -82,7 +83,7 @@ export function nextPhase(phase: SwitchPhase, event: SwitchEvent): SwitchPhase {
 }
 
 function versionsOf(event: Versions): Versions {
-  return { fromVersion: event.fromVersion, toVersion: event.toVersion, checks: event.checks };
+  return { fromVersion: event.fromVersion, toVersion: event.toVersion, gates: event.gates };
 }
 
 function done(outcome: SwitchOutcome): SwitchPhase {

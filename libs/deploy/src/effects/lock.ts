@@ -1,13 +1,19 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { lock } from 'proper-lockfile';
 import { DeployError } from '../errors';
-import type { StackLayout } from '../backends/local/layout';
 
 /** A lock whose holder died is taken over after this long (proper-lockfile keeps a live one fresh). */
 const LOCK_STALE_MS = 10_000;
 /** How long a refused command waits for the holder to say who it is (see readLockInfoSoon). */
 const INFO_WAIT_MS = 1_000;
 const INFO_POLL_MS = 25;
+
+/** Where the lock lives: proper-lockfile's folder, and a note beside it saying who holds it. */
+export interface LockFiles {
+  readonly stateDir: string;
+  readonly lockDir: string;
+  readonly lockInfoFile: string;
+}
 
 /** Who holds the lock, written beside it so a refused command can say so. */
 interface LockInfo {
@@ -23,7 +29,7 @@ interface LockInfo {
  * @throws DeployError LOCKED naming the holder
  */
 export async function withStackLock<T>(
-  layout: StackLayout,
+  layout: LockFiles,
   holder: { command: string; user: string; waitMs?: number },
   action: () => Promise<T>,
 ): Promise<T> {

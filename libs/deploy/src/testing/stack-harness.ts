@@ -6,7 +6,7 @@ import type { HttpAnswer } from '../effects/deps';
 import { SERVICE_MAIN, STACK_PROCESSES, type StackLayout, type StackProcess, stackLayout } from '../backends/local/layout';
 import { readPidFile } from '../backends/local/processes';
 import { canBind, freePorts, httpClient, processControl, realDeps } from '../effects/real-deps';
-import type { SwitchTiming } from '../commands/switch';
+import type { SwitchTiming } from '../gates/gate';
 
 export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
 /** The real checks, closer together, to keep the test run short. */

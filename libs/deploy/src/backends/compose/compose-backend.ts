@@ -3,12 +3,12 @@ import { ROUTER_SERVICE, colorService } from '../../render/compose/compose';
 import { COMPOSE_BASE_FILE, composeColorFile } from '../../render/compose/compose-names';
 import { COMPOSE_SOCKET_DIR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from '../../spec/sockets';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
-import type { CommandRunner, HttpAnswer, HttpClient } from '../../effects/deps';
+import type { Clock, CommandRunner, HttpAnswer, HttpClient } from '../../effects/deps';
 import { DeployError } from '../../errors';
-import { type HistoryEntry, lastAttempt, lastSuccessfulSwitch, readHistory } from '../../effects/history';
-import { type StackLayout, httpUrl } from '../local/layout';
-import { type HealthView, healthView, viewOf } from '../local/status';
-import type { SwitchBackend } from '../../commands/switch';
+import { httpUrl } from '../local/layout';
+import { allTo, describeWeights, soleTarget } from '../../routing/routes';
+import type { Backend } from '../backend';
+import { composeDown, composeRelease, composeStatus, composeUp } from './compose-lifecycle';
 
 /** The original design's three Compose files, in its order. */
 export const COMPOSE_FILES: readonly string[] = [COMPOSE_BASE_FILE, composeColorFile('blue'), composeColorFile('green')];
@@ -64,9 +64,9 @@ export function composeFlipScript(color: Color): string {
   return `cd ${COMPOSE_SOCKET_DIR} && ${link(LIVE_SOCKET, color)} && ${link(PREVIEW_SOCKET, otherColor(color))}`;
 }
 
-async function compose(target: ComposeTarget, args: readonly string[]): Promise<string> {
+export async function compose(target: ComposeTarget, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
   const [command, fullArgs] = composeInvocation(target, args);
-  const result = await target.run(command, fullArgs, { cwd: target.workspaceRoot, timeoutMs: COMMAND_TIMEOUT_MS });
+  const result = await target.run(command, fullArgs, { cwd: target.workspaceRoot, timeoutMs });
   if (result.code !== 0) {
     const shown = [command, ...fullArgs].map((arg) => (arg === SOCKET_PROBE_SCRIPT ? '<probe script>' : arg)).join(' ');
     throw new DeployError('COMPOSE_FAILED', `\`${shown}\` ${result.code === null ? `could not run (${result.error})` : `exited ${result.code}`}: ${result.stderr.trim().slice(0, 400)}`);
@@ -74,7 +74,7 @@ async function compose(target: ComposeTarget, args: readonly string[]): Promise<
   return result.stdout;
 }
 
-async function readComposeRoute(target: ComposeTarget, link: string): Promise<Color> {
+export async function readComposeRoute(target: ComposeTarget, link: string): Promise<Color> {
   const path = `${COMPOSE_SOCKET_DIR}/${link}`;
   const out = (await compose(target, ['exec', '-T', ROUTER_SERVICE, 'readlink', path])).trim();
   const color = Color.options.find((candidate) => out === colorSocket(candidate));
@@ -82,7 +82,7 @@ async function readComposeRoute(target: ComposeTarget, link: string): Promise<Co
   return color;
 }
 
-async function probeSocket(target: ComposeTarget, color: Color, method: 'GET' | 'POST', path: string, body?: string): Promise<HttpAnswer> {
+export async function probeSocket(target: ComposeTarget, color: Color, method: 'GET' | 'POST', path: string, body?: string): Promise<HttpAnswer> {
   const socket = `${COMPOSE_SOCKET_DIR}/${colorSocket(color)}`;
   const out = await compose(target, ['exec', '-T', colorService(target.spec, color), 'node', '-e', SOCKET_PROBE_SCRIPT, socket, method, path, ...(body === undefined ? [] : [body])]);
   try {
@@ -93,82 +93,44 @@ async function probeSocket(target: ComposeTarget, color: Color, method: 'GET' | 
   }
 }
 
+/** What the Compose backend needs besides the target: time, progress, and where the CLI runs. */
+export interface ComposeRuntime {
+  readonly clock: Clock;
+  readonly progress: (line: string) => void;
+}
+
 /**
- * The switch on the Compose deployment: each color probed through its socket in the shared
- * volume from inside its container, nginx through its published port, and the live route moved
+ * The Compose deployment as a {@link Backend}: each color probed through its socket in the shared
+ * volume from inside its container, nginx through its published port, and the routes moved
  * inside the nginx container (`ln -sfn` + `mv -T`, no reload). No version is recorded there, so
  * the preflight's expected version is the --expect-version given, else what the color answers.
  */
-export function composeBackend(target: ComposeTarget): SwitchBackend {
+export function composeBackend(target: ComposeTarget, runtime: ComposeRuntime): Backend {
   const router = { host: '127.0.0.1', port: target.spec.router.port };
   return {
-    target: 'compose',
+    kind: 'compose',
     routerUrl: httpUrl(router.host, router.port),
-    liveColor: () => readComposeRoute(target, LIVE_SOCKET),
-    recordedVersion: () => undefined,
-    recordedFeatureCount: () => undefined,
-    health: (color) => probeSocket(target, color, 'GET', '/health'),
-    predict: (color, body) => probeSocket(target, color, 'POST', '/predict', body),
+    up: (request) => composeUp(target, runtime, request),
+    down: (request) => composeDown(target, request),
+    release: (request) => composeRelease(target, runtime, request),
+    status: () => composeStatus(target),
+    async readRoutes() {
+      const live = await readComposeRoute(target, LIVE_SOCKET);
+      const preview = await readComposeRoute(target, PREVIEW_SOCKET);
+      return { live: allTo(live), preview: allTo(preview) };
+    },
+    async setRoutes(routes) {
+      const live = soleTarget(routes.live);
+      if (!live || soleTarget(routes.preview) !== otherColor(live)) {
+        throw new DeployError('COMPOSE_FAILED', `The Compose router moves live and preview together, one color each; asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}.`);
+      }
+      await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeFlipScript(live)]);
+    },
     routerHealth: () => target.http(router, { method: 'GET', path: '/health' }),
-    async pointLiveAt(color) {
-      await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeFlipScript(color)]);
-    },
-  };
-}
-
-export interface ComposeStatus {
-  readonly target: 'compose';
-  readonly composeCommand: string;
-  readonly healthy: boolean;
-  readonly live: Color | null;
-  readonly preview: Color | null;
-  readonly router: { readonly url: string; readonly previewUrl: string; readonly serving: HealthView; readonly previewServing: HealthView };
-  readonly colors: Readonly<Record<Color, { readonly service: string; readonly health: HealthView }>>;
-  readonly lastSwitch: HistoryEntry | null;
-  readonly lastAttempt: HistoryEntry | null;
-  readonly notes: readonly string[];
-}
-
-/** `deploy:status --target=compose`. Changes nothing. */
-export async function composeStatus(target: ComposeTarget, layout: StackLayout): Promise<ComposeStatus> {
-  const notes: string[] = [];
-  const route = async (link: string) => {
-    try {
-      return await readComposeRoute(target, link);
-    } catch (error) {
-      notes.push((error as Error).message);
-      return null;
-    }
-  };
-  const colorHealth = async (color: Color) => {
-    try {
-      return viewOf(await probeSocket(target, color, 'GET', '/health'));
-    } catch (error) {
-      return { ok: false, httpStatus: null, status: null, version: null, color: null, featureCount: null, error: (error as Error).message } satisfies HealthView;
-    }
-  };
-  const router = { host: '127.0.0.1', port: target.spec.router.port };
-  const live = await route(LIVE_SOCKET);
-  const preview = await route(PREVIEW_SOCKET);
-  const blue = await colorHealth('blue');
-  const green = await colorHealth('green');
-  const serving = await healthView(target, router, '/health');
-  const previewServing = await healthView(target, router, `${target.spec.preview.pathPrefix}health`);
-  const history = readHistory(layout.historyFile);
-  const url = httpUrl(router.host, router.port);
-  return {
-    target: 'compose',
-    composeCommand: target.composeCommand.join(' '),
-    healthy: blue.ok && green.ok && serving.ok && live !== null && serving.color === live,
-    live,
-    preview,
-    router: { url, previewUrl: `${url}${target.spec.preview.pathPrefix}`, serving, previewServing },
     colors: {
-      blue: { service: colorService(target.spec, 'blue'), health: blue },
-      green: { service: colorService(target.spec, 'green'), health: green },
+      health: (color) => probeSocket(target, color, 'GET', '/health'),
+      predict: (color, body) => probeSocket(target, color, 'POST', '/predict', body),
+      recorded: () => undefined,
     },
-    lastSwitch: lastSuccessfulSwitch(history.entries, 'compose') ?? null,
-    lastAttempt: lastAttempt(history.entries, 'compose') ?? null,
-    notes,
   };
 }

@@ -8,10 +8,9 @@ import { DeploymentSpecError } from '../../spec/spec-error';
 import type { RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { STACK_PROCESSES, type StackLayout, type StackProcess, httpUrl } from './layout';
-import { withStackLock } from '../../effects/lock';
 import { DEFAULT_STOP_TIMEOUT_MS, type ProcessCheck, checkProcess, isStackProcess, readPidFile, removePidFile, stopProcess } from './processes';
 import { ROUTER_HOST, chooseRouterPort, explainBind, probeRouter, requireNginx, routerPortCandidates, saveNginxLogs, startNginx, writeAndTestNginxConf } from './nginx-process';
-import { pointLiveAt } from './route-links';
+import { writeRouteLinks } from './route-links';
 import {
   type AwaitedProcess,
   type ColorFacts,
@@ -29,48 +28,13 @@ import {
   waitUntilReady,
 } from './services';
 import { type RunningStack, type StackState, initialState, readState, writeState } from './state';
-import { type LocalStatus, localStatus } from './status';
+import { localStatus } from './status';
+import type { DownResult, ModelSource, StartedColor, StoppedProcess, UpRequest, UpResult } from '../backend';
+import { soleTarget } from '../../routing/routes';
+import { INITIAL_LIVE_COLOR } from '../../spec/sockets';
 
 /** The service's log level unless --log-level says otherwise. */
 export const DEFAULT_LOG_LEVEL = 'info';
-
-export interface UpRequest {
-  /** From flags or BLUEGREEN_* variables; undefined = the spec's. */
-  readonly ports: { readonly routerPort?: number; readonly bluePort?: number; readonly greenPort?: number };
-  readonly models: Partial<Record<Color, string>>;
-  readonly logLevel?: string;
-  readonly timeoutMs?: number;
-}
-
-/** Where a color's model came from, so `up` can say why it runs what it runs. */
-export type ModelSource = 'flag' | 'last release' | 'spec';
-
-export interface StartedColor {
-  readonly color: Color;
-  readonly pid: number;
-  readonly port: number;
-  readonly url: string;
-  readonly model: string;
-  readonly modelSource: ModelSource;
-  readonly version: string;
-  readonly featureCount: number;
-}
-
-export type UpResult =
-  | { readonly kind: 'already-up'; readonly status: LocalStatus }
-  | {
-      readonly kind: 'started';
-      readonly live: Color;
-      readonly preview: Color;
-      readonly routerUrl: string;
-      readonly previewUrl: string;
-      readonly nginxPid: number;
-      readonly colors: Readonly<Record<Color, StartedColor>>;
-      readonly notes: readonly string[];
-      readonly durationMs: number;
-      readonly stateDir: string;
-      readonly logDir: string;
-    };
 
 /** The spec with the port overrides; its errors become SPEC_INVALID. */
 export function loadSpec(layout: StackLayout, ports: UpRequest['ports'] = {}): DeploymentSpec {
@@ -92,7 +56,7 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
   requireServiceBuilt(layout);
   const nginx = requireNginx(deps);
 
-  return withStackLock(layout, { command: 'up', user: deps.userName }, async () => {
+  {
     mkdirSync(layout.pidDir, { recursive: true });
     mkdirSync(layout.logDir, { recursive: true });
     const read = readState(layout.stateFile);
@@ -132,8 +96,8 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
     );
     if (router.note) notes.push(router.note);
 
-    const live = state.live;
-    if (live !== initialState().live) notes.push(`${live} is live, as it was when the stack last ran (switch with deploy:switch).`);
+    const live = soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
+    if (live !== INITIAL_LIVE_COLOR) notes.push(`${live} is live, as it was when the stack last ran (switch with deploy:switch).`);
     const startedAt = new Date(deps.clock.now()).toISOString();
     const service = { logLevel: request.logLevel ?? DEFAULT_LOG_LEVEL, bodyLimitBytes: spec.limits.bodyLimitBytes, maxBatchRows: spec.limits.maxBatchRows };
     const running: RunningStack = {
@@ -152,7 +116,7 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
     const started: Started[] = [];
     try {
       prepareRuntimeDir(deps, layout);
-      pointLiveAt(layout, live);
+      writeRouteLinks(layout, state.routes);
       await writeAndTestNginxConf(deps, nginx, layout, spec, router.port);
       // Written before anything starts, so `down` knows about a stack interrupted while starting.
       writeState(layout.stateFile, { ...state, running });
@@ -192,11 +156,14 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
           modelSource: entry?.source ?? 'spec',
           version: facts(color).version,
           featureCount: facts(color).featureCount,
+          modelSha256: facts(color).modelSha256,
         };
       };
       const routerUrl = httpUrl(ROUTER_HOST, router.port);
       return {
         kind: 'started',
+        backend: 'local',
+        routes: state.routes,
         live,
         preview: otherColor(live),
         routerUrl,
@@ -215,7 +182,7 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
       writeState(layout.stateFile, { ...state, running: null });
       throw error;
     }
-  });
+  }
 }
 
 function colorLaunch(layout: StackLayout, spec: DeploymentSpec, state: StackState, request: UpRequest, color: Color) {
@@ -317,21 +284,6 @@ export function removeRuntimeDir(deps: RuntimeDeps, layout: StackLayout): boolea
   return true;
 }
 
-/** What `down` did to one process. */
-export interface StoppedProcess {
-  readonly name: StackProcess;
-  readonly pid: number | null;
-  readonly result: 'no pid file' | 'invalid pid file' | 'was not running' | 'not ours, left alone' | 'stopped' | 'killed' | 'survived SIGKILL';
-  readonly ms?: number;
-}
-
-export interface DownResult {
-  readonly kind: 'stopped' | 'nothing';
-  readonly processes: readonly StoppedProcess[];
-  readonly removedRuntimeDir: boolean;
-  readonly notes: readonly string[];
-}
-
 /**
  * `deploy:down`: stops exactly what `up` started (from the pid files, so it works without a state
  * file), removes the sockets and the runtime folder, keeps the last live color and released
@@ -342,8 +294,7 @@ export async function stackDown(deps: RuntimeDeps, layout: StackLayout, options:
   if (!existsSync(layout.stateDir) && !existsSync(layout.runtimeDir)) {
     return { kind: 'nothing', processes: [], removedRuntimeDir: false, notes: [`There is no state folder at ${layout.stateDir}: nothing was started from it.`] };
   }
-  // A switch in progress is allowed to finish first.
-  return withStackLock(layout, { command: 'down', user: deps.userName, waitMs: 15_000 }, async () => {
+  {
     const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     const stopOne = async (name: StackProcess): Promise<StoppedProcess> => {
       const file = layout.pidFile(name);
@@ -401,5 +352,5 @@ export async function stackDown(deps: RuntimeDeps, layout: StackLayout, options:
     if (survivors.length > 0) throw new DeployError('STOP_FAILED', survivors.map((item) => `${item.name} (pid ${item.pid})`).join(', '));
     const acted = processes.some((item) => item.result === 'stopped' || item.result === 'killed');
     return { kind: acted || removedRuntimeDir ? 'stopped' : 'nothing', processes, removedRuntimeDir, notes };
-  });
+  }
 }

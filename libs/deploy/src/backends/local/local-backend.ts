@@ -3,10 +3,12 @@ import type { RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { type StackLayout, httpUrl } from './layout';
 import { checkProcess } from './processes';
-import { pointLiveAt, readRoute } from './route-links';
-import { describeCheck } from './lifecycle';
+import { routesFromLinks, writeRouteLinks } from './route-links';
+import { describeCheck, stackDown, stackUp } from './lifecycle';
+import { releaseModel } from './release';
+import { localStatus } from './status';
+import type { Backend } from '../backend';
 import { type RunningStack, type StackState, readState, writeState } from './state';
-import type { SwitchBackend } from '../../commands/switch';
 
 /**
  * The state of a stack that `up` started and whose nginx still runs.
@@ -28,29 +30,48 @@ export function requireRunningStack(deps: RuntimeDeps, layout: StackLayout): Sta
 }
 
 /**
- * The switch on the local stack: each color through its own unix socket (the path nginx takes),
- * nginx through its port, and the live route moved by renaming symlinks; the state file follows.
+ * The local stack as a {@link Backend}: two colors as node processes and a real nginx, under the
+ * state folder. Each color is reached through its own unix socket (the path nginx takes), nginx
+ * through its port, and routes move by renaming symlinks; the state file follows the links.
  */
-export function localBackend(deps: RuntimeDeps, layout: StackLayout, state: StackState & { running: RunningStack }): SwitchBackend {
-  const { running } = state;
-  const router = { host: running.router.host, port: running.router.port };
-  // Read at each use: the lock is taken after this backend is made, and a release may have finished meanwhile.
-  const current = (): StackState => {
+export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
+  const running = () => requireRunningStack(deps, layout);
+  const current = (): StackState | undefined => {
     const read = readState(layout.stateFile);
-    return read.kind === 'ok' ? read.state : state;
+    return read.kind === 'ok' ? read.state : undefined;
   };
+  const router = () => {
+    const { router: where } = running().running;
+    return { host: where.host, port: where.port };
+  };
+  let routerUrl: string | undefined;
   return {
-    target: 'local',
-    routerUrl: httpUrl(router.host, router.port),
-    liveColor: async () => readRoute(layout.liveSocket) ?? state.live,
-    recordedVersion: (color: Color) => current().running?.colors[color].version,
-    recordedFeatureCount: (color: Color) => current().running?.colors[color].featureCount,
-    health: (color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/health' }),
-    predict: (color, body) => deps.http({ socketPath: layout.socket(color) }, { method: 'POST', path: '/predict', body }),
-    routerHealth: () => deps.http(router, { method: 'GET', path: '/health' }),
-    async pointLiveAt(color) {
-      pointLiveAt(layout, color);
-      writeState(layout.stateFile, { ...current(), live: color });
+    kind: 'local',
+    get routerUrl() {
+      routerUrl ??= (() => {
+        const read = current();
+        return read?.running ? httpUrl(read.running.router.host, read.running.router.port) : '(the local stack is not running)';
+      })();
+      return routerUrl;
+    },
+    up: (request) => stackUp(deps, layout, request),
+    down: (request) => stackDown(deps, layout, request),
+    release: (request) => releaseModel(deps, layout, request),
+    status: () => localStatus(deps, layout),
+    async readRoutes() {
+      return routesFromLinks(layout, running().routes);
+    },
+    async setRoutes(routes) {
+      const state = running();
+      writeRouteLinks(layout, routes);
+      writeState(layout.stateFile, { ...(current() ?? state), routes });
+    },
+    routerHealth: () => deps.http(router(), { method: 'GET', path: '/health' }),
+    colors: {
+      health: (color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/health' }),
+      predict: (color, body) => deps.http({ socketPath: layout.socket(color) }, { method: 'POST', path: '/predict', body }),
+      // Read at each use: a release may have finished since the backend was made.
+      recorded: (color: Color) => current()?.running?.colors[color],
     },
   };
 }

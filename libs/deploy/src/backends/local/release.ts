@@ -3,9 +3,12 @@ import type { RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { type StackLayout, httpUrl } from './layout';
 import { requireRunningStack } from './local-backend';
-import { withStackLock } from '../../effects/lock';
 import { DEFAULT_STOP_TIMEOUT_MS, isStackProcess, readPidFile, removePidFile, stopProcess } from './processes';
-import { readRoute } from './route-links';
+import { readLink } from './route-links';
+import { soleTarget } from '../../routing/routes';
+import { checkHealth, healthView } from '../../effects/service-client';
+import { INITIAL_LIVE_COLOR } from '../../spec/sockets';
+import type { ReleaseRequest, ReleaseResult } from '../backend';
 import {
   type ColorFacts,
   type ColorLaunch,
@@ -20,30 +23,9 @@ import {
   waitUntilReady,
 } from './services';
 import { type RunningStack, type StackState, writeState } from './state';
-import { healthView } from './status';
 
 const PREVIEW_CHECKS = 3;
 const PREVIEW_RETRY_MS = 200;
-
-export interface ReleaseRequest {
-  readonly model: string;
-  /** Must be the idle color when given; undefined = the idle color. */
-  readonly color?: Color;
-  readonly timeoutMs?: number;
-}
-
-export interface ReleaseResult {
-  readonly color: Color;
-  readonly model: string;
-  readonly previousModel: string;
-  readonly pid: number;
-  readonly version: string;
-  readonly featureCount: number;
-  readonly previewUrl: string;
-  readonly live: { readonly color: Color; readonly version: string | null; readonly featureCount: number | null };
-  readonly notes: readonly string[];
-  readonly durationMs: number;
-}
 
 /**
  * `deploy:release`: restarts the idle color on a new model, waits until it is healthy, records it,
@@ -53,11 +35,13 @@ export interface ReleaseResult {
  */
 export async function releaseModel(deps: RuntimeDeps, layout: StackLayout, request: ReleaseRequest): Promise<ReleaseResult> {
   const begin = deps.clock.now();
+  if (!request.model) throw new DeployError('USAGE', 'A release on the local stack needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx.');
+  if (request.image) throw new DeployError('USAGE', 'The local stack runs no images: leave out --image (it is for --backend=compose).');
   const model = resolveModel(layout.workspaceRoot, request.model, 'the model to release');
-  return withStackLock(layout, { command: `release --model=${request.model}`, user: deps.userName }, async () => {
+  {
     const state = requireRunningStack(deps, layout);
     const { running } = state;
-    const live = readRoute(layout.liveSocket) ?? state.live;
+    const live = readLink(layout.liveSocket) ?? soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
     const idle = otherColor(live);
     if (request.color === live) {
       throw new DeployError('LIVE_COLOR_RELEASE', `${live} is live (${running.colors[live].version ?? 'version unknown'}); the idle color is ${idle}.`);
@@ -103,12 +87,13 @@ export async function releaseModel(deps: RuntimeDeps, layout: StackLayout, reque
       pid: started.pid,
       version: facts.version,
       featureCount: facts.featureCount,
+      modelSha256: facts.modelSha256,
       previewUrl,
       live: { color: live, version: liveRun.version ?? null, featureCount: liveRun.featureCount ?? null },
       notes,
       durationMs: deps.clock.now() - begin,
     };
-  });
+  }
 }
 
 async function stopColor(deps: RuntimeDeps, layout: StackLayout, color: Color): Promise<void> {
@@ -159,7 +144,7 @@ async function restore(deps: RuntimeDeps, layout: StackLayout, state: StackState
 async function checkPreview(deps: RuntimeDeps, running: RunningStack, color: Color, version: string, previewUrl: string): Promise<void> {
   let last = '';
   for (let attempt = 1; attempt <= PREVIEW_CHECKS; attempt += 1) {
-    const view = await healthView(deps, { host: running.router.host, port: running.router.port }, `${running.previewPathPrefix}health`);
+    const view = healthView(await checkHealth(deps.http, { host: running.router.host, port: running.router.port }, `${running.previewPathPrefix}health`));
     if (view.ok && view.color === color && view.version === version) return;
     last = view.error ?? `${view.httpStatus} from ${view.color ?? 'nobody'} ${view.version ?? ''}`.trim();
     await deps.clock.sleep(PREVIEW_RETRY_MS);

@@ -1,7 +1,8 @@
-import { type Color, HealthResponse } from '@mlbg/contract';
+import type { Color, HealthResponse } from '@mlbg/contract';
+import { checkHealth } from '../../effects/service-client';
 import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import type { RuntimeDeps } from '../../effects/deps';
+import type { HttpTarget, RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { STACK_ENV_MARKER, type StackLayout, type StackProcess } from './layout';
 import { writePidFile } from './processes';
@@ -144,22 +145,11 @@ export async function probeColor(deps: RuntimeDeps, layout: StackLayout, color: 
   };
 }
 
-async function probeHealth(deps: RuntimeDeps, target: { socketPath?: string; host?: string; port?: number }): Promise<Readiness<HealthResponse>> {
-  try {
-    const answer = await deps.http(target, { method: 'GET', path: '/health', timeoutMs: 2_000 });
-    let health: HealthResponse | undefined;
-    try {
-      const parsed = HealthResponse.safeParse(JSON.parse(answer.body));
-      health = parsed.success ? parsed.data : undefined;
-    } catch {
-      health = undefined;
-    }
-    if (answer.status === 200 && health?.status === 'ok') return { ready: true, facts: health, note: `ok ${health.version}` };
-    return { ready: false, note: `${answer.status}${health ? ` ${health.status}` : ''}` };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return { ready: false, note: code === 'ENOENT' || code === 'ECONNREFUSED' ? 'starting' : (error as Error).message };
-  }
+async function probeHealth(deps: RuntimeDeps, target: HttpTarget): Promise<Readiness<HealthResponse>> {
+  const check = await checkHealth(deps.http, target, '/health', 2_000);
+  if (check.kind === 'ok') return { ready: true, facts: check.health, note: `ok ${check.health.version}` };
+  if (check.kind === 'no-answer') return { ready: false, note: check.code === 'ENOENT' || check.code === 'ECONNREFUSED' ? 'starting' : check.problem };
+  return { ready: false, note: `${check.answer.status}${check.health ? ` ${check.health.status}` : ''}` };
 }
 
 export interface AwaitedProcess<T> {

@@ -1,7 +1,11 @@
 import { Color } from '@mlbg/contract';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
+import { Routes, routesWithLive } from '../../routing/routes';
 import { INITIAL_LIVE_COLOR } from '../../spec/sockets';
+
+/** The state format this code writes; older files are migrated when read. */
+export const STATE_SCHEMA_VERSION = 2;
 
 const Port = z.int().min(1).max(65_535);
 
@@ -35,8 +39,9 @@ export type RunningStack = z.infer<typeof RunningStack>;
  * released to each color. `running` is null while the stack is down.
  */
 export const StackState = z.object({
-  schemaVersion: z.literal(1),
-  live: Color,
+  schemaVersion: z.literal(STATE_SCHEMA_VERSION),
+  /** Where each route sends traffic; the socket symlinks follow it (they are what nginx reads). */
+  routes: Routes,
   models: z.object({ blue: z.string().optional(), green: z.string().optional() }),
   running: RunningStack.nullable(),
 });
@@ -44,7 +49,14 @@ export type StackState = z.infer<typeof StackState>;
 
 /** The state of a stack that was never started. */
 export function initialState(): StackState {
-  return { schemaVersion: 1, live: INITIAL_LIVE_COLOR, models: {}, running: null };
+  return { schemaVersion: STATE_SCHEMA_VERSION, routes: routesWithLive(INITIAL_LIVE_COLOR), models: {}, running: null };
+}
+
+/** The first format: one live color instead of routes. */
+const StateV1 = StackState.omit({ schemaVersion: true, routes: true }).extend({ schemaVersion: z.literal(1), live: Color });
+
+function migrateV1({ live, schemaVersion: _old, ...rest }: z.infer<typeof StateV1>): StackState {
+  return { ...rest, schemaVersion: STATE_SCHEMA_VERSION, routes: routesWithLive(live) };
 }
 
 /** The result of reading the state file: it may be missing or unreadable, which callers must handle. */
@@ -61,7 +73,11 @@ export function parseState(text: string, file: string): StateRead {
   } catch (error) {
     return { kind: 'corrupt', file, problem: `not valid JSON (${(error as Error).message})` };
   }
-  const result = StackState.safeParse(json);
+  const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (typeof version === 'number' && version > STATE_SCHEMA_VERSION) {
+    return { kind: 'corrupt', file, problem: `written by a newer deploy tool (schemaVersion ${version}; this one reads up to ${STATE_SCHEMA_VERSION})` };
+  }
+  const result = (version === 1 ? StateV1.transform(migrateV1) : StackState).safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
     return { kind: 'corrupt', file, problem: `${issue?.path.join('.') || '(top level)'}: ${issue?.message}` };

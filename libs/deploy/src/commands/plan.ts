@@ -1,5 +1,5 @@
 import { type Color, otherColor } from '@mlbg/contract';
-import { type DeployTarget, type HistoryEntry, lastSuccessfulSwitch } from '../effects/history';
+import { type BackendKind, type HistoryEntry, type MoveEntry, lastSuccessfulSwitch } from '../history/history';
 
 /** What a switch request means given the live color. */
 export type SwitchPlan = { readonly kind: 'noop'; readonly color: Color } | { readonly kind: 'switch'; readonly from: Color; readonly to: Color };
@@ -13,21 +13,21 @@ export function planSwitch(live: Color, requested?: Color): SwitchPlan {
 /** What a rollback means given the history and the live color. */
 export type RollbackPlan =
   | { readonly kind: 'nothing'; readonly reason: string }
-  | { readonly kind: 'noop'; readonly color: Color; readonly basedOn: HistoryEntry }
+  | { readonly kind: 'noop'; readonly color: Color; readonly basedOn: MoveEntry }
   | {
       readonly kind: 'switch';
       readonly from: Color;
       readonly to: Color;
       /** The version the target served before the last switch; the preflight insists on it. */
       readonly expectVersion: string | undefined;
-      readonly basedOn: HistoryEntry;
+      readonly basedOn: MoveEntry;
     };
 
 /**
  * A rollback returns to the color that was live before the last successful switch on `target`,
  * and only if it still runs the version it ran then. Pure.
  */
-export function planRollback(entries: readonly HistoryEntry[], target: DeployTarget, live: Color): RollbackPlan {
+export function planRollback(entries: readonly HistoryEntry[], target: BackendKind, live: Color): RollbackPlan {
   const last = lastSuccessfulSwitch(entries, target);
   if (!last) return { kind: 'nothing', reason: `the history has no successful switch on the ${target} stack yet` };
   if (last.from === live) return { kind: 'noop', color: live, basedOn: last };
