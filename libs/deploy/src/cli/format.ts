@@ -82,7 +82,7 @@ export function describeAction(entry: HistoryEntry): string {
     case 'down':
       return `${entry.time} down ${entry.outcome}${why}`;
     case 'release':
-      return `${entry.time} release of ${entry.model} to ${entry.color} ${entry.outcome}${entry.version ? ` (${entry.version})` : ''}${why}`;
+      return `${entry.time} release of ${entry.model} to ${entry.color ?? 'the idle color'} ${entry.outcome}${entry.version ? ` (${entry.version})` : ''}${why}`;
     default: {
       const unreachable: never = entry;
       return unreachable;

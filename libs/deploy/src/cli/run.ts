@@ -58,7 +58,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   }
   const deps = context.deps(command.json ? context.stderr : context.stdout);
   const stateDir = command.stateDir === undefined ? resolve(context.workspaceRoot, DEFAULT_STATE_DIR) : isAbsolute(command.stateDir) ? command.stateDir : resolve(context.cwd, command.stateDir);
-  const layout = stackLayout(context.workspaceRoot, stateDir, deps.tmpRoot);
+  const serviceBuildDir = context.env['BLUEGREEN_SERVICE_BUILD'];
+  const layout = stackLayout(context.workspaceRoot, stateDir, deps.tmpRoot, serviceBuildDir ? { serviceBuildDir } : {});
 
   let outcome: Outcome;
   try {

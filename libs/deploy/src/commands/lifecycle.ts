@@ -49,7 +49,7 @@ export function releaseToIdle(context: CommandContext, request: ReleaseRequest):
   }, (reason, error) => ({
     command: 'release',
     outcome: error instanceof DeployError && error.code === 'LIVE_COLOR_RELEASE' ? 'refused' : 'failed',
-    color: request.color ?? 'blue',
+    color: request.color ?? null,
     model: request.model ?? request.image ?? '',
     version: null,
     sha256: null,
@@ -107,7 +107,7 @@ async function recorded<T>(
     try {
       return await action(write);
     } catch (error) {
-      write(onFailure(reasonOf(error), error));
+      write(onFailure(error instanceof Error ? error.message : reasonOf(error), error));
       throw error;
     }
   });

@@ -203,7 +203,7 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
   it('every action is in the history: up, release, switches, refusals, each with its gate results', async () => {
     const all = readHistory(stack.layout.historyFile).entries;
     expect(all[0]).toMatchObject({ schemaVersion: 2, command: 'up', outcome: 'started', live: 'blue', colors: { blue: { version: 'v1.0.0' }, green: { version: 'v1.1.0' } } });
-    expect(all.find((entry) => entry.command === 'release' && entry.outcome === 'refused')).toMatchObject({ color: 'blue', reason: expect.stringContaining('Refusing to release to the live color') });
+    expect(all.find((entry) => entry.command === 'release' && entry.outcome === 'refused')).toMatchObject({ color: 'green', reason: expect.stringContaining('Refusing to release to the live color') });
     expect(all.find((entry) => entry.command === 'release' && entry.outcome === 'released')).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/), version: expect.any(String) });
     const refused = history().find((entry) => entry.outcome === 'refused');
     expect(refused?.gates.map((gate) => [gate.name, gate.ok])).toEqual(expect.arrayContaining([['signature', false]]));

@@ -61,7 +61,8 @@ export const HistoryEntry = z.discriminatedUnion('command', [
     ...Common,
     command: z.literal('release'),
     outcome: z.enum(['released', 'refused', 'failed']),
-    color: Color,
+    /** null when a release failed before its color was known. */
+    color: Color.nullable(),
     model: z.string(),
     version: z.string().nullable(),
     sha256: z.string().nullable(),

@@ -1,12 +1,18 @@
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Color } from '@mlbg/contract';
 import { LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from '../../spec/sockets';
 
 /** The state folder's default name, at the workspace root (git-ignored). */
 export const DEFAULT_STATE_DIR = '.bluegreen';
+/** Where Nx builds the model service and the libs it requires, relative to the workspace root. */
+export const SERVICE_BUILD_DIR = 'dist';
+/** The service's entry, relative to a build folder (or to the stack's copy of one). */
+export const SERVICE_ENTRY = 'apps/model-service/src/main.js';
 /** The built model service, relative to the workspace root. */
-export const SERVICE_MAIN = 'dist/apps/model-service/src/main.js';
+export const SERVICE_MAIN = `${SERVICE_BUILD_DIR}/${SERVICE_ENTRY}`;
+/** The built libs the service requires (node finds them from `apps/...` by walking up). */
+const SERVICE_LIBS = 'node_modules/@mlbg';
 /** Marker in each service's environment: which stack started it (checked before any signal). */
 export const STACK_ENV_MARKER = 'MLBG_STACK';
 
@@ -32,6 +38,13 @@ export interface StackLayout {
   readonly runtimeDir: string;
   readonly socketDir: string;
   readonly nginxPrefix: string;
+  /** The build `up` copies the service from (`dist/`, or BLUEGREEN_SERVICE_BUILD). */
+  readonly serviceBuild: { readonly dir: string; readonly main: string; readonly parts: readonly string[] };
+  /**
+   * The stack's own copy of the build, which its colors run: a later build (which deletes and
+   * rewrites `dist/node_modules/@mlbg`) never pulls files from under a running stack.
+   */
+  readonly serviceCopyDir: string;
   readonly serviceMain: string;
   pidFile(process: StackProcess): string;
   logFile(process: StackProcess): string;
@@ -44,9 +57,11 @@ export interface StackLayout {
  * @param stateDir absolute or relative to `workspaceRoot`
  * @param tmpRoot `os.tmpdir()` normally
  */
-export function stackLayout(workspaceRoot: string, stateDir: string, tmpRoot: string): StackLayout {
+export function stackLayout(workspaceRoot: string, stateDir: string, tmpRoot: string, options: { serviceBuildDir?: string } = {}): StackLayout {
   const root = resolve(workspaceRoot);
   const state = resolve(root, stateDir);
+  const buildDir = resolve(root, options.serviceBuildDir ?? SERVICE_BUILD_DIR);
+  const copyDir = join(state, 'service');
   const runtimeDir = join(tmpRoot, `mlbg-${createHash('sha256').update(state).digest('hex').slice(0, 12)}`);
   const socketDir = join(runtimeDir, 'run');
   return {
@@ -61,7 +76,9 @@ export function stackLayout(workspaceRoot: string, stateDir: string, tmpRoot: st
     runtimeDir,
     socketDir,
     nginxPrefix: join(runtimeDir, 'nginx'),
-    serviceMain: join(root, SERVICE_MAIN),
+    serviceBuild: { dir: buildDir, main: join(buildDir, SERVICE_ENTRY), parts: [dirname(dirname(SERVICE_ENTRY)), SERVICE_LIBS] },
+    serviceCopyDir: copyDir,
+    serviceMain: join(copyDir, SERVICE_ENTRY),
     pidFile: (process) => join(state, 'pids', `${process}.pid`),
     logFile: (process) => join(state, 'logs', `${process}.log`),
     socket: (color) => join(socketDir, colorSocket(color)),

@@ -20,6 +20,7 @@ import {
   SERVICE_HOST,
   type Started,
   colorRun,
+  copyServiceBuild,
   logTail,
   probeColor,
   requireServiceBuilt,
@@ -116,6 +117,7 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
     const started: Started[] = [];
     try {
       prepareRuntimeDir(deps, layout);
+      copyServiceBuild(layout);
       writeRouteLinks(layout, state.routes);
       await writeAndTestNginxConf(deps, nginx, layout, spec, router.port);
       // Written before anything starts, so `down` knows about a stack interrupted while starting.
@@ -334,6 +336,7 @@ export async function stackDown(deps: RuntimeDeps, layout: StackLayout, options:
     const notes: string[] = [];
     if (existsSync(layout.logDir)) saveNginxLogs(layout);
     const removedRuntimeDir = removeRuntimeDir(deps, layout);
+    if (processes.every((item) => item.result !== 'survived SIGKILL')) rmSync(layout.serviceCopyDir, { recursive: true, force: true });
     if (!removedRuntimeDir && existsSync(layout.runtimeDir)) notes.push(`Left ${layout.runtimeDir} alone: it is not this user's folder.`);
 
     const read = readState(layout.stateFile);

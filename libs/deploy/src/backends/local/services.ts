@@ -1,7 +1,7 @@
 import type { Color, HealthResponse } from '@mlbg/contract';
 import { checkHealth } from '../../effects/service-client';
-import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { closeSync, cpSync, existsSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { HttpTarget, RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { STACK_ENV_MARKER, type StackLayout, type StackProcess } from './layout';
@@ -39,7 +39,19 @@ export function resolveModel(workspaceRoot: string, path: string, what: string):
 
 /** @throws DeployError SERVICE_NOT_BUILT */
 export function requireServiceBuilt(layout: StackLayout): void {
-  if (!existsSync(layout.serviceMain)) throw new DeployError('SERVICE_NOT_BUILT', `${layout.serviceMain} does not exist.`);
+  if (!existsSync(layout.serviceBuild.main)) throw new DeployError('SERVICE_NOT_BUILT', `${layout.serviceBuild.main} does not exist.`);
+}
+
+/**
+ * Copies the built service (its app folder and the libs it requires) into the stack's own folder,
+ * so its colors never run files a later build deletes. `release` restarts a color from the same
+ * copy; the next `up` takes a fresh one.
+ */
+export function copyServiceBuild(layout: StackLayout): void {
+  rmSync(layout.serviceCopyDir, { recursive: true, force: true });
+  for (const part of layout.serviceBuild.parts) {
+    cpSync(join(layout.serviceBuild.dir, part), join(layout.serviceCopyDir, part), { recursive: true });
+  }
 }
 
 export interface ColorLaunch {
@@ -75,6 +87,8 @@ export function startColor(deps: RuntimeDeps, layout: StackLayout, launch: Color
       BODY_LIMIT: String(launch.service.bodyLimitBytes),
       MAX_BATCH_ROWS: String(launch.service.maxBatchRows),
       LOG_LEVEL: launch.service.logLevel,
+      // The copy lives in the state folder, maybe outside the workspace: third-party modules come from here.
+      NODE_PATH: join(layout.workspaceRoot, 'node_modules'),
       [STACK_ENV_MARKER]: layout.stateDir,
     },
     logFile,
