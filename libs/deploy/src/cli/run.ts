@@ -107,8 +107,10 @@ async function execute(command: Exclude<Command, { name: 'help' }>, context: Com
         ...(command.image ? { image: command.image } : {}),
         ...(command.color ? { color: command.color } : {}),
         ...(command.timeoutMs ? { timeoutMs: command.timeoutMs } : {}),
+        switch: command.switch,
+        ...(command.expectVersion ? { expectVersion: command.expectVersion } : {}),
       });
-      return { ok: true, lines: formatRelease(result), result };
+      return { ok: true, lines: [...formatRelease(result), ...(result.switch ? formatSwitch(result.switch, 'switch') : [])], result };
     }
     default: {
       const unreachable: never = command;

@@ -3,6 +3,7 @@ import { DeployError } from '../errors';
 import { withStackLock } from '../effects/lock';
 import { type HistoryEntry, type HistoryInput, type MoveEntry, appendHistory, lastAttempt, lastEntry, lastSuccessfulSwitch, readHistory, skippedLinesNote } from '../history/history';
 import { type CommandContext, reasonOf } from './context';
+import { type SwitchResult, moveAndRecord } from './switch';
 
 /** How long `down` waits for a switch in progress to finish before it is refused. */
 const DOWN_LOCK_WAIT_MS = 15_000;
@@ -31,13 +32,45 @@ export function downStack(context: CommandContext, request: DownRequest): Promis
   }, (reason) => ({ command: 'down', outcome: 'failed', reason }));
 }
 
-/** `deploy:release`: restarts the idle color on a new model (or image), never the live one; recorded with the model's facts. */
-export function releaseToIdle(context: CommandContext, request: ReleaseRequest): Promise<ReleaseResult> {
-  const what = [request.model ? `--model=${request.model}` : '', request.image ? `--image=${request.image}` : ''].filter(Boolean).join(' ');
-  return recorded(context, `release ${what}`.trim(), {}, async (record) => {
-    const result = await context.backend.release(request);
-    record({
-      command: 'release',
+/** What `release` did, and with `--switch` how the switch to the released color went. */
+export type ReleaseOutcome = ReleaseResult & { readonly switch?: SwitchResult };
+
+/**
+ * `deploy:release`: restarts the idle color on a new model (or image), never the live one;
+ * recorded with the model's facts. With `switch`, moves live traffic to it under the same lock
+ * (the gates decide), and when that does not happen puts the color back on what it ran before:
+ * what CD does, so no manual command can slip in between.
+ * @throws DeployError from the release; PREFLIGHT_FAILED, VERIFY_FAILED, REVERT_FAILED when the switch failed
+ */
+export function releaseToIdle(context: CommandContext, request: ReleaseRequest & { readonly switch?: boolean; readonly expectVersion?: string }): Promise<ReleaseOutcome> {
+  const what = [request.model ? `--model=${request.model}` : '', request.image ? `--image=${request.image}` : '', request.switch ? '--switch' : ''].filter(Boolean).join(' ');
+  return withStackLock(context.files, { command: `release ${what}`.trim(), user: context.userName }, async () => {
+    const { switch: andSwitch, expectVersion, ...release } = request;
+    const result = await recordRelease(context, release, () => context.backend.release(release));
+    if (!andSwitch) return result;
+    const expected = expectVersion ? { version: expectVersion, why: 'required by --expect-version' } : { version: result.version, why: 'the version just released to it' };
+    const moved = await moveAndRecord(context, 'switch', await context.backend.readRoutes(), result.color, expected);
+    if (moved.kind === 'switched') return { ...result, switch: moved };
+    context.progress(`The switch to ${result.color} did not happen (${moved.kind}); putting ${result.color} back on what it ran before...`);
+    const putBack = { color: result.color, ...(result.previous.model ? { model: result.previous.model } : {}), ...(result.previous.image ? { image: result.previous.image } : {}) };
+    const restored = await recordRelease(context, putBack, () => context.backend.release(putBack)).then(
+      (back) => `${back.color} runs ${back.version} again.`,
+      (error: unknown) => `Putting ${result.color} back failed too: ${reasonOf(error)}`,
+    );
+    const code = moved.kind === 'refused' ? 'PREFLIGHT_FAILED' : moved.kind === 'reverted' ? 'VERIFY_FAILED' : 'REVERT_FAILED';
+    throw new DeployError(code, `${moved.from} -> ${moved.to}: ${moved.reason}\n${restored}`, { data: { release: result, switch: moved } });
+  });
+}
+
+/** Runs one release and writes its history line, whatever the outcome. The caller holds the lock. */
+async function recordRelease(context: CommandContext, request: ReleaseRequest, release: () => Promise<ReleaseResult>): Promise<ReleaseResult> {
+  const started = context.clock.now();
+  const common = { schemaVersion: 2 as const, user: context.userName, backend: context.backend.kind, command: 'release' as const, time: new Date(started).toISOString() };
+  try {
+    const result = await release();
+    appendHistory(context.files.historyFile, {
+      ...common,
+      durationMs: Math.round(context.clock.now() - started),
       outcome: 'released',
       color: result.color,
       model: result.image ? `${result.model} in ${result.image}` : result.model,
@@ -46,16 +79,20 @@ export function releaseToIdle(context: CommandContext, request: ReleaseRequest):
       previousModel: result.previousModel,
     });
     return result;
-  }, (reason, error) => ({
-    command: 'release',
-    outcome: error instanceof DeployError && error.code === 'LIVE_COLOR_RELEASE' ? 'refused' : 'failed',
-    color: request.color ?? null,
-    model: request.model ?? request.image ?? '',
-    version: null,
-    sha256: null,
-    previousModel: null,
-    reason,
-  }));
+  } catch (error) {
+    appendHistory(context.files.historyFile, {
+      ...common,
+      durationMs: Math.round(context.clock.now() - started),
+      outcome: error instanceof DeployError && error.code === 'LIVE_COLOR_RELEASE' ? 'refused' : 'failed',
+      color: request.color ?? null,
+      model: request.model ?? request.image ?? '',
+      version: null,
+      sha256: null,
+      previousModel: null,
+      reason: error instanceof Error ? error.message : String(error),
+    });
+    throw error;
+  }
 }
 
 /** `deploy:status`: the backend's view plus the last switch and action from the history. Changes nothing. */
