@@ -9,7 +9,7 @@ import { gatesNamed } from '../gates';
 import { readHistory } from '../history/history';
 import { DEFAULT_DEPLOYMENT_SPEC } from '../spec/deployment-spec';
 import { type FakeColor, fakeBackend, fakeClock } from '../testing/fakes';
-import type { CommandContext } from './context';
+import { type CommandContext, stateFolderStores } from './context';
 import { releaseToIdle } from './lifecycle';
 
 /** A fake deployment whose release puts a model (named by version and feature count, e.g. "v1.2.0x1") on the idle color. */
@@ -56,7 +56,7 @@ describe('release --switch (what CD runs), on a fake deployment', () => {
 
   const contextFor = (backend: Backend): CommandContext => ({
     backend,
-    files: stackLayout(dir, join(dir, 'state'), dir),
+    ...stateFolderStores(stackLayout(dir, join(dir, 'state'), dir)),
     clock: fakeClock(),
     userName: 'cd',
     progress: () => undefined,

@@ -1,7 +1,6 @@
 import type { BackendStatus, DownRequest, DownResult, ReleaseRequest, ReleaseResult, UpRequest, UpResult } from '../backends/backend';
 import { DeployError } from '../errors';
-import { withStackLock } from '../effects/lock';
-import { type HistoryEntry, type HistoryInput, type MoveEntry, appendHistory, lastAttempt, lastEntry, lastSuccessfulSwitch, readHistory, skippedLinesNote } from '../history/history';
+import { type HistoryEntry, type HistoryInput, type MoveEntry, lastAttempt, lastEntry, lastSuccessfulSwitch, skippedLinesNote } from '../history/history';
 import { type CommandContext, reasonOf } from './context';
 import { type SwitchResult, moveAndRecord } from './switch';
 
@@ -17,7 +16,7 @@ export function upStack(context: CommandContext, request: UpRequest): Promise<Up
     const result = await context.backend.up(request);
     if (result.kind === 'started') {
       const color = (name: 'blue' | 'green') => ({ model: result.colors[name].model, version: result.colors[name].version, sha256: result.colors[name].modelSha256 });
-      record({ command: 'up', outcome: 'started', live: result.live, colors: { blue: color('blue'), green: color('green') } });
+      await record({ command: 'up', outcome: 'started', live: result.live, colors: { blue: color('blue'), green: color('green') } });
     }
     return result;
   }, (reason) => ({ command: 'up', outcome: 'failed', live: null, colors: null, reason }));
@@ -27,7 +26,7 @@ export function upStack(context: CommandContext, request: UpRequest): Promise<Up
 export function downStack(context: CommandContext, request: DownRequest): Promise<DownResult> {
   return recorded(context, 'down', { waitMs: DOWN_LOCK_WAIT_MS }, async (record) => {
     const result = await context.backend.down(request);
-    if (result.kind === 'stopped') record({ command: 'down', outcome: 'stopped' });
+    if (result.kind === 'stopped') await record({ command: 'down', outcome: 'stopped' });
     return result;
   }, (reason) => ({ command: 'down', outcome: 'failed', reason }));
 }
@@ -44,7 +43,7 @@ export type ReleaseOutcome = ReleaseResult & { readonly switch?: SwitchResult };
  */
 export function releaseToIdle(context: CommandContext, request: ReleaseRequest & { readonly switch?: boolean; readonly expectVersion?: string }): Promise<ReleaseOutcome> {
   const what = [request.model ? `--model=${request.model}` : '', request.image ? `--image=${request.image}` : '', request.switch ? '--switch' : ''].filter(Boolean).join(' ');
-  return withStackLock(context.files, { command: `release ${what}`.trim(), user: context.userName }, async () => {
+  return context.lock.hold({ command: `release ${what}`.trim(), user: context.userName }, async () => {
     const { switch: andSwitch, expectVersion, ...release } = request;
     const result = await recordRelease(context, release, () => context.backend.release(release));
     if (!andSwitch) return result;
@@ -68,7 +67,7 @@ async function recordRelease(context: CommandContext, request: ReleaseRequest, r
   const common = { schemaVersion: 2 as const, user: context.userName, backend: context.backend.kind, command: 'release' as const, time: new Date(started).toISOString() };
   try {
     const result = await release();
-    appendHistory(context.files.historyFile, {
+    await context.history.append({
       ...common,
       durationMs: Math.round(context.clock.now() - started),
       outcome: 'released',
@@ -80,7 +79,7 @@ async function recordRelease(context: CommandContext, request: ReleaseRequest, r
     });
     return result;
   } catch (error) {
-    appendHistory(context.files.historyFile, {
+    await context.history.append({
       ...common,
       durationMs: Math.round(context.clock.now() - started),
       outcome: error instanceof DeployError && error.code === 'LIVE_COLOR_RELEASE' ? 'refused' : 'failed',
@@ -104,7 +103,7 @@ export interface StatusResult extends BackendStatus {
 
 export async function stackStatus(context: CommandContext): Promise<StatusResult> {
   const status = await context.backend.status();
-  const history = readHistory(context.files.historyFile);
+  const history = await context.history.read();
   const skipped = skippedLinesNote(history);
   const kind = context.backend.kind;
   return {
@@ -127,13 +126,13 @@ async function recorded<T>(
   context: CommandContext,
   command: string,
   options: { waitMs?: number },
-  action: (record: (body: EntryBody) => void) => Promise<T>,
+  action: (record: (body: EntryBody) => Promise<void>) => Promise<T>,
   onFailure: (reason: string, error: unknown) => EntryBody,
 ): Promise<T> {
-  return withStackLock(context.files, { command, user: context.userName, ...options }, async () => {
+  return context.lock.hold({ command, user: context.userName, ...options }, async () => {
     const started = context.clock.now();
-    const write = (body: EntryBody) =>
-      appendHistory(context.files.historyFile, {
+    const write = async (body: EntryBody): Promise<void> => {
+      await context.history.append({
         ...body,
         schemaVersion: 2,
         time: new Date(started).toISOString(),
@@ -141,10 +140,11 @@ async function recorded<T>(
         backend: context.backend.kind,
         durationMs: Math.round(context.clock.now() - started),
       } as HistoryInput);
+    };
     try {
       return await action(write);
     } catch (error) {
-      write(onFailure(error instanceof Error ? error.message : reasonOf(error), error));
+      await write(onFailure(error instanceof Error ? error.message : reasonOf(error), error));
       throw error;
     }
   });
