@@ -2,15 +2,18 @@ import type { DeploymentSpec } from '../spec/deployment-spec';
 import { renderComposeFiles } from './compose/compose';
 import { COMPOSE_NGINX_CONF } from './compose/compose-names';
 import type { GeneratedFile } from './generated-file';
+import { renderArgoRolloutsFiles } from './kubernetes/argo-rollouts';
+import { renderKubernetesFiles } from './kubernetes/kubernetes';
 import { renderNginxConf } from './nginx/nginx';
 import { composeNginxSite } from './nginx/nginx-site';
 
 /**
  * Every generated file that is committed, with paths relative to the workspace root:
- * the Compose nginx config and the three Compose files. Pure and deterministic.
+ * the Compose nginx config, the three Compose files, and the Kubernetes manifests (with the Argo
+ * Rollouts variant). Pure and deterministic.
  */
 export function renderCommittedFiles(spec: DeploymentSpec): GeneratedFile[] {
-  return [{ path: COMPOSE_NGINX_CONF, content: renderNginxConf(spec, composeNginxSite(spec)) }, ...renderComposeFiles(spec)];
+  return [{ path: COMPOSE_NGINX_CONF, content: renderNginxConf(spec, composeNginxSite(spec)) }, ...renderComposeFiles(spec), ...renderKubernetesFiles(spec), ...renderArgoRolloutsFiles(spec)];
 }
 
 /**

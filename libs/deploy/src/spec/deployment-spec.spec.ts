@@ -33,8 +33,29 @@ describe('DeploymentSpec', () => {
         blue: { port: 8081, model: 'models/v1.0.0/model.onnx', container: 'ml-service-blue' },
         green: { port: 8082, model: 'models/v1.1.0/model.onnx', container: 'ml-service-green' },
       },
+      kubernetes: {
+        namespace: 'ml-bluegreen',
+        image: 'ml-model-service:local',
+        replicas: 2,
+        resources: { requests: { cpu: '250m', memory: '200Mi' }, limits: { cpu: '1', memory: '320Mi' } },
+        host: 'ml.example.com',
+        gateway: 'ml-gateway',
+        ingressClassName: 'nginx',
+        prometheusUrl: 'http://prometheus-operated.monitoring.svc:9090',
+      },
       limits: { bodyLimitBytes: 1_048_576, maxBatchRows: 10_000 },
     });
+  });
+
+  it('refuses a Kubernetes namespace that Kubernetes would refuse, and a bad quantity', () => {
+    const error = errorOf(() => parseDeploymentSpec(withSpec((s) => {
+      s.kubernetes.namespace = 'ML_Team';
+      s.kubernetes.resources.limits.memory = '320 MB';
+    })));
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^kubernetes\.namespace: must be a Kubernetes name/),
+      expect.stringMatching(/^kubernetes\.resources\.limits\.memory: must be a Kubernetes quantity/),
+    ]);
   });
 
   it('returns a frozen spec', () => {

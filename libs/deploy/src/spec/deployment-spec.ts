@@ -22,6 +22,35 @@ export const DEFAULT_PREFLIGHT_GATES = ['health-streak', 'predict', 'signature']
 
 const Port = z.int().min(1).max(65_535);
 
+// Kubernetes: where the manifests install, and what each color's pods get.
+export const DEFAULT_KUBERNETES_NAMESPACE = 'ml-bluegreen';
+/** The local build's tag; `kind load docker-image` puts it in a kind cluster, an overlay's `images:` replaces it. */
+export const DEFAULT_KUBERNETES_IMAGE = 'ml-model-service:local';
+export const DEFAULT_KUBERNETES_REPLICAS = 2;
+/**
+ * From tools/bench (README, "Memory"): a live color holds 155-200 MB after heavy load and peaked
+ * at 220-260 MB under 10,000-row batches at 32 connections; one color keeps about one core busy.
+ */
+export const DEFAULT_KUBERNETES_RESOURCES = {
+  requests: { cpu: '250m', memory: '200Mi' },
+  limits: { cpu: '1', memory: '320Mi' },
+} as const;
+export const DEFAULT_KUBERNETES_HOST = 'ml.example.com';
+export const DEFAULT_KUBERNETES_GATEWAY = 'ml-gateway';
+export const DEFAULT_KUBERNETES_INGRESS_CLASS = 'nginx';
+/** prometheus-operator's Service for a Prometheus in the `monitoring` namespace (kube-prometheus-stack). */
+export const DEFAULT_PROMETHEUS_URL = 'http://prometheus-operated.monitoring.svc:9090';
+
+/** A DNS-1123 label: what Kubernetes accepts as a namespace or object name. */
+const KubernetesName = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Kubernetes name: lowercase letters, digits and "-", starting and ending with a letter or digit');
+/** A Kubernetes quantity such as `250m`, `1`, `200Mi`. */
+const Quantity = z.string().regex(/^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi)?$/, 'must be a Kubernetes quantity, e.g. "250m", "1", "200Mi"');
+const ResourceList = (defaults: { cpu: string; memory: string }) =>
+  z.strictObject({ cpu: Quantity.default(defaults.cpu), memory: Quantity.default(defaults.memory) }).prefault({});
+
 const DockerName = z
   .string()
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a Docker name: letters, digits, "_", "." or "-", starting with a letter or digit');
@@ -56,6 +85,23 @@ const DeploymentSpecShape = z.strictObject({
   /** The checks a target passes before it takes traffic, by name, in order (see libs/deploy/src/gates). */
   gates: z
     .strictObject({ preflight: z.array(z.string().min(1)).min(1).default([...DEFAULT_PREFLIGHT_GATES]) })
+    .prefault({}),
+  kubernetes: z
+    .strictObject({
+      namespace: KubernetesName.default(DEFAULT_KUBERNETES_NAMESPACE),
+      image: z.string().min(1).regex(/^\S+$/, 'must be an image reference without spaces').default(DEFAULT_KUBERNETES_IMAGE),
+      replicas: z.int().min(1).max(100).default(DEFAULT_KUBERNETES_REPLICAS),
+      resources: z
+        .strictObject({ requests: ResourceList(DEFAULT_KUBERNETES_RESOURCES.requests), limits: ResourceList(DEFAULT_KUBERNETES_RESOURCES.limits) })
+        .prefault({}),
+      /** The host name of the HTTPRoute and the optional Ingress. */
+      host: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a host name, e.g. "ml.example.com"').default(DEFAULT_KUBERNETES_HOST),
+      /** The Gateway (Gateway API) the HTTPRoute attaches to, in the same namespace. */
+      gateway: KubernetesName.default(DEFAULT_KUBERNETES_GATEWAY),
+      ingressClassName: KubernetesName.default(DEFAULT_KUBERNETES_INGRESS_CLASS),
+      /** Where Argo Rollouts' analysis asks Prometheus. */
+      prometheusUrl: z.url().default(DEFAULT_PROMETHEUS_URL),
+    })
     .prefault({}),
   limits: z
     .strictObject({

@@ -1,0 +1,329 @@
+import { Color, otherColor } from '@mlbg/contract';
+import { stringify } from 'yaml';
+import type { DeploymentSpec } from '../../spec/deployment-spec';
+import { INITIAL_LIVE_COLOR } from '../../spec/sockets';
+import { IMAGE_APP_DIR } from '../compose/compose';
+import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
+import {
+  APP_NAME,
+  CONTAINER_NAME,
+  DEPLOYER_NAME,
+  HISTORY_CONFIGMAP,
+  HTTP_PORT_NAME,
+  KUBERNETES_DIR,
+  LIVE_SERVICE,
+  LOCK_LEASE,
+  METRICS_SERVICE,
+  PREVIEW_SERVICE,
+  SERVICE_PORT,
+  deploymentName,
+  versionLabel,
+} from './kubernetes-names';
+import { alertRules, grafanaDashboard } from './monitoring';
+// Types only (erased at build): the compiler refuses a field these objects do not have.
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { INamespace } from 'kubernetes-models/v1/Namespace';
+import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
+import type { IService } from 'kubernetes-models/v1/Service';
+import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import type { IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+
+/** The service's own drain time (its SHUTDOWN_TIMEOUT_MS), set explicitly so the grace period below stays longer. */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** preStop waits this long first, so endpoints and proxies stop sending before the service drains. */
+const PRE_STOP_SECONDS = 5;
+/** preStop + the service's drain + a margin: the kubelet never SIGKILLs a draining color. */
+export const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + SHUTDOWN_TIMEOUT_MS / 1000 + 10;
+/** A release that makes no progress for this long is reported by the Deployment (ProgressDeadlineExceeded). */
+export const PROGRESS_DEADLINE_SECONDS = 180;
+const LOG_LEVEL = 'info';
+/** The image's user (node, uid 1000 in the official node image). */
+const RUN_AS = 1000;
+export const DASHBOARD_FILE = 'grafana-dashboard.json';
+const BASE_DIR = 'base';
+/** The namespace of the example overlay (another team's copy of the same deployment). */
+export const EXAMPLE_OVERLAY_NAMESPACE = 'ml-team-a';
+export const DASHBOARD_CONFIGMAP = `${APP_NAME}-dashboard`;
+
+type Labels = Record<string, string>;
+
+/** The labels of a color's pods. `color` is what the Services select; `version` is for people. */
+export function colorLabels(spec: DeploymentSpec, color: Color): Labels {
+  return { app: APP_NAME, color, version: versionLabel(spec.colors[color].model) };
+}
+
+const metadata = (spec: DeploymentSpec, name: string, labels: Labels = { app: APP_NAME }) => ({ name, namespace: spec.kubernetes.namespace, labels });
+
+/**
+ * The pod of one model version: probes on /health (ready only while the model answers) and
+ * /health/live, non-root on a read-only root filesystem, resources from the spec.
+ * Used by the Deployments and by the Argo Rollouts variant's Rollout.
+ */
+export function podTemplate(spec: DeploymentSpec, options: { labels: Labels; color: Color; model: string }): IPodTemplateSpec {
+  const port = spec.colors[options.color].port;
+  const probe = (path: string, extra: object) => ({ httpGet: { path, port: HTTP_PORT_NAME }, timeoutSeconds: 2, ...extra });
+  return {
+    metadata: { labels: options.labels },
+    spec: {
+      automountServiceAccountToken: false,
+      terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+      securityContext: { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: CONTAINER_NAME,
+          image: spec.kubernetes.image,
+          imagePullPolicy: 'IfNotPresent',
+          ports: [{ name: HTTP_PORT_NAME, containerPort: port, protocol: 'TCP' }],
+          env: [
+            { name: 'COLOR', value: options.color },
+            { name: 'HOST', value: '0.0.0.0' },
+            { name: 'PORT', value: String(port) },
+            { name: 'MODEL_PATH', value: `${IMAGE_APP_DIR}/${options.model}` },
+            { name: 'BODY_LIMIT', value: String(spec.limits.bodyLimitBytes) },
+            { name: 'MAX_BATCH_ROWS', value: String(spec.limits.maxBatchRows) },
+            { name: 'LOG_LEVEL', value: LOG_LEVEL },
+            { name: 'SHUTDOWN_TIMEOUT_MS', value: String(SHUTDOWN_TIMEOUT_MS) },
+          ],
+          // The model loads and a warm-up inference passes within 60 s, or the pod is restarted.
+          startupProbe: probe('/health', { periodSeconds: 2, failureThreshold: 30 }),
+          readinessProbe: probe('/health', { periodSeconds: 5, failureThreshold: 2 }),
+          livenessProbe: probe('/health/live', { periodSeconds: 10, failureThreshold: 3 }),
+          lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
+          resources: {
+            requests: { ...spec.kubernetes.resources.requests },
+            limits: { ...spec.kubernetes.resources.limits },
+          },
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+        },
+      ],
+      volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+    },
+  };
+}
+
+function deployment(spec: DeploymentSpec, color: Color): IDeployment {
+  const labels = colorLabels(spec, color);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: metadata(spec, deploymentName(color), labels),
+    spec: {
+      replicas: spec.kubernetes.replicas,
+      revisionHistoryLimit: 5,
+      progressDeadlineSeconds: PROGRESS_DEADLINE_SECONDS,
+      // `version` is left out of the selector: a release changes it, a selector can not change.
+      selector: { matchLabels: { app: APP_NAME, color } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: podTemplate(spec, { labels, color, model: spec.colors[color].model }),
+    },
+  };
+}
+
+/** A ClusterIP Service on port 80 to the pods' named `http` port. */
+export function service(spec: DeploymentSpec, name: string, selector: Labels, extra: { clusterIP?: 'None'; labels?: Labels } = {}): IService {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: metadata(spec, name, extra.labels),
+    spec: {
+      ...(extra.clusterIP ? { clusterIP: extra.clusterIP } : {}),
+      selector,
+      ports: [{ name: HTTP_PORT_NAME, port: SERVICE_PORT, targetPort: HTTP_PORT_NAME, protocol: 'TCP' }],
+    },
+  };
+}
+
+export const METRICS_SERVICE_LABELS: Labels = { app: APP_NAME, 'app.kubernetes.io/component': 'metrics' };
+
+export function metricsService(spec: DeploymentSpec): IService {
+  // Headless and selecting both colors: every pod is scraped once, whichever Service selects it now.
+  return service(spec, METRICS_SERVICE, { app: APP_NAME }, { clusterIP: 'None', labels: METRICS_SERVICE_LABELS });
+}
+
+export function serviceMonitor(spec: DeploymentSpec, podTargetLabels: readonly string[]): IServiceMonitor {
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: metadata(spec, APP_NAME),
+    spec: {
+      selector: { matchLabels: METRICS_SERVICE_LABELS },
+      podTargetLabels: [...podTargetLabels],
+      endpoints: [{ port: HTTP_PORT_NAME, path: '/metrics', interval: '15s' }],
+    },
+  };
+}
+
+function podDisruptionBudget(spec: DeploymentSpec, color: Color): IPodDisruptionBudget {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: metadata(spec, deploymentName(color), { app: APP_NAME, color }),
+    spec: { maxUnavailable: 1, selector: { matchLabels: { app: APP_NAME, color } } },
+  };
+}
+
+/**
+ * Gateway API route: `/preview/` to the idle color (prefix stripped, as nginx does), everything
+ * else to the live Service, and a weight on the preview Service for a canary (0 = none).
+ */
+function httpRoute(spec: DeploymentSpec): IHTTPRoute {
+  const backend = (name: string, weight?: number) => ({ name, port: SERVICE_PORT, ...(weight === undefined ? {} : { weight }) });
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: metadata(spec, APP_NAME),
+    spec: {
+      parentRefs: [{ name: spec.kubernetes.gateway }],
+      hostnames: [spec.kubernetes.host],
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: spec.preview.pathPrefix } }],
+          filters: [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } }],
+          backendRefs: [backend(PREVIEW_SERVICE)],
+        },
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+          backendRefs: [backend(LIVE_SERVICE, 100), backend(PREVIEW_SERVICE, 0)],
+        },
+      ],
+    },
+  };
+}
+
+function ingress(spec: DeploymentSpec): IIngress {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: metadata(spec, APP_NAME),
+    spec: {
+      ingressClassName: spec.kubernetes.ingressClassName,
+      rules: [
+        {
+          host: spec.kubernetes.host,
+          http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: LIVE_SERVICE, port: { name: HTTP_PORT_NAME } } } }] },
+        },
+      ],
+    },
+  };
+}
+
+export function prometheusRule(spec: DeploymentSpec): IPrometheusRule {
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PrometheusRule',
+    metadata: metadata(spec, APP_NAME),
+    spec: { groups: [{ name: APP_NAME, rules: alertRules().map((rule) => ({ ...rule, labels: { ...rule.labels }, annotations: { ...rule.annotations } })) }] },
+  };
+}
+
+export function namespace(spec: DeploymentSpec): INamespace {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: spec.kubernetes.namespace } };
+}
+
+/**
+ * What the deploy commands (`--backend=kubernetes`) need, and nothing more: read and patch the two
+ * Services and the two Deployments, list pods and endpoints (is a switch in effect?), reach the
+ * colors through the API server's service proxy, hold the Lease and write the history ConfigMap.
+ */
+function rbac(spec: DeploymentSpec): [IServiceAccount, IRole, IRoleBinding] {
+  const subject = { kind: 'ServiceAccount', name: DEPLOYER_NAME, namespace: spec.kubernetes.namespace };
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(spec, DEPLOYER_NAME) },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: metadata(spec, DEPLOYER_NAME),
+      rules: [
+        { apiGroups: [''], resources: ['services'], resourceNames: [LIVE_SERVICE, PREVIEW_SERVICE], verbs: ['get', 'patch'] },
+        { apiGroups: [''], resources: ['services/proxy'], resourceNames: [`${LIVE_SERVICE}:${HTTP_PORT_NAME}`, `${PREVIEW_SERVICE}:${HTTP_PORT_NAME}`], verbs: ['get', 'create'] },
+        { apiGroups: ['apps'], resources: ['deployments'], resourceNames: Color.options.map(deploymentName), verbs: ['get', 'patch'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
+        // `create` can not be limited to a name (the object does not exist yet); the rest can.
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [LOCK_LEASE], verbs: ['get', 'update'] },
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: [HISTORY_CONFIGMAP], verbs: ['get', 'update'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: metadata(spec, DEPLOYER_NAME),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: DEPLOYER_NAME },
+      subjects: [subject],
+    },
+  ];
+}
+
+/** One or more objects as a YAML file with the "generated, do not edit" header. */
+export function yamlFile(path: string, ...objects: object[]): GeneratedFile {
+  const header = headerLines(GENERATE_COMMAND).map((line) => `# ${line}`).join('\n');
+  // YAML 1.1 quoting: Kubernetes' YAML reader would take an unquoted "yes" or "1" for a bool or a number.
+  const body = objects.map((object) => stringify(object, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+  return { path, content: `${header}\n${body}` };
+}
+
+const kustomization = (fields: object) => ({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...fields });
+
+/**
+ * The manifests of `deploy/kubernetes/`: per color a Deployment and a PodDisruptionBudget, the
+ * live, preview and metrics Services, the HTTPRoute, the ServiceMonitor, the PrometheusRule, the
+ * Grafana dashboard, the deployer's RBAC, a kustomization over all of them (the whole install is
+ * `kubectl apply -k deploy/kubernetes`), an Ingress component and an example overlay for namespace
+ * and image. The Argo Rollouts variant is `renderArgoRolloutsFiles`. Pure and deterministic.
+ */
+export function renderKubernetesFiles(spec: DeploymentSpec): GeneratedFile[] {
+  const base = (file: string) => `${KUBERNETES_DIR}/${BASE_DIR}/${file}`;
+  const at = (file: string) => `${KUBERNETES_DIR}/${file}`;
+  const live = INITIAL_LIVE_COLOR;
+  const objects: GeneratedFile[] = [
+    yamlFile(base('namespace.yaml'), namespace(spec)),
+    ...Color.options.map((color) => yamlFile(base(`deployment-${color}.yaml`), deployment(spec, color))),
+    ...Color.options.map((color) => yamlFile(base(`pdb-${color}.yaml`), podDisruptionBudget(spec, color))),
+    yamlFile(base('service-live.yaml'), service(spec, LIVE_SERVICE, { app: APP_NAME, color: live })),
+    yamlFile(base('service-preview.yaml'), service(spec, PREVIEW_SERVICE, { app: APP_NAME, color: otherColor(live) })),
+    yamlFile(base('service-metrics.yaml'), metricsService(spec)),
+    yamlFile(base('httproute.yaml'), httpRoute(spec)),
+    yamlFile(base('servicemonitor.yaml'), serviceMonitor(spec, ['color'])),
+    yamlFile(base('prometheusrule.yaml'), prometheusRule(spec)),
+    yamlFile(base('rbac.yaml'), ...rbac(spec)),
+  ];
+  const baseKustomization = kustomization({
+    namespace: spec.kubernetes.namespace,
+    resources: objects.map((file) => file.path.split('/').pop()),
+    configMapGenerator: [
+      { name: DASHBOARD_CONFIGMAP, files: [DASHBOARD_FILE], options: { disableNameSuffixHash: true, labels: { grafana_dashboard: '1' } } },
+    ],
+  });
+  return [
+    // An overlay may not live under the folder it builds on (kustomize: "cycle detected"), so the objects are in base/.
+    yamlFile(at('kustomization.yaml'), kustomization({ resources: [BASE_DIR] })),
+    yamlFile(base('kustomization.yaml'), baseKustomization),
+    ...objects,
+    { path: base(DASHBOARD_FILE), content: `${JSON.stringify(grafanaDashboard(), null, 2)}\n` },
+    yamlFile(at('components/ingress/kustomization.yaml'), { apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component', resources: ['ingress.yaml'] }),
+    yamlFile(at('components/ingress/ingress.yaml'), ingress(spec)),
+    yamlFile(
+      at('overlays/example/kustomization.yaml'),
+      kustomization({
+        resources: [`../../${BASE_DIR}`],
+        namespace: EXAMPLE_OVERLAY_NAMESPACE,
+        images: [{ name: imageName(spec.kubernetes.image), newName: 'ghcr.io/acme/ml-deployment/model-service', newTag: 'v2026.12.01' }],
+        components: ['../../components/ingress'],
+      }),
+    ),
+  ];
+}
+
+/** An image reference without its tag: what a kustomization's `images:` entry matches. */
+function imageName(image: string): string {
+  return image.replace(/:[^:/]+$/, '');
+}
