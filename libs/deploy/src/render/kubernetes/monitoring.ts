@@ -85,7 +85,8 @@ export function alertRules(): AlertRule[] {
       alert: 'MLModelColorDown',
       expr: colorDown(color),
       for: '2m',
-      labels: { severity: 'critical' },
+      // One rule per color, told apart by this label (promtool: duplicate rules otherwise).
+      labels: { severity: 'critical', color },
       annotations: {
         summary: `No ${color} pod is up`,
         description: `Prometheus reaches no ${color} pod. If ${color} is live this is an outage: \`npx nx run deploy:status --backend=kubernetes\`, then \`kubectl describe deployment ${APP_NAME}-${color}\`.`,
