@@ -96,6 +96,26 @@ export const DEPLOY_ERRORS = {
     message: 'A docker compose command failed.',
     hint: 'Is the Compose stack up? Start it with `docker-compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml up --build -d` and check it with `... ps`.',
   },
+  KUBECONFIG_NOT_FOUND: {
+    message: 'No Kubernetes cluster to talk to: no kubeconfig, or the --context is not in it.',
+    hint: 'Point KUBECONFIG at your kubeconfig (or put it in ~/.kube/config) and check `kubectl config get-contexts`; pass --context=<name> for another context.',
+  },
+  KUBE_FORBIDDEN: {
+    message: 'The Kubernetes API refused a request for lack of permission (403); nothing more was changed.',
+    hint: 'Bind the Role in deploy/kubernetes/base/rbac.yaml (ml-deployer) to your user or ServiceAccount, or run with a context that has it; check with `kubectl auth can-i <verb> <resource> -n <namespace>`.',
+  },
+  KUBE_NOT_FOUND: {
+    message: 'An object the deployment needs is not in the cluster (404).',
+    hint: 'Install the manifests with `kubectl apply -k deploy/kubernetes`, or pass the --namespace (and --context) they were installed in.',
+  },
+  KUBE_CONFLICT: {
+    message: 'An object changed in the cluster while this command was changing it (409 Conflict); this command did not overwrite it.',
+    hint: 'Someone else changed it just now (another tool, or kubectl). See what it is now with `npx nx run deploy:status --backend=kubernetes`, then run the command again if it is still needed.',
+  },
+  KUBE_API_FAILED: {
+    message: 'A request to the Kubernetes API failed.',
+    hint: 'Check that the cluster answers: `kubectl cluster-info` (with the same --context), and run the command again.',
+  },
   UNEXPECTED: {
     message: 'Unexpected error (a bug in the deploy tool; please report it with this output):',
     hint: 'See the state of the stack with `npx nx run deploy:status`; `npx nx run deploy:down` stops it.',

@@ -7,10 +7,10 @@ import type { Routes } from '../routing/routes';
 
 /**
  * One deployment the commands drive: the local stack (processes and a real nginx) or Docker
- * Compose (and later Kubernetes). The commands (switch, rollback, release, ...) take the lock,
+ * Compose or Kubernetes. The commands (switch, rollback, release, ...) take the lock,
  * run the gates and write the history; a backend only does what it is asked, in three parts:
  * lifecycle (up, down, release, status), router (read and set routes), colors (direct access).
- * A new backend is a new folder implementing this interface, and one line in `cli/backend-choice.ts`.
+ * A new backend is a new folder implementing this interface, and one case in `contextFor` (`cli/run.ts`).
  */
 export interface Backend {
   readonly kind: BackendKind;
@@ -140,6 +140,10 @@ export interface ColorStatus {
   readonly port: number | null;
   readonly url: string | null;
   readonly model: string | null;
+  /** Kubernetes: the Deployment's ready and desired pods, its image and its `version` label. */
+  readonly replicas?: { readonly ready: number; readonly desired: number };
+  readonly image?: string;
+  readonly versionLabel?: string | null;
   readonly health: HealthView;
 }
 

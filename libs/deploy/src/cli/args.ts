@@ -14,6 +14,9 @@ interface Common {
   readonly stateDir: string | undefined;
   /** Which deployment: `--backend` (or its older name `--target`, or BLUEGREEN_BACKEND); default local. */
   readonly backend: BackendKind;
+  /** `--backend=kubernetes` only: the kubeconfig context (default: its current one) and the namespace (default: the spec's). */
+  readonly kubeContext?: string;
+  readonly namespace?: string;
 }
 
 /** A parsed, validated command line. */
@@ -41,6 +44,8 @@ const COMMON_OPTIONS = {
   'state-dir': { type: 'string' },
   backend: { type: 'string' },
   target: { type: 'string' },
+  context: { type: 'string' },
+  namespace: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies Record<string, OptionKind>;
 const TIMEOUT = { timeout: { type: 'string' } } satisfies Record<string, OptionKind>;
@@ -75,6 +80,8 @@ export const ENV_FALLBACKS: Readonly<Record<string, string>> = {
   'log-level': 'BLUEGREEN_LOG_LEVEL',
   backend: 'BLUEGREEN_BACKEND',
   target: 'BLUEGREEN_TARGET',
+  context: 'BLUEGREEN_KUBE_CONTEXT',
+  namespace: 'BLUEGREEN_NAMESPACE',
 };
 
 class UsageError extends Error {}
@@ -105,7 +112,15 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     const backendFlag = text('backend');
     const targetFlag = text('target');
     if (backendFlag && targetFlag && backendFlag.value !== targetFlag.value) throw new UsageError(`${backendFlag.from}=${backendFlag.value} and ${targetFlag.from}=${targetFlag.value} disagree; give one`);
-    const common: Common = { json, stateDir: text('state-dir')?.value, backend: backendKind(backendFlag ?? targetFlag) };
+    const backend = backendKind(backendFlag ?? targetFlag);
+    const kubeContext = text('context');
+    const namespace = text('namespace');
+    if (backend !== 'kubernetes' && (kubeContext || namespace)) throw new UsageError(`${(kubeContext ?? namespace)?.from} is for --backend=kubernetes only`);
+    if (namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace.value)) throw new UsageError(`${namespace.from} must be a Kubernetes namespace (lowercase letters, digits and "-"), not "${namespace.value}"`);
+    if (backend === 'kubernetes' && (name === 'up' || name === 'down')) {
+      throw new UsageError(`${name} does not manage a cluster: install with \`kubectl apply -k deploy/kubernetes\`, remove with \`kubectl delete -k deploy/kubernetes\``);
+    }
+    const common: Common = { json, stateDir: text('state-dir')?.value, backend, ...dropUndefined({ kubeContext: kubeContext?.value, namespace: namespace?.value }) };
 
     const extra = name === 'switch' ? positionals.slice(1) : positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
@@ -199,7 +214,7 @@ function dropUndefined<T extends object>(values: T): { [K in keyof T]: Exclude<T
 /** `help`: every command and flag. */
 export const USAGE = `Usage: deploy <command> [flags]     (npx nx run deploy:<command> [flags])
 
-Commands (on the local stack, or with --backend=compose on the Docker Compose deployment):
+Commands (on the local stack; --backend=compose: the Docker Compose deployment; --backend=kubernetes: a cluster, except up and down):
   up        start blue, green and nginx; print the URLs      [--router-port N] [--blue-port N] [--green-port N]
                                                               [--blue-model P] [--green-model P] [--log-level L] [--timeout S]
   down      stop exactly what up started; idempotent         [--reset] [--timeout S]
@@ -211,10 +226,11 @@ Commands (on the local stack, or with --backend=compose on the Docker Compose de
             with --switch, then switch to it under the same lock (put back as it was if the switch fails)
                                                               --model P [--image I] [--switch [--expect-version V]] [--color <idle color>] [--timeout S]
 
-Every command: --backend local|compose (default local; --target is its older name, not usable through nx run),
+Every command: --backend local|compose|kubernetes (default local; --target is its older name, not usable through nx run),
   --json (one JSON document on stdout), --state-dir D (default .bluegreen at the workspace root).
+  With --backend=kubernetes: --context C (a kubeconfig context; default its current one), --namespace N (default the spec's).
 Environment fallbacks: BLUEGREEN_STATE_DIR, BLUEGREEN_BACKEND (or BLUEGREEN_TARGET), BLUEGREEN_ROUTER_PORT,
   BLUEGREEN_BLUE_PORT, BLUEGREEN_GREEN_PORT, BLUEGREEN_BLUE_MODEL, BLUEGREEN_GREEN_MODEL, BLUEGREEN_LOG_LEVEL,
-  BLUEGREEN_COMPOSE_COMMAND.
+  BLUEGREEN_COMPOSE_COMMAND, BLUEGREEN_KUBE_CONTEXT, BLUEGREEN_NAMESPACE (and KUBECONFIG, as kubectl reads it).
 Exit status: 0 success (or nothing to do), 1 failure (the message says what to do), 2 bad usage.
 Release flow: deploy:release --model=<new.onnx>, smoke-test http://<router>/preview/..., deploy:switch.`;

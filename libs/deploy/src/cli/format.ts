@@ -92,7 +92,8 @@ export function describeAction(entry: HistoryEntry): string {
 
 /** `deploy:status` of any backend (and the status shown by `up` when the stack is already up). */
 export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 'lastSwitch' | 'lastAttempt' | 'lastAction'>>): string[] {
-  const title = status.backend === 'compose' ? `Compose deployment (${status.where})` : `Stack`;
+  const title = status.backend === 'compose' ? `Compose deployment (${status.where})` : status.backend === 'kubernetes' ? `Kubernetes deployment (${status.where})` : `Stack`;
+  const routerName = status.backend === 'kubernetes' ? 'service' : 'nginx';
   if (!status.router || !status.colors) {
     return [
       `${title}: ${status.stack} (state ${status.where}).`,
@@ -106,11 +107,12 @@ export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 
   const lines = [
     `${title}: ${status.stack}, ${status.healthy ? 'healthy' : 'NOT healthy'}${status.backend === 'local' ? ` (state ${status.where})` : ''}`,
     `Live: ${status.live ?? '?'}   Preview: ${status.preview ?? '?'}${status.routes ? `   (live ${describeWeights(status.routes.live)}, preview ${describeWeights(status.routes.preview)})` : ''}`,
-    `  nginx    ${router.url}/  ${processLabel(router)}  serving now: ${serving(router.serving)}`,
+    `  ${routerName.padEnd(7)}  ${router.url}/  ${processLabel(router)}  serving now: ${serving(router.serving)}`,
     `           ${router.previewUrl}  preview: ${serving(router.previewServing)}`,
     ...(['blue', 'green'] as Color[]).map((color) => {
       const item = colors[color];
-      return `  ${color.padEnd(7)}  ${item.url}  ${(item.role ?? '').padEnd(7)}  ${processLabel(item)}  ${health(item.health)}${item.model ? `  ${item.model}` : ''}`;
+      const pods = item.replicas ? `  ${item.replicas.ready}/${item.replicas.desired} pods ready, ${item.image}, version label ${item.versionLabel ?? '-'}` : '';
+      return `  ${color.padEnd(7)}  ${item.url}  ${(item.role ?? '').padEnd(7)}  ${processLabel(item)}  ${health(item.health)}${item.model ? `  ${item.model}` : ''}${pods}`;
     }),
     ...historyLines(status),
   ];

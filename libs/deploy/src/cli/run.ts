@@ -4,6 +4,10 @@ import { type ComposeTarget, composeBackend, detectComposeCommand } from '../bac
 import { DEFAULT_STATE_DIR, type StackLayout, stackLayout } from '../backends/local/layout';
 import { loadSpec } from '../backends/local/lifecycle';
 import { localBackend } from '../backends/local/local-backend';
+import { connectKubernetes } from '../backends/kubernetes/client-node-api';
+import { configMapHistory } from '../backends/kubernetes/configmap-history';
+import { kubernetesBackend } from '../backends/kubernetes/kubernetes-backend';
+import { leaseLock } from '../backends/kubernetes/lease-lock';
 import { type CommandContext, stateFolderStores } from '../commands/context';
 import { downStack, releaseToIdle, stackStatus, upStack } from '../commands/lifecycle';
 import { rollbackTraffic } from '../commands/rollback';
@@ -124,7 +128,7 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
   const kind: BackendKind = command.backend;
   // The spec is read only where it is needed, so `down` and `status` of a local stack work with a broken spec.
   const moves = command.name === 'switch' || command.name === 'rollback';
-  const spec = moves || kind === 'compose' ? loadSpec(layout) : undefined;
+  const spec = moves || kind !== 'local' ? loadSpec(layout) : undefined;
   let preflight: Gate[] = [];
   try {
     if (moves && spec) preflight = gatesNamed(spec.gates.preflight);
@@ -132,6 +136,8 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
     throw new DeployError('SPEC_INVALID', `${(error as Error).message}.`);
   }
   let backend: Backend;
+  // Local and Compose keep the lock and the history in the state folder; a cluster keeps them in itself.
+  let stores: Pick<CommandContext, 'lock' | 'history'> = stateFolderStores(layout);
   switch (kind) {
     case 'local':
       backend = localBackend(deps, layout);
@@ -141,12 +147,19 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
       backend = composeBackend(target, { clock: deps.clock, progress: deps.progress });
       break;
     }
+    case 'kubernetes': {
+      const namespace = command.namespace ?? (spec ?? loadSpec(layout)).kubernetes.namespace;
+      const api = await connectKubernetes({ namespace, env: context.env, ...(command.kubeContext ? { context: command.kubeContext } : {}) });
+      backend = kubernetesBackend(api, { clock: deps.clock, progress: deps.progress });
+      stores = { lock: leaseLock(api, deps.clock, deps.progress), history: configMapHistory(api) };
+      break;
+    }
     default: {
       const unreachable: never = kind;
       return unreachable;
     }
   }
-  return { backend, ...stateFolderStores(layout), clock: deps.clock, userName: deps.userName, progress: deps.progress, preflight, ...(context.switchTiming ? { timing: context.switchTiming } : {}) };
+  return { backend, ...stores, clock: deps.clock, userName: deps.userName, progress: deps.progress, preflight, ...(context.switchTiming ? { timing: context.switchTiming } : {}) };
 }
 
 const FAILED_SWITCH: Record<'refused' | 'reverted' | 'broken', DeployErrorCode> = { refused: 'PREFLIGHT_FAILED', reverted: 'VERIFY_FAILED', broken: 'REVERT_FAILED' };

@@ -8,7 +8,7 @@ import { Routes } from '../routing/routes';
 export const HISTORY_SCHEMA_VERSION = 2;
 
 /** Which deployment a command ran on. */
-export const BackendKind = z.enum(['local', 'compose']);
+export const BackendKind = z.enum(['local', 'compose', 'kubernetes']);
 export type BackendKind = z.infer<typeof BackendKind>;
 
 /**

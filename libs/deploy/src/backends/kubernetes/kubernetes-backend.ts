@@ -1,0 +1,297 @@
+import { Color, otherColor } from '@mlbg/contract';
+import type { Clock, HttpAnswer } from '../../effects/deps';
+import { healthView, judgeHealth, noAnswer } from '../../effects/service-client';
+import { DeployError } from '../../errors';
+import { IMAGE_APP_DIR } from '../../render/compose/compose';
+import { APP_NAME, LIVE_SERVICE, PREVIEW_SERVICE, deploymentName, versionLabel } from '../../render/kubernetes/kubernetes-names';
+import { type Routes, allTo, describeWeights, soleTarget } from '../../routing/routes';
+import type { Backend, BackendStatus, ColorStatus, ReleaseRequest, ReleaseResult } from '../backend';
+import type { DeploymentChange, DeploymentView, KubeApi, ServiceView } from './kube-api';
+
+/** A release waits this long for the idle Deployment's rollout (pods pull the image, load the model). */
+const DEFAULT_ROLLOUT_TIMEOUT_MS = 300_000;
+/** After a selector patch, the Service's endpoints follow within this long (the EndpointSlice controller). */
+const ENDPOINTS_TIMEOUT_MS = 30_000;
+/** After a rollout, the preview Service answers as the released color within this long. */
+const PREVIEW_TIMEOUT_MS = 30_000;
+const POLL_MS = 1_000;
+const ENDPOINTS_POLL_MS = 250;
+const PROGRESS_EVERY_MS = 5_000;
+
+export interface KubernetesRuntime {
+  readonly clock: Clock;
+  readonly progress: (line: string) => void;
+}
+
+/** Which Service selects which color, as last read or written (with the resourceVersion for the next patch). */
+interface Selection {
+  readonly live: ServiceView;
+  readonly preview: ServiceView;
+}
+
+const colorOf = (service: ServiceView): Color | undefined => Color.options.find((color) => service.selector['color'] === color);
+
+/**
+ * The Kubernetes deployment as a {@link Backend}: routes are the `color` selectors of the ml-live
+ * and ml-preview Services (a switch is one selector patch, with the resourceVersion read as its
+ * precondition, then a wait until the endpoints follow); each color is reached through the API
+ * server's service proxy to whichever of the two Services selects it; a release patches the idle
+ * Deployment and waits for its rollout. No version is recorded here: the preflight expects what
+ * --expect-version says, else what the color answers.
+ */
+export function kubernetesBackend(api: KubeApi, runtime: KubernetesRuntime): Backend {
+  let known: Selection | undefined;
+
+  async function readSelection(): Promise<Selection> {
+    const [live, preview] = [await api.readService(LIVE_SERVICE), await api.readService(PREVIEW_SERVICE)];
+    known = { live, preview };
+    return known;
+  }
+
+  async function routesNow(): Promise<Routes> {
+    const selection = await readSelection();
+    const live = colorOf(selection.live);
+    const preview = colorOf(selection.preview);
+    if (!live || !preview || live === preview) {
+      throw new DeployError('KUBE_CONFLICT', `Service ${LIVE_SERVICE} selects color=${selection.live.selector['color'] ?? '(none)'} and ${PREVIEW_SERVICE} color=${selection.preview.selector['color'] ?? '(none)'}; each must select one color, and not the same one.`, {
+        hint: `Put them back with \`kubectl patch service ${LIVE_SERVICE} -n ${api.namespace} -p '{"spec":{"selector":{"color":"blue"}}}'\` (and ${PREVIEW_SERVICE} to green), or \`kubectl apply -k deploy/kubernetes\`.`,
+      });
+    }
+    return { live: allTo(live), preview: allTo(preview) };
+  }
+
+  /** The Service that reaches `color` now (live or preview). */
+  async function serviceFor(color: Color): Promise<string> {
+    const selection = await readSelection();
+    if (colorOf(selection.preview) === color) return PREVIEW_SERVICE;
+    if (colorOf(selection.live) === color) return LIVE_SERVICE;
+    throw new Error(`neither ${LIVE_SERVICE} nor ${PREVIEW_SERVICE} selects ${color}`);
+  }
+
+  /** Waits until the Service's ready endpoints are all pods of `color` (and there is one). */
+  async function waitForEndpoints(service: string, color: Color): Promise<void> {
+    const started = runtime.clock.now();
+    for (;;) {
+      const pods = new Set((await api.listPods(`app=${APP_NAME},color=${color}`)).map((pod) => pod.name));
+      const ready = (await api.listEndpoints(service)).filter((endpoint) => endpoint.ready);
+      const others = ready.filter((endpoint) => !endpoint.pod || !pods.has(endpoint.pod));
+      if (ready.length > 0 && others.length === 0) return;
+      if (runtime.clock.now() - started >= ENDPOINTS_TIMEOUT_MS) {
+        throw new DeployError('KUBE_API_FAILED', `Service ${service} selects ${color}, but after ${ENDPOINTS_TIMEOUT_MS / 1000} s its ready endpoints are ${ready.length === 0 ? 'none' : ready.map((endpoint) => endpoint.pod ?? '?').join(', ')}.`, {
+          hint: `Check the ${color} pods: \`kubectl get pods -n ${api.namespace} -l app=${APP_NAME},color=${color}\` and \`kubectl get endpointslices -n ${api.namespace} -l kubernetes.io/service-name=${service}\`.`,
+        });
+      }
+      await runtime.clock.sleep(ENDPOINTS_POLL_MS);
+    }
+  }
+
+  const proxyTo = async (color: Color, method: 'GET' | 'POST', path: string, body?: string): Promise<HttpAnswer> => api.proxy(await serviceFor(color), { method, path, ...(body === undefined ? {} : { body }) });
+
+  return {
+    kind: 'kubernetes',
+    routerUrl: api.proxyUrl(LIVE_SERVICE),
+    up: () => Promise.reject(notHere('up', 'kubectl apply -k deploy/kubernetes')),
+    down: () => Promise.reject(notHere('down', 'kubectl delete -k deploy/kubernetes')),
+    release: (request) => release(api, runtime, request, routesNow),
+    status: () => status(api, readSelection),
+    readRoutes: routesNow,
+    async setRoutes(routes) {
+      const live = soleTarget(routes.live);
+      if (!live || soleTarget(routes.preview) !== otherColor(live)) {
+        throw new DeployError('USAGE', `The Kubernetes Services move live and preview together, one color each; asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}. A weighted canary is the HTTPRoute's backendRefs (see the README).`);
+      }
+      const selection = known ?? (await readSelection());
+      // The live Service first: the preview Service only matters once live traffic moved.
+      for (const [role, service, color] of [['live', selection.live, live], ['preview', selection.preview, otherColor(live)]] as const) {
+        if (colorOf(service) === color) continue;
+        const patched = await api.patchServiceSelector(service.name, { ...service.selector, color }, service.resourceVersion);
+        known = { ...(known ?? selection), [role]: patched };
+        if (role === 'live') await waitForEndpoints(service.name, color);
+      }
+    },
+    routerHealth: () => api.proxy(LIVE_SERVICE, { method: 'GET', path: '/health' }),
+    colors: {
+      health: (color) => proxyTo(color, 'GET', '/health'),
+      predict: (color, body) => proxyTo(color, 'POST', '/predict', body),
+      recorded: () => undefined,
+    },
+  };
+}
+
+function notHere(command: 'up' | 'down', instead: string): DeployError {
+  return new DeployError('USAGE', `deploy:${command} does not manage a cluster; run \`${instead}\` instead.`);
+}
+
+/** A model path as the image sees it: repository paths live under the image's /app. */
+function modelInImage(model: string): string {
+  return model.startsWith('/') ? model : `${IMAGE_APP_DIR}/${model.replace(/^\.\//, '')}`;
+}
+
+/** Why a rollout is not done yet, or undefined when it is: every desired pod updated, ready and available, no old pod left. */
+function rolloutPending(deployment: DeploymentView): string | undefined {
+  if (deployment.observedGeneration < deployment.generation) return 'the change is not picked up yet';
+  const { desired, updated, ready, available, current } = deployment;
+  if (updated < desired || ready < desired || available < desired || current > desired) return `${updated} of ${desired} pods updated, ${ready} ready, ${available} available, ${current} running in all`;
+  return undefined;
+}
+
+async function waitForRollout(api: KubeApi, runtime: KubernetesRuntime, name: string, timeoutMs: number): Promise<DeploymentView> {
+  const started = runtime.clock.now();
+  let nextReport = started + PROGRESS_EVERY_MS;
+  for (;;) {
+    const deployment = await api.readDeployment(name);
+    const pending = rolloutPending(deployment);
+    if (!pending) return deployment;
+    const stuck = deployment.conditions.find((condition) => condition.type === 'Progressing' && condition.status === 'False');
+    if (stuck) throw new Error(`deployment ${name} stopped progressing (${stuck.reason}: ${stuck.message ?? ''}); ${pending}.`);
+    const now = runtime.clock.now();
+    if (now - started >= timeoutMs) throw new Error(`deployment ${name} was not rolled out after ${Math.round(timeoutMs / 1000)} s: ${pending}.`);
+    if (now >= nextReport) {
+      runtime.progress(`  ${Math.round((now - started) / 1000)} s  ${name}: ${pending}`);
+      nextReport = now + PROGRESS_EVERY_MS;
+    }
+    await runtime.clock.sleep(POLL_MS);
+  }
+}
+
+/**
+ * `deploy:release --backend=kubernetes`: sets the idle color's image and/or model (MODEL_PATH)
+ * and its `version` label, waits for the rollout, then for the preview Service to answer as that
+ * color. When the rollout does not finish, the Deployment is put back as it was.
+ */
+async function release(api: KubeApi, runtime: KubernetesRuntime, request: ReleaseRequest, routesNow: () => Promise<Routes>): Promise<ReleaseResult> {
+  if (!request.model && !request.image) throw new DeployError('USAGE', 'A Kubernetes release needs --model=<path of an .onnx file in the image> and/or --image=<image reference>.');
+  const begin = runtime.clock.now();
+  const routes = await routesNow();
+  const live = soleTarget(routes.live) ?? 'blue';
+  const idle = otherColor(live);
+  if (request.color === live) throw new DeployError('LIVE_COLOR_RELEASE', `${live} is live (Service ${LIVE_SERVICE} selects it); the idle color is ${idle}.`);
+  const color = request.color ?? idle;
+  const name = deploymentName(color);
+  const before = await api.readDeployment(name);
+  const change: DeploymentChange = {
+    ...(request.image ? { image: request.image } : {}),
+    ...(request.model ? { modelPath: modelInImage(request.model), versionLabel: versionLabel(request.model) } : {}),
+  };
+  const timeoutMs = request.timeoutMs ?? DEFAULT_ROLLOUT_TIMEOUT_MS;
+  runtime.progress(`Releasing ${[request.image ? `image ${request.image}` : '', request.model ? `model ${change.modelPath}` : ''].filter(Boolean).join(' and ')} to ${color} (idle; ${live} stays live): patching deployment ${name}...`);
+  await api.patchDeployment(name, change);
+  try {
+    await waitForRollout(api, runtime, name, timeoutMs);
+  } catch (error) {
+    runtime.progress(`${name} did not roll out; putting it back on ${before.image} ${before.modelPath}...`);
+    const restored = await api
+      .patchDeployment(name, { image: before.image, modelPath: before.modelPath, versionLabel: before.labels['version'] ?? versionLabel(before.modelPath) })
+      .then(() => waitForRollout(api, runtime, name, timeoutMs))
+      .then(
+        () => `${name} runs ${before.image} with ${before.modelPath} again.`,
+        (again: Error) => `Putting ${name} back failed too: ${again.message} Run \`kubectl rollout undo deployment/${name} -n ${api.namespace}\`.`,
+      );
+    throw new DeployError('RELEASE_FAILED', `${(error as Error).message}\n${restored}`, {
+      hint: `See why: \`kubectl describe deployment ${name} -n ${api.namespace}\` and \`kubectl logs -n ${api.namespace} -l app=${APP_NAME},color=${color}\`. Live traffic was not affected.`,
+    });
+  }
+  const health = await waitForPreview(api, runtime, color);
+  const liveHealth = judgeHealth(await api.proxy(LIVE_SERVICE, { method: 'GET', path: '/health' }).catch(() => ({ status: 0, headers: {}, body: '' })));
+  const after = await api.readDeployment(name);
+  const notes: string[] = [];
+  if (liveHealth.health && liveHealth.health.feature_count !== health.feature_count) {
+    notes.push(`Its input signature differs from live ${live}'s: ${health.feature_count} feature(s) per row instead of ${liveHealth.health.feature_count}, so deploy:switch will refuse to send live traffic to it.`);
+  }
+  if (request.model && versionLabel(request.model) !== health.version) {
+    notes.push(`Its pods are labelled version=${versionLabel(request.model)} (from the model's folder), but the model says it is ${health.version}.`);
+  }
+  return {
+    color,
+    model: after.modelPath,
+    image: after.image,
+    previousModel: before.modelPath,
+    previous: { model: before.modelPath, image: before.image },
+    pid: null,
+    version: health.version,
+    featureCount: health.feature_count,
+    modelSha256: health.model_sha256,
+    previewUrl: `${api.proxyUrl(PREVIEW_SERVICE)}/`,
+    live: { color: live, version: liveHealth.health?.version ?? null, featureCount: liveHealth.health?.feature_count ?? null },
+    notes,
+    durationMs: runtime.clock.now() - begin,
+  };
+}
+
+/** After a rollout: the preview Service answers 200 "ok" as `color` (its endpoints may lag the rollout a moment). */
+async function waitForPreview(api: KubeApi, runtime: KubernetesRuntime, color: Color) {
+  const started = runtime.clock.now();
+  let last = 'no answer yet';
+  for (;;) {
+    const check = await api.proxy(PREVIEW_SERVICE, { method: 'GET', path: '/health' }).then(judgeHealth, noAnswer);
+    if (check.kind === 'ok' && check.health.color === color) return check.health;
+    last = check.kind === 'ok' ? `answered as ${check.health.color}` : check.problem;
+    if (runtime.clock.now() - started >= PREVIEW_TIMEOUT_MS) {
+      throw new DeployError('PREVIEW_UNREACHABLE', `${api.proxyUrl(PREVIEW_SERVICE)}/health: ${last} (expected 200 "ok" from ${color}).`, {
+        hint: `Check that ${PREVIEW_SERVICE} selects ${color}: \`npx nx run deploy:status --backend=kubernetes\`.`,
+      });
+    }
+    await runtime.clock.sleep(POLL_MS);
+  }
+}
+
+/** `deploy:status --backend=kubernetes`: both Deployments, what each Service selects, what each answers. Changes nothing. */
+async function status(api: KubeApi, readSelection: () => Promise<Selection>): Promise<BackendStatus> {
+  const notes: string[] = [];
+  const attempt = async <T>(action: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await action();
+    } catch (error) {
+      notes.push((error as Error).message);
+      return undefined;
+    }
+  };
+  const selection = await attempt(readSelection);
+  const live = selection ? colorOf(selection.live) ?? null : null;
+  const preview = selection ? colorOf(selection.preview) ?? null : null;
+  const ask = (service: string, path: string) => api.proxy(service, { method: 'GET', path }).then(judgeHealth, noAnswer).then(healthView);
+  const serving = await ask(LIVE_SERVICE, '/health');
+  const previewServing = await ask(PREVIEW_SERVICE, '/health');
+  const colorStatus = async (color: Color): Promise<ColorStatus> => {
+    const deployment = await attempt(() => api.readDeployment(deploymentName(color)));
+    const role = color === live ? ('live' as const) : color === preview ? ('preview' as const) : null;
+    const health = role === 'live' ? serving : role === 'preview' ? previewServing : healthView(noAnswer(new Error(`no Service selects ${color}`)));
+    return {
+      color,
+      role,
+      process: !deployment ? 'unknown' : deployment.ready > 0 ? 'running' : 'dead',
+      pid: null,
+      container: deploymentName(color),
+      port: deployment?.containerPort ?? null,
+      url: role ? api.proxyUrl(role === 'live' ? LIVE_SERVICE : PREVIEW_SERVICE) : null,
+      model: deployment?.modelPath ?? null,
+      ...(deployment ? { replicas: { ready: deployment.ready, desired: deployment.desired }, image: deployment.image, versionLabel: deployment.labels['version'] ?? null } : {}),
+      health,
+    };
+  };
+  const [blue, green] = [await colorStatus('blue'), await colorStatus('green')];
+  const allReady = [blue, green].every((item) => item.replicas && item.replicas.ready === item.replicas.desired);
+  const anyReady = [blue, green].some((item) => item.replicas && item.replicas.ready > 0);
+  return {
+    backend: 'kubernetes',
+    where: api.where,
+    stack: allReady ? 'running' : anyReady ? 'partly running' : 'stopped',
+    healthy: allReady && blue.health.ok && green.health.ok && live !== null && serving.ok && serving.color === live,
+    routes: live && preview ? { live: allTo(live), preview: allTo(preview) } : null,
+    live,
+    preview,
+    router: {
+      url: api.proxyUrl(LIVE_SERVICE),
+      previewUrl: api.proxyUrl(PREVIEW_SERVICE),
+      port: 80,
+      requestedPort: 80,
+      process: live ? 'running' : 'unknown',
+      pid: null,
+      container: LIVE_SERVICE,
+      serving,
+      previewServing,
+    },
+    colors: { blue, green },
+    notes,
+  };
+}
