@@ -194,7 +194,7 @@ function configMapView(configMap: K8s.V1ConfigMap): ConfigMapView {
 
 /** The Status message of a failed API call (its body is JSON), else what was said. */
 function statusMessage(body: unknown): string {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const text = typeof body === 'string' ? body : (JSON.stringify(body) ?? '');
   try {
     const status = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: string };
     if (status?.message) return status.message;

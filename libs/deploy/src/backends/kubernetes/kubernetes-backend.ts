@@ -104,7 +104,10 @@ export function kubernetesBackend(api: KubeApi, runtime: KubernetesRuntime): Bac
       // The live Service first: the preview Service only matters once live traffic moved.
       for (const [role, service, color] of [['live', selection.live, live], ['preview', selection.preview, otherColor(live)]] as const) {
         if (colorOf(service) === color) continue;
-        const patched = await api.patchServiceSelector(service.name, { ...service.selector, color }, service.resourceVersion);
+        const patched = await api.patchServiceSelector(service.name, { ...service.selector, color }, service.resourceVersion).catch((error: unknown) => {
+          // The switch reports only the detail of a failed move: keep what to do with it.
+          throw error instanceof DeployError ? new DeployError(error.code, `${error.detail} What to do: ${error.hint}`) : error;
+        });
         known = { ...(known ?? selection), [role]: patched };
         if (role === 'live') await waitForEndpoints(service.name, color);
       }
