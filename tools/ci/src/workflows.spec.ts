@@ -38,8 +38,8 @@ function runOf(workflow: ParsedWorkflow, jobId: string, stepName: RegExp): strin
 }
 
 describe('every workflow', () => {
-  it('exists: CI and CD', () => {
-    expect(workflowFiles()).toEqual(['cd.yml', 'ci.yml']);
+  it('exists: CI, CD and the Kubernetes (kind) job', () => {
+    expect(workflowFiles()).toEqual(['cd.yml', 'ci.yml', 'kubernetes.yml']);
   });
 
   it.each(workflowFiles())('%s is valid for GitHub Actions (its own parser reports no errors)', async (file) => {

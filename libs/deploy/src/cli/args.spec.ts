@@ -52,12 +52,25 @@ describe('parseCommandLine', () => {
     ['down --timeout=-1', 'down: --timeout must be a number of seconds greater than 0, not "-1"'],
     ['release', 'release: release needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx'],
     ['rollback now', 'rollback: unexpected argument "now"'],
-    ['status --target=k8s', 'status: unknown backend "k8s" (--target); use local or compose'],
-    ['status --backend=k8s', 'status: unknown backend "k8s" (--backend); use local or compose'],
+    ['status --target=k8s', 'status: unknown backend "k8s" (--target); use local, compose or kubernetes'],
+    ['status --backend=k8s', 'status: unknown backend "k8s" (--backend); use local, compose or kubernetes'],
+    ['up --backend=kubernetes', 'up: up does not manage a cluster: install with `kubectl apply -k deploy/kubernetes`'],
+    ['down --backend=kubernetes', 'down: down does not manage a cluster'],
+    ['switch --namespace=team-b', 'switch: --namespace is for --backend=kubernetes only'],
+    ['status --backend=compose --context=prod', 'status: --context is for --backend=kubernetes only'],
+    ['status --backend=kubernetes --namespace=Team_B', 'status: --namespace must be a Kubernetes namespace (lowercase letters, digits and "-"), not "Team_B"'],
     ['switch --backend=compose --target=local', 'switch: --backend=compose and --target=local disagree; give one'],
     ['release --backend=compose', 'release: release needs --model=<path to an .onnx file> and/or --image=<image reference>'],
   ])('refuses `%s` as bad usage', (line, message) => {
     expect(parse(line)).toEqual({ ok: false, json: false, message: expect.stringContaining(message) });
+  });
+
+  it('parses --context and --namespace for --backend=kubernetes, with their variables', () => {
+    expect(parse('switch --backend=kubernetes --context=prod --namespace=team-b --color=green')).toEqual({
+      ok: true,
+      command: { name: 'switch', json: false, stateDir: undefined, backend: 'kubernetes', kubeContext: 'prod', namespace: 'team-b', color: 'green' },
+    });
+    expect(parse('rollback', { BLUEGREEN_BACKEND: 'kubernetes', BLUEGREEN_KUBE_CONTEXT: 'kind-ci', BLUEGREEN_NAMESPACE: 'ml' })).toMatchObject({ ok: true, command: { backend: 'kubernetes', kubeContext: 'kind-ci', namespace: 'ml' } });
   });
 
   it('names the variable when a bad value came from the environment', () => {

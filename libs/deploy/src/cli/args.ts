@@ -197,7 +197,7 @@ function color(input: { value: string; from: string } | undefined): Color | unde
 function backendKind(input: { value: string; from: string } | undefined): BackendKind {
   if (!input) return 'local';
   const parsed = BackendKind.safeParse(input.value);
-  if (!parsed.success) throw new UsageError(`unknown backend "${input.value}" (${input.from}); use ${BackendKind.options.join(' or ')}`);
+  if (!parsed.success) throw new UsageError(`unknown backend "${input.value}" (${input.from}); use ${BackendKind.options.slice(0, -1).join(', ')} or ${BackendKind.options.at(-1)}`);
   return parsed.data;
 }
 

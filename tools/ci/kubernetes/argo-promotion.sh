@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The Argo Rollouts variant on a cluster that runs the controller (the kubernetes CI job, or by
+# hand): installs deploy/kubernetes/argo-rollouts into its own namespace, puts a new model on the
+# preview ReplicaSet, checks that ml-preview serves it while ml-live still serves the old one,
+# promotes, and checks that ml-live serves the new one. Without a Prometheus in the cluster
+# (ANALYSIS=off, the default here) the prePromotionAnalysis is left out by a kustomize patch.
+#   tools/ci/kubernetes/argo-promotion.sh [namespace] [image]
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+
+namespace="${1:-ml-argo}"
+image="${2:-ml-model-service:local}"
+analysis="${ANALYSIS:-off}"
+rollout=ml-model-service
+
+# Inside the checkout (tmp/ is git-ignored): kustomize takes only relative paths to another kustomization.
+overlay="tmp/argo-overlay-$namespace"
+mkdir -p "$overlay"
+trap 'rm -rf "$overlay"' EXIT
+{
+  echo 'apiVersion: kustomize.config.k8s.io/v1beta1'
+  echo 'kind: Kustomization'
+  echo "namespace: $namespace"
+  echo 'resources:'
+  echo '  - ../../deploy/kubernetes/argo-rollouts'
+  if [ "$analysis" = off ]; then
+    echo 'patches:'
+    echo '  - target: {kind: Rollout, name: ml-model-service}'
+    echo '    patch: |'
+    echo '      - op: remove'
+    echo '        path: /spec/strategy/blueGreen/prePromotionAnalysis'
+  fi
+} > "$overlay/kustomization.yaml"
+
+phase() { kubectl -n "$namespace" get rollout "$rollout" -o jsonpath='{.status.phase}'; }
+wait_phase() {
+  for _ in $(seq 1 60); do
+    if [ "$(phase)" = "$1" ]; then return 0; fi
+    sleep 5
+  done
+  echo "rollout $rollout did not reach phase $1 (now: $(phase))" >&2
+  kubectl -n "$namespace" describe rollout "$rollout" >&2
+  return 1
+}
+# The version a Service answers, asked from a pod in the cluster (the image has node, not curl).
+version_of() {
+  kubectl -n "$namespace" run "ask-$RANDOM" --rm -i --quiet --restart=Never --image="$image" --image-pull-policy=IfNotPresent \
+    --overrides='{"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":1000}}}' \
+    --command -- node -e 'fetch(process.argv[1]).then((r) => r.json()).then((b) => console.log("version=" + b.version))' "http://$1/health" |
+    sed -n 's/^version=//p'
+}
+expect_version() {
+  local got
+  got=$(version_of "$1")
+  if [ "$got" != "$2" ]; then echo "$1 answers version '$got', expected $2" >&2; return 1; fi
+  echo "$1 answers $2"
+}
+
+kubectl apply -k "$overlay"
+wait_phase Healthy
+expect_version ml-live v1.0.0
+
+# A new model: MODEL_PATH of the pod template (found by name, so the patch follows the manifest).
+index=$(kubectl -n "$namespace" get rollout "$rollout" -o json | node -e 'const r = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(r.spec.template.spec.containers[0].env.findIndex((e) => e.name === "MODEL_PATH"))')
+kubectl -n "$namespace" patch rollout "$rollout" --type=json \
+  -p "[{\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/env/$index/value\",\"value\":\"/app/models/v1.1.0/model.onnx\"}]"
+wait_phase Paused
+expect_version ml-preview v1.1.0
+expect_version ml-live v1.0.0
+
+kubectl argo rollouts promote "$rollout" -n "$namespace"
+wait_phase Healthy
+expect_version ml-live v1.1.0
+echo "Argo Rollouts: v1.1.0 promoted from preview to live."
