@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { Color } from '@mlbg/contract';
 import { APP_NAME, CONTAINER_NAME, HTTP_PORT_NAME, deploymentName, versionLabel } from '../render/kubernetes/kubernetes-names';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, read field by field as the tests need
+type Json = any;
+
 /**
  * A fake Kubernetes API server on a loopback port that speaks the real API's JSON for what the
  * Kubernetes backend uses: Services (merge patch with a resourceVersion precondition), Deployments
@@ -31,10 +34,10 @@ interface FakeDeployment {
 
 interface StoredObject {
   resourceVersion: string;
-  body: Record<string, any>;
+  body: Record<string, Json>;
 }
 
-type Hook = (request: { method: string; path: string; body: any }) => void;
+type Hook = (request: { method: string; path: string; body: Json }) => void;
 
 export class FakeKubeApi {
   private server!: Server;
@@ -114,7 +117,7 @@ export class FakeKubeApi {
     if (this.refusals.some((refusal) => refusal.method === method && refusal.path.test(url.pathname))) {
       return answer(403, status(403, 'Forbidden', `${url.pathname} is forbidden: User "system:serviceaccount:ci:someone" cannot ${method.toLowerCase()} it in the namespace "${FAKE_NAMESPACE}"`));
     }
-    let body: any;
+    let body: Json;
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {
@@ -131,7 +134,7 @@ export class FakeKubeApi {
     return answer(statusCode, result, headers);
   }
 
-  private route(route: string, name: string, subpath: string, body: any, url: URL, method: string): [unknown, number, Record<string, string>?] | undefined {
+  private route(route: string, name: string, subpath: string, body: Json, url: URL, method: string): [unknown, number, Record<string, string>?] | undefined {
     const notFound = (kind: string): [unknown, number] => [status(404, 'NotFound', `${kind} "${name}" not found`), 404];
     const conflict = (kind: string): [unknown, number] => [status(409, 'Conflict', `Operation cannot be fulfilled on ${kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`), 409];
     if (name.includes(':') && route.startsWith(`${method} core services one proxy`)) return this.proxy(name, subpath.replace(/^proxy\//, ''), body, method);
@@ -242,7 +245,7 @@ export class FakeKubeApi {
   }
 
   /** The service proxy: the pods of the color the Service selects answer like the model service. */
-  private proxy(nameAndPort: string, subpath: string, body: any, method: string): [unknown, number, Record<string, string>] {
+  private proxy(nameAndPort: string, subpath: string, body: Json, method: string): [unknown, number, Record<string, string>] {
     const service = this.services.get(nameAndPort.split(':')[0] ?? '');
     const color = Color.options.find((candidate) => candidate === service?.selector['color']);
     if (!service || !color) return [status(503, 'ServiceUnavailable', `no endpoints available for service "${nameAndPort}"`), 503, {}];

@@ -6,6 +6,9 @@ import { parseHistory } from '../../history/history';
 import { FAKE_NAMESPACE, FakeKubeApi, fakeKubeconfig } from '../../testing/fake-kube-api';
 import { WORKSPACE_ROOT } from '../../testing/stack-harness';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, read field by field as the tests need
+type Json = any;
+
 /**
  * The real CLI (`node libs/deploy/src/cli/main.ts ... --backend=kubernetes`, so the real
  * @kubernetes/client-node, which Jest can not load: it is an ES module) against a fake API server
@@ -32,7 +35,7 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-  json: { ok: boolean; result: any; error?: { code: string; message: string; hint: string } };
+  json: { ok: boolean; result: Json; error?: { code: string; message: string; hint: string } };
 }
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {

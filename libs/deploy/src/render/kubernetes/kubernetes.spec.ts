@@ -5,6 +5,9 @@ import { renderArgoRolloutsFiles } from './argo-rollouts';
 import { SHUTDOWN_TIMEOUT_MS, renderKubernetesFiles } from './kubernetes';
 import { LIVE_SERVICE, PREVIEW_SERVICE, versionLabel } from './kubernetes-names';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, read field by field as the tests need
+type Json = any;
+
 const files = [...renderKubernetesFiles(DEFAULT_DEPLOYMENT_SPEC), ...renderArgoRolloutsFiles(DEFAULT_DEPLOYMENT_SPEC)];
 const manifests = files.filter((file) => file.path.endsWith('.yaml') && !file.path.endsWith('kustomization.yaml'));
 const objects = manifests.flatMap((file) => yamlObjects(file.content));
@@ -12,7 +15,7 @@ const base = renderKubernetesFiles(DEFAULT_DEPLOYMENT_SPEC).filter((file) => fil
 const find = (kind: string, name: string, from = base) => {
   const found = from.find((object) => object.kind === kind && object.metadata.name === name);
   if (!found) throw new Error(`no ${kind} ${name}`);
-  return found as KubernetesObject & { spec: any };
+  return found as KubernetesObject & { spec: Json };
 };
 
 describe('the Kubernetes manifests', () => {
@@ -123,7 +126,7 @@ describe('the Kubernetes manifests', () => {
     }
   });
 
-  it("labels a version from the model's folder, and something valid for any path", () => {
+  it("labels a version from the model's folder, and something valid for Json path", () => {
     expect(versionLabel('models/v1.1.0/model.onnx')).toBe('v1.1.0');
     expect(versionLabel('model.onnx')).toBe('unknown');
     expect(versionLabel('models/my model!/m.onnx')).toBe('my-model');

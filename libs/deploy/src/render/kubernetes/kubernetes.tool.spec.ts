@@ -8,6 +8,9 @@ import { describeWithBinary, findBinary, run } from '../../testing/real-tools';
 import { renderArgoRolloutsFiles } from './argo-rollouts';
 import { EXAMPLE_OVERLAY_NAMESPACE, prometheusRule, renderKubernetesFiles } from './kubernetes';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, read field by field as the tests need
+type Json = any;
+
 const KUBECTL = findBinary('kubectl');
 const PROMTOOL = findBinary('promtool');
 const spec = DEFAULT_DEPLOYMENT_SPEC;
@@ -64,7 +67,7 @@ describeWithBinary(KUBECTL, 'kubectl')('real `kubectl kustomize` (no cluster nee
     for (const object of objects) validateObject(object);
     expect(objects.filter((object) => object.kind !== 'Namespace').map((object) => object.metadata.namespace)).toEqual(objects.slice(1).map(() => EXAMPLE_OVERLAY_NAMESPACE));
     expect(objects.find((object) => object.kind === 'Namespace')?.metadata.name).toBe(EXAMPLE_OVERLAY_NAMESPACE);
-    const images = objects.filter((object) => object.kind === 'Deployment').map((object) => (object as any).spec.template.spec.containers[0].image);
+    const images = objects.filter((object) => object.kind === 'Deployment').map((object) => (object as Json).spec.template.spec.containers[0].image);
     expect(images).toEqual(['ghcr.io/acme/ml-deployment/model-service:v2026.12.01', 'ghcr.io/acme/ml-deployment/model-service:v2026.12.01']);
     expect(objects.find((object) => object.kind === 'RoleBinding')).toMatchObject({ subjects: [{ namespace: EXAMPLE_OVERLAY_NAMESPACE }] });
     expect(kinds(objects)).toContain('Ingress/ml-model-service');
