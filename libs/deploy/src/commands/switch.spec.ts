@@ -180,6 +180,19 @@ describe('the preflight is the configured list of gates', () => {
     }
   });
 
+  it('refuses a switch when no gate is configured: an unchecked switch is never made', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlbg-gates-'));
+    try {
+      const layout = stackLayout(dir, join(dir, 'state'), dir);
+      const backend = fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN } });
+      const result = await switchTraffic({ backend, ...stateFolderStores(layout), clock: fakeClock(), userName: 'tester', progress: () => undefined, preflight: [] }, { color: 'green' });
+      expect(result).toMatchObject({ kind: 'refused', reason: expect.stringContaining('no preflight gate is configured') });
+      expect(backend.moves).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names an unknown gate of the spec and the known ones', () => {
     expect(() => gatesNamed(['health-streak', 'vibes'])).toThrow('unknown gate "vibes" in gates.preflight; the gates are health-streak, predict, signature');
   });
