@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorCodes, type FastifyBodyParser } from 'fastify';
-import type { PredictResponse } from '@mlbg/contract';
+import type { AnyPredictResponse } from '@mlbg/contract';
 import type { Logger } from 'pino';
 import { toApiError } from '../errors/api-exception.filter';
 import type { ResponseObserver } from '../logging/response-observer';
@@ -94,7 +94,7 @@ export function createPredictFastPath(deps: PredictFastPathDeps): PredictFastPat
       fail(error, true);
     });
     request.on('end', () => {
-      let answer: Promise<PredictResponse> | undefined;
+      let answer: Promise<AnyPredictResponse> | undefined;
       try {
         answer = predictFromBody(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
       } catch (error) {
@@ -115,7 +115,7 @@ export function createPredictFastPath(deps: PredictFastPathDeps): PredictFastPat
     });
 
     /** The prediction, or undefined when the body was already answered with a 400 (as Fastify's parser does). */
-    const predictFromBody = (bytes: Buffer): Promise<PredictResponse> | undefined => {
+    const predictFromBody = (bytes: Buffer): Promise<AnyPredictResponse> | undefined => {
       // The common body goes from its bytes straight into the tensor (it is ASCII, so its length is the
       // Content-Length); any other is decoded, checked, parsed and validated as Fastify's route does.
       const batch = deps.predictions.readPlainBody(bytes);
