@@ -17,7 +17,7 @@ const SESSION_OPTIONS: InferenceSession.SessionOptions = {
 };
 
 /** onnxruntime's tensor types as the Open Inference Protocol names them. */
-const DATATYPE_OF: Readonly<Record<string, TensorDatatype>> = {
+export const DATATYPE_OF: Readonly<Record<string, TensorDatatype>> = {
   float32: 'FP32',
   float64: 'FP64',
   float16: 'FP16',
