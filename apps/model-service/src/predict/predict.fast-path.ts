@@ -1,3 +1,13 @@
+/*
+ * RULE: every Fastify hook or behaviour on /predict must be mirrored on this fast path.
+ *
+ * Plain `POST /predict` requests never reach Fastify: its hooks (onRequest, onSend, onResponse, ...),
+ * its error handler and its content-type parsers do not run for them. Whoever adds or changes one of
+ * those for /predict (in create-app.ts, predict.route.ts or a plugin) must do the same here, and add
+ * the case to the corpus of predict.fast-path.spec.ts, which sends every kind of request both ways
+ * and compares status, headers, body, log line and metrics. A spec there also fails if the default
+ * app stops serving /predict on this path.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorCodes, type FastifyBodyParser } from 'fastify';
 import type { AnyPredictResponse } from '@mlbg/contract';
