@@ -1,5 +1,6 @@
 import {
   AnyPredictResponse,
+  buildOpenApiDocument,
   describeSignatureDifferences,
   HealthResponse,
   ModelInfoResponse,
@@ -132,5 +133,22 @@ describe('numeric columns', () => {
     expect(schema.safeParse({ features: [[0.5, 3]] }).success).toBe(true);
     const result = schema.safeParse({ features: [[0.5, 3], [1, 2.5]] });
     expect(result.error?.issues).toEqual([expect.objectContaining({ path: ['features', 1, 1], message: 'must be a whole number for an INT64 column' })]);
+  });
+});
+
+describe('OpenAPI document of a served model', () => {
+  const document = buildOpenApiDocument({ modelVersion: 'v1.0.0', featureCount: 4, model: { name: 'iris', signature: classifier, answer: 'ClassificationPredictResponse' } });
+
+  it('adds /model and the V2 routes under the model name, with an example request from the signature', () => {
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/model', '/v2', '/v2/health/live', '/v2/health/ready', '/v2/models/iris', '/v2/models/iris/ready', '/v2/models/iris/infer']));
+    const infer = (document.paths as unknown as Record<string, { post?: { requestBody: { content: Record<string, { example: unknown }> } } }>)['/v2/models/iris/infer'].post;
+    expect(infer?.requestBody.content['application/json'].example).toEqual({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [0, 0, 0, 0] }] });
+    expect((document.paths['/predict'].post.responses['200'].content['application/json'].schema as { $ref: string }).$ref).toBe('#/components/schemas/ClassificationPredictResponse');
+  });
+
+  it('every $ref points at a component', () => {
+    const refs = JSON.stringify(document).match(/#\/components\/schemas\/\w+/g) ?? [];
+    expect(refs.length).toBeGreaterThan(10);
+    for (const ref of refs) expect(document.components.schemas).toHaveProperty(ref.split('/').pop() as string);
   });
 });

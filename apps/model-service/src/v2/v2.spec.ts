@@ -216,3 +216,17 @@ describe('Open Inference Protocol (V2) REST', () => {
     expect((await regression.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode).toBe(200);
   });
 });
+
+describe('the OpenAPI document of the served model', () => {
+  it('describes /model and the V2 routes under the model name, and the classifier answer of /predict', async () => {
+    const app = await buildTestApp('fixtures/zipmap-classifier');
+    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/predict', '/model', '/v2/health/ready', '/v2/models/model', '/v2/models/model/infer']));
+    const example = document.paths['/v2/models/model/infer'].post.requestBody.content['application/json'].example;
+    // The document's own example is a request the service serves.
+    const response = await app.inject({ method: 'POST', url: '/v2/models/model/infer', headers: { 'content-type': 'application/json' }, payload: example });
+    expect(response.statusCode).toBe(200);
+    expect(document.paths['/predict'].post.responses['200'].content['application/json'].schema.$ref).toBe('#/components/schemas/ClassificationPredictResponse');
+    await app.close();
+  });
+});
