@@ -110,3 +110,26 @@ describe('models made by real exporters are served as the exporter computes them
     expect((await send([[2 ** 53 - 1, 123456789.125, -(2 ** 31)]])).statusCode).toBe(200);
   });
 });
+
+describe('the shipped classifier example (models/classifier)', () => {
+  it('answers /predict with labels, probabilities and classes, and V2 under its metadata name', async () => {
+    const app = await buildTestApp('classifier');
+    const rows = [
+      [5.1, 3.5, 1.4, 0.2],
+      [6.7, 3.1, 5.6, 2.4],
+    ];
+    const predict = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: { features: rows } });
+    const answer = ClassificationPredictResponse.parse(predict.json());
+    expect(answer).toMatchObject({ predictions: ['setosa', 'virginica'], classes: ['setosa', 'versicolor', 'virginica'], model_version: 'v1.0.0' });
+    answer.probabilities.forEach((row) => expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5));
+    const infer = await app.inject({
+      method: 'POST',
+      url: '/v2/models/iris-classifier/versions/v1.0.0/infer',
+      headers: { 'content-type': 'application/json' },
+      payload: { inputs: [{ name: 'features', shape: [2, 4], datatype: 'FP32', data: rows }] },
+    });
+    expect(infer.statusCode).toBe(200);
+    expect(infer.json().outputs[0]).toEqual({ name: 'label', datatype: 'BYTES', shape: [2], data: ['setosa', 'virginica'] });
+    await app.close();
+  });
+});
