@@ -15,7 +15,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # onnxruntime-node's postinstall downloads GPU binaries from nuget.org; its CPU binaries are in
-# the npm tarball already. The repo's .npmrc says the same (onnxruntime-node-install=skip).
+# the npm tarball already. (package.json's allowScripts denies it too, on npm 11.)
 ENV ONNXRUNTIME_NODE_INSTALL=skip \
     NX_DAEMON=false \
     NX_NO_CLOUD=true \

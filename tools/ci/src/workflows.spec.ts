@@ -112,7 +112,7 @@ describe('ci.yml', () => {
     const steps = stepsOf(ci, 'affected');
     const install = steps.findIndex((step) => step.run === 'npm ci');
     const shas = steps.findIndex((step) => step.uses?.startsWith('nrwl/nx-set-shas@'));
-    const affected = steps.findIndex((step) => /npx nx affected -t lint test build\b/.test(step.run ?? ''));
+    const affected = steps.findIndex((step) => /npx nx affected -t lint typecheck test build\b/.test(step.run ?? ''));
     expect(install).toBeGreaterThan(-1);
     expect(shas).toBeGreaterThan(install);
     expect(affected).toBeGreaterThan(shas);

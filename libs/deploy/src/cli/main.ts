@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { realDeps } from '../runtime/real-deps';
+import { realDeps } from '../effects/real-deps';
 import { runCli } from './run';
 
 /** The folder holding nx.json, from the current directory up; else this file's workspace. */
