@@ -24,7 +24,9 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip \
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npx nx run model-service:build --output-style=stream
+# The service, and the deploy CLI that CD runs from this image (scripts/deploy_compose.sh).
+RUN npx nx run model-service:build --output-style=stream \
+ && npx nx run deploy:build --output-style=stream
 
 # ---- prod-deps: production dependencies only, with onnxruntime's binary for this platform ----
 FROM ${NODE_IMAGE} AS prod-deps

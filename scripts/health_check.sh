@@ -4,7 +4,7 @@
 # now on / and on /preview/, and the last switch.
 #
 #   scripts/health_check.sh                    # the local stack (npx nx run deploy:up)
-#   scripts/health_check.sh --target=compose   # the Docker Compose deployment
+#   scripts/health_check.sh --backend=compose  # the Docker Compose deployment
 #   scripts/health_check.sh --json             # one JSON document, for scripts
 #
 # Exit status: 0 when all three are up and healthy and nginx serves the live color, 1 otherwise.
@@ -12,7 +12,7 @@ set -euo pipefail
 
 case "${1:-}" in
   -h | --help)
-    echo "usage: $0 [--target=local|compose] [--json] [--state-dir=DIR]" >&2
+    echo "usage: $0 [--backend=local|compose] [--json] [--state-dir=DIR]" >&2
     exit 0
     ;;
 esac

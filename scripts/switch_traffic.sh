@@ -5,14 +5,14 @@
 #
 #   scripts/switch_traffic.sh            # toggle: whichever color is idle becomes live
 #   scripts/switch_traffic.sh green      # make green live (a no-op if it already is)
-#   scripts/switch_traffic.sh blue --target=compose   # the Docker Compose deployment
+#   scripts/switch_traffic.sh blue --backend=compose  # the Docker Compose deployment
 #
-# Any further flags go to the CLI (--json, --state-dir, --expect-version, --target). Exit status:
+# Any further flags go to the CLI (--json, --state-dir, --expect-version, --backend). Exit status:
 # 0 switched (or already live), 1 refused or failed (the message says why), 2 bad usage.
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [blue|green] [--target=local|compose] [--json]   (no color: toggle)" >&2
+  echo "usage: $0 [blue|green] [--backend=local|compose] [--json]   (no color: toggle)" >&2
 }
 
 args=(switch)

@@ -49,7 +49,12 @@ export type { Clock, CommandRunner, HttpAnswer, HttpClient, ProcessControl, Runt
 export type { Backend, BackendStatus, DownResult, ReleaseResult, UpRequest, UpResult } from './backends/backend';
 export { localBackend } from './backends/local/local-backend';
 export { composeBackend, detectComposeCommand } from './backends/compose/compose-backend';
+export { stateFolderStores } from './commands/context';
 export type { CommandContext } from './commands/context';
+export { fileLock } from './effects/lock';
+export type { Lock, LockHolder } from './effects/lock';
+export { fileHistory } from './history/store';
+export type { HistoryStore } from './history/store';
 export { downStack, releaseToIdle, stackStatus, upStack } from './commands/lifecycle';
 export type { StatusResult } from './commands/lifecycle';
 export { switchTraffic } from './commands/switch';

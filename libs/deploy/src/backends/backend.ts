@@ -110,6 +110,8 @@ export interface ReleaseResult {
   readonly model: string;
   readonly image?: string;
   readonly previousModel: string | null;
+  /** What the color ran before, so a release can be put back: `release` with these values. */
+  readonly previous: { readonly model: string | null; readonly image: string | null };
   readonly pid: number | null;
   readonly version: string;
   readonly featureCount: number;

@@ -32,7 +32,8 @@ describe('parseCommandLine', () => {
 
   it('parses release, down, rollback and help', () => {
     expect(parse('release --model=models/v1.1.0/model.onnx --color=green')).toMatchObject({ ok: true, command: { name: 'release', model: 'models/v1.1.0/model.onnx', color: 'green' } });
-    expect(parse('release --backend=compose --image=ghcr.io/acme/model-service:3f2c1e0')).toMatchObject({ ok: true, command: { name: 'release', backend: 'compose', image: 'ghcr.io/acme/model-service:3f2c1e0' } });
+    expect(parse('release --backend=compose --image=ghcr.io/acme/model-service:3f2c1e0')).toMatchObject({ ok: true, command: { name: 'release', backend: 'compose', image: 'ghcr.io/acme/model-service:3f2c1e0', switch: false } });
+    expect(parse('release --model=models/v1.1.0/model.onnx --switch')).toMatchObject({ ok: true, command: { name: 'release', switch: true } });
     expect(parse('down --reset --timeout=5')).toMatchObject({ ok: true, command: { name: 'down', reset: true, timeoutMs: 5000 } });
     expect(parse('rollback --json')).toMatchObject({ ok: true, command: { name: 'rollback', json: true } });
     for (const line of ['', 'help', '--help', 'switch -h']) expect(parse(line)).toMatchObject({ ok: true, command: { name: 'help' } });

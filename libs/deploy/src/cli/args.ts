@@ -30,7 +30,7 @@ export type Command =
   | (Common & { readonly name: 'status' })
   | (Common & { readonly name: 'switch'; readonly color?: Color; readonly expectVersion?: string })
   | (Common & { readonly name: 'rollback' })
-  | (Common & { readonly name: 'release'; readonly model?: string; readonly image?: string; readonly color?: Color; readonly timeoutMs?: number });
+  | (Common & { readonly name: 'release'; readonly model?: string; readonly image?: string; readonly color?: Color; readonly switch: boolean; readonly expectVersion?: string; readonly timeoutMs?: number });
 
 export type ParseResult = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly message: string; readonly json: boolean };
 
@@ -60,7 +60,7 @@ const OPTIONS = {
   status: { ...COMMON_OPTIONS },
   switch: { ...COMMON_OPTIONS, color: { type: 'string' }, 'expect-version': { type: 'string' } },
   rollback: { ...COMMON_OPTIONS },
-  release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, image: { type: 'string' }, color: { type: 'string' } },
+  release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, image: { type: 'string' }, color: { type: 'string' }, switch: { type: 'boolean' }, 'expect-version': { type: 'string' } },
   help: { ...COMMON_OPTIONS },
 } as const satisfies Record<CommandName, Record<string, OptionKind>>;
 
@@ -141,7 +141,9 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
         const image = text('image')?.value;
         if (!model && common.backend === 'local') throw new UsageError('release needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx');
         if (!model && !image) throw new UsageError('release needs --model=<path to an .onnx file> and/or --image=<image reference>');
-        return { ok: true, command: { name, ...common, ...dropUndefined({ model, image, color: color(text('color')), timeoutMs: seconds(text('timeout')) }) } };
+        const expectVersion = text('expect-version')?.value;
+        if (expectVersion && raw['switch'] !== true) throw new UsageError('--expect-version goes with --switch: it is the version the switch insists on');
+        return { ok: true, command: { name, ...common, switch: raw['switch'] === true, ...dropUndefined({ model, image, expectVersion, color: color(text('color')), timeoutMs: seconds(text('timeout')) }) } };
       }
       default: {
         const unreachable: never = name;
@@ -205,8 +207,9 @@ Commands (on the local stack, or with --backend=compose on the Docker Compose de
   switch    move live traffic to --color (no color: toggle), after the preflight gates; verified through nginx
                                                               [--color blue|green] [--expect-version V]
   rollback  switch back to the color that was live before the last successful switch
-  release   restart the idle color on a new model (Compose: and/or image), reachable on /preview/, not live
-                                                              --model P [--image I] [--color <idle color>] [--timeout S]
+  release   restart the idle color on a new model (Compose: and/or image), reachable on /preview/, not live;
+            with --switch, then switch to it under the same lock (put back as it was if the switch fails)
+                                                              --model P [--image I] [--switch [--expect-version V]] [--color <idle color>] [--timeout S]
 
 Every command: --backend local|compose (default local; --target is its older name, not usable through nx run),
   --json (one JSON document on stdout), --state-dir D (default .bluegreen at the workspace root).

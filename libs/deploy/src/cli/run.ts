@@ -4,7 +4,7 @@ import { type ComposeTarget, composeBackend, detectComposeCommand } from '../bac
 import { DEFAULT_STATE_DIR, type StackLayout, stackLayout } from '../backends/local/layout';
 import { loadSpec } from '../backends/local/lifecycle';
 import { localBackend } from '../backends/local/local-backend';
-import type { CommandContext } from '../commands/context';
+import { type CommandContext, stateFolderStores } from '../commands/context';
 import { downStack, releaseToIdle, stackStatus, upStack } from '../commands/lifecycle';
 import { rollbackTraffic } from '../commands/rollback';
 import { type SwitchResult, switchTraffic } from '../commands/switch';
@@ -107,8 +107,10 @@ async function execute(command: Exclude<Command, { name: 'help' }>, context: Com
         ...(command.image ? { image: command.image } : {}),
         ...(command.color ? { color: command.color } : {}),
         ...(command.timeoutMs ? { timeoutMs: command.timeoutMs } : {}),
+        switch: command.switch,
+        ...(command.expectVersion ? { expectVersion: command.expectVersion } : {}),
       });
-      return { ok: true, lines: formatRelease(result), result };
+      return { ok: true, lines: [...formatRelease(result), ...(result.switch ? formatSwitch(result.switch, 'switch') : [])], result };
     }
     default: {
       const unreachable: never = command;
@@ -144,7 +146,7 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
       return unreachable;
     }
   }
-  return { backend, files: layout, clock: deps.clock, userName: deps.userName, progress: deps.progress, preflight, ...(context.switchTiming ? { timing: context.switchTiming } : {}) };
+  return { backend, ...stateFolderStores(layout), clock: deps.clock, userName: deps.userName, progress: deps.progress, preflight, ...(context.switchTiming ? { timing: context.switchTiming } : {}) };
 }
 
 const FAILED_SWITCH: Record<'refused' | 'reverted' | 'broken', DeployErrorCode> = { refused: 'PREFLIGHT_FAILED', reverted: 'VERIFY_FAILED', broken: 'REVERT_FAILED' };

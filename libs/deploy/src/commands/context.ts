@@ -1,17 +1,21 @@
 import type { Backend } from '../backends/backend';
 import type { Clock } from '../effects/deps';
-import type { LockFiles } from '../effects/lock';
+import { type Lock, type LockFiles, fileLock } from '../effects/lock';
 import type { Gate, SwitchTiming } from '../gates/gate';
+import { type HistoryStore, fileHistory } from '../history/store';
 
-/** The files every backend keeps in the local state folder: the lock and the history. */
-export interface StateFiles extends LockFiles {
-  readonly historyFile: string;
+/** The lock and the history of a deployment kept in a local state folder (local stack, Compose). */
+export function stateFolderStores(files: LockFiles & { readonly historyFile: string }): { lock: Lock; history: HistoryStore } {
+  return { lock: fileLock(files), history: fileHistory(files.historyFile) };
 }
 
 /** What every command runs with: one backend, chosen once by the CLI. */
 export interface CommandContext {
   readonly backend: Backend;
-  readonly files: StateFiles;
+  /** Two commands never change one deployment at once. */
+  readonly lock: Lock;
+  /** Every action, with its gate results. */
+  readonly history: HistoryStore;
   readonly clock: Clock;
   readonly userName: string;
   /** Long work reports here (stderr under --json). */

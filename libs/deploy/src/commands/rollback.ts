@@ -1,5 +1,4 @@
-import { withStackLock } from '../effects/lock';
-import { readHistory, skippedLinesNote } from '../history/history';
+import { skippedLinesNote } from '../history/history';
 import { planRollback } from './plan';
 import { mainTarget } from '../routing/routes';
 import { DeployError } from '../errors';
@@ -12,16 +11,16 @@ import { type SwitchResult, moveAndRecord } from './switch';
  * @throws DeployError NOTHING_TO_ROLL_BACK when the history has no successful switch
  */
 export function rollbackTraffic(context: CommandContext): Promise<SwitchResult> {
-  return withStackLock(context.files, { command: 'rollback', user: context.userName }, async () => {
+  return context.lock.hold({ command: 'rollback', user: context.userName }, async () => {
     const routes = await context.backend.readRoutes();
     const live = mainTarget(routes.live);
-    const history = readHistory(context.files.historyFile);
+    const history = await context.history.read();
     const skipped = skippedLinesNote(history);
     if (skipped) context.progress(`Note: ${skipped}`);
     const plan = planRollback(history.entries, context.backend.kind, live);
     switch (plan.kind) {
       case 'nothing':
-        throw new DeployError('NOTHING_TO_ROLL_BACK', `${capitalize(plan.reason)} (${context.files.historyFile}); ${live} is live.`);
+        throw new DeployError('NOTHING_TO_ROLL_BACK', `${capitalize(plan.reason)} (${context.history.where}); ${live} is live.`);
       case 'noop':
         return {
           kind: 'noop',

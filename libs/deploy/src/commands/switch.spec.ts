@@ -8,7 +8,7 @@ import type { Backend } from '../backends/backend';
 import { type Gate, failed, gatesNamed } from '../gates';
 import { formatSwitch } from '../cli/format';
 import { DEFAULT_PREFLIGHT_GATES } from '../spec/deployment-spec';
-import type { CommandContext } from './context';
+import { type CommandContext, stateFolderStores } from './context';
 import { rollbackTraffic } from './rollback';
 import { type StackLayout, stackLayout } from '../backends/local/layout';
 import { withStackLock } from '../effects/lock';
@@ -33,7 +33,7 @@ describe('switchTraffic (a fake deployment)', () => {
   const history = () => readHistory(layout.historyFile).entries;
   const ctx = (backend: Backend): CommandContext => ({
     backend,
-    files: layout,
+    ...stateFolderStores(layout),
     clock: fakeClock(),
     userName: 'tester',
     progress: (line) => progress.push(line),
@@ -162,7 +162,7 @@ describe('the preflight is the configured list of gates', () => {
         run: async () => failed('change-window', 'it is Friday 18:05', 'a weekday before 16:00', 'Wait for Monday, or take change-window out of gates.preflight.'),
       };
       const backend = fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN } });
-      const context: CommandContext = { backend, files: layout, clock: fakeClock(), userName: 'tester', progress: () => undefined, preflight: [...gatesNamed(DEFAULT_PREFLIGHT_GATES), changeWindow] };
+      const context: CommandContext = { backend, ...stateFolderStores(layout), clock: fakeClock(), userName: 'tester', progress: () => undefined, preflight: [...gatesNamed(DEFAULT_PREFLIGHT_GATES), changeWindow] };
       const result = await switchTraffic(context, { color: 'green' });
       expect(result).toMatchObject({ kind: 'refused', reason: 'it is Friday 18:05' });
       expect(backend.moves).toEqual([]);

@@ -1,8 +1,6 @@
 import type { Color } from '@mlbg/contract';
 import { answeredBy, judgeHealth, noAnswer } from '../effects/service-client';
-import { withStackLock } from '../effects/lock';
 import { DEFAULT_SWITCH_TIMING, type ExpectedVersion, type GateFacts, type GateResult, failed, passed, runGates } from '../gates';
-import { appendHistory } from '../history/history';
 import { planSwitch } from './plan';
 import { type Routes, mainTarget, routesWithLive } from '../routing/routes';
 import { type CommandContext, reasonOf } from './context';
@@ -21,7 +19,7 @@ export type SwitchResult =
  */
 export function switchTraffic(context: CommandContext, request: { color?: Color; expectVersion?: string }): Promise<SwitchResult> {
   const command = `switch${request.color ? ` --color=${request.color}` : ''}`;
-  return withStackLock(context.files, { command, user: context.userName }, async () => {
+  return context.lock.hold({ command, user: context.userName }, async () => {
     const routes = await context.backend.readRoutes();
     const live = mainTarget(routes.live);
     const plan = planSwitch(live, request.color);
@@ -46,7 +44,7 @@ export async function moveAndRecord(
   const from = mainTarget(before.live);
   const outcome = await runSwitch(context, before, to, expect);
   const routes = outcome.kind === 'switched' || outcome.kind === 'broken' ? routesWithLive(to) : before;
-  appendHistory(context.files.historyFile, {
+  await context.history.append({
     schemaVersion: 2,
     time: new Date(started).toISOString(),
     user: context.userName,

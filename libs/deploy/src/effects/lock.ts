@@ -15,6 +15,28 @@ export interface LockFiles {
   readonly lockInfoFile: string;
 }
 
+/** Who asks for the lock, for the refusal message of whoever comes second. */
+export interface LockHolder {
+  readonly command: string;
+  readonly user: string;
+  /** How long to wait when it is held (0 = refuse at once). */
+  readonly waitMs?: number;
+}
+
+/**
+ * Mutual exclusion for the commands that change a deployment: a file lock in the state folder
+ * (local, Compose), a Lease on Kubernetes. `hold` runs the action holding it, or throws LOCKED
+ * naming the holder.
+ */
+export interface Lock {
+  hold<T>(holder: LockHolder, action: () => Promise<T>): Promise<T>;
+}
+
+/** The lock in a state folder (proper-lockfile), see {@link withStackLock}. */
+export function fileLock(files: LockFiles): Lock {
+  return { hold: (holder, action) => withStackLock(files, holder, action) };
+}
+
 /** Who holds the lock, written beside it so a refused command can say so. */
 interface LockInfo {
   readonly command: string;
@@ -30,7 +52,7 @@ interface LockInfo {
  */
 export async function withStackLock<T>(
   layout: LockFiles,
-  holder: { command: string; user: string; waitMs?: number },
+  holder: LockHolder,
   action: () => Promise<T>,
 ): Promise<T> {
   mkdirSync(layout.stateDir, { recursive: true });

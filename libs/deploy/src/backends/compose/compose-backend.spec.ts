@@ -12,7 +12,7 @@ import { readHistory } from '../../history/history';
 import { gatesNamed } from '../../gates';
 import { DEFAULT_PREFLIGHT_GATES } from '../../spec/deployment-spec';
 import type { Backend } from '../backend';
-import type { CommandContext } from '../../commands/context';
+import { type CommandContext, stateFolderStores } from '../../commands/context';
 import { type StackLayout, stackLayout } from '../local/layout';
 import { switchTraffic } from '../../commands/switch';
 
@@ -73,7 +73,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const context = (backend: Backend): CommandContext => ({ backend, files: layout, clock: fakeClock(), userName: 'ci', progress: () => undefined, preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES) });
+  const context = (backend: Backend): CommandContext => ({ backend, ...stateFolderStores(layout), clock: fakeClock(), userName: 'ci', progress: () => undefined, preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES) });
   const runtime = { clock: fakeClock(), progress: () => undefined };
   const backendFor = (compose: ReturnType<typeof scriptedCompose>) =>
     composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run: compose.runner, http: compose.http, workspaceRoot: '/repo', composeCommand: ['docker', 'compose'] }, runtime);

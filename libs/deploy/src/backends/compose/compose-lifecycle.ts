@@ -3,7 +3,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { checkHealth, healthView, judgeHealth, noAnswer } from '../../effects/service-client';
 import { DeployError } from '../../errors';
-import { COLOR_IMAGE_VARIABLES, IMAGE_APP_DIR, colorService } from '../../render/compose/compose';
+import { COLOR_IMAGE_VARIABLES, IMAGE_APP_DIR, LOCAL_IMAGE_REPOSITORY, colorService } from '../../render/compose/compose';
 import { COLOR_MODEL_VARIABLES } from '../../render/compose/compose-names';
 import { allTo } from '../../routing/routes';
 import { LIVE_SOCKET, PREVIEW_SOCKET } from '../../spec/sockets';
@@ -82,10 +82,14 @@ export async function composeRelease(target: ComposeTarget, runtime: ComposeRunt
   const color = request.color ?? idle;
   const service = colorService(target.spec, color);
   const liveHealth = judgeHealth(await probeSocket(target, live, 'GET', '/health').catch(() => ({ status: 0, headers: {}, body: '' })));
-  const before = await probeSocket(target, color, 'GET', '/health').then(judgeHealth, noAnswer);
 
   const envFile = join(target.workspaceRoot, ENV_FILE);
   const previousEnv = readEnvFile(envFile);
+  // What the color runs now: its .env values, else the Compose files' defaults.
+  const previous = {
+    model: previousEnv[COLOR_MODEL_VARIABLES[color]] ?? `${IMAGE_APP_DIR}/${target.spec.colors[color].model}`,
+    image: previousEnv[COLOR_IMAGE_VARIABLES[color]] ?? `${LOCAL_IMAGE_REPOSITORY}:${color}`,
+  };
   const updates: Record<string, string> = {
     ...(request.model ? { [COLOR_MODEL_VARIABLES[color]]: modelInImage(request.model) } : {}),
     ...(request.image ? { [COLOR_IMAGE_VARIABLES[color]]: request.image } : {}),
@@ -117,7 +121,8 @@ export async function composeRelease(target: ComposeTarget, runtime: ComposeRunt
     color,
     model: request.model ?? previousEnv[COLOR_MODEL_VARIABLES[color]] ?? target.spec.colors[color].model,
     ...(request.image ? { image: request.image } : {}),
-    previousModel: before.kind === 'no-answer' ? null : (before.health?.version ?? null),
+    previousModel: previous.model,
+    previous,
     pid: null,
     version: health.version,
     featureCount: health.feature_count,

@@ -84,6 +84,7 @@ export async function releaseModel(deps: RuntimeDeps, layout: StackLayout, reque
       color,
       model: model.display,
       previousModel: previous.model,
+      previous: { model: previous.model, image: null },
       pid: started.pid,
       version: facts.version,
       featureCount: facts.featureCount,
