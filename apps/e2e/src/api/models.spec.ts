@@ -64,11 +64,7 @@ test.describe('classifiers, several outputs, typed inputs and the V2 protocol, t
     expect((await (await request.get(`${stack.router}/health`)).json()).version).toBe(V1);
   });
 
-  // libs/deploy (not this issue's to change) refuses it today for the wrong reason: its predict gate
-  // reads the classifier's /predict answer as off-contract. Once that gate takes every /predict shape
-  // (AnyPredictResponse) and the signature gate compares /health's `signature` with
-  // describeSignatureDifferences from @mlbg/contract, remove `fixme`.
-  test.fixme('the switch refuses a classifier in place of a regression model by naming the signature differences', async ({ stack }) => {
+  test('the switch refuses a classifier in place of a regression model by naming the signature differences', async ({ stack }) => {
     expect((await stack.run('release', `--model=${CLASSIFIER}`)).ok).toBe(true);
     const refused = await stack.switchTo('green');
     expect(refused.ok).toBe(false);
