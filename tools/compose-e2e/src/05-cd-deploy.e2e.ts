@@ -1,0 +1,123 @@
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COMPOSE_FILES, compose, docker, dockerOk, exec, WORKSPACE_ROOT } from './support/exec';
+import { healthVerdictMs, registry } from './support/engine';
+import { serving } from './support/http';
+import { startLoad } from './support/load';
+import { recordTiming } from './support/timings';
+
+/**
+ * What CD runs on the server (.github/workflows/cd.yml): the compose files, nginx.conf and the
+ * script copied into a folder with no checkout, images pulled from a registry (here a local one),
+ * `scripts/deploy_compose.sh <image>`. Every assertion is on what clients, docker and nginx show.
+ */
+const LABEL = 'org.mlbg.compose-e2e.test';
+/** The script's own default HEALTH_TIMEOUT is 180 s; it must decide before that, plus its smoke test and verification. */
+const DEPLOY_TIMEOUT_MS = 180_000 + 60_000;
+
+let server: string;
+let images: Record<'release1' | 'release2' | 'release3' | 'brokenModel' | 'neverHealthy', string>;
+
+/** An image made from the one `up --build` built, pushed to the registry and removed here, so the deploy must pull it. */
+async function publish(tag: string, dockerfileLines: string[]): Promise<string> {
+  const ref = `${registry()}/mlbg/model-service:${tag}`;
+  const dockerfile = ['FROM ml-model-service:blue', ...dockerfileLines, `LABEL ${LABEL}=${tag}`].join('\n');
+  // The classic builder: what docker-compose 1.29 uses too, and what podman's Docker API serves.
+  const build = await exec('docker', ['build', '-q', '-t', ref, '-'], { input: dockerfile, env: { DOCKER_BUILDKIT: '0' }, timeoutMs: 120_000 });
+  expect({ tag, status: build.status, stderr: build.status === 0 ? '' : build.stderr }).toEqual({ tag, status: 0, stderr: '' });
+  await dockerOk(['push', ref]);
+  await dockerOk(['rmi', ref]);
+  return ref;
+}
+
+function deploy(image: string, env: Record<string, string> = {}) {
+  return exec(join(server, 'scripts/deploy_compose.sh'), [image], { cwd: server, env: { DEPLOY_DIR: server, ...env }, timeoutMs: DEPLOY_TIMEOUT_MS });
+}
+const inServer = (args: string[]) => compose(args, { cwd: server });
+const imageOf = (container: string) => dockerOk(['inspect', '--format', '{{.Config.Image}}', container]);
+
+beforeAll(async () => {
+  // The folder CD copies to (DEPLOY_PATH's default name); Compose names the project after it.
+  server = join(mkdtempSync(join(tmpdir(), 'compose-e2e-cd-')), 'ml-deployment-project');
+  mkdirSync(join(server, 'deploy/nginx'), { recursive: true });
+  mkdirSync(join(server, 'scripts'));
+  for (const file of [...COMPOSE_FILES, 'deploy/nginx/nginx.conf', 'scripts/deploy_compose.sh']) cpSync(join(WORKSPACE_ROOT, file), join(server, file));
+  const started = Date.now();
+  images = {
+    release1: await publish('release-1', []),
+    release2: await publish('release-2', []),
+    release3: await publish('release-3', []),
+    // Every shipped model replaced by garbage: the service exits 1 at start ("model file is corrupt").
+    brokenModel: await publish('broken-model', ['USER root', 'RUN for model in /app/models/*/model.onnx; do echo not-onnx > "$model"; done', 'USER node']),
+    // Serves, but on a port nobody asks: the files' healthcheck (127.0.0.1:<PORT>/health) never passes.
+    neverHealthy: await publish('never-healthy', ['CMD ["sh", "-c", "PORT=18080 exec node dist/apps/model-service/src/main.js"]']),
+  };
+  recordTiming('CD: 5 images built, pushed to the local registry', Date.now() - started);
+}, 10 * 60_000);
+
+afterAll(async () => {
+  if (!server) return;
+  await inServer(['down', '-v']);
+  rmSync(join(server, '..'), { recursive: true, force: true });
+});
+
+describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', () => {
+  it('on a server with no stack yet, starts the whole stack with the image on both colors', async () => {
+    const result = await deploy(images.release1);
+    recordTiming('CD: first deploy (no stack yet)', result.ms);
+    expect({ status: result.status, stderr: result.stderr }).toMatchObject({ status: 0 });
+    expect(result.stdout).toContain(`Done: the stack runs ${images.release1}; live is blue (v1.0.0).`);
+    expect([await imageOf('ml-service-blue'), await imageOf('ml-service-green')]).toEqual([images.release1, images.release1]);
+    expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.0.0' });
+    expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+  }, DEPLOY_TIMEOUT_MS);
+
+  it('releases a new image with a new model (DEPLOY_MODEL) to the idle color, smoke-tests it on /preview/, switches; 32 clients lose nothing', async () => {
+    const load = startLoad(80, 32);
+    const result = await deploy(images.release2, { DEPLOY_MODEL: '/app/models/v1.1.0/model.onnx', EXPECT_VERSION: 'v1.1.0' });
+    const report = await load.stop();
+    recordTiming('CD: deploy to the idle color under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
+    expect({ status: result.status, stderr: result.stderr }).toMatchObject({ status: 0 });
+    expect(result.stdout).toContain('GET /preview/health: 200 from green, model v1.1.0');
+    expect(result.stdout).toContain('Switching live traffic: blue (v1.0.0) -> green (v1.1.0)');
+    expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+    expect([await imageOf('ml-service-blue'), await imageOf('ml-service-green')]).toEqual([images.release1, images.release2]);
+    expect(report.failures).toEqual([]);
+    expect(Object.keys(report.byColorVersion).sort()).toEqual(['blue v1.0.0', 'green v1.1.0']);
+  }, DEPLOY_TIMEOUT_MS);
+
+  it('a deploy of a new image keeps the live model version: v1.1.0 live stays v1.1.0 on the new image', async () => {
+    const result = await deploy(images.release3);
+    expect({ status: result.status, stderr: result.stderr }).toMatchObject({ status: 0 });
+    // The idle color (blue) got the new image and the live color's model, not its own default v1.0.0.
+    expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
+    expect(await imageOf('ml-service-blue')).toBe(images.release3);
+    expect(readFileSync(join(server, '.env'), 'utf8')).toContain('BLUE_MODEL=/app/models/v1.1.0/model.onnx');
+    // The server's own `up -d` (after a reboot, by hand) keeps it too: .env holds both.
+    expect((await inServer(['config'])).stdout).toMatch(/MODEL_PATH: \/app\/models\/v1\.1\.0\/model\.onnx[\s\S]*MODEL_PATH: \/app\/models\/v1\.1\.0\/model\.onnx/);
+  }, DEPLOY_TIMEOUT_MS);
+
+  describe.each([
+    ['whose model does not load', 'brokenModel', /ml-service-green (stopped|keeps restarting|turned unhealthy)/],
+    ['whose healthcheck never passes', 'neverHealthy', /ml-service-green (turned unhealthy|was not healthy after)/],
+  ] as const)('an image %s', (_, key, message) => {
+    it('is refused before it gets live traffic; the idle color goes back to its image; clients lose nothing', async () => {
+      const idleImage = await imageOf('ml-service-green');
+      const load = startLoad(80, 32);
+      const result = await deploy(images[key]);
+      const report = await load.stop();
+      recordTiming(`CD: refused deploy, image ${key}`, result.ms, `${report.requests} requests, ${report.failed} failed`);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).toContain(`DEPLOY OF ${images[key]} FAILED (exit 1); live traffic is on blue.`);
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
+      expect(await imageOf('ml-service-green')).toBe(idleImage);
+      const ps = await docker(['inspect', '--format', '{{.State.Status}}', 'ml-service-green']);
+      expect(ps.stdout.trim()).toBe('running');
+      expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+      expect(report.failures).toEqual([]);
+      expect(report.byColorVersion).toEqual({ 'blue v1.1.0': report.requests });
+    }, DEPLOY_TIMEOUT_MS + healthVerdictMs());
+  });
+});
