@@ -11,7 +11,7 @@
 # containers or images it did not make.
 set -uo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../../.." || exit 1
 readonly DIR=${COMPOSE_E2E_ENGINE_DIR:-/tmp/mlbg-compose-engine}
 readonly COMPOSE_FILES=(-f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml)
 readonly LABEL=org.mlbg.compose-e2e

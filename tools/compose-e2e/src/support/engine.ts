@@ -22,7 +22,7 @@ export function registry(): string {
 /** The variables prepare.sh writes to its env file (`export NAME=value` lines). */
 export function readEngineEnv(): Record<string, string> {
   const text = readFileSync(join(ENGINE_DIR, 'env'), 'utf8');
-  return Object.fromEntries([...text.matchAll(/^export ([A-Z_]+)=(.*)$/gm)].map((match) => [match[1], match[2]]));
+  return Object.fromEntries([...text.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)].map((match) => [match[1], match[2]]));
 }
 
 const seconds = (value: string) => {

@@ -6,6 +6,10 @@ import { readTimings } from './timings';
 
 /** Stops and removes everything the suite and prepare.sh started (cleanup.sh), then prints the phases' times. */
 export default async function globalTeardown(): Promise<void> {
+  // Jest calls the global teardown a second time after `bail` stopped a run: once is enough.
+  const done = globalThis as { composeE2eTornDown?: boolean };
+  if (done.composeE2eTornDown) return;
+  done.composeE2eTornDown = true;
   const started = Date.now();
   const cleanup = spawnSync(join(ENGINE_SCRIPTS, 'cleanup.sh'), [], { cwd: WORKSPACE_ROOT, stdio: 'inherit', timeout: 5 * 60_000 });
   const timings = [...readTimings(), { what: 'cleanup (cleanup.sh)', ms: Date.now() - started, note: undefined }];
