@@ -29,6 +29,9 @@
 #   POLL_INTERVAL    seconds between health polls (default 3)
 #   VERIFY_ATTEMPTS  good answers in a row required through nginx after the switch (default 3)
 #   EXPECT_VERSION   refuse to switch unless the idle color serves this model version (e.g. v1.1.0)
+#   DEPLOY_MODEL     the model the idle color serves, a path inside the image (e.g.
+#                    /app/models/v1.1.0/model.onnx); default: the live color's, so a deploy of
+#                    new code never changes the model version clients get
 #   DEPLOY_PULL      always (default) | never (an image built on this host)
 #   DEPLOY_LOCK      lock file so two deploys never interleave (default /tmp/ml-model-service-deploy.lock)
 set -euo pipefail
@@ -49,7 +52,9 @@ DEPLOY_LOCK=${DEPLOY_LOCK:-/tmp/ml-model-service-deploy.lock}
 # What the exit handler must undo.
 SWITCHED=0
 RECREATED=0
+DEPLOY_MODEL=${DEPLOY_MODEL:-}
 IMAGE='' LIVE='' IDLE='' LIVE_VERSION='' NEW_VERSION='' PREVIOUS_IMAGE='' PREVIOUS_ENV_LINE='' WORK='' ENV_FILE=''
+MODEL='' PREVIOUS_MODEL='' PREVIOUS_MODEL_LINE=''
 SMOKE_BODY='' PROBLEM='' HTTP_CODE='' HTTP_COLOR='' HTTP_VERSION='' HTTP_BODY=''
 COMPOSE_CMD=()
 
@@ -69,6 +74,7 @@ usage() {
 other_color() { if [[ $1 == blue ]]; then echo green; else echo blue; fi; }
 service_of() { printf 'ml-service-%s' "$1"; }
 image_var_of() { if [[ $1 == blue ]]; then echo BLUE_IMAGE; else echo GREEN_IMAGE; fi; }
+model_var_of() { if [[ $1 == blue ]]; then echo BLUE_MODEL; else echo GREEN_MODEL; fi; }
 
 compose() { "${COMPOSE_CMD[@]}" "${COMPOSE_FILES[@]}" "$@"; }
 in_router() { compose exec -T "$ROUTER_SERVICE" "$@"; }
@@ -106,13 +112,37 @@ restore_env_line() {
 
 container_of() { compose ps -q "$(service_of "$1")" | head -n 1; }
 
-# Waits (bounded) until a color's container reports healthy.
+# The MODEL_PATH a color's container runs with (empty when there is no container).
+model_of() {
+  local id
+  id=$(container_of "$1")
+  [[ -n $id ]] || return 0
+  docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$id" | sed -n 's/^MODEL_PATH=//p' | head -n 1
+}
+
+# Recreates only the idle color, with the image and model given (an empty model: the file's default).
+recreate_idle() {
+  local image=$1 model=$2 vars
+  vars=("$(image_var_of "$IDLE")=$image")
+  if [[ -n $model ]]; then vars+=("$(model_var_of "$IDLE")=$model"); fi
+  env "${vars[@]}" "${COMPOSE_CMD[@]}" "${COMPOSE_FILES[@]}" up -d --no-deps --no-build --force-recreate "$(service_of "$IDLE")"
+}
+
+# Waits (bounded) until a color's freshly created container reports healthy. A process that
+# exits at start is restarted by `restart: unless-stopped`, so it is seen running again between
+# polls: a restart count above 0 is that failure, not a slow start.
 wait_healthy() {
-  local color=$1 deadline=$((SECONDS + HEALTH_TIMEOUT)) id state
+  local color=$1 deadline=$((SECONDS + HEALTH_TIMEOUT)) id state restarts
   while :; do
     id=$(container_of "$color")
     if [[ -n $id ]]; then
-      state=$(docker inspect --format '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}' "$id")
+      state=$(docker inspect --format '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}/{{.RestartCount}}' "$id")
+      restarts=${state##*/}
+      state=${state%/*}
+      if [[ $state == restarting/* ]] || ((restarts > 0)); then
+        show_logs "$color"
+        fail "$(service_of "$color") keeps restarting (restarted ${restarts} time(s)): its process exits at start; see its log above."
+      fi
       case $state in
         running/healthy) info "$(service_of "$color") is healthy"; return 0 ;;
         running/unhealthy) show_logs "$color"; fail "$(service_of "$color") turned unhealthy: its /health did not answer 200." ;;
@@ -211,11 +241,11 @@ on_exit() {
       fi
     fi
     if ((RECREATED)); then
-      step "Putting $(service_of "$IDLE") back on its previous image ${PREVIOUS_IMAGE:-(unknown)}"
+      step "Putting $(service_of "$IDLE") back on its previous image ${PREVIOUS_IMAGE:-(unknown)} and model ${PREVIOUS_MODEL:-(the compose file default)}"
       restore_env_line "$(image_var_of "$IDLE")" "$PREVIOUS_ENV_LINE"
+      restore_env_line "$(model_var_of "$IDLE")" "$PREVIOUS_MODEL_LINE"
       if [[ -n $PREVIOUS_IMAGE ]]; then
-        env "$(image_var_of "$IDLE")=$PREVIOUS_IMAGE" "${COMPOSE_CMD[@]}" "${COMPOSE_FILES[@]}" \
-          up -d --no-deps --no-build --force-recreate "$(service_of "$IDLE")" ||
+        recreate_idle "$PREVIOUS_IMAGE" "$PREVIOUS_MODEL" ||
           warn "could not recreate $(service_of "$IDLE") with $PREVIOUS_IMAGE; it still runs $IMAGE"
       fi
     fi
@@ -289,9 +319,10 @@ main() {
   step "1/6 Finding the live color (nginx's live.sock)"
   LIVE=$(route_color live) || fail "could not read live.sock in the nginx container, or it points at neither blue.sock nor green.sock."
   IDLE=$(other_color "$LIVE")
-  local idle_service image_var live_features
+  local idle_service image_var model_var live_features
   idle_service=$(service_of "$IDLE")
   image_var=$(image_var_of "$IDLE")
+  model_var=$(model_var_of "$IDLE")
   SMOKE_BODY=$(smoke_body 1)
   if expect_answer GET /health "$LIVE"; then
     LIVE_VERSION=$HTTP_VERSION
@@ -302,16 +333,24 @@ main() {
     info "live: $LIVE; idle: $IDLE, which gets the new image"
   fi
 
-  step "2/6 Pulling $IMAGE and recreating only $idle_service with it"
+  # New code, same model: the idle color takes the live color's model unless DEPLOY_MODEL says
+  # otherwise (each color's own default would switch clients to another model version).
+  MODEL=${DEPLOY_MODEL:-$(model_of "$LIVE")}
+  if [[ -z $MODEL ]]; then warn "could not read the live color's MODEL_PATH; $idle_service keeps its own model"; fi
+
+  step "2/6 Pulling $IMAGE and recreating only $idle_service with it (model ${MODEL:-its own default})"
   pull_image
   local id
   id=$(container_of "$IDLE")
   if [[ -n $id ]]; then PREVIOUS_IMAGE=$(docker inspect --format '{{.Config.Image}}' "$id" || true); fi
+  PREVIOUS_MODEL=$(model_of "$IDLE")
   PREVIOUS_ENV_LINE=$( (grep "^$image_var=" "$ENV_FILE" 2>/dev/null || true) | tail -n 1)
-  info "$idle_service ran ${PREVIOUS_IMAGE:-nothing}; $image_var=$IMAGE is kept in $ENV_FILE"
+  PREVIOUS_MODEL_LINE=$( (grep "^$model_var=" "$ENV_FILE" 2>/dev/null || true) | tail -n 1)
+  info "$idle_service ran ${PREVIOUS_IMAGE:-nothing}; $image_var=$IMAGE${MODEL:+ and $model_var=$MODEL} are kept in $ENV_FILE"
   RECREATED=1
   set_env_var "$image_var" "$IMAGE"
-  env "$image_var=$IMAGE" "${COMPOSE_CMD[@]}" "${COMPOSE_FILES[@]}" up -d --no-deps --no-build --force-recreate "$idle_service"
+  if [[ -n $MODEL ]]; then set_env_var "$model_var" "$MODEL"; fi
+  recreate_idle "$IMAGE" "$MODEL"
 
   step "3/6 Waiting for $idle_service to be healthy (at most ${HEALTH_TIMEOUT}s)"
   wait_healthy "$IDLE"

@@ -34,7 +34,9 @@ describe('scripts/deploy_compose.sh', () => {
       expect(fake.calls()).toContain(`docker pull ${IMAGE} | BLUE_IMAGE= GREEN_IMAGE=`);
       expect([fake.image('blue'), fake.image('green')]).toEqual(['ml-model-service:blue', IMAGE]);
       expect([fake.route('live'), fake.route('preview')]).toEqual(['green.sock', 'blue.sock']);
-      expect(fake.envFile()).toBe(`GREEN_IMAGE=${IMAGE}\n`);
+      // New code, same model: green takes blue's model, so clients keep the model version they had.
+      expect(fake.model('green')).toBe('/app/models/v1.0.0/model.onnx');
+      expect(fake.envFile()).toBe(`GREEN_IMAGE=${IMAGE}\nGREEN_MODEL=/app/models/v1.0.0/model.onnx\n`);
 
       const http = fake.calls().filter((call) => call.startsWith('curl '));
       expect(http).toEqual([
@@ -69,7 +71,15 @@ describe('scripts/deploy_compose.sh', () => {
         'up -d --no-deps --no-build --force-recreate ml-service-green | BLUE_IMAGE= GREEN_IMAGE=ml-model-service:green',
       ]);
       expect(fake.image('green')).toBe('ml-model-service:green');
+      expect(fake.model('green')).toBe('/app/models/v1.1.0/model.onnx');
       expect(fake.envFile()).toBe('');
+    });
+
+    it('gives the idle color the model DEPLOY_MODEL names instead of the live one', () => {
+      const result = given({ live: 'blue' }).deploy([IMAGE], { DEPLOY_MODEL: '/app/models/v1.1.0/model.onnx' });
+      expect(result.status).toBe(0);
+      expect(server?.model('green')).toBe('/app/models/v1.1.0/model.onnx');
+      expect(server?.envFile()).toBe(`GREEN_IMAGE=${IMAGE}\nGREEN_MODEL=/app/models/v1.1.0/model.onnx\n`);
     });
   });
 
@@ -87,7 +97,7 @@ describe('scripts/deploy_compose.sh', () => {
       const fake = given({ live: 'green' });
       writeFileSync(join(fake.project, '.env'), 'GREEN_IMAGE=ghcr.io/acme/ml-deployment/model-service:0ld\nOTHER=kept\n');
       expect(fake.deploy([IMAGE]).status).toBe(0);
-      expect(fake.envFile()).toBe(`GREEN_IMAGE=ghcr.io/acme/ml-deployment/model-service:0ld\nOTHER=kept\nBLUE_IMAGE=${IMAGE}\n`);
+      expect(fake.envFile()).toBe(`GREEN_IMAGE=ghcr.io/acme/ml-deployment/model-service:0ld\nOTHER=kept\nBLUE_IMAGE=${IMAGE}\nBLUE_MODEL=/app/models/v1.1.0/model.onnx\n`);
     });
   });
 
@@ -95,6 +105,8 @@ describe('scripts/deploy_compose.sh', () => {
     it.each([
       ['never turns healthy', { FAKE_HEALTH_GREEN: 'starting', HEALTH_TIMEOUT: '1', POLL_INTERVAL: '0.2' }, 'ml-service-green was not healthy after 1s'],
       ['turns unhealthy', { FAKE_HEALTH_GREEN: 'starting,unhealthy' }, 'ml-service-green turned unhealthy'],
+      // Its process exits at start and the restart policy brings it back: seen as running again.
+      ['keeps restarting', { FAKE_HEALTH_GREEN: 'running/starting/0,running/starting/1' }, 'ml-service-green keeps restarting (restarted 1 time(s))'],
       ['takes other inputs than the live model', { FAKE_FEATURES_GREEN: '3' }, "green's model takes 3 feature(s) but the live one takes 1"],
       ['serves another version than EXPECT_VERSION', { EXPECT_VERSION: 'v2.0.0' }, 'green serves model v1.1.0, not EXPECT_VERSION=v2.0.0'],
     ])('when it %s', (_, env, message) => {

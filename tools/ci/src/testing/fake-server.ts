@@ -76,6 +76,11 @@ export class FakeServer {
   image(color: Color): string {
     return readFileSync(join(this.state, `image-${color}`), 'utf8').trim();
   }
+  /** The MODEL_PATH the color's (fake) container runs with; the files' default until an `up` sets one. */
+  model(color: Color): string {
+    const file = join(this.state, `model-${color}`);
+    return existsSync(file) ? readFileSync(file, 'utf8').trim() : `/app/models/${color === 'blue' ? 'v1.0.0' : 'v1.1.0'}/model.onnx`;
+  }
   envFile(): string {
     const file = join(this.project, '.env');
     return existsSync(file) ? readFileSync(file, 'utf8') : '';
