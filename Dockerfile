@@ -15,7 +15,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # onnxruntime-node's postinstall downloads GPU binaries from nuget.org; its CPU binaries are in
-# the npm tarball already. The repo's .npmrc says the same (onnxruntime-node-install=skip).
+# the npm tarball already. (package.json's allowScripts denies it too, on npm 11.)
 ENV ONNXRUNTIME_NODE_INSTALL=skip \
     NX_DAEMON=false \
     NX_NO_CLOUD=true \
@@ -24,7 +24,9 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip \
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npx nx run model-service:build --output-style=stream
+# The service, and the deploy CLI that CD runs from this image (scripts/deploy_compose.sh).
+RUN npx nx run model-service:build --output-style=stream \
+ && npx nx run deploy:build --output-style=stream
 
 # ---- prod-deps: production dependencies only, with onnxruntime's binary for this platform ----
 FROM ${NODE_IMAGE} AS prod-deps

@@ -4,18 +4,10 @@
  */
 import autocannon from 'autocannon';
 import { LatencyHistogram } from './latency';
-import type { FromWorker, LoadRequest, LoadResult, ToWorker } from './load';
+import { type FromWorker, type LoadRequest, type LoadResult, RECONNECT_EVERY, type ToWorker } from './load';
 
 /** A request that gets no answer in this time is a timeout (counted as a failure). */
 const REQUEST_TIMEOUT_SECONDS = 10;
-/**
- * autocannon sends the next request as soon as a response is complete, without reading its
- * `Connection: close`; nginx closes each keep-alive client connection after `keepalive_requests`
- * (1,000 by default), so now and then a request would be written into a closing connection and
- * count as a socket error that no HTTP client honouring `Connection: close` would see. Reconnecting
- * just before that limit keeps the count about the server. Every target is loaded the same way.
- */
-const RECONNECT_EVERY = 999;
 
 let current: autocannon.Instance | undefined;
 

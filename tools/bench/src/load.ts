@@ -43,6 +43,15 @@ export function allSucceeded(result: Pick<LoadResult, 'requests' | 'non2xx' | 'e
 export type ToWorker = { type: 'run'; id: number; request: LoadRequest } | { type: 'stop' };
 export type FromWorker = { type: 'ready' } | { type: 'result'; id: number; result: LoadResult } | { type: 'error'; id: number; message: string };
 
+/**
+ * autocannon sends the next request as soon as a response is complete, without reading its
+ * `Connection: close`; nginx closes each keep-alive client connection after `keepalive_requests`
+ * (1,000 by default), so now and then a request would be written into a closing connection and
+ * count as a socket error that no HTTP client honouring `Connection: close` would see. Reconnecting
+ * just before that limit keeps the count about the server. Every target is loaded the same way.
+ */
+export const RECONNECT_EVERY = 999;
+
 const WORKER = join(__dirname, 'load-worker.ts');
 const TSCONFIG = join(__dirname, '..', 'tsconfig.lib.json');
 

@@ -1,5 +1,5 @@
 import type { Color } from '@mlbg/contract';
-import { type LocalStatus, type SwitchResult, realDeps, runCli } from '@mlbg/deploy';
+import { type StatusResult, type SwitchResult, realDeps, runCli } from '@mlbg/deploy';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -52,7 +52,7 @@ function failure(command: string, answer: CliJson<unknown>): Error {
 }
 
 async function describeStack(workspaceRoot: string, stateDir: string, ownedByBench: boolean, progress: (line: string) => void): Promise<ServiceStack> {
-  const status = await deploy<LocalStatus>(workspaceRoot, stateDir, ['status'], progress);
+  const status = await deploy<StatusResult>(workspaceRoot, stateDir, ['status'], progress);
   const { router, colors, live } = status.result ?? {};
   if (!status.ok || !router?.pid || !colors || !live) throw failure('status', status);
   const color = (name: Color) => {

@@ -67,13 +67,15 @@ describe('scripts/deploy_compose.sh and the compose files agree', () => {
     expect(script).toContain(`readonly COMPOSE_FILES=(${COMPOSE_FILES.map((file) => `-f ${file}`).join(' ')})`);
   });
 
-  it('drives the services and the socket folder the files define', () => {
+  it('asks for the router service the base file defines, and sets the image variables the color files read', () => {
+    // Everything else (services, sockets, routes) is the deploy CLI's, from the same spec as the files.
     expect(script).toContain('readonly ROUTER_SERVICE=nginx');
     expect(Object.keys(base.services)).toEqual(['nginx']);
-    expect(script).toContain('readonly SOCKET_DIR=/run/mlbg');
-    expect(base.services['nginx'].command?.join(' ')).toContain('cd /run/mlbg');
-    expect(script).toContain("service_of() { printf 'ml-service-%s' \"$1\"; }");
-    expect(script).toMatch(/image_var_of\(\) \{ if \[\[ \$1 == blue \]\]; then echo BLUE_IMAGE; else echo GREEN_IMAGE; fi; \}/);
+    for (const color of COLORS) {
+      const variable = `${color.toUpperCase()}_IMAGE`;
+      expect(colorService(color).image).toMatch(new RegExp(`^\\$\\{${variable}:-`));
+      expect(script).toContain(`set_env_var ${variable} "$IMAGE"`);
+    }
   });
 });
 

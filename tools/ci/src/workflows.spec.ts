@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { type Server, createServer } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,7 +114,7 @@ describe('ci.yml', () => {
     const steps = stepsOf(ci, 'affected');
     const install = steps.findIndex((step) => step.run === 'npm ci');
     const shas = steps.findIndex((step) => step.uses?.startsWith('nrwl/nx-set-shas@'));
-    const affected = steps.findIndex((step) => /npx nx affected -t lint test build\b/.test(step.run ?? ''));
+    const affected = steps.findIndex((step) => /npx nx affected -t lint typecheck test build\b/.test(step.run ?? ''));
     expect(install).toBeGreaterThan(-1);
     expect(shas).toBeGreaterThan(install);
     expect(affected).toBeGreaterThan(shas);
@@ -264,7 +266,7 @@ describe('cd.yml', () => {
       const deploy = runOf(cd, 'deploy', /deploy to the idle color/i);
       expect(deploy).toMatch(/^ssh deploy-target "cd .* && bash scripts\/deploy_compose\.sh \$\(printf '%q' "\$IMAGE"\)"$/);
       const copy = runOf(cd, 'deploy', /copy the compose files/i);
-      for (const file of ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml', 'deploy/nginx/nginx.conf', 'scripts/deploy_compose.sh']) {
+      for (const file of ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml', 'deploy/nginx/nginx.conf', 'deploy/deployment.json', 'scripts/deploy_compose.sh']) {
         expect(copy).toContain(file);
       }
     });
@@ -291,25 +293,34 @@ describe('cd.yml', () => {
       }
     });
 
-    it('copies the files to DEPLOY_PATH on the server and deploys there (ssh and docker faked)', () => {
+    it('copies the files to DEPLOY_PATH on the server and deploys there (ssh, docker and the CLI faked)', async () => {
       const server = new FakeServer({ live: 'blue' });
+      let socket: Server | undefined;
       try {
         const home = join(server.root, 'home');
         mkdirSync(home);
-        const env = { ...server.env(), HOME: home, DEPLOY_PATH: 'ml deployment', IMAGE };
+        // The server has Docker (with the compose plugin) and no checkout: the CLI runs from the image.
+        mkdirSync(join(home, '.docker/cli-plugins'), { recursive: true });
+        writeFileSync(join(home, '.docker/cli-plugins/docker-compose'), '#!/bin/sh\n', { mode: 0o755 });
+        const socketPath = join(server.root, 'docker.sock');
+        socket = createServer().listen(socketPath);
+        await once(socket, 'listening');
+        const env = { ...server.env(), HOME: home, DEPLOY_PATH: 'ml deployment', IMAGE, DOCKER_HOST: `unix://${socketPath}` };
         const copy = runStep(runOf(cd, 'deploy', /copy the compose files/i), env);
         expect(copy).toMatchObject({ status: 0, stderr: '' });
-        for (const file of ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml', 'deploy/nginx/nginx.conf', 'scripts/deploy_compose.sh']) {
+        for (const file of ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml', 'deploy/nginx/nginx.conf', 'deploy/deployment.json', 'scripts/deploy_compose.sh']) {
           expect(existsSync(join(home, 'ml deployment', file))).toBe(true);
         }
         const deploy = runStep(runOf(cd, 'deploy', /deploy to the idle color/i), env);
         expect(deploy.stderr).toBe('');
         expect(deploy.status).toBe(0);
-        expect(deploy.stdout).toContain(`Done: live is green (v1.1.0, ${IMAGE})`);
-        expect(server.route('live')).toBe('green.sock');
-        // The new image, with the live color's model (blue's), so the model version clients get stays.
-        expect(readFileSync(join(home, 'ml deployment', '.env'), 'utf8')).toBe(`GREEN_IMAGE=${IMAGE}\nGREEN_MODEL=/app/models/v1.0.0/model.onnx\n`);
+        expect(deploy.stdout).toContain(`Done: ${IMAGE} is live.`);
+        // The script ran the image's deploy CLI (faked here) on the copied folder: release and switch.
+        const [cli] = server.cliCalls();
+        expect(cli).toContain(`-v ${join(home, 'ml deployment')}:${join(home, 'ml deployment')} -w ${join(home, 'ml deployment')}`);
+        expect(cli).toContain(`${IMAGE} node /app/dist/node_modules/@mlbg/deploy/src/cli/main.js release --backend=compose --image=${IMAGE} --switch`);
       } finally {
+        socket?.close();
         server.cleanup();
       }
     });

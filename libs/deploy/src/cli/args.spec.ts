@@ -6,29 +6,34 @@ describe('parseCommandLine', () => {
   it('parses up with its port, model, log level and timeout flags', () => {
     expect(parse('up --router-port=8080 --blue-port 9081 --green-model=models/x.onnx --log-level=warn --timeout=90 --json')).toEqual({
       ok: true,
-      command: { name: 'up', json: true, stateDir: undefined, ports: { routerPort: 8080, bluePort: 9081 }, models: { green: 'models/x.onnx' }, logLevel: 'warn', timeoutMs: 90_000 },
+      command: { name: 'up', json: true, stateDir: undefined, backend: 'local', ports: { routerPort: 8080, bluePort: 9081 }, models: { green: 'models/x.onnx' }, logLevel: 'warn', timeoutMs: 90_000 },
     });
   });
 
   it('falls back to BLUEGREEN_* variables, and a flag wins over its variable', () => {
     const env = { BLUEGREEN_ROUTER_PORT: '8080', BLUEGREEN_GREEN_PORT: '9082', BLUEGREEN_STATE_DIR: '/tmp/stack-2', BLUEGREEN_TARGET: 'compose' };
     expect(parse('up --router-port=8081', env)).toMatchObject({ ok: true, command: { ports: { routerPort: 8081, greenPort: 9082 }, stateDir: '/tmp/stack-2' } });
-    expect(parse('status', env)).toMatchObject({ ok: true, command: { name: 'status', target: 'compose' } });
-    expect(parse('status --target=local', env)).toMatchObject({ ok: true, command: { target: 'local' } });
+    expect(parse('status', env)).toMatchObject({ ok: true, command: { name: 'status', backend: 'compose' } });
+    expect(parse('status --target=local', env)).toMatchObject({ ok: true, command: { backend: 'local' } });
+    expect(parse('status', { BLUEGREEN_BACKEND: 'compose' })).toMatchObject({ ok: true, command: { backend: 'compose' } });
+    expect(parse('status --backend=local', { BLUEGREEN_BACKEND: 'compose' })).toMatchObject({ ok: true, command: { backend: 'local' } });
   });
 
   it('parses switch with --color, a color argument (like switch_traffic.sh), or none (toggle)', () => {
-    expect(parse('switch --color=green')).toMatchObject({ ok: true, command: { name: 'switch', color: 'green', target: 'local' } });
+    expect(parse('switch --color=green')).toMatchObject({ ok: true, command: { name: 'switch', color: 'green', backend: 'local' } });
     expect(parse('switch blue')).toMatchObject({ ok: true, command: { color: 'blue' } });
-    expect(parse('switch')).toEqual({ ok: true, command: { name: 'switch', json: false, stateDir: undefined, target: 'local' } });
+    expect(parse('switch')).toEqual({ ok: true, command: { name: 'switch', json: false, stateDir: undefined, backend: 'local' } });
     expect(parse('switch --color=green --expect-version=v1.1.0 --target=compose')).toMatchObject({
       ok: true,
-      command: { color: 'green', expectVersion: 'v1.1.0', target: 'compose' },
+      command: { color: 'green', expectVersion: 'v1.1.0', backend: 'compose' },
     });
+    expect(parse('switch --backend=compose')).toMatchObject({ ok: true, command: { backend: 'compose' } });
   });
 
   it('parses release, down, rollback and help', () => {
     expect(parse('release --model=models/v1.1.0/model.onnx --color=green')).toMatchObject({ ok: true, command: { name: 'release', model: 'models/v1.1.0/model.onnx', color: 'green' } });
+    expect(parse('release --backend=compose --image=ghcr.io/acme/model-service:3f2c1e0')).toMatchObject({ ok: true, command: { name: 'release', backend: 'compose', image: 'ghcr.io/acme/model-service:3f2c1e0', switch: false } });
+    expect(parse('release --model=models/v1.1.0/model.onnx --switch')).toMatchObject({ ok: true, command: { name: 'release', switch: true } });
     expect(parse('down --reset --timeout=5')).toMatchObject({ ok: true, command: { name: 'down', reset: true, timeoutMs: 5000 } });
     expect(parse('rollback --json')).toMatchObject({ ok: true, command: { name: 'rollback', json: true } });
     for (const line of ['', 'help', '--help', 'switch -h']) expect(parse(line)).toMatchObject({ ok: true, command: { name: 'help' } });
@@ -47,7 +52,10 @@ describe('parseCommandLine', () => {
     ['down --timeout=-1', 'down: --timeout must be a number of seconds greater than 0, not "-1"'],
     ['release', 'release: release needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx'],
     ['rollback now', 'rollback: unexpected argument "now"'],
-    ['status --target=k8s', 'status: unknown target "k8s" (--target); use local or compose'],
+    ['status --target=k8s', 'status: unknown backend "k8s" (--target); use local or compose'],
+    ['status --backend=k8s', 'status: unknown backend "k8s" (--backend); use local or compose'],
+    ['switch --backend=compose --target=local', 'switch: --backend=compose and --target=local disagree; give one'],
+    ['release --backend=compose', 'release: release needs --model=<path to an .onnx file> and/or --image=<image reference>'],
   ])('refuses `%s` as bad usage', (line, message) => {
     expect(parse(line)).toEqual({ ok: false, json: false, message: expect.stringContaining(message) });
   });

@@ -1,6 +1,6 @@
 import { Color } from '@mlbg/contract';
 import { parseArgs } from 'node:util';
-import { DeployTarget } from '../runtime/history';
+import { BackendKind } from '../history/history';
 
 /** The service's log levels (its LOG_LEVEL). */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -12,6 +12,8 @@ interface Common {
   readonly json: boolean;
   /** As given (flag or BLUEGREEN_STATE_DIR); undefined = `.bluegreen` at the workspace root. */
   readonly stateDir: string | undefined;
+  /** Which deployment: `--backend` (or its older name `--target`, or BLUEGREEN_BACKEND); default local. */
+  readonly backend: BackendKind;
 }
 
 /** A parsed, validated command line. */
@@ -25,17 +27,23 @@ export type Command =
       readonly timeoutMs?: number;
     })
   | (Common & { readonly name: 'down'; readonly reset: boolean; readonly timeoutMs?: number })
-  | (Common & { readonly name: 'status'; readonly target: DeployTarget })
-  | (Common & { readonly name: 'switch'; readonly target: DeployTarget; readonly color?: Color; readonly expectVersion?: string })
-  | (Common & { readonly name: 'rollback'; readonly target: DeployTarget })
-  | (Common & { readonly name: 'release'; readonly model: string; readonly color?: Color; readonly timeoutMs?: number });
+  | (Common & { readonly name: 'status' })
+  | (Common & { readonly name: 'switch'; readonly color?: Color; readonly expectVersion?: string })
+  | (Common & { readonly name: 'rollback' })
+  | (Common & { readonly name: 'release'; readonly model?: string; readonly image?: string; readonly color?: Color; readonly switch: boolean; readonly expectVersion?: string; readonly timeoutMs?: number });
 
 export type ParseResult = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly message: string; readonly json: boolean };
 
 type OptionKind = { type: 'string' } | { type: 'boolean'; short?: string };
-const COMMON_OPTIONS = { json: { type: 'boolean' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } satisfies Record<string, OptionKind>;
+// `--target` is the option's first name, kept for scripts; through `nx run` only `--backend` works (Nx takes `--target` for itself).
+const COMMON_OPTIONS = {
+  json: { type: 'boolean' },
+  'state-dir': { type: 'string' },
+  backend: { type: 'string' },
+  target: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies Record<string, OptionKind>;
 const TIMEOUT = { timeout: { type: 'string' } } satisfies Record<string, OptionKind>;
-const TARGET = { target: { type: 'string' } } satisfies Record<string, OptionKind>;
 
 const OPTIONS = {
   up: {
@@ -49,10 +57,10 @@ const OPTIONS = {
     'log-level': { type: 'string' },
   },
   down: { ...COMMON_OPTIONS, ...TIMEOUT, reset: { type: 'boolean' } },
-  status: { ...COMMON_OPTIONS, ...TARGET },
-  switch: { ...COMMON_OPTIONS, ...TARGET, color: { type: 'string' }, 'expect-version': { type: 'string' } },
-  rollback: { ...COMMON_OPTIONS, ...TARGET },
-  release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, color: { type: 'string' } },
+  status: { ...COMMON_OPTIONS },
+  switch: { ...COMMON_OPTIONS, color: { type: 'string' }, 'expect-version': { type: 'string' } },
+  rollback: { ...COMMON_OPTIONS },
+  release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, image: { type: 'string' }, color: { type: 'string' }, switch: { type: 'boolean' }, 'expect-version': { type: 'string' } },
   help: { ...COMMON_OPTIONS },
 } as const satisfies Record<CommandName, Record<string, OptionKind>>;
 
@@ -65,6 +73,7 @@ export const ENV_FALLBACKS: Readonly<Record<string, string>> = {
   'blue-model': 'BLUEGREEN_BLUE_MODEL',
   'green-model': 'BLUEGREEN_GREEN_MODEL',
   'log-level': 'BLUEGREEN_LOG_LEVEL',
+  backend: 'BLUEGREEN_BACKEND',
   target: 'BLUEGREEN_TARGET',
 };
 
@@ -93,7 +102,10 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
       const fromEnv = variable ? env[variable] : undefined;
       return variable && fromEnv !== undefined && fromEnv !== '' ? { value: fromEnv, from: variable } : undefined;
     };
-    const common: Common = { json, stateDir: text('state-dir')?.value };
+    const backendFlag = text('backend');
+    const targetFlag = text('target');
+    if (backendFlag && targetFlag && backendFlag.value !== targetFlag.value) throw new UsageError(`${backendFlag.from}=${backendFlag.value} and ${targetFlag.from}=${targetFlag.value} disagree; give one`);
+    const common: Common = { json, stateDir: text('state-dir')?.value, backend: backendKind(backendFlag ?? targetFlag) };
 
     const extra = name === 'switch' ? positionals.slice(1) : positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
@@ -114,20 +126,24 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
         return { ok: true, command: { name, ...common, reset: raw['reset'] === true, ...dropUndefined({ timeoutMs: seconds(text('timeout')) }) } };
       case 'status':
       case 'rollback':
-        return { ok: true, command: { name, ...common, target: target(text('target')) } };
+        return { ok: true, command: { name, ...common } };
       case 'switch': {
         const flag = text('color');
         const positional = positionals[0] === undefined ? undefined : { value: positionals[0], from: 'the color argument' };
         if (flag && positional && flag.value !== positional.value) throw new UsageError(`--color=${flag.value} and the argument "${positional.value}" disagree; give one`);
         return {
           ok: true,
-          command: { name, ...common, target: target(text('target')), ...dropUndefined({ color: color(flag ?? positional), expectVersion: text('expect-version')?.value }) },
+          command: { name, ...common, ...dropUndefined({ color: color(flag ?? positional), expectVersion: text('expect-version')?.value }) },
         };
       }
       case 'release': {
-        const model = text('model');
-        if (!model) throw new UsageError('release needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx');
-        return { ok: true, command: { name, ...common, model: model.value, ...dropUndefined({ color: color(text('color')), timeoutMs: seconds(text('timeout')) }) } };
+        const model = text('model')?.value;
+        const image = text('image')?.value;
+        if (!model && common.backend === 'local') throw new UsageError('release needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx');
+        if (!model && !image) throw new UsageError('release needs --model=<path to an .onnx file> and/or --image=<image reference>');
+        const expectVersion = text('expect-version')?.value;
+        if (expectVersion && raw['switch'] !== true) throw new UsageError('--expect-version goes with --switch: it is the version the switch insists on');
+        return { ok: true, command: { name, ...common, switch: raw['switch'] === true, ...dropUndefined({ model, image, expectVersion, color: color(text('color')), timeoutMs: seconds(text('timeout')) }) } };
       }
       default: {
         const unreachable: never = name;
@@ -163,10 +179,10 @@ function color(input: { value: string; from: string } | undefined): Color | unde
   return parsed.data;
 }
 
-function target(input: { value: string; from: string } | undefined): DeployTarget {
+function backendKind(input: { value: string; from: string } | undefined): BackendKind {
   if (!input) return 'local';
-  const parsed = DeployTarget.safeParse(input.value);
-  if (!parsed.success) throw new UsageError(`unknown target "${input.value}" (${input.from}); use ${DeployTarget.options.join(' or ')}`);
+  const parsed = BackendKind.safeParse(input.value);
+  if (!parsed.success) throw new UsageError(`unknown backend "${input.value}" (${input.from}); use ${BackendKind.options.join(' or ')}`);
   return parsed.data;
 }
 
@@ -183,19 +199,22 @@ function dropUndefined<T extends object>(values: T): { [K in keyof T]: Exclude<T
 /** `help`: every command and flag. */
 export const USAGE = `Usage: deploy <command> [flags]     (npx nx run deploy:<command> [flags])
 
-Local stack (two colors as node processes and a real nginx, state in .bluegreen/):
+Commands (on the local stack, or with --backend=compose on the Docker Compose deployment):
   up        start blue, green and nginx; print the URLs      [--router-port N] [--blue-port N] [--green-port N]
                                                               [--blue-model P] [--green-model P] [--log-level L] [--timeout S]
   down      stop exactly what up started; idempotent         [--reset] [--timeout S]
-  status    live color, each color's health, what nginx serves, last switch   [--target local|compose]
-  switch    move live traffic to --color (no color: toggle), after a preflight; verified through nginx
-                                                              [--color blue|green] [--expect-version V] [--target local|compose]
-  rollback  switch back to the color that was live before the last successful switch   [--target local|compose]
-  release   restart the idle color on a new model, reachable on /preview/, not live
-                                                              --model P [--color <idle color>] [--timeout S]
+  status    the routes, each color's health, what nginx serves, the last switch
+  switch    move live traffic to --color (no color: toggle), after the preflight gates; verified through nginx
+                                                              [--color blue|green] [--expect-version V]
+  rollback  switch back to the color that was live before the last successful switch
+  release   restart the idle color on a new model (Compose: and/or image), reachable on /preview/, not live;
+            with --switch, then switch to it under the same lock (put back as it was if the switch fails)
+                                                              --model P [--image I] [--switch [--expect-version V]] [--color <idle color>] [--timeout S]
 
-Every command: --json (one JSON document on stdout), --state-dir D (default .bluegreen at the workspace root).
-Environment fallbacks: BLUEGREEN_STATE_DIR, BLUEGREEN_ROUTER_PORT, BLUEGREEN_BLUE_PORT, BLUEGREEN_GREEN_PORT,
-  BLUEGREEN_BLUE_MODEL, BLUEGREEN_GREEN_MODEL, BLUEGREEN_LOG_LEVEL, BLUEGREEN_TARGET, BLUEGREEN_COMPOSE_COMMAND.
+Every command: --backend local|compose (default local; --target is its older name, not usable through nx run),
+  --json (one JSON document on stdout), --state-dir D (default .bluegreen at the workspace root).
+Environment fallbacks: BLUEGREEN_STATE_DIR, BLUEGREEN_BACKEND (or BLUEGREEN_TARGET), BLUEGREEN_ROUTER_PORT,
+  BLUEGREEN_BLUE_PORT, BLUEGREEN_GREEN_PORT, BLUEGREEN_BLUE_MODEL, BLUEGREEN_GREEN_MODEL, BLUEGREEN_LOG_LEVEL,
+  BLUEGREEN_COMPOSE_COMMAND.
 Exit status: 0 success (or nothing to do), 1 failure (the message says what to do), 2 bad usage.
 Release flow: deploy:release --model=<new.onnx>, smoke-test http://<router>/preview/..., deploy:switch.`;

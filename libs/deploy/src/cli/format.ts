@@ -1,28 +1,29 @@
 import type { Color } from '@mlbg/contract';
-import type { ComposeStatus } from '../runtime/compose-backend';
-import type { HistoryEntry } from '../runtime/history';
-import type { ReleaseResult } from '../runtime/release';
-import type { DownResult, UpResult } from '../runtime/stack';
-import type { HealthView, LocalStatus } from '../runtime/status';
-import type { SwitchResult } from '../runtime/switch';
+import type { BackendStatus, DownResult, ProcessState, ReleaseResult, UpResult } from '../backends/backend';
+import type { StatusResult } from '../commands/lifecycle';
+import type { SwitchResult } from '../commands/switch';
+import type { HealthView } from '../effects/service-client';
+import type { GateResult } from '../gates/gate';
+import type { HistoryEntry, MoveEntry } from '../history/history';
+import { describeWeights } from '../routing/routes';
 
 /** Short human summaries of each command's result. Pure: a result in, lines out. */
 
 export function formatUp(result: UpResult): string[] {
   if (result.kind === 'already-up') {
-    return ['The stack is already up; nothing was changed (run `deploy:down` first to restart it with other settings).', ...formatLocalStatus(result.status)];
+    return ['The stack is already up; nothing was changed (run `deploy:down` first to restart it with other settings).', ...formatStatus(result.status)];
   }
   const rows: [string, string, string][] = [
-    ['router', `${result.routerUrl}/`, `nginx pid ${result.nginxPid}, live route -> ${result.live} ${result.colors[result.live].version}`],
+    ['router', `${result.routerUrl}/`, `${result.nginxPid === null ? 'nginx' : `nginx pid ${result.nginxPid}`}, live route -> ${result.live} ${result.colors[result.live].version}`],
     ['preview', result.previewUrl, `-> ${result.preview} ${result.colors[result.preview].version} (not live)`],
     ...(['blue', 'green'] as const).map((color): [string, string, string] => {
       const item = result.colors[color];
       const source = item.modelSource === 'spec' ? '' : ` (from the ${item.modelSource})`;
-      return [color, item.url, `pid ${item.pid}, ${item.version}, ${item.featureCount} feature(s), ${item.model}${source}`];
+      return [color, item.url, `${item.pid === null ? '' : `pid ${item.pid}, `}${item.version}, ${item.featureCount} feature(s), ${item.model}${source}`];
     }),
   ];
   const width = Math.max(...rows.map(([, url]) => url.length));
-  const lines = [
+  return [
     `The stack is up in ${(result.durationMs / 1000).toFixed(1)} s: ${result.live} is live, ${result.preview} is on the preview route.`,
     ...rows.map(([name, url, what]) => `  ${name.padEnd(8)} ${url.padEnd(width)}  ${what}`),
     ...result.notes.map((note) => `Note: ${note}`),
@@ -30,7 +31,6 @@ export function formatUp(result: UpResult): string[] {
     `     curl -X POST ${result.routerUrl}/predict -H 'Content-Type: application/json' -d '{"features": [[1], [2], [3]]}'`,
     `Logs: ${result.logDir}/. Switch with \`npx nx run deploy:switch\`; stop with \`npx nx run deploy:down\`.`,
   ];
-  return lines;
 }
 
 export function formatDown(result: DownResult): string[] {
@@ -56,50 +56,78 @@ function serving(view: HealthView): string {
   return `${view.httpStatus}${view.color ? ` from ${view.color}` : ''}: ${view.error ?? view.status}`;
 }
 
-function lastSwitchLine(entry: HistoryEntry | null, attempt: HistoryEntry | null): string[] {
+function historyLines(status: Partial<Pick<StatusResult, 'lastSwitch' | 'lastAttempt' | 'lastAction'>>): string[] {
+  const entry: MoveEntry | null | undefined = status.lastSwitch;
   const lines = [
     entry
       ? `Last switch: ${entry.time} ${entry.from} -> ${entry.to} (${entry.fromVersion} -> ${entry.toVersion}) by ${entry.user}${entry.command === 'rollback' ? ' (rollback)' : ''}, ${entry.durationMs} ms`
       : 'Last switch: none yet',
   ];
-  if (attempt && attempt !== entry && attempt.outcome !== 'switched') {
-    lines.push(`Last attempt: ${attempt.time} ${attempt.from} -> ${attempt.to} ${attempt.outcome}: ${attempt.reason ?? ''}`);
-  }
+  const attempt = status.lastAttempt;
+  if (attempt && attempt !== entry && attempt.outcome !== 'switched') lines.push(`Last attempt: ${attempt.time} ${attempt.from} -> ${attempt.to} ${attempt.outcome}: ${attempt.reason ?? ''}`);
+  const action = status.lastAction;
+  if (action && action !== attempt && action.command !== 'switch' && action.command !== 'rollback') lines.push(`Last action: ${describeAction(action)}`);
   return lines;
 }
 
-export function formatLocalStatus(status: LocalStatus): string[] {
+/** One history entry in a line. Pure. */
+export function describeAction(entry: HistoryEntry): string {
+  const why = entry.reason ? `: ${entry.reason.split('\n')[0]}` : '';
+  switch (entry.command) {
+    case 'switch':
+    case 'rollback':
+      return `${entry.time} ${entry.command} ${entry.from} -> ${entry.to} ${entry.outcome}${why}`;
+    case 'up':
+      return `${entry.time} up ${entry.outcome}${entry.live ? `, ${entry.live} live` : ''}${why}`;
+    case 'down':
+      return `${entry.time} down ${entry.outcome}${why}`;
+    case 'release':
+      return `${entry.time} release of ${entry.model} to ${entry.color ?? 'the idle color'} ${entry.outcome}${entry.version ? ` (${entry.version})` : ''}${why}`;
+    default: {
+      const unreachable: never = entry;
+      return unreachable;
+    }
+  }
+}
+
+/** `deploy:status` of any backend (and the status shown by `up` when the stack is already up). */
+export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 'lastSwitch' | 'lastAttempt' | 'lastAction'>>): string[] {
+  const title = status.backend === 'compose' ? `Compose deployment (${status.where})` : `Stack`;
   if (!status.router || !status.colors) {
-    return [`Stack: ${status.stack} (state ${status.stateDir}).`, ...status.notes.map((note) => `  ${note}`), ...lastSwitchLine(status.lastSwitch, status.lastAttempt), 'Start it with `npx nx run deploy:up`.'];
+    return [
+      `${title}: ${status.stack} (state ${status.where}).`,
+      ...(status.routes ? [`Routes: live ${describeWeights(status.routes.live)}, preview ${describeWeights(status.routes.preview)}`] : []),
+      ...status.notes.map((note) => `  ${note}`),
+      ...historyLines(status),
+      'Start it with `npx nx run deploy:up`.',
+    ];
   }
   const { router, colors } = status;
   const lines = [
-    `Stack: ${status.stack}, ${status.healthy ? 'healthy' : 'NOT healthy'} (state ${status.stateDir})`,
-    `Live: ${status.live ?? '?'}   Preview: ${status.preview ?? '?'}`,
-    `  nginx    ${router.url}/  ${router.pid === null ? router.process : `pid ${router.pid}`}  serving now: ${serving(router.serving)}`,
+    `${title}: ${status.stack}, ${status.healthy ? 'healthy' : 'NOT healthy'}${status.backend === 'local' ? ` (state ${status.where})` : ''}`,
+    `Live: ${status.live ?? '?'}   Preview: ${status.preview ?? '?'}${status.routes ? `   (live ${describeWeights(status.routes.live)}, preview ${describeWeights(status.routes.preview)})` : ''}`,
+    `  nginx    ${router.url}/  ${processLabel(router)}  serving now: ${serving(router.serving)}`,
     `           ${router.previewUrl}  preview: ${serving(router.previewServing)}`,
     ...(['blue', 'green'] as Color[]).map((color) => {
       const item = colors[color];
-      const process = item.process === 'running' ? `pid ${item.pid}` : item.process === 'none' ? 'not started' : item.process;
-      return `  ${color.padEnd(7)}  ${item.url}  ${(item.role ?? '').padEnd(7)}  ${process}  ${health(item.health)}  ${item.model}`;
+      return `  ${color.padEnd(7)}  ${item.url}  ${(item.role ?? '').padEnd(7)}  ${processLabel(item)}  ${health(item.health)}${item.model ? `  ${item.model}` : ''}`;
     }),
-    ...lastSwitchLine(status.lastSwitch, status.lastAttempt),
+    ...historyLines(status),
   ];
   if (router.port !== router.requestedPort) lines.push(`Note: nginx listens on ${router.port} because port ${router.requestedPort} could not be used.`);
   lines.push(...status.notes.map((note) => `Note: ${note}`));
   return lines;
 }
 
-export function formatComposeStatus(status: ComposeStatus): string[] {
-  return [
-    `Compose deployment (${status.composeCommand}): ${status.healthy ? 'healthy' : 'NOT healthy'}`,
-    `Live: ${status.live ?? '?'}   Preview: ${status.preview ?? '?'}`,
-    `  nginx    ${status.router.url}/  serving now: ${serving(status.router.serving)}`,
-    `           ${status.router.previewUrl}  preview: ${serving(status.router.previewServing)}`,
-    ...(['blue', 'green'] as Color[]).map((color) => `  ${color.padEnd(7)}  ${status.colors[color].service}  ${health(status.colors[color].health)}`),
-    ...lastSwitchLine(status.lastSwitch, status.lastAttempt),
-    ...status.notes.map((note) => `Note: ${note}`),
-  ];
+function processLabel(item: { process: ProcessState; pid: number | null; container?: string }): string {
+  if (item.process === 'running') return item.pid !== null ? `pid ${item.pid}` : (item.container ?? 'running');
+  if (item.process === 'none') return 'not started';
+  return item.container ? `${item.container} ${item.process}` : item.process;
+}
+
+function gateLine(gate: GateResult): string[] {
+  if (gate.ok) return [`  ok  ${gate.observed}`];
+  return [`  FAILED  ${gate.name}: ${gate.observed}`, `          expected: ${gate.expected}`, ...(gate.hint ? [`          what to do: ${gate.hint}`] : [])];
 }
 
 export function formatSwitch(result: SwitchResult, command: 'switch' | 'rollback'): string[] {
@@ -109,13 +137,15 @@ export function formatSwitch(result: SwitchResult, command: 'switch' | 'rollback
     case 'switched':
       return [
         `${command === 'rollback' ? 'Rolled back' : 'Switched'} live traffic ${result.from} -> ${result.to} (${result.fromVersion} -> ${result.toVersion}).`,
-        ...result.checks.map((check) => `  ok  ${check}`),
+        ...result.gates.flatMap(gateLine),
         `  ${result.from} stays up on the preview route for an instant \`npx nx run deploy:rollback\`.`,
       ];
     case 'refused':
     case 'reverted':
-    case 'broken':
-      return [...result.checks.map((check) => `  ok  ${check}`), `  FAILED  ${result.reason}`];
+    case 'broken': {
+      const lines = result.gates.flatMap(gateLine);
+      return lines.some((line) => line.startsWith('  FAILED')) ? lines : [...lines, `  FAILED  ${result.reason}`];
+    }
     default: {
       const unreachable: never = result;
       return unreachable;
@@ -125,11 +155,11 @@ export function formatSwitch(result: SwitchResult, command: 'switch' | 'rollback
 
 export function formatRelease(result: ReleaseResult): string[] {
   return [
-    `Released ${result.model} to ${result.color}: it runs ${result.version} (${result.featureCount} feature(s)), pid ${result.pid}, in ${(result.durationMs / 1000).toFixed(1)} s.`,
+    `Released ${result.model}${result.image ? ` (image ${result.image})` : ''} to ${result.color}: it runs ${result.version} (${result.featureCount} feature(s))${result.pid === null ? '' : `, pid ${result.pid}`}, in ${(result.durationMs / 1000).toFixed(1)} s.`,
     `  ${result.live.color} stays live (${result.live.version}). ${result.color} is NOT live; it is on the preview route:`,
     `    curl ${result.previewUrl}health`,
     `    curl -X POST ${result.previewUrl}predict -H 'Content-Type: application/json' -d '{"features": [[1], [2], [3]]}'`,
     ...result.notes.map((note) => `Note: ${note}`),
-    `When it looks right: \`npx nx run deploy:switch --color=${result.color}\`. (It ran ${result.previousModel} before.)`,
+    `When it looks right: \`npx nx run deploy:switch --color=${result.color}\`.${result.previousModel ? ` (It ran ${result.previousModel} before.)` : ''}`,
   ];
 }

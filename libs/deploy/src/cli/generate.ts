@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { DeploymentSpecError } from '../spec/spec-error';
 import { loadDeploymentSpec } from '../spec/load';
 import { GENERATE_COMMAND } from '../render/generated-file';
-import { findStaleFiles, renderCommittedFiles } from '../generate';
+import { findStaleFiles, renderCommittedFiles } from '../render/committed-files';
 
 function main(args: readonly string[]): number {
   const check = args.includes('--check');

@@ -5,15 +5,23 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { realDeps } from '../runtime/real-deps';
+import { realDeps } from '../effects/real-deps';
+import { DEPLOYMENT_SPEC_PATH } from '../spec/deployment-spec';
 import { runCli } from './run';
 
-/** The folder holding nx.json, from the current directory up; else this file's workspace. */
+/**
+ * The folder the commands work in: the checkout holding nx.json, from the current directory up;
+ * else a deploy folder without a checkout (a server: the compose files and deploy/deployment.json,
+ * where CD runs this CLI from the image); else this file's workspace.
+ */
 function findWorkspaceRoot(start: string): string {
-  for (let dir = resolve(start); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'nx.json'))) return dir;
-    if (dirname(dir) === dir) return resolve(__dirname, '../../../..');
-  }
+  const up = (found: (dir: string) => boolean): string | undefined => {
+    for (let dir = resolve(start); ; dir = dirname(dir)) {
+      if (found(dir)) return dir;
+      if (dirname(dir) === dir) return undefined;
+    }
+  };
+  return up((dir) => existsSync(join(dir, 'nx.json'))) ?? up((dir) => existsSync(join(dir, DEPLOYMENT_SPEC_PATH))) ?? resolve(__dirname, '../../../..');
 }
 
 const env = { ...process.env };

@@ -1,16 +1,19 @@
 import { isAbsolute, resolve } from 'node:path';
-import { type ComposeTarget, composeBackend, composeStatus, detectComposeCommand } from '../runtime/compose-backend';
-import type { RuntimeDeps } from '../runtime/deps';
-import { DeployError, type DeployErrorCode } from '../runtime/errors';
-import type { DeployTarget } from '../runtime/history';
-import { DEFAULT_STATE_DIR, type StackLayout, stackLayout } from '../runtime/layout';
-import { localBackend, requireRunningStack } from '../runtime/local-backend';
-import { releaseModel } from '../runtime/release';
-import { loadSpec, stackDown, stackUp } from '../runtime/stack';
-import { localStatus } from '../runtime/status';
-import { type SwitchBackend, type SwitchResult, type SwitchTiming, rollbackTraffic, switchTraffic } from '../runtime/switch';
+import type { Backend } from '../backends/backend';
+import { type ComposeTarget, composeBackend, detectComposeCommand } from '../backends/compose/compose-backend';
+import { DEFAULT_STATE_DIR, type StackLayout, stackLayout } from '../backends/local/layout';
+import { loadSpec } from '../backends/local/lifecycle';
+import { localBackend } from '../backends/local/local-backend';
+import type { CommandContext } from '../commands/context';
+import { downStack, releaseToIdle, stackStatus, upStack } from '../commands/lifecycle';
+import { rollbackTraffic } from '../commands/rollback';
+import { type SwitchResult, switchTraffic } from '../commands/switch';
+import type { RuntimeDeps } from '../effects/deps';
+import { DeployError, type DeployErrorCode } from '../errors';
+import { type Gate, type SwitchTiming, gatesNamed } from '../gates';
+import type { BackendKind } from '../history/history';
 import { type Command, USAGE, parseCommandLine } from './args';
-import { formatComposeStatus, formatDown, formatLocalStatus, formatRelease, formatSwitch, formatUp } from './format';
+import { formatDown, formatRelease, formatStatus, formatSwitch, formatUp } from './format';
 
 /** Exit statuses: 0 done (or nothing to do), 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -37,8 +40,8 @@ interface Outcome {
 }
 
 /**
- * The deploy CLI: parses, runs one command, prints a short summary (or one JSON document with
- * --json), and returns the exit status. Never throws.
+ * The deploy CLI: parses, chooses the backend once, runs one command, prints a short summary (or
+ * one JSON document with --json), and returns the exit status. Never throws.
  */
 export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
   const parsed = parseCommandLine(argv, context.env);
@@ -55,11 +58,13 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   }
   const deps = context.deps(command.json ? context.stderr : context.stdout);
   const stateDir = command.stateDir === undefined ? resolve(context.workspaceRoot, DEFAULT_STATE_DIR) : isAbsolute(command.stateDir) ? command.stateDir : resolve(context.cwd, command.stateDir);
-  const layout = stackLayout(context.workspaceRoot, stateDir, deps.tmpRoot);
+  const serviceBuildDir = context.env['BLUEGREEN_SERVICE_BUILD'];
+  const layout = stackLayout(context.workspaceRoot, stateDir, deps.tmpRoot, serviceBuildDir ? { serviceBuildDir } : {});
 
   let outcome: Outcome;
   try {
-    outcome = await execute(command, deps, layout, context);
+    const commandContext = await contextFor(command, deps, layout, context);
+    outcome = await execute(command, commandContext);
   } catch (error) {
     const known = error instanceof DeployError ? error : unexpected(error);
     outcome = { ok: false, lines: [], result: known.data ?? null, error: known };
@@ -73,43 +78,39 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   return outcome.ok ? EXIT.ok : EXIT.failed;
 }
 
-async function execute(command: Exclude<Command, { name: 'help' }>, deps: RuntimeDeps, layout: StackLayout, context: CliContext): Promise<Outcome> {
+async function execute(command: Exclude<Command, { name: 'help' }>, context: CommandContext): Promise<Outcome> {
   switch (command.name) {
     case 'up': {
-      const result = await stackUp(deps, layout, command);
+      const result = await upStack(context, command);
       return { ok: true, lines: formatUp(result), result };
     }
     case 'down': {
-      const result = await stackDown(deps, layout, { reset: command.reset, ...(command.timeoutMs ? { timeoutMs: command.timeoutMs } : {}) });
+      const result = await downStack(context, { reset: command.reset, ...(command.timeoutMs ? { timeoutMs: command.timeoutMs } : {}) });
       return { ok: true, lines: formatDown(result), result };
     }
     case 'status': {
-      if (command.target === 'compose') {
-        const result = await composeStatus(await composeTarget(deps, layout, context), layout);
-        return { ok: result.healthy, lines: formatComposeStatus(result), result, report: true };
-      }
-      const result = await localStatus(deps, layout);
-      return { ok: result.healthy, lines: formatLocalStatus(result), result, report: true };
+      const result = await stackStatus(context);
+      return { ok: result.healthy, lines: formatStatus(result), result, report: true };
     }
     case 'switch': {
-      const backend = await switchBackend(command.target, deps, layout, context);
-      const result = await switchTraffic(backend, switchContext(deps, layout, context), {
+      const result = await switchTraffic(context, {
         ...(command.color ? { color: command.color } : {}),
         ...(command.expectVersion ? { expectVersion: command.expectVersion } : {}),
       });
       return switchOutcome(result, 'switch');
     }
-    case 'rollback': {
-      const backend = await switchBackend(command.target, deps, layout, context);
-      return switchOutcome(await rollbackTraffic(backend, switchContext(deps, layout, context)), 'rollback');
-    }
+    case 'rollback':
+      return switchOutcome(await rollbackTraffic(context), 'rollback');
     case 'release': {
-      const result = await releaseModel(deps, layout, {
-        model: command.model,
+      const result = await releaseToIdle(context, {
+        ...(command.model ? { model: command.model } : {}),
+        ...(command.image ? { image: command.image } : {}),
         ...(command.color ? { color: command.color } : {}),
         ...(command.timeoutMs ? { timeoutMs: command.timeoutMs } : {}),
+        switch: command.switch,
+        ...(command.expectVersion ? { expectVersion: command.expectVersion } : {}),
       });
-      return { ok: true, lines: formatRelease(result), result };
+      return { ok: true, lines: [...formatRelease(result), ...(result.switch ? formatSwitch(result.switch, 'switch') : [])], result };
     }
     default: {
       const unreachable: never = command;
@@ -118,23 +119,34 @@ async function execute(command: Exclude<Command, { name: 'help' }>, deps: Runtim
   }
 }
 
-function switchContext(deps: RuntimeDeps, layout: StackLayout, context: CliContext) {
-  return { layout, clock: deps.clock, userName: deps.userName, progress: deps.progress, ...(context.switchTiming ? { timing: context.switchTiming } : {}) };
-}
-
-async function switchBackend(target: DeployTarget, deps: RuntimeDeps, layout: StackLayout, context: CliContext): Promise<SwitchBackend> {
-  if (target === 'compose') return composeBackend(await composeTarget(deps, layout, context));
-  return localBackend(deps, layout, requireRunningStack(deps, layout));
-}
-
-async function composeTarget(deps: RuntimeDeps, layout: StackLayout, context: CliContext): Promise<ComposeTarget> {
-  return {
-    spec: loadSpec(layout),
-    run: deps.run,
-    http: deps.http,
-    workspaceRoot: layout.workspaceRoot,
-    composeCommand: await detectComposeCommand(deps.run, context.env['BLUEGREEN_COMPOSE_COMMAND']),
-  };
+/** The one place a backend is chosen; a new backend is one more case here. */
+async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: RuntimeDeps, layout: StackLayout, context: CliContext): Promise<CommandContext> {
+  const kind: BackendKind = command.backend;
+  // The spec is read only where it is needed, so `down` and `status` of a local stack work with a broken spec.
+  const moves = command.name === 'switch' || command.name === 'rollback';
+  const spec = moves || kind === 'compose' ? loadSpec(layout) : undefined;
+  let preflight: Gate[] = [];
+  try {
+    if (moves && spec) preflight = gatesNamed(spec.gates.preflight);
+  } catch (error) {
+    throw new DeployError('SPEC_INVALID', `${(error as Error).message}.`);
+  }
+  let backend: Backend;
+  switch (kind) {
+    case 'local':
+      backend = localBackend(deps, layout);
+      break;
+    case 'compose': {
+      const target: ComposeTarget = { spec: spec ?? loadSpec(layout), run: deps.run, http: deps.http, workspaceRoot: layout.workspaceRoot, composeCommand: await detectComposeCommand(deps.run, context.env['BLUEGREEN_COMPOSE_COMMAND']) };
+      backend = composeBackend(target, { clock: deps.clock, progress: deps.progress });
+      break;
+    }
+    default: {
+      const unreachable: never = kind;
+      return unreachable;
+    }
+  }
+  return { backend, files: layout, clock: deps.clock, userName: deps.userName, progress: deps.progress, preflight, ...(context.switchTiming ? { timing: context.switchTiming } : {}) };
 }
 
 const FAILED_SWITCH: Record<'refused' | 'reverted' | 'broken', DeployErrorCode> = { refused: 'PREFLIGHT_FAILED', reverted: 'VERIFY_FAILED', broken: 'REVERT_FAILED' };

@@ -1,9 +1,9 @@
-export { COMPOSE_BASE_FILE, COMPOSE_NGINX_CONF, COMPOSE_UP_COMMAND, composeColorFile } from './compose-names';
-export { ROUTER_SERVICE, SOCKET_VOLUME, colorService, renderComposeFiles } from './compose';
+export { COMPOSE_BASE_FILE, COMPOSE_NGINX_CONF, COMPOSE_UP_COMMAND, composeColorFile } from './compose/compose-names';
+export { ROUTER_SERVICE, SOCKET_VOLUME, colorService, renderComposeFiles } from './compose/compose';
 export { GENERATE_COMMAND } from './generated-file';
 export type { GeneratedFile } from './generated-file';
-export { PROXY_CONNECT_TIMEOUT, PROXY_READ_TIMEOUT, PROXY_SEND_TIMEOUT, renderNginxConf } from './nginx';
-export { LOCAL_NGINX_FILES, composeNginxSite, localNginxSite } from './nginx-site';
-export type { NginxFiles, NginxSite } from './nginx-site';
-export { ROUTER_ERRORS } from './router-errors';
-export type { RouterErrorCode } from './router-errors';
+export { PROXY_CONNECT_TIMEOUT, PROXY_READ_TIMEOUT, PROXY_SEND_TIMEOUT, renderNginxConf } from './nginx/nginx';
+export { LOCAL_NGINX_FILES, composeNginxSite, localNginxSite } from './nginx/nginx-site';
+export type { NginxFiles, NginxSite } from './nginx/nginx-site';
+export { ROUTER_ERRORS } from './nginx/router-errors';
+export type { RouterErrorCode } from './nginx/router-errors';

@@ -17,6 +17,8 @@ export const DEFAULT_COLORS = {
 // The model service's own limits (BODY_LIMIT, MAX_BATCH_ROWS); nginx must not be stricter or looser.
 export const DEFAULT_BODY_LIMIT_BYTES = 1_048_576;
 export const DEFAULT_MAX_BATCH_ROWS = 10_000;
+/** The preflight of a switch: health several times in a row, one real prediction, the same input signature. */
+export const DEFAULT_PREFLIGHT_GATES = ['health-streak', 'predict', 'signature'] as const;
 
 const Port = z.int().min(1).max(65_535);
 
@@ -51,6 +53,10 @@ const DeploymentSpecShape = z.strictObject({
     .prefault({}),
   preview: z.strictObject({ pathPrefix: PathPrefix.default(DEFAULT_PREVIEW_PATH_PREFIX) }).prefault({}),
   colors: z.strictObject({ blue: colorSpec('blue'), green: colorSpec('green') }).prefault({}),
+  /** The checks a target passes before it takes traffic, by name, in order (see libs/deploy/src/gates). */
+  gates: z
+    .strictObject({ preflight: z.array(z.string().min(1)).min(1).default([...DEFAULT_PREFLIGHT_GATES]) })
+    .prefault({}),
   limits: z
     .strictObject({
       bodyLimitBytes: z.int().min(1).max(1024 ** 3).default(DEFAULT_BODY_LIMIT_BYTES),

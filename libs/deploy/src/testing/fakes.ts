@@ -1,6 +1,7 @@
 import type { Color } from '@mlbg/contract';
-import type { Clock, CommandResult, CommandRunner, HttpAnswer } from '../runtime/deps';
-import type { SwitchBackend } from '../runtime/switch';
+import type { Clock, CommandResult, CommandRunner, HttpAnswer } from '../effects/deps';
+import type { Backend } from '../backends/backend';
+import { routesWithLive, soleTarget } from '../routing/routes';
 
 /** A clock whose sleep returns at once and moves time forward. */
 export function fakeClock(start = 1_000_000): Clock & { slept: number[] } {
@@ -47,7 +48,7 @@ export function fakeBackend(options: {
   /** Make moving the live route fail (for the given target color). */
   failPointAt?: (color: Color) => boolean;
   recorded?: Partial<Record<Color, { version?: string; featureCount?: number }>>;
-}): SwitchBackend & { moves: Color[]; live: () => Color } {
+}): Backend & { moves: Color[]; live: () => Color } {
   let live = options.live;
   const moves: Color[] = [];
   const healthOf = async (color: Color): Promise<HttpAnswer> => {
@@ -56,21 +57,24 @@ export function fakeBackend(options: {
     const status = fake.health ?? 200;
     return answer(status, healthBody(fake.answersAs ?? color, fake, status === 200), { 'x-color': fake.answersAs ?? color });
   };
+  const lifecycle = async (): Promise<never> => {
+    throw new Error('the fake backend has no lifecycle: it only routes and answers');
+  };
   return {
-    target: 'local',
+    kind: 'local',
     routerUrl: 'http://127.0.0.1:8080',
     moves,
     live: () => live,
-    liveColor: async () => live,
-    recordedVersion: (color) => options.recorded?.[color]?.version,
-    recordedFeatureCount: (color) => options.recorded?.[color]?.featureCount,
-    health: healthOf,
-    predict: async (color, body) => {
-      const fake = options.colors[color];
-      if (fake.health === 'down') throw new Error('connect ECONNREFUSED');
-      const rows = (JSON.parse(body) as { features: number[][] }).features;
-      const status = fake.predict ?? 200;
-      return status === 200 ? answer(200, { predictions: rows.map((row) => row[0] ?? 0), model_version: fake.version }) : answer(status, { detail: 'broken', code: 'X' });
+    up: lifecycle,
+    down: lifecycle,
+    release: lifecycle,
+    status: lifecycle,
+    readRoutes: async () => routesWithLive(live),
+    setRoutes: async (routes) => {
+      const color = soleTarget(routes.live) ?? live;
+      if (options.failPointAt?.(color)) throw new Error(`EACCES: rename live.sock.next -> live.sock (${color})`);
+      live = color;
+      moves.push(color);
     },
     routerHealth: async () => {
       const override = options.router?.(live);
@@ -78,10 +82,16 @@ export function fakeBackend(options: {
       if (override) return override;
       return healthOf(live);
     },
-    pointLiveAt: async (color) => {
-      if (options.failPointAt?.(color)) throw new Error(`EACCES: rename live.sock.next -> live.sock (${color})`);
-      live = color;
-      moves.push(color);
+    colors: {
+      health: healthOf,
+      predict: async (color, body) => {
+        const fake = options.colors[color];
+        if (fake.health === 'down') throw new Error('connect ECONNREFUSED');
+        const rows = (JSON.parse(body) as { features: number[][] }).features;
+        const status = fake.predict ?? 200;
+        return status === 200 ? answer(200, { predictions: rows.map((row) => row[0] ?? 0), model_version: fake.version }) : answer(status, { detail: 'broken', code: 'X' });
+      },
+      recorded: (color) => options.recorded?.[color],
     },
   };
 }

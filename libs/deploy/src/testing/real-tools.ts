@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { findBinary as findBinaryOnPath } from '../runtime/real-deps';
+import { findBinary as findBinaryOnPath } from '../effects/real-deps';
 
 /** The absolute path of an executable on PATH (or in the sbin folders), or undefined. */
 export function findBinary(name: string): string | undefined {

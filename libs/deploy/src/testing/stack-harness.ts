@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli } from '../cli/run';
-import type { HttpAnswer } from '../runtime/deps';
-import { SERVICE_MAIN, STACK_PROCESSES, type StackLayout, type StackProcess, stackLayout } from '../runtime/layout';
-import { readPidFile } from '../runtime/processes';
-import { canBind, freePorts, httpClient, processControl, realDeps } from '../runtime/real-deps';
-import type { SwitchTiming } from '../runtime/switch';
+import type { HttpAnswer } from '../effects/deps';
+import { SERVICE_MAIN, STACK_PROCESSES, type StackLayout, type StackProcess, stackLayout } from '../backends/local/layout';
+import { readPidFile } from '../backends/local/processes';
+import { canBind, freePorts, httpClient, processControl, realDeps } from '../effects/real-deps';
+import type { SwitchTiming } from '../gates/gate';
 
 export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
 /** The real checks, closer together, to keep the test run short. */
@@ -31,14 +31,16 @@ export class StackHarness {
     readonly stateDir: string,
     readonly ports: { readonly router: number; readonly blue: number; readonly green: number },
     readonly layout: StackLayout,
+    private readonly serviceBuildDir: string | undefined,
   ) {}
 
-  static async create(name: string): Promise<StackHarness> {
+  /** @param options.serviceBuildDir run the service from this build instead of dist/ (BLUEGREEN_SERVICE_BUILD) */
+  static async create(name: string, options: { serviceBuildDir?: string } = {}): Promise<StackHarness> {
     const serviceMain = join(WORKSPACE_ROOT, SERVICE_MAIN);
     if (!existsSync(serviceMain)) throw new Error(`${serviceMain} is missing: run \`npx nx run model-service:build\` first (nx test deploy does it).`);
     const [router, blue, green] = (await freePorts(3)) as [number, number, number];
     const stateDir = mkdtempSync(join(tmpdir(), `mlbg-${name}-`));
-    return new StackHarness(stateDir, { router, blue, green }, stackLayout(WORKSPACE_ROOT, stateDir, tmpdir()));
+    return new StackHarness(stateDir, { router, blue, green }, stackLayout(WORKSPACE_ROOT, stateDir, tmpdir(), options), options.serviceBuildDir);
   }
 
   /** Runs `deploy <argv...>` against this stack's state folder. */
@@ -48,7 +50,7 @@ export class StackHarness {
     // The services get a clean environment: not Jest's NODE_ENV=test.
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_ENV' && !key.startsWith('JEST')));
     const code = await runCli(argv, {
-      env: { ...env, BLUEGREEN_STATE_DIR: this.stateDir },
+      env: { ...env, BLUEGREEN_STATE_DIR: this.stateDir, ...(this.serviceBuildDir ? { BLUEGREEN_SERVICE_BUILD: this.serviceBuildDir } : {}) },
       workspaceRoot: WORKSPACE_ROOT,
       cwd: WORKSPACE_ROOT,
       stdout: (text) => (stdout += `${text}\n`),

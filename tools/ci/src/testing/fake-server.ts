@@ -5,7 +5,7 @@ import { run, WORKSPACE_ROOT, type RunResult } from './workspace';
 
 /** The script under test. */
 export const DEPLOY_SCRIPT = join(WORKSPACE_ROOT, 'scripts/deploy_compose.sh');
-/** The fake `docker`, `curl` and `ssh` executables. */
+/** The fake `docker`, `curl`, `ssh` and `node` executables. */
 export const FAKES = join(__dirname, 'fakes');
 /** An image reference as CD passes it. */
 export const IMAGE = 'ghcr.io/acme/ml-deployment/model-service:3f2c1e0';
@@ -25,13 +25,13 @@ export class FakeServer {
     const { live = 'blue', running = true } = options;
     mkdirSync(join(this.state, 'sockets'), { recursive: true });
     mkdirSync(this.bin);
-    for (const tool of ['docker', 'curl', 'ssh']) {
+    for (const tool of ['docker', 'curl', 'ssh', 'node']) {
       cpSync(join(FAKES, tool), join(this.bin, tool));
       chmodSync(join(this.bin, tool), 0o755);
     }
     writeFileSync(join(this.state, 'calls.log'), '');
     mkdirSync(join(this.project, 'deploy/nginx'), { recursive: true });
-    for (const file of ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml', 'deploy/nginx/nginx.conf']) {
+    for (const file of ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml', 'deploy/nginx/nginx.conf', 'deploy/deployment.json']) {
       cpSync(join(WORKSPACE_ROOT, file), join(this.project, file));
     }
     if (!running) return;
@@ -51,8 +51,6 @@ export class FakeServer {
       PATH: `${this.bin}:${process.env['PATH']}`,
       HOME: this.root,
       FAKE_STATE: this.state,
-      DEPLOY_LOCK: join(this.root, 'deploy.lock'),
-      POLL_INTERVAL: '0',
     };
   }
 
@@ -63,6 +61,10 @@ export class FakeServer {
   /** Every docker/curl call, in order. */
   calls(): string[] {
     return readFileSync(join(this.state, 'calls.log'), 'utf8').trim().split('\n');
+  }
+  /** How the deploy CLI was run: `node ...` (on the host) or `docker run ...` (in a container). */
+  cliCalls(): string[] {
+    return this.calls().filter((call) => call.startsWith('node ') || call.startsWith('docker run '));
   }
   /** The `up` calls, with the image variables they were given. */
   ups(): string[] {
@@ -75,11 +77,6 @@ export class FakeServer {
   }
   image(color: Color): string {
     return readFileSync(join(this.state, `image-${color}`), 'utf8').trim();
-  }
-  /** The MODEL_PATH the color's (fake) container runs with; the files' default until an `up` sets one. */
-  model(color: Color): string {
-    const file = join(this.state, `model-${color}`);
-    return existsSync(file) ? readFileSync(file, 'utf8').trim() : `/app/models/${color === 'blue' ? 'v1.0.0' : 'v1.1.0'}/model.onnx`;
   }
   envFile(): string {
     const file = join(this.project, '.env');

@@ -1,0 +1,173 @@
+import type { Color } from '@mlbg/contract';
+import type { HttpAnswer } from '../effects/deps';
+import type { HealthView } from '../effects/service-client';
+import type { ColorAccess } from '../gates/gate';
+import type { BackendKind } from '../history/history';
+import type { Routes } from '../routing/routes';
+
+/**
+ * One deployment the commands drive: the local stack (processes and a real nginx) or Docker
+ * Compose (and later Kubernetes). The commands (switch, rollback, release, ...) take the lock,
+ * run the gates and write the history; a backend only does what it is asked, in three parts:
+ * lifecycle (up, down, release, status), router (read and set routes), colors (direct access).
+ * A new backend is a new folder implementing this interface, and one line in `cli/backend-choice.ts`.
+ */
+export interface Backend {
+  readonly kind: BackendKind;
+  /** Where nginx answers, for messages, e.g. `http://127.0.0.1:80`. */
+  readonly routerUrl: string;
+
+  // lifecycle
+  up(request: UpRequest): Promise<UpResult>;
+  down(request: DownRequest): Promise<DownResult>;
+  /** Restarts the idle `color` on a new model (and, where the backend has images, image). */
+  release(request: ReleaseRequest): Promise<ReleaseResult>;
+  status(): Promise<BackendStatus>;
+
+  // router
+  readRoutes(): Promise<Routes>;
+  /** Moves the routes (each with one atomic step where it can: a rename, a selector patch). */
+  setRoutes(routes: Routes): Promise<void>;
+  /** GET /health through nginx's live route, on a fresh connection. */
+  routerHealth(): Promise<HttpAnswer>;
+
+  // colors
+  readonly colors: ColorAccess;
+}
+
+/** What `up` is asked for: from flags or BLUEGREEN_* variables; undefined = the spec's. */
+export interface UpRequest {
+  readonly ports: { readonly routerPort?: number; readonly bluePort?: number; readonly greenPort?: number };
+  readonly models: Partial<Record<Color, string>>;
+  readonly logLevel?: string;
+  readonly timeoutMs?: number;
+}
+
+/** Where a color's model came from, so `up` can say why it runs what it runs. */
+export type ModelSource = 'flag' | 'last release' | 'spec';
+
+export interface StartedColor {
+  readonly color: Color;
+  readonly pid: number | null;
+  readonly port: number;
+  readonly url: string;
+  readonly model: string;
+  readonly modelSource: ModelSource;
+  readonly version: string;
+  readonly featureCount: number;
+  readonly modelSha256: string | null;
+}
+
+export type UpResult =
+  | { readonly kind: 'already-up'; readonly status: BackendStatus }
+  | {
+      readonly kind: 'started';
+      readonly backend: BackendKind;
+      readonly routes: Routes;
+      readonly live: Color;
+      readonly preview: Color;
+      readonly routerUrl: string;
+      readonly previewUrl: string;
+      readonly nginxPid: number | null;
+      readonly colors: Readonly<Record<Color, StartedColor>>;
+      readonly notes: readonly string[];
+      readonly durationMs: number;
+      readonly stateDir: string;
+      readonly logDir: string;
+    };
+
+export interface DownRequest {
+  readonly reset?: boolean;
+  readonly timeoutMs?: number;
+}
+
+/** What `down` did to one process or container. */
+export interface StoppedProcess {
+  readonly name: string;
+  readonly pid: number | null;
+  readonly result: 'no pid file' | 'invalid pid file' | 'was not running' | 'not ours, left alone' | 'stopped' | 'killed' | 'survived SIGKILL';
+  readonly ms?: number;
+}
+
+export interface DownResult {
+  readonly kind: 'stopped' | 'nothing';
+  readonly processes: readonly StoppedProcess[];
+  readonly removedRuntimeDir: boolean;
+  readonly notes: readonly string[];
+}
+
+export interface ReleaseRequest {
+  readonly model?: string;
+  /** A container image, where the backend runs images (Compose). */
+  readonly image?: string;
+  /** Must be the idle color when given; undefined = the idle color. */
+  readonly color?: Color;
+  readonly timeoutMs?: number;
+}
+
+export interface ReleaseResult {
+  readonly color: Color;
+  readonly model: string;
+  readonly image?: string;
+  readonly previousModel: string | null;
+  /** What the color ran before, so a release can be put back: `release` with these values. */
+  readonly previous: { readonly model: string | null; readonly image: string | null };
+  readonly pid: number | null;
+  readonly version: string;
+  readonly featureCount: number;
+  readonly modelSha256: string | null;
+  readonly previewUrl: string;
+  readonly live: { readonly color: Color; readonly version: string | null; readonly featureCount: number | null };
+  readonly notes: readonly string[];
+  readonly durationMs: number;
+}
+
+/**
+ * How a process or container of the stack is doing: `running`; locally also `none` (no pid
+ * file), `dead`, `not-ours` (the pid is another program now), `invalid-pid-file`; `unknown` when
+ * the backend can not tell.
+ */
+export type ProcessState = 'running' | 'none' | 'dead' | 'not-ours' | 'invalid-pid-file' | 'unknown';
+
+export interface ColorStatus {
+  readonly color: Color;
+  readonly role: 'live' | 'preview' | null;
+  readonly process: ProcessState;
+  /** The local process, when there is one. */
+  readonly pid: number | null;
+  /** The Compose container. */
+  readonly container?: string;
+  readonly port: number | null;
+  readonly url: string | null;
+  readonly model: string | null;
+  readonly health: HealthView;
+}
+
+export interface RouterStatus {
+  readonly url: string;
+  readonly previewUrl: string;
+  readonly port: number;
+  readonly requestedPort: number;
+  readonly process: ProcessState;
+  readonly pid: number | null;
+  readonly container?: string;
+  /** What nginx answers on / right now: the version it is serving. */
+  readonly serving: HealthView;
+  /** What nginx answers on the preview route right now. */
+  readonly previewServing: HealthView;
+}
+
+/** `deploy:status` of any backend; `healthy` decides the exit status. The history part is added by the command. */
+export interface BackendStatus {
+  readonly backend: BackendKind;
+  /** The local state folder, or the Compose command. */
+  readonly where: string;
+  readonly stack: 'never started' | 'stopped' | 'running' | 'partly running';
+  readonly healthy: boolean;
+  readonly routes: Routes | null;
+  readonly live: Color | null;
+  readonly preview: Color | null;
+  readonly router: RouterStatus | null;
+  readonly colors: Readonly<Record<Color, ColorStatus>> | null;
+  readonly notes: readonly string[];
+}

@@ -1,0 +1,221 @@
+import type { Color } from '@mlbg/contract';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../cli/run';
+import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
+import { answer, fakeClock, recordingRunner } from '../../testing/fakes';
+import { SOCKET_PROBE_SCRIPT, composeBackend, composeFlipScript, detectComposeCommand } from './compose-backend';
+import type { HttpClient, RuntimeDeps } from '../../effects/deps';
+import { DeployError } from '../../errors';
+import { readHistory } from '../../history/history';
+import { gatesNamed } from '../../gates';
+import { DEFAULT_PREFLIGHT_GATES } from '../../spec/deployment-spec';
+import type { Backend } from '../backend';
+import type { CommandContext } from '../../commands/context';
+import { type StackLayout, stackLayout } from '../local/layout';
+import { switchTraffic } from '../../commands/switch';
+
+const COMPOSE = 'docker compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml';
+const VERSIONS: Record<Color, string> = { blue: 'v1.0.0', green: 'v1.1.0' };
+const health = (color: Color, status: 'ok' | 'starting' = 'ok', featureCount = 1) => ({
+  status,
+  version: VERSIONS[color],
+  color,
+  feature_count: featureCount,
+  model_sha256: 'x',
+  uptime_seconds: 5,
+});
+/** What the probe script prints inside a color's container. */
+const probed = (status: number, body: unknown) => ({ stdout: `${JSON.stringify({ status, headers: {}, body: JSON.stringify(body) })}\n` });
+
+/**
+ * A scripted Compose deployment: `readlink` answers the current live color, each color's probe
+ * answers from `colors`, and the flip script changes the live color (so nginx answers the new one).
+ */
+function scriptedCompose(options: { live: Color; colors?: Partial<Record<Color, { health?: number; down?: boolean; featureCount?: number }>>; nginxStuckOn?: Color }) {
+  let live = options.live;
+  const runner = recordingRunner([
+    { match: (line) => line === 'docker compose version', result: { stdout: 'Docker Compose version v2.29.0\n' } },
+    { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: () => ({ stdout: `${live}.sock\n` }) },
+    { match: (line) => line.endsWith('readlink /run/mlbg/preview.sock'), result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}.sock\n` }) },
+    ...(['blue', 'green'] as const).map((color) => ({
+      match: (line: string) => line.startsWith(`${COMPOSE} exec -T ml-service-${color} node -e`),
+      result: (line: string) => {
+        const fake = options.colors?.[color] ?? {};
+        if (fake.down) return { code: 1, stderr: `service "ml-service-${color}" is not running` };
+        if (line.endsWith(' GET /health')) return probed(fake.health ?? 200, health(color, (fake.health ?? 200) === 200 ? 'ok' : 'starting', fake.featureCount));
+        return probed(200, { predictions: [1, 2, 3], model_version: VERSIONS[color] });
+      },
+    })),
+    {
+      match: (line) => line.startsWith(`${COMPOSE} exec -T nginx sh -c`),
+      result: (line) => {
+        live = line.includes('ln -sfn green.sock live.sock.next') ? 'green' : 'blue';
+        return {};
+      },
+    },
+  ]);
+  const http: HttpClient = async (target, call) => {
+    expect(target).toEqual({ host: '127.0.0.1', port: 80 });
+    const serving = options.nginxStuckOn ?? live;
+    return answer(200, health(call.path.startsWith('/preview/') ? (serving === 'blue' ? 'green' : 'blue') : serving), { 'x-color': serving });
+  };
+  return { runner, http, live: () => live };
+}
+
+describe('the switch on Compose (a recording command runner: no Docker engine here)', () => {
+  let dir: string;
+  let layout: StackLayout;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mlbg-compose-'));
+    layout = stackLayout('/repo', join(dir, 'state'), dir);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const context = (backend: Backend): CommandContext => ({ backend, files: layout, clock: fakeClock(), userName: 'ci', progress: () => undefined, preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES) });
+  const runtime = { clock: fakeClock(), progress: () => undefined };
+  const backendFor = (compose: ReturnType<typeof scriptedCompose>) =>
+    composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run: compose.runner, http: compose.http, workspaceRoot: '/repo', composeCommand: ['docker', 'compose'] }, runtime);
+
+  it('flips the symlinks inside the nginx container with ln -sfn and mv -T: no reload', () => {
+    expect(composeFlipScript('green')).toBe(
+      'cd /run/mlbg && ln -sfn green.sock live.sock.next && mv -fT live.sock.next live.sock && ln -sfn blue.sock preview.sock.next && mv -fT preview.sock.next preview.sock',
+    );
+  });
+
+  it('runs exactly these commands for a switch: read the route, preflight through the sockets, flip once', async () => {
+    const compose = scriptedCompose({ live: 'blue' });
+    const result = await switchTraffic(context(backendFor(compose)), { color: 'green' });
+    expect(result).toMatchObject({ kind: 'switched', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0' });
+    const probe = (color: Color, rest: string) => `${COMPOSE} exec -T ml-service-${color} node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/${color}.sock ${rest}`;
+    expect(compose.runner.lines()).toEqual([
+      `${COMPOSE} exec -T nginx readlink /run/mlbg/live.sock`,
+      `${COMPOSE} exec -T nginx readlink /run/mlbg/preview.sock`,
+      probe('green', 'GET /health'),
+      probe('green', 'GET /health'),
+      probe('green', 'GET /health'),
+      probe('green', 'POST /predict {"features":[[1],[2],[3]]}'),
+      probe('blue', 'GET /health'),
+      `${COMPOSE} exec -T nginx sh -c ${composeFlipScript('green')}`,
+    ]);
+    expect(compose.runner.calls.every((call) => call.cwd === '/repo')).toBe(true);
+    expect(readHistory(layout.historyFile).entries).toEqual([expect.objectContaining({ backend: 'compose', outcome: 'switched', to: 'green' })]);
+  });
+
+  it.each([
+    [
+      'is not running',
+      { down: true },
+      /^green \/health \(check 1 of 3\) no answer \(`docker compose -f .* exec -T ml-service-green node -e <probe script> \/run\/mlbg\/green\.sock GET \/health` exited 1: service "ml-service-green" is not running\)\.$/,
+    ],
+    ['is still starting', { health: 503 }, /answered 503 with status "starting"/],
+    ['takes 3 features', { featureCount: 3 }, /input signature differs/],
+  ])('refuses when the target %s, and never runs the flip', async (_, green, reason) => {
+    const compose = scriptedCompose({ live: 'blue', colors: { green } });
+    expect(await switchTraffic(context(backendFor(compose)), { color: 'green' })).toMatchObject({ kind: 'refused', reason: expect.stringMatching(reason) });
+    expect(compose.runner.lines().filter((line) => line.includes(' sh -c '))).toEqual([]);
+    expect(compose.live()).toBe('blue');
+  });
+
+  it('flips back when nginx keeps serving the old color', async () => {
+    const compose = scriptedCompose({ live: 'blue', nginxStuckOn: 'blue' });
+    expect(await switchTraffic(context(backendFor(compose)), { color: 'green' })).toMatchObject({ kind: 'reverted', reason: expect.stringContaining('answered blue v1.0.0, expected green v1.1.0') });
+    expect(compose.runner.lines().filter((line) => line.includes(' sh -c '))).toEqual([
+      `${COMPOSE} exec -T nginx sh -c ${composeFlipScript('green')}`,
+      `${COMPOSE} exec -T nginx sh -c ${composeFlipScript('blue')}`,
+    ]);
+  });
+
+  it('fails with a clear error when the live route can not be read', async () => {
+    const runner = recordingRunner([{ match: (line) => line.includes('readlink'), result: { code: 1, stderr: 'service "nginx" is not running' } }]);
+    const backend = composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run: runner, http: async () => answer(200, {}), workspaceRoot: '/repo', composeCommand: ['docker', 'compose'] }, runtime);
+    const error = await switchTraffic(context(backend), {}).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DeployError);
+    expect(error).toMatchObject({ code: 'COMPOSE_FAILED', message: expect.stringContaining('exited 1: service "nginx" is not running') });
+    expect(runner.lines()).toHaveLength(1);
+  });
+
+  it('finds docker compose v2, else docker-compose v1, else says Docker is missing', async () => {
+    expect(await detectComposeCommand(recordingRunner([{ match: (line) => line === 'docker compose version', result: {} }]))).toEqual(['docker', 'compose']);
+    const v1 = recordingRunner([
+      { match: (line) => line === 'docker compose version', result: { code: 1, stderr: "docker: 'compose' is not a docker command." } },
+      { match: (line) => line === 'docker-compose version', result: {} },
+    ]);
+    expect(await detectComposeCommand(v1)).toEqual(['docker-compose']);
+    const none = recordingRunner([{ match: () => true, result: { code: null, error: 'spawn docker ENOENT' } }]);
+    await expect(detectComposeCommand(none)).rejects.toMatchObject({ code: 'DOCKER_NOT_FOUND' });
+    expect(await detectComposeCommand(none, 'docker-compose')).toEqual(['docker-compose']);
+  });
+
+  it('is reachable from the CLI with --target=compose, for switch and status', async () => {
+    const compose = scriptedCompose({ live: 'green' });
+    const out: string[] = [];
+    const deps = { http: compose.http, run: compose.runner, clock: fakeClock(), userName: 'ci', tmpRoot: dir } as unknown as RuntimeDeps;
+    const cli = (...argv: string[]) =>
+      runCli(argv, {
+        env: { BLUEGREEN_STATE_DIR: join(dir, 'state') },
+        workspaceRoot: join(__dirname, '../../../../..'),
+        cwd: dir,
+        stdout: (text) => out.push(text),
+        stderr: (text) => out.push(text),
+        deps: (progress) => ({ ...deps, progress }),
+      });
+    expect(await cli('switch', '--target=compose')).toBe(0);
+    expect(out.join('\n')).toContain('Switched live traffic green -> blue (v1.1.0 -> v1.0.0).');
+    out.length = 0;
+    expect(await cli('status', '--target', 'compose', '--json')).toBe(0);
+    expect(JSON.parse(out.at(-1) ?? '')).toMatchObject({
+      ok: true,
+      result: { backend: 'compose', live: 'blue', preview: 'green', healthy: true, lastSwitch: { from: 'green', to: 'blue' } },
+    });
+  });
+});
+
+describe('a release on Compose (a recording command runner: no Docker engine here)', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'mlbg-compose-release-'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  /** blue live; green answers with `greenVersion()` once recreated, or never becomes healthy when `broken`. */
+  function deployment(options: { broken?: boolean } = {}) {
+    let recreated = 0;
+    const runner = recordingRunner([
+      { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: { stdout: 'blue.sock\n' } },
+      { match: (line) => line.includes('--force-recreate ml-service-green'), result: () => ((recreated += 1), {}) },
+      {
+        match: (line) => line.includes('exec -T ml-service-'),
+        result: (line) => {
+          const color: Color = line.includes('ml-service-blue') ? 'blue' : 'green';
+          const broken = color === 'green' && options.broken && recreated === 1;
+          const version = color === 'blue' ? 'v1.0.0' : recreated === 1 ? 'v1.2.0' : 'v1.1.0';
+          return broken ? probed(503, { ...health(color, 'starting'), version }) : probed(200, { ...health(color), version });
+        },
+      },
+    ]);
+    const http: HttpClient = async () => answer(200, { ...health('green'), version: 'v1.2.0' }, { 'x-color': 'green' });
+    const backend = composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run: runner, http, workspaceRoot: root, composeCommand: ['docker', 'compose'] }, { clock: fakeClock(), progress: () => undefined });
+    return { backend, runner };
+  }
+
+  it('given blue live, when releasing a model and an image, then only green is recreated, with both kept in .env', async () => {
+    writeFileSync(join(root, '.env'), 'BLUE_IMAGE=ghcr.io/acme/model-service:old\n');
+    const { backend, runner } = deployment();
+    const result = await backend.release({ model: 'models/v1.2.0/model.onnx', image: 'ghcr.io/acme/model-service:new', timeoutMs: 5_000 });
+    expect(result).toMatchObject({ color: 'green', version: 'v1.2.0', image: 'ghcr.io/acme/model-service:new', live: { color: 'blue', version: 'v1.0.0' } });
+    expect(readFileSync(join(root, '.env'), 'utf8')).toBe('BLUE_IMAGE=ghcr.io/acme/model-service:old\nGREEN_MODEL=/app/models/v1.2.0/model.onnx\nGREEN_IMAGE=ghcr.io/acme/model-service:new\n');
+    expect(runner.lines().filter((line) => line.includes(' up '))).toEqual([`${COMPOSE} up -d --no-deps --no-build --force-recreate ml-service-green`]);
+  });
+
+  it('refuses the live color, and puts .env and the container back when the new one never becomes healthy', async () => {
+    await expect(deployment().backend.release({ model: 'models/v1.2.0/model.onnx', color: 'blue' })).rejects.toMatchObject({ code: 'LIVE_COLOR_RELEASE' });
+    writeFileSync(join(root, '.env'), 'GREEN_IMAGE=ghcr.io/acme/model-service:good\n');
+    const { backend, runner } = deployment({ broken: true });
+    const error = await backend.release({ image: 'ghcr.io/acme/model-service:broken', timeoutMs: 3_000 }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'RELEASE_FAILED', message: expect.stringContaining('ml-service-green was not healthy after 3 s (last: answered 503 with status "starting")') });
+    expect(readFileSync(join(root, '.env'), 'utf8')).toBe('GREEN_IMAGE=ghcr.io/acme/model-service:good\n');
+    expect(runner.lines().filter((line) => line.includes(' up '))).toHaveLength(2);
+  });
+});

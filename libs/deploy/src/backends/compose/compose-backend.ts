@@ -1,0 +1,136 @@
+import { Color, otherColor } from '@mlbg/contract';
+import { ROUTER_SERVICE, colorService } from '../../render/compose/compose';
+import { COMPOSE_BASE_FILE, composeColorFile } from '../../render/compose/compose-names';
+import { COMPOSE_SOCKET_DIR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from '../../spec/sockets';
+import type { DeploymentSpec } from '../../spec/deployment-spec';
+import type { Clock, CommandRunner, HttpAnswer, HttpClient } from '../../effects/deps';
+import { DeployError } from '../../errors';
+import { httpUrl } from '../local/layout';
+import { allTo, describeWeights, soleTarget } from '../../routing/routes';
+import type { Backend } from '../backend';
+import { composeDown, composeRelease, composeStatus, composeUp } from './compose-lifecycle';
+
+/** The original design's three Compose files, in its order. */
+export const COMPOSE_FILES: readonly string[] = [COMPOSE_BASE_FILE, composeColorFile('blue'), composeColorFile('green')];
+const COMMAND_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs inside a color's container (the image has node, not curl): one request to a unix socket,
+ * printed as one JSON line `{status, headers, body}`. Arguments: socket, method, path, [body].
+ */
+export const SOCKET_PROBE_SCRIPT = [
+  "const [socketPath, method, path, body] = process.argv.slice(1);",
+  "const req = require('http').request({ socketPath, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {",
+  "  let text = ''; res.setEncoding('utf8'); res.on('data', (chunk) => (text += chunk));",
+  "  res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, headers: res.headers, body: text })));",
+  "});",
+  "req.setTimeout(5000, () => req.destroy(new Error('no answer within 5000 ms')));",
+  "req.on('error', (error) => { console.error(error.message); process.exitCode = 3; });",
+  "req.end(body);",
+].join('\n');
+
+export interface ComposeTarget {
+  readonly spec: DeploymentSpec;
+  readonly run: CommandRunner;
+  readonly http: HttpClient;
+  readonly workspaceRoot: string;
+  /** `['docker', 'compose']` or `['docker-compose']`. */
+  readonly composeCommand: readonly string[];
+}
+
+/**
+ * `docker compose` (v2) if it works, else `docker-compose` (v1, as the original design used);
+ * `override` (BLUEGREEN_COMPOSE_COMMAND) wins.
+ * @throws DeployError DOCKER_NOT_FOUND
+ */
+export async function detectComposeCommand(run: CommandRunner, override?: string): Promise<string[]> {
+  if (override && override.trim() !== '') return override.trim().split(/\s+/);
+  const v2 = await run('docker', ['compose', 'version'], { timeoutMs: COMMAND_TIMEOUT_MS });
+  if (v2.code === 0) return ['docker', 'compose'];
+  const v1 = await run('docker-compose', ['version'], { timeoutMs: COMMAND_TIMEOUT_MS });
+  if (v1.code === 0) return ['docker-compose'];
+  throw new DeployError('DOCKER_NOT_FOUND', `\`docker compose version\`: ${v2.error ?? v2.stderr.trim()}; \`docker-compose version\`: ${v1.error ?? v1.stderr.trim()}.`);
+}
+
+/** The command and arguments of `<compose> -f ... -f ... -f ... <args>`. Pure. */
+export function composeInvocation(target: Pick<ComposeTarget, 'composeCommand'>, args: readonly string[]): [string, string[]] {
+  const [command, ...prefix] = target.composeCommand;
+  return [command ?? 'docker', [...prefix, ...COMPOSE_FILES.flatMap((file) => ['-f', file]), ...args]];
+}
+
+/** The shell line the router container runs to point live at `color` (and preview at the other), without a reload. Pure. */
+export function composeFlipScript(color: Color): string {
+  const link = (name: string, target: Color) => `ln -sfn ${colorSocket(target)} ${name}.next && mv -fT ${name}.next ${name}`;
+  return `cd ${COMPOSE_SOCKET_DIR} && ${link(LIVE_SOCKET, color)} && ${link(PREVIEW_SOCKET, otherColor(color))}`;
+}
+
+export async function compose(target: ComposeTarget, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
+  const [command, fullArgs] = composeInvocation(target, args);
+  const result = await target.run(command, fullArgs, { cwd: target.workspaceRoot, timeoutMs });
+  if (result.code !== 0) {
+    const shown = [command, ...fullArgs].map((arg) => (arg === SOCKET_PROBE_SCRIPT ? '<probe script>' : arg)).join(' ');
+    throw new DeployError('COMPOSE_FAILED', `\`${shown}\` ${result.code === null ? `could not run (${result.error})` : `exited ${result.code}`}: ${result.stderr.trim().slice(0, 400)}`);
+  }
+  return result.stdout;
+}
+
+export async function readComposeRoute(target: ComposeTarget, link: string): Promise<Color> {
+  const path = `${COMPOSE_SOCKET_DIR}/${link}`;
+  const out = (await compose(target, ['exec', '-T', ROUTER_SERVICE, 'readlink', path])).trim();
+  const color = Color.options.find((candidate) => out === colorSocket(candidate));
+  if (!color) throw new DeployError('COMPOSE_FAILED', `${path} in the ${ROUTER_SERVICE} container points at "${out}", not at a color's socket.`);
+  return color;
+}
+
+export async function probeSocket(target: ComposeTarget, color: Color, method: 'GET' | 'POST', path: string, body?: string): Promise<HttpAnswer> {
+  const socket = `${COMPOSE_SOCKET_DIR}/${colorSocket(color)}`;
+  const out = await compose(target, ['exec', '-T', colorService(target.spec, color), 'node', '-e', SOCKET_PROBE_SCRIPT, socket, method, path, ...(body === undefined ? [] : [body])]);
+  try {
+    const parsed = JSON.parse(out.trim().split('\n').pop() ?? '') as { status: number; headers: Record<string, string>; body: string };
+    return { status: parsed.status, headers: parsed.headers, body: parsed.body };
+  } catch {
+    throw new Error(`the probe in ${colorService(target.spec, color)} printed no answer: ${out.slice(0, 200)}`);
+  }
+}
+
+/** What the Compose backend needs besides the target: time, progress, and where the CLI runs. */
+export interface ComposeRuntime {
+  readonly clock: Clock;
+  readonly progress: (line: string) => void;
+}
+
+/**
+ * The Compose deployment as a {@link Backend}: each color probed through its socket in the shared
+ * volume from inside its container, nginx through its published port, and the routes moved
+ * inside the nginx container (`ln -sfn` + `mv -T`, no reload). No version is recorded there, so
+ * the preflight's expected version is the --expect-version given, else what the color answers.
+ */
+export function composeBackend(target: ComposeTarget, runtime: ComposeRuntime): Backend {
+  const router = { host: '127.0.0.1', port: target.spec.router.port };
+  return {
+    kind: 'compose',
+    routerUrl: httpUrl(router.host, router.port),
+    up: (request) => composeUp(target, runtime, request),
+    down: (request) => composeDown(target, request),
+    release: (request) => composeRelease(target, runtime, request),
+    status: () => composeStatus(target),
+    async readRoutes() {
+      const live = await readComposeRoute(target, LIVE_SOCKET);
+      const preview = await readComposeRoute(target, PREVIEW_SOCKET);
+      return { live: allTo(live), preview: allTo(preview) };
+    },
+    async setRoutes(routes) {
+      const live = soleTarget(routes.live);
+      if (!live || soleTarget(routes.preview) !== otherColor(live)) {
+        throw new DeployError('COMPOSE_FAILED', `The Compose router moves live and preview together, one color each; asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}.`);
+      }
+      await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeFlipScript(live)]);
+    },
+    routerHealth: () => target.http(router, { method: 'GET', path: '/health' }),
+    colors: {
+      health: (color) => probeSocket(target, color, 'GET', '/health'),
+      predict: (color, body) => probeSocket(target, color, 'POST', '/predict', body),
+      recorded: () => undefined,
+    },
+  };
+}

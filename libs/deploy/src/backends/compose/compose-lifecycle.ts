@@ -1,0 +1,235 @@
+import { Color, otherColor } from '@mlbg/contract';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { checkHealth, healthView, judgeHealth, noAnswer } from '../../effects/service-client';
+import { DeployError } from '../../errors';
+import { COLOR_IMAGE_VARIABLES, IMAGE_APP_DIR, LOCAL_IMAGE_REPOSITORY, colorService } from '../../render/compose/compose';
+import { COLOR_MODEL_VARIABLES } from '../../render/compose/compose-names';
+import { allTo } from '../../routing/routes';
+import { LIVE_SOCKET, PREVIEW_SOCKET } from '../../spec/sockets';
+import type { BackendStatus, DownRequest, DownResult, ReleaseRequest, ReleaseResult, StartedColor, UpRequest, UpResult } from '../backend';
+import { httpUrl } from '../local/layout';
+import { type ComposeRuntime, type ComposeTarget, compose, probeSocket, readComposeRoute } from './compose-backend';
+
+/** Images are built or pulled, containers start, healthchecks pass: slower than local processes. */
+const DEFAULT_COMPOSE_TIMEOUT_MS = 180_000;
+const POLL_MS = 1_000;
+const PROGRESS_EVERY_MS = 5_000;
+/** Compose reads it from the project folder: per-color images and models survive a later `up -d`. */
+const ENV_FILE = '.env';
+
+/** `deploy:up --backend=compose`: the original design's `up --build -d`, then waits until both colors and nginx answer. */
+export async function composeUp(target: ComposeTarget, runtime: ComposeRuntime, request: UpRequest): Promise<UpResult> {
+  if (Object.keys(request.ports).length > 0 || Object.keys(request.models).length > 0) {
+    throw new DeployError('USAGE', 'Ports and models of the Compose deployment come from deploy/deployment.json (and BLUE_MODEL/GREEN_MODEL, BLUE_IMAGE/GREEN_IMAGE in .env); leave out --*-port and --*-model.');
+  }
+  const begin = runtime.clock.now();
+  runtime.progress(`Starting the Compose deployment (${target.composeCommand.join(' ')} up --build -d)...`);
+  await compose(target, ['up', '--build', '-d'], request.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS);
+  const colors = {} as Record<Color, StartedColor>;
+  for (const color of Color.options) {
+    const health = await waitForColor(target, runtime, color, request.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS);
+    const port = target.spec.colors[color].port;
+    colors[color] = {
+      color,
+      pid: null,
+      port,
+      url: httpUrl('127.0.0.1', port),
+      model: target.spec.colors[color].model,
+      modelSource: 'spec',
+      version: health.version,
+      featureCount: health.feature_count,
+      modelSha256: health.model_sha256,
+    };
+  }
+  const live = await readComposeRoute(target, LIVE_SOCKET);
+  const routerUrl = httpUrl('127.0.0.1', target.spec.router.port);
+  return {
+    kind: 'started',
+    backend: 'compose',
+    routes: { live: allTo(live), preview: allTo(otherColor(live)) },
+    live,
+    preview: otherColor(live),
+    routerUrl,
+    previewUrl: `${routerUrl}${target.spec.preview.pathPrefix}`,
+    nginxPid: null,
+    colors,
+    notes: [],
+    durationMs: runtime.clock.now() - begin,
+    stateDir: target.workspaceRoot,
+    logDir: `${target.composeCommand.join(' ')} logs`,
+  };
+}
+
+/** `deploy:down --backend=compose`: `down` (with `-v` under --reset: the sockets volume, so routes start over). */
+export async function composeDown(target: ComposeTarget, request: DownRequest): Promise<DownResult> {
+  await compose(target, ['down', ...(request.reset ? ['-v'] : [])], request.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS);
+  return { kind: 'stopped', processes: [], removedRuntimeDir: false, notes: request.reset ? ['Removed the sockets volume (--reset): blue is live on the next up.'] : [] };
+}
+
+/**
+ * `deploy:release --backend=compose`: recreates only the idle color's container on a new model
+ * (BLUE_MODEL/GREEN_MODEL) and/or image (BLUE_IMAGE/GREEN_IMAGE), kept in `.env`; waits until it
+ * answers as healthy on its socket and on the preview route. If it does not, `.env` and the
+ * container are put back as they were.
+ */
+export async function composeRelease(target: ComposeTarget, runtime: ComposeRuntime, request: ReleaseRequest): Promise<ReleaseResult> {
+  if (!request.model && !request.image) throw new DeployError('USAGE', 'A Compose release needs --model=<path of an .onnx file in the image> and/or --image=<image reference>.');
+  const begin = runtime.clock.now();
+  const live = await readComposeRoute(target, LIVE_SOCKET);
+  const idle = otherColor(live);
+  if (request.color === live) throw new DeployError('LIVE_COLOR_RELEASE', `${live} is live; the idle color is ${idle}.`);
+  const color = request.color ?? idle;
+  const service = colorService(target.spec, color);
+  const liveHealth = judgeHealth(await probeSocket(target, live, 'GET', '/health').catch(() => ({ status: 0, headers: {}, body: '' })));
+
+  const envFile = join(target.workspaceRoot, ENV_FILE);
+  const previousEnv = readEnvFile(envFile);
+  // What the color runs now: its .env values, else the Compose files' defaults.
+  const previous = {
+    model: previousEnv[COLOR_MODEL_VARIABLES[color]] ?? `${IMAGE_APP_DIR}/${target.spec.colors[color].model}`,
+    image: previousEnv[COLOR_IMAGE_VARIABLES[color]] ?? `${LOCAL_IMAGE_REPOSITORY}:${color}`,
+  };
+  const updates: Record<string, string> = {
+    ...(request.model ? { [COLOR_MODEL_VARIABLES[color]]: modelInImage(request.model) } : {}),
+    ...(request.image ? { [COLOR_IMAGE_VARIABLES[color]]: request.image } : {}),
+  };
+  const timeoutMs = request.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS;
+  runtime.progress(`Releasing ${Object.entries(updates).map(([name, value]) => `${name}=${value}`).join(' ')} to ${color} (idle; ${live} stays live): recreating ${service}...`);
+  writeEnvFile(envFile, { ...previousEnv, ...updates });
+  const recreate = () => compose(target, ['up', '-d', '--no-deps', '--no-build', '--force-recreate', service], timeoutMs);
+  let health;
+  try {
+    await recreate();
+    health = await waitForColor(target, runtime, color, timeoutMs);
+  } catch (error) {
+    runtime.progress(`${color} did not become healthy; putting ${ENV_FILE} and ${service} back as they were...`);
+    writeEnvFile(envFile, previousEnv);
+    const restored = await recreate().then(() => `${service} was recreated as it was before.`, (again: Error) => `Recreating ${service} as it was failed too: ${again.message}`);
+    throw new DeployError('RELEASE_FAILED', `${(error as Error).message}\n${restored}`);
+  }
+  const previewUrl = `${httpUrl('127.0.0.1', target.spec.router.port)}${target.spec.preview.pathPrefix}`;
+  const preview = healthView(await checkHealth(target.http, { host: '127.0.0.1', port: target.spec.router.port }, `${target.spec.preview.pathPrefix}health`));
+  if (!preview.ok || preview.color !== color || preview.version !== health.version) {
+    throw new DeployError('PREVIEW_UNREACHABLE', `${previewUrl}health answered ${preview.error ?? `${preview.httpStatus} from ${preview.color} ${preview.version}`}, expected ${color} ${health.version}.`);
+  }
+  const notes: string[] = [];
+  if (liveHealth.health && liveHealth.health.feature_count !== health.feature_count) {
+    notes.push(`Its input signature differs from live ${live}'s: ${health.feature_count} feature(s) per row instead of ${liveHealth.health.feature_count}, so deploy:switch will refuse to send live traffic to it.`);
+  }
+  return {
+    color,
+    model: request.model ?? previousEnv[COLOR_MODEL_VARIABLES[color]] ?? target.spec.colors[color].model,
+    ...(request.image ? { image: request.image } : {}),
+    previousModel: previous.model,
+    previous,
+    pid: null,
+    version: health.version,
+    featureCount: health.feature_count,
+    modelSha256: health.model_sha256,
+    previewUrl,
+    live: { color: live, version: liveHealth.health?.version ?? null, featureCount: liveHealth.health?.feature_count ?? null },
+    notes,
+    durationMs: runtime.clock.now() - begin,
+  };
+}
+
+/** `deploy:status --backend=compose`. Changes nothing. */
+export async function composeStatus(target: ComposeTarget): Promise<BackendStatus> {
+  const notes: string[] = [];
+  const route = async (link: string) => {
+    try {
+      return await readComposeRoute(target, link);
+    } catch (error) {
+      notes.push((error as Error).message);
+      return null;
+    }
+  };
+  const router = { host: '127.0.0.1', port: target.spec.router.port };
+  const live = await route(LIVE_SOCKET);
+  const preview = await route(PREVIEW_SOCKET);
+  const colorHealth = (color: Color) => probeSocket(target, color, 'GET', '/health').then(judgeHealth, noAnswer).then(healthView);
+  const [blue, green] = [await colorHealth('blue'), await colorHealth('green')];
+  const serving = healthView(await checkHealth(target.http, router, '/health'));
+  const previewServing = healthView(await checkHealth(target.http, router, `${target.spec.preview.pathPrefix}health`));
+  const url = httpUrl(router.host, router.port);
+  const colorStatus = (color: Color, health: typeof blue) => ({
+    color,
+    role: color === live ? ('live' as const) : color === preview ? ('preview' as const) : null,
+    process: health.httpStatus === null ? ('unknown' as const) : ('running' as const),
+    pid: null,
+    container: colorService(target.spec, color),
+    port: target.spec.colors[color].port,
+    url: httpUrl('127.0.0.1', target.spec.colors[color].port),
+    model: null,
+    health,
+  });
+  return {
+    backend: 'compose',
+    where: target.composeCommand.join(' '),
+    stack: live && blue.httpStatus !== null && green.httpStatus !== null ? 'running' : 'partly running',
+    healthy: blue.ok && green.ok && serving.ok && live !== null && serving.color === live,
+    routes: live && preview ? { live: allTo(live), preview: allTo(preview) } : null,
+    live,
+    preview,
+    router: {
+      url,
+      previewUrl: `${url}${target.spec.preview.pathPrefix}`,
+      port: router.port,
+      requestedPort: router.port,
+      process: live ? 'running' : 'unknown',
+      pid: null,
+      container: target.spec.router.container,
+      serving,
+      previewServing,
+    },
+    colors: { blue: colorStatus('blue', blue), green: colorStatus('green', green) },
+    notes,
+  };
+}
+
+/** Polls a color's socket until it answers 200 "ok". */
+async function waitForColor(target: ComposeTarget, runtime: ComposeRuntime, color: Color, timeoutMs: number) {
+  const started = runtime.clock.now();
+  let nextReport = started + PROGRESS_EVERY_MS;
+  let last = 'no answer yet';
+  for (;;) {
+    const check = await probeSocket(target, color, 'GET', '/health').then(judgeHealth, noAnswer);
+    if (check.kind === 'ok') return check.health;
+    last = check.problem;
+    const now = runtime.clock.now();
+    if (now - started >= timeoutMs) throw new Error(`${colorService(target.spec, color)} was not healthy after ${Math.round(timeoutMs / 1000)} s (last: ${last}).`);
+    if (now >= nextReport) {
+      runtime.progress(`  ${Math.round((now - started) / 1000)} s  ${color}: ${last}`);
+      nextReport = now + PROGRESS_EVERY_MS;
+    }
+    await runtime.clock.sleep(POLL_MS);
+  }
+}
+
+/** A model path as the container sees it: repo-relative paths live under the image's /app. */
+function modelInImage(model: string): string {
+  return isAbsolute(model) ? model : `${IMAGE_APP_DIR}/${model.replace(/^\.\//, '')}`;
+}
+
+/** `.env` as name -> value (comments and blank lines are not kept: the file is ours). */
+export function readEnvFile(file: string): Record<string, string> {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return {};
+  }
+  const values: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (match?.[1] !== undefined) values[match[1]] = match[2] ?? '';
+  }
+  return values;
+}
+
+function writeEnvFile(file: string, values: Record<string, string>): void {
+  const next = `${file}.${process.pid}.tmp`;
+  writeFileSync(next, Object.entries(values).map(([name, value]) => `${name}=${value}\n`).join(''));
+  renameSync(next, file);
+}

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import type { Color } from '@mlbg/contract';
+import { LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from '../../spec/sockets';
+
+/** The state folder's default name, at the workspace root (git-ignored). */
+export const DEFAULT_STATE_DIR = '.bluegreen';
+/** Where Nx builds the model service and the libs it requires, relative to the workspace root. */
+export const SERVICE_BUILD_DIR = 'dist';
+/** The service's entry, relative to a build folder (or to the stack's copy of one). */
+export const SERVICE_ENTRY = 'apps/model-service/src/main.js';
+/** The built model service, relative to the workspace root. */
+export const SERVICE_MAIN = `${SERVICE_BUILD_DIR}/${SERVICE_ENTRY}`;
+/** The built libs the service requires (node finds them from `apps/...` by walking up). */
+const SERVICE_LIBS = 'node_modules/@mlbg';
+/** Marker in each service's environment: which stack started it (checked before any signal). */
+export const STACK_ENV_MARKER = 'MLBG_STACK';
+
+/** A process the local stack runs: the two colors and the router. */
+export type StackProcess = Color | 'nginx';
+export const STACK_PROCESSES: readonly StackProcess[] = ['nginx', 'blue', 'green'];
+
+/** Every path the local stack uses. Pure: derived from the state folder and the temp root. */
+export interface StackLayout {
+  readonly workspaceRoot: string;
+  readonly stateDir: string;
+  readonly stateFile: string;
+  readonly historyFile: string;
+  /** proper-lockfile's lock folder; `lockInfoFile` says who holds it. */
+  readonly lockDir: string;
+  readonly lockInfoFile: string;
+  readonly pidDir: string;
+  readonly logDir: string;
+  /**
+   * Under the temp root, keyed by the state folder, so nginx's workers (`nobody` when the master
+   * is root) can reach it even when the workspace is under /root.
+   */
+  readonly runtimeDir: string;
+  readonly socketDir: string;
+  readonly nginxPrefix: string;
+  /** The build `up` copies the service from (`dist/`, or BLUEGREEN_SERVICE_BUILD). */
+  readonly serviceBuild: { readonly dir: string; readonly main: string; readonly parts: readonly string[] };
+  /**
+   * The stack's own copy of the build, which its colors run: a later build (which deletes and
+   * rewrites `dist/node_modules/@mlbg`) never pulls files from under a running stack.
+   */
+  readonly serviceCopyDir: string;
+  readonly serviceMain: string;
+  pidFile(process: StackProcess): string;
+  logFile(process: StackProcess): string;
+  socket(color: Color): string;
+  readonly liveSocket: string;
+  readonly previewSocket: string;
+}
+
+/**
+ * @param stateDir absolute or relative to `workspaceRoot`
+ * @param tmpRoot `os.tmpdir()` normally
+ */
+export function stackLayout(workspaceRoot: string, stateDir: string, tmpRoot: string, options: { serviceBuildDir?: string } = {}): StackLayout {
+  const root = resolve(workspaceRoot);
+  const state = resolve(root, stateDir);
+  const buildDir = resolve(root, options.serviceBuildDir ?? SERVICE_BUILD_DIR);
+  const copyDir = join(state, 'service');
+  const runtimeDir = join(tmpRoot, `mlbg-${createHash('sha256').update(state).digest('hex').slice(0, 12)}`);
+  const socketDir = join(runtimeDir, 'run');
+  return {
+    workspaceRoot: root,
+    stateDir: state,
+    stateFile: join(state, 'state.json'),
+    historyFile: join(state, 'history.jsonl'),
+    lockDir: join(state, 'deploy.lock'),
+    lockInfoFile: join(state, 'deploy.lock.json'),
+    pidDir: join(state, 'pids'),
+    logDir: join(state, 'logs'),
+    runtimeDir,
+    socketDir,
+    nginxPrefix: join(runtimeDir, 'nginx'),
+    serviceBuild: { dir: buildDir, main: join(buildDir, SERVICE_ENTRY), parts: [dirname(dirname(SERVICE_ENTRY)), SERVICE_LIBS] },
+    serviceCopyDir: copyDir,
+    serviceMain: join(copyDir, SERVICE_ENTRY),
+    pidFile: (process) => join(state, 'pids', `${process}.pid`),
+    logFile: (process) => join(state, 'logs', `${process}.log`),
+    socket: (color) => join(socketDir, colorSocket(color)),
+    liveSocket: join(socketDir, LIVE_SOCKET),
+    previewSocket: join(socketDir, PREVIEW_SOCKET),
+  };
+}
+
+/** `http://host:port`, without `:80`, as users type it. */
+export function httpUrl(host: string, port: number): string {
+  return port === 80 ? `http://${host}` : `http://${host}:${port}`;
+}

@@ -1,0 +1,359 @@
+import { Color, otherColor } from '@mlbg/contract';
+import { chmodSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, parse } from 'node:path';
+import { DEPLOYMENT_SPEC_PATH, type DeploymentSpec } from '../../spec/deployment-spec';
+import { loadDeploymentSpec } from '../../spec/load';
+import { applyOverrides } from '../../spec/overrides';
+import { DeploymentSpecError } from '../../spec/spec-error';
+import type { RuntimeDeps } from '../../effects/deps';
+import { DeployError } from '../../errors';
+import { STACK_PROCESSES, type StackLayout, type StackProcess, httpUrl } from './layout';
+import { DEFAULT_STOP_TIMEOUT_MS, type ProcessCheck, checkProcess, isStackProcess, readPidFile, removePidFile, stopProcess } from './processes';
+import { ROUTER_HOST, chooseRouterPort, explainBind, probeRouter, requireNginx, routerPortCandidates, saveNginxLogs, startNginx, writeAndTestNginxConf } from './nginx-process';
+import { writeRouteLinks } from './route-links';
+import {
+  type AwaitedProcess,
+  type ColorFacts,
+  type ColorLaunch,
+  DEFAULT_START_TIMEOUT_MS,
+  type ModelFile,
+  SERVICE_HOST,
+  type Started,
+  colorRun,
+  copyServiceBuild,
+  logTail,
+  probeColor,
+  requireServiceBuilt,
+  resolveModel,
+  startColor,
+  waitUntilReady,
+} from './services';
+import { type RunningStack, type StackState, initialState, readState, writeState } from './state';
+import { localStatus } from './status';
+import type { DownResult, ModelSource, StartedColor, StoppedProcess, UpRequest, UpResult } from '../backend';
+import { soleTarget } from '../../routing/routes';
+import { INITIAL_LIVE_COLOR } from '../../spec/sockets';
+
+/** The service's log level unless --log-level says otherwise. */
+export const DEFAULT_LOG_LEVEL = 'info';
+
+/** The spec with the port overrides; its errors become SPEC_INVALID. */
+export function loadSpec(layout: StackLayout, ports: UpRequest['ports'] = {}): DeploymentSpec {
+  try {
+    return applyOverrides(loadDeploymentSpec(join(layout.workspaceRoot, DEPLOYMENT_SPEC_PATH)), ports);
+  } catch (error) {
+    if (error instanceof DeploymentSpecError) throw new DeployError('SPEC_INVALID', error.message, { hint: error.hint });
+    throw error;
+  }
+}
+
+/**
+ * `deploy:up`: starts both colors and nginx, or says the stack is already up and changes nothing.
+ * On failure stops what it started and says why, with the failing process's last log lines.
+ */
+export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: UpRequest): Promise<UpResult> {
+  const begin = deps.clock.now();
+  const spec = loadSpec(layout, request.ports);
+  requireServiceBuilt(layout);
+  const nginx = requireNginx(deps);
+
+  {
+    mkdirSync(layout.pidDir, { recursive: true });
+    mkdirSync(layout.logDir, { recursive: true });
+    const read = readState(layout.stateFile);
+    if (read.kind === 'corrupt') throw new DeployError('STATE_CORRUPT', `${read.file}: ${read.problem}.`);
+    const state = read.kind === 'ok' ? read.state : initialState();
+
+    const checks = inspectStack(deps, layout);
+    const alive = STACK_PROCESSES.filter((name) => checks[name].kind === 'running');
+    if (alive.length === STACK_PROCESSES.length && state.running) return { kind: 'already-up', status: await localStatus(deps, layout) };
+    if (alive.length > 0) {
+      throw new DeployError('ALREADY_PARTLY_RUNNING', `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}.`);
+    }
+
+    const notes: string[] = [];
+    const leftovers = STACK_PROCESSES.filter((name) => checks[name].kind !== 'none');
+    if (leftovers.length > 0 || existsSync(layout.runtimeDir) || state.running) {
+      for (const name of STACK_PROCESSES) removePidFile(layout.pidFile(name));
+      removeRuntimeDir(deps, layout);
+      notes.push(`Cleaned up after a stack that is no longer running (${leftovers.map((name) => `${name}: ${describeCheck(checks[name])}`).join(', ') || 'no processes'}).`);
+    }
+
+    const launches = Color.options.map((color) => colorLaunch(layout, spec, state, request, color));
+    for (const { launch } of launches) {
+      const bind = await deps.canBind(launch.port, SERVICE_HOST);
+      if (!bind.ok) {
+        throw new DeployError('PORT_UNAVAILABLE', `${launch.color}'s port ${launch.port} ${explainBind(bind)}.`, {
+          hint: `Stop what listens on ${launch.port}, or pass --${launch.color}-port (or BLUEGREEN_${launch.color.toUpperCase()}_PORT).`,
+        });
+      }
+    }
+    const requestedPort = spec.router.port;
+    const explicitPort = request.ports.routerPort !== undefined;
+    const router = await chooseRouterPort(
+      deps,
+      routerPortCandidates(requestedPort, explicitPort, launches.map(({ launch }) => launch.port)),
+      explicitPort,
+    );
+    if (router.note) notes.push(router.note);
+
+    const live = soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
+    if (live !== INITIAL_LIVE_COLOR) notes.push(`${live} is live, as it was when the stack last ran (switch with deploy:switch).`);
+    const startedAt = new Date(deps.clock.now()).toISOString();
+    const service = { logLevel: request.logLevel ?? DEFAULT_LOG_LEVEL, bodyLimitBytes: spec.limits.bodyLimitBytes, maxBatchRows: spec.limits.maxBatchRows };
+    const running: RunningStack = {
+      startedAt,
+      runtimeDir: layout.runtimeDir,
+      socketDir: layout.socketDir,
+      nginxPrefix: layout.nginxPrefix,
+      router: { host: ROUTER_HOST, port: router.port, requestedPort },
+      previewPathPrefix: spec.preview.pathPrefix,
+      service,
+      colors: {
+        blue: colorRun({ ...launchOf(launches, 'blue'), service }, undefined, startedAt),
+        green: colorRun({ ...launchOf(launches, 'green'), service }, undefined, startedAt),
+      },
+    };
+    const started: Started[] = [];
+    try {
+      prepareRuntimeDir(deps, layout);
+      copyServiceBuild(layout);
+      writeRouteLinks(layout, state.routes);
+      await writeAndTestNginxConf(deps, nginx, layout, spec, router.port);
+      // Written before anything starts, so `down` knows about a stack interrupted while starting.
+      writeState(layout.stateFile, { ...state, running });
+      for (const { launch } of launches) started.push(startColor(deps, layout, { ...launch, service }));
+      started.push(startNginx(deps, nginx, layout));
+      deps.progress(`Started blue (pid ${started[0]?.pid}), green (pid ${started[1]?.pid}) and nginx (pid ${started[2]?.pid}); waiting until they are healthy...`);
+      const items: AwaitedProcess<ColorFacts | true>[] = started.map((item) => ({
+        started: item,
+        probe: () =>
+          item.name === 'nginx'
+            ? probeRouter(deps, router.port, live, spec.preview.pathPrefix)
+            : probeColor(deps, layout, item.name, launchOf(launches, item.name).port),
+      }));
+      const ready = await waitUntilReady(deps, items, request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+      if (!ready.ok) throw startFailure(layout, ready.failed, ready.reason);
+
+      const facts = (color: Color) => ready.facts.get(color) as ColorFacts;
+      writeState(layout.stateFile, {
+        ...state,
+        running: {
+          ...running,
+          colors: {
+            blue: colorRun({ ...launchOf(launches, 'blue'), service }, facts('blue'), startedAt),
+            green: colorRun({ ...launchOf(launches, 'green'), service }, facts('green'), startedAt),
+          },
+        },
+      });
+      const startedColor = (color: Color, index: number): StartedColor => {
+        const entry = launches.find((item) => item.launch.color === color);
+        const launch = launchOf(launches, color);
+        return {
+          color,
+          pid: started[index]?.pid ?? 0,
+          port: launch.port,
+          url: httpUrl(SERVICE_HOST, launch.port),
+          model: launch.model.display,
+          modelSource: entry?.source ?? 'spec',
+          version: facts(color).version,
+          featureCount: facts(color).featureCount,
+          modelSha256: facts(color).modelSha256,
+        };
+      };
+      const routerUrl = httpUrl(ROUTER_HOST, router.port);
+      return {
+        kind: 'started',
+        backend: 'local',
+        routes: state.routes,
+        live,
+        preview: otherColor(live),
+        routerUrl,
+        previewUrl: `${routerUrl}${spec.preview.pathPrefix}`,
+        nginxPid: started[2]?.pid ?? 0,
+        colors: { blue: startedColor('blue', 0), green: startedColor('green', 1) },
+        notes,
+        durationMs: deps.clock.now() - begin,
+        stateDir: layout.stateDir,
+        logDir: layout.logDir,
+      };
+    } catch (error) {
+      deps.progress('Stopping what this command started...');
+      await stopStarted(deps, layout, started);
+      removeRuntimeDir(deps, layout);
+      writeState(layout.stateFile, { ...state, running: null });
+      throw error;
+    }
+  }
+}
+
+function colorLaunch(layout: StackLayout, spec: DeploymentSpec, state: StackState, request: UpRequest, color: Color) {
+  const flag = request.models[color];
+  const released = state.models[color];
+  const [path, source]: [string, ModelSource] = flag ? [flag, 'flag'] : released ? [released, 'last release'] : [spec.colors[color].model, 'spec'];
+  const model: ModelFile = resolveModel(layout.workspaceRoot, path, `${color}'s model (from the ${source})`);
+  return { launch: { color, model, port: spec.colors[color].port }, source };
+}
+
+function launchOf(launches: ReturnType<typeof colorLaunch>[], color: Color): Omit<ColorLaunch, 'service'> {
+  const found = launches.find((item) => item.launch.color === color);
+  if (!found) throw new Error(`no launch for ${color}`);
+  return found.launch;
+}
+
+function startFailure(layout: StackLayout, failed: Started, reason: string): DeployError {
+  let detail = `${reason}.\nLast lines of ${failed.logFile}:\n${logTail(failed.logFile, failed.logOffset)}`;
+  if (failed.name === 'nginx') detail += `\nnginx's error log:\n${logTail(join(layout.nginxPrefix, 'error.log'), 0)}`;
+  return new DeployError('START_FAILED', detail);
+}
+
+/** Each stack process as its pid file and the system see it. */
+export function inspectStack(deps: RuntimeDeps, layout: StackLayout): Record<StackProcess, ProcessCheck> {
+  return {
+    nginx: checkProcess(deps.processes, layout, 'nginx'),
+    blue: checkProcess(deps.processes, layout, 'blue'),
+    green: checkProcess(deps.processes, layout, 'green'),
+  };
+}
+
+export function describeCheck(check: ProcessCheck): string {
+  switch (check.kind) {
+    case 'none':
+      return 'not started (no pid file)';
+    case 'invalid-pid-file':
+      return `unreadable pid file ("${check.text}")`;
+    case 'dead':
+      return `pid ${check.pid} has exited`;
+    case 'not-ours':
+      return `pid ${check.pid} is now another program (${check.command})`;
+    case 'running':
+      return `running (pid ${check.pid})`;
+    default: {
+      const unreachable: never = check;
+      return unreachable;
+    }
+  }
+}
+
+async function stopStarted(deps: RuntimeDeps, layout: StackLayout, started: readonly Started[]): Promise<void> {
+  const order = [...started].sort((a, b) => Number(b.name === 'nginx') - Number(a.name === 'nginx'));
+  for (const item of order) {
+    await stopProcess(deps, item.pid, (info) => isStackProcess(layout, item.name, info), {
+      label: item.name,
+      signal: item.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM',
+      timeoutMs: DEFAULT_STOP_TIMEOUT_MS,
+      progress: deps.progress,
+    });
+    removePidFile(layout.pidFile(item.name));
+  }
+}
+
+/**
+ * Creates the runtime folder fresh (sockets and nginx's prefix), traversable by nginx's workers.
+ * @throws DeployError RUNTIME_DIR_UNSAFE when a folder above it is closed to others while we are root
+ */
+export function prepareRuntimeDir(deps: RuntimeDeps, layout: StackLayout): void {
+  removeRuntimeDir(deps, layout);
+  if (existsSync(layout.runtimeDir)) throw new DeployError('RUNTIME_DIR_UNSAFE', `${layout.runtimeDir} exists and is not this user's folder.`);
+  mkdirSync(dirname(layout.runtimeDir), { recursive: true });
+  for (const dir of [layout.runtimeDir, layout.socketDir, layout.nginxPrefix]) {
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755); // whatever the umask: nginx's workers must traverse it
+  }
+  if (deps.uid === 0) {
+    for (let dir = dirname(layout.runtimeDir); ; dir = dirname(dir)) {
+      if ((statSync(dir).mode & 0o001) === 0) {
+        throw new DeployError(
+          'RUNTIME_DIR_UNSAFE',
+          `nginx's workers run as \`nobody\` (the master runs as root) and can not traverse ${dir} (mode ${(statSync(dir).mode & 0o777).toString(8)}), which holds ${layout.socketDir}.`,
+        );
+      }
+      if (dir === parse(dir).root) break;
+    }
+  }
+}
+
+/** Removes the runtime folder if it is this user's (never follows a symlink planted in its place). */
+export function removeRuntimeDir(deps: RuntimeDeps, layout: StackLayout): boolean {
+  let stat;
+  try {
+    stat = lstatSync(layout.runtimeDir);
+  } catch {
+    return false;
+  }
+  if (!stat.isDirectory() || (deps.uid >= 0 && stat.uid !== deps.uid)) return false;
+  rmSync(layout.runtimeDir, { recursive: true, force: true });
+  return true;
+}
+
+/**
+ * `deploy:down`: stops exactly what `up` started (from the pid files, so it works without a state
+ * file), removes the sockets and the runtime folder, keeps the last live color and released
+ * models for the next `up` (unless `reset`). Idempotent.
+ * @throws DeployError STOP_FAILED when a process survives SIGKILL
+ */
+export async function stackDown(deps: RuntimeDeps, layout: StackLayout, options: { reset?: boolean; timeoutMs?: number } = {}): Promise<DownResult> {
+  if (!existsSync(layout.stateDir) && !existsSync(layout.runtimeDir)) {
+    return { kind: 'nothing', processes: [], removedRuntimeDir: false, notes: [`There is no state folder at ${layout.stateDir}: nothing was started from it.`] };
+  }
+  {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    const stopOne = async (name: StackProcess): Promise<StoppedProcess> => {
+      const file = layout.pidFile(name);
+      const pid = readPidFile(file);
+      if (pid.kind === 'missing') return { name, pid: null, result: 'no pid file' };
+      if (pid.kind === 'invalid') {
+        removePidFile(file);
+        return { name, pid: null, result: 'invalid pid file' };
+      }
+      const result = await stopProcess(deps, pid.pid, (info) => isStackProcess(layout, name, info), {
+        label: name,
+        signal: name === 'nginx' ? 'SIGQUIT' : 'SIGTERM',
+        timeoutMs,
+        progress: deps.progress,
+      });
+      if (result.kind !== 'survived') removePidFile(file);
+      switch (result.kind) {
+        case 'not-running':
+          return { name, pid: pid.pid, result: 'was not running' };
+        case 'not-ours':
+          return { name, pid: pid.pid, result: 'not ours, left alone' };
+        case 'stopped':
+          return { name, pid: pid.pid, result: 'stopped', ms: result.ms };
+        case 'killed':
+          return { name, pid: pid.pid, result: 'killed', ms: result.ms };
+        case 'survived':
+          return { name, pid: pid.pid, result: 'survived SIGKILL' };
+        default: {
+          const unreachable: never = result;
+          return unreachable;
+        }
+      }
+    };
+    // nginx first, so no new request reaches a color that is draining.
+    const processes = [await stopOne('nginx'), ...(await Promise.all(Color.options.map((color) => stopOne(color))))];
+
+    const notes: string[] = [];
+    if (existsSync(layout.logDir)) saveNginxLogs(layout);
+    const removedRuntimeDir = removeRuntimeDir(deps, layout);
+    if (processes.every((item) => item.result !== 'survived SIGKILL')) rmSync(layout.serviceCopyDir, { recursive: true, force: true });
+    if (!removedRuntimeDir && existsSync(layout.runtimeDir)) notes.push(`Left ${layout.runtimeDir} alone: it is not this user's folder.`);
+
+    const read = readState(layout.stateFile);
+    if (read.kind === 'corrupt') {
+      const aside = `${layout.stateFile}.corrupt-${new Date(deps.clock.now()).toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(layout.stateFile, aside);
+      notes.push(`The state file was not readable (${read.problem}); moved it to ${aside}. The next \`up\` starts with blue live.`);
+    } else if (options.reset) {
+      rmSync(layout.stateFile, { force: true });
+      notes.push('Forgot the last live color and released models (--reset); the next `up` uses the spec. The history is kept.');
+    } else if (read.kind === 'ok' && read.state.running) {
+      writeState(layout.stateFile, { ...read.state, running: null });
+    }
+
+    const survivors = processes.filter((item) => item.result === 'survived SIGKILL');
+    if (survivors.length > 0) throw new DeployError('STOP_FAILED', survivors.map((item) => `${item.name} (pid ${item.pid})`).join(', '));
+    const acted = processes.some((item) => item.result === 'stopped' || item.result === 'killed');
+    return { kind: acted || removedRuntimeDir ? 'stopped' : 'nothing', processes, removedRuntimeDir, notes };
+  }
+}

@@ -1,0 +1,77 @@
+import type { Color } from '@mlbg/contract';
+import type { RuntimeDeps } from '../../effects/deps';
+import { DeployError } from '../../errors';
+import { type StackLayout, httpUrl } from './layout';
+import { checkProcess } from './processes';
+import { routesFromLinks, writeRouteLinks } from './route-links';
+import { describeCheck, stackDown, stackUp } from './lifecycle';
+import { releaseModel } from './release';
+import { localStatus } from './status';
+import type { Backend } from '../backend';
+import { type RunningStack, type StackState, readState, writeState } from './state';
+
+/**
+ * The state of a stack that `up` started and whose nginx still runs.
+ * @throws DeployError STATE_CORRUPT, STACK_NOT_RUNNING
+ */
+export function requireRunningStack(deps: RuntimeDeps, layout: StackLayout): StackState & { running: RunningStack } {
+  const read = readState(layout.stateFile);
+  if (read.kind === 'corrupt') throw new DeployError('STATE_CORRUPT', `${read.file}: ${read.problem}.`);
+  if (read.kind === 'missing') throw new DeployError('STACK_NOT_RUNNING', `There is no state file at ${read.file}.`);
+  const { state } = read;
+  if (!state.running) throw new DeployError('STACK_NOT_RUNNING', `${layout.stateDir} records a stack that was stopped with \`down\`.`);
+  const nginx = checkProcess(deps.processes, layout, 'nginx');
+  if (nginx.kind !== 'running') {
+    throw new DeployError('STACK_NOT_RUNNING', `nginx is not running (${describeCheck(nginx)}).`, {
+      hint: 'Run `npx nx run deploy:down` and then `npx nx run deploy:up`.',
+    });
+  }
+  return state as StackState & { running: RunningStack };
+}
+
+/**
+ * The local stack as a {@link Backend}: two colors as node processes and a real nginx, under the
+ * state folder. Each color is reached through its own unix socket (the path nginx takes), nginx
+ * through its port, and routes move by renaming symlinks; the state file follows the links.
+ */
+export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
+  const running = () => requireRunningStack(deps, layout);
+  const current = (): StackState | undefined => {
+    const read = readState(layout.stateFile);
+    return read.kind === 'ok' ? read.state : undefined;
+  };
+  const router = () => {
+    const { router: where } = running().running;
+    return { host: where.host, port: where.port };
+  };
+  let routerUrl: string | undefined;
+  return {
+    kind: 'local',
+    get routerUrl() {
+      routerUrl ??= (() => {
+        const read = current();
+        return read?.running ? httpUrl(read.running.router.host, read.running.router.port) : '(the local stack is not running)';
+      })();
+      return routerUrl;
+    },
+    up: (request) => stackUp(deps, layout, request),
+    down: (request) => stackDown(deps, layout, request),
+    release: (request) => releaseModel(deps, layout, request),
+    status: () => localStatus(deps, layout),
+    async readRoutes() {
+      return routesFromLinks(layout, running().routes);
+    },
+    async setRoutes(routes) {
+      const state = running();
+      writeRouteLinks(layout, routes);
+      writeState(layout.stateFile, { ...(current() ?? state), routes });
+    },
+    routerHealth: () => deps.http(router(), { method: 'GET', path: '/health' }),
+    colors: {
+      health: (color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/health' }),
+      predict: (color, body) => deps.http({ socketPath: layout.socket(color) }, { method: 'POST', path: '/predict', body }),
+      // Read at each use: a release may have finished since the backend was made.
+      recorded: (color: Color) => current()?.running?.colors[color],
+    },
+  };
+}

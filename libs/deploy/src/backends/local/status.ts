@@ -1,0 +1,93 @@
+import type { Color } from '@mlbg/contract';
+import type { RuntimeDeps } from '../../effects/deps';
+import { type HealthView, checkHealth, healthView } from '../../effects/service-client';
+import { DeployError } from '../../errors';
+import { allTo } from '../../routing/routes';
+import type { BackendStatus, ColorStatus } from '../backend';
+import { type StackLayout, type StackProcess, httpUrl } from './layout';
+import { type ProcessCheck, checkProcess } from './processes';
+import { readRouteLinks } from './route-links';
+import { SERVICE_HOST } from './services';
+import { readState } from './state';
+
+/**
+ * `deploy:status` of the local stack: the state, the pid files, the socket links, each color's
+ * /health and what nginx serves. Changes nothing and takes no lock.
+ * @throws DeployError STATE_CORRUPT
+ */
+export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promise<BackendStatus> {
+  const read = readState(layout.stateFile);
+  if (read.kind === 'corrupt') throw new DeployError('STATE_CORRUPT', `${read.file}: ${read.problem}.`);
+  const base = { backend: 'local' as const, where: layout.stateDir };
+  if (read.kind === 'missing' || !read.state.running) {
+    const routes = read.kind === 'ok' ? read.state.routes : null;
+    return {
+      ...base,
+      stack: read.kind === 'missing' ? 'never started' : 'stopped',
+      healthy: false,
+      routes,
+      live: null,
+      preview: null,
+      router: null,
+      colors: null,
+      notes: [read.kind === 'missing' ? `No state file at ${read.file}.` : 'Stopped; the routes below are used again on the next `up`.'],
+    };
+  }
+  const { state } = read;
+  const running = state.running as NonNullable<typeof state.running>;
+  const notes: string[] = [];
+  const processes: Record<StackProcess, ProcessCheck> = {
+    nginx: checkProcess(deps.processes, layout, 'nginx'),
+    blue: checkProcess(deps.processes, layout, 'blue'),
+    green: checkProcess(deps.processes, layout, 'green'),
+  };
+  const links = readRouteLinks(layout);
+  const live = links.live ?? null;
+  const preview = links.preview ?? null;
+  if (live === null) notes.push(`${layout.liveSocket} is missing or does not point at a color's socket.`);
+  else if (state.routes.live[live] !== 100) notes.push(`The state file's live route differs from ${layout.liveSocket}, which points at ${live} (the symlink is what nginx follows).`);
+
+  const router = { host: running.router.host, port: running.router.port };
+  const [serving, previewServing, blue, green] = await Promise.all([
+    checkHealth(deps.http, router, '/health').then(healthView),
+    checkHealth(deps.http, router, `${running.previewPathPrefix}health`).then(healthView),
+    checkHealth(deps.http, { host: SERVICE_HOST, port: running.colors.blue.port }).then(healthView),
+    checkHealth(deps.http, { host: SERVICE_HOST, port: running.colors.green.port }).then(healthView),
+  ]);
+  const colorStatus = (color: Color, health: HealthView): ColorStatus => ({
+    color,
+    role: color === live ? 'live' : color === preview ? 'preview' : null,
+    process: processes[color].kind,
+    pid: pidOf(processes[color]),
+    port: running.colors[color].port,
+    url: httpUrl(SERVICE_HOST, running.colors[color].port),
+    model: running.colors[color].model,
+    health,
+  });
+  const allRunning = Object.values(processes).every((check) => check.kind === 'running');
+  const routerUrl = httpUrl(running.router.host, running.router.port);
+  return {
+    ...base,
+    stack: allRunning ? 'running' : 'partly running',
+    healthy: allRunning && blue.ok && green.ok && serving.ok && serving.color === live,
+    routes: live && preview ? { live: allTo(live), preview: allTo(preview) } : state.routes,
+    live,
+    preview,
+    router: {
+      url: routerUrl,
+      previewUrl: `${routerUrl}${running.previewPathPrefix}`,
+      port: running.router.port,
+      requestedPort: running.router.requestedPort,
+      process: processes.nginx.kind,
+      pid: pidOf(processes.nginx),
+      serving,
+      previewServing,
+    },
+    colors: { blue: colorStatus('blue', blue), green: colorStatus('green', green) },
+    notes,
+  };
+}
+
+function pidOf(check: ProcessCheck): number | null {
+  return 'pid' in check ? check.pid : null;
+}

@@ -1,0 +1,35 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WORKSPACE_ROOT } from '../testing/stack-harness';
+
+/**
+ * The documented commands go through `nx run` and the @mlbg/deploy:cli executor, and Nx keeps some
+ * flags for itself (`--target`, which is why the option is `--backend`). This runs the real `nx`.
+ */
+jest.setTimeout(120_000);
+
+describe('npx nx run deploy:<command> (the real nx)', () => {
+  let stateDir: string;
+  beforeAll(() => {
+    stateDir = mkdtempSync(join(tmpdir(), 'mlbg-nx-'));
+  });
+  afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+
+  it('hands --backend=compose, --color and --json to the CLI: the switch runs on the Compose backend', () => {
+    // A compose command that always fails: the switch can only get as far as asking it.
+    const result = spawnSync('npx', ['nx', 'run', 'deploy:switch', '--backend=compose', '--color=green', '--json'], {
+      cwd: WORKSPACE_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', BLUEGREEN_COMPOSE_COMMAND: '/bin/false', BLUEGREEN_STATE_DIR: stateDir },
+    });
+    expect(result.status).toBe(1);
+    const json = result.stdout.slice(result.stdout.indexOf('\n{') + 1, result.stdout.indexOf('\n}\n') + 2);
+    expect(JSON.parse(json)).toMatchObject({
+      ok: false,
+      command: 'switch',
+      error: { code: 'COMPOSE_FAILED', message: expect.stringContaining('`/bin/false -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml exec -T nginx readlink /run/mlbg/live.sock` exited 1') },
+    });
+  });
+});

@@ -1,0 +1,133 @@
+import type { Color } from '@mlbg/contract';
+import { answeredBy, judgeHealth, noAnswer } from '../effects/service-client';
+import { withStackLock } from '../effects/lock';
+import { DEFAULT_SWITCH_TIMING, type ExpectedVersion, type GateFacts, type GateResult, failed, passed, runGates } from '../gates';
+import { appendHistory } from '../history/history';
+import { planSwitch } from './plan';
+import { type Routes, mainTarget, routesWithLive } from '../routing/routes';
+import { type CommandContext, reasonOf } from './context';
+import { type SwitchEvent, type SwitchOutcome, type SwitchPhase, nextPhase, startSwitch } from './switch-phase';
+
+/** What a switch or rollback command ended with. `noop` = the color was already live. */
+export type SwitchResult =
+  | { readonly kind: 'noop'; readonly color: Color; readonly version: string | null; readonly note?: string }
+  | (SwitchOutcome & { readonly routes: Routes });
+
+/**
+ * `deploy:switch`: under the stack's lock, moves live traffic to `color` (undefined = toggle) if
+ * and only if every preflight gate passes, verifies through nginx (moving back if that fails),
+ * and appends the attempt, with its gate results, to the history.
+ * @throws DeployError LOCKED when another deploy command runs; whatever the backend's readRoutes throws
+ */
+export function switchTraffic(context: CommandContext, request: { color?: Color; expectVersion?: string }): Promise<SwitchResult> {
+  const command = `switch${request.color ? ` --color=${request.color}` : ''}`;
+  return withStackLock(context.files, { command, user: context.userName }, async () => {
+    const routes = await context.backend.readRoutes();
+    const live = mainTarget(routes.live);
+    const plan = planSwitch(live, request.color);
+    if (plan.kind === 'noop') return { kind: 'noop', color: live, version: context.backend.colors.recorded(live)?.version ?? null };
+    const expect = request.expectVersion ? { version: request.expectVersion, why: 'required by --expect-version' } : undefined;
+    return moveAndRecord(context, 'switch', routes, plan.to, expect);
+  });
+}
+
+/**
+ * One recorded move of the live route from its color to `to` (the caller holds the lock): the
+ * gates, the move, the verification, and one history line whatever the outcome.
+ */
+export async function moveAndRecord(
+  context: CommandContext,
+  command: 'switch' | 'rollback',
+  before: Routes,
+  to: Color,
+  expect: ExpectedVersion | undefined,
+): Promise<SwitchOutcome & { routes: Routes }> {
+  const started = context.clock.now();
+  const from = mainTarget(before.live);
+  const outcome = await runSwitch(context, before, to, expect);
+  const routes = outcome.kind === 'switched' || outcome.kind === 'broken' ? routesWithLive(to) : before;
+  appendHistory(context.files.historyFile, {
+    schemaVersion: 2,
+    time: new Date(started).toISOString(),
+    user: context.userName,
+    backend: context.backend.kind,
+    command,
+    from,
+    to,
+    fromVersion: outcome.fromVersion,
+    toVersion: outcome.toVersion,
+    outcome: outcome.kind,
+    durationMs: Math.round(context.clock.now() - started),
+    gates: [...outcome.gates],
+    routes,
+    ...(outcome.kind === 'switched' ? {} : { reason: outcome.kind === 'broken' ? `${outcome.reason}; switching back failed: ${outcome.revertError}` : outcome.reason }),
+  });
+  return { ...outcome, routes };
+}
+
+/** Drives the phases of one switch to its outcome (no lock, no history: see {@link switchTraffic}). */
+export async function runSwitch(context: CommandContext, before: Routes, to: Color, expect?: ExpectedVersion): Promise<SwitchOutcome> {
+  const { backend, progress } = context;
+  const timing = context.timing ?? DEFAULT_SWITCH_TIMING;
+  let phase: SwitchPhase = startSwitch(mainTarget(before.live), to);
+  while (phase.kind !== 'done') {
+    phase = nextPhase(phase, await perform(phase));
+  }
+  return phase.outcome;
+
+  async function perform(current: Exclude<SwitchPhase, { kind: 'done' }>): Promise<SwitchEvent> {
+    switch (current.kind) {
+      case 'preflight': {
+        progress(`preflight: checking ${current.to} before it takes traffic from ${current.from}`);
+        const facts: GateFacts = {};
+        const run = await runGates(context.preflight, { from: current.from, to: current.to, colors: backend.colors, clock: context.clock, timing, facts, ...(expect ? { expectedVersion: expect } : {}) });
+        const toVersion = facts.target?.version ?? null;
+        const fromVersion = facts.live?.version ?? backend.colors.recorded(current.from)?.version ?? null;
+        if (run.failure) return { kind: 'preflight-failed', reason: run.failure.observed, fromVersion, toVersion, gates: run.results };
+        return { kind: 'preflight-passed', fromVersion, toVersion, gates: run.results };
+      }
+      case 'flip':
+        try {
+          await backend.setRoutes(routesWithLive(current.to));
+          progress(`moved the live route to ${current.to}; verifying through nginx`);
+          return { kind: 'flipped' };
+        } catch (error) {
+          return { kind: 'flip-failed', reason: reasonOf(error) };
+        }
+      case 'verify': {
+        const result = await verifyRouter(context, current.to, current.toVersion);
+        return result.ok ? { kind: 'verified', gates: [result] } : { kind: 'verify-failed', reason: result.observed, gates: [result] };
+      }
+      case 'revert':
+        progress(`verification failed (${current.failure}); moving the live route back to ${current.from}`);
+        try {
+          await backend.setRoutes(before);
+          return { kind: 'reverted' };
+        } catch (error) {
+          return { kind: 'revert-failed', reason: reasonOf(error) };
+        }
+      default: {
+        const unreachable: never = current;
+        return unreachable;
+      }
+    }
+  }
+}
+
+/** After a move: nginx's live route answers as the target, with its version, several times in a row. */
+async function verifyRouter(context: CommandContext, to: Color, toVersion: string | null): Promise<GateResult> {
+  const { backend, clock } = context;
+  const timing = context.timing ?? DEFAULT_SWITCH_TIMING;
+  const name = 'router-serves-target';
+  const expected = `${backend.routerUrl}/health answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row`;
+  const hint = `Check nginx and both colors with deploy:status and nginx's log; the live route was moved back.`;
+  for (let check = 1; check <= timing.verifyChecks; check += 1) {
+    const result = await backend.routerHealth().then(judgeHealth, noAnswer);
+    const where = `through nginx, ${backend.routerUrl}/health (check ${check} of ${timing.verifyChecks})`;
+    if (result.kind !== 'ok') return failed(name, `${where} ${result.problem}`, expected, hint);
+    const color = answeredBy(result);
+    if (color !== to || result.health.version !== toVersion) return failed(name, `${where} answered ${color} ${result.health.version}, expected ${to} ${toVersion}`, expected, hint);
+    if (check < timing.verifyChecks) await clock.sleep(timing.verifyIntervalMs);
+  }
+  return passed(name, `through nginx: ${backend.routerUrl}/health answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row`, expected);
+}

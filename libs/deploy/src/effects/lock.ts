@@ -1,0 +1,82 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lock } from 'proper-lockfile';
+import { DeployError } from '../errors';
+
+/** A lock whose holder died is taken over after this long (proper-lockfile keeps a live one fresh). */
+const LOCK_STALE_MS = 10_000;
+/** How long a refused command waits for the holder to say who it is (see readLockInfoSoon). */
+const INFO_WAIT_MS = 1_000;
+const INFO_POLL_MS = 25;
+
+/** Where the lock lives: proper-lockfile's folder, and a note beside it saying who holds it. */
+export interface LockFiles {
+  readonly stateDir: string;
+  readonly lockDir: string;
+  readonly lockInfoFile: string;
+}
+
+/** Who holds the lock, written beside it so a refused command can say so. */
+interface LockInfo {
+  readonly command: string;
+  readonly pid: number;
+  readonly user: string;
+  readonly since: string;
+}
+
+/**
+ * Runs `action` holding the stack's lock (proper-lockfile on the state folder), so two deploy
+ * commands never interleave. When it is held: waits up to `waitMs` (0 = refuse at once).
+ * @throws DeployError LOCKED naming the holder
+ */
+export async function withStackLock<T>(
+  layout: LockFiles,
+  holder: { command: string; user: string; waitMs?: number },
+  action: () => Promise<T>,
+): Promise<T> {
+  mkdirSync(layout.stateDir, { recursive: true });
+  let release: () => Promise<void>;
+  try {
+    const waitMs = holder.waitMs ?? 0;
+    release = await lock(layout.stateDir, {
+      lockfilePath: layout.lockDir,
+      realpath: false,
+      stale: LOCK_STALE_MS,
+      retries: waitMs > 0 ? { retries: Math.ceil(waitMs / 250), minTimeout: 250, maxTimeout: 250, factor: 1 } : 0,
+      // A compromised lock (mtime not refreshable) must not crash the command half-way.
+      onCompromised: () => undefined,
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+    const info = await readLockInfoSoon(layout.lockInfoFile);
+    const who = info ? ` \`${info.command}\` (pid ${info.pid}, user ${info.user}) holds it since ${info.since}.` : '';
+    throw new DeployError('LOCKED', `Lock: ${layout.lockDir}.${who}`);
+  }
+  const info: LockInfo = { command: holder.command, pid: process.pid, user: holder.user, since: new Date().toISOString() };
+  writeFileSync(layout.lockInfoFile, `${JSON.stringify(info)}\n`);
+  try {
+    return await action();
+  } finally {
+    rmSync(layout.lockInfoFile, { force: true });
+    await release().catch(() => undefined);
+  }
+}
+
+/**
+ * The holder writes who it is just after it took the lock, so a command refused in that moment
+ * waits a little for it rather than refusing without naming the holder.
+ */
+async function readLockInfoSoon(file: string, waitMs = INFO_WAIT_MS): Promise<LockInfo | undefined> {
+  for (let waited = 0; ; waited += INFO_POLL_MS) {
+    const info = readLockInfo(file);
+    if (info || waited >= waitMs) return info;
+    await new Promise((resolve) => setTimeout(resolve, INFO_POLL_MS));
+  }
+}
+
+function readLockInfo(file: string): LockInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,77 @@
+import type { Color, HealthResponse } from '@mlbg/contract';
+import { z } from 'zod';
+import type { Clock, HttpAnswer } from '../effects/deps';
+
+/**
+ * What one check found, in the same shape everywhere (human output, `--json`, the history):
+ * what it saw, what it wanted, and what to do when they differ.
+ */
+export const GateResult = z.strictObject({
+  name: z.string(),
+  ok: z.boolean(),
+  observed: z.string(),
+  expected: z.string(),
+  hint: z.string().optional(),
+});
+export type GateResult = z.infer<typeof GateResult>;
+
+/** How many checks, how far apart: a color must answer several times in a row, not once by luck. */
+export interface SwitchTiming {
+  readonly healthChecks: number;
+  readonly healthIntervalMs: number;
+  readonly verifyChecks: number;
+  readonly verifyIntervalMs: number;
+}
+export const DEFAULT_SWITCH_TIMING: SwitchTiming = { healthChecks: 3, healthIntervalMs: 200, verifyChecks: 3, verifyIntervalMs: 100 };
+
+/** A version the target must answer with, and why (for the refusal message). */
+export interface ExpectedVersion {
+  readonly version: string;
+  readonly why: string;
+}
+
+/** What a backend knows about a color from when it was started, for when the color itself does not answer. */
+export interface RecordedColor {
+  readonly version?: string;
+  readonly featureCount?: number;
+}
+
+/** Direct access to each color, not through nginx (its own socket: the path nginx takes). */
+export interface ColorAccess {
+  health(color: Color): Promise<HttpAnswer>;
+  predict(color: Color, body: string): Promise<HttpAnswer>;
+  recorded(color: Color): RecordedColor | undefined;
+}
+
+/** Everything a preflight gate may look at. `facts` is filled by earlier gates for later ones. */
+export interface GateContext {
+  readonly from: Color;
+  readonly to: Color;
+  readonly colors: ColorAccess;
+  readonly clock: Clock;
+  readonly timing: SwitchTiming;
+  readonly expectedVersion?: ExpectedVersion;
+  readonly facts: GateFacts;
+}
+
+/** Facts established by earlier gates: the target's last healthy /health, the live color's. */
+export interface GateFacts {
+  target?: HealthResponse;
+  live?: HealthResponse;
+}
+
+/** One check before (or during) a change of routes. A new gate is one file and one line in `gates/index.ts`. */
+export interface Gate {
+  readonly name: string;
+  run(context: GateContext): Promise<GateResult>;
+}
+
+/** A passing result. */
+export function passed(name: string, observed: string, expected: string): GateResult {
+  return { name, ok: true, observed, expected };
+}
+
+/** A failing result with what to do. */
+export function failed(name: string, observed: string, expected: string, hint: string): GateResult {
+  return { name, ok: false, observed, expected, hint };
+}

@@ -1,0 +1,29 @@
+import type { Gate } from './gate';
+import { healthStreakGate } from './health-streak';
+import { predictGate } from './predict';
+import { signatureGate } from './signature';
+
+/** Every gate by name. A new gate: one file beside these and one line here; the spec can then name it. */
+export const GATES = {
+  'health-streak': healthStreakGate,
+  predict: predictGate,
+  signature: signatureGate,
+} as const satisfies Record<string, Gate>;
+export type GateName = keyof typeof GATES;
+export const GATE_NAMES = Object.keys(GATES) as [GateName, ...GateName[]];
+
+/**
+ * The gates the spec names (`gates.preflight` in deploy/deployment.json), in its order.
+ * @throws Error naming an unknown gate and the known ones
+ */
+export function gatesNamed(names: readonly string[]): Gate[] {
+  return names.map((name) => {
+    if (!(name in GATES)) throw new Error(`unknown gate "${name}" in gates.preflight; the gates are ${GATE_NAMES.join(', ')}`);
+    return GATES[name as GateName];
+  });
+}
+
+export { DEFAULT_SWITCH_TIMING, GateResult, failed, passed } from './gate';
+export type { ColorAccess, ExpectedVersion, Gate, GateContext, GateFacts, RecordedColor, SwitchTiming } from './gate';
+export { runGates } from './run-gates';
+export type { GateRun } from './run-gates';

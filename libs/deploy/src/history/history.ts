@@ -1,0 +1,191 @@
+import { Color } from '@mlbg/contract';
+import { appendFileSync, closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { z } from 'zod';
+import { GateResult } from '../gates/gate';
+import { Routes } from '../routing/routes';
+
+/** The history format this code writes; older lines are migrated when read. */
+export const HISTORY_SCHEMA_VERSION = 2;
+
+/** Which deployment a command ran on. */
+export const BackendKind = z.enum(['local', 'compose']);
+export type BackendKind = z.infer<typeof BackendKind>;
+
+/**
+ * How a switch attempt ended: `switched` (traffic moved and verified), `refused` (a gate failed,
+ * nothing changed), `reverted` (moved, verification failed, moved back), `broken` (moved,
+ * verification failed, and moving back failed too).
+ */
+export const SwitchResultKind = z.enum(['switched', 'refused', 'reverted', 'broken']);
+export type SwitchResultKind = z.infer<typeof SwitchResultKind>;
+
+const Common = {
+  schemaVersion: z.literal(HISTORY_SCHEMA_VERSION),
+  time: z.string(),
+  user: z.string(),
+  backend: BackendKind,
+  durationMs: z.number().nonnegative(),
+  /** What failed, when the command did not do what it was asked. */
+  reason: z.string().optional(),
+  /** The checks that allowed (or refused) it, in order. */
+  gates: z.array(GateResult).default([]),
+};
+
+const Move = {
+  ...Common,
+  from: Color,
+  to: Color,
+  fromVersion: z.string().nullable(),
+  toVersion: z.string().nullable(),
+  outcome: SwitchResultKind,
+  /** The routes after the attempt (absent in migrated lines). */
+  routes: Routes.optional(),
+};
+
+/** A color as `up` or `release` left it. */
+const ColorRecord = z.strictObject({ model: z.string(), version: z.string().nullable(), sha256: z.string().nullable() });
+
+/** One line of `history.jsonl`: every action on a stack, with its outcome. */
+export const HistoryEntry = z.discriminatedUnion('command', [
+  z.strictObject({ ...Move, command: z.literal('switch') }),
+  z.strictObject({ ...Move, command: z.literal('rollback') }),
+  z.strictObject({
+    ...Common,
+    command: z.literal('up'),
+    outcome: z.enum(['started', 'failed']),
+    live: Color.nullable(),
+    colors: z.strictObject({ blue: ColorRecord, green: ColorRecord }).nullable(),
+  }),
+  z.strictObject({ ...Common, command: z.literal('down'), outcome: z.enum(['stopped', 'failed']) }),
+  z.strictObject({
+    ...Common,
+    command: z.literal('release'),
+    outcome: z.enum(['released', 'refused', 'failed']),
+    /** null when a release failed before its color was known. */
+    color: Color.nullable(),
+    model: z.string(),
+    version: z.string().nullable(),
+    sha256: z.string().nullable(),
+    previousModel: z.string().nullable(),
+  }),
+]);
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+export type HistoryInput = z.input<typeof HistoryEntry>;
+export type MoveEntry = Extract<HistoryEntry, { command: 'switch' | 'rollback' }>;
+
+/** A line as the first format wrote it (switches and rollbacks only, `target` for the backend). */
+const LegacyEntry = z.object({
+  time: z.string(),
+  user: z.string(),
+  target: BackendKind,
+  command: z.enum(['switch', 'rollback']),
+  from: Color,
+  to: Color,
+  fromVersion: z.string().nullable(),
+  toVersion: z.string().nullable(),
+  outcome: SwitchResultKind,
+  durationMs: z.number().nonnegative(),
+  reason: z.string().optional(),
+});
+
+/** Parsed history; unreadable lines are skipped and reported by line number, never fatal. */
+export interface History {
+  readonly file: string;
+  readonly entries: readonly HistoryEntry[];
+  readonly skippedLines: readonly number[];
+}
+
+/** Parses one line in any known format to the current one; undefined when it is not a history line. */
+export function parseHistoryLine(line: string): HistoryEntry | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (json && typeof json === 'object' && !('schemaVersion' in json)) {
+    const legacy = LegacyEntry.safeParse(json);
+    if (!legacy.success) return undefined;
+    const { target, ...rest } = legacy.data;
+    return HistoryEntry.parse({ ...rest, schemaVersion: HISTORY_SCHEMA_VERSION, backend: target, gates: [] });
+  }
+  const parsed = HistoryEntry.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Parses `history.jsonl` text. Pure. */
+export function parseHistory(text: string, file = 'history.jsonl'): History {
+  const entries: HistoryEntry[] = [];
+  const skippedLines: number[] = [];
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    const entry = parseHistoryLine(line);
+    if (entry) entries.push(entry);
+    else skippedLines.push(index + 1);
+  });
+  return { file, entries, skippedLines };
+}
+
+/** A missing file is an empty history. */
+export function readHistory(file: string): History {
+  try {
+    return parseHistory(readFileSync(file, 'utf8'), file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { file, entries: [], skippedLines: [] };
+    throw error;
+  }
+}
+
+/** A note for people when lines were skipped: which file, which lines, what to do. */
+export function skippedLinesNote(history: History): string | undefined {
+  if (history.skippedLines.length === 0) return undefined;
+  return `${history.file}: line(s) ${history.skippedLines.join(', ')} can not be read and were skipped (cut short by a killed command, or edited by hand); they are left as they are. Fix or delete those lines to silence this.`;
+}
+
+/**
+ * Appends one line (one small O_APPEND write, so lines never interleave). A file whose last line
+ * was cut short gets a line break first, so the torn line stays apart and is never merged into.
+ */
+export function appendHistory(file: string, entry: HistoryInput): HistoryEntry {
+  const parsed = HistoryEntry.parse(entry);
+  appendFileSync(file, `${endsMidLine(file) ? '\n' : ''}${JSON.stringify(parsed)}\n`);
+  return parsed;
+}
+
+function endsMidLine(file: string): boolean {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    return false;
+  }
+  if (size === 0) return false;
+  const fd = openSync(file, 'r');
+  try {
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The switches and rollbacks on `backend`, oldest first. */
+export function moves(entries: readonly HistoryEntry[], backend: BackendKind): MoveEntry[] {
+  return entries.filter((entry): entry is MoveEntry => entry.backend === backend && (entry.command === 'switch' || entry.command === 'rollback'));
+}
+
+/** The last switch on `backend` that moved traffic, if any. */
+export function lastSuccessfulSwitch(entries: readonly HistoryEntry[], backend: BackendKind): MoveEntry | undefined {
+  return moves(entries, backend).filter((entry) => entry.outcome === 'switched').pop();
+}
+
+/** The last switch attempt of any outcome on `backend`, if any. */
+export function lastAttempt(entries: readonly HistoryEntry[], backend: BackendKind): MoveEntry | undefined {
+  return moves(entries, backend).pop();
+}
+
+/** The last entry of any command on `backend`. */
+export function lastEntry(entries: readonly HistoryEntry[], backend: BackendKind): HistoryEntry | undefined {
+  return entries.filter((entry) => entry.backend === backend).pop();
+}

@@ -1,0 +1,18 @@
+import type { Color } from '@mlbg/contract';
+
+/** The committed Compose files, at the workspace root as in the original design. */
+export const COMPOSE_BASE_FILE = 'docker-compose.yml';
+/** The Compose file that adds one color. */
+export function composeColorFile(color: Color): string {
+  return `docker-compose.${color}.yml`;
+}
+/** The committed nginx config the Compose `nginx` service mounts. */
+export const COMPOSE_NGINX_CONF = 'deploy/nginx/nginx.conf';
+/** The original design's start command, unchanged. */
+export const COMPOSE_UP_COMMAND =
+  'docker-compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml up --build -d';
+/**
+ * The env var that picks a color's model in Compose (the path inside the image), so a release can
+ * change the idle color's model and a new image keeps each color's model unless told otherwise.
+ */
+export const COLOR_MODEL_VARIABLES = { blue: 'BLUE_MODEL', green: 'GREEN_MODEL' } as const satisfies Record<Color, string>;

@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describeWithBinary, findBinary, run } from '../../testing/real-tools';
+
+const DOCKER_COMPOSE = findBinary('docker-compose');
+const WORKSPACE_ROOT = join(__dirname, '../../../../..');
+const FILES = ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml'];
+
+/** The parts of `docker-compose config` output these tests read. */
+interface ComposeService {
+  container_name: string;
+  ports: { published: number; target: number }[];
+  networks: Record<string, unknown>;
+  volumes: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+}
+interface ComposeConfig {
+  services: Record<string, ComposeService>;
+  networks: Record<string, unknown>;
+  volumes: Record<string, unknown>;
+}
+
+describeWithBinary(DOCKER_COMPOSE, 'docker-compose')('real docker-compose config on the committed files', () => {
+  let config: ComposeConfig;
+  beforeAll(() => {
+    const result = run(DOCKER_COMPOSE as string, [...FILES.flatMap((file) => ['-f', file]), 'config'], { cwd: WORKSPACE_ROOT });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    config = parse(result.stdout) as ComposeConfig;
+  });
+
+  it("keeps the original design's containers, network and ports", () => {
+    const { services } = config;
+    expect(Object.keys(services).sort()).toEqual(['ml-service-blue', 'ml-service-green', 'nginx']);
+    expect(services['ml-service-blue'].container_name).toBe('ml-service-blue');
+    expect(services['ml-service-green'].container_name).toBe('ml-service-green');
+    expect(services.nginx.container_name).toBe('ml-nginx');
+    expect(config.networks['ml-network']).toEqual({ name: 'ml-network', driver: 'bridge' });
+    const ports = (service: string) => services[service].ports.map((p) => `${p.published}:${p.target}`);
+    expect(ports('ml-service-blue')).toEqual(['8081:8081']);
+    expect(ports('ml-service-green')).toEqual(['8082:8082']);
+    expect(ports('nginx')).toEqual(['80:80']);
+    for (const service of Object.values(services)) expect(Object.keys(service.networks)).toEqual(['ml-network']);
+  });
+
+  it('health-checks both colors and starts nginx only once both are healthy', () => {
+    for (const [service, port] of [['ml-service-blue', 8081], ['ml-service-green', 8082]] as const) {
+      expect(config.services[service].healthcheck?.test).toEqual([
+        'CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`,
+      ]);
+    }
+    expect(config.services.nginx.depends_on).toEqual({
+      'ml-service-blue': { condition: 'service_healthy' },
+      'ml-service-green': { condition: 'service_healthy' },
+    });
+  });
+
+  it('shares one socket volume and mounts the committed nginx config', () => {
+    for (const service of Object.values(config.services)) expect(service.volumes).toContain('ml-sockets:/run/mlbg:rw');
+    expect(config.services.nginx.volumes).toContain(`${WORKSPACE_ROOT}/deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro`);
+    expect(config.volumes).toEqual({ 'ml-sockets': {} });
+  });
+});

@@ -1,0 +1,137 @@
+import { Color, otherColor } from '@mlbg/contract';
+import { stringify } from 'yaml';
+import type { DeploymentSpec } from '../../spec/deployment-spec';
+import { COMPOSE_SOCKET_DIR, INITIAL_LIVE_COLOR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from '../../spec/sockets';
+import { COLOR_MODEL_VARIABLES, COMPOSE_BASE_FILE, COMPOSE_NGINX_CONF, composeColorFile } from './compose-names';
+import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
+
+/** Compose file format: docker-compose 1.29 reads a file without `version` as the legacy v1 format. */
+const COMPOSE_VERSION = '3.8';
+/** The named volume holding every unix socket, shared by nginx and both colors. */
+export const SOCKET_VOLUME = 'ml-sockets';
+/** The Compose service names (`docker-compose restart nginx` as in the original). */
+export const ROUTER_SERVICE = 'nginx';
+/** Where the image keeps the repo's files (the Dockerfile's WORKDIR). */
+export const IMAGE_APP_DIR = '/app';
+const SERVICE_HOST = '0.0.0.0';
+const LOG_LEVEL = 'info';
+const HEALTHCHECK = { interval: '5s', timeout: '3s', retries: 12, start_period: '10s' } as const;
+/**
+ * The env var that picks a color's image, so a deploy can run a new image on the idle color only
+ * (`GREEN_IMAGE=ghcr.io/...:<sha> docker compose up -d --no-deps ml-service-green`).
+ */
+export const COLOR_IMAGE_VARIABLES = { blue: 'BLUE_IMAGE', green: 'GREEN_IMAGE' } as const satisfies Record<Color, string>;
+/**
+ * What the service may write with a read-only root filesystem: nothing but its socket (in the
+ * socket volume) and temporary files; /tmp is a tmpfs so a library's scratch file never fails.
+ */
+export const COLOR_TMPFS = ['/tmp'] as const;
+/**
+ * What `up --build` tags the local build as when the variable is unset. One tag per color: two
+ * services building into the same tag race under BuildKit ("image already exists").
+ */
+export const LOCAL_IMAGE_REPOSITORY = 'ml-model-service';
+
+/** The Compose `image:` of a color: its variable, defaulting to the local build's tag. */
+export function colorImage(color: Color): string {
+  return `\${${COLOR_IMAGE_VARIABLES[color]}:-${LOCAL_IMAGE_REPOSITORY}:${color}}`;
+}
+
+/** The Compose `MODEL_PATH` of a color: its variable, defaulting to the spec's model in the image. */
+export function colorModel(spec: DeploymentSpec, color: Color): string {
+  return `\${${COLOR_MODEL_VARIABLES[color]}:-${IMAGE_APP_DIR}/${spec.colors[color].model}}`;
+}
+
+/**
+ * Renders the three Compose files of the original design: the base (network, socket volume,
+ * nginx) and one per color. Each color file also makes nginx wait until that color is healthy.
+ */
+export function renderComposeFiles(spec: DeploymentSpec): GeneratedFile[] {
+  return [
+    { path: COMPOSE_BASE_FILE, content: toYaml(baseFile(spec)) },
+    ...Color.options.map((color) => ({ path: composeColorFile(color), content: toYaml(colorFile(spec, color)) })),
+  ];
+}
+
+/** The Compose service name of a color (also its container name by default). */
+export function colorService(spec: DeploymentSpec, color: Color): string {
+  return spec.colors[color].container;
+}
+
+function baseFile(spec: DeploymentSpec) {
+  return {
+    version: COMPOSE_VERSION,
+    services: {
+      [ROUTER_SERVICE]: {
+        image: spec.router.image,
+        container_name: spec.router.container,
+        command: ['sh', '-c', routerCommand()],
+        ports: [`${spec.router.port}:${spec.router.port}`],
+        volumes: [`./${COMPOSE_NGINX_CONF}:/etc/nginx/nginx.conf:ro`, `${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`],
+        networks: [spec.network],
+        restart: 'unless-stopped',
+      },
+    },
+    networks: { [spec.network]: { name: spec.network, driver: 'bridge' } },
+    volumes: { [SOCKET_VOLUME]: {} },
+  };
+}
+
+/**
+ * nginx's container creates the initial relative symlinks (live -> blue, preview -> green) when
+ * they are missing, so a fresh volume works and a restart keeps the last switch.
+ */
+function routerCommand(): string {
+  const live = colorSocket(INITIAL_LIVE_COLOR);
+  const preview = colorSocket(otherColor(INITIAL_LIVE_COLOR));
+  return [
+    `cd ${COMPOSE_SOCKET_DIR}`,
+    `{ [ -L ${LIVE_SOCKET} ] || ln -s ${live} ${LIVE_SOCKET}; }`,
+    `{ [ -L ${PREVIEW_SOCKET} ] || ln -s ${preview} ${PREVIEW_SOCKET}; }`,
+    `exec nginx -g 'daemon off;'`,
+  ].join(' && ');
+}
+
+function colorFile(spec: DeploymentSpec, color: Color) {
+  const { port, container } = spec.colors[color];
+  const service = colorService(spec, color);
+  return {
+    version: COMPOSE_VERSION,
+    services: {
+      [service]: {
+        image: colorImage(color),
+        build: { context: '.', dockerfile: 'Dockerfile' },
+        container_name: container,
+        environment: {
+          COLOR: color,
+          HOST: SERVICE_HOST,
+          PORT: String(port),
+          MODEL_PATH: colorModel(spec, color),
+          SOCKET_PATH: `${COMPOSE_SOCKET_DIR}/${colorSocket(color)}`,
+          BODY_LIMIT: String(spec.limits.bodyLimitBytes),
+          MAX_BATCH_ROWS: String(spec.limits.maxBatchRows),
+          LOG_LEVEL: LOG_LEVEL,
+        },
+        ports: [`${port}:${port}`],
+        read_only: true,
+        tmpfs: [...COLOR_TMPFS],
+        volumes: [`${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`],
+        networks: [spec.network],
+        // The runtime image is node:20-slim without curl, so node itself checks /health.
+        healthcheck: {
+          test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
+          ...HEALTHCHECK,
+        },
+        restart: 'unless-stopped',
+      },
+      [ROUTER_SERVICE]: { depends_on: { [service]: { condition: 'service_healthy' } } },
+    },
+  };
+}
+
+function toYaml(document: object): string {
+  const header = headerLines(GENERATE_COMMAND).map((line) => `# ${line}`);
+  // Values double-quoted so no YAML 1.1 reader (PyYAML in docker-compose) can misread "80:80".
+  const body = stringify(document, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 });
+  return `${header.join('\n')}\n${body}`;
+}
