@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deployCli } from './support/exec';
+import { deployCli, exec } from './support/exec';
 import { serving } from './support/http';
 import { startLoad, type LoadReport } from './support/load';
 import { recordTiming } from './support/timings';
@@ -58,6 +58,14 @@ describe('switch, toggle and rollback through the deploy CLI (Compose backend) u
     expect(Object.keys(report.byColorVersion).sort()).toEqual(['blue v1.0.0', 'green v1.1.0']);
     expect(report.requests).toBeGreaterThan(1000);
   }, 4 * SWITCH_TIMEOUT_MS);
+
+  it('`npx nx run deploy:switch --backend=compose` reaches the Compose backend through Nx (as the README writes it)', async () => {
+    const nx = await exec('npx', ['nx', 'run', 'deploy:switch', '--backend=compose', '--color=blue', `--state-dir=${stateDir}`, '--output-style=stream'], { env: { NX_DAEMON: 'false', NX_TUI: 'false' }, timeoutMs: SWITCH_TIMEOUT_MS });
+    expect({ status: nx.status, out: nx.status === 0 ? '' : nx.stdout + nx.stderr }).toEqual({ status: 0, out: '' });
+    expect(await serving(80)).toMatchObject({ color: 'blue', version: 'v1.0.0' });
+    // Back to green, where the next file expects live traffic.
+    expect((await cli('switch', '--color=green')).result).toMatchObject({ to: 'green' });
+  }, 2 * SWITCH_TIMEOUT_MS);
 
   it('a switch to the color already live is a no-op that says so', async () => {
     expect((await cli('switch', '--color=green')).result).toMatchObject({ kind: 'noop' });
