@@ -42,7 +42,7 @@ beforeAll(async () => {
   server = join(mkdtempSync(join(tmpdir(), 'compose-e2e-cd-')), 'ml-deployment-project');
   mkdirSync(join(server, 'deploy/nginx'), { recursive: true });
   mkdirSync(join(server, 'scripts'));
-  for (const file of [...COMPOSE_FILES, 'deploy/nginx/nginx.conf', 'scripts/deploy_compose.sh']) cpSync(join(WORKSPACE_ROOT, file), join(server, file));
+  for (const file of [...COMPOSE_FILES, 'deploy/nginx/nginx.conf', 'deploy/deployment.json', 'scripts/deploy_compose.sh']) cpSync(join(WORKSPACE_ROOT, file), join(server, file));
   const started = Date.now();
   images = {
     release1: await publish('release-1', []),
@@ -66,7 +66,7 @@ describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', 
   it('on a server with no stack yet, starts the whole stack with the image on both colors', async () => {
     const result = await deploy(images.release1);
     recordTiming('CD: first deploy (no stack yet)', result.ms);
-    expect({ status: result.status, stderr: result.stderr }).toMatchObject({ status: 0 });
+    expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
     expect(result.stdout).toContain(`Done: the stack runs ${images.release1}; live is blue (v1.0.0).`);
     expect([await imageOf('ml-service-blue'), await imageOf('ml-service-green')]).toEqual([images.release1, images.release1]);
     expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.0.0' });
@@ -78,7 +78,7 @@ describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', 
     const result = await deploy(images.release2, { DEPLOY_MODEL: '/app/models/v1.1.0/model.onnx', EXPECT_VERSION: 'v1.1.0' });
     const report = await load.stop();
     recordTiming('CD: deploy to the idle color under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
-    expect({ status: result.status, stderr: result.stderr }).toMatchObject({ status: 0 });
+    expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
     expect(result.stdout).toContain('GET /preview/health: 200 from green, model v1.1.0');
     expect(result.stdout).toContain('Switching live traffic: blue (v1.0.0) -> green (v1.1.0)');
     expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
@@ -89,7 +89,7 @@ describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', 
 
   it('a deploy of a new image keeps the live model version: v1.1.0 live stays v1.1.0 on the new image', async () => {
     const result = await deploy(images.release3);
-    expect({ status: result.status, stderr: result.stderr }).toMatchObject({ status: 0 });
+    expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
     // The idle color (blue) got the new image and the live color's model, not its own default v1.0.0.
     expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
     expect(await imageOf('ml-service-blue')).toBe(images.release3);
