@@ -209,6 +209,23 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     expect(runner.lines().filter((line) => line.includes(' up '))).toEqual([`${COMPOSE} up -d --no-deps --no-build --force-recreate ml-service-green`]);
   });
 
+  it('fails at once when the new container keeps restarting (a model that does not load), and puts it back', async () => {
+    let inspections = 0;
+    const runner = recordingRunner([
+      { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: { stdout: 'blue.sock\n' } },
+      { match: (line) => line.includes('--force-recreate ml-service-green'), result: {} },
+      { match: (line) => line.startsWith('docker inspect --format {{.RestartCount}}') && line.endsWith(' ml-service-green'), result: () => ({ stdout: `${inspections++ === 0 ? 0 : 2} starting\n` }) },
+      { match: (line) => line.startsWith('docker logs --tail 15 ml-service-green'), result: { stdout: 'Error: model file is not a valid ONNX model\n' } },
+      { match: (line) => line.includes('exec -T ml-service-blue'), result: probed(200, health('blue')) },
+      { match: (line) => line.includes('exec -T ml-service-green'), result: { code: 1, stderr: 'container is restarting' } },
+    ]);
+    const backend = composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run: runner, http: async () => answer(200, {}), workspaceRoot: root, composeCommand: ['docker', 'compose'] }, { clock: fakeClock(), progress: () => undefined });
+    const error = await backend.release({ image: 'ghcr.io/acme/model-service:broken', timeoutMs: 180_000 }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'RELEASE_FAILED', message: expect.stringContaining('ml-service-green keeps restarting (its process exited 2 time(s) while starting') });
+    expect((error as Error).message).toContain('| Error: model file is not a valid ONNX model');
+    expect(runner.lines().filter((line) => line.includes('--force-recreate'))).toHaveLength(2);
+  });
+
   it('refuses the live color, and puts .env and the container back when the new one never becomes healthy', async () => {
     await expect(deployment().backend.release({ model: 'models/v1.2.0/model.onnx', color: 'blue' })).rejects.toMatchObject({ code: 'LIVE_COLOR_RELEASE' });
     writeFileSync(join(root, '.env'), 'GREEN_IMAGE=ghcr.io/acme/model-service:good\n');
@@ -297,6 +314,8 @@ describe("CD's one command and the manual commands share one path (a scripted Co
     const deployed = await cli('release', '--backend=compose', '--image=ghcr.io/acme/model-service:new', '--switch');
     expect(deployed).toMatchObject({ code: 0, json: { ok: true, result: { color: 'green', version: 'v1.2.0', switch: { kind: 'switched', from: 'blue', to: 'green', toVersion: 'v1.2.0' } } } });
     expect([engine.live(), engine.image('green'), engine.image('blue')]).toEqual(['green', 'ghcr.io/acme/model-service:new', 'ml-model-service:blue']);
+    // New code for the live model: green got blue's model with the image, not its own older one.
+    expect(readFileSync(join(root, '.env'), 'utf8')).toBe('GREEN_MODEL=/app/models/v1.0.0/model.onnx\nGREEN_IMAGE=ghcr.io/acme/model-service:new\n');
 
     const rolledBack = await cli('rollback', '--backend=compose');
     expect(rolledBack).toMatchObject({ code: 0, json: { ok: true, result: { kind: 'switched', from: 'green', to: 'blue', toVersion: 'v1.0.0' } } });
