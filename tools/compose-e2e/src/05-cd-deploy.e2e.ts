@@ -104,6 +104,29 @@ describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', 
     expect((await inServer(['config'])).stdout).toMatch(/MODEL_PATH: \/app\/models\/v1\.1\.0\/model\.onnx[\s\S]*MODEL_PATH: \/app\/models\/v1\.1\.0\/model\.onnx/);
   }, DEPLOY_TIMEOUT_MS);
 
+  it('is undone by deploy:rollback --backend=compose (one history for CD and people), under 32 clients', async () => {
+    const load = startLoad(80, 32);
+    const cli = ['-r', '@swc-node/register', join(WORKSPACE_ROOT, 'libs/deploy/src/cli/main.ts')];
+    const result = await exec('node', [...cli, 'rollback', '--backend=compose', '--json'], {
+      cwd: server,
+      env: { SWC_NODE_PROJECT: join(WORKSPACE_ROOT, 'libs/deploy/tsconfig.lib.json'), NODE_PATH: join(WORKSPACE_ROOT, 'node_modules') },
+      timeoutMs: DEPLOY_TIMEOUT_MS,
+    });
+    const report = await load.stop();
+    recordTiming('CD: rollback of the last deploy under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
+    // The last deploy switched green -> blue (same model, new image): the rollback returns to green.
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, result: { kind: 'switched', from: 'blue', to: 'green', toVersion: 'v1.1.0' } });
+    expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+    expect(report.failures).toEqual([]);
+    // Roll forward again so the cases below start from blue live.
+    const forward = await exec('node', [...cli, 'switch', '--backend=compose', '--color=blue', '--json'], {
+      cwd: server,
+      env: { SWC_NODE_PROJECT: join(WORKSPACE_ROOT, 'libs/deploy/tsconfig.lib.json'), NODE_PATH: join(WORKSPACE_ROOT, 'node_modules') },
+      timeoutMs: DEPLOY_TIMEOUT_MS,
+    });
+    expect(JSON.parse(forward.stdout)).toMatchObject({ ok: true, result: { kind: 'switched', to: 'blue' } });
+  }, DEPLOY_TIMEOUT_MS * 2);
+
   describe.each([
     ['whose model does not load', 'brokenModel', {}, /ml-service-green (stopped|keeps restarting)/],
     // Its check can never pass (nothing listens where it asks), so any HEALTH_TIMEOUT proves the
