@@ -34,13 +34,15 @@ WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 # onnxruntime-node ships binaries for every OS and CPU (288 MB); keep linux/<this arch> (~45 MB),
-# then prove it still loads.
+# then prove it still loads. typescript (23 MB) is only @trpc/server's peer dependency, for its
+# types: nothing requires it at run time (the Compose suite runs the image without it).
 RUN npm ci --omit=dev --no-audit --no-fund \
  && ort=node_modules/onnxruntime-node/bin \
  && arch="$(node -p process.arch)" \
  && find "$ort" -mindepth 3 -maxdepth 3 -type d ! -path "*/linux/$arch" -exec rm -rf {} + \
  && find "$ort" -mindepth 2 -maxdepth 2 -type d -empty -delete \
  && node -e "require('onnxruntime-node')" \
+ && rm -rf node_modules/typescript \
  && npm cache clean --force
 
 # ---- runtime -----------------------------------------------------------------------------------

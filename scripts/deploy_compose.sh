@@ -7,7 +7,7 @@
 # Everything after the pull is ONE command of the deploy CLI:
 #   deploy release --backend=compose --image=<image> --switch
 # which, holding the stack's lock (so no manual switch can slip in), recreates only the idle
-# color on the new image (each color keeps its model: BLUE_MODEL/GREEN_MODEL in .env), waits
+# color on the new image with the live color's model (BLUE_MODEL/GREEN_MODEL in .env), waits
 # until it is healthy and on /preview/, runs the switch's gates (health, a real prediction, the
 # same input signature as the live color), moves live.sock with one rename (no nginx reload),
 # verifies through nginx, and writes every step to the history. If the switch does not happen,
@@ -30,6 +30,8 @@
 #   DEPLOY_CLI       auto (default) | host | container
 #   HEALTH_TIMEOUT   seconds to wait for the new container to turn healthy (default 180)
 #   EXPECT_VERSION   refuse to switch unless the new image serves this model version (e.g. v1.1.0)
+#   DEPLOY_MODEL     the model the idle color serves with the new image, a path in the image (e.g.
+#                    /app/models/v1.1.0/model.onnx); default: the live color's model
 #   DEPLOY_PULL      always (default) | never (an image built on this host)
 #   BLUEGREEN_STATE_DIR  the deploy CLI's state folder (lock, history; default .bluegreen here)
 set -euo pipefail
@@ -166,6 +168,7 @@ main() {
   fi
   step "Releasing $IMAGE to the idle color and switching to it (deploy release --backend=compose --switch)"
   local args=(release --backend=compose "--image=$IMAGE" --switch "--timeout=$HEALTH_TIMEOUT")
+  if [[ -n ${DEPLOY_MODEL:-} ]]; then args+=("--model=$DEPLOY_MODEL"); fi
   if [[ -n $EXPECT_VERSION ]]; then args+=("--expect-version=$EXPECT_VERSION"); fi
   deploy_cli "${args[@]}" || fail "$IMAGE is not live (the CLI said why above; live traffic stayed on the color that served it)."
   step "Done: $IMAGE is live. Undo with: deploy rollback --backend=compose"

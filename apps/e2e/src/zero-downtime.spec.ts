@@ -71,11 +71,13 @@ test('switching back and forth under load through nginx loses no request', async
   expect(answers.length).toBeGreaterThan(SWITCHES * CLIENTS);
 
   // Every answer carries the version live when it started, or the next one if a switch was in flight.
-  for (const answer of answers) {
+  // Checked in plain code and asserted once: one expect() per answer took minutes for ~50,000 answers.
+  const wrongVersion = answers.filter((answer) => {
     const finished = switches.filter((entry) => entry.finishedAt < answer.startedAt);
     const live = finished.length > 0 ? finished[finished.length - 1].to : 'blue';
     const inFlight = switches.find((entry) => entry.startedAt < answer.startedAt && entry.finishedAt >= answer.startedAt);
-    const allowed = [VERSION_OF[live], ...(inFlight ? [VERSION_OF[inFlight.to]] : [])];
-    expect(allowed).toContain(answer.version);
-  }
+    const allowed: (string | undefined)[] = [VERSION_OF[live], ...(inFlight ? [VERSION_OF[inFlight.to]] : [])];
+    return !allowed.includes(answer.version);
+  });
+  expect(wrongVersion.slice(0, 5)).toEqual([]);
 });

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { onnx } from 'onnx-proto';
 import { WORKSPACE_ROOT } from './testing/test-app';
 
 /** The built service, exactly as `deploy:up` and the Dockerfile run it (`nx build` runs before these tests). */
@@ -80,6 +81,18 @@ describe('the built service as a process', () => {
     const lines = stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
+  });
+
+  it('stops at start-up with one line that says what it saw and what it supports, for a model it can not serve', async () => {
+    const value = { name: 'x', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 3 }, { dimValue: 8 }, { dimValue: 8 }] } } } };
+    const image = join(scratch, 'image.onnx');
+    writeFileSync(
+      image,
+      onnx.ModelProto.encode({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph: { name: 'g', node: [{ opType: 'Identity', input: ['x'], output: ['y'] }], input: [value], output: [{ ...value, name: 'y' }] } }).finish(),
+    );
+    const { exited, stderr } = run({ MODEL_PATH: image });
+    expect(await exited).toBe(1);
+    expect(stderr().trim().split('\n')).toEqual([expect.stringMatching(/^model-service: .*image\.onnx takes float32 \[N, 3, 8, 8\] as input "x"; the service serves models with one \[batch, F\] tensor/)]);
   });
 
   it('listens on TCP and on a 0666 unix socket, then drains on SIGTERM and exits 0', async () => {

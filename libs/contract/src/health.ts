@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Color } from './color';
+import { ModelSignature } from './signature';
 
 /**
  * `ok` only while the model is loaded and a warm-up inference passed; anything else comes with 503.
@@ -16,6 +17,8 @@ export const HealthResponse = z
     feature_count: z.number().int().positive(),
     model_sha256: z.string(),
     uptime_seconds: z.number().nonnegative(),
+    /** What the model takes and gives (inputs, outputs, task, classes): what the deploy tool compares before a switch. */
+    signature: ModelSignature.optional(),
     /** Per-check details in @nestjs/terminus's shape. */
     details: z.record(z.string(), z.object({ status: z.enum(['up', 'down']) }).loose()).optional(),
   })

@@ -5,7 +5,42 @@ export { HealthResponse, HealthStatus, LivenessResponse } from './health';
 export { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, ModelMetadata, ModelVersion } from './model-metadata';
 export { buildOpenApiDocument } from './openapi';
 export type { OpenApiDocument, OpenApiOptions } from './openapi';
-export { FLOAT32_MAX, PredictRequest, PredictResponse, predictRequestFor } from './predict';
+export {
+  AnyPredictResponse,
+  ClassificationPredictResponse,
+  FLOAT32_MAX,
+  MultiTargetPredictResponse,
+  numericValueProblem,
+  PredictRequest,
+  PredictResponse,
+  predictRequestFor,
+} from './predict';
 export type { PredictLimits } from './predict';
+export {
+  ClassLabel,
+  describeSignatureDifferences,
+  ModelInfoResponse,
+  ModelSignature,
+  ModelTask,
+  NUMERIC_INPUT_DATATYPES,
+  TensorDatatype,
+  TensorSignature,
+} from './signature';
+export type { NumericInputDatatype } from './signature';
 export { appRouter } from './trpc';
 export type { AppRouter, ModelProcedures, TrpcContext } from './trpc';
+export {
+  V2_PLATFORM,
+  V2ErrorBody,
+  V2InferRequest,
+  V2InferResponse,
+  V2ModelMetadataResponse,
+  V2ModelReadyResponse,
+  V2RequestInput,
+  V2RequestOutput,
+  V2ResponseOutput,
+  V2ServerLiveResponse,
+  V2ServerMetadataResponse,
+  V2ServerReadyResponse,
+  V2TensorData,
+} from './v2';

@@ -21,6 +21,15 @@ async function main(): Promise<void> {
   const input = session.inputMetadata[0];
   const width = input.isTensor ? Number(input.shape[1]) : 1;
   const [inputName, outputName] = [session.inputNames[0], session.outputNames[0]];
+  // A classifier (a label output and probabilities): the answer a client needs, labels and one row of probabilities each.
+  const classifier = session.outputNames.length > 1;
+  const answer = (outputs: InferenceSession.OnnxValueMapType, rows: number): string => {
+    if (!classifier) return JSON.stringify({ predictions: Array.from(outputs[outputName].data as Float32Array), model_version: 'baseline' });
+    const [labels, probabilities] = session.outputNames.map((name) => outputs[name].data);
+    const width = probabilities.length / rows;
+    const perRow = Array.from({ length: rows }, (_, i) => Array.from((probabilities as Float32Array).subarray(i * width, (i + 1) * width)));
+    return JSON.stringify({ predictions: Array.from(labels as ArrayLike<unknown>), probabilities: perRow, model_version: 'baseline' });
+  };
 
   const handler: RequestListener = (request, response) => {
     if (request.method === 'GET' && request.url === '/health') {
@@ -46,8 +55,7 @@ async function main(): Promise<void> {
       session
         .run({ [inputName]: new Tensor('float32', data, [rows.length, width]) })
         .then((outputs) => {
-          const predictions = Array.from(outputs[outputName].data as Float32Array);
-          const body = JSON.stringify({ predictions, model_version: 'baseline' });
+          const body = answer(outputs, rows.length);
           response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
           response.end(body);
         })

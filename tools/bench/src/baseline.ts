@@ -13,6 +13,36 @@ const START_TIMEOUT_MS = 30_000;
 /** Readable and traversable by nginx's workers, which run as `nobody` when the master is root. */
 const OPEN_DIR_MODE = 0o755;
 
+/**
+ * The baseline server alone on `port` (and `socketPath`, when given), its script and log in `dir`.
+ * Resolves once it listens; the caller stops it.
+ */
+export async function startBaselineServer(options: {
+  readonly workspaceRoot: string;
+  readonly modelPath: string;
+  readonly port: number;
+  readonly dir: string;
+  readonly socketPath?: string;
+  readonly name?: string;
+}): Promise<Child> {
+  // Plain JavaScript under plain node, as the service runs: no TypeScript hook in its CPU or memory.
+  const script = join(options.dir, 'baseline-server.js');
+  writeFileSync(script, ts.transpileModule(readFileSync(BASELINE_SERVER, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText);
+  const name = options.name ?? 'baseline server';
+  const server = startChild(name, process.execPath, [script, options.modelPath, String(options.port), ...(options.socketPath ? [options.socketPath] : [])], {
+    cwd: options.workspaceRoot,
+    env: { ...process.env, NODE_PATH: join(options.workspaceRoot, 'node_modules') },
+    logFile: join(options.dir, `${name.replace(/\W+/g, '-')}.log`),
+  });
+  try {
+    await waitForOutput(server, 'listening', START_TIMEOUT_MS);
+  } catch (error) {
+    await stopChild(server);
+    throw error;
+  }
+  return server;
+}
+
 /** The bare baseline, served directly and through an nginx with the stack's own generated config. */
 export interface BaselineStack {
   readonly directUrl: string;
@@ -46,16 +76,8 @@ export async function startBaseline(options: {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    // Plain JavaScript under plain node, as the service runs: no TypeScript hook in its CPU or memory.
-    const script = join(dir, 'baseline-server.js');
-    writeFileSync(script, ts.transpileModule(readFileSync(BASELINE_SERVER, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText);
-    const server = startChild('baseline server', process.execPath, [script, options.modelPath, String(options.ports.server), join(socketDir, BASELINE_SOCKET)], {
-      cwd: options.workspaceRoot,
-      env: { ...process.env, NODE_PATH: join(options.workspaceRoot, 'node_modules') },
-      logFile: join(dir, 'baseline.log'),
-    });
+    const server = await startBaselineServer({ workspaceRoot: options.workspaceRoot, modelPath: options.modelPath, port: options.ports.server, dir, socketPath: join(socketDir, BASELINE_SOCKET) });
     started.push(server);
-    await waitForOutput(server, 'listening', START_TIMEOUT_MS);
     symlinkSync(BASELINE_SOCKET, join(socketDir, LIVE_SOCKET));
     symlinkSync(BASELINE_SOCKET, join(socketDir, PREVIEW_SOCKET));
 

@@ -16,7 +16,9 @@ describe('nx run bench:run --quick', () => {
 
     expect(result.failures).toEqual([]);
     expect(result.allSucceeded).toBe(true);
-    expect(result.cases).toHaveLength(8);
+    // Four endpoints direct and through nginx, and the classifier direct.
+    expect(result.cases).toHaveLength(9);
+    expect(result.cases.map((item) => item.endpoint)).toContain('classify-100');
     for (const item of result.cases) {
       for (const side of [item.service, item.baseline]) {
         expect(side?.runs.every((run) => run.requests > 0 && run.non2xx === 0 && run.errors === 0 && run.timeouts === 0 && run.resets === 0)).toBe(true);

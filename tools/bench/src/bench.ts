@@ -7,6 +7,7 @@ import { LoadGenerator, failedCount } from './load';
 import { machineInfo } from './machine';
 import { type CasePlan, type Target, measureCase } from './measure';
 import { type WatchedProcess, memorySnapshot, startPeakSampler } from './memory';
+import { type OwnModelPair, startOwnModelPair } from './own-model';
 import type { BenchOptions } from './options';
 import { freePorts } from '@mlbg/deploy';
 import { checkTargets } from './report';
@@ -113,6 +114,20 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     });
     io.progress(`  baseline ${baseline.directUrl}; its nginx ${baseline.routerUrl}.`);
 
+    // Endpoints with a model of their own (the classifier) get a service and a baseline on it.
+    const ownModels = new Map<string, OwnModelPair>();
+    for (const model of new Set(options.endpoints.flatMap((name) => ENDPOINTS[name].model ?? []))) {
+      checkAborted();
+      io.progress(`Starting a service and a bare baseline on ${model}...`);
+      const pair = await startOwnModelPair({ workspaceRoot: WORKSPACE_ROOT, serviceRoot: options.serviceRoot ? resolve(options.serviceRoot) : WORKSPACE_ROOT, model, logLevel: options.logLevel });
+      cleanups.push(async () => {
+        io.progress(`Stopping the service and baseline on ${model}...`);
+        await pair.stop();
+      });
+      ownModels.set(model, pair);
+      io.progress(`  service ${pair.service.url}; baseline ${pair.baseline.url} (direct only).`);
+    }
+
     load = await LoadGenerator.start();
     const generator = load;
     cleanups.push(() => generator.close());
@@ -139,7 +154,13 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     };
     const plans: CasePlan[] = [];
     for (const name of options.endpoints) {
+      const endpoint = ENDPOINTS[name];
       for (const connections of options.connections) {
+        const pair = endpoint.model ? ownModels.get(endpoint.model) : undefined;
+        if (pair) {
+          plans.push({ endpoint, via: 'direct', connections, service: pair.service, baseline: pair.baseline });
+          continue;
+        }
         for (const via of ['direct', 'nginx'] as const) {
           const target = via === 'direct' ? service.direct : service.nginx;
           if (target) plans.push({ endpoint: ENDPOINTS[name], via, connections, service: target, baseline: baselineTargets[via] });

@@ -17,8 +17,11 @@ const colorService = (color: Color) => readComposeFile(`docker-compose.${color}.
 const script = readWorkspaceFile('scripts/deploy_compose.sh');
 
 describe('the compose files and the image agree', () => {
-  it.each(COLORS)('%s runs a model the image ships, of the version the original design gives it', (color) => {
-    const modelPath = colorService(color).environment?.['MODEL_PATH'] ?? '';
+  it.each(COLORS)('%s runs a model the image ships, of the version the original design gives it, unless its own variable names another', (color) => {
+    // `${BLUE_MODEL:-/app/models/v1.0.0/model.onnx}`: a deploy can keep the live model on the idle color.
+    const setting = /^\$\{([A-Z]+)_MODEL:-([^}]+)\}$/.exec(colorService(color).environment?.['MODEL_PATH'] ?? '');
+    expect(setting?.[1]).toBe(color.toUpperCase());
+    const modelPath = setting?.[2] ?? '';
     const workdir = runtime.instructions.filter((i) => i.keyword === 'WORKDIR').map((i) => i.args).pop();
     expect(modelPath.startsWith(`${workdir}/models/`)).toBe(true);
     const inRepo = posix.relative(workdir as string, modelPath);

@@ -143,6 +143,28 @@ describe('ci.yml', () => {
   });
 });
 
+describe('ci.yml compose job', () => {
+  it("runs the Compose suite on the runner's own Docker engine, after npm ci, keeping the engine logs of a failure", async () => {
+    const ci = await loadWorkflow('ci.yml');
+    const job = ci.raw.jobs['compose'];
+    // On the host, not in a container: the suite needs the runner's Docker engine and its ports.
+    expect(job['runs-on']).toBe('ubuntu-latest');
+    expect(job.container).toBeUndefined();
+    const steps = stepsOf(ci, 'compose');
+    const install = steps.findIndex((step) => step.run === 'npm ci');
+    const suite = steps.findIndex((step) => step.run === 'npx nx run compose-e2e:e2e --output-style=stream');
+    const upload = steps.findIndex((step) => step.uses?.startsWith('actions/upload-artifact@'));
+    expect(install).toBeGreaterThan(-1);
+    expect(suite).toBeGreaterThan(install);
+    expect(upload).toBeGreaterThan(suite);
+    expect(steps[upload].if?.expr).toBe('failure()');
+    // The target exists and is the suite, not the inferred unit tests `nx affected -t test` runs.
+    const project = JSON.parse(readFileSync(join(__dirname, '../../compose-e2e/project.json'), 'utf8'));
+    expect(project.targets.e2e.options.command).toContain('jest --config tools/compose-e2e/jest.e2e.config.ts');
+    expect(existsSync(join(__dirname, '../../compose-e2e/jest.config.ts'))).toBe(false);
+  });
+});
+
 describe('cd.yml', () => {
   let cd: ParsedWorkflow;
   beforeAll(async () => {

@@ -8,7 +8,7 @@ const REBUILD = 'run `npx nx run models:build` and commit the result';
 describe('committed model artifacts', () => {
   const { artifacts } = renderArtifacts();
 
-  it('covers the data, both versions and the bring-your-own fixture', () => {
+  it('covers the data, both versions, the bring-your-own fixture and the classifier example', () => {
     expect(artifacts.map((a) => a.path)).toEqual([
       'tools/models/data/training.csv',
       'models/v1.0.0/model.onnx',
@@ -17,6 +17,8 @@ describe('committed model artifacts', () => {
       'models/v1.1.0/model.json',
       'models/fixtures/three-features/model.onnx',
       'models/fixtures/three-features/model.json',
+      'models/classifier/model.onnx',
+      'models/classifier/model.json',
     ]);
   });
 

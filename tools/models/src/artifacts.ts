@@ -1,3 +1,4 @@
+import { CLASSIFIER_DIR, renderClassifier } from './classifier';
 import { generateTrainingCsv, parseTrainingCsv, TRAINING_CSV_PATH } from './dataset';
 import { CARD_FILE, MODEL_FILE, modelCard, renderCard, sha256 } from './model-card';
 import { RECIPES, trainModel } from './models';
@@ -45,5 +46,11 @@ export function renderArtifacts(): { artifacts: Artifact[]; summary: ModelSummar
     emit(`${MODELS_DIR}/${recipe.version}`, model.spec, recipe.version, model.trainingRows, model.rmse);
   }
   emit(THREE_FEATURE_FIXTURE_DIR, THREE_FEATURE_SPEC, 'fixture (3 features, no metadata)');
+  const classifier = renderClassifier();
+  artifacts.push(
+    { path: `${CLASSIFIER_DIR}/${MODEL_FILE}`, content: classifier.bytes },
+    { path: `${CLASSIFIER_DIR}/${CARD_FILE}`, content: `${JSON.stringify(classifier.card, null, 2)}\n` },
+  );
+  summary.push({ version: `classifier ${classifier.card.metadata['model_version']}`, trainingRows: classifier.card.training_rows, rmse: undefined, path: `${CLASSIFIER_DIR}/${MODEL_FILE}`, sha256: classifier.card.model_sha256 });
   return { artifacts, summary };
 }

@@ -9,6 +9,7 @@ import { ModelHealthIndicator } from '../health/model.health';
 import { ReadinessTracker } from '../lifecycle/readiness';
 import { MetricsController } from '../metrics/metrics.controller';
 import { MetricsService } from '../metrics/metrics.service';
+import { ModelController } from '../model/model.controller';
 import { ModelService } from '../model/model.service';
 import { LOADED_MODEL } from '../model/model.tokens';
 import type { LoadedModel } from '../model/onnx-model';
@@ -23,7 +24,7 @@ export class AppModule {
       // Terminus's own failure log would repeat every 503 /health as an error; readiness is logged by us.
       imports: [TerminusModule.forRoot({ logger: false })],
       // POST /predict is a plain Fastify route (see predict.route.ts).
-      controllers: [HealthController, MetricsController],
+      controllers: [HealthController, MetricsController, ModelController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: LOADED_MODEL, useValue: model },

@@ -16,6 +16,7 @@ import { createPredictFastPath, type PredictFastPath } from '../predict/predict.
 import { registerPredictRoute } from '../predict/predict.route';
 import { PredictService } from '../predict/predict.service';
 import { registerTrpc } from '../trpc/trpc.plugin';
+import { registerV2Routes } from '../v2/v2.routes';
 import { AppModule } from './app.module';
 
 /** Metrics label for requests that matched no route, so unknown URLs can not grow the label set. */
@@ -93,6 +94,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
 
   await registerPredictRoute(app);
+  await registerV2Routes(app);
   await registerTrpc(app);
   await registerDocs(app, modelService);
   await app.init();

@@ -13,8 +13,10 @@ export const OPENAPI_PATH = '/openapi.json';
  * /docs/json) so "Try it out" also works behind a path prefix such as nginx's /preview/.
  */
 export async function registerDocs(app: NestFastifyApplication, model: ModelService): Promise<void> {
+  const plan = model.loaded.answer;
+  const answer = plan.task === 'classification' ? 'ClassificationPredictResponse' : plan.targets === 1 ? 'PredictResponse' : 'MultiTargetPredictResponse';
   const document = {
-    ...buildOpenApiDocument({ modelVersion: model.version, featureCount: model.featureCount }),
+    ...buildOpenApiDocument({ modelVersion: model.version, featureCount: model.featureCount, model: { name: model.name, signature: model.signature, answer } }),
     servers: [{ url: '..', description: 'this service' }],
   };
   const fastify = app.getHttpAdapter().getInstance();

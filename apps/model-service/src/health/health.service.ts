@@ -28,6 +28,7 @@ export class HealthService {
       model_sha256: this.model.sha256,
       uptime_seconds: Math.round((Date.now() - STARTED_AT) / 1000),
       details: result.details,
+      signature: this.model.signature,
     };
   }
 

@@ -1,16 +1,42 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { AnyPredictResponse, ClassLabel, ModelSignature, NumericInputDatatype } from '@mlbg/contract';
 import { Tensor } from 'onnxruntime-node';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ReadinessTracker } from '../lifecycle/readiness';
 import { MetricsService } from '../metrics/metrics.service';
 import { shortestFloat32 } from './float32';
 import { LOADED_MODEL } from './model.tokens';
-import { ModelLoadError, type LoadedModel } from './onnx-model';
+import { ModelLoadError, type LoadedModel, type ServedInput } from './onnx-model';
 import type { PredictBatch } from '../predict/predict-validation';
+
+type Feeds = Record<string, Tensor>;
+type Outputs = Record<string, Tensor>;
+
+/** A tensor of `datatype` holding `values` (JSON numbers already checked to fit it). */
+export function numericTensor(datatype: NumericInputDatatype, values: Float32Array | Float64Array, dims: readonly number[]): Tensor {
+  switch (datatype) {
+    case 'FP32':
+      return new Tensor('float32', values instanceof Float32Array ? values : Float32Array.from(values), dims);
+    case 'FP64':
+      return new Tensor('float64', values instanceof Float64Array ? values : Float64Array.from(values), dims);
+    case 'INT32':
+      return new Tensor('int32', Int32Array.from(values), dims);
+    case 'INT64':
+      return new Tensor('int64', BigInt64Array.from(values, (value) => BigInt(value)), dims);
+  }
+}
+
+/** A float32 value as its shortest decimal; a float64 one as it is. */
+function formatterOf(data: Tensor['data']): (value: number) => number {
+  return data instanceof Float32Array ? shortestFloat32 : (value) => value;
+}
 
 /** Runs the loaded model: one batched inference per request. */
 @Injectable()
 export class ModelService {
+  /** Only the tensor outputs: onnxruntime-node can not return the others. Undefined when all are tensors. */
+  private readonly fetches: string[] | undefined;
+
   constructor(
     @Inject(LOADED_MODEL) private readonly model: LoadedModel,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -18,10 +44,16 @@ export class ModelService {
     private readonly metrics: MetricsService,
   ) {
     metrics.setModelInfo({ version: model.version, color: config.color, sha256: model.sha256 });
+    const tensorOutputs = model.outputs.map((output) => output.name);
+    this.fetches = tensorOutputs.length === model.session.outputNames.length ? undefined : tensorOutputs;
   }
 
   get version(): string {
     return this.model.version;
+  }
+
+  get name(): string {
+    return this.model.name;
   }
 
   get featureCount(): number {
@@ -36,30 +68,50 @@ export class ModelService {
     return this.config.color;
   }
 
-  /** Predicts one value per row of a validated batch (row-major float32 data, `featureCount` per row). */
-  async predict(batch: PredictBatch): Promise<number[]> {
-    const stopTimer = this.metrics.startInferenceTimer();
-    const outputs = await this.model.session.run({
-      [this.model.inputName]: new Tensor('float32', batch.input, [batch.rows, this.model.featureCount]),
-    });
-    stopTimer();
+  get signature(): ModelSignature {
+    return this.model.signature;
+  }
 
-    const values = outputs[this.model.outputName].data as Float32Array;
-    if (values.length !== batch.rows) {
-      throw new Error(`the model returned ${values.length} values for ${batch.rows} rows; it must return one value per row`);
+  get loaded(): LoadedModel {
+    return this.model;
+  }
+
+  /** Runs the model on tensors already checked against its inputs; returns the requested outputs (all served ones by default). */
+  async run(feeds: Feeds, outputNames?: readonly string[]): Promise<Outputs> {
+    const stopTimer = this.metrics.startInferenceTimer();
+    const fetches = outputNames ?? this.fetches;
+    const outputs = await (fetches ? this.model.session.run(feeds, [...fetches]) : this.model.session.run(feeds));
+    stopTimer();
+    return outputs;
+  }
+
+  /** The `/predict` answer for a validated batch (row-major, `featureCount` values per row). */
+  async predict(batch: PredictBatch): Promise<AnyPredictResponse> {
+    const outputs = await this.run(this.feedsOf(batch));
+    const plan = this.model.answer;
+    if (plan.task === 'regression') {
+      const values = outputs[plan.output].data as Float32Array | Float64Array;
+      if (values.length !== batch.rows * plan.targets) {
+        throw new Error(`the model returned ${values.length} values for ${batch.rows} rows; it must return ${plan.targets} per row`);
+      }
+      const predictions = plan.targets === 1 ? this.finiteValues(values) : this.rowsOf(values, plan.targets, 'prediction');
+      return { predictions, model_version: this.model.version } as AnyPredictResponse;
     }
-    const predictions = new Array<number>(values.length);
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i])) throw new Error(`the model returned ${values[i]} for row ${i}; JSON can not carry it`);
-      predictions[i] = shortestFloat32(values[i]);
+    const probabilityData = outputs[plan.probabilities].data as Float32Array | Float64Array;
+    const probabilities = this.rowsOf(probabilityData, plan.classes.length, 'probability');
+    if (probabilities.length !== batch.rows) {
+      throw new Error(`the model returned probabilities for ${probabilities.length} rows for ${batch.rows} rows`);
     }
-    return predictions;
+    const predictions = plan.labels ? this.labelsOf(outputs[plan.labels], batch.rows) : probabilities.map((row) => plan.classes[argmax(row)]);
+    return { predictions, probabilities, classes: [...plan.classes], model_version: this.model.version };
   }
 
   /** A real inference before the first request, so /health says "ok" only when predictions work. */
   async warmUp(): Promise<void> {
     try {
-      await this.predict({ rows: 1, input: new Float32Array(this.model.featureCount) });
+      const allFloat32 = this.model.columnTypes.every((type) => type === 'FP32');
+      const zeros = allFloat32 ? new Float32Array(this.model.featureCount) : new Float64Array(this.model.featureCount);
+      await this.predict({ rows: 1, input: zeros });
       this.readiness.markReady();
     } catch (error) {
       const reason = `warm-up inference failed for ${this.model.path}: ${(error as Error).message}`;
@@ -67,4 +119,60 @@ export class ModelService {
       throw new ModelLoadError(reason);
     }
   }
+
+  /** The batch as the model's input tensors: the whole row to a [N, F] input, or column i to the i-th of several inputs. */
+  private feedsOf(batch: PredictBatch): Feeds {
+    const inputs = this.model.inputs;
+    if (inputs.length === 1) return { [inputs[0].name]: numericTensor(inputs[0].datatype, batch.input, dimsOf(inputs[0], batch.rows)) };
+    const feeds: Feeds = {};
+    const width = inputs.length;
+    inputs.forEach((input, column) => {
+      const values = batch.input instanceof Float32Array ? new Float32Array(batch.rows) : new Float64Array(batch.rows);
+      for (let row = 0; row < batch.rows; row++) values[row] = batch.input[row * width + column];
+      feeds[input.name] = numericTensor(input.datatype, values, dimsOf(input, batch.rows));
+    });
+    return feeds;
+  }
+
+  private finiteValues(values: Float32Array | Float64Array): number[] {
+    const predictions = new Array<number>(values.length);
+    const float32 = values instanceof Float32Array;
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) throw new Error(`the model returned ${values[i]} for row ${i}; JSON can not carry it`);
+      // shortestFloat32 called directly: this loop is the hot path of a regression batch.
+      predictions[i] = float32 ? shortestFloat32(values[i]) : values[i];
+    }
+    return predictions;
+  }
+
+  private rowsOf(values: Float32Array | Float64Array, width: number, what: string): number[][] {
+    const format = formatterOf(values);
+    const rows: number[][] = [];
+    for (let start = 0; start < values.length; start += width) {
+      const row = new Array<number>(width);
+      for (let j = 0; j < width; j++) {
+        const value = values[start + j];
+        if (!Number.isFinite(value)) throw new Error(`the model returned ${value} as a ${what} for row ${start / width}; JSON can not carry it`);
+        row[j] = format(value);
+      }
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  private labelsOf(tensor: Tensor, rows: number): ClassLabel[] {
+    const data = tensor.data;
+    if (data.length !== rows) throw new Error(`the model returned ${data.length} labels for ${rows} rows`);
+    return Array.from(data as ArrayLike<string | number | bigint>, (label) => (typeof label === 'bigint' ? Number(label) : label));
+  }
+}
+
+function dimsOf(input: ServedInput, rows: number): number[] {
+  return input.shape.length === 1 ? [rows] : [rows, input.columns];
+}
+
+function argmax(row: readonly number[]): number {
+  let best = 0;
+  for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
+  return best;
 }

@@ -1,11 +1,15 @@
-import { FLOAT32_MAX, predictRequestFor, type PredictLimits, type ValidationIssue } from '@mlbg/contract';
+import { FLOAT32_MAX, numericValueProblem, predictRequestFor, type PredictLimits, type ValidationIssue } from '@mlbg/contract';
 import type { z } from 'zod';
 import { ApiError } from '../errors/api-error';
 
-/** A validated request, already laid out as the model's input tensor data (row-major). */
+/**
+ * A validated request, already laid out as the model's input tensor data (row-major, one value per column):
+ * float32 when every column is FP32 (the common case), else float64, which holds every int32 and every
+ * int64 up to 2^53 exactly.
+ */
 export interface PredictBatch {
   rows: number;
-  input: Float32Array;
+  input: Float32Array | Float64Array;
 }
 
 /** FastAPI's `type` and `msg` for the common cases, so clients of the original see familiar errors. */
@@ -29,6 +33,12 @@ function toFastApiIssue(issue: z.core.$ZodIssue): ValidationIssue {
       return { loc, msg: issue.message, type: issue.origin === 'number' ? 'greater_than_equal' : 'too_short' };
     case 'too_big':
       return { loc, msg: issue.message, type: issue.origin === 'number' ? 'less_than_equal' : 'too_long' };
+    case 'custom': {
+      // A value that does not fit its column's type (see numericValueProblem).
+      const datatype = (issue.params as { datatype?: string } | undefined)?.datatype;
+      const type = issue.message.startsWith('must be a whole number') ? 'int_from_float' : datatype ? 'value_out_of_range' : 'value_error';
+      return { loc, msg: issue.message, type };
+    }
     default:
       return { loc, msg: issue.message, type: 'value_error' };
   }
@@ -48,8 +58,10 @@ const MAX_REPORTED_ISSUES = 20;
 export function createPredictValidator(limits: PredictLimits): (body: unknown) => PredictBatch {
   const schema = predictRequestFor(limits);
   const width = limits.featureCount;
+  const columnTypes = limits.columnTypes;
+  const allFloat32 = columnTypes === undefined || columnTypes.every((type) => type === 'FP32');
 
-  const fastPass = (features: unknown[]): PredictBatch | undefined => {
+  const float32Pass = (features: unknown[]): PredictBatch | undefined => {
     const input = new Float32Array(features.length * width);
     for (let i = 0; i < features.length; i++) {
       const row = features[i];
@@ -62,6 +74,20 @@ export function createPredictValidator(limits: PredictLimits): (body: unknown) =
     }
     return { rows: features.length, input };
   };
+  const typedPass = (features: unknown[], types: NonNullable<typeof columnTypes>): PredictBatch | undefined => {
+    const input = new Float64Array(features.length * width);
+    for (let i = 0; i < features.length; i++) {
+      const row = features[i];
+      if (!Array.isArray(row) || row.length !== width) return undefined;
+      for (let j = 0; j < width; j++) {
+        const value = row[j];
+        if (typeof value !== 'number' || numericValueProblem(value, types[j]) !== undefined) return undefined;
+        input[i * width + j] = value;
+      }
+    }
+    return { rows: features.length, input };
+  };
+  const fastPass = allFloat32 || columnTypes === undefined ? float32Pass : (features: unknown[]) => typedPass(features, columnTypes);
 
   return (body) => {
     const features = typeof body === 'object' && body !== null ? (body as { features?: unknown }).features : undefined;

@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -233,5 +234,57 @@ describe('LOG_REQUESTS=false', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(logs.lines.filter((line) => line['msg'] === 'request completed')).toEqual([]);
     await app.close();
+  });
+});
+
+describe('the default app serves POST /predict on its fast path', () => {
+  // Fastify announces every request its router hands to a route handler on this channel (node:diagnostics_channel).
+  const FASTIFY_HANDLER_START = 'tracing:fastify.request.handler:start';
+
+  it('a plain request never reaches a Fastify route handler; a chunked one (left to Fastify) does', async () => {
+    const app = await buildTestApp('v1.0.0');
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.getHttpServer().address() as AddressInfo).port;
+    const handled: string[] = [];
+    const onHandler = (message: unknown) => {
+      const { request } = message as { request: { method: string; url: string } };
+      handled.push(`${request.method} ${request.url}`);
+    };
+    subscribe(FASTIFY_HANDLER_START, onHandler);
+    try {
+      expect((await send(port, CORPUS[0][1])).status).toBe(200);
+      expect(handled).toEqual([]);
+      // The control: the same route through Fastify is seen, so the check above can fail.
+      expect((await send(port, { headers: JSON_TYPE, body: ['{"features": ', '[[1]]}'] })).status).toBe(200);
+      expect(handled).toEqual(['POST /predict']);
+    } finally {
+      unsubscribe(FASTIFY_HANDLER_START, onHandler);
+      await app.close();
+    }
+  });
+});
+
+describe.each([
+  ['a classifier (ZipMap)', 'fixtures/zipmap-classifier', ['{"features": [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3]]}', '{"features": [[1, 2]]}']],
+  ['a model with typed inputs', 'fixtures/mixed-inputs', ['{"features": [[35, 52000.5, 3]]}', '{"features": [[35.5, 1, 3]]}', '{"features": [[1, 1, 3000000000]]}']],
+])('the fast path answers %s exactly as the Fastify route does', (_kind, model, bodies) => {
+  let fast: NestFastifyApplication;
+  let fastifyOnly: NestFastifyApplication;
+  const port = (app: NestFastifyApplication) => (app.getHttpServer().address() as AddressInfo).port;
+
+  beforeAll(async () => {
+    fast = await buildTestApp(model);
+    fastifyOnly = await buildTestApp(model, {}, new LogCapture(), { predictFastPath: false });
+    await fast.listen({ port: 0, host: '127.0.0.1' });
+    await fastifyOnly.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await fast.close();
+    await fastifyOnly.close();
+  });
+
+  it.each(bodies)('%s', async (body) => {
+    const sent: Sent = { headers: JSON_TYPE, body };
+    expect(comparable(await send(port(fast), sent), sent)).toEqual(comparable(await send(port(fastifyOnly), sent), sent));
   });
 });

@@ -1,6 +1,16 @@
+/*
+ * RULE: every Fastify hook or behaviour on /predict must be mirrored on this fast path.
+ *
+ * Plain `POST /predict` requests never reach Fastify: its hooks (onRequest, onSend, onResponse, ...),
+ * its error handler and its content-type parsers do not run for them. Whoever adds or changes one of
+ * those for /predict (in create-app.ts, predict.route.ts or a plugin) must do the same here, and add
+ * the case to the corpus of predict.fast-path.spec.ts, which sends every kind of request both ways
+ * and compares status, headers, body, log line and metrics. A spec there also fails if the default
+ * app stops serving /predict on this path.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorCodes, type FastifyBodyParser } from 'fastify';
-import type { PredictResponse } from '@mlbg/contract';
+import type { AnyPredictResponse } from '@mlbg/contract';
 import type { Logger } from 'pino';
 import { toApiError } from '../errors/api-exception.filter';
 import type { ResponseObserver } from '../logging/response-observer';
@@ -94,7 +104,7 @@ export function createPredictFastPath(deps: PredictFastPathDeps): PredictFastPat
       fail(error, true);
     });
     request.on('end', () => {
-      let answer: Promise<PredictResponse> | undefined;
+      let answer: Promise<AnyPredictResponse> | undefined;
       try {
         answer = predictFromBody(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
       } catch (error) {
@@ -115,7 +125,7 @@ export function createPredictFastPath(deps: PredictFastPathDeps): PredictFastPat
     });
 
     /** The prediction, or undefined when the body was already answered with a 400 (as Fastify's parser does). */
-    const predictFromBody = (bytes: Buffer): Promise<PredictResponse> | undefined => {
+    const predictFromBody = (bytes: Buffer): Promise<AnyPredictResponse> | undefined => {
       // The common body goes from its bytes straight into the tensor (it is ASCII, so its length is the
       // Content-Length); any other is decoded, checked, parsed and validated as Fastify's route does.
       const batch = deps.predictions.readPlainBody(bytes);

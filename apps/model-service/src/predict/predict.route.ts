@@ -1,4 +1,4 @@
-import type { PredictResponse } from '@mlbg/contract';
+import type { AnyPredictResponse } from '@mlbg/contract';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import { sendApiError } from '../errors/api-exception.filter';
@@ -6,8 +6,12 @@ import { PredictService } from './predict.service';
 
 export const PREDICT_PATH = '/predict';
 
-/** `{"predictions":[…],"model_version":"…"}` without a generic serializer: the numbers are already finite. */
-export function serializePredictResponse(response: PredictResponse, versionJson = JSON.stringify(response.model_version)): string {
+/**
+ * The `/predict` answer as JSON. A single-target regression answer, `{"predictions":[…],"model_version":"…"}`,
+ * is written without a generic serializer (its numbers are already finite); the others are JSON.stringify'd.
+ */
+export function serializePredictResponse(response: AnyPredictResponse, versionJson = JSON.stringify(response.model_version)): string {
+  if ('probabilities' in response || typeof response.predictions[0] === 'object') return JSON.stringify(response);
   return `{"predictions":[${response.predictions.join(',')}],"model_version":${versionJson}}`;
 }
 

@@ -1,4 +1,4 @@
-import type { PredictResponse } from '@mlbg/contract';
+import type { AnyPredictResponse } from '@mlbg/contract';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ModelService } from '../model/model.service';
@@ -10,17 +10,21 @@ import { createPredictValidator, type PredictBatch } from './predict-validation'
 export class PredictService {
   private readonly validate: ReturnType<typeof createPredictValidator>;
   private readonly maxBatchRows: number;
+  /** The byte-level reader writes float32; bodies for other column types take the general path. */
+  private readonly readsPlainBodies: boolean;
 
   constructor(
     private readonly model: ModelService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.validate = createPredictValidator({ featureCount: model.featureCount, maxBatchRows: config.maxBatchRows });
+    const columnTypes = model.loaded.columnTypes;
+    this.validate = createPredictValidator({ featureCount: model.featureCount, maxBatchRows: config.maxBatchRows, columnTypes });
     this.maxBatchRows = config.maxBatchRows;
+    this.readsPlainBodies = columnTypes.every((type) => type === 'FP32');
   }
 
   /** Throws an `ApiError` (413 or 422) for a body that must not reach the model. */
-  async predict(body: unknown): Promise<PredictResponse> {
+  async predict(body: unknown): Promise<AnyPredictResponse> {
     return this.predictBatch(this.validate(body));
   }
 
@@ -29,11 +33,11 @@ export class PredictService {
    * `readPlainPredictBody`), else undefined: then parse it and call `predict`.
    */
   readPlainBody(bytes: Uint8Array): PredictBatch | undefined {
-    return readPlainPredictBody(bytes, this.model.featureCount, this.maxBatchRows);
+    return this.readsPlainBodies ? readPlainPredictBody(bytes, this.model.featureCount, this.maxBatchRows) : undefined;
   }
 
   /** Runs a batch that is already validated. */
-  predictBatch(batch: PredictBatch): Promise<PredictResponse> {
-    return this.model.predict(batch).then((predictions) => ({ predictions, model_version: this.model.version }));
+  predictBatch(batch: PredictBatch): Promise<AnyPredictResponse> {
+    return this.model.predict(batch);
   }
 }

@@ -40,3 +40,17 @@ describe('tRPC at /trpc, through a typed client over a real port', () => {
     expect((await client.predict.mutate({ features: [[1]] })).predictions).toHaveLength(1);
   });
 });
+
+describe('tRPC predict on a model that does not answer one number per row', () => {
+  it('is PRECONDITION_FAILED and points at /predict and V2', async () => {
+    const app = await buildTestApp('classifier');
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${await app.getUrl()}/trpc` })] });
+    const answer = client.predict.mutate({ features: [[5.1, 3.5, 1.4, 0.2]] });
+    await expect(answer).rejects.toMatchObject({ data: { code: 'PRECONDITION_FAILED' } });
+    await expect(answer).rejects.toThrow(/a classifier.*POST \/predict or POST \/v2/);
+    // tRPC's inferred output of the loose /health schema types extra keys as unknown.
+    expect((await client.health.query()).signature).toMatchObject({ task: 'classification' });
+    await app.close();
+  });
+});

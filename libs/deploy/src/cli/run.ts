@@ -126,8 +126,9 @@ async function execute(command: Exclude<Command, { name: 'help' }>, context: Com
 /** The one place a backend is chosen; a new backend is one more case here. */
 async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: RuntimeDeps, layout: StackLayout, context: CliContext): Promise<CommandContext> {
   const kind: BackendKind = command.backend;
-  // The spec is read only where it is needed, so `down` and `status` of a local stack work with a broken spec.
-  const moves = command.name === 'switch' || command.name === 'rollback';
+  // The spec is read only where it is needed, so `down` and `status` of a local stack work with a
+  // broken spec. Every command that can move a route gets the gates (release: with --switch).
+  const moves = command.name === 'switch' || command.name === 'rollback' || command.name === 'release';
   const spec = moves || kind !== 'local' ? loadSpec(layout) : undefined;
   let preflight: Gate[] = [];
   try {

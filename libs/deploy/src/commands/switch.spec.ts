@@ -7,6 +7,7 @@ import { readHistory } from '../history/history';
 import type { Backend } from '../backends/backend';
 import { type Gate, failed, gatesNamed } from '../gates';
 import { formatSwitch } from '../cli/format';
+import type { ModelSignature } from '@mlbg/contract';
 import { DEFAULT_PREFLIGHT_GATES } from '../spec/deployment-spec';
 import { type CommandContext, stateFolderStores } from './context';
 import { rollbackTraffic } from './rollback';
@@ -175,6 +176,36 @@ describe('the preflight is the configured list of gates', () => {
       ]);
       expect(entry?.gates[3]).toEqual({ name: 'change-window', ok: false, observed: 'it is Friday 18:05', expected: 'a weekday before 16:00', hint: 'Wait for Monday, or take change-window out of gates.preflight.' });
       expect(formatSwitch(result, 'switch')).toEqual(expect.arrayContaining(['  FAILED  change-window: it is Friday 18:05', '          what to do: Wait for Monday, or take change-window out of gates.preflight.']));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('compares whole signatures when both colors report one: a classifier does not replace a regression model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlbg-gates-'));
+    try {
+      const layout = stackLayout(dir, join(dir, 'state'), dir);
+      const regression: ModelSignature = { task: 'regression', inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] };
+      const classifier: ModelSignature = { task: 'classification', inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 3] }], classes: ['a', 'b', 'c'] };
+      const context = (backend: Backend): CommandContext => ({ backend, ...stateFolderStores(layout), clock: fakeClock(), userName: 'tester', progress: () => undefined, preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES) });
+      const refused = await switchTraffic(context(fakeBackend({ live: 'blue', colors: { blue: { ...BLUE, featureCount: 4, signature: regression }, green: { ...GREEN, featureCount: 4, signature: classifier } } })), { color: 'green' });
+      expect(refused).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/^input signature differs: green \(v1\.1\.0\) against live blue: task differs: it is a classification model, live is a regression model; /) });
+      const same = await switchTraffic(context(fakeBackend({ live: 'blue', colors: { blue: { ...BLUE, featureCount: 4, signature: regression }, green: { ...GREEN, featureCount: 4, signature: regression } } })), { color: 'green' });
+      expect(same).toMatchObject({ kind: 'switched' });
+      expect(same.kind === 'switched' && same.gates.find((gate) => gate.name === 'signature')?.observed).toBe('signature: regression, inputs features FP32 [-1,4], outputs y FP32 [-1,1], same as blue');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a switch when no gate is configured: an unchecked switch is never made', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlbg-gates-'));
+    try {
+      const layout = stackLayout(dir, join(dir, 'state'), dir);
+      const backend = fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN } });
+      const result = await switchTraffic({ backend, ...stateFolderStores(layout), clock: fakeClock(), userName: 'tester', progress: () => undefined, preflight: [] }, { color: 'green' });
+      expect(result).toMatchObject({ kind: 'refused', reason: expect.stringContaining('no preflight gate is configured') });
+      expect(backend.moves).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

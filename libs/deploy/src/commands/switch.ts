@@ -76,6 +76,8 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
   async function perform(current: Exclude<SwitchPhase, { kind: 'done' }>): Promise<SwitchEvent> {
     switch (current.kind) {
       case 'preflight': {
+        // No gate configured would be a switch nobody checked: that is a refusal, never a pass.
+        if (context.preflight.length === 0) return { kind: 'preflight-failed', reason: 'no preflight gate is configured, so nothing checked the target; a switch is never made unchecked.', fromVersion: null, toVersion: null, gates: [] };
         progress(`preflight: checking ${current.to} before it takes traffic from ${current.from}`);
         const facts: GateFacts = {};
         const run = await runGates(context.preflight, { from: current.from, to: current.to, colors: backend.colors, clock: context.clock, timing, facts, ...(expect ? { expectedVersion: expect } : {}) });

@@ -1,4 +1,4 @@
-import { HealthResponse, PredictResponse } from '@mlbg/contract';
+import { AnyPredictResponse, HealthResponse } from '@mlbg/contract';
 import type { HttpAnswer, HttpClient, HttpTarget } from './deps';
 
 /**
@@ -49,14 +49,16 @@ export function answeredBy(check: HealthCheck): string | undefined {
 
 /** One answer to POST /predict, judged against the rows sent. */
 export type PredictCheck =
-  | { readonly kind: 'ok'; readonly response: PredictResponse; readonly answer: HttpAnswer }
+  | { readonly kind: 'ok'; readonly response: AnyPredictResponse; readonly answer: HttpAnswer }
   | { readonly kind: 'failed'; readonly problem: string };
 
-/** Judges an answer to POST /predict of `rows` rows. Pure. */
+/** Judges an answer to POST /predict of `rows` rows, from any kind of model (regression, several targets, classifier). Pure. */
 export function judgePredict(answer: HttpAnswer, rows: number): PredictCheck {
-  const response = parseBody(answer.body, PredictResponse);
+  const response = parseBody(answer.body, AnyPredictResponse);
   if (answer.status !== 200 || !response) return { kind: 'failed', problem: `answered ${answer.status}: ${answer.body.slice(0, 200)}` };
   if (response.predictions.length !== rows) return { kind: 'failed', problem: `gave ${response.predictions.length} prediction(s) for ${rows} rows` };
+  const numbers = 'probabilities' in response ? response.probabilities.flat() : response.predictions.flat();
+  if (!numbers.every(Number.isFinite)) return { kind: 'failed', problem: `answered values that are not finite numbers (NaN or Infinity): ${answer.body.slice(0, 200)}` };
   return { kind: 'ok', response, answer };
 }
 

@@ -1,4 +1,4 @@
-import type { Color, HealthResponse } from '@mlbg/contract';
+import type { Color, HealthResponse, ModelSignature } from '@mlbg/contract';
 import { z } from 'zod';
 import type { Clock, HttpAnswer } from '../effects/deps';
 
@@ -34,6 +34,7 @@ export interface ExpectedVersion {
 export interface RecordedColor {
   readonly version?: string;
   readonly featureCount?: number;
+  readonly signature?: ModelSignature;
 }
 
 /** Direct access to each color, not through nginx (its own socket: the path nginx takes). */

@@ -1,4 +1,4 @@
-import type { Color } from '@mlbg/contract';
+import type { Color, ModelSignature } from '@mlbg/contract';
 import type { Clock, CommandResult, CommandRunner, HttpAnswer } from '../effects/deps';
 import type { Backend } from '../backends/backend';
 import { routesWithLive, soleTarget } from '../routing/routes';
@@ -26,6 +26,8 @@ export interface FakeColor {
   answersAs?: Color;
   /** /predict status code (default 200). */
   predict?: number;
+  /** What /health reports as the model's signature (older services report none). */
+  signature?: ModelSignature;
 }
 
 export function answer(status: number, body: unknown, headers: Record<string, string> = {}): HttpAnswer {
@@ -33,7 +35,7 @@ export function answer(status: number, body: unknown, headers: Record<string, st
 }
 
 function healthBody(color: Color, fake: FakeColor, ok: boolean) {
-  return { status: ok ? 'ok' : 'draining', version: fake.version, color, feature_count: fake.featureCount, model_sha256: 'x', uptime_seconds: 1 };
+  return { status: ok ? 'ok' : 'draining', version: fake.version, color, feature_count: fake.featureCount, model_sha256: 'x', uptime_seconds: 1, ...(fake.signature ? { signature: fake.signature } : {}) };
 }
 
 /**

@@ -1,12 +1,12 @@
 import type { Color } from '@mlbg/contract';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../cli/run';
 import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
 import { answer, fakeClock, recordingRunner } from '../../testing/fakes';
 import { SOCKET_PROBE_SCRIPT, composeBackend, composeFlipScript, detectComposeCommand } from './compose-backend';
-import type { HttpClient, RuntimeDeps } from '../../effects/deps';
+import type { CommandRunner, HttpClient, RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { readHistory } from '../../history/history';
 import { gatesNamed } from '../../gates';
@@ -209,6 +209,23 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     expect(runner.lines().filter((line) => line.includes(' up '))).toEqual([`${COMPOSE} up -d --no-deps --no-build --force-recreate ml-service-green`]);
   });
 
+  it('fails at once when the new container keeps restarting (a model that does not load), and puts it back', async () => {
+    let inspections = 0;
+    const runner = recordingRunner([
+      { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: { stdout: 'blue.sock\n' } },
+      { match: (line) => line.includes('--force-recreate ml-service-green'), result: {} },
+      { match: (line) => line.startsWith('docker inspect --format {{.RestartCount}}') && line.endsWith(' ml-service-green'), result: () => ({ stdout: `${inspections++ === 0 ? 0 : 2} starting\n` }) },
+      { match: (line) => line.startsWith('docker logs --tail 15 ml-service-green'), result: { stdout: 'Error: model file is not a valid ONNX model\n' } },
+      { match: (line) => line.includes('exec -T ml-service-blue'), result: probed(200, health('blue')) },
+      { match: (line) => line.includes('exec -T ml-service-green'), result: { code: 1, stderr: 'container is restarting' } },
+    ]);
+    const backend = composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run: runner, http: async () => answer(200, {}), workspaceRoot: root, composeCommand: ['docker', 'compose'] }, { clock: fakeClock(), progress: () => undefined });
+    const error = await backend.release({ image: 'ghcr.io/acme/model-service:broken', timeoutMs: 180_000 }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'RELEASE_FAILED', message: expect.stringContaining('ml-service-green keeps restarting (its process exited 2 time(s) while starting') });
+    expect((error as Error).message).toContain('| Error: model file is not a valid ONNX model');
+    expect(runner.lines().filter((line) => line.includes('--force-recreate'))).toHaveLength(2);
+  });
+
   it('refuses the live color, and puts .env and the container back when the new one never becomes healthy', async () => {
     await expect(deployment().backend.release({ model: 'models/v1.2.0/model.onnx', color: 'blue' })).rejects.toMatchObject({ code: 'LIVE_COLOR_RELEASE' });
     writeFileSync(join(root, '.env'), 'GREEN_IMAGE=ghcr.io/acme/model-service:good\n');
@@ -217,5 +234,106 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     expect(error).toMatchObject({ code: 'RELEASE_FAILED', message: expect.stringContaining('ml-service-green was not healthy after 3 s (last: answered 503 with status "starting")') });
     expect(readFileSync(join(root, '.env'), 'utf8')).toBe('GREEN_IMAGE=ghcr.io/acme/model-service:good\n');
     expect(runner.lines().filter((line) => line.includes(' up '))).toHaveLength(2);
+  });
+});
+
+/**
+ * A scripted Compose engine for the CLI: each color runs an image (from the deploy folder's .env,
+ * as Compose reads it), each image serves a model version, nginx answers as the color live.sock
+ * points at. `recreate` may be held open to catch the CLI mid-command.
+ */
+function scriptedEngine(root: string, versions: Record<string, string>) {
+  const images: Record<Color, string> = { blue: 'ml-model-service:blue', green: 'ml-model-service:green' };
+  let live: Color = 'blue';
+  let holdRecreate: Promise<void> = Promise.resolve();
+  let recreating: () => void = () => undefined;
+  const recreateStarted = new Promise<void>((started) => (recreating = started));
+  const envValue = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(readFileSync(join(root, '.env'), 'utf8'))?.[1];
+  const answerOf = (color: Color) => ({ ...health(color), version: versions[images[color]] ?? 'v0' });
+  const runner = recordingRunner([
+    { match: (line) => line === 'docker compose version', result: {} },
+    { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: () => ({ stdout: `${live}.sock\n` }) },
+    { match: (line) => line.endsWith('readlink /run/mlbg/preview.sock'), result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}.sock\n` }) },
+    { match: (line) => line.includes('exec -T ml-service-'), result: (line) => (line.includes(' POST ') ? probed(200, { predictions: [1, 2, 3], model_version: answerOf(line.includes('ml-service-blue') ? 'blue' : 'green').version }) : probed(200, answerOf(line.includes('ml-service-blue') ? 'blue' : 'green'))) },
+    { match: (line) => line.includes('exec -T nginx sh -c'), result: (line) => ((live = line.includes('ln -sfn green.sock live.sock.next') ? 'green' : 'blue'), {}) },
+  ]);
+  const run: CommandRunner = async (command, args, options) => {
+    const line = [command, ...args].join(' ');
+    const service = /--force-recreate ml-service-(blue|green)$/.exec(line)?.[1] as Color | undefined;
+    if (service) {
+      recreating();
+      await holdRecreate;
+      images[service] = envValue(`${service.toUpperCase()}_IMAGE`) ?? `ml-model-service:${service}`;
+      return { code: 0, stdout: '', stderr: '' };
+    }
+    return runner(command, args, options);
+  };
+  const http: HttpClient = async (_target, call) => answer(200, answerOf(call.path.startsWith('/preview/') ? (live === 'blue' ? 'green' : 'blue') : live), { 'x-color': call.path.startsWith('/preview/') ? (live === 'blue' ? 'green' : 'blue') : live });
+  return {
+    run,
+    http,
+    live: () => live,
+    image: (color: Color) => images[color],
+    hold(): () => void {
+      let release: () => void = () => undefined;
+      holdRecreate = new Promise((resolve) => (release = resolve));
+      return release;
+    },
+    recreateStarted,
+  };
+}
+
+describe("CD's one command and the manual commands share one path (a scripted Compose engine: no Docker engine here)", () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'mlbg-compose-cd-'));
+    mkdirSync(join(root, 'deploy'));
+    copyFileSync(join(__dirname, '../../../../../deploy/deployment.json'), join(root, 'deploy/deployment.json'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  const cliOn = (engine: ReturnType<typeof scriptedEngine>) => {
+    const deps = { http: engine.http, run: engine.run, clock: fakeClock(), userName: 'cd', tmpRoot: root } as unknown as RuntimeDeps;
+    return async (...argv: string[]) => {
+      const out: string[] = [];
+      const code = await runCli([...argv, '--json'], {
+        env: {},
+        workspaceRoot: root,
+        cwd: root,
+        stdout: (text) => out.push(text),
+        stderr: () => undefined,
+        deps: (progress) => ({ ...deps, progress }),
+      });
+      return { code, json: JSON.parse(out.at(-1) ?? '{}') as Record<string, unknown> };
+    };
+  };
+
+  it('given blue live, when CD releases a new image with --switch, then green serves it live, and deploy:rollback undoes the deploy', async () => {
+    const engine = scriptedEngine(root, { 'ml-model-service:blue': 'v1.0.0', 'ml-model-service:green': 'v1.1.0', 'ghcr.io/acme/model-service:new': 'v1.2.0' });
+    const cli = cliOn(engine);
+    const deployed = await cli('release', '--backend=compose', '--image=ghcr.io/acme/model-service:new', '--switch');
+    expect(deployed).toMatchObject({ code: 0, json: { ok: true, result: { color: 'green', version: 'v1.2.0', switch: { kind: 'switched', from: 'blue', to: 'green', toVersion: 'v1.2.0' } } } });
+    expect([engine.live(), engine.image('green'), engine.image('blue')]).toEqual(['green', 'ghcr.io/acme/model-service:new', 'ml-model-service:blue']);
+    // New code for the live model: green got blue's model with the image, not its own older one.
+    expect(readFileSync(join(root, '.env'), 'utf8')).toBe('GREEN_MODEL=/app/models/v1.0.0/model.onnx\nGREEN_IMAGE=ghcr.io/acme/model-service:new\n');
+
+    const rolledBack = await cli('rollback', '--backend=compose');
+    expect(rolledBack).toMatchObject({ code: 0, json: { ok: true, result: { kind: 'switched', from: 'green', to: 'blue', toVersion: 'v1.0.0' } } });
+    expect(engine.live()).toBe('blue');
+    const history = readHistory(join(root, '.bluegreen/history.jsonl')).entries.map((entry) => `${entry.backend} ${entry.command} ${entry.outcome}`);
+    expect(history).toEqual(['compose release released', 'compose switch switched', 'compose rollback switched']);
+  });
+
+  it('refuses a manual switch while CD holds the lock, naming CD, and lets CD finish', async () => {
+    const engine = scriptedEngine(root, { 'ml-model-service:blue': 'v1.0.0', 'ml-model-service:green': 'v1.1.0', 'ghcr.io/acme/model-service:new': 'v1.2.0' });
+    const cli = cliOn(engine);
+    const letRecreateFinish = engine.hold();
+    const deploy = cli('release', '--backend=compose', '--image=ghcr.io/acme/model-service:new', '--switch');
+    await engine.recreateStarted;
+    const manual = await cli('switch', '--backend=compose', '--color=green');
+    expect(manual).toMatchObject({ code: 1, json: { ok: false, error: { code: 'LOCKED', message: expect.stringContaining('`release --image=ghcr.io/acme/model-service:new --switch` (pid') } } });
+    letRecreateFinish();
+    expect(await deploy).toMatchObject({ code: 0, json: { result: { switch: { kind: 'switched', to: 'green' } } } });
+    expect(engine.live()).toBe('green');
   });
 });

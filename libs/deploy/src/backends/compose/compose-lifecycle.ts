@@ -90,8 +90,12 @@ export async function composeRelease(target: ComposeTarget, runtime: ComposeRunt
     model: previousEnv[COLOR_MODEL_VARIABLES[color]] ?? `${IMAGE_APP_DIR}/${target.spec.colors[color].model}`,
     image: previousEnv[COLOR_IMAGE_VARIABLES[color]] ?? `${LOCAL_IMAGE_REPOSITORY}:${color}`,
   };
+  // A new image is new code for the model that is live: without --model, the idle color gets the
+  // live color's model, so a CD deploy never changes the model version clients see.
+  const liveModel = previousEnv[COLOR_MODEL_VARIABLES[live]] ?? `${IMAGE_APP_DIR}/${target.spec.colors[live].model}`;
+  const model = request.model ? modelInImage(request.model) : request.image ? liveModel : undefined;
   const updates: Record<string, string> = {
-    ...(request.model ? { [COLOR_MODEL_VARIABLES[color]]: modelInImage(request.model) } : {}),
+    ...(model ? { [COLOR_MODEL_VARIABLES[color]]: model } : {}),
     ...(request.image ? { [COLOR_IMAGE_VARIABLES[color]]: request.image } : {}),
   };
   const timeoutMs = request.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS;
@@ -119,7 +123,7 @@ export async function composeRelease(target: ComposeTarget, runtime: ComposeRunt
   }
   return {
     color,
-    model: request.model ?? previousEnv[COLOR_MODEL_VARIABLES[color]] ?? target.spec.colors[color].model,
+    model: model ?? previous.model,
     ...(request.image ? { image: request.image } : {}),
     previousModel: previous.model,
     previous,
@@ -188,23 +192,45 @@ export async function composeStatus(target: ComposeTarget): Promise<BackendStatu
   };
 }
 
-/** Polls a color's socket until it answers 200 "ok". */
+/**
+ * Polls until the color answers 200 "ok" on its socket AND its container's own healthcheck says
+ * healthy (where it has one): Docker's view and ours must agree before it gets traffic. A
+ * container whose restart count grows while it starts (its process exits, e.g. a model that does
+ * not load) fails at once: the restart policy would otherwise keep it "starting" until the timeout.
+ */
 async function waitForColor(target: ComposeTarget, runtime: ComposeRuntime, color: Color, timeoutMs: number) {
+  const container = colorService(target.spec, color);
   const started = runtime.clock.now();
   let nextReport = started + PROGRESS_EVERY_MS;
   let last = 'no answer yet';
+  const atStart = await containerState(target, container);
   for (;;) {
     const check = await probeSocket(target, color, 'GET', '/health').then(judgeHealth, noAnswer);
-    if (check.kind === 'ok') return check.health;
-    last = check.problem;
+    const state = await containerState(target, container);
+    if (check.kind === 'ok' && (state.health === undefined || state.health === 'healthy')) return check.health;
+    last = check.kind === 'ok' ? `its socket answers, but the container's healthcheck says "${state.health}"` : check.problem;
+    if (state.restarts !== undefined && atStart.restarts !== undefined && state.restarts > atStart.restarts) {
+      const logs = await target.run('docker', ['logs', '--tail', '15', container], { timeoutMs: 15_000 });
+      const tail = `${logs.stdout}${logs.stderr}`.trim().split('\n').slice(-15).map((line) => `  | ${line}`).join('\n');
+      throw new Error(`${container} keeps restarting (its process exited ${state.restarts - atStart.restarts} time(s) while starting; last: ${last}). Its last log lines:\n${tail}`);
+    }
     const now = runtime.clock.now();
-    if (now - started >= timeoutMs) throw new Error(`${colorService(target.spec, color)} was not healthy after ${Math.round(timeoutMs / 1000)} s (last: ${last}).`);
+    if (now - started >= timeoutMs) throw new Error(`${container} was not healthy after ${Math.round(timeoutMs / 1000)} s (last: ${last}).`);
     if (now >= nextReport) {
       runtime.progress(`  ${Math.round((now - started) / 1000)} s  ${color}: ${last}`);
       nextReport = now + PROGRESS_EVERY_MS;
     }
     await runtime.clock.sleep(POLL_MS);
   }
+}
+
+/** The container's restart count and healthcheck status, as far as docker can say (undefined: unknown, or no healthcheck). */
+async function containerState(target: ComposeTarget, container: string): Promise<{ restarts?: number; health?: string }> {
+  const result = await target.run('docker', ['inspect', '--format', '{{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', container], { timeoutMs: 15_000 });
+  if (result.code !== 0) return {};
+  const [restarts, health] = result.stdout.trim().split(/\s+/);
+  const count = Number(restarts);
+  return { ...(Number.isInteger(count) ? { restarts: count } : {}), ...(health ? { health } : {}) };
 }
 
 /** A model path as the container sees it: repo-relative paths live under the image's /app. */

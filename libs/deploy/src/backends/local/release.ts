@@ -1,4 +1,4 @@
-import { type Color, otherColor } from '@mlbg/contract';
+import { type Color, describeSignatureDifferences, otherColor } from '@mlbg/contract';
 import type { RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { type StackLayout, httpUrl } from './layout';
@@ -75,7 +75,10 @@ export async function releaseModel(deps: RuntimeDeps, layout: StackLayout, reque
 
     const liveRun = running.colors[live];
     const notes: string[] = [];
-    if (liveRun.featureCount !== undefined && liveRun.featureCount !== facts.featureCount) {
+    const differences = liveRun.signature && facts.signature ? describeSignatureDifferences(liveRun.signature, facts.signature) : [];
+    if (differences.length > 0) {
+      notes.push(`Its signature differs from live ${live}'s (${differences.join('; ')}), so deploy:switch will refuse to send live traffic to it.`);
+    } else if (!facts.signature && liveRun.featureCount !== undefined && liveRun.featureCount !== facts.featureCount) {
       notes.push(
         `Its input signature differs from live ${live}'s: ${facts.featureCount} feature(s) per row instead of ${liveRun.featureCount}, so deploy:switch will refuse to send live traffic to it.`,
       );

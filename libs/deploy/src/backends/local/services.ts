@@ -1,4 +1,4 @@
-import type { Color, HealthResponse } from '@mlbg/contract';
+import type { Color, HealthResponse, ModelSignature } from '@mlbg/contract';
 import { checkHealth } from '../../effects/service-client';
 import { closeSync, cpSync, existsSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -142,6 +142,7 @@ export interface ColorFacts {
   readonly version: string;
   readonly featureCount: number;
   readonly modelSha256: string;
+  readonly signature?: ModelSignature;
 }
 
 /** A color is ready when its socket AND its port answer /health 200 "ok" as that color. */
@@ -154,7 +155,7 @@ export async function probeColor(deps: RuntimeDeps, layout: StackLayout, color: 
   const health = viaSocket.facts;
   return {
     ready: true,
-    facts: { version: health.version, featureCount: health.feature_count, modelSha256: health.model_sha256 },
+    facts: { version: health.version, featureCount: health.feature_count, modelSha256: health.model_sha256, ...(health.signature ? { signature: health.signature } : {}) },
     note: `ok ${health.version}`,
   };
 }
@@ -218,6 +219,6 @@ export function colorRun(launch: ColorLaunch, facts: ColorFacts | undefined, sta
     model: launch.model.display,
     port: launch.port,
     startedAt,
-    ...(facts ? { version: facts.version, featureCount: facts.featureCount, modelSha256: facts.modelSha256 } : {}),
+    ...(facts ? { version: facts.version, featureCount: facts.featureCount, modelSha256: facts.modelSha256, ...(facts.signature ? { signature: facts.signature } : {}) } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { Color } from '@mlbg/contract';
+import { Color, ModelSignature } from '@mlbg/contract';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { Routes, routesWithLive } from '../../routing/routes';
@@ -17,6 +17,8 @@ export const ColorRun = z.object({
   version: z.string().optional(),
   featureCount: z.int().positive().optional(),
   modelSha256: z.string().optional(),
+  /** What the model takes and answers (services that report it). */
+  signature: ModelSignature.optional(),
 });
 export type ColorRun = z.infer<typeof ColorRun>;
 

@@ -19,7 +19,7 @@ describe('renderComposeFiles', () => {
       COLOR: 'green',
       HOST: '0.0.0.0',
       PORT: '8082',
-      MODEL_PATH: '/app/models/v1.1.0/model.onnx',
+      MODEL_PATH: '${GREEN_MODEL:-/app/models/v1.1.0/model.onnx}',
       SOCKET_PATH: '/run/mlbg/green.sock',
       BODY_LIMIT: '1048576',
       MAX_BATCH_ROWS: '10000',
@@ -34,6 +34,22 @@ describe('renderComposeFiles', () => {
     expect(image('blue').image).toBe('${BLUE_IMAGE:-ml-model-service:blue}');
     expect(image('green').image).toBe('${GREEN_IMAGE:-ml-model-service:green}');
     for (const color of ['blue', 'green'] as const) expect(image(color).build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+  });
+
+  it("lets each color's model be set through its own variable, defaulting to the spec's model in the image", () => {
+    const model = (color: 'blue' | 'green') => parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`].environment.MODEL_PATH;
+    expect(model('blue')).toBe('${BLUE_MODEL:-/app/models/v1.0.0/model.onnx}');
+    expect(model('green')).toBe('${GREEN_MODEL:-/app/models/v1.1.0/model.onnx}');
+    const spec = { ...DEFAULT_DEPLOYMENT_SPEC, colors: { ...DEFAULT_DEPLOYMENT_SPEC.colors, blue: { ...DEFAULT_DEPLOYMENT_SPEC.colors.blue, model: 'models/v2.0.0/model.onnx' } } };
+    expect(parse(renderComposeFiles(spec)[1].content).services['ml-service-blue'].environment.MODEL_PATH).toBe('${BLUE_MODEL:-/app/models/v2.0.0/model.onnx}');
+  });
+
+  it('runs each color on a read-only root filesystem, with a tmpfs /tmp; nginx keeps a writable one', () => {
+    for (const color of ['blue', 'green'] as const) {
+      const service = parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`];
+      expect({ read_only: service.read_only, tmpfs: service.tmpfs }).toEqual({ read_only: true, tmpfs: ['/tmp'] });
+    }
+    expect(parse(byPath['docker-compose.yml']).services.nginx.read_only).toBeUndefined();
   });
 
   it('creates the initial relative symlinks in nginx only when they are missing', () => {

@@ -2,7 +2,7 @@ import { Color, otherColor } from '@mlbg/contract';
 import { stringify } from 'yaml';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import { COMPOSE_SOCKET_DIR, INITIAL_LIVE_COLOR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from '../../spec/sockets';
-import { COMPOSE_BASE_FILE, COMPOSE_NGINX_CONF, composeColorFile } from './compose-names';
+import { COLOR_MODEL_VARIABLES, COMPOSE_BASE_FILE, COMPOSE_NGINX_CONF, composeColorFile } from './compose-names';
 import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
 
 /** Compose file format: docker-compose 1.29 reads a file without `version` as the legacy v1 format. */
@@ -22,6 +22,11 @@ const HEALTHCHECK = { interval: '5s', timeout: '3s', retries: 12, start_period: 
  */
 export const COLOR_IMAGE_VARIABLES = { blue: 'BLUE_IMAGE', green: 'GREEN_IMAGE' } as const satisfies Record<Color, string>;
 /**
+ * What the service may write with a read-only root filesystem: nothing but its socket (in the
+ * socket volume) and temporary files; /tmp is a tmpfs so a library's scratch file never fails.
+ */
+export const COLOR_TMPFS = ['/tmp'] as const;
+/**
  * What `up --build` tags the local build as when the variable is unset. One tag per color: two
  * services building into the same tag race under BuildKit ("image already exists").
  */
@@ -30,6 +35,11 @@ export const LOCAL_IMAGE_REPOSITORY = 'ml-model-service';
 /** The Compose `image:` of a color: its variable, defaulting to the local build's tag. */
 export function colorImage(color: Color): string {
   return `\${${COLOR_IMAGE_VARIABLES[color]}:-${LOCAL_IMAGE_REPOSITORY}:${color}}`;
+}
+
+/** The Compose `MODEL_PATH` of a color: its variable, defaulting to the spec's model in the image. */
+export function colorModel(spec: DeploymentSpec, color: Color): string {
+  return `\${${COLOR_MODEL_VARIABLES[color]}:-${IMAGE_APP_DIR}/${spec.colors[color].model}}`;
 }
 
 /**
@@ -83,7 +93,7 @@ function routerCommand(): string {
 }
 
 function colorFile(spec: DeploymentSpec, color: Color) {
-  const { port, model, container } = spec.colors[color];
+  const { port, container } = spec.colors[color];
   const service = colorService(spec, color);
   return {
     version: COMPOSE_VERSION,
@@ -96,13 +106,15 @@ function colorFile(spec: DeploymentSpec, color: Color) {
           COLOR: color,
           HOST: SERVICE_HOST,
           PORT: String(port),
-          MODEL_PATH: `${IMAGE_APP_DIR}/${model}`,
+          MODEL_PATH: colorModel(spec, color),
           SOCKET_PATH: `${COMPOSE_SOCKET_DIR}/${colorSocket(color)}`,
           BODY_LIMIT: String(spec.limits.bodyLimitBytes),
           MAX_BATCH_ROWS: String(spec.limits.maxBatchRows),
           LOG_LEVEL: LOG_LEVEL,
         },
         ports: [`${port}:${port}`],
+        read_only: true,
+        tmpfs: [...COLOR_TMPFS],
         volumes: [`${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`],
         networks: [spec.network],
         // The runtime image is node:20-slim without curl, so node itself checks /health.

@@ -1,0 +1,78 @@
+import { compose, docker, dockerOk } from './support/exec';
+import { healthVerdictMs } from './support/engine';
+import { ask, PREDICT_BODY, waitUntil } from './support/http';
+import { recordTiming } from './support/timings';
+
+/** The seed's quick start, command for command (ORIGINAL.md), on the real files. */
+const COLORS = [
+  { color: 'blue', container: 'ml-service-blue', port: 8081, version: 'v1.0.0' },
+  { color: 'green', container: 'ml-service-green', port: 8082, version: 'v1.1.0' },
+] as const;
+/** Build and test tools, and typescript (only @trpc/server's peer dependency, for its types): none belongs in the image. */
+const DEV_ONLY = ['nx', '@nx', 'jest', 'ts-jest', '@swc', '@playwright', 'eslint', 'autocannon', 'typescript'];
+/** `up --build` builds the image twice (one tag per color; the second from the layer cache). Measured: 100 s here from an empty cache. */
+const BUILD_TIMEOUT_MS = 10 * 60_000;
+
+describe('the seed quick start, on a real engine', () => {
+  it('`docker-compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml up --build -d` builds and starts blue, green and nginx', async () => {
+    const up = await compose(['up', '--build', '-d'], { timeoutMs: BUILD_TIMEOUT_MS });
+    expect({ status: up.status, tail: up.status === 0 ? '' : `${up.stdout.slice(-3000)}\n${up.stderr.slice(-3000)}` }).toEqual({ status: 0, tail: '' });
+    recordTiming('up --build -d (image build + start)', up.ms);
+    expect(up.stderr).toMatch(/Creating ml-service-blue .*done/);
+    expect(up.stderr).toMatch(/Creating ml-nginx .*done/);
+  }, BUILD_TIMEOUT_MS + 10_000);
+
+  it('`ps` shows both colors healthy and nginx up', async () => {
+    // nginx depends on both colors being healthy, so `up` returned after that; `ps` must agree.
+    await waitUntil('ps shows both colors healthy', healthVerdictMs(), async () => {
+      const ps = await compose(['ps']);
+      return ps.status === 0 && /ml-service-blue .*Up \(healthy\)/.test(ps.stdout) && /ml-service-green .*Up \(healthy\)/.test(ps.stdout) && /ml-nginx .*Up/.test(ps.stdout) ? true : ps.stdout;
+    });
+  });
+
+  it.each(COLORS)('`curl http://localhost:$port/health` answers $color, $version', async ({ color, port, version }) => {
+    const answer = await ask(port, '/health');
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 'ok', version, color });
+    const predict = await ask(port, '/predict', PREDICT_BODY);
+    expect(predict.status).toBe(200);
+    expect(JSON.parse(predict.body)).toMatchObject({ model_version: version, predictions: expect.any(Array) });
+  });
+
+  it('`curl http://localhost/health` and `/predict` on port 80 answer through nginx from blue; `/preview/` from green', async () => {
+    expect(JSON.parse((await ask(80, '/health')).body)).toMatchObject({ status: 'ok', version: 'v1.0.0', color: 'blue' });
+    const predict = await ask(80, '/predict', PREDICT_BODY);
+    expect(predict).toMatchObject({ status: 200, color: 'blue', version: 'v1.0.0' });
+    expect(JSON.parse(predict.body).predictions).toHaveLength(3);
+    expect(await ask(80, '/preview/health')).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+  });
+
+  it('`docker logs ml-service-blue` shows the model loaded and the requests answered', async () => {
+    const logs = await docker(['logs', 'ml-service-blue']);
+    expect(logs.status).toBe(0);
+    const text = logs.stdout + logs.stderr;
+    expect(text).toContain('"msg":"model loaded and warmed up"');
+    expect(text).toMatch(/"url":"\/predict","status":200/);
+  });
+
+  it.each(COLORS)('$container runs as the non-root user node, on a read-only root filesystem', async ({ container }) => {
+    expect(await dockerOk(['exec', container, 'id', '-u'])).toBe('1000');
+    expect(await dockerOk(['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}}', container])).toBe('true');
+    const write = await docker(['exec', container, 'sh', '-c', 'touch /app/written-at-run-time']);
+    expect(write.status).not.toBe(0);
+    expect(write.stderr).toContain('Read-only file system');
+  });
+
+  it('the image is small: production dependencies only, one onnxruntime binary (its size is reported)', async () => {
+    const bytes = Number(await dockerOk(['image', 'inspect', '--format', '{{.Size}}', 'ml-model-service:blue']));
+    const base = Number(await dockerOk(['image', 'inspect', '--format', '{{.Size}}', 'node:20-bookworm-slim']));
+    recordTiming('image size (reported, not a time)', 0, `ml-model-service:blue ${(bytes / 1e6).toFixed(0)} MB, of which the node base ${(base / 1e6).toFixed(0)} MB`);
+    const binaries = await dockerOk(['run', '--rm', '--entrypoint', 'find', 'ml-model-service:blue', '/app/node_modules/onnxruntime-node/bin', '-name', '*.node']);
+    expect(binaries.split('\n')).toEqual([`/app/node_modules/onnxruntime-node/bin/napi-v6/linux/${process.arch}/onnxruntime_binding.node`]);
+    // Listed, not tested by exit status: `docker run` through podman 4.3's Docker API exits 0 whatever the command did.
+    const present = await dockerOk(['run', '--rm', '--entrypoint', 'sh', 'ml-model-service:blue', '-c', `cd /app/node_modules && ls -d ${DEV_ONLY.join(' ')} 2>/dev/null || true`]);
+    expect(present).toBe('');
+    // What the app adds to the base: dependencies (~100 MB with onnxruntime's one library), dist, models.
+    expect(bytes - base).toBeLessThan(200e6);
+  });
+});
