@@ -46,6 +46,11 @@ export function exec(command: string, args: readonly string[], options: ExecOpti
       clearTimeout(timer);
       resolve({ status: code, stdout, stderr, ms: Date.now() - started });
     });
+    // A command that exits before it reads its input closes the pipe: that EPIPE is not a failure
+    // of ours (its exit status says how it went), and must not crash the test as an unhandled error.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') stderr += `\n[stdin: ${error.message}]`;
+    });
     child.stdin.end(options.input ?? '');
   });
 }
