@@ -62,6 +62,21 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   await once(child, 'exit');
 }
 
+/** The /predict answers a color counted, from its own Prometheus text. */
+function servedPredictions(metrics: string): number {
+  let total = 0;
+  for (const match of metrics.matchAll(/^http_requests_total\{[^}]*route="\/predict"[^}]*\} (\d+)$/gm)) total += Number(match[1]);
+  return total;
+}
+
+/** One POST /predict, answered (any status). */
+function postPredict(port: number, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => res.resume().on('end', () => resolve()));
+    req.on('error', reject).end(body);
+  });
+}
+
 /**
  * POST /predict (3 rows) from a few keep-alive connections for a fixed time, plus one bad request
  * in ten (422: a client's mistake, never counted as an error). Returns the statuses seen.
@@ -103,6 +118,12 @@ describeWithBinary(PROMETHEUS, 'prometheus')("the alerts' and the analysis' Prom
     if (parsed.status !== 'success') throw new Error(`${promql}: ${parsed.error}`);
     return parsed.data.result.map((series) => ({ labels: series.metric, value: Number(series.value[1]) }));
   }
+  /** Whether Prometheus's latest sample of green's /predict count is green's own count now. */
+  const scrapedAll = async () => {
+    const own = servedPredictions((await get(colors.green.port, '/metrics')).body);
+    const [stored] = await query('sum(http_requests_total{color="green",route="/predict"})');
+    return own > 0 && stored?.value === own ? true : undefined;
+  };
   const byColor = async (promql: string) => Object.fromEntries((await query(promql)).map((series) => [series.labels['color'], series.value]));
   const pendingOrFiring = async (alert: string) => (await query(`ALERTS{alertname="${alert}"}`)).map((series) => series.labels['color']).sort();
   /** The AnalysisTemplate's queries for the pods of one revision, as Argo Rollouts sends them. */
@@ -131,9 +152,13 @@ describeWithBinary(PROMETHEUS, 'prometheus')("the alerts' and the analysis' Prom
     startColor(colors.green, 'green', 'models/v1.1.0/model.onnx');
     await waitFor('prometheus ready', async () => ((await get(prometheusPort, '/-/ready')).status === 200 ? true : undefined));
     for (const color of [colors.blue, colors.green]) await waitFor(`${color.name} healthy`, async () => ((await get(color.port, '/health')).status === 200 ? true : undefined));
+    // A rate needs a sample from before the load and one after it. Scrapes can fail while both
+    // cores are busy, so wait for what Prometheus stored, not for a number of seconds: first a
+    // sample of green's first answers, then one that holds every answer of the load.
+    await postPredict(colors.green.port, '{"features": [[1]]}');
+    await waitFor('prometheus stored green before the load', scrapedAll);
     loadStatuses = await load(colors.green.port);
-    // Two more scrapes after the load, so the rates cover all of it.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await waitFor('prometheus stored all of the load', scrapedAll);
   }, 60_000);
 
   afterAll(async () => {
