@@ -39,6 +39,14 @@ async function publish(tag: string, dockerfileLines: string[]): Promise<string> 
 function deploy(image: string, env: Record<string, string> = {}) {
   return exec(join(WORKSPACE_ROOT, 'scripts/deploy_compose.sh'), [image], { cwd: server, env: { DEPLOY_DIR: server, DEPLOY_CLI: 'host', ...env }, timeoutMs: DEPLOY_TIMEOUT_MS });
 }
+/** The checkout's deploy CLI, run in the server folder as a person there would. */
+function deployCli(args: string[]) {
+  return exec('node', ['-r', '@swc-node/register', join(WORKSPACE_ROOT, 'libs/deploy/src/cli/main.ts'), ...args], {
+    cwd: server,
+    env: { SWC_NODE_PROJECT: join(WORKSPACE_ROOT, 'libs/deploy/tsconfig.lib.json'), NODE_PATH: join(WORKSPACE_ROOT, 'node_modules') },
+    timeoutMs: DEPLOY_TIMEOUT_MS,
+  });
+}
 const inServer = (args: string[]) => compose(args, { cwd: server });
 const imageOf = (container: string) => dockerOk(['inspect', '--format', '{{.Config.Image}}', container]);
 
@@ -106,12 +114,7 @@ describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', 
 
   it('is undone by deploy:rollback --backend=compose (one history for CD and people), under 32 clients', async () => {
     const load = startLoad(80, 32);
-    const cli = ['-r', '@swc-node/register', join(WORKSPACE_ROOT, 'libs/deploy/src/cli/main.ts')];
-    const result = await exec('node', [...cli, 'rollback', '--backend=compose', '--json'], {
-      cwd: server,
-      env: { SWC_NODE_PROJECT: join(WORKSPACE_ROOT, 'libs/deploy/tsconfig.lib.json'), NODE_PATH: join(WORKSPACE_ROOT, 'node_modules') },
-      timeoutMs: DEPLOY_TIMEOUT_MS,
-    });
+    const result = await deployCli(['rollback', '--backend=compose', '--json']);
     const report = await load.stop();
     recordTiming('CD: rollback of the last deploy under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
     // The last deploy switched green -> blue (same model, new image): the rollback returns to green.
@@ -119,11 +122,7 @@ describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', 
     expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
     expect(report.failures).toEqual([]);
     // Roll forward again so the cases below start from blue live.
-    const forward = await exec('node', [...cli, 'switch', '--backend=compose', '--color=blue', '--json'], {
-      cwd: server,
-      env: { SWC_NODE_PROJECT: join(WORKSPACE_ROOT, 'libs/deploy/tsconfig.lib.json'), NODE_PATH: join(WORKSPACE_ROOT, 'node_modules') },
-      timeoutMs: DEPLOY_TIMEOUT_MS,
-    });
+    const forward = await deployCli(['switch', '--backend=compose', '--color=blue', '--json']);
     expect(JSON.parse(forward.stdout)).toMatchObject({ ok: true, result: { kind: 'switched', to: 'blue' } });
   }, DEPLOY_TIMEOUT_MS * 2);
 

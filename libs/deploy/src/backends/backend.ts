@@ -1,5 +1,5 @@
 import type { Color } from '@mlbg/contract';
-import type { HttpAnswer } from '../effects/deps';
+import type { Clock, HttpAnswer } from '../effects/deps';
 import type { HealthView } from '../effects/service-client';
 import type { ColorAccess } from '../gates/gate';
 import type { BackendKind } from '../history/history';
@@ -33,6 +33,12 @@ export interface Backend {
 
   // colors
   readonly colors: ColorAccess;
+}
+
+/** What a backend that waits on its platform (containers, rollouts) needs: time, and where progress goes. */
+export interface BackendRuntime {
+  readonly clock: Clock;
+  readonly progress: (line: string) => void;
 }
 
 /** What `up` is asked for: from flags or BLUEGREEN_* variables; undefined = the spec's. */

@@ -2,6 +2,7 @@ import type { Backend } from '../backends/backend';
 import type { Clock } from '../effects/deps';
 import { type Lock, type LockFiles, fileLock } from '../effects/lock';
 import type { Gate, SwitchTiming } from '../gates/gate';
+import { HISTORY_SCHEMA_VERSION, type HistoryInput } from '../history/history';
 import { type HistoryStore, fileHistory } from '../history/store';
 
 /** The lock and the history of a deployment kept in a local state folder (local stack, Compose). */
@@ -23,6 +24,19 @@ export interface CommandContext {
   /** The preflight of a switch or rollback, in order (the spec's `switch.preflight`). */
   readonly preflight: readonly Gate[];
   readonly timing?: SwitchTiming;
+}
+
+type HistoryStamp = Pick<HistoryInput, 'schemaVersion' | 'time' | 'user' | 'backend' | 'durationMs'>;
+
+/** What every history line says besides its command's own fields: format, when, who, where, how long. */
+export function historyStamp(context: Pick<CommandContext, 'clock' | 'userName' | 'backend'>, startedAt: number): HistoryStamp {
+  return {
+    schemaVersion: HISTORY_SCHEMA_VERSION,
+    time: new Date(startedAt).toISOString(),
+    user: context.userName,
+    backend: context.backend.kind,
+    durationMs: Math.round(context.clock.now() - startedAt),
+  };
 }
 
 /** The specifics of a failure, without the catalogue's sentence when it is a DeployError. */

@@ -1,7 +1,7 @@
 import type { BackendStatus, DownRequest, DownResult, ReleaseRequest, ReleaseResult, UpRequest, UpResult } from '../backends/backend';
 import { DeployError } from '../errors';
 import { type HistoryEntry, type HistoryInput, type MoveEntry, lastAttempt, lastEntry, lastSuccessfulSwitch, skippedLinesNote } from '../history/history';
-import { type CommandContext, reasonOf } from './context';
+import { type CommandContext, historyStamp, reasonOf } from './context';
 import { type SwitchResult, moveAndRecord } from './switch';
 
 /** How long `down` waits for a switch in progress to finish before it is refused. */
@@ -62,36 +62,33 @@ export function releaseToIdle(context: CommandContext, request: ReleaseRequest &
 }
 
 /** Runs one release and writes its history line, whatever the outcome. The caller holds the lock. */
-async function recordRelease(context: CommandContext, request: ReleaseRequest, release: () => Promise<ReleaseResult>): Promise<ReleaseResult> {
-  const started = context.clock.now();
-  const common = { schemaVersion: 2 as const, user: context.userName, backend: context.backend.kind, command: 'release' as const, time: new Date(started).toISOString() };
-  try {
-    const result = await release();
-    await context.history.append({
-      ...common,
-      durationMs: Math.round(context.clock.now() - started),
-      outcome: 'released',
-      color: result.color,
-      model: result.image ? `${result.model} in ${result.image}` : result.model,
-      version: result.version,
-      sha256: result.modelSha256,
-      previousModel: result.previousModel,
-    });
-    return result;
-  } catch (error) {
-    await context.history.append({
-      ...common,
-      durationMs: Math.round(context.clock.now() - started),
+function recordRelease(context: CommandContext, request: ReleaseRequest, release: () => Promise<ReleaseResult>): Promise<ReleaseResult> {
+  return record(
+    context,
+    async (write) => {
+      const result = await release();
+      await write({
+        command: 'release',
+        outcome: 'released',
+        color: result.color,
+        model: result.image ? `${result.model} in ${result.image}` : result.model,
+        version: result.version,
+        sha256: result.modelSha256,
+        previousModel: result.previousModel,
+      });
+      return result;
+    },
+    (reason, error) => ({
+      command: 'release',
       outcome: error instanceof DeployError && error.code === 'LIVE_COLOR_RELEASE' ? 'refused' : 'failed',
       color: request.color ?? null,
       model: request.model ?? request.image ?? '',
       version: null,
       sha256: null,
       previousModel: null,
-      reason: error instanceof Error ? error.message : String(error),
-    });
-    throw error;
-  }
+      reason,
+    }),
+  );
 }
 
 /** `deploy:status`: the backend's view plus the last switch and action from the history. Changes nothing. */
@@ -115,37 +112,37 @@ export async function stackStatus(context: CommandContext): Promise<StatusResult
   };
 }
 
-/** A history line without what `recorded` fills in (distributed over the union, so each command keeps its own fields). */
-type EntryBody = HistoryInput extends infer Entry ? (Entry extends unknown ? Omit<Entry, 'schemaVersion' | 'time' | 'user' | 'backend' | 'durationMs'> : never) : never;
+/** A history line without what {@link historyStamp} fills in (distributed over the union, so each command keeps its own fields). */
+type EntryBody = HistoryInput extends infer Entry ? (Entry extends unknown ? Omit<Entry, keyof ReturnType<typeof historyStamp>> : never) : never;
 
-/**
- * Runs a lifecycle command under the lock and writes one history line: what `action` records,
- * or, when it throws, the failure (`onFailure`) before the error goes on to the CLI.
- */
-async function recorded<T>(
+/** A lifecycle command under the lock, with its one history line (see {@link record}). */
+function recorded<T>(
   context: CommandContext,
   command: string,
   options: { waitMs?: number },
-  action: (record: (body: EntryBody) => Promise<void>) => Promise<T>,
+  action: (write: (body: EntryBody) => Promise<void>) => Promise<T>,
   onFailure: (reason: string, error: unknown) => EntryBody,
 ): Promise<T> {
-  return context.lock.hold({ command, user: context.userName, ...options }, async () => {
-    const started = context.clock.now();
-    const write = async (body: EntryBody): Promise<void> => {
-      await context.history.append({
-        ...body,
-        schemaVersion: 2,
-        time: new Date(started).toISOString(),
-        user: context.userName,
-        backend: context.backend.kind,
-        durationMs: Math.round(context.clock.now() - started),
-      } as HistoryInput);
-    };
-    try {
-      return await action(write);
-    } catch (error) {
-      await write(onFailure(error instanceof Error ? error.message : reasonOf(error), error));
-      throw error;
-    }
-  });
+  return context.lock.hold({ command, user: context.userName, ...options }, () => record(context, action, onFailure));
+}
+
+/**
+ * Runs `action` and writes one history line: what `action` writes, or, when it throws, the
+ * failure (`onFailure`) before the error goes on to the CLI. The caller holds the lock.
+ */
+async function record<T>(
+  context: CommandContext,
+  action: (write: (body: EntryBody) => Promise<void>) => Promise<T>,
+  onFailure: (reason: string, error: unknown) => EntryBody,
+): Promise<T> {
+  const started = context.clock.now();
+  const write = async (body: EntryBody): Promise<void> => {
+    await context.history.append({ ...body, ...historyStamp(context, started) } as HistoryInput);
+  };
+  try {
+    return await action(write);
+  } catch (error) {
+    await write(onFailure(error instanceof Error ? error.message : reasonOf(error), error));
+    throw error;
+  }
 }

@@ -3,7 +3,7 @@ import { answeredBy, judgeHealth, noAnswer } from '../effects/service-client';
 import { DEFAULT_SWITCH_TIMING, type ExpectedVersion, type GateFacts, type GateResult, failed, passed, runGates } from '../gates';
 import { planSwitch } from './plan';
 import { type Routes, mainTarget, routesWithLive } from '../routing/routes';
-import { type CommandContext, reasonOf } from './context';
+import { type CommandContext, historyStamp, reasonOf } from './context';
 import { type SwitchEvent, type SwitchOutcome, type SwitchPhase, nextPhase, startSwitch } from './switch-phase';
 
 /** What a switch or rollback command ended with. `noop` = the color was already live. */
@@ -45,17 +45,13 @@ export async function moveAndRecord(
   const outcome = await runSwitch(context, before, to, expect);
   const routes = outcome.kind === 'switched' || outcome.kind === 'broken' ? routesWithLive(to) : before;
   await context.history.append({
-    schemaVersion: 2,
-    time: new Date(started).toISOString(),
-    user: context.userName,
-    backend: context.backend.kind,
+    ...historyStamp(context, started),
     command,
     from,
     to,
     fromVersion: outcome.fromVersion,
     toVersion: outcome.toVersion,
     outcome: outcome.kind,
-    durationMs: Math.round(context.clock.now() - started),
     gates: [...outcome.gates],
     routes,
     ...(outcome.kind === 'switched' ? {} : { reason: outcome.kind === 'broken' ? `${outcome.reason}; switching back failed: ${outcome.revertError}` : outcome.reason }),

@@ -41,8 +41,3 @@ export function describeWeights(weights: Weights): string {
   if (sole) return `${sole} 100%`;
   return Color.options.map((color) => `${color} ${weights[color]}%`).join(' / ');
 }
-
-/** Whether two route sets send every route the same way. */
-export function sameRoutes(a: Routes, b: Routes): boolean {
-  return RouteName.options.every((route) => Color.options.every((color) => a[route][color] === b[route][color]));
-}

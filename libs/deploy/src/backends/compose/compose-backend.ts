@@ -3,11 +3,11 @@ import { ROUTER_SERVICE, colorService } from '../../render/compose/compose';
 import { COMPOSE_BASE_FILE, composeColorFile } from '../../render/compose/compose-names';
 import { COMPOSE_SOCKET_DIR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from '../../spec/sockets';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
-import type { Clock, CommandRunner, HttpAnswer, HttpClient } from '../../effects/deps';
+import type { CommandRunner, HttpAnswer, HttpClient } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { httpUrl } from '../local/layout';
 import { allTo, describeWeights, soleTarget } from '../../routing/routes';
-import type { Backend } from '../backend';
+import type { Backend, BackendRuntime } from '../backend';
 import { composeDown, composeRelease, composeStatus, composeUp } from './compose-lifecycle';
 
 /** The original design's three Compose files, in its order. */
@@ -93,19 +93,13 @@ export async function probeSocket(target: ComposeTarget, color: Color, method: '
   }
 }
 
-/** What the Compose backend needs besides the target: time, progress, and where the CLI runs. */
-export interface ComposeRuntime {
-  readonly clock: Clock;
-  readonly progress: (line: string) => void;
-}
-
 /**
  * The Compose deployment as a {@link Backend}: each color probed through its socket in the shared
  * volume from inside its container, nginx through its published port, and the routes moved
  * inside the nginx container (`ln -sfn` + `mv -T`, no reload). No version is recorded there, so
  * the preflight's expected version is the --expect-version given, else what the color answers.
  */
-export function composeBackend(target: ComposeTarget, runtime: ComposeRuntime): Backend {
+export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): Backend {
   const router = { host: '127.0.0.1', port: target.spec.router.port };
   return {
     kind: 'compose',

@@ -7,9 +7,9 @@ import { COLOR_IMAGE_VARIABLES, IMAGE_APP_DIR, LOCAL_IMAGE_REPOSITORY, colorServ
 import { COLOR_MODEL_VARIABLES } from '../../render/compose/compose-names';
 import { allTo } from '../../routing/routes';
 import { LIVE_SOCKET, PREVIEW_SOCKET } from '../../spec/sockets';
-import type { BackendStatus, DownRequest, DownResult, ReleaseRequest, ReleaseResult, StartedColor, UpRequest, UpResult } from '../backend';
+import type { BackendRuntime, BackendStatus, DownRequest, DownResult, ReleaseRequest, ReleaseResult, StartedColor, UpRequest, UpResult } from '../backend';
 import { httpUrl } from '../local/layout';
-import { type ComposeRuntime, type ComposeTarget, compose, probeSocket, readComposeRoute } from './compose-backend';
+import { type ComposeTarget, compose, probeSocket, readComposeRoute } from './compose-backend';
 
 /** Images are built or pulled, containers start, healthchecks pass: slower than local processes. */
 const DEFAULT_COMPOSE_TIMEOUT_MS = 180_000;
@@ -19,7 +19,7 @@ const PROGRESS_EVERY_MS = 5_000;
 const ENV_FILE = '.env';
 
 /** `deploy:up --backend=compose`: the original design's `up --build -d`, then waits until both colors and nginx answer. */
-export async function composeUp(target: ComposeTarget, runtime: ComposeRuntime, request: UpRequest): Promise<UpResult> {
+export async function composeUp(target: ComposeTarget, runtime: BackendRuntime, request: UpRequest): Promise<UpResult> {
   if (Object.keys(request.ports).length > 0 || Object.keys(request.models).length > 0) {
     throw new DeployError('USAGE', 'Ports and models of the Compose deployment come from deploy/deployment.json (and BLUE_MODEL/GREEN_MODEL, BLUE_IMAGE/GREEN_IMAGE in .env); leave out --*-port and --*-model.');
   }
@@ -73,7 +73,7 @@ export async function composeDown(target: ComposeTarget, request: DownRequest): 
  * answers as healthy on its socket and on the preview route. If it does not, `.env` and the
  * container are put back as they were.
  */
-export async function composeRelease(target: ComposeTarget, runtime: ComposeRuntime, request: ReleaseRequest): Promise<ReleaseResult> {
+export async function composeRelease(target: ComposeTarget, runtime: BackendRuntime, request: ReleaseRequest): Promise<ReleaseResult> {
   if (!request.model && !request.image) throw new DeployError('USAGE', 'A Compose release needs --model=<path of an .onnx file in the image> and/or --image=<image reference>.');
   const begin = runtime.clock.now();
   const live = await readComposeRoute(target, LIVE_SOCKET);
@@ -198,7 +198,7 @@ export async function composeStatus(target: ComposeTarget): Promise<BackendStatu
  * container whose restart count grows while it starts (its process exits, e.g. a model that does
  * not load) fails at once: the restart policy would otherwise keep it "starting" until the timeout.
  */
-async function waitForColor(target: ComposeTarget, runtime: ComposeRuntime, color: Color, timeoutMs: number) {
+async function waitForColor(target: ComposeTarget, runtime: BackendRuntime, color: Color, timeoutMs: number) {
   const container = colorService(target.spec, color);
   const started = runtime.clock.now();
   let nextReport = started + PROGRESS_EVERY_MS;

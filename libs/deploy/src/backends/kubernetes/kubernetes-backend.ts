@@ -1,11 +1,11 @@
 import { Color, otherColor } from '@mlbg/contract';
-import type { Clock, HttpAnswer } from '../../effects/deps';
+import type { HttpAnswer } from '../../effects/deps';
 import { healthView, judgeHealth, noAnswer } from '../../effects/service-client';
 import { DeployError } from '../../errors';
 import { IMAGE_APP_DIR } from '../../render/compose/compose';
 import { APP_NAME, LIVE_SERVICE, PREVIEW_SERVICE, deploymentName, versionLabel } from '../../render/kubernetes/kubernetes-names';
 import { type Routes, allTo, describeWeights, soleTarget } from '../../routing/routes';
-import type { Backend, BackendStatus, ColorStatus, ReleaseRequest, ReleaseResult } from '../backend';
+import type { Backend, BackendRuntime, BackendStatus, ColorStatus, ReleaseRequest, ReleaseResult } from '../backend';
 import type { DeploymentChange, DeploymentView, KubeApi, ServiceView } from './kube-api';
 
 /** A release waits this long for the idle Deployment's rollout (pods pull the image, load the model). */
@@ -17,11 +17,6 @@ const PREVIEW_TIMEOUT_MS = 30_000;
 const POLL_MS = 1_000;
 const ENDPOINTS_POLL_MS = 250;
 const PROGRESS_EVERY_MS = 5_000;
-
-export interface KubernetesRuntime {
-  readonly clock: Clock;
-  readonly progress: (line: string) => void;
-}
 
 /** Which Service selects which color, as last read or written (with the resourceVersion for the next patch). */
 interface Selection {
@@ -39,7 +34,7 @@ const colorOf = (service: ServiceView): Color | undefined => Color.options.find(
  * Deployment and waits for its rollout. No version is recorded here: the preflight expects what
  * --expect-version says, else what the color answers.
  */
-export function kubernetesBackend(api: KubeApi, runtime: KubernetesRuntime): Backend {
+export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime): Backend {
   let known: Selection | undefined;
 
   async function readSelection(): Promise<Selection> {
@@ -138,7 +133,7 @@ function rolloutPending(deployment: DeploymentView): string | undefined {
   return undefined;
 }
 
-async function waitForRollout(api: KubeApi, runtime: KubernetesRuntime, name: string, timeoutMs: number): Promise<DeploymentView> {
+async function waitForRollout(api: KubeApi, runtime: BackendRuntime, name: string, timeoutMs: number): Promise<DeploymentView> {
   const started = runtime.clock.now();
   let nextReport = started + PROGRESS_EVERY_MS;
   for (;;) {
@@ -162,7 +157,7 @@ async function waitForRollout(api: KubeApi, runtime: KubernetesRuntime, name: st
  * and its `version` label, waits for the rollout, then for the preview Service to answer as that
  * color. When the rollout does not finish, the Deployment is put back as it was.
  */
-async function release(api: KubeApi, runtime: KubernetesRuntime, request: ReleaseRequest, routesNow: () => Promise<Routes>): Promise<ReleaseResult> {
+async function release(api: KubeApi, runtime: BackendRuntime, request: ReleaseRequest, routesNow: () => Promise<Routes>): Promise<ReleaseResult> {
   if (!request.model && !request.image) throw new DeployError('USAGE', 'A Kubernetes release needs --model=<path of an .onnx file in the image> and/or --image=<image reference>.');
   const begin = runtime.clock.now();
   const routes = await routesNow();
@@ -222,7 +217,7 @@ async function release(api: KubeApi, runtime: KubernetesRuntime, request: Releas
 }
 
 /** After a rollout: the preview Service answers 200 "ok" as `color` (its endpoints may lag the rollout a moment). */
-async function waitForPreview(api: KubeApi, runtime: KubernetesRuntime, color: Color) {
+async function waitForPreview(api: KubeApi, runtime: BackendRuntime, color: Color) {
   const started = runtime.clock.now();
   let last = 'no answer yet';
   for (;;) {
