@@ -116,6 +116,26 @@ export const DEPLOY_ERRORS = {
     message: 'A request to the Kubernetes API failed.',
     hint: 'Check that the cluster answers: `kubectl cluster-info` (with the same --context), and run the command again.',
   },
+  CANARY_FAILED: {
+    message: 'The canary failed its analysis, so all live traffic was moved back to the stable color.',
+    hint: 'Read the measured values above (and in the history: `deploy:status`); fix the canary color (its logs are in the state folder\'s logs/), release it again and start a new canary.',
+  },
+  CANARY_STOPPED: {
+    message: 'The canary was stopped before it finished.',
+    hint: 'See where the weights are with `npx nx run deploy:status`; continue with `npx nx run deploy:canary --resume`, or move everything back with `npx nx run deploy:canary --abort`.',
+  },
+  CANARY_NOT_RUNNING: {
+    message: 'There is no canary in progress: the live route sends all traffic to one color.',
+    hint: 'Start one with `npx nx run deploy:canary --color=<idle color>`; see the routes with `npx nx run deploy:status`.',
+  },
+  CANARY_IN_PROGRESS: {
+    message: 'A canary is in progress (the live route is split between the colors); this command would cut across it.',
+    hint: 'Finish it first: `npx nx run deploy:canary --resume`, `npx nx run deploy:promote` or `npx nx run deploy:canary --abort`.',
+  },
+  CANARY_NOT_SUPPORTED: {
+    message: 'A weighted canary is not supported on this backend yet.',
+    hint: 'Run canaries on the local stack (the default backend); on this backend move all traffic at once with `deploy:switch`.',
+  },
   UNEXPECTED: {
     message: 'Unexpected error (a bug in the deploy tool; please report it with this output):',
     hint: 'See the state of the stack with `npx nx run deploy:status`; `npx nx run deploy:down` stops it.',

@@ -36,7 +36,7 @@ export {
   renderNginxConf,
 } from './render';
 export type { GeneratedFile, NginxFiles, NginxSite, RouterErrorCode } from './render';
-export { COMPOSE_SOCKET_DIR, INITIAL_LIVE_COLOR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from './spec/sockets';
+export { CANARY_SOCKET, COMPOSE_SOCKET_DIR, DEFAULT_LIVE_SLOTS, INITIAL_LIVE_COLOR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket, liveSlotSocket } from './spec/sockets';
 export { findStaleFiles, renderCommittedFiles } from './render/committed-files';
 export { runCli } from './cli/run';
 export type { CliContext } from './cli/run';
@@ -63,4 +63,5 @@ export { rollbackTraffic } from './commands/rollback';
 export { DEFAULT_SWITCH_TIMING, GATES, GateResult, gatesNamed } from './gates';
 export type { Gate, GateContext, SwitchTiming } from './gates';
 export { BackendKind, HistoryEntry, readHistory } from './history/history';
-export { Routes, Weights, allTo, describeWeights, routesWithLive, soleTarget } from './routing/routes';
+export { Routes, Weights, allTo, describeWeights, mainTarget, routesWithLive, soleTarget } from './routing/routes';
+export { assignSlots, slotOrder, weightsOfSlots } from './routing/slots';

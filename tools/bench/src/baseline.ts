@@ -1,4 +1,4 @@
-import { DEPLOYMENT_SPEC_PATH, LIVE_SOCKET, PREVIEW_SOCKET, loadDeploymentSpec, localNginxSite, renderNginxConf } from '@mlbg/deploy';
+import { DEPLOYMENT_SPEC_PATH, LIVE_SOCKET, PREVIEW_SOCKET, liveSlotSocket, loadDeploymentSpec, localNginxSite, renderNginxConf } from '@mlbg/deploy';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,12 +76,13 @@ export async function startBaseline(options: {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
+    const spec = loadDeploymentSpec(join(options.workspaceRoot, DEPLOYMENT_SPEC_PATH));
     const server = await startBaselineServer({ workspaceRoot: options.workspaceRoot, modelPath: options.modelPath, port: options.ports.server, dir, socketPath: join(socketDir, BASELINE_SOCKET) });
     started.push(server);
     symlinkSync(BASELINE_SOCKET, join(socketDir, LIVE_SOCKET));
     symlinkSync(BASELINE_SOCKET, join(socketDir, PREVIEW_SOCKET));
+    for (let slot = 0; slot < spec.canary.slots; slot += 1) symlinkSync(BASELINE_SOCKET, join(socketDir, liveSlotSocket(slot)));
 
-    const spec = loadDeploymentSpec(join(options.workspaceRoot, DEPLOYMENT_SPEC_PATH));
     writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, localNginxSite(spec, { socketDir, port: options.ports.router })));
     const nginxArgs = ['-p', `${prefix}/`, '-c', 'nginx.conf'];
     const check = spawnSync(options.nginx, ['-t', ...nginxArgs], { encoding: 'utf8' });

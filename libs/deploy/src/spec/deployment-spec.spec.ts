@@ -44,7 +44,25 @@ describe('DeploymentSpec', () => {
         prometheusUrl: 'http://prometheus-operated.monitoring.svc:9090',
       },
       limits: { bodyLimitBytes: 1_048_576, maxBatchRows: 10_000 },
+      canary: {
+        slots: 20,
+        steps: [5, 25, 50, 100],
+        intervalSeconds: 30,
+        analysis: { minRequests: 50, maxErrorRate: 0.01, maxErrorRateAboveStable: 0.005, maxP99Ms: 500, maxP99Ratio: 1.5, p99RatioFloorMs: 20, failureLimit: 1, maxInconclusive: 10 },
+        lowTraffic: 'wait',
+        probes: { ratePerSecond: 20 },
+      },
     });
+  });
+
+  it('refuses canary steps that a slot can not make, that fall, or that do not end at 100', () => {
+    const problems = (canary: unknown) => DeploymentSpec.safeParse({ canary }).error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    expect(problems({ steps: [5, 12, 100] })).toEqual(["canary.steps: every step must be a multiple of one slot's share (100 / slots)"]);
+    expect(problems({ steps: [50, 25, 100] })).toEqual(['canary.steps: must rise step by step']);
+    expect(problems({ steps: [5, 50] })).toEqual(['canary.steps: must end at 100 (the promotion)']);
+    expect(problems({ slots: 8 })).toEqual(['canary.slots: must divide 100 (2, 4, 5, 10, 20, 25, 50 or 100), so every slot carries a whole percent']);
+    expect(problems({ lowTraffic: 'probe' })).toEqual(['canary.probes.samples: lowTraffic "probe" needs probes.samples (a JSON file of /predict bodies)']);
+    expect(problems({ sticky: { canaryValues: ['tester'] } })).toEqual(['canary.sticky: canaryValues need a header or a cookie to read them from']);
   });
 
   it('refuses a Kubernetes namespace that Kubernetes would refuse, and a bad quantity', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Color } from '@mlbg/contract';
+import { CanarySpec } from './canary-spec';
 
 /** Where the committed spec lives, relative to the workspace root. */
 export const DEPLOYMENT_SPEC_PATH = 'deploy/deployment.json';
@@ -103,6 +104,8 @@ const DeploymentSpecShape = z.strictObject({
       prometheusUrl: z.url().default(DEFAULT_PROMETHEUS_URL),
     })
     .prefault({}),
+  /** The weighted live route and `deploy:canary`'s steps and analysis (see spec/canary-spec.ts). */
+  canary: CanarySpec,
   limits: z
     .strictObject({
       bodyLimitBytes: z.int().min(1).max(1024 ** 3).default(DEFAULT_BODY_LIMIT_BYTES),

@@ -17,3 +17,21 @@ export const INITIAL_LIVE_COLOR: Color = 'blue';
 export function colorSocket(color: Color): string {
   return `${color}.sock`;
 }
+
+/** How many slot sockets the live route round-robins over by default: 20 = weights in 5% steps. */
+export const DEFAULT_LIVE_SLOTS = 20;
+
+/**
+ * The file name of the live route's slot `index` (0-based), e.g. `live-slot-07.sock`: a RELATIVE
+ * symlink to a color's socket, in the same folder as the colors' sockets. nginx's live upstream
+ * round-robins (or hashes) over every slot, so the share of slots on a color is its weight.
+ */
+export function liveSlotSocket(index: number): string {
+  return `live-slot-${String(index).padStart(2, '0')}.sock`;
+}
+
+/**
+ * Symlink to the canary color's socket during a canary (the live color's otherwise): where a
+ * sticky request whose value is on the spec's allow-list (`canary.sticky.canaryValues`) goes.
+ */
+export const CANARY_SOCKET = 'canary.sock';

@@ -79,8 +79,9 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run: compose.runner, http: compose.http, workspaceRoot: '/repo', composeCommand: ['docker', 'compose'] }, runtime);
 
   it('flips the symlinks inside the nginx container with ln -sfn and mv -T: no reload', () => {
+    const slots = Array.from({ length: 20 }, (_, index) => `ln -sfn green.sock live-slot-${String(index).padStart(2, '0')}.sock.next && mv -fT live-slot-${String(index).padStart(2, '0')}.sock.next live-slot-${String(index).padStart(2, '0')}.sock`);
     expect(composeFlipScript('green')).toBe(
-      'cd /run/mlbg && ln -sfn green.sock live.sock.next && mv -fT live.sock.next live.sock && ln -sfn blue.sock preview.sock.next && mv -fT preview.sock.next preview.sock',
+      `cd /run/mlbg && ${slots.join(' && ')} && ln -sfn green.sock canary.sock.next && mv -fT canary.sock.next canary.sock && ln -sfn green.sock live.sock.next && mv -fT live.sock.next live.sock && ln -sfn blue.sock preview.sock.next && mv -fT preview.sock.next preview.sock`,
     );
   });
 

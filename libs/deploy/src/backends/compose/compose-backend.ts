@@ -1,7 +1,7 @@
 import { Color, otherColor } from '@mlbg/contract';
 import { ROUTER_SERVICE, colorService } from '../../render/compose/compose';
 import { COMPOSE_BASE_FILE, composeColorFile } from '../../render/compose/compose-names';
-import { COMPOSE_SOCKET_DIR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from '../../spec/sockets';
+import { CANARY_SOCKET, COMPOSE_SOCKET_DIR, DEFAULT_LIVE_SLOTS, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket, liveSlotSocket } from '../../spec/sockets';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import type { CommandRunner, HttpAnswer, HttpClient } from '../../effects/deps';
 import { DeployError } from '../../errors';
@@ -58,10 +58,14 @@ export function composeInvocation(target: Pick<ComposeTarget, 'composeCommand'>,
   return [command ?? 'docker', [...prefix, ...COMPOSE_FILES.flatMap((file) => ['-f', file]), ...args]];
 }
 
-/** The shell line the router container runs to point live at `color` (and preview at the other), without a reload. Pure. */
-export function composeFlipScript(color: Color): string {
+/**
+ * The shell line the router container runs to point live at `color` (every live slot link, then
+ * `canary.sock` and `live.sock`) and preview at the other, without a reload. Pure.
+ */
+export function composeFlipScript(color: Color, slots: number = DEFAULT_LIVE_SLOTS): string {
   const link = (name: string, target: Color) => `ln -sfn ${colorSocket(target)} ${name}.next && mv -fT ${name}.next ${name}`;
-  return `cd ${COMPOSE_SOCKET_DIR} && ${link(LIVE_SOCKET, color)} && ${link(PREVIEW_SOCKET, otherColor(color))}`;
+  const slotLinks = Array.from({ length: slots }, (_, index) => link(liveSlotSocket(index), color));
+  return `cd ${COMPOSE_SOCKET_DIR} && ${[...slotLinks, link(CANARY_SOCKET, color), link(LIVE_SOCKET, color), link(PREVIEW_SOCKET, otherColor(color))].join(' && ')}`;
 }
 
 export async function compose(target: ComposeTarget, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
@@ -116,9 +120,9 @@ export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): 
     async setRoutes(routes) {
       const live = soleTarget(routes.live);
       if (!live || soleTarget(routes.preview) !== otherColor(live)) {
-        throw new DeployError('COMPOSE_FAILED', `The Compose router moves live and preview together, one color each; asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}.`);
+        throw new DeployError('CANARY_NOT_SUPPORTED', `The Compose router moves live and preview together, one color each (a weighted canary is local-only for now); asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}.`);
       }
-      await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeFlipScript(live)]);
+      await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeFlipScript(live, target.spec.canary.slots)]);
     },
     routerHealth: () => target.http(router, { method: 'GET', path: '/health' }),
     colors: {

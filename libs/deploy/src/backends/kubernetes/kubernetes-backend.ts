@@ -93,7 +93,7 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime): Backen
     async setRoutes(routes) {
       const live = soleTarget(routes.live);
       if (!live || soleTarget(routes.preview) !== otherColor(live)) {
-        throw new DeployError('USAGE', `The Kubernetes Services move live and preview together, one color each; asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}. A weighted canary is the HTTPRoute's backendRefs (see the README).`);
+        throw new DeployError('CANARY_NOT_SUPPORTED', `The Kubernetes Services move live and preview together, one color each; asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}. deploy:canary is not supported on the kubernetes backend yet; the HTTPRoute's backendRefs weights (see the README) can split traffic by hand.`);
       }
       const selection = known ?? (await readSelection());
       // The live Service first: the preview Service only matters once live traffic moved.

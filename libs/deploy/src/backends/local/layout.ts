@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { Color } from '@mlbg/contract';
-import { LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from '../../spec/sockets';
+import { CANARY_SOCKET, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket, liveSlotSocket } from '../../spec/sockets';
 
 /** The state folder's default name, at the workspace root (git-ignored). */
 export const DEFAULT_STATE_DIR = '.bluegreen';
@@ -51,6 +51,9 @@ export interface StackLayout {
   socket(color: Color): string;
   readonly liveSocket: string;
   readonly previewSocket: string;
+  /** The live route's slot links (`live-slot-07.sock`), beside the colors' sockets. */
+  liveSlot(index: number): string;
+  readonly canarySocket: string;
 }
 
 /**
@@ -84,6 +87,8 @@ export function stackLayout(workspaceRoot: string, stateDir: string, tmpRoot: st
     socket: (color) => join(socketDir, colorSocket(color)),
     liveSocket: join(socketDir, LIVE_SOCKET),
     previewSocket: join(socketDir, PREVIEW_SOCKET),
+    liveSlot: (index) => join(socketDir, liveSlotSocket(index)),
+    canarySocket: join(socketDir, CANARY_SOCKET),
   };
 }
 

@@ -108,6 +108,7 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
       nginxPrefix: layout.nginxPrefix,
       router: { host: ROUTER_HOST, port: router.port, requestedPort },
       previewPathPrefix: spec.preview.pathPrefix,
+      liveSlots: spec.canary.slots,
       service,
       colors: {
         blue: colorRun({ ...launchOf(launches, 'blue'), service }, undefined, startedAt),
@@ -118,7 +119,7 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
     try {
       prepareRuntimeDir(deps, layout);
       copyServiceBuild(layout);
-      writeRouteLinks(layout, state.routes);
+      writeRouteLinks(layout, state.routes, spec.canary.slots);
       await writeAndTestNginxConf(deps, nginx, layout, spec, router.port);
       // Written before anything starts, so `down` knows about a stack interrupted while starting.
       writeState(layout.stateFile, { ...state, running });

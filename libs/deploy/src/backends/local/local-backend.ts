@@ -59,11 +59,12 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
     release: (request) => releaseModel(deps, layout, request),
     status: () => localStatus(deps, layout),
     async readRoutes() {
-      return routesFromLinks(layout, running().routes);
+      const state = running();
+      return routesFromLinks(layout, state.routes, state.running.liveSlots);
     },
     async setRoutes(routes) {
       const state = running();
-      writeRouteLinks(layout, routes);
+      writeRouteLinks(layout, routes, state.running.liveSlots);
       writeState(layout.stateFile, { ...(current() ?? state), routes });
     },
     routerHealth: () => deps.http(router(), { method: 'GET', path: '/health' }),

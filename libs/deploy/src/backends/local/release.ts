@@ -5,7 +5,7 @@ import { type StackLayout, httpUrl } from './layout';
 import { requireRunningStack } from './local-backend';
 import { DEFAULT_STOP_TIMEOUT_MS, isStackProcess, readPidFile, removePidFile, stopProcess } from './processes';
 import { readLink } from './route-links';
-import { soleTarget } from '../../routing/routes';
+import { describeWeights, soleTarget } from '../../routing/routes';
 import { checkHealth, healthView } from '../../effects/service-client';
 import { INITIAL_LIVE_COLOR } from '../../spec/sockets';
 import type { ReleaseRequest, ReleaseResult } from '../backend';
@@ -41,6 +41,7 @@ export async function releaseModel(deps: RuntimeDeps, layout: StackLayout, reque
   {
     const state = requireRunningStack(deps, layout);
     const { running } = state;
+    if (!soleTarget(state.routes.live)) throw new DeployError('CANARY_IN_PROGRESS', `The live route is ${describeWeights(state.routes.live)}; releasing to either color would change a color that takes live traffic.`);
     const live = readLink(layout.liveSocket) ?? soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
     const idle = otherColor(live);
     if (request.color === live) {

@@ -1,16 +1,20 @@
 import { Color } from '@mlbg/contract';
 import { readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { type RouteName, type Routes, allTo, describeWeights, soleTarget } from '../../routing/routes';
+import { type Routes, type Weights, allTo, describeWeights, mainTarget, soleTarget } from '../../routing/routes';
+import { assignSlots, weightsOfSlots } from '../../routing/slots';
 import { colorSocket } from '../../spec/sockets';
 import type { StackLayout } from './layout';
 
 /**
- * The router of a stack whose nginx proxies to socket symlinks: `live.sock` and `preview.sock`
- * point at a color's socket. Used by every backend that can reach the socket folder.
+ * The router of a stack whose nginx proxies to socket symlinks: the live route round-robins over
+ * `live-slot-NN.sock` links (the share of slots on a color is its weight), `preview.sock` points
+ * at the idle (or canary) color, `canary.sock` at the canary (the live color when there is none),
+ * and `live.sock` at the live (stable) color, for tools that look for one live link.
+ * Used by every backend that can reach the socket folder.
  */
 
 /**
- * Points a route's link at a color's socket: a new RELATIVE symlink next to it, renamed over it.
+ * Points a link at a color's socket: a new RELATIVE symlink next to it, renamed over it.
  * rename(2) is atomic, so nginx sees the old target or the new one, never no file; nginx is not
  * reloaded.
  */
@@ -32,32 +36,48 @@ export function readLink(link: string): Color | undefined {
   return Color.options.find((color) => target === colorSocket(color));
 }
 
-function linkOf(layout: StackLayout, route: RouteName): string {
-  return route === 'live' ? layout.liveSocket : layout.previewSocket;
+/** The color of the minor share while a route is split, else the route's only color. */
+function canaryOf(weights: Weights): Color {
+  const main = mainTarget(weights);
+  return soleTarget(weights) ?? (main === 'blue' ? 'green' : 'blue');
 }
 
 /**
- * Moves the links to `routes`, live first (the route that matters). One link per route carries
- * all of its traffic, so a split weight can not be expressed here.
- * @throws Error when a route is split between the colors
+ * Moves the links to `routes`: the live slots first (one rename per slot that changes color), then
+ * the other links.
+ * @throws Error when the preview route is split, or the live weights are not a multiple of one slot
  */
-export function writeRouteLinks(layout: StackLayout, routes: Routes): void {
-  for (const route of ['live', 'preview'] as const) {
-    const color = soleTarget(routes[route]);
-    if (!color) throw new Error(`the ${route} route can not be split (${describeWeights(routes[route])}) by one socket link; send it all to one color`);
-    if (readLink(linkOf(layout, route)) !== color) pointLink(linkOf(layout, route), color);
-  }
+export function writeRouteLinks(layout: StackLayout, routes: Routes, slots: number): void {
+  const preview = soleTarget(routes.preview);
+  if (!preview) throw new Error(`the preview route can not be split (${describeWeights(routes.preview)}); send it all to one color`);
+  const assignment = assignSlots(routes.live, slots);
+  assignment.forEach((color, index) => {
+    if (readLink(layout.liveSlot(index)) !== color) pointLink(layout.liveSlot(index), color);
+  });
+  const links: [string, Color][] = [
+    [layout.previewSocket, preview],
+    [layout.canarySocket, canaryOf(routes.live)],
+    [layout.liveSocket, mainTarget(routes.live)],
+  ];
+  for (const [link, color] of links) if (readLink(link) !== color) pointLink(link, color);
+}
+
+/** The live weights as the slot links are now, or undefined when a slot link is missing or foreign. */
+export function readLiveSlots(layout: StackLayout, slots: number): Weights | undefined {
+  const colors = Array.from({ length: slots }, (_, index) => readLink(layout.liveSlot(index)));
+  if (colors.some((color) => color === undefined)) return undefined;
+  return weightsOfSlots(colors as Color[]);
 }
 
 /** The routes as the links are now; a missing or foreign link is reported as undefined. */
-export function readRouteLinks(layout: StackLayout): { live?: Color; preview?: Color } {
-  const live = readLink(layout.liveSocket);
+export function readRouteLinks(layout: StackLayout, slots: number): { live?: Weights; preview?: Color } {
+  const live = readLiveSlots(layout, slots);
   const preview = readLink(layout.previewSocket);
   return { ...(live ? { live } : {}), ...(preview ? { preview } : {}) };
 }
 
 /** The routes the links say, falling back to `fallback` for a link that is missing. */
-export function routesFromLinks(layout: StackLayout, fallback: Routes): Routes {
-  const links = readRouteLinks(layout);
-  return { live: links.live ? allTo(links.live) : fallback.live, preview: links.preview ? allTo(links.preview) : fallback.preview };
+export function routesFromLinks(layout: StackLayout, fallback: Routes, slots: number): Routes {
+  const links = readRouteLinks(layout, slots);
+  return { live: links.live ?? fallback.live, preview: links.preview ? allTo(links.preview) : fallback.preview };
 }

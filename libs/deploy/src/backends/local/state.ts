@@ -2,7 +2,7 @@ import { Color, ModelSignature } from '@mlbg/contract';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { Routes, routesWithLive } from '../../routing/routes';
-import { INITIAL_LIVE_COLOR } from '../../spec/sockets';
+import { DEFAULT_LIVE_SLOTS, INITIAL_LIVE_COLOR } from '../../spec/sockets';
 
 /** The state format this code writes; older files are migrated when read. */
 export const STATE_SCHEMA_VERSION = 2;
@@ -30,6 +30,8 @@ export const RunningStack = z.object({
   nginxPrefix: z.string(),
   router: z.object({ host: z.string(), port: Port, requestedPort: Port }),
   previewPathPrefix: z.string(),
+  /** How many slot links nginx's live upstream was rendered with (older states: the default). */
+  liveSlots: z.int().min(1).max(100).default(DEFAULT_LIVE_SLOTS),
   /** What each color is started with, so `release` restarts one the same way. */
   service: z.object({ logLevel: z.string(), bodyLimitBytes: z.int().positive(), maxBatchRows: z.int().positive() }),
   colors: z.object({ blue: ColorRun, green: ColorRun }),

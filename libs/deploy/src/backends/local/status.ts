@@ -2,7 +2,7 @@ import type { Color } from '@mlbg/contract';
 import type { RuntimeDeps } from '../../effects/deps';
 import { type HealthView, checkHealth, healthView } from '../../effects/service-client';
 import { DeployError } from '../../errors';
-import { allTo } from '../../routing/routes';
+import { allTo, describeWeights, mainTarget, soleTarget } from '../../routing/routes';
 import type { BackendStatus, ColorStatus } from '../backend';
 import { type StackLayout, type StackProcess, httpUrl } from './layout';
 import { type ProcessCheck, checkProcess } from './processes';
@@ -41,11 +41,12 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
     blue: checkProcess(deps.processes, layout, 'blue'),
     green: checkProcess(deps.processes, layout, 'green'),
   };
-  const links = readRouteLinks(layout);
-  const live = links.live ?? null;
+  const links = readRouteLinks(layout, running.liveSlots);
+  const live = links.live ? mainTarget(links.live) : null;
+  const split = links.live !== undefined && soleTarget(links.live) === undefined;
   const preview = links.preview ?? null;
-  if (live === null) notes.push(`${layout.liveSocket} is missing or does not point at a color's socket.`);
-  else if (state.routes.live[live] !== 100) notes.push(`The state file's live route differs from ${layout.liveSocket}, which points at ${live} (the symlink is what nginx follows).`);
+  if (!links.live) notes.push(`A live slot link (${layout.liveSlot(0)} ...) is missing or does not point at a color's socket.`);
+  else if (describeWeights(state.routes.live) !== describeWeights(links.live)) notes.push(`The state file's live route (${describeWeights(state.routes.live)}) differs from the slot links (${describeWeights(links.live)}); the links are what nginx follows.`);
 
   const router = { host: running.router.host, port: running.router.port };
   const [serving, previewServing, blue, green] = await Promise.all([
@@ -69,8 +70,8 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
   return {
     ...base,
     stack: allRunning ? 'running' : 'partly running',
-    healthy: allRunning && blue.ok && green.ok && serving.ok && serving.color === live,
-    routes: live && preview ? { live: allTo(live), preview: allTo(preview) } : state.routes,
+    healthy: allRunning && blue.ok && green.ok && serving.ok && (split || serving.color === live),
+    routes: links.live && preview ? { live: links.live, preview: allTo(preview) } : state.routes,
     live,
     preview,
     router: {

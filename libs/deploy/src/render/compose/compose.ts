@@ -1,7 +1,7 @@
 import { Color, otherColor } from '@mlbg/contract';
 import { stringify } from 'yaml';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
-import { COMPOSE_SOCKET_DIR, INITIAL_LIVE_COLOR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket } from '../../spec/sockets';
+import { CANARY_SOCKET, COMPOSE_SOCKET_DIR, INITIAL_LIVE_COLOR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket, liveSlotSocket } from '../../spec/sockets';
 import { COLOR_MODEL_VARIABLES, COMPOSE_BASE_FILE, COMPOSE_NGINX_CONF, composeColorFile } from './compose-names';
 import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
 
@@ -65,7 +65,7 @@ function baseFile(spec: DeploymentSpec) {
       [ROUTER_SERVICE]: {
         image: spec.router.image,
         container_name: spec.router.container,
-        command: ['sh', '-c', routerCommand()],
+        command: ['sh', '-c', routerCommand(spec)],
         ports: [`${spec.router.port}:${spec.router.port}`],
         volumes: [`./${COMPOSE_NGINX_CONF}:/etc/nginx/nginx.conf:ro`, `${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`],
         networks: [spec.network],
@@ -81,13 +81,17 @@ function baseFile(spec: DeploymentSpec) {
  * nginx's container creates the initial relative symlinks (live -> blue, preview -> green) when
  * they are missing, so a fresh volume works and a restart keeps the last switch.
  */
-function routerCommand(): string {
+function routerCommand(spec: DeploymentSpec): string {
   const live = colorSocket(INITIAL_LIVE_COLOR);
   const preview = colorSocket(otherColor(INITIAL_LIVE_COLOR));
+  // The live slot links (and canary.sock) start where live.sock points, so a kept volume keeps its color.
+  const slots = [...Array.from({ length: spec.canary.slots }, (_, index) => liveSlotSocket(index)), CANARY_SOCKET].join(' ');
   return [
     `cd ${COMPOSE_SOCKET_DIR}`,
     `{ [ -L ${LIVE_SOCKET} ] || ln -s ${live} ${LIVE_SOCKET}; }`,
     `{ [ -L ${PREVIEW_SOCKET} ] || ln -s ${preview} ${PREVIEW_SOCKET}; }`,
+    // `$$`: Compose would read a single `$` as one of its own variables.
+    `for link in ${slots}; do [ -L $$link ] || ln -s "$$(readlink ${LIVE_SOCKET})" $$link; done`,
     `exec nginx -g 'daemon off;'`,
   ].join(' && ');
 }

@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, wri
 import { Agent, type IncomingHttpHeaders, type Server, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_LIVE_SLOTS, liveSlotSocket } from '../../spec/sockets';
 import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
 import { applyOverrides } from '../../spec/overrides';
 import { freePort } from '../../effects/real-deps';
@@ -73,11 +74,14 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     });
   }
 
-  /** Points a route at a color the way the switch does: a new relative symlink renamed over the old. */
+  /** Points a route at a color the way the switch does: a new relative symlink renamed over the old (live: every slot link). */
   function pointAt(link: 'live.sock' | 'preview.sock', color: FakeColor) {
-    const next = join(runDir, `${link}.next`);
-    symlinkSync(`${color}.sock`, next);
-    renameSync(next, join(runDir, link));
+    const links = link === 'live.sock' ? [link, ...Array.from({ length: DEFAULT_LIVE_SLOTS }, (_, index) => liveSlotSocket(index))] : [link];
+    for (const name of links) {
+      const next = join(runDir, `${name}.next`);
+      symlinkSync(`${color}.sock`, next);
+      renameSync(next, join(runDir, name));
+    }
   }
 
   beforeAll(async () => {
@@ -141,7 +145,7 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     expect(ErrorBody.parse(answer.json).code).toBe('BODY_TOO_LARGE');
   });
 
-  it('moves live traffic when live.sock is renamed over, without a reload, even on a kept-alive client connection', async () => {
+  it('moves live traffic when the live slot links are renamed over, without a reload, even on a kept-alive client connection', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const before = await call('/health', { agent });

@@ -26,8 +26,9 @@ describe('renderNginxConf', () => {
     expect(renderNginxConf(spec, composeNginxSite(spec))).toBe(compose);
   });
 
-  it('sends live traffic to one symlinked socket, without keepalive and without retries', () => {
-    expect(block(local, 'upstream mlbg_live')).toBe('upstream mlbg_live {\n    server unix:/tmp/mlbg/run/live.sock max_fails=0;\n  }');
+  it('sends live traffic round-robin over the slot links, without keepalive and without retries', () => {
+    const slots = Array.from({ length: 20 }, (_, index) => `    server unix:/tmp/mlbg/run/live-slot-${String(index).padStart(2, '0')}.sock max_fails=0;\n`).join('');
+    expect(block(local, 'upstream mlbg_live')).toBe(`upstream mlbg_live {\n${slots}  }`);
     expect(local).not.toMatch(/^\s*keepalive\b/m);
     expect(local).toContain('proxy_next_upstream off;');
     expect(block(local, 'location /')).toContain('proxy_pass http://mlbg_live;');
@@ -73,7 +74,7 @@ describe('renderNginxConf', () => {
   });
 
   it('uses the container paths for Compose', () => {
-    expect(compose).toContain('server unix:/run/mlbg/live.sock max_fails=0;');
+    expect(compose).toContain('server unix:/run/mlbg/live-slot-19.sock max_fails=0;');
     expect(compose).toContain('listen 80;');
     expect(compose).toContain('pid /var/run/nginx.pid;');
     expect(compose).not.toContain('_temp_path');

@@ -1,16 +1,16 @@
 import { posix } from 'node:path';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
-import { LIVE_SOCKET, PREVIEW_SOCKET } from '../../spec/sockets';
+import { PREVIEW_SOCKET, liveSlotSocket } from '../../spec/sockets';
 import { headerLines } from '../generated-file';
 import type { NginxSite } from './nginx-site';
 import { ROUTER_ERRORS, type RouterErrorCode } from './router-errors';
+import { liveProxyTarget, liveUpstreamLines, stickyMapLines } from './live-slots';
 
 // A unix socket connects at once or not at all; a model answers a full batch well within 30 s.
 export const PROXY_CONNECT_TIMEOUT = '2s';
 export const PROXY_SEND_TIMEOUT = '30s';
 export const PROXY_READ_TIMEOUT = '30s';
 
-const LIVE_UPSTREAM = 'mlbg_live';
 const PREVIEW_UPSTREAM = 'mlbg_preview';
 const LOG_FORMAT = 'mlbg_json';
 /**
@@ -38,7 +38,7 @@ const ACCESS_LOG_FIELDS: readonly [name: string, value: string, quoted: boolean]
 ];
 
 /**
- * Renders nginx.conf: all live traffic to `<socketDir>/live.sock`, the preview route to
+ * Renders nginx.conf: live traffic over the slot links `<socketDir>/live-slot-NN.sock`, the preview route to
  * `<socketDir>/preview.sock`, each a symlink followed on every new connection, so a switch is one
  * rename and never a reload. Pure: the same spec and site always give the same text.
  */
@@ -51,7 +51,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
   const lines = [
     ...headerLines(site.generatedBy).map((line) => `# ${line}`),
     '#',
-    `# Live route: /            -> unix:${site.socketDir}/${LIVE_SOCKET}    (symlink to the live color's socket)`,
+    `# Live route: /            -> unix:${site.socketDir}/${liveSlotSocket(0).replace('00', 'NN')} (${spec.canary.slots} slot symlinks to the colors' sockets, by weight)`,
     `# Preview:    ${preview.padEnd(12)} -> unix:${site.socketDir}/${PREVIEW_SOCKET} (symlink to the idle color's socket, prefix stripped)`,
     '# No upstream keepalive: every request opens a new connection and so follows the symlink as it is now.',
     '',
@@ -79,10 +79,9 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     '  # The service\'s own BODY_LIMIT: nginx must refuse exactly what the service would.',
     `  client_max_body_size ${spec.limits.bodyLimitBytes};`,
     '',
+    ...indent(1, stickyMapLines(spec)),
+    ...indent(1, liveUpstreamLines(spec, site.socketDir)),
     // One server, never marked down (max_fails=0): a missing socket is answered per request.
-    `  upstream ${LIVE_UPSTREAM} {`,
-    `    server unix:${site.socketDir}/${LIVE_SOCKET} max_fails=0;`,
-    '  }',
     `  upstream ${PREVIEW_UPSTREAM} {`,
     `    server unix:${site.socketDir}/${PREVIEW_SOCKET} max_fails=0;`,
     '  }',
@@ -104,7 +103,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     '    proxy_next_upstream off;',
     '',
     '    location / {',
-    `      proxy_pass http://${LIVE_UPSTREAM};`,
+      `      proxy_pass http://${liveProxyTarget(spec)};`,
     ...indent(3, errorPages('LIVE_UNAVAILABLE')),
     '    }',
     '',
