@@ -1,5 +1,5 @@
 import type { Color } from '@mlbg/contract';
-import type { Clock, HttpAnswer } from '../effects/deps';
+import type { Clock, HttpAnswer, HttpCall } from '../effects/deps';
 import type { HealthView } from '../effects/service-client';
 import type { ColorAccess } from '../gates/gate';
 import type { BackendKind } from '../history/history';
@@ -33,6 +33,23 @@ export interface Backend {
 
   // colors
   readonly colors: ColorAccess;
+
+  /** What a weighted canary needs; absent where a canary is not supported (yet). */
+  readonly canary?: CanaryAccess;
+}
+
+/** What `deploy:canary` needs of a backend besides setting weighted routes (the local stack, for now). */
+export interface CanaryAccess {
+  /** How many slot links the live route has: weights are multiples of 100 / slots. */
+  readonly slots: number;
+  /** The preview route's path prefix through nginx, e.g. `/preview/` (probes to the canary go there). */
+  readonly previewPathPrefix: string;
+  /** nginx's JSON access log from byte `from` (`end`: nothing, just where it ends now). */
+  readAccessLog(from: number | 'end'): Promise<{ readonly text: string; readonly next: number }>;
+  /** A request through nginx, on a fresh connection (probes). */
+  request(call: HttpCall): Promise<HttpAnswer>;
+  /** GET /metrics of one color, directly. */
+  metrics(color: Color): Promise<HttpAnswer>;
 }
 
 /** What a backend that waits on its platform (containers, rollouts) needs: time, and where progress goes. */

@@ -5,7 +5,7 @@ import { BackendKind } from '../history/history';
 /** The service's log levels (its LOG_LEVEL). */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export const COMMAND_NAMES = ['up', 'down', 'status', 'switch', 'rollback', 'release', 'help'] as const;
+export const COMMAND_NAMES = ['up', 'down', 'status', 'switch', 'rollback', 'release', 'canary', 'promote', 'help'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 interface Common {
@@ -33,6 +33,15 @@ export type Command =
   | (Common & { readonly name: 'status' })
   | (Common & { readonly name: 'switch'; readonly color?: Color; readonly expectVersion?: string })
   | (Common & { readonly name: 'rollback' })
+  | (Common & {
+      readonly name: 'canary';
+      readonly mode: 'start' | 'resume' | 'abort';
+      readonly color?: Color;
+      readonly steps?: readonly number[];
+      readonly intervalSeconds?: number;
+      readonly keep: boolean;
+    })
+  | (Common & { readonly name: 'promote' })
   | (Common & { readonly name: 'release'; readonly model?: string; readonly image?: string; readonly color?: Color; readonly switch: boolean; readonly expectVersion?: string; readonly timeoutMs?: number });
 
 export type ParseResult = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly message: string; readonly json: boolean };
@@ -66,6 +75,8 @@ const OPTIONS = {
   switch: { ...COMMON_OPTIONS, color: { type: 'string' }, 'expect-version': { type: 'string' } },
   rollback: { ...COMMON_OPTIONS },
   release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, image: { type: 'string' }, color: { type: 'string' }, switch: { type: 'boolean' }, 'expect-version': { type: 'string' } },
+  canary: { ...COMMON_OPTIONS, color: { type: 'string' }, steps: { type: 'string' }, interval: { type: 'string' }, abort: { type: 'boolean' }, resume: { type: 'boolean' }, keep: { type: 'boolean' } },
+  promote: { ...COMMON_OPTIONS },
   help: { ...COMMON_OPTIONS },
 } as const satisfies Record<CommandName, Record<string, OptionKind>>;
 
@@ -141,7 +152,22 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
         return { ok: true, command: { name, ...common, reset: raw['reset'] === true, ...dropUndefined({ timeoutMs: seconds(text('timeout')) }) } };
       case 'status':
       case 'rollback':
+      case 'promote':
         return { ok: true, command: { name, ...common } };
+      case 'canary': {
+        const abort = raw['abort'] === true;
+        const resume = raw['resume'] === true;
+        if (abort && resume) throw new UsageError('--abort and --resume can not go together; give one');
+        const mode = abort ? 'abort' : resume ? 'resume' : 'start';
+        const flags = { color: text('color'), steps: text('steps'), interval: text('interval') };
+        const misplaced = Object.entries(flags).find(([, value]) => value !== undefined);
+        if (mode !== 'start' && misplaced) throw new UsageError(`--${misplaced[0]} is for starting a canary; --${mode} continues the one in progress`);
+        if (abort && raw['keep'] === true) throw new UsageError('--keep keeps the weight when the canary is stopped; --abort moves it back');
+        return {
+          ok: true,
+          command: { name, ...common, mode, keep: raw['keep'] === true, ...dropUndefined({ color: color(flags.color), steps: steps(flags.steps), intervalSeconds: interval(flags.interval) }) },
+        };
+      }
       case 'switch': {
         const flag = text('color');
         const positional = positionals[0] === undefined ? undefined : { value: positionals[0], from: 'the color argument' };
@@ -187,6 +213,22 @@ function seconds(input: { value: string; from: string } | undefined): number | u
   return Math.round(value * 1000);
 }
 
+function steps(input: { value: string; from: string } | undefined): number[] | undefined {
+  if (!input) return undefined;
+  const parts = input.value.split(',').map((part) => part.trim());
+  if (parts.some((part) => !/^\d+$/.test(part))) throw new UsageError(`${input.from} must be percents separated by commas, e.g. 5,25,50,100, not "${input.value}"`);
+  return parts.map(Number);
+}
+
+/** `30s`, `2m`, `1500ms` or a plain number of seconds. */
+function interval(input: { value: string; from: string } | undefined): number | undefined {
+  if (!input) return undefined;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(input.value);
+  if (!match) throw new UsageError(`${input.from} must be a duration such as 30s, 2m or 1500ms, not "${input.value}"`);
+  const value = Number(match[1]);
+  return match[2] === 'ms' ? value / 1000 : match[2] === 'm' ? value * 60 : value;
+}
+
 function color(input: { value: string; from: string } | undefined): Color | undefined {
   if (!input) return undefined;
   const parsed = Color.safeParse(input.value);
@@ -221,7 +263,12 @@ Commands (on the local stack; --backend=compose: the Docker Compose deployment; 
   status    the routes, each color's health, what nginx serves, the last switch
   switch    move live traffic to --color (no color: toggle), after the preflight gates; verified through nginx
                                                               [--color blue|green] [--expect-version V]
-  rollback  switch back to the color that was live before the last successful switch
+  rollback  switch back to the color that was live before the last successful switch (or a promoted canary)
+  canary    move a share of live traffic to --color step by step, analysing each interval (nginx's log, /metrics);
+            rolls back on failure; Ctrl-C/SIGTERM moves the weight back unless --keep
+                                                              [--color C] [--steps 5,25,50,100] [--interval 30s] [--keep]
+            --resume continues an interrupted canary; --abort moves all traffic back to the stable color
+  promote   finish the canary now: all live traffic to the canary color (the remaining steps are skipped)
   release   restart the idle color on a new model (Compose: and/or image), reachable on /preview/, not live;
             with --switch, then switch to it under the same lock (put back as it was if the switch fails)
                                                               --model P [--image I] [--switch [--expect-version V]] [--color <idle color>] [--timeout S]

@@ -1,6 +1,8 @@
 import type { Color } from '@mlbg/contract';
 import type { BackendStatus, DownResult, ProcessState, ReleaseResult, UpResult } from '../backends/backend';
 import type { StatusResult } from '../commands/lifecycle';
+import { type CanaryResult, describeInterval } from '../commands/canary';
+import type { CanaryView } from '../commands/canary-status';
 import type { SwitchResult } from '../commands/switch';
 import type { HealthView } from '../effects/service-client';
 import type { GateResult } from '../gates/gate';
@@ -83,6 +85,8 @@ export function describeAction(entry: HistoryEntry): string {
       return `${entry.time} down ${entry.outcome}${why}`;
     case 'release':
       return `${entry.time} release of ${entry.model} to ${entry.color ?? 'the idle color'} ${entry.outcome}${entry.version ? ` (${entry.version})` : ''}${why}`;
+    case 'canary':
+      return `${entry.time} canary of ${entry.canary} ${entry.canaryVersion ?? ''} (stable ${entry.stable}) ${entry.outcome} at ${entry.weight}%${why}`;
     default: {
       const unreachable: never = entry;
       return unreachable;
@@ -91,7 +95,7 @@ export function describeAction(entry: HistoryEntry): string {
 }
 
 /** `deploy:status` of any backend (and the status shown by `up` when the stack is already up). */
-export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 'lastSwitch' | 'lastAttempt' | 'lastAction'>>): string[] {
+export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 'lastSwitch' | 'lastAttempt' | 'lastAction' | 'canary'>>): string[] {
   const title = status.backend === 'compose' ? `Compose deployment (${status.where})` : status.backend === 'kubernetes' ? `Kubernetes deployment (${status.where})` : `Stack`;
   const routerName = status.backend === 'kubernetes' ? 'service' : 'nginx';
   if (!status.router || !status.colors) {
@@ -114,11 +118,50 @@ export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 
       const pods = item.replicas ? `  ${item.replicas.ready}/${item.replicas.desired} pods ready, ${item.image}, version label ${item.versionLabel ?? '-'}` : '';
       return `  ${color.padEnd(7)}  ${item.url}  ${(item.role ?? '').padEnd(7)}  ${processLabel(item)}  ${health(item.health)}${item.model ? `  ${item.model}` : ''}${pods}`;
     }),
+    ...canaryLines(status.canary ?? null),
     ...historyLines(status),
   ];
   if (router.port !== router.requestedPort) lines.push(`Note: nginx listens on ${router.port} because port ${router.requestedPort} could not be used.`);
   lines.push(...status.notes.map((note) => `Note: ${note}`));
   return lines;
+}
+
+function canaryLines(view: CanaryView | null): string[] {
+  if (!view) return [];
+  const steps = view.steps ? ` (steps ${view.steps.join(', ')})` : '';
+  const head =
+    view.state === 'running'
+      ? `Canary: ${view.canary} at ${view.weight}%, step ${view.step ?? '?'} of ${view.steps?.length ?? '?'}${steps}, next analysis in ${Math.round((view.nextAnalysisInMs ?? 0) / 1000)} s (pid ${view.pid})`
+      : `Canary interrupted at ${view.weight}% (${view.canary}; stable ${view.stable})${steps}: continue with \`npx nx run deploy:canary --resume\`, promote with \`npx nx run deploy:promote\`, or move all traffic back with \`npx nx run deploy:canary --abort\``;
+  return [head, ...(view.lastAnalysis ? [`  last ${describeInterval(view.lastAnalysis)}`] : [])];
+}
+
+/** What a canary command did, for people. */
+export function formatCanary(result: CanaryResult): string[] {
+  if (result.kind === 'noop') return [`Nothing to do: ${result.note}`];
+  const versions = `${result.stable} ${result.stableVersion ?? '?'} -> ${result.canary} ${result.canaryVersion ?? '?'}`;
+  const intervals = result.intervals.map((interval) => `  ${describeInterval(interval)}`);
+  const failedGates = result.gates.filter((gate) => !gate.ok).flatMap(gateLine);
+  switch (result.kind) {
+    case 'promoted':
+      return [`Promoted ${result.canary}: all live traffic on it (${versions}).`, ...intervals, `  ${result.stable} stays up on the preview route; \`npx nx run deploy:rollback\` returns to it.`];
+    case 'aborted':
+      return [`Aborted the canary of ${result.canary}: all live traffic back on ${result.stable}.`, ...intervals];
+    case 'rolled-back':
+      return [`ROLLED BACK: the canary ${result.canary} failed; all live traffic is back on ${result.stable} (${versions}).`, ...intervals, ...(result.reason ? [`  why: ${result.reason}`] : [])];
+    case 'stopped':
+      return [`Stopped: all live traffic is back on ${result.stable}.`, ...intervals];
+    case 'kept':
+      return [`Stopped with --keep: ${result.canary} keeps ${result.weight}% of live traffic.`, ...intervals, '  Continue with `npx nx run deploy:canary --resume`, or `--abort`.'];
+    case 'refused':
+      return [`Refused: ${result.canary} failed its preflight; nothing was changed.`, ...failedGates];
+    case 'broken':
+      return [`BROKEN: ${result.reason ?? ''}`, ...intervals];
+    default: {
+      const unreachable: never = result;
+      return unreachable;
+    }
+  }
 }
 
 function processLabel(item: { process: ProcessState; pid: number | null; container?: string }): string {

@@ -16,8 +16,10 @@ import type { RuntimeDeps } from '../effects/deps';
 import { DeployError, type DeployErrorCode } from '../errors';
 import { type Gate, type SwitchTiming, gatesNamed } from '../gates';
 import type { BackendKind } from '../history/history';
+import { type CanaryRequest, canaryCommand } from '../commands/canary';
 import { type Command, USAGE, parseCommandLine } from './args';
-import { formatDown, formatRelease, formatStatus, formatSwitch, formatUp } from './format';
+import { canarySettings, processSignals } from './canary-settings';
+import { formatCanary, formatDown, formatRelease, formatStatus, formatSwitch, formatUp } from './format';
 
 /** Exit statuses: 0 done (or nothing to do), 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -68,7 +70,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   let outcome: Outcome;
   try {
     const commandContext = await contextFor(command, deps, layout, context);
-    outcome = await execute(command, commandContext);
+    outcome = command.name === 'canary' || command.name === 'promote' ? await executeCanary(command, commandContext, layout) : await execute(command, commandContext);
   } catch (error) {
     const known = error instanceof DeployError ? error : unexpected(error);
     outcome = { ok: false, lines: [], result: known.data ?? null, error: known };
@@ -82,7 +84,31 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   return outcome.ok ? EXIT.ok : EXIT.failed;
 }
 
-async function execute(command: Exclude<Command, { name: 'help' }>, context: CommandContext): Promise<Outcome> {
+async function executeCanary(command: Extract<Command, { name: 'canary' | 'promote' }>, context: CommandContext, layout: StackLayout): Promise<Outcome> {
+  const request: CanaryRequest =
+    command.name === 'promote' ? { kind: 'promote' } : command.mode === 'start' ? { kind: 'start', keep: command.keep, ...(command.color ? { color: command.color } : {}) } : command.mode === 'resume' ? { kind: 'resume', keep: command.keep } : { kind: 'abort' };
+  const settings = canarySettings(loadSpec(layout), layout.workspaceRoot, command.name === 'canary' ? { ...(command.steps ? { steps: command.steps } : {}), ...(command.intervalSeconds !== undefined ? { intervalSeconds: command.intervalSeconds } : {}) } : {});
+  const signals = processSignals(context.progress);
+  try {
+    const result = await canaryCommand(context, request, settings, signals);
+    const lines = formatCanary(result);
+    if (result.kind === 'noop' || result.kind === 'promoted' || result.kind === 'aborted') return { ok: true, lines, result };
+    const code: DeployErrorCode = FAILED_CANARY[result.kind];
+    return { ok: false, lines, result, error: new DeployError(code, `${result.canary} at ${result.weight}%: ${result.reason ?? result.kind}`) };
+  } finally {
+    signals.dispose();
+  }
+}
+
+const FAILED_CANARY: Record<'rolled-back' | 'stopped' | 'kept' | 'refused' | 'broken', DeployErrorCode> = {
+  'rolled-back': 'CANARY_FAILED',
+  stopped: 'CANARY_STOPPED',
+  kept: 'CANARY_STOPPED',
+  refused: 'PREFLIGHT_FAILED',
+  broken: 'REVERT_FAILED',
+};
+
+async function execute(command: Exclude<Command, { name: 'help' | 'canary' | 'promote' }>, context: CommandContext): Promise<Outcome> {
   switch (command.name) {
     case 'up': {
       const result = await upStack(context, command);
@@ -128,7 +154,7 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
   const kind: BackendKind = command.backend;
   // The spec is read only where it is needed, so `down` and `status` of a local stack work with a
   // broken spec. Every command that can move a route gets the gates (release: with --switch).
-  const moves = command.name === 'switch' || command.name === 'rollback' || command.name === 'release';
+  const moves = command.name === 'switch' || command.name === 'rollback' || command.name === 'release' || command.name === 'canary' || command.name === 'promote';
   const spec = moves || kind !== 'local' ? loadSpec(layout) : undefined;
   let preflight: Gate[] = [];
   try {
@@ -138,7 +164,7 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
   }
   let backend: Backend;
   // Local and Compose keep the lock and the history in the state folder; a cluster keeps them in itself.
-  let stores: Pick<CommandContext, 'lock' | 'history'> = stateFolderStores(layout);
+  let stores: Pick<CommandContext, 'lock' | 'history' | 'canaryRun'> = stateFolderStores(layout);
   switch (kind) {
     case 'local':
       backend = localBackend(deps, layout);

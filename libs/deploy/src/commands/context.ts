@@ -4,10 +4,13 @@ import { type Lock, type LockFiles, fileLock } from '../effects/lock';
 import type { Gate, SwitchTiming } from '../gates/gate';
 import { HISTORY_SCHEMA_VERSION, type HistoryInput } from '../history/history';
 import { type HistoryStore, fileHistory } from '../history/store';
+import { type JsonFile, jsonFile } from '../effects/json-file';
+import { join } from 'node:path';
+import { CanaryRun } from './canary-run';
 
-/** The lock and the history of a deployment kept in a local state folder (local stack, Compose). */
-export function stateFolderStores(files: LockFiles & { readonly historyFile: string }): { lock: Lock; history: HistoryStore } {
-  return { lock: fileLock(files), history: fileHistory(files.historyFile) };
+/** The lock, the history and the running canary's progress of a deployment kept in a local state folder (local stack, Compose). */
+export function stateFolderStores(files: LockFiles & { readonly historyFile: string }): { lock: Lock; history: HistoryStore; canaryRun: JsonFile<CanaryRun> } {
+  return { lock: fileLock(files), history: fileHistory(files.historyFile), canaryRun: jsonFile(join(files.stateDir, 'canary.json'), CanaryRun) };
 }
 
 /** What every command runs with: one backend, chosen once by the CLI. */
@@ -24,6 +27,8 @@ export interface CommandContext {
   /** The preflight of a switch or rollback, in order (the spec's `switch.preflight`). */
   readonly preflight: readonly Gate[];
   readonly timing?: SwitchTiming;
+  /** Where a running canary shows its progress to `deploy:status` (absent: nowhere). */
+  readonly canaryRun?: JsonFile<CanaryRun>;
 }
 
 type HistoryStamp = Pick<HistoryInput, 'schemaVersion' | 'time' | 'user' | 'backend' | 'durationMs'>;

@@ -1,5 +1,6 @@
 import type { BackendStatus, DownRequest, DownResult, ReleaseRequest, ReleaseResult, UpRequest, UpResult } from '../backends/backend';
 import { DeployError } from '../errors';
+import { type CanaryView, canaryView } from './canary-status';
 import { type HistoryEntry, type HistoryInput, type MoveEntry, lastAttempt, lastEntry, lastSuccessfulSwitch, skippedLinesNote } from '../history/history';
 import { type CommandContext, historyStamp, reasonOf } from './context';
 import { type SwitchResult, moveAndRecord } from './switch';
@@ -96,6 +97,8 @@ export interface StatusResult extends BackendStatus {
   readonly lastSwitch: MoveEntry | null;
   readonly lastAttempt: MoveEntry | null;
   readonly lastAction: HistoryEntry | null;
+  /** The canary in progress (the live route is split), or null. */
+  readonly canary: CanaryView | null;
 }
 
 export async function stackStatus(context: CommandContext): Promise<StatusResult> {
@@ -108,6 +111,7 @@ export async function stackStatus(context: CommandContext): Promise<StatusResult
     lastSwitch: lastSuccessfulSwitch(history.entries, kind) ?? null,
     lastAttempt: lastAttempt(history.entries, kind) ?? null,
     lastAction: lastEntry(history.entries, kind) ?? null,
+    canary: canaryView(context, status.routes, history.entries),
     notes: [...status.notes, ...(skipped ? [skipped] : [])],
   };
 }

@@ -30,11 +30,50 @@ export interface LockHolder {
  */
 export interface Lock {
   hold<T>(holder: LockHolder, action: () => Promise<T>): Promise<T>;
+  /**
+   * Who holds the lock now, when that is a live process on this machine (a file lock); undefined
+   * when nobody does, or when the lock can not tell (a Lease).
+   */
+  holder?(): LockHolderProcess | undefined;
+}
+
+/** The process that holds a file lock, which can be signalled (e.g. asked to stop a canary). */
+export interface LockHolderProcess {
+  readonly command: string;
+  readonly pid: number;
+  /** false when it is gone. */
+  signal(signal: NodeJS.Signals): boolean;
 }
 
 /** The lock in a state folder (proper-lockfile), see {@link withStackLock}. */
 export function fileLock(files: LockFiles): Lock {
-  return { hold: (holder, action) => withStackLock(files, holder, action) };
+  return {
+    hold: (holder, action) => withStackLock(files, holder, action),
+    holder: () => {
+      const info = readLockInfo(files.lockInfoFile);
+      if (!info || !processAlive(info.pid) || info.pid === process.pid) return undefined;
+      return { command: info.command, pid: info.pid, signal: (signal) => sendSignal(info.pid, signal) };
+    },
+  };
+}
+
+function sendSignal(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a process with this pid runs (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Who holds the lock, written beside it so a refused command can say so. */

@@ -45,6 +45,42 @@ const Move = {
 /** A color as `up` or `release` left it. */
 const ColorRecord = z.strictObject({ model: z.string(), version: z.string().nullable(), sha256: z.string().nullable() });
 
+/** What one color served in one canary interval (nginx's access log, and the color's own /metrics when it answered). */
+export const CanaryColorSample = z.strictObject({
+  color: Color,
+  requests: z.int().nonnegative(),
+  errors: z.int().nonnegative(),
+  /** 5xx share; null with no requests. */
+  errorRate: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+  /** The color's own /metrics over the interval (requests answered, 5xx); null when it did not answer. */
+  metrics: z.strictObject({ requests: z.number(), errors: z.number() }).nullable(),
+});
+export type CanaryColorSample = z.infer<typeof CanaryColorSample>;
+
+/** One analysis of a canary: the numbers, the checks with their thresholds, the verdict. */
+export const CanaryInterval = z.strictObject({
+  weight: z.int().min(0).max(100),
+  startedAt: z.string(),
+  durationMs: z.number().nonnegative(),
+  verdict: z.enum(['pass', 'fail', 'inconclusive']),
+  canary: CanaryColorSample,
+  stable: CanaryColorSample,
+  probesSent: z.int().nonnegative(),
+  checks: z.array(GateResult),
+});
+export type CanaryInterval = z.infer<typeof CanaryInterval>;
+
+/**
+ * How a canary ended: `started` (written when it begins, so an interrupted one is known),
+ * `promoted` (all traffic on the canary), `rolled-back` (failed analysis, all traffic back on the
+ * stable color), `aborted` (--abort), `stopped` (SIGINT/SIGTERM, weight moved back), `kept`
+ * (stopped with --keep: the weight stays), `refused` (the preflight failed; nothing changed),
+ * `broken` (moving the weight back failed).
+ */
+export const CanaryOutcome = z.enum(['started', 'promoted', 'rolled-back', 'aborted', 'stopped', 'kept', 'refused', 'broken']);
+export type CanaryOutcome = z.infer<typeof CanaryOutcome>;
+
 /** One line of `history.jsonl`: every action on a stack, with its outcome. */
 export const HistoryEntry = z.discriminatedUnion('command', [
   z.strictObject({ ...Move, command: z.literal('switch') }),
@@ -68,10 +104,28 @@ export const HistoryEntry = z.discriminatedUnion('command', [
     sha256: z.string().nullable(),
     previousModel: z.string().nullable(),
   }),
+  z.strictObject({
+    ...Common,
+    command: z.literal('canary'),
+    outcome: CanaryOutcome,
+    stable: Color,
+    canary: Color,
+    stableVersion: z.string().nullable(),
+    canaryVersion: z.string().nullable(),
+    steps: z.array(z.int().min(1).max(100)),
+    intervalMs: z.number().positive(),
+    /** The canary's weight when the line was written. */
+    weight: z.int().min(0).max(100),
+    /** Continued by `deploy:canary --resume` after an interruption. */
+    resumed: z.boolean().default(false),
+    intervals: z.array(CanaryInterval).default([]),
+    routes: Routes,
+  }),
 ]);
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 export type HistoryInput = z.input<typeof HistoryEntry>;
 export type MoveEntry = Extract<HistoryEntry, { command: 'switch' | 'rollback' }>;
+export type CanaryEntry = Extract<HistoryEntry, { command: 'canary' }>;
 
 /** A line as the first format wrote it (switches and rollbacks only, `target` for the backend). */
 const LegacyEntry = z.object({
@@ -170,9 +224,31 @@ function endsMidLine(file: string): boolean {
   }
 }
 
-/** The switches and rollbacks on `backend`, oldest first. */
+/**
+ * The switches and rollbacks on `backend`, oldest first. A promoted canary moved all live traffic
+ * from its stable color to its canary, so here (for rollback and status) it counts as a switch.
+ */
 export function moves(entries: readonly HistoryEntry[], backend: BackendKind): MoveEntry[] {
-  return entries.filter((entry): entry is MoveEntry => entry.backend === backend && (entry.command === 'switch' || entry.command === 'rollback'));
+  return entries.flatMap((entry): MoveEntry[] => {
+    if (entry.backend !== backend) return [];
+    if (entry.command === 'switch' || entry.command === 'rollback') return [entry];
+    return entry.command === 'canary' && entry.outcome === 'promoted' ? [promotionAsSwitch(entry)] : [];
+  });
+}
+
+function promotionAsSwitch(entry: CanaryEntry): MoveEntry {
+  const { schemaVersion, time, user, backend, durationMs, gates, routes } = entry;
+  return { schemaVersion, time, user, backend, durationMs, gates, routes, command: 'switch', from: entry.stable, to: entry.canary, fromVersion: entry.stableVersion, toVersion: entry.canaryVersion, outcome: 'switched' };
+}
+
+/** The last canary on `backend`: its first line (`started`) and its end, when it has one. */
+export function lastCanary(entries: readonly HistoryEntry[], backend: BackendKind): { started: CanaryEntry; end?: CanaryEntry } | undefined {
+  const canaries = entries.filter((entry): entry is CanaryEntry => entry.backend === backend && entry.command === 'canary');
+  const startIndex = canaries.map((entry) => entry.outcome).lastIndexOf('started');
+  const started = canaries[startIndex];
+  if (!started) return undefined;
+  const end = canaries.slice(startIndex + 1).find((entry) => entry.outcome !== 'started');
+  return end ? { started, end } : { started };
 }
 
 /** The last switch on `backend` that moved traffic, if any. */

@@ -1,5 +1,6 @@
 import type { Color } from '@mlbg/contract';
-import { type Weights, describeWeights } from './routes';
+import { CANARY_SOCKET, LIVE_SOCKET, PREVIEW_SOCKET, liveSlotSocket } from '../spec/sockets';
+import { type Routes, type Weights, describeWeights, mainTarget, soleTarget } from './routes';
 
 /**
  * Weights as slot links: the live upstream spreads requests evenly over `slots` slot sockets, so a
@@ -52,4 +53,19 @@ function frac(value: number): number {
 
 function formatPercent(value: number): string {
   return `${Number.isInteger(value) ? value : value.toFixed(2)}%`;
+}
+
+/**
+ * The color each socket link points at under `routes` (file name -> color): the live slots, and
+ * `live.sock`, `preview.sock`, `canary.sock`. For telling which color nginx tried when it answered
+ * a request itself (the color was down). Pure.
+ */
+export function linkColors(routes: Routes, slots: number): (link: string) => Color | undefined {
+  const names = new Map<string, Color>(assignSlots(routes.live, slots).map((color, index) => [liveSlotSocket(index), color]));
+  const main = mainTarget(routes.live);
+  names.set(LIVE_SOCKET, main);
+  names.set(CANARY_SOCKET, soleTarget(routes.live) ?? (main === 'blue' ? 'green' : 'blue'));
+  const preview = soleTarget(routes.preview);
+  if (preview) names.set(PREVIEW_SOCKET, preview);
+  return (link) => names.get(link);
 }

@@ -27,6 +27,7 @@ const Ratio = z.number().min(0).max(1);
 
 /** Request bodies for probe requests, e.g. `[{"features": [[1]]}, ...]`. */
 export const ProbeSamples = z.array(z.record(z.string(), z.unknown())).min(1, 'must hold at least one /predict request body');
+export type ProbeSamples = z.infer<typeof ProbeSamples>;
 
 export const CanarySpec = z
   .strictObject({

@@ -1,5 +1,10 @@
 import type { Color } from '@mlbg/contract';
-import type { RuntimeDeps } from '../../effects/deps';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HttpCall, RuntimeDeps } from '../../effects/deps';
+import { LOCAL_NGINX_FILES } from '../../render/nginx/nginx-site';
+import { DEFAULT_PREVIEW_PATH_PREFIX } from '../../spec/deployment-spec';
+import { DEFAULT_LIVE_SLOTS } from '../../spec/sockets';
 import { DeployError } from '../../errors';
 import { type StackLayout, httpUrl } from './layout';
 import { checkProcess } from './processes';
@@ -74,5 +79,35 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
       // Read at each use: a release may have finished since the backend was made.
       recorded: (color: Color) => current()?.running?.colors[color],
     },
+    get canary() {
+      const state = current();
+      return {
+        slots: state?.running?.liveSlots ?? DEFAULT_LIVE_SLOTS,
+        previewPathPrefix: state?.running?.previewPathPrefix ?? DEFAULT_PREVIEW_PATH_PREFIX,
+        readAccessLog: async (from: number | 'end') => readFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from),
+        request: (call: HttpCall) => deps.http(router(), call),
+        metrics: (color: Color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/metrics' }),
+      };
+    },
   };
+}
+
+/** The bytes of `file` from `from` to its end now (from 0 again when it shrank: reopened by a new nginx). */
+function readFrom(file: string, from: number | 'end'): { text: string; next: number } {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return { text: '', next: 0 };
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (from === 'end') return { text: '', next: size };
+    const start = from > size ? 0 : from;
+    const buffer = Buffer.alloc(size - start);
+    const read = readSync(fd, buffer, 0, buffer.length, start);
+    return { text: buffer.subarray(0, read).toString('utf8'), next: start + read };
+  } finally {
+    closeSync(fd);
+  }
 }
