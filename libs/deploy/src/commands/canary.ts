@@ -19,6 +19,8 @@ export const CANARY_TICK_MS = 250;
 export const ACCESS_LOG_FLUSH_MS = 1_200;
 /** How long --abort and promote wait for a running canary to let go of the lock. */
 const HANDOVER_WAIT_MS = 60_000;
+/** After a kill -9 the lock is taken over once stale (10 s, effects/lock.ts): --resume, --abort and promote wait that long. */
+const STALE_LOCK_WAIT_MS = 12_000;
 
 /** The canary's settings: the spec's `canary` section with the flags applied, and the probe bodies. */
 export interface CanarySettings {
@@ -90,7 +92,7 @@ export async function canaryCommand(context: CommandContext, request: CanaryRequ
     case 'start':
       return context.lock.hold({ command: `canary${request.color ? ` --color=${request.color}` : ''}`, user: context.userName }, () => startCanary(context, request, settings, signals));
     case 'resume':
-      return context.lock.hold({ command: 'canary --resume', user: context.userName }, () => resumeCanary(context, request.keep, settings, signals));
+      return context.lock.hold({ command: 'canary --resume', user: context.userName, waitMs: STALE_LOCK_WAIT_MS }, () => resumeCanary(context, request.keep, settings, signals));
     case 'abort':
       return handOver(context, 'abort', 'SIGTERM', () => abortCanary(context));
     case 'promote':
@@ -218,6 +220,8 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
   const steps = stepsFrom(run.steps, run.resumedAt);
   let position: CanaryPosition = START;
   let lastAnalysis: CanaryInterval | null = null;
+  // Each interval reads nginx's log on from where the last one stopped, so no line is counted twice or lost.
+  let logOffset: number | undefined;
   for (;;) {
     const target = steps[position.step] ?? 100;
     if (target >= 100) return promote('the last step is 100%');
@@ -233,7 +237,7 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
     }
     context.canaryRun?.write({ pid: process.pid, stable, canary, steps: [...steps], weight, step: position.step + 1, intervalMs: run.intervalMs, analysisAt: new Date(clock.now() + run.intervalMs).toISOString(), lastAnalysis });
     progress(`analysing ${canary} at ${weight}% for ${run.intervalMs / 1000} s...`);
-    const observed = await observeInterval(context, canaryAccess, settings, signals, { stable, canary, weight, intervalMs: run.intervalMs });
+    const observed = await observeInterval(context, canaryAccess, settings, signals, { stable, canary, weight, intervalMs: run.intervalMs }, logOffset);
     if (observed.kind === 'stop') {
       if (run.keep) {
         progress(`stopped with --keep: ${canary} keeps ${weight}%; continue with \`npx nx run deploy:canary --resume\` or \`--abort\``);
@@ -245,6 +249,7 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
     }
     if (observed.kind === 'promote') return promote('asked by deploy:promote');
     lastAnalysis = observed.interval;
+    logOffset = observed.logOffset;
     intervals.push(observed.interval);
     progress(describeInterval(observed.interval));
     const next = decide(steps, position, observed.interval.verdict, settings.spec.analysis);
@@ -269,7 +274,7 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
   }
 }
 
-type Observed = { readonly kind: 'stop' } | { readonly kind: 'promote' } | { readonly kind: 'analysed'; readonly interval: CanaryInterval };
+type Observed = { readonly kind: 'stop' } | { readonly kind: 'promote' } | { readonly kind: 'analysed'; readonly interval: CanaryInterval; readonly logOffset: number };
 
 /**
  * Watches one interval: what nginx served (its access log, read as it grows), probes when the
@@ -281,13 +286,16 @@ async function observeInterval(
   settings: CanarySettings,
   signals: CanarySignals,
   step: { stable: Color; canary: Color; weight: number; intervalMs: number },
+  logOffset: number | undefined,
 ): Promise<Observed> {
   const { clock } = context;
   const { analysis, lowTraffic, probes } = settings.spec;
   const linkColor = linkColors(canaryRoutes(step.canary, step.weight), canaryAccess.slots);
   const buffer = new LineBuffer();
   const samples: AccessSample[] = [];
-  let offset = (await canaryAccess.readAccessLog('end')).next;
+  // The log is buffered: before the first interval, let nginx flush what it answered before the canary began.
+  if (logOffset === undefined) await clock.sleep(ACCESS_LOG_FLUSH_MS);
+  let offset = logOffset ?? (await canaryAccess.readAccessLog('end')).next;
   const read = async () => {
     const chunk = await canaryAccess.readAccessLog(offset);
     offset = chunk.next;
@@ -302,7 +310,10 @@ async function observeInterval(
     if (signals.stopRequested()) return { kind: 'stop' };
     if (signals.promoteRequested()) return { kind: 'promote' };
     await read();
-    if (probeBodies.length > 0) probesSent += await sendProbes(canaryAccess, samples, step, probeBodies, probesSent, Math.max(1, Math.round((probes.ratePerSecond * CANARY_TICK_MS) / 1000)), analysis.minRequests);
+    if (probeBodies.length > 0) {
+      const ticksLeft = Math.max(1, (deadline - clock.now()) / CANARY_TICK_MS);
+      probesSent += await sendProbes(canaryAccess, samples, step, probeBodies, probesSent, { atLeast: Math.max(1, Math.round((probes.ratePerSecond * CANARY_TICK_MS) / 1000)), ticksLeft, minRequests: analysis.minRequests });
+    }
     await clock.sleep(Math.max(0, Math.min(CANARY_TICK_MS, deadline - clock.now())));
   }
   await clock.sleep(ACCESS_LOG_FLUSH_MS);
@@ -315,6 +326,7 @@ async function observeInterval(
   const judged: Analysis = judge(sampleOf(step.canary, samples, metricsDelta(step.canary)), sampleOf(step.stable, samples, metricsDelta(step.stable)), analysis);
   return {
     kind: 'analysed',
+    logOffset: offset,
     interval: {
       weight: step.weight,
       startedAt: new Date(startedAt).toISOString(),
@@ -328,25 +340,28 @@ async function observeInterval(
   };
 }
 
-/** Probes for each color still short of the minimum: the canary through the preview route, the stable through the live one. */
+/**
+ * Probes for each color still short of the minimum: the canary through the preview route, the
+ * stable through the live one (where only the stable's share of them reaches it). At least
+ * `atLeast` per tick, more when the minimum would not be reached in the ticks left otherwise.
+ */
 async function sendProbes(
   canaryAccess: CanaryAccess,
   samples: readonly AccessSample[],
-  step: { stable: Color; canary: Color },
+  step: { stable: Color; canary: Color; weight: number },
   bodies: readonly string[],
   sentBefore: number,
-  perColor: number,
-  minRequests: number,
+  pace: { atLeast: number; ticksLeft: number; minRequests: number },
 ): Promise<number> {
-  const count = (color: Color) => samples.filter((sample) => sample.color === color).length;
+  const short = (color: Color) => Math.max(0, pace.minRequests - samples.filter((sample) => sample.color === color).length);
+  const perTick = (missing: number, share: number) => (missing === 0 ? 0 : Math.max(pace.atLeast, Math.ceil(missing / share / pace.ticksLeft)));
   const paths = [
-    ...(count(step.canary) < minRequests ? [`${canaryAccess.previewPathPrefix}predict`] : []),
-    ...(count(step.stable) < minRequests ? ['/predict'] : []),
+    ...Array.from({ length: perTick(short(step.canary), 1) }, () => `${canaryAccess.previewPathPrefix}predict`),
+    ...Array.from({ length: perTick(short(step.stable), (100 - step.weight) / 100) }, () => '/predict'),
   ];
-  const calls = paths.flatMap((path) => Array.from({ length: perColor }, (_, index) => ({ path, body: bodies[(sentBefore + index) % bodies.length] ?? '{}' })));
   // A failed probe is an answer nginx logs (or a connection error it logs as 502): the analysis counts it there.
-  await Promise.all(calls.map((call) => canaryAccess.request({ method: 'POST', path: call.path, body: call.body }).catch(() => undefined)));
-  return calls.length;
+  await Promise.all(paths.map((path, index) => canaryAccess.request({ method: 'POST', path, body: bodies[(sentBefore + index) % bodies.length] ?? '{}' }).catch(() => undefined)));
+  return paths.length;
 }
 
 async function bothMetrics(canaryAccess: CanaryAccess, step: { stable: Color; canary: Color }): Promise<Partial<Record<Color, RequestTotals>>> {
@@ -396,7 +411,7 @@ async function handOver(context: CommandContext, command: 'abort' | 'promote', s
     context.progress(`asking the running canary (pid ${holder.pid}, \`${holder.command}\`) to ${command === 'abort' ? 'stop and move the weight back' : 'promote now'}...`);
     if (holder.signal(signal)) asked = holder.pid;
   }
-  return context.lock.hold({ command: command === 'abort' ? 'canary --abort' : 'promote', user: context.userName, waitMs: asked ? HANDOVER_WAIT_MS : 0 }, async () => {
+  return context.lock.hold({ command: command === 'abort' ? 'canary --abort' : 'promote', user: context.userName, waitMs: asked ? HANDOVER_WAIT_MS : STALE_LOCK_WAIT_MS }, async () => {
     const routes = await context.backend.readRoutes();
     if (asked !== undefined && !splitOf(routes)) {
       const live = mainTarget(routes.live);
