@@ -40,7 +40,13 @@ describe('parseCommandLine', () => {
   });
 
   it.each([
-    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, help'],
+    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, canary, promote, help'],
+    ['canary --abort --resume', 'canary: --abort and --resume can not go together; give one'],
+    ['canary --resume --steps=5,100', 'canary: --steps is for starting a canary; --resume continues the one in progress'],
+    ['canary --abort --keep', 'canary: --keep keeps the weight when the canary is stopped; --abort moves it back'],
+    ['canary --steps=5;100', 'canary: --steps must be percents separated by commas, e.g. 5,25,50,100, not "5;100"'],
+    ['canary --interval=soon', 'canary: --interval must be a duration such as 30s, 2m or 1500ms, not "soon"'],
+    ['canary --color=red', 'canary: unknown color "red" (--color); the colors are blue and green'],
     ['switch --color=red', 'switch: unknown color "red" (--color); the colors are blue and green'],
     ['switch purple', 'switch: unknown color "purple" (the color argument); the colors are blue and green'],
     ['switch green --color=blue', 'switch: --color=blue and the argument "green" disagree; give one'],
@@ -63,6 +69,13 @@ describe('parseCommandLine', () => {
     ['release --backend=compose', 'release: release needs --model=<path to an .onnx file> and/or --image=<image reference>'],
   ])('refuses `%s` as bad usage', (line, message) => {
     expect(parse(line)).toEqual({ ok: false, json: false, message: expect.stringContaining(message) });
+  });
+
+  it('parses a canary start with steps and an interval, and --resume with --keep', () => {
+    expect(parse('canary --color=green --steps=5,25,100 --interval=2m --json')).toMatchObject({ ok: true, command: { name: 'canary', mode: 'start', color: 'green', steps: [5, 25, 100], intervalSeconds: 120, keep: false, json: true } });
+    expect(parse('canary --interval=1500ms')).toMatchObject({ ok: true, command: { intervalSeconds: 1.5 } });
+    expect(parse('canary --resume --keep')).toMatchObject({ ok: true, command: { name: 'canary', mode: 'resume', keep: true } });
+    expect(parse('promote')).toMatchObject({ ok: true, command: { name: 'promote' } });
   });
 
   it('parses --context and --namespace for --backend=kubernetes, with their variables', () => {
