@@ -52,10 +52,8 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
     const json = resultOf(run);
     if (run.code !== 0) console.log(run.stderr, json.error);
     expect({ code: run.code, kind: json.result.kind }).toEqual({ code: 0, kind: 'promoted' });
-    expect(json.result.intervals.map((interval) => [interval.weight, interval.verdict])).toEqual([
-      [25, 'pass'],
-      [50, 'pass'],
-    ]);
+    // Each step ends with a passing interval (a noisy one before it only holds the step: failureLimit 2).
+    expect([...new Set(json.result.intervals.filter((interval) => interval.verdict === 'pass').map((interval) => interval.weight))]).toEqual([25, 50]);
     expect(json.result.intervals.every((interval) => interval.probesSent > 0 && interval.canary.requests >= 50)).toBe(true);
     expect(run.stderr).toContain('step 2 of 3: green at 50%');
     expect((await stack.serving()).color).toBe('green');

@@ -17,7 +17,9 @@ export const DEFAULT_CANARY_ANALYSIS = {
   maxP99Ms: 500,
   maxP99Ratio: 1.5,
   p99RatioFloorMs: 20,
-  failureLimit: 1,
+  // Two failed intervals in a row: on a busy machine the p99 of a few dozen requests is noisy, and
+  // one noisy interval should hold the step, not roll it back (Flagger's threshold counts failed checks too).
+  failureLimit: 2,
   maxInconclusive: 10,
 } as const;
 export const DEFAULT_PROBE_RATE_PER_SECOND = 20;
