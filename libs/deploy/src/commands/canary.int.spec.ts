@@ -54,7 +54,7 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
     expect({ code: run.code, kind: json.result.kind }).toEqual({ code: 0, kind: 'promoted' });
     // Each step ends with a passing interval (a noisy one before it only holds the step: failureLimit 2).
     expect([...new Set(json.result.intervals.filter((interval) => interval.verdict === 'pass').map((interval) => interval.weight))]).toEqual([25, 50]);
-    expect(json.result.intervals.every((interval) => interval.probesSent > 0 && interval.canary.requests >= 50)).toBe(true);
+    expect(json.result.intervals.every((interval) => interval.probesSent > 0 && interval.canary.requests >= 100)).toBe(true);
     expect(run.stderr).toContain('step 2 of 3: green at 50%');
     expect((await stack.serving()).color).toBe('green');
     expect(canaries().map((entry) => entry.outcome)).toEqual(['started', 'promoted']);

@@ -11,7 +11,8 @@ export const DEFAULT_CANARY_INTERVAL_SECONDS = 30;
  * (a limit never below `p99RatioFloorMs`, so 1 ms against 2 ms is not a failure).
  */
 export const DEFAULT_CANARY_ANALYSIS = {
-  minRequests: 50,
+  // 100, so a p99 is not simply the slowest answer of the interval.
+  minRequests: 100,
   maxErrorRate: 0.01,
   maxErrorRateAboveStable: 0.005,
   maxP99Ms: 500,

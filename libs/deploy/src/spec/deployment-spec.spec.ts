@@ -48,7 +48,7 @@ describe('DeploymentSpec', () => {
         slots: 20,
         steps: [5, 25, 50, 100],
         intervalSeconds: 30,
-        analysis: { minRequests: 50, maxErrorRate: 0.01, maxErrorRateAboveStable: 0.005, maxP99Ms: 500, maxP99Ratio: 1.5, p99RatioFloorMs: 20, failureLimit: 2, maxInconclusive: 10 },
+        analysis: { minRequests: 100, maxErrorRate: 0.01, maxErrorRateAboveStable: 0.005, maxP99Ms: 500, maxP99Ratio: 1.5, p99RatioFloorMs: 20, failureLimit: 2, maxInconclusive: 10 },
         lowTraffic: 'wait',
         probes: { ratePerSecond: 20 },
       },
