@@ -227,6 +227,8 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
 
   await context.history.append(entry('started', before));
   if (settings.probes && run.resumedAt === undefined) await warmUp(context, canary, settings.probes);
+  // Stopped before any weight moved (during the preflight or the warm-up): nothing to move back.
+  if (signals.stopRequested() && run.resumedAt === undefined) return end('stopped', before, 'stopped by a signal before the first step');
   const steps = stepsFrom(run.steps, run.resumedAt);
   let position: CanaryPosition = START;
   let lastAnalysis: CanaryInterval | null = null;
