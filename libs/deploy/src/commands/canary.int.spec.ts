@@ -114,6 +114,12 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
       await sleep(200);
     }
     expect(runningStatus).toMatch(/Canary: green at 25%, step 1 of 3 \(steps 25, 50, 100\), next analysis in \d+ s \(pid \d+\)/);
+    // The running canary holds the lock: neither a switch nor a second canary can cut across it.
+    for (const argv of [['switch', '--color=blue'], ['canary', '--color=green']]) {
+      const refused = await stack.cli(...argv, '--json');
+      expect({ argv, code: refused.code, error: resultOf(refused).error?.code }).toEqual({ argv, code: 1, error: 'LOCKED' });
+    }
+    expect(liveWeights()).toEqual({ blue: 75, green: 25 });
     const promote = await stack.cli('promote', '--json');
     expect(promote.code).toBe(0);
     const ended = await resumed.exited;
