@@ -25,6 +25,8 @@ export const ACCESS_LOG_FLUSH_MS = 1_200;
  */
 const WARMUP_REQUESTS = 200;
 const WARMUP_CONCURRENCY = 4;
+/** Probes in flight at once. */
+const PROBE_CONCURRENCY = 4;
 
 /** How long --abort and promote wait for a running canary to let go of the lock. */
 const HANDOVER_WAIT_MS = 60_000;
@@ -373,7 +375,11 @@ async function sendProbes(
     ...Array.from({ length: perTick(short(step.stable), (100 - step.weight) / 100) }, () => '/predict'),
   ];
   // A failed probe is an answer nginx logs (or a connection error it logs as 502): the analysis counts it there.
-  await Promise.all(paths.map((path, index) => canaryAccess.request({ method: 'POST', path, body: bodies[(sentBefore + index) % bodies.length] ?? '{}' }).catch(() => undefined)));
+  // At most PROBE_CONCURRENCY at once: a burst of probes would queue at the colors and be measured as their latency.
+  for (let start = 0; start < paths.length; start += PROBE_CONCURRENCY) {
+    const batch = paths.slice(start, start + PROBE_CONCURRENCY);
+    await Promise.all(batch.map((path, index) => canaryAccess.request({ method: 'POST', path, body: bodies[(sentBefore + start + index) % bodies.length] ?? '{}' }).catch(() => undefined)));
+  }
   return paths.length;
 }
 
