@@ -52,10 +52,12 @@ describe('renderComposeFiles', () => {
     expect(parse(byPath['docker-compose.yml']).services.nginx.read_only).toBeUndefined();
   });
 
-  it('creates the initial relative symlinks in nginx only when they are missing', () => {
+  it('creates the initial relative symlinks in nginx only when they are missing (the live slots where live.sock points; $$ is Compose\'s escape for $)', () => {
     const nginx = parse(byPath['docker-compose.yml']).services.nginx;
     expect(nginx.command[2]).toBe(
-      "cd /run/mlbg && { [ -L live.sock ] || ln -s blue.sock live.sock; } && { [ -L preview.sock ] || ln -s green.sock preview.sock; } && exec nginx -g 'daemon off;'",
+      "cd /run/mlbg && { [ -L live.sock ] || ln -s blue.sock live.sock; } && { [ -L preview.sock ] || ln -s green.sock preview.sock; } && " +
+        `for link in ${Array.from({ length: 20 }, (_, index) => `live-slot-${String(index).padStart(2, '0')}.sock`).join(' ')} canary.sock; do [ -L $$link ] || ln -s "$$(readlink live.sock)" $$link; done && ` +
+        "exec nginx -g 'daemon off;'",
     );
   });
 
