@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import type { AnyPredictResponse, PredictionRecord } from '@mlbg/contract';
+
+/** Rows of outputs one record keeps: a 10,000-row batch must not make the log hold megabytes. */
+export const MAX_RECORDED_ROWS = 100;
+/** Digits of the input digest kept: enough to tell inputs apart, short in every record. */
+const DIGEST_DIGITS = 16;
+
+/** What the caller knows about the request a prediction answered. */
+export interface PredictionMeta {
+  readonly requestId: string;
+  readonly shadow: boolean;
+  /** `performance.now()` when the request arrived. */
+  readonly startedAt: number;
+  readonly route: PredictionRecord['route'];
+}
+
+/** sha256 of a tensor's bytes (first digits): the same numbers give the same digest on every path. */
+export function inputDigest(input: ArrayBufferView): string {
+  return createHash('sha256').update(new Uint8Array(input.buffer, input.byteOffset, input.byteLength)).digest('hex').slice(0, DIGEST_DIGITS);
+}
+
+/** A /predict answer as rows of numbers (and labels for a classifier). */
+export function outputsOf(response: AnyPredictResponse): Pick<PredictionRecord, 'outputs' | 'labels'> {
+  if ('probabilities' in response) return { outputs: response.probabilities, labels: response.predictions };
+  return { outputs: (response.predictions as (number | number[])[]).map((value) => (Array.isArray(value) ? value : [value])) };
+}
+
+/**
+ * The last `capacity` predictions in a ring buffer (fixed memory: a slot per record, each with at most
+ * {@link MAX_RECORDED_ROWS} rows). Capacity 0 records nothing.
+ */
+export class PredictionLog {
+  private readonly slots: (PredictionRecord | undefined)[];
+  private next = 0;
+
+  constructor(readonly capacity: number) {
+    this.slots = new Array<PredictionRecord | undefined>(capacity);
+  }
+
+  /** Records made since start (also the last record's `seq`). */
+  get recorded(): number {
+    return this.next;
+  }
+
+  record(meta: PredictionMeta, input: ArrayBufferView, rows: number, response: AnyPredictResponse): void {
+    if (this.capacity === 0) return;
+    const { outputs, labels } = outputsOf(response);
+    const truncated = outputs.length > MAX_RECORDED_ROWS;
+    this.next += 1;
+    this.slots[(this.next - 1) % this.capacity] = {
+      seq: this.next,
+      requestId: meta.requestId,
+      time: new Date().toISOString(),
+      route: meta.route,
+      inputDigest: inputDigest(input),
+      rows,
+      outputs: truncated ? outputs.slice(0, MAX_RECORDED_ROWS) : outputs,
+      ...(labels ? { labels: truncated ? labels.slice(0, MAX_RECORDED_ROWS) : labels } : {}),
+      truncated,
+      latencyMs: Math.round((performance.now() - meta.startedAt) * 1000) / 1000,
+      shadow: meta.shadow,
+    };
+  }
+
+  /** The kept records with `seq > after`, oldest first, at most `limit`. */
+  since(after = 0, limit = this.capacity): PredictionRecord[] {
+    const first = Math.max(after + 1, this.next - this.capacity + 1, 1);
+    const last = Math.min(this.next, first + limit - 1);
+    const records: PredictionRecord[] = [];
+    for (let seq = first; seq <= last; seq += 1) {
+      const record = this.slots[(seq - 1) % this.capacity];
+      if (record) records.push(record);
+    }
+    return records;
+  }
+}
