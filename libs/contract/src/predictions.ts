@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Color } from './color';
+import type { AnyPredictResponse } from './predict';
 import { ClassLabel } from './signature';
 
 /**
@@ -43,3 +44,9 @@ export const PredictionsResponse = z.object({
   records: z.array(PredictionRecord),
 });
 export type PredictionsResponse = z.infer<typeof PredictionsResponse>;
+
+/** A /predict answer as rows of numbers (and labels for a classifier), as a record keeps it. */
+export function predictionOutputs(response: AnyPredictResponse): Pick<PredictionRecord, 'outputs' | 'labels'> {
+  if ('probabilities' in response) return { outputs: response.probabilities, labels: response.predictions };
+  return { outputs: (response.predictions as (number | number[])[]).map((value) => (Array.isArray(value) ? value : [value])) };
+}

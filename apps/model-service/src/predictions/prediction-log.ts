@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AnyPredictResponse, PredictionRecord } from '@mlbg/contract';
+import { predictionOutputs, type AnyPredictResponse, type PredictionRecord } from '@mlbg/contract';
 
 /** Rows of outputs one record keeps: a 10,000-row batch must not make the log hold megabytes. */
 export const MAX_RECORDED_ROWS = 100;
@@ -18,12 +18,6 @@ export interface PredictionMeta {
 /** sha256 of a tensor's bytes (first digits): the same numbers give the same digest on every path. */
 export function inputDigest(input: ArrayBufferView): string {
   return createHash('sha256').update(new Uint8Array(input.buffer, input.byteOffset, input.byteLength)).digest('hex').slice(0, DIGEST_DIGITS);
-}
-
-/** A /predict answer as rows of numbers (and labels for a classifier). */
-export function outputsOf(response: AnyPredictResponse): Pick<PredictionRecord, 'outputs' | 'labels'> {
-  if ('probabilities' in response) return { outputs: response.probabilities, labels: response.predictions };
-  return { outputs: (response.predictions as (number | number[])[]).map((value) => (Array.isArray(value) ? value : [value])) };
 }
 
 /**
@@ -45,7 +39,7 @@ export class PredictionLog {
 
   record(meta: PredictionMeta, input: ArrayBufferView, rows: number, response: AnyPredictResponse): void {
     if (this.capacity === 0) return;
-    const { outputs, labels } = outputsOf(response);
+    const { outputs, labels } = predictionOutputs(response);
     const truncated = outputs.length > MAX_RECORDED_ROWS;
     this.next += 1;
     this.slots[(this.next - 1) % this.capacity] = {

@@ -72,6 +72,7 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
       predict: (color, body) => deps.http({ socketPath: layout.socket(color) }, { method: 'POST', path: '/predict', body }),
       // Read at each use: a release may have finished since the backend was made.
       recorded: (color: Color) => current()?.running?.colors[color],
+      request: (color, call) => deps.http({ socketPath: layout.socket(color) }, call),
     },
   };
 }
