@@ -97,7 +97,7 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
     });
 
   const control = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
-    if (req.url === RELAY_CONFIG_PATH && req.method === 'PUT') {
+    if (req.url === RELAY_CONFIG_PATH && req.method === 'POST') {
       const percent = Number((JSON.parse(body.toString('utf8') || '{}') as { percent?: unknown }).percent);
       if (!(percent >= 0 && percent <= 100)) return json(res, 422, { error: `percent must be a number from 0 to 100, not ${String(percent)}` });
       options.percent = percent;
