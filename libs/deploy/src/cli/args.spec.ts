@@ -40,7 +40,7 @@ describe('parseCommandLine', () => {
   });
 
   it.each([
-    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, help'],
+    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, shadow, diff, help'],
     ['switch --color=red', 'switch: unknown color "red" (--color); the colors are blue and green'],
     ['switch purple', 'switch: unknown color "purple" (the color argument); the colors are blue and green'],
     ['switch green --color=blue', 'switch: --color=blue and the argument "green" disagree; give one'],

@@ -5,10 +5,11 @@ import { SHADOW_RELAY_SOCKET, SHADOW_SOCKET } from '../../spec/sockets';
  * Shadow traffic and the colors' admin routes in nginx.conf (kept apart from the route renderer).
  *
  * nginx's `mirror` holds the client's request until the mirror subrequest is answered, so the
- * mirror location proxies to `shadow.sock`: a link to the shadow relay, which answers at once and
- * forwards later, or no file at all (shadow off), which fails at once. Turning shadow on or off is
- * creating or removing that link: never a reload. (An `if (-e ...)` in the mirror location was
- * tried first: with it nginx 1.22 never proxied the mirror subrequest.)
+ * mirror location proxies to `shadow.sock` when it exists (a link to the shadow relay, which answers
+ * at once and forwards later) and answers 204 itself when it does not (shadow off). Turning shadow on
+ * or off is creating or removing that link: never a reload. Tried first and dropped: an `if (-e ...)`
+ * (nginx 1.22 then never proxied the mirror subrequest), and a plain failing connect (a [crit] line
+ * per live request: a location's error_log does not apply to subrequests).
  */
 
 export const SHADOW_UPSTREAM = 'mlbg_shadow';
@@ -34,17 +35,19 @@ export function clearShadowHeader(): string[] {
  * own body, and the internal mirror location.
  * @param liveBody the directives of the live `location /` (proxy_pass, error pages)
  */
-export function mirroredLocations(errorLog: string, liveBody: readonly string[]): string[] {
+export function mirroredLocations(socketDir: string, liveBody: readonly string[]): string[] {
   const mirrored = (match: string) => [`location ${match} {`, `  mirror ${MIRROR_URI};`, '  mirror_request_body on;', ...liveBody.map((line) => `  ${line}`), '}'];
   return [
     `# Live /predict and V2 infer, also copied to the shadow relay while ${SHADOW_SOCKET} exists (deploy:shadow on).`,
     ...mirrored('= /predict'),
     ...mirrored(`~ ${V2_INFER_PATTERN}`),
     '',
-    `# The copy: to the relay (${SHADOW_SOCKET} -> ${SHADOW_RELAY_SOCKET}), which answers before it forwards. While shadow is off the`,
-    `# link is missing: connect() fails at once (ENOENT) and nginx drops the copy; its answer is never used.`,
+    `# The copy: to the relay (${SHADOW_SOCKET} -> ${SHADOW_RELAY_SOCKET}), which answers before it forwards; while the link is`,
+    `# missing (shadow off) nginx answers it itself at once (one stat, no connection, no error line).`,
     `location = ${MIRROR_URI} {`,
     '  internal;',
+    `  root ${socketDir};`,
+    `  try_files /${SHADOW_SOCKET} =204;`,
     `  proxy_pass http://${SHADOW_UPSTREAM}$request_uri;`,
     // A location that sets proxy_set_header inherits none from the server: these are all it sends.
     '  proxy_set_header Host $host;',
@@ -53,8 +56,6 @@ export function mirroredLocations(errorLog: string, liveBody: readonly string[])
     `  proxy_connect_timeout ${MIRROR_CONNECT_TIMEOUT};`,
     `  proxy_send_timeout ${MIRROR_TIMEOUT};`,
     `  proxy_read_timeout ${MIRROR_TIMEOUT};`,
-    // Not one [crit] line per live request while shadow is off; `deploy:shadow status` tells a dead relay.
-    `  error_log ${errorLog} alert;`,
     '}',
   ];
 }

@@ -112,7 +112,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     ...indent(3, liveBody),
     '    }',
     '',
-    ...indent(2, mirroredLocations(files.errorLog, liveBody)),
+    ...indent(2, mirroredLocations(site.socketDir, liveBody)),
     '',
     '    # The idle color only, with the prefix stripped: /preview/health -> /health.',
     `    location ${preview} {`,
