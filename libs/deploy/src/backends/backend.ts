@@ -61,6 +61,26 @@ export interface ShadowControl {
   /** `final`: the relay's counters just before it stopped. */
   off(): Promise<ShadowStatus & { readonly final: RelayStatus | null }>;
   status(): Promise<ShadowStatus>;
+  /** Writes the next `n` live request bodies to `file` (mirroring with 0% forwarded meanwhile if shadow is off). */
+  capture(request: CaptureRequest): Promise<CaptureResult>;
+}
+
+export interface CaptureRequest {
+  readonly n: number;
+  /** Absolute path of the JSON Lines file to write. */
+  readonly file: string;
+  readonly timeoutMs: number;
+  readonly queueSize: number;
+}
+
+export interface CaptureResult {
+  readonly file: string;
+  readonly n: number;
+  readonly captured: number;
+  /** True when fewer than n live requests came before the timeout. */
+  readonly timedOut: boolean;
+  /** Whether shadow traffic was off, and so was turned on (forwarding 0%) for the capture only. */
+  readonly shadowWasOff: boolean;
 }
 
 /** What a backend that waits on its platform (containers, rollouts) needs: time, and where progress goes. */

@@ -1,11 +1,12 @@
 import { Color } from '@mlbg/contract';
 import { parseArgs } from 'node:util';
 import { BackendKind } from '../history/history';
+import { MAX_CAPTURE_BODIES } from '../shadow-relay/relay';
 
 /** The service's log levels (its LOG_LEVEL). */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export const COMMAND_NAMES = ['up', 'down', 'status', 'switch', 'rollback', 'release', 'shadow', 'diff', 'help'] as const;
+export const COMMAND_NAMES = ['up', 'down', 'status', 'switch', 'rollback', 'release', 'shadow', 'diff', 'capture', 'help'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 interface Common {
@@ -46,6 +47,7 @@ export type Command =
   | (Common & { readonly name: 'switch'; readonly color?: Color; readonly expectVersion?: string; readonly diff?: DiffFlags })
   | (Common & { readonly name: 'shadow'; readonly action: 'on' | 'off' | 'status'; readonly percent?: number; readonly queueSize?: number })
   | (Common & { readonly name: 'diff'; readonly diff: DiffFlags })
+  | (Common & { readonly name: 'capture'; readonly n: number; readonly out: string; readonly timeoutMs?: number })
   | (Common & { readonly name: 'rollback' })
   | (Common & { readonly name: 'release'; readonly model?: string; readonly image?: string; readonly color?: Color; readonly switch: boolean; readonly expectVersion?: string; readonly timeoutMs?: number });
 
@@ -87,6 +89,7 @@ const OPTIONS = {
   switch: { ...COMMON_OPTIONS, ...DIFF_OPTIONS, color: { type: 'string' }, 'expect-version': { type: 'string' } },
   shadow: { ...COMMON_OPTIONS, percent: { type: 'string' }, 'queue-size': { type: 'string' } },
   diff: { ...COMMON_OPTIONS, ...DIFF_OPTIONS },
+  capture: { ...COMMON_OPTIONS, ...TIMEOUT, n: { type: 'string' }, out: { type: 'string' } },
   rollback: { ...COMMON_OPTIONS },
   release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, image: { type: 'string' }, color: { type: 'string' }, switch: { type: 'boolean' }, 'expect-version': { type: 'string' } },
   help: { ...COMMON_OPTIONS },
@@ -185,6 +188,13 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
       }
       case 'diff':
         return { ok: true, command: { name, ...common, diff: diffFlags(text) } };
+      case 'capture': {
+        const n = whole(text('n'), 1);
+        const out = text('out')?.value;
+        if (n === undefined || !out) throw new UsageError('capture needs --n=<how many live bodies> and --out=<file.jsonl>, e.g. --n=1000 --out=live.jsonl');
+        if (n > MAX_CAPTURE_BODIES) throw new UsageError(`--n must be at most ${MAX_CAPTURE_BODIES}, not ${n}`);
+        return { ok: true, command: { name, ...common, n, out, ...dropUndefined({ timeoutMs: seconds(text('timeout')) }) } };
+      }
       case 'release': {
         const model = text('model')?.value;
         const image = text('image')?.value;
@@ -291,6 +301,8 @@ Commands (on the local stack; --backend=compose: the Docker Compose deployment; 
   diff      the idle color's predictions against the live color's on the same requests (shadow records, or --replay F)
                                                               [--replay F.jsonl] [--max-diff X] [--rel-tolerance X]
                                                               [--min-agreement 0.99|99%] [--min-pairs N]
+  capture   write the next N live request bodies (mirrored by nginx) to a JSON Lines file for diff --replay
+                                                              --n N --out F.jsonl [--timeout S (default 60)]
   release   restart the idle color on a new model (Compose: and/or image), reachable on /preview/, not live;
             with --switch, then switch to it under the same lock (put back as it was if the switch fails)
                                                               --model P [--image I] [--switch [--expect-version V]] [--color <idle color>] [--timeout S]

@@ -16,13 +16,16 @@ import type { RuntimeDeps } from '../effects/deps';
 import { DeployError, type DeployErrorCode } from '../errors';
 import { type Gate, PREDICTION_DIFF_GATE, type PredictionDiffSettings, type SwitchTiming, gatesNamed, predictionDiffGate, predictionDiffSettings } from '../gates';
 import { diffColors } from '../commands/diff';
-import { shadowTraffic } from '../commands/shadow';
+import { captureLive, shadowTraffic } from '../commands/shadow';
 import type { DeploymentSpec } from '../spec/deployment-spec';
 import { formatDiff } from './diff-format';
-import { formatShadow } from './shadow-format';
+import { formatCapture, formatShadow } from './shadow-format';
 import type { BackendKind } from '../history/history';
 import { type Command, type DiffFlags, USAGE, parseCommandLine } from './args';
 import { formatDown, formatRelease, formatStatus, formatSwitch, formatUp } from './format';
+
+/** How long `capture` waits for its bodies unless --timeout says otherwise. */
+const DEFAULT_CAPTURE_TIMEOUT_MS = 60_000;
 
 /** Exit statuses: 0 done (or nothing to do), 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -60,7 +63,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     else context.stderr(`deploy: ${error.message}\n\n${USAGE}`);
     return EXIT.usage;
   }
-  const { command } = parsed;
+  const command = parsed.command.name === 'capture' ? { ...parsed.command, out: resolve(context.cwd, parsed.command.out) } : parsed.command;
   if (command.name === 'help') {
     context.stdout(command.json ? JSON.stringify({ ok: true, command: 'help', usage: USAGE }, null, 2) : USAGE);
     return EXIT.ok;
@@ -124,6 +127,11 @@ async function execute(command: Exclude<Command, { name: 'help' }>, context: Com
           : { kind: command.action };
       const result = await shadowTraffic(context, action);
       return { ok: true, lines: formatShadow(result), result };
+    }
+    case 'capture': {
+      const { spec } = settings();
+      const result = await captureLive(context, { n: command.n, file: command.out, timeoutMs: command.timeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS, queueSize: spec.shadow.queueSize });
+      return { ok: true, lines: formatCapture(result), result };
     }
     case 'diff': {
       const { diff } = settings();

@@ -1,4 +1,4 @@
-import type { ShadowStatus } from '../backends/backend';
+import type { CaptureResult, ShadowStatus } from '../backends/backend';
 import type { ShadowResult } from '../commands/shadow';
 
 /** Shadow traffic for people: on or off, and what the relay counted. Pure. */
@@ -32,4 +32,12 @@ export function formatShadow(result: ShadowResult): string[] {
       return unreachable;
     }
   }
+}
+
+export function formatCapture(result: CaptureResult): string[] {
+  return [
+    `Captured ${result.captured} of ${result.n} live request bodies in ${result.file}${result.timedOut ? ' (the timeout came first: send more traffic, or raise --timeout)' : ''}.`,
+    ...(result.shadowWasOff ? ['Shadow traffic was off: nginx mirrored to the relay (forwarding 0%) during the capture only, and is off again.'] : []),
+    `Compare the colors on them: \`npx nx run deploy:diff --replay=${result.file}\`.`,
+  ];
 }

@@ -176,9 +176,34 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     ]);
   });
 
+  it('capture: writes the next N live bodies (mirror on for the capture only), and diff replays them', async () => {
+    const out = join(stack.stateDir, 'captured.jsonl');
+    const capture = stack.cli('capture', '--n=30', `--out=${out}`, '--timeout=60', '--json');
+    const bodies: string[] = [];
+    // Live traffic until the capture is done (the capture waits for 30 bodies, bounded by its timeout).
+    let done = false;
+    void capture.then(() => (done = true));
+    for (let i = 0; !done && i < 2000; i += 1) {
+      const body = { features: [[i / 7]] };
+      expect((await stack.request('POST', '/predict', body)).status).toBe(200);
+      bodies.push(JSON.stringify(body));
+    }
+    const result = await capture;
+    expect(result.code).toBe(0);
+    expect(result.json<{ result: { captured: number; shadowWasOff: boolean } }>().result).toMatchObject({ captured: 30, shadowWasOff: true });
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(30);
+    for (const line of lines) expect(bodies).toContain(line);
+    expect(existsSync(shadowPaths(stack.layout).link)).toBe(false);
+    const replay = await stack.cli('diff', `--replay=${out}`, '--json');
+    expect(replay.json<{ result: DiffResult }>().result.report.pairs).toBe(30);
+  });
+
   it('shadow: bad usage is exit 2 and changes nothing', async () => {
     expect((await stack.cli('shadow', 'sideways')).code).toBe(2);
     expect((await stack.cli('shadow', 'on', '--percent=150')).code).toBe(2);
     expect((await stack.cli('diff', '--replay=does-not-exist.jsonl')).stderr).toContain('The replay file can not be used');
+    expect((await stack.cli('capture', '--n=20000', '--out=x.jsonl')).code).toBe(2);
+    expect((await stack.cli('capture', '--out=x.jsonl')).code).toBe(2);
   });
 });

@@ -1,4 +1,4 @@
-import type { ShadowControl, ShadowStatus } from '../backends/backend';
+import type { CaptureRequest, CaptureResult, ShadowControl, ShadowStatus } from '../backends/backend';
 import { DeployError } from '../errors';
 import type { CommandContext } from './context';
 import { recorded } from './lifecycle';
@@ -46,4 +46,14 @@ export async function shadowTraffic(context: CommandContext, action: ShadowActio
       return unreachable;
     }
   }
+}
+
+/**
+ * `deploy:capture --n=N --out=F`: writes the next N live request bodies (as nginx mirrors them) to
+ * F, for `deploy:diff --replay=F`. Opt-in and bounded (N, the timeout); takes the lock, as it may
+ * turn the mirror on for its own duration.
+ */
+export function captureLive(context: CommandContext, request: CaptureRequest): Promise<CaptureResult> {
+  const shadow = control(context);
+  return context.lock.hold({ command: 'capture', user: context.userName }, () => shadow.capture(request));
 }

@@ -1,4 +1,5 @@
 import { SHADOW_HEADER } from '@mlbg/contract';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 
 /**
@@ -12,6 +13,10 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer, r
 /** Control routes on the relay's own socket; nginx only ever sends it /predict and V2 infer copies. */
 export const RELAY_STATUS_PATH = '/_relay/status';
 export const RELAY_CONFIG_PATH = '/_relay/config';
+/** `{"file": "/abs/out.jsonl", "n": 1000}` starts writing the next n bodies there (one JSON line each); `{"n": 0}` stops. */
+export const RELAY_CAPTURE_PATH = '/_relay/capture';
+/** Bodies one capture writes at most (a replay sends at most as many). */
+export const MAX_CAPTURE_BODIES = 10_000;
 
 export interface RelayOptions {
   /** The socket copies go to: the stack's `preview.sock` link, so they follow every switch. */
@@ -46,6 +51,8 @@ export interface RelayStatus extends RelayCounters {
   readonly queued: number;
   readonly inFlight: number;
   readonly targetSocket: string;
+  /** A capture in progress (or the last one): where, how many wanted, how many written. */
+  readonly capture: { readonly file: string; readonly n: number; readonly captured: number; readonly active: boolean } | null;
 }
 
 interface Copy {
@@ -63,8 +70,37 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
   const counters: RelayCounters = { received: 0, sampledOut: 0, dropped: 0, forwarded: 0, failed: 0, lastError: null };
   const queue: Copy[] = [];
   let inFlight = 0;
+  let capture: { file: string; n: number; captured: number; out: WriteStream | null } | null = null;
 
-  const status = (): RelayStatus => ({ ...counters, percent: options.percent, queueSize: options.queueSize, queued: queue.length, inFlight, targetSocket: options.targetSocket });
+  const status = (): RelayStatus => ({
+    ...counters,
+    percent: options.percent,
+    queueSize: options.queueSize,
+    queued: queue.length,
+    inFlight,
+    targetSocket: options.targetSocket,
+    capture: capture ? { file: capture.file, n: capture.n, captured: capture.captured, active: capture.out !== null } : null,
+  });
+
+  const stopCapture = () => {
+    capture?.out?.end();
+    if (capture) capture.out = null;
+  };
+
+  /** Writes one body as one JSON line (bodies that are not a JSON object are skipped), until n are written. */
+  const captureBody = (body: Buffer) => {
+    if (!capture?.out) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return;
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return;
+    capture.out.write(`${JSON.stringify(parsed)}\n`);
+    capture.captured += 1;
+    if (capture.captured >= capture.n) stopCapture();
+  };
 
   const pump = () => {
     while (inFlight < options.concurrency && queue.length > 0) {
@@ -101,6 +137,20 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
       const percent = Number((JSON.parse(body.toString('utf8') || '{}') as { percent?: unknown }).percent);
       if (!(percent >= 0 && percent <= 100)) return json(res, 422, { error: `percent must be a number from 0 to 100, not ${String(percent)}` });
       options.percent = percent;
+    } else if (req.url === RELAY_CAPTURE_PATH && req.method === 'POST') {
+      const asked = JSON.parse(body.toString('utf8') || '{}') as { file?: unknown; n?: unknown };
+      const n = Number(asked.n);
+      if (!(Number.isInteger(n) && n >= 0 && n <= MAX_CAPTURE_BODIES)) return json(res, 422, { error: `n must be a whole number from 0 to ${MAX_CAPTURE_BODIES}, not ${String(asked.n)}` });
+      stopCapture();
+      if (n > 0) {
+        if (typeof asked.file !== 'string' || asked.file === '') return json(res, 422, { error: 'file must name the file to write' });
+        // 'w': a capture starts its file afresh; its bodies are the sample, nothing older.
+        capture = { file: asked.file, n, captured: 0, out: createWriteStream(asked.file, { flags: 'w' }) };
+        capture.out?.on('error', (error) => {
+          counters.lastError = `capture: ${error.message}`;
+          stopCapture();
+        });
+      }
     } else if (req.url !== RELAY_STATUS_PATH) {
       return json(res, 404, { error: `no relay route ${req.method} ${req.url}` });
     }
@@ -123,6 +173,7 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
       // Answer first: nginx's live request waits for this.
       res.writeHead(204).end();
       counters.received += 1;
+      captureBody(body);
       if (random() * 100 >= options.percent) {
         counters.sampledOut += 1;
         return;

@@ -7,7 +7,7 @@ import { routesFromLinks, writeRouteLinks } from './route-links';
 import { describeCheck, stackDown, stackUp } from './lifecycle';
 import { releaseModel } from './release';
 import { localStatus } from './status';
-import { shadowOff, shadowOn, shadowStatus } from './shadow';
+import { captureBodies, shadowOff, shadowOn, shadowStatus } from './shadow';
 import type { Backend } from '../backend';
 import { type RunningStack, type StackState, readState, writeState } from './state';
 
@@ -82,6 +82,10 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
       },
       off: () => shadowOff(deps, layout),
       status: () => shadowStatus(deps, layout),
+      capture: (request) => {
+        running();
+        return captureBodies(deps, layout, request);
+      },
     },
   };
 }

@@ -2,9 +2,9 @@ import { readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcessInfo, RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
-import { RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus } from '../../shadow-relay/relay';
+import { RELAY_CAPTURE_PATH, RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus } from '../../shadow-relay/relay';
 import { PREVIEW_SOCKET, SHADOW_RELAY_SOCKET, SHADOW_SOCKET } from '../../spec/sockets';
-import type { ShadowRequest, ShadowStatus, StoppedProcess } from '../backend';
+import type { CaptureRequest, CaptureResult, ShadowRequest, ShadowStatus, StoppedProcess } from '../backend';
 import { STACK_ENV_MARKER, type StackLayout } from './layout';
 import { readPidFile, removePidFile, stopProcess, writePidFile } from './processes';
 import { appendLogHeader, logTail } from './services';
@@ -149,4 +149,40 @@ export async function shadowOff(deps: RuntimeDeps, layout: StackLayout): Promise
   rmSync(shadowPaths(layout).link, { force: true });
   await stopShadowRelay(deps, layout);
   return { ...(await shadowStatus(deps, layout)), final: before.relay };
+}
+
+const CAPTURE_POLL_MS = 250;
+const CAPTURE_PROGRESS_MS = 2_000;
+
+/**
+ * `deploy:capture`: the relay writes the next `n` mirrored live bodies to `file`. With shadow off,
+ * the mirror is turned on with 0% forwarded for the capture only, and off again afterwards.
+ */
+export async function captureBodies(deps: RuntimeDeps, layout: StackLayout, request: CaptureRequest): Promise<CaptureResult> {
+  const before = await shadowStatus(deps, layout);
+  const shadowWasOff = !before.on || before.pid === null;
+  if (shadowWasOff) await shadowOn(deps, layout, { percent: 0, queueSize: request.queueSize });
+  try {
+    let status = await relayCall(deps, layout, { method: 'POST', path: RELAY_CAPTURE_PATH, body: JSON.stringify({ file: request.file, n: request.n }) });
+    const started = deps.clock.now();
+    let reported = started;
+    for (;;) {
+      const capture = status.capture;
+      if (status.lastError?.startsWith('capture:')) throw new DeployError('SHADOW_FAILED', `The relay could not write ${request.file} (${status.lastError}).`, { hint: 'Give --out a file in a folder that exists and that you can write.' });
+      if (!capture || !capture.active) return { file: request.file, n: request.n, captured: capture?.captured ?? 0, timedOut: false, shadowWasOff };
+      const now = deps.clock.now();
+      if (now - started >= request.timeoutMs) {
+        status = await relayCall(deps, layout, { method: 'POST', path: RELAY_CAPTURE_PATH, body: JSON.stringify({ n: 0 }) });
+        return { file: request.file, n: request.n, captured: status.capture?.captured ?? 0, timedOut: true, shadowWasOff };
+      }
+      if (now - reported >= CAPTURE_PROGRESS_MS) {
+        deps.progress(`captured ${capture.captured} of ${request.n} live bodies`);
+        reported = now;
+      }
+      await deps.clock.sleep(CAPTURE_POLL_MS);
+      status = await relayCall(deps, layout, { method: 'GET', path: RELAY_STATUS_PATH });
+    }
+  } finally {
+    if (shadowWasOff) await shadowOff(deps, layout);
+  }
 }
