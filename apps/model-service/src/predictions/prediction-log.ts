@@ -15,9 +15,32 @@ export interface PredictionMeta {
   readonly route: PredictionRecord['route'];
 }
 
-/** sha256 of a tensor's bytes (first digits): the same numbers give the same digest on every path. */
-export function inputDigest(input: ArrayBufferView): string {
-  return createHash('sha256').update(new Uint8Array(input.buffer, input.byteOffset, input.byteLength)).digest('hex').slice(0, DIGEST_DIGITS);
+/** sha256 of the input tensors' bytes (first digits): the same numbers give the same digest on every path. */
+export function inputDigest(...inputs: ArrayBufferView[]): string {
+  const hash = createHash('sha256');
+  for (const input of inputs) hash.update(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
+  return hash.digest('hex').slice(0, DIGEST_DIGITS);
+}
+
+/** One V2 output tensor, flat and row-major, as the infer route answers it. */
+interface V2Output {
+  readonly shape: readonly number[];
+  readonly data: readonly (number | string | boolean)[];
+}
+
+/** V2 outputs as rows: each row the numbers of every numeric output; a one-string-per-row output gives the labels. */
+export function v2Rows(outputs: readonly V2Output[], rows: number): Pick<PredictionRecord, 'outputs' | 'labels'> {
+  const rowsOut: number[][] = Array.from({ length: rows }, () => []);
+  let labels: (string | number)[] | undefined;
+  for (const output of outputs) {
+    const width = output.shape.slice(1).reduce((product, size) => product * size, 1);
+    if (typeof output.data[0] === 'string') {
+      if (width === 1 && labels === undefined) labels = output.data as string[];
+      continue;
+    }
+    for (let row = 0; row < rows; row += 1) rowsOut[row]?.push(...output.data.slice(row * width, (row + 1) * width).map(Number));
+  }
+  return { outputs: rowsOut, ...(labels ? { labels } : {}) };
 }
 
 /**
@@ -39,7 +62,12 @@ export class PredictionLog {
 
   record(meta: PredictionMeta, input: ArrayBufferView, rows: number, response: AnyPredictResponse): void {
     if (this.capacity === 0) return;
-    const { outputs, labels } = predictionOutputs(response);
+    this.recordRows(meta, inputDigest(input), rows, predictionOutputs(response));
+  }
+
+  /** A prediction already in rows (the V2 infer route's), with its input digest. */
+  recordRows(meta: PredictionMeta, digest: string, rows: number, { outputs, labels }: Pick<PredictionRecord, 'outputs' | 'labels'>): void {
+    if (this.capacity === 0) return;
     const truncated = outputs.length > MAX_RECORDED_ROWS;
     this.next += 1;
     this.slots[(this.next - 1) % this.capacity] = {
@@ -47,7 +75,7 @@ export class PredictionLog {
       requestId: meta.requestId,
       time: new Date().toISOString(),
       route: meta.route,
-      inputDigest: inputDigest(input),
+      inputDigest: digest,
       rows,
       outputs: truncated ? outputs.slice(0, MAX_RECORDED_ROWS) : outputs,
       ...(labels ? { labels: truncated ? labels.slice(0, MAX_RECORDED_ROWS) : labels } : {}),

@@ -63,6 +63,20 @@ describe('prediction records (real app, real onnxruntime)', () => {
     expect(a.inputDigest).toBe(b.inputDigest);
   });
 
+  it('V2 infer is recorded too, with the digest and outputs /predict gives the same numbers', async () => {
+    await postOverPort(app, '{"features":[[6],[7]]}', { 'x-request-id': 'p' });
+    const v2 = await app.inject({
+      method: 'POST',
+      url: '/v2/models/model/infer',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'v', [SHADOW_HEADER]: '1' },
+      payload: JSON.stringify({ inputs: [{ name: 'features', shape: [2, 1], datatype: 'FP32', data: [6, 7] }] }),
+    });
+    expect(v2.statusCode).toBe(200);
+    const [p, v] = (await records()).records.slice(-2);
+    expect(v).toMatchObject({ requestId: 'v', route: 'v2-infer', shadow: true, rows: 2, inputDigest: p?.inputDigest });
+    expect(v?.outputs).toEqual(p?.outputs);
+  });
+
   it('does not record rejected requests, and a bad query is a 422 naming the parameter', async () => {
     const before = (await records()).recorded;
     await postOverPort(app, '{"features": [[1, 2]]}');
