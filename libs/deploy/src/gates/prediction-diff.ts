@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_PREDICTION_DIFF, type DeploymentSpec } from '../spec/deployment-spec';
 import { readReplayFile } from '../effects/replay-file';
+import { DeployError } from '../errors';
 import { type Gate, type GateContext, failed, passed } from './gate';
 import { type DiffCriteria, type DiffReport, diffProblems, diffReport, percent } from './prediction-diff-report';
 import { type CollectedPairs, replayPairs, shadowPairs } from './prediction-pairs';
@@ -72,8 +73,17 @@ export function predictionDiffGate(settings: PredictionDiffSettings): Gate {
     async run(context) {
       const { criteria } = settings;
       const expected = describeCriteria(criteria);
-      const replay = settings.replayFile ? readReplayFile(settings.replayFile) : undefined;
-      const { report, collected } = await comparePredictions(context, { tolerance: criteria.tolerance, ...(replay ? { replay } : {}) });
+      let replay: string[] | undefined;
+      let compared: Awaited<ReturnType<typeof comparePredictions>>;
+      try {
+        replay = settings.replayFile ? readReplayFile(settings.replayFile) : undefined;
+        compared = await comparePredictions(context, { tolerance: criteria.tolerance, ...(replay ? { replay } : {}) });
+      } catch (error) {
+        // Nothing to compare (no such file, no admin route, a backend without them) is a refusal with its own advice.
+        if (error instanceof DeployError) return failed(this.name, error.message, expected, error.hint);
+        throw error;
+      }
+      const { report, collected } = compared;
       const problems = diffProblems(report, criteria);
       const observed = `${summarizeReport(report)}${collected.problems.length > 0 ? `; ${collected.problems.join('; ')}` : ''}`;
       if (problems.length === 0) return passed(this.name, observed, expected);
