@@ -1,8 +1,8 @@
 /**
  * What shadow traffic costs the live request: `nx run bench:shadow`. One run, through the real
  * stack's nginx (POST /predict, 3 rows, keep-alive clients), in turn with shadow off, on (the idle
- * color answering), on with an idle color that answers 50 ms late, on with one that never answers,
- * and off again; ratios against the mean of the two "off" runs. The slow and dead idle colors are
+ * color answering), on with an idle color that answers 50 ms late, and on with one that never
+ * answers, in alternating rounds; medians, ratios against "off" in the same run. The slow and dead idle colors are
  * small servers of the bench's own, put behind `preview.sock` for their case only.
  */
 import { type Color, otherColor } from '@mlbg/contract';
@@ -19,6 +19,9 @@ const WORKSPACE_ROOT = resolve(__dirname, '../../..');
 const SECONDS = Number(process.env['SHADOW_BENCH_SECONDS'] ?? 5);
 const CONNECTIONS = Number(process.env['SHADOW_BENCH_CONNECTIONS'] ?? 16);
 const LATE_MS = 50;
+/** Rounds of all cases, alternating, so drift of a shared machine spreads over every case; medians reported. */
+const ROUNDS = Number(process.env['SHADOW_BENCH_ROUNDS'] ?? 2);
+const WARM_UP_SECONDS = 3;
 
 type Idle = 'color' | 'late' | 'dead';
 interface Case {
@@ -31,8 +34,13 @@ const CASES: readonly Case[] = [
   { name: 'shadow on, idle color answers', shadow: true, idle: 'color' },
   { name: `shadow on, idle answers ${LATE_MS} ms late`, shadow: true, idle: 'late' },
   { name: 'shadow on, idle never answers', shadow: true, idle: 'dead' },
-  { name: 'shadow off (again)', shadow: false, idle: 'color' },
 ];
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
 
 interface RelayCounters {
   received: number;
@@ -73,7 +81,10 @@ async function main(): Promise<void> {
   const shadowCli = (...argv: string[]) => deploy<{ relay: RelayCounters | null }>(WORKSPACE_ROOT, stack.stateDir, ['shadow', ...argv], progress);
   const rows: { case: Case; result: LoadResult; relay: RelayCounters | null }[] = [];
   try {
-    for (const item of CASES) {
+    progress(`  warm-up: ${WARM_UP_SECONDS} s`);
+    await load.run({ url: `${stack.routerUrl}/predict`, method: 'POST', body: predictBody(3), connections: CONNECTIONS, durationSeconds: WARM_UP_SECONDS });
+    const order = Array.from({ length: ROUNDS }, (_, round) => (round % 2 === 0 ? CASES : [...CASES].reverse())).flat();
+    for (const item of order) {
       pointPreview(socketDir, item.idle === 'color' ? `${idleColor}.sock` : `bench-${item.idle}.sock`);
       const switched = await shadowCli(item.shadow ? 'on' : 'off');
       if (!switched.ok) throw new Error(`deploy shadow ${item.shadow ? 'on' : 'off'} failed: ${JSON.stringify(switched.error)}`);
@@ -92,17 +103,27 @@ async function main(): Promise<void> {
     await stack.stop();
   }
 
-  const offRuns = rows.filter((row) => !row.case.shadow);
-  const baseRps = offRuns.reduce((sum, row) => sum + row.result.requestsPerSecond, 0) / offRuns.length;
-  const baseP99 = offRuns.reduce((sum, row) => sum + row.result.latency.p99Ms, 0) / offRuns.length;
+  const summary = CASES.map((item) => {
+    const runs = rows.filter((row) => row.case === item);
+    const relays = runs.map((row) => row.relay).filter((relay): relay is RelayCounters => relay !== null);
+    const sum = (key: keyof RelayCounters) => relays.reduce((total, relay) => total + relay[key], 0);
+    return {
+      case: item,
+      rps: median(runs.map((row) => row.result.requestsPerSecond)),
+      p99: median(runs.map((row) => row.result.latency.p99Ms)),
+      failed: runs.reduce((total, row) => total + failedCount(row.result), 0),
+      relay: relays.length > 0 ? { received: sum('received'), forwarded: sum('forwarded'), dropped: sum('dropped'), failed: sum('failed') } : null,
+    };
+  });
+  const base = summary[0] ?? { rps: 1, p99: 1 };
   const lines = [
-    `Shadow cost on the live path: POST /predict (3 rows) through nginx, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per case, one run; ratios against the mean of the two "off" runs.`,
+    `Shadow cost on the live path: POST /predict (3 rows) through nginx, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per case, ${ROUNDS} alternating round(s) after a ${WARM_UP_SECONDS} s warm-up, medians; ratios against "shadow off" in the same run.`,
     `Node ${process.version}; load average at start ${load0.toFixed(2)} (2 cores shared with other work: absolute figures are noisy, compare the ratios).`,
     '',
     '| case | req/s | ratio | p99 ms | p99 ratio | failed | relay: received / forwarded / dropped / failed |',
     '|---|--:|--:|--:|--:|--:|---|',
-    ...rows.map(({ case: item, result, relay }) =>
-      `| ${item.name} | ${Math.round(result.requestsPerSecond).toLocaleString('en')} | ${(result.requestsPerSecond / baseRps).toFixed(2)}x | ${result.latency.p99Ms.toFixed(2)} | ${(result.latency.p99Ms / baseP99).toFixed(2)}x | ${failedCount(result)} | ${relay ? `${relay.received} / ${relay.forwarded} / ${relay.dropped} / ${relay.failed}` : '-'} |`,
+    ...summary.map(({ case: item, rps, p99, failed, relay }) =>
+      `| ${item.name} | ${Math.round(rps).toLocaleString('en')} | ${(rps / base.rps).toFixed(2)}x | ${p99.toFixed(2)} | ${(p99 / base.p99).toFixed(2)}x | ${failed} | ${relay ? `${relay.received} / ${relay.forwarded} / ${relay.dropped} / ${relay.failed}` : '-'} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
