@@ -121,6 +121,11 @@ async function execute(command: Exclude<Command, { name: 'help' }>, context: Com
   switch (command.name) {
     case 'shadow': {
       const { spec } = command.action === 'on' ? settings() : { spec: undefined };
+      if (spec && !spec.shadow.mirror) {
+        throw new DeployError('SHADOW_FAILED', 'deploy/deployment.json sets shadow.mirror to false, so nginx was started without the mirror.', {
+          hint: 'Set shadow.mirror to true (the default) and restart the stack (`deploy:down`, `deploy:up`), then turn shadow on.',
+        });
+      }
       const action =
         command.action === 'on'
           ? { kind: 'on' as const, percent: command.percent ?? spec?.shadow.percent ?? 100, queueSize: command.queueSize ?? spec?.shadow.queueSize ?? 1000 }

@@ -28,7 +28,7 @@ const Port = z.int().min(1).max(65_535);
  */
 export const DEFAULT_PREDICTION_DIFF = { absoluteTolerance: 1e-3, relativeTolerance: 1e-3, minAgreement: 0.99, minPairs: 50 } as const;
 /** Shadow traffic: the share of live /predict requests copied, and the relay's queue before it drops. */
-export const DEFAULT_SHADOW = { percent: 100, queueSize: 1000 } as const;
+export const DEFAULT_SHADOW = { mirror: true, percent: 100, queueSize: 1000 } as const;
 
 // Kubernetes: where the manifests install, and what each color's pods get.
 export const DEFAULT_KUBERNETES_NAMESPACE = 'ml-bluegreen';
@@ -107,6 +107,8 @@ const DeploymentSpecShape = z.strictObject({
     .prefault({}),
   shadow: z
     .strictObject({
+      /** Render nginx's mirror at all; false saves its per-request subrequest, but `shadow on` then needs a restart of nginx. */
+      mirror: z.boolean().default(DEFAULT_SHADOW.mirror),
       percent: z.number().min(0).max(100).default(DEFAULT_SHADOW.percent),
       queueSize: z.int().min(1).max(100_000).default(DEFAULT_SHADOW.queueSize),
     })
