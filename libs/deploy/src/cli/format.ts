@@ -8,6 +8,7 @@ import type { HealthView } from '../effects/service-client';
 import type { GateResult } from '../gates/gate';
 import type { HistoryEntry, MoveEntry } from '../history/history';
 import { describeWeights } from '../routing/routes';
+import { formatShadowLines } from './shadow-format';
 
 /** Short human summaries of each command's result. Pure: a result in, lines out. */
 
@@ -87,6 +88,8 @@ export function describeAction(entry: HistoryEntry): string {
       return `${entry.time} release of ${entry.model} to ${entry.color ?? 'the idle color'} ${entry.outcome}${entry.version ? ` (${entry.version})` : ''}${why}`;
     case 'canary':
       return `${entry.time} canary of ${entry.canary} ${entry.canaryVersion ?? ''} (stable ${entry.stable}) ${entry.outcome} at ${entry.weight}%${why}`;
+    case 'shadow':
+      return `${entry.time} shadow ${entry.outcome}${entry.percent === null ? '' : ` (${entry.percent}%)`}${entry.relay ? `, relay forwarded ${entry.relay.forwarded}, dropped ${entry.relay.dropped}` : ''}${why}`;
     default: {
       const unreachable: never = entry;
       return unreachable;
@@ -121,6 +124,7 @@ export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 
     ...canaryLines(status.canary ?? null),
     ...historyLines(status),
   ];
+  if (status.shadow) lines.push(...formatShadowLines(status.shadow));
   if (router.port !== router.requestedPort) lines.push(`Note: nginx listens on ${router.port} because port ${router.requestedPort} could not be used.`);
   lines.push(...status.notes.map((note) => `Note: ${note}`));
   return lines;
