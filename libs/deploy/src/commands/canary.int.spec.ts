@@ -50,7 +50,7 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
   it('given no traffic, when a canary of green runs, then probes give every interval enough requests and it is promoted; rollback returns to blue', async () => {
     const run = await stack.cli('canary', '--color=green', ...QUICK, '--json');
     const json = resultOf(run);
-    if (run.code !== 0) console.log(run.stderr, json.error);
+    console.log(`canary with probes only:\n${run.stderr.split('\n').filter((line) => line.startsWith('analysis at')).join('\n')}${run.code === 0 ? '' : `\n${JSON.stringify(json.error)}`}`);
     expect({ code: run.code, kind: json.result.kind }).toEqual({ code: 0, kind: 'promoted' });
     // Each step ends with a passing interval (a noisy one before it only holds the step: failureLimit 2).
     expect([...new Set(json.result.intervals.filter((interval) => interval.verdict === 'pass').map((interval) => interval.weight))]).toEqual([25, 50]);

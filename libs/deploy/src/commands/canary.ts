@@ -370,10 +370,10 @@ async function sendProbes(
 ): Promise<number> {
   const short = (color: Color) => Math.max(0, pace.minRequests - samples.filter((sample) => sample.color === color).length);
   const perTick = (missing: number, share: number) => (missing === 0 ? 0 : Math.max(pace.atLeast, Math.ceil(missing / share / pace.ticksLeft)));
-  const paths = [
-    ...Array.from({ length: perTick(short(step.canary), 1) }, () => `${canaryAccess.previewPathPrefix}predict`),
-    ...Array.from({ length: perTick(short(step.stable), (100 - step.weight) / 100) }, () => '/predict'),
-  ];
+  const toCanary = Array.from({ length: perTick(short(step.canary), 1) }, () => `${canaryAccess.previewPathPrefix}predict`);
+  const toLive = Array.from({ length: perTick(short(step.stable), (100 - step.weight) / 100) }, () => '/predict');
+  // Interleaved, so no batch is all one color's: a color sent more at once queues more, and would be measured slower.
+  const paths = Array.from({ length: Math.max(toCanary.length, toLive.length) }, (_, index) => [toCanary[index], toLive[index]]).flat().filter((path): path is string => path !== undefined);
   // A failed probe is an answer nginx logs (or a connection error it logs as 502): the analysis counts it there.
   // At most PROBE_CONCURRENCY at once: a burst of probes would queue at the colors and be measured as their latency.
   for (let start = 0; start < paths.length; start += PROBE_CONCURRENCY) {
