@@ -43,4 +43,15 @@ describe('npx nx run deploy:<command> (the real nx)', () => {
     const json = result.stdout.slice(result.stdout.indexOf('\n{') + 1, result.stdout.indexOf('\n}\n') + 2);
     expect(JSON.parse(json)).toMatchObject({ ok: true, command: 'shadow', result: { action: 'status', on: false } });
   });
+
+  it('hands --abort of deploy:canary to the CLI (the executor knows canary and promote): with no stack it says so', () => {
+    const result = spawnSync('npx', ['nx', 'run', 'deploy:canary', '--abort', '--json'], {
+      cwd: WORKSPACE_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', BLUEGREEN_STATE_DIR: stateDir },
+    });
+    expect(result.status).toBe(1);
+    const json = result.stdout.slice(result.stdout.indexOf('\n{') + 1, result.stdout.indexOf('\n}\n') + 2);
+    expect(JSON.parse(json)).toMatchObject({ ok: false, command: 'canary', error: { code: 'STACK_NOT_RUNNING' } });
+  });
 });
