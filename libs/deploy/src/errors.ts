@@ -116,6 +116,10 @@ export const DEPLOY_ERRORS = {
     message: 'A request to the Kubernetes API failed.',
     hint: 'Check that the cluster answers: `kubectl cluster-info` (with the same --context), and run the command again.',
   },
+  DASHBOARD_NOT_BUILT: {
+    message: 'The dashboard\'s page is not built.',
+    hint: 'Run `npx nx run dashboard:build` (the deploy:dashboard target builds it for you), then start the dashboard again.',
+  },
   UNEXPECTED: {
     message: 'Unexpected error (a bug in the deploy tool; please report it with this output):',
     hint: 'See the state of the stack with `npx nx run deploy:status`; `npx nx run deploy:down` stops it.',

@@ -17,6 +17,7 @@ import { DeployError, type DeployErrorCode } from '../errors';
 import { type Gate, type SwitchTiming, gatesNamed } from '../gates';
 import type { BackendKind } from '../history/history';
 import { type Command, USAGE, parseCommandLine } from './args';
+import { serveDashboard } from './dashboard';
 import { formatDown, formatRelease, formatStatus, formatSwitch, formatUp } from './format';
 
 /** Exit statuses: 0 done (or nothing to do), 1 failed, 2 bad usage. */
@@ -32,6 +33,8 @@ export interface CliContext {
   /** The runtime's dependencies, given where progress lines go. */
   readonly deps: (progress: (line: string) => void) => RuntimeDeps;
   readonly switchTiming?: SwitchTiming;
+  /** `dashboard` runs until this resolves (default: SIGINT or SIGTERM). */
+  readonly stopped?: () => Promise<void>;
 }
 
 interface Outcome {
@@ -65,6 +68,18 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   const serviceBuildDir = context.env['BLUEGREEN_SERVICE_BUILD'];
   const layout = stackLayout(context.workspaceRoot, stateDir, deps.tmpRoot, serviceBuildDir ? { serviceBuildDir } : {});
 
+  if (command.name === 'dashboard') {
+    try {
+      await serveDashboard(command, { workspaceRoot: context.workspaceRoot, layout, stdout: context.stdout, deps: context.deps, contextFor: (line, lineDeps) => contextFor(line, lineDeps, layout, context), stopped: context.stopped ?? untilSignal });
+      return EXIT.ok;
+    } catch (error) {
+      const known = error instanceof DeployError ? error : unexpected(error);
+      if (command.json) context.stdout(JSON.stringify({ ok: false, command: command.name, result: null, error: errorJson(known) }, null, 2));
+      else context.stderr(`deploy dashboard: ${known.message}\n${known.hint}`);
+      return EXIT.failed;
+    }
+  }
+
   let outcome: Outcome;
   try {
     const commandContext = await contextFor(command, deps, layout, context);
@@ -82,7 +97,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   return outcome.ok ? EXIT.ok : EXIT.failed;
 }
 
-async function execute(command: Exclude<Command, { name: 'help' }>, context: CommandContext): Promise<Outcome> {
+async function execute(command: Exclude<Command, { name: 'help' | 'dashboard' }>, context: CommandContext): Promise<Outcome> {
   switch (command.name) {
     case 'up': {
       const result = await upStack(context, command);
@@ -170,6 +185,18 @@ function switchOutcome(result: SwitchResult, command: 'switch' | 'rollback'): Ou
   if (result.kind === 'noop' || result.kind === 'switched') return { ok: true, lines, result };
   const error = new DeployError(FAILED_SWITCH[result.kind], `${result.from} -> ${result.to}: ${result.reason}${result.kind === 'broken' ? ` Switching back failed: ${result.revertError}` : ''}`);
   return { ok: false, lines, result, error };
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 function unexpected(error: unknown): DeployError {
