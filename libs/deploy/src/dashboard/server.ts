@@ -137,7 +137,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     root: options.assetsDir,
     setHeaders: (response, path) => {
       // Bundles have content hashes in their names; the page itself must always be asked again.
-      response.header('cache-control', path.endsWith('.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
+      response.setHeader('cache-control', path.endsWith('.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
     },
   });
 
