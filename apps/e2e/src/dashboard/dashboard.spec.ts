@@ -1,0 +1,135 @@
+import autocannon from 'autocannon';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { EXAMPLE, expect, MODELS, type Page, test, V1, V2 } from '../support/fixtures';
+import { WORKSPACE_ROOT } from '../support/stack';
+import { type DashboardProcess, onlyLoopback, startDashboardProcess } from './dashboard';
+
+/** `DASHBOARD_SCREENSHOTS=1` also writes the README's screenshots (committed under apps/dashboard/docs). */
+const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? resolve(WORKSPACE_ROOT, 'apps/dashboard/docs') : undefined;
+
+/** Load on the router for a bounded time (loopback, a few connections: the charts need traffic, not a benchmark). */
+function load(url: string, seconds: number): Promise<autocannon.Result> {
+  return autocannon({ url: `${url.replace(/\/$/, '')}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(EXAMPLE), connections: 4, duration: seconds });
+}
+
+async function nowValue(page: Page, metric: string, source: string): Promise<number> {
+  const text = await page.getByTestId(`now-${metric}-${source}`).getAttribute('data-value');
+  return text ? Number(text) : 0;
+}
+
+test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s stack)', () => {
+  let dashboard: DashboardProcess;
+  let outside: string[];
+
+  test.beforeAll(async ({ stack }) => {
+    dashboard = await startDashboardProcess(stack.info.stateDir);
+  });
+  test.afterAll(async () => dashboard?.stop());
+  test.beforeEach(async ({ page, stack }) => {
+    await stack.reset();
+    outside = await onlyLoopback(page);
+  });
+  test.afterEach(() => expect(outside, 'requests to outside the machine').toEqual([]));
+
+  test('without the token every request gets 401', async ({ request, page }) => {
+    for (const path of ['', 'api/state', 'api/events']) {
+      const answer = await request.get(`${dashboard.url}${path}`, { maxRedirects: 0 });
+      expect(answer.status()).toBe(401);
+      expect(await answer.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+    }
+    const opened = await page.goto(dashboard.url);
+    expect(opened?.status()).toBe(401);
+  });
+
+  test('shows both colors, the routes and the history, and the charts move while load runs', async ({ page, stack }) => {
+    await page.goto(dashboard.openUrl);
+    await expect(page).toHaveURL(dashboard.url);
+    await expect(page.getByTestId('connection')).toHaveText('live');
+    await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
+    await expect(page.getByTestId('version-blue')).toHaveText(V1);
+    await expect(page.getByTestId('version-green')).toHaveText(V2);
+    await expect(page.getByTestId('route-live')).toHaveText('blue');
+    await expect(page.getByTestId('timeline').getByTestId('history-entry').first()).toBeVisible();
+
+    const running = load(stack.router, 8);
+    // The live color's /metrics and nginx's access log both show the traffic on the req/s chart.
+    await expect.poll(() => nowValue(page, 'rps', 'blue'), { timeout: 8_000 }).toBeGreaterThan(0);
+    await expect.poll(() => nowValue(page, 'rps', 'router'), { timeout: 8_000 }).toBeGreaterThan(0);
+    await expect.poll(() => nowValue(page, 'p99Ms', 'blue'), { timeout: 8_000 }).toBeGreaterThan(0);
+    expect(await nowValue(page, 'rps', 'green')).toBe(0);
+    const points = Number(await page.locator('figure[data-metric="rps"]').getAttribute('data-points'));
+    await expect.poll(async () => Number(await page.locator('figure[data-metric="rps"]').getAttribute('data-points'))).toBeGreaterThan(points);
+    if (SCREENSHOTS) {
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: resolve(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+    }
+    const result = await running;
+    expect(result.errors).toBe(0);
+  });
+
+  test('a switch from the page moves traffic, and shows in the page, in deploy:status and in the history', async ({ page, stack }) => {
+    await page.goto(dashboard.openUrl);
+    await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
+    const marks = Number(await page.locator('figure[data-metric="rps"]').getAttribute('data-marks'));
+    const running = load(stack.router, 6);
+
+    await page.getByRole('button', { name: 'Switch to green' }).click();
+    const confirm = page.getByTestId('confirm');
+    await expect(confirm).toContainText(`from blue (${V1}) to green (${V2})`);
+    await confirm.getByTestId('confirm-yes').click();
+
+    await expect(page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
+    await expect(page.getByTestId('color-green')).toHaveAttribute('data-role', 'live');
+    await expect(page.getByTestId('route-live')).toHaveText('green');
+    const newest = page.getByTestId('history-entry').first();
+    await expect(newest).toHaveAttribute('data-command', 'switch');
+    await expect(newest).toContainText('(dashboard)');
+    await expect(page.locator('figure[data-metric="rps"]')).toHaveAttribute('data-marks', String(marks + 1));
+    // Traffic follows: green's own /metrics show it.
+    await expect.poll(() => nowValue(page, 'rps', 'green'), { timeout: 8_000 }).toBeGreaterThan(0);
+    if (SCREENSHOTS) await page.screenshot({ path: resolve(SCREENSHOTS, 'dashboard-switch.png'), fullPage: true });
+
+    const status = await stack.run<{ live: string; lastSwitch: { user: string; to: string } }>('status');
+    expect(status.result.live).toBe('green');
+    expect(status.result.lastSwitch).toMatchObject({ to: 'green', user: expect.stringMatching(/\(dashboard\)$/) });
+    expect((await running).errors).toBe(0);
+  });
+
+  test('a switch the gates refuse shows the gate\'s message and moves nothing', async ({ page, stack }) => {
+    // Green on a model with another input signature: the signature gate must refuse.
+    const released = await stack.run('release', `--model=${MODELS.threeFeatures}`, '--color=green');
+    expect(released.ok, released.error?.message).toBe(true);
+    await page.goto(dashboard.openUrl);
+    await page.getByRole('button', { name: 'Switch to green' }).click();
+    await page.getByTestId('confirm-yes').click();
+
+    const result = page.getByTestId('action-result');
+    await expect(result).toHaveAttribute('data-ok', 'false');
+    await expect(result).toContainText('traffic was NOT switched');
+    const refused = page.getByTestId('history-entry').first();
+    await expect(refused).toHaveAttribute('data-outcome', 'refused');
+    const history = await stack.run<{ lastAttempt: { outcome: string; reason: string; gates: { name: string; ok: boolean }[] } }>('status');
+    expect(history.result.lastAttempt.outcome).toBe('refused');
+    await expect(result).toContainText(history.result.lastAttempt.reason);
+    await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
+    if (SCREENSHOTS) await page.screenshot({ path: resolve(SCREENSHOTS, 'dashboard-refused.png'), fullPage: true });
+  });
+
+  test('read-only: no buttons, and an action is refused with 403', async ({ page, request, stack }) => {
+    const readOnly = await startDashboardProcess(stack.info.stateDir, ['--read-only']);
+    try {
+      await page.goto(readOnly.openUrl);
+      await expect(page.getByTestId('connection')).toHaveText('live');
+      await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
+      await expect(page.getByTestId('actions')).toHaveCount(0);
+      const origin = readOnly.url.replace(/\/$/, '');
+      const answer = await request.post(`${readOnly.url}api/actions/switch`, { headers: { authorization: `Bearer ${readOnly.token}`, origin }, data: { color: 'green' } });
+      expect(answer.status()).toBe(403);
+      expect(await answer.json()).toMatchObject({ error: { code: 'READ_ONLY' } });
+      expect((await stack.status()).live).toBe('blue');
+    } finally {
+      await readOnly.stop();
+    }
+  });
+});
