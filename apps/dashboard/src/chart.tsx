@@ -73,10 +73,11 @@ export function Chart(props: { title: string; metric: Metric; samples: readonly 
       width: Math.max(280, element.clientWidth),
       height: 180,
       scales: { x: { time: true }, y: { range: (_plot, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-      axes: [{}, { size: 60, values: (_plot, ticks) => ticks.map((tick) => FORMAT[props.metric](tick)) }],
+      axes: [{}, { size: 72, values: (_plot, ticks) => ticks.map((tick) => FORMAT[props.metric](tick)) }],
       series: [{}, ...SOURCES.map((source) => ({ label: source.label, stroke: source.stroke, width: 2, spanGaps: false, ...('dash' in source ? { dash: [...source.dash] } : {}), value: (_plot: uPlot, value: number | null) => (value === null ? '–' : FORMAT[props.metric](value)) }))],
       plugins: [marksPlugin(() => marks.current)],
-      legend: { live: true },
+      // The caption shows the newest value of each line, in its color; the legend would repeat it.
+      legend: { show: false },
     };
     plot.current = new uPlot(options, [[], [], [], []], element);
     const resize = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(280, element.clientWidth), height: 180 }));
