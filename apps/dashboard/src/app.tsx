@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { Chart, type Mark } from './chart';
-import { type Connection, type LiveState, runAction } from './live';
+import { type Connection, type LiveState, WINDOW_MS, runAction } from './live';
 import { COLORS, type Color, type ColorDetail, type ColorStatus, type HistoryEntry, type Snapshot, type Weights } from './wire';
 
 /** Commands that move a route or a color: a mark on the charts. */
@@ -28,8 +28,16 @@ function versionOf(snapshot: Snapshot, color: Color): string {
   return snapshot.stack.details[color]?.version ?? snapshot.stack.status?.colors?.[color].health.version ?? 'version unknown';
 }
 
+/** The charts' windows to choose from; the issue's 15 minutes by default (all the server keeps). */
+const WINDOWS: readonly (readonly [string, number])[] = [
+  ['1 min', 60_000],
+  ['5 min', 5 * 60_000],
+  ['15 min', WINDOW_MS],
+];
+
 export function App(props: { live: LiveState }) {
   const { snapshot, connection, tick } = props.live;
+  const [windowMs, setWindowMs] = useState(WINDOW_MS);
   const marks = useMemo<Mark[]>(
     () =>
       (snapshot?.history.entries ?? [])
@@ -66,11 +74,19 @@ export function App(props: { live: LiveState }) {
             <Routes snapshot={snapshot} />
           </section>
           {!snapshot.readOnly && snapshot.actions.length > 0 && <Actions snapshot={snapshot} live={props.live} />}
+          <div class="window" role="group" aria-label="chart window">
+            {WINDOWS.map(([label, ms]) => (
+              <button key={label} class={ms === windowMs ? 'selected' : ''} aria-pressed={ms === windowMs} onClick={() => setWindowMs(ms)}>
+                {label}
+              </button>
+            ))}
+            <span class="muted">lines: blue and green from their /metrics, dashed grey from nginx's access log (what clients saw); marks: switches, rollbacks, releases</span>
+          </div>
           <section class="charts">
-            <Chart title="Requests per second" metric="rps" samples={snapshot.samples} marks={marks} tick={tick} />
-            <Chart title="Error share (5xx)" metric="errorShare" samples={snapshot.samples} marks={marks} tick={tick} />
-            <Chart title="Latency p50" metric="p50Ms" samples={snapshot.samples} marks={marks} tick={tick} />
-            <Chart title="Latency p99" metric="p99Ms" samples={snapshot.samples} marks={marks} tick={tick} />
+            <Chart title="Requests per second" metric="rps" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
+            <Chart title="Error share (5xx)" metric="errorShare" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
+            <Chart title="Latency p50" metric="p50Ms" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
+            <Chart title="Latency p99" metric="p99Ms" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
           </section>
           <Timeline entries={snapshot.history.entries} skipped={snapshot.history.skippedLines} />
         </>

@@ -1,7 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { WINDOW_MS } from './live';
 import type { Sample, TrafficPoint } from './wire';
 
 /** A switch, rollback or release on the charts: a vertical line with its label. */
@@ -12,6 +11,9 @@ export interface Mark {
 }
 
 export type Metric = 'rps' | 'errorShare' | 'p50Ms' | 'p99Ms';
+
+/** Rows of mark labels at the top of a chart; a mark with no room left keeps its line only. */
+const MARK_ROWS = 3;
 
 const SOURCES = [
   { key: 'blue', label: 'blue /metrics', stroke: '#2563eb' },
@@ -39,6 +41,8 @@ function marksPlugin(marks: () => readonly Mark[]): uPlot.Plugin {
           const { ctx, bbox } = plot;
           ctx.save();
           ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+          // Labels of marks close together go on the next free row instead of over each other.
+          const rowEnds: number[] = [];
           for (const mark of marks()) {
             const x = plot.valToPos(mark.t / 1000, 'x', true);
             if (x < bbox.left || x > bbox.left + bbox.width) continue;
@@ -50,7 +54,13 @@ function marksPlugin(marks: () => readonly Mark[]): uPlot.Plugin {
             ctx.lineTo(x, bbox.top + bbox.height);
             ctx.stroke();
             ctx.fillStyle = ctx.strokeStyle;
-            ctx.fillText(mark.label, x + 4 * devicePixelRatio, bbox.top + 12 * devicePixelRatio);
+            const width = ctx.measureText(mark.label).width + 8 * devicePixelRatio;
+            const left = Math.min(x + 4 * devicePixelRatio, bbox.left + bbox.width - width);
+            const row = rowEnds.findIndex((end) => end <= left);
+            const free = row === -1 ? rowEnds.length : row;
+            if (free >= MARK_ROWS) continue;
+            rowEnds[free] = left + width;
+            ctx.fillText(mark.label, left, bbox.top + (12 + 13 * free) * devicePixelRatio);
           }
           ctx.restore();
         },
@@ -59,8 +69,8 @@ function marksPlugin(marks: () => readonly Mark[]): uPlot.Plugin {
   };
 }
 
-/** One chart of the last 15 minutes: the metric for blue, green (their /metrics) and nginx (its access log). */
-export function Chart(props: { title: string; metric: Metric; samples: readonly Sample[]; marks: readonly Mark[]; tick: number }) {
+/** One chart of the last `windowMs` (at most the 15 minutes the server keeps): the metric for blue, green (their /metrics) and nginx (its access log). */
+export function Chart(props: { title: string; metric: Metric; samples: readonly Sample[]; marks: readonly Mark[]; tick: number; windowMs: number }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const marks = useRef(props.marks);
@@ -97,9 +107,9 @@ export function Chart(props: { title: string; metric: Metric; samples: readonly 
     const data: uPlot.AlignedData = [samples.map((sample) => sample.t / 1000), ...SOURCES.map((source) => samples.map((sample) => value(sample[source.key], props.metric)))];
     chart.batch(() => {
       chart.setData(data, false);
-      chart.setScale('x', { min: (now - WINDOW_MS) / 1000, max: now / 1000 });
+      chart.setScale('x', { min: (now - props.windowMs) / 1000, max: now / 1000 });
     });
-  }, [props.tick, props.marks]);
+  }, [props.tick, props.marks, props.windowMs]);
 
   const last = props.samples.at(-1);
   return (

@@ -52,6 +52,8 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     await expect(page.getByTestId('route-live')).toHaveText('blue');
     await expect(page.getByTestId('timeline').getByTestId('history-entry').first()).toBeVisible();
 
+    await page.getByRole('button', { name: '1 min' }).click();
+    await expect(page.getByRole('button', { name: '1 min' })).toHaveAttribute('aria-pressed', 'true');
     const running = load(stack.router, 8);
     // The live color's /metrics and nginx's access log both show the traffic on the req/s chart.
     await expect.poll(() => nowValue(page, 'rps', 'blue'), { timeout: 8_000 }).toBeGreaterThan(0);
@@ -72,6 +74,7 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     await page.goto(dashboard.openUrl);
     await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
     const marks = Number(await page.locator('figure[data-metric="rps"]').getAttribute('data-marks'));
+    await page.getByRole('button', { name: '1 min' }).click();
     const running = load(stack.router, 6);
 
     await page.getByRole('button', { name: 'Switch to green' }).click();
@@ -93,6 +96,15 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     const status = await stack.run<{ live: string; lastSwitch: { user: string; to: string } }>('status');
     expect(status.result.live).toBe('green');
     expect(status.result.lastSwitch).toMatchObject({ to: 'green', user: expect.stringMatching(/\(dashboard\)$/) });
+
+    // And back with the rollback button: a second mark, blue live again.
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    await expect(page.getByTestId('confirm')).toContainText(`from green (${V2}) back to blue (${V1})`);
+    await page.getByTestId('confirm-yes').click();
+    await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
+    await expect(page.getByTestId('history-entry').first()).toHaveAttribute('data-command', 'rollback');
+    await expect(page.locator('figure[data-metric="rps"]')).toHaveAttribute('data-marks', String(marks + 2));
+    expect((await stack.status()).live).toBe('blue');
     expect((await running).errors).toBe(0);
   });
 
@@ -101,6 +113,7 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     const released = await stack.run('release', `--model=${MODELS.threeFeatures}`, '--color=green');
     expect(released.ok, released.error?.message).toBe(true);
     await page.goto(dashboard.openUrl);
+    await page.getByRole('button', { name: '1 min' }).click();
     await page.getByRole('button', { name: 'Switch to green' }).click();
     await page.getByTestId('confirm-yes').click();
 
@@ -131,5 +144,26 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     } finally {
       await readOnly.stop();
     }
+  });
+
+  test('the page shows the stack going down and picks it up again when it is back', async ({ page, stack }) => {
+    await page.goto(dashboard.openUrl);
+    await expect(page.getByTestId('color-blue')).toHaveAttribute('data-health', 'ok');
+    const down = await stack.run('down');
+    expect(down.ok, down.error?.message).toBe(true);
+    await expect(page.getByTestId('color-blue')).toHaveAttribute('data-health', 'down');
+    await expect(page.getByTestId('color-green')).toHaveAttribute('data-health', 'down');
+    await expect(page.getByTestId('connection')).toHaveText('live');
+
+    const { router, blue, green } = stack.info.ports;
+    const up = await stack.run('up', `--router-port=${router}`, `--blue-port=${blue}`, `--green-port=${green}`, '--log-level=warn');
+    expect(up.ok, up.error?.message).toBe(true);
+    await expect(page.getByTestId('color-blue')).toHaveAttribute('data-health', 'ok');
+    await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
+    // Charts again from the new processes and the new nginx's access log.
+    const running = load(stack.router, 5);
+    await expect.poll(() => nowValue(page, 'rps', 'blue'), { timeout: 8_000 }).toBeGreaterThan(0);
+    await expect.poll(() => nowValue(page, 'rps', 'router'), { timeout: 8_000 }).toBeGreaterThan(0);
+    expect((await running).errors).toBe(0);
   });
 });
