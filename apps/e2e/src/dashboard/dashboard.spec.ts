@@ -1,6 +1,7 @@
+import { readHistory } from '@mlbg/deploy';
 import autocannon from 'autocannon';
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EXAMPLE, expect, MODELS, type Page, test, V1, V2 } from '../support/fixtures';
 import { WORKSPACE_ROOT } from '../support/stack';
 import { type DashboardProcess, onlyLoopback, startDashboardProcess } from './dashboard';
@@ -11,6 +12,18 @@ const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? resolve(WORKSPACE_ROO
 /** Load on the router for a bounded time (loopback, a few connections: the charts need traffic, not a benchmark). */
 function load(url: string, seconds: number): Promise<autocannon.Result> {
   return autocannon({ url: `${url.replace(/\/$/, '')}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(EXAMPLE), connections: 4, duration: seconds });
+}
+
+/** Confirms the dialog and waits for the action's answer: as long as the command takes (its own deadlines), within the test's timeout. */
+async function confirmAction(page: Page, name: string): Promise<void> {
+  const answered = page.waitForResponse((response) => response.url().endsWith(`/api/actions/${name}`), { timeout: 0 });
+  await page.getByTestId('confirm-yes').click();
+  await answered;
+}
+
+/** How many marks the charts must show: the switches, rollbacks and releases in the stack's history file. */
+function markedEntries(stateDir: string): number {
+  return readHistory(join(stateDir, 'history.jsonl')).entries.filter((entry) => ['switch', 'rollback', 'release'].includes(entry.command)).length;
 }
 
 async function nowValue(page: Page, metric: string, source: string): Promise<number> {
@@ -73,14 +86,14 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
   test('a switch from the page moves traffic, and shows in the page, in deploy:status and in the history', async ({ page, stack }) => {
     await page.goto(dashboard.openUrl);
     await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
-    const marks = Number(await page.locator('figure[data-metric="rps"]').getAttribute('data-marks'));
     await page.getByRole('button', { name: '1 min' }).click();
+    const marksBefore = markedEntries(stack.info.stateDir);
     const running = load(stack.router, 6);
 
     await page.getByRole('button', { name: 'Switch to green' }).click();
     const confirm = page.getByTestId('confirm');
     await expect(confirm).toContainText(`from blue (${V1}) to green (${V2})`);
-    await confirm.getByTestId('confirm-yes').click();
+    await confirmAction(page, 'switch');
 
     await expect(page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
     await expect(page.getByTestId('color-green')).toHaveAttribute('data-role', 'live');
@@ -88,7 +101,8 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     const newest = page.getByTestId('history-entry').first();
     await expect(newest).toHaveAttribute('data-command', 'switch');
     await expect(newest).toContainText('(dashboard)');
-    await expect(page.locator('figure[data-metric="rps"]')).toHaveAttribute('data-marks', String(marks + 1));
+    await expect(page.locator('figure[data-metric="rps"]')).toHaveAttribute('data-marks', String(markedEntries(stack.info.stateDir)));
+    expect(markedEntries(stack.info.stateDir)).toBe(marksBefore + 1);
     // Traffic follows: green's own /metrics show it.
     await expect.poll(() => nowValue(page, 'rps', 'green'), { timeout: 8_000 }).toBeGreaterThan(0);
     if (SCREENSHOTS) await page.screenshot({ path: resolve(SCREENSHOTS, 'dashboard-switch.png'), fullPage: true });
@@ -100,10 +114,11 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     // And back with the rollback button: a second mark, blue live again.
     await page.getByRole('button', { name: 'Roll back' }).click();
     await expect(page.getByTestId('confirm')).toContainText(`from green (${V2}) back to blue (${V1})`);
-    await page.getByTestId('confirm-yes').click();
+    await confirmAction(page, 'rollback');
     await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
     await expect(page.getByTestId('history-entry').first()).toHaveAttribute('data-command', 'rollback');
-    await expect(page.locator('figure[data-metric="rps"]')).toHaveAttribute('data-marks', String(marks + 2));
+    await expect(page.locator('figure[data-metric="rps"]')).toHaveAttribute('data-marks', String(markedEntries(stack.info.stateDir)));
+    expect(markedEntries(stack.info.stateDir)).toBe(marksBefore + 2);
     expect((await stack.status()).live).toBe('blue');
     expect((await running).errors).toBe(0);
   });
@@ -115,7 +130,7 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     await page.goto(dashboard.openUrl);
     await page.getByRole('button', { name: '1 min' }).click();
     await page.getByRole('button', { name: 'Switch to green' }).click();
-    await page.getByTestId('confirm-yes').click();
+    await confirmAction(page, 'switch');
 
     const result = page.getByTestId('action-result');
     await expect(result).toHaveAttribute('data-ok', 'false');
@@ -127,6 +142,28 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     await expect(result).toContainText(history.result.lastAttempt.reason);
     await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
     if (SCREENSHOTS) await page.screenshot({ path: resolve(SCREENSHOTS, 'dashboard-refused.png'), fullPage: true });
+  });
+
+  test('a release from the page restarts the idle color on the model and records it, live traffic untouched', async ({ page, stack }) => {
+    await page.goto(dashboard.openUrl);
+    await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
+    const marksBefore = markedEntries(stack.info.stateDir);
+    const pidBefore = (await stack.status()).colors['green']?.pid;
+    await page.getByLabel('model path').fill(MODELS.v2);
+    await page.getByRole('button', { name: 'Release to green' }).click();
+    await expect(page.getByTestId('confirm')).toContainText(`Release ${MODELS.v2} to the idle color green (now ${V2})`);
+    await confirmAction(page, 'release');
+
+    await expect(page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
+    const newest = page.getByTestId('history-entry').first();
+    await expect(newest).toHaveAttribute('data-command', 'release');
+    await expect(newest).toHaveAttribute('data-outcome', 'released');
+    await expect(newest).toContainText('(dashboard)');
+    await expect(page.locator('figure[data-metric="rps"]')).toHaveAttribute('data-marks', String(markedEntries(stack.info.stateDir)));
+    expect(markedEntries(stack.info.stateDir)).toBe(marksBefore + 1);
+    const after = await stack.status();
+    expect(after.live).toBe('blue');
+    expect(after.colors['green']?.pid).not.toBe(pidBefore);
   });
 
   test('read-only: no buttons, and an action is refused with 403', async ({ page, request, stack }) => {

@@ -11,6 +11,8 @@ type DashboardCommand = Extract<Command, { name: 'dashboard' }>;
 /** A command line the CLI's one backend factory (`contextFor`) understands. */
 export type ContextCommand = Extract<Command, { name: 'status' | 'switch' | 'rollback' | 'release' }>;
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
 /** Where the dashboard's page is built (`nx run dashboard:build`). */
 export const DASHBOARD_ASSETS = 'dist/apps/dashboard';
 
@@ -71,6 +73,7 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
       [
         `Dashboard of the ${command.backend} deployment${command.backend === 'local' ? ` (${cli.layout.stateDir})` : ''}:`,
         `  open ${dashboard.openUrl}`,
+        ...(LOOPBACK.has(command.host) ? [] : [`  listening on ${command.host}, beyond this machine: anyone who can reach the port and has the token can act; prefer an SSH tunnel to the loopback default`]),
         command.readOnly ? '  read-only: no buttons, every action refused' : `  actions from the page are recorded in the history as "${userName}"`,
         'Ctrl-C stops it.',
       ].join('\n'),
