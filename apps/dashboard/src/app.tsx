@@ -225,7 +225,9 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
             onClick={() =>
               ask({
                 name: 'switch',
-                body: { color: other(live) },
+                // The version the confirmation names is the one the switch insists on (--expect-version):
+                // if the page was behind and the target changed meanwhile, the gates refuse.
+                body: { color: other(live), ...(snapshot.stack.details[other(live)] ? { expectVersion: versionOf(snapshot, other(live)) } : {}) },
                 question: `Switch live traffic from ${live} (${versionOf(snapshot, live)}) to ${other(live)} (${versionOf(snapshot, other(live))})? The preflight gates run first; traffic moves only if they pass.`,
                 confirm: `Switch to ${other(live)}`,
               })

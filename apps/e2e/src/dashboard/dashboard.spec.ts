@@ -86,6 +86,7 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
   test('a switch from the page moves traffic, and shows in the page, in deploy:status and in the history', async ({ page, stack }) => {
     await page.goto(dashboard.openUrl);
     await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
+    await expect(page.getByTestId('version-green')).toHaveText(V2);
     await page.getByRole('button', { name: '1 min' }).click();
     const marksBefore = markedEntries(stack.info.stateDir);
     const running = load(stack.router, 6);
@@ -149,6 +150,9 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
     const marksBefore = markedEntries(stack.info.stateDir);
     const pidBefore = (await stack.status()).colors['green']?.pid;
+    // The page shows what it last read (every 2 s); the reset before this test restarted green.
+    await expect(page.getByTestId('version-green')).toHaveText(V2);
+    await expect(page.getByTestId('color-green')).toHaveAttribute('data-health', 'ok');
     await page.getByLabel('model path').fill(MODELS.v2);
     await page.getByRole('button', { name: 'Release to green' }).click();
     await expect(page.getByTestId('confirm')).toContainText(`Release ${MODELS.v2} to the idle color green (now ${V2})`);
@@ -202,5 +206,24 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     await expect.poll(() => nowValue(page, 'rps', 'blue'), { timeout: 8_000 }).toBeGreaterThan(0);
     await expect.poll(() => nowValue(page, 'rps', 'router'), { timeout: 8_000 }).toBeGreaterThan(0);
     expect((await running).errors).toBe(0);
+  });
+
+  test('the page says so when the dashboard goes away, and when it is back with a new token', async ({ page, stack }) => {
+    const first = await startDashboardProcess(stack.info.stateDir);
+    let second: DashboardProcess | undefined;
+    try {
+      await page.goto(first.openUrl);
+      await expect(page.getByTestId('connection')).toHaveText('live');
+      await first.stop();
+      await expect(page.getByTestId('connection')).toContainText('reconnecting');
+      // The same port, a new token: the old page's cookie no longer opens it.
+      second = await startDashboardProcess(stack.info.stateDir, [], first.port);
+      await expect(page.getByTestId('connection')).toContainText('open the new URL');
+      await page.goto(second.openUrl);
+      await expect(page.getByTestId('connection')).toHaveText('live');
+    } finally {
+      await first.stop();
+      await second?.stop();
+    }
   });
 });

@@ -9,14 +9,15 @@ export interface DashboardProcess {
   readonly url: string;
   readonly openUrl: string;
   readonly token: string;
+  readonly port: number;
   /** Everything the process printed, for failure messages. */
   readonly output: () => string;
   stop(): Promise<void>;
 }
 
 /** Starts the CLI's dashboard on a free loopback port and waits for the line that names its URL. */
-export async function startDashboardProcess(stateDir: string, flags: readonly string[] = []): Promise<DashboardProcess> {
-  const port = await freePort();
+export async function startDashboardProcess(stateDir: string, flags: readonly string[] = [], port?: number): Promise<DashboardProcess> {
+  port ??= await freePort();
   const child: ChildProcess = spawn(process.execPath, ['-r', '@swc-node/register', 'libs/deploy/src/cli/main.ts', 'dashboard', `--state-dir=${stateDir}`, `--port=${port}`, '--json', ...flags], {
     cwd: WORKSPACE_ROOT,
     env: { ...process.env, SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json' },
@@ -37,6 +38,7 @@ export async function startDashboardProcess(stateDir: string, flags: readonly st
   });
   return {
     ...started,
+    port,
     output: () => output,
     stop: () =>
       new Promise<void>((resolve) => {
