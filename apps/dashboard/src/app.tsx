@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import { Chart, type Mark } from './chart';
 import { type Connection, type LiveState, WINDOW_MS, runAction } from './live';
@@ -157,10 +158,10 @@ function Routes(props: { snapshot: Snapshot }) {
       <dl>
         {routes ? (
           Object.entries(routes).map(([name, weights]) => (
-            <>
+            <Fragment key={name}>
               <dt>{name}</dt>
               <dd data-testid={`route-${name}`}>{describe(weights)}</dd>
-            </>
+            </Fragment>
           ))
         ) : (
           <>
@@ -174,7 +175,9 @@ function Routes(props: { snapshot: Snapshot }) {
         <dd class="muted">{status?.router?.url ?? '–'}</dd>
       </dl>
       {(status?.notes ?? []).map((note) => (
-        <p class="note">{note}</p>
+        <p key={note} class="note">
+          {note}
+        </p>
       ))}
     </article>
   );
@@ -308,7 +311,7 @@ function Timeline(props: { entries: readonly HistoryEntry[]; skipped: readonly n
       {entries.length === 0 && <p class="muted">Nothing yet.</p>}
       <ol>
         {entries.map((entry) => (
-          <li class={`entry outcome-${entry.outcome}`} data-testid="history-entry" data-command={entry.command} data-outcome={entry.outcome}>
+          <li key={`${entry.time} ${entry.command}`} class={`entry outcome-${entry.outcome}`} data-testid="history-entry" data-command={entry.command} data-outcome={entry.outcome}>
             <div class="entry-head">
               <time dateTime={entry.time}>{new Date(entry.time).toLocaleString()}</time>
               <strong>{entry.command}</strong>
@@ -322,7 +325,7 @@ function Timeline(props: { entries: readonly HistoryEntry[]; skipped: readonly n
             {entry.gates.length > 0 && (
               <ul class="gates">
                 {entry.gates.map((gate) => (
-                  <li class={gate.ok ? 'ok' : 'bad'}>
+                  <li key={gate.name} class={gate.ok ? 'ok' : 'bad'}>
                     {gate.ok ? '✓' : '✗'} {gate.name}
                     {!gate.ok && gate.observed !== undefined && <span class="muted"> observed {JSON.stringify(gate.observed)}</span>}
                     {!gate.ok && gate.expected !== undefined && <span class="muted">, expected {JSON.stringify(gate.expected)}</span>}

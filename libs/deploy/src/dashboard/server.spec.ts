@@ -140,6 +140,14 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     expect(backend.moves).toEqual([]);
   });
 
+  it('refuses a switch to another version than the one the page confirmed (expectVersion)', async () => {
+    await start();
+    const answer = await post('/api/actions/switch', { ...withToken, origin: origin() }, { color: 'green', expectVersion: 'v9.9.9' });
+    expect(answer.status).toBe(409);
+    expect(await answer.json()).toMatchObject({ ok: false, error: { code: 'PREFLIGHT_FAILED', message: expect.stringContaining('v9.9.9') } });
+    expect(backend.moves).toEqual([]);
+  });
+
   it('answers a bad request body or an unknown action clearly (400, 404), without running anything', async () => {
     await start();
     const bad = await post('/api/actions/switch', { ...withToken, origin: origin() }, { color: 'purple' });
