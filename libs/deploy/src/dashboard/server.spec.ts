@@ -89,6 +89,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     expect(await page.text()).toContain('dashboard test page');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     const state = await fetch(url('/api/state'), { headers: withToken });
+    expect(state.headers.get('cache-control')).toBe('no-store');
     expect(await state.json()).toMatchObject({ backend: 'local', readOnly: false, user: USER, actions: ['switch', 'rollback', 'release'] });
   });
 

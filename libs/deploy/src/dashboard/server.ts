@@ -72,6 +72,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
+    // The API's answers are the deployment right now: never from a cache.
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
     const query = request.query as Record<string, string | undefined>;
     if (sameToken(query['token'], token)) {
       reply.header('set-cookie', `${cookie()}=${token}; Path=/; HttpOnly; SameSite=Strict`);
