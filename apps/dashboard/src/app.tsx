@@ -6,6 +6,8 @@ import { COLORS, type Color, type ColorDetail, type ColorStatus, type HistoryEnt
 
 /** Commands that move a route or a color: a mark on the charts. */
 const MARKED = new Set(['switch', 'rollback', 'release', 'canary', 'promote', 'shadow']);
+/** Outcomes that did not do what was asked: red marks and entries. */
+const FAILED_OUTCOMES = new Set(['refused', 'reverted', 'broken', 'failed']);
 
 const CONNECTION_TEXT: Record<Connection, string> = {
   connecting: 'connecting…',
@@ -43,7 +45,7 @@ export function App(props: { live: LiveState }) {
     () =>
       (snapshot?.history.entries ?? [])
         .filter((entry) => MARKED.has(entry.command))
-        .map((entry) => ({ t: Date.parse(entry.time), ok: entry.outcome === 'switched' || entry.outcome === 'released', label: markLabel(entry) })),
+        .map((entry) => ({ t: Date.parse(entry.time), ok: !FAILED_OUTCOMES.has(entry.outcome), label: markLabel(entry) })),
     [snapshot?.history.entries],
   );
   return (
@@ -98,6 +100,7 @@ export function App(props: { live: LiveState }) {
 
 function markLabel(entry: HistoryEntry): string {
   if (entry.from && entry.to) return `${entry.command} ${entry.from}→${entry.to}${entry.outcome === 'switched' ? '' : ` (${entry.outcome})`}`;
+  if (entry.command === 'shadow') return `shadow ${entry.outcome}`;
   return `${entry.command}${entry.color ? ` ${entry.color}` : ''}${entry.version ? ` ${entry.version}` : ''}`;
 }
 
@@ -167,6 +170,20 @@ function Routes(props: { snapshot: Snapshot }) {
           <>
             <dt>live</dt>
             <dd>–</dd>
+          </>
+        )}
+        {status?.shadow && (
+          <>
+            <dt>shadow</dt>
+            <dd data-testid="shadow">
+              {status.shadow.on ? `on, ${status.shadow.percent ?? 100}% of live mirrored to ${status.preview ?? 'the idle color'}` : 'off'}
+              {status.shadow.on && status.shadow.relay && (
+                <span class="muted">
+                  {' '}
+                  (relay: {status.shadow.relay.received} received, {status.shadow.relay.forwarded} forwarded, {status.shadow.relay.dropped} dropped)
+                </span>
+              )}
+            </dd>
           </>
         )}
         <dt>nginx serves</dt>
@@ -274,6 +291,23 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
           </form>
         </>
       )}
+      {live && snapshot.actions.includes('shadow') && snapshot.stack.status?.shadow && (
+        <button
+          disabled={!can('shadow')}
+          onClick={() =>
+            snapshot.stack.status?.shadow?.on
+              ? ask({ name: 'shadow', body: { on: false }, question: `Stop mirroring live traffic to ${other(live)} (${versionOf(snapshot, other(live))})?`, confirm: 'Shadow off' })
+              : ask({
+                  name: 'shadow',
+                  body: { on: true },
+                  question: `Mirror live traffic from ${live} (${versionOf(snapshot, live)}) to ${other(live)} (${versionOf(snapshot, other(live))})? Clients keep getting ${live}'s answers; ${other(live)}'s are kept for deploy:diff.`,
+                  confirm: 'Shadow on',
+                })
+          }
+        >
+          {snapshot.stack.status.shadow.on ? 'Shadow off' : `Shadow on (to ${other(live)})`}
+        </button>
+      )}
       {busy && (
         <div class="progress" data-testid="progress">
           running… {props.live.progress.at(-1) ?? ''}
@@ -344,5 +378,6 @@ function Timeline(props: { entries: readonly HistoryEntry[]; skipped: readonly n
 function whatText(entry: HistoryEntry): string {
   if (entry.from && entry.to) return `${entry.from} (${entry.fromVersion ?? '?'}) → ${entry.to} (${entry.toVersion ?? '?'})`;
   if (entry.command === 'release') return `${entry.color ?? '?'} ← ${entry.model ?? '?'} (${entry.version ?? '?'})`;
+  if (entry.command === 'shadow' && entry.percent) return `${entry.percent}% of live mirrored`;
   return '';
 }

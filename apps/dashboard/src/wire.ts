@@ -59,6 +59,15 @@ export interface HistoryEntry {
   model?: string;
   version?: string | null;
   routes?: Record<string, Weights>;
+  /** shadow: the share mirrored. */
+  percent?: number | null;
+}
+
+export interface ShadowStatus {
+  on: boolean;
+  percent: number | null;
+  relay: { received: number; forwarded: number; dropped: number; failed: number } | null;
+  notes: string[];
 }
 
 export interface StatusResult {
@@ -73,6 +82,8 @@ export interface StatusResult {
   colors: Record<Color, ColorStatus> | null;
   notes: string[];
   lastSwitch: HistoryEntry | null;
+  /** Where the backend has shadow traffic (the local stack). */
+  shadow?: ShadowStatus;
 }
 
 export interface ColorDetail {

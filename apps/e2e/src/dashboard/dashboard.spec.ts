@@ -21,9 +21,9 @@ async function confirmAction(page: Page, name: string): Promise<void> {
   await answered;
 }
 
-/** How many marks the charts must show: the switches, rollbacks and releases in the stack's history file. */
+/** How many marks the charts must show: the switches, rollbacks, releases and shadow changes in the stack's history file. */
 function markedEntries(stateDir: string): number {
-  return readHistory(join(stateDir, 'history.jsonl')).entries.filter((entry) => ['switch', 'rollback', 'release'].includes(entry.command)).length;
+  return readHistory(join(stateDir, 'history.jsonl')).entries.filter((entry) => ['switch', 'rollback', 'release', 'shadow'].includes(entry.command)).length;
 }
 
 async function nowValue(page: Page, metric: string, source: string): Promise<number> {
@@ -168,6 +168,31 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     const after = await stack.status();
     expect(after.live).toBe('blue');
     expect(after.colors['green']?.pid).not.toBe(pidBefore);
+  });
+
+  test('shadow on and off from the page, through the shadow command', async ({ page, stack }) => {
+    try {
+      await page.goto(dashboard.openUrl);
+      await expect(page.getByTestId('shadow')).toHaveText('off');
+      await expect(page.getByTestId('version-green')).toHaveText(V2);
+      await page.getByRole('button', { name: 'Shadow on (to green)' }).click();
+      await expect(page.getByTestId('confirm')).toContainText(`Mirror live traffic from blue (${V1}) to green (${V2})`);
+      await confirmAction(page, 'shadow');
+      await expect(page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
+      await expect(page.getByTestId('shadow')).toContainText('on, 100% of live mirrored to green');
+      expect((await stack.run<{ shadow: { on: boolean } }>('status')).result.shadow.on).toBe(true);
+
+      await page.getByRole('button', { name: 'Shadow off' }).click();
+      await confirmAction(page, 'shadow');
+      await expect(page.getByTestId('shadow')).toHaveText('off');
+      const newest = page.getByTestId('history-entry').first();
+      await expect(newest).toHaveAttribute('data-command', 'shadow');
+      await expect(newest).toHaveAttribute('data-outcome', 'off');
+      await expect(newest).toContainText('(dashboard)');
+      expect((await stack.run<{ shadow: { on: boolean } }>('status')).result.shadow.on).toBe(false);
+    } finally {
+      await stack.run('shadow', 'off');
+    }
   });
 
   test('read-only: no buttons, and an action is refused with 403', async ({ page, request, stack }) => {

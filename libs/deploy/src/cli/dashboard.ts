@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { StackLayout } from '../backends/local/layout';
+import { loadSpec } from '../backends/local/lifecycle';
 import type { CommandContext } from '../commands/context';
 import { DashboardFeed } from '../dashboard/feed';
 import { type ActionName } from '../dashboard/actions';
@@ -9,7 +10,7 @@ import type { Command } from './args';
 
 type DashboardCommand = Extract<Command, { name: 'dashboard' }>;
 /** A command line the CLI's one backend factory (`contextFor`) understands. */
-export type ContextCommand = Extract<Command, { name: 'status' | 'switch' | 'rollback' | 'release' }>;
+export type ContextCommand = Extract<Command, { name: 'status' | 'switch' | 'rollback' | 'release' | 'shadow' }>;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -46,6 +47,7 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
     switch: { ...common, name: 'switch' },
     rollback: { ...common, name: 'rollback' },
     release: { ...common, name: 'release', switch: false },
+    shadow: { ...common, name: 'shadow', action: 'status' },
   };
   const dashboard = await startDashboard({
     host: command.host,
@@ -55,6 +57,7 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
     backend: command.backend,
     userName,
     feed,
+    actionEnv: { spec: () => loadSpec(cli.layout) },
     openContext: (action, progress) =>
       cli.contextFor(
         forAction[action],

@@ -16,7 +16,7 @@ import type { RuntimeDeps } from '../effects/deps';
 import { DeployError, type DeployErrorCode } from '../errors';
 import { type Gate, PREDICTION_DIFF_GATE, type PredictionDiffSettings, type SwitchTiming, gatesNamed, predictionDiffGate, predictionDiffSettings } from '../gates';
 import { diffColors } from '../commands/diff';
-import { captureLive, shadowTraffic } from '../commands/shadow';
+import { captureLive, shadowOnAction, shadowTraffic } from '../commands/shadow';
 import type { DeploymentSpec } from '../spec/deployment-spec';
 import { formatDiff } from './diff-format';
 import { formatCapture, formatShadow } from './shadow-format';
@@ -135,15 +135,9 @@ function diffSettingsWith(spec: DeploymentSpec, flags: DiffFlags | undefined, la
 async function execute(command: Exclude<Command, { name: 'help' | 'dashboard' }>, context: CommandContext, settings: () => CommandSettings): Promise<Outcome> {
   switch (command.name) {
     case 'shadow': {
-      const { spec } = command.action === 'on' ? settings() : { spec: undefined };
-      if (spec && !spec.shadow.mirror) {
-        throw new DeployError('SHADOW_FAILED', 'deploy/deployment.json sets shadow.mirror to false, so nginx was started without the mirror.', {
-          hint: 'Set shadow.mirror to true (the default) and restart the stack (`deploy:down`, `deploy:up`), then turn shadow on.',
-        });
-      }
       const action =
         command.action === 'on'
-          ? { kind: 'on' as const, percent: command.percent ?? spec?.shadow.percent ?? 100, queueSize: command.queueSize ?? spec?.shadow.queueSize ?? 1000 }
+          ? shadowOnAction(settings().spec, { ...(command.percent !== undefined ? { percent: command.percent } : {}), ...(command.queueSize !== undefined ? { queueSize: command.queueSize } : {}) })
           : { kind: command.action };
       const result = await shadowTraffic(context, action);
       return { ok: true, lines: formatShadow(result), result };

@@ -3,12 +3,19 @@ import { z } from 'zod';
 import type { CommandContext } from '../commands/context';
 import { releaseToIdle } from '../commands/lifecycle';
 import { rollbackTraffic } from '../commands/rollback';
+import { shadowOnAction, shadowTraffic } from '../commands/shadow';
+import type { DeploymentSpec } from '../spec/deployment-spec';
 import { type SwitchResult, switchTraffic } from '../commands/switch';
 import { DeployError } from '../errors';
 
+/** What an action may need besides its context: the deployment spec (read when asked, as the CLI reads it). */
+export interface ActionEnv {
+  readonly spec: () => DeploymentSpec;
+}
+
 /**
  * The page's buttons, each the same command function the CLI runs (same lock, gates, history).
- * A new command (canary, shadow) is one more entry here and one more button in the page.
+ * A new command (canary) is one more entry here and one more button in the page.
  */
 export const ACTIONS = {
   switch: {
@@ -28,6 +35,13 @@ export const ACTIONS = {
         return { ...moved, result };
       }
       return { ok: true, result };
+    },
+  },
+  shadow: {
+    body: z.strictObject({ on: z.boolean(), percent: z.int().min(1).max(100).optional() }),
+    run: async (context: CommandContext, body: { on: boolean; percent?: number | undefined }, env: ActionEnv): Promise<ActionOutcome> => {
+      const action = body.on ? shadowOnAction(env.spec(), body.percent === undefined ? {} : { percent: body.percent }) : { kind: 'off' as const };
+      return { ok: true, result: await shadowTraffic(context, action) };
     },
   },
 } as const;

@@ -7,7 +7,7 @@ import { type StackLayout, stackLayout } from '../backends/local/layout';
 import { type CommandContext, stateFolderStores } from '../commands/context';
 import { gatesNamed } from '../gates';
 import { readHistory } from '../history/history';
-import { DEFAULT_PREFLIGHT_GATES } from '../spec/deployment-spec';
+import { DEFAULT_PREFLIGHT_GATES, DeploymentSpec } from '../spec/deployment-spec';
 import { type FakeColor, fakeBackend, fakeClock } from '../testing/fakes';
 import { DashboardFeed } from './feed';
 import { type RunningDashboard, startDashboard } from './server';
@@ -51,6 +51,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       backend: 'local',
       userName: USER,
       feed,
+      actionEnv: { spec: () => DeploymentSpec.parse({}) },
       openContext: async (action) => {
         opened.push(action);
         return context();
@@ -90,7 +91,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     const state = await fetch(url('/api/state'), { headers: withToken });
     expect(state.headers.get('cache-control')).toBe('no-store');
-    expect(await state.json()).toMatchObject({ backend: 'local', readOnly: false, user: USER, actions: ['switch', 'rollback', 'release'] });
+    expect(await state.json()).toMatchObject({ backend: 'local', readOnly: false, user: USER, actions: ['switch', 'rollback', 'release', 'shadow'] });
   });
 
   it('refuses an action without the page\'s Origin (403) and changes nothing', async () => {
@@ -147,6 +148,14 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     expect(answer.status).toBe(409);
     expect(await answer.json()).toMatchObject({ ok: false, error: { code: 'PREFLIGHT_FAILED', message: expect.stringContaining('v9.9.9') } });
     expect(backend.moves).toEqual([]);
+  });
+
+  it('answers shadow on a backend without shadow traffic with 409 and the command\'s own error', async () => {
+    await start();
+    const answer = await post('/api/actions/shadow', { ...withToken, origin: origin() }, { on: true });
+    expect(answer.status).toBe(409);
+    expect(await answer.json()).toMatchObject({ ok: false, error: { code: 'DIFF_UNAVAILABLE' } });
+    expect(opened).toEqual(['shadow']);
   });
 
   it('answers a bad request body or an unknown action clearly (400, 404), without running anything', async () => {

@@ -8,7 +8,7 @@ import type { CommandContext } from '../commands/context';
 import { DeployError } from '../errors';
 import type { BackendKind } from '../history/history';
 import { BAD_ORIGIN, type EdgeError, READ_ONLY, UNAUTHORIZED, bearerToken, cookieName, cookieValue, originAllowed, sameToken } from './access';
-import { ACTIONS, ACTION_NAMES, type ActionName, type ActionOutcome } from './actions';
+import { ACTIONS, ACTION_NAMES, type ActionEnv, type ActionName, type ActionOutcome } from './actions';
 import type { DashboardFeed, FeedEvent } from './feed';
 
 /** Where `nx run deploy:dashboard` listens unless told otherwise (Argo Rollouts' dashboard port). */
@@ -32,6 +32,8 @@ export interface DashboardOptions {
   readonly feed: DashboardFeed;
   /** A fresh context for one action (its own gates, the deployment's lock and history); its progress goes to `progress`. */
   readonly openContext: (action: ActionName, progress: (line: string) => void) => Promise<CommandContext>;
+  /** What actions read besides their context (the spec, for shadow's defaults). */
+  readonly actionEnv: ActionEnv;
 }
 
 export interface RunningDashboard {
@@ -123,7 +125,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     let outcome: ActionOutcome;
     try {
       const context = await options.openContext(name, (line) => broadcast('progress', { name, line }));
-      outcome = await (ACTIONS[name].run as (context: CommandContext, body: unknown) => Promise<ActionOutcome>)(context, body.data);
+      outcome = await (ACTIONS[name].run as (context: CommandContext, body: unknown, env: ActionEnv) => Promise<ActionOutcome>)(context, body.data, options.actionEnv);
     } catch (error) {
       const known = error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
       outcome = { ok: false, result: known.data ?? null, error: { code: known.code, message: known.message, hint: known.hint } };
