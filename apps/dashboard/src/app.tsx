@@ -1,6 +1,7 @@
 import { Fragment } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import { Chart, type Mark } from './chart';
+import { DiffPanel } from './diff';
 import { type Connection, type LiveState, WINDOW_MS, runAction } from './live';
 import { COLORS, type Color, type ColorDetail, type ColorStatus, type HistoryEntry, type Snapshot, type Weights } from './wire';
 
@@ -91,6 +92,7 @@ export function App(props: { live: LiveState }) {
             <Chart title="Latency p50" metric="p50Ms" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
             <Chart title="Latency p99" metric="p99Ms" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
           </section>
+          {snapshot.stack.status?.shadow && <DiffPanel />}
           <Timeline entries={snapshot.history.entries} skipped={snapshot.history.skippedLines} />
         </>
       )}

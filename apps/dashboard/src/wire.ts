@@ -138,3 +138,22 @@ export interface ActionEvent {
   user: string;
   outcome?: ActionOutcome;
 }
+
+export interface DiffResult {
+  report: {
+    source: 'shadow' | 'replay';
+    live: { color: Color; version: string | null };
+    candidate: { color: Color; version: string | null };
+    tolerance: { absolute: number; relative: number };
+    pairs: number;
+    unpaired: { live: number; candidate: number };
+    withinTolerance: number;
+    withinShare: number | null;
+    absDiff: { values: number; mean: number; p99: number; max: number } | null;
+    latencyMs: { live: { mean: number; p50: number; p99: number } | null; candidate: { mean: number; p50: number; p99: number } | null };
+    histogram: { from: number; to: number; count: number }[];
+  };
+  problems: string[];
+  judged: boolean;
+  notes: string[];
+}

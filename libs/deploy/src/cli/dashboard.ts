@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import type { StackLayout } from '../backends/local/layout';
 import { loadSpec } from '../backends/local/lifecycle';
+import { diffColors } from '../commands/diff';
+import { predictionDiffSettings } from '../gates';
 import type { CommandContext } from '../commands/context';
 import { DashboardFeed } from '../dashboard/feed';
 import { type ActionName } from '../dashboard/actions';
@@ -58,6 +60,10 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
     userName,
     feed,
     actionEnv: { spec: () => loadSpec(cli.layout) },
+    diff: async () => {
+      const { criteria } = predictionDiffSettings(loadSpec(cli.layout).predictionDiff, cli.workspaceRoot);
+      return diffColors(await cli.contextFor({ ...common, name: 'status' }, asDashboard(quiet)), { tolerance: criteria.tolerance, criteria });
+    },
     openContext: (action, progress) =>
       cli.contextFor(
         forAction[action],

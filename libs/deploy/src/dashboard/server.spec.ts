@@ -52,6 +52,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       userName: USER,
       feed,
       actionEnv: { spec: () => DeploymentSpec.parse({}) },
+      diff: async () => Promise.reject(new Error('no diff in this test')),
       openContext: async (action) => {
         opened.push(action);
         return context();

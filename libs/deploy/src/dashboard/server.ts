@@ -34,6 +34,8 @@ export interface DashboardOptions {
   readonly openContext: (action: ActionName, progress: (line: string) => void) => Promise<CommandContext>;
   /** What actions read besides their context (the spec, for shadow's defaults). */
   readonly actionEnv: ActionEnv;
+  /** `deploy:diff` as the CLI runs it with the spec's criteria (reads only: allowed in read-only mode too). */
+  readonly diff: () => Promise<unknown>;
 }
 
 export interface RunningDashboard {
@@ -103,6 +105,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       clearInterval(heartbeat);
       streams.delete(stream);
     });
+  });
+
+  // The prediction diff reads only (no lock, no history), so it is a GET, allowed in read-only mode.
+  app.get('/api/diff', async (_request, reply) => {
+    try {
+      return { ok: true, result: await options.diff() };
+    } catch (error) {
+      const known = error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
+      return reply.code(known.code === 'UNEXPECTED' ? 500 : 409).send({ ok: false, result: null, error: { code: known.code, message: known.message, hint: known.hint } });
+    }
   });
 
   let running: ActionName | undefined;
