@@ -166,7 +166,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   port = typeof address === 'object' && address ? address.port : options.port;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`;
+  // A wildcard bind is opened on this machine through loopback (elsewhere: through the machine's address).
+  const shown = options.host === '0.0.0.0' ? '127.0.0.1' : options.host === '::' ? '::1' : options.host;
+  const url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}/`;
   return { app, url, openUrl: `${url}?token=${token}`, token, close: () => app.close() };
 }
 
