@@ -136,6 +136,10 @@ export const DEPLOY_ERRORS = {
     message: 'A weighted canary is not supported on this backend yet.',
     hint: 'Run canaries on the local stack (the default backend); on this backend move all traffic at once with `deploy:switch`.',
   },
+  DASHBOARD_NOT_BUILT: {
+    message: 'The dashboard\'s page is not built.',
+    hint: 'Run `npx nx run dashboard:build` (the deploy:dashboard target builds it for you), then start the dashboard again.',
+  },
   REPLAY_FILE_INVALID: {
     message: 'The replay file can not be used.',
     hint: 'Give a JSON Lines file with one /predict body per line (`{"features": [[...], ...]}`), e.g. models/v1.0.0/replay.jsonl, or record one with `npx nx run deploy:capture --n=1000 --out=<file>`.',

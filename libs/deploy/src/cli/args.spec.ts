@@ -53,7 +53,7 @@ describe('parseCommandLine', () => {
   });
 
   it.each([
-    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, canary, promote, shadow, diff, capture, help'],
+    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, canary, promote, shadow, diff, capture, dashboard, help'],
     ['canary --abort --resume', 'canary: --abort and --resume can not go together; give one'],
     ['canary --resume --steps=5,100', 'canary: --steps is for starting a canary; --resume continues the one in progress'],
     ['canary --abort --keep', 'canary: --keep keeps the weight when the canary is stopped; --abort moves it back'],
@@ -89,6 +89,14 @@ describe('parseCommandLine', () => {
     expect(parse('canary --interval=1500ms')).toMatchObject({ ok: true, command: { intervalSeconds: 1.5 } });
     expect(parse('canary --resume --keep')).toMatchObject({ ok: true, command: { name: 'canary', mode: 'resume', keep: true } });
     expect(parse('promote')).toMatchObject({ ok: true, command: { name: 'promote' } });
+  });
+
+  it('parses dashboard: loopback and port 3100 unless told, --read-only, the variables', () => {
+    expect(parse('dashboard')).toMatchObject({ ok: true, command: { name: 'dashboard', host: '127.0.0.1', port: 3100, readOnly: false, backend: 'local' } });
+    expect(parse('dashboard --port=3200 --host=0.0.0.0 --read-only --backend=compose')).toMatchObject({ ok: true, command: { host: '0.0.0.0', port: 3200, readOnly: true, backend: 'compose' } });
+    expect(parse('dashboard', { BLUEGREEN_DASHBOARD_PORT: '3300' })).toMatchObject({ ok: true, command: { port: 3300 } });
+    expect(parse('dashboard --port=http')).toEqual({ ok: false, json: false, message: expect.stringContaining('--port must be a port number') });
+    expect(parse('dashboard --host=a/b')).toEqual({ ok: false, json: false, message: expect.stringContaining('--host must be a host name') });
   });
 
   it('parses --context and --namespace for --backend=kubernetes, with their variables', () => {
