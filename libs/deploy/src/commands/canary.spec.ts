@@ -62,6 +62,13 @@ describe('canaryCommand (a fake deployment: no processes, no nginx)', () => {
   const settings = (canary: Record<string, unknown>) => ({ spec: CanarySpec.parse({ steps: [25, 100], intervalSeconds: 1, ...canary }) });
   const history = () => readHistory(layout.historyFile).entries;
 
+  it('says a backend without weighted routes (Compose, Kubernetes today) can not run a canary, and changes nothing', async () => {
+    const backend = fakeBackend({ live: 'blue', colors: COLORS });
+    await expect(canaryCommand(context(backend), { kind: 'start', color: 'green', keep: false }, settings({}), noSignals)).rejects.toMatchObject({ code: 'CANARY_NOT_SUPPORTED' });
+    expect(backend.moves).toEqual([]);
+    expect(history()).toEqual([]);
+  });
+
   it('refuses to start when the canary fails its preflight, and changes nothing', async () => {
     const backend = fakeCanaryBackend({ perRead: 50, greenHealth: 503 });
     const result = await canaryCommand(context(backend), { kind: 'start', color: 'green', keep: false }, settings({}), noSignals);
