@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Color } from '@mlbg/contract';
+import { ProxySpec } from './proxy-spec';
 
 /** Where the committed spec lives, relative to the workspace root. */
 export const DEPLOYMENT_SPEC_PATH = 'deploy/deployment.json';
@@ -80,6 +81,8 @@ const DeploymentSpecShape = z.strictObject({
       image: z.string().min(1).default(DEFAULT_ROUTER_IMAGE),
     })
     .prefault({}),
+  /** Keepalive to the colors, internal routes, rate limit (spec/proxy-spec.ts). */
+  proxy: ProxySpec,
   preview: z.strictObject({ pathPrefix: PathPrefix.default(DEFAULT_PREVIEW_PATH_PREFIX) }).prefault({}),
   colors: z.strictObject({ blue: colorSpec('blue'), green: colorSpec('green') }).prefault({}),
   /** The checks a target passes before it takes traffic, by name, in order (see libs/deploy/src/gates). */
