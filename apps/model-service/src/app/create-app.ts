@@ -7,6 +7,7 @@ import pino, { type DestinationStream } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { registerDocs } from '../docs/docs.plugin';
 import { ReadinessTracker } from '../lifecycle/readiness';
+import { createRouteRetirement } from '../lifecycle/route-retirement';
 import { PinoNestLogger } from '../logging/pino-nest-logger';
 import { createResponseObserver } from '../logging/response-observer';
 import { MetricsService } from '../metrics/metrics.service';
@@ -75,11 +76,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     done();
   });
   const readiness = app.get(ReadinessTracker);
-  const draining = () => readiness.get().state === 'draining';
-  fastify.addHook('onSend', (_request, reply, payload, done) => {
-    // While draining, close each connection after its answer so keep-alive clients move on and the
-    // process can exit once in-flight requests are done.
-    if (draining()) reply.header('connection', 'close');
+  const retired = createRouteRetirement({ socketPath: config.socketPath });
+  // While draining, close each connection after its answer so keep-alive clients move on and the
+  // process can exit once in-flight requests are done; and retire nginx's kept connections that came
+  // through a socket link that no longer points at this color.
+  const closeAfter = (request: IncomingMessage) => readiness.get().state === 'draining' || retired(request.headers);
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (closeAfter(request.raw)) reply.header('connection', 'close');
     done(null, payload);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -112,7 +115,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
         requestIdHeader: REQUEST_ID_HEADER,
         genReqId: randomUUID,
         accepting: () => !closing && readiness.get().state === 'ready',
-        draining,
+        closeAfter,
         observe,
       }),
     );

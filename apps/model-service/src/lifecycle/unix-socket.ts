@@ -1,3 +1,4 @@
+import { ROUTER_CONNECTIONS } from '@mlbg/contract';
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { connect } from 'node:net';
@@ -13,6 +14,9 @@ const SOCKET_MODE = 0o666;
 export async function listenOnUnixSocket(path: string, handler: RequestListener): Promise<Server> {
   await removeStaleSocket(path);
   const server = createServer(handler);
+  // Longer than nginx's upstream keepalive_timeout: nginx closes an idle kept connection first, so
+  // it never sends a request on one this side is closing.
+  server.keepAliveTimeout = ROUTER_CONNECTIONS.COLOR_KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
@@ -53,4 +57,21 @@ export function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+}
+
+const CONNECTION_POLL_MS = 25;
+
+/**
+ * Resolves once no connection to `server` is left, or after `maxWaitMs`, with how many are left.
+ * Draining answers every request with `Connection: close` and nginx closes its idle kept
+ * connections after its keepalive_timeout, so this ends by itself; closing an idle connection from
+ * this side instead could meet a request nginx is sending on it at that moment.
+ */
+export async function waitForNoConnections(server: Server, maxWaitMs: number): Promise<number> {
+  const deadline = performance.now() + maxWaitMs;
+  for (;;) {
+    const open = await new Promise<number>((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)));
+    if (open === 0 || performance.now() >= deadline) return open;
+    await new Promise((resolve) => setTimeout(resolve, CONNECTION_POLL_MS));
+  }
 }

@@ -13,7 +13,7 @@ import { type CommandContext, stateFolderStores } from './context';
 import { rollbackTraffic } from './rollback';
 import { type StackLayout, stackLayout } from '../backends/local/layout';
 import { withStackLock } from '../effects/lock';
-import { switchTraffic } from './switch';
+import { KEPT_CONNECTION_GRACE_MS, switchTraffic } from './switch';
 
 const BLUE = { version: 'v1.0.0', featureCount: 1 };
 const GREEN = { version: 'v1.1.0', featureCount: 1 };
@@ -100,10 +100,32 @@ describe('switchTraffic (a fake deployment)', () => {
       router: (live) => (live === 'green' ? answer(503, { detail: 'The live color is not answering', code: 'LIVE_UNAVAILABLE' }) : undefined),
     });
     const result = await switchTraffic(ctx(backend), { color: 'green' });
-    expect(result).toMatchObject({ kind: 'reverted', reason: expect.stringContaining('through nginx, http://127.0.0.1:8080/health (check 1 of 3) answered 503') });
+    expect(result).toMatchObject({ kind: 'reverted', reason: expect.stringContaining('through nginx, http://127.0.0.1:8080/health (check 1) answered 503') });
     expect(backend.moves).toEqual(['green', 'blue']);
     expect(backend.live()).toBe('blue');
     expect(history()[0]).toMatchObject({ outcome: 'reverted' });
+  });
+
+  const blueThroughNginx = answer(200, { status: 'ok', version: 'v1.0.0', color: 'blue', feature_count: 1, model_sha256: 'b', uptime_seconds: 1 }, { 'x-color': 'blue' });
+
+  it('accepts answers from the previous color on kept connections for a moment after the move, then needs the target several times in a row', async () => {
+    let keptConnections = 2;
+    const backend = fakeBackend({
+      live: 'blue',
+      colors: { blue: BLUE, green: GREEN },
+      router: (live) => (live === 'green' && keptConnections-- > 0 ? blueThroughNginx : undefined),
+    });
+    const result = await switchTraffic(ctx(backend), { color: 'green' });
+    expect(result).toMatchObject({ kind: 'switched', to: 'green' });
+    expect(result.kind === 'switched' && result.gates.at(-1)?.observed).toContain('3 times in a row (after 2 answer(s) from blue on kept connections)');
+    expect(backend.moves).toEqual(['green']);
+  });
+
+  it(`moves the route back when nginx still answers from the previous color ${KEPT_CONNECTION_GRACE_MS} ms after the move`, async () => {
+    const backend = fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN }, router: (live) => (live === 'green' ? blueThroughNginx : undefined) });
+    const result = await switchTraffic(ctx(backend), { color: 'green' });
+    expect(result).toMatchObject({ kind: 'reverted', reason: expect.stringMatching(/answered blue v1\.0\.0, expected green v1\.1\.0$/) });
+    expect(backend.moves).toEqual(['green', 'blue']);
   });
 
   it('says so loudly when moving back fails too', async () => {

@@ -28,6 +28,7 @@ describe('DeploymentSpec', () => {
       network: 'ml-network',
       router: { port: 80, container: 'ml-nginx', image: 'nginx:1.27-alpine' },
       preview: { pathPrefix: '/preview/' },
+      proxy: { upstreamKeepalive: true, internalRoutes: { paths: ['/metrics'], public: false, allow: [] } },
       gates: { preflight: ['health-streak', 'predict', 'signature'] },
       colors: {
         blue: { port: 8081, model: 'models/v1.0.0/model.onnx', container: 'ml-service-blue' },

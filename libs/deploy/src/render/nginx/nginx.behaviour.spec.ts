@@ -1,9 +1,10 @@
-import { ErrorBody } from '@mlbg/contract';
+import { ErrorBody, ROUTER_CONNECTIONS } from '@mlbg/contract';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, type IncomingHttpHeaders, type Server, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { connect } from 'node:net';
 import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
 import { applyOverrides } from '../../spec/overrides';
 import { freePort } from '../../effects/real-deps';
@@ -15,25 +16,36 @@ const NGINX = findBinary('nginx');
 const BODY_LIMIT = 1024;
 const VERSIONS = { blue: 'v1.0.0', green: 'v1.1.0' } as const;
 type FakeColor = keyof typeof VERSIONS;
+/** Connections each fake color has accepted. */
+const connectionCounts = new Map<FakeColor, number>();
 
 interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
-  json: { color?: string; url?: string; requestId?: string };
+  json: { color?: string; url?: string; requestId?: string; link?: string; retired?: boolean; connections?: number; code?: string };
   localPort?: number;
 }
 
-/** A stand-in for the model service on a unix socket: echoes what it received, names its color. */
+/**
+ * A stand-in for the model service on a unix socket: echoes what it received, names its color,
+ * counts the connections nginx opened, and retires a kept connection as the service does: when the
+ * link named in the route header no longer points at its socket, it answers `Connection: close`.
+ */
 async function startColor(color: FakeColor, socketPath: string): Promise<Server> {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      const link = req.headers[ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER];
+      const retired = typeof link === 'string' && readlinkSync(join(dirname(socketPath), link)) !== `${color}.sock`;
       res.setHeader('Content-Type', 'application/json');
       res.setHeader('X-Color', color);
       res.setHeader('X-Model-Version', VERSIONS[color]);
-      res.end(JSON.stringify({ status: 'ok', version: VERSIONS[color], color, url: req.url, requestId: req.headers['x-request-id'] }));
+      if (retired) res.setHeader('Connection', 'close');
+      res.end(JSON.stringify({ status: 'ok', version: VERSIONS[color], color, url: req.url, requestId: req.headers['x-request-id'], link, retired, connections: connectionCounts.get(color) }));
     });
   });
+  server.keepAliveTimeout = ROUTER_CONNECTIONS.COLOR_KEEP_ALIVE_TIMEOUT_MS;
+  server.on('connection', () => connectionCounts.set(color, (connectionCounts.get(color) ?? 0) + 1));
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
   chmodSync(socketPath, 0o666); // nginx workers run as nobody when the master is root
   return server;
@@ -141,21 +153,74 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     expect(ErrorBody.parse(answer.json).code).toBe('BODY_TOO_LARGE');
   });
 
-  it('moves live traffic when live.sock is renamed over, without a reload, even on a kept-alive client connection', async () => {
+  it('keeps upstream connections, naming the link each request went through', async () => {
+    const first = await call('/health');
+    const second = await call('/health');
+    expect(first.json).toMatchObject({ link: 'live.sock', retired: false });
+    expect(second.json.connections).toBe(first.json.connections); // the same kept connection
+    expect((await call('/preview/health')).json).toMatchObject({ color: 'green', link: 'preview.sock', retired: false });
+  });
+
+  it('moves live traffic when live.sock is renamed over, without a reload: the kept connection answers once more with Connection: close, then nginx connects anew', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const before = await call('/health', { agent });
       pointAt('live.sock', 'green');
       pointAt('preview.sock', 'blue');
+      const retiring = await call('/health', { agent });
       const after = await call('/health', { agent });
-      expect([before.json.color, after.json.color]).toEqual(['blue', 'green']);
-      expect(after.localPort).toBe(before.localPort);
+      expect([before.json.color, retiring.json, after.json.color]).toEqual(['blue', expect.objectContaining({ color: 'blue', retired: true }), 'green']);
+      expect(after.localPort).toBe(before.localPort); // the client's own connection to nginx is untouched
+      expect(retiring.headers.connection).not.toBe('close'); // hop-by-hop: the client never sees the color's close
+      // The preview route's kept connection to green retires the same way.
+      expect((await call('/preview/health')).json).toMatchObject({ color: 'green', retired: true });
       expect((await call('/preview/health')).json.color).toBe('blue');
     } finally {
       agent.destroy();
       pointAt('live.sock', 'blue');
       pointAt('preview.sock', 'green');
+      // Retire the kept connections to the other colors, so the next tests start from the links as they are.
+      await call('/health');
+      await call('/preview/health');
     }
+  });
+
+  /** Sends raw bytes and returns the status and parsed body of nginx's answer. */
+  function raw(bytes: string): Promise<{ status: number; type: string; body: unknown }> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('error', reject);
+      socket.on('end', () => {
+        const [head = '', body = ''] = text.split('\r\n\r\n');
+        try {
+          resolve({ status: Number(head.split(' ')[1]), type: /content-type: ([^\r]+)/i.exec(head)?.[1] ?? '', body: JSON.parse(body) });
+        } catch {
+          reject(new Error(`nginx answered ${JSON.stringify(text)}`));
+        }
+      });
+      socket.end(bytes);
+    });
+  }
+
+  it.each([
+    ['a bad request line', 'GARBAGE\r\n\r\n', 400, 'BAD_REQUEST'],
+    ['a URI over the buffer', `GET /${'a'.repeat(9_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI_TOO_LONG'],
+    ['a header over the buffer (nginx 494)', `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(9_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+    ['two Host headers', 'GET /health HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n', 400, 'BAD_REQUEST'],
+    ['an internal error URI asked for directly', 'GET /.mlbg-router-error/BAD_REQUEST HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 404, 'NOT_FOUND'],
+  ])("answers %s with the service's JSON error shape, not nginx's HTML page", async (_, bytes, status, code) => {
+    const answer = await raw(bytes);
+    expect({ status: answer.status, type: answer.type }).toEqual({ status, type: 'application/json' });
+    expect(ErrorBody.parse(answer.body).code).toBe(code);
+  });
+
+  it.each(['/metrics', '/preview/metrics'])('keeps %s off the public routes with a JSON 404 that says where to scrape', async (path) => {
+    const answer = await call(path);
+    expect(answer.status).toBe(404);
+    expect(ErrorBody.parse(answer.json)).toMatchObject({ code: 'INTERNAL_ROUTE', detail: expect.stringContaining('own port') });
   });
 
   it('answers a JSON 503 on /preview/ when the idle color is down, never falling back to live', async () => {
