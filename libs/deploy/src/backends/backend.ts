@@ -28,8 +28,8 @@ export interface Backend {
   readRoutes(): Promise<Routes>;
   /** Moves the routes (each with one atomic step where it can: a rename, a selector patch). */
   setRoutes(routes: Routes): Promise<void>;
-  /** GET /health through nginx's live route, on a fresh connection. */
-  routerHealth(): Promise<HttpAnswer>;
+  /** GET /health through nginx's live route (or the preview route), on a fresh client connection. */
+  routerHealth(route?: 'live' | 'preview'): Promise<HttpAnswer>;
 
   // colors
   readonly colors: ColorAccess;

@@ -91,8 +91,13 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
           return { kind: 'flip-failed', reason: reasonOf(error) };
         }
       case 'verify': {
-        const result = await verifyRouter(context, current.to, current.toVersion);
-        return result.ok ? { kind: 'verified', gates: [result] } : { kind: 'verify-failed', reason: result.observed, gates: [result] };
+        const result = await verifyRoute(context, 'live', current.to, current.toVersion);
+        if (!result.ok) return { kind: 'verify-failed', reason: result.observed, gates: [result] };
+        // Not a condition of the switch (the previous color may be down): this retires the preview
+        // route's kept connections, so /preview/ answers as the idle color from now on.
+        const preview = await verifyRoute(context, 'preview', current.from, current.fromVersion);
+        if (!preview.ok) progress(`note: the preview route does not serve ${current.from} yet (${preview.observed})`);
+        return { kind: 'verified', gates: [result] };
       }
       case 'revert':
         progress(`verification failed (${current.failure}); moving the live route back to ${current.from}`);
@@ -118,22 +123,23 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
 export const KEPT_CONNECTION_GRACE_MS = ROUTE_MOVE_BOUND_MS + 1_000;
 
 /**
- * After a move: nginx's live route answers as the target, with its version, several times in a row.
- * Answers from the previous color are expected for a moment (kept connections retire one request
- * each), and count as a failure only after KEPT_CONNECTION_GRACE_MS.
+ * After a move: nginx's route answers as its new color, with its version, several times in a row.
+ * Answers from the color it had before are expected for a moment (kept connections retire one
+ * request each), and count as a failure only after KEPT_CONNECTION_GRACE_MS.
  */
-async function verifyRouter(context: CommandContext, to: Color, toVersion: string | null): Promise<GateResult> {
+async function verifyRoute(context: CommandContext, route: 'live' | 'preview', to: Color, toVersion: string | null): Promise<GateResult> {
   const { backend, clock } = context;
   const timing = context.timing ?? DEFAULT_SWITCH_TIMING;
-  const name = 'router-serves-target';
-  const expected = `${backend.routerUrl}/health answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row within ${KEPT_CONNECTION_GRACE_MS} ms`;
+  const name = route === 'live' ? 'router-serves-target' : 'preview-serves-idle';
+  const url = route === 'live' ? `${backend.routerUrl}/health` : `${backend.routerUrl} preview route's /health`;
+  const expected = `${url} answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row within ${KEPT_CONNECTION_GRACE_MS} ms`;
   const hint = `Check nginx and both colors with deploy:status and nginx's log; the live route was moved back.`;
   const began = clock.now();
   let streak = 0;
   let fromPrevious = 0;
   for (let check = 1; streak < timing.verifyChecks; check += 1) {
-    const result = await backend.routerHealth().then(judgeHealth, noAnswer);
-    const where = `through nginx, ${backend.routerUrl}/health (check ${check})`;
+    const result = await backend.routerHealth(route).then(judgeHealth, noAnswer);
+    const where = `through nginx, ${url} (check ${check})`;
     if (result.kind !== 'ok') return failed(name, `${where} ${result.problem}`, expected, hint);
     const color = answeredBy(result);
     if (color === to && result.health.version === toVersion) {
@@ -147,5 +153,6 @@ async function verifyRouter(context: CommandContext, to: Color, toVersion: strin
     if (streak < timing.verifyChecks) await clock.sleep(timing.verifyIntervalMs);
   }
   const retired = fromPrevious > 0 ? ` (after ${fromPrevious} answer(s) from ${otherColor(to)} on kept connections)` : '';
-  return passed(name, `through nginx: ${backend.routerUrl}/health answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row${retired}`, expected);
+  return passed(name, `through nginx: ${url} answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row${retired}`, expected);
 }
+

@@ -66,7 +66,7 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
       writeRouteLinks(layout, routes);
       writeState(layout.stateFile, { ...(current() ?? state), routes });
     },
-    routerHealth: () => deps.http(router(), { method: 'GET', path: '/health' }),
+    routerHealth: (route = 'live') => deps.http(router(), { method: 'GET', path: route === 'live' ? '/health' : `${running().running.previewPathPrefix}health` }),
     colors: {
       health: (color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/health' }),
       predict: (color, body) => deps.http({ socketPath: layout.socket(color) }, { method: 'POST', path: '/predict', body }),
