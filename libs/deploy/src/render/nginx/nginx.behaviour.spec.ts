@@ -5,7 +5,7 @@ import { Agent, type IncomingHttpHeaders, type Server, createServer, request } f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect } from 'node:net';
-import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
+import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-spec';
 import { applyOverrides } from '../../spec/overrides';
 import { freePort } from '../../effects/real-deps';
 import { describeWithBinary, findBinary } from '../../testing/real-tools';
@@ -60,13 +60,13 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
   let root: string;
   let runDir: string;
   let port: number;
-  let nginx: ChildProcess;
+  const started: ChildProcess[] = [];
   let nginxOutput = '';
   const colors = new Map<FakeColor, Server>();
 
-  function call(path: string, options: { method?: string; body?: string; agent?: Agent } = {}): Promise<Answer> {
+  function call(path: string, options: { method?: string; body?: string; agent?: Agent; port?: number } = {}): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', agent: options.agent ?? false }, (res) => {
+      const req = request({ host: '127.0.0.1', port: options.port ?? port, path, method: options.method ?? 'GET', agent: options.agent ?? false }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk) => (text += chunk));
@@ -96,36 +96,40 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     root = mkdtempSync(join(tmpdir(), 'mlbg-nginx-run-'));
     chmodSync(root, 0o755); // traversable by nginx's workers
     runDir = join(root, 'run');
-    const prefix = join(root, 'prefix');
     mkdirSync(runDir, { mode: 0o755 });
-    mkdirSync(prefix, { mode: 0o755 });
     for (const color of ['blue', 'green'] as const) colors.set(color, await startColor(color, join(runDir, `${color}.sock`)));
     pointAt('live.sock', 'blue');
     pointAt('preview.sock', 'green');
 
     port = await freePort();
-    const spec = applyOverrides(DEFAULT_DEPLOYMENT_SPEC, { bodyLimitBytes: BODY_LIMIT });
-    writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, localNginxSite(spec, { socketDir: runDir, port })));
-    nginx = spawn(NGINX as string, ['-p', `${prefix}/`, '-c', 'nginx.conf', '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    nginx.stdout?.on('data', (chunk) => (nginxOutput += chunk));
-    nginx.stderr?.on('data', (chunk) => (nginxOutput += chunk));
+    await startNginx(applyOverrides(DEFAULT_DEPLOYMENT_SPEC, { bodyLimitBytes: BODY_LIMIT }), port, join(root, 'prefix'));
+  }, 20_000);
 
+  /** A real nginx on `listenPort` with the config rendered from `spec`; resolves once it answers. */
+  async function startNginx(spec: DeploymentSpec, listenPort: number, prefix: string): Promise<ChildProcess> {
+    mkdirSync(prefix, { mode: 0o755 });
+    writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, localNginxSite(spec, { socketDir: runDir, port: listenPort })));
+    const child = spawn(NGINX as string, ['-p', `${prefix}/`, '-c', 'nginx.conf', '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(child);
+    child.stdout?.on('data', (chunk) => (nginxOutput += chunk));
+    child.stderr?.on('data', (chunk) => (nginxOutput += chunk));
     const deadline = Date.now() + 10_000;
     for (;;) {
       try {
-        await call('/health/live');
-        return;
+        await call('/health/live', { port: listenPort });
+        return child;
       } catch (error) {
-        if (nginx.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${(error as Error).message}\n${nginxOutput}`);
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${(error as Error).message}\n${nginxOutput}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
-  }, 20_000);
+  }
 
   afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((resolve) => nginx.once('exit', resolve));
-      nginx.kill('SIGTERM');
+    for (const child of started) {
+      if (child.exitCode !== null) continue;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
       await exited;
     }
     for (const server of colors.values()) if (server.listening) await stop(server);
@@ -221,6 +225,20 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     const answer = await call(path);
     expect(answer.status).toBe(404);
     expect(ErrorBody.parse(answer.json)).toMatchObject({ code: 'INTERNAL_ROUTE', detail: expect.stringContaining('own port') });
+  });
+
+  it('with a rate limit in the spec, answers a client over it with a JSON 429 (and without one, never)', async () => {
+    const limitedPort = await freePort();
+    await startNginx(DeploymentSpec.parse({ proxy: { rateLimit: { requestsPerSecond: 1, burst: 0 } } }), limitedPort, join(root, 'prefix-limited'));
+    const answers = [];
+    for (let count = 0; count < 3; count += 1) answers.push(await call('/health', { port: limitedPort }));
+    // startNginx's own readiness probe was this client's first request within the second.
+    expect(answers.every((answer) => answer.status === 200 || answer.status === 429)).toBe(true);
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]?.headers['content-type']).toBe('application/json');
+    expect(ErrorBody.parse(refused[0]?.json).code).toBe('RATE_LIMITED');
+    for (let count = 0; count < 3; count += 1) expect((await call('/health')).status).toBe(200);
   });
 
   it('answers a JSON 503 on /preview/ when the idle color is down, never falling back to live', async () => {

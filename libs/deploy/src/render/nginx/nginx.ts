@@ -248,7 +248,9 @@ function rateLimitZone(proxy: ProxySpec): string[] {
 
 function rateLimitRule(proxy: ProxySpec): string[] {
   if (!proxy.rateLimit) return [];
-  return [`limit_req zone=${RATE_LIMIT_ZONE} burst=${proxy.rateLimit.burst} nodelay;`, 'limit_req_status 429;'];
+  // nginx refuses `burst=0`: no burst is written as none at all.
+  const burst = proxy.rateLimit.burst > 0 ? ` burst=${proxy.rateLimit.burst} nodelay` : '';
+  return [`limit_req zone=${RATE_LIMIT_ZONE}${burst};`, 'limit_req_status 429;'];
 }
 
 function routerErrorLocations(site: NginxSite, proxy: ProxySpec): string[] {
