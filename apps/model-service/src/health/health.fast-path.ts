@@ -41,9 +41,8 @@ export function createHealthFastPath(deps: HealthFastPathDeps): HealthFastPath {
     if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) return false;
     const startedAt = performance.now();
     const requestId = (request.headers[deps.requestIdHeader] as string | undefined) || deps.genReqId();
-    const report = deps.health.report();
-    const status = report.status === 'ok' ? READY : NOT_READY;
-    const payload = JSON.stringify(report);
+    const { ok, json: payload } = deps.health.reportJson();
+    const status = ok ? READY : NOT_READY;
     // Header order as Fastify writes them: onRequest's, type, onSend's, length.
     const head: Record<string, string> = { 'x-model-version': deps.version, 'x-color': deps.color, 'x-request-id': requestId, 'content-type': JSON_CONTENT_TYPE };
     if (deps.closeAfter(request)) head['connection'] = 'close';

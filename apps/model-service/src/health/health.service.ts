@@ -37,6 +37,22 @@ export class HealthService {
     };
   }
 
+  /**
+   * The report as JSON text and whether it is ready, rebuilt only when it can change: when the
+   * readiness changes or the uptime reaches its next second (what a readiness probe asks most).
+   */
+  reportJson(): { readonly ok: boolean; readonly json: string } {
+    const readiness = this.readiness.get();
+    const uptime = Math.round((Date.now() - STARTED_AT) / 1000);
+    const cached = this.cached;
+    if (cached && cached.readiness === readiness && cached.uptime === uptime) return cached;
+    const report = this.report();
+    this.cached = { readiness, uptime: report.uptime_seconds, ok: report.status === 'ok', json: JSON.stringify(report) };
+    return this.cached;
+  }
+
+  private cached?: { readonly readiness: object; readonly uptime: number; readonly ok: boolean; readonly json: string };
+
   /** When a check failed, say why in one word: still starting, draining for shutdown, or broken. */
   private notOkStatus(): HealthResponse['status'] {
     const status = this.readiness.healthStatus();
