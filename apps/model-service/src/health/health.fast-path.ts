@@ -47,7 +47,6 @@ export function createHealthFastPath(deps: HealthFastPathDeps): HealthFastPath {
     const head: Record<string, string> = { 'x-model-version': deps.version, 'x-color': deps.color, 'x-request-id': requestId, 'content-type': JSON_CONTENT_TYPE };
     if (deps.closeAfter(request)) head['connection'] = 'close';
     head['content-length'] = String(Buffer.byteLength(payload));
-    request.resume();
     response.writeHead(status, head);
     response.end(payload);
     deps.observe({ route: HEALTH_PATH, method: METHOD, url: HEALTH_PATH, requestId }, status, performance.now() - startedAt);
