@@ -72,7 +72,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   fastify.removeContentTypeParser('text/plain');
 
   const modelService = app.get(ModelService);
-  const observe = createResponseObserver(app.get(MetricsService), logger, { logRequests: config.logRequests });
+  const metrics = app.get(MetricsService);
+  const observe = createResponseObserver(metrics, logger, { logRequests: config.logRequests });
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-model-version', modelService.version);
     reply.header('x-color', config.color);
@@ -84,7 +85,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // While draining, close each connection after its answer so keep-alive clients move on and the
   // process can exit once in-flight requests are done; and retire nginx's kept connections that came
   // through a socket link that no longer points at this color.
-  const closeAfter = (request: IncomingMessage) => readiness.get().state === 'draining' || retired(request.headers);
+  const closeAfter = (request: IncomingMessage) => {
+    if (readiness.get().state === 'draining') return true;
+    if (!retired(request.headers)) return false;
+    metrics.countRetiredConnection();
+    return true;
+  };
   fastify.addHook('onSend', (request, reply, payload, done) => {
     if (closeAfter(request.raw)) reply.header('connection', 'close');
     done(null, payload);

@@ -71,6 +71,10 @@ describeWithBinary(NGINX, 'nginx')('kept connections between nginx and the color
       expect(answers.filter((item) => item.sentAt < switched - 300).every((item) => item.answer.color === before)).toBe(true);
       expect(late.length).toBeGreaterThan(10);
       expect(late.filter((item) => item.answer.color === before)).toEqual([]);
+      // The old color counted what it retired (on its own port: /metrics is not served through nginx).
+      const metrics = await stack.request('GET', '/metrics', undefined, stack.ports[before as 'blue' | 'green']);
+      expect(Number(/^router_connections_retired_total (\d+)$/m.exec(metrics.body)?.[1])).toBeGreaterThan(0);
+      expect((await stack.request('GET', '/metrics')).status).toBe(404);
     } finally {
       running = false;
       await client;
