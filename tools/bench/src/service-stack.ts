@@ -32,7 +32,7 @@ function serviceEnv(stateDir: string): Record<string, string | undefined> {
   return { ...env, BLUEGREEN_STATE_DIR: stateDir };
 }
 
-async function deploy<T>(workspaceRoot: string, stateDir: string, argv: readonly string[], progress: (line: string) => void): Promise<CliJson<T>> {
+export async function deploy<T>(workspaceRoot: string, stateDir: string, argv: readonly string[], progress: (line: string) => void): Promise<CliJson<T>> {
   let stdout = '';
   const env = serviceEnv(stateDir);
   await runCli([...argv, '--json'], {

@@ -6,6 +6,7 @@ import type { HealthView } from '../effects/service-client';
 import type { GateResult } from '../gates/gate';
 import type { HistoryEntry, MoveEntry } from '../history/history';
 import { describeWeights } from '../routing/routes';
+import { formatShadowLines } from './shadow-format';
 
 /** Short human summaries of each command's result. Pure: a result in, lines out. */
 
@@ -83,6 +84,8 @@ export function describeAction(entry: HistoryEntry): string {
       return `${entry.time} down ${entry.outcome}${why}`;
     case 'release':
       return `${entry.time} release of ${entry.model} to ${entry.color ?? 'the idle color'} ${entry.outcome}${entry.version ? ` (${entry.version})` : ''}${why}`;
+    case 'shadow':
+      return `${entry.time} shadow ${entry.outcome}${entry.percent === null ? '' : ` (${entry.percent}%)`}${entry.relay ? `, relay forwarded ${entry.relay.forwarded}, dropped ${entry.relay.dropped}` : ''}${why}`;
     default: {
       const unreachable: never = entry;
       return unreachable;
@@ -116,6 +119,7 @@ export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 
     }),
     ...historyLines(status),
   ];
+  if (status.shadow) lines.push(...formatShadowLines(status.shadow));
   if (router.port !== router.requestedPort) lines.push(`Note: nginx listens on ${router.port} because port ${router.requestedPort} could not be used.`);
   lines.push(...status.notes.map((note) => `Note: ${note}`));
   return lines;

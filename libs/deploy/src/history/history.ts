@@ -68,6 +68,15 @@ export const HistoryEntry = z.discriminatedUnion('command', [
     sha256: z.string().nullable(),
     previousModel: z.string().nullable(),
   }),
+  z.strictObject({
+    ...Common,
+    command: z.literal('shadow'),
+    /** on: nginx mirrors live /predict to the idle color; off: it stopped. */
+    outcome: z.enum(['on', 'off', 'failed']),
+    percent: z.number().nullable(),
+    /** The relay's counters when it stopped (off) or was changed. */
+    relay: z.strictObject({ received: z.number(), forwarded: z.number(), dropped: z.number(), failed: z.number(), sampledOut: z.number() }).nullable(),
+  }),
 ]);
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 export type HistoryInput = z.input<typeof HistoryEntry>;

@@ -30,6 +30,8 @@ describe('DeploymentSpec', () => {
       preview: { pathPrefix: '/preview/' },
       proxy: { upstreamKeepalive: true, internalRoutes: { paths: ['/metrics'], public: false, allow: [] } },
       gates: { preflight: ['health-streak', 'predict', 'signature'] },
+      predictionDiff: { absoluteTolerance: 0.001, relativeTolerance: 0.001, minAgreement: 0.99, minPairs: 50 },
+      shadow: { mirror: true, percent: 100, queueSize: 1000 },
       colors: {
         blue: { port: 8081, model: 'models/v1.0.0/model.onnx', container: 'ml-service-blue' },
         green: { port: 8082, model: 'models/v1.1.0/model.onnx', container: 'ml-service-green' },

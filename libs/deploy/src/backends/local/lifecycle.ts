@@ -11,6 +11,7 @@ import { STACK_PROCESSES, type StackLayout, type StackProcess, httpUrl } from '.
 import { DEFAULT_STOP_TIMEOUT_MS, type ProcessCheck, checkProcess, isStackProcess, readPidFile, removePidFile, stopProcess } from './processes';
 import { ROUTER_HOST, chooseRouterPort, explainBind, probeRouter, requireNginx, routerPortCandidates, saveNginxLogs, startNginx, writeAndTestNginxConf } from './nginx-process';
 import { writeRouteLinks } from './route-links';
+import { stopShadowRelay } from './shadow';
 import {
   type AwaitedProcess,
   type ColorFacts,
@@ -332,6 +333,9 @@ export async function stackDown(deps: RuntimeDeps, layout: StackLayout, options:
     };
     // nginx first, so no new request reaches a color that is draining.
     const processes = [await stopOne('nginx'), ...(await Promise.all(Color.options.map((color) => stopOne(color))))];
+    // Shadow traffic's relay, when `deploy:shadow on` started one (backends/local/shadow.ts).
+    const relay = await stopShadowRelay(deps, layout, timeoutMs);
+    if (relay) processes.push(relay);
 
     const notes: string[] = [];
     if (existsSync(layout.logDir)) saveNginxLogs(layout);

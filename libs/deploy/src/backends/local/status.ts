@@ -9,6 +9,7 @@ import { type ProcessCheck, checkProcess } from './processes';
 import { readRouteLinks } from './route-links';
 import { SERVICE_HOST } from './services';
 import { readState } from './state';
+import { shadowStatus } from './shadow';
 
 /**
  * `deploy:status` of the local stack: the state, the pid files, the socket links, each color's
@@ -85,6 +86,7 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
     },
     colors: { blue: colorStatus('blue', blue), green: colorStatus('green', green) },
     notes,
+    shadow: await shadowStatus(deps, layout),
   };
 }
 

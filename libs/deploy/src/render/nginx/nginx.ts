@@ -6,6 +6,7 @@ import { LIVE_SOCKET, PREVIEW_SOCKET } from '../../spec/sockets';
 import { headerLines } from '../generated-file';
 import type { NginxSite } from './nginx-site';
 import { ROUTER_ERRORS, type RouterErrorCode } from './router-errors';
+import { adminRoutesHidden, clearShadowHeader, mirroredLocations, shadowUpstream } from './nginx-shadow';
 
 // A unix socket connects at once or not at all; a model answers a full batch well within 30 s.
 export const PROXY_CONNECT_TIMEOUT = '2s';
@@ -59,6 +60,8 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
   const live: Route = { upstream: LIVE_UPSTREAM, socket: LIVE_SOCKET, unavailable: 'LIVE_UNAVAILABLE', keepalive, rateLimited: spec.proxy.rateLimit !== undefined };
   const previewRoute: Route = { ...live, upstream: PREVIEW_UPSTREAM, socket: PREVIEW_SOCKET, unavailable: 'PREVIEW_UNAVAILABLE' };
 
+  const liveBody = proxyTo(live, `http://${LIVE_UPSTREAM}`);
+
   const lines = [
     ...headerLines(site.generatedBy).map((line) => `# ${line}`),
     '#',
@@ -95,6 +98,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     '',
     ...indent(1, upstreamBlock(LIVE_UPSTREAM, `${site.socketDir}/${LIVE_SOCKET}`, keepalive)),
     ...indent(1, upstreamBlock(PREVIEW_UPSTREAM, `${site.socketDir}/${PREVIEW_SOCKET}`, keepalive)),
+    ...indent(1, spec.shadow.mirror ? shadowUpstream(site.socketDir) : []),
     '',
     '  server {',
     `    listen ${listen};`,
@@ -102,6 +106,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     '',
     '    proxy_http_version 1.1;',
     ...indent(2, proxyHeaders(keepalive)),
+    ...indent(2, clearShadowHeader()),
     `    proxy_connect_timeout ${PROXY_CONNECT_TIMEOUT};`,
     `    proxy_send_timeout ${PROXY_SEND_TIMEOUT};`,
     `    proxy_read_timeout ${PROXY_READ_TIMEOUT};`,
@@ -113,9 +118,10 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     ...indent(2, [...requestErrorPages(), `error_page 404 = ${requestErrorUri('NOT_FOUND')};`]),
     '',
     '    location / {',
-    ...indent(3, proxyTo(live, `http://${LIVE_UPSTREAM}`)),
+    ...indent(3, liveBody),
     '    }',
     '',
+    ...(spec.shadow.mirror ? [...indent(2, mirroredLocations(site.socketDir, liveBody)), ''] : []),
     '    # The idle color only, with the prefix stripped: /preview/health -> /health.',
     `    location ${preview} {`,
     ...indent(3, proxyTo(previewRoute, `http://${PREVIEW_UPSTREAM}/`, preview.slice(0, -1))),
@@ -123,6 +129,8 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     '    }',
     ...indent(2, internalRoutes(spec.proxy, live, '/')),
     ...indent(2, internalRoutes(spec.proxy, previewRoute, preview)),
+    '',
+    ...indent(2, adminRoutesHidden(preview, JSON.stringify({ detail: ROUTER_ERRORS.NOT_ROUTED.message, code: 'NOT_ROUTED' }))),
     '',
     '    # nginx\'s own answers, in the service\'s JSON error shape instead of its HTML pages.',
     ...indent(2, routerErrorLocations(site, spec.proxy)),
