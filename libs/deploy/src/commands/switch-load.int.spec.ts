@@ -130,6 +130,23 @@ describeWithBinary(NGINX, 'nginx')('switching under load (real nginx, real servi
     },
   );
 
+  it(`given shadow traffic on (live /predict mirrored to the idle color) and ${CONNECTIONS} keep-alive clients, when traffic is switched ${SWITCHES} times, then nothing is lost`, async () => {
+    const on = await stack.cli('shadow', 'on');
+    expect({ code: on.code, stderr: on.stderr }).toEqual({ code: 0, stderr: '' });
+    try {
+      const count = await underLoad(CONNECTIONS, async () => {
+        for (let index = 1; index <= SWITCHES; index += 1) {
+          const run = await stack.cli('switch');
+          expect({ index, code: run.code, stderr: run.stderr }).toEqual({ index, code: 0, stderr: '' });
+          await sleep(100);
+        }
+      });
+      expectNothingLost(`switch under load with shadow on, ${SWITCHES} switches with ${CONNECTIONS} keep-alive connections`, count);
+    } finally {
+      expect((await stack.cli('shadow', 'off')).code).toBe(0);
+    }
+  });
+
   it(`given ${CONNECTIONS} keep-alive clients, when the color that was live a moment ago is switched away from and released (stopped and started again), then nothing is lost`, async () => {
     const count = await underLoad(CONNECTIONS, async () => {
       const wasLive = (await stack.serving()).color as 'blue' | 'green';
