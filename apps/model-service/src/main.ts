@@ -5,7 +5,7 @@ import { createApp } from './app/create-app';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
 import { IDLE_GC_IDLE_BELOW, IDLE_GC_IDLE_INTERVALS, IDLE_GC_INTERVAL_MS, startIdleGc } from './lifecycle/idle-gc';
 import { ReadinessTracker } from './lifecycle/readiness';
-import { closeServer, listenOnUnixSocket, waitForNoConnections } from './lifecycle/unix-socket';
+import { closeServer, listenOnUnixSocket, unlinkOwnSocket, waitForNoConnections } from './lifecycle/unix-socket';
 import { ModelLoadError } from './model/onnx-model';
 
 /**
@@ -76,8 +76,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
-    if (socketServer) {
-      // Stop only once nginx holds no connection to this color (it could send a request on one at any time).
+    if (socketServer && config.socketPath) {
+      // No new connections from nginx; stop only once it holds none (it could send a request on one at any time).
+      await unlinkOwnSocket(socketServer, config.socketPath);
       const left = await waitForNoConnections(socketServer, ROUTER_DRAIN_WAIT_MS);
       log.info({ routerConnectionsLeft: left }, left === 0 ? 'nginx holds no connection to this color any more' : 'closing the connections nginx still holds');
     }

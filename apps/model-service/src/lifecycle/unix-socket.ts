@@ -25,7 +25,21 @@ export async function listenOnUnixSocket(path: string, handler: RequestListener)
     });
   });
   await chmod(path, SOCKET_MODE);
+  socketInodes.set(server, (await lstat(path)).ino);
   return server;
+}
+
+/** The inode of the socket file each server created, to know it is still ours when removing it. */
+const socketInodes = new WeakMap<Server, number>();
+
+/**
+ * Removes the socket file, if it is still the one `server` created: nginx then can open no new
+ * connection to this draining color (it answers those requests itself, as for a stopped color),
+ * while the connections it already holds are answered, with `Connection: close`, and end.
+ */
+export async function unlinkOwnSocket(server: Server, path: string): Promise<void> {
+  const stat = await lstat(path).catch(() => undefined);
+  if (stat?.isSocket() && stat.ino === socketInodes.get(server)) await unlink(path).catch(() => undefined);
 }
 
 async function removeStaleSocket(path: string): Promise<void> {
