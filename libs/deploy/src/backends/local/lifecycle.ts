@@ -129,8 +129,9 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
       writeState(layout.stateFile, { ...state, running });
       const processes = [...launches.map(({ launch }) => colorProcess(deps, layout, { ...launch, service })), nginxProcess(deps, nginx, layout, router.port)];
       const offsets = logOffsets(layout, STACK_PROCESSES);
+      const since = deps.clock.now();
       const supervisorPid = startSupervisor(deps, layout, supervisorPlan(deps, layout, supervisorPolicy(spec), processes));
-      started = await awaitSupervised(deps, layout, processes.map((item) => ({ name: item.name as StackProcess, config: item.config })), offsets);
+      started = await awaitSupervised(deps, layout, processes.map((item) => ({ name: item.name as StackProcess, config: item.config })), offsets, since);
       deps.progress(`Started the supervisor (pid ${supervisorPid}); it started blue (pid ${started[0]?.pid}), green (pid ${started[1]?.pid}) and nginx (pid ${started[2]?.pid}); waiting until they are healthy...`);
       const items: AwaitedProcess<ColorFacts | true>[] = started.map((item) => ({
         started: item,
@@ -376,6 +377,15 @@ interface Repair {
  * what it did, process by process. A failure here stops nothing.
  */
 async function repairStack(deps: RuntimeDeps, layout: StackLayout, repair: Repair): Promise<UpResult> {
+  try {
+    return await startMissing(deps, layout, repair);
+  } catch (error) {
+    if (error instanceof DeployError && error.code === 'START_FAILED') throw new DeployError('REPAIR_FAILED', error.detail ?? '');
+    throw error;
+  }
+}
+
+async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repair): Promise<UpResult> {
   const { state, checks, supervisor, spec } = repair;
   const { running } = state;
   if (!existsSync(join(layout.nginxPrefix, NGINX_CONF)) || !existsSync(layout.socketDir)) {
@@ -394,6 +404,7 @@ async function repairStack(deps: RuntimeDeps, layout: StackLayout, repair: Repai
   // The plan the stack runs (a release's config stays), or one made from the state file.
   const plan = existingPlan(layout) ?? supervisorPlan(deps, layout, supervisorPolicy(spec), fresh);
   const processes = plan.processes.filter((item): item is typeof item & { name: StackProcess } => (STACK_PROCESSES as readonly string[]).includes(item.name));
+  const since = deps.clock.now();
   if (supervisor.kind === 'running') {
     updatePlan(deps, layout, plan);
     notes.push(`The supervisor (pid ${supervisor.pid}) was running; asked it to start what is missing.`);
@@ -402,13 +413,12 @@ async function repairStack(deps: RuntimeDeps, layout: StackLayout, repair: Repai
     const pid = startSupervisor(deps, layout, plan);
     notes.push(`Started a new supervisor (pid ${pid}; the last one: ${describeCheck(supervisor)}); it adopted what still ran.`);
   }
-  const started = await awaitSupervised(deps, layout, processes.map((item) => ({ name: item.name as StackProcess, config: item.config })), offsets);
+  const started = await awaitSupervised(deps, layout, processes.map((item) => ({ name: item.name, config: item.config })), offsets, since);
   for (const item of started) {
     const before = checks[item.name];
-    notes.push(before.kind === 'running' && before.pid === item.pid ? `${item.name}: kept running (pid ${item.pid}).` : `${item.name}: was ${describeCheck(before)}; started it (pid ${item.pid}).`);
+    notes.push(before.kind === 'running' && before.pid === item.pid ? `${item.name}: kept running (pid ${item.pid}).` : `${item.name}: ${before.kind === 'running' ? `was running as pid ${before.pid}, now` : `${describeCheck(before)}; started again as`} pid ${item.pid}.`);
   }
   const live = readLink(layout.liveSocket) ?? soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
-  deps.progress(notes.join('\n'));
   const ready = await waitUntilReady<ColorFacts | true>(
     deps,
     started.map((item) => ({

@@ -109,8 +109,9 @@ async function superviseColor(deps: RuntimeDeps, layout: StackLayout, launch: Co
   const next = { ...process, config: `${process.config} release ${new Date(deps.clock.now()).toISOString()}` };
   const old = readPidFile(layout.pidFile(launch.color));
   const offsets = logOffsets(layout, [launch.color]);
+  const since = deps.clock.now();
   updatePlan(deps, layout, withProcess(plan, next));
-  const [started] = await awaitSupervised(deps, layout, [{ name: launch.color, config: next.config, ...(old.kind === 'ok' ? { not: old.pid } : {}) }], offsets);
+  const [started] = await awaitSupervised(deps, layout, [{ name: launch.color, config: next.config, ...(old.kind === 'ok' ? { not: old.pid } : {}) }], offsets, since);
   return started as Started;
 }
 

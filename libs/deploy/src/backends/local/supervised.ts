@@ -139,7 +139,7 @@ export async function stopSupervisor(deps: RuntimeDeps, layout: StackLayout): Pr
     removePidFile(file);
     return { name: SUPERVISOR, pid: 'pid' in check ? check.pid : null, result: check.kind === 'not-ours' ? 'not ours, left alone' : 'was not running' };
   }
-  const result = await stopProcess(deps, check.pid, () => true, { label: SUPERVISOR, signal: 'SIGTERM', timeoutMs: DEFAULT_STOP_TIMEOUT_MS, progress: deps.progress });
+  const result = await stopProcess(deps, check.pid, () => true, { label: SUPERVISOR, signal: 'SIGTERM', timeoutMs: DEFAULT_STOP_TIMEOUT_MS, progress: deps.progress, keepChildren: true });
   if (result.kind !== 'survived') removePidFile(file);
   const outcome: StoppedProcess['result'] = result.kind === 'stopped' ? 'stopped' : result.kind === 'killed' ? 'killed' : result.kind === 'survived' ? 'survived SIGKILL' : 'was not running';
   return { name: SUPERVISOR, pid: check.pid, result: outcome, ...('ms' in result ? { ms: result.ms } : {}) };
@@ -160,10 +160,15 @@ export async function awaitSupervised(
   layout: StackLayout,
   wanted: readonly { readonly name: StackProcess; readonly config: string; readonly not?: number }[],
   offsets: ReadonlyMap<StackProcess, number>,
+  /** When the supervisor was started or signalled. */
+  since: number,
 ): Promise<Started[]> {
   const begin = deps.clock.now();
   for (;;) {
-    const status = readSupervisorStatus(layout.supervisorStatusFile);
+    // Only what the running supervisor wrote since it was asked: an earlier status file names old pids.
+    const supervisor = checkSupervisor(deps, layout);
+    const written = readSupervisorStatus(layout.supervisorStatusFile);
+    const status = written && supervisor.kind === 'running' && written.pid === supervisor.pid && Date.parse(written.updatedAt) >= since - 1 ? written : undefined;
     const found = wanted.map((item) => {
       const report = status?.processes[item.name];
       return report && report.config === item.config && report.pid !== null && report.pid !== item.not && report.phase !== 'stopping' ? report.pid : undefined;
@@ -176,7 +181,7 @@ export async function awaitSupervised(
       const report = status?.processes[failed.name] as ProcessReport;
       throw new DeployError('START_FAILED', `${failed.name} failed: ${report.lastExit?.reason ?? 'unknown'}.\nLast lines of ${layout.logFile(failed.name)}:\n${report.logTail ?? ''}`);
     }
-    if (checkSupervisor(deps, layout).kind !== 'running') {
+    if (supervisor.kind !== 'running') {
       throw new DeployError('START_FAILED', `The supervisor exited while starting the stack.\nLast lines of ${layout.logFile(SUPERVISOR)}:\n${logTail(layout.logFile(SUPERVISOR), 0)}`);
     }
     if (deps.clock.now() - begin > SUPERVISOR_REPORT_MS) {

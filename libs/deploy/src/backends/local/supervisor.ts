@@ -7,7 +7,7 @@ import { appendLogHeader, logTail } from './services';
 import { type ProcessReport, type SupervisedProcess, type SupervisorPlan, backoffMs, readPlan, writeJsonAtomic } from './supervisor-files';
 
 /** How often a process that is not our child (adopted) is looked at. */
-const ADOPTED_POLL_MS = 100;
+const ADOPTED_POLL_MS = 50;
 /** How long a process being replaced gets to exit before SIGKILL (a color drains for up to 10 s). */
 const REPLACE_STOP_MS = 15_000;
 
@@ -186,11 +186,13 @@ export class Supervisor {
   /** An exit: wanted (a replacement), or unexpected (back-off and restart, or failed). */
   private exited(item: Tracked, how: string): void {
     this.clearTimers(item);
-    const reason = item.killedBecause ? `${item.killedBecause}; ${how}` : how;
+    const wanted = item.onWantedExit;
+    const reason = wanted ? `stopped on purpose (${how})` : item.killedBecause ? `${item.killedBecause}; ${how}` : how;
     const at = Date.now();
     rmSync(item.spec.pidFile, { force: true });
+    // What is left of its process group (nginx's workers outlive a killed master and keep its port).
+    if (item.report.pid !== null) killGroup(item.report.pid);
     item.report = { ...item.report, pid: null, exitsOnConfig: item.report.exitsOnConfig + 1, lastExit: { at: new Date(at).toISOString(), reason } };
-    const wanted = item.onWantedExit;
     if (wanted) {
       item.onWantedExit = undefined;
       item.report = { ...item.report, phase: 'stopping' };
@@ -330,5 +332,14 @@ export class Supervisor {
   private clearTimers(item: Tracked): void {
     for (const timer of item.timers) clearTimeout(timer);
     item.timers.clear();
+  }
+}
+
+/** Every process started detached leads its own group: SIGKILL to the group ends its leftovers. */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // nothing left in the group
   }
 }
