@@ -64,6 +64,7 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
     async setRoutes(routes) {
       const state = running();
       writeRouteLinks(layout, routes);
+      await deps.testPause?.('after-rename');
       writeState(layout.stateFile, { ...(current() ?? state), routes });
     },
     routerHealth: () => deps.http(router(), { method: 'GET', path: '/health' }),

@@ -15,7 +15,7 @@ export const HealthProbe = z.strictObject({
   host: z.string().optional(),
   port: z.int().optional(),
   path: z.string(),
-  /** `ok`: 200 is ready; `any-answer`: any HTTP answer is (nginx answers 503 itself while a color is down). */
+  /** `ok`: 200 is ready; `any-answer`: any HTTP answer to a Host-less request, which a router answers itself (400) without asking a color. */
   expect: z.enum(['ok', 'any-answer']),
 });
 export type HealthProbe = z.infer<typeof HealthProbe>;

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import pino from 'pino';
 import { httpClient, processControl } from '../../effects/real-deps';
 import { HISTORY_SCHEMA_VERSION, appendHistory } from '../../history/history';
@@ -252,12 +253,15 @@ export class Supervisor {
       if (!probe || pid === null || item.probing || !['starting', 'ready', 'unready'].includes(item.report.phase)) continue;
       item.probing = true;
       const target = probe.socketPath ? { socketPath: probe.socketPath } : { host: probe.host ?? '127.0.0.1', port: probe.port ?? 0 };
-      void httpClient(target, { method: 'GET', path: probe.path, timeoutMs: this.plan.policy.probeTimeoutMs })
-        .then(
-          (answer) => (probe.expect === 'any-answer' || answer.status === 200 ? undefined : `answered ${answer.status}`),
-          (error: Error) => error.message,
-        )
-        .then((problem) => {
+      const timeoutMs = this.plan.policy.probeTimeoutMs;
+      const check =
+        probe.expect === 'any-answer'
+          ? answersItself(target, probe.path, timeoutMs)
+          : httpClient(target, { method: 'GET', path: probe.path, timeoutMs }).then(
+              (answer) => (answer.status === 200 ? undefined : `answered ${answer.status}`),
+              (error: Error) => error.message,
+            );
+      void check.then((problem) => {
           item.probing = false;
           if (item.report.pid !== pid) return;
           this.judgeProbe(item, pid, problem);
@@ -342,4 +346,26 @@ function killGroup(pid: number): void {
   } catch {
     // nothing left in the group
   }
+}
+
+/**
+ * A router's own answer: a request without a Host header, which an HTTP/1.1 server (nginx)
+ * refuses itself (400) without passing it on, so a hung color behind it never makes it look hung.
+ * Resolves to undefined when it answered, else to what went wrong.
+ */
+function answersItself(target: { socketPath?: string; host?: string; port?: number }, path: string, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = target.socketPath ? connect(target.socketPath) : connect(target.port ?? 0, target.host ?? '127.0.0.1');
+    let settled = false;
+    const done = (problem: string | undefined) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve(problem);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+    socket.once('data', (chunk: Buffer) => done(chunk.toString('latin1').startsWith('HTTP/1.') ? undefined : 'not an HTTP answer'));
+    socket.once('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nConnection: close\r\n\r\n`));
+  });
 }
