@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { lock } from 'proper-lockfile';
 import { DeployError } from '../errors';
 
@@ -73,7 +73,7 @@ export async function withStackLock<T>(
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw notWritable(layout, error);
     const info = await readLockInfoSoon(layout.lockInfoFile);
     // A holder killed (kill -9) on this machine leaves a lock nobody refreshes: take it over at once.
-    if (info && !alive(info.pid) && !holder.retriedDeadHolder) {
+    if (info && !alive(info.pid) && !holder.retriedDeadHolder && lockMadeBy(layout, info)) {
       rmSync(layout.lockDir, { recursive: true, force: true });
       rmSync(layout.lockInfoFile, { force: true });
       return withStackLock(layout, { ...holder, retriedDeadHolder: true }, action);
@@ -132,4 +132,13 @@ function notWritable(layout: LockFiles, error: unknown): unknown {
     return new DeployError('STATE_NOT_WRITABLE', `The lock in ${layout.stateDir} could not be taken (${(error as Error).message}); nothing was changed.`);
   }
   return error;
+}
+
+/** Whether the lock folder is the one whose holder wrote `info` (not a newer one whose holder has not written its note yet). */
+function lockMadeBy(layout: LockFiles, info: LockInfo): boolean {
+  try {
+    return Math.abs(statSync(layout.lockDir).birthtimeMs - Date.parse(info.since)) < 2_000;
+  } catch {
+    return false;
+  }
 }
