@@ -132,7 +132,7 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
       const since = deps.clock.now();
       const supervisorPid = startSupervisor(deps, layout, supervisorPlan(deps, layout, supervisorPolicy(spec), processes));
       started = await awaitSupervised(deps, layout, processes.map((item) => ({ name: item.name as StackProcess, config: item.config })), offsets, since);
-      deps.progress(`Started the supervisor (pid ${supervisorPid}); it started blue (pid ${started[0]?.pid}), green (pid ${started[1]?.pid}) and nginx (pid ${started[2]?.pid}); waiting until they are healthy...`);
+      deps.progress(`Started blue (pid ${started[0]?.pid}), green (pid ${started[1]?.pid}) and nginx (pid ${started[2]?.pid}) under the supervisor (pid ${supervisorPid}); waiting until they are healthy...`);
       const items: AwaitedProcess<ColorFacts | true>[] = started.map((item) => ({
         started: item,
         probe: () =>
