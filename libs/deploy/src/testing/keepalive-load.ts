@@ -34,6 +34,8 @@ export function keepAliveLoad(options: { port: number; clients: number; path: st
   stop(): Promise<LoadReport>;
   /** Answers so far. */
   count(): number;
+  /** Every answer so far (the load goes on). */
+  seen(): readonly Seen[];
 } {
   const agent = new Agent({ keepAlive: true, maxSockets: options.clients });
   const started = Date.now();
@@ -74,6 +76,7 @@ export function keepAliveLoad(options: { port: number; clients: number; path: st
   return {
     started,
     count: () => seen.length,
+    seen: () => [...seen],
     async stop() {
       running = false;
       await Promise.all(clients);
