@@ -77,6 +77,8 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
 
     const notes: string[] = [];
     const leftovers = STACK_PROCESSES.filter((name) => checks[name].kind !== 'none');
+    // A supervisor left without a recorded stack would start its old plan beside the new one.
+    if (supervisor.kind === 'running') notes.push(`Stopped a supervisor left from an earlier stack (${(await stopSupervisor(deps, layout)).result}).`);
     if (supervisor.kind !== 'none') removePidFile(layout.pidFile(SUPERVISOR));
     if (leftovers.length > 0 || existsSync(layout.runtimeDir) || state.running) {
       for (const name of [...STACK_PROCESSES, SUPERVISOR] as const) removePidFile(layout.pidFile(name));
