@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { setPriority } from 'node:os';
 import pino from 'pino';
 import { httpClient, processControl } from '../../effects/real-deps';
 import { HISTORY_SCHEMA_VERSION, appendHistory } from '../../history/history';
@@ -9,6 +10,8 @@ import { type ProcessReport, type SupervisedProcess, type SupervisorPlan, backof
 
 /** How often a process that is not our child (adopted) is looked at. */
 const ADOPTED_POLL_MS = 50;
+/** The niceness of a process while it starts (only root may raise a priority; others keep 0). */
+const STARTUP_NICE = -10;
 /** How long a process being replaced gets to exit before SIGKILL (a color drains for up to 10 s). */
 const REPLACE_STOP_MS = 15_000;
 
@@ -167,6 +170,9 @@ export class Supervisor {
     item.lastReadyAt = undefined;
     item.killedBecause = undefined;
     const pid = child.pid ?? null;
+    // Like systemd's StartupCPUWeight: a process starting (often a live color coming back, while
+    // clients retry hard) gets the CPU first; its priority is normal again once it is ready.
+    if (pid !== null && spec.probe) setNice(pid, STARTUP_NICE);
     item.report = { ...item.report, phase: spec.probe ? 'starting' : 'ready', pid, config: spec.config, adopted: false, since: new Date().toISOString() };
     if (pid !== null) writeFileSync(spec.pidFile, `${pid}\n`);
     child.once('error', (error) => {
@@ -273,6 +279,7 @@ export class Supervisor {
     const now = Date.now();
     if (problem === undefined) {
       item.lastReadyAt = now;
+      if (item.report.phase === 'starting') setNice(pid, 0);
       if (item.report.phase !== 'ready') {
         item.report = { ...item.report, phase: 'ready', since: new Date(now).toISOString() };
         this.writeStatus();
@@ -368,4 +375,12 @@ function answersItself(target: { socketPath?: string; host?: string; port?: numb
     socket.once('data', (chunk: Buffer) => done(chunk.toString('latin1').startsWith('HTTP/1.') ? undefined : 'not an HTTP answer'));
     socket.once('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nConnection: close\r\n\r\n`));
   });
+}
+
+function setNice(pid: number, nice: number): void {
+  try {
+    setPriority(pid, nice);
+  } catch {
+    // not permitted (not root), or it has exited: it starts at normal priority
+  }
 }
