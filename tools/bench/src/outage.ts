@@ -2,21 +2,26 @@
  * `nx run bench:outage`: how long clients see failures when a process of the local stack crashes.
  * Starts a stack (its supervisor, two colors, nginx), puts 32 keep-alive clients on POST /predict
  * through nginx, then `kill -9`s the live color (and then nginx) a few times, one at a time, each
- * after the stack is healthy again. Every answer is counted; the outage window of a kill is its
+ * after the stack is healthy again and the restart counts as stable (a first crash each time). Every answer is counted; the outage window of a kill is its
  * first to last failed request. Prints a markdown table and writes JSON to tools/bench/results/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { type LoadReport, type Seen, type StatusResult, failureKinds, keepAliveLoad, summarize } from '@mlbg/deploy';
+import { DEFAULT_SUPERVISOR, type LoadReport, type Seen, type StatusResult, failureKinds, keepAliveLoad, summarize } from '@mlbg/deploy';
 import { WORKSPACE_ROOT } from './bench';
 import { deploy, startServiceStack } from './service-stack';
 
 const CLIENTS = 32;
-const KILLS = { live: 5, nginx: 3 };
+const KILLS = { live: 3, nginx: 2 };
 const PREDICT = JSON.stringify({ features: [[1], [2], [3]] });
 /** Answers after the stack is healthy again, before the next kill. */
 const SETTLE_MS = 1_000;
+/**
+ * Between kills: longer than the supervisor's `stableAfterMs`, so each kill is a first crash
+ * (restarted after 0.2 s), not the next step of a crash loop (0.4 s, 0.8 s, ...).
+ */
+const BETWEEN_KILLS_MS = DEFAULT_SUPERVISOR.stableAfterMs + 1_000;
 const HEALTHY_TIMEOUT_MS = 60_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -67,7 +72,8 @@ async function main(): Promise<number> {
           healthyAfterMs,
           kinds: failureKinds(report),
         });
-        progress(`${target} kill ${kill}: ${report.failed.length} of ${report.total} failed, window ${report.windowMs ?? 0} ms`);
+        progress(`${target} kill ${kill}: ${report.failed.length} of ${report.total} failed, window ${report.windowMs ?? 0} ms; waiting ${BETWEEN_KILLS_MS / 1000} s (the supervisor's stableAfterMs) before the next`);
+        await sleep(BETWEEN_KILLS_MS - SETTLE_MS);
       }
     }
   } finally {
