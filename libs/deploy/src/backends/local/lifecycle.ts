@@ -402,8 +402,17 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
   const fresh = [...launches.map((launch) => colorProcess(deps, layout, launch)), nginxProcess(deps, repair.nginx, layout, running.router.port)];
   const offsets = logOffsets(layout, STACK_PROCESSES);
   const notes: string[] = [];
-  // The policy as the stack last ran it: a partial `up` changes nothing of the running stack.
-  // The plan the stack runs (a release's config stays), or one made from the state file.
+  const { ports, models } = repair.request;
+  const changed = [
+    ports.routerPort !== undefined && ports.routerPort !== running.router.port ? `--router-port=${ports.routerPort}` : '',
+    ...Color.options.map((color) => {
+      const port = color === 'blue' ? ports.bluePort : ports.greenPort;
+      return port !== undefined && port !== running.colors[color].port ? `--${color}-port=${port}` : '';
+    }),
+    ...Color.options.map((color) => (models[color] ? `--${color}-model=${models[color]}` : '')),
+  ].filter(Boolean);
+  if (changed.length > 0) notes.push(`Not applied: ${changed.join(' ')} (the stack is partly running and keeps what it ran; \`deploy:release\` changes the idle color's model, \`deploy:down\` then \`deploy:up\` changes ports).`);
+  // The plan the stack runs (a release's config stays), or one made from the state file; a partial `up` changes nothing of what runs.
   const plan = existingPlan(layout) ?? supervisorPlan(deps, layout, supervisorPolicy(spec), fresh);
   const processes = plan.processes.filter((item): item is typeof item & { name: StackProcess } => (STACK_PROCESSES as readonly string[]).includes(item.name));
   const since = deps.clock.now();
