@@ -44,3 +44,4 @@ export {
   V2ServerReadyResponse,
   V2TensorData,
 } from './v2';
+export { PREDICTIONS_ADMIN_PATH, PredictionRecord, PredictionsResponse, SHADOW_HEADER, predictionOutputs } from './predictions';

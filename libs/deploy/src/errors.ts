@@ -124,6 +124,22 @@ export const DEPLOY_ERRORS = {
     message: 'A request to the Kubernetes API failed.',
     hint: 'Check that the cluster answers: `kubectl cluster-info` (with the same --context), and run the command again.',
   },
+  REPLAY_FILE_INVALID: {
+    message: 'The replay file can not be used.',
+    hint: 'Give a JSON Lines file with one /predict body per line (`{"features": [[...], ...]}`), e.g. models/v1.0.0/replay.jsonl, or record one with `npx nx run deploy:capture --n=1000 --out=<file>`.',
+  },
+  DIFF_UNAVAILABLE: {
+    message: 'The colors\' predictions can not be compared here.',
+    hint: 'Prediction records, shadow traffic and replay work on the local stack (`--backend=local`); see libs/deploy/README.md, "Shadow traffic", for what Compose and Kubernetes still lack.',
+  },
+  DIFF_FAILED: {
+    message: 'The candidate color disagrees with the live color more than allowed.',
+    hint: 'Read the report above: loosen --max-diff / --min-agreement if the difference is intended, or release a model that agrees.',
+  },
+  SHADOW_FAILED: {
+    message: 'Shadow traffic could not be turned on or off.',
+    hint: 'Check the stack with `npx nx run deploy:status` and the relay\'s log (logs/shadow-relay.log in the state folder); `npx nx run deploy:shadow off` removes the mirror link whatever the relay does.',
+  },
   UNEXPECTED: {
     message: 'Unexpected error (a bug in the deploy tool; please report it with this output):',
     hint: 'See the state of the stack with `npx nx run deploy:status`; `npx nx run deploy:down` stops it.',

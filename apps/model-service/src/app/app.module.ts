@@ -14,6 +14,7 @@ import { ModelService } from '../model/model.service';
 import { LOADED_MODEL } from '../model/model.tokens';
 import type { LoadedModel } from '../model/onnx-model';
 import { PredictService } from '../predict/predict.service';
+import { PredictionLog } from '../predictions/prediction-log';
 
 @Module({})
 export class AppModule {
@@ -33,6 +34,7 @@ export class AppModule {
         MetricsService,
         ModelService,
         PredictService,
+        { provide: PredictionLog, useValue: new PredictionLog(config.predictionLogSize) },
         HealthService,
         ModelHealthIndicator,
       ],

@@ -17,6 +17,7 @@ import { registerPredictRoute } from '../predict/predict.route';
 import { PredictService } from '../predict/predict.service';
 import { registerTrpc } from '../trpc/trpc.plugin';
 import { registerV2Routes } from '../v2/v2.routes';
+import { registerPredictionsRoute } from '../predictions/predictions.route';
 import { AppModule } from './app.module';
 
 /** Metrics label for requests that matched no route, so unknown URLs can not grow the label set. */
@@ -95,6 +96,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
 
   await registerPredictRoute(app);
   await registerV2Routes(app);
+  await registerPredictionsRoute(app);
   await registerTrpc(app);
   await registerDocs(app, modelService);
   await app.init();

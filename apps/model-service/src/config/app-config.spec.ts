@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       logRequests: true,
       shutdownTimeoutMs: 10000,
       idleGcBytes: 16 * 1024 * 1024,
+      predictionLogSize: 1000,
     });
   });
 

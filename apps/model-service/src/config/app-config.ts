@@ -10,6 +10,10 @@ export const DEFAULT_MODEL_PATH = 'models/v1.0.0/model.onnx';
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 /** RSS growth (MB) after which an idle service runs one full GC; see lifecycle/idle-gc.ts. */
 export const DEFAULT_IDLE_GC_MB = 16;
+/** Predictions kept for `deploy:diff` (GET /admin/predictions); see predictions/prediction-log.ts. */
+export const DEFAULT_PREDICTION_LOG_SIZE = 1000;
+/** Beyond this the log would hold tens of megabytes (a record keeps up to 100 rows). */
+export const MAX_PREDICTION_LOG_SIZE = 100_000;
 
 const positiveInt = (what: string) =>
   z.coerce
@@ -46,6 +50,13 @@ export const AppConfig = z
       .int('must be a whole number of megabytes (0 = off)')
       .min(0, 'must be 0 (off) or more megabytes')
       .default(DEFAULT_IDLE_GC_MB),
+    // 0 turns recording off.
+    PREDICTION_LOG_SIZE: z.coerce
+      .number({ error: 'must be a whole number of predictions (0 = off)' })
+      .int('must be a whole number of predictions (0 = off)')
+      .min(0, 'must be 0 (off) or more predictions')
+      .max(MAX_PREDICTION_LOG_SIZE, `must be at most ${MAX_PREDICTION_LOG_SIZE} predictions`)
+      .default(DEFAULT_PREDICTION_LOG_SIZE),
   })
   .transform((env) => ({
     modelPath: env.MODEL_PATH,
@@ -59,6 +70,7 @@ export const AppConfig = z
     logRequests: env.LOG_REQUESTS === 'true',
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     idleGcBytes: env.IDLE_GC_MB * 1024 * 1024,
+    predictionLogSize: env.PREDICTION_LOG_SIZE,
   }));
 export type AppConfig = Readonly<z.output<typeof AppConfig>>;
 

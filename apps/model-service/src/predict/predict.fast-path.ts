@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorCodes, type FastifyBodyParser } from 'fastify';
-import type { AnyPredictResponse } from '@mlbg/contract';
+import { SHADOW_HEADER, type AnyPredictResponse } from '@mlbg/contract';
 import type { Logger } from 'pino';
 import { toApiError } from '../errors/api-exception.filter';
 import type { ResponseObserver } from '../logging/response-observer';
@@ -73,6 +73,7 @@ export function createPredictFastPath(deps: PredictFastPathDeps): PredictFastPat
     const requestId = (headers[deps.requestIdHeader] as string | undefined) || deps.genReqId();
     // The route pattern is the path itself (Fastify's `routeOptions.url`, the metrics label).
     const observed = { route: PREDICT_PATH, method: METHOD, url: PREDICT_PATH, requestId };
+    const meta = { requestId, shadow: headers[SHADOW_HEADER] !== undefined, startedAt, route: 'predict' } as const;
     // Only an unexpected error needs a request logger (as Fastify's `request.log`).
     const log = () => deps.logger.child({ reqId: requestId });
 
@@ -129,7 +130,7 @@ export function createPredictFastPath(deps: PredictFastPathDeps): PredictFastPat
       // The common body goes from its bytes straight into the tensor (it is ASCII, so its length is the
       // Content-Length); any other is decoded, checked, parsed and validated as Fastify's route does.
       const batch = deps.predictions.readPlainBody(bytes);
-      if (batch) return deps.predictions.predictBatch(batch);
+      if (batch) return deps.predictions.predictBatch(batch, meta);
       const body = bytes.toString('utf8');
       if (Buffer.byteLength(body) !== length) {
         fail(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH(), true);
@@ -145,7 +146,7 @@ export function createPredictFastPath(deps: PredictFastPathDeps): PredictFastPat
         fail(parseError, true);
         return undefined;
       }
-      return deps.predictions.predict(parsed);
+      return deps.predictions.predict(parsed, meta);
     };
     return true;
   };

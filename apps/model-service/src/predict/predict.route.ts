@@ -1,4 +1,4 @@
-import type { AnyPredictResponse } from '@mlbg/contract';
+import { SHADOW_HEADER, type AnyPredictResponse } from '@mlbg/contract';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import { sendApiError } from '../errors/api-exception.filter';
@@ -27,7 +27,8 @@ export async function registerPredictRoute(app: NestFastifyApplication): Promise
     // Nest installs its error handler only for its own routes; answer errors here the same way.
     scope.setErrorHandler(sendApiError);
     scope.post(PREDICT_PATH, async (request, reply) => {
-      const response = await predictions.predict(request.body);
+      const meta = { requestId: request.id, shadow: request.headers[SHADOW_HEADER] !== undefined, startedAt: performance.now() - reply.elapsedTime, route: 'predict' } as const;
+      const response = await predictions.predict(request.body, meta);
       versionJson ??= JSON.stringify(response.model_version);
       return reply.type('application/json; charset=utf-8').send(serializePredictResponse(response, versionJson));
     });

@@ -2,6 +2,7 @@ import type { AnyPredictResponse } from '@mlbg/contract';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ModelService } from '../model/model.service';
+import { PredictionLog, type PredictionMeta } from '../predictions/prediction-log';
 import { readPlainPredictBody } from './predict-body';
 import { createPredictValidator, type PredictBatch } from './predict-validation';
 
@@ -15,6 +16,7 @@ export class PredictService {
 
   constructor(
     private readonly model: ModelService,
+    private readonly log: PredictionLog,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     const columnTypes = model.loaded.columnTypes;
@@ -24,8 +26,8 @@ export class PredictService {
   }
 
   /** Throws an `ApiError` (413 or 422) for a body that must not reach the model. */
-  async predict(body: unknown): Promise<AnyPredictResponse> {
-    return this.predictBatch(this.validate(body));
+  async predict(body: unknown, meta?: PredictionMeta): Promise<AnyPredictResponse> {
+    return this.predictBatch(this.validate(body), meta);
   }
 
   /**
@@ -36,8 +38,10 @@ export class PredictService {
     return this.readsPlainBodies ? readPlainPredictBody(bytes, this.model.featureCount, this.maxBatchRows) : undefined;
   }
 
-  /** Runs a batch that is already validated. */
-  predictBatch(batch: PredictBatch): Promise<AnyPredictResponse> {
-    return this.model.predict(batch);
+  /** Runs a batch that is already validated; with `meta` (an HTTP request) the answer is recorded for `deploy:diff`. */
+  async predictBatch(batch: PredictBatch, meta?: PredictionMeta): Promise<AnyPredictResponse> {
+    const response = await this.model.predict(batch);
+    if (meta) this.log.record(meta, batch.input, batch.rows, response);
+    return response;
   }
 }

@@ -1,5 +1,6 @@
 import {
   API_ERRORS,
+  SHADOW_HEADER,
   V2_PLATFORM,
   type V2ErrorBody,
   type V2InferResponse,
@@ -17,6 +18,7 @@ import { toApiError } from '../errors/api-exception.filter';
 import { ReadinessTracker } from '../lifecycle/readiness';
 import { ModelService } from '../model/model.service';
 import { checkInferRequest, toResponseOutputs } from './v2-tensors';
+import { PredictionLog, inputDigest, v2Rows } from '../predictions/prediction-log';
 
 export const V2_PREFIX = '/v2';
 const SERVER_NAME = 'mlbg-model-service';
@@ -49,6 +51,7 @@ export async function registerV2Routes(app: NestFastifyApplication): Promise<voi
   const { maxBatchRows } = app.get<symbol, AppConfig>(APP_CONFIG);
   const loaded = model.loaded;
   const ready = () => readiness.get().state === 'ready';
+  const predictionLog = app.get(PredictionLog);
 
   /** Throws a 404 unless the path names this model (and, when given, its version). */
   const checkModel = ({ name, version }: ModelParams) => {
@@ -87,16 +90,26 @@ export async function registerV2Routes(app: NestFastifyApplication): Promise<voi
           reply.status(ready() ? 200 : 503);
           return { name: loaded.name, ready: ready() };
         });
-        scope.post<{ Params: ModelParams }>(`${path}/infer`, async (request): Promise<V2InferResponse> => {
+        scope.post<{ Params: ModelParams }>(`${path}/infer`, async (request, reply): Promise<V2InferResponse> => {
           checkModel(request.params);
           if (!ready()) throw new ApiError('NOT_READY');
           const checked = checkInferRequest(request.body, loaded, maxBatchRows);
           const outputs = await model.run(checked.feeds, checked.outputNames);
+          const responseOutputs = toResponseOutputs(outputs, checked.outputNames);
+          // Recorded for deploy:diff as /predict is (predictions/prediction-log.ts).
+          const feeds = Object.keys(checked.feeds).sort().map((name) => checked.feeds[name]?.data as ArrayBufferView);
+          const rows = Number(Object.values(checked.feeds)[0]?.dims[0] ?? 0);
+          predictionLog.recordRows(
+            { requestId: request.id, shadow: request.headers[SHADOW_HEADER] !== undefined, startedAt: performance.now() - reply.elapsedTime, route: 'v2-infer' },
+            inputDigest(...feeds),
+            rows,
+            v2Rows(responseOutputs, rows),
+          );
           return {
             model_name: loaded.name,
             model_version: loaded.version,
             ...(checked.id === undefined ? {} : { id: checked.id }),
-            outputs: toResponseOutputs(outputs, checked.outputNames),
+            outputs: responseOutputs,
           };
         });
       }

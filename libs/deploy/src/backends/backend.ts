@@ -4,6 +4,7 @@ import type { HealthView } from '../effects/service-client';
 import type { ColorAccess } from '../gates/gate';
 import type { BackendKind } from '../history/history';
 import type { Routes } from '../routing/routes';
+import type { RelayStatus } from '../shadow-relay/relay';
 
 /**
  * One deployment the commands drive: the local stack (processes and a real nginx) or Docker
@@ -33,6 +34,53 @@ export interface Backend {
 
   // colors
   readonly colors: ColorAccess;
+
+  /** Shadow traffic (nginx mirrors live /predict to the idle color); absent where it is not built yet. */
+  readonly shadow?: ShadowControl;
+}
+
+/** What `deploy:shadow on` asks for. */
+export interface ShadowRequest {
+  /** 0..100: the share of live requests copied to the idle color. */
+  readonly percent: number;
+  /** Copies the relay holds before it drops (and counts) new ones. */
+  readonly queueSize: number;
+}
+
+/** Whether live requests are mirrored now, and what the relay counted. */
+export interface ShadowStatus {
+  readonly on: boolean;
+  readonly percent: number | null;
+  readonly pid: number | null;
+  readonly relay: RelayStatus | null;
+  readonly notes: readonly string[];
+}
+
+export interface ShadowControl {
+  on(request: ShadowRequest): Promise<ShadowStatus>;
+  /** `final`: the relay's counters just before it stopped. */
+  off(): Promise<ShadowStatus & { readonly final: RelayStatus | null }>;
+  status(): Promise<ShadowStatus>;
+  /** Writes the next `n` live request bodies to `file` (mirroring with 0% forwarded meanwhile if shadow is off). */
+  capture(request: CaptureRequest): Promise<CaptureResult>;
+}
+
+export interface CaptureRequest {
+  readonly n: number;
+  /** Absolute path of the JSON Lines file to write. */
+  readonly file: string;
+  readonly timeoutMs: number;
+  readonly queueSize: number;
+}
+
+export interface CaptureResult {
+  readonly file: string;
+  readonly n: number;
+  readonly captured: number;
+  /** True when fewer than n live requests came before the timeout. */
+  readonly timedOut: boolean;
+  /** Whether shadow traffic was off, and so was turned on (forwarding 0%) for the capture only. */
+  readonly shadowWasOff: boolean;
 }
 
 /** What a backend that waits on its platform (containers, rollouts) needs: time, and where progress goes. */
@@ -182,6 +230,8 @@ export interface BackendStatus {
   readonly notes: readonly string[];
   /** The local stack's supervisor and what it reports of each process (restarts, last exit). */
   readonly supervisor?: SupervisorStatusView;
+  /** Where the backend has shadow traffic: whether it is on, and the relay's counters. */
+  readonly shadow?: ShadowStatus;
 }
 
 /** One supervised process as `status` shows it. */

@@ -30,6 +30,19 @@ describe('parseCommandLine', () => {
     expect(parse('switch --backend=compose')).toMatchObject({ ok: true, command: { backend: 'compose' } });
   });
 
+  it('parses shadow, diff and capture, and the diff flags of switch', () => {
+    expect(parse('shadow on --percent=25')).toMatchObject({ ok: true, command: { name: 'shadow', action: 'on', percent: 25 } });
+    expect(parse('shadow')).toMatchObject({ ok: true, command: { name: 'shadow', action: 'status' } });
+    expect(parse('shadow off --percent=5')).toMatchObject({ ok: false, message: 'shadow: --percent and --queue-size go with "on"' });
+    expect(parse('shadow on --percent=abc')).toMatchObject({ ok: false, message: 'shadow: --percent must be a number from 0 to 100, not "abc"' });
+    expect(parse('diff --replay=f.jsonl --max-diff=0.5 --min-agreement=95% --min-pairs=10')).toMatchObject({ ok: true, command: { name: 'diff', diff: { replay: 'f.jsonl', maxDiff: 0.5, minAgreement: 0.95, minPairs: 10 } } });
+    expect(parse('diff --min-agreement=2')).toMatchObject({ ok: false, message: 'diff: --min-agreement must be a number from 0 to 1, not "2"' });
+    expect(parse('switch --color=green --max-diff=0.01')).toMatchObject({ ok: true, command: { name: 'switch', color: 'green', diff: { maxDiff: 0.01 } } });
+    expect(parse('switch --color=green')).toEqual({ ok: true, command: expect.not.objectContaining({ diff: expect.anything() }) });
+    expect(parse('capture --n=10 --out=x.jsonl --timeout=5')).toMatchObject({ ok: true, command: { name: 'capture', n: 10, out: 'x.jsonl', timeoutMs: 5000 } });
+    expect(parse('capture --n=0 --out=x.jsonl')).toMatchObject({ ok: false, message: 'capture: --n must be a whole number >= 1, not "0"' });
+  });
+
   it('parses release, down, rollback and help', () => {
     expect(parse('release --model=models/v1.1.0/model.onnx --color=green')).toMatchObject({ ok: true, command: { name: 'release', model: 'models/v1.1.0/model.onnx', color: 'green' } });
     expect(parse('release --backend=compose --image=ghcr.io/acme/model-service:3f2c1e0')).toMatchObject({ ok: true, command: { name: 'release', backend: 'compose', image: 'ghcr.io/acme/model-service:3f2c1e0', switch: false } });
@@ -40,7 +53,7 @@ describe('parseCommandLine', () => {
   });
 
   it.each([
-    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, help'],
+    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, shadow, diff, capture, help'],
     ['switch --color=red', 'switch: unknown color "red" (--color); the colors are blue and green'],
     ['switch purple', 'switch: unknown color "purple" (the color argument); the colors are blue and green'],
     ['switch green --color=blue', 'switch: --color=blue and the argument "green" disagree; give one'],

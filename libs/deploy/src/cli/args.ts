@@ -1,11 +1,12 @@
 import { Color } from '@mlbg/contract';
 import { parseArgs } from 'node:util';
 import { BackendKind } from '../history/history';
+import { MAX_CAPTURE_BODIES } from '../shadow-relay/relay';
 
 /** The service's log levels (its LOG_LEVEL). */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export const COMMAND_NAMES = ['up', 'down', 'status', 'switch', 'rollback', 'release', 'help'] as const;
+export const COMMAND_NAMES = ['up', 'down', 'status', 'switch', 'rollback', 'release', 'shadow', 'diff', 'capture', 'help'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 interface Common {
@@ -17,6 +18,18 @@ interface Common {
   /** `--backend=kubernetes` only: the kubeconfig context (default: its current one) and the namespace (default: the spec's). */
   readonly kubeContext?: string;
   readonly namespace?: string;
+}
+
+/** The prediction-diff limits given as flags (`switch` and `diff`); undefined = the spec's. */
+export interface DiffFlags {
+  /** --max-diff: the absolute tolerance of one value. */
+  readonly maxDiff?: number;
+  readonly relTolerance?: number;
+  /** 0..1 (--min-agreement=0.95 or 95%). */
+  readonly minAgreement?: number;
+  readonly minPairs?: number;
+  /** --replay: a JSON Lines file of /predict bodies, as given (relative to the current folder). */
+  readonly replay?: string;
 }
 
 /** A parsed, validated command line. */
@@ -31,7 +44,10 @@ export type Command =
     })
   | (Common & { readonly name: 'down'; readonly reset: boolean; readonly timeoutMs?: number })
   | (Common & { readonly name: 'status' })
-  | (Common & { readonly name: 'switch'; readonly color?: Color; readonly expectVersion?: string })
+  | (Common & { readonly name: 'switch'; readonly color?: Color; readonly expectVersion?: string; readonly diff?: DiffFlags })
+  | (Common & { readonly name: 'shadow'; readonly action: 'on' | 'off' | 'status'; readonly percent?: number; readonly queueSize?: number })
+  | (Common & { readonly name: 'diff'; readonly diff: DiffFlags })
+  | (Common & { readonly name: 'capture'; readonly n: number; readonly out: string; readonly timeoutMs?: number })
   | (Common & { readonly name: 'rollback' })
   | (Common & { readonly name: 'release'; readonly model?: string; readonly image?: string; readonly color?: Color; readonly switch: boolean; readonly expectVersion?: string; readonly timeoutMs?: number });
 
@@ -49,6 +65,13 @@ const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } satisfies Record<string, OptionKind>;
 const TIMEOUT = { timeout: { type: 'string' } } satisfies Record<string, OptionKind>;
+const DIFF_OPTIONS = {
+  'max-diff': { type: 'string' },
+  'rel-tolerance': { type: 'string' },
+  'min-agreement': { type: 'string' },
+  'min-pairs': { type: 'string' },
+  replay: { type: 'string' },
+} satisfies Record<string, OptionKind>;
 
 const OPTIONS = {
   up: {
@@ -63,7 +86,10 @@ const OPTIONS = {
   },
   down: { ...COMMON_OPTIONS, ...TIMEOUT, reset: { type: 'boolean' } },
   status: { ...COMMON_OPTIONS },
-  switch: { ...COMMON_OPTIONS, color: { type: 'string' }, 'expect-version': { type: 'string' } },
+  switch: { ...COMMON_OPTIONS, ...DIFF_OPTIONS, color: { type: 'string' }, 'expect-version': { type: 'string' } },
+  shadow: { ...COMMON_OPTIONS, percent: { type: 'string' }, 'queue-size': { type: 'string' } },
+  diff: { ...COMMON_OPTIONS, ...DIFF_OPTIONS },
+  capture: { ...COMMON_OPTIONS, ...TIMEOUT, n: { type: 'string' }, out: { type: 'string' } },
   rollback: { ...COMMON_OPTIONS },
   release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, image: { type: 'string' }, color: { type: 'string' }, switch: { type: 'boolean' }, 'expect-version': { type: 'string' } },
   help: { ...COMMON_OPTIONS },
@@ -122,7 +148,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     }
     const common: Common = { json, stateDir: text('state-dir')?.value, backend, ...dropUndefined({ kubeContext: kubeContext?.value, namespace: namespace?.value }) };
 
-    const extra = name === 'switch' ? positionals.slice(1) : positionals;
+    const extra = name === 'switch' || name === 'shadow' ? positionals.slice(1) : positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
 
     switch (name) {
@@ -146,10 +172,28 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
         const flag = text('color');
         const positional = positionals[0] === undefined ? undefined : { value: positionals[0], from: 'the color argument' };
         if (flag && positional && flag.value !== positional.value) throw new UsageError(`--color=${flag.value} and the argument "${positional.value}" disagree; give one`);
+        const diff = diffFlags(text);
         return {
           ok: true,
-          command: { name, ...common, ...dropUndefined({ color: color(flag ?? positional), expectVersion: text('expect-version')?.value }) },
+          command: { name, ...common, ...dropUndefined({ color: color(flag ?? positional), expectVersion: text('expect-version')?.value, diff: Object.keys(diff).length > 0 ? diff : undefined }) },
         };
+      }
+      case 'shadow': {
+        const action = positionals[0] ?? 'status';
+        if (action !== 'on' && action !== 'off' && action !== 'status') throw new UsageError(`say "on", "off" or "status", not "${action}"`);
+        const percent = number(text('percent'), { min: 0, max: 100 });
+        const queueSize = whole(text('queue-size'), 1);
+        if (action !== 'on' && (percent !== undefined || queueSize !== undefined)) throw new UsageError('--percent and --queue-size go with "on"');
+        return { ok: true, command: { name, ...common, action, ...dropUndefined({ percent, queueSize }) } };
+      }
+      case 'diff':
+        return { ok: true, command: { name, ...common, diff: diffFlags(text) } };
+      case 'capture': {
+        const n = whole(text('n'), 1);
+        const out = text('out')?.value;
+        if (n === undefined || !out) throw new UsageError('capture needs --n=<how many live bodies> and --out=<file.jsonl>, e.g. --n=1000 --out=live.jsonl');
+        if (n > MAX_CAPTURE_BODIES) throw new UsageError(`--n must be at most ${MAX_CAPTURE_BODIES}, not ${n}`);
+        return { ok: true, command: { name, ...common, n, out, ...dropUndefined({ timeoutMs: seconds(text('timeout')) }) } };
       }
       case 'release': {
         const model = text('model')?.value;
@@ -171,6 +215,35 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return { ok: false, json, message: `${name}: ${(error as Error).message}` };
     throw error;
   }
+}
+
+type TextOf = (option: string) => { value: string; from: string } | undefined;
+
+function diffFlags(text: TextOf): DiffFlags {
+  const agreement = text('min-agreement');
+  const percentText = agreement?.value.endsWith('%') ? { ...agreement, value: agreement.value.slice(0, -1) } : undefined;
+  const minAgreement = percentText ? (number(percentText, { min: 0, max: 100 }) ?? 0) / 100 : number(agreement, { min: 0, max: 1 });
+  return dropUndefined({
+    maxDiff: number(text('max-diff'), { min: 0 }),
+    relTolerance: number(text('rel-tolerance'), { min: 0 }),
+    minAgreement,
+    minPairs: whole(text('min-pairs'), 1),
+    replay: text('replay')?.value,
+  });
+}
+
+function number(input: { value: string; from: string } | undefined, range: { min: number; max?: number }): number | undefined {
+  if (!input) return undefined;
+  const value = Number(input.value);
+  const between = range.max === undefined ? `>= ${range.min}` : `from ${range.min} to ${range.max}`;
+  if (input.value.trim() === '' || !Number.isFinite(value) || value < range.min || (range.max !== undefined && value > range.max)) throw new UsageError(`${input.from} must be a number ${between}, not "${input.value}"`);
+  return value;
+}
+
+function whole(input: { value: string; from: string } | undefined, min: number): number | undefined {
+  if (!input) return undefined;
+  if (!/^\d+$/.test(input.value) || Number(input.value) < min) throw new UsageError(`${input.from} must be a whole number >= ${min}, not "${input.value}"`);
+  return Number(input.value);
 }
 
 function port(input: { value: string; from: string } | undefined): number | undefined {
@@ -221,7 +294,15 @@ Commands (on the local stack; --backend=compose: the Docker Compose deployment; 
   status    the routes, each color's health, what nginx serves, the last switch
   switch    move live traffic to --color (no color: toggle), after the preflight gates; verified through nginx
                                                               [--color blue|green] [--expect-version V]
+            with --max-diff, --min-agreement, --min-pairs or --replay: also the prediction-diff gate
   rollback  switch back to the color that was live before the last successful switch
+  shadow    on [--percent N] [--queue-size N] | off | status: nginx mirrors that share of live /predict (and V2 infer)
+            to the idle color through a relay that answers at once; no reload
+  diff      the idle color's predictions against the live color's on the same requests (shadow records, or --replay F)
+                                                              [--replay F.jsonl] [--max-diff X] [--rel-tolerance X]
+                                                              [--min-agreement 0.99|99%] [--min-pairs N]
+  capture   write the next N live request bodies (mirrored by nginx) to a JSON Lines file for diff --replay
+                                                              --n N --out F.jsonl [--timeout S (default 60)]
   release   restart the idle color on a new model (Compose: and/or image), reachable on /preview/, not live;
             with --switch, then switch to it under the same lock (put back as it was if the switch fails)
                                                               --model P [--image I] [--switch [--expect-version V]] [--color <idle color>] [--timeout S]

@@ -6,6 +6,7 @@ import type { HealthView } from '../effects/service-client';
 import type { GateResult } from '../gates/gate';
 import type { HistoryEntry, MoveEntry } from '../history/history';
 import { describeWeights } from '../routing/routes';
+import { formatShadowLines } from './shadow-format';
 
 /** Short human summaries of each command's result. Pure: a result in, lines out. */
 
@@ -89,6 +90,8 @@ export function describeAction(entry: HistoryEntry): string {
       return `${entry.time} an interrupted switch ${entry.from} -> ${entry.to} was settled: ${entry.outcome === 'flipped' ? `the route had moved, ${entry.to} is live` : `nothing had moved, ${entry.from} stays live`}`;
     case 'switch-intent':
       return `${entry.time} switch ${entry.from} -> ${entry.to} started (no outcome recorded yet)`;
+    case 'shadow':
+      return `${entry.time} shadow ${entry.outcome}${entry.percent === null ? '' : ` (${entry.percent}%)`}${entry.relay ? `, relay forwarded ${entry.relay.forwarded}, dropped ${entry.relay.dropped}` : ''}${why}`;
     default: {
       const unreachable: never = entry;
       return unreachable;
@@ -123,6 +126,7 @@ export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 
     ...supervisorLines(status),
     ...historyLines(status),
   ];
+  if (status.shadow) lines.push(...formatShadowLines(status.shadow));
   if (router.port !== router.requestedPort) lines.push(`Note: nginx listens on ${router.port} because port ${router.requestedPort} could not be used.`);
   lines.push(...status.notes.map((note) => `Note: ${note}`));
   return lines;

@@ -32,4 +32,15 @@ describe('npx nx run deploy:<command> (the real nx)', () => {
       error: { code: 'COMPOSE_FAILED', message: expect.stringContaining('`/bin/false -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml exec -T nginx readlink /run/mlbg/live.sock` exited 1') },
     });
   });
+
+  it('hands the positional of deploy:shadow to the CLI (the executor knows shadow, diff and capture)', () => {
+    const result = spawnSync('npx', ['nx', 'run', 'deploy:shadow', 'status', '--json'], {
+      cwd: WORKSPACE_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', BLUEGREEN_STATE_DIR: stateDir },
+    });
+    expect(result.status).toBe(0);
+    const json = result.stdout.slice(result.stdout.indexOf('\n{') + 1, result.stdout.indexOf('\n}\n') + 2);
+    expect(JSON.parse(json)).toMatchObject({ ok: true, command: 'shadow', result: { action: 'status', on: false } });
+  });
 });

@@ -15,10 +15,18 @@ import { type SwitchResult, switchTraffic } from '../commands/switch';
 import type { RuntimeDeps } from '../effects/deps';
 import { TEST_PAUSE_VARIABLE, testPauseFrom } from '../effects/real-deps';
 import { DeployError, type DeployErrorCode } from '../errors';
-import { type Gate, type SwitchTiming, gatesNamed } from '../gates';
+import { type Gate, PREDICTION_DIFF_GATE, type PredictionDiffSettings, type SwitchTiming, gatesNamed, predictionDiffGate, predictionDiffSettings } from '../gates';
+import { diffColors } from '../commands/diff';
+import { captureLive, shadowTraffic } from '../commands/shadow';
+import type { DeploymentSpec } from '../spec/deployment-spec';
+import { formatDiff } from './diff-format';
+import { formatCapture, formatShadow } from './shadow-format';
 import type { BackendKind } from '../history/history';
-import { type Command, USAGE, parseCommandLine } from './args';
+import { type Command, type DiffFlags, USAGE, parseCommandLine } from './args';
 import { formatDown, formatRelease, formatStatus, formatSwitch, formatUp } from './format';
+
+/** How long `capture` waits for its bodies unless --timeout says otherwise. */
+const DEFAULT_CAPTURE_TIMEOUT_MS = 60_000;
 
 /** Exit statuses: 0 done (or nothing to do), 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -56,7 +64,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     else context.stderr(`deploy: ${error.message}\n\n${USAGE}`);
     return EXIT.usage;
   }
-  const { command } = parsed;
+  const command = parsed.command.name === 'capture' ? { ...parsed.command, out: resolve(context.cwd, parsed.command.out) } : parsed.command;
   if (command.name === 'help') {
     context.stdout(command.json ? JSON.stringify({ ok: true, command: 'help', usage: USAGE }, null, 2) : USAGE);
     return EXIT.ok;
@@ -71,7 +79,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   let outcome: Outcome;
   try {
     const commandContext = await contextFor(command, deps, layout, context);
-    outcome = await execute(command, commandContext);
+    outcome = await execute(command, commandContext, () => commandSettings(command, layout, context));
   } catch (error) {
     const known = error instanceof DeployError ? error : unexpected(error);
     outcome = { ok: false, lines: [], result: known.data ?? null, error: known };
@@ -85,8 +93,66 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   return outcome.ok ? EXIT.ok : EXIT.failed;
 }
 
-async function execute(command: Exclude<Command, { name: 'help' }>, context: CommandContext): Promise<Outcome> {
+/** What shadow and diff take from the spec, with the flags applied. */
+interface CommandSettings {
+  readonly spec: DeploymentSpec;
+  readonly diff: PredictionDiffSettings;
+}
+
+function commandSettings(command: Exclude<Command, { name: 'help' }>, layout: StackLayout, context: CliContext): CommandSettings {
+  const spec = loadSpec(layout);
+  const flags = command.name === 'diff' || command.name === 'switch' ? command.diff : undefined;
+  return { spec, diff: diffSettingsWith(spec, flags, layout, context) };
+}
+
+/** The spec's predictionDiff section with the flags over it; a replay file given as a flag is relative to the current folder. */
+function diffSettingsWith(spec: DeploymentSpec, flags: DiffFlags | undefined, layout: StackLayout, context: CliContext): PredictionDiffSettings {
+  const base = predictionDiffSettings(spec.predictionDiff, layout.workspaceRoot);
+  if (!flags) return base;
+  const { tolerance } = base.criteria;
+  return {
+    criteria: {
+      tolerance: { absolute: flags.maxDiff ?? tolerance.absolute, relative: flags.relTolerance ?? tolerance.relative },
+      minAgreement: flags.minAgreement ?? base.criteria.minAgreement,
+      minPairs: flags.minPairs ?? base.criteria.minPairs,
+    },
+    ...(flags.replay ? { replayFile: resolve(context.cwd, flags.replay) } : base.replayFile ? { replayFile: base.replayFile } : {}),
+  };
+}
+
+async function execute(command: Exclude<Command, { name: 'help' }>, context: CommandContext, settings: () => CommandSettings): Promise<Outcome> {
   switch (command.name) {
+    case 'shadow': {
+      const { spec } = command.action === 'on' ? settings() : { spec: undefined };
+      if (spec && !spec.shadow.mirror) {
+        throw new DeployError('SHADOW_FAILED', 'deploy/deployment.json sets shadow.mirror to false, so nginx was started without the mirror.', {
+          hint: 'Set shadow.mirror to true (the default) and restart the stack (`deploy:down`, `deploy:up`), then turn shadow on.',
+        });
+      }
+      const action =
+        command.action === 'on'
+          ? { kind: 'on' as const, percent: command.percent ?? spec?.shadow.percent ?? 100, queueSize: command.queueSize ?? spec?.shadow.queueSize ?? 1000 }
+          : { kind: command.action };
+      const result = await shadowTraffic(context, action);
+      return { ok: true, lines: formatShadow(result), result };
+    }
+    case 'capture': {
+      const { spec } = settings();
+      const result = await captureLive(context, { n: command.n, file: command.out, timeoutMs: command.timeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS, queueSize: spec.shadow.queueSize });
+      return { ok: true, lines: formatCapture(result), result };
+    }
+    case 'diff': {
+      const { diff } = settings();
+      const { maxDiff, minAgreement, minPairs } = command.diff;
+      const judged = maxDiff !== undefined || minAgreement !== undefined || minPairs !== undefined;
+      const result = await diffColors(context, {
+        tolerance: diff.criteria.tolerance,
+        ...(judged ? { criteria: diff.criteria } : {}),
+        ...(command.diff.replay && diff.replayFile ? { replayFile: diff.replayFile } : {}),
+      });
+      const ok = result.problems.length === 0;
+      return { ok, lines: formatDiff(result), result, report: true, ...(ok ? {} : { error: new DeployError('DIFF_FAILED', `${result.problems.join('; ')}.`) }) };
+    }
     case 'up': {
       const result = await upStack(context, command);
       return { ok: true, lines: formatUp(result), result };
@@ -135,7 +201,12 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
   const spec = moves || kind !== 'local' ? loadSpec(layout) : undefined;
   let preflight: Gate[] = [];
   try {
-    if (moves && spec) preflight = gatesNamed(spec.gates.preflight);
+    if (moves && spec) {
+      const diff = diffSettingsWith(spec, command.name === 'switch' ? command.diff : undefined, layout, context);
+      preflight = gatesNamed(spec.gates.preflight, { predictionDiff: diff });
+      // A diff flag on switch asks for the gate even when the spec does not name it.
+      if (command.name === 'switch' && command.diff && !spec.gates.preflight.includes(PREDICTION_DIFF_GATE)) preflight.push(predictionDiffGate(diff));
+    }
   } catch (error) {
     throw new DeployError('SPEC_INVALID', `${(error as Error).message}.`);
   }

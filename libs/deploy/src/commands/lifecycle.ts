@@ -118,7 +118,7 @@ export async function stackStatus(context: CommandContext): Promise<StatusResult
 type EntryBody = HistoryInput extends infer Entry ? (Entry extends unknown ? Omit<Entry, keyof ReturnType<typeof historyStamp>> : never) : never;
 
 /** A lifecycle command under the lock, with its one history line (see {@link record}). */
-function recorded<T>(
+export function recorded<T>(
   context: CommandContext,
   command: string,
   options: { waitMs?: number },

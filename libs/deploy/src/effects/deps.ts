@@ -16,6 +16,8 @@ export interface HttpCall {
   readonly path: string;
   readonly body?: string;
   readonly timeoutMs?: number;
+  /** Extra request headers (e.g. X-Request-Id of a replayed request). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface HttpAnswer {

@@ -45,7 +45,7 @@ export const httpClient: HttpClient = (target, call) =>
         method: call.method,
         path: call.path,
         agent: false,
-        headers: call.body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(call.body) },
+        headers: { ...(call.body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(call.body) }), ...call.headers },
       },
       (res) => {
         let body = '';

@@ -1,6 +1,6 @@
 import type { Color, HealthResponse, ModelSignature } from '@mlbg/contract';
 import { z } from 'zod';
-import type { Clock, HttpAnswer } from '../effects/deps';
+import type { Clock, HttpAnswer, HttpCall } from '../effects/deps';
 
 /**
  * What one check found, in the same shape everywhere (human output, `--json`, the history):
@@ -42,6 +42,11 @@ export interface ColorAccess {
   health(color: Color): Promise<HttpAnswer>;
   predict(color: Color, body: string): Promise<HttpAnswer>;
   recorded(color: Color): RecordedColor | undefined;
+  /**
+   * Any request to the color's own socket or port (its admin routes, replayed bodies with their
+   * request ids); absent where the backend can not reach a color directly yet.
+   */
+  request?(color: Color, call: HttpCall): Promise<HttpAnswer>;
 }
 
 /** Everything a preflight gate may look at. `facts` is filled by earlier gates for later ones. */

@@ -94,6 +94,15 @@ export const HistoryEntry = z.discriminatedUnion('command', [
   }),
   /** Written just before a switch moves a route; its outcome line follows (or a `reconcile` line, when the command was killed). */
   z.strictObject({ ...Common, command: z.literal('switch-intent'), outcome: z.literal('intended'), from: Color, to: Color, routes: Routes }),
+  z.strictObject({
+    ...Common,
+    command: z.literal('shadow'),
+    /** on: nginx mirrors live /predict to the idle color; off: it stopped. */
+    outcome: z.enum(['on', 'off', 'failed']),
+    percent: z.number().nullable(),
+    /** The relay's counters when it stopped (off) or was changed. */
+    relay: z.strictObject({ received: z.number(), forwarded: z.number(), dropped: z.number(), failed: z.number(), sampledOut: z.number() }).nullable(),
+  }),
 ]);
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 export type HistoryInput = z.input<typeof HistoryEntry>;

@@ -29,6 +29,8 @@ describe('DeploymentSpec', () => {
       router: { port: 80, container: 'ml-nginx', image: 'nginx:1.27-alpine' },
       preview: { pathPrefix: '/preview/' },
       gates: { preflight: ['health-streak', 'predict', 'signature'] },
+      predictionDiff: { absoluteTolerance: 0.001, relativeTolerance: 0.001, minAgreement: 0.99, minPairs: 50 },
+      shadow: { mirror: true, percent: 100, queueSize: 1000 },
       colors: {
         blue: { port: 8081, model: 'models/v1.0.0/model.onnx', container: 'ml-service-blue' },
         green: { port: 8082, model: 'models/v1.1.0/model.onnx', container: 'ml-service-green' },

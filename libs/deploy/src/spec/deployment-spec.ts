@@ -22,6 +22,13 @@ export const DEFAULT_PREFLIGHT_GATES = ['health-streak', 'predict', 'signature']
 
 const Port = z.int().min(1).max(65_535);
 
+/**
+ * The `prediction-diff` gate's defaults: tight enough that two different models never pass by
+ * accident (numpy's isclose: |candidate - live| <= absolute + relative x |live|).
+ */
+export const DEFAULT_PREDICTION_DIFF = { absoluteTolerance: 1e-3, relativeTolerance: 1e-3, minAgreement: 0.99, minPairs: 50 } as const;
+/** Shadow traffic: the share of live /predict requests copied, and the relay's queue before it drops. */
+export const DEFAULT_SHADOW = { mirror: true, percent: 100, queueSize: 1000 } as const;
 /** The local supervisor's policy: restart after 0.2 s, doubling up to 5 s, failed after 5 restarts in a row; a color unready for 10 s is restarted. */
 export const DEFAULT_SUPERVISOR = {
   restartDelayMs: 200,
@@ -96,6 +103,25 @@ const DeploymentSpecShape = z.strictObject({
   /** The checks a target passes before it takes traffic, by name, in order (see libs/deploy/src/gates). */
   gates: z
     .strictObject({ preflight: z.array(z.string().min(1)).min(1).default([...DEFAULT_PREFLIGHT_GATES]) })
+    .prefault({}),
+  /** The `prediction-diff` gate (name it in gates.preflight, or pass --max-diff/--min-agreement/--min-pairs to switch). */
+  predictionDiff: z
+    .strictObject({
+      absoluteTolerance: z.number().min(0).default(DEFAULT_PREDICTION_DIFF.absoluteTolerance),
+      relativeTolerance: z.number().min(0).default(DEFAULT_PREDICTION_DIFF.relativeTolerance),
+      minAgreement: z.number().min(0).max(1).default(DEFAULT_PREDICTION_DIFF.minAgreement),
+      minPairs: z.int().min(1).default(DEFAULT_PREDICTION_DIFF.minPairs),
+      /** A JSON Lines file of /predict bodies (relative to the workspace root) replayed to both colors; absent = the shadow traffic's records. */
+      replay: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  shadow: z
+    .strictObject({
+      /** Render nginx's mirror at all; false saves its per-request subrequest, but `shadow on` then needs a restart of nginx. */
+      mirror: z.boolean().default(DEFAULT_SHADOW.mirror),
+      percent: z.number().min(0).max(100).default(DEFAULT_SHADOW.percent),
+      queueSize: z.int().min(1).max(100_000).default(DEFAULT_SHADOW.queueSize),
+    })
     .prefault({}),
   kubernetes: z
     .strictObject({

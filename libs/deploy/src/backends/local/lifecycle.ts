@@ -12,6 +12,7 @@ import { DEFAULT_STOP_TIMEOUT_MS, type ProcessCheck, checkProcess, isStackProces
 import { NGINX_CONF, ROUTER_HOST, chooseRouterPort, explainBind, probeRouter, requireNginx, routerPortCandidates, saveNginxLogs, writeAndTestNginxConf } from './nginx-process';
 import { readLink, writeRouteLinks } from './route-links';
 import { awaitSupervised, checkSupervisor, currentPlan, colorProcess, logOffsets, nginxProcess, startSupervisor, stopSupervisor, supervisorPolicy, supervisorPlan, updatePlan } from './supervised';
+import { stopShadowRelay } from './shadow';
 import {
   type AwaitedProcess,
   type ColorFacts,
@@ -294,7 +295,11 @@ export async function stackDown(deps: RuntimeDeps, layout: StackLayout, options:
     return { kind: 'nothing', processes: [], removedRuntimeDir: false, notes: [`There is no state folder at ${layout.stateDir}: nothing was started from it.`] };
   }
   {
-    const processes = await stopAll(deps, layout, options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    const processes = await stopAll(deps, layout, timeoutMs);
+    // Shadow traffic's relay, when `deploy:shadow on` started one (backends/local/shadow.ts).
+    const relay = await stopShadowRelay(deps, layout, timeoutMs);
+    if (relay) processes.push(relay);
 
     const notes: string[] = [];
     if (existsSync(layout.logDir)) saveNginxLogs(layout);

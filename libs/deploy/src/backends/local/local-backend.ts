@@ -7,6 +7,7 @@ import { routesFromLinks, writeRouteLinks } from './route-links';
 import { describeCheck, stackDown, stackUp } from './lifecycle';
 import { releaseModel } from './release';
 import { localStatus } from './status';
+import { captureBodies, shadowOff, shadowOn, shadowStatus } from './shadow';
 import type { Backend } from '../backend';
 import { type RunningStack, type StackState, readState, writeState } from './state';
 
@@ -73,6 +74,19 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
       predict: (color, body) => deps.http({ socketPath: layout.socket(color) }, { method: 'POST', path: '/predict', body }),
       // Read at each use: a release may have finished since the backend was made.
       recorded: (color: Color) => current()?.running?.colors[color],
+      request: (color, call) => deps.http({ socketPath: layout.socket(color) }, call),
+    },
+    shadow: {
+      on: (request) => {
+        running();
+        return shadowOn(deps, layout, request);
+      },
+      off: () => shadowOff(deps, layout),
+      status: () => shadowStatus(deps, layout),
+      capture: (request) => {
+        running();
+        return captureBodies(deps, layout, request);
+      },
     },
   };
 }

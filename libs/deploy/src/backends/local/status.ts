@@ -10,6 +10,7 @@ import { readRouteLinks } from './route-links';
 import { SERVICE_HOST } from './services';
 import { readState } from './state';
 import { supervisorView } from './supervised';
+import { shadowStatus } from './shadow';
 
 /**
  * `deploy:status` of the local stack: the state, the pid files, the socket links, each color's
@@ -99,6 +100,7 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
     colors: { blue: colorStatus('blue', blue), green: colorStatus('green', green) },
     notes,
     supervisor,
+    shadow: await shadowStatus(deps, layout),
   };
 }
 

@@ -4,6 +4,7 @@ import { LIVE_SOCKET, PREVIEW_SOCKET } from '../../spec/sockets';
 import { headerLines } from '../generated-file';
 import type { NginxSite } from './nginx-site';
 import { ROUTER_ERRORS, type RouterErrorCode } from './router-errors';
+import { adminRoutesHidden, clearShadowHeader, mirroredLocations, shadowUpstream } from './nginx-shadow';
 
 // A unix socket connects at once or not at all; a model answers a full batch well within 30 s.
 export const PROXY_CONNECT_TIMEOUT = '2s';
@@ -48,6 +49,8 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
   const preview = spec.preview.pathPrefix;
   const tempPaths = files.tempDir === undefined ? [] : TEMP_FOLDERS.map((name) => `${name}_temp_path ${posix.join(files.tempDir ?? '', `${name}_temp`)};`);
 
+  const liveBody = [`proxy_pass http://${LIVE_UPSTREAM};`, ...errorPages('LIVE_UNAVAILABLE')];
+
   const lines = [
     ...headerLines(site.generatedBy).map((line) => `# ${line}`),
     '#',
@@ -86,6 +89,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     `  upstream ${PREVIEW_UPSTREAM} {`,
     `    server unix:${site.socketDir}/${PREVIEW_SOCKET} max_fails=0;`,
     '  }',
+    ...indent(1, spec.shadow.mirror ? shadowUpstream(site.socketDir) : []),
     '',
     '  server {',
     `    listen ${listen};`,
@@ -97,6 +101,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     '    proxy_set_header X-Real-IP $remote_addr;',
     '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
     '    proxy_set_header X-Forwarded-Proto $scheme;',
+    ...indent(2, clearShadowHeader()),
     `    proxy_connect_timeout ${PROXY_CONNECT_TIMEOUT};`,
     `    proxy_send_timeout ${PROXY_SEND_TIMEOUT};`,
     `    proxy_read_timeout ${PROXY_READ_TIMEOUT};`,
@@ -104,10 +109,10 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     '    proxy_next_upstream off;',
     '',
     '    location / {',
-    `      proxy_pass http://${LIVE_UPSTREAM};`,
-    ...indent(3, errorPages('LIVE_UNAVAILABLE')),
+    ...indent(3, liveBody),
     '    }',
     '',
+    ...(spec.shadow.mirror ? [...indent(2, mirroredLocations(site.socketDir, liveBody)), ''] : []),
     '    # The idle color only, with the prefix stripped: /preview/health -> /health.',
     `    location ${preview} {`,
     `      proxy_pass http://${PREVIEW_UPSTREAM}/;`,
@@ -115,6 +120,8 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     `      proxy_set_header X-Forwarded-Prefix ${preview.slice(0, -1)};`,
     ...indent(3, errorPages('PREVIEW_UNAVAILABLE')),
     '    }',
+    '',
+    ...indent(2, adminRoutesHidden(preview, JSON.stringify({ detail: ROUTER_ERRORS.NOT_ROUTED.message, code: 'NOT_ROUTED' }))),
     '',
     '    # nginx\'s own answers, in the service\'s JSON error shape instead of its HTML pages.',
     ...indent(2, [

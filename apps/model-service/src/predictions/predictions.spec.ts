@@ -1,0 +1,113 @@
+import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { PredictionsResponse, SHADOW_HEADER } from '@mlbg/contract';
+import { buildTestApp, expectedPrediction, readModelCard } from '../testing/test-app';
+import { MAX_RECORDED_ROWS, PredictionLog, inputDigest } from './prediction-log';
+
+const FLOAT32_TOLERANCE = 1e-5;
+
+/** A real POST over a real port, so the request takes the node:http fast path (inject never does). */
+function postOverPort(app: NestFastifyApplication, body: string, headers: Record<string, string> = {}): Promise<number> {
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/predict', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('prediction records (real app, real onnxruntime)', () => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await buildTestApp('v1.0.0', { COLOR: 'blue', PREDICTION_LOG_SIZE: '3' });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(() => app.close());
+
+  const records = async (query = '') => PredictionsResponse.parse((await app.inject({ method: 'GET', url: `/admin/predictions${query}` })).json());
+
+  it('keeps request id, input digest, outputs, latency and shadow or live, on both /predict paths, the last N only', async () => {
+    const card = readModelCard('v1.0.0');
+    expect(await postOverPort(app, '{"features": [[1], [2]]}', { 'x-request-id': 'fast-1' })).toBe(200);
+    await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json', 'x-request-id': 'slow-1', [SHADOW_HEADER]: '1' }, payload: '{"features":[[1],[2]]}' });
+    await postOverPort(app, '{"features": [[3]]}', { 'x-request-id': 'fast-2' });
+    await postOverPort(app, '{"features": [[4]]}', { 'x-request-id': 'fast-3', [SHADOW_HEADER]: '1' });
+
+    const answer = await records();
+    expect(answer).toMatchObject({ color: 'blue', version: 'v1.0.0', capacity: 3, recorded: 4 });
+    expect(answer.records.map((r) => [r.seq, r.requestId, r.shadow])).toEqual([
+      [2, 'slow-1', true],
+      [3, 'fast-2', false],
+      [4, 'fast-3', true],
+    ]);
+    const [slow, three] = answer.records;
+    expect(slow.outputs.map(([value]) => value)).toEqual([expect.closeTo(expectedPrediction(card, [1]), 4), expect.closeTo(expectedPrediction(card, [2]), 4)]);
+    expect(slow.inputDigest).toBe(inputDigest(new Float32Array([1, 2])));
+    expect(three.rows).toBe(1);
+    expect(Math.abs((three.outputs[0]?.[0] ?? NaN) - expectedPrediction(card, [3]))).toBeLessThan(FLOAT32_TOLERANCE * 100);
+    expect(three.latencyMs).toBeGreaterThan(0);
+    expect((await records('?after=3')).records.map((r) => r.requestId)).toEqual(['fast-3']);
+    expect((await records('?limit=1')).records.map((r) => r.requestId)).toEqual(['slow-1']);
+  });
+
+  it('the same numbers written differently have the same digest on the fast path and the Fastify route', async () => {
+    await postOverPort(app, '{"features":[[5]]}', { 'x-request-id': 'a' });
+    await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': 'b' }, payload: '{ "features" : [ [ 5.0 ] ] }' });
+    const [a, b] = (await records()).records.slice(-2);
+    expect([a.requestId, b.requestId]).toEqual(['a', 'b']);
+    expect(a.inputDigest).toBe(b.inputDigest);
+  });
+
+  it('V2 infer is recorded too, with the digest and outputs /predict gives the same numbers', async () => {
+    await postOverPort(app, '{"features":[[6],[7]]}', { 'x-request-id': 'p' });
+    const v2 = await app.inject({
+      method: 'POST',
+      url: '/v2/models/model/infer',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'v', [SHADOW_HEADER]: '1' },
+      payload: JSON.stringify({ inputs: [{ name: 'features', shape: [2, 1], datatype: 'FP32', data: [6, 7] }] }),
+    });
+    expect(v2.statusCode).toBe(200);
+    const [p, v] = (await records()).records.slice(-2);
+    expect(v).toMatchObject({ requestId: 'v', route: 'v2-infer', shadow: true, rows: 2, inputDigest: p?.inputDigest });
+    expect(v?.outputs).toEqual(p?.outputs);
+  });
+
+  it('does not record rejected requests, and a bad query is a 422 naming the parameter', async () => {
+    const before = (await records()).recorded;
+    await postOverPort(app, '{"features": [[1, 2]]}');
+    expect((await records()).recorded).toBe(before);
+    const bad = await app.inject({ method: 'GET', url: '/admin/predictions?after=x' });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json().detail[0].loc).toEqual(['query', 'after']);
+  });
+
+  it('PREDICTION_LOG_SIZE=0 records nothing; a bad value is refused at start-up', async () => {
+    const off = await buildTestApp('v1.0.0', { PREDICTION_LOG_SIZE: '0' });
+    await off.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: '{"features":[[1]]}' });
+    expect((await off.inject({ method: 'GET', url: '/admin/predictions' })).json()).toMatchObject({ capacity: 0, recorded: 0, records: [] });
+    await off.close();
+    await expect(buildTestApp('v1.0.0', { PREDICTION_LOG_SIZE: '-1' })).rejects.toThrow(/PREDICTION_LOG_SIZE="-1"/);
+  });
+});
+
+describe('PredictionLog', () => {
+  it('keeps at most MAX_RECORDED_ROWS rows of a large batch and says so', () => {
+    const log = new PredictionLog(2);
+    const rows = MAX_RECORDED_ROWS + 5;
+    log.record({ requestId: 'r', shadow: false, startedAt: performance.now(), route: 'predict' }, new Float32Array(rows), rows, { predictions: new Array<number>(rows).fill(1), model_version: 'v' });
+    const [record] = log.since();
+    expect(record).toMatchObject({ rows, truncated: true });
+    expect(record?.outputs).toHaveLength(MAX_RECORDED_ROWS);
+  });
+
+  it('a classifier answer keeps its labels and probabilities', () => {
+    const log = new PredictionLog(1);
+    log.record({ requestId: 'c', shadow: true, startedAt: performance.now(), route: 'predict' }, new Float32Array(2), 1, { predictions: ['b'], probabilities: [[0.25, 0.75]], classes: ['a', 'b'], model_version: 'v' });
+    expect(log.since()[0]).toMatchObject({ labels: ['b'], outputs: [[0.25, 0.75]], shadow: true });
+  });
+});

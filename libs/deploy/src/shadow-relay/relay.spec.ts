@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type Server, createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus, createRelay } from './relay';
+
+function listen(server: Server, socket: string): Promise<void> {
+  return new Promise((resolve) => server.listen(socket, resolve));
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function call(socketPath: string, method: string, path: string, body = '', headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function until(check: () => Promise<boolean>, what: string, deadlineMs = 10_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('shadow relay (real sockets, a fake idle color)', () => {
+  let dir: string;
+  const servers: Server[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mlbg-relay-'));
+  });
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map(close));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = async (options: { percent?: number; queueSize?: number; concurrency?: number; random?: () => number }, idle: (seen: { url: string; headers: Record<string, unknown>; body: string }) => 'answer' | 'hang') => {
+    const target = join(dir, 'idle.sock');
+    const fake = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => {
+        if (idle({ url: req.url ?? '', headers: req.headers, body }) === 'answer') res.writeHead(200).end('{}');
+      });
+    });
+    await listen(fake, target);
+    const relay = createRelay({ targetSocket: target, percent: options.percent ?? 100, queueSize: options.queueSize ?? 10, concurrency: options.concurrency ?? 2, timeoutMs: 60_000, ...(options.random ? { random: options.random } : {}) });
+    const socket = join(dir, 'relay.sock');
+    await listen(relay.server, socket);
+    servers.push(fake, relay.server);
+    return { socket, status: relay.status };
+  };
+
+  it('answers 204 at once, then forwards the body with its request id and shadow header', async () => {
+    const seen: { url: string; headers: Record<string, unknown>; body: string }[] = [];
+    const relay = await start({}, (request) => (seen.push(request), 'answer'));
+    const answer = await call(relay.socket, 'POST', '/predict', '{"features":[[1]]}', { 'x-request-id': 'r-1', 'x-mlbg-shadow': '1', cookie: 'not forwarded' });
+    expect(answer.status).toBe(204);
+    await until(async () => relay.status().forwarded === 1, 'the copy to be forwarded');
+    expect(seen).toEqual([{ url: '/predict', body: '{"features":[[1]]}', headers: expect.objectContaining({ 'x-request-id': 'r-1', 'x-mlbg-shadow': '1' }) }]);
+    expect(seen[0]?.headers['cookie']).toBeUndefined();
+  });
+
+  it('still answers at once when the idle color never answers; a full queue drops and counts', async () => {
+    const relay = await start({ queueSize: 3, concurrency: 1 }, () => 'hang');
+    for (let i = 0; i < 10; i += 1) expect((await call(relay.socket, 'POST', '/predict', '{"features":[[1]]}')).status).toBe(204);
+    // One copy in flight (hanging), three queued, six dropped: bounded by the queue, whatever the idle color does.
+    expect(relay.status()).toMatchObject({ received: 10, inFlight: 1, queued: 3, dropped: 6, forwarded: 0 });
+  });
+
+  it('forwards only the sampled share, and takes a new percent on its control route', async () => {
+    let draw = 0;
+    const draws = [0.1, 0.3, 0.5, 0.7, 0.9];
+    const relay = await start({ percent: 40, random: () => draws[draw++ % draws.length] ?? 0 }, () => 'answer');
+    for (let i = 0; i < 5; i += 1) await call(relay.socket, 'POST', '/predict', '{}');
+    await until(async () => relay.status().forwarded === 2, 'two copies forwarded');
+    expect(relay.status()).toMatchObject({ received: 5, sampledOut: 3 });
+    const changed = await call(relay.socket, 'POST', RELAY_CONFIG_PATH, '{"percent": 100}');
+    expect(JSON.parse(changed.body)).toMatchObject({ percent: 100 });
+    expect((await call(relay.socket, 'POST', RELAY_CONFIG_PATH, '{"percent": 101}')).status).toBe(422);
+    const status = JSON.parse((await call(relay.socket, 'GET', RELAY_STATUS_PATH)).body) as RelayStatus;
+    expect(status).toMatchObject({ percent: 100, received: 5 });
+  });
+
+  it('counts a failed copy (the idle color is gone) and keeps answering', async () => {
+    const relay = await start({}, () => 'answer');
+    await close(servers[0] as Server);
+    rmSync(join(dir, 'idle.sock'), { force: true });
+    expect((await call(relay.socket, 'POST', '/predict', '{}')).status).toBe(204);
+    await until(async () => relay.status().failed === 1, 'the failure to be counted');
+    expect(relay.status().lastError).toMatch(/ENOENT/);
+  });
+});
