@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setPriority } from 'node:os';
 import pino from 'pino';
@@ -377,10 +377,19 @@ function answersItself(target: { socketPath?: string; host?: string; port?: numb
   });
 }
 
+/** Linux's niceness is per thread: every thread of the process (threads started later inherit it). */
 function setNice(pid: number, nice: number): void {
+  let threads: number[] = [pid];
   try {
-    setPriority(pid, nice);
+    threads = readdirSync(`/proc/${pid}/task`).map(Number);
   } catch {
-    // not permitted (not root), or it has exited: it starts at normal priority
+    // no /proc: the main thread only
+  }
+  for (const thread of threads) {
+    try {
+      setPriority(thread, nice);
+    } catch {
+      // not permitted (not root), or it has exited: it runs at normal priority
+    }
   }
 }
