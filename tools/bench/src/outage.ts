@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SUPERVISOR, type LoadReport, type Seen, type StatusResult, failureKinds, keepAliveLoad, summarize } from '@mlbg/deploy';
+import { DEFAULT_SUPERVISOR, type LoadReport, type StatusResult, failureKinds, keepAliveLoad, summarize } from '@mlbg/deploy';
 import { WORKSPACE_ROOT } from './bench';
 import { deploy, startServiceStack } from './service-stack';
 
@@ -44,7 +44,7 @@ async function main(): Promise<number> {
   const status = () => deploy<StatusResult>(WORKSPACE_ROOT, stack.stateDir, ['status'], progress);
   const records: KillRecord[] = [];
   const load = keepAliveLoad({ port, clients: CLIENTS, path: '/predict', body: PREDICT });
-  const seen: Seen[] = [];
+  let answers = 0;
   try {
     await sleep(SETTLE_MS);
     for (const target of ['live color', 'nginx'] as const) {
@@ -77,10 +77,10 @@ async function main(): Promise<number> {
       }
     }
   } finally {
-    seen.push(...(await load.stop()).seen);
+    answers = (await load.stop()).total;
     await stack.stop();
   }
-  const result = { date: new Date().toISOString(), cores: cpus().length, loadAverageAtStart: load0, clients: CLIENTS, answers: seen.length, kills: records };
+  const result = { date: new Date().toISOString(), cores: cpus().length, loadAverageAtStart: load0, clients: CLIENTS, answers, kills: records };
   const dir = join(WORKSPACE_ROOT, 'tools/bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `outage-${result.date.replace(/[:.]/g, '-')}.json`);
