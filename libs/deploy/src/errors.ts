@@ -124,6 +124,10 @@ export const DEPLOY_ERRORS = {
     message: 'A request to the Kubernetes API failed.',
     hint: 'Check that the cluster answers: `kubectl cluster-info` (with the same --context), and run the command again.',
   },
+  DASHBOARD_NOT_BUILT: {
+    message: 'The dashboard\'s page is not built.',
+    hint: 'Run `npx nx run dashboard:build` (the deploy:dashboard target builds it for you), then start the dashboard again.',
+  },
   REPLAY_FILE_INVALID: {
     message: 'The replay file can not be used.',
     hint: 'Give a JSON Lines file with one /predict body per line (`{"features": [[...], ...]}`), e.g. models/v1.0.0/replay.jsonl, or record one with `npx nx run deploy:capture --n=1000 --out=<file>`.',

@@ -18,9 +18,11 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   'shadow-relay': [],
   backends: ['effects', 'errors', 'gates', 'history', 'render', 'routing', 'shadow-relay', 'spec'],
   commands: ['backends', 'effects', 'errors', 'gates', 'history', 'routing', 'spec'],
-  cli: ['backends', 'commands', 'effects', 'errors', 'gates', 'history', 'render', 'routing', 'shadow-relay', 'spec'],
+  // The dashboard's server sits beside cli (which starts it) and above commands (whose functions its buttons call).
+  dashboard: ['backends', 'commands', 'effects', 'errors', 'gates', 'history', 'routing', 'spec'],
+  cli: ['backends', 'commands', 'dashboard', 'effects', 'errors', 'gates', 'history', 'render', 'routing', 'shadow-relay', 'spec'],
   executors: [],
-  testing: ['backends', 'cli', 'commands', 'effects', 'errors', 'gates', 'history', 'render', 'routing', 'shadow-relay', 'spec'],
+  testing: ['backends', 'cli', 'commands', 'dashboard', 'effects', 'errors', 'gates', 'history', 'render', 'routing', 'shadow-relay', 'spec'],
 };
 
 const SRC = __dirname;

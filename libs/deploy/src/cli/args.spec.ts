@@ -53,7 +53,7 @@ describe('parseCommandLine', () => {
   });
 
   it.each([
-    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, shadow, diff, capture, help'],
+    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, shadow, diff, capture, dashboard, help'],
     ['switch --color=red', 'switch: unknown color "red" (--color); the colors are blue and green'],
     ['switch purple', 'switch: unknown color "purple" (the color argument); the colors are blue and green'],
     ['switch green --color=blue', 'switch: --color=blue and the argument "green" disagree; give one'],
@@ -76,6 +76,14 @@ describe('parseCommandLine', () => {
     ['release --backend=compose', 'release: release needs --model=<path to an .onnx file> and/or --image=<image reference>'],
   ])('refuses `%s` as bad usage', (line, message) => {
     expect(parse(line)).toEqual({ ok: false, json: false, message: expect.stringContaining(message) });
+  });
+
+  it('parses dashboard: loopback and port 3100 unless told, --read-only, the variables', () => {
+    expect(parse('dashboard')).toMatchObject({ ok: true, command: { name: 'dashboard', host: '127.0.0.1', port: 3100, readOnly: false, backend: 'local' } });
+    expect(parse('dashboard --port=3200 --host=0.0.0.0 --read-only --backend=compose')).toMatchObject({ ok: true, command: { host: '0.0.0.0', port: 3200, readOnly: true, backend: 'compose' } });
+    expect(parse('dashboard', { BLUEGREEN_DASHBOARD_PORT: '3300' })).toMatchObject({ ok: true, command: { port: 3300 } });
+    expect(parse('dashboard --port=http')).toEqual({ ok: false, json: false, message: expect.stringContaining('--port must be a port number') });
+    expect(parse('dashboard --host=a/b')).toEqual({ ok: false, json: false, message: expect.stringContaining('--host must be a host name') });
   });
 
   it('parses --context and --namespace for --backend=kubernetes, with their variables', () => {

@@ -3,10 +3,14 @@ import { parseArgs } from 'node:util';
 import { BackendKind } from '../history/history';
 import { MAX_CAPTURE_BODIES } from '../shadow-relay/relay';
 
+/** `dashboard`'s defaults: loopback only, Argo Rollouts' dashboard port. */
+const DASHBOARD_HOST = '127.0.0.1';
+const DASHBOARD_PORT = 3100;
+
 /** The service's log levels (its LOG_LEVEL). */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export const COMMAND_NAMES = ['up', 'down', 'status', 'switch', 'rollback', 'release', 'shadow', 'diff', 'capture', 'help'] as const;
+export const COMMAND_NAMES = ['up', 'down', 'status', 'switch', 'rollback', 'release', 'shadow', 'diff', 'capture', 'dashboard', 'help'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 interface Common {
@@ -49,7 +53,8 @@ export type Command =
   | (Common & { readonly name: 'diff'; readonly diff: DiffFlags })
   | (Common & { readonly name: 'capture'; readonly n: number; readonly out: string; readonly timeoutMs?: number })
   | (Common & { readonly name: 'rollback' })
-  | (Common & { readonly name: 'release'; readonly model?: string; readonly image?: string; readonly color?: Color; readonly switch: boolean; readonly expectVersion?: string; readonly timeoutMs?: number });
+  | (Common & { readonly name: 'release'; readonly model?: string; readonly image?: string; readonly color?: Color; readonly switch: boolean; readonly expectVersion?: string; readonly timeoutMs?: number })
+  | (Common & { readonly name: 'dashboard'; readonly host: string; readonly port: number; readonly readOnly: boolean });
 
 export type ParseResult = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly message: string; readonly json: boolean };
 
@@ -92,6 +97,7 @@ const OPTIONS = {
   capture: { ...COMMON_OPTIONS, ...TIMEOUT, n: { type: 'string' }, out: { type: 'string' } },
   rollback: { ...COMMON_OPTIONS },
   release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, image: { type: 'string' }, color: { type: 'string' }, switch: { type: 'boolean' }, 'expect-version': { type: 'string' } },
+  dashboard: { ...COMMON_OPTIONS, host: { type: 'string' }, port: { type: 'string' }, 'read-only': { type: 'boolean' } },
   help: { ...COMMON_OPTIONS },
 } as const satisfies Record<CommandName, Record<string, OptionKind>>;
 
@@ -108,6 +114,8 @@ export const ENV_FALLBACKS: Readonly<Record<string, string>> = {
   target: 'BLUEGREEN_TARGET',
   context: 'BLUEGREEN_KUBE_CONTEXT',
   namespace: 'BLUEGREEN_NAMESPACE',
+  host: 'BLUEGREEN_DASHBOARD_HOST',
+  port: 'BLUEGREEN_DASHBOARD_PORT',
 };
 
 class UsageError extends Error {}
@@ -203,6 +211,11 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
         const expectVersion = text('expect-version')?.value;
         if (expectVersion && raw['switch'] !== true) throw new UsageError('--expect-version goes with --switch: it is the version the switch insists on');
         return { ok: true, command: { name, ...common, switch: raw['switch'] === true, ...dropUndefined({ model, image, expectVersion, color: color(text('color')), timeoutMs: seconds(text('timeout')) }) } };
+      }
+      case 'dashboard': {
+        const host = text('host')?.value ?? DASHBOARD_HOST;
+        if (!/^[\w.:-]+$/.test(host)) throw new UsageError(`--host must be a host name or an IP address, not "${host}"`);
+        return { ok: true, command: { name, ...common, host, port: port(text('port')) ?? DASHBOARD_PORT, readOnly: raw['read-only'] === true } };
       }
       default: {
         const unreachable: never = name;
@@ -306,12 +319,15 @@ Commands (on the local stack; --backend=compose: the Docker Compose deployment; 
   release   restart the idle color on a new model (Compose: and/or image), reachable on /preview/, not live;
             with --switch, then switch to it under the same lock (put back as it was if the switch fails)
                                                               --model P [--image I] [--switch [--expect-version V]] [--color <idle color>] [--timeout S]
+  dashboard the deployment in the browser: both colors, live charts, the history, and the switch, rollback and
+            release buttons (the same commands); prints a URL with its token   [--port N (3100)] [--host H (127.0.0.1)] [--read-only]
 
 Every command: --backend local|compose|kubernetes (default local; --target is its older name, not usable through nx run),
   --json (one JSON document on stdout), --state-dir D (default .bluegreen at the workspace root).
   With --backend=kubernetes: --context C (a kubeconfig context; default its current one), --namespace N (default the spec's).
 Environment fallbacks: BLUEGREEN_STATE_DIR, BLUEGREEN_BACKEND (or BLUEGREEN_TARGET), BLUEGREEN_ROUTER_PORT,
   BLUEGREEN_BLUE_PORT, BLUEGREEN_GREEN_PORT, BLUEGREEN_BLUE_MODEL, BLUEGREEN_GREEN_MODEL, BLUEGREEN_LOG_LEVEL,
-  BLUEGREEN_COMPOSE_COMMAND, BLUEGREEN_KUBE_CONTEXT, BLUEGREEN_NAMESPACE (and KUBECONFIG, as kubectl reads it).
+  BLUEGREEN_COMPOSE_COMMAND, BLUEGREEN_KUBE_CONTEXT, BLUEGREEN_NAMESPACE,
+  BLUEGREEN_DASHBOARD_HOST, BLUEGREEN_DASHBOARD_PORT (and KUBECONFIG, as kubectl reads it).
 Exit status: 0 success (or nothing to do), 1 failure (the message says what to do), 2 bad usage.
 Release flow: deploy:release --model=<new.onnx>, smoke-test http://<router>/preview/..., deploy:switch.`;

@@ -17,12 +17,13 @@ import { TEST_PAUSE_VARIABLE, testPauseFrom } from '../effects/real-deps';
 import { DeployError, type DeployErrorCode } from '../errors';
 import { type Gate, PREDICTION_DIFF_GATE, type PredictionDiffSettings, type SwitchTiming, gatesNamed, predictionDiffGate, predictionDiffSettings } from '../gates';
 import { diffColors } from '../commands/diff';
-import { captureLive, shadowTraffic } from '../commands/shadow';
+import { captureLive, shadowOnAction, shadowTraffic } from '../commands/shadow';
 import type { DeploymentSpec } from '../spec/deployment-spec';
 import { formatDiff } from './diff-format';
 import { formatCapture, formatShadow } from './shadow-format';
 import type { BackendKind } from '../history/history';
 import { type Command, type DiffFlags, USAGE, parseCommandLine } from './args';
+import { serveDashboard } from './dashboard';
 import { formatDown, formatRelease, formatStatus, formatSwitch, formatUp } from './format';
 
 /** How long `capture` waits for its bodies unless --timeout says otherwise. */
@@ -41,6 +42,8 @@ export interface CliContext {
   /** The runtime's dependencies, given where progress lines go. */
   readonly deps: (progress: (line: string) => void) => RuntimeDeps;
   readonly switchTiming?: SwitchTiming;
+  /** `dashboard` runs until this resolves (default: SIGINT or SIGTERM). */
+  readonly stopped?: () => Promise<void>;
 }
 
 interface Outcome {
@@ -75,6 +78,18 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   const stateDir = command.stateDir === undefined ? resolve(context.workspaceRoot, DEFAULT_STATE_DIR) : isAbsolute(command.stateDir) ? command.stateDir : resolve(context.cwd, command.stateDir);
   const serviceBuildDir = context.env['BLUEGREEN_SERVICE_BUILD'];
   const layout = stackLayout(context.workspaceRoot, stateDir, deps.tmpRoot, serviceBuildDir ? { serviceBuildDir } : {});
+
+  if (command.name === 'dashboard') {
+    try {
+      await serveDashboard(command, { workspaceRoot: context.workspaceRoot, layout, stdout: context.stdout, deps: context.deps, contextFor: (line, lineDeps) => contextFor(line, lineDeps, layout, context), stopped: context.stopped ?? untilSignal });
+      return EXIT.ok;
+    } catch (error) {
+      const known = error instanceof DeployError ? error : unexpected(error);
+      if (command.json) context.stdout(JSON.stringify({ ok: false, command: command.name, result: null, error: errorJson(known) }, null, 2));
+      else context.stderr(`deploy dashboard: ${known.message}\n${known.hint}`);
+      return EXIT.failed;
+    }
+  }
 
   let outcome: Outcome;
   try {
@@ -120,18 +135,12 @@ function diffSettingsWith(spec: DeploymentSpec, flags: DiffFlags | undefined, la
   };
 }
 
-async function execute(command: Exclude<Command, { name: 'help' }>, context: CommandContext, settings: () => CommandSettings): Promise<Outcome> {
+async function execute(command: Exclude<Command, { name: 'help' | 'dashboard' }>, context: CommandContext, settings: () => CommandSettings): Promise<Outcome> {
   switch (command.name) {
     case 'shadow': {
-      const { spec } = command.action === 'on' ? settings() : { spec: undefined };
-      if (spec && !spec.shadow.mirror) {
-        throw new DeployError('SHADOW_FAILED', 'deploy/deployment.json sets shadow.mirror to false, so nginx was started without the mirror.', {
-          hint: 'Set shadow.mirror to true (the default) and restart the stack (`deploy:down`, `deploy:up`), then turn shadow on.',
-        });
-      }
       const action =
         command.action === 'on'
-          ? { kind: 'on' as const, percent: command.percent ?? spec?.shadow.percent ?? 100, queueSize: command.queueSize ?? spec?.shadow.queueSize ?? 1000 }
+          ? shadowOnAction(settings().spec, { ...(command.percent !== undefined ? { percent: command.percent } : {}), ...(command.queueSize !== undefined ? { queueSize: command.queueSize } : {}) })
           : { kind: command.action };
       const result = await shadowTraffic(context, action);
       return { ok: true, lines: formatShadow(result), result };
@@ -253,6 +262,18 @@ function switchOutcome(result: SwitchResult, command: 'switch' | 'rollback'): Ou
   if (result.kind === 'noop' || result.kind === 'switched') return { ok: true, lines, result };
   const error = new DeployError(FAILED_SWITCH[result.kind], `${result.from} -> ${result.to}: ${result.reason}${result.kind === 'broken' ? ` Switching back failed: ${result.revertError}` : ''}`);
   return { ok: false, lines, result, error };
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 function unexpected(error: unknown): DeployError {

@@ -1,11 +1,25 @@
 import type { CaptureRequest, CaptureResult, ShadowControl, ShadowStatus } from '../backends/backend';
 import { DeployError } from '../errors';
+import type { DeploymentSpec } from '../spec/deployment-spec';
 import type { CommandContext } from './context';
 import { recorded } from './lifecycle';
 
 export type ShadowAction = { readonly kind: 'on'; readonly percent: number; readonly queueSize: number } | { readonly kind: 'off' } | { readonly kind: 'status' };
 
 export type ShadowResult = ShadowStatus & { readonly action: ShadowAction['kind']; readonly final?: ShadowStatus['relay'] };
+
+/**
+ * `shadow on` as the spec allows it: the flags (or the dashboard's request) over the spec's percent
+ * and queue size; refused when the spec rendered nginx without the mirror. One place for the CLI and the dashboard.
+ */
+export function shadowOnAction(spec: DeploymentSpec, request: { readonly percent?: number; readonly queueSize?: number }): Extract<ShadowAction, { kind: 'on' }> {
+  if (!spec.shadow.mirror) {
+    throw new DeployError('SHADOW_FAILED', 'deploy/deployment.json sets shadow.mirror to false, so nginx was started without the mirror.', {
+      hint: 'Set shadow.mirror to true (the default) and restart the stack (`deploy:down`, `deploy:up`), then turn shadow on.',
+    });
+  }
+  return { kind: 'on', percent: request.percent ?? spec.shadow.percent, queueSize: request.queueSize ?? spec.shadow.queueSize };
+}
 
 function control(context: CommandContext): ShadowControl {
   const { shadow } = context.backend;

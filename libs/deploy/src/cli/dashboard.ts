@@ -1,0 +1,94 @@
+import { join, resolve } from 'node:path';
+import type { StackLayout } from '../backends/local/layout';
+import { loadSpec } from '../backends/local/lifecycle';
+import { diffColors } from '../commands/diff';
+import { predictionDiffSettings } from '../gates';
+import type { CommandContext } from '../commands/context';
+import { DashboardFeed } from '../dashboard/feed';
+import { type ActionName } from '../dashboard/actions';
+import { startDashboard } from '../dashboard/server';
+import type { RuntimeDeps } from '../effects/deps';
+import type { Command } from './args';
+
+type DashboardCommand = Extract<Command, { name: 'dashboard' }>;
+/** A command line the CLI's one backend factory (`contextFor`) understands. */
+export type ContextCommand = Extract<Command, { name: 'status' | 'switch' | 'rollback' | 'release' | 'shadow' }>;
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** Where the dashboard's page is built (`nx run dashboard:build`). */
+export const DASHBOARD_ASSETS = 'dist/apps/dashboard';
+
+export interface DashboardCli {
+  readonly workspaceRoot: string;
+  readonly layout: StackLayout;
+  readonly stdout: (text: string) => void;
+  readonly deps: (progress: (line: string) => void) => RuntimeDeps;
+  /** The CLI's own context factory: same backend, lock, history and gates as `deploy <command>`. */
+  readonly contextFor: (command: ContextCommand, deps: RuntimeDeps) => Promise<CommandContext>;
+  /** Resolves when the dashboard should stop (Ctrl-C, SIGTERM). */
+  readonly stopped: () => Promise<void>;
+}
+
+/**
+ * `deploy dashboard`: watches the deployment and serves the page until stopped. Prints the URL
+ * with its token (one JSON line with --json). The page's actions run as `<user> (dashboard)`.
+ */
+export async function serveDashboard(command: DashboardCommand, cli: DashboardCli): Promise<void> {
+  const common = { json: false, stateDir: command.stateDir, backend: command.backend, ...(command.kubeContext ? { kubeContext: command.kubeContext } : {}), ...(command.namespace ? { namespace: command.namespace } : {}) };
+  const quiet = cli.deps(() => undefined);
+  const userName = `${quiet.userName} (dashboard)`;
+  const asDashboard = (deps: RuntimeDeps): RuntimeDeps => ({ ...deps, userName });
+  const feed = new DashboardFeed({
+    openContext: () => cli.contextFor({ ...common, name: 'status' }, asDashboard(quiet)),
+    http: quiet.http,
+    clock: quiet.clock,
+    ...(command.backend === 'local' ? { accessLog: join(cli.layout.nginxPrefix, 'access.log') } : {}),
+  });
+  const forAction: Record<ActionName, ContextCommand> = {
+    switch: { ...common, name: 'switch' },
+    rollback: { ...common, name: 'rollback' },
+    release: { ...common, name: 'release', switch: false },
+    shadow: { ...common, name: 'shadow', action: 'status' },
+  };
+  const dashboard = await startDashboard({
+    host: command.host,
+    port: command.port,
+    readOnly: command.readOnly,
+    assetsDir: resolve(cli.workspaceRoot, DASHBOARD_ASSETS),
+    backend: command.backend,
+    userName,
+    feed,
+    actionEnv: { spec: () => loadSpec(cli.layout) },
+    diff: async () => {
+      const { criteria } = predictionDiffSettings(loadSpec(cli.layout).predictionDiff, cli.workspaceRoot);
+      return diffColors(await cli.contextFor({ ...common, name: 'status' }, asDashboard(quiet)), { tolerance: criteria.tolerance, criteria });
+    },
+    openContext: (action, progress) =>
+      cli.contextFor(
+        forAction[action],
+        asDashboard(
+          cli.deps((line) => {
+            cli.stdout(line);
+            progress(line);
+          }),
+        ),
+      ),
+  });
+  feed.start();
+  if (command.json) cli.stdout(JSON.stringify({ ok: true, command: 'dashboard', result: { url: dashboard.url, openUrl: dashboard.openUrl, token: dashboard.token, readOnly: command.readOnly, user: userName } }));
+  else {
+    cli.stdout(
+      [
+        `Dashboard of the ${command.backend} deployment${command.backend === 'local' ? ` (${cli.layout.stateDir})` : ''}:`,
+        `  open ${dashboard.openUrl}`,
+        ...(LOOPBACK.has(command.host) ? [] : [`  listening on ${command.host}, beyond this machine: anyone who can reach the port and has the token can act; prefer an SSH tunnel to the loopback default`]),
+        command.readOnly ? '  read-only: no buttons, every action refused' : `  actions from the page are recorded in the history as "${userName}"`,
+        'Ctrl-C stops it.',
+      ].join('\n'),
+    );
+  }
+  await cli.stopped();
+  feed.stop();
+  await dashboard.close();
+}

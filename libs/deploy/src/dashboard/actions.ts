@@ -1,0 +1,70 @@
+import { Color } from '@mlbg/contract';
+import { z } from 'zod';
+import type { CommandContext } from '../commands/context';
+import { releaseToIdle } from '../commands/lifecycle';
+import { rollbackTraffic } from '../commands/rollback';
+import { shadowOnAction, shadowTraffic } from '../commands/shadow';
+import type { DeploymentSpec } from '../spec/deployment-spec';
+import { type SwitchResult, switchTraffic } from '../commands/switch';
+import { DeployError } from '../errors';
+
+/** What an action may need besides its context: the deployment spec (read when asked, as the CLI reads it). */
+export interface ActionEnv {
+  readonly spec: () => DeploymentSpec;
+}
+
+/**
+ * The page's buttons, each the same command function the CLI runs (same lock, gates, history).
+ * A new command (canary) is one more entry here and one more button in the page.
+ */
+export const ACTIONS = {
+  switch: {
+    body: z.strictObject({ color: Color.optional(), expectVersion: z.string().min(1).optional() }),
+    run: (context: CommandContext, body: { color?: Color | undefined; expectVersion?: string | undefined }) => switchTraffic(context, dropUndefined(body)).then(moveOutcome),
+  },
+  rollback: {
+    body: z.strictObject({}),
+    run: (context: CommandContext) => rollbackTraffic(context).then(moveOutcome),
+  },
+  release: {
+    body: z.strictObject({ model: z.string().min(1), color: Color.optional(), switch: z.boolean().default(false) }),
+    run: async (context: CommandContext, body: { model: string; color?: Color | undefined; switch: boolean }): Promise<ActionOutcome> => {
+      const result = await releaseToIdle(context, dropUndefined(body));
+      if (result.switch) {
+        const moved = moveOutcome(result.switch);
+        return { ...moved, result };
+      }
+      return { ok: true, result };
+    },
+  },
+  shadow: {
+    body: z.strictObject({ on: z.boolean(), percent: z.int().min(1).max(100).optional() }),
+    run: async (context: CommandContext, body: { on: boolean; percent?: number | undefined }, env: ActionEnv): Promise<ActionOutcome> => {
+      const action = body.on ? shadowOnAction(env.spec(), body.percent === undefined ? {} : { percent: body.percent }) : { kind: 'off' as const };
+      return { ok: true, result: await shadowTraffic(context, action) };
+    },
+  },
+} as const;
+
+export type ActionName = keyof typeof ACTIONS;
+export const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
+
+/** What the page gets back: the CLI's --json shape (ok, result, error with code, message and hint). */
+export interface ActionOutcome {
+  readonly ok: boolean;
+  readonly result: unknown;
+  readonly error?: { readonly code: string; readonly message: string; readonly hint: string };
+}
+
+const FAILED_MOVE = { refused: 'PREFLIGHT_FAILED', reverted: 'VERIFY_FAILED', broken: 'REVERT_FAILED' } as const;
+
+/** A switch or rollback that did not move traffic is a failure that says why (the gate's message). */
+function moveOutcome(result: SwitchResult): ActionOutcome {
+  if (result.kind === 'noop' || result.kind === 'switched') return { ok: true, result };
+  const error = new DeployError(FAILED_MOVE[result.kind], `${result.from} -> ${result.to}: ${result.reason}${result.kind === 'broken' ? ` Switching back failed: ${result.revertError}` : ''}`);
+  return { ok: false, result, error: { code: error.code, message: error.message, hint: error.hint } };
+}
+
+function dropUndefined<T extends object>(values: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}

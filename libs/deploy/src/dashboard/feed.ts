@@ -1,0 +1,223 @@
+import { type Color, HealthResponse } from '@mlbg/contract';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import type { CommandContext } from '../commands/context';
+import { type StatusResult, stackStatus } from '../commands/lifecycle';
+import type { Clock, HttpClient } from '../effects/deps';
+import { judgeHealth } from '../effects/service-client';
+import type { HistoryEntry } from '../history/history';
+import { type AccessLine, type MetricsCounts, type TrafficPoint, accessPoint, metricsPoint, parseAccessLine, parseMetrics } from './traffic';
+
+const COLORS: readonly Color[] = ['blue', 'green'];
+/** The charts' window: 15 minutes of one point a second. */
+export const WINDOW_MS = 15 * 60_000;
+/** How often the charts and the status move (the issue: every second or two). */
+export const DEFAULT_FEED_TIMING = { sampleMs: 1_000, statusMs: 2_000 } as const;
+/** Timelines longer than this send only their newest entries. */
+const HISTORY_ENTRIES = 500;
+const SCRAPE_TIMEOUT_MS = 1_500;
+
+/** One chart point: the colors from their /metrics, the router from nginx's access log. null = could not be read. */
+export interface Sample {
+  readonly t: number;
+  readonly blue: TrafficPoint | null;
+  readonly green: TrafficPoint | null;
+  readonly router: TrafficPoint | null;
+}
+
+/** What a color says about itself on /health, beyond the status view: the model's identity and signature. */
+export interface ColorDetail {
+  readonly version: string;
+  readonly sha256: string;
+  readonly featureCount: number;
+  readonly uptimeSeconds: number;
+  readonly signature: HealthResponse['signature'] | null;
+}
+
+/** The deployment as the page shows it; `error` when the status could not be read at all. */
+export interface StackView {
+  readonly checkedAt: string;
+  readonly status: StatusResult | null;
+  readonly details: Readonly<Record<Color, ColorDetail | null>>;
+  readonly error: string | null;
+}
+
+export type FeedEvent =
+  | { readonly kind: 'stack'; readonly stack: StackView }
+  | { readonly kind: 'sample'; readonly sample: Sample }
+  | { readonly kind: 'history'; readonly entries: readonly HistoryEntry[]; readonly skippedLines: readonly number[] };
+
+export interface FeedOptions {
+  /** A context to read the deployment with (opened once, again after a failure). */
+  readonly openContext: () => Promise<CommandContext>;
+  readonly http: HttpClient;
+  readonly clock: Clock;
+  /** nginx's JSON access log, where the backend has one on this machine (local). */
+  readonly accessLog?: string;
+  readonly timing?: { readonly sampleMs: number; readonly statusMs: number };
+}
+
+/**
+ * Watches one deployment: its status and history every `statusMs`, each color's /metrics and
+ * nginx's access log every `sampleMs`, and keeps the last 15 minutes of points. A stack that goes
+ * down shows as errors and gaps, never stops the feed.
+ */
+export class DashboardFeed {
+  private readonly listeners = new Set<(event: FeedEvent) => void>();
+  private readonly samples: Sample[] = [];
+  private stack: StackView = { checkedAt: new Date(0).toISOString(), status: null, details: { blue: null, green: null }, error: 'not read yet' };
+  private history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] } = { entries: [], skippedLines: [] };
+  private historyKey = '';
+  private context: CommandContext | undefined;
+  private readonly lastCounts = new Map<Color, { counts: MetricsCounts; at: number }>();
+  private accessOffset: number | undefined;
+  private lastSampleAt: number;
+  private timers: NodeJS.Timeout[] = [];
+  private statusRunning = false;
+  private sampleRunning = false;
+
+  constructor(private readonly options: FeedOptions) {
+    this.lastSampleAt = options.clock.now();
+  }
+
+  start(): void {
+    const timing = this.options.timing ?? DEFAULT_FEED_TIMING;
+    void this.refreshStack();
+    this.skipAccessLogBacklog();
+    this.timers = [setInterval(() => void this.refreshStack(), timing.statusMs), setInterval(() => void this.takeSample(), timing.sampleMs)];
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.listeners.clear();
+  }
+
+  /** Everything a new page needs at once. */
+  snapshot(): { stack: StackView; samples: readonly Sample[]; history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] } } {
+    return { stack: this.stack, samples: this.samples, history: this.history };
+  }
+
+  subscribe(listener: (event: FeedEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Reads the status and history now (after an action, so the page moves at once). */
+  async refreshStack(): Promise<void> {
+    if (this.statusRunning) return;
+    this.statusRunning = true;
+    try {
+      const context = (this.context ??= await this.options.openContext());
+      const status = await stackStatus(context);
+      const details = Object.fromEntries(await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const))) as Record<Color, ColorDetail | null>;
+      this.stack = { checkedAt: new Date(this.options.clock.now()).toISOString(), status, details, error: null };
+      const history = await context.history.read();
+      const entries = history.entries.slice(-HISTORY_ENTRIES);
+      const key = `${history.entries.length}:${JSON.stringify(entries.at(-1) ?? null)}`;
+      if (key !== this.historyKey) {
+        this.historyKey = key;
+        this.history = { entries, skippedLines: history.skippedLines };
+        this.emit({ kind: 'history', ...this.history });
+      }
+    } catch (error) {
+      this.context = undefined;
+      this.stack = { ...this.stack, checkedAt: new Date(this.options.clock.now()).toISOString(), error: error instanceof Error ? error.message : String(error) };
+    } finally {
+      this.statusRunning = false;
+    }
+    this.emit({ kind: 'stack', stack: this.stack });
+  }
+
+  private async detail(context: CommandContext, color: Color): Promise<ColorDetail | null> {
+    try {
+      const check = judgeHealth(await context.backend.colors.health(color));
+      const health = check.health;
+      if (!health) return null;
+      return { version: health.version, sha256: health.model_sha256, featureCount: health.feature_count, uptimeSeconds: health.uptime_seconds, signature: health.signature ?? null };
+    } catch {
+      return null;
+    }
+  }
+
+  private async takeSample(): Promise<void> {
+    if (this.sampleRunning) return;
+    this.sampleRunning = true;
+    try {
+      const now = this.options.clock.now();
+      const seconds = Math.max(0.001, (now - this.lastSampleAt) / 1000);
+      this.lastSampleAt = now;
+      const [blue, green] = await Promise.all(COLORS.map((color) => this.scrape(color, now)));
+      const lines = this.readAccessLog();
+      const sample: Sample = { t: now, blue: blue ?? null, green: green ?? null, router: lines ? accessPoint(lines, seconds) : null };
+      this.samples.push(sample);
+      while (this.samples.length > 0 && (this.samples[0]?.t ?? now) < now - WINDOW_MS) this.samples.shift();
+      this.emit({ kind: 'sample', sample });
+    } finally {
+      this.sampleRunning = false;
+    }
+  }
+
+  /** The color's point since its previous scrape; null when it did not answer (and the next answer starts afresh). */
+  private async scrape(color: Color, now: number): Promise<TrafficPoint | null> {
+    const url = this.stack.status?.colors?.[color].url;
+    if (!url) return null;
+    try {
+      const { hostname, port } = new URL(url);
+      const answer = await this.options.http({ host: hostname, port: Number(port) }, { method: 'GET', path: '/metrics', timeoutMs: SCRAPE_TIMEOUT_MS });
+      if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
+      const counts = parseMetrics(answer.body);
+      const previous = this.lastCounts.get(color);
+      this.lastCounts.set(color, { counts, at: now });
+      return previous ? metricsPoint(previous.counts, counts, Math.max(0.001, (now - previous.at) / 1000)) : null;
+    } catch {
+      this.lastCounts.delete(color);
+      return null;
+    }
+  }
+
+  /** Lines written since the last read; only whole lines (a torn last line waits for the next read). */
+  private readAccessLog(): AccessLine[] | undefined {
+    const file = this.options.accessLog;
+    if (!file) return undefined;
+    let fd: number | undefined;
+    try {
+      const size = statSync(file).size;
+      // A shorter file is a new nginx (its prefix folder is made afresh): read it from the start.
+      const from = this.accessOffset === undefined || size < this.accessOffset ? 0 : this.accessOffset;
+      if (size === from) {
+        this.accessOffset = from;
+        return [];
+      }
+      fd = openSync(file, 'r');
+      const buffer = Buffer.alloc(size - from);
+      readSync(fd, buffer, 0, buffer.length, from);
+      const text = buffer.toString('utf8');
+      const end = text.lastIndexOf('\n') + 1;
+      this.accessOffset = from + Buffer.byteLength(text.slice(0, end));
+      return text
+        .slice(0, end)
+        .split('\n')
+        .map(parseAccessLine)
+        .filter((line): line is AccessLine => line !== undefined);
+    } catch {
+      this.accessOffset = undefined;
+      return undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  /** Traffic from before the dashboard started is not this interval's. */
+  private skipAccessLogBacklog(): void {
+    if (!this.options.accessLog) return;
+    try {
+      this.accessOffset = statSync(this.options.accessLog).size;
+    } catch {
+      this.accessOffset = undefined;
+    }
+  }
+
+  private emit(event: FeedEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
