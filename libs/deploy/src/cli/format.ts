@@ -84,6 +84,12 @@ export function describeAction(entry: HistoryEntry): string {
       return `${entry.time} down ${entry.outcome}${why}`;
     case 'release':
       return `${entry.time} release of ${entry.model} to ${entry.color ?? 'the idle color'} ${entry.outcome}${entry.version ? ` (${entry.version})` : ''}${why}`;
+    case 'restart':
+      return `${entry.time} supervisor ${entry.outcome === 'failed' ? 'gave up on' : 'restarted'} ${entry.process} (${entry.exit}; ${entry.restarts} restart(s) so far)`;
+    case 'reconcile':
+      return `${entry.time} an interrupted switch ${entry.from} -> ${entry.to} was settled: ${entry.outcome === 'flipped' ? `the route had moved, ${entry.to} is live` : `nothing had moved, ${entry.from} stays live`}`;
+    case 'switch-intent':
+      return `${entry.time} switch ${entry.from} -> ${entry.to} started (no outcome recorded yet)`;
     case 'shadow':
       return `${entry.time} shadow ${entry.outcome}${entry.percent === null ? '' : ` (${entry.percent}%)`}${entry.relay ? `, relay forwarded ${entry.relay.forwarded}, dropped ${entry.relay.dropped}` : ''}${why}`;
     default: {
@@ -117,12 +123,24 @@ export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 
       const pods = item.replicas ? `  ${item.replicas.ready}/${item.replicas.desired} pods ready, ${item.image}, version label ${item.versionLabel ?? '-'}` : '';
       return `  ${color.padEnd(7)}  ${item.url}  ${(item.role ?? '').padEnd(7)}  ${processLabel(item)}  ${health(item.health)}${item.model ? `  ${item.model}` : ''}${pods}`;
     }),
+    ...supervisorLines(status),
     ...historyLines(status),
   ];
   if (status.shadow) lines.push(...formatShadowLines(status.shadow));
   if (router.port !== router.requestedPort) lines.push(`Note: nginx listens on ${router.port} because port ${router.requestedPort} could not be used.`);
   lines.push(...status.notes.map((note) => `Note: ${note}`));
   return lines;
+}
+
+function supervisorLines(status: BackendStatus): string[] {
+  const view = status.supervisor;
+  if (!view) return [];
+  const head = `Supervisor: ${view.process === 'running' ? `pid ${view.pid}` : view.process === 'none' ? 'not started' : view.process}`;
+  const rows = Object.entries(view.processes).map(([name, item]) => {
+    const exit = item.lastExit ? `, last exit ${item.lastExit.at}: ${item.lastExit.reason}` : '';
+    return `  ${name.padEnd(7)}  ${item.phase}${item.pid !== null ? ` (pid ${item.pid}${item.adopted ? ', adopted' : ''})` : ''}, ${item.restarts} restart(s)${exit}`;
+  });
+  return [head, ...rows];
 }
 
 function processLabel(item: { process: ProcessState; pid: number | null; container?: string }): string {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answer, fakeBackend, fakeClock } from '../testing/fakes';
 import { DeployError } from '../errors';
-import { readHistory } from '../history/history';
+import { appendHistory, readHistory } from '../history/history';
+import { routesWithLive } from '../routing/routes';
 import type { Backend } from '../backends/backend';
 import { type Gate, failed, gatesNamed } from '../gates';
 import { formatSwitch } from '../cli/format';
@@ -31,7 +32,9 @@ describe('switchTraffic (a fake deployment)', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const history = () => readHistory(layout.historyFile).entries;
+  // The outcomes; each moving switch also records its intent first (see the intent test below).
+  const history = () => readHistory(layout.historyFile).entries.filter((entry) => entry.command !== 'switch-intent');
+  const everyLine = () => readHistory(layout.historyFile).entries;
   const ctx = (backend: Backend): CommandContext => ({
     backend,
     ...stateFolderStores(layout),
@@ -50,6 +53,21 @@ describe('switchTraffic (a fake deployment)', () => {
       expect.objectContaining({ user: 'tester', backend: 'local', command: 'switch', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0', outcome: 'switched' }),
     ]);
     expect(history()[0]?.reason).toBeUndefined();
+    expect(everyLine().map((entry) => `${entry.command} ${entry.outcome}`)).toEqual(['switch-intent intended', 'switch switched']);
+  });
+
+  it('given a switch whose command was killed after its intent, when the next switch runs, then it first settles it from the routes the backend really has', async () => {
+    const backend = fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN } });
+    await switchTraffic(ctx(backend), { color: 'green' });
+    // As if a later `switch --color=blue` was killed after its intent and its rename: the route moved, no outcome.
+    const intent = everyLine()[0];
+    if (intent?.command !== 'switch-intent') throw new Error('expected an intent first');
+    appendHistory(layout.historyFile, { ...intent, from: 'green', to: 'blue', routes: routesWithLive('blue') });
+    await backend.setRoutes(routesWithLive('blue'));
+    const next = await switchTraffic(ctx(backend), { color: 'blue' });
+    expect(next).toMatchObject({ kind: 'noop', color: 'blue' });
+    expect(everyLine().slice(-2).map((entry) => `${entry.command} ${entry.outcome}`)).toEqual(['switch-intent intended', 'reconcile flipped']);
+    expect(progress.join('\n')).toContain('was interrupted after the route moved: blue is live');
   });
 
   it('toggles without a color, and calls a switch to the live color a no-op without touching anything', async () => {

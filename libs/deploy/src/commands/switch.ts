@@ -1,9 +1,11 @@
 import { type Color, ROUTE_MOVE_BOUND_MS, otherColor } from '@mlbg/contract';
 import { answeredBy, judgeHealth, noAnswer } from '../effects/service-client';
+import { DeployError } from '../errors';
 import { DEFAULT_SWITCH_TIMING, type ExpectedVersion, type GateFacts, type GateResult, failed, passed, runGates } from '../gates';
 import { planSwitch } from './plan';
 import { type Routes, mainTarget, routesWithLive } from '../routing/routes';
 import { type CommandContext, historyStamp, reasonOf } from './context';
+import { settleInterruptedSwitch } from './reconcile';
 import { type SwitchEvent, type SwitchOutcome, type SwitchPhase, nextPhase, startSwitch } from './switch-phase';
 
 /** What a switch or rollback command ended with. `noop` = the color was already live. */
@@ -20,6 +22,7 @@ export type SwitchResult =
 export function switchTraffic(context: CommandContext, request: { color?: Color; expectVersion?: string }): Promise<SwitchResult> {
   const command = `switch${request.color ? ` --color=${request.color}` : ''}`;
   return context.lock.hold({ command, user: context.userName }, async () => {
+    await settleInterruptedSwitch(context);
     const routes = await context.backend.readRoutes();
     const live = mainTarget(routes.live);
     const plan = planSwitch(live, request.color);
@@ -44,7 +47,7 @@ export async function moveAndRecord(
   const from = mainTarget(before.live);
   const outcome = await runSwitch(context, before, to, expect);
   const routes = outcome.kind === 'switched' || outcome.kind === 'broken' ? routesWithLive(to) : before;
-  await context.history.append({
+  await appendOutcome(context, outcome, {
     ...historyStamp(context, started),
     command,
     from,
@@ -80,6 +83,13 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
         const toVersion = facts.target?.version ?? null;
         const fromVersion = facts.live?.version ?? backend.colors.recorded(current.from)?.version ?? null;
         if (run.failure) return { kind: 'preflight-failed', reason: run.failure.observed, fromVersion, toVersion, gates: run.results };
+        // Recorded before the route moves, so a command killed from here on is settled by the next one.
+        try {
+          await context.history.append({ ...historyStamp(context, context.clock.now()), command: 'switch-intent', outcome: 'intended', from: current.from, to: current.to, routes: routesWithLive(current.to) });
+        } catch (error) {
+          return { kind: 'preflight-failed', reason: `the switch could not be recorded in ${context.history.where} before moving the route (${reasonOf(error)}), so nothing was moved`, fromVersion, toVersion, gates: run.results };
+        }
+        await context.testPause?.('before-flip');
         return { kind: 'preflight-passed', fromVersion, toVersion, gates: run.results };
       }
       case 'flip':
@@ -156,3 +166,16 @@ async function verifyRoute(context: CommandContext, route: 'live' | 'preview', t
   return passed(name, `through nginx: ${url} answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row${retired}`, expected);
 }
 
+/**
+ * The history line of a switch. When it can not be written (a full or read-only state folder)
+ * the command says what did change: a refused switch changed nothing; a moved route stays moved,
+ * and the next command settles the history from the recorded intent.
+ */
+async function appendOutcome(context: CommandContext, outcome: SwitchOutcome, entry: Parameters<CommandContext['history']['append']>[0]): Promise<void> {
+  try {
+    await context.history.append(entry);
+  } catch (error) {
+    const what = outcome.kind === 'refused' ? 'The switch was refused and nothing was changed' : `The live route points at ${outcome.kind === 'reverted' ? outcome.from : outcome.to} now`;
+    throw new DeployError('STATE_NOT_WRITABLE', `${context.history.where}: ${reasonOf(error)}. ${what}; its outcome (${outcome.kind}) is not in the history.`);
+  }
+}

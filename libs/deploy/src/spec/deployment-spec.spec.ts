@@ -46,6 +46,7 @@ describe('DeploymentSpec', () => {
         ingressClassName: 'nginx',
         prometheusUrl: 'http://prometheus-operated.monitoring.svc:9090',
       },
+      supervisor: { restartDelayMs: 200, maxRestartDelayMs: 5_000, maxRestarts: 5, stableAfterMs: 10_000, probeIntervalMs: 500, unreadyLimitMs: 10_000, startGraceMs: 60_000 },
       limits: { bodyLimitBytes: 1_048_576, maxBatchRows: 10_000 },
     });
   });

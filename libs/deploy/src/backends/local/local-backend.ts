@@ -65,6 +65,7 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
     async setRoutes(routes) {
       const state = running();
       writeRouteLinks(layout, routes);
+      await deps.testPause?.('after-rename');
       writeState(layout.stateFile, { ...(current() ?? state), routes });
     },
     routerHealth: (route = 'live') => deps.http(router(), { method: 'GET', path: route === 'live' ? '/health' : `${running().running.previewPathPrefix}health` }),
