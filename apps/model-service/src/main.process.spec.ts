@@ -147,6 +147,30 @@ describe('the built service as a process', () => {
     expect(await service.exited).toBe(0);
   });
 
+  it('on SIGTERM, takes no new connection on its socket but answers a kept one (with Connection: close), and exits only once none is left', async () => {
+    const socketPath = join(scratch, 'kept.sock');
+    const service = await start({ SOCKET_PATH: socketPath });
+    // A kept connection, as nginx holds one: opened and used before the signal.
+    const kept = connect(socketPath);
+    await new Promise((ready) => kept.once('connect', ready));
+    let answers = '';
+    kept.on('data', (chunk) => (answers += chunk));
+    const closed = new Promise((done) => kept.once('close', done));
+    kept.write('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+    while (!answers.includes('"ok"')) await new Promise((wait) => setTimeout(wait, 10));
+
+    service.child.kill('SIGTERM');
+    while (existsSync(socketPath)) await new Promise((wait) => setTimeout(wait, 10));
+    // The socket file is gone (no new connection can be made) while the process still serves the kept one.
+    await expect(get({ socketPath, path: '/health' })).rejects.toThrow(/ENOENT/);
+    expect(service.child.exitCode).toBeNull();
+    kept.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    expect(answers).toMatch(/HTTP\/1\.1 503 [\s\S]*[Cc]onnection: close[\s\S]*"status":"draining"/);
+    expect(await service.exited).toBe(0);
+    expect(service.logs.map((entry) => entry.msg)).toContain('nginx holds no connection to this color any more');
+  });
+
   it('gives memory back with one full GC once a burst of large batches is over', async () => {
     const service = await start({ IDLE_GC_MB: '8' });
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });

@@ -1,11 +1,18 @@
 import 'reflect-metadata';
+import { ROUTER_CONNECTIONS } from '@mlbg/contract';
 import type { RequestListener, Server } from 'node:http';
 import { createApp } from './app/create-app';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
 import { IDLE_GC_IDLE_BELOW, IDLE_GC_IDLE_INTERVALS, IDLE_GC_INTERVAL_MS, startIdleGc } from './lifecycle/idle-gc';
 import { ReadinessTracker } from './lifecycle/readiness';
-import { closeServer, listenOnUnixSocket } from './lifecycle/unix-socket';
+import { closeServer, listenOnUnixSocket, unlinkOwnSocket, waitForNoConnections } from './lifecycle/unix-socket';
 import { ModelLoadError } from './model/onnx-model';
+
+/**
+ * How long a draining color waits for nginx to let go of its kept connections: by then this side's
+ * own keep-alive timeout has closed any idle one (nginx's, shorter, closed them before).
+ */
+const ROUTER_DRAIN_WAIT_MS = ROUTER_CONNECTIONS.COLOR_KEEP_ALIVE_TIMEOUT_MS + 500;
 
 /** Start-up problems the user can fix get one line and exit 1; anything else also prints its stack. */
 function fail(error: unknown): never {
@@ -69,6 +76,12 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
+    if (socketServer && config.socketPath) {
+      // No new connections from nginx; stop only once it holds none (it could send a request on one at any time).
+      await unlinkOwnSocket(socketServer, config.socketPath);
+      const left = await waitForNoConnections(socketServer, ROUTER_DRAIN_WAIT_MS);
+      log.info({ routerConnectionsLeft: left }, left === 0 ? 'nginx holds no connection to this color any more' : 'closing the connections nginx still holds');
+    }
     await Promise.all([socketServer ? closeServer(socketServer) : undefined, app.close()]);
     log.info('stopped');
     process.exit(0);

@@ -40,6 +40,14 @@ export const DEPLOY_ERRORS = {
     message: 'The stack did not become healthy; everything this command started was stopped again.',
     hint: 'Read the log lines above (full logs in the state folder\'s logs/), fix the cause, and run `npx nx run deploy:up` again.',
   },
+  REPAIR_FAILED: {
+    message: 'The stack was partly running; `up` started what was missing, but it did not become healthy. What was running was left running.',
+    hint: 'Read the log lines above and `npx nx run deploy:status` (restarts, last exit per process); fix the cause and run `npx nx run deploy:up` again, or `deploy:down` and `deploy:up` to start everything anew.',
+  },
+  STATE_NOT_WRITABLE: {
+    message: 'The state folder can not be written (read-only, full, or not this user\'s).',
+    hint: 'Free space or make the state folder writable (`df -h` and `ls -ld` on the folder named above), then run the command again; what did and did not change is said above.',
+  },
   ALREADY_PARTLY_RUNNING: {
     message: 'The stack is only partly running.',
     hint: 'Run `npx nx run deploy:down` and then `npx nx run deploy:up`. (An idle color that died can also be restarted alone with `npx nx run deploy:release --model=<its model>`.)',

@@ -8,6 +8,7 @@ export {
   DEFAULT_ROUTER_CONTAINER,
   DEFAULT_ROUTER_IMAGE,
   DEFAULT_ROUTER_PORT,
+  DEFAULT_SUPERVISOR,
   DEPLOYMENT_SPEC_PATH,
   DeploymentOverrides,
   DeploymentSpec,
@@ -65,3 +66,6 @@ export type { Gate, GateContext, SwitchTiming } from './gates';
 export { BackendKind, HistoryEntry, readHistory } from './history/history';
 export { Routes, Weights, allTo, describeWeights, mainTarget, routesWithLive, soleTarget } from './routing/routes';
 export { assignSlots, slotOrder, weightsOfSlots } from './routing/slots';
+/** Keep-alive load that counts every answer, with its time and color (the fault tests and the bench's outage run). */
+export { failureKinds, keepAliveLoad, summarize } from './testing/keepalive-load';
+export type { LoadReport, Seen } from './testing/keepalive-load';

@@ -1,5 +1,5 @@
-import { realDeps } from '@mlbg/deploy';
-import { loadavg } from 'node:os';
+import { realDeps, stackLayout } from '@mlbg/deploy';
+import { loadavg, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { type BaselineStack, startBaseline } from './baseline';
 import { ENDPOINTS } from './endpoints';
@@ -11,7 +11,8 @@ import { type OwnModelPair, startOwnModelPair } from './own-model';
 import type { BenchOptions } from './options';
 import { freePorts } from '@mlbg/deploy';
 import { checkTargets } from './report';
-import type { BenchResult, CaseResult, MemorySnapshot, SwitchUnderLoad, Via } from './result';
+import type { BenchResult, CaseResult, MemorySnapshot, RouterComparison, SwitchUnderLoad, Via } from './result';
+import { compareRouters, routerTargets, startNoKeepaliveRouter } from './routers';
 import { type ServiceStack, attachServiceStack, startServiceStack } from './service-stack';
 import { sideSucceeded } from './stats';
 import { switchUnderLoad } from './switch-load';
@@ -177,6 +178,21 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       cases.push(await measureCase(generator, plan, { ...options, progress: io.progress, checkAborted }));
     }
 
+    let routers: RouterComparison | null = null;
+    if (service.stack && service.direct && service.nginx) {
+      checkAborted();
+      const [port] = await freePorts(1);
+      const socketDir = stackLayout(WORKSPACE_ROOT, service.stack.stateDir, tmpdir()).socketDir;
+      io.progress(`Starting an nginx without upstream keepalive on the same sockets (port ${port}), to compare the routers side by side...`);
+      const plain = await startNoKeepaliveRouter({ workspaceRoot: WORKSPACE_ROOT, nginx, socketDir, port });
+      cleanups.push(async () => {
+        io.progress('Stopping the nginx without keepalive...');
+        await plain.stop();
+      });
+      const noKeepalive: Target = { ...service.nginx, url: plain.url, proxyPid: plain.pid };
+      routers = await compareRouters(generator, { direct: service.direct, keepalive: service.nginx, noKeepalive }, { ...options, progress: io.progress, checkAborted });
+    }
+
     let switching: SwitchUnderLoad | null = null;
     if (service.stack && options.switches > 0) {
       checkAborted();
@@ -216,8 +232,9 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       stack: { started: service.stack?.ownedByBench ?? false, live: service.stack?.live ?? null, serviceModel: service.model, baselineModel },
       cases,
       switchUnderLoad: switching,
+      routers,
       memory,
-      targets: checkTargets(cases, switching, memory),
+      targets: [...checkTargets(cases, switching, memory), ...routerTargets(routers)],
       allSucceeded: failures.length === 0,
       failures,
     };

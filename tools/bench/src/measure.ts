@@ -34,7 +34,8 @@ function perRequest(micros: number, requests: number): number | null {
   return requests > 0 ? Math.round((micros / requests) * 10) / 10 : null;
 }
 
-async function measureRun(load: LoadGenerator, plan: CasePlan, target: Target, seconds: number): Promise<RunMeasurement> {
+/** One load run on `target`, with the CPU its server and nginx spent per request. */
+export async function measureRun(load: LoadGenerator, plan: CasePlan, target: Target, seconds: number): Promise<RunMeasurement> {
   const proxyPids = target.proxyPid === undefined ? [] : withChildren(target.proxyPid);
   const before = {
     server: target.serverPid === undefined ? undefined : cpuMicros(target.serverPid),

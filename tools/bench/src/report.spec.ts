@@ -1,5 +1,6 @@
 import { checkTargets, renderMarkdown } from './report';
-import type { BenchResult, CaseResult, MemorySnapshot, RunMeasurement, SideSummary, SwitchUnderLoad } from './result';
+import type { BenchResult, CaseResult, MemorySnapshot, RouterComparison, RunMeasurement, SideSummary, SwitchUnderLoad } from './result';
+import { routerTargets } from './routers';
 import { summarise } from './stats';
 import { DEFAULT_OPTIONS } from './options';
 
@@ -56,17 +57,19 @@ const switching: SwitchUnderLoad = {
 
 describe('checkTargets', () => {
   it('checks each target against what the run measured', () => {
-    const checks = checkTargets([predictCase('direct', 0.91, 6), predictCase('nginx', 0.8, 12)], switching, memory);
+    const health: CaseResult = { ...predictCase('direct', 0.72, 4), endpoint: 'health', label: 'GET /health', rows: 0 };
+    const checks = checkTargets([predictCase('direct', 0.91, 6), predictCase('nginx', 0.8, 12), health], switching, memory);
     expect(checks.map((check) => [check.name.split(':')[0], check.met])).toEqual([
       ['/predict (3 rows), 32 connections, direct', true],
       ['/predict (3 rows), 32 connections, nginx', false],
+      ['GET /health, 32 connections, direct', true],
       ['/predict (3 rows), 32 connections, through nginx', false],
       ['/predict (10,000 rows)', null],
       ['Switch under load', true],
       ['RSS of each color after load', false],
     ]);
     expect(checks[0].measured).toBe('0.91x (8,190 vs 9,000 req/s)');
-    expect(checks[5].measured).toContain('green 151 MB');
+    expect(checks[6].measured).toContain('green 151 MB');
   });
 
   it('judges memory on the settled reading when there is one', () => {
@@ -78,6 +81,25 @@ describe('checkTargets', () => {
 
   it('says "not measured" rather than guessing', () => {
     expect(checkTargets([], null, []).every((check) => check.met === null && check.measured === 'not measured')).toBe(true);
+  });
+});
+
+const routers: RouterComparison = {
+  label: 'POST /predict, 3 rows',
+  connections: 32,
+  direct: side(23_000, 2.5),
+  keepalive: side(21_000, 3),
+  noKeepalive: side(8_000, 8),
+  keepaliveVsNoKeepalive: 2.63,
+  keepaliveVsDirect: 0.91,
+  p99VsNoKeepalive: 0.38,
+};
+
+describe('routerTargets', () => {
+  it('judges keepalive against no keepalive and against the color directly, and says when it was not measured', () => {
+    expect(routerTargets(routers).map((check) => check.met)).toEqual([true, true, true]);
+    expect(routerTargets({ ...routers, keepaliveVsNoKeepalive: 2.4, p99VsNoKeepalive: 0.6 }).map((check) => check.met)).toEqual([false, true, false]);
+    expect(routerTargets(null).every((check) => check.met === null && check.measured === 'not measured')).toBe(true);
   });
 });
 
@@ -93,8 +115,9 @@ describe('renderMarkdown', () => {
       stack: { started: true, live: 'blue', serviceModel: 'models/v1.0.0/model.onnx', baselineModel: 'models/v1.0.0/model.onnx' },
       cases,
       switchUnderLoad: switching,
+      routers,
       memory,
-      targets: checkTargets(cases, switching, memory),
+      targets: [...checkTargets(cases, switching, memory), ...routerTargets(routers)],
       allSucceeded: true,
       failures: [],
     };
@@ -103,6 +126,9 @@ describe('renderMarkdown', () => {
     expect(text).toContain('| 20,000 | 4,000 | 0 | 0 | 0 | 0 | 480.0 / 480.0 ms | 700.0 / 700.0 ms |');
     expect(text).toContain('Each switch, nginx serving the new color after (ms): 480.0.');
     expect(text).toContain('| service green | 121 | 151 |');
+    expect(text).toContain('| nginx, upstream keepalive | 21,000 | 1.00 | 3.00 | 50 | 100 |');
+    expect(text).toContain('keepalive / no keepalive: 2.63x req/s, 0.38x p99; keepalive / direct: 0.91x req/s (paired runs).');
+    expect(text).toMatch(/\| \/predict \(3 rows\), 32 connections, nginx with upstream keepalive: req\/s vs the same color directly \| ≥ 0.9x \| 0.91x \| yes \|/);
     expect(text).toContain('Every request succeeded.');
   });
 });

@@ -1,3 +1,4 @@
+import { routerLines } from './routers';
 import type { BenchResult, CaseResult, MemorySnapshot, SwitchUnderLoad, TargetCheck } from './result';
 
 /** The issue's targets, measured on a 2-core machine in one run. */
@@ -5,6 +6,8 @@ export const TARGETS = {
   /** /predict (3 rows) at 32 connections, direct and through nginx, as a fraction of the bare baseline's req/s. */
   predictRatio: 0.85,
   predictConnections: 32,
+  /** The readiness answer, direct, as a fraction of the bare baseline's (it was 0.25x on the Nest/terminus path). */
+  healthRatio: 0.7,
   nginxP99Ms: 10,
   switches: 20,
   colorRssMb: 150,
@@ -31,6 +34,13 @@ export function checkTargets(cases: readonly CaseResult[], switching: SwitchUnde
       met: found?.ratio == null ? null : found.ratio >= TARGETS.predictRatio,
     });
   }
+  const health = findCase(cases, 'health', 'direct', TARGETS.predictConnections);
+  checks.push({
+    name: `GET /health, ${TARGETS.predictConnections} connections, direct: req/s vs the bare baseline`,
+    target: `≥ ${TARGETS.healthRatio}x`,
+    measured: health?.ratio == null || !health.baseline ? 'not measured' : `${ratio(health.ratio)} (${number(health.service.requestsPerSecond)} vs ${number(health.baseline.requestsPerSecond)} req/s)`,
+    met: health?.ratio == null ? null : health.ratio >= TARGETS.healthRatio,
+  });
   const nginx = findCase(cases, 'predict-3', 'nginx', TARGETS.predictConnections);
   checks.push({
     name: `/predict (3 rows), ${TARGETS.predictConnections} connections, through nginx: p99 latency`,
@@ -146,6 +156,7 @@ export function renderMarkdown(result: BenchResult): string {
     '',
     ...casesTable(result.cases),
     ...predictionsLines(result.cases),
+    ...routerLines(result.routers),
     ...switchLines(result.switchUnderLoad),
     ...memoryLines(result.memory),
     '',

@@ -58,6 +58,18 @@ export interface CaseResult {
   readonly baselinePredictionsPerSecond: number | null;
 }
 
+/** 3-row /predict: the color directly, through nginx with keepalive, through the same stack's nginx without it. */
+export interface RouterComparison {
+  readonly label: string;
+  readonly connections: number;
+  readonly direct: SideSummary;
+  readonly keepalive: SideSummary;
+  readonly noKeepalive: SideSummary;
+  readonly keepaliveVsNoKeepalive: number | null;
+  readonly keepaliveVsDirect: number | null;
+  readonly p99VsNoKeepalive: number | null;
+}
+
 export interface SwitchRecord {
   readonly index: number;
   readonly from: string | null;
@@ -113,6 +125,8 @@ export interface BenchResult {
   readonly stack: { readonly started: boolean; readonly live: string | null; readonly serviceModel: string | null; readonly baselineModel: string };
   readonly cases: readonly CaseResult[];
   readonly switchUnderLoad: SwitchUnderLoad | null;
+  /** Null when the bench measured no stack of its own or attached (bare URLs). */
+  readonly routers: RouterComparison | null;
   readonly memory: readonly MemorySnapshot[];
   readonly targets: readonly TargetCheck[];
   /** Every request of every run (and of the switches) got a 2xx. */

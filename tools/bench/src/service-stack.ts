@@ -6,7 +6,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { freePorts } from '@mlbg/deploy';
 
 /** What a deploy command printed with --json. */
-interface CliJson<T> {
+export interface CliJson<T> {
   readonly ok: boolean;
   readonly result: T;
   readonly error?: { readonly code: string; readonly message: string; readonly hint: string };
@@ -32,6 +32,7 @@ function serviceEnv(stateDir: string): Record<string, string | undefined> {
   return { ...env, BLUEGREEN_STATE_DIR: stateDir };
 }
 
+/** One deploy command in-process with --json, on the stack in `stateDir`. */
 export async function deploy<T>(workspaceRoot: string, stateDir: string, argv: readonly string[], progress: (line: string) => void): Promise<CliJson<T>> {
   let stdout = '';
   const env = serviceEnv(stateDir);

@@ -7,12 +7,15 @@ import pino, { type DestinationStream } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { registerDocs } from '../docs/docs.plugin';
 import { ReadinessTracker } from '../lifecycle/readiness';
+import { createRouteRetirement } from '../lifecycle/route-retirement';
 import { PinoNestLogger } from '../logging/pino-nest-logger';
 import { createResponseObserver } from '../logging/response-observer';
 import { MetricsService } from '../metrics/metrics.service';
 import { ModelService } from '../model/model.service';
 import { loadOnnxModel } from '../model/onnx-model';
-import { createPredictFastPath, type PredictFastPath } from '../predict/predict.fast-path';
+import { createHealthFastPath } from '../health/health.fast-path';
+import { HealthService } from '../health/health.service';
+import { createPredictFastPath } from '../predict/predict.fast-path';
 import { registerPredictRoute } from '../predict/predict.route';
 import { PredictService } from '../predict/predict.service';
 import { registerTrpc } from '../trpc/trpc.plugin';
@@ -34,6 +37,8 @@ export interface CreateAppOptions {
    * On by default; tests turn it off to compare both paths. `inject` always takes the Fastify route.
    */
   predictFastPath?: boolean;
+  /** The same for `GET /health` (health.fast-path.ts). */
+  healthFastPath?: boolean;
 }
 
 /**
@@ -68,7 +73,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   fastify.removeContentTypeParser('text/plain');
 
   const modelService = app.get(ModelService);
-  const observe = createResponseObserver(app.get(MetricsService), logger, { logRequests: config.logRequests });
+  const metrics = app.get(MetricsService);
+  const observe = createResponseObserver(metrics, logger, { logRequests: config.logRequests });
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-model-version', modelService.version);
     reply.header('x-color', config.color);
@@ -76,11 +82,18 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     done();
   });
   const readiness = app.get(ReadinessTracker);
-  const draining = () => readiness.get().state === 'draining';
-  fastify.addHook('onSend', (_request, reply, payload, done) => {
-    // While draining, close each connection after its answer so keep-alive clients move on and the
-    // process can exit once in-flight requests are done.
-    if (draining()) reply.header('connection', 'close');
+  const retired = createRouteRetirement({ socketPath: config.socketPath });
+  // While draining, close each connection after its answer so keep-alive clients move on and the
+  // process can exit once in-flight requests are done; and retire nginx's kept connections that came
+  // through a socket link that no longer points at this color.
+  const closeAfter = (request: IncomingMessage) => {
+    if (readiness.get().state === 'draining') return true;
+    if (!retired(request.headers)) return false;
+    metrics.countRetiredConnection();
+    return true;
+  };
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (closeAfter(request.raw)) reply.header('connection', 'close');
     done(null, payload);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -100,10 +113,26 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   await registerTrpc(app);
   await registerDocs(app, modelService);
   await app.init();
+  const accepting = () => !closing && readiness.get().state === 'ready';
+  const fastPaths: FastPath[] = [];
+  if (options.healthFastPath !== false) {
+    fastPaths.push(
+      createHealthFastPath({
+        health: app.get(HealthService),
+        version: modelService.version,
+        color: config.color,
+        requestIdHeader: REQUEST_ID_HEADER,
+        genReqId: randomUUID,
+        // Every readiness state is answered here (503 while starting or draining), until Fastify closes.
+        accepting: () => !closing,
+        closeAfter,
+        observe,
+      }),
+    );
+  }
   if (options.predictFastPath !== false) {
     const { onProtoPoisoning = 'error', onConstructorPoisoning = 'error' } = fastify.initialConfig;
-    installFastPath(
-      app,
+    fastPaths.push(
       createPredictFastPath({
         predictions: app.get(PredictService),
         logger,
@@ -113,12 +142,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
         parseJson: fastify.getDefaultJsonParser(onProtoPoisoning, onConstructorPoisoning),
         requestIdHeader: REQUEST_ID_HEADER,
         genReqId: randomUUID,
-        accepting: () => !closing && readiness.get().state === 'ready',
-        draining,
+        accepting,
+        closeAfter,
         observe,
       }),
     );
   }
+  if (fastPaths.length > 0) installFastPaths(app, fastPaths);
   await modelService.warmUp();
   logger.info(
     { model: config.modelPath, features: modelService.featureCount, sha256: modelService.sha256 },
@@ -127,15 +157,19 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   return app;
 }
 
+/** Serves a request itself and returns true, or returns false without touching it. */
+type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
+
 /**
- * Puts `fastPath` in front of Fastify's request handler on the app's server (and so on the unix socket
- * too: main.ts serves that with the same listener). Requests it declines go to Fastify unchanged.
+ * Puts the fast paths in front of Fastify's request handler on the app's server (and so on the unix
+ * socket too: main.ts serves that with the same listener). Requests they decline go to Fastify unchanged.
  */
-function installFastPath(app: NestFastifyApplication, fastPath: PredictFastPath): void {
+function installFastPaths(app: NestFastifyApplication, fastPaths: readonly FastPath[]): void {
   const server = app.getHttpServer();
   const [fastifyHandler] = server.listeners('request') as RequestListener[];
   server.removeListener('request', fastifyHandler);
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (!fastPath(request, response)) fastifyHandler(request, response);
+    for (const fastPath of fastPaths) if (fastPath(request, response)) return;
+    fastifyHandler(request, response);
   });
 }

@@ -9,8 +9,8 @@ export class HealthController {
 
   /** Readiness: 200 only while the model answers; 503 while starting, draining or broken. */
   @Get()
-  async readiness(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthResponse> {
-    const report = await this.health.report();
+  readiness(@Res({ passthrough: true }) reply: FastifyReply): HealthResponse {
+    const report = this.health.report();
     reply.status(report.status === 'ok' ? 200 : 503);
     return report;
   }

@@ -1,3 +1,4 @@
+import { ROUTER_CONNECTIONS } from '@mlbg/contract';
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { connect } from 'node:net';
@@ -13,6 +14,9 @@ const SOCKET_MODE = 0o666;
 export async function listenOnUnixSocket(path: string, handler: RequestListener): Promise<Server> {
   await removeStaleSocket(path);
   const server = createServer(handler);
+  // Longer than nginx's upstream keepalive_timeout: nginx closes an idle kept connection first, so
+  // it never sends a request on one this side is closing.
+  server.keepAliveTimeout = ROUTER_CONNECTIONS.COLOR_KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
@@ -21,7 +25,21 @@ export async function listenOnUnixSocket(path: string, handler: RequestListener)
     });
   });
   await chmod(path, SOCKET_MODE);
+  socketInodes.set(server, (await lstat(path)).ino);
   return server;
+}
+
+/** The inode of the socket file each server created, to know it is still ours when removing it. */
+const socketInodes = new WeakMap<Server, number>();
+
+/**
+ * Removes the socket file, if it is still the one `server` created: nginx then can open no new
+ * connection to this draining color (it answers those requests itself, as for a stopped color),
+ * while the connections it already holds are answered, with `Connection: close`, and end.
+ */
+export async function unlinkOwnSocket(server: Server, path: string): Promise<void> {
+  const stat = await lstat(path).catch(() => undefined);
+  if (stat?.isSocket() && stat.ino === socketInodes.get(server)) await unlink(path).catch(() => undefined);
 }
 
 async function removeStaleSocket(path: string): Promise<void> {
@@ -53,4 +71,21 @@ export function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+}
+
+const CONNECTION_POLL_MS = 25;
+
+/**
+ * Resolves once no connection to `server` is left, or after `maxWaitMs`, with how many are left.
+ * Draining answers every request with `Connection: close` and nginx closes its idle kept
+ * connections after its keepalive_timeout, so this ends by itself; closing an idle connection from
+ * this side instead could meet a request nginx is sending on it at that moment.
+ */
+export async function waitForNoConnections(server: Server, maxWaitMs: number): Promise<number> {
+  const deadline = performance.now() + maxWaitMs;
+  for (;;) {
+    const open = await new Promise<number>((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)));
+    if (open === 0 || performance.now() >= deadline) return open;
+    await new Promise((resolve) => setTimeout(resolve, CONNECTION_POLL_MS));
+  }
 }

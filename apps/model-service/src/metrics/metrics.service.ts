@@ -106,6 +106,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly retiredConnections = new Counter({
+    name: 'router_connections_retired_total',
+    help: "nginx's kept connections answered with Connection: close because the socket link they came through no longer points at this color.",
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -113,6 +119,11 @@ export class MetricsService {
   setModelInfo(labels: { version: string; color: string; sha256: string }): void {
     this.modelInfo.reset();
     this.modelInfo.set(labels, 1);
+  }
+
+  /** One kept connection from nginx retired (lifecycle/route-retirement.ts): it closes after this answer. */
+  countRetiredConnection(): void {
+    this.retiredConnections.inc();
   }
 
   /** Starts timing one inference; call the result when it ends. */

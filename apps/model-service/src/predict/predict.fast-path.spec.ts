@@ -181,7 +181,7 @@ describe('which requests the fast path takes', () => {
       requestIdHeader: 'x-request-id',
       genReqId: () => 'made-id',
       accepting: () => accepting,
-      draining: () => false,
+      closeAfter: () => false,
       observe: createResponseObserver(new MetricsService(), logger, { logRequests: true }),
     });
     server = createServer((req, res) => {

@@ -36,8 +36,11 @@ export interface PredictFastPathDeps {
   readonly genReqId: () => string;
   /** False while draining or closing: Fastify then answers (503, `connection: close`) as it always did. */
   readonly accepting: () => boolean;
-  /** True once draining has begun: answers then close their connection (the app's onSend hook). */
-  readonly draining: () => boolean;
+  /**
+   * True when this answer must close its connection: draining has begun, or the request came
+   * through a socket link that no longer points at this color (the app's onSend hook).
+   */
+  readonly closeAfter: (request: IncomingMessage) => boolean;
   /** What the app's onResponse hook does: metrics and the access log line. */
   readonly observe: ResponseObserver;
 }
@@ -79,12 +82,12 @@ export function createPredictFastPath(deps: PredictFastPathDeps): PredictFastPat
 
     const send = (status: number, payload: string, closeConnection: boolean) => {
       if (response.headersSent) return; // answered already (a failure while answering)
-      const draining = deps.draining();
+      const retire = deps.closeAfter(request);
       // Header order as Fastify writes them: onRequest's, then the parser's, type, onSend's, length.
       const head: Record<string, string> = { 'x-model-version': deps.version, 'x-color': deps.color, 'x-request-id': requestId };
       if (closeConnection) head['connection'] = 'close';
       head['content-type'] = JSON_CONTENT_TYPE;
-      if (draining && !closeConnection) head['connection'] = 'close';
+      if (retire && !closeConnection) head['connection'] = 'close';
       head['content-length'] = String(Buffer.byteLength(payload));
       response.writeHead(status, head);
       response.end(payload);

@@ -23,7 +23,7 @@ export async function registerTrpc(app: NestFastifyApplication): Promise<void> {
   // The router's `predict` answers the original shape, one number per row; other models answer over HTTP.
   const servesOriginalShape = plan.task === 'regression' && plan.targets === 1;
   const procedures: ModelProcedures = {
-    health: () => health.report(),
+    health: async () => health.report(),
     predict: async (input) => {
       if (!servesOriginalShape) {
         const kind = plan.task === 'regression' ? `a regression model with ${plan.targets} targets` : 'a classifier';

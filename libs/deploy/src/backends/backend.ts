@@ -29,8 +29,8 @@ export interface Backend {
   readRoutes(): Promise<Routes>;
   /** Moves the routes (each with one atomic step where it can: a rename, a selector patch). */
   setRoutes(routes: Routes): Promise<void>;
-  /** GET /health through nginx's live route, on a fresh connection. */
-  routerHealth(): Promise<HttpAnswer>;
+  /** GET /health through nginx's live route (or the preview route), on a fresh client connection. */
+  routerHealth(route?: 'live' | 'preview'): Promise<HttpAnswer>;
 
   // colors
   readonly colors: ColorAccess;
@@ -246,6 +246,24 @@ export interface BackendStatus {
   readonly router: RouterStatus | null;
   readonly colors: Readonly<Record<Color, ColorStatus>> | null;
   readonly notes: readonly string[];
+  /** The local stack's supervisor and what it reports of each process (restarts, last exit). */
+  readonly supervisor?: SupervisorStatusView;
   /** Where the backend has shadow traffic: whether it is on, and the relay's counters. */
   readonly shadow?: ShadowStatus;
+}
+
+/** One supervised process as `status` shows it. */
+export interface SupervisedStatus {
+  readonly phase: string;
+  readonly pid: number | null;
+  readonly restarts: number;
+  readonly lastExit: { readonly at: string; readonly reason: string } | null;
+  readonly adopted: boolean;
+  readonly logTail: string | null;
+}
+
+export interface SupervisorStatusView {
+  readonly process: ProcessState;
+  readonly pid: number | null;
+  readonly processes: Readonly<Record<string, SupervisedStatus>>;
 }

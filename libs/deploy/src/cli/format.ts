@@ -88,6 +88,12 @@ export function describeAction(entry: HistoryEntry): string {
       return `${entry.time} release of ${entry.model} to ${entry.color ?? 'the idle color'} ${entry.outcome}${entry.version ? ` (${entry.version})` : ''}${why}`;
     case 'canary':
       return `${entry.time} canary of ${entry.canary} ${entry.canaryVersion ?? ''} (stable ${entry.stable}) ${entry.outcome} at ${entry.weight}%${why}`;
+    case 'restart':
+      return `${entry.time} supervisor ${entry.outcome === 'failed' ? 'gave up on' : 'restarted'} ${entry.process} (${entry.exit}; ${entry.restarts} restart(s) so far)`;
+    case 'reconcile':
+      return `${entry.time} an interrupted switch ${entry.from} -> ${entry.to} was settled: ${entry.outcome === 'flipped' ? `the route had moved, ${entry.to} is live` : `nothing had moved, ${entry.from} stays live`}`;
+    case 'switch-intent':
+      return `${entry.time} switch ${entry.from} -> ${entry.to} started (no outcome recorded yet)`;
     case 'shadow':
       return `${entry.time} shadow ${entry.outcome}${entry.percent === null ? '' : ` (${entry.percent}%)`}${entry.relay ? `, relay forwarded ${entry.relay.forwarded}, dropped ${entry.relay.dropped}` : ''}${why}`;
     default: {
@@ -122,6 +128,7 @@ export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 
       return `  ${color.padEnd(7)}  ${item.url}  ${(item.role ?? '').padEnd(7)}  ${processLabel(item)}  ${health(item.health)}${item.model ? `  ${item.model}` : ''}${pods}`;
     }),
     ...canaryLines(status.canary ?? null),
+    ...supervisorLines(status),
     ...historyLines(status),
   ];
   if (status.shadow) lines.push(...formatShadowLines(status.shadow));
@@ -166,6 +173,17 @@ export function formatCanary(result: CanaryResult): string[] {
       return unreachable;
     }
   }
+}
+
+function supervisorLines(status: BackendStatus): string[] {
+  const view = status.supervisor;
+  if (!view) return [];
+  const head = `Supervisor: ${view.process === 'running' ? `pid ${view.pid}` : view.process === 'none' ? 'not started' : view.process}`;
+  const rows = Object.entries(view.processes).map(([name, item]) => {
+    const exit = item.lastExit ? `, last exit ${item.lastExit.at}: ${item.lastExit.reason}` : '';
+    return `  ${name.padEnd(7)}  ${item.phase}${item.pid !== null ? ` (pid ${item.pid}${item.adopted ? ', adopted' : ''})` : ''}, ${item.restarts} restart(s)${exit}`;
+  });
+  return [head, ...rows];
 }
 
 function processLabel(item: { process: ProcessState; pid: number | null; container?: string }): string {

@@ -13,6 +13,7 @@ import { downStack, releaseToIdle, stackStatus, upStack } from '../commands/life
 import { rollbackTraffic } from '../commands/rollback';
 import { type SwitchResult, switchTraffic } from '../commands/switch';
 import type { RuntimeDeps } from '../effects/deps';
+import { TEST_PAUSE_VARIABLE, testPauseFrom } from '../effects/real-deps';
 import { DeployError, type DeployErrorCode } from '../errors';
 import { type Gate, PREDICTION_DIFF_GATE, type PredictionDiffSettings, type SwitchTiming, gatesNamed, predictionDiffGate, predictionDiffSettings } from '../gates';
 import { diffColors } from '../commands/diff';
@@ -73,7 +74,9 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     context.stdout(command.json ? JSON.stringify({ ok: true, command: 'help', usage: USAGE }, null, 2) : USAGE);
     return EXIT.ok;
   }
-  const deps = context.deps(command.json ? context.stderr : context.stdout);
+  const progress = command.json ? context.stderr : context.stdout;
+  const pause = testPauseFrom(context.env[TEST_PAUSE_VARIABLE], progress);
+  const deps = { ...context.deps(progress), ...(pause ? { testPause: pause } : {}) };
   const stateDir = command.stateDir === undefined ? resolve(context.workspaceRoot, DEFAULT_STATE_DIR) : isAbsolute(command.stateDir) ? command.stateDir : resolve(context.cwd, command.stateDir);
   const serviceBuildDir = context.env['BLUEGREEN_SERVICE_BUILD'];
   const layout = stackLayout(context.workspaceRoot, stateDir, deps.tmpRoot, serviceBuildDir ? { serviceBuildDir } : {});
@@ -266,7 +269,16 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
       return unreachable;
     }
   }
-  return { backend, ...stores, clock: deps.clock, userName: deps.userName, progress: deps.progress, preflight, ...(context.switchTiming ? { timing: context.switchTiming } : {}) };
+  return {
+    backend,
+    ...stores,
+    clock: deps.clock,
+    userName: deps.userName,
+    progress: deps.progress,
+    preflight,
+    ...(context.switchTiming ? { timing: context.switchTiming } : {}),
+    ...(deps.testPause ? { testPause: deps.testPause } : {}),
+  };
 }
 
 const FAILED_SWITCH: Record<'refused' | 'reverted' | 'broken', DeployErrorCode> = { refused: 'PREFLIGHT_FAILED', reverted: 'VERIFY_FAILED', broken: 'REVERT_FAILED' };

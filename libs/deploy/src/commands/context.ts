@@ -1,5 +1,5 @@
 import type { Backend } from '../backends/backend';
-import type { Clock } from '../effects/deps';
+import type { Clock, TestPause } from '../effects/deps';
 import { type Lock, type LockFiles, fileLock } from '../effects/lock';
 import type { Gate, SwitchTiming } from '../gates/gate';
 import { HISTORY_SCHEMA_VERSION, type HistoryInput } from '../history/history';
@@ -29,7 +29,10 @@ export interface CommandContext {
   readonly timing?: SwitchTiming;
   /** Where a running canary shows its progress to `deploy:status` (absent: nowhere). */
   readonly canaryRun?: JsonFile<CanaryRun>;
+  /** TEST HOOK (BLUEGREEN_TEST_PAUSE_AT): waits forever at the named point, so a test can kill the command there. */
+  readonly testPause?: TestPause;
 }
+
 
 type HistoryStamp = Pick<HistoryInput, 'schemaVersion' | 'time' | 'user' | 'backend' | 'durationMs'>;
 

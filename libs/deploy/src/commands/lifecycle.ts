@@ -4,6 +4,7 @@ import { type CanaryView, canaryView } from './canary-status';
 import { type HistoryEntry, type HistoryInput, type MoveEntry, lastAttempt, lastEntry, lastSuccessfulSwitch, skippedLinesNote } from '../history/history';
 import { type CommandContext, historyStamp, reasonOf } from './context';
 import { type SwitchResult, moveAndRecord } from './switch';
+import { settleInterruptedSwitch, unsettledIntent } from './reconcile';
 
 /** How long `down` waits for a switch in progress to finish before it is refused. */
 const DOWN_LOCK_WAIT_MS = 15_000;
@@ -45,6 +46,7 @@ export type ReleaseOutcome = ReleaseResult & { readonly switch?: SwitchResult };
 export function releaseToIdle(context: CommandContext, request: ReleaseRequest & { readonly switch?: boolean; readonly expectVersion?: string }): Promise<ReleaseOutcome> {
   const what = [request.model ? `--model=${request.model}` : '', request.image ? `--image=${request.image}` : '', request.switch ? '--switch' : ''].filter(Boolean).join(' ');
   return context.lock.hold({ command: `release ${what}`.trim(), user: context.userName }, async () => {
+    await settleInterruptedSwitch(context);
     const { switch: andSwitch, expectVersion, ...release } = request;
     const result = await recordRelease(context, release, () => context.backend.release(release));
     if (!andSwitch) return result;
@@ -112,7 +114,7 @@ export async function stackStatus(context: CommandContext): Promise<StatusResult
     lastAttempt: lastAttempt(history.entries, kind) ?? null,
     lastAction: lastEntry(history.entries, kind) ?? null,
     canary: canaryView(context, status.routes, history.entries),
-    notes: [...status.notes, ...(skipped ? [skipped] : [])],
+    notes: [...status.notes, ...(skipped ? [skipped] : []), ...interruptedNote(history.entries, kind)],
   };
 }
 
@@ -149,4 +151,11 @@ async function record<T>(
     await write(onFailure(error instanceof Error ? error.message : reasonOf(error), error));
     throw error;
   }
+}
+
+function interruptedNote(entries: readonly HistoryEntry[], kind: HistoryEntry['backend']): string[] {
+  const intent = unsettledIntent(entries, kind);
+  return intent
+    ? [`A switch ${intent.from} -> ${intent.to} began at ${intent.time} and recorded no outcome (its command was stopped, or is still running); the next switch, rollback or release settles it from what nginx really serves.`]
+    : [];
 }

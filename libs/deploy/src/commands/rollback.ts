@@ -3,6 +3,7 @@ import { planRollback } from './plan';
 import { mainTarget } from '../routing/routes';
 import { DeployError } from '../errors';
 import type { CommandContext } from './context';
+import { settleInterruptedSwitch } from './reconcile';
 import { type SwitchResult, moveAndRecord } from './switch';
 
 /**
@@ -12,6 +13,7 @@ import { type SwitchResult, moveAndRecord } from './switch';
  */
 export function rollbackTraffic(context: CommandContext): Promise<SwitchResult> {
   return context.lock.hold({ command: 'rollback', user: context.userName }, async () => {
+    await settleInterruptedSwitch(context);
     const routes = await context.backend.readRoutes();
     const live = mainTarget(routes.live);
     const history = await context.history.read();

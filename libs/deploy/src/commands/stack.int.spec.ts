@@ -133,6 +133,10 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
   });
 
   it('switch is refused when the target was killed, and live traffic is not affected', async () => {
+    // Without its supervisor, nothing restarts it (supervisor.int.spec.ts shows the restart).
+    const supervisor = stack.pid('supervisor') as number;
+    process.kill(supervisor, 'SIGKILL');
+    while (processControl.inspect(supervisor)) await new Promise((resolve) => setTimeout(resolve, 20));
     const green = stack.pid('green') as number;
     process.kill(green, 'SIGKILL');
     while (processControl.inspect(green)) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -146,7 +150,10 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
     expect((await stack.serving('/preview/health')).status).toBe(503);
     expect((await stack.cli('status')).code).toBe(1);
 
-    expect((await stack.cli('release', '--model=models/v1.1.0/model.onnx')).code).toBe(0);
+    // `up` on the partly running stack starts only what is missing: a new supervisor, and green.
+    const up = await stack.up();
+    expect(up.code).toBe(0);
+    expect(up.stdout).toMatch(/green: pid \d+ has exited; started again as pid \d+\./);
     expect(await stack.serving('/preview/health')).toMatchObject({ color: 'green', version: 'v1.1.0' });
   });
 

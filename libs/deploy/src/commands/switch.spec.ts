@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answer, fakeBackend, fakeClock } from '../testing/fakes';
 import { DeployError } from '../errors';
-import { readHistory } from '../history/history';
+import { appendHistory, readHistory } from '../history/history';
+import { routesWithLive } from '../routing/routes';
 import type { Backend } from '../backends/backend';
 import { type Gate, failed, gatesNamed } from '../gates';
 import { formatSwitch } from '../cli/format';
@@ -13,7 +14,7 @@ import { type CommandContext, stateFolderStores } from './context';
 import { rollbackTraffic } from './rollback';
 import { type StackLayout, stackLayout } from '../backends/local/layout';
 import { withStackLock } from '../effects/lock';
-import { switchTraffic } from './switch';
+import { KEPT_CONNECTION_GRACE_MS, switchTraffic } from './switch';
 
 const BLUE = { version: 'v1.0.0', featureCount: 1 };
 const GREEN = { version: 'v1.1.0', featureCount: 1 };
@@ -31,7 +32,9 @@ describe('switchTraffic (a fake deployment)', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const history = () => readHistory(layout.historyFile).entries;
+  // The outcomes; each moving switch also records its intent first (see the intent test below).
+  const history = () => readHistory(layout.historyFile).entries.filter((entry) => entry.command !== 'switch-intent');
+  const everyLine = () => readHistory(layout.historyFile).entries;
   const ctx = (backend: Backend): CommandContext => ({
     backend,
     ...stateFolderStores(layout),
@@ -50,6 +53,21 @@ describe('switchTraffic (a fake deployment)', () => {
       expect.objectContaining({ user: 'tester', backend: 'local', command: 'switch', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0', outcome: 'switched' }),
     ]);
     expect(history()[0]?.reason).toBeUndefined();
+    expect(everyLine().map((entry) => `${entry.command} ${entry.outcome}`)).toEqual(['switch-intent intended', 'switch switched']);
+  });
+
+  it('given a switch whose command was killed after its intent, when the next switch runs, then it first settles it from the routes the backend really has', async () => {
+    const backend = fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN } });
+    await switchTraffic(ctx(backend), { color: 'green' });
+    // As if a later `switch --color=blue` was killed after its intent and its rename: the route moved, no outcome.
+    const intent = everyLine()[0];
+    if (intent?.command !== 'switch-intent') throw new Error('expected an intent first');
+    appendHistory(layout.historyFile, { ...intent, from: 'green', to: 'blue', routes: routesWithLive('blue') });
+    await backend.setRoutes(routesWithLive('blue'));
+    const next = await switchTraffic(ctx(backend), { color: 'blue' });
+    expect(next).toMatchObject({ kind: 'noop', color: 'blue' });
+    expect(everyLine().slice(-2).map((entry) => `${entry.command} ${entry.outcome}`)).toEqual(['switch-intent intended', 'reconcile flipped']);
+    expect(progress.join('\n')).toContain('was interrupted after the route moved: blue is live');
   });
 
   it('toggles without a color, and calls a switch to the live color a no-op without touching anything', async () => {
@@ -100,10 +118,32 @@ describe('switchTraffic (a fake deployment)', () => {
       router: (live) => (live === 'green' ? answer(503, { detail: 'The live color is not answering', code: 'LIVE_UNAVAILABLE' }) : undefined),
     });
     const result = await switchTraffic(ctx(backend), { color: 'green' });
-    expect(result).toMatchObject({ kind: 'reverted', reason: expect.stringContaining('through nginx, http://127.0.0.1:8080/health (check 1 of 3) answered 503') });
+    expect(result).toMatchObject({ kind: 'reverted', reason: expect.stringContaining('through nginx, http://127.0.0.1:8080/health (check 1) answered 503') });
     expect(backend.moves).toEqual(['green', 'blue']);
     expect(backend.live()).toBe('blue');
     expect(history()[0]).toMatchObject({ outcome: 'reverted' });
+  });
+
+  const blueThroughNginx = answer(200, { status: 'ok', version: 'v1.0.0', color: 'blue', feature_count: 1, model_sha256: 'b', uptime_seconds: 1 }, { 'x-color': 'blue' });
+
+  it('accepts answers from the previous color on kept connections for a moment after the move, then needs the target several times in a row', async () => {
+    let keptConnections = 2;
+    const backend = fakeBackend({
+      live: 'blue',
+      colors: { blue: BLUE, green: GREEN },
+      router: (live) => (live === 'green' && keptConnections-- > 0 ? blueThroughNginx : undefined),
+    });
+    const result = await switchTraffic(ctx(backend), { color: 'green' });
+    expect(result).toMatchObject({ kind: 'switched', to: 'green' });
+    expect(result.kind === 'switched' && result.gates.at(-1)?.observed).toContain('3 times in a row (after 2 answer(s) from blue on kept connections)');
+    expect(backend.moves).toEqual(['green']);
+  });
+
+  it(`moves the route back when nginx still answers from the previous color ${KEPT_CONNECTION_GRACE_MS} ms after the move`, async () => {
+    const backend = fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN }, router: (live) => (live === 'green' ? blueThroughNginx : undefined) });
+    const result = await switchTraffic(ctx(backend), { color: 'green' });
+    expect(result).toMatchObject({ kind: 'reverted', reason: expect.stringMatching(/answered blue v1\.0\.0, expected green v1\.1\.0$/) });
+    expect(backend.moves).toEqual(['green', 'blue']);
   });
 
   it('says so loudly when moving back fails too', async () => {

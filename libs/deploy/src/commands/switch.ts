@@ -1,9 +1,11 @@
-import type { Color } from '@mlbg/contract';
+import { type Color, ROUTE_MOVE_BOUND_MS, otherColor } from '@mlbg/contract';
 import { answeredBy, judgeHealth, noAnswer } from '../effects/service-client';
+import { DeployError } from '../errors';
 import { DEFAULT_SWITCH_TIMING, type ExpectedVersion, type GateFacts, type GateResult, failed, passed, runGates } from '../gates';
 import { planSwitch } from './plan';
 import { type Routes, mainTarget, routesWithLive } from '../routing/routes';
 import { type CommandContext, historyStamp, reasonOf } from './context';
+import { settleInterruptedSwitch } from './reconcile';
 import { type SwitchEvent, type SwitchOutcome, type SwitchPhase, nextPhase, startSwitch } from './switch-phase';
 
 /** What a switch or rollback command ended with. `noop` = the color was already live. */
@@ -20,6 +22,7 @@ export type SwitchResult =
 export function switchTraffic(context: CommandContext, request: { color?: Color; expectVersion?: string }): Promise<SwitchResult> {
   const command = `switch${request.color ? ` --color=${request.color}` : ''}`;
   return context.lock.hold({ command, user: context.userName }, async () => {
+    await settleInterruptedSwitch(context);
     const routes = await context.backend.readRoutes();
     const live = mainTarget(routes.live);
     const plan = planSwitch(live, request.color);
@@ -44,7 +47,7 @@ export async function moveAndRecord(
   const from = mainTarget(before.live);
   const outcome = await runSwitch(context, before, to, expect);
   const routes = outcome.kind === 'switched' || outcome.kind === 'broken' ? routesWithLive(to) : before;
-  await context.history.append({
+  await appendOutcome(context, outcome, {
     ...historyStamp(context, started),
     command,
     from,
@@ -80,6 +83,13 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
         const toVersion = facts.target?.version ?? null;
         const fromVersion = facts.live?.version ?? backend.colors.recorded(current.from)?.version ?? null;
         if (run.failure) return { kind: 'preflight-failed', reason: run.failure.observed, fromVersion, toVersion, gates: run.results };
+        // Recorded before the route moves, so a command killed from here on is settled by the next one.
+        try {
+          await context.history.append({ ...historyStamp(context, context.clock.now()), command: 'switch-intent', outcome: 'intended', from: current.from, to: current.to, routes: routesWithLive(current.to) });
+        } catch (error) {
+          return { kind: 'preflight-failed', reason: `the switch could not be recorded in ${context.history.where} before moving the route (${reasonOf(error)}), so nothing was moved`, fromVersion, toVersion, gates: run.results };
+        }
+        await context.testPause?.('before-flip');
         return { kind: 'preflight-passed', fromVersion, toVersion, gates: run.results };
       }
       case 'flip':
@@ -91,8 +101,13 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
           return { kind: 'flip-failed', reason: reasonOf(error) };
         }
       case 'verify': {
-        const result = await verifyRouter(context, current.to, current.toVersion);
-        return result.ok ? { kind: 'verified', gates: [result] } : { kind: 'verify-failed', reason: result.observed, gates: [result] };
+        const result = await verifyRoute(context, 'live', current.to, current.toVersion);
+        if (!result.ok) return { kind: 'verify-failed', reason: result.observed, gates: [result] };
+        // Not a condition of the switch (the previous color may be down): this retires the preview
+        // route's kept connections, so /preview/ answers as the idle color from now on.
+        const preview = await verifyRoute(context, 'preview', current.from, current.fromVersion);
+        if (!preview.ok) progress(`note: the preview route does not serve ${current.from} yet (${preview.observed})`);
+        return { kind: 'verified', gates: [result] };
       }
       case 'revert':
         progress(`verification failed (${current.failure}); moving the live route back to ${current.from}`);
@@ -110,20 +125,57 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
   }
 }
 
-/** After a move: nginx's live route answers as the target, with its version, several times in a row. */
-async function verifyRouter(context: CommandContext, to: Color, toVersion: string | null): Promise<GateResult> {
+/**
+ * How long after a move nginx may still answer from the previous color: a kept connection to it
+ * carries at most one more request once the color has seen its link move, and nginx closes an idle
+ * one after its keepalive timeout (ROUTE_MOVE_BOUND_MS), plus a margin for a busy machine.
+ */
+export const KEPT_CONNECTION_GRACE_MS = ROUTE_MOVE_BOUND_MS + 1_000;
+
+/**
+ * After a move: nginx's route answers as its new color, with its version, several times in a row.
+ * Answers from the color it had before are expected for a moment (kept connections retire one
+ * request each), and count as a failure only after KEPT_CONNECTION_GRACE_MS.
+ */
+async function verifyRoute(context: CommandContext, route: 'live' | 'preview', to: Color, toVersion: string | null): Promise<GateResult> {
   const { backend, clock } = context;
   const timing = context.timing ?? DEFAULT_SWITCH_TIMING;
-  const name = 'router-serves-target';
-  const expected = `${backend.routerUrl}/health answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row`;
+  const name = route === 'live' ? 'router-serves-target' : 'preview-serves-idle';
+  const url = route === 'live' ? `${backend.routerUrl}/health` : `${backend.routerUrl} preview route's /health`;
+  const expected = `${url} answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row within ${KEPT_CONNECTION_GRACE_MS} ms`;
   const hint = `Check nginx and both colors with deploy:status and nginx's log; the live route was moved back.`;
-  for (let check = 1; check <= timing.verifyChecks; check += 1) {
-    const result = await backend.routerHealth().then(judgeHealth, noAnswer);
-    const where = `through nginx, ${backend.routerUrl}/health (check ${check} of ${timing.verifyChecks})`;
+  const began = clock.now();
+  let streak = 0;
+  let fromPrevious = 0;
+  for (let check = 1; streak < timing.verifyChecks; check += 1) {
+    const result = await backend.routerHealth(route).then(judgeHealth, noAnswer);
+    const where = `through nginx, ${url} (check ${check})`;
     if (result.kind !== 'ok') return failed(name, `${where} ${result.problem}`, expected, hint);
     const color = answeredBy(result);
-    if (color !== to || result.health.version !== toVersion) return failed(name, `${where} answered ${color} ${result.health.version}, expected ${to} ${toVersion}`, expected, hint);
-    if (check < timing.verifyChecks) await clock.sleep(timing.verifyIntervalMs);
+    if (color === to && result.health.version === toVersion) {
+      streak += 1;
+    } else if (color === otherColor(to) && clock.now() - began < KEPT_CONNECTION_GRACE_MS) {
+      streak = 0; // a kept connection to the previous color, retired by this very answer
+      fromPrevious += 1;
+    } else {
+      return failed(name, `${where} answered ${color} ${result.health.version}, expected ${to} ${toVersion}`, expected, hint);
+    }
+    if (streak < timing.verifyChecks) await clock.sleep(timing.verifyIntervalMs);
   }
-  return passed(name, `through nginx: ${backend.routerUrl}/health answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row`, expected);
+  const retired = fromPrevious > 0 ? ` (after ${fromPrevious} answer(s) from ${otherColor(to)} on kept connections)` : '';
+  return passed(name, `through nginx: ${url} answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row${retired}`, expected);
+}
+
+/**
+ * The history line of a switch. When it can not be written (a full or read-only state folder)
+ * the command says what did change: a refused switch changed nothing; a moved route stays moved,
+ * and the next command settles the history from the recorded intent.
+ */
+async function appendOutcome(context: CommandContext, outcome: SwitchOutcome, entry: Parameters<CommandContext['history']['append']>[0]): Promise<void> {
+  try {
+    await context.history.append(entry);
+  } catch (error) {
+    const what = outcome.kind === 'refused' ? 'The switch was refused and nothing was changed' : `The live route points at ${outcome.kind === 'reverted' ? outcome.from : outcome.to} now`;
+    throw new DeployError('STATE_NOT_WRITABLE', `${context.history.where}: ${reasonOf(error)}. ${what}; its outcome (${outcome.kind}) is not in the history.`);
+  }
 }

@@ -79,6 +79,11 @@ export interface ProcessControl {
 
 export type BindCheck = { readonly ok: true } | { readonly ok: false; readonly code: string; readonly message: string };
 
+/** Where a command can be paused by the test hook: after the preflight and the intent, before the route moves; after the rename, before the state file is written. */
+export type TestPausePoint = 'before-flip' | 'after-rename';
+/** TEST HOOK (BLUEGREEN_TEST_PAUSE_AT=<point>): waits forever at that point, so a test can kill the command there. */
+export type TestPause = (point: TestPausePoint) => Promise<void>;
+
 export interface RuntimeDeps {
   readonly workspaceRoot: string;
   /** `os.tmpdir()`: the runtime folder (sockets, nginx prefix) goes under it. */
@@ -100,4 +105,6 @@ export interface RuntimeDeps {
   readonly nodeBinary: string;
   /** Long waits report here (stderr under --json, so stdout stays one JSON document). */
   readonly progress: (line: string) => void;
+  /** TEST HOOK only (see {@link TestPause}); undefined in normal use. */
+  readonly testPause?: TestPause;
 }

@@ -20,12 +20,12 @@ describe('withStackLock', () => {
     // The holder as another process sees it right after it took the lock: no note yet.
     const release = await lock(layout.stateDir, { lockfilePath: layout.lockDir, realpath: false });
     const since = new Date().toISOString();
-    setTimeout(() => writeFileSync(layout.lockInfoFile, JSON.stringify({ command: 'switch --color=green', pid: 4242, user: 'ann', since })), 150);
+    setTimeout(() => writeFileSync(layout.lockInfoFile, JSON.stringify({ command: 'switch --color=green', pid: process.pid, user: 'ann', since })), 150);
     const refused = await withStackLock(layout, { command: 'switch --color=green', user: 'bob' }, async () => 'ran').catch((error: unknown) => error);
     await release();
     expect(refused).toBeInstanceOf(DeployError);
     expect((refused as DeployError).code).toBe('LOCKED');
-    expect((refused as DeployError).message).toContain(`\`switch --color=green\` (pid 4242, user ann) holds it since ${since}.`);
+    expect((refused as DeployError).message).toContain(`\`switch --color=green\` (pid ${process.pid}, user ann) holds it since ${since}.`);
   });
 
   it('runs the action once the lock is free, and frees it after', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { lock } from 'proper-lockfile';
 import { DeployError } from '../errors';
 
@@ -21,6 +21,8 @@ export interface LockHolder {
   readonly user: string;
   /** How long to wait when it is held (0 = refuse at once). */
   readonly waitMs?: number;
+  /** Set on the one retry after a dead holder's lock was removed. */
+  readonly retriedDeadHolder?: boolean;
 }
 
 /**
@@ -107,13 +109,24 @@ export async function withStackLock<T>(
       onCompromised: () => undefined,
     });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw notWritable(layout, error);
     const info = await readLockInfoSoon(layout.lockInfoFile);
+    // A holder killed (kill -9) on this machine leaves a lock nobody refreshes: take it over at once.
+    if (info && !alive(info.pid) && !holder.retriedDeadHolder && lockMadeBy(layout, info)) {
+      rmSync(layout.lockDir, { recursive: true, force: true });
+      rmSync(layout.lockInfoFile, { force: true });
+      return withStackLock(layout, { ...holder, retriedDeadHolder: true }, action);
+    }
     const who = info ? ` \`${info.command}\` (pid ${info.pid}, user ${info.user}) holds it since ${info.since}.` : '';
     throw new DeployError('LOCKED', `Lock: ${layout.lockDir}.${who}`);
   }
   const info: LockInfo = { command: holder.command, pid: process.pid, user: holder.user, since: new Date().toISOString() };
-  writeFileSync(layout.lockInfoFile, `${JSON.stringify(info)}\n`);
+  try {
+    writeFileSync(layout.lockInfoFile, `${JSON.stringify(info)}\n`);
+  } catch (error) {
+    await release().catch(() => undefined);
+    throw notWritable(layout, error);
+  }
   try {
     return await action();
   } finally {
@@ -139,5 +152,32 @@ function readLockInfo(file: string): LockInfo | undefined {
     return JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
   } catch {
     return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A state folder that can not be written is the user's to fix, with a clear message; anything else stays unexpected. */
+function notWritable(layout: LockFiles, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EROFS' || code === 'ENOSPC' || code === 'EACCES' || code === 'EPERM' || code === 'EDQUOT') {
+    return new DeployError('STATE_NOT_WRITABLE', `The lock in ${layout.stateDir} could not be taken (${(error as Error).message}); nothing was changed.`);
+  }
+  return error;
+}
+
+/** Whether the lock folder is the one whose holder wrote `info` (not a newer one whose holder has not written its note yet). */
+function lockMadeBy(layout: LockFiles, info: LockInfo): boolean {
+  try {
+    return Math.abs(statSync(layout.lockDir).birthtimeMs - Date.parse(info.since)) < 2_000;
+  } catch {
+    return false;
   }
 }

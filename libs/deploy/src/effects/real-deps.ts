@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
-import type { BindCheck, CommandRunner, HttpClient, ProcessControl, ProcessInfo, RuntimeDeps } from './deps';
+import type { BindCheck, CommandRunner, HttpClient, ProcessControl, ProcessInfo, RuntimeDeps, TestPause, TestPausePoint } from './deps';
 
 const DEFAULT_HTTP_TIMEOUT_MS = 5_000;
 const SBIN_FOLDERS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
@@ -201,4 +201,17 @@ function inspectPs(pid: number): ProcessInfo | undefined {
   const match = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec((result.stdout ?? '').trim());
   if (!match || match[2]?.startsWith('Z')) return undefined;
   return { pid, ppid: Number(match[1]), cmdline: (match[3] ?? '').split(' ') };
+}
+
+/** The variable of the test hook that pauses a command at a {@link TestPausePoint}. Never set it outside a test. */
+export const TEST_PAUSE_VARIABLE = 'BLUEGREEN_TEST_PAUSE_AT';
+
+/** TEST HOOK: a pause that waits forever at the point named by {@link TEST_PAUSE_VARIABLE}, after saying so. */
+export function testPauseFrom(value: string | undefined, progress: (line: string) => void): TestPause | undefined {
+  if (!value) return undefined;
+  return async (point: TestPausePoint) => {
+    if (point !== value) return;
+    progress(`TEST HOOK ${TEST_PAUSE_VARIABLE}=${point}: paused here until this command is killed.`);
+    await new Promise(() => setInterval(() => undefined, 60_000));
+  };
 }

@@ -104,6 +104,32 @@ export const HistoryEntry = z.discriminatedUnion('command', [
     sha256: z.string().nullable(),
     previousModel: z.string().nullable(),
   }),
+  /** Written by the local stack's supervisor: a process it restarted, or gave up on. */
+  z.strictObject({
+    ...Common,
+    command: z.literal('restart'),
+    /** The supervised process: blue, green, nginx, ... */
+    process: z.string(),
+    outcome: z.enum(['restarted', 'failed']),
+    /** Why: how it exited, or how long its health probe failed. */
+    exit: z.string(),
+    /** Restarts of this process since its supervisor started. */
+    restarts: z.int().nonnegative(),
+    /** The new process (null when it was not restarted). */
+    pid: z.int().nullable(),
+  }),
+  /** A switch whose command was killed between its intent and its outcome, settled by the next command from what the router really does. */
+  z.strictObject({
+    ...Common,
+    command: z.literal('reconcile'),
+    from: Color,
+    to: Color,
+    /** `flipped`: the route had moved (the state now says so); `not-flipped`: nothing had moved. */
+    outcome: z.enum(['flipped', 'not-flipped']),
+    routes: Routes,
+  }),
+  /** Written just before a switch moves a route; its outcome line follows (or a `reconcile` line, when the command was killed). */
+  z.strictObject({ ...Common, command: z.literal('switch-intent'), outcome: z.literal('intended'), from: Color, to: Color, routes: Routes }),
   z.strictObject({
     ...Common,
     command: z.literal('canary'),

@@ -28,6 +28,7 @@ describe('DeploymentSpec', () => {
       network: 'ml-network',
       router: { port: 80, container: 'ml-nginx', image: 'nginx:1.27-alpine' },
       preview: { pathPrefix: '/preview/' },
+      proxy: { upstreamKeepalive: true, internalRoutes: { paths: ['/metrics'], public: false, allow: [] } },
       gates: { preflight: ['health-streak', 'predict', 'signature'] },
       predictionDiff: { absoluteTolerance: 0.001, relativeTolerance: 0.001, minAgreement: 0.99, minPairs: 50 },
       shadow: { mirror: true, percent: 100, queueSize: 1000 },
@@ -45,6 +46,7 @@ describe('DeploymentSpec', () => {
         ingressClassName: 'nginx',
         prometheusUrl: 'http://prometheus-operated.monitoring.svc:9090',
       },
+      supervisor: { restartDelayMs: 200, maxRestartDelayMs: 5_000, maxRestarts: 5, stableAfterMs: 10_000, probeIntervalMs: 500, unreadyLimitMs: 10_000, startGraceMs: 60_000 },
       limits: { bodyLimitBytes: 1_048_576, maxBatchRows: 10_000 },
       canary: {
         slots: 20,

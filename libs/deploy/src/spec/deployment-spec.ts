@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Color } from '@mlbg/contract';
 import { CanarySpec } from './canary-spec';
+import { ProxySpec } from './proxy-spec';
 
 /** Where the committed spec lives, relative to the workspace root. */
 export const DEPLOYMENT_SPEC_PATH = 'deploy/deployment.json';
@@ -30,6 +31,16 @@ const Port = z.int().min(1).max(65_535);
 export const DEFAULT_PREDICTION_DIFF = { absoluteTolerance: 1e-3, relativeTolerance: 1e-3, minAgreement: 0.99, minPairs: 50 } as const;
 /** Shadow traffic: the share of live /predict requests copied, and the relay's queue before it drops. */
 export const DEFAULT_SHADOW = { mirror: true, percent: 100, queueSize: 1000 } as const;
+/** The local supervisor's policy: restart after 0.2 s, doubling up to 5 s, failed after 5 restarts in a row; a color unready for 10 s is restarted. */
+export const DEFAULT_SUPERVISOR = {
+  restartDelayMs: 200,
+  maxRestartDelayMs: 5_000,
+  maxRestarts: 5,
+  stableAfterMs: 10_000,
+  probeIntervalMs: 500,
+  unreadyLimitMs: 10_000,
+  startGraceMs: 60_000,
+} as const;
 
 // Kubernetes: where the manifests install, and what each color's pods get.
 export const DEFAULT_KUBERNETES_NAMESPACE = 'ml-bluegreen';
@@ -89,6 +100,8 @@ const DeploymentSpecShape = z.strictObject({
       image: z.string().min(1).default(DEFAULT_ROUTER_IMAGE),
     })
     .prefault({}),
+  /** Keepalive to the colors, internal routes, rate limit (spec/proxy-spec.ts). */
+  proxy: ProxySpec,
   preview: z.strictObject({ pathPrefix: PathPrefix.default(DEFAULT_PREVIEW_PATH_PREFIX) }).prefault({}),
   colors: z.strictObject({ blue: colorSpec('blue'), green: colorSpec('green') }).prefault({}),
   /** The checks a target passes before it takes traffic, by name, in order (see libs/deploy/src/gates). */
@@ -133,6 +146,20 @@ const DeploymentSpecShape = z.strictObject({
     .prefault({}),
   /** The weighted live route and `deploy:canary`'s steps and analysis (see spec/canary-spec.ts). */
   canary: CanarySpec,
+  /** The local stack's supervisor (restarts of a crashed or hung color or nginx); see libs/deploy/README.md. */
+  supervisor: z
+    .strictObject({
+      restartDelayMs: z.int().min(10).max(60_000).default(DEFAULT_SUPERVISOR.restartDelayMs),
+      maxRestartDelayMs: z.int().min(10).max(600_000).default(DEFAULT_SUPERVISOR.maxRestartDelayMs),
+      /** Restarts in a row (none lasting `stableAfterMs`) before a process is marked failed. */
+      maxRestarts: z.int().min(0).max(1000).default(DEFAULT_SUPERVISOR.maxRestarts),
+      stableAfterMs: z.int().min(0).default(DEFAULT_SUPERVISOR.stableAfterMs),
+      probeIntervalMs: z.int().min(50).max(60_000).default(DEFAULT_SUPERVISOR.probeIntervalMs),
+      /** A color whose /health fails this long (after it was ready once, or after `startGraceMs`) is killed and restarted. */
+      unreadyLimitMs: z.int().min(500).default(DEFAULT_SUPERVISOR.unreadyLimitMs),
+      startGraceMs: z.int().min(0).default(DEFAULT_SUPERVISOR.startGraceMs),
+    })
+    .prefault({}),
   limits: z
     .strictObject({
       bodyLimitBytes: z.int().min(1).max(1024 ** 3).default(DEFAULT_BODY_LIMIT_BYTES),

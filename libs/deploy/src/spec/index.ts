@@ -8,6 +8,7 @@ export {
   DEFAULT_ROUTER_CONTAINER,
   DEFAULT_ROUTER_IMAGE,
   DEFAULT_ROUTER_PORT,
+  DEFAULT_SUPERVISOR,
   DEPLOYMENT_SPEC_PATH,
   DeploymentSpec,
 } from './deployment-spec';

@@ -1,4 +1,4 @@
-import type { Color, ModelSignature } from '@mlbg/contract';
+import { type Color, type ModelSignature, otherColor } from '@mlbg/contract';
 import type { Clock, CommandResult, CommandRunner, HttpAnswer } from '../effects/deps';
 import type { Backend } from '../backends/backend';
 import { routesWithLive, soleTarget } from '../routing/routes';
@@ -78,7 +78,8 @@ export function fakeBackend(options: {
       live = color;
       moves.push(color);
     },
-    routerHealth: async () => {
+    routerHealth: async (route = 'live') => {
+      if (route === 'preview') return healthOf(otherColor(live));
       const override = options.router?.(live);
       if (override instanceof Error) throw override;
       if (override) return override;

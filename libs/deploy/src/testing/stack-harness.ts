@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli } from '../cli/run';
 import type { HttpAnswer } from '../effects/deps';
-import { SERVICE_MAIN, STACK_PROCESSES, type StackLayout, type StackProcess, stackLayout } from '../backends/local/layout';
+import { type PidName, SERVICE_MAIN, STACK_PROCESSES, SUPERVISOR, type StackLayout, stackLayout } from '../backends/local/layout';
 import { readPidFile } from '../backends/local/processes';
 import { canBind, freePorts, httpClient, processControl, realDeps } from '../effects/real-deps';
 import type { SwitchTiming } from '../gates/gate';
@@ -68,13 +68,13 @@ export class StackHarness {
     return this.cli('up', `--router-port=${router}`, `--blue-port=${blue}`, `--green-port=${green}`, '--log-level=warn', ...extra);
   }
 
-  pid(name: StackProcess): number | undefined {
+  pid(name: PidName): number | undefined {
     const read = readPidFile(this.layout.pidFile(name));
     return read.kind === 'ok' ? read.pid : undefined;
   }
 
   rememberPids(): void {
-    for (const name of STACK_PROCESSES) {
+    for (const name of [...STACK_PROCESSES, SUPERVISOR] as PidName[]) {
       const pid = this.pid(name);
       if (pid !== undefined) this.seenPids.add(pid);
     }

@@ -101,7 +101,10 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
       `${COMPOSE} exec -T nginx sh -c ${composeFlipScript('green')}`,
     ]);
     expect(compose.runner.calls.every((call) => call.cwd === '/repo')).toBe(true);
-    expect(readHistory(layout.historyFile).entries).toEqual([expect.objectContaining({ backend: 'compose', outcome: 'switched', to: 'green' })]);
+    expect(readHistory(layout.historyFile).entries).toEqual([
+      expect.objectContaining({ backend: 'compose', command: 'switch-intent', to: 'green' }),
+      expect.objectContaining({ backend: 'compose', outcome: 'switched', to: 'green' }),
+    ]);
   });
 
   it.each([
@@ -321,7 +324,7 @@ describe("CD's one command and the manual commands share one path (a scripted Co
     const rolledBack = await cli('rollback', '--backend=compose');
     expect(rolledBack).toMatchObject({ code: 0, json: { ok: true, result: { kind: 'switched', from: 'green', to: 'blue', toVersion: 'v1.0.0' } } });
     expect(engine.live()).toBe('blue');
-    const history = readHistory(join(root, '.bluegreen/history.jsonl')).entries.map((entry) => `${entry.backend} ${entry.command} ${entry.outcome}`);
+    const history = readHistory(join(root, '.bluegreen/history.jsonl')).entries.filter((entry) => entry.command !== 'switch-intent').map((entry) => `${entry.backend} ${entry.command} ${entry.outcome}`);
     expect(history).toEqual(['compose release released', 'compose switch switched', 'compose rollback switched']);
   });
 

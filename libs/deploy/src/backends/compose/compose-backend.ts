@@ -124,7 +124,7 @@ export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): 
       }
       await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeFlipScript(live, target.spec.canary.slots)]);
     },
-    routerHealth: () => target.http(router, { method: 'GET', path: '/health' }),
+    routerHealth: (route = 'live') => target.http(router, { method: 'GET', path: route === 'live' ? '/health' : `${target.spec.preview.pathPrefix}health` }),
     colors: {
       health: (color) => probeSocket(target, color, 'GET', '/health'),
       predict: (color, body) => probeSocket(target, color, 'POST', '/predict', body),

@@ -57,7 +57,8 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   });
 }
 
-const history = () => parseHistory(api.configMaps.get('ml-deploy-history')?.body['data']?.['history.jsonl'] ?? '').entries;
+// The outcomes (each moving switch also records its intent first, see commands/reconcile.ts).
+const history = () => parseHistory(api.configMaps.get('ml-deploy-history')?.body['data']?.['history.jsonl'] ?? '').entries.filter((entry) => entry.command !== 'switch-intent');
 const selectors = () => ({ live: api.services.get('ml-live')?.selector['color'], preview: api.services.get('ml-preview')?.selector['color'] });
 const lease = () => api.leases.get('ml-deploy-lock')?.body['spec'];
 

@@ -107,7 +107,7 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime): Backen
         if (role === 'live') await waitForEndpoints(service.name, color);
       }
     },
-    routerHealth: () => api.proxy(LIVE_SERVICE, { method: 'GET', path: '/health' }),
+    routerHealth: (route = 'live') => api.proxy(route === 'live' ? LIVE_SERVICE : PREVIEW_SERVICE, { method: 'GET', path: '/health' }),
     colors: {
       health: (color) => proxyTo(color, 'GET', '/health'),
       predict: (color, body) => proxyTo(color, 'POST', '/predict', body),

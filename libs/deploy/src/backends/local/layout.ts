@@ -19,6 +19,10 @@ export const STACK_ENV_MARKER = 'MLBG_STACK';
 /** A process the local stack runs: the two colors and the router. */
 export type StackProcess = Color | 'nginx';
 export const STACK_PROCESSES: readonly StackProcess[] = ['nginx', 'blue', 'green'];
+/** The stack's supervisor (see supervisor.ts): it has a pid file and a log like the processes it watches. */
+export const SUPERVISOR = 'supervisor';
+/** Anything with a pid file and a log in the state folder. */
+export type PidName = StackProcess | typeof SUPERVISOR;
 
 /** Every path the local stack uses. Pure: derived from the state folder and the temp root. */
 export interface StackLayout {
@@ -46,8 +50,11 @@ export interface StackLayout {
    */
   readonly serviceCopyDir: string;
   readonly serviceMain: string;
-  pidFile(process: StackProcess): string;
-  logFile(process: StackProcess): string;
+  pidFile(process: PidName): string;
+  logFile(process: PidName): string;
+  /** What the supervisor runs (written by `up` and `release`) and what it reports (written by the supervisor). */
+  readonly supervisorPlanFile: string;
+  readonly supervisorStatusFile: string;
   socket(color: Color): string;
   readonly liveSocket: string;
   readonly previewSocket: string;
@@ -84,6 +91,8 @@ export function stackLayout(workspaceRoot: string, stateDir: string, tmpRoot: st
     serviceMain: join(copyDir, SERVICE_ENTRY),
     pidFile: (process) => join(state, 'pids', `${process}.pid`),
     logFile: (process) => join(state, 'logs', `${process}.log`),
+    supervisorPlanFile: join(state, 'supervisor-plan.json'),
+    supervisorStatusFile: join(state, 'supervisor-status.json'),
     socket: (color) => join(socketDir, colorSocket(color)),
     liveSocket: join(socketDir, LIVE_SOCKET),
     previewSocket: join(socketDir, PREVIEW_SOCKET),

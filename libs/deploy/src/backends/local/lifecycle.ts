@@ -7,10 +7,11 @@ import { applyOverrides } from '../../spec/overrides';
 import { DeploymentSpecError } from '../../spec/spec-error';
 import type { RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
-import { STACK_PROCESSES, type StackLayout, type StackProcess, httpUrl } from './layout';
+import { STACK_PROCESSES, SUPERVISOR, type StackLayout, type StackProcess, httpUrl } from './layout';
 import { DEFAULT_STOP_TIMEOUT_MS, type ProcessCheck, checkProcess, isStackProcess, readPidFile, removePidFile, stopProcess } from './processes';
-import { ROUTER_HOST, chooseRouterPort, explainBind, probeRouter, requireNginx, routerPortCandidates, saveNginxLogs, startNginx, writeAndTestNginxConf } from './nginx-process';
-import { writeRouteLinks } from './route-links';
+import { NGINX_CONF, ROUTER_HOST, chooseRouterPort, explainBind, probeRouter, requireNginx, routerPortCandidates, saveNginxLogs, writeAndTestNginxConf } from './nginx-process';
+import { readLink, writeRouteLinks } from './route-links';
+import { awaitSupervised, checkSupervisor, currentPlan, colorProcess, logOffsets, nginxProcess, startSupervisor, stopSupervisor, supervisorPolicy, supervisorPlan, updatePlan } from './supervised';
 import { stopShadowRelay } from './shadow';
 import {
   type AwaitedProcess,
@@ -26,7 +27,6 @@ import {
   probeColor,
   requireServiceBuilt,
   resolveModel,
-  startColor,
   waitUntilReady,
 } from './services';
 import { type RunningStack, type StackState, initialState, readState, writeState } from './state';
@@ -66,16 +66,23 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
     const state = read.kind === 'ok' ? read.state : initialState();
 
     const checks = inspectStack(deps, layout);
+    const supervisor = checkSupervisor(deps, layout);
     const alive = STACK_PROCESSES.filter((name) => checks[name].kind === 'running');
-    if (alive.length === STACK_PROCESSES.length && state.running) return { kind: 'already-up', status: await localStatus(deps, layout) };
+    if (state.running && (alive.length > 0 || supervisor.kind === 'running')) {
+      if (alive.length === STACK_PROCESSES.length && supervisor.kind === 'running') return { kind: 'already-up', status: await localStatus(deps, layout) };
+      return repairStack(deps, layout, { spec, nginx, state: state as StackState & { running: RunningStack }, checks, supervisor, begin, request });
+    }
     if (alive.length > 0) {
-      throw new DeployError('ALREADY_PARTLY_RUNNING', `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}.`);
+      throw new DeployError('ALREADY_PARTLY_RUNNING', `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}, and the state file records no running stack.`);
     }
 
     const notes: string[] = [];
     const leftovers = STACK_PROCESSES.filter((name) => checks[name].kind !== 'none');
+    // A supervisor left without a recorded stack would start its old plan beside the new one.
+    if (supervisor.kind === 'running') notes.push(`Stopped a supervisor left from an earlier stack (${(await stopSupervisor(deps, layout)).result}).`);
+    if (supervisor.kind !== 'none') removePidFile(layout.pidFile(SUPERVISOR));
     if (leftovers.length > 0 || existsSync(layout.runtimeDir) || state.running) {
-      for (const name of STACK_PROCESSES) removePidFile(layout.pidFile(name));
+      for (const name of [...STACK_PROCESSES, SUPERVISOR] as const) removePidFile(layout.pidFile(name));
       removeRuntimeDir(deps, layout);
       notes.push(`Cleaned up after a stack that is no longer running (${leftovers.map((name) => `${name}: ${describeCheck(checks[name])}`).join(', ') || 'no processes'}).`);
     }
@@ -116,7 +123,7 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
         green: colorRun({ ...launchOf(launches, 'green'), service }, undefined, startedAt),
       },
     };
-    const started: Started[] = [];
+    let started: Started[] = [];
     try {
       prepareRuntimeDir(deps, layout);
       copyServiceBuild(layout);
@@ -124,9 +131,12 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
       await writeAndTestNginxConf(deps, nginx, layout, spec, router.port);
       // Written before anything starts, so `down` knows about a stack interrupted while starting.
       writeState(layout.stateFile, { ...state, running });
-      for (const { launch } of launches) started.push(startColor(deps, layout, { ...launch, service }));
-      started.push(startNginx(deps, nginx, layout));
-      deps.progress(`Started blue (pid ${started[0]?.pid}), green (pid ${started[1]?.pid}) and nginx (pid ${started[2]?.pid}); waiting until they are healthy...`);
+      const processes = [...launches.map(({ launch }) => colorProcess(deps, layout, { ...launch, service })), nginxProcess(deps, nginx, layout, router.port)];
+      const offsets = logOffsets(layout, STACK_PROCESSES);
+      const since = deps.clock.now();
+      const supervisorPid = startSupervisor(deps, layout, supervisorPlan(deps, layout, supervisorPolicy(spec), processes));
+      started = await awaitSupervised(deps, layout, processes.map((item) => ({ name: item.name as StackProcess, config: item.config })), offsets, since);
+      deps.progress(`Started blue (pid ${started[0]?.pid}), green (pid ${started[1]?.pid}) and nginx (pid ${started[2]?.pid}) under the supervisor (pid ${supervisorPid}); waiting until they are healthy...`);
       const items: AwaitedProcess<ColorFacts | true>[] = started.map((item) => ({
         started: item,
         probe: () =>
@@ -148,12 +158,12 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
           },
         },
       });
-      const startedColor = (color: Color, index: number): StartedColor => {
+      const startedColor = (color: Color): StartedColor => {
         const entry = launches.find((item) => item.launch.color === color);
         const launch = launchOf(launches, color);
         return {
           color,
-          pid: started[index]?.pid ?? 0,
+          pid: started.find((item) => item.name === color)?.pid ?? 0,
           port: launch.port,
           url: httpUrl(SERVICE_HOST, launch.port),
           model: launch.model.display,
@@ -172,8 +182,8 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
         preview: otherColor(live),
         routerUrl,
         previewUrl: `${routerUrl}${spec.preview.pathPrefix}`,
-        nginxPid: started[2]?.pid ?? 0,
-        colors: { blue: startedColor('blue', 0), green: startedColor('green', 1) },
+        nginxPid: started.find((item) => item.name === 'nginx')?.pid ?? 0,
+        colors: { blue: startedColor('blue'), green: startedColor('green') },
         notes,
         durationMs: deps.clock.now() - begin,
         stateDir: layout.stateDir,
@@ -181,7 +191,7 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
       };
     } catch (error) {
       deps.progress('Stopping what this command started...');
-      await stopStarted(deps, layout, started);
+      await stopAll(deps, layout, DEFAULT_STOP_TIMEOUT_MS);
       removeRuntimeDir(deps, layout);
       writeState(layout.stateFile, { ...state, running: null });
       throw error;
@@ -237,19 +247,6 @@ export function describeCheck(check: ProcessCheck): string {
   }
 }
 
-async function stopStarted(deps: RuntimeDeps, layout: StackLayout, started: readonly Started[]): Promise<void> {
-  const order = [...started].sort((a, b) => Number(b.name === 'nginx') - Number(a.name === 'nginx'));
-  for (const item of order) {
-    await stopProcess(deps, item.pid, (info) => isStackProcess(layout, item.name, info), {
-      label: item.name,
-      signal: item.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM',
-      timeoutMs: DEFAULT_STOP_TIMEOUT_MS,
-      progress: deps.progress,
-    });
-    removePidFile(layout.pidFile(item.name));
-  }
-}
-
 /**
  * Creates the runtime folder fresh (sockets and nginx's prefix), traversable by nginx's workers.
  * @throws DeployError RUNTIME_DIR_UNSAFE when a folder above it is closed to others while we are root
@@ -300,40 +297,7 @@ export async function stackDown(deps: RuntimeDeps, layout: StackLayout, options:
   }
   {
     const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-    const stopOne = async (name: StackProcess): Promise<StoppedProcess> => {
-      const file = layout.pidFile(name);
-      const pid = readPidFile(file);
-      if (pid.kind === 'missing') return { name, pid: null, result: 'no pid file' };
-      if (pid.kind === 'invalid') {
-        removePidFile(file);
-        return { name, pid: null, result: 'invalid pid file' };
-      }
-      const result = await stopProcess(deps, pid.pid, (info) => isStackProcess(layout, name, info), {
-        label: name,
-        signal: name === 'nginx' ? 'SIGQUIT' : 'SIGTERM',
-        timeoutMs,
-        progress: deps.progress,
-      });
-      if (result.kind !== 'survived') removePidFile(file);
-      switch (result.kind) {
-        case 'not-running':
-          return { name, pid: pid.pid, result: 'was not running' };
-        case 'not-ours':
-          return { name, pid: pid.pid, result: 'not ours, left alone' };
-        case 'stopped':
-          return { name, pid: pid.pid, result: 'stopped', ms: result.ms };
-        case 'killed':
-          return { name, pid: pid.pid, result: 'killed', ms: result.ms };
-        case 'survived':
-          return { name, pid: pid.pid, result: 'survived SIGKILL' };
-        default: {
-          const unreachable: never = result;
-          return unreachable;
-        }
-      }
-    };
-    // nginx first, so no new request reaches a color that is draining.
-    const processes = [await stopOne('nginx'), ...(await Promise.all(Color.options.map((color) => stopOne(color))))];
+    const processes = await stopAll(deps, layout, timeoutMs);
     // Shadow traffic's relay, when `deploy:shadow on` started one (backends/local/shadow.ts).
     const relay = await stopShadowRelay(deps, layout, timeoutMs);
     if (relay) processes.push(relay);
@@ -360,5 +324,167 @@ export async function stackDown(deps: RuntimeDeps, layout: StackLayout, options:
     if (survivors.length > 0) throw new DeployError('STOP_FAILED', survivors.map((item) => `${item.name} (pid ${item.pid})`).join(', '));
     const acted = processes.some((item) => item.result === 'stopped' || item.result === 'killed');
     return { kind: acted || removedRuntimeDir ? 'stopped' : 'nothing', processes, removedRuntimeDir, notes };
+  }
+}
+
+/**
+ * Stops the supervisor first (so nothing is restarted behind our back), then nginx (so no new
+ * request reaches a color that is draining), then both colors: each from its pid file.
+ */
+async function stopAll(deps: RuntimeDeps, layout: StackLayout, timeoutMs: number): Promise<StoppedProcess[]> {
+  const supervisor = await stopSupervisor(deps, layout);
+  return [supervisor, await stopByPidFile(deps, layout, 'nginx', timeoutMs), ...(await Promise.all(Color.options.map((color) => stopByPidFile(deps, layout, color, timeoutMs))))];
+}
+
+async function stopByPidFile(deps: RuntimeDeps, layout: StackLayout, name: StackProcess, timeoutMs: number): Promise<StoppedProcess> {
+  const file = layout.pidFile(name);
+  const pid = readPidFile(file);
+  if (pid.kind === 'missing') return { name, pid: null, result: 'no pid file' };
+  if (pid.kind === 'invalid') {
+    removePidFile(file);
+    return { name, pid: null, result: 'invalid pid file' };
+  }
+  const result = await stopProcess(deps, pid.pid, (info) => isStackProcess(layout, name, info), {
+    label: name,
+    signal: name === 'nginx' ? 'SIGQUIT' : 'SIGTERM',
+    timeoutMs,
+    progress: deps.progress,
+  });
+  if (result.kind !== 'survived') removePidFile(file);
+  switch (result.kind) {
+    case 'not-running':
+      return { name, pid: pid.pid, result: 'was not running' };
+    case 'not-ours':
+      return { name, pid: pid.pid, result: 'not ours, left alone' };
+    case 'stopped':
+      return { name, pid: pid.pid, result: 'stopped', ms: result.ms };
+    case 'killed':
+      return { name, pid: pid.pid, result: 'killed', ms: result.ms };
+    case 'survived':
+      return { name, pid: pid.pid, result: 'survived SIGKILL' };
+    default: {
+      const unreachable: never = result;
+      return unreachable;
+    }
+  }
+}
+
+interface Repair {
+  readonly spec: DeploymentSpec;
+  readonly nginx: string;
+  readonly state: StackState & { running: RunningStack };
+  readonly checks: Record<StackProcess, ProcessCheck>;
+  readonly supervisor: ProcessCheck;
+  readonly begin: number;
+  readonly request: UpRequest;
+}
+
+/**
+ * `up` on a stack that partly runs: the supervisor (a running one re-reads its plan, a new one
+ * adopts what still runs) starts only what is missing; a healthy color is never stopped. Says
+ * what it did, process by process. A failure here stops nothing.
+ */
+async function repairStack(deps: RuntimeDeps, layout: StackLayout, repair: Repair): Promise<UpResult> {
+  try {
+    return await startMissing(deps, layout, repair);
+  } catch (error) {
+    if (error instanceof DeployError && error.code === 'START_FAILED') throw new DeployError('REPAIR_FAILED', error.detail ?? '');
+    throw error;
+  }
+}
+
+async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repair): Promise<UpResult> {
+  const { state, checks, supervisor, spec } = repair;
+  const { running } = state;
+  if (!existsSync(join(layout.nginxPrefix, NGINX_CONF)) || !existsSync(layout.socketDir)) {
+    throw new DeployError('ALREADY_PARTLY_RUNNING', `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}; but the runtime folder ${layout.runtimeDir} (sockets, nginx's config) is gone, so the rest can not be started beside them.`);
+  }
+  const launches: ColorLaunch[] = Color.options.map((color) => ({
+    color,
+    model: resolveModel(layout.workspaceRoot, running.colors[color].model, `${color}'s model (as it last ran)`),
+    port: running.colors[color].port,
+    service: running.service,
+  }));
+  const fresh = [...launches.map((launch) => colorProcess(deps, layout, launch)), nginxProcess(deps, repair.nginx, layout, running.router.port)];
+  const offsets = logOffsets(layout, STACK_PROCESSES);
+  const notes: string[] = [];
+  const { ports, models } = repair.request;
+  const changed = [
+    ports.routerPort !== undefined && ports.routerPort !== running.router.port ? `--router-port=${ports.routerPort}` : '',
+    ...Color.options.map((color) => {
+      const port = color === 'blue' ? ports.bluePort : ports.greenPort;
+      return port !== undefined && port !== running.colors[color].port ? `--${color}-port=${port}` : '';
+    }),
+    ...Color.options.map((color) => (models[color] ? `--${color}-model=${models[color]}` : '')),
+  ].filter(Boolean);
+  if (changed.length > 0) notes.push(`Not applied: ${changed.join(' ')} (the stack is partly running and keeps what it ran; \`deploy:release\` changes the idle color's model, \`deploy:down\` then \`deploy:up\` changes ports).`);
+  // The plan the stack runs (a release's config stays), or one made from the state file; a partial `up` changes nothing of what runs.
+  const plan = existingPlan(layout) ?? supervisorPlan(deps, layout, supervisorPolicy(spec), fresh);
+  const processes = plan.processes.filter((item): item is typeof item & { name: StackProcess } => (STACK_PROCESSES as readonly string[]).includes(item.name));
+  const since = deps.clock.now();
+  if (supervisor.kind === 'running') {
+    updatePlan(deps, layout, plan);
+    notes.push(`The supervisor (pid ${supervisor.pid}) was running; asked it to start what is missing.`);
+  } else {
+    removePidFile(layout.pidFile(SUPERVISOR));
+    const pid = startSupervisor(deps, layout, plan);
+    notes.push(`Started a new supervisor (pid ${pid}; the last one: ${describeCheck(supervisor)}); it adopted what still ran.`);
+  }
+  const started = await awaitSupervised(deps, layout, processes.map((item) => ({ name: item.name, config: item.config })), offsets, since);
+  for (const item of started) {
+    const before = checks[item.name];
+    notes.push(before.kind === 'running' && before.pid === item.pid ? `${item.name}: kept running (pid ${item.pid}).` : `${item.name}: ${before.kind === 'running' ? `was running as pid ${before.pid}, now` : `${describeCheck(before)}; started again as`} pid ${item.pid}.`);
+  }
+  const live = readLink(layout.liveSocket) ?? soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
+  const ready = await waitUntilReady<ColorFacts | true>(
+    deps,
+    started.map((item) => ({
+      started: item,
+      probe: () => (item.name === 'nginx' ? probeRouter(deps, running.router.port, live, running.previewPathPrefix) : probeColor(deps, layout, item.name, running.colors[item.name].port)),
+    })),
+    repair.request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+  );
+  if (!ready.ok) throw startFailure(layout, ready.failed, ready.reason);
+  const facts = (color: Color) => ready.facts.get(color) as ColorFacts;
+  const launchFor = (color: Color) => launches.find((launch) => launch.color === color) as ColorLaunch;
+  const colors = {
+    blue: colorRun(launchFor('blue'), facts('blue'), running.colors.blue.startedAt),
+    green: colorRun(launchFor('green'), facts('green'), running.colors.green.startedAt),
+  };
+  writeState(layout.stateFile, { ...state, running: { ...running, colors } });
+  const routerUrl = httpUrl(running.router.host, running.router.port);
+  const startedColor = (color: Color): StartedColor => ({
+    color,
+    pid: started.find((item) => item.name === color)?.pid ?? null,
+    port: running.colors[color].port,
+    url: httpUrl(SERVICE_HOST, running.colors[color].port),
+    model: running.colors[color].model,
+    modelSource: state.models[color] ? 'last release' : 'spec',
+    version: facts(color).version,
+    featureCount: facts(color).featureCount,
+    modelSha256: facts(color).modelSha256,
+  });
+  return {
+    kind: 'started',
+    backend: 'local',
+    routes: state.routes,
+    live,
+    preview: otherColor(live),
+    routerUrl,
+    previewUrl: `${routerUrl}${running.previewPathPrefix}`,
+    nginxPid: started.find((item) => item.name === 'nginx')?.pid ?? null,
+    colors: { blue: startedColor('blue'), green: startedColor('green') },
+    notes,
+    durationMs: deps.clock.now() - repair.begin,
+    stateDir: layout.stateDir,
+    logDir: layout.logDir,
+  };
+}
+
+function existingPlan(layout: StackLayout) {
+  try {
+    return currentPlan(layout);
+  } catch {
+    return undefined;
   }
 }

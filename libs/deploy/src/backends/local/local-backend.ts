@@ -71,9 +71,10 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
     async setRoutes(routes) {
       const state = running();
       writeRouteLinks(layout, routes, state.running.liveSlots);
+      await deps.testPause?.('after-rename');
       writeState(layout.stateFile, { ...(current() ?? state), routes });
     },
-    routerHealth: () => deps.http(router(), { method: 'GET', path: '/health' }),
+    routerHealth: (route = 'live') => deps.http(router(), { method: 'GET', path: route === 'live' ? '/health' : `${running().running.previewPathPrefix}health` }),
     colors: {
       health: (color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/health' }),
       predict: (color, body) => deps.http({ socketPath: layout.socket(color) }, { method: 'POST', path: '/predict', body }),

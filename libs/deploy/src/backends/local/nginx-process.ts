@@ -7,8 +7,7 @@ import type { DeploymentSpec } from '../../spec/deployment-spec';
 import type { BindCheck, RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import type { StackLayout } from './layout';
-import { writePidFile } from './processes';
-import { type Readiness, type Started, appendLogHeader } from './services';
+import type { Readiness } from './services';
 
 /** nginx's config file name inside its prefix folder. */
 export const NGINX_CONF = 'nginx.conf';
@@ -75,21 +74,6 @@ export async function writeAndTestNginxConf(deps: RuntimeDeps, nginx: string, la
 /** `-p <prefix>/ -c nginx.conf`: every path in the config is relative to the prefix. */
 export function nginxArgs(layout: StackLayout): string[] {
   return ['-p', `${layout.nginxPrefix}/`, '-c', NGINX_CONF];
-}
-
-/** Starts nginx in the foreground of its own detached session (so its pid is the master's). */
-export function startNginx(deps: RuntimeDeps, nginx: string, layout: StackLayout): Started {
-  const logFile = layout.logFile('nginx');
-  const logOffset = appendLogHeader(logFile, `deploy: starting ${nginx} ${nginxArgs(layout).join(' ')}`);
-  const pid = deps.processes.spawnDetached({
-    command: nginx,
-    args: [...nginxArgs(layout), '-g', 'daemon off;'],
-    cwd: layout.nginxPrefix,
-    env: deps.env,
-    logFile,
-  });
-  writePidFile(layout.pidFile('nginx'), pid);
-  return { name: 'nginx', pid, logFile, logOffset };
 }
 
 /** nginx is ready when its live route answers as the live color and its preview route as the other. */

@@ -74,6 +74,8 @@ export interface StopOptions {
   readonly signal: NodeJS.Signals;
   readonly timeoutMs: number;
   readonly progress: (line: string) => void;
+  /** Leave its children alone (the supervisor's children are the stack's processes, stopped apart). */
+  readonly keepChildren?: boolean;
 }
 
 /**
@@ -90,7 +92,7 @@ export async function stopProcess(
   const info = processes.inspect(pid);
   if (!info) return { kind: 'not-running' };
   if (!isOurs(info)) return { kind: 'not-ours', command: info.cmdline.join(' ').slice(0, 120) };
-  const children = processes.children(pid);
+  const children = options.keepChildren ? [] : processes.children(pid);
   const started = clock.now();
   if (!processes.signal(pid, options.signal)) return { kind: 'not-running' };
 

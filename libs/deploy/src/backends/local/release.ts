@@ -3,7 +3,8 @@ import type { RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { type StackLayout, httpUrl } from './layout';
 import { requireRunningStack } from './local-backend';
-import { DEFAULT_STOP_TIMEOUT_MS, isStackProcess, readPidFile, removePidFile, stopProcess } from './processes';
+import { readPidFile } from './processes';
+import { awaitSupervised, colorProcess, currentPlan, logOffsets, updatePlan, withProcess } from './supervised';
 import { readLink } from './route-links';
 import { describeWeights, soleTarget } from '../../routing/routes';
 import { checkHealth, healthView } from '../../effects/service-client';
@@ -19,7 +20,6 @@ import {
   logTail,
   probeColor,
   resolveModel,
-  startColor,
   waitUntilReady,
 } from './services';
 import { type RunningStack, type StackState, writeState } from './state';
@@ -51,14 +51,12 @@ export async function releaseModel(deps: RuntimeDeps, layout: StackLayout, reque
     const previous = running.colors[color];
     const launch: ColorLaunch = { color, model, port: previous.port, service: running.service };
 
-    deps.progress(`Releasing ${model.display} to ${color} (idle; ${live} stays live). Stopping ${color}...`);
-    await stopColor(deps, layout, color);
-    const started = startColor(deps, layout, launch);
+    deps.progress(`Releasing ${model.display} to ${color} (idle; ${live} stays live): the supervisor replaces ${color}...`);
+    const started = await superviseColor(deps, layout, launch);
     deps.progress(`Started ${color} (pid ${started.pid}) on ${model.display}; waiting until it is healthy...`);
     const ready = await waitUntilReady(deps, [{ started, probe: () => probeColor(deps, layout, color, launch.port) }], request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
     if (!ready.ok) {
       const why = `${ready.reason}.\nLast lines of ${started.logFile}:\n${logTail(started.logFile, started.logOffset)}`;
-      await stopColor(deps, layout, color);
       const restored = await restore(deps, layout, state, { ...launch, model: resolvePrevious(layout, previous.model) }, request.timeoutMs);
       throw new DeployError('RELEASE_FAILED', `${why}\n${restored}`);
     }
@@ -101,18 +99,21 @@ export async function releaseModel(deps: RuntimeDeps, layout: StackLayout, reque
   }
 }
 
-async function stopColor(deps: RuntimeDeps, layout: StackLayout, color: Color): Promise<void> {
-  const pid = readPidFile(layout.pidFile(color));
-  if (pid.kind === 'ok') {
-    const result = await stopProcess(deps, pid.pid, (info) => isStackProcess(layout, color, info), {
-      label: color,
-      signal: 'SIGTERM',
-      timeoutMs: DEFAULT_STOP_TIMEOUT_MS,
-      progress: deps.progress,
-    });
-    if (result.kind === 'survived') throw new DeployError('STOP_FAILED', `${color} (pid ${pid.pid})`);
-  }
-  removePidFile(layout.pidFile(color));
+/**
+ * Asks the supervisor to run `launch` in place of what the color runs now (it stops the old
+ * process and starts the new one, so it never fights the release) and waits for the new pid.
+ * Each release is a new config, even of the same model: a release always restarts the color.
+ */
+async function superviseColor(deps: RuntimeDeps, layout: StackLayout, launch: ColorLaunch): Promise<Started> {
+  const plan = currentPlan(layout);
+  const process = colorProcess(deps, layout, launch);
+  const next = { ...process, config: `${process.config} release ${new Date(deps.clock.now()).toISOString()}` };
+  const old = readPidFile(layout.pidFile(launch.color));
+  const offsets = logOffsets(layout, [launch.color]);
+  const since = deps.clock.now();
+  updatePlan(deps, layout, withProcess(plan, next));
+  const [started] = await awaitSupervised(deps, layout, [{ name: launch.color, config: next.config, ...(old.kind === 'ok' ? { not: old.pid } : {}) }], offsets, since);
+  return started as Started;
 }
 
 function resolvePrevious(layout: StackLayout, display: string): ModelFile {
@@ -128,14 +129,13 @@ async function restore(deps: RuntimeDeps, layout: StackLayout, state: StackState
   deps.progress(`The new model did not start; starting ${launch.color} again on its previous model ${launch.model.display}...`);
   let started: Started;
   try {
-    started = startColor(deps, layout, launch);
+    started = await superviseColor(deps, layout, launch);
   } catch (error) {
-    return `${launch.color} could not be started again on ${launch.model.display}: ${(error as Error).message}. It is stopped; the preview route answers 503.`;
+    return `${launch.color} could not be started again on ${launch.model.display}: ${(error as Error).message}. The preview route answers 503 until it runs.`;
   }
   const ready = await waitUntilReady(deps, [{ started, probe: () => probeColor(deps, layout, launch.color, launch.port) }], timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
   if (!ready.ok) {
-    await stopColor(deps, layout, launch.color);
-    return `${launch.color} did not come back on its previous model ${launch.model.display} either (${ready.reason}); it is stopped and the preview route answers 503.`;
+    return `${launch.color} did not come back on its previous model ${launch.model.display} either (${ready.reason}); the supervisor keeps trying (see deploy:status), and the preview route answers 503 meanwhile.`;
   }
   const facts = ready.facts.get(launch.color) as ColorFacts;
   const startedAt = new Date(deps.clock.now()).toISOString();

@@ -5,7 +5,6 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { HttpTarget, RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { STACK_ENV_MARKER, type StackLayout, type StackProcess } from './layout';
-import { writePidFile } from './processes';
 import type { ColorRun, RunningStack } from './state';
 
 /** The services listen on loopback only; nginx is the way in (and each color's port for direct checks). */
@@ -69,32 +68,23 @@ export interface Started {
   readonly logOffset: number;
 }
 
-/** Starts one color as a detached `node dist/.../main.js`, on its port and its socket; writes its pid file. */
-export function startColor(deps: RuntimeDeps, layout: StackLayout, launch: ColorLaunch): Started {
-  const logFile = layout.logFile(launch.color);
-  const logOffset = appendLogHeader(logFile, `deploy: starting ${launch.color} on ${launch.model.display} (port ${launch.port})`);
-  const pid = deps.processes.spawnDetached({
-    command: deps.nodeBinary,
-    args: [layout.serviceMain],
-    cwd: layout.workspaceRoot,
-    env: {
-      ...deps.env,
-      MODEL_PATH: launch.model.path,
-      PORT: String(launch.port),
-      HOST: SERVICE_HOST,
-      COLOR: launch.color,
-      SOCKET_PATH: layout.socket(launch.color),
-      BODY_LIMIT: String(launch.service.bodyLimitBytes),
-      MAX_BATCH_ROWS: String(launch.service.maxBatchRows),
-      LOG_LEVEL: launch.service.logLevel,
-      // The copy lives in the state folder, maybe outside the workspace: third-party modules come from here.
-      NODE_PATH: join(layout.workspaceRoot, 'node_modules'),
-      [STACK_ENV_MARKER]: layout.stateDir,
-    },
-    logFile,
-  });
-  writePidFile(layout.pidFile(launch.color), pid);
-  return { name: launch.color, pid, logFile, logOffset };
+/** The environment a color runs with: its model, port, socket, limits and the stack's marker. */
+export function colorEnv(deps: RuntimeDeps, layout: StackLayout, launch: ColorLaunch): Record<string, string> {
+  const inherited = Object.fromEntries(Object.entries(deps.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return {
+    ...inherited,
+    MODEL_PATH: launch.model.path,
+    PORT: String(launch.port),
+    HOST: SERVICE_HOST,
+    COLOR: launch.color,
+    SOCKET_PATH: layout.socket(launch.color),
+    BODY_LIMIT: String(launch.service.bodyLimitBytes),
+    MAX_BATCH_ROWS: String(launch.service.maxBatchRows),
+    LOG_LEVEL: launch.service.logLevel,
+    // The copy lives in the state folder, maybe outside the workspace: third-party modules come from here.
+    NODE_PATH: join(layout.workspaceRoot, 'node_modules'),
+    [STACK_ENV_MARKER]: layout.stateDir,
+  };
 }
 
 /** Writes a separator line into a log and returns where this start's output begins. */

@@ -9,6 +9,7 @@ import { type ProcessCheck, checkProcess } from './processes';
 import { readRouteLinks } from './route-links';
 import { SERVICE_HOST } from './services';
 import { readState } from './state';
+import { supervisorView } from './supervised';
 import { shadowStatus } from './shadow';
 
 /**
@@ -66,12 +67,24 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
     model: running.colors[color].model,
     health,
   });
+  const view = supervisorView(deps, layout);
+  const supervisor = {
+    process: view.process,
+    pid: view.pid,
+    processes: Object.fromEntries(
+      Object.entries(view.processes).map(([name, report]) => [name, { phase: report.phase, pid: report.pid, restarts: report.restarts, lastExit: report.lastExit, adopted: report.adopted, logTail: report.logTail }]),
+    ),
+  };
+  if (view.process !== 'running') notes.push('The supervisor is not running, so nothing restarts a process that crashes: run `npx nx run deploy:up` (a new supervisor adopts what runs).');
+  for (const [name, report] of Object.entries(view.processes)) {
+    if (report.phase === 'failed') notes.push(`${name} FAILED after ${report.restarts} restart(s) (${report.lastExit?.reason ?? 'unknown'}); fix the cause, then \`npx nx run deploy:up\` tries again. Last lines of its log:\n${report.logTail ?? ''}`);
+  }
   const allRunning = Object.values(processes).every((check) => check.kind === 'running');
   const routerUrl = httpUrl(running.router.host, running.router.port);
   return {
     ...base,
     stack: allRunning ? 'running' : 'partly running',
-    healthy: allRunning && blue.ok && green.ok && serving.ok && (split || serving.color === live),
+    healthy: allRunning && view.process === 'running' && blue.ok && green.ok && serving.ok && (split || serving.color === live),
     routes: links.live && preview ? { live: links.live, preview: allTo(preview) } : state.routes,
     live,
     preview,
@@ -87,6 +100,7 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
     },
     colors: { blue: colorStatus('blue', blue), green: colorStatus('green', green) },
     notes,
+    supervisor,
     shadow: await shadowStatus(deps, layout),
   };
 }

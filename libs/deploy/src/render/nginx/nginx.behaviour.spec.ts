@@ -1,11 +1,12 @@
-import { ErrorBody } from '@mlbg/contract';
+import { ErrorBody, ROUTER_CONNECTIONS } from '@mlbg/contract';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, type IncomingHttpHeaders, type Server, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { connect } from 'node:net';
 import { DEFAULT_LIVE_SLOTS, liveSlotSocket } from '../../spec/sockets';
-import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
+import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-spec';
 import { applyOverrides } from '../../spec/overrides';
 import { freePort } from '../../effects/real-deps';
 import { describeWithBinary, findBinary } from '../../testing/real-tools';
@@ -16,25 +17,36 @@ const NGINX = findBinary('nginx');
 const BODY_LIMIT = 1024;
 const VERSIONS = { blue: 'v1.0.0', green: 'v1.1.0' } as const;
 type FakeColor = keyof typeof VERSIONS;
+/** Connections each fake color has accepted. */
+const connectionCounts = new Map<FakeColor, number>();
 
 interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
-  json: { color?: string; url?: string; requestId?: string };
+  json: { color?: string; url?: string; requestId?: string; link?: string; retired?: boolean; connections?: number; code?: string };
   localPort?: number;
 }
 
-/** A stand-in for the model service on a unix socket: echoes what it received, names its color. */
+/**
+ * A stand-in for the model service on a unix socket: echoes what it received, names its color,
+ * counts the connections nginx opened, and retires a kept connection as the service does: when the
+ * link named in the route header no longer points at its socket, it answers `Connection: close`.
+ */
 async function startColor(color: FakeColor, socketPath: string): Promise<Server> {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      const link = req.headers[ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER];
+      const retired = typeof link === 'string' && readlinkSync(join(dirname(socketPath), link)) !== `${color}.sock`;
       res.setHeader('Content-Type', 'application/json');
       res.setHeader('X-Color', color);
       res.setHeader('X-Model-Version', VERSIONS[color]);
-      res.end(JSON.stringify({ status: 'ok', version: VERSIONS[color], color, url: req.url, requestId: req.headers['x-request-id'] }));
+      if (retired) res.setHeader('Connection', 'close');
+      res.end(JSON.stringify({ status: 'ok', version: VERSIONS[color], color, url: req.url, requestId: req.headers['x-request-id'], link, retired, connections: connectionCounts.get(color) }));
     });
   });
+  server.keepAliveTimeout = ROUTER_CONNECTIONS.COLOR_KEEP_ALIVE_TIMEOUT_MS;
+  server.on('connection', () => connectionCounts.set(color, (connectionCounts.get(color) ?? 0) + 1));
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
   chmodSync(socketPath, 0o666); // nginx workers run as nobody when the master is root
   return server;
@@ -49,13 +61,13 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
   let root: string;
   let runDir: string;
   let port: number;
-  let nginx: ChildProcess;
+  const started: ChildProcess[] = [];
   let nginxOutput = '';
   const colors = new Map<FakeColor, Server>();
 
-  function call(path: string, options: { method?: string; body?: string; agent?: Agent } = {}): Promise<Answer> {
+  function call(path: string, options: { method?: string; body?: string; agent?: Agent; port?: number } = {}): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', agent: options.agent ?? false }, (res) => {
+      const req = request({ host: '127.0.0.1', port: options.port ?? port, path, method: options.method ?? 'GET', agent: options.agent ?? false }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk) => (text += chunk));
@@ -88,36 +100,40 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     root = mkdtempSync(join(tmpdir(), 'mlbg-nginx-run-'));
     chmodSync(root, 0o755); // traversable by nginx's workers
     runDir = join(root, 'run');
-    const prefix = join(root, 'prefix');
     mkdirSync(runDir, { mode: 0o755 });
-    mkdirSync(prefix, { mode: 0o755 });
     for (const color of ['blue', 'green'] as const) colors.set(color, await startColor(color, join(runDir, `${color}.sock`)));
     pointAt('live.sock', 'blue');
     pointAt('preview.sock', 'green');
 
     port = await freePort();
-    const spec = applyOverrides(DEFAULT_DEPLOYMENT_SPEC, { bodyLimitBytes: BODY_LIMIT });
-    writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, localNginxSite(spec, { socketDir: runDir, port })));
-    nginx = spawn(NGINX as string, ['-p', `${prefix}/`, '-c', 'nginx.conf', '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    nginx.stdout?.on('data', (chunk) => (nginxOutput += chunk));
-    nginx.stderr?.on('data', (chunk) => (nginxOutput += chunk));
+    await startNginx(applyOverrides(DEFAULT_DEPLOYMENT_SPEC, { bodyLimitBytes: BODY_LIMIT }), port, join(root, 'prefix'));
+  }, 20_000);
 
+  /** A real nginx on `listenPort` with the config rendered from `spec`; resolves once it answers. */
+  async function startNginx(spec: DeploymentSpec, listenPort: number, prefix: string): Promise<ChildProcess> {
+    mkdirSync(prefix, { mode: 0o755 });
+    writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, localNginxSite(spec, { socketDir: runDir, port: listenPort })));
+    const child = spawn(NGINX as string, ['-p', `${prefix}/`, '-c', 'nginx.conf', '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(child);
+    child.stdout?.on('data', (chunk) => (nginxOutput += chunk));
+    child.stderr?.on('data', (chunk) => (nginxOutput += chunk));
     const deadline = Date.now() + 10_000;
     for (;;) {
       try {
-        await call('/health/live');
-        return;
+        await call('/health/live', { port: listenPort });
+        return child;
       } catch (error) {
-        if (nginx.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${(error as Error).message}\n${nginxOutput}`);
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${(error as Error).message}\n${nginxOutput}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
-  }, 20_000);
+  }
 
   afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((resolve) => nginx.once('exit', resolve));
-      nginx.kill('SIGTERM');
+    for (const child of started) {
+      if (child.exitCode !== null) continue;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
       await exited;
     }
     for (const server of colors.values()) if (server.listening) await stop(server);
@@ -145,21 +161,90 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     expect(ErrorBody.parse(answer.json).code).toBe('BODY_TOO_LARGE');
   });
 
-  it('moves live traffic when the live slot links are renamed over, without a reload, even on a kept-alive client connection', async () => {
+  it('keeps upstream connections on the preview route, naming its link; the live slots connect anew for every request', async () => {
+    const first = await call('/health');
+    const second = await call('/health');
+    // No keepalive on the live slots: a kept connection would stay with its color across a partial weight move.
+    expect(first.json).toMatchObject({ link: 'live.sock', retired: false });
+    expect(second.json.connections).not.toBe(first.json.connections);
+    const preview = await call('/preview/health');
+    expect(preview.json).toMatchObject({ color: 'green', link: 'preview.sock', retired: false });
+    expect((await call('/preview/health')).json.connections).toBe(preview.json.connections); // the same kept connection
+  });
+
+  it('moves live traffic when the live slot links are renamed over, without a reload; the kept preview connection answers once more with Connection: close, then nginx connects anew', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const before = await call('/health', { agent });
+      await call('/preview/health');
       pointAt('live.sock', 'green');
       pointAt('preview.sock', 'blue');
       const after = await call('/health', { agent });
       expect([before.json.color, after.json.color]).toEqual(['blue', 'green']);
-      expect(after.localPort).toBe(before.localPort);
+      expect(after.localPort).toBe(before.localPort); // the client's own connection to nginx is untouched
+      // The preview route's kept connection to green retires the same way.
+      expect((await call('/preview/health')).json).toMatchObject({ color: 'green', retired: true });
       expect((await call('/preview/health')).json.color).toBe('blue');
     } finally {
       agent.destroy();
       pointAt('live.sock', 'blue');
       pointAt('preview.sock', 'green');
+      // Retire the kept connections to the other colors, so the next tests start from the links as they are.
+      await call('/health');
+      await call('/preview/health');
     }
+  });
+
+  /** Sends raw bytes and returns the status and parsed body of nginx's answer. */
+  function raw(bytes: string): Promise<{ status: number; type: string; body: unknown }> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('error', reject);
+      socket.on('end', () => {
+        const [head = '', body = ''] = text.split('\r\n\r\n');
+        try {
+          resolve({ status: Number(head.split(' ')[1]), type: /content-type: ([^\r]+)/i.exec(head)?.[1] ?? '', body: JSON.parse(body) });
+        } catch {
+          reject(new Error(`nginx answered ${JSON.stringify(text)}`));
+        }
+      });
+      socket.end(bytes);
+    });
+  }
+
+  it.each([
+    ['a bad request line', 'GARBAGE\r\n\r\n', 400, 'BAD_REQUEST'],
+    ['a URI over the buffer', `GET /${'a'.repeat(9_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI_TOO_LONG'],
+    ['a header over the buffer (nginx 494)', `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(9_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+    ['two Host headers', 'GET /health HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n', 400, 'BAD_REQUEST'],
+    ['an internal error URI asked for directly', 'GET /.mlbg-router-error/BAD_REQUEST HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 404, 'NOT_FOUND'],
+  ])("answers %s with the service's JSON error shape, not nginx's HTML page", async (_, bytes, status, code) => {
+    const answer = await raw(bytes);
+    expect({ status: answer.status, type: answer.type }).toEqual({ status, type: 'application/json' });
+    expect(ErrorBody.parse(answer.body).code).toBe(code);
+  });
+
+  it.each(['/metrics', '/preview/metrics'])('keeps %s off the public routes with a JSON 404 that says where to scrape', async (path) => {
+    const answer = await call(path);
+    expect(answer.status).toBe(404);
+    expect(ErrorBody.parse(answer.json)).toMatchObject({ code: 'INTERNAL_ROUTE', detail: expect.stringContaining('own port') });
+  });
+
+  it('with a rate limit in the spec, answers a client over it with a JSON 429 (and without one, never)', async () => {
+    const limitedPort = await freePort();
+    await startNginx(DeploymentSpec.parse({ proxy: { rateLimit: { requestsPerSecond: 1, burst: 0 } } }), limitedPort, join(root, 'prefix-limited'));
+    const answers = [];
+    for (let count = 0; count < 3; count += 1) answers.push(await call('/health', { port: limitedPort }));
+    // startNginx's own readiness probe was this client's first request within the second.
+    expect(answers.every((answer) => answer.status === 200 || answer.status === 429)).toBe(true);
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]?.headers['content-type']).toBe('application/json');
+    expect(ErrorBody.parse(refused[0]?.json).code).toBe('RATE_LIMITED');
+    for (let count = 0; count < 3; count += 1) expect((await call('/health')).status).toBe(200);
   });
 
   it('answers a JSON 503 on /preview/ when the idle color is down, never falling back to live', async () => {

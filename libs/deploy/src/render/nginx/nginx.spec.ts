@@ -1,5 +1,5 @@
-import { ErrorBody } from '@mlbg/contract';
-import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
+import { ErrorBody, ROUTER_CONNECTIONS } from '@mlbg/contract';
+import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-spec';
 import { applyOverrides } from '../../spec/overrides';
 import { renderNginxConf } from './nginx';
 import { composeNginxSite, localNginxSite } from './nginx-site';
@@ -56,12 +56,50 @@ describe('renderNginxConf', () => {
     expect(renderNginxConf(spec, composeNginxSite(spec))).toBe(compose);
   });
 
-  it('sends live traffic round-robin over the slot links, without keepalive and without retries', () => {
+  it('sends live traffic round-robin over the slot links without upstream keepalive, the preview route with it, and without retries', () => {
     const slots = Array.from({ length: 20 }, (_, index) => `    server unix:/tmp/mlbg/run/live-slot-${String(index).padStart(2, '0')}.sock max_fails=0;\n`).join('');
     expect(block(local, 'upstream mlbg_live')).toBe(`upstream mlbg_live {\n${slots}  }`);
-    expect(local).not.toMatch(/^\s*keepalive\b/m);
+    const upstream = block(local, 'upstream mlbg_preview');
+    expect(upstream).toContain('server unix:/tmp/mlbg/run/preview.sock max_fails=0;');
+    expect(upstream).toContain(`keepalive_timeout ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS}ms;`);
+    expect(ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS).toBeLessThan(ROUTER_CONNECTIONS.COLOR_KEEP_ALIVE_TIMEOUT_MS);
+    expect(upstream).toMatch(/^\s*keepalive \d+;/m);
+    expect(local).toContain('proxy_set_header Connection "";');
+    expect(local).toContain('proxy_set_header x-mlbg-socket $mlbg_socket;');
+    expect(block(local, 'location /')).toContain('set $mlbg_socket live.sock;');
+    expect(block(local, 'location /preview/')).toContain('set $mlbg_socket preview.sock;');
     expect(local).toContain('proxy_next_upstream off;');
     expect(block(local, 'location /')).toContain('proxy_pass http://mlbg_live;');
+  });
+
+  it('renders without keepalive when the spec turns it off: a new connection per request, no link header', () => {
+    const off = DeploymentSpec.parse({ proxy: { upstreamKeepalive: false } });
+    const conf = renderNginxConf(off, localNginxSite(off, { socketDir: '/tmp/mlbg/run', port: 8080 }));
+    expect(conf).not.toMatch(/^\s*keepalive/m);
+    expect(conf).not.toContain('Connection ""');
+    expect(conf).not.toContain('x-mlbg-socket');
+  });
+
+  it('keeps /metrics off both public routes by default, lets allowed addresses through, or serves it when public', () => {
+    expect(block(local, 'location = /metrics')).toMatch(/deny all;\n\s*error_page 403 = @INTERNAL_ROUTE;/);
+    expect(block(local, 'location = /preview/metrics')).toContain('proxy_pass http://mlbg_preview/metrics;');
+    const allowed = DeploymentSpec.parse({ proxy: { internalRoutes: { paths: ['/metrics', '/admin/'], allow: ['10.0.0.0/8'] } } });
+    const conf = renderNginxConf(allowed, localNginxSite(allowed, { socketDir: '/r', port: 8080 }));
+    expect(block(conf, 'location ^~ /admin/')).toMatch(/allow 10\.0\.0\.0\/8;\n\s*deny all;/);
+    const open = DeploymentSpec.parse({ proxy: { internalRoutes: { public: true } } });
+    expect(renderNginxConf(open, localNginxSite(open, { socketDir: '/r', port: 8080 }))).not.toContain('location = /metrics');
+    expect(() => DeploymentSpec.parse({ proxy: { internalRoutes: { allow: ['everyone'] } } })).toThrow(/IP address or CIDR/);
+    expect(() => DeploymentSpec.parse({ proxy: { internalRoutes: { paths: ['metrics'] } } })).toThrow(/must be a path/);
+  });
+
+  it('limits requests per client only when the spec asks, answering a JSON 429', () => {
+    expect(local).not.toContain('limit_req');
+    const limited = DeploymentSpec.parse({ proxy: { rateLimit: { requestsPerSecond: 20 } } });
+    const conf = renderNginxConf(limited, localNginxSite(limited, { socketDir: '/r', port: 8080 }));
+    expect(conf).toContain('limit_req_zone $binary_remote_addr zone=mlbg_clients:10m rate=20r/s;');
+    expect(conf).toContain('limit_req zone=mlbg_clients burst=50 nodelay;');
+    expect(block(conf, 'location /')).toContain('error_page 429 = @RATE_LIMITED;');
+    expect(ErrorBody.parse(JSON.parse(/return 429 '(.*)';/.exec(conf)?.[1] ?? 'null')).code).toBe('RATE_LIMITED');
   });
 
   it('strips the preview prefix and never falls back to live', () => {
@@ -72,13 +110,18 @@ describe('renderNginxConf', () => {
   });
 
   it("answers nginx's own errors with the service's JSON error shape", () => {
-    for (const [code, status] of [['LIVE_UNAVAILABLE', 503], ['PREVIEW_UNAVAILABLE', 503], ['UPSTREAM_TIMEOUT', 504], ['BODY_TOO_LARGE', 413]] as const) {
+    for (const [code, status] of [['LIVE_UNAVAILABLE', 503], ['PREVIEW_UNAVAILABLE', 503], ['UPSTREAM_TIMEOUT', 504], ['BODY_TOO_LARGE', 413], ['INTERNAL_ROUTE', 404]] as const) {
       const location = block(local, `location @${code}`);
       const body = location.match(new RegExp(`return ${status} '(.*)';`))?.[1];
       expect(ErrorBody.parse(JSON.parse(body ?? 'null'))).toMatchObject({ code });
       expect(location).toContain('default_type application/json;');
     }
     expect(block(local, 'location @PREVIEW_UNAVAILABLE')).toContain('npx nx run deploy:up');
+    // Raised before the request has a URI, so they go to internal URIs (nginx can not go to a named location then).
+    for (const [code, status, raised] of [['BAD_REQUEST', 400, 400], ['URI_TOO_LONG', 414, 414], ['HEADERS_TOO_LARGE', 431, 494]] as const) {
+      expect(local).toContain(`error_page ${raised} = /.mlbg-router-error/${code};`);
+      expect(block(local, `location = /.mlbg-router-error/${code}`)).toMatch(new RegExp(`internal;[\\s\\S]*return ${status} '`));
+    }
   });
 
   it("limits bodies to the service's BODY_LIMIT", () => {

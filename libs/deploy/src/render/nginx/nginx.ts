@@ -1,10 +1,12 @@
+import { ROUTER_CONNECTIONS } from '@mlbg/contract';
 import { posix } from 'node:path';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
-import { PREVIEW_SOCKET, liveSlotSocket } from '../../spec/sockets';
+import type { ProxySpec } from '../../spec/proxy-spec';
+import { LIVE_SOCKET, PREVIEW_SOCKET, liveSlotSocket } from '../../spec/sockets';
 import { headerLines } from '../generated-file';
 import type { NginxSite } from './nginx-site';
 import { ROUTER_ERRORS, type RouterErrorCode } from './router-errors';
-import { liveProxyTarget, liveUpstreamLines, stickyMapLines } from './live-slots';
+import { LIVE_UPSTREAM, liveProxyTarget, liveUpstreamLines, stickyMapLines } from './live-slots';
 import { adminRoutesHidden, clearShadowHeader, mirroredLocations, shadowUpstream } from './nginx-shadow';
 
 // A unix socket connects at once or not at all; a model answers a full batch well within 30 s.
@@ -14,6 +16,10 @@ export const PROXY_READ_TIMEOUT = '30s';
 
 const PREVIEW_UPSTREAM = 'mlbg_preview';
 const LOG_FORMAT = 'mlbg_json';
+const RATE_LIMIT_ZONE = 'mlbg_clients';
+/** Set by each proxying location: the socket link it goes through, the prefix it strips. */
+const SOCKET_VARIABLE = 'mlbg_socket';
+const PREFIX_VARIABLE = 'mlbg_prefix';
 /**
  * One write(2) per 64 KiB of log lines instead of one per request, and never more than 1 s late
  * (nginx also flushes on reopen and on exit): the bench measured about 16% more requests/s through
@@ -41,22 +47,29 @@ const ACCESS_LOG_FIELDS: readonly [name: string, value: string, quoted: boolean]
 /**
  * Renders nginx.conf: live traffic over the slot links `<socketDir>/live-slot-NN.sock`, the preview route to
  * `<socketDir>/preview.sock`, each a symlink followed on every new connection, so a switch is one
- * rename and never a reload. Pure: the same spec and site always give the same text.
+ * rename and never a reload. With upstream keepalive (the default) connections are kept, and a
+ * color retires those that came through a link that no longer points at it (ROUTE_SOCKET_HEADER).
+ * Pure: the same spec and site always give the same text.
  */
 export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
   const { files } = site;
   const listen = site.listen.host ? `${site.listen.host}:${site.listen.port}` : String(site.listen.port);
   const preview = spec.preview.pathPrefix;
+  const keepalive = spec.proxy.upstreamKeepalive;
   const tempPaths = files.tempDir === undefined ? [] : TEMP_FOLDERS.map((name) => `${name}_temp_path ${posix.join(files.tempDir ?? '', `${name}_temp`)};`);
+  const live: Route = { upstream: LIVE_UPSTREAM, socket: LIVE_SOCKET, unavailable: 'LIVE_UNAVAILABLE', keepalive: false, rateLimited: spec.proxy.rateLimit !== undefined };
+  const previewRoute: Route = { ...live, upstream: PREVIEW_UPSTREAM, socket: PREVIEW_SOCKET, unavailable: 'PREVIEW_UNAVAILABLE' };
 
-  const liveBody = [`proxy_pass http://${liveProxyTarget(spec)};`, ...errorPages('LIVE_UNAVAILABLE')];
+  const liveBody = proxyTo(live, `http://${liveProxyTarget(spec)}`);
 
   const lines = [
     ...headerLines(site.generatedBy).map((line) => `# ${line}`),
     '#',
     `# Live route: /            -> unix:${site.socketDir}/${liveSlotSocket(0).replace('00', 'NN')} (${spec.canary.slots} slot symlinks to the colors' sockets, by weight)`,
     `# Preview:    ${preview.padEnd(12)} -> unix:${site.socketDir}/${PREVIEW_SOCKET} (symlink to the idle color's socket, prefix stripped)`,
-    '# No upstream keepalive: every request opens a new connection and so follows the symlink as it is now.',
+    keepalive
+      ? `# Upstream keepalive: each request names its link in ${ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER}; a color that link no longer points at answers Connection: close.`
+      : '# No upstream keepalive: every request opens a new connection and so follows the symlink as it is now.',
     '',
     `worker_processes ${site.workerProcesses};`,
     `pid ${files.pid};`,
@@ -81,13 +94,13 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     '',
     '  # The service\'s own BODY_LIMIT: nginx must refuse exactly what the service would.',
     `  client_max_body_size ${spec.limits.bodyLimitBytes};`,
+    ...indent(1, rateLimitZone(spec.proxy)),
     '',
     ...indent(1, stickyMapLines(spec)),
+    // The live slots without upstream keepalive: a kept connection stays with the color it was opened to,
+    // and nginx can not name the slot a request goes through, so a partial weight move could not retire it.
     ...indent(1, liveUpstreamLines(spec, site.socketDir)),
-    // One server, never marked down (max_fails=0): a missing socket is answered per request.
-    `  upstream ${PREVIEW_UPSTREAM} {`,
-    `    server unix:${site.socketDir}/${PREVIEW_SOCKET} max_fails=0;`,
-    '  }',
+    ...indent(1, upstreamBlock(PREVIEW_UPSTREAM, `${site.socketDir}/${PREVIEW_SOCKET}`, keepalive)),
     ...indent(1, spec.shadow.mirror ? shadowUpstream(site.socketDir) : []),
     '',
     '  server {',
@@ -95,17 +108,17 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     '    server_name _;',
     '',
     '    proxy_http_version 1.1;',
-    '    proxy_set_header Host $host;',
-    '    proxy_set_header X-Request-Id $request_id;',
-    '    proxy_set_header X-Real-IP $remote_addr;',
-    '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-    '    proxy_set_header X-Forwarded-Proto $scheme;',
+    ...indent(2, proxyHeaders(keepalive)),
     ...indent(2, clearShadowHeader()),
     `    proxy_connect_timeout ${PROXY_CONNECT_TIMEOUT};`,
     `    proxy_send_timeout ${PROXY_SEND_TIMEOUT};`,
     `    proxy_read_timeout ${PROXY_READ_TIMEOUT};`,
     '    # Never retry elsewhere: a request is answered by the color its route points at, or by a JSON error.',
     '    proxy_next_upstream off;',
+    ...indent(2, rateLimitRule(spec.proxy)),
+    '    # What nginx refuses while reading a request, before any location is chosen; a 404 of its own',
+    '    # is only for a client asking for one of the internal error URIs below.',
+    ...indent(2, [...requestErrorPages(), `error_page 404 = ${requestErrorUri('NOT_FOUND')};`]),
     '',
     '    location / {',
     ...indent(3, liveBody),
@@ -114,24 +127,16 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     ...(spec.shadow.mirror ? [...indent(2, mirroredLocations(site.socketDir, liveBody)), ''] : []),
     '    # The idle color only, with the prefix stripped: /preview/health -> /health.',
     `    location ${preview} {`,
-    `      proxy_pass http://${PREVIEW_UPSTREAM}/;`,
+    ...indent(3, proxyTo(previewRoute, `http://${PREVIEW_UPSTREAM}/`, preview.slice(0, -1))),
     `      proxy_redirect / ${preview};`,
-    `      proxy_set_header X-Forwarded-Prefix ${preview.slice(0, -1)};`,
-    ...indent(3, errorPages('PREVIEW_UNAVAILABLE')),
     '    }',
+    ...indent(2, internalRoutes(spec.proxy, live, '/')),
+    ...indent(2, internalRoutes(spec.proxy, previewRoute, preview)),
     '',
     ...indent(2, adminRoutesHidden(preview, JSON.stringify({ detail: ROUTER_ERRORS.NOT_ROUTED.message, code: 'NOT_ROUTED' }))),
     '',
     '    # nginx\'s own answers, in the service\'s JSON error shape instead of its HTML pages.',
-    ...indent(2, [
-      ...errorLocation('LIVE_UNAVAILABLE', site.hints.live),
-      '',
-      ...errorLocation('PREVIEW_UNAVAILABLE', site.hints.preview),
-      '',
-      ...errorLocation('UPSTREAM_TIMEOUT'),
-      '',
-      ...errorLocation('BODY_TOO_LARGE'),
-    ]),
+    ...indent(2, routerErrorLocations(site, spec.proxy)),
     '  }',
     '}',
     '',
@@ -139,22 +144,150 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
   return lines.join('\n');
 }
 
-// error_page is not inherited into a block that sets its own, so each route lists all of them.
-function errorPages(unavailable: RouterErrorCode): string[] {
+/** One public route: its upstream, the link it proxies through, and its 503 answer. */
+interface Route {
+  readonly upstream: string;
+  readonly socket: string;
+  readonly unavailable: RouterErrorCode;
+  readonly keepalive: boolean;
+  readonly rateLimited: boolean;
+}
+
+/** One server, never marked down (max_fails=0): a missing socket is answered per request. */
+function upstreamBlock(name: string, socketPath: string, keepalive: boolean): string[] {
+  const { ROUTER_KEEPALIVE_CONNECTIONS, ROUTER_KEEPALIVE_TIMEOUT_MS, ROUTER_KEEPALIVE_REQUESTS, ROUTER_KEEPALIVE_TIME_S } = ROUTER_CONNECTIONS;
   return [
-    `error_page 502 503 = @${unavailable};`,
+    `upstream ${name} {`,
+    `  server unix:${socketPath} max_fails=0;`,
+    ...(keepalive
+      ? [
+          // Shorter than the color's own idle timeout, so nginx never reuses a connection the color is closing.
+          `  keepalive ${ROUTER_KEEPALIVE_CONNECTIONS};`,
+          `  keepalive_timeout ${ROUTER_KEEPALIVE_TIMEOUT_MS}ms;`,
+          `  keepalive_requests ${ROUTER_KEEPALIVE_REQUESTS};`,
+          `  keepalive_time ${ROUTER_KEEPALIVE_TIME_S}s;`,
+        ]
+      : []),
+    '}',
+  ];
+}
+
+/**
+ * The headers every color gets, set once for the server. The socket link and the stripped prefix
+ * come from variables each route sets; an empty one is not sent at all.
+ */
+function proxyHeaders(keepalive: boolean): string[] {
+  return [
+    `set $${SOCKET_VARIABLE} "";`,
+    `set $${PREFIX_VARIABLE} "";`,
+    'proxy_set_header Host $host;',
+    'proxy_set_header X-Request-Id $request_id;',
+    'proxy_set_header X-Real-IP $remote_addr;',
+    'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    'proxy_set_header X-Forwarded-Proto $scheme;',
+    `proxy_set_header X-Forwarded-Prefix $${PREFIX_VARIABLE};`,
+    // Keep the connection (nginx sends `Connection: close` otherwise) and name the link it goes through.
+    ...(keepalive ? ['proxy_set_header Connection "";', `proxy_set_header ${ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER} $${SOCKET_VARIABLE};`] : []),
+  ];
+}
+
+/** The body of a location that proxies to `route`. */
+function proxyTo(route: Route, target: string, prefix?: string): string[] {
+  return [
+    `set $${SOCKET_VARIABLE} ${route.socket};`,
+    ...(prefix ? [`set $${PREFIX_VARIABLE} ${prefix};`] : []),
+    `proxy_pass ${target};`,
+    ...errorPages(route),
+  ];
+}
+
+// error_page is not inherited into a block that sets its own, so each route lists all of them.
+function errorPages(route: Route): string[] {
+  return [
+    `error_page 502 503 = @${route.unavailable};`,
     'error_page 504 = @UPSTREAM_TIMEOUT;',
     'error_page 413 = @BODY_TOO_LARGE;',
+    ...requestErrorPages(),
+    ...(route.rateLimited ? ['error_page 429 = @RATE_LIMITED;'] : []),
   ];
+}
+
+/**
+ * Errors nginx finds while reading the request line or headers, when the request may have no URI
+ * yet: nginx can not go to a named location then ("empty URI"), so these go to internal URIs.
+ * 494 is nginx's own code for a header over `large_client_header_buffers`.
+ */
+const REQUEST_ERRORS: readonly RouterErrorCode[] = ['BAD_REQUEST', 'URI_TOO_LONG', 'HEADERS_TOO_LARGE', 'NOT_FOUND'];
+const REQUEST_ERROR_STATUSES: readonly [number, RouterErrorCode][] = [[400, 'BAD_REQUEST'], [414, 'URI_TOO_LONG'], [494, 'HEADERS_TOO_LARGE']];
+const ERROR_URI_PREFIX = '/.mlbg-router-error/';
+
+function requestErrorUri(code: RouterErrorCode): string {
+  return `${ERROR_URI_PREFIX}${code}`;
+}
+
+function requestErrorPages(): string[] {
+  return REQUEST_ERROR_STATUSES.map(([status, code]) => `error_page ${status} = ${requestErrorUri(code)};`);
+}
+
+/**
+ * Internal paths (/metrics, admin routes) on a public route: only for the allowed client
+ * addresses (everyone else gets a JSON 404), or not at all when `public` is set.
+ */
+function internalRoutes(proxy: ProxySpec, route: Route, prefix: string): string[] {
+  const { paths, allow } = proxy.internalRoutes;
+  if (proxy.internalRoutes.public || paths.length === 0) return [];
+  return paths.flatMap((path) => {
+    const exact = !path.endsWith('/');
+    const routePath = `${prefix.slice(0, -1)}${path}`;
+    return [
+      '',
+      `# Internal: ${routePath} ${allow.length > 0 ? `only for ${allow.join(', ')}` : 'for no client'} (spec proxy.internalRoutes).`,
+      `location ${exact ? '=' : '^~'} ${routePath} {`,
+      ...allow.map((address) => `  allow ${address};`),
+      '  deny all;',
+      '  error_page 403 = @INTERNAL_ROUTE;',
+      ...indent(1, proxyTo(route, `http://${route.upstream}${prefix === '/' ? '' : path}`, prefix === '/' ? undefined : prefix.slice(0, -1))),
+      '}',
+    ];
+  });
+}
+
+function rateLimitZone(proxy: ProxySpec): string[] {
+  if (!proxy.rateLimit) return [];
+  return ['', '# Per client address (spec proxy.rateLimit).', `limit_req_zone $binary_remote_addr zone=${RATE_LIMIT_ZONE}:10m rate=${proxy.rateLimit.requestsPerSecond}r/s;`];
+}
+
+function rateLimitRule(proxy: ProxySpec): string[] {
+  if (!proxy.rateLimit) return [];
+  // nginx refuses `burst=0`: no burst is written as none at all.
+  const burst = proxy.rateLimit.burst > 0 ? ` burst=${proxy.rateLimit.burst} nodelay` : '';
+  return [`limit_req zone=${RATE_LIMIT_ZONE}${burst};`, 'limit_req_status 429;'];
+}
+
+function routerErrorLocations(site: NginxSite, proxy: ProxySpec): string[] {
+  const codes: [RouterErrorCode, string?][] = [
+    ['LIVE_UNAVAILABLE', site.hints.live],
+    ['PREVIEW_UNAVAILABLE', site.hints.preview],
+    ['UPSTREAM_TIMEOUT'],
+    ['BODY_TOO_LARGE'],
+    ['BAD_REQUEST'],
+    ['URI_TOO_LONG'],
+    ['HEADERS_TOO_LARGE'],
+    ['NOT_FOUND'],
+    ...(proxy.internalRoutes.public ? [] : [['INTERNAL_ROUTE'] as [RouterErrorCode]]),
+    ...(proxy.rateLimit ? [['RATE_LIMITED'] as [RouterErrorCode]] : []),
+  ];
+  return codes.flatMap(([code, hint], index) => [...(index === 0 ? [] : ['']), ...errorLocation(code, hint)]);
 }
 
 function errorLocation(code: RouterErrorCode, hint?: string): string[] {
   const { status, message } = ROUTER_ERRORS[code];
+  const head = REQUEST_ERRORS.includes(code) ? `location = ${requestErrorUri(code)} {\n  internal;` : `location @${code} {`;
   const body = JSON.stringify({ detail: hint ? `${message} ${hint}` : message, code });
   // The body sits in a single-quoted nginx string, where these would end it or start a variable.
   if (/['$\\]/.test(body)) throw new Error(`router error ${code} has a character nginx can not quote: ${body}`);
   return [
-    `location @${code} {`,
+    ...head.split('\n'),
     '  types { }',
     '  default_type application/json;',
     '  add_header X-Request-Id $request_id always;',

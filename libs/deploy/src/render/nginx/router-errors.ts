@@ -24,5 +24,17 @@ export const ROUTER_ERRORS = {
   },
   // Same code and text as the service's own answer, so a client can not tell which one refused.
   BODY_TOO_LARGE: { status: 413, message: API_ERRORS.BODY_TOO_LARGE.message },
+  // What nginx refuses before any color sees the request (its own HTML pages otherwise).
+  BAD_REQUEST: { status: 400, message: 'The request is not valid HTTP (a malformed request line or header). Check the client that sent it.' },
+  URI_TOO_LONG: { status: 414, message: 'The request URI is longer than the router accepts. Send the data in a POST body instead of the URL.' },
+  // 431, as the color itself answers a header block over its limit (nginx logs it as 494).
+  HEADERS_TOO_LARGE: { status: 431, message: 'A request header (or all of them together) is larger than the router accepts. Send smaller headers or cookies.' },
+  NOT_FOUND: { status: 404, message: API_ERRORS.NOT_FOUND.message },
+  INTERNAL_ROUTE: {
+    status: 404,
+    message:
+      'This route is internal and not served through the router. Reach each color on its own port (README, Monitoring), or list your address in deploy/deployment.json under proxy.internalRoutes.allow.',
+  },
+  RATE_LIMITED: { status: 429, message: 'Too many requests from this client address. Slow down and retry shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 export type RouterErrorCode = keyof typeof ROUTER_ERRORS;
