@@ -65,14 +65,30 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
     expect(liveWeights()).toEqual({ blue: 100, green: 0 });
   });
 
-  it('given live traffic, when the canary color is killed mid-canary, then the analysis fails, all traffic returns to blue in one step, the numbers are recorded and the command exits non-zero', async () => {
+  it('given live traffic, when the canary color crash-loops mid-canary (killed whenever the supervisor restarts it), then the analysis fails, all traffic returns to blue in one step, the numbers are recorded and the command exits non-zero', async () => {
     const load = startLoad(`http://127.0.0.1:${stack.ports.router}`, { connections: 4, maxSeconds: 90 });
     try {
       await load.waitFor(200);
       const running = stack.cli('canary', '--color=green', '--steps=25,50,100', '--interval=4s', '--json');
       await untilGreenAt(25, 30_000);
-      process.kill(stack.pid('green') as number, 'SIGKILL');
-      const run = await running;
+      // The supervisor restarts a killed color; killing it again whenever it is back makes it a crash loop
+      // (after 5 restarts in a row the supervisor gives up on it), a canary that really fails.
+      let crashing = true;
+      const crashLoop = (async () => {
+        while (crashing) {
+          const pid = stack.pid('green');
+          if (pid !== undefined) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+          }
+          await sleep(100);
+        }
+      })();
+      const run = await running.finally(() => (crashing = false));
+      await crashLoop;
       const json = resultOf(run);
       expect({ code: run.code, kind: json.result.kind, error: json.error?.code }).toEqual({ code: 1, kind: 'rolled-back', error: 'CANARY_FAILED' });
       expect(json.error?.message).toMatch(/error-rate: green answered \d+ of \d+ with 5xx/);
