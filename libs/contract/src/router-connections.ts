@@ -5,10 +5,12 @@
  * - nginx closes an idle kept connection after `ROUTER_KEEPALIVE_TIMEOUT_MS`; a color closes one
  *   only after `COLOR_KEEP_ALIVE_TIMEOUT_MS`, which is longer. So nginx never sends a request on a
  *   connection the color is closing (the race a reload loses POSTs to).
- * - nginx names the socket link a request went through in `ROUTE_SOCKET_HEADER` (`live.sock`,
- *   `preview.sock`, a canary slot's link). A color that finds that link no longer points at its own
- *   socket answers with `Connection: close`, and nginx drops the connection instead of keeping it.
- *   The color reads the link at most once per `LINK_CHECK_INTERVAL_MS`.
+ * - nginx names the socket link a request went through in `ROUTE_SOCKET_HEADER` (`preview.sock`),
+ *   or, when it can not know which of several links it used, a pattern of them: the live route
+ *   round-robins over the canary's slot links and sends `live-slot-*.sock`. A color that finds
+ *   that link (or any link of the pattern) no longer points at its own socket answers with
+ *   `Connection: close`, and nginx drops the connection instead of keeping it. The color reads
+ *   the links at most once per `LINK_CHECK_INTERVAL_MS`.
  */
 export const ROUTER_CONNECTIONS = {
   /** nginx `keepalive_timeout` in each upstream (idle kept connection). */
@@ -34,5 +36,8 @@ export const ROUTER_CONNECTIONS = {
  */
 export const ROUTE_MOVE_BOUND_MS = ROUTER_CONNECTIONS.LINK_CHECK_INTERVAL_MS + ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS;
 
-/** A socket link name nginx may send: a plain file name ending in `.sock` (never a path). */
-export const ROUTE_SOCKET_NAME = /^[a-z0-9][a-z0-9._-]*\.sock$/;
+/**
+ * A socket link name nginx may send: a plain file name ending in `.sock` (never a path), or a
+ * pattern with one `*` standing for any run of characters (`live-slot-*.sock`).
+ */
+export const ROUTE_SOCKET_NAME = /^[a-z0-9][a-z0-9._-]*(\*[a-z0-9._-]*)?\.sock$/;

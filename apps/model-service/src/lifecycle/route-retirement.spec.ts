@@ -42,9 +42,23 @@ describe('createRouteRetirement (real symlinks in a temporary socket folder)', (
     expect(retired({ [HEADER]: 'missing.sock' })).toBe(true);
   });
 
+  it('keeps a connection named by a slot pattern only while every matching link points at this color', () => {
+    for (const slot of ['live-slot-00.sock', 'live-slot-01.sock', 'live-slot-02.sock']) point(slot, 'blue.sock');
+    point('preview.sock', 'green.sock'); // not of the pattern
+    const blue = createRouteRetirement({ socketPath: join(folder, 'blue.sock'), now });
+    const green = createRouteRetirement({ socketPath: join(folder, 'green.sock'), now });
+    expect(blue({ [HEADER]: 'live-slot-*.sock' })).toBe(false);
+    expect(green({ [HEADER]: 'live-slot-*.sock' })).toBe(true);
+    point('live-slot-01.sock', 'green.sock'); // a canary step: both colors serve live now
+    time += ROUTER_CONNECTIONS.LINK_CHECK_INTERVAL_MS;
+    expect(blue({ [HEADER]: 'live-slot-*.sock' })).toBe(true);
+    expect(green({ [HEADER]: 'live-slot-*.sock' })).toBe(true);
+    expect(blue({ [HEADER]: 'nothing-*.sock' })).toBe(true); // no link of the pattern: nothing routes here
+  });
+
   it('never retires requests without the header, with a header that is not a link name, or naming its own socket', () => {
     const retired = createRouteRetirement({ socketPath: join(folder, 'blue.sock'), now });
-    for (const value of [undefined, '', '../live.sock', '/tmp/live.sock', 'live', 'blue.sock']) {
+    for (const value of [undefined, '', '../live.sock', '/tmp/live.sock', 'live', 'blue.sock', '*/x.sock', 'a**.sock']) {
       expect(retired(value === undefined ? {} : { [HEADER]: value })).toBe(false);
     }
     expect(createRouteRetirement({ socketPath: undefined })({ [HEADER]: 'live.sock' })).toBe(false);

@@ -8,7 +8,9 @@ import { stackLayout } from '../backends/local/layout';
 import { stateFolderStores } from '../commands/context';
 import { freePort, realDeps } from '../effects/real-deps';
 import { fakeBackend } from '../testing/fakes';
-import { DashboardFeed } from './feed';
+import type { HistoryEntry } from '../history/history';
+import { routesWithLive } from '../routing/routes';
+import { DashboardFeed, timeline } from './feed';
 import type { TrafficPoint } from './traffic';
 
 /** A stand-in color: a loopback HTTP server whose /metrics counts up by 10 /predict answers per scrape. */
@@ -75,5 +77,17 @@ describe('the dashboard feed (a stand-in color\'s /metrics on loopback; a fake d
     // The first answer after the gap has nothing to compare with; the one after it is a rate again.
     expect(feed.snapshot().stack.error).toBeNull();
     expect(feed.snapshot().samples.length).toBe(blue.length);
+  });
+});
+
+describe('the timeline of the history', () => {
+  const stamp = { schemaVersion: 2 as const, user: 'ana', backend: 'local' as const, durationMs: 1, gates: [] };
+  const intent = (time: string): HistoryEntry => ({ ...stamp, time, command: 'switch-intent', outcome: 'intended', from: 'blue', to: 'green', routes: routesWithLive('green') });
+  const down: HistoryEntry = { ...stamp, time: 't0', command: 'down', outcome: 'stopped' };
+
+  it('hides the intent line of a switch that recorded its outcome, and shows one whose command was killed', () => {
+    const settled: HistoryEntry = { ...stamp, time: 't2', command: 'reconcile', from: 'blue', to: 'green', outcome: 'flipped', routes: routesWithLive('green') };
+    expect(timeline([down, intent('t1'), settled]).map((entry) => entry.command)).toEqual(['down', 'reconcile']);
+    expect(timeline([down, intent('t1')]).map((entry) => entry.command)).toEqual(['down', 'switch-intent']);
   });
 });

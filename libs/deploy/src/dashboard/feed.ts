@@ -4,6 +4,7 @@ import type { CommandContext } from '../commands/context';
 import { type StatusResult, stackStatus } from '../commands/lifecycle';
 import type { Clock, HttpClient } from '../effects/deps';
 import { judgeHealth } from '../effects/service-client';
+import { unsettledIntent } from '../commands/reconcile';
 import type { HistoryEntry } from '../history/history';
 import { type AccessLine, type MetricsCounts, type TrafficPoint, accessPoint, metricsPoint, parseAccessLine, parseMetrics } from './traffic';
 
@@ -15,6 +16,14 @@ export const DEFAULT_FEED_TIMING = { sampleMs: 1_000, statusMs: 2_000 } as const
 /** Timelines longer than this send only their newest entries. */
 const HISTORY_ENTRIES = 500;
 const SCRAPE_TIMEOUT_MS = 1_500;
+
+/**
+ * The history as the timeline shows it: a switch's intent line is bookkeeping once the switch
+ * recorded its outcome, so only an unsettled one (its command was killed) is shown.
+ */
+export function timeline(entries: readonly HistoryEntry[]): HistoryEntry[] {
+  return entries.filter((entry) => entry.command !== 'switch-intent' || unsettledIntent(entries, entry.backend) === entry);
+}
 
 /** One chart point: the colors from their /metrics, the router from nginx's access log. null = could not be read. */
 export interface Sample {
@@ -112,7 +121,7 @@ export class DashboardFeed {
       const details = Object.fromEntries(await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const))) as Record<Color, ColorDetail | null>;
       this.stack = { checkedAt: new Date(this.options.clock.now()).toISOString(), status, details, error: null };
       const history = await context.history.read();
-      const entries = history.entries.slice(-HISTORY_ENTRIES);
+      const entries = timeline(history.entries).slice(-HISTORY_ENTRIES);
       const key = `${history.entries.length}:${JSON.stringify(entries.at(-1) ?? null)}`;
       if (key !== this.historyKey) {
         this.historyKey = key;

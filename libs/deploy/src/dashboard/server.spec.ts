@@ -127,7 +127,10 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     expect(await answer.json()).toMatchObject({ ok: true, result: { kind: 'switched', from: 'blue', to: 'green' } });
     expect(opened).toEqual(['switch']);
     expect(backend.moves).toEqual<Color[]>(['green']);
-    expect(history()).toMatchObject([{ command: 'switch', outcome: 'switched', user: USER, from: 'blue', to: 'green' }]);
+    expect(history()).toMatchObject([
+      { command: 'switch-intent', user: USER, from: 'blue', to: 'green' },
+      { command: 'switch', outcome: 'switched', user: USER, from: 'blue', to: 'green' },
+    ]);
   });
 
   it('answers a switch the gates refuse with 409 and the gate\'s message, and moves nothing', async () => {

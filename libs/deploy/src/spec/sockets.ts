@@ -39,6 +39,12 @@ export function liveSlotSocket(index: number): string {
 }
 
 /**
+ * Every slot link, as nginx names them to a color on a kept live connection (it can not say
+ * which slot a request took): the color keeps the connection only while all of them point at it.
+ */
+export const LIVE_SLOT_PATTERN = 'live-slot-*.sock';
+
+/**
  * Symlink to the canary color's socket during a canary (the live color's otherwise): where a
  * sticky request whose value is on the spec's allow-list (`canary.sticky.canaryValues`) goes.
  */

@@ -1,5 +1,6 @@
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import { CANARY_SOCKET, liveSlotSocket } from '../../spec/sockets';
+import { keepaliveLines, upstreamBlock } from './upstream';
 
 /**
  * The weighted live route (issue #13): the live upstream round-robins over `canary.slots` slot
@@ -46,13 +47,13 @@ export function stickyMapLines(spec: DeploymentSpec): string[] {
 }
 
 /** The live upstream over every slot (and the canary upstream when the allow-list needs it). */
-export function liveUpstreamLines(spec: DeploymentSpec, socketDir: string): string[] {
+export function liveUpstreamLines(spec: DeploymentSpec, socketDir: string, keepalive: boolean): string[] {
   const { slots, sticky } = spec.canary;
   const hash = sticky && stickyValue(sticky) ? [`  hash ${STICKY_KEY_VARIABLE} consistent;`] : [];
   // Never marked down (max_fails=0): a slot whose color is gone is answered per request.
   const servers = Array.from({ length: slots }, (_, index) => `  server unix:${socketDir}/${liveSlotSocket(index)} max_fails=0;`);
-  const canary = sticky && sticky.canaryValues.length > 0 ? [`upstream ${CANARY_UPSTREAM} {`, `  server unix:${socketDir}/${CANARY_SOCKET} max_fails=0;`, '}'] : [];
-  return [`upstream ${LIVE_UPSTREAM} {`, ...hash, ...servers, '}', ...canary];
+  const canary = sticky && sticky.canaryValues.length > 0 ? upstreamBlock(CANARY_UPSTREAM, `${socketDir}/${CANARY_SOCKET}`, keepalive) : [];
+  return [`upstream ${LIVE_UPSTREAM} {`, ...hash, ...servers, ...keepaliveLines(keepalive), '}', ...canary];
 }
 
 /** What `location /` proxies to: the live upstream, or the allow-list's choice of upstream. */

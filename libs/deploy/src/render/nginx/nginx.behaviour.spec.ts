@@ -1,6 +1,6 @@
 import { ErrorBody, ROUTER_CONNECTIONS } from '@mlbg/contract';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, type IncomingHttpHeaders, type Server, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,7 +37,10 @@ async function startColor(color: FakeColor, socketPath: string): Promise<Server>
     req.resume();
     req.on('end', () => {
       const link = req.headers[ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER];
-      const retired = typeof link === 'string' && readlinkSync(join(dirname(socketPath), link)) !== `${color}.sock`;
+      const folder = dirname(socketPath);
+      // A slot pattern (`live-slot-*.sock`) names every link it stands for.
+      const links = typeof link !== 'string' ? [] : link.includes('*') ? readdirSync(folder).filter((name) => name.startsWith(link.split('*')[0] ?? '') && name.endsWith(link.split('*')[1] ?? '')) : [link];
+      const retired = links.some((name) => readlinkSync(join(folder, name)) !== `${color}.sock`);
       res.setHeader('Content-Type', 'application/json');
       res.setHeader('X-Color', color);
       res.setHeader('X-Model-Version', VERSIONS[color]);
@@ -161,26 +164,31 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     expect(ErrorBody.parse(answer.json).code).toBe('BODY_TOO_LARGE');
   });
 
-  it('keeps upstream connections on the preview route, naming its link; the live slots connect anew for every request', async () => {
-    const first = await call('/health');
-    const second = await call('/health');
-    // No keepalive on the live slots: a kept connection would stay with its color across a partial weight move.
-    expect(first.json).toMatchObject({ link: 'live.sock', retired: false });
-    expect(second.json.connections).not.toBe(first.json.connections);
+  it('keeps upstream connections on the live route (naming every slot link) and on the preview route (naming its link)', async () => {
+    // nginx round-robins over the slots and keeps connections per slot: after one round every slot has one.
+    const firstRound = await callEverySlot();
+    const secondRound = await callEverySlot();
+    expect(firstRound[0]?.json).toMatchObject({ link: 'live-slot-*.sock', retired: false });
+    expect(secondRound.at(-1)?.json.connections).toBe(firstRound.at(-1)?.json.connections); // no new connection in the second round
     const preview = await call('/preview/health');
     expect(preview.json).toMatchObject({ color: 'green', link: 'preview.sock', retired: false });
     expect((await call('/preview/health')).json.connections).toBe(preview.json.connections); // the same kept connection
   });
 
-  it('moves live traffic when the live slot links are renamed over, without a reload; the kept preview connection answers once more with Connection: close, then nginx connects anew', async () => {
+  it('moves live traffic when the live slot links are renamed over, without a reload; each kept connection answers once more with Connection: close, then nginx connects anew', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const before = await call('/health', { agent });
+      const before = (await callEverySlot(agent)).at(-1) as Awaited<ReturnType<typeof call>>;
       await call('/preview/health');
       pointAt('live.sock', 'green');
       pointAt('preview.sock', 'blue');
+      // Each slot's kept connection to blue (used just now) carries one more answer, closing it.
+      const moving = await callEverySlot(agent);
+      expect(moving.filter((answer) => answer.json.color === 'blue').map((answer) => answer.json.retired)).toEqual(moving.filter((answer) => answer.json.color === 'blue').map(() => true));
+      expect(moving.filter((answer) => answer.json.retired).length).toBeGreaterThan(0);
       const after = await call('/health', { agent });
       expect([before.json.color, after.json.color]).toEqual(['blue', 'green']);
+      expect((await callEverySlot(agent)).map((answer) => answer.json.color)).toEqual(Array.from({ length: DEFAULT_LIVE_SLOTS }, () => 'green'));
       expect(after.localPort).toBe(before.localPort); // the client's own connection to nginx is untouched
       // The preview route's kept connection to green retires the same way.
       expect((await call('/preview/health')).json).toMatchObject({ color: 'green', retired: true });
@@ -190,10 +198,17 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
       pointAt('live.sock', 'blue');
       pointAt('preview.sock', 'green');
       // Retire the kept connections to the other colors, so the next tests start from the links as they are.
-      await call('/health');
+      await callEverySlot();
       await call('/preview/health');
     }
   });
+
+  /** One live request per slot, in turn (nginx round-robins over the slots). */
+  async function callEverySlot(agent?: Agent): Promise<Awaited<ReturnType<typeof call>>[]> {
+    const answers: Awaited<ReturnType<typeof call>>[] = [];
+    for (let slot = 0; slot < DEFAULT_LIVE_SLOTS; slot += 1) answers.push(await call('/health', agent ? { agent } : {}));
+    return answers;
+  }
 
   /** Sends raw bytes and returns the status and parsed body of nginx's answer. */
   function raw(bytes: string): Promise<{ status: number; type: string; body: unknown }> {

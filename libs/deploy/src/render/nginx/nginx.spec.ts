@@ -58,7 +58,8 @@ describe('renderNginxConf', () => {
 
   it('sends live traffic round-robin over the slot links without upstream keepalive, the preview route with it, and without retries', () => {
     const slots = Array.from({ length: 20 }, (_, index) => `    server unix:/tmp/mlbg/run/live-slot-${String(index).padStart(2, '0')}.sock max_fails=0;\n`).join('');
-    expect(block(local, 'upstream mlbg_live')).toBe(`upstream mlbg_live {\n${slots}  }`);
+    const keepalive = [`keepalive ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_CONNECTIONS}`, `keepalive_timeout ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS}ms`, `keepalive_requests ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_REQUESTS}`, `keepalive_time ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIME_S}s`];
+    expect(block(local, 'upstream mlbg_live')).toBe(`upstream mlbg_live {\n${slots}${keepalive.map((line) => `    ${line};\n`).join('')}  }`);
     const upstream = block(local, 'upstream mlbg_preview');
     expect(upstream).toContain('server unix:/tmp/mlbg/run/preview.sock max_fails=0;');
     expect(upstream).toContain(`keepalive_timeout ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS}ms;`);
@@ -66,7 +67,7 @@ describe('renderNginxConf', () => {
     expect(upstream).toMatch(/^\s*keepalive \d+;/m);
     expect(local).toContain('proxy_set_header Connection "";');
     expect(local).toContain('proxy_set_header x-mlbg-socket $mlbg_socket;');
-    expect(block(local, 'location /')).toContain('set $mlbg_socket live.sock;');
+    expect(block(local, 'location /')).toContain('set $mlbg_socket live-slot-*.sock;');
     expect(block(local, 'location /preview/')).toContain('set $mlbg_socket preview.sock;');
     expect(local).toContain('proxy_next_upstream off;');
     expect(block(local, 'location /')).toContain('proxy_pass http://mlbg_live;');

@@ -2,11 +2,12 @@ import { ROUTER_CONNECTIONS } from '@mlbg/contract';
 import { posix } from 'node:path';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import type { ProxySpec } from '../../spec/proxy-spec';
-import { LIVE_SOCKET, PREVIEW_SOCKET, liveSlotSocket } from '../../spec/sockets';
+import { LIVE_SLOT_PATTERN, PREVIEW_SOCKET, liveSlotSocket } from '../../spec/sockets';
 import { headerLines } from '../generated-file';
 import type { NginxSite } from './nginx-site';
 import { ROUTER_ERRORS, type RouterErrorCode } from './router-errors';
 import { LIVE_UPSTREAM, liveProxyTarget, liveUpstreamLines, stickyMapLines } from './live-slots';
+import { upstreamBlock } from './upstream';
 import { adminRoutesHidden, clearShadowHeader, mirroredLocations, shadowUpstream } from './nginx-shadow';
 
 // A unix socket connects at once or not at all; a model answers a full batch well within 30 s.
@@ -57,7 +58,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
   const preview = spec.preview.pathPrefix;
   const keepalive = spec.proxy.upstreamKeepalive;
   const tempPaths = files.tempDir === undefined ? [] : TEMP_FOLDERS.map((name) => `${name}_temp_path ${posix.join(files.tempDir ?? '', `${name}_temp`)};`);
-  const live: Route = { upstream: LIVE_UPSTREAM, socket: LIVE_SOCKET, unavailable: 'LIVE_UNAVAILABLE', keepalive: false, rateLimited: spec.proxy.rateLimit !== undefined };
+  const live: Route = { upstream: LIVE_UPSTREAM, socket: LIVE_SLOT_PATTERN, unavailable: 'LIVE_UNAVAILABLE', keepalive, rateLimited: spec.proxy.rateLimit !== undefined };
   const previewRoute: Route = { ...live, upstream: PREVIEW_UPSTREAM, socket: PREVIEW_SOCKET, unavailable: 'PREVIEW_UNAVAILABLE' };
 
   const liveBody = proxyTo(live, `http://${liveProxyTarget(spec)}`);
@@ -97,9 +98,9 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     ...indent(1, rateLimitZone(spec.proxy)),
     '',
     ...indent(1, stickyMapLines(spec)),
-    // The live slots without upstream keepalive: a kept connection stays with the color it was opened to,
-    // and nginx can not name the slot a request goes through, so a partial weight move could not retire it.
-    ...indent(1, liveUpstreamLines(spec, site.socketDir)),
+    // nginx can not name the slot a request goes through, so live requests name the slot pattern:
+    // a color keeps its live connections only while every slot points at it (see route-retirement.ts).
+    ...indent(1, liveUpstreamLines(spec, site.socketDir, keepalive)),
     ...indent(1, upstreamBlock(PREVIEW_UPSTREAM, `${site.socketDir}/${PREVIEW_SOCKET}`, keepalive)),
     ...indent(1, spec.shadow.mirror ? shadowUpstream(site.socketDir) : []),
     '',
@@ -151,25 +152,6 @@ interface Route {
   readonly unavailable: RouterErrorCode;
   readonly keepalive: boolean;
   readonly rateLimited: boolean;
-}
-
-/** One server, never marked down (max_fails=0): a missing socket is answered per request. */
-function upstreamBlock(name: string, socketPath: string, keepalive: boolean): string[] {
-  const { ROUTER_KEEPALIVE_CONNECTIONS, ROUTER_KEEPALIVE_TIMEOUT_MS, ROUTER_KEEPALIVE_REQUESTS, ROUTER_KEEPALIVE_TIME_S } = ROUTER_CONNECTIONS;
-  return [
-    `upstream ${name} {`,
-    `  server unix:${socketPath} max_fails=0;`,
-    ...(keepalive
-      ? [
-          // Shorter than the color's own idle timeout, so nginx never reuses a connection the color is closing.
-          `  keepalive ${ROUTER_KEEPALIVE_CONNECTIONS};`,
-          `  keepalive_timeout ${ROUTER_KEEPALIVE_TIMEOUT_MS}ms;`,
-          `  keepalive_requests ${ROUTER_KEEPALIVE_REQUESTS};`,
-          `  keepalive_time ${ROUTER_KEEPALIVE_TIME_S}s;`,
-        ]
-      : []),
-    '}',
-  ];
 }
 
 /**
