@@ -89,6 +89,8 @@ describe('parseCommandLine', () => {
     expect(parse('canary --interval=1500ms')).toMatchObject({ ok: true, command: { intervalSeconds: 1.5 } });
     expect(parse('canary --resume --keep')).toMatchObject({ ok: true, command: { name: 'canary', mode: 'resume', keep: true } });
     expect(parse('promote')).toMatchObject({ ok: true, command: { name: 'promote' } });
+    expect(parse('canary --color=green --max-diff=0.01 --replay=f.jsonl')).toMatchObject({ ok: true, command: { name: 'canary', diff: { maxDiff: 0.01, replay: 'f.jsonl' } } });
+    expect(parse('canary --resume --max-diff=0.01')).toEqual({ ok: false, json: false, message: expect.stringContaining('the prediction-diff flags are for starting a canary') });
   });
 
   it('parses dashboard: loopback and port 3100 unless told, --read-only, the variables', () => {

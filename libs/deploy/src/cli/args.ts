@@ -24,7 +24,7 @@ interface Common {
   readonly namespace?: string;
 }
 
-/** The prediction-diff limits given as flags (`switch` and `diff`); undefined = the spec's. */
+/** The prediction-diff limits given as flags (`switch`, `canary` and `diff`); undefined = the spec's. */
 export interface DiffFlags {
   /** --max-diff: the absolute tolerance of one value. */
   readonly maxDiff?: number;
@@ -60,6 +60,8 @@ export type Command =
       readonly steps?: readonly number[];
       readonly intervalSeconds?: number;
       readonly keep: boolean;
+      /** The prediction-diff gate in the canary's preflight, as for switch. */
+      readonly diff?: DiffFlags;
     })
   | (Common & { readonly name: 'promote' })
   | (Common & { readonly name: 'release'; readonly model?: string; readonly image?: string; readonly color?: Color; readonly switch: boolean; readonly expectVersion?: string; readonly timeoutMs?: number })
@@ -106,7 +108,7 @@ const OPTIONS = {
   capture: { ...COMMON_OPTIONS, ...TIMEOUT, n: { type: 'string' }, out: { type: 'string' } },
   rollback: { ...COMMON_OPTIONS },
   release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, image: { type: 'string' }, color: { type: 'string' }, switch: { type: 'boolean' }, 'expect-version': { type: 'string' } },
-  canary: { ...COMMON_OPTIONS, color: { type: 'string' }, steps: { type: 'string' }, interval: { type: 'string' }, abort: { type: 'boolean' }, resume: { type: 'boolean' }, keep: { type: 'boolean' } },
+  canary: { ...COMMON_OPTIONS, ...DIFF_OPTIONS, color: { type: 'string' }, steps: { type: 'string' }, interval: { type: 'string' }, abort: { type: 'boolean' }, resume: { type: 'boolean' }, keep: { type: 'boolean' } },
   promote: { ...COMMON_OPTIONS },
   dashboard: { ...COMMON_OPTIONS, host: { type: 'string' }, port: { type: 'string' }, 'read-only': { type: 'boolean' } },
   help: { ...COMMON_OPTIONS },
@@ -197,9 +199,17 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
         const misplaced = Object.entries(flags).find(([, value]) => value !== undefined);
         if (mode !== 'start' && misplaced) throw new UsageError(`--${misplaced[0]} is for starting a canary; --${mode} continues the one in progress`);
         if (abort && raw['keep'] === true) throw new UsageError('--keep keeps the weight when the canary is stopped; --abort moves it back');
+        const diff = diffFlags(text);
+        if (mode !== 'start' && Object.keys(diff).length > 0) throw new UsageError(`the prediction-diff flags are for starting a canary; --${mode} continues the one in progress`);
         return {
           ok: true,
-          command: { name, ...common, mode, keep: raw['keep'] === true, ...dropUndefined({ color: color(flags.color), steps: steps(flags.steps), intervalSeconds: interval(flags.interval) }) },
+          command: {
+            name,
+            ...common,
+            mode,
+            keep: raw['keep'] === true,
+            ...dropUndefined({ color: color(flags.color), steps: steps(flags.steps), intervalSeconds: interval(flags.interval), diff: Object.keys(diff).length > 0 ? diff : undefined }),
+          },
         };
       }
       case 'switch': {
@@ -354,6 +364,7 @@ Commands (on the local stack; --backend=compose: the Docker Compose deployment; 
   canary    move a share of live traffic to --color step by step, analysing each interval (nginx's log, /metrics);
             rolls back on failure; Ctrl-C/SIGTERM moves the weight back unless --keep
                                                               [--color C] [--steps 5,25,50,100] [--interval 30s] [--keep]
+            with --max-diff, --min-agreement, --min-pairs or --replay: also the prediction-diff gate before step 1
             --resume continues an interrupted canary; --abort moves all traffic back to the stable color
   promote   finish the canary now: all live traffic to the canary color (the remaining steps are skipped)
   shadow    on [--percent N] [--queue-size N] | off | status: nginx mirrors that share of live /predict (and V2 infer)

@@ -237,10 +237,11 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
   let preflight: Gate[] = [];
   try {
     if (moves && spec) {
-      const diff = diffSettingsWith(spec, command.name === 'switch' ? command.diff : undefined, layout, context);
+      const diffFlags = command.name === 'switch' || command.name === 'canary' ? command.diff : undefined;
+      const diff = diffSettingsWith(spec, diffFlags, layout, context);
       preflight = gatesNamed(spec.gates.preflight, { predictionDiff: diff });
-      // A diff flag on switch asks for the gate even when the spec does not name it.
-      if (command.name === 'switch' && command.diff && !spec.gates.preflight.includes(PREDICTION_DIFF_GATE)) preflight.push(predictionDiffGate(diff));
+      // A diff flag on switch or canary asks for the gate even when the spec does not name it.
+      if (diffFlags && !spec.gates.preflight.includes(PREDICTION_DIFF_GATE)) preflight.push(predictionDiffGate(diff));
     }
   } catch (error) {
     throw new DeployError('SPEC_INVALID', `${(error as Error).message}.`);

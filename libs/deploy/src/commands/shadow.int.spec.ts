@@ -107,6 +107,15 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     expect((await stack.cli('switch', '--color=blue')).code).toBe(0);
   });
 
+  it('the prediction-diff gate at a canary\'s start: a tight tolerance refuses it and no weight moves', async () => {
+    const tight = await stack.cli('canary', '--color=green', '--steps=25,100', '--interval=1s', `--replay=${REPLAY}`, '--max-diff=0.01', '--json');
+    expect(tight.code).toBe(1);
+    const refused = tight.json<{ result: { kind: string; weight: number; gates: { name: string; ok: boolean }[] } }>();
+    expect(refused.result).toMatchObject({ kind: 'refused', weight: 0 });
+    expect(refused.result.gates.at(-1)).toMatchObject({ name: 'prediction-diff', ok: false });
+    expect((await stack.cli('status', '--json')).json<{ result: { routes: { live: { blue: number; green: number } } } }>().result.routes.live).toEqual({ blue: 100, green: 0 });
+  });
+
   it('too few pairs is a refusal, not a pass', async () => {
     const run = await stack.cli('switch', '--color=green', '--max-diff=100', '--min-pairs=1000000', '--json');
     expect(run.code).toBe(1);
