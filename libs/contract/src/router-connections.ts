@@ -14,7 +14,7 @@
  */
 export const ROUTER_CONNECTIONS = {
   /** nginx `keepalive_timeout` in each upstream (idle kept connection). */
-  ROUTER_KEEPALIVE_TIMEOUT_MS: 2_000,
+  ROUTER_KEEPALIVE_TIMEOUT_MS: 1_000,
   /** The color's `server.keepAliveTimeout` on its unix socket: longer than nginx's, by a margin a busy machine can not eat. */
   COLOR_KEEP_ALIVE_TIMEOUT_MS: 5_000,
   /** nginx `keepalive` per upstream: idle connections kept per worker. */

@@ -3,6 +3,7 @@ import type { Backend, CanaryAccess } from '../backends/backend';
 import { answeredBy, judgeHealth, noAnswer } from '../effects/service-client';
 import { DeployError } from '../errors';
 import { DEFAULT_SWITCH_TIMING, type GateFacts, type GateResult, runGates } from '../gates';
+import { settleRouteMove } from './route-settle';
 import { type AccessSample, LineBuffer, parseAccessLines } from '../gates/analysis/access-log';
 import { type Analysis, judge, sampleOf } from '../gates/analysis/analysis';
 import { type RequestTotals, delta, requestTotals } from '../gates/analysis/metrics';
@@ -208,6 +209,7 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
     try {
       await backend.setRoutes(routesWithLive(stable));
       weight = 0;
+      await settleRouteMove(context, clock.now());
       return end(outcome, routesWithLive(stable), reason);
     } catch (error) {
       return end('broken', canaryRoutes(canary, weight), `${reason}; moving the traffic back to ${stable} failed: ${reasonOf(error)}`);
@@ -215,6 +217,7 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
   };
   const promote = async (why: string): Promise<CanaryResult> => {
     progress(`promoting ${canary} (${why}): all live traffic to ${canary}`);
+    const movedAt = clock.now();
     try {
       await backend.setRoutes(routesWithLive(canary));
       weight = 100;
@@ -224,6 +227,7 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
     const verified = await verifyRouter(context, canary, canaryVersion);
     gates.push(verified);
     if (!verified.ok) return backToStable('rolled-back', `after the promotion ${verified.observed}`);
+    await settleRouteMove(context, movedAt);
     return end('promoted', routesWithLive(canary));
   };
 
@@ -460,6 +464,7 @@ async function abortCanary(context: CommandContext): Promise<CanaryResult> {
   const split = await interrupted(context);
   const result = await finishInterrupted(context, split, 'aborted', async () => {
     await context.backend.setRoutes(routesWithLive(split.stable));
+    await settleRouteMove(context, context.clock.now());
     return routesWithLive(split.stable);
   });
   return result;
@@ -469,12 +474,14 @@ async function abortCanary(context: CommandContext): Promise<CanaryResult> {
 async function promoteInterrupted(context: CommandContext): Promise<CanaryResult> {
   const split = await interrupted(context);
   return finishInterrupted(context, split, 'promoted', async () => {
+    const movedAt = context.clock.now();
     await context.backend.setRoutes(routesWithLive(split.canary));
     const verified = await verifyRouter(context, split.canary, split.last?.canaryVersion ?? context.backend.colors.recorded(split.canary)?.version ?? null);
     if (!verified.ok) {
       await context.backend.setRoutes(canaryRoutes(split.canary, split.weight));
       throw new DeployError('VERIFY_FAILED', `${verified.observed}; the canary's weight was put back to ${split.weight}%.`);
     }
+    await settleRouteMove(context, movedAt);
     return routesWithLive(split.canary);
   });
 }

@@ -3,6 +3,7 @@ import { answeredBy, judgeHealth, noAnswer } from '../effects/service-client';
 import { DeployError } from '../errors';
 import { DEFAULT_SWITCH_TIMING, type ExpectedVersion, type GateFacts, type GateResult, failed, passed, runGates } from '../gates';
 import { planSwitch } from './plan';
+import { settleRouteMove } from './route-settle';
 import { type Routes, mainTarget, routesWithLive } from '../routing/routes';
 import { type CommandContext, historyStamp, reasonOf } from './context';
 import { settleInterruptedSwitch } from './reconcile';
@@ -67,6 +68,7 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
   const { backend, progress } = context;
   const timing = context.timing ?? DEFAULT_SWITCH_TIMING;
   let phase: SwitchPhase = startSwitch(mainTarget(before.live), to);
+  let flippedAt = 0;
   while (phase.kind !== 'done') {
     phase = nextPhase(phase, await perform(phase));
   }
@@ -95,6 +97,7 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
       case 'flip':
         try {
           await backend.setRoutes(routesWithLive(current.to));
+          flippedAt = context.clock.now();
           progress(`moved the live route to ${current.to}; verifying through nginx`);
           return { kind: 'flipped' };
         } catch (error) {
@@ -107,6 +110,7 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
         // route's kept connections, so /preview/ answers as the idle color from now on.
         const preview = await verifyRoute(context, 'preview', current.from, current.fromVersion);
         if (!preview.ok) progress(`note: the preview route does not serve ${current.from} yet (${preview.observed})`);
+        await settleRouteMove(context, flippedAt);
         return { kind: 'verified', gates: [result] };
       }
       case 'revert':
