@@ -37,7 +37,7 @@ describeWithBinary(NGINX, 'nginx')('kept connections between nginx and the color
     if (stack) expect(await stack.destroy()).toEqual([]);
   });
 
-  it(`given a keep-alive client through nginx, when traffic is switched, then every request sent more than ${ROUTE_MOVE_BOUND_MS} ms after the switch reaches the new color`, async () => {
+  it(`given a keep-alive client through nginx, when traffic is switched, then every request sent after the switch returned (it waits out ${ROUTE_MOVE_BOUND_MS} ms from the move) reaches the new color`, async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const answers: { sentAt: number; answer: Answer }[] = [];
     let running = true;
@@ -68,9 +68,9 @@ describeWithBinary(NGINX, 'nginx')('kept connections between nginx and the color
           `after it returned: ${after.length} requests, ${after.filter((item) => item.answer.color === before).length} answered by ${before}`,
       );
       expect(answers.every((item) => item.answer.status === 200)).toBe(true);
-      expect(answers.filter((item) => item.sentAt < switched - 300).every((item) => item.answer.color === before)).toBe(true);
+      expect(answers.filter((item) => item.sentAt < started).every((item) => item.answer.color === before)).toBe(true);
       expect(late.length).toBeGreaterThan(10);
-      expect(late.filter((item) => item.answer.color === before)).toEqual([]);
+      expect(after.filter((item) => item.answer.color === before)).toEqual([]);
       // Asked on its own socket as nginx asks (the kept connection above may instead have idled out,
       // which nginx does without a request), the old color retires the connection and counts it.
       const old = before as 'blue' | 'green';
