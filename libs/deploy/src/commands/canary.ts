@@ -29,6 +29,9 @@ const WARMUP_CONCURRENCY = 4;
 /** Probes in flight at once. */
 const PROBE_CONCURRENCY = 4;
 
+/** How much longer than its interval an interval with probes may run to reach the minimum request count. */
+const PROBE_EXTENSION = 3;
+
 /** How long --abort and promote wait for a running canary to let go of the lock. */
 const HANDOVER_WAIT_MS = 60_000;
 /** After a kill -9 the lock is taken over once stale (10 s, effects/lock.ts): --resume, --abort and promote wait that long. */
@@ -324,16 +327,22 @@ async function observeInterval(
   const deadline = startedAt + step.intervalMs;
   let probesSent = 0;
   const probeBodies = lowTraffic === 'probe' ? (settings.probes ?? []) : [];
-  while (clock.now() < deadline) {
+  // With probes, an interval short of the minimum runs on (up to PROBE_EXTENSION times its length)
+  // until both colors have it: on a slow machine the probes need longer, and too little traffic is
+  // never a pass. Without probes the interval ends on time and says it had too little traffic.
+  const probeDeadline = startedAt + PROBE_EXTENSION * step.intervalMs;
+  const enough = () => [step.canary, step.stable].every((color) => samples.filter((sample) => sample.color === color).length >= analysis.minRequests);
+  const running = () => clock.now() < deadline || (probeBodies.length > 0 && clock.now() < probeDeadline && !enough());
+  while (running()) {
     if (signals.stopRequested()) return { kind: 'stop' };
     if (signals.promoteRequested()) return { kind: 'promote' };
     await read();
     // Until nginx has flushed its log once, what it shows of this interval says nothing about the traffic.
     if (probeBodies.length > 0 && clock.now() - startedAt >= ACCESS_LOG_FLUSH_MS) {
-      const ticksLeft = Math.max(1, (deadline - clock.now()) / CANARY_TICK_MS);
+      const ticksLeft = Math.max(1, (Math.max(deadline, clock.now() + CANARY_TICK_MS) - clock.now()) / CANARY_TICK_MS);
       probesSent += await sendProbes(canaryAccess, samples, step, probeBodies, probesSent, { atLeast: Math.max(1, Math.round((probes.ratePerSecond * CANARY_TICK_MS) / 1000)), ticksLeft, minRequests: analysis.minRequests });
     }
-    await clock.sleep(Math.max(0, Math.min(CANARY_TICK_MS, deadline - clock.now())));
+    await clock.sleep(clock.now() < deadline ? Math.min(CANARY_TICK_MS, deadline - clock.now()) : CANARY_TICK_MS);
   }
   await clock.sleep(ACCESS_LOG_FLUSH_MS);
   await read();

@@ -1,3 +1,4 @@
+import { ROUTE_MOVE_BOUND_MS } from '@mlbg/contract';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -113,6 +114,8 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     const cli = await pausedCli('after-rename', 'switch', '--color=blue');
     await killCli(cli);
     // Killed between the rename and the state write: the link (what nginx follows) moved, the file did not.
+    // Nobody waited out the kept connections to green (the killed switch would have): the bound does.
+    await new Promise((resolve) => setTimeout(resolve, ROUTE_MOVE_BOUND_MS));
     expect([readLink(stack.layout.liveSocket), liveInState(), (await stack.serving()).color]).toEqual(['blue', 'green', 'blue']);
 
     const next = await stack.cli('switch');
@@ -162,12 +165,17 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     const unchanged = () => ({ link: readLink(stack.layout.liveSocket), state: readFileSync(stack.layout.stateFile, 'utf8'), history: readFileSync(stack.layout.historyFile, 'utf8') });
     const filler = join(stack.stateDir, 'filler');
     mkdirSync(filler, { recursive: true });
-    // Fill it: write until the kernel says ENOSPC.
-    for (let index = 0; ; index += 1) {
-      try {
-        writeFileSync(join(filler, String(index)), Buffer.alloc(256 * 1024));
-      } catch {
-        break;
+    // Fill it: write until the kernel says ENOSPC, in ever smaller files so not one page is left
+    // (a few KiB left would let the lock's note or the intent line through, and the test would not
+    // be about a full folder).
+    let index = 0;
+    for (const size of [256 * 1024, 4096, 1]) {
+      for (;;) {
+        try {
+          writeFileSync(join(filler, String((index += 1))), Buffer.alloc(size));
+        } catch {
+          break;
+        }
       }
     }
     try {

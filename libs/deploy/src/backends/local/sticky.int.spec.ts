@@ -13,6 +13,8 @@ import { describeWithBinary, findBinary } from '../../testing/real-tools';
 import { stackLayout } from './layout';
 import { writeRouteLinks } from './route-links';
 
+// About 2,000 sequential requests: a deadline for a hang, not a measure of speed.
+jest.setTimeout(120_000);
 const NGINX = findBinary('nginx');
 const USERS = 200;
 const at = (green: number): Routes => ({ live: { blue: 100 - green, green }, preview: { blue: 0, green: 100 } });
