@@ -29,6 +29,17 @@ export interface LoadReport {
  * and the X-Color that answered. Stop with `stop()`; it resolves once every client has finished
  * its last request.
  */
+/** Loads still running: a test that fails between start and stop leaves its load to `stopAllLoads`. */
+const running = new Set<() => Promise<unknown>>();
+
+/** Stops every load still running (call it in afterEach: a failed assertion skips the test's own stop). */
+export async function stopAllLoads(): Promise<void> {
+  await Promise.all([...running].map((stop) => stop()));
+}
+
+/** No load runs longer than this, whatever its test does: load tests are bounded in time. */
+const MAX_LOAD_MS = 180_000;
+
 export function keepAliveLoad(options: { port: number; clients: number; path: string; body: string; timeoutMs?: number }): {
   readonly started: number;
   stop(): Promise<LoadReport>;
@@ -40,7 +51,7 @@ export function keepAliveLoad(options: { port: number; clients: number; path: st
   const agent = new Agent({ keepAlive: true, maxSockets: options.clients });
   const started = Date.now();
   const seen: Seen[] = [];
-  let running = true;
+  let sending = true;
   const one = () =>
     new Promise<void>((resolve) => {
       const req = request(
@@ -69,20 +80,24 @@ export function keepAliveLoad(options: { port: number; clients: number; path: st
       });
       req.end(options.body);
     });
+  const deadline = started + MAX_LOAD_MS;
   const client = async () => {
-    while (running) await one();
+    while (sending && Date.now() < deadline) await one();
   };
   const clients = Array.from({ length: options.clients }, () => client());
+  const stop = async (): Promise<LoadReport> => {
+    sending = false;
+    running.delete(stop);
+    await Promise.all(clients);
+    agent.destroy();
+    return summarize(seen);
+  };
+  running.add(stop);
   return {
     started,
     count: () => seen.length,
     seen: () => [...seen],
-    async stop() {
-      running = false;
-      await Promise.all(clients);
-      agent.destroy();
-      return summarize(seen);
-    },
+    stop,
   };
 }
 

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeWithBinary, findBinary } from '../../testing/real-tools';
 import { StackHarness, WORKSPACE_ROOT } from '../../testing/stack-harness';
-import { type LoadReport, failureKinds, keepAliveLoad } from '../../testing/keepalive-load';
+import { type LoadReport, failureKinds, keepAliveLoad, stopAllLoads } from '../../testing/keepalive-load';
 import { readHistory } from '../../history/history';
 import { processControl } from '../../effects/real-deps';
 import { readLink } from './route-links';
@@ -73,6 +73,8 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     }
     expect((await stack.up()).code).toBe(0);
   });
+  // A failed assertion skips a test's own stop: its clients must not go on against a stopped stack.
+  afterEach(() => stopAllLoads());
   afterAll(async () => {
     if (!stack) return;
     if (!mounted) {

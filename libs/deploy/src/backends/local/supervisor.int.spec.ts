@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeWithBinary, findBinary } from '../../testing/real-tools';
 import { StackHarness, WORKSPACE_ROOT } from '../../testing/stack-harness';
-import { type LoadReport, failureKinds, keepAliveLoad } from '../../testing/keepalive-load';
+import { type LoadReport, failureKinds, keepAliveLoad, stopAllLoads } from '../../testing/keepalive-load';
 import { readHistory } from '../../history/history';
 import { processControl } from '../../effects/real-deps';
 import { type ProcessReport, readSupervisorStatus } from './supervisor-files';
@@ -87,6 +87,8 @@ describeWithBinary(NGINX, 'nginx')('the supervised local stack (real nginx, real
     stack = await StackHarness.create('supervisor');
     expect((await stack.up()).code).toBe(0);
   });
+  // A failed assertion skips a test's own stop: its clients must not go on against a stopped stack.
+  afterEach(() => stopAllLoads());
   afterAll(async () => {
     if (stack) expect(await stack.destroy()).toEqual([]);
   });
