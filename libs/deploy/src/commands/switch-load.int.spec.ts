@@ -1,25 +1,12 @@
 import { describeWithBinary, findBinary } from '../testing/real-tools';
 import { StackHarness } from '../testing/stack-harness';
 import { moves, readHistory } from '../history/history';
-
-// autocannon ships no types; these are the parts this test uses.
-interface AutocannonResult {
-  readonly requests: { readonly total: number };
-  readonly '2xx': number;
-  readonly non2xx: number;
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly resets: number;
-  readonly mismatches: number;
-}
-type Autocannon = (options: Record<string, unknown>, done: (error: Error | null, result: AutocannonResult) => void) => { stop(): void };
-const autocannon = require('autocannon') as Autocannon;
+import { type AutocannonResult, startLoad } from '../testing/load';
 
 jest.setTimeout(180_000);
 const NGINX = findBinary('nginx');
 const SWITCHES = 20;
 const CONNECTIONS = 32;
-const PREDICT = JSON.stringify({ features: [[1], [2], [3]] });
 const MODELS = { blue: 'models/v1.0.0/model.onnx', green: 'models/v1.1.0/model.onnx' } as const;
 /** An upper bound on the load: it is stopped as soon as the switches are done. */
 const MAX_LOAD_SECONDS = 90;
@@ -44,47 +31,16 @@ describeWithBinary(NGINX, 'nginx')('switching under load (real nginx, real servi
 
   /** Runs `action` while `connections` keep-alive clients POST /predict through nginx; counts every response. */
   async function underLoad(connections: number, action: () => Promise<void>): Promise<LoadCount> {
-    const versions = new Map<string, number>();
-    let responses = 0;
-    let notOk = 0;
-    let instance: { stop(): void } | undefined;
-    const finished = new Promise<AutocannonResult>((resolve, reject) => {
-      instance = autocannon(
-        {
-          url: `http://127.0.0.1:${stack.ports.router}`,
-          connections,
-          pipelining: 1,
-          // nginx closes a client connection after 1,000 requests (keepalive_requests) and autocannon
-          // does not read `Connection: close`: reconnecting first keeps a client-side artefact out of the count.
-          reconnectRate: 999,
-          duration: MAX_LOAD_SECONDS,
-          timeout: 10,
-          requests: [
-            {
-              method: 'POST',
-              path: '/predict',
-              headers: { 'content-type': 'application/json' },
-              body: PREDICT,
-              onResponse: (status: number, body: string) => {
-                responses += 1;
-                if (status < 200 || status >= 300) notOk += 1;
-                const version = /"model_version":"([^"]+)"/.exec(body)?.[1] ?? `(status ${status})`;
-                versions.set(version, (versions.get(version) ?? 0) + 1);
-              },
-            },
-          ],
-        },
-        (error, result) => (error ? reject(error) : resolve(result)),
-      );
-    });
+    const load = startLoad(`http://127.0.0.1:${stack.ports.router}`, { connections, maxSeconds: MAX_LOAD_SECONDS });
+    let result: AutocannonResult;
     try {
       await sleep(500);
       await action();
       await sleep(300);
     } finally {
-      instance?.stop();
+      result = await load.stop();
     }
-    return { result: await finished, responses, notOk, versions };
+    return { result, responses: load.counts.total, notOk: load.counts.notOk, versions: load.counts.byVersion };
   }
 
   function expectNothingLost(what: string, { result, responses, notOk, versions }: LoadCount): void {
