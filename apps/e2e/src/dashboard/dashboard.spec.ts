@@ -22,8 +22,11 @@ async function confirmAction(page: Page, name: string): Promise<void> {
 }
 
 /** How many marks the charts must show: the switches, rollbacks, releases and shadow changes in the stack's history file. */
+/** The commands the page marks on its charts (MARKED in apps/dashboard/src/app.tsx); the canary spec leaves `canary` entries on the suite's stack. */
+const MARKED_COMMANDS = ['switch', 'rollback', 'release', 'canary', 'promote', 'shadow'];
+
 function markedEntries(stateDir: string): number {
-  return readHistory(join(stateDir, 'history.jsonl')).entries.filter((entry) => ['switch', 'rollback', 'release', 'shadow'].includes(entry.command)).length;
+  return readHistory(join(stateDir, 'history.jsonl')).entries.filter((entry) => MARKED_COMMANDS.includes(entry.command)).length;
 }
 
 async function nowValue(page: Page, metric: string, source: string): Promise<number> {
