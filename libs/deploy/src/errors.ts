@@ -188,3 +188,11 @@ export class DeployError extends Error {
   /** Extra facts for `--json` output (e.g. a switch's outcome). */
   readonly data: Record<string, unknown> | undefined;
 }
+
+/** The error codes of a write refused by the file system itself (read-only, full, no permission, over quota). */
+const NOT_WRITABLE_CODES: readonly string[] = ['EROFS', 'ENOSPC', 'EACCES', 'EPERM', 'EDQUOT'];
+
+/** Whether `error` is a file system refusing a write: the user's to fix (STATE_NOT_WRITABLE), not a bug. */
+export function isNotWritable(error: unknown): boolean {
+  return NOT_WRITABLE_CODES.includes(String((error as NodeJS.ErrnoException | undefined)?.code));
+}

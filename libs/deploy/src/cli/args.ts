@@ -386,6 +386,7 @@ Every command: --backend local|compose|kubernetes (default local; --target is it
 Environment fallbacks: BLUEGREEN_STATE_DIR, BLUEGREEN_BACKEND (or BLUEGREEN_TARGET), BLUEGREEN_ROUTER_PORT,
   BLUEGREEN_BLUE_PORT, BLUEGREEN_GREEN_PORT, BLUEGREEN_BLUE_MODEL, BLUEGREEN_GREEN_MODEL, BLUEGREEN_LOG_LEVEL,
   BLUEGREEN_COMPOSE_COMMAND, BLUEGREEN_KUBE_CONTEXT, BLUEGREEN_NAMESPACE,
-  BLUEGREEN_DASHBOARD_HOST, BLUEGREEN_DASHBOARD_PORT (and KUBECONFIG, as kubectl reads it).
+  BLUEGREEN_DASHBOARD_HOST, BLUEGREEN_DASHBOARD_PORT (and KUBECONFIG, as kubectl reads it);
+  BLUEGREEN_SPEC reads another deployment spec than deploy/deployment.json.
 Exit status: 0 success (or nothing to do), 1 failure (the message says what to do), 2 bad usage.
 Release flow: deploy:release --model=<new.onnx>, smoke-test http://<router>/preview/..., deploy:switch.`;

@@ -11,7 +11,7 @@ import { leaseLock } from '../backends/kubernetes/lease-lock';
 import { type CommandContext, stateFolderStores } from '../commands/context';
 import { downStack, releaseToIdle, stackStatus, upStack } from '../commands/lifecycle';
 import { rollbackTraffic } from '../commands/rollback';
-import { type SwitchResult, switchTraffic } from '../commands/switch';
+import { type SwitchResult, switchFailureCode, switchTraffic } from '../commands/switch';
 import type { RuntimeDeps } from '../effects/deps';
 import { TEST_PAUSE_VARIABLE, testPauseFrom } from '../effects/real-deps';
 import { DeployError, type DeployErrorCode } from '../errors';
@@ -79,7 +79,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   const deps = { ...context.deps(progress), ...(pause ? { testPause: pause } : {}) };
   const stateDir = command.stateDir === undefined ? resolve(context.workspaceRoot, DEFAULT_STATE_DIR) : isAbsolute(command.stateDir) ? command.stateDir : resolve(context.cwd, command.stateDir);
   const serviceBuildDir = context.env['BLUEGREEN_SERVICE_BUILD'];
-  const layout = stackLayout(context.workspaceRoot, stateDir, deps.tmpRoot, serviceBuildDir ? { serviceBuildDir } : {});
+  const specFile = context.env['BLUEGREEN_SPEC'];
+  const layout = stackLayout(context.workspaceRoot, stateDir, deps.tmpRoot, { ...(serviceBuildDir ? { serviceBuildDir } : {}), ...(specFile ? { specFile: resolve(context.cwd, specFile) } : {}) });
 
   if (command.name === 'dashboard') {
     try {
@@ -282,12 +283,10 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
   };
 }
 
-const FAILED_SWITCH: Record<'refused' | 'reverted' | 'broken', DeployErrorCode> = { refused: 'PREFLIGHT_FAILED', reverted: 'VERIFY_FAILED', broken: 'REVERT_FAILED' };
-
 function switchOutcome(result: SwitchResult, command: 'switch' | 'rollback'): Outcome {
   const lines = formatSwitch(result, command);
   if (result.kind === 'noop' || result.kind === 'switched') return { ok: true, lines, result };
-  const error = new DeployError(FAILED_SWITCH[result.kind], `${result.from} -> ${result.to}: ${result.reason}${result.kind === 'broken' ? ` Switching back failed: ${result.revertError}` : ''}`);
+  const error = new DeployError(switchFailureCode(result), `${result.from} -> ${result.to}: ${result.reason}${result.kind === 'broken' ? ` Switching back failed: ${result.revertError}` : ''}`);
   return { ok: false, lines, result, error };
 }
 

@@ -3,7 +3,7 @@ import { DeployError } from '../errors';
 import { type CanaryView, canaryView } from './canary-status';
 import { type HistoryEntry, type HistoryInput, type MoveEntry, lastAttempt, lastEntry, lastSuccessfulSwitch, skippedLinesNote } from '../history/history';
 import { type CommandContext, historyStamp, reasonOf } from './context';
-import { type SwitchResult, moveAndRecord } from './switch';
+import { type SwitchResult, moveAndRecord, switchFailureCode } from './switch';
 import { settleInterruptedSwitch, unsettledIntent } from './reconcile';
 
 /** How long `down` waits for a switch in progress to finish before it is refused. */
@@ -41,7 +41,7 @@ export type ReleaseOutcome = ReleaseResult & { readonly switch?: SwitchResult };
  * recorded with the model's facts. With `switch`, moves live traffic to it under the same lock
  * (the gates decide), and when that does not happen puts the color back on what it ran before:
  * what CD does, so no manual command can slip in between.
- * @throws DeployError from the release; PREFLIGHT_FAILED, VERIFY_FAILED, REVERT_FAILED when the switch failed
+ * @throws DeployError from the release; PREFLIGHT_FAILED, VERIFY_FAILED, REVERT_FAILED (or STATE_NOT_WRITABLE) when the switch failed
  */
 export function releaseToIdle(context: CommandContext, request: ReleaseRequest & { readonly switch?: boolean; readonly expectVersion?: string }): Promise<ReleaseOutcome> {
   const what = [request.model ? `--model=${request.model}` : '', request.image ? `--image=${request.image}` : '', request.switch ? '--switch' : ''].filter(Boolean).join(' ');
@@ -59,8 +59,7 @@ export function releaseToIdle(context: CommandContext, request: ReleaseRequest &
       (back) => `${back.color} runs ${back.version} again.`,
       (error: unknown) => `Putting ${result.color} back failed too: ${reasonOf(error)}`,
     );
-    const code = moved.kind === 'refused' ? 'PREFLIGHT_FAILED' : moved.kind === 'reverted' ? 'VERIFY_FAILED' : 'REVERT_FAILED';
-    throw new DeployError(code, `${moved.from} -> ${moved.to}: ${moved.reason}\n${restored}`, { data: { release: result, switch: moved } });
+    throw new DeployError(switchFailureCode(moved), `${moved.from} -> ${moved.to}: ${moved.reason}\n${restored}`, { data: { release: result, switch: moved } });
   });
 }
 

@@ -1,6 +1,7 @@
 import type { HistoryEntry } from '../history/history';
 import { mainTarget, routesWithLive } from '../routing/routes';
-import { type CommandContext, historyStamp } from './context';
+import { DeployError, isNotWritable } from '../errors';
+import { type CommandContext, historyStamp, reasonOf } from './context';
 
 type Intent = Extract<HistoryEntry, { command: 'switch-intent' }>;
 
@@ -30,15 +31,20 @@ export async function settleInterruptedSwitch(context: CommandContext): Promise<
   const live = mainTarget(routes.live);
   const flipped = live === intent.to;
   await context.backend.setRoutes(flipped ? routesWithLive(intent.to) : routes);
-  await context.history.append({
-    ...historyStamp(context, started),
-    command: 'reconcile',
-    from: intent.from,
-    to: intent.to,
-    outcome: flipped ? 'flipped' : 'not-flipped',
-    routes: flipped ? routesWithLive(intent.to) : routes,
-    reason: `the command that began this switch at ${intent.time} was stopped before it recorded how it ended`,
-  });
+  try {
+    await context.history.append({
+      ...historyStamp(context, started),
+      command: 'reconcile',
+      from: intent.from,
+      to: intent.to,
+      outcome: flipped ? 'flipped' : 'not-flipped',
+      routes: flipped ? routesWithLive(intent.to) : routes,
+      reason: `the command that began this switch at ${intent.time} was stopped (or could not write the state folder) before it recorded how it ended`,
+    });
+  } catch (error) {
+    if (!isNotWritable(error)) throw error;
+    throw new DeployError('STATE_NOT_WRITABLE', `${context.history.where}: ${reasonOf(error)}. An earlier switch ${intent.from} -> ${intent.to} is still to be recorded (${live} is live and the state says so); nothing else was done.`);
+  }
   const note = flipped
     ? `An earlier switch ${intent.from} -> ${intent.to} (${intent.time}) was interrupted after the route moved: ${intent.to} is live; the state and the history now say so (it was not verified through nginx by that command; \`deploy:status\` shows what is served).`
     : `An earlier switch ${intent.from} -> ${intent.to} (${intent.time}) was interrupted before the route moved: ${live} stays live; the history now says so.`;

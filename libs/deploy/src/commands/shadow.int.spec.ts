@@ -38,6 +38,7 @@ function expectedDiffs(): number[] {
 
 describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real nginx, real services, real relay)', () => {
   let stack: StackHarness;
+  const shadowStatus = async () => (await stack.cli('shadow', 'status', '--json')).json<{ result: ShadowResult }>().result;
   const records = async (port: number) => PredictionsResponse.parse(JSON.parse((await stack.request('GET', '/admin/predictions', undefined, port)).body));
 
   beforeAll(async () => {
@@ -157,15 +158,32 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     expect(status.stdout).toMatch(/Shadow: ON, 100% of live \/predict mirrored .*forwarded 60/);
   });
 
-  it('a dead relay behind the link never fails a live request', async () => {
-    const pid = Number(readFileSync(shadowPaths(stack.layout).pidFile, 'utf8'));
+  it('the relay killed (-9): no live request fails; the supervisor restarts it (status and the history say so) and it mirrors again', async () => {
+    const pid = stack.pid('shadow-relay') as number;
+    const percent = (await shadowStatus()).percent;
     process.kill(pid, 'SIGKILL');
     const deadline = Date.now() + 10_000;
     while (processControl.inspect(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(existsSync(shadowPaths(stack.layout).link)).toBe(true);
-    for (let i = 0; i < 20; i += 1) expect((await stack.request('POST', '/predict', { features: [[1]] })).status).toBe(200);
-    const status = await stack.cli('shadow', 'status');
-    expect(status.stdout).toContain('exists but no relay runs');
+    // While it is down and while it starts again: nginx answers its copies itself, never the client.
+    let restarted: number | undefined;
+    for (let i = 0; i < 2_000 && restarted === undefined; i += 1) {
+      expect((await stack.request('POST', '/predict', { features: [[1]] })).status).toBe(200);
+      const relay = (await shadowStatus()).relay;
+      if (relay !== null && stack.pid('shadow-relay') !== pid) restarted = stack.pid('shadow-relay');
+    }
+    expect(restarted).toEqual(expect.any(Number));
+    const status = (await stack.cli('status', '--json')).json<{ result: { supervisor: { processes: Record<string, { phase: string; restarts: number; lastExit: { reason: string } | null }> } } }>().result;
+    expect(status.supervisor.processes['shadow-relay']).toMatchObject({ restarts: 1, lastExit: { reason: 'killed by SIGKILL' } });
+    expect((await stack.cli('status')).stdout).toMatch(/shadow-relay +(starting|ready) \(pid \d+\), 1 restart\(s\), last exit .*killed by SIGKILL/);
+    expect(readHistory(stack.layout.historyFile).entries.filter((entry) => entry.command === 'restart').at(-1)).toMatchObject({ process: 'shadow-relay', outcome: 'restarted', exit: 'killed by SIGKILL' });
+    // The new relay runs with the same percent, and copies reach the idle color again.
+    expect((await shadowStatus()).percent).toBe(percent);
+    const before = (await shadowStatus()).relay?.received ?? 0;
+    for (let i = 0; i < 10; i += 1) expect((await stack.request('POST', '/predict', { features: [[2]] })).status).toBe(200);
+    const end = Date.now() + 10_000;
+    while (((await shadowStatus()).relay?.forwarded ?? 0) < before + 10 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await shadowStatus()).relay).toMatchObject({ received: before + 10, forwarded: before + 10 });
   });
 
   it('shadow on again, then off: the link goes, the relay stops, live traffic goes on; both are in the history', async () => {
@@ -206,6 +224,23 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     expect(existsSync(shadowPaths(stack.layout).link)).toBe(false);
     const replay = await stack.cli('diff', `--replay=${out}`, '--json');
     expect(replay.json<{ result: DiffResult }>().result.report.pairs).toBe(30);
+  });
+
+  it('down with shadow on: stops the supervisor first, then nginx, the colors and the relay', async () => {
+    expect((await stack.cli('shadow', 'on')).code).toBe(0);
+    const pids = (['supervisor', 'nginx', 'blue', 'green', 'shadow-relay'] as const).map((name) => stack.pid(name));
+    const down = await stack.cli('down', '--json');
+    expect(down.code).toBe(0);
+    const { processes } = down.json<{ result: { processes: { name: string; pid: number; result: string }[] } }>().result;
+    expect(processes.map((item) => [item.name, item.pid, item.result])).toEqual([
+      ['supervisor', pids[0], 'stopped'],
+      ['nginx', pids[1], 'stopped'],
+      ['blue', pids[2], 'stopped'],
+      ['green', pids[3], 'stopped'],
+      ['shadow-relay', pids[4], 'stopped'],
+    ]);
+    expect(await stack.leftovers()).toEqual([]);
+    expect((await stack.up()).code).toBe(0);
   });
 
   it('shadow: bad usage is exit 2 and changes nothing', async () => {

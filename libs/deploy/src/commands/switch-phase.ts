@@ -27,9 +27,11 @@ export type SwitchPhase =
 /** What performing a phase's effect produced. */
 export type SwitchEvent =
   | ({ readonly kind: 'preflight-passed' } & Versions)
-  | ({ readonly kind: 'preflight-failed'; readonly reason: string } & Versions)
+  | ({ readonly kind: 'preflight-failed'; readonly reason: string; readonly stateNotWritable?: true } & Versions)
   | { readonly kind: 'flipped' }
   | { readonly kind: 'flip-failed'; readonly reason: string }
+  /** The backend could not record the move (a full or read-only state folder) and moved nothing. */
+  | { readonly kind: 'flip-refused'; readonly reason: string }
   | { readonly kind: 'verified'; readonly gates: readonly GateResult[] }
   | { readonly kind: 'verify-failed'; readonly reason: string; readonly gates: readonly GateResult[] }
   | { readonly kind: 'reverted' }
@@ -38,7 +40,8 @@ export type SwitchEvent =
 /** How a switch that got past planning ended; the same words go to the history log. */
 export type SwitchOutcome =
   | ({ readonly kind: 'switched' } & Move & Versions)
-  | ({ readonly kind: 'refused'; readonly reason: string } & Move & Versions)
+  /** `stateNotWritable`: refused because the switch could not be recorded (STATE_NOT_WRITABLE), not by a gate. */
+  | ({ readonly kind: 'refused'; readonly reason: string; readonly stateNotWritable?: true } & Move & Versions)
   | ({ readonly kind: 'reverted'; readonly reason: string } & Move & Versions)
   | ({ readonly kind: 'broken'; readonly reason: string; readonly revertError: string } & Move & Versions);
 
@@ -53,12 +56,13 @@ export function nextPhase(phase: SwitchPhase, event: SwitchEvent): SwitchPhase {
     case 'preflight': {
       const move = { from: phase.from, to: phase.to };
       if (event.kind === 'preflight-passed') return { kind: 'flip', ...move, ...versionsOf(event) };
-      if (event.kind === 'preflight-failed') return done({ kind: 'refused', ...move, ...versionsOf(event), reason: event.reason });
+      if (event.kind === 'preflight-failed') return done({ kind: 'refused', ...move, ...versionsOf(event), reason: event.reason, ...(event.stateNotWritable ? { stateNotWritable: true } : {}) });
       break;
     }
     case 'flip': {
       if (event.kind === 'flipped') return { ...phase, kind: 'verify' };
       if (event.kind === 'flip-failed') return { ...phase, kind: 'revert', failure: `could not move the live route: ${event.reason}` };
+      if (event.kind === 'flip-refused') return done({ ...phase, kind: 'refused', reason: event.reason, stateNotWritable: true });
       break;
     }
     case 'verify': {

@@ -14,7 +14,7 @@ import { type CommandContext, stateFolderStores } from './context';
 import { rollbackTraffic } from './rollback';
 import { type StackLayout, stackLayout } from '../backends/local/layout';
 import { withStackLock } from '../effects/lock';
-import { KEPT_CONNECTION_GRACE_MS, switchTraffic } from './switch';
+import { KEPT_CONNECTION_GRACE_MS, switchFailureCode, switchTraffic } from './switch';
 
 const BLUE = { version: 'v1.0.0', featureCount: 1 };
 const GREEN = { version: 'v1.1.0', featureCount: 1 };
@@ -156,6 +156,26 @@ describe('switchTraffic (a fake deployment)', () => {
     const result = await switchTraffic(ctx(backend), { color: 'green' });
     expect(result).toMatchObject({ kind: 'broken', revertError: expect.stringContaining('EACCES') });
     expect(history()[0]?.reason).toContain('switching back failed');
+  });
+
+  it('given a backend that can not record the move (a full state folder) and so moves nothing, when switching, then it is a refusal with STATE_NOT_WRITABLE, nothing is moved back, and the history says why', async () => {
+    const fake = fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN } });
+    const tries: string[] = [];
+    const backend: Backend = {
+      ...fake,
+      setRoutes: async (routes) => {
+        tries.push(JSON.stringify(routes.live));
+        throw new DeployError('STATE_NOT_WRITABLE', 'state.json could not be written (ENOSPC: no space left on device, write); no route was moved.');
+      },
+    };
+    const result = await switchTraffic(ctx(backend), { color: 'green' });
+    expect(result).toMatchObject({ kind: 'refused', stateNotWritable: true, reason: expect.stringContaining('no route was moved') });
+    expect(switchFailureCode(result as Parameters<typeof switchFailureCode>[0])).toBe('STATE_NOT_WRITABLE');
+    // One try: nothing moved, so there was nothing to move back.
+    expect(tries).toEqual([JSON.stringify({ blue: 0, green: 100 })]);
+    expect(fake.moves).toEqual([]);
+    expect(everyLine().map((entry) => `${entry.command} ${entry.outcome}`)).toEqual(['switch-intent intended', 'switch refused']);
+    expect(history()[0]?.reason).toContain('ENOSPC');
   });
 
   it('refuses while another deploy command holds the lock, changing nothing', async () => {

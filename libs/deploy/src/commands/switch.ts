@@ -1,6 +1,6 @@
 import { type Color, ROUTE_MOVE_BOUND_MS, otherColor } from '@mlbg/contract';
 import { answeredBy, judgeHealth, noAnswer } from '../effects/service-client';
-import { DeployError } from '../errors';
+import { DeployError, type DeployErrorCode, isNotWritable } from '../errors';
 import { DEFAULT_SWITCH_TIMING, type ExpectedVersion, type GateFacts, type GateResult, failed, passed, runGates } from '../gates';
 import { planSwitch } from './plan';
 import { settleRouteMove } from './route-settle';
@@ -89,7 +89,7 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
         try {
           await context.history.append({ ...historyStamp(context, context.clock.now()), command: 'switch-intent', outcome: 'intended', from: current.from, to: current.to, routes: routesWithLive(current.to) });
         } catch (error) {
-          return { kind: 'preflight-failed', reason: `the switch could not be recorded in ${context.history.where} before moving the route (${reasonOf(error)}), so nothing was moved`, fromVersion, toVersion, gates: run.results };
+          return { kind: 'preflight-failed', reason: `the switch could not be recorded in ${context.history.where} before moving the route (${reasonOf(error)}), so nothing was moved`, fromVersion, toVersion, gates: run.results, ...(isNotWritable(error) ? { stateNotWritable: true } : {}) };
         }
         await context.testPause?.('before-flip');
         return { kind: 'preflight-passed', fromVersion, toVersion, gates: run.results };
@@ -101,6 +101,8 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
           progress(`moved the live route to ${current.to}; verifying through nginx`);
           return { kind: 'flipped' };
         } catch (error) {
+          // A state folder that can not record the move: the backend moved nothing, so there is nothing to move back.
+          if (error instanceof DeployError && error.code === 'STATE_NOT_WRITABLE') return { kind: 'flip-refused', reason: reasonOf(error) };
           return { kind: 'flip-failed', reason: reasonOf(error) };
         }
       case 'verify': {
@@ -170,6 +172,22 @@ async function verifyRoute(context: CommandContext, route: 'live' | 'preview', t
   return passed(name, `through nginx: ${url} answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row${retired}`, expected);
 }
 
+/** The catalogue code of a switch that did not happen: a gate refused, the verification moved it back, or both failed. */
+export function switchFailureCode(outcome: Exclude<SwitchOutcome, { kind: 'switched' }>): DeployErrorCode {
+  switch (outcome.kind) {
+    case 'refused':
+      return outcome.stateNotWritable ? 'STATE_NOT_WRITABLE' : 'PREFLIGHT_FAILED';
+    case 'reverted':
+      return 'VERIFY_FAILED';
+    case 'broken':
+      return 'REVERT_FAILED';
+    default: {
+      const unreachable: never = outcome;
+      return unreachable;
+    }
+  }
+}
+
 /**
  * The history line of a switch. When it can not be written (a full or read-only state folder)
  * the command says what did change: a refused switch changed nothing; a moved route stays moved,
@@ -179,7 +197,7 @@ async function appendOutcome(context: CommandContext, outcome: SwitchOutcome, en
   try {
     await context.history.append(entry);
   } catch (error) {
-    const what = outcome.kind === 'refused' ? 'The switch was refused and nothing was changed' : `The live route points at ${outcome.kind === 'reverted' ? outcome.from : outcome.to} now`;
-    throw new DeployError('STATE_NOT_WRITABLE', `${context.history.where}: ${reasonOf(error)}. ${what}; its outcome (${outcome.kind}) is not in the history.`);
+    const what = outcome.kind === 'refused' ? `${outcome.reason.replace(/\.$/, '')}. The switch was refused and nothing was moved` : `The live route points at ${outcome.kind === 'reverted' ? outcome.from : outcome.to} now`;
+    throw new DeployError('STATE_NOT_WRITABLE', `${context.history.where}: ${reasonOf(error)}. ${what}; its outcome (${outcome.kind}) is not in the history (the next switch, rollback or release records it from the route nginx follows).`);
   }
 }

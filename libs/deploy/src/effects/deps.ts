@@ -79,9 +79,9 @@ export interface ProcessControl {
 
 export type BindCheck = { readonly ok: true } | { readonly ok: false; readonly code: string; readonly message: string };
 
-/** Where a command can be paused by the test hook: after the preflight and the intent, before the route moves; after the rename, before the state file is written. */
+/** Where a command can be paused by the test hook: after the preflight and the intent, before the route moves; after the rename, before the state file is renamed into place. */
 export type TestPausePoint = 'before-flip' | 'after-rename';
-/** TEST HOOK (BLUEGREEN_TEST_PAUSE_AT=<point>): waits forever at that point, so a test can kill the command there. */
+/** TEST HOOK (BLUEGREEN_TEST_PAUSE_AT=<point>): waits at that point until SIGUSR2, so a test can kill the command there or change the world and let it go on. */
 export type TestPause = (point: TestPausePoint) => Promise<void>;
 
 export interface RuntimeDeps {

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { lock } from 'proper-lockfile';
-import { DeployError } from '../errors';
+import { DeployError, isNotWritable } from '../errors';
 
 /** A lock whose holder died is taken over after this long (proper-lockfile keeps a live one fresh). */
 const LOCK_STALE_MS = 10_000;
@@ -166,8 +166,7 @@ function alive(pid: number): boolean {
 
 /** A state folder that can not be written is the user's to fix, with a clear message; anything else stays unexpected. */
 function notWritable(layout: LockFiles, error: unknown): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EROFS' || code === 'ENOSPC' || code === 'EACCES' || code === 'EPERM' || code === 'EDQUOT') {
+  if (isNotWritable(error)) {
     return new DeployError('STATE_NOT_WRITABLE', `The lock in ${layout.stateDir} could not be taken (${(error as Error).message}); nothing was changed.`);
   }
   return error;

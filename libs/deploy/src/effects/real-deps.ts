@@ -206,12 +206,18 @@ function inspectPs(pid: number): ProcessInfo | undefined {
 /** The variable of the test hook that pauses a command at a {@link TestPausePoint}. Never set it outside a test. */
 export const TEST_PAUSE_VARIABLE = 'BLUEGREEN_TEST_PAUSE_AT';
 
-/** TEST HOOK: a pause that waits forever at the point named by {@link TEST_PAUSE_VARIABLE}, after saying so. */
+/** TEST HOOK: a pause at the point named by {@link TEST_PAUSE_VARIABLE}, after saying so, until the process gets SIGUSR2 (or is killed). */
 export function testPauseFrom(value: string | undefined, progress: (line: string) => void): TestPause | undefined {
   if (!value) return undefined;
   return async (point: TestPausePoint) => {
     if (point !== value) return;
-    progress(`TEST HOOK ${TEST_PAUSE_VARIABLE}=${point}: paused here until this command is killed.`);
-    await new Promise(() => setInterval(() => undefined, 60_000));
+    progress(`TEST HOOK ${TEST_PAUSE_VARIABLE}=${point}: paused here until this command is killed, or resumed with SIGUSR2.`);
+    await new Promise<void>((resume) => {
+      const keepAlive = setInterval(() => undefined, 60_000);
+      process.once('SIGUSR2', () => {
+        clearInterval(keepAlive);
+        resume();
+      });
+    });
   };
 }

@@ -1,5 +1,5 @@
 import { Color } from '@mlbg/contract';
-import { appendFileSync, closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { z } from 'zod';
 import { GateResult } from '../gates/gate';
 import { Routes } from '../routing/routes';
@@ -234,10 +234,30 @@ export function skippedLinesNote(history: History): string | undefined {
 /**
  * Appends one line (one small O_APPEND write, so lines never interleave). A file whose last line
  * was cut short gets a line break first, so the torn line stays apart and is never merged into.
+ * A write that fails part-way (a full disk takes what fits in the last page) is cut off again, so
+ * a failed append leaves the file as it was and the error is the caller's to report.
  */
 export function appendHistory(file: string, entry: HistoryInput): HistoryEntry {
   const parsed = HistoryEntry.parse(entry);
-  appendFileSync(file, `${endsMidLine(file) ? '\n' : ''}${JSON.stringify(parsed)}\n`);
+  const line = Buffer.from(`${endsMidLine(file) ? '\n' : ''}${JSON.stringify(parsed)}\n`);
+  const fd = openSync(file, 'a');
+  try {
+    const before = fstatSync(fd).size;
+    let written = 0;
+    try {
+      while (written < line.length) written += writeSync(fd, line, written);
+    } catch (error) {
+      try {
+        // Only when the torn part is ours alone at the end (another writer may have appended since).
+        if (written > 0 && fstatSync(fd).size === before + written) ftruncateSync(fd, before);
+      } catch {
+        // the torn line stays; readers skip it, and the next append starts on a new line
+      }
+      throw error;
+    }
+  } finally {
+    closeSync(fd);
+  }
   return parsed;
 }
 

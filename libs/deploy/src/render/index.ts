@@ -2,7 +2,7 @@ export { COMPOSE_BASE_FILE, COMPOSE_NGINX_CONF, COMPOSE_UP_COMMAND, composeColor
 export { ROUTER_SERVICE, SOCKET_VOLUME, colorService, renderComposeFiles } from './compose/compose';
 export { GENERATE_COMMAND } from './generated-file';
 export type { GeneratedFile } from './generated-file';
-export { PROXY_CONNECT_TIMEOUT, PROXY_READ_TIMEOUT, PROXY_SEND_TIMEOUT, renderNginxConf } from './nginx/nginx';
+export { renderNginxConf } from './nginx/nginx';
 export { LOCAL_NGINX_FILES, composeNginxSite, localNginxSite } from './nginx/nginx-site';
 export type { NginxFiles, NginxSite } from './nginx/nginx-site';
 export { ROUTER_ERRORS } from './nginx/router-errors';

@@ -28,7 +28,7 @@ describe('DeploymentSpec', () => {
       network: 'ml-network',
       router: { port: 80, container: 'ml-nginx', image: 'nginx:1.27-alpine' },
       preview: { pathPrefix: '/preview/' },
-      proxy: { upstreamKeepalive: true, internalRoutes: { paths: ['/metrics'], public: false, allow: [] } },
+      proxy: { upstreamKeepalive: true, internalRoutes: { paths: ['/metrics'], public: false, allow: [] }, timeouts: { connectSeconds: 2, sendSeconds: 30, readSeconds: 30 } },
       gates: { preflight: ['health-streak', 'predict', 'signature'] },
       predictionDiff: { absoluteTolerance: 0.001, relativeTolerance: 0.001, minAgreement: 0.99, minPairs: 50 },
       shadow: { mirror: true, percent: 100, queueSize: 1000 },
@@ -78,6 +78,17 @@ describe('DeploymentSpec', () => {
       expect.stringMatching(/^kubernetes\.namespace: must be a Kubernetes name/),
       expect.stringMatching(/^kubernetes\.resources\.limits\.memory: must be a Kubernetes quantity/),
     ]);
+  });
+
+  it("refuses nginx timeouts that are not whole seconds from 1 to 3600, naming the field, what it is for and its default", () => {
+    const error = errorOf(() => parseDeploymentSpec(JSON.stringify({ proxy: { timeouts: { readSeconds: 0, connectSeconds: 1.5, sendSeconds: 7200 } } })));
+    expect(error.problems).toEqual([
+      'proxy.timeouts.connectSeconds: must be a whole number of seconds (how long nginx waits to connect to a color) (default: 2)',
+      'proxy.timeouts.sendSeconds: must be at most 3600 seconds (how long nginx waits for a color to take more of a request) (default: 30)',
+      "proxy.timeouts.readSeconds: must be at least 1 second (how long nginx waits for a color to answer, before its JSON 504; nginx treats 0 as no time at all, not as no limit) (default: 30)",
+    ]);
+    expect(errorOf(() => parseDeploymentSpec(JSON.stringify({ proxy: { timeouts: { readSecs: 5 } } }))).problems).toEqual(['proxy.timeouts: unknown key "readSecs"; remove it (check the spelling)']);
+    expect(DeploymentSpec.parse({ proxy: { timeouts: { readSeconds: 5 } } }).proxy.timeouts).toEqual({ connectSeconds: 2, sendSeconds: 30, readSeconds: 5 });
   });
 
   it('returns a frozen spec', () => {

@@ -12,6 +12,7 @@ export {
   DEPLOYMENT_SPEC_PATH,
   DeploymentSpec,
 } from './deployment-spec';
+export { DEFAULT_PROXY_TIMEOUTS } from './proxy-spec';
 export { loadDeploymentSpec, parseDeploymentSpec } from './load';
 export { DeploymentOverrides, applyOverrides } from './overrides';
 export { DeploymentSpecError } from './spec-error';

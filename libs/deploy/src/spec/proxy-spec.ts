@@ -3,6 +3,19 @@ import { z } from 'zod';
 /** Paths a color serves for operators only; never through the public routes unless allowed. */
 export const DEFAULT_INTERNAL_PATHS = ['/metrics'] as const;
 export const DEFAULT_RATE_LIMIT_BURST = 50;
+/**
+ * nginx's timeouts towards a color: a unix socket connects at once or not at all; a model answers a
+ * full batch well within 30 s. A color that hangs longer than `readSeconds` gets a JSON 504.
+ */
+export const DEFAULT_PROXY_TIMEOUTS = { connectSeconds: 2, sendSeconds: 30, readSeconds: 30 } as const;
+/** nginx takes larger values, but a client waiting an hour for one answer is a hang, not a timeout. */
+const MAX_PROXY_TIMEOUT_SECONDS = 3600;
+
+const TimeoutSeconds = (what: string) =>
+  z
+    .int({ error: `must be a whole number of seconds (${what})` })
+    .min(1, `must be at least 1 second (${what}; nginx treats 0 as no time at all, not as no limit)`)
+    .max(MAX_PROXY_TIMEOUT_SECONDS, `must be at most ${MAX_PROXY_TIMEOUT_SECONDS} seconds (${what})`);
 
 /** `/metrics` (exact) or `/admin/` (a prefix: ends with a slash). */
 const InternalPath = z
@@ -17,7 +30,7 @@ const ClientAddress = z
 
 /**
  * How nginx proxies (spec section `proxy`): upstream keepalive, which internal routes stay off the
- * public routes, and an optional per-client request rate limit. Every field is optional.
+ * public routes, its timeouts towards the colors, and an optional per-client request rate limit. Every field is optional.
  */
 export const ProxySpec = z
   .strictObject({
@@ -30,6 +43,17 @@ export const ProxySpec = z
         public: z.boolean().default(false),
         /** Client addresses that may reach them through the router anyway (e.g. a Prometheus outside the host). */
         allow: z.array(ClientAddress).default([]),
+      })
+      .prefault({}),
+    /**
+     * nginx's proxy_connect_timeout, proxy_send_timeout and proxy_read_timeout for every route; send and
+     * read are between two successive writes or reads, so one request waits at most their sum.
+     */
+    timeouts: z
+      .strictObject({
+        connectSeconds: TimeoutSeconds('how long nginx waits to connect to a color').default(DEFAULT_PROXY_TIMEOUTS.connectSeconds),
+        sendSeconds: TimeoutSeconds('how long nginx waits for a color to take more of a request').default(DEFAULT_PROXY_TIMEOUTS.sendSeconds),
+        readSeconds: TimeoutSeconds('how long nginx waits for a color to answer, before its JSON 504').default(DEFAULT_PROXY_TIMEOUTS.readSeconds),
       })
       .prefault({}),
     /** Off unless given: at most `requestsPerSecond` per client address, `burst` more queued at once, then a JSON 429. */

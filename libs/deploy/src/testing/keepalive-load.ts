@@ -2,8 +2,10 @@ import { Agent, request } from 'node:http';
 
 /** One answer (or failure) a load client saw. */
 export interface Seen {
-  /** ms since the load began. */
+  /** ms since the load began, when the answer (or the failure) came. */
   readonly at: number;
+  /** ms since the load began, when the request was sent: `at - sent` is how long the client waited. */
+  readonly sent: number;
   /** The HTTP status, or 0 when the request failed without one. */
   readonly status: number;
   readonly color: string | undefined;
@@ -54,6 +56,7 @@ export function keepAliveLoad(options: { port: number; clients: number; path: st
   let sending = true;
   const one = () =>
     new Promise<void>((resolve) => {
+      const sent = Date.now() - started;
       const req = request(
         { host: '127.0.0.1', port: options.port, method: 'POST', path: options.path, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body) } },
         (res) => {
@@ -64,18 +67,18 @@ export function keepAliveLoad(options: { port: number; clients: number; path: st
             const status = res.statusCode ?? 0;
             const header = res.headers['x-color'];
             const problem = status >= 200 && status < 300 ? undefined : (/"code":"([A-Z_]+)"/.exec(text)?.[1] ?? `HTTP ${status}`);
-            seen.push({ at: Date.now() - started, status, color: Array.isArray(header) ? header[0] : header, problem });
+            seen.push({ at: Date.now() - started, sent, status, color: Array.isArray(header) ? header[0] : header, problem });
             resolve();
           });
           res.on('error', (error: NodeJS.ErrnoException) => {
-            seen.push({ at: Date.now() - started, status: 0, color: undefined, problem: error.code ?? error.message });
+            seen.push({ at: Date.now() - started, sent, status: 0, color: undefined, problem: error.code ?? error.message });
             resolve();
           });
         },
       );
       req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(Object.assign(new Error('timeout'), { code: 'CLIENT_TIMEOUT' })));
       req.on('error', (error: NodeJS.ErrnoException) => {
-        seen.push({ at: Date.now() - started, status: 0, color: undefined, problem: error.code ?? error.message });
+        seen.push({ at: Date.now() - started, sent, status: 0, color: undefined, problem: error.code ?? error.message });
         resolve();
       });
       req.end(options.body);

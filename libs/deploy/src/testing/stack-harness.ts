@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli } from '../cli/run';
 import type { HttpAnswer } from '../effects/deps';
-import { type PidName, SERVICE_MAIN, STACK_PROCESSES, SUPERVISOR, type StackLayout, stackLayout } from '../backends/local/layout';
+import { type PidName, SERVICE_MAIN, SHADOW_RELAY, STACK_PROCESSES, SUPERVISOR, type StackLayout, stackLayout } from '../backends/local/layout';
 import { readPidFile } from '../backends/local/processes';
 import { canBind, freePorts, httpClient, processControl, realDeps } from '../effects/real-deps';
 import type { SwitchTiming } from '../gates/gate';
@@ -32,15 +32,24 @@ export class StackHarness {
     readonly ports: { readonly router: number; readonly blue: number; readonly green: number },
     readonly layout: StackLayout,
     private readonly serviceBuildDir: string | undefined,
+    /** The spec this stack runs with when not the committed one (BLUEGREEN_SPEC), beside the state folder. */
+    readonly specFile: string | undefined,
   ) {}
 
-  /** @param options.serviceBuildDir run the service from this build instead of dist/ (BLUEGREEN_SERVICE_BUILD) */
-  static async create(name: string, options: { serviceBuildDir?: string } = {}): Promise<StackHarness> {
+  /**
+   * @param options.serviceBuildDir run the service from this build instead of dist/ (BLUEGREEN_SERVICE_BUILD)
+   * @param options.spec run with this deployment spec (its JSON) instead of deploy/deployment.json
+   */
+  static async create(name: string, options: { serviceBuildDir?: string; spec?: object } = {}): Promise<StackHarness> {
     const serviceMain = join(WORKSPACE_ROOT, SERVICE_MAIN);
     if (!existsSync(serviceMain)) throw new Error(`${serviceMain} is missing: run \`npx nx run model-service:build\` first (nx test deploy does it).`);
     const [router, blue, green] = (await freePorts(3)) as [number, number, number];
     const stateDir = mkdtempSync(join(tmpdir(), `mlbg-${name}-`));
-    return new StackHarness(stateDir, { router, blue, green }, stackLayout(WORKSPACE_ROOT, stateDir, tmpdir(), options), options.serviceBuildDir);
+    // Beside the state folder, not in it: a test may mount a tmpfs over the state folder.
+    const specFile = options.spec ? `${stateDir}.spec.json` : undefined;
+    if (specFile) writeFileSync(specFile, JSON.stringify(options.spec, null, 2));
+    const layout = stackLayout(WORKSPACE_ROOT, stateDir, tmpdir(), { ...(options.serviceBuildDir ? { serviceBuildDir: options.serviceBuildDir } : {}), ...(specFile ? { specFile } : {}) });
+    return new StackHarness(stateDir, { router, blue, green }, layout, options.serviceBuildDir, specFile);
   }
 
   /** Runs `deploy <argv...>` against this stack's state folder. */
@@ -50,7 +59,7 @@ export class StackHarness {
     // The services get a clean environment: not Jest's NODE_ENV=test.
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_ENV' && !key.startsWith('JEST')));
     const code = await runCli(argv, {
-      env: { ...env, BLUEGREEN_STATE_DIR: this.stateDir, ...(this.serviceBuildDir ? { BLUEGREEN_SERVICE_BUILD: this.serviceBuildDir } : {}) },
+      env: { ...env, BLUEGREEN_STATE_DIR: this.stateDir, ...(this.serviceBuildDir ? { BLUEGREEN_SERVICE_BUILD: this.serviceBuildDir } : {}), ...(this.specFile ? { BLUEGREEN_SPEC: this.specFile } : {}) },
       workspaceRoot: WORKSPACE_ROOT,
       cwd: WORKSPACE_ROOT,
       stdout: (text) => (stdout += `${text}\n`),
@@ -74,7 +83,7 @@ export class StackHarness {
   }
 
   rememberPids(): void {
-    for (const name of [...STACK_PROCESSES, SUPERVISOR] as PidName[]) {
+    for (const name of [...STACK_PROCESSES, SUPERVISOR, SHADOW_RELAY] as PidName[]) {
       const pid = this.pid(name);
       if (pid !== undefined) this.seenPids.add(pid);
     }
@@ -113,6 +122,7 @@ export class StackHarness {
     await this.cli('down', '--timeout=5');
     const problems = await this.leftovers();
     rmSync(this.stateDir, { recursive: true, force: true });
+    if (this.specFile) rmSync(this.specFile, { force: true });
     return problems;
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { Color } from '@mlbg/contract';
+import { DEPLOYMENT_SPEC_PATH } from '../../spec/deployment-spec';
 import { CANARY_SOCKET, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket, liveSlotSocket } from '../../spec/sockets';
 
 /** The state folder's default name, at the workspace root (git-ignored). */
@@ -21,12 +22,18 @@ export type StackProcess = Color | 'nginx';
 export const STACK_PROCESSES: readonly StackProcess[] = ['nginx', 'blue', 'green'];
 /** The stack's supervisor (see supervisor.ts): it has a pid file and a log like the processes it watches. */
 export const SUPERVISOR = 'supervisor';
+/** Shadow traffic's relay (shadow-relay/): supervised like the stack's processes while `deploy:shadow on` has it run. */
+export const SHADOW_RELAY = 'shadow-relay';
+/** What the supervisor runs. */
+export type SupervisedName = StackProcess | typeof SHADOW_RELAY;
 /** Anything with a pid file and a log in the state folder. */
-export type PidName = StackProcess | typeof SUPERVISOR;
+export type PidName = SupervisedName | typeof SUPERVISOR;
 
 /** Every path the local stack uses. Pure: derived from the state folder and the temp root. */
 export interface StackLayout {
   readonly workspaceRoot: string;
+  /** The deployment spec the commands read (`deploy/deployment.json`, or BLUEGREEN_SPEC). */
+  readonly specFile: string;
   readonly stateDir: string;
   readonly stateFile: string;
   readonly historyFile: string;
@@ -66,8 +73,9 @@ export interface StackLayout {
 /**
  * @param stateDir absolute or relative to `workspaceRoot`
  * @param tmpRoot `os.tmpdir()` normally
+ * @param options.specFile another deployment spec than the committed one (relative to `workspaceRoot`)
  */
-export function stackLayout(workspaceRoot: string, stateDir: string, tmpRoot: string, options: { serviceBuildDir?: string } = {}): StackLayout {
+export function stackLayout(workspaceRoot: string, stateDir: string, tmpRoot: string, options: { serviceBuildDir?: string; specFile?: string } = {}): StackLayout {
   const root = resolve(workspaceRoot);
   const state = resolve(root, stateDir);
   const buildDir = resolve(root, options.serviceBuildDir ?? SERVICE_BUILD_DIR);
@@ -76,6 +84,7 @@ export function stackLayout(workspaceRoot: string, stateDir: string, tmpRoot: st
   const socketDir = join(runtimeDir, 'run');
   return {
     workspaceRoot: root,
+    specFile: resolve(root, options.specFile ?? DEPLOYMENT_SPEC_PATH),
     stateDir: state,
     stateFile: join(state, 'state.json'),
     historyFile: join(state, 'history.jsonl'),

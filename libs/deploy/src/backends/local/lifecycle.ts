@@ -1,7 +1,7 @@
 import { Color, otherColor } from '@mlbg/contract';
 import { chmodSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, parse } from 'node:path';
-import { DEPLOYMENT_SPEC_PATH, type DeploymentSpec } from '../../spec/deployment-spec';
+import type { DeploymentSpec } from '../../spec/deployment-spec';
 import { loadDeploymentSpec } from '../../spec/load';
 import { applyOverrides } from '../../spec/overrides';
 import { DeploymentSpecError } from '../../spec/spec-error';
@@ -41,7 +41,7 @@ export const DEFAULT_LOG_LEVEL = 'info';
 /** The spec with the port overrides; its errors become SPEC_INVALID. */
 export function loadSpec(layout: StackLayout, ports: UpRequest['ports'] = {}): DeploymentSpec {
   try {
-    return applyOverrides(loadDeploymentSpec(join(layout.workspaceRoot, DEPLOYMENT_SPEC_PATH)), ports);
+    return applyOverrides(loadDeploymentSpec(layout.specFile), ports);
   } catch (error) {
     if (error instanceof DeploymentSpecError) throw new DeployError('SPEC_INVALID', error.message, { hint: error.hint });
     throw error;
@@ -158,37 +158,21 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
           },
         },
       });
-      const startedColor = (color: Color): StartedColor => {
-        const entry = launches.find((item) => item.launch.color === color);
-        const launch = launchOf(launches, color);
-        return {
-          color,
-          pid: started.find((item) => item.name === color)?.pid ?? 0,
-          port: launch.port,
-          url: httpUrl(SERVICE_HOST, launch.port),
-          model: launch.model.display,
-          modelSource: entry?.source ?? 'spec',
-          version: facts(color).version,
-          featureCount: facts(color).featureCount,
-          modelSha256: facts(color).modelSha256,
-        };
+      const color = (name: Color): StartedColor => {
+        const launch = launchOf(launches, name);
+        const source = launches.find((item) => item.launch.color === name)?.source ?? 'spec';
+        return startedColor(name, { pid: started.find((item) => item.name === name)?.pid ?? 0, port: launch.port, model: launch.model.display, modelSource: source }, facts(name));
       };
-      const routerUrl = httpUrl(ROUTER_HOST, router.port);
-      return {
-        kind: 'started',
-        backend: 'local',
+      return startedResult(layout, {
         routes: state.routes,
         live,
-        preview: otherColor(live),
-        routerUrl,
-        previewUrl: `${routerUrl}${spec.preview.pathPrefix}`,
+        router: { host: ROUTER_HOST, port: router.port },
+        previewPathPrefix: spec.preview.pathPrefix,
         nginxPid: started.find((item) => item.name === 'nginx')?.pid ?? 0,
-        colors: { blue: startedColor('blue'), green: startedColor('green') },
+        colors: { blue: color('blue'), green: color('green') },
         notes,
         durationMs: deps.clock.now() - begin,
-        stateDir: layout.stateDir,
-        logDir: layout.logDir,
-      };
+      });
     } catch (error) {
       deps.progress('Stopping what this command started...');
       await stopAll(deps, layout, DEFAULT_STOP_TIMEOUT_MS);
@@ -452,30 +436,56 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
     green: colorRun(launchFor('green'), facts('green'), running.colors.green.startedAt),
   };
   writeState(layout.stateFile, { ...state, running: { ...running, colors } });
-  const routerUrl = httpUrl(running.router.host, running.router.port);
-  const startedColor = (color: Color): StartedColor => ({
-    color,
-    pid: started.find((item) => item.name === color)?.pid ?? null,
-    port: running.colors[color].port,
-    url: httpUrl(SERVICE_HOST, running.colors[color].port),
-    model: running.colors[color].model,
-    modelSource: state.models[color] ? 'last release' : 'spec',
-    version: facts(color).version,
-    featureCount: facts(color).featureCount,
-    modelSha256: facts(color).modelSha256,
+  const color = (name: Color): StartedColor =>
+    startedColor(
+      name,
+      { pid: started.find((item) => item.name === name)?.pid ?? null, port: running.colors[name].port, model: running.colors[name].model, modelSource: state.models[name] ? 'last release' : 'spec' },
+      facts(name),
+    );
+  return startedResult(layout, {
+    routes: state.routes,
+    live,
+    router: running.router,
+    previewPathPrefix: running.previewPathPrefix,
+    nginxPid: started.find((item) => item.name === 'nginx')?.pid ?? null,
+    colors: { blue: color('blue'), green: color('green') },
+    notes,
+    durationMs: deps.clock.now() - repair.begin,
   });
+}
+
+/** One color of `up`'s result: how it was started and what its /health said. */
+function startedColor(color: Color, run: Pick<StartedColor, 'pid' | 'port' | 'model' | 'modelSource'>, facts: ColorFacts): StartedColor {
+  return { color, ...run, url: httpUrl(SERVICE_HOST, run.port), version: facts.version, featureCount: facts.featureCount, modelSha256: facts.modelSha256 };
+}
+
+/** `up`'s result, for a fresh start and for a partial one alike. */
+function startedResult(
+  layout: StackLayout,
+  up: {
+    readonly routes: StackState['routes'];
+    readonly live: Color;
+    readonly router: { readonly host: string; readonly port: number };
+    readonly previewPathPrefix: string;
+    readonly nginxPid: number | null;
+    readonly colors: Record<Color, StartedColor>;
+    readonly notes: readonly string[];
+    readonly durationMs: number;
+  },
+): UpResult {
+  const routerUrl = httpUrl(up.router.host, up.router.port);
   return {
     kind: 'started',
     backend: 'local',
-    routes: state.routes,
-    live,
-    preview: otherColor(live),
+    routes: up.routes,
+    live: up.live,
+    preview: otherColor(up.live),
     routerUrl,
-    previewUrl: `${routerUrl}${running.previewPathPrefix}`,
-    nginxPid: started.find((item) => item.name === 'nginx')?.pid ?? null,
-    colors: { blue: startedColor('blue'), green: startedColor('green') },
-    notes,
-    durationMs: deps.clock.now() - repair.begin,
+    previewUrl: `${routerUrl}${up.previewPathPrefix}`,
+    nginxPid: up.nginxPid,
+    colors: up.colors,
+    notes: up.notes,
+    durationMs: up.durationMs,
     stateDir: layout.stateDir,
     logDir: layout.logDir,
   };

@@ -5,7 +5,7 @@ import type { HttpCall, RuntimeDeps } from '../../effects/deps';
 import { LOCAL_NGINX_FILES } from '../../render/nginx/nginx-site';
 import { DEFAULT_PREVIEW_PATH_PREFIX } from '../../spec/deployment-spec';
 import { DEFAULT_LIVE_SLOTS } from '../../spec/sockets';
-import { DeployError } from '../../errors';
+import { DeployError, isNotWritable } from '../../errors';
 import { type StackLayout, httpUrl } from './layout';
 import { checkProcess } from './processes';
 import { routesFromLinks, writeRouteLinks } from './route-links';
@@ -14,7 +14,7 @@ import { releaseModel } from './release';
 import { localStatus } from './status';
 import { captureBodies, shadowOff, shadowOn, shadowStatus } from './shadow';
 import type { Backend } from '../backend';
-import { type RunningStack, type StackState, readState, writeState } from './state';
+import { type RunningStack, type StackState, type StagedState, readState, stageState } from './state';
 
 /**
  * The state of a stack that `up` started and whose nginx still runs.
@@ -68,11 +68,31 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
       const state = running();
       return routesFromLinks(layout, state.routes, state.running.liveSlots);
     },
+    // The links are what nginx follows; the state file follows them. Its write is staged before a
+    // link moves, so a full or read-only state folder refuses the move with nothing moved.
     async setRoutes(routes) {
       const state = running();
-      writeRouteLinks(layout, routes, state.running.liveSlots);
+      const slots = state.running.liveSlots;
+      let staged: StagedState;
+      try {
+        staged = stageState(layout.stateFile, { ...(current() ?? state), routes });
+      } catch (error) {
+        throw stateNotWritable(layout.stateFile, error, 'no route was moved');
+      }
+      const before = routesFromLinks(layout, state.routes, slots);
+      try {
+        writeRouteLinks(layout, routes, slots);
+      } catch (error) {
+        staged.discard();
+        throw error;
+      }
       await deps.testPause?.('after-rename');
-      writeState(layout.stateFile, { ...(current() ?? state), routes });
+      try {
+        staged.commit();
+      } catch (error) {
+        writeRouteLinks(layout, before, slots);
+        throw stateNotWritable(layout.stateFile, error, 'the links were moved back, so no route changed');
+      }
     },
     routerHealth: (route = 'live') => deps.http(router(), { method: 'GET', path: route === 'live' ? '/health' : `${running().running.previewPathPrefix}health` }),
     colors: {
@@ -105,6 +125,12 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
       };
     },
   };
+}
+
+/** A state write the file system refused, as STATE_NOT_WRITABLE saying what did (not) change; anything else as it is. */
+function stateNotWritable(file: string, error: unknown, what: string): unknown {
+  if (!isNotWritable(error)) return error;
+  return new DeployError('STATE_NOT_WRITABLE', `${file} could not be written (${(error as Error).message}); ${what}.`);
 }
 
 /** The bytes of `file` from `from` to its end now (from 0 again when it shrank: reopened by a new nginx). */

@@ -5,18 +5,19 @@ import { DeployError } from '../../errors';
 import { RELAY_CAPTURE_PATH, RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus } from '../../shadow-relay/relay';
 import { PREVIEW_SOCKET, SHADOW_RELAY_SOCKET, SHADOW_SOCKET } from '../../spec/sockets';
 import type { CaptureRequest, CaptureResult, ShadowRequest, ShadowStatus, StoppedProcess } from '../backend';
-import { STACK_ENV_MARKER, type StackLayout } from './layout';
-import { readPidFile, removePidFile, stopProcess, writePidFile } from './processes';
-import { appendLogHeader, logTail } from './services';
+import { SHADOW_RELAY, STACK_ENV_MARKER, type StackLayout } from './layout';
+import { readPidFile, removePidFile, stopProcess } from './processes';
+import { logTail } from './services';
+import { awaitSupervised, checkSupervisor, currentPlan, logOffsets, updatePlan, withProcess } from './supervised';
+import { type SupervisedProcess, type SupervisorPlan, writePlan } from './supervisor-files';
 
 /**
  * Shadow traffic on the local stack: the relay process (libs/deploy/src/shadow-relay) and the
- * `shadow.sock` link nginx's mirror follows. Kept apart from the lifecycle of the colors and nginx
- * so a supervisor can take the relay over as one more process: `startShadowRelay` starts it,
- * `stopShadowRelay` stops it (also called by `down`).
+ * `shadow.sock` link nginx's mirror follows. The relay is one more entry of the supervisor's plan
+ * while shadow traffic is on (restarted when it dies, in `status`): `startShadowRelay` adds it,
+ * `stopShadowRelay` takes it out and stops it (also called by `down`, after the supervisor).
  */
 
-const RELAY_NAME = 'shadow-relay';
 /** Relative to the workspace root: the relay runs from source, as the CLI does. */
 const RELAY_MAIN = 'libs/deploy/src/shadow-relay/main.ts';
 const SWC_PROJECT = 'libs/deploy/tsconfig.lib.json';
@@ -29,8 +30,8 @@ export function shadowPaths(layout: StackLayout) {
   return {
     relaySocket: join(layout.socketDir, SHADOW_RELAY_SOCKET),
     link: join(layout.socketDir, SHADOW_SOCKET),
-    pidFile: join(layout.pidDir, `${RELAY_NAME}.pid`),
-    logFile: join(layout.logDir, `${RELAY_NAME}.log`),
+    pidFile: layout.pidFile(SHADOW_RELAY),
+    logFile: layout.logFile(SHADOW_RELAY),
     main: join(layout.workspaceRoot, RELAY_MAIN),
   };
 }
@@ -54,16 +55,21 @@ async function relayCall(deps: RuntimeDeps, layout: StackLayout, call: { method:
   return JSON.parse(answer.body) as RelayStatus;
 }
 
-/** Starts the relay (forwarding to `preview.sock`, the idle color) and waits until it answers. */
-export async function startShadowRelay(deps: RuntimeDeps, layout: StackLayout, request: ShadowRequest): Promise<number> {
+/**
+ * The relay as a supervised process: forwarding to `preview.sock` (the idle color), probed on its
+ * status route. The queue size is fixed when it starts (its config); the percent is set on the
+ * running relay and kept here for a restart.
+ */
+export function relayProcess(deps: RuntimeDeps, layout: StackLayout, request: ShadowRequest): SupervisedProcess {
   const paths = shadowPaths(layout);
-  const logOffset = appendLogHeader(paths.logFile, `deploy: starting the shadow relay (${request.percent}% to ${PREVIEW_SOCKET}, queue ${request.queueSize})`);
-  const pid = deps.processes.spawnDetached({
+  const inherited = Object.fromEntries(Object.entries(deps.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return {
+    name: SHADOW_RELAY,
     command: deps.nodeBinary,
     args: ['-r', '@swc-node/register', paths.main],
     cwd: layout.workspaceRoot,
     env: {
-      ...deps.env,
+      ...inherited,
       SWC_NODE_PROJECT: join(layout.workspaceRoot, SWC_PROJECT),
       RELAY_SOCKET: paths.relaySocket,
       RELAY_TARGET_SOCKET: join(layout.socketDir, PREVIEW_SOCKET),
@@ -72,38 +78,88 @@ export async function startShadowRelay(deps: RuntimeDeps, layout: StackLayout, r
       [STACK_ENV_MARKER]: layout.stateDir,
     },
     logFile: paths.logFile,
-  });
-  writePidFile(paths.pidFile, pid);
-  const started = deps.clock.now();
+    pidFile: paths.pidFile,
+    stopSignal: 'SIGTERM',
+    match: { cmdline: [paths.main], env: { [STACK_ENV_MARKER]: layout.stateDir } },
+    config: JSON.stringify({ main: paths.main, queueSize: request.queueSize }),
+    probe: { socketPath: paths.relaySocket, path: RELAY_STATUS_PATH, expect: 'ok' },
+  };
+}
+
+/** The plan without the relay, followed by the supervisor when it runs (true then: it stops the relay). */
+function unplanRelay(deps: RuntimeDeps, layout: StackLayout): boolean {
+  let plan: SupervisorPlan;
+  try {
+    plan = currentPlan(layout);
+  } catch {
+    return false;
+  }
+  if (!plan.processes.some((item) => item.name === SHADOW_RELAY)) return false;
+  const next = { ...plan, processes: plan.processes.filter((item) => item.name !== SHADOW_RELAY) };
+  if (checkSupervisor(deps, layout).kind !== 'running') {
+    // A later partial `up` starts a supervisor on this plan: it must not bring the relay back.
+    writePlan(layout.supervisorPlanFile, next);
+    return false;
+  }
+  updatePlan(deps, layout, next);
+  return true;
+}
+
+/** Has the supervisor start the relay and waits until the relay answers. */
+export async function startShadowRelay(deps: RuntimeDeps, layout: StackLayout, request: ShadowRequest): Promise<number> {
+  const paths = shadowPaths(layout);
+  const relay = relayProcess(deps, layout, request);
+  // updatePlan refuses (STACK_NOT_RUNNING, run `up`) when no supervisor runs: an unsupervised relay would not come back.
+  const offsets = logOffsets(layout, [SHADOW_RELAY]);
+  const since = deps.clock.now();
+  updatePlan(deps, layout, withProcess(currentPlan(layout), relay));
+  const fail = (why: string, logOffset: number): never => {
+    unplanRelay(deps, layout);
+    throw new DeployError('SHADOW_FAILED', `The relay ${why}. Last lines of ${paths.logFile}:\n${logTail(paths.logFile, logOffset)}`);
+  };
+  let started;
+  try {
+    [started] = await awaitSupervised(deps, layout, [{ name: SHADOW_RELAY, config: relay.config }], offsets, since);
+  } catch (error) {
+    return fail(`was not started by the supervisor (${error instanceof DeployError ? error.detail.split('\n')[0] : (error as Error).message})`, offsets.get(SHADOW_RELAY) ?? 0);
+  }
+  const { pid, logOffset } = started as NonNullable<typeof started>;
   for (;;) {
     try {
       await relayCall(deps, layout, { method: 'GET', path: RELAY_STATUS_PATH });
       return pid;
     } catch (error) {
-      const gone = !deps.processes.inspect(pid);
-      if (gone || deps.clock.now() - started > RELAY_START_TIMEOUT_MS) {
-        if (!gone) deps.processes.signal(pid, 'SIGKILL');
-        removePidFile(paths.pidFile);
-        throw new DeployError('SHADOW_FAILED', `The relay ${gone ? 'exited' : `did not answer within ${RELAY_START_TIMEOUT_MS} ms (${(error as Error).message})`}. Last lines of ${paths.logFile}:\n${logTail(paths.logFile, logOffset)}`);
-      }
+      if (deps.clock.now() - since > RELAY_START_TIMEOUT_MS) return fail(`did not answer within ${RELAY_START_TIMEOUT_MS} ms (${(error as Error).message})`, logOffset);
       await deps.clock.sleep(POLL_MS);
     }
   }
 }
 
-/** Stops the relay if it runs (the link first, so nginx stops mirroring before the relay goes). */
+/**
+ * Stops the relay if it runs (the link first, so nginx stops mirroring before the relay goes):
+ * out of the supervisor's plan (a running supervisor stops it then), and stopped here if it is
+ * still there (after `down` stopped the supervisor, or when it does not go in time).
+ */
 export async function stopShadowRelay(deps: RuntimeDeps, layout: StackLayout, timeoutMs = RELAY_STOP_TIMEOUT_MS): Promise<StoppedProcess | undefined> {
   const paths = shadowPaths(layout);
   rmSync(paths.link, { force: true });
   const read = readPidFile(paths.pidFile);
+  const began = deps.clock.now();
+  if (unplanRelay(deps, layout) && read.kind === 'ok') {
+    while (deps.processes.inspect(read.pid) && deps.clock.now() - began < timeoutMs) await deps.clock.sleep(POLL_MS);
+    if (!deps.processes.inspect(read.pid)) {
+      removePidFile(paths.pidFile);
+      return { name: SHADOW_RELAY, pid: read.pid, result: 'stopped', ms: deps.clock.now() - began };
+    }
+  }
   if (read.kind !== 'ok') {
     removePidFile(paths.pidFile);
     return undefined;
   }
-  const result = await stopProcess(deps, read.pid, (info) => isRelay(layout, info), { label: RELAY_NAME, signal: 'SIGTERM', timeoutMs, progress: deps.progress });
+  const result = await stopProcess(deps, read.pid, (info) => isRelay(layout, info), { label: SHADOW_RELAY, signal: 'SIGTERM', timeoutMs, progress: deps.progress });
   if (result.kind !== 'survived') removePidFile(paths.pidFile);
   const outcome: StoppedProcess['result'] = result.kind === 'not-running' ? 'was not running' : result.kind === 'not-ours' ? 'not ours, left alone' : result.kind === 'survived' ? 'survived SIGKILL' : result.kind;
-  return { name: RELAY_NAME, pid: read.pid, result: outcome, ...('ms' in result ? { ms: result.ms } : {}) };
+  return { name: SHADOW_RELAY, pid: read.pid, result: outcome, ...('ms' in result ? { ms: result.ms } : {}) };
 }
 
 /** Whether nginx mirrors now (the link exists), and the relay's counters. */
@@ -134,13 +190,21 @@ function linkExists(layout: StackLayout): boolean {
 /** `deploy:shadow on`: the relay runs (started, or given the new percent), then the link is made. */
 export async function shadowOn(deps: RuntimeDeps, layout: StackLayout, request: ShadowRequest): Promise<ShadowStatus> {
   if (relayPid(deps, layout) === null) await startShadowRelay(deps, layout, request);
-  else await relayCall(deps, layout, { method: 'POST', path: RELAY_CONFIG_PATH, body: JSON.stringify({ percent: request.percent }) });
+  else await setRelayPercent(deps, layout, request.percent);
   const { link } = shadowPaths(layout);
   // A new link renamed over the old: nginx sees the mirror on or off, never half made.
   rmSync(`${link}.next`, { force: true });
   symlinkSync(SHADOW_RELAY_SOCKET, `${link}.next`);
   renameSync(`${link}.next`, link);
   return shadowStatus(deps, layout);
+}
+
+/** A new percent for the running relay, and in its plan entry (a restart keeps it; its queue size stays). */
+async function setRelayPercent(deps: RuntimeDeps, layout: StackLayout, percent: number): Promise<void> {
+  await relayCall(deps, layout, { method: 'POST', path: RELAY_CONFIG_PATH, body: JSON.stringify({ percent }) });
+  const plan = currentPlan(layout);
+  const relay = plan.processes.find((item) => item.name === SHADOW_RELAY);
+  if (relay && checkSupervisor(deps, layout).kind === 'running') updatePlan(deps, layout, withProcess(plan, { ...relay, env: { ...relay.env, RELAY_PERCENT: String(percent) } }));
 }
 
 /** `deploy:shadow off`: the link goes first (nginx answers its copies itself at once), then the relay. */

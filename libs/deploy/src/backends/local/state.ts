@@ -1,5 +1,5 @@
 import { Color, ModelSignature } from '@mlbg/contract';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { Routes, routesWithLive } from '../../routing/routes';
 import { DEFAULT_LIVE_SLOTS, INITIAL_LIVE_COLOR } from '../../spec/sockets';
@@ -102,7 +102,38 @@ export function readState(file: string): StateRead {
 
 /** Writes the whole file at once (temp file + rename), so a reader never sees half of it. */
 export function writeState(file: string, state: StackState): void {
+  stageState(file, state).commit();
+}
+
+/** A state write with its data already on disk: `commit` only renames it into place. */
+export interface StagedState {
+  commit(): void;
+  discard(): void;
+}
+
+/**
+ * The first half of {@link writeState}: writes the temp file now, so a full or read-only state
+ * folder fails here, before the caller changes anything it would have to record. A failed write
+ * leaves no temp file behind.
+ */
+export function stageState(file: string, state: StackState): StagedState {
   const next = `${file}.${process.pid}.tmp`;
-  writeFileSync(next, `${JSON.stringify(StackState.parse(state), null, 2)}\n`);
-  renameSync(next, file);
+  const text = `${JSON.stringify(StackState.parse(state), null, 2)}\n`;
+  try {
+    writeFileSync(next, text);
+  } catch (error) {
+    rmSync(next, { force: true });
+    throw error;
+  }
+  return {
+    commit: () => {
+      try {
+        renameSync(next, file);
+      } catch (error) {
+        rmSync(next, { force: true });
+        throw error;
+      }
+    },
+    discard: () => rmSync(next, { force: true }),
+  };
 }

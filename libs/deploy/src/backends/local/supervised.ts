@@ -4,7 +4,7 @@ import type { RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import type { StoppedProcess } from '../backend';
-import { STACK_ENV_MARKER, SUPERVISOR, type StackLayout, type StackProcess } from './layout';
+import { STACK_ENV_MARKER, SUPERVISOR, type StackLayout, type SupervisedName } from './layout';
 import { NGINX_CONF, ROUTER_HOST, nginxArgs } from './nginx-process';
 import { DEFAULT_STOP_TIMEOUT_MS, type ProcessCheck, readPidFile, removePidFile, stopProcess, writePidFile } from './processes';
 import { type ColorLaunch, type Started, appendLogHeader, colorEnv, logTail } from './services';
@@ -146,7 +146,7 @@ export async function stopSupervisor(deps: RuntimeDeps, layout: StackLayout): Pr
 }
 
 /** Each log's size now: where the output of a start that follows begins. */
-export function logOffsets(layout: StackLayout, names: readonly StackProcess[]): Map<StackProcess, number> {
+export function logOffsets<N extends SupervisedName>(layout: StackLayout, names: readonly N[]): Map<N, number> {
   return new Map(names.map((name) => [name, existsSync(layout.logFile(name)) ? statSync(layout.logFile(name)).size : 0]));
 }
 
@@ -155,14 +155,14 @@ export function logOffsets(layout: StackLayout, names: readonly StackProcess[]):
  * when `not` names the old one).
  * @throws DeployError START_FAILED when the supervisor dies or does not report in time
  */
-export async function awaitSupervised(
+export async function awaitSupervised<N extends SupervisedName>(
   deps: RuntimeDeps,
   layout: StackLayout,
-  wanted: readonly { readonly name: StackProcess; readonly config: string; readonly not?: number }[],
-  offsets: ReadonlyMap<StackProcess, number>,
+  wanted: readonly { readonly name: N; readonly config: string; readonly not?: number }[],
+  offsets: ReadonlyMap<N, number>,
   /** When the supervisor was started or signalled. */
   since: number,
-): Promise<Started[]> {
+): Promise<(Omit<Started, 'name'> & { readonly name: N })[]> {
   const begin = deps.clock.now();
   for (;;) {
     // Only what the running supervisor wrote since it was asked: an earlier status file names old pids.

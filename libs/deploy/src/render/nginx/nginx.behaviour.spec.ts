@@ -16,7 +16,13 @@ import { localNginxSite } from './nginx-site';
 const NGINX = findBinary('nginx');
 const BODY_LIMIT = 1024;
 const VERSIONS = { blue: 'v1.0.0', green: 'v1.1.0' } as const;
+const HANG_PATH = '/hang';
 type FakeColor = keyof typeof VERSIONS;
+/**
+ * nginx arms a timer from its cached clock (updated once per event-loop turn), so a timeout may fire
+ * that much before the full interval as a client measures it: a few ms, never a whole second.
+ */
+const NGINX_CLOCK_SLACK_MS = 50;
 /** Connections each fake color has accepted. */
 const connectionCounts = new Map<FakeColor, number>();
 
@@ -36,6 +42,8 @@ async function startColor(color: FakeColor, socketPath: string): Promise<Server>
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      // A hung color: takes the request and never answers (nginx's read timeout must answer instead).
+      if (req.url === HANG_PATH) return;
       const link = req.headers[ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER];
       const folder = dirname(socketPath);
       // A slot pattern (`live-slot-*.sock`) names every link it stands for.
@@ -260,6 +268,28 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     expect(refused[0]?.headers['content-type']).toBe('application/json');
     expect(ErrorBody.parse(refused[0]?.json).code).toBe('RATE_LIMITED');
     for (let count = 0; count < 3; count += 1) expect((await call('/health')).status).toBe(200);
+  });
+
+  it("answers a color that takes a request and never answers with the JSON 504 after the spec's proxy.timeouts.readSeconds, on the live and the preview route", async () => {
+    const readSeconds = 1;
+    const timeoutPort = await freePort();
+    const spec = DeploymentSpec.parse({ proxy: { timeouts: { readSeconds } } });
+    await startNginx(spec, timeoutPort, join(root, 'prefix-timeout'));
+    // nginx answers a hung upstream after its read timeout, and a request waits at most the sum of
+    // its connect, send and read timeouts (proxy_next_upstream off: one attempt).
+    const { connectSeconds, sendSeconds } = spec.proxy.timeouts;
+    for (const path of [HANG_PATH, `/preview${HANG_PATH}`]) {
+      const began = Date.now();
+      const answer = await call(path, { port: timeoutPort });
+      const tookMs = Date.now() - began;
+      expect({ status: answer.status, type: answer.headers['content-type'] }).toEqual({ status: 504, type: 'application/json' });
+      expect(ErrorBody.parse(answer.json)).toMatchObject({ code: 'UPSTREAM_TIMEOUT', detail: expect.stringContaining('did not answer in time') });
+      expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+      expect(tookMs).toBeGreaterThanOrEqual(readSeconds * 1000 - NGINX_CLOCK_SLACK_MS);
+      expect(tookMs).toBeLessThan((connectSeconds + sendSeconds + readSeconds) * 1000);
+    }
+    // The rest of that nginx serves as before.
+    expect((await call('/health', { port: timeoutPort })).status).toBe(200);
   });
 
   it('answers a JSON 503 on /preview/ when the idle color is down, never falling back to live', async () => {

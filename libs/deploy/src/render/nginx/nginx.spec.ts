@@ -125,6 +125,17 @@ describe('renderNginxConf', () => {
     }
   });
 
+  it("sets nginx's timeouts towards the colors from the spec's proxy.timeouts, once for every route", () => {
+    const server = block(local, 'server');
+    expect(server).toMatch(/\n {4}proxy_connect_timeout 2s;\n {4}proxy_send_timeout 30s;\n {4}proxy_read_timeout 30s;/);
+    const timed = renderNginxConf(DeploymentSpec.parse({ proxy: { timeouts: { connectSeconds: 1, sendSeconds: 4, readSeconds: 3 } } }), localNginxSite(spec, { socketDir: '/tmp/mlbg/run', port: 8080 }));
+    expect(block(timed, 'server')).toMatch(/\n {4}proxy_connect_timeout 1s;\n {4}proxy_send_timeout 4s;\n {4}proxy_read_timeout 3s;/);
+    // Set on the server only, so every location inherits it (the shadow mirror's own short one aside).
+    expect(timed.match(/proxy_read_timeout/g)).toHaveLength(2);
+    expect(block(timed, 'location = /.mlbg-shadow')).toContain('proxy_read_timeout 1s;');
+    for (const head of ['location /', 'location /preview/', 'location = /predict']) expect(block(timed, head)).toContain('error_page 504 = @UPSTREAM_TIMEOUT;');
+  });
+
   it("limits bodies to the service's BODY_LIMIT", () => {
     expect(local).toContain('client_max_body_size 1048576;');
     const small = applyOverrides(spec, { bodyLimitBytes: 2048 });

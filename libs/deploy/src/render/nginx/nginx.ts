@@ -10,11 +10,6 @@ import { LIVE_UPSTREAM, liveProxyTarget, liveUpstreamLines, stickyMapLines } fro
 import { upstreamBlock } from './upstream';
 import { adminRoutesHidden, clearShadowHeader, mirroredLocations, shadowUpstream } from './nginx-shadow';
 
-// A unix socket connects at once or not at all; a model answers a full batch well within 30 s.
-export const PROXY_CONNECT_TIMEOUT = '2s';
-export const PROXY_SEND_TIMEOUT = '30s';
-export const PROXY_READ_TIMEOUT = '30s';
-
 const PREVIEW_UPSTREAM = 'mlbg_preview';
 const LOG_FORMAT = 'mlbg_json';
 const RATE_LIMIT_ZONE = 'mlbg_clients';
@@ -111,9 +106,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     '    proxy_http_version 1.1;',
     ...indent(2, proxyHeaders(keepalive)),
     ...indent(2, clearShadowHeader()),
-    `    proxy_connect_timeout ${PROXY_CONNECT_TIMEOUT};`,
-    `    proxy_send_timeout ${PROXY_SEND_TIMEOUT};`,
-    `    proxy_read_timeout ${PROXY_READ_TIMEOUT};`,
+    ...indent(2, proxyTimeouts(spec.proxy)),
     '    # Never retry elsewhere: a request is answered by the color its route points at, or by a JSON error.',
     '    proxy_next_upstream off;',
     ...indent(2, rateLimitRule(spec.proxy)),
@@ -232,6 +225,20 @@ function internalRoutes(proxy: ProxySpec, route: Route, prefix: string): string[
       '}',
     ];
   });
+}
+
+/**
+ * For every route (the server's, inherited by each location): a color that does not answer within
+ * `readSeconds` gets the JSON 504 UPSTREAM_TIMEOUT (error_page 504 in each route).
+ */
+function proxyTimeouts(proxy: ProxySpec): string[] {
+  const { connectSeconds, sendSeconds, readSeconds } = proxy.timeouts;
+  return [
+    '# Towards the colors (spec proxy.timeouts); a hung color is answered with the JSON 504 after the read timeout.',
+    `proxy_connect_timeout ${connectSeconds}s;`,
+    `proxy_send_timeout ${sendSeconds}s;`,
+    `proxy_read_timeout ${readSeconds}s;`,
+  ];
 }
 
 function rateLimitZone(proxy: ProxySpec): string[] {
