@@ -130,7 +130,13 @@ export async function withStackLock<T>(
   try {
     return await action();
   } finally {
-    rmSync(layout.lockInfoFile, { force: true });
+    // A folder that turned read-only keeps the note and the lock: the next command takes over a
+    // lock whose holder is gone, and the action's own error is the one to report.
+    try {
+      rmSync(layout.lockInfoFile, { force: true });
+    } catch {
+      // see above
+    }
     await release().catch(() => undefined);
   }
 }

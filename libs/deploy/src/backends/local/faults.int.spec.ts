@@ -199,7 +199,32 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     expect([readLink(stack.layout.liveSocket), liveInState()]).toEqual(['green', 'green']);
   });
 
-  (CAN_MOUNT ? it : it.skip)("a state folder that fills up after the switch recorded its intent: the switch moves nothing and fails with STATE_NOT_WRITABLE; state, links and history agree (or the next command settles them); no request fails", async () => {
+  /** What happens to the state folder while a switch is paused after its intent; returns how to undo it. */
+  const midSwitchFaults = [
+    {
+      name: 'fills up (ENOSPC)',
+      errno: /ENOSPC|no space left/i,
+      apply: () => {
+        const filler = fillStateFolder();
+        return () => rmSync(filler, { recursive: true, force: true });
+      },
+    },
+    {
+      name: 'turns read-only (EROFS)',
+      errno: /EROFS|read-only/i,
+      apply: () => {
+        expect(spawnSync('mount', ['--bind', stack.stateDir, stack.stateDir]).status).toBe(0);
+        readOnly = true;
+        expect(spawnSync('mount', ['-o', 'remount,bind,ro', stack.stateDir]).status).toBe(0);
+        return () => {
+          spawnSync('umount', [stack.stateDir]);
+          readOnly = false;
+        };
+      },
+    },
+  ];
+
+  (CAN_MOUNT ? it.each(midSwitchFaults) : it.skip.each(midSwitchFaults))("a state folder that $name after the switch recorded its intent: the switch moves nothing and fails with STATE_NOT_WRITABLE; state, links and history agree (or the next command settles them); no request fails", async (fault) => {
     expect(mounted).toBe(true);
     const from = liveInState() as 'blue' | 'green';
     const to = from === 'blue' ? 'green' : 'blue';
@@ -208,30 +233,33 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     const linesBefore = entries().length;
     const cli = await pausedCli('before-flip', 'switch', `--color=${to}`);
     expect(entries().at(-1)).toMatchObject({ command: 'switch-intent', from, to });
-    const filler = fillStateFolder();
+    const undo = fault.apply();
     let exitCode: number | null;
     try {
       const exited = new Promise<number | null>((resolve) => cli.once('close', resolve));
-      cli.kill('SIGUSR2'); // the test hook lets the switch go on, into the full folder
+      cli.kill('SIGUSR2'); // the test hook lets the switch go on, into the broken folder
       exitCode = await exited;
       expect(routesAgree()).toEqual([from, from]);
     } finally {
-      rmSync(filler, { recursive: true, force: true });
+      undo();
     }
     const output = cli.output();
     expect({ exitCode, output }).toMatchObject({ exitCode: 1, output: expect.stringContaining('The state folder can not be written') });
-    expect(output).toMatch(/ENOSPC|no space left/i);
+    expect(output).toMatch(fault.errno);
     expect(output).toContain('no route was moved');
+    expect(output).not.toContain('Unexpected error');
     expect({ link: readLink(stack.layout.liveSocket), state: readFileSync(stack.layout.stateFile, 'utf8') }).toEqual(before);
     // No half-written temp file left, no torn history line.
     expect(readdirSync(stack.stateDir).filter((name) => name.endsWith(`.${cli.pid}.tmp`))).toEqual([]);
     expect(readHistory(stack.layout.historyFile).skippedLines).toEqual([]);
-    // The outcome line fits when the history file's last page had room; else the next command settles the intent.
+    // The outcome line fits when the file system takes it (a full one: when the history file's last
+    // page had room); else the intent stays open and the next command settles it.
     const recorded = entries().slice(linesBefore).map((entry) => [entry.command, entry.outcome]);
+    process.stdout.write(`state folder ${fault.name} after the intent: exit ${exitCode}; history after it: ${JSON.stringify(recorded)}; ${output.split('\n').filter((line) => line.includes('deploy switch')).join(' ')}\n`);
     expect([[['switch-intent', 'intended'], ['switch', 'refused']], [['switch-intent', 'intended']]]).toContainEqual(recorded);
     if (recorded.length === 2) expect(entries().at(-1)?.reason).toContain('no route was moved');
 
-    // With room again, the next command works (and settles the intent when its outcome was not written).
+    // Writable again: the next command works (and settles the intent when its outcome was not written).
     const switchedAt = Date.now() - load.started;
     const next = await stack.cli('switch', `--color=${to}`);
     expect(next.code).toBe(0);
