@@ -27,7 +27,12 @@ export interface Backend {
 
   // router
   readRoutes(): Promise<Routes>;
-  /** Moves the routes (each with one atomic step where it can: a rename, a selector patch). */
+  /**
+   * Moves the routes (each with one atomic step where it can: a rename, a selector patch).
+   * @throws DeployError STATE_NOT_WRITABLE when the move can not be recorded and NOTHING was moved
+   *         (a switch then is a refusal, with nothing to move back); any other error may leave a
+   *         route half moved (the switch moves it back)
+   */
   setRoutes(routes: Routes): Promise<void>;
   /** GET /health through nginx's live route (or the preview route), on a fresh client connection. */
   routerHealth(route?: 'live' | 'preview'): Promise<HttpAnswer>;

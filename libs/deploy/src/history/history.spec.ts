@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MoveEntry, appendHistory, lastAttempt, lastSuccessfulSwitch, moves, parseHistory, readHistory, skippedLinesNote } from './history';
@@ -76,6 +77,32 @@ describe('history.jsonl', () => {
     expect(moves(history.entries, 'compose')).toHaveLength(1);
     expect(moves(history.entries, 'local')).toEqual([expect.objectContaining({ from: 'green', to: 'blue' })]);
     expect(readFileSync(file, 'utf8')).toContain('"tar\n{');
+  });
+
+  // A one-page tmpfs (root only): the line is written in part, then ENOSPC.
+  const canMount = process.getuid?.() === 0 && spawnSync('mount', ['--version']).status === 0;
+  (canMount ? it : it.skip)('cuts off a line a full disk took in part, so a failed append leaves the file as it was (a one-page tmpfs; needs root, skipped otherwise)', () => {
+    const mountPoint = join(dir, 'tiny');
+    mkdirSync(mountPoint);
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', mountPoint]).status).toBe(0);
+    try {
+      const file = join(mountPoint, 'history.jsonl');
+      const first = `${JSON.stringify(entry({}))}\n`;
+      // The page filled up to a few bytes short of its end with whole lines (and a blank one to pad).
+      writeFileSync(file, `${first.repeat(Math.floor(4000 / first.length))}${' '.repeat(4000 - first.length * Math.floor(4000 / first.length))}\n`);
+      const before = readFileSync(file, 'utf8');
+      let failure: unknown;
+      try {
+        appendHistory(file, entry({ outcome: 'refused', reason: 'x'.repeat(500) }));
+      } catch (error) {
+        failure = error;
+      }
+      expect((failure as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      expect(readFileSync(file, 'utf8')).toBe(before);
+      expect(readHistory(file).entries.every((item) => item.outcome === 'switched')).toBe(true);
+    } finally {
+      spawnSync('umount', [mountPoint]);
+    }
   });
 
   it('refuses to write an entry that is not valid, writing nothing', () => {
