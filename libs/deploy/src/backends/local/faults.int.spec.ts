@@ -305,12 +305,16 @@ describeWithBinary(NGINX, 'nginx')('a hung live color (real nginx, real services
     // One attempt (proxy_next_upstream off): nginx answers within its connect + send + read timeouts.
     const attemptMs = (TIMEOUTS.connectSeconds + TIMEOUTS.sendSeconds + TIMEOUTS.readSeconds) * 1000;
     const { probeIntervalMs } = readPlan(stack.layout.supervisorPlanFile).policy;
+    // The unready limit counts from the supervisor's last good probe (before its first one, the start grace applies).
+    await waitFor('the supervisor has seen blue ready', () => readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['blue']?.phase === 'ready', 10_000);
     const hung = stack.pid('blue') as number;
     const load = keepAliveLoad({ port: stack.ports.router, clients: CLIENTS, path: '/predict', body: PREDICT, timeoutMs: 60_000 });
     while (load.count() < 200) await sleep(50);
     process.kill(hung, 'SIGSTOP');
     const stoppedAt = Date.now() - load.started;
-    await waitFor('the hung color is replaced', () => stack.pid('blue') !== undefined && stack.pid('blue') !== hung && processControl.inspect(hung) === undefined, UNREADY_LIMIT_MS + 30_000);
+    await waitFor('the hung color is replaced', () => stack.pid('blue') !== undefined && stack.pid('blue') !== hung && processControl.inspect(hung) === undefined, UNREADY_LIMIT_MS + 30_000, () =>
+      `supervisor status: ${JSON.stringify(readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['blue'])}; pid file: ${stack.pid('blue')}; hung pid ${hung}: ${JSON.stringify(processControl.inspect(hung)?.cmdline)}`,
+    );
     await waitFor('the stack is healthy again', async () => (await stack.cli('status')).code === 0, 60_000);
     await sleep(1_000);
     const report: LoadReport = await load.stop();
@@ -350,10 +354,10 @@ describeWithBinary(NGINX, 'nginx')('a hung live color (real nginx, real services
   });
 });
 
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, facts: () => string = () => ''): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what} ${facts()}`);
     await sleep(50);
   }
 }
