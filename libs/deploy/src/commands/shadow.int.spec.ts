@@ -160,7 +160,9 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
 
   it('the relay killed (-9): no live request fails; the supervisor restarts it (status and the history say so) and it mirrors again', async () => {
     const pid = stack.pid('shadow-relay') as number;
-    const percent = (await shadowStatus()).percent;
+    // A new percent on the running relay: the restarted one must keep it.
+    expect((await stack.cli('shadow', 'on', '--percent=40')).code).toBe(0);
+    expect(stack.pid('shadow-relay')).toBe(pid);
     process.kill(pid, 'SIGKILL');
     const deadline = Date.now() + 10_000;
     while (processControl.inspect(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -177,13 +179,14 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     expect(status.supervisor.processes['shadow-relay']).toMatchObject({ restarts: 1, lastExit: { reason: 'killed by SIGKILL' } });
     expect((await stack.cli('status')).stdout).toMatch(/shadow-relay +(starting|ready) \(pid \d+\), 1 restart\(s\), last exit .*killed by SIGKILL/);
     expect(readHistory(stack.layout.historyFile).entries.filter((entry) => entry.command === 'restart').at(-1)).toMatchObject({ process: 'shadow-relay', outcome: 'restarted', exit: 'killed by SIGKILL' });
-    // The new relay runs with the same percent, and copies reach the idle color again.
-    expect((await shadowStatus()).percent).toBe(percent);
+    // The new relay runs with the percent the old one had, and copies reach the idle color again.
+    expect((await shadowStatus()).percent).toBe(40);
+    expect((await stack.cli('shadow', 'on')).code).toBe(0);
     const before = (await shadowStatus()).relay?.received ?? 0;
     for (let i = 0; i < 10; i += 1) expect((await stack.request('POST', '/predict', { features: [[2]] })).status).toBe(200);
     const end = Date.now() + 10_000;
     while (((await shadowStatus()).relay?.forwarded ?? 0) < before + 10 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await shadowStatus()).relay).toMatchObject({ received: before + 10, forwarded: before + 10 });
+    expect((await shadowStatus()).relay).toMatchObject({ percent: 100, received: before + 10, forwarded: before + 10 });
   });
 
   it('shadow on again, then off: the link goes, the relay stops, live traffic goes on; both are in the history', async () => {
@@ -197,6 +200,8 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     expect((await stack.request('POST', '/predict', { features: [[1]] })).status).toBe(200);
     const entries = readHistory(stack.layout.historyFile).entries.filter((entry) => entry.command === 'shadow');
     expect(entries.map((entry) => [entry.outcome, entry.command === 'shadow' ? entry.percent : null])).toEqual([
+      ['on', 100],
+      ['on', 40],
       ['on', 100],
       ['on', 50],
       ['off', null],

@@ -117,12 +117,9 @@ export async function startShadowRelay(deps: RuntimeDeps, layout: StackLayout, r
     unplanRelay(deps, layout);
     throw new DeployError('SHADOW_FAILED', `The relay ${why}. Last lines of ${paths.logFile}:\n${logTail(paths.logFile, logOffset)}`);
   };
-  let started;
-  try {
-    [started] = await awaitSupervised(deps, layout, [{ name: SHADOW_RELAY, config: relay.config }], offsets, since);
-  } catch (error) {
-    return fail(`was not started by the supervisor (${error instanceof DeployError ? error.detail.split('\n')[0] : (error as Error).message})`, offsets.get(SHADOW_RELAY) ?? 0);
-  }
+  const [started] = await awaitSupervised(deps, layout, [{ name: SHADOW_RELAY, config: relay.config }], offsets, since).catch((error: unknown) =>
+    fail(`was not started by the supervisor (${error instanceof DeployError ? error.detail.split('\n')[0] : (error as Error).message})`, offsets.get(SHADOW_RELAY) ?? 0),
+  );
   const { pid, logOffset } = started as NonNullable<typeof started>;
   for (;;) {
     try {
