@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXAMPLE, expect, MODELS, type Page, test, V1, V2 } from '../support/fixtures';
 import { WORKSPACE_ROOT } from '../support/stack';
-import { type DashboardProcess, onlyLoopback, startDashboardProcess } from './dashboard';
+import { type DashboardProcess, confirmAction, onlyLoopback, startDashboardProcess } from './dashboard';
 
 /** `DASHBOARD_SCREENSHOTS=1` also writes the README's screenshots (committed under apps/dashboard/docs). */
 const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? resolve(WORKSPACE_ROOT, 'apps/dashboard/docs') : undefined;
@@ -14,12 +14,6 @@ function load(url: string, seconds: number): Promise<autocannon.Result> {
   return autocannon({ url: `${url.replace(/\/$/, '')}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(EXAMPLE), connections: 4, duration: seconds });
 }
 
-/** Confirms the dialog and waits for the action's answer: as long as the command takes (its own deadlines), within the test's timeout. */
-async function confirmAction(page: Page, name: string): Promise<void> {
-  const answered = page.waitForResponse((response) => response.url().endsWith(`/api/actions/${name}`), { timeout: 0 });
-  await page.getByTestId('confirm-yes').click();
-  await answered;
-}
 
 /** How many marks the charts must show: the switches, rollbacks, releases and shadow changes in the stack's history file. */
 /** The commands the page marks on its charts (MARKED in apps/dashboard/src/app.tsx); the canary spec leaves `canary` entries on the suite's stack. */
