@@ -120,6 +120,13 @@ export class DashboardFeed {
     this.statusRunning = true;
     try {
       const context = (this.context ??= await this.options.openContext());
+      // The latest prediction-diff report (deploy diff, a diff gate, the page's compare), pushed when a
+      // new one was made; read first, so a stack that is down does not hide it.
+      const diff = context.lastDiff?.read() ?? null;
+      if ((diff?.time ?? null) !== (this.diff?.time ?? null) || diff?.by !== this.diff?.by) {
+        this.diff = diff;
+        this.emit({ kind: 'diff', diff });
+      }
       const status = await stackStatus(context);
       const details = Object.fromEntries(await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const))) as Record<Color, ColorDetail | null>;
       this.stack = { checkedAt: new Date(this.options.clock.now()).toISOString(), status, details, error: null };
@@ -130,12 +137,6 @@ export class DashboardFeed {
         this.historyKey = key;
         this.history = { entries, skippedLines: history.skippedLines };
         this.emit({ kind: 'history', ...this.history });
-      }
-      // The latest prediction-diff report (deploy diff, a diff gate, the page's compare), pushed when a new one was made.
-      const diff = context.lastDiff?.read() ?? null;
-      if ((diff?.time ?? null) !== (this.diff?.time ?? null) || diff?.by !== this.diff?.by) {
-        this.diff = diff;
-        this.emit({ kind: 'diff', diff });
       }
     } catch (error) {
       this.context = undefined;

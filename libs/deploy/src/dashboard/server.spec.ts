@@ -54,6 +54,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
   let dashboard: RunningDashboard | undefined;
   let opened: string[];
   let backend: ReturnType<typeof fakeBackend>;
+  let feed: DashboardFeed;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'mlbg-dashboard-'));
@@ -74,7 +75,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     backend = fakeBackend({ live: 'blue', colors: { blue: { version: 'v1.0.0', featureCount: 1 }, green: options.green ?? { version: 'v1.1.0', featureCount: 1 } } });
     if (options.routes) backend = splitBackend(backend, options.routes);
     const context = (): CommandContext => ({ backend, ...stateFolderStores(layout), clock: fakeClock(), userName: USER, progress: () => undefined, preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES) });
-    const feed = new DashboardFeed({ openContext: async () => context(), http: async () => Promise.reject(new Error('no http in this test')), clock: fakeClock() });
+    feed = new DashboardFeed({ openContext: async () => context(), http: async () => Promise.reject(new Error('no http in this test')), clock: fakeClock() });
     dashboard = await startDashboard({
       host: '127.0.0.1',
       port: 0,
@@ -315,6 +316,22 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     expect(await answer.json()).toMatchObject({ ok: false, error: { code: 'CANARY_NOT_RUNNING' } });
     expect(backend.moves).toEqual([]);
     expect(history()).toEqual([]);
+  });
+
+  it('shows the latest diff report kept in the state folder, and pushes a newer one as a diff event', async () => {
+    await start();
+    const kept = stateFolderStores(layout).lastDiff;
+    const report = (by: string, time: string) => ({ time, by, user: 'ana', result: { report: { pairs: 7 }, problems: ['too few pairs'], judged: true, notes: [] } }) as unknown as Parameters<typeof kept.write>[0];
+    kept.write(report('prediction-diff gate of switch', '2026-12-01T10:00:00.000Z'));
+    await feed.refreshStack();
+    expect(await (await fetch(url('/api/state'), { headers: withToken })).json()).toMatchObject({ diff: { by: 'prediction-diff gate of switch', user: 'ana', result: { report: { pairs: 7 } } } });
+
+    const pushed: unknown[] = [];
+    feed.subscribe((event) => event.kind === 'diff' && pushed.push(event.diff));
+    kept.write(report('deploy diff', '2026-12-01T10:05:00.000Z'));
+    await feed.refreshStack();
+    await feed.refreshStack();
+    expect(pushed).toMatchObject([{ by: 'deploy diff', time: '2026-12-01T10:05:00.000Z' }]);
   });
 
   it('does not start without the built page, and says how to build it', async () => {
