@@ -1,7 +1,8 @@
 import { readHistory } from '@mlbg/deploy';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { expect, MODELS, type Page, test, V1, V2 } from '../support/fixtures';
 import type { Stack } from '../support/fixtures';
+import { WORKSPACE_ROOT } from '../support/stack';
 import { type DashboardProcess, confirmAction, onlyLoopback, startDashboardProcess } from './dashboard';
 
 interface CanaryStatus {
@@ -9,6 +10,9 @@ interface CanaryStatus {
   canary: { state: string; weight: number; pid: number | null } | null;
   lastSwitch: { to: string; user: string } | null;
 }
+
+/** `DASHBOARD_SCREENSHOTS=1` also writes the README's screenshot of the canary card (apps/dashboard/docs). */
+const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? resolve(WORKSPACE_ROOT, 'apps/dashboard/docs') : undefined;
 
 const canaryLines = (stateDir: string) => readHistory(join(stateDir, 'history.jsonl')).entries.filter((entry) => entry.command === 'canary');
 
@@ -36,9 +40,8 @@ test.describe('canaries from the dashboard (deploy dashboard, in Chromium, on th
   let dashboard: DashboardProcess;
   let outside: string[];
 
-  test.beforeAll(async () => {
-    const { loadStack } = await import('../support/stack');
-    dashboard = await startDashboardProcess(loadStack().stateDir);
+  test.beforeAll(async ({ stack }) => {
+    dashboard = await startDashboardProcess(stack.info.stateDir);
   });
   test.afterAll(async () => dashboard?.stop());
   test.beforeEach(async ({ page, stack }) => {
@@ -85,6 +88,7 @@ test.describe('canaries from the dashboard (deploy dashboard, in Chromium, on th
     await expect(analysis).toHaveAttribute('data-verdict', /^(pass|fail|inconclusive)$/, { timeout: 60_000 });
     await expect(page.getByTestId('canary-analysis-canary')).toContainText('green (canary)');
     await expect(page.getByTestId('canary-analysis-stable')).toContainText('blue (stable)');
+    if (SCREENSHOTS) await page.getByTestId('canary-card').screenshot({ path: resolve(SCREENSHOTS, 'dashboard-canary.png') });
 
     await page.getByRole('button', { name: 'Promote green' }).click();
     await expect(page.getByTestId('confirm')).toContainText(`Promote green (${V2}): all live traffic to it now`);

@@ -179,9 +179,19 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
       await expect(page.getByTestId('shadow')).toContainText('on, 100% of live mirrored to green');
       expect((await stack.run<{ shadow: { on: boolean } }>('status')).result.shadow.on).toBe(true);
 
-      // Mirrored traffic, then the report on the page: the same pairs `deploy:diff` compares.
+      // Mirrored traffic, then `deploy diff` in a terminal: the page shows its report without being asked.
       expect((await load(stack.router, 3)).errors).toBe(0);
+      const cliDiff = await stack.run<{ report: { pairs: number } }>('diff');
+      await expect(page.getByTestId('diff-made')).toHaveAttribute('data-by', 'deploy diff');
+      await expect(page.getByTestId('diff-summary')).toHaveAttribute('data-pairs', String(cliDiff.result.report.pairs));
+      // A switch whose prediction-diff gate refuses (the shipped models differ by design) leaves its report as the latest.
+      const gated = await stack.run('switch', '--color=green', '--max-diff=0.001');
+      expect(gated.error?.code).toBe('PREFLIGHT_FAILED');
+      await expect(page.getByTestId('diff-made')).toHaveAttribute('data-by', 'prediction-diff gate of switch');
+      // And the page's own compare: the same pairs `deploy:diff` compares.
       await page.getByRole('button', { name: 'Compare idle with live' }).click();
+      await expect(page.getByTestId('diff-made')).toHaveAttribute('data-by', "the dashboard's compare");
+      await expect(page.getByTestId('diff-made')).toContainText('(dashboard)');
       const summary = page.getByTestId('diff-summary');
       await expect(summary).toContainText(`green ${V2} against the live blue ${V1} (shadow)`);
       expect(Number(await summary.getAttribute('data-pairs'))).toBeGreaterThan(0);
