@@ -136,6 +136,43 @@ test.describe('canaries from the dashboard (deploy dashboard, in Chromium, on th
     expect(status.result.canary).toBeNull();
   });
 
+  test('a canary started from a dashboard outlives it; killed, the card says interrupted, and abort from the page finishes it', async ({ page, request, stack }) => {
+    test.setTimeout(120_000);
+    // Another dashboard starts the canary (through its API, as its page does), then stops.
+    const other = await startDashboardProcess(stack.info.stateDir);
+    let pid: number | undefined;
+    try {
+      const started = await request.post(`${other.url}api/actions/canary`, {
+        headers: { authorization: `Bearer ${other.token}`, origin: other.url.replace(/\/$/, '') },
+        data: { color: 'green', steps: [25, 100], intervalSeconds: 300 },
+        timeout: 60_000,
+      });
+      const body = (await started.json()) as { ok: boolean; result: { kind: string; pid: number } };
+      expect(body, JSON.stringify(body)).toMatchObject({ ok: true, result: { kind: 'started' } });
+      pid = body.result.pid;
+    } finally {
+      await other.stop();
+    }
+    const after = await stack.run<CanaryStatus>('status');
+    expect(after.result.canary).toMatchObject({ state: 'running', weight: 25, pid });
+
+    await page.goto(dashboard.openUrl);
+    await expect(page.getByTestId('canary-card')).toHaveAttribute('data-state', 'running');
+    // kill -9: nothing moves the weight back; the card says so.
+    process.kill(pid ?? 0, 'SIGKILL');
+    await expect(page.getByTestId('canary-card')).toHaveAttribute('data-state', 'interrupted');
+    await expect(page.getByTestId('canary-state')).toHaveText('interrupted at 25%');
+
+    await page.getByRole('button', { name: 'Abort canary' }).click();
+    await confirmAction(page, 'canary-abort');
+    await expect(page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
+    await expect(page.getByTestId('canary-card')).toHaveAttribute('data-state', 'aborted');
+    await expect(page.getByTestId('route-live')).toHaveText('blue');
+    const lines = canaryLines(stack.info.stateDir);
+    expect(lines.at(-1)).toMatchObject({ outcome: 'aborted', user: expect.stringMatching(/\(dashboard\)$/) });
+    expect((await stack.run<CanaryStatus>('status')).result.canary).toBeNull();
+  });
+
   test('a canary the preflight refuses shows the gate\'s message and moves nothing', async ({ page, stack }) => {
     test.setTimeout(120_000);
     // Green on a model with another input signature: the signature gate refuses, as for a switch.
