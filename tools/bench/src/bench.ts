@@ -13,6 +13,7 @@ import { freePorts } from '@mlbg/deploy';
 import { checkTargets } from './report';
 import type { BenchResult, CaseResult, MemorySnapshot, RouterComparison, SwitchUnderLoad, Via } from './result';
 import { compareRouters, routerTargets, startNoKeepaliveRouter } from './routers';
+import { WrkGenerator, findWrk } from './wrk';
 import { type ServiceStack, attachServiceStack, startServiceStack } from './service-stack';
 import { sideSucceeded } from './stats';
 import { switchUnderLoad } from './switch-load';
@@ -178,7 +179,7 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       cases.push(await measureCase(generator, plan, { ...options, progress: io.progress, checkAborted }));
     }
 
-    let routers: RouterComparison | null = null;
+    const routers: RouterComparison[] = [];
     if (service.stack && service.direct && service.nginx) {
       checkAborted();
       const [port] = await freePorts(1);
@@ -190,7 +191,19 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
         await plain.stop();
       });
       const noKeepalive: Target = { ...service.nginx, url: plain.url, proxyPid: plain.pid };
-      routers = await compareRouters(generator, { direct: service.direct, keepalive: service.nginx, noKeepalive }, { ...options, progress: io.progress, checkAborted });
+      const sides = { direct: service.direct, keepalive: service.nginx, noKeepalive };
+      routers.push(await compareRouters(generator, sides, { ...options, progress: io.progress, checkAborted }));
+      const wrk = findWrk();
+      if (wrk) {
+        const light = new WrkGenerator(wrk);
+        try {
+          routers.push(await compareRouters(light, sides, { ...options, progress: io.progress, checkAborted }));
+        } finally {
+          light.close();
+        }
+      } else {
+        io.progress('  (wrk is not installed: the routers are compared with autocannon only; `apt-get install wrk` adds the lighter client)');
+      }
     }
 
     let switching: SwitchUnderLoad | null = null;

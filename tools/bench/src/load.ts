@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { LatencySummary } from './latency';
+import { cpuMicros } from './proc';
 
 /** One load run: a fixed request, a number of keep-alive connections, a duration. */
 export interface LoadRequest {
@@ -27,6 +28,19 @@ export interface LoadResult {
   readonly resets: number;
   /** Statuses seen, e.g. `{"200": 1234}`. */
   readonly statuses: Readonly<Record<string, number>>;
+}
+
+/** A run, and the CPU time (µs) the load generator spent on it when that can be read. */
+export interface LoadRun {
+  readonly result: LoadResult;
+  readonly cpuMicros: number | undefined;
+}
+
+/** What a measured run needs of a load generator: autocannon's worker, or wrk (`wrk.ts`). */
+export interface LoadSource {
+  /** Shown in reports: `autocannon` or `wrk`. */
+  readonly name: string;
+  measure(request: LoadRequest): Promise<LoadRun>;
 }
 
 /** Requests that did not get a 2xx answer (autocannon's `errors` already include its timeouts). */
@@ -69,7 +83,8 @@ export function forkLoadWorker(): ChildProcess {
   });
 }
 
-export class LoadGenerator {
+export class LoadGenerator implements LoadSource {
+  readonly name = 'autocannon';
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (result: LoadResult) => void; reject: (error: Error) => void }>();
   private exited = false;
@@ -112,6 +127,13 @@ export class LoadGenerator {
       this.pending.set(id, { resolve, reject });
       this.child.send({ type: 'run', id, request } satisfies ToWorker);
     });
+  }
+
+  async measure(request: LoadRequest): Promise<LoadRun> {
+    const before = cpuMicros(this.pid);
+    const result = await this.run(request);
+    const after = cpuMicros(this.pid);
+    return { result, cpuMicros: before === undefined || after === undefined ? undefined : after - before };
   }
 
   /** Ends the current run early; its result covers the time it ran. */

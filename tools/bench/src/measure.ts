@@ -1,5 +1,5 @@
 import { type Endpoint, bodyOf } from './endpoints';
-import { type LoadGenerator, failedCount } from './load';
+import { type LoadSource, failedCount } from './load';
 import { cpuMicros, groupCpuMicros, withChildren } from './proc';
 import type { CaseResult, RunMeasurement, System, Via } from './result';
 import { pairedRatio, summarise } from './stats';
@@ -35,14 +35,13 @@ function perRequest(micros: number, requests: number): number | null {
 }
 
 /** One load run on `target`, with the CPU its server and nginx spent per request. */
-export async function measureRun(load: LoadGenerator, plan: CasePlan, target: Target, seconds: number): Promise<RunMeasurement> {
+export async function measureRun(load: LoadSource, plan: CasePlan, target: Target, seconds: number): Promise<RunMeasurement> {
   const proxyPids = target.proxyPid === undefined ? [] : withChildren(target.proxyPid);
   const before = {
     server: target.serverPid === undefined ? undefined : cpuMicros(target.serverPid),
     proxy: groupCpuMicros(proxyPids),
-    load: cpuMicros(load.pid),
   };
-  const result = await load.run({
+  const { result, cpuMicros: loadMicros } = await load.measure({
     url: `${target.url}${plan.endpoint.path}`,
     method: plan.endpoint.method,
     ...(plan.endpoint.method === 'POST' ? { body: bodyOf(plan.endpoint) } : {}),
@@ -50,12 +49,11 @@ export async function measureRun(load: LoadGenerator, plan: CasePlan, target: Ta
     durationSeconds: seconds,
   });
   const serverAfter = target.serverPid === undefined ? undefined : cpuMicros(target.serverPid);
-  const loadAfter = cpuMicros(load.pid);
   return {
     ...result,
     serverCpuUsPerRequest: before.server === undefined || serverAfter === undefined ? null : perRequest(serverAfter - before.server, result.requests),
     proxyCpuUsPerRequest: proxyPids.length === 0 ? null : perRequest(groupCpuMicros(proxyPids) - before.proxy, result.requests),
-    loadCpuUsPerRequest: before.load === undefined || loadAfter === undefined ? null : perRequest(loadAfter - before.load, result.requests),
+    loadCpuUsPerRequest: loadMicros === undefined ? null : perRequest(loadMicros, result.requests),
   };
 }
 
@@ -72,12 +70,12 @@ function formatRun(target: Target, run: RunMeasurement): string {
  * One case: a warm-up on each side, then `repeats` runs per side, alternating which side goes first,
  * so each pair of runs is back to back and the machine's other load weighs on both alike.
  */
-export async function measureCase(load: LoadGenerator, plan: CasePlan, settings: MeasureSettings): Promise<CaseResult> {
+export async function measureCase(load: LoadSource, plan: CasePlan, settings: MeasureSettings): Promise<CaseResult> {
   const sides = [plan.service, ...(plan.baseline ? [plan.baseline] : [])];
   if (settings.warmupSeconds > 0) {
     for (const target of sides) {
       settings.checkAborted();
-      await load.run({
+      await load.measure({
         url: `${target.url}${plan.endpoint.path}`,
         method: plan.endpoint.method,
         ...(plan.endpoint.method === 'POST' ? { body: bodyOf(plan.endpoint) } : {}),

@@ -85,6 +85,7 @@ describe('checkTargets', () => {
 });
 
 const routers: RouterComparison = {
+  generator: 'autocannon',
   label: 'POST /predict, 3 rows',
   connections: 32,
   direct: side(23_000, 2.5),
@@ -97,9 +98,12 @@ const routers: RouterComparison = {
 
 describe('routerTargets', () => {
   it('judges keepalive against no keepalive and against the color directly, and says when it was not measured', () => {
-    expect(routerTargets(routers).map((check) => check.met)).toEqual([true, true, true]);
-    expect(routerTargets({ ...routers, keepaliveVsNoKeepalive: 2.4, p99VsNoKeepalive: 0.6 }).map((check) => check.met)).toEqual([false, true, false]);
-    expect(routerTargets(null).every((check) => check.met === null && check.measured === 'not measured')).toBe(true);
+    expect(routerTargets([routers]).map((check) => check.met)).toEqual([true, true, true]);
+    expect(routerTargets([routers, { ...routers, generator: 'wrk', keepaliveVsNoKeepalive: 2.4, p99VsNoKeepalive: 0.6 }]).map((check) => check.met)).toEqual([true, true, true, false, true, false]);
+    expect(routerTargets([routers, { ...routers, generator: 'wrk' }]).map((check) => check.name.endsWith('(wrk)'))).toEqual([false, false, false, true, true, true]);
+    const unmeasured = routerTargets([]);
+    expect(unmeasured).toHaveLength(3);
+    expect(unmeasured.every((check) => check.met === null && check.measured === 'not measured')).toBe(true);
   });
 });
 
@@ -115,9 +119,9 @@ describe('renderMarkdown', () => {
       stack: { started: true, live: 'blue', serviceModel: 'models/v1.0.0/model.onnx', baselineModel: 'models/v1.0.0/model.onnx' },
       cases,
       switchUnderLoad: switching,
-      routers,
+      routers: [routers],
       memory,
-      targets: [...checkTargets(cases, switching, memory), ...routerTargets(routers)],
+      targets: [...checkTargets(cases, switching, memory), ...routerTargets([routers])],
       allSucceeded: true,
       failures: [],
     };
@@ -128,7 +132,8 @@ describe('renderMarkdown', () => {
     expect(text).toContain('| service green | 121 | 151 |');
     expect(text).toContain('| nginx, upstream keepalive | 21,000 | 1.00 | 3.00 | 50 | 100 |');
     expect(text).toContain('keepalive / no keepalive: 2.63x req/s, 0.38x p99; keepalive / direct: 0.91x req/s (paired runs).');
-    expect(text).toMatch(/\| \/predict \(3 rows\), 32 connections, nginx with upstream keepalive: req\/s vs the same color directly \| ≥ 0.9x \| 0.91x \| yes \|/);
+    expect(text).toMatch(/\| \/predict \(3 rows\), 32 connections, nginx with upstream keepalive: req\/s vs the same color directly \(autocannon\) \| ≥ 0.9x \| 0.91x \| yes \|/);
+    expect(text).toContain('### Routers side by side, load from autocannon');
     expect(text).toContain('Every request succeeded.');
   });
 });

@@ -156,7 +156,8 @@ export function renderMarkdown(result: BenchResult): string {
     '',
     ...casesTable(result.cases),
     ...predictionsLines(result.cases),
-    ...routerLines(result.routers),
+    // Results written before the router comparison have no `routers`.
+    ...routerLines(result.routers ?? []),
     ...switchLines(result.switchUnderLoad),
     ...memoryLines(result.memory),
     '',

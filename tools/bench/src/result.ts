@@ -60,6 +60,8 @@ export interface CaseResult {
 
 /** 3-row /predict: the color directly, through nginx with keepalive, through the same stack's nginx without it. */
 export interface RouterComparison {
+  /** The load generator of these runs: `autocannon` (as every other case) or `wrk` (lighter, see wrk.ts). */
+  readonly generator: string;
   readonly label: string;
   readonly connections: number;
   readonly direct: SideSummary;
@@ -126,7 +128,8 @@ export interface BenchResult {
   readonly cases: readonly CaseResult[];
   readonly switchUnderLoad: SwitchUnderLoad | null;
   /** Null when the bench measured no stack of its own or attached (bare URLs). */
-  readonly routers: RouterComparison | null;
+  /** One comparison per load generator (autocannon, and wrk when installed); empty when not measured. */
+  readonly routers: readonly RouterComparison[];
   readonly memory: readonly MemorySnapshot[];
   readonly targets: readonly TargetCheck[];
   /** Every request of every run (and of the switches) got a 2xx. */

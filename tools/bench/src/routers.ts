@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startChild, stopChild, tail } from './child';
 import { ENDPOINTS } from './endpoints';
 import { waitUntilOk } from './http-probe';
-import type { LoadGenerator } from './load';
+import type { LoadSource } from './load';
 import { type MeasureSettings, type Target, measureRun } from './measure';
 import type { RouterComparison, RunMeasurement, TargetCheck } from './result';
 import { pairedRatio, summarise } from './stats';
@@ -56,7 +56,7 @@ export async function startNoKeepaliveRouter(options: { readonly workspaceRoot: 
  * and through the same stack's nginx without keepalive, the three alternating run by run so the
  * machine's other load weighs on all alike. Ratios are medians of the runs made back to back.
  */
-export async function compareRouters(load: LoadGenerator, targets: { readonly direct: Target; readonly keepalive: Target; readonly noKeepalive: Target }, settings: MeasureSettings): Promise<RouterComparison> {
+export async function compareRouters(load: LoadSource, targets: { readonly direct: Target; readonly keepalive: Target; readonly noKeepalive: Target }, settings: MeasureSettings): Promise<RouterComparison> {
   const plan = { endpoint: ENDPOINT, via: 'nginx' as const, connections: ROUTER_TARGETS.connections, service: targets.keepalive, baseline: null };
   const sides = ['direct', 'keepalive', 'noKeepalive'] as const;
   const runs: Record<(typeof sides)[number], RunMeasurement[]> = { direct: [], keepalive: [], noKeepalive: [] };
@@ -66,10 +66,11 @@ export async function compareRouters(load: LoadGenerator, targets: { readonly di
       settings.checkAborted();
       const run = await measureRun(load, plan, targets[side], settings.durationSeconds);
       runs[side].push(run);
-      settings.progress(`  routers [${round + 1}/${settings.repeats}] ${side.padEnd(11)} ${Math.round(run.requestsPerSecond).toLocaleString('en-US').padStart(7)} req/s  p99 ${run.latency.p99Ms.toFixed(2)} ms`);
+      settings.progress(`  routers, ${load.name} [${round + 1}/${settings.repeats}] ${side.padEnd(11)} ${Math.round(run.requestsPerSecond).toLocaleString('en-US').padStart(7)} req/s  p99 ${run.latency.p99Ms.toFixed(2)} ms`);
     }
   }
   return {
+    generator: load.name,
     label: ENDPOINT.label,
     connections: ROUTER_TARGETS.connections,
     direct: summarise(runs.direct),
@@ -83,37 +84,44 @@ export async function compareRouters(load: LoadGenerator, targets: { readonly di
 
 const x = (value: number | null) => (value === null ? '–' : `${value.toFixed(2)}x`);
 
-/** The three router targets of the issue. Pure. */
-export function routerTargets(comparison: RouterComparison | null): TargetCheck[] {
+/**
+ * The three router targets of the issue, once per load generator (the comparisons measured), or
+ * "not measured" once. Pure.
+ */
+export function routerTargets(comparisons: readonly RouterComparison[]): TargetCheck[] {
   const name = `/predict (3 rows), ${ROUTER_TARGETS.connections} connections, nginx with upstream keepalive`;
-  const check = (what: string, goal: string, value: number | null, met: (value: number) => boolean): TargetCheck => ({
-    name: `${name}: ${what}`,
-    target: goal,
-    measured: comparison && value !== null ? x(value) : 'not measured',
-    met: comparison && value !== null ? met(value) : null,
+  const measured: readonly (RouterComparison | null)[] = comparisons.length > 0 ? comparisons : [null];
+  return measured.flatMap((comparison) => {
+    const check = (what: string, goal: string, value: number | null, met: (value: number) => boolean): TargetCheck => ({
+      name: `${name}: ${what}${comparison ? ` (${comparison.generator})` : ''}`,
+      target: goal,
+      measured: comparison && value !== null ? x(value) : 'not measured',
+      met: comparison && value !== null ? met(value) : null,
+    });
+    return [
+      check('req/s vs the same stack without keepalive', `≥ ${ROUTER_TARGETS.vsNoKeepalive}x`, comparison?.keepaliveVsNoKeepalive ?? null, (value) => value >= ROUTER_TARGETS.vsNoKeepalive),
+      check('req/s vs the same color directly', `≥ ${ROUTER_TARGETS.vsDirect}x`, comparison?.keepaliveVsDirect ?? null, (value) => value >= ROUTER_TARGETS.vsDirect),
+      check('p99 vs without keepalive', `≤ ${ROUTER_TARGETS.p99VsNoKeepalive}x`, comparison?.p99VsNoKeepalive ?? null, (value) => value <= ROUTER_TARGETS.p99VsNoKeepalive),
+    ];
   });
-  return [
-    check('req/s vs the same stack without keepalive', `≥ ${ROUTER_TARGETS.vsNoKeepalive}x`, comparison?.keepaliveVsNoKeepalive ?? null, (value) => value >= ROUTER_TARGETS.vsNoKeepalive),
-    check('req/s vs the same color directly', `≥ ${ROUTER_TARGETS.vsDirect}x`, comparison?.keepaliveVsDirect ?? null, (value) => value >= ROUTER_TARGETS.vsDirect),
-    check('p99 vs without keepalive', `≤ ${ROUTER_TARGETS.p99VsNoKeepalive}x`, comparison?.p99VsNoKeepalive ?? null, (value) => value <= ROUTER_TARGETS.p99VsNoKeepalive),
-  ];
 }
 
-/** The side-by-side table. Pure. */
-export function routerLines(comparison: RouterComparison | null): string[] {
-  if (!comparison) return [];
-  const row = (what: string, side: RouterComparison['direct']) =>
-    `| ${what} | ${Math.round(side.requestsPerSecond).toLocaleString('en-US')} | ${side.latencyP50Ms.toFixed(2)} | ${side.latencyP99Ms.toFixed(2)} | ${side.proxyCpuUsPerRequest ?? '–'} | ${side.serverCpuUsPerRequest ?? '–'} |`;
-  return [
-    '',
-    `### Routers side by side (${comparison.label}, ${comparison.connections} connections, the same live color)`,
-    '',
-    '| path | req/s | p50 ms | p99 ms | nginx CPU µs/req | color CPU µs/req |',
-    '|---|--:|--:|--:|--:|--:|',
-    row('the color directly', comparison.direct),
-    row('nginx, upstream keepalive', comparison.keepalive),
-    row('nginx, no keepalive', comparison.noKeepalive),
-    '',
-    `keepalive / no keepalive: ${x(comparison.keepaliveVsNoKeepalive)} req/s, ${x(comparison.p99VsNoKeepalive)} p99; keepalive / direct: ${x(comparison.keepaliveVsDirect)} req/s (paired runs).`,
-  ];
+/** The side-by-side tables, one per load generator. Pure. */
+export function routerLines(comparisons: readonly RouterComparison[]): string[] {
+  return comparisons.flatMap((comparison) => {
+    const row = (what: string, side: RouterComparison['direct']) =>
+      `| ${what} | ${Math.round(side.requestsPerSecond).toLocaleString('en-US')} | ${side.latencyP50Ms.toFixed(2)} | ${side.latencyP99Ms.toFixed(2)} | ${side.proxyCpuUsPerRequest ?? '–'} | ${side.serverCpuUsPerRequest ?? '–'} | ${side.loadCpuUsPerRequest ?? '–'} |`;
+    return [
+      '',
+      `### Routers side by side, load from ${comparison.generator} (${comparison.label}, ${comparison.connections} connections, the same live color)`,
+      '',
+      `| path | req/s | p50 ms | p99 ms | nginx CPU µs/req | color CPU µs/req | ${comparison.generator} CPU µs/req |`,
+      '|---|--:|--:|--:|--:|--:|--:|',
+      row('the color directly', comparison.direct),
+      row('nginx, upstream keepalive', comparison.keepalive),
+      row('nginx, no keepalive', comparison.noKeepalive),
+      '',
+      `keepalive / no keepalive: ${x(comparison.keepaliveVsNoKeepalive)} req/s, ${x(comparison.p99VsNoKeepalive)} p99; keepalive / direct: ${x(comparison.keepaliveVsDirect)} req/s (paired runs).`,
+    ];
+  });
 }

@@ -1,8 +1,9 @@
-import { request, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ReadinessTracker } from '../lifecycle/readiness';
+import { sendRequest } from '../testing/http-request';
 import { buildTestApp, LogCapture } from '../testing/test-app';
 
 interface Answer {
@@ -11,17 +12,9 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) as Record<string, unknown> }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+async function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const answer = await sendRequest(port, { path, headers }, { method: 'GET', path });
+  return { ...answer, body: JSON.parse(answer.body) as Record<string, unknown> };
 }
 
 /** All but what differs by design: the date, a generated request id, and the uptime (read a moment apart). */

@@ -1,59 +1,22 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino from 'pino';
 import { createResponseObserver } from '../logging/response-observer';
 import { MetricsService } from '../metrics/metrics.service';
+import { type HttpAnswer, type SentRequest, sendRequest } from '../testing/http-request';
 import { buildTestApp, LogCapture } from '../testing/test-app';
 import { createPredictFastPath } from './predict.fast-path';
 import { PredictService } from './predict.service';
 
-interface Sent {
-  method?: string;
-  path?: string;
-  headers?: Record<string, string>;
-  /** A string, raw bytes, or chunks written without a Content-Length (chunked). */
-  body?: string | Buffer | string[];
-  /** Send a string body (with its Content-Length) in two writes, 20 ms apart. */
-  split?: boolean;
-}
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+type Sent = SentRequest;
+type Answer = HttpAnswer;
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const rows = (count: number) => JSON.stringify({ features: Array.from({ length: count }, (_, i) => [i / 7]) });
 
-function send(port: number, sent: Sent): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const { body } = sent;
-    const headers: Record<string, string | number> = { ...(sent.headers ?? {}) };
-    if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = Buffer.byteLength(body);
-    const req = request({ host: '127.0.0.1', port, method: sent.method ?? 'POST', path: sent.path ?? '/predict', headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
-        res.socket?.destroy();
-      });
-    });
-    req.on('error', reject);
-    if (Array.isArray(body)) {
-      for (const chunk of body) req.write(chunk);
-      req.end();
-    } else if (sent.split && typeof body === 'string') {
-      req.write(body.slice(0, body.length / 2));
-      setTimeout(() => req.end(body.slice(body.length / 2)), 20);
-    } else {
-      req.end(body);
-    }
-  });
-}
+const send = (port: number, sent: Sent): Promise<Answer> => sendRequest(port, sent, { method: 'POST', path: '/predict' });
 
 /** Every request kind the route distinguishes: valid ones, each error, and ones the fast path leaves to Fastify. */
 const CORPUS: [string, Sent][] = [

@@ -44,15 +44,34 @@ export function v2Rows(outputs: readonly V2Output[], rows: number): Pick<Predict
 }
 
 /**
+ * A kept prediction before it is read. A small batch keeps its input and response as they are and is
+ * digested and formatted only when `deploy:diff` reads it: hashing and formatting on every request cost
+ * about 5% of a 3-row request's CPU, and the log is read rarely. A large batch is reduced at once, so a
+ * slot never holds more than {@link MAX_RECORDED_ROWS} rows of outputs and no big input tensor.
+ */
+interface Kept {
+  readonly seq: number;
+  readonly meta: Omit<PredictionMeta, 'startedAt'>;
+  /** `Date.now()` when recorded. */
+  readonly at: number;
+  readonly rows: number;
+  readonly latencyMs: number;
+  /** The outputs were cut to {@link MAX_RECORDED_ROWS} rows. */
+  readonly truncated: boolean;
+  readonly digest: () => string;
+  readonly outputs: () => Pick<PredictionRecord, 'outputs' | 'labels'>;
+}
+
+/**
  * The last `capacity` predictions in a ring buffer (fixed memory: a slot per record, each with at most
  * {@link MAX_RECORDED_ROWS} rows). Capacity 0 records nothing.
  */
 export class PredictionLog {
-  private readonly slots: (PredictionRecord | undefined)[];
+  private readonly slots: (Kept | undefined)[];
   private next = 0;
 
   constructor(readonly capacity: number) {
-    this.slots = new Array<PredictionRecord | undefined>(capacity);
+    this.slots = new Array<Kept | undefined>(capacity);
   }
 
   /** Records made since start (also the last record's `seq`). */
@@ -62,27 +81,19 @@ export class PredictionLog {
 
   record(meta: PredictionMeta, input: ArrayBufferView, rows: number, response: AnyPredictResponse): void {
     if (this.capacity === 0) return;
-    this.recordRows(meta, inputDigest(input), rows, predictionOutputs(response));
+    if (rows > MAX_RECORDED_ROWS) {
+      this.recordRows(meta, inputDigest(input), rows, predictionOutputs(response));
+      return;
+    }
+    this.keep(meta, rows, false, once(() => inputDigest(input)), once(() => predictionOutputs(response)));
   }
 
   /** A prediction already in rows (the V2 infer route's), with its input digest. */
   recordRows(meta: PredictionMeta, digest: string, rows: number, { outputs, labels }: Pick<PredictionRecord, 'outputs' | 'labels'>): void {
     if (this.capacity === 0) return;
     const truncated = outputs.length > MAX_RECORDED_ROWS;
-    this.next += 1;
-    this.slots[(this.next - 1) % this.capacity] = {
-      seq: this.next,
-      requestId: meta.requestId,
-      time: new Date().toISOString(),
-      route: meta.route,
-      inputDigest: digest,
-      rows,
-      outputs: truncated ? outputs.slice(0, MAX_RECORDED_ROWS) : outputs,
-      ...(labels ? { labels: truncated ? labels.slice(0, MAX_RECORDED_ROWS) : labels } : {}),
-      truncated,
-      latencyMs: Math.round((performance.now() - meta.startedAt) * 1000) / 1000,
-      shadow: meta.shadow,
-    };
+    const kept = { outputs: truncated ? outputs.slice(0, MAX_RECORDED_ROWS) : outputs, ...(labels ? { labels: truncated ? labels.slice(0, MAX_RECORDED_ROWS) : labels } : {}) };
+    this.keep(meta, rows, truncated, () => digest, () => kept);
   }
 
   /** The kept records with `seq > after`, oldest first, at most `limit`. */
@@ -91,9 +102,38 @@ export class PredictionLog {
     const last = Math.min(this.next, first + limit - 1);
     const records: PredictionRecord[] = [];
     for (let seq = first; seq <= last; seq += 1) {
-      const record = this.slots[(seq - 1) % this.capacity];
-      if (record) records.push(record);
+      const kept = this.slots[(seq - 1) % this.capacity];
+      if (kept) records.push(asRecord(kept));
     }
     return records;
   }
+
+  private keep(meta: PredictionMeta, rows: number, truncated: boolean, digest: Kept['digest'], outputs: Kept['outputs']): void {
+    this.next += 1;
+    const { startedAt, ...rest } = meta;
+    this.slots[(this.next - 1) % this.capacity] = { seq: this.next, meta: rest, at: Date.now(), rows, latencyMs: Math.round((performance.now() - startedAt) * 1000) / 1000, truncated, digest, outputs };
+  }
+}
+
+function asRecord(kept: Kept): PredictionRecord {
+  const { outputs, labels } = kept.outputs();
+  return {
+    seq: kept.seq,
+    requestId: kept.meta.requestId,
+    time: new Date(kept.at).toISOString(),
+    route: kept.meta.route,
+    inputDigest: kept.digest(),
+    rows: kept.rows,
+    outputs,
+    ...(labels ? { labels } : {}),
+    truncated: kept.truncated,
+    latencyMs: kept.latencyMs,
+    shadow: kept.meta.shadow,
+  };
+}
+
+/** `compute` run on the first call only (a record is read by every `deploy:diff` that overlaps it). */
+function once<T>(compute: () => T): () => T {
+  let value: { readonly result: T } | undefined;
+  return () => (value ??= { result: compute() }).result;
 }

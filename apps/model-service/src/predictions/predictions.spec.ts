@@ -105,6 +105,19 @@ describe('PredictionLog', () => {
     expect(record?.outputs).toHaveLength(MAX_RECORDED_ROWS);
   });
 
+  it('a small batch is digested when read, with the digest of the input it answered and the time it was recorded', () => {
+    const log = new PredictionLog(2);
+    const before = Date.now();
+    log.record({ requestId: 'a', shadow: false, startedAt: performance.now(), route: 'predict' }, new Float32Array([1, 2, 3]), 1, { predictions: [7], model_version: 'v' });
+    log.record({ requestId: 'b', shadow: false, startedAt: performance.now(), route: 'predict' }, new Float32Array([1, 2, 4]), 1, { predictions: [8], model_version: 'v' });
+    const [first, second] = log.since();
+    expect(first).toMatchObject({ requestId: 'a', inputDigest: inputDigest(new Float32Array([1, 2, 3])), outputs: [[7]], truncated: false });
+    expect(second).toMatchObject({ requestId: 'b', inputDigest: inputDigest(new Float32Array([1, 2, 4])), outputs: [[8]] });
+    expect(first?.inputDigest).not.toBe(second?.inputDigest);
+    expect(Date.parse(first?.time ?? '')).toBeGreaterThanOrEqual(before - 1);
+    expect(log.since(1)).toEqual([second]);
+  });
+
   it('a classifier answer keeps its labels and probabilities', () => {
     const log = new PredictionLog(1);
     log.record({ requestId: 'c', shadow: true, startedAt: performance.now(), route: 'predict' }, new Float32Array(2), 1, { predictions: ['b'], probabilities: [[0.25, 0.75]], classes: ['a', 'b'], model_version: 'v' });

@@ -1,9 +1,9 @@
 import { type Color, otherColor } from '@mlbg/contract';
 import type { Backend, CanaryAccess } from '../backends/backend';
-import { answeredBy, judgeHealth, noAnswer } from '../effects/service-client';
 import { DeployError, type DeployErrorCode } from '../errors';
 import { DEFAULT_SWITCH_TIMING, type GateFacts, type GateResult, runGates } from '../gates';
 import { settleRouteMove } from './route-settle';
+import { verifyRoute } from './verify-route';
 import { type AccessSample, LineBuffer, parseAccessLines } from '../gates/analysis/access-log';
 import { type Analysis, judge, sampleOf } from '../gates/analysis/analysis';
 import { type RequestTotals, delta, requestTotals } from '../gates/analysis/metrics';
@@ -259,7 +259,7 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
     } catch (error) {
       return backToStable('rolled-back', `the promotion failed: ${reasonOf(error)}`);
     }
-    const verified = await verifyRouter(context, canary, canaryVersion);
+    const verified = await verifyRoute(context, 'live', canary, canaryVersion);
     gates.push(verified);
     if (!verified.ok) return backToStable('rolled-back', `after the promotion ${verified.observed}`);
     await settleRouteMove(context, movedAt);
@@ -460,24 +460,6 @@ export function describeInterval(interval: CanaryInterval): string {
   return `analysis at ${interval.weight}%: ${interval.verdict.toUpperCase()} (canary ${color(interval.canary)}; stable ${color(interval.stable)}${interval.probesSent ? `; ${interval.probesSent} probes sent` : ''})${failedChecks.length ? ` failed: ${failedChecks.join(', ')}` : ''}`;
 }
 
-/** After a promotion: nginx's live route answers as the canary, with its version, several times in a row. */
-async function verifyRouter(context: CommandContext, to: Color, toVersion: string | null): Promise<GateResult> {
-  const { backend, clock } = context;
-  const timing = context.timing ?? DEFAULT_SWITCH_TIMING;
-  const name = 'router-serves-target';
-  const expected = `${backend.routerUrl}/health answers ${to} ${toVersion}, ${timing.verifyChecks} times in a row`;
-  for (let check = 1; check <= timing.verifyChecks; check += 1) {
-    const result = await backend.routerHealth().then(judgeHealth, noAnswer);
-    if (result.kind !== 'ok') return { name, ok: false, observed: `through nginx, check ${check}: ${result.problem}`, expected, hint: 'Check nginx and both colors with deploy:status.' };
-    const color = answeredBy(result);
-    if (color !== to || (toVersion !== null && result.health.version !== toVersion)) {
-      return { name, ok: false, observed: `through nginx, check ${check}: answered ${color} ${result.health.version}`, expected, hint: 'Check nginx and both colors with deploy:status.' };
-    }
-    if (check < timing.verifyChecks) await clock.sleep(timing.verifyIntervalMs);
-  }
-  return { name, ok: true, observed: `through nginx: ${backend.routerUrl}/health answers ${to} ${toVersion}`, expected };
-}
-
 /**
  * Abort and promote: a canary running in another process is asked by `signal` (it then moves the
  * weight itself), and this command waits for the lock; whatever is left (an interrupted canary)
@@ -517,7 +499,7 @@ async function promoteInterrupted(context: CommandContext): Promise<CanaryResult
   return finishInterrupted(context, split, 'promoted', async () => {
     const movedAt = context.clock.now();
     await context.backend.setRoutes(routesWithLive(split.canary));
-    const verified = await verifyRouter(context, split.canary, split.last?.canaryVersion ?? context.backend.colors.recorded(split.canary)?.version ?? null);
+    const verified = await verifyRoute(context, 'live', split.canary, split.last?.canaryVersion ?? context.backend.colors.recorded(split.canary)?.version ?? null);
     if (!verified.ok) {
       await context.backend.setRoutes(canaryRoutes(split.canary, split.weight));
       throw new DeployError('VERIFY_FAILED', `${verified.observed}; the canary's weight was put back to ${split.weight}%.`);

@@ -54,7 +54,7 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
   it('nginx answers 404 for the admin route on every route; each color serves it on its own port', async () => {
     for (const path of ['/admin/predictions', '/preview/admin/predictions', '/admin/', '/admin', '//admin/predictions', '/%61dmin/predictions']) {
       const answer = await stack.request('GET', path);
-      expect([path, answer.status, JSON.parse(answer.body).code]).toEqual([path, 404, 'NOT_ROUTED']);
+      expect([path, answer.status, JSON.parse(answer.body).code]).toEqual([path, 404, 'INTERNAL_ROUTE']);
     }
     expect(await records(stack.ports.blue)).toMatchObject({ color: 'blue', version: 'v1.0.0', capacity: 1000 });
   });

@@ -14,7 +14,8 @@ import { type CommandContext, stateFolderStores } from './context';
 import { rollbackTraffic } from './rollback';
 import { type StackLayout, stackLayout } from '../backends/local/layout';
 import { withStackLock } from '../effects/lock';
-import { KEPT_CONNECTION_GRACE_MS, switchTraffic } from './switch';
+import { switchTraffic } from './switch';
+import { KEPT_CONNECTION_GRACE_MS } from './verify-route';
 
 const BLUE = { version: 'v1.0.0', featureCount: 1 };
 const GREEN = { version: 'v1.1.0', featureCount: 1 };

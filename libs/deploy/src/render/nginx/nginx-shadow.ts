@@ -1,4 +1,4 @@
-import { PREDICTIONS_ADMIN_PATH, SHADOW_HEADER } from '@mlbg/contract';
+import { SHADOW_HEADER } from '@mlbg/contract';
 import { SHADOW_RELAY_SOCKET, SHADOW_SOCKET } from '../../spec/sockets';
 
 /**
@@ -56,22 +56,6 @@ export function mirroredLocations(socketDir: string, liveBody: readonly string[]
     `  proxy_connect_timeout ${MIRROR_CONNECT_TIMEOUT};`,
     `  proxy_send_timeout ${MIRROR_TIMEOUT};`,
     `  proxy_read_timeout ${MIRROR_TIMEOUT};`,
-    '}',
-  ];
-}
-
-/** The colors' admin routes (GET /admin/predictions, ...) answer 404 on every route through nginx. */
-export function adminRoutesHidden(previewPrefix: string, notFoundBody: string): string[] {
-  const admin = PREDICTIONS_ADMIN_PATH.split('/')[1] ?? 'admin';
-  // The body sits in a single-quoted nginx string, where these would end it or start a variable.
-  if (/['$\\]/.test(notFoundBody)) throw new Error(`the admin 404 body has a character nginx can not quote: ${notFoundBody}`);
-  return [
-    `# /${admin}/ is for each color's own port and socket only: never through the router, on any route.`,
-    `location ~ ^(${previewPrefix.slice(0, -1)})?/${admin}(/|$) {`,
-    '  types { }',
-    '  default_type application/json;',
-    '  add_header X-Request-Id $request_id always;',
-    `  return 404 '${notFoundBody}';`,
     '}',
   ];
 }

@@ -1,4 +1,4 @@
-import { ErrorBody, ROUTER_CONNECTIONS } from '@mlbg/contract';
+import { ErrorBody, PREDICTIONS_ADMIN_PATH, ROUTER_CONNECTIONS } from '@mlbg/contract';
 import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-spec';
 import { applyOverrides } from '../../spec/overrides';
 import { renderNginxConf } from './nginx';
@@ -36,16 +36,21 @@ describe('renderNginxConf: shadow traffic and the admin routes', () => {
     expect(block(local, 'server')).toMatch(/\n {4}proxy_set_header x-mlbg-shadow "";/);
   });
 
-  it('answers 404 for /admin/ on the live and the preview route', () => {
-    const admin = block(local, 'location ~ ^(/preview)?/admin(/|$)');
-    expect(admin).toContain('return 404');
-    expect(ErrorBody.parse(JSON.parse(admin.slice(admin.indexOf("'") + 1, admin.lastIndexOf("'")))).code).toBe('NOT_ROUTED');
+  it('keeps the admin routes (recorded predictions) off the live and the preview route by default, with and without the slash', () => {
+    for (const location of ['location ^~ /admin/', 'location = /admin', 'location ^~ /preview/admin/', 'location = /preview/admin']) {
+      expect(block(local, location)).toMatch(/deny all;\n\s*error_page 403 = @INTERNAL_ROUTE;/);
+    }
+    expect(PREDICTIONS_ADMIN_PATH.startsWith('/admin/')).toBe(true);
+    // internal even when a spec's own list leaves it out
+    const listed = DeploymentSpec.parse({ proxy: { internalRoutes: { paths: ['/metrics'] } } });
+    expect(block(renderNginxConf(listed, localNginxSite(listed, { socketDir: '/r', port: 8080 })), 'location ^~ /admin/')).toContain('deny all;');
+    expect(block(local, 'location ^~ /preview/admin/')).toContain('proxy_pass http://mlbg_preview/admin/;');
   });
 
-  it('shadow.mirror=false renders no mirror at all (and keeps the admin 404 and the header cleared)', () => {
+  it('shadow.mirror=false renders no mirror at all (and keeps the admin routes internal and the header cleared)', () => {
     const off = renderNginxConf({ ...spec, shadow: { ...spec.shadow, mirror: false } }, localNginxSite(spec, { socketDir: '/tmp/mlbg/run', port: 8080 }));
     expect(off).not.toMatch(/mirror |mlbg_shadow|location = \/predict/);
-    expect(off).toContain('location ~ ^(/preview)?/admin(/|$)');
+    expect(off).toContain('location ^~ /admin/');
     expect(off).toContain('proxy_set_header x-mlbg-shadow "";');
   });
 });

@@ -1,4 +1,4 @@
-import { ROUTER_CONNECTIONS } from '@mlbg/contract';
+import { PREDICTIONS_ADMIN_PATH, ROUTER_CONNECTIONS } from '@mlbg/contract';
 import { posix } from 'node:path';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import type { ProxySpec } from '../../spec/proxy-spec';
@@ -8,7 +8,10 @@ import type { NginxSite } from './nginx-site';
 import { ROUTER_ERRORS, type RouterErrorCode } from './router-errors';
 import { LIVE_UPSTREAM, liveProxyTarget, liveUpstreamLines, stickyMapLines } from './live-slots';
 import { upstreamBlock } from './upstream';
-import { adminRoutesHidden, clearShadowHeader, mirroredLocations, shadowUpstream } from './nginx-shadow';
+import { clearShadowHeader, mirroredLocations, shadowUpstream } from './nginx-shadow';
+
+/** Where each color's admin routes live (`GET /admin/predictions`, ...). */
+const ADMIN_PREFIX = `/${PREDICTIONS_ADMIN_PATH.split('/')[1]}/`;
 
 // A unix socket connects at once or not at all; a model answers a full batch well within 30 s.
 export const PROXY_CONNECT_TIMEOUT = '2s';
@@ -134,8 +137,6 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     ...indent(2, internalRoutes(spec.proxy, live, '/')),
     ...indent(2, internalRoutes(spec.proxy, previewRoute, preview)),
     '',
-    ...indent(2, adminRoutesHidden(preview, JSON.stringify({ detail: ROUTER_ERRORS.NOT_ROUTED.message, code: 'NOT_ROUTED' }))),
-    '',
     '    # nginx\'s own answers, in the service\'s JSON error shape instead of its HTML pages.',
     ...indent(2, routerErrorLocations(site, spec.proxy)),
     '  }',
@@ -216,20 +217,25 @@ function requestErrorPages(): string[] {
  * addresses (everyone else gets a JSON 404), or not at all when `public` is set.
  */
 function internalRoutes(proxy: ProxySpec, route: Route, prefix: string): string[] {
-  const { paths, allow } = proxy.internalRoutes;
-  if (proxy.internalRoutes.public || paths.length === 0) return [];
+  const { allow } = proxy.internalRoutes;
+  // The admin routes hold clients' recorded predictions: internal even when a spec's list leaves them out.
+  const paths = [...new Set([...proxy.internalRoutes.paths, ADMIN_PREFIX])];
+  if (proxy.internalRoutes.public) return [];
   return paths.flatMap((path) => {
     const exact = !path.endsWith('/');
     const routePath = `${prefix.slice(0, -1)}${path}`;
-    return [
-      '',
-      `# Internal: ${routePath} ${allow.length > 0 ? `only for ${allow.join(', ')}` : 'for no client'} (spec proxy.internalRoutes).`,
-      `location ${exact ? '=' : '^~'} ${routePath} {`,
+    const body = (location: string, upstreamPath: string) => [
+      `location ${location} {`,
       ...allow.map((address) => `  allow ${address};`),
       '  deny all;',
       '  error_page 403 = @INTERNAL_ROUTE;',
-      ...indent(1, proxyTo(route, `http://${route.upstream}${prefix === '/' ? '' : path}`, prefix === '/' ? undefined : prefix.slice(0, -1))),
+      ...indent(1, proxyTo(route, `http://${route.upstream}${prefix === '/' ? '' : upstreamPath}`, prefix === '/' ? undefined : prefix.slice(0, -1))),
       '}',
+    ];
+    return [
+      '',
+      `# Internal: ${routePath} ${allow.length > 0 ? `only for ${allow.join(', ')}` : 'for no client'} (spec proxy.internalRoutes).`,
+      ...(exact ? body(`= ${routePath}`, path) : [...body(`^~ ${routePath}`, path), ...body(`= ${routePath.slice(0, -1)}`, path.slice(0, -1))]),
     ];
   });
 }

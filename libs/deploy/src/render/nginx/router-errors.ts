@@ -18,10 +18,6 @@ export const ROUTER_ERRORS = {
     status: 504,
     message: 'The color behind this route did not answer in time. Check its logs; the request id is in the X-Request-Id header.',
   },
-  NOT_ROUTED: {
-    status: 404,
-    message: 'This path is served only on the port and the socket of each color, never through the router.',
-  },
   // Same code and text as the service's own answer, so a client can not tell which one refused.
   BODY_TOO_LARGE: { status: 413, message: API_ERRORS.BODY_TOO_LARGE.message },
   // What nginx refuses before any color sees the request (its own HTML pages otherwise).
