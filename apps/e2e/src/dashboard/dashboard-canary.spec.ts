@@ -23,7 +23,9 @@ async function startFromPage(page: Page, steps: string, intervalSeconds: number)
   await page.getByRole('button', { name: 'Start canary of green' }).click();
   await expect(page.getByTestId('confirm')).toContainText(`Start a canary of green (${V2}) against the live blue (${V1})`);
   await expect(page.getByTestId('confirm')).toContainText(`${steps.split(',').join(', ')}% of live traffic step by step, every ${intervalSeconds} s`);
+  const asked = Date.now();
   await confirmAction(page, 'canary');
+  console.log(`canary start from the page answered after ${Date.now() - asked} ms`);
 }
 
 /** The suite shares one stack: whatever a test left running is aborted, and blue is live again. */
