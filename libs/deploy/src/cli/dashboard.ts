@@ -58,12 +58,13 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
   const common = { json: false, stateDir: command.stateDir, backend: command.backend, ...(command.kubeContext ? { kubeContext: command.kubeContext } : {}), ...(command.namespace ? { namespace: command.namespace } : {}) };
   const quiet = cli.deps(() => undefined);
   const userName = `${quiet.userName} (dashboard)`;
+  const accessLog = accessLogOf(command.backend, cli.layout);
   const asDashboard = (deps: RuntimeDeps): RuntimeDeps => ({ ...deps, userName });
   const feed = new DashboardFeed({
     openContext: () => cli.contextFor({ ...common, name: 'status' }, asDashboard(quiet)),
     http: quiet.http,
     clock: quiet.clock,
-    ...(accessLogOf(command.backend, cli.layout) ? { accessLog: accessLogOf(command.backend, cli.layout) } : {}),
+    ...(accessLog ? { accessLog } : {}),
   });
   const forAction: Record<ActionName, ContextCommand> = {
     switch: { ...common, name: 'switch' },
@@ -75,6 +76,7 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
     promote: { ...common, name: 'promote' },
   };
   const canaryCli = thisCli(cli.workspaceRoot);
+  const backendFlags = [...(command.kubeContext ? [`--context=${command.kubeContext}`] : []), ...(command.namespace ? [`--namespace=${command.namespace}`] : [])];
   const dashboard = await startDashboard({
     host: command.host,
     port: command.port,
@@ -86,7 +88,7 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
     actionEnv: {
       spec: () => loadSpec(cli.layout),
       startCanary: (start, context) =>
-        launchCanary(start, { cli: canaryCli, stateDir: cli.layout.stateDir, backend: command.backend, userName, runFile: context.canaryRun, clock: context.clock }, context.progress),
+        launchCanary(start, { cli: canaryCli, stateDir: cli.layout.stateDir, backend: command.backend, backendFlags, userName, runFile: context.canaryRun, clock: context.clock }, context.progress),
     },
     diff: async () => {
       const { criteria } = predictionDiffSettings(loadSpec(cli.layout).predictionDiff, cli.workspaceRoot);

@@ -37,6 +37,8 @@ export interface CanaryLaunchTarget {
   readonly cli: CliCommand;
   readonly stateDir: string;
   readonly backend: BackendKind;
+  /** The dashboard's own backend flags beyond these (`--context`, `--namespace` on Kubernetes). */
+  readonly backendFlags?: readonly string[];
   /** Recorded in the history by the canary process ({@link USER_VARIABLE}). */
   readonly userName: string;
   /** The running canary's progress file (`canary.json`), which names its pid once its first step is on. */
@@ -45,7 +47,7 @@ export interface CanaryLaunchTarget {
 }
 
 /** The `deploy canary` command line of a start from the page. */
-export function canaryFlags(start: CanaryStart, target: Pick<CanaryLaunchTarget, 'stateDir' | 'backend'>): string[] {
+export function canaryFlags(start: CanaryStart, target: Pick<CanaryLaunchTarget, 'stateDir' | 'backend' | 'backendFlags'>): string[] {
   return [
     'canary',
     ...(start.color ? [`--color=${start.color}`] : []),
@@ -54,6 +56,7 @@ export function canaryFlags(start: CanaryStart, target: Pick<CanaryLaunchTarget,
     ...(start.expectVersion ? [`--expect-version=${start.expectVersion}`] : []),
     `--state-dir=${target.stateDir}`,
     `--backend=${target.backend}`,
+    ...(target.backendFlags ?? []),
     '--json',
   ];
 }
