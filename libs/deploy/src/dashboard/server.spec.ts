@@ -63,6 +63,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     assets = join(dir, 'assets');
     mkdirSync(assets);
     writeFileSync(join(assets, 'index.html'), '<!doctype html><title>dashboard test page</title>');
+    writeFileSync(join(assets, 'main-1a2b3c.js'), 'console.log("bundle");');
     opened = [];
   });
   afterEach(async () => {
@@ -133,6 +134,10 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('dashboard test page');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    // the page is asked again every time; a bundle (a content hash in its name) is cached for good
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const bundle = await fetch(url('/main-1a2b3c.js'), { headers: withToken });
+    expect([bundle.status, bundle.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable']);
     const state = await fetch(url('/api/state'), { headers: withToken });
     expect(state.headers.get('cache-control')).toBe('no-store');
     expect(await state.json()).toMatchObject({

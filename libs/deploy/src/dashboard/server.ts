@@ -163,9 +163,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
 
   await app.register(fastifyStatic, {
     root: options.assetsDir,
-    setHeaders: (response, path) => {
+    setHeaders: (reply, path) => {
       // Bundles have content hashes in their names; the page itself must always be asked again.
-      response.setHeader('cache-control', path.endsWith('.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
+      reply.header('cache-control', path.endsWith('.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
     },
   });
 
