@@ -133,6 +133,8 @@ bootstrap() {
   step "No nginx container: starting the whole stack with $IMAGE on both colors"
   set_env_var BLUE_IMAGE "$IMAGE"
   set_env_var GREEN_IMAGE "$IMAGE"
+  # nginx's access log folder (bind-mounted; podman refuses a missing source)
+  mkdir -p deploy/logs/nginx
   BLUE_IMAGE=$IMAGE GREEN_IMAGE=$IMAGE compose up -d --no-build
   step "The stack as the deploy CLI sees it"
   deploy_cli status --backend=compose || fail "the stack did not come up healthy (see the status above and \`docker logs ml-service-blue\`)."

@@ -1,5 +1,6 @@
 import { Fragment } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
+import { CanaryCard } from './canary';
 import { Chart, type Mark } from './chart';
 import { DiffPanel } from './diff';
 import { type Connection, type LiveState, WINDOW_MS, runAction } from './live';
@@ -77,6 +78,7 @@ export function App(props: { live: LiveState }) {
             ))}
             <Routes snapshot={snapshot} />
           </section>
+          <CanaryCard snapshot={snapshot} />
           {!snapshot.readOnly && snapshot.actions.length > 0 && <Actions snapshot={snapshot} live={props.live} />}
           <div class="window" role="group" aria-label="chart window">
             {WINDOWS.map(([label, ms]) => (
@@ -84,7 +86,7 @@ export function App(props: { live: LiveState }) {
                 {label}
               </button>
             ))}
-            <span class="muted">lines: blue and green from their /metrics, dashed grey from nginx's access log (what clients saw); marks: switches, rollbacks, releases</span>
+            <span class="muted">lines: blue and green from their /metrics, dashed grey from nginx's access log (what clients saw); marks: switches, rollbacks, releases, canaries, shadow</span>
           </div>
           <section class="charts">
             <Chart title="Requests per second" metric="rps" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
@@ -92,7 +94,7 @@ export function App(props: { live: LiveState }) {
             <Chart title="Latency p50" metric="p50Ms" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
             <Chart title="Latency p99" metric="p99Ms" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
           </section>
-          {snapshot.stack.status?.shadow && <DiffPanel />}
+          {(snapshot.stack.status?.shadow || snapshot.diff) && <DiffPanel latest={snapshot.diff} canCompare={Boolean(snapshot.stack.status?.shadow)} />}
           <Timeline entries={snapshot.history.entries} skipped={snapshot.history.skippedLines} />
         </>
       )}
@@ -101,6 +103,7 @@ export function App(props: { live: LiveState }) {
 }
 
 function markLabel(entry: HistoryEntry): string {
+  if (entry.command === 'canary') return `canary ${entry.canary ?? ''} ${entry.outcome}${entry.outcome === 'started' ? '' : ` at ${entry.weight ?? '?'}%`}`;
   if (entry.from && entry.to) return `${entry.command} ${entry.from}→${entry.to}${entry.outcome === 'switched' ? '' : ` (${entry.outcome})`}`;
   if (entry.command === 'shadow') return `shadow ${entry.outcome}`;
   return `${entry.command}${entry.color ? ` ${entry.color}` : ''}${entry.version ? ` ${entry.version}` : ''}`;
@@ -215,9 +218,15 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; text: string; hint?: string } | null>(null);
   const [model, setModel] = useState('');
-  const live = snapshot.stack.status?.live ?? null;
+  const [steps, setSteps] = useState('');
+  const [intervalText, setIntervalText] = useState('');
+  const canary = snapshot.stack.status?.canary ?? null;
+  const live = canary?.stable ?? snapshot.stack.status?.live ?? null;
   const lastSwitch = snapshot.stack.status?.lastSwitch ?? null;
   const can = (name: string) => snapshot.actions.includes(name) && !busy && live !== null;
+  // While the live route is split only the canary's own buttons make sense (the commands refuse the others).
+  const moving = (name: string) => can(name) && canary === null;
+  const splitTitle = canary ? `A canary of ${canary.canary} is in progress: abort or promote it first` : '';
 
   const ask = (next: Pending) => {
     setResult(null);
@@ -243,7 +252,8 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
       {live && (
         <>
           <button
-            disabled={!can('switch')}
+            disabled={!moving('switch')}
+            title={splitTitle}
             onClick={() =>
               ask({
                 name: 'switch',
@@ -258,8 +268,8 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
             Switch to {other(live)}
           </button>
           <button
-            disabled={!can('rollback') || !lastSwitch}
-            title={lastSwitch ? '' : 'No switch in the history to roll back'}
+            disabled={!moving('rollback') || !lastSwitch}
+            title={splitTitle || (lastSwitch ? '' : 'No switch in the history to roll back')}
             onClick={() =>
               lastSwitch &&
               ask({
@@ -287,15 +297,81 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
             }}
           >
             <input name="model" placeholder="models/v1.1.0/model.onnx" value={model} onInput={(event) => setModel((event.target as HTMLInputElement).value)} aria-label="model path" />
-            <button type="submit" disabled={!can('release') || model.trim() === ''}>
+            <button type="submit" disabled={!moving('release') || model.trim() === ''} title={splitTitle}>
               Release to {other(live)}
             </button>
           </form>
         </>
       )}
+      {live && snapshot.actions.includes('canary') && canary === null && (
+        <form
+          class="canary-start"
+          onSubmit={(event) => {
+            event.preventDefault();
+            const idle = other(live);
+            const defaults = snapshot.canaryDefaults;
+            const chosenSteps = steps.trim() === '' ? null : steps.split(',').map((step) => Number(step.trim()));
+            const chosenInterval = intervalText.trim() === '' ? null : Number(intervalText.trim());
+            if ((chosenSteps && chosenSteps.some((step) => !Number.isInteger(step))) || (chosenInterval !== null && !(chosenInterval > 0))) {
+              setResult({ ok: false, text: 'The steps are whole percents separated by commas (e.g. 5,25,50,100), the interval a number of seconds.' });
+              return;
+            }
+            const stepsText = (chosenSteps ?? defaults?.steps ?? []).join(', ');
+            const everySeconds = chosenInterval ?? defaults?.intervalSeconds ?? '?';
+            ask({
+              name: 'canary',
+              body: {
+                color: idle,
+                ...(chosenSteps ? { steps: chosenSteps } : {}),
+                ...(chosenInterval !== null ? { intervalSeconds: chosenInterval } : {}),
+                // As for a switch: the canary insists on the version the confirmation names.
+                ...(snapshot.stack.details[idle] ? { expectVersion: versionOf(snapshot, idle) } : {}),
+              },
+              question: `Start a canary of ${idle} (${versionOf(snapshot, idle)}) against the live ${live} (${versionOf(snapshot, live)})? ${idle} takes ${stepsText}% of live traffic step by step, every ${everySeconds} s, each step analysed (5xx share, p99 against ${live}); a failing analysis moves all traffic back to ${live}. The preflight gates run first. The canary runs as its own \`deploy canary\` process: it goes on if this page or the dashboard stops.`,
+              confirm: `Start canary of ${idle}`,
+            });
+          }}
+        >
+          <input name="steps" class="short" placeholder={snapshot.canaryDefaults?.steps.join(',') ?? 'steps'} value={steps} onInput={(event) => setSteps((event.target as HTMLInputElement).value)} aria-label="canary steps (%)" />
+          <input name="interval" class="short" placeholder={`${snapshot.canaryDefaults?.intervalSeconds ?? 30} s`} value={intervalText} onInput={(event) => setIntervalText((event.target as HTMLInputElement).value)} aria-label="canary interval (s)" />
+          <button type="submit" disabled={!can('canary')}>
+            Start canary of {other(live)}
+          </button>
+        </form>
+      )}
+      {canary && (
+        <>
+          <button
+            disabled={!can('canary-abort')}
+            onClick={() =>
+              ask({
+                name: 'canary-abort',
+                body: {},
+                question: `Abort the canary: move all live traffic back to ${canary.stable} (${versionOf(snapshot, canary.stable)})? ${canary.canary} (${versionOf(snapshot, canary.canary)}) has ${canary.weight}% now.`,
+                confirm: 'Abort canary',
+              })
+            }
+          >
+            Abort canary
+          </button>
+          <button
+            disabled={!can('promote')}
+            onClick={() =>
+              ask({
+                name: 'promote',
+                body: {},
+                question: `Promote ${canary.canary} (${versionOf(snapshot, canary.canary)}): all live traffic to it now, skipping the remaining steps? ${canary.stable} (${versionOf(snapshot, canary.stable)}) becomes the idle color.`,
+                confirm: `Promote ${canary.canary}`,
+              })
+            }
+          >
+            Promote {canary.canary}
+          </button>
+        </>
+      )}
       {live && snapshot.actions.includes('shadow') && snapshot.stack.status?.shadow && (
         <button
-          disabled={!can('shadow')}
+          disabled={!moving('shadow')}
           onClick={() =>
             snapshot.stack.status?.shadow?.on
               ? ask({ name: 'shadow', body: { on: false }, question: `Stop mirroring live traffic to ${other(live)} (${versionOf(snapshot, other(live))})?`, confirm: 'Shadow off' })
@@ -378,6 +454,8 @@ function Timeline(props: { entries: readonly HistoryEntry[]; skipped: readonly n
 }
 
 function whatText(entry: HistoryEntry): string {
+  if (entry.command === 'canary')
+    return `${entry.stable ?? '?'} (${entry.stableVersion ?? '?'}) → ${entry.canary ?? '?'} (${entry.canaryVersion ?? '?'}) at ${entry.weight ?? '?'}%, steps ${(entry.steps ?? []).join(', ')}% every ${(entry.intervalMs ?? 0) / 1000} s`;
   if (entry.from && entry.to) return `${entry.from} (${entry.fromVersion ?? '?'}) → ${entry.to} (${entry.toVersion ?? '?'})`;
   if (entry.command === 'release') return `${entry.color ?? '?'} ← ${entry.model ?? '?'} (${entry.version ?? '?'})`;
   if (entry.command === 'shadow' && entry.percent) return `${entry.percent}% of live mirrored`;

@@ -1,49 +1,64 @@
 import { useState } from 'preact/hooks';
-import type { DiffResult } from './wire';
+import type { DiffResult, LastDiff } from './wire';
 
 type Answer = { ok: true; result: DiffResult } | { ok: false; error: { message: string; hint: string } };
 
 const number = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3));
 
-/** `deploy:diff` on the page: the idle color's answers against the live one's, with the histogram of |diff|. */
-export function DiffPanel() {
-  const [answer, setAnswer] = useState<Answer | null>(null);
+/**
+ * The latest prediction-diff report, shown without asking (pushed by the server whenever
+ * `deploy diff`, a diff gate or this page's compare made one), with when and by what; and
+ * `deploy:diff` on the page: the idle color's answers against the live one's, with the histogram of |diff|.
+ */
+export function DiffPanel(props: { latest: LastDiff | null; canCompare: boolean }) {
+  const [failure, setFailure] = useState<Extract<Answer, { ok: false }> | null>(null);
   const [busy, setBusy] = useState(false);
   const compare = async () => {
     setBusy(true);
+    setFailure(null);
     try {
-      setAnswer((await (await fetch('api/diff')).json()) as Answer);
+      // A report made here comes back as the latest one through the event stream.
+      const answer = (await (await fetch('api/diff')).json()) as Answer;
+      if (!answer.ok) setFailure(answer);
     } catch (error) {
-      setAnswer({ ok: false, error: { message: `The dashboard server did not answer: ${String(error)}`, hint: '' } });
+      setFailure({ ok: false, error: { message: `The dashboard server did not answer: ${String(error)}`, hint: '' } });
     } finally {
       setBusy(false);
     }
   };
-  const report = answer?.ok ? answer.result.report : null;
+  const latest = props.latest;
+  const result = latest?.result ?? null;
+  const report = result?.report ?? null;
   const peak = Math.max(1, ...(report?.histogram.map((bin) => bin.count) ?? []));
   return (
     <section class="diff card" data-testid="diff">
       <h2>Prediction diff</h2>
-      <button onClick={() => void compare()} disabled={busy}>
-        {busy ? 'Comparing…' : 'Compare idle with live'}
-      </button>
-      {answer && !answer.ok && (
+      {props.canCompare && (
+        <button onClick={() => void compare()} disabled={busy}>
+          {busy ? 'Comparing…' : 'Compare idle with live'}
+        </button>
+      )}
+      {failure && (
         <p class="banner banner-error">
-          {answer.error.message}
-          <span class="hint"> {answer.error.hint}</span>
+          {failure.error.message}
+          <span class="hint"> {failure.error.hint}</span>
         </p>
       )}
-      {answer?.ok && report && (
+      {!latest && <p class="muted">No report yet: `deploy diff`, a switch or canary with the prediction-diff gate, or the compare button make one.</p>}
+      {latest && result && report && (
         <div class="diff-report">
+          <p class="muted" data-testid="diff-made" data-by={latest.by}>
+            latest report, made {new Date(latest.time).toLocaleString()} by {latest.by} ({latest.user})
+          </p>
           <p data-testid="diff-summary" data-pairs={report.pairs}>
             {report.candidate.color} {report.candidate.version ?? '?'} against the live {report.live.color} {report.live.version ?? '?'} ({report.source}): {report.pairs} pairs,{' '}
             {report.withinShare === null ? 'nothing to compare' : `${(report.withinShare * 100).toFixed(1)}% within |diff| ≤ ${report.tolerance.absolute} + ${report.tolerance.relative}·|live|`}
             {report.absDiff && ` · |diff| mean ${number(report.absDiff.mean)}, p99 ${number(report.absDiff.p99)}, max ${number(report.absDiff.max)}`}
           </p>
-          {answer.result.judged && (
-            <p class={answer.result.problems.length === 0 ? 'ok' : 'bad'}>{answer.result.problems.length === 0 ? 'The prediction-diff gate would pass.' : `The prediction-diff gate would refuse: ${answer.result.problems.join('; ')}.`}</p>
+          {result.judged && (
+            <p class={result.problems.length === 0 ? 'ok' : 'bad'}>{result.problems.length === 0 ? 'The prediction-diff gate would pass.' : `The prediction-diff gate would refuse: ${result.problems.join('; ')}.`}</p>
           )}
-          {answer.result.notes.map((note) => (
+          {result.notes.map((note) => (
             <p key={note} class="note">
               {note}
             </p>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { ActionEvent, HistoryEntry, Sample, Snapshot, StackView } from './wire';
+import type { ActionEvent, HistoryEntry, LastDiff, Sample, Snapshot, StackView } from './wire';
 
 /** The charts' window, as the server keeps it. */
 export const WINDOW_MS = 15 * 60_000;
@@ -28,6 +28,7 @@ export function useLive(): LiveState {
     on<Snapshot>('snapshot', (snapshot, state) => ({ ...state, connection: 'live', snapshot, tick: state.tick + 1 }));
     on<{ stack: StackView }>('stack', ({ stack }, state) => (state.snapshot ? { ...state, snapshot: { ...state.snapshot, stack } } : state));
     on<{ entries: HistoryEntry[]; skippedLines: number[] }>('history', ({ entries, skippedLines }, state) => (state.snapshot ? { ...state, snapshot: { ...state.snapshot, history: { entries, skippedLines } } } : state));
+    on<{ diff: LastDiff | null }>('diff', ({ diff }, state) => (state.snapshot ? { ...state, snapshot: { ...state.snapshot, diff } } : state));
     on<{ sample: Sample }>('sample', ({ sample }, state) => {
       if (!state.snapshot) return state;
       const samples = [...state.snapshot.samples, sample].filter((point) => point.t >= sample.t - WINDOW_MS);

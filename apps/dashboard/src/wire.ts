@@ -61,6 +61,48 @@ export interface HistoryEntry {
   routes?: Record<string, Weights>;
   /** shadow: the share mirrored. */
   percent?: number | null;
+  /** canary: its colors, versions, steps and weight when the line was written, its analyses. */
+  stable?: Color;
+  canary?: Color;
+  stableVersion?: string | null;
+  canaryVersion?: string | null;
+  steps?: number[];
+  intervalMs?: number;
+  weight?: number;
+  intervals?: CanaryInterval[];
+}
+
+/** What one color served in one canary interval (commands/canary.ts, history.ts CanaryColorSample). */
+export interface CanaryColorSample {
+  color: Color;
+  requests: number;
+  errors: number;
+  errorRate: number | null;
+  p99Ms: number | null;
+}
+
+export interface CanaryInterval {
+  weight: number;
+  startedAt: string;
+  durationMs: number;
+  verdict: 'pass' | 'fail' | 'inconclusive';
+  canary: CanaryColorSample;
+  stable: CanaryColorSample;
+  probesSent: number;
+  checks: GateResult[];
+}
+
+/** The canary in progress as `deploy:status` shows it (commands/canary-status.ts CanaryView). */
+export interface CanaryView {
+  state: 'running' | 'interrupted';
+  stable: Color;
+  canary: Color;
+  weight: number;
+  steps: number[] | null;
+  step: number | null;
+  nextAnalysisInMs: number | null;
+  lastAnalysis: CanaryInterval | null;
+  pid: number | null;
 }
 
 export interface ShadowStatus {
@@ -84,6 +126,8 @@ export interface StatusResult {
   lastSwitch: HistoryEntry | null;
   /** Where the backend has shadow traffic (the local stack). */
   shadow?: ShadowStatus;
+  /** The canary in progress (the live route is split), or null. */
+  canary?: CanaryView | null;
 }
 
 export interface ColorDetail {
@@ -120,9 +164,21 @@ export interface Snapshot {
   readOnly: boolean;
   user: string;
   actions: string[];
+  /** The spec's canary steps and interval (the start form's defaults); null when the spec can not be read. */
+  canaryDefaults: { steps: number[]; intervalSeconds: number } | null;
   stack: StackView;
   samples: Sample[];
   history: { entries: HistoryEntry[]; skippedLines: number[] };
+  /** The latest prediction-diff report (libs/deploy/src/commands/last-diff.ts), or null. */
+  diff: LastDiff | null;
+}
+
+/** The latest prediction-diff report and what made it: `deploy diff`, a switch's or canary's prediction-diff gate, the page's compare. */
+export interface LastDiff {
+  time: string;
+  by: string;
+  user: string;
+  result: DiffResult;
 }
 
 export interface ActionOutcome {

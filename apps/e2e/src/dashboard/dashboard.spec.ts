@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXAMPLE, expect, MODELS, type Page, test, V1, V2 } from '../support/fixtures';
 import { WORKSPACE_ROOT } from '../support/stack';
-import { type DashboardProcess, onlyLoopback, startDashboardProcess } from './dashboard';
+import { type DashboardProcess, confirmAction, onlyLoopback, startDashboardProcess } from './dashboard';
 
 /** `DASHBOARD_SCREENSHOTS=1` also writes the README's screenshots (committed under apps/dashboard/docs). */
 const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? resolve(WORKSPACE_ROOT, 'apps/dashboard/docs') : undefined;
@@ -14,12 +14,6 @@ function load(url: string, seconds: number): Promise<autocannon.Result> {
   return autocannon({ url: `${url.replace(/\/$/, '')}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(EXAMPLE), connections: 4, duration: seconds });
 }
 
-/** Confirms the dialog and waits for the action's answer: as long as the command takes (its own deadlines), within the test's timeout. */
-async function confirmAction(page: Page, name: string): Promise<void> {
-  const answered = page.waitForResponse((response) => response.url().endsWith(`/api/actions/${name}`), { timeout: 0 });
-  await page.getByTestId('confirm-yes').click();
-  await answered;
-}
 
 /** How many marks the charts must show: the switches, rollbacks, releases and shadow changes in the stack's history file. */
 /** The commands the page marks on its charts (MARKED in apps/dashboard/src/app.tsx); the canary spec leaves `canary` entries on the suite's stack. */
@@ -185,9 +179,19 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
       await expect(page.getByTestId('shadow')).toContainText('on, 100% of live mirrored to green');
       expect((await stack.run<{ shadow: { on: boolean } }>('status')).result.shadow.on).toBe(true);
 
-      // Mirrored traffic, then the report on the page: the same pairs `deploy:diff` compares.
+      // Mirrored traffic, then `deploy diff` in a terminal: the page shows its report without being asked.
       expect((await load(stack.router, 3)).errors).toBe(0);
+      const cliDiff = await stack.run<{ report: { pairs: number } }>('diff');
+      await expect(page.getByTestId('diff-made')).toHaveAttribute('data-by', 'deploy diff');
+      await expect(page.getByTestId('diff-summary')).toHaveAttribute('data-pairs', String(cliDiff.result.report.pairs));
+      // A switch whose prediction-diff gate refuses (the shipped models differ by design) leaves its report as the latest.
+      const gated = await stack.run('switch', '--color=green', '--max-diff=0.001');
+      expect(gated.error?.code).toBe('PREFLIGHT_FAILED');
+      await expect(page.getByTestId('diff-made')).toHaveAttribute('data-by', 'prediction-diff gate of switch');
+      // And the page's own compare: the same pairs `deploy:diff` compares.
       await page.getByRole('button', { name: 'Compare idle with live' }).click();
+      await expect(page.getByTestId('diff-made')).toHaveAttribute('data-by', "the dashboard's compare");
+      await expect(page.getByTestId('diff-made')).toContainText('(dashboard)');
       const summary = page.getByTestId('diff-summary');
       await expect(summary).toContainText(`green ${V2} against the live blue ${V1} (shadow)`);
       expect(Number(await summary.getAttribute('data-pairs'))).toBeGreaterThan(0);

@@ -65,3 +65,10 @@ export async function onlyLoopback(page: Page): Promise<string[]> {
   });
   return outside;
 }
+
+/** Confirms the dialog and waits for the action's answer: as long as the command takes (its own deadlines), within the test's timeout. */
+export async function confirmAction(page: Page, name: string): Promise<void> {
+  const answered = page.waitForResponse((response) => response.url().endsWith(`/api/actions/${name}`), { timeout: 0 });
+  await page.getByTestId('confirm-yes').click();
+  await answered;
+}

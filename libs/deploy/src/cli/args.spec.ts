@@ -57,6 +57,7 @@ describe('parseCommandLine', () => {
     ['canary --abort --resume', 'canary: --abort and --resume can not go together; give one'],
     ['canary --resume --steps=5,100', 'canary: --steps is for starting a canary; --resume continues the one in progress'],
     ['canary --abort --keep', 'canary: --keep keeps the weight when the canary is stopped; --abort moves it back'],
+    ['canary --abort --expect-version=v1.1.0', 'canary: --expect-version is for starting a canary; --abort continues the one in progress'],
     ['canary --steps=5;100', 'canary: --steps must be percents separated by commas, e.g. 5,25,50,100, not "5;100"'],
     ['canary --interval=soon', 'canary: --interval must be a duration such as 30s, 2m or 1500ms, not "soon"'],
     ['canary --color=red', 'canary: unknown color "red" (--color); the colors are blue and green'],
@@ -87,6 +88,7 @@ describe('parseCommandLine', () => {
   it('parses a canary start with steps and an interval, and --resume with --keep', () => {
     expect(parse('canary --color=green --steps=5,25,100 --interval=2m --json')).toMatchObject({ ok: true, command: { name: 'canary', mode: 'start', color: 'green', steps: [5, 25, 100], intervalSeconds: 120, keep: false, json: true } });
     expect(parse('canary --interval=1500ms')).toMatchObject({ ok: true, command: { intervalSeconds: 1.5 } });
+    expect(parse('canary --expect-version=v1.1.0')).toMatchObject({ ok: true, command: { name: 'canary', mode: 'start', expectVersion: 'v1.1.0' } });
     expect(parse('canary --resume --keep')).toMatchObject({ ok: true, command: { name: 'canary', mode: 'resume', keep: true } });
     expect(parse('promote')).toMatchObject({ ok: true, command: { name: 'promote' } });
     expect(parse('canary --color=green --max-diff=0.01 --replay=f.jsonl')).toMatchObject({ ok: true, command: { name: 'canary', diff: { maxDiff: 0.01, replay: 'f.jsonl' } } });

@@ -60,6 +60,8 @@ export type Command =
       readonly steps?: readonly number[];
       readonly intervalSeconds?: number;
       readonly keep: boolean;
+      /** The version the canary color must answer with (the preflight refuses otherwise), as for switch. */
+      readonly expectVersion?: string;
       /** The prediction-diff gate in the canary's preflight, as for switch. */
       readonly diff?: DiffFlags;
     })
@@ -108,7 +110,7 @@ const OPTIONS = {
   capture: { ...COMMON_OPTIONS, ...TIMEOUT, n: { type: 'string' }, out: { type: 'string' } },
   rollback: { ...COMMON_OPTIONS },
   release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, image: { type: 'string' }, color: { type: 'string' }, switch: { type: 'boolean' }, 'expect-version': { type: 'string' } },
-  canary: { ...COMMON_OPTIONS, ...DIFF_OPTIONS, color: { type: 'string' }, steps: { type: 'string' }, interval: { type: 'string' }, abort: { type: 'boolean' }, resume: { type: 'boolean' }, keep: { type: 'boolean' } },
+  canary: { ...COMMON_OPTIONS, ...DIFF_OPTIONS, color: { type: 'string' }, 'expect-version': { type: 'string' }, steps: { type: 'string' }, interval: { type: 'string' }, abort: { type: 'boolean' }, resume: { type: 'boolean' }, keep: { type: 'boolean' } },
   promote: { ...COMMON_OPTIONS },
   dashboard: { ...COMMON_OPTIONS, host: { type: 'string' }, port: { type: 'string' }, 'read-only': { type: 'boolean' } },
   help: { ...COMMON_OPTIONS },
@@ -195,7 +197,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
         const resume = raw['resume'] === true;
         if (abort && resume) throw new UsageError('--abort and --resume can not go together; give one');
         const mode = abort ? 'abort' : resume ? 'resume' : 'start';
-        const flags = { color: text('color'), steps: text('steps'), interval: text('interval') };
+        const flags = { color: text('color'), steps: text('steps'), interval: text('interval'), 'expect-version': text('expect-version') };
         const misplaced = Object.entries(flags).find(([, value]) => value !== undefined);
         if (mode !== 'start' && misplaced) throw new UsageError(`--${misplaced[0]} is for starting a canary; --${mode} continues the one in progress`);
         if (abort && raw['keep'] === true) throw new UsageError('--keep keeps the weight when the canary is stopped; --abort moves it back');
@@ -208,7 +210,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
             ...common,
             mode,
             keep: raw['keep'] === true,
-            ...dropUndefined({ color: color(flags.color), steps: steps(flags.steps), intervalSeconds: interval(flags.interval), diff: Object.keys(diff).length > 0 ? diff : undefined }),
+            ...dropUndefined({ color: color(flags.color), steps: steps(flags.steps), intervalSeconds: interval(flags.interval), expectVersion: flags['expect-version']?.value, diff: Object.keys(diff).length > 0 ? diff : undefined }),
           },
         };
       }
@@ -363,7 +365,7 @@ Commands (on the local stack; --backend=compose: the Docker Compose deployment; 
   rollback  switch back to the color that was live before the last successful switch (or a promoted canary)
   canary    move a share of live traffic to --color step by step, analysing each interval (nginx's log, /metrics);
             rolls back on failure; Ctrl-C/SIGTERM moves the weight back unless --keep
-                                                              [--color C] [--steps 5,25,50,100] [--interval 30s] [--keep]
+                                                              [--color C] [--steps 5,25,50,100] [--interval 30s] [--keep] [--expect-version V]
             with --max-diff, --min-agreement, --min-pairs or --replay: also the prediction-diff gate before step 1
             --resume continues an interrupted canary; --abort moves all traffic back to the stable color
   promote   finish the canary now: all live traffic to the canary color (the remaining steps are skipped)

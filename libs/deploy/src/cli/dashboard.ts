@@ -7,14 +7,34 @@ import type { CommandContext } from '../commands/context';
 import { DashboardFeed } from '../dashboard/feed';
 import { type ActionName } from '../dashboard/actions';
 import { startDashboard } from '../dashboard/server';
+import { type CliCommand, launchCanary } from '../dashboard/canary-launch';
 import type { RuntimeDeps } from '../effects/deps';
+import { COMPOSE_NGINX_LOG_DIR } from '../render';
 import type { Command } from './args';
 
 type DashboardCommand = Extract<Command, { name: 'dashboard' }>;
 /** A command line the CLI's one backend factory (`contextFor`) understands. */
-export type ContextCommand = Extract<Command, { name: 'status' | 'switch' | 'rollback' | 'release' | 'shadow' }>;
+export type ContextCommand = Extract<Command, { name: 'status' | 'switch' | 'rollback' | 'release' | 'shadow' | 'canary' | 'promote' }>;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * The deploy CLI as this dashboard was started (`nx run deploy:dashboard` runs
+ * `node -r @swc-node/register libs/deploy/src/cli/main.ts`), for the canary it starts as its own
+ * process; the executor's command line when this process is something else (a test runner).
+ */
+export function thisCli(workspaceRoot: string): CliCommand {
+  const entry = process.argv[1];
+  if (entry && /[\\/]cli[\\/]main\.[jt]s$/.test(entry)) return { command: process.execPath, args: [...process.execArgv, entry], cwd: workspaceRoot, env: process.env };
+  return { command: process.execPath, args: ['-r', '@swc-node/register', join(__dirname, 'main.ts')], cwd: workspaceRoot, env: { ...process.env, SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json' } };
+}
+
+/** nginx's JSON access log on this machine: the local stack's nginx prefix, the Compose nginx's bind-mounted log folder. */
+function accessLogOf(backend: DashboardCommand['backend'], layout: StackLayout): string | undefined {
+  if (backend === 'local') return join(layout.nginxPrefix, 'access.log');
+  if (backend === 'compose') return join(layout.workspaceRoot, COMPOSE_NGINX_LOG_DIR, 'access.log');
+  return undefined;
+}
 
 /** Where the dashboard's page is built (`nx run dashboard:build`). */
 export const DASHBOARD_ASSETS = 'dist/apps/dashboard';
@@ -38,19 +58,25 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
   const common = { json: false, stateDir: command.stateDir, backend: command.backend, ...(command.kubeContext ? { kubeContext: command.kubeContext } : {}), ...(command.namespace ? { namespace: command.namespace } : {}) };
   const quiet = cli.deps(() => undefined);
   const userName = `${quiet.userName} (dashboard)`;
+  const accessLog = accessLogOf(command.backend, cli.layout);
   const asDashboard = (deps: RuntimeDeps): RuntimeDeps => ({ ...deps, userName });
   const feed = new DashboardFeed({
     openContext: () => cli.contextFor({ ...common, name: 'status' }, asDashboard(quiet)),
     http: quiet.http,
     clock: quiet.clock,
-    ...(command.backend === 'local' ? { accessLog: join(cli.layout.nginxPrefix, 'access.log') } : {}),
+    ...(accessLog ? { accessLog } : {}),
   });
   const forAction: Record<ActionName, ContextCommand> = {
     switch: { ...common, name: 'switch' },
     rollback: { ...common, name: 'rollback' },
     release: { ...common, name: 'release', switch: false },
     shadow: { ...common, name: 'shadow', action: 'status' },
+    canary: { ...common, name: 'canary', mode: 'start', keep: false },
+    'canary-abort': { ...common, name: 'canary', mode: 'abort', keep: false },
+    promote: { ...common, name: 'promote' },
   };
+  const canaryCli = thisCli(cli.workspaceRoot);
+  const backendFlags = [...(command.kubeContext ? [`--context=${command.kubeContext}`] : []), ...(command.namespace ? [`--namespace=${command.namespace}`] : [])];
   const dashboard = await startDashboard({
     host: command.host,
     port: command.port,
@@ -59,10 +85,14 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
     backend: command.backend,
     userName,
     feed,
-    actionEnv: { spec: () => loadSpec(cli.layout) },
+    actionEnv: {
+      spec: () => loadSpec(cli.layout),
+      startCanary: (start, context) =>
+        launchCanary(start, { cli: canaryCli, stateDir: cli.layout.stateDir, backend: command.backend, backendFlags, userName, runFile: context.canaryRun, clock: context.clock }, context.progress),
+    },
     diff: async () => {
       const { criteria } = predictionDiffSettings(loadSpec(cli.layout).predictionDiff, cli.workspaceRoot);
-      return diffColors(await cli.contextFor({ ...common, name: 'status' }, asDashboard(quiet)), { tolerance: criteria.tolerance, criteria });
+      return diffColors(await cli.contextFor({ ...common, name: 'status' }, asDashboard(quiet)), { tolerance: criteria.tolerance, criteria, by: "the dashboard's compare" });
     },
     openContext: (action, progress) =>
       cli.contextFor(

@@ -15,14 +15,14 @@ import { type SwitchResult, switchFailureCode, switchTraffic } from '../commands
 import type { RuntimeDeps } from '../effects/deps';
 import { TEST_PAUSE_VARIABLE, testPauseFrom } from '../effects/real-deps';
 import { DeployError, type DeployErrorCode } from '../errors';
-import { type Gate, PREDICTION_DIFF_GATE, type PredictionDiffSettings, type SwitchTiming, gatesNamed, predictionDiffGate, predictionDiffSettings } from '../gates';
-import { diffColors } from '../commands/diff';
+import { type DiffResult, type Gate, PREDICTION_DIFF_GATE, type PredictionDiffSettings, type SwitchTiming, gatesNamed, predictionDiffGate, predictionDiffSettings } from '../gates';
+import { diffColors, keepDiff } from '../commands/diff';
 import { captureLive, shadowOnAction, shadowTraffic } from '../commands/shadow';
 import type { DeploymentSpec } from '../spec/deployment-spec';
 import { formatDiff } from './diff-format';
 import { formatCapture, formatShadow } from './shadow-format';
 import type { BackendKind } from '../history/history';
-import { type CanaryRequest, canaryCommand } from '../commands/canary';
+import { type CanaryRequest, canaryCommand, canaryFailure } from '../commands/canary';
 import { type Command, type DiffFlags, USAGE, parseCommandLine } from './args';
 import { canarySettings, processSignals } from './canary-settings';
 import { serveDashboard } from './dashboard';
@@ -113,27 +113,23 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
 
 async function executeCanary(command: Extract<Command, { name: 'canary' | 'promote' }>, context: CommandContext, layout: StackLayout): Promise<Outcome> {
   const request: CanaryRequest =
-    command.name === 'promote' ? { kind: 'promote' } : command.mode === 'start' ? { kind: 'start', keep: command.keep, ...(command.color ? { color: command.color } : {}) } : command.mode === 'resume' ? { kind: 'resume', keep: command.keep } : { kind: 'abort' };
+    command.name === 'promote'
+      ? { kind: 'promote' }
+      : command.mode === 'start'
+        ? { kind: 'start', keep: command.keep, ...(command.color ? { color: command.color } : {}), ...(command.expectVersion ? { expectVersion: command.expectVersion } : {}) }
+        : command.mode === 'resume'
+          ? { kind: 'resume', keep: command.keep }
+          : { kind: 'abort' };
   const settings = canarySettings(loadSpec(layout), layout.workspaceRoot, command.name === 'canary' ? { ...(command.steps ? { steps: command.steps } : {}), ...(command.intervalSeconds !== undefined ? { intervalSeconds: command.intervalSeconds } : {}) } : {});
   const signals = processSignals(context.progress);
   try {
     const result = await canaryCommand(context, request, settings, signals);
-    const lines = formatCanary(result);
-    if (result.kind === 'noop' || result.kind === 'promoted' || result.kind === 'aborted') return { ok: true, lines, result };
-    const code: DeployErrorCode = FAILED_CANARY[result.kind];
-    return { ok: false, lines, result, error: new DeployError(code, `${result.canary} at ${result.weight}%: ${result.reason ?? result.kind}`) };
+    const error = canaryFailure(result);
+    return { ok: error === undefined, lines: formatCanary(result), result, ...(error ? { error } : {}) };
   } finally {
     signals.dispose();
   }
 }
-
-const FAILED_CANARY: Record<'rolled-back' | 'stopped' | 'kept' | 'refused' | 'broken', DeployErrorCode> = {
-  'rolled-back': 'CANARY_FAILED',
-  stopped: 'CANARY_STOPPED',
-  kept: 'CANARY_STOPPED',
-  refused: 'PREFLIGHT_FAILED',
-  broken: 'REVERT_FAILED',
-};
 
 /** What shadow and diff take from the spec, with the flags applied. */
 interface CommandSettings {
@@ -235,11 +231,15 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
   // broken spec. Every command that can move a route gets the gates (release: with --switch).
   const moves = command.name === 'switch' || command.name === 'rollback' || command.name === 'release' || command.name === 'canary' || command.name === 'promote';
   const spec = moves || kind !== 'local' ? loadSpec(layout) : undefined;
+  // Local and Compose keep the lock, the history and the latest diff report in the state folder; a cluster keeps the first two in itself.
+  let stores: Pick<CommandContext, 'lock' | 'history' | 'canaryRun' | 'lastDiff'> = stateFolderStores(layout);
   let preflight: Gate[] = [];
   try {
     if (moves && spec) {
       const diffFlags = command.name === 'switch' || command.name === 'canary' ? command.diff : undefined;
-      const diff = diffSettingsWith(spec, diffFlags, layout, context);
+      // The gate's report is kept as the latest one, for the dashboard.
+      const onReport = (result: DiffResult) => keepDiff({ ...(stores.lastDiff ? { lastDiff: stores.lastDiff } : {}), clock: deps.clock, userName: deps.userName, progress: deps.progress }, `prediction-diff gate of ${command.name}`, result);
+      const diff = { ...diffSettingsWith(spec, diffFlags, layout, context), onReport };
       preflight = gatesNamed(spec.gates.preflight, { predictionDiff: diff });
       // A diff flag on switch or canary asks for the gate even when the spec does not name it.
       if (diffFlags && !spec.gates.preflight.includes(PREDICTION_DIFF_GATE)) preflight.push(predictionDiffGate(diff));
@@ -248,8 +248,6 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
     throw new DeployError('SPEC_INVALID', `${(error as Error).message}.`);
   }
   let backend: Backend;
-  // Local and Compose keep the lock and the history in the state folder; a cluster keeps them in itself.
-  let stores: Pick<CommandContext, 'lock' | 'history' | 'canaryRun'> = stateFolderStores(layout);
   switch (kind) {
     case 'local':
       backend = localBackend(deps, layout);

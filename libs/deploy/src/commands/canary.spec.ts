@@ -77,6 +77,14 @@ describe('canaryCommand (a fake deployment: no processes, no nginx)', () => {
     expect(history().map((entry) => [entry.command, entry.outcome])).toEqual([['canary', 'refused']]);
   });
 
+  it('refuses to start when the canary color does not answer with the version asked for (--expect-version, the dashboard\'s confirmed version)', async () => {
+    const backend = fakeCanaryBackend({ perRead: 50 });
+    const result = await canaryCommand(context(backend), { kind: 'start', color: 'green', keep: false, expectVersion: 'v9.9.9' }, settings({}), noSignals);
+    expect(result).toMatchObject({ kind: 'refused', canary: 'green', weight: 0, reason: expect.stringContaining('v9.9.9') });
+    expect(backend.routeLog).toEqual([]);
+    expect(history().map((entry) => [entry.command, entry.outcome])).toEqual([['canary', 'refused']]);
+  });
+
   it('never passes an interval with too little traffic: with lowTraffic "wait" it holds, then rolls back as unjudgeable', async () => {
     const backend = fakeCanaryBackend({ perRead: 0 });
     const result = await canaryCommand(context(backend), { kind: 'start', color: 'green', keep: false }, settings({ lowTraffic: 'wait', analysis: { maxInconclusive: 3 } }), noSignals);

@@ -1,6 +1,6 @@
 import { type Color, otherColor } from '@mlbg/contract';
 import type { Backend, CanaryAccess } from '../backends/backend';
-import { DeployError } from '../errors';
+import { DeployError, type DeployErrorCode } from '../errors';
 import { DEFAULT_SWITCH_TIMING, type GateFacts, type GateResult, runGates } from '../gates';
 import { settleRouteMove } from './route-settle';
 import { verifyRoute } from './verify-route';
@@ -51,7 +51,7 @@ export interface CanarySignals {
 }
 
 export type CanaryRequest =
-  | { readonly kind: 'start'; readonly color?: Color; readonly keep: boolean }
+  | { readonly kind: 'start'; readonly color?: Color; readonly keep: boolean; readonly expectVersion?: string }
   | { readonly kind: 'resume'; readonly keep: boolean }
   | { readonly kind: 'abort' }
   | { readonly kind: 'promote' };
@@ -72,6 +72,21 @@ export type CanaryResult =
       readonly reason?: string;
       readonly note?: string;
     };
+
+/** The error code of a canary that did not do what was asked (noop, promoted and aborted did). */
+export const FAILED_CANARY: Record<'rolled-back' | 'stopped' | 'kept' | 'refused' | 'broken', DeployErrorCode> = {
+  'rolled-back': 'CANARY_FAILED',
+  stopped: 'CANARY_STOPPED',
+  kept: 'CANARY_STOPPED',
+  refused: 'PREFLIGHT_FAILED',
+  broken: 'REVERT_FAILED',
+};
+
+/** The CLI's (and the dashboard's) verdict on a canary result: ok, or the error that says why not. */
+export function canaryFailure(result: CanaryResult): DeployError | undefined {
+  if (result.kind === 'noop' || result.kind === 'promoted' || result.kind === 'aborted') return undefined;
+  return new DeployError(FAILED_CANARY[result.kind], `${result.canary} at ${result.weight}%: ${result.reason ?? result.kind}`);
+}
 
 /** The live weights with `weight` percent on `canary`. */
 export function canaryWeights(canary: Color, weight: number): Weights {
@@ -119,7 +134,7 @@ export async function canaryCommand(context: CommandContext, request: CanaryRequ
   }
 }
 
-async function startCanary(context: CommandContext, request: { color?: Color; keep: boolean }, settings: CanarySettings, signals: CanarySignals): Promise<CanaryResult> {
+async function startCanary(context: CommandContext, request: { color?: Color; keep: boolean; expectVersion?: string }, settings: CanarySettings, signals: CanarySignals): Promise<CanaryResult> {
   const { backend } = context;
   const canaryAccess = access(backend);
   const routes = await backend.readRoutes();
@@ -129,7 +144,14 @@ async function startCanary(context: CommandContext, request: { color?: Color; ke
   const canary = request.color ?? otherColor(stable);
   if (canary === stable) return { kind: 'noop', note: `${canary} is live already (all of it); a canary needs the idle color.` };
   ensureSlots(settings.spec.steps, canaryAccess.slots);
-  return runCanary(context, settings, signals, { stable, canary, steps: settings.spec.steps, intervalMs: settings.spec.intervalSeconds * 1000, keep: request.keep });
+  return runCanary(context, settings, signals, {
+    stable,
+    canary,
+    steps: settings.spec.steps,
+    intervalMs: settings.spec.intervalSeconds * 1000,
+    keep: request.keep,
+    ...(request.expectVersion ? { expectVersion: request.expectVersion } : {}),
+  });
 }
 
 async function resumeCanary(context: CommandContext, keep: boolean, settings: CanarySettings, signals: CanarySignals): Promise<CanaryResult> {
@@ -159,6 +181,8 @@ interface Run {
   readonly intervalMs: number;
   readonly keep: boolean;
   readonly resumedAt?: number;
+  /** The version the canary color must answer with (--expect-version; the dashboard's confirmed version). */
+  readonly expectVersion?: string;
 }
 
 /** The canary proper (the caller holds the lock): preflight, steps with analysis, and its end. */
@@ -176,7 +200,15 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
   const preflight =
     context.preflight.length === 0
       ? { failure: { name: 'preflight', ok: false, observed: 'no preflight gate is configured', expected: 'at least one gate', hint: 'Name gates in gates.preflight of deploy/deployment.json.' }, results: [] as GateResult[] }
-      : await runGates(context.preflight, { from: stable, to: canary, colors: backend.colors, clock, timing: context.timing ?? DEFAULT_SWITCH_TIMING, facts });
+      : await runGates(context.preflight, {
+          from: stable,
+          to: canary,
+          colors: backend.colors,
+          clock,
+          timing: context.timing ?? DEFAULT_SWITCH_TIMING,
+          facts,
+          ...(run.expectVersion ? { expectedVersion: { version: run.expectVersion, why: 'required by --expect-version' } } : {}),
+        });
   const gates = [...preflight.results];
   const stableVersion = facts.live?.version ?? backend.colors.recorded(stable)?.version ?? null;
   const canaryVersion = facts.target?.version ?? backend.colors.recorded(canary)?.version ?? null;

@@ -7,10 +7,16 @@ import { type HistoryStore, fileHistory } from '../history/store';
 import { type JsonFile, jsonFile } from '../effects/json-file';
 import { join } from 'node:path';
 import { CanaryRun } from './canary-run';
+import { LastDiff } from './last-diff';
 
-/** The lock, the history and the running canary's progress of a deployment kept in a local state folder (local stack, Compose). */
-export function stateFolderStores(files: LockFiles & { readonly historyFile: string }): { lock: Lock; history: HistoryStore; canaryRun: JsonFile<CanaryRun> } {
-  return { lock: fileLock(files), history: fileHistory(files.historyFile), canaryRun: jsonFile(join(files.stateDir, 'canary.json'), CanaryRun) };
+/** The lock, the history, the running canary's progress and the latest diff report of a deployment kept in a local state folder (local stack, Compose). */
+export function stateFolderStores(files: LockFiles & { readonly historyFile: string }): { lock: Lock; history: HistoryStore; canaryRun: JsonFile<CanaryRun>; lastDiff: JsonFile<LastDiff> } {
+  return {
+    lock: fileLock(files),
+    history: fileHistory(files.historyFile),
+    canaryRun: jsonFile(join(files.stateDir, 'canary.json'), CanaryRun),
+    lastDiff: jsonFile(join(files.stateDir, 'last-diff.json'), LastDiff),
+  };
 }
 
 /** What every command runs with: one backend, chosen once by the CLI. */
@@ -29,6 +35,8 @@ export interface CommandContext {
   readonly timing?: SwitchTiming;
   /** Where a running canary shows its progress to `deploy:status` (absent: nowhere). */
   readonly canaryRun?: JsonFile<CanaryRun>;
+  /** Where the latest prediction-diff report is kept for the dashboard (absent: not kept). */
+  readonly lastDiff?: JsonFile<LastDiff>;
   /** TEST HOOK (BLUEGREEN_TEST_PAUSE_AT): waits forever at the named point, so a test can kill the command there. */
   readonly testPause?: TestPause;
 }

@@ -1,6 +1,6 @@
 import { otherColor } from '@mlbg/contract';
 import { readReplayFile } from '../effects/replay-file';
-import { type DiffCriteria, type DiffReport, type DiffTolerance, comparePredictions, diffProblems } from '../gates';
+import { type DiffCriteria, type DiffResult, type DiffTolerance, comparePredictions, diffProblems } from '../gates';
 import { mainTarget } from '../routing/routes';
 import type { CommandContext } from './context';
 
@@ -10,20 +10,16 @@ export interface DiffRequest {
   readonly criteria?: DiffCriteria;
   /** Absolute path of a replay file; absent = the shadow traffic's records. */
   readonly replayFile?: string;
+  /** What the kept report says made it (default `deploy diff`). */
+  readonly by?: string;
 }
 
-export interface DiffResult {
-  readonly report: DiffReport;
-  /** Why the report fails `criteria` (empty when it passes or none was asked). */
-  readonly problems: readonly string[];
-  readonly judged: boolean;
-  readonly notes: readonly string[];
-}
+export type { DiffResult };
 
 /**
  * `deploy:diff`: the idle color's answers against the live color's on the same requests, either
  * the shadow traffic's records (joined by request id) or a replay file sent to both directly.
- * Reads only: no lock, no route moves, no history.
+ * Reads only: no lock, no route moves, no history; the report is kept as the latest one (context.lastDiff).
  */
 export async function diffColors(context: CommandContext, request: DiffRequest): Promise<DiffResult> {
   const replay = request.replayFile ? readReplayFile(request.replayFile) : undefined;
@@ -38,5 +34,16 @@ export async function diffColors(context: CommandContext, request: DiffRequest):
   if (!replay && report.pairs === 0) {
     notes.push(`No mirrored requests to compare yet: turn shadow traffic on with \`npx nx run deploy:shadow on\` and send live traffic, or replay a file (--replay=models/v1.0.0/replay.jsonl).`);
   }
-  return { report, problems: request.criteria ? diffProblems(report, request.criteria) : [], judged: request.criteria !== undefined, notes };
+  const result: DiffResult = { report, problems: request.criteria ? diffProblems(report, request.criteria) : [], judged: request.criteria !== undefined, notes };
+  keepDiff(context, request.by ?? 'deploy diff', result);
+  return result;
+}
+
+/** Keeps `result` as the latest report (the dashboard shows it); a state folder that can not be written costs only that. */
+export function keepDiff(context: Pick<CommandContext, 'lastDiff' | 'clock' | 'userName' | 'progress'>, by: string, result: DiffResult): void {
+  try {
+    context.lastDiff?.write({ time: new Date(context.clock.now()).toISOString(), by, user: context.userName, result: { ...result, problems: [...result.problems], notes: [...result.notes] } });
+  } catch (error) {
+    context.progress(`the diff report was not kept for the dashboard: ${(error as Error).message}`);
+  }
 }

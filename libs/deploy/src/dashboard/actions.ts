@@ -1,5 +1,6 @@
 import { Color } from '@mlbg/contract';
 import { z } from 'zod';
+import { type CanaryRequest, type CanarySignals, canaryCommand, canaryFailure } from '../commands/canary';
 import type { CommandContext } from '../commands/context';
 import { releaseToIdle } from '../commands/lifecycle';
 import { rollbackTraffic } from '../commands/rollback';
@@ -7,15 +8,22 @@ import { shadowOnAction, shadowTraffic } from '../commands/shadow';
 import type { DeploymentSpec } from '../spec/deployment-spec';
 import { type SwitchResult, switchTraffic } from '../commands/switch';
 import { DeployError } from '../errors';
+import type { CanaryStart } from './canary-launch';
 
 /** What an action may need besides its context: the deployment spec (read when asked, as the CLI reads it). */
 export interface ActionEnv {
   readonly spec: () => DeploymentSpec;
+  /**
+   * Starts `deploy canary` as its own process (canary-launch.ts): a canary runs for minutes
+   * holding the lock, and must outlive the request and the dashboard.
+   */
+  readonly startCanary: (start: CanaryStart, context: CommandContext) => Promise<ActionOutcome>;
 }
 
 /**
  * The page's buttons, each the same command function the CLI runs (same lock, gates, history).
- * A new command (canary) is one more entry here and one more button in the page.
+ * A new command is one more entry here and one more button in the page. The canary's start is
+ * the CLI's own `deploy canary` process (it outlives the request); abort and promote run here.
  */
 export const ACTIONS = {
   switch: {
@@ -44,7 +52,34 @@ export const ACTIONS = {
       return { ok: true, result: await shadowTraffic(context, action) };
     },
   },
+  canary: {
+    body: z.strictObject({
+      color: Color.optional(),
+      steps: z.array(z.int().min(1).max(100)).min(1).optional(),
+      intervalSeconds: z.number().positive().optional(),
+      expectVersion: z.string().min(1).optional(),
+    }),
+    run: (context: CommandContext, body: CanaryStart, env: ActionEnv) => env.startCanary(body, context),
+  },
+  'canary-abort': {
+    body: z.strictObject({}),
+    run: (context: CommandContext, _body: unknown, env: ActionEnv) => finishCanary(context, { kind: 'abort' }, env),
+  },
+  promote: {
+    body: z.strictObject({}),
+    run: (context: CommandContext, _body: unknown, env: ActionEnv) => finishCanary(context, { kind: 'promote' }, env),
+  },
 } as const;
+
+/** A canary in this process never gets a signal: abort and promote ask the running one (another process) by signal. */
+const NO_SIGNALS: CanarySignals = { stopRequested: () => false, promoteRequested: () => false };
+
+/** `deploy canary --abort` and `deploy promote`, in this process as the CLI runs them: they signal the running canary and wait for its handover. */
+async function finishCanary(context: CommandContext, request: Extract<CanaryRequest, { kind: 'abort' | 'promote' }>, env: ActionEnv): Promise<ActionOutcome> {
+  const result = await canaryCommand(context, request, { spec: env.spec().canary }, NO_SIGNALS);
+  const error = canaryFailure(result);
+  return { ok: error === undefined, result, ...(error ? { error: { code: error.code, message: error.message, hint: error.hint } } : {}) };
+}
 
 export type ActionName = keyof typeof ACTIONS;
 export const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];

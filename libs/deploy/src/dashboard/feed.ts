@@ -1,6 +1,7 @@
 import { type Color, HealthResponse } from '@mlbg/contract';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { CommandContext } from '../commands/context';
+import type { LastDiff } from '../commands/last-diff';
 import { type StatusResult, stackStatus } from '../commands/lifecycle';
 import type { Clock, HttpClient } from '../effects/deps';
 import { judgeHealth } from '../effects/service-client';
@@ -53,7 +54,8 @@ export interface StackView {
 export type FeedEvent =
   | { readonly kind: 'stack'; readonly stack: StackView }
   | { readonly kind: 'sample'; readonly sample: Sample }
-  | { readonly kind: 'history'; readonly entries: readonly HistoryEntry[]; readonly skippedLines: readonly number[] };
+  | { readonly kind: 'history'; readonly entries: readonly HistoryEntry[]; readonly skippedLines: readonly number[] }
+  | { readonly kind: 'diff'; readonly diff: LastDiff | null };
 
 export interface FeedOptions {
   /** A context to read the deployment with (opened once, again after a failure). */
@@ -66,7 +68,7 @@ export interface FeedOptions {
 }
 
 /**
- * Watches one deployment: its status and history every `statusMs`, each color's /metrics and
+ * Watches one deployment: its status, history and latest diff report every `statusMs`, each color's /metrics and
  * nginx's access log every `sampleMs`, and keeps the last 15 minutes of points. A stack that goes
  * down shows as errors and gaps, never stops the feed.
  */
@@ -76,6 +78,7 @@ export class DashboardFeed {
   private stack: StackView = { checkedAt: new Date(0).toISOString(), status: null, details: { blue: null, green: null }, error: 'not read yet' };
   private history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] } = { entries: [], skippedLines: [] };
   private historyKey = '';
+  private diff: LastDiff | null = null;
   private context: CommandContext | undefined;
   private readonly lastCounts = new Map<Color, { counts: MetricsCounts; at: number }>();
   private accessOffset: number | undefined;
@@ -102,8 +105,8 @@ export class DashboardFeed {
   }
 
   /** Everything a new page needs at once. */
-  snapshot(): { stack: StackView; samples: readonly Sample[]; history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] } } {
-    return { stack: this.stack, samples: this.samples, history: this.history };
+  snapshot(): { stack: StackView; samples: readonly Sample[]; history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] }; diff: LastDiff | null } {
+    return { stack: this.stack, samples: this.samples, history: this.history, diff: this.diff };
   }
 
   subscribe(listener: (event: FeedEvent) => void): () => void {
@@ -117,6 +120,13 @@ export class DashboardFeed {
     this.statusRunning = true;
     try {
       const context = (this.context ??= await this.options.openContext());
+      // The latest prediction-diff report (deploy diff, a diff gate, the page's compare), pushed when a
+      // new one was made; read first, so a stack that is down does not hide it.
+      const diff = context.lastDiff?.read() ?? null;
+      if ((diff?.time ?? null) !== (this.diff?.time ?? null) || diff?.by !== this.diff?.by) {
+        this.diff = diff;
+        this.emit({ kind: 'diff', diff });
+      }
       const status = await stackStatus(context);
       const details = Object.fromEntries(await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const))) as Record<Color, ColorDetail | null>;
       this.stack = { checkedAt: new Date(this.options.clock.now()).toISOString(), status, details, error: null };

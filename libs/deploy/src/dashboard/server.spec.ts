@@ -1,7 +1,7 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Color } from '@mlbg/contract';
 import { type StackLayout, stackLayout } from '../backends/local/layout';
 import { type CommandContext, stateFolderStores } from '../commands/context';
@@ -9,11 +9,43 @@ import { gatesNamed } from '../gates';
 import { readHistory } from '../history/history';
 import { DEFAULT_PREFLIGHT_GATES, DeploymentSpec } from '../spec/deployment-spec';
 import { type FakeColor, fakeBackend, fakeClock } from '../testing/fakes';
+import { thisCli } from '../cli/dashboard';
+import type { Backend } from '../backends/backend';
+import { type Routes, routesWithLive } from '../routing/routes';
+import { type CliCommand, launchCanary } from './canary-launch';
 import { DashboardFeed } from './feed';
 import { type RunningDashboard, startDashboard } from './server';
 
 const TOKEN = 'a'.repeat(48);
 const USER = 'tester (dashboard)';
+const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
+const realClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((done) => setTimeout(done, ms)) };
+
+/**
+ * A FAKE `deploy canary` (plain node): writes what it was started with, then either writes the
+ * canary's run file naming its own pid and waits for SIGTERM, or (with --color=blue) answers as
+ * the CLI does with --json when a gate refused, and exits 1.
+ */
+const FAKE_CANARY_CLI = `
+const { writeFileSync, renameSync } = require('node:fs');
+const { join } = require('node:path');
+const args = process.argv.slice(2);
+const stateDir = args.find((arg) => arg.startsWith('--state-dir=')).slice('--state-dir='.length);
+writeFileSync(join(stateDir, 'started-with.json'), JSON.stringify({ args, user: process.env.BLUEGREEN_USER, pid: process.pid }));
+if (args.includes('--color=blue')) {
+  process.stderr.write('preflight: checking blue before it takes a share of green\\'s traffic\\n');
+  process.stdout.write(JSON.stringify({ ok: false, command: 'canary', result: null, error: { code: 'PREFLIGHT_FAILED', message: 'the fake gate refused blue', hint: 'a hint' } }, null, 2) + '\\n');
+  process.exit(1);
+}
+process.stderr.write('step 1 of 2: green at 25%\\n');
+setTimeout(() => {
+  const run = { pid: process.pid, stable: 'blue', canary: 'green', steps: [25, 100], weight: 25, step: 1, intervalMs: 60000, analysisAt: new Date(Date.now() + 60000).toISOString(), lastAnalysis: null };
+  writeFileSync(join(stateDir, 'canary.json.tmp'), JSON.stringify(run));
+  renameSync(join(stateDir, 'canary.json.tmp'), join(stateDir, 'canary.json'));
+}, 300);
+process.on('SIGTERM', () => process.exit(1));
+setInterval(() => undefined, 1000);
+`;
 
 describe('the dashboard server (real HTTP on loopback; a fake deployment behind it)', () => {
   let dir: string;
@@ -22,6 +54,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
   let dashboard: RunningDashboard | undefined;
   let opened: string[];
   let backend: ReturnType<typeof fakeBackend>;
+  let feed: DashboardFeed;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'mlbg-dashboard-'));
@@ -30,6 +63,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     assets = join(dir, 'assets');
     mkdirSync(assets);
     writeFileSync(join(assets, 'index.html'), '<!doctype html><title>dashboard test page</title>');
+    writeFileSync(join(assets, 'main-1a2b3c.js'), 'console.log("bundle");');
     opened = [];
   });
   afterEach(async () => {
@@ -38,10 +72,11 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const start = async (options: { readOnly?: boolean; green?: FakeColor } = {}) => {
+  const start = async (options: { readOnly?: boolean; green?: FakeColor; cli?: CliCommand; routes?: Routes } = {}) => {
     backend = fakeBackend({ live: 'blue', colors: { blue: { version: 'v1.0.0', featureCount: 1 }, green: options.green ?? { version: 'v1.1.0', featureCount: 1 } } });
+    if (options.routes) backend = splitBackend(backend, options.routes);
     const context = (): CommandContext => ({ backend, ...stateFolderStores(layout), clock: fakeClock(), userName: USER, progress: () => undefined, preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES) });
-    const feed = new DashboardFeed({ openContext: async () => context(), http: async () => Promise.reject(new Error('no http in this test')), clock: fakeClock() });
+    feed = new DashboardFeed({ openContext: async () => context(), http: async () => Promise.reject(new Error('no http in this test')), clock: fakeClock() });
     dashboard = await startDashboard({
       host: '127.0.0.1',
       port: 0,
@@ -51,7 +86,11 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       backend: 'local',
       userName: USER,
       feed,
-      actionEnv: { spec: () => DeploymentSpec.parse({}) },
+      actionEnv: {
+        spec: () => DeploymentSpec.parse({}),
+        startCanary: (request, context) =>
+          launchCanary(request, { cli: options.cli ?? fakeCli(), stateDir: layout.stateDir, backend: 'local', userName: USER, runFile: context.canaryRun, clock: realClock }, context.progress),
+      },
       diff: async () => Promise.reject(new Error('no diff in this test')),
       openContext: async (action) => {
         opened.push(action);
@@ -59,6 +98,11 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       },
     });
     return dashboard;
+  };
+  const fakeCli = (): CliCommand => {
+    const script = join(dir, 'fake-canary-cli.js');
+    writeFileSync(script, FAKE_CANARY_CLI);
+    return { command: process.execPath, args: [script], cwd: dir, env: process.env };
   };
   const url = (path: string) => new URL(path, dashboard?.url).toString();
   const origin = () => (dashboard?.url ?? '').replace(/\/$/, '');
@@ -90,9 +134,19 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('dashboard test page');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    // the page is asked again every time; a bundle (a content hash in its name) is cached for good
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const bundle = await fetch(url('/main-1a2b3c.js'), { headers: withToken });
+    expect([bundle.status, bundle.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable']);
     const state = await fetch(url('/api/state'), { headers: withToken });
     expect(state.headers.get('cache-control')).toBe('no-store');
-    expect(await state.json()).toMatchObject({ backend: 'local', readOnly: false, user: USER, actions: ['switch', 'rollback', 'release', 'shadow'] });
+    expect(await state.json()).toMatchObject({
+      backend: 'local',
+      readOnly: false,
+      user: USER,
+      actions: ['switch', 'rollback', 'release', 'shadow', 'canary', 'canary-abort', 'promote'],
+      canaryDefaults: { steps: [5, 25, 50, 100], intervalSeconds: 30 },
+    });
   });
 
   it('refuses an action without the page\'s Origin (403) and changes nothing', async () => {
@@ -197,8 +251,105 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     request.destroy();
   });
 
+  describe('canary start (a FAKE canary CLI process unless said otherwise)', () => {
+    const startedWith = () => JSON.parse(readFileSync(join(layout.stateDir, 'started-with.json'), 'utf8')) as { args: string[]; user: string; pid: number };
+    afterEach(() => {
+      // The fake canary waits for SIGTERM, as the real one does.
+      if (existsSync(join(layout.stateDir, 'started-with.json'))) {
+        try {
+          process.kill(startedWith().pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    });
+
+    it('starts `deploy canary` as its own process with the page\'s flags and the dashboard user, and answers once its run file names it', async () => {
+      await start();
+      const answer = await post('/api/actions/canary', { ...withToken, origin: origin() }, { color: 'green', steps: [25, 100], intervalSeconds: 2, expectVersion: 'v1.1.0' });
+      const body = (await answer.json()) as { ok: boolean; result: { kind: string; pid: number; weight: number; log: string } };
+      expect(answer.status).toBe(200);
+      const child = startedWith();
+      expect(body).toMatchObject({ ok: true, result: { kind: 'started', pid: child.pid, weight: 25, canary: 'green', stable: 'blue' } });
+      expect(child.args).toEqual(['canary', '--color=green', '--steps=25,100', '--interval=2000ms', '--expect-version=v1.1.0', `--state-dir=${layout.stateDir}`, '--backend=local', '--json']);
+      expect(child.user).toBe(USER);
+      // Its progress is in its log in the state folder, and it outlives the request.
+      expect(readFileSync(body.result.log, 'utf8')).toContain('step 1 of 2: green at 25%');
+      expect(() => process.kill(child.pid, 0)).not.toThrow();
+      expect(opened).toEqual(['canary']);
+    });
+
+    it('answers with the canary process\'s own refusal (409, its code and message) when it ends before its first step', async () => {
+      await start();
+      const answer = await post('/api/actions/canary', { ...withToken, origin: origin() }, { color: 'blue' });
+      expect(answer.status).toBe(409);
+      expect(await answer.json()).toMatchObject({ ok: false, error: { code: 'PREFLIGHT_FAILED', message: 'the fake gate refused blue' } });
+    });
+
+    it('the REAL CLI, as the dashboard starts it from another process: a canary on a stack that is not running answers the CLI\'s own error', async () => {
+      await start({ cli: thisCli(WORKSPACE_ROOT) });
+      const answer = await post('/api/actions/canary', { ...withToken, origin: origin() }, { color: 'green', steps: [50, 100], intervalSeconds: 1 });
+      const body = (await answer.json()) as { ok: boolean; error: { code: string; message: string; hint: string } };
+      expect({ status: answer.status, ok: body.ok }).toEqual({ status: 409, ok: false });
+      expect(body.error).toMatchObject({ code: 'STACK_NOT_RUNNING', message: expect.stringContaining(join(layout.stateDir, 'state.json')), hint: expect.stringContaining('deploy:up') });
+      expect(history()).toEqual([]);
+    }, 60_000);
+
+    it('refuses bad canary flags before starting anything (400)', async () => {
+      await start();
+      const answer = await post('/api/actions/canary', { ...withToken, origin: origin() }, { steps: ['five'] });
+      expect(answer.status).toBe(400);
+      expect(await answer.json()).toMatchObject({ error: { code: 'BAD_REQUEST', message: expect.stringContaining('steps') } });
+      expect(existsSync(join(layout.stateDir, 'started-with.json'))).toBe(false);
+    });
+  });
+
+  it('abort of an interrupted canary (split routes, nothing running) moves all traffic back through the canary command, recorded as the dashboard user', async () => {
+    await start({ routes: { live: { blue: 75, green: 25 }, preview: { blue: 0, green: 100 } } });
+    const answer = await post('/api/actions/canary-abort', { ...withToken, origin: origin() });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ ok: true, result: { kind: 'aborted', stable: 'blue', canary: 'green', weight: 0 } });
+    expect(await backend.readRoutes()).toEqual(routesWithLive('blue'));
+    expect(history()).toMatchObject([{ command: 'canary', outcome: 'aborted', user: USER, stable: 'blue', canary: 'green' }]);
+  });
+
+  it('promote without a canary in progress is refused with CANARY_NOT_RUNNING and changes nothing', async () => {
+    await start();
+    const answer = await post('/api/actions/promote', { ...withToken, origin: origin() });
+    expect(answer.status).toBe(409);
+    expect(await answer.json()).toMatchObject({ ok: false, error: { code: 'CANARY_NOT_RUNNING' } });
+    expect(backend.moves).toEqual([]);
+    expect(history()).toEqual([]);
+  });
+
+  it('shows the latest diff report kept in the state folder, and pushes a newer one as a diff event', async () => {
+    await start();
+    const kept = stateFolderStores(layout).lastDiff;
+    const report = (by: string, time: string) => ({ time, by, user: 'ana', result: { report: { pairs: 7 }, problems: ['too few pairs'], judged: true, notes: [] } }) as unknown as Parameters<typeof kept.write>[0];
+    kept.write(report('prediction-diff gate of switch', '2026-12-01T10:00:00.000Z'));
+    await feed.refreshStack();
+    expect(await (await fetch(url('/api/state'), { headers: withToken })).json()).toMatchObject({ diff: { by: 'prediction-diff gate of switch', user: 'ana', result: { report: { pairs: 7 } } } });
+
+    const pushed: unknown[] = [];
+    feed.subscribe((event) => event.kind === 'diff' && pushed.push(event.diff));
+    kept.write(report('deploy diff', '2026-12-01T10:05:00.000Z'));
+    await feed.refreshStack();
+    await feed.refreshStack();
+    expect(pushed).toMatchObject([{ by: 'deploy diff', time: '2026-12-01T10:05:00.000Z' }]);
+  });
+
   it('does not start without the built page, and says how to build it', async () => {
     rmSync(join(assets, 'index.html'));
     await expect(start()).rejects.toMatchObject({ code: 'DASHBOARD_NOT_BUILT', hint: expect.stringContaining('nx run dashboard:build') });
   });
 });
+
+/** The fake deployment with its live route split (a canary interrupted at some weight). */
+function splitBackend(base: ReturnType<typeof fakeBackend>, initial: Routes): ReturnType<typeof fakeBackend> {
+  let routes = initial;
+  const backend: Backend = { ...base, readRoutes: async () => routes, setRoutes: async (next) => {
+    routes = next;
+    await base.setRoutes(next);
+  } };
+  return Object.assign(backend, { moves: base.moves, live: base.live });
+}

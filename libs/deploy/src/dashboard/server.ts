@@ -89,7 +89,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     return refuse(reply, 401, UNAUTHORIZED);
   });
 
-  const meta = () => ({ backend: options.backend, readOnly: options.readOnly, user: options.userName, actions: options.readOnly ? [] : ACTION_NAMES });
+  // The spec's canary steps and interval, for the start form's defaults (null while the spec can not be read).
+  const canaryDefaults = () => {
+    try {
+      const { steps, intervalSeconds } = options.actionEnv.spec().canary;
+      return { steps, intervalSeconds };
+    } catch {
+      return null;
+    }
+  };
+  const meta = () => ({ backend: options.backend, readOnly: options.readOnly, user: options.userName, actions: options.readOnly ? [] : ACTION_NAMES, canaryDefaults: canaryDefaults() });
 
   app.get('/api/state', async () => ({ ...meta(), ...options.feed.snapshot() }));
 
@@ -110,7 +119,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   // The prediction diff reads only (no lock, no history), so it is a GET, allowed in read-only mode.
   app.get('/api/diff', async (_request, reply) => {
     try {
-      return { ok: true, result: await options.diff() };
+      const result = await options.diff();
+      // The compare kept its report as the latest: push it to every page now.
+      await options.feed.refreshStack();
+      return { ok: true, result };
     } catch (error) {
       const known = error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
       return reply.code(known.code === 'UNEXPECTED' ? 500 : 409).send({ ok: false, result: null, error: { code: known.code, message: known.message, hint: known.hint } });
@@ -151,9 +163,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
 
   await app.register(fastifyStatic, {
     root: options.assetsDir,
-    setHeaders: (response, path) => {
+    setHeaders: (reply, path) => {
       // Bundles have content hashes in their names; the page itself must always be asked again.
-      response.setHeader('cache-control', path.endsWith('.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
+      reply.header('cache-control', path.endsWith('.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
     },
   });
 

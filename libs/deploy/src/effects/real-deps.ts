@@ -7,6 +7,8 @@ import { delimiter, join } from 'node:path';
 import type { BindCheck, CommandRunner, HttpClient, ProcessControl, ProcessInfo, RuntimeDeps, TestPause, TestPausePoint } from './deps';
 
 const DEFAULT_HTTP_TIMEOUT_MS = 5_000;
+/** Who the history records for a command, instead of the OS user (set by the dashboard for the canary it starts). */
+export const USER_VARIABLE = 'BLUEGREEN_USER';
 const SBIN_FOLDERS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
 
 /** The real world: node:http, /proc (or `ps`), child_process, the clock. */
@@ -15,7 +17,9 @@ export function realDeps(options: { workspaceRoot: string; env: Readonly<Record<
     workspaceRoot: options.workspaceRoot,
     tmpRoot: tmpdir(),
     uid: process.getuid?.() ?? -1,
-    userName: currentUser(),
+    // BLUEGREEN_USER names who runs the command when it is not the OS user: the dashboard starts
+    // a canary as its own CLI process, and that process must record the dashboard's user.
+    userName: options.env[USER_VARIABLE] || currentUser(),
     clock: { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
     http: httpClient,
     processes: processControl,

@@ -8,11 +8,22 @@ import { type CollectedPairs, replayPairs, shadowPairs } from './prediction-pair
 
 export const PREDICTION_DIFF_GATE = 'prediction-diff';
 
+/** A report judged (or not) against criteria: what `deploy diff` prints and the gate decides on. */
+export interface DiffResult {
+  readonly report: DiffReport;
+  /** Why the report fails the criteria (empty when it passes or none was asked). */
+  readonly problems: readonly string[];
+  readonly judged: boolean;
+  readonly notes: readonly string[];
+}
+
 /** What the gate compares and what it requires. */
 export interface PredictionDiffSettings {
   readonly criteria: DiffCriteria;
   /** Absolute path of a replay file; absent = the shadow traffic's records. */
   readonly replayFile?: string;
+  /** Given every report the gate made (the CLI keeps it as the latest, for the dashboard). */
+  readonly onReport?: (result: DiffResult) => void;
 }
 
 export const DEFAULT_PREDICTION_DIFF_SETTINGS: PredictionDiffSettings = predictionDiffSettings(undefined, '');
@@ -85,6 +96,7 @@ export function predictionDiffGate(settings: PredictionDiffSettings): Gate {
       }
       const { report, collected } = compared;
       const problems = diffProblems(report, criteria);
+      settings.onReport?.({ report, problems, judged: true, notes: collected.problems });
       const observed = `${summarizeReport(report)}${collected.problems.length > 0 ? `; ${collected.problems.join('; ')}` : ''}`;
       if (problems.length === 0) return passed(this.name, observed, expected);
       const more =

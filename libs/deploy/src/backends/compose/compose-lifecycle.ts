@@ -1,10 +1,10 @@
 import { Color, otherColor } from '@mlbg/contract';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { checkHealth, healthView, judgeHealth, noAnswer } from '../../effects/service-client';
 import { DeployError } from '../../errors';
 import { COLOR_IMAGE_VARIABLES, IMAGE_APP_DIR, LOCAL_IMAGE_REPOSITORY, colorService } from '../../render/compose/compose';
-import { COLOR_MODEL_VARIABLES } from '../../render/compose/compose-names';
+import { COLOR_MODEL_VARIABLES, COMPOSE_NGINX_LOG_DIR } from '../../render/compose/compose-names';
 import { allTo } from '../../routing/routes';
 import { LIVE_SOCKET, PREVIEW_SOCKET } from '../../spec/sockets';
 import type { BackendRuntime, BackendStatus, DownRequest, DownResult, ReleaseRequest, ReleaseResult, StartedColor, UpRequest, UpResult } from '../backend';
@@ -25,6 +25,8 @@ export async function composeUp(target: ComposeTarget, runtime: BackendRuntime, 
   }
   const begin = runtime.clock.now();
   runtime.progress(`Starting the Compose deployment (${target.composeCommand.join(' ')} up --build -d)...`);
+  // nginx's bind-mounted log folder: podman refuses a missing source (docker would make it, owned by root).
+  mkdirSync(join(target.workspaceRoot, COMPOSE_NGINX_LOG_DIR), { recursive: true });
   await compose(target, ['up', '--build', '-d'], request.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS);
   const colors = {} as Record<Color, StartedColor>;
   for (const color of Color.options) {

@@ -8,6 +8,14 @@ export function composeColorFile(color: Color): string {
 }
 /** The committed nginx config the Compose `nginx` service mounts. */
 export const COMPOSE_NGINX_CONF = 'deploy/nginx/nginx.conf';
+/**
+ * Where the Compose nginx writes its JSON access log on the host (a bind mount, relative to the
+ * Compose files), so the dashboard's nginx chart line (and a canary's analysis) can read what
+ * clients saw, as on the local stack. The official image's own /var/log/nginx/access.log is its stdout.
+ */
+export const COMPOSE_NGINX_LOG_DIR = 'deploy/logs/nginx';
+/** The same folder inside the nginx container. */
+export const COMPOSE_NGINX_LOG_MOUNT = '/var/log/mlbg';
 /** The original design's start command, unchanged. */
 export const COMPOSE_UP_COMMAND =
   'docker-compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml up --build -d';

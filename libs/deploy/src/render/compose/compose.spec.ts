@@ -1,6 +1,8 @@
 import { parse } from 'yaml';
 import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
 import { applyOverrides } from '../../spec/overrides';
+import { renderNginxConf } from '../nginx/nginx';
+import { composeNginxSite } from '../nginx/nginx-site';
 import { renderComposeFiles } from './compose';
 
 const files = renderComposeFiles(DEFAULT_DEPLOYMENT_SPEC);
@@ -42,6 +44,15 @@ describe('renderComposeFiles', () => {
     expect(model('green')).toBe('${GREEN_MODEL:-/app/models/v1.1.0/model.onnx}');
     const spec = { ...DEFAULT_DEPLOYMENT_SPEC, colors: { ...DEFAULT_DEPLOYMENT_SPEC.colors, blue: { ...DEFAULT_DEPLOYMENT_SPEC.colors.blue, model: 'models/v2.0.0/model.onnx' } } };
     expect(parse(renderComposeFiles(spec)[1].content).services['ml-service-blue'].environment.MODEL_PATH).toBe('${BLUE_MODEL:-/app/models/v2.0.0/model.onnx}');
+  });
+
+  it("bind-mounts a log folder into nginx, where the rendered config writes its JSON access log (the dashboard and a canary read it on the host)", () => {
+    const nginx = parse(byPath['docker-compose.yml']).services.nginx;
+    expect(nginx.volumes).toContain('./deploy/logs/nginx:/var/log/mlbg');
+    const conf = renderNginxConf(DEFAULT_DEPLOYMENT_SPEC, composeNginxSite(DEFAULT_DEPLOYMENT_SPEC));
+    expect(conf).toMatch(/^\s*access_log \/var\/log\/mlbg\/access\.log mlbg_json buffer=64k flush=1s;$/m);
+    // Errors stay on the container's stderr (`docker logs ml-nginx`), as the official image has them.
+    expect(conf).toContain('error_log /var/log/nginx/error.log warn;');
   });
 
   it('runs each color on a read-only root filesystem, with a tmpfs /tmp; nginx keeps a writable one', () => {

@@ -2,7 +2,7 @@ import { Color, otherColor } from '@mlbg/contract';
 import { stringify } from 'yaml';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import { CANARY_SOCKET, COMPOSE_SOCKET_DIR, INITIAL_LIVE_COLOR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket, liveSlotSocket } from '../../spec/sockets';
-import { COLOR_MODEL_VARIABLES, COMPOSE_BASE_FILE, COMPOSE_NGINX_CONF, composeColorFile } from './compose-names';
+import { COLOR_MODEL_VARIABLES, COMPOSE_BASE_FILE, COMPOSE_NGINX_CONF, COMPOSE_NGINX_LOG_DIR, COMPOSE_NGINX_LOG_MOUNT, composeColorFile } from './compose-names';
 import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
 
 /** Compose file format: docker-compose 1.29 reads a file without `version` as the legacy v1 format. */
@@ -67,7 +67,7 @@ function baseFile(spec: DeploymentSpec) {
         container_name: spec.router.container,
         command: ['sh', '-c', routerCommand(spec)],
         ports: [`${spec.router.port}:${spec.router.port}`],
-        volumes: [`./${COMPOSE_NGINX_CONF}:/etc/nginx/nginx.conf:ro`, `${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`],
+        volumes: [`./${COMPOSE_NGINX_CONF}:/etc/nginx/nginx.conf:ro`, `${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`, `./${COMPOSE_NGINX_LOG_DIR}:${COMPOSE_NGINX_LOG_MOUNT}`],
         networks: [spec.network],
         restart: 'unless-stopped',
       },

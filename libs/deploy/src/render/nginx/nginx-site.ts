@@ -1,7 +1,7 @@
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import { COMPOSE_SOCKET_DIR } from '../../spec/sockets';
 import { GENERATE_COMMAND } from '../generated-file';
-import { COMPOSE_UP_COMMAND } from '../compose/compose-names';
+import { COMPOSE_NGINX_LOG_MOUNT, COMPOSE_UP_COMMAND } from '../compose/compose-names';
 
 /** Files nginx writes. Relative paths are resolved by nginx against its `-p` prefix. */
 export interface NginxFiles {
@@ -69,7 +69,8 @@ export function composeNginxSite(spec: DeploymentSpec): NginxSite {
   return {
     socketDir: COMPOSE_SOCKET_DIR,
     listen: { port: spec.router.port },
-    files: { pid: '/var/run/nginx.pid', errorLog: '/var/log/nginx/error.log', accessLog: '/var/log/nginx/access.log' },
+    // The access log in the bind-mounted log folder (read on the host); errors stay on the container's stderr.
+    files: { pid: '/var/run/nginx.pid', errorLog: '/var/log/nginx/error.log', accessLog: `${COMPOSE_NGINX_LOG_MOUNT}/access.log` },
     workerProcesses: 'auto',
     hints: {
       live: `Start the stack with \`${COMPOSE_UP_COMMAND}\`.`,
