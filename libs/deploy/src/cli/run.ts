@@ -14,7 +14,7 @@ import { rollbackTraffic } from '../commands/rollback';
 import { type SwitchResult, switchFailureCode, switchTraffic } from '../commands/switch';
 import type { RuntimeDeps } from '../effects/deps';
 import { TEST_PAUSE_VARIABLE, testPauseFrom } from '../effects/real-deps';
-import { DeployError, type DeployErrorCode } from '../errors';
+import { DeployError } from '../errors';
 import { type DiffResult, type Gate, PREDICTION_DIFF_GATE, type PredictionDiffSettings, type SwitchTiming, gatesNamed, predictionDiffGate, predictionDiffSettings } from '../gates';
 import { diffColors, keepDiff } from '../commands/diff';
 import { captureLive, shadowOnAction, shadowTraffic } from '../commands/shadow';
