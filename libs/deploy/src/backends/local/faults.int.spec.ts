@@ -305,8 +305,8 @@ describeWithBinary(NGINX, 'nginx')('a hung live color (real nginx, real services
     // One attempt (proxy_next_upstream off): nginx answers within its connect + send + read timeouts.
     const attemptMs = (TIMEOUTS.connectSeconds + TIMEOUTS.sendSeconds + TIMEOUTS.readSeconds) * 1000;
     const { probeIntervalMs } = readPlan(stack.layout.supervisorPlanFile).policy;
-    // The unready limit counts from the supervisor's last good probe (before its first one, the start grace applies).
-    await waitFor('the supervisor has seen blue ready', () => readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['blue']?.phase === 'ready', 10_000);
+    // `up` returned once the supervisor had seen blue ready: from then on its unready limit applies (not the start grace).
+    expect(readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['blue']?.phase).toBe('ready');
     const hung = stack.pid('blue') as number;
     const load = keepAliveLoad({ port: stack.ports.router, clients: CLIENTS, path: '/predict', body: PREDICT, timeoutMs: 60_000 });
     while (load.count() < 200) await sleep(50);

@@ -11,7 +11,7 @@ import { STACK_PROCESSES, SUPERVISOR, type StackLayout, type StackProcess, httpU
 import { DEFAULT_STOP_TIMEOUT_MS, type ProcessCheck, checkProcess, isStackProcess, readPidFile, removePidFile, stopProcess } from './processes';
 import { NGINX_CONF, ROUTER_HOST, chooseRouterPort, explainBind, probeRouter, requireNginx, routerPortCandidates, saveNginxLogs, writeAndTestNginxConf } from './nginx-process';
 import { readLink, writeRouteLinks } from './route-links';
-import { awaitSupervised, checkSupervisor, currentPlan, colorProcess, logOffsets, nginxProcess, startSupervisor, stopSupervisor, supervisorPolicy, supervisorPlan, updatePlan } from './supervised';
+import { awaitSupervised, awaitSupervisorReady, checkSupervisor, currentPlan, colorProcess, logOffsets, nginxProcess, startSupervisor, stopSupervisor, supervisorPolicy, supervisorPlan, updatePlan } from './supervised';
 import { stopShadowRelay } from './shadow';
 import {
   type AwaitedProcess,
@@ -146,6 +146,7 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
       }));
       const ready = await waitUntilReady(deps, items, request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
       if (!ready.ok) throw startFailure(layout, ready.failed, ready.reason);
+      await awaitSupervisorReady(deps, layout, started);
 
       const facts = (color: Color) => ready.facts.get(color) as ColorFacts;
       writeState(layout.stateFile, {
@@ -429,6 +430,7 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
     repair.request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS,
   );
   if (!ready.ok) throw startFailure(layout, ready.failed, ready.reason);
+  await awaitSupervisorReady(deps, layout, started);
   const facts = (color: Color) => ready.facts.get(color) as ColorFacts;
   const launchFor = (color: Color) => launches.find((launch) => launch.color === color) as ColorLaunch;
   const colors = {

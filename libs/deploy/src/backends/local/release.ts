@@ -4,7 +4,7 @@ import { DeployError } from '../../errors';
 import { type StackLayout, httpUrl } from './layout';
 import { requireRunningStack } from './local-backend';
 import { readPidFile } from './processes';
-import { awaitSupervised, colorProcess, currentPlan, logOffsets, updatePlan, withProcess } from './supervised';
+import { awaitSupervised, awaitSupervisorReady, colorProcess, currentPlan, logOffsets, updatePlan, withProcess } from './supervised';
 import { readLink } from './route-links';
 import { describeWeights, soleTarget } from '../../routing/routes';
 import { checkHealth, healthView } from '../../effects/service-client';
@@ -60,6 +60,7 @@ export async function releaseModel(deps: RuntimeDeps, layout: StackLayout, reque
       const restored = await restore(deps, layout, state, { ...launch, model: resolvePrevious(layout, previous.model) }, request.timeoutMs);
       throw new DeployError('RELEASE_FAILED', `${why}\n${restored}`);
     }
+    await awaitSupervisorReady(deps, layout, [started]);
     const facts = ready.facts.get(color) as ColorFacts;
     const startedAt = new Date(deps.clock.now()).toISOString();
     const next: StackState = {

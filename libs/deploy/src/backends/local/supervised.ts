@@ -191,6 +191,28 @@ export async function awaitSupervised<N extends SupervisedName>(
   }
 }
 
+/**
+ * Waits until the supervisor's own probe has seen each started process ready (the CLI's probe may
+ * be a probe interval ahead): only from then on is a hang caught within `unreadyLimitMs`; before,
+ * the start grace (`startGraceMs`) applies. Called before `up` or `release` says it is done.
+ * Bounded by two probes; a process that died meanwhile is the supervisor's to restart (and
+ * `status` shows it), so this never fails a command.
+ */
+export async function awaitSupervisorReady(deps: RuntimeDeps, layout: StackLayout, started: readonly { readonly name: SupervisedName; readonly pid: number }[]): Promise<void> {
+  let policy: SupervisorPolicy;
+  try {
+    policy = readPlan(layout.supervisorPlanFile).policy;
+  } catch {
+    return;
+  }
+  const deadline = deps.clock.now() + 2 * (policy.probeIntervalMs + policy.probeTimeoutMs);
+  while (deps.clock.now() < deadline) {
+    const status = readSupervisorStatus(layout.supervisorStatusFile);
+    if (started.every((item) => status?.processes[item.name]?.pid === item.pid && status.processes[item.name]?.phase === 'ready')) return;
+    await deps.clock.sleep(POLL_MS);
+  }
+}
+
 /** What the supervisor reports, for `status`: every process's phase, restarts and last exit. */
 export interface SupervisorView {
   readonly process: ProcessCheck['kind'];
