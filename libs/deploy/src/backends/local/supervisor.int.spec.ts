@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeWithBinary, findBinary } from '../../testing/real-tools';
@@ -7,6 +7,7 @@ import { type LoadReport, failureKinds, keepAliveLoad, stopAllLoads } from '../.
 import { readHistory } from '../../history/history';
 import { processControl } from '../../effects/real-deps';
 import { type ProcessReport, readSupervisorStatus } from './supervisor-files';
+import { groupMembers } from './supervisor';
 import { DEFAULT_SUPERVISOR } from '../../spec/deployment-spec';
 
 /**
@@ -15,6 +16,12 @@ import { DEFAULT_SUPERVISOR } from '../../spec/deployment-spec';
  * what is asserted. One stack for the file; each scenario leaves it healthy for the next.
  */
 jest.setTimeout(180_000);
+
+/** The nice value of a process (field 19 of /proc/<pid>/stat, counted after the command name). */
+function niceness(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
 const NGINX = findBinary('nginx');
 const CLIENTS = 32;
 const PREDICT = JSON.stringify({ features: [[1], [2], [3]] });
@@ -101,6 +108,12 @@ describeWithBinary(NGINX, 'nginx')('the supervised local stack (real nginx, real
     expect(result.supervisor).toMatchObject({ process: 'running', pid: stack.pid('supervisor') });
     for (const name of ['blue', 'green', 'nginx']) {
       expect(result.supervisor.processes[name]).toMatchObject({ phase: 'ready', pid: stack.pid(name as 'blue'), restarts: 0, lastExit: null });
+    }
+    // Started at a raised priority, back to normal once ready: every process of each group (nginx's workers too).
+    for (const name of ['blue', 'green', 'nginx'] as const) {
+      const members = groupMembers(stack.pid(name) ?? 0);
+      expect(members.length).toBeGreaterThanOrEqual(name === 'nginx' ? 2 : 1);
+      expect(members.map((pid) => [name, niceness(pid)])).toEqual(members.map(() => [name, 0]));
     }
   });
 

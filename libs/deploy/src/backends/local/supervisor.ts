@@ -279,7 +279,8 @@ export class Supervisor {
     const now = Date.now();
     if (problem === undefined) {
       item.lastReadyAt = now;
-      if (item.report.phase === 'starting') setNice(pid, 0);
+      // The whole group: nginx's workers were forked while its master still ran at STARTUP_NICE.
+      if (item.report.phase === 'starting') setGroupNice(pid, 0);
       if (item.report.phase !== 'ready') {
         item.report = { ...item.report, phase: 'ready', since: new Date(now).toISOString() };
         this.writeStatus();
@@ -392,4 +393,28 @@ function setNice(pid: number, nice: number): void {
       // not permitted (not root), or it has exited: it runs at normal priority
     }
   }
+}
+
+/** Every process of the group `pgid` (a supervised process is the leader of its own session), each thread. */
+function setGroupNice(pgid: number, nice: number): void {
+  for (const pid of new Set([pgid, ...groupMembers(pgid)])) setNice(pid, nice);
+}
+
+/** The processes whose process group is `pgid`, from /proc (none when it can not be read). */
+export function groupMembers(pgid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  return entries.map(Number).filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      // After "pid (comm) ": state ppid pgrp ...; comm may hold spaces and parentheses, so read after the last ')'.
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid;
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
 }
