@@ -11,7 +11,7 @@ import { leaseLock } from '../backends/kubernetes/lease-lock';
 import { type CommandContext, stateFolderStores } from '../commands/context';
 import { downStack, releaseToIdle, stackStatus, upStack } from '../commands/lifecycle';
 import { rollbackTraffic } from '../commands/rollback';
-import { type SwitchResult, switchFailureCode, switchTraffic } from '../commands/switch';
+import { type SwitchResult, switchFailure, switchTraffic } from '../commands/switch';
 import type { RuntimeDeps } from '../effects/deps';
 import { TEST_PAUSE_VARIABLE, testPauseFrom } from '../effects/real-deps';
 import { DeployError } from '../errors';
@@ -284,8 +284,7 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
 function switchOutcome(result: SwitchResult, command: 'switch' | 'rollback'): Outcome {
   const lines = formatSwitch(result, command);
   if (result.kind === 'noop' || result.kind === 'switched') return { ok: true, lines, result };
-  const error = new DeployError(switchFailureCode(result), `${result.from} -> ${result.to}: ${result.reason}${result.kind === 'broken' ? ` Switching back failed: ${result.revertError}` : ''}`);
-  return { ok: false, lines, result, error };
+  return { ok: false, lines, result, error: switchFailure(result) };
 }
 
 function untilSignal(): Promise<void> {

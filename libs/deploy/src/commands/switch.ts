@@ -132,6 +132,11 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
 }
 
 /** The catalogue code of a switch that did not happen: a gate refused, the verification moved it back, or both failed. */
+/** The error a switch or rollback that did not move traffic ends with, for the CLI and the dashboard alike. */
+export function switchFailure(outcome: Exclude<SwitchOutcome, { kind: 'switched' }>): DeployError {
+  return new DeployError(switchFailureCode(outcome), `${outcome.from} -> ${outcome.to}: ${outcome.reason}${outcome.kind === 'broken' ? ` Switching back failed: ${outcome.revertError}` : ''}`);
+}
+
 export function switchFailureCode(outcome: Exclude<SwitchOutcome, { kind: 'switched' }>): DeployErrorCode {
   switch (outcome.kind) {
     case 'refused':

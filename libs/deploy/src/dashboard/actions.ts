@@ -6,8 +6,7 @@ import { releaseToIdle } from '../commands/lifecycle';
 import { rollbackTraffic } from '../commands/rollback';
 import { shadowOnAction, shadowTraffic } from '../commands/shadow';
 import type { DeploymentSpec } from '../spec/deployment-spec';
-import { type SwitchResult, switchTraffic } from '../commands/switch';
-import { DeployError } from '../errors';
+import { type SwitchResult, switchFailure, switchTraffic } from '../commands/switch';
 import type { CanaryStart } from './canary-launch';
 
 /** What an action may need besides its context: the deployment spec (read when asked, as the CLI reads it). */
@@ -91,12 +90,10 @@ export interface ActionOutcome {
   readonly error?: { readonly code: string; readonly message: string; readonly hint: string };
 }
 
-const FAILED_MOVE = { refused: 'PREFLIGHT_FAILED', reverted: 'VERIFY_FAILED', broken: 'REVERT_FAILED' } as const;
-
 /** A switch or rollback that did not move traffic is a failure that says why (the gate's message). */
 function moveOutcome(result: SwitchResult): ActionOutcome {
   if (result.kind === 'noop' || result.kind === 'switched') return { ok: true, result };
-  const error = new DeployError(FAILED_MOVE[result.kind], `${result.from} -> ${result.to}: ${result.reason}${result.kind === 'broken' ? ` Switching back failed: ${result.revertError}` : ''}`);
+  const error = switchFailure(result);
   return { ok: false, result, error: { code: error.code, message: error.message, hint: error.hint } };
 }
 
