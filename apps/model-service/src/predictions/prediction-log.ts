@@ -3,6 +3,8 @@ import { predictionOutputs, type AnyPredictResponse, type PredictionRecord } fro
 
 /** Rows of outputs one record keeps: a 10,000-row batch must not make the log hold megabytes. */
 export const MAX_RECORDED_ROWS = 100;
+/** The largest input a slot keeps as it is (digested when read); a wider one is digested at once. */
+export const MAX_KEPT_INPUT_BYTES = 4096;
 /** Digits of the input digest kept: enough to tell inputs apart, short in every record. */
 const DIGEST_DIGITS = 16;
 
@@ -53,7 +55,8 @@ type Outputs = Pick<PredictionRecord, 'outputs' | 'labels'>;
  * already made (its meta, input tensor and response); the digest and the record's JSON shape are
  * made only when `deploy:diff` reads it. Hashing and building a record on every request cost about
  * a fifth of a 3-row `/predict` (the bench's direct ratio fell from 0.86x to 0.64x), and the log is
- * read rarely. A large batch is reduced at once, so a slot never holds a big input or answer.
+ * read rarely. A large batch or a wide input is reduced at once, so a slot never holds more than
+ * {@link MAX_KEPT_INPUT_BYTES} of input or {@link MAX_RECORDED_ROWS} rows of answer.
  */
 export class PredictionLog {
   private next = 0;
@@ -86,7 +89,8 @@ export class PredictionLog {
 
   record(meta: PredictionMeta, input: ArrayBufferView, rows: number, response: AnyPredictResponse): void {
     if (this.capacity === 0) return;
-    if (rows > MAX_RECORDED_ROWS) {
+    // Reduced at once: a large batch (its outputs) or a wide input (up to 100 rows of many features).
+    if (rows > MAX_RECORDED_ROWS || input.byteLength > MAX_KEPT_INPUT_BYTES) {
       this.recordRows(meta, inputDigest(input), rows, predictionOutputs(response));
       return;
     }

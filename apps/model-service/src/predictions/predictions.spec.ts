@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PredictionsResponse, SHADOW_HEADER } from '@mlbg/contract';
 import { buildTestApp, expectedPrediction, readModelCard } from '../testing/test-app';
-import { MAX_RECORDED_ROWS, PredictionLog, inputDigest } from './prediction-log';
+import { MAX_KEPT_INPUT_BYTES, MAX_RECORDED_ROWS, PredictionLog, inputDigest } from './prediction-log';
 
 const FLOAT32_TOLERANCE = 1e-5;
 
@@ -116,6 +116,15 @@ describe('PredictionLog', () => {
     expect(first?.inputDigest).not.toBe(second?.inputDigest);
     expect(Date.parse(first?.time ?? '')).toBeGreaterThanOrEqual(before - 1);
     expect(log.since(1)).toEqual([second]);
+  });
+
+  it('a wide input is digested at once, to the same digest, so a slot never keeps more than MAX_KEPT_INPUT_BYTES of input', () => {
+    const log = new PredictionLog(1);
+    const wide = new Float32Array(MAX_KEPT_INPUT_BYTES / 4 + 1).map((_, i) => i);
+    const expected = inputDigest(wide);
+    log.record({ requestId: 'w', shadow: false, startedAt: performance.now(), route: 'predict' }, wide, 1, { predictions: [1], model_version: 'v' });
+    wide.fill(0); // what the slot kept must not be the tensor itself
+    expect(log.since()[0]).toMatchObject({ requestId: 'w', inputDigest: expected, rows: 1, outputs: [[1]], truncated: false });
   });
 
   it('a classifier answer keeps its labels and probabilities', () => {
