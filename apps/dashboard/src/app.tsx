@@ -59,7 +59,8 @@ export function App(props: { live: LiveState }) {
         </span>
         {snapshot && (
           <span class="meta">
-            {snapshot.backend} · {snapshot.stack.status?.stack ?? 'status unknown'} · {snapshot.readOnly ? 'read-only' : `acting as ${snapshot.user}`}
+            {snapshot.backend} · {snapshot.stack.status?.stack ?? 'status unknown'} ·{' '}
+            {snapshot.readOnly ? 'read-only' : `acting as ${snapshot.user}`}
           </span>
         )}
       </header>
@@ -74,7 +75,12 @@ export function App(props: { live: LiveState }) {
           )}
           <section class="colors">
             {COLORS.map((color) => (
-              <ColorCard key={color} color={color} status={snapshot.stack.status?.colors?.[color] ?? null} detail={snapshot.stack.details[color]} />
+              <ColorCard
+                key={color}
+                color={color}
+                status={snapshot.stack.status?.colors?.[color] ?? null}
+                detail={snapshot.stack.details[color]}
+              />
             ))}
             <Routes snapshot={snapshot} />
           </section>
@@ -86,7 +92,10 @@ export function App(props: { live: LiveState }) {
                 {label}
               </button>
             ))}
-            <span class="muted">lines: blue and green from their /metrics, dashed grey from nginx's access log (what clients saw); marks: switches, rollbacks, releases, canaries, shadow</span>
+            <span class="muted">
+              lines: blue and green from their /metrics, dashed grey from nginx's access log (what clients saw); marks: switches, rollbacks,
+              releases, canaries, shadow
+            </span>
           </div>
           <section class="charts">
             <Chart title="Requests per second" metric="rps" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
@@ -94,7 +103,9 @@ export function App(props: { live: LiveState }) {
             <Chart title="Latency p50" metric="p50Ms" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
             <Chart title="Latency p99" metric="p99Ms" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
           </section>
-          {(snapshot.stack.status?.shadow || snapshot.diff) && <DiffPanel latest={snapshot.diff} canCompare={Boolean(snapshot.stack.status?.shadow)} />}
+          {(snapshot.stack.status?.shadow || snapshot.diff) && (
+            <DiffPanel latest={snapshot.diff} canCompare={Boolean(snapshot.stack.status?.shadow)} />
+          )}
           <Timeline entries={snapshot.history.entries} skipped={snapshot.history.skippedLines} />
         </>
       )}
@@ -103,8 +114,10 @@ export function App(props: { live: LiveState }) {
 }
 
 function markLabel(entry: HistoryEntry): string {
-  if (entry.command === 'canary') return `canary ${entry.canary ?? ''} ${entry.outcome}${entry.outcome === 'started' ? '' : ` at ${entry.weight ?? '?'}%`}`;
-  if (entry.from && entry.to) return `${entry.command} ${entry.from}→${entry.to}${entry.outcome === 'switched' ? '' : ` (${entry.outcome})`}`;
+  if (entry.command === 'canary')
+    return `canary ${entry.canary ?? ''} ${entry.outcome}${entry.outcome === 'started' ? '' : ` at ${entry.weight ?? '?'}%`}`;
+  if (entry.from && entry.to)
+    return `${entry.command} ${entry.from}→${entry.to}${entry.outcome === 'switched' ? '' : ` (${entry.outcome})`}`;
   if (entry.command === 'shadow') return `shadow ${entry.outcome}`;
   return `${entry.command}${entry.color ? ` ${entry.color}` : ''}${entry.version ? ` ${entry.version}` : ''}`;
 }
@@ -113,7 +126,12 @@ function ColorCard(props: { color: Color; status: ColorStatus | null; detail: Co
   const { color, status, detail } = props;
   const health = status?.health;
   return (
-    <article class={`card card-${color}`} data-testid={`color-${color}`} data-role={status?.role ?? ''} data-health={health?.ok ? 'ok' : 'down'}>
+    <article
+      class={`card card-${color}`}
+      data-testid={`color-${color}`}
+      data-role={status?.role ?? ''}
+      data-health={health?.ok ? 'ok' : 'down'}
+    >
       <h2>
         {color} {status?.role && <span class={`role role-${status.role}`}>{status.role}</span>}
       </h2>
@@ -121,7 +139,9 @@ function ColorCard(props: { color: Color; status: ColorStatus | null; detail: Co
         <dt>version</dt>
         <dd data-testid={`version-${color}`}>{detail?.version ?? health?.version ?? '–'}</dd>
         <dt>health</dt>
-        <dd class={health?.ok ? 'ok' : 'bad'}>{health ? (health.ok ? 'ok' : `${health.status ?? 'no answer'}${health.error ? `: ${health.error}` : ''}`) : '–'}</dd>
+        <dd class={health?.ok ? 'ok' : 'bad'}>
+          {health ? (health.ok ? 'ok' : `${health.status ?? 'no answer'}${health.error ? `: ${health.error}` : ''}`) : '–'}
+        </dd>
         <dt>model</dt>
         <dd>{status?.model ?? '–'}</dd>
         <dt>sha256</dt>
@@ -185,14 +205,19 @@ function Routes(props: { snapshot: Snapshot }) {
               {status.shadow.on && status.shadow.relay && (
                 <span class="muted">
                   {' '}
-                  (relay: {status.shadow.relay.received} received, {status.shadow.relay.forwarded} forwarded, {status.shadow.relay.dropped} dropped)
+                  (relay: {status.shadow.relay.received} received, {status.shadow.relay.forwarded} forwarded, {status.shadow.relay.dropped}{' '}
+                  dropped)
                 </span>
               )}
             </dd>
           </>
         )}
         <dt>nginx serves</dt>
-        <dd data-testid="serving">{status?.router ? `${status.router.serving.version ?? 'nothing'} (${status.router.serving.ok ? 'ok' : (status.router.serving.error ?? 'not ok')})` : '–'}</dd>
+        <dd data-testid="serving">
+          {status?.router
+            ? `${status.router.serving.version ?? 'nothing'} (${status.router.serving.ok ? 'ok' : (status.router.serving.error ?? 'not ok')})`
+            : '–'}
+        </dd>
         <dt>router</dt>
         <dd class="muted">{status?.router?.url ?? '–'}</dd>
       </dl>
@@ -239,7 +264,11 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
     setBusy(true);
     try {
       const { outcome } = await runAction(action.name, action.body);
-      setResult(outcome.ok ? { ok: true, text: `${action.name}: done` } : { ok: false, text: outcome.error?.message ?? `${action.name} failed`, ...(outcome.error ? { hint: outcome.error.hint } : {}) });
+      setResult(
+        outcome.ok
+          ? { ok: true, text: `${action.name}: done` }
+          : { ok: false, text: outcome.error?.message ?? `${action.name} failed`, ...(outcome.error ? { hint: outcome.error.hint } : {}) },
+      );
     } catch (error) {
       setResult({ ok: false, text: `The dashboard server did not answer: ${String(error)}` });
     } finally {
@@ -259,7 +288,10 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
                 name: 'switch',
                 // The version the confirmation names is the one the switch insists on (--expect-version):
                 // if the page was behind and the target changed meanwhile, the gates refuse.
-                body: { color: other(live), ...(snapshot.stack.details[other(live)] ? { expectVersion: versionOf(snapshot, other(live)) } : {}) },
+                body: {
+                  color: other(live),
+                  ...(snapshot.stack.details[other(live)] ? { expectVersion: versionOf(snapshot, other(live)) } : {}),
+                },
                 question: `Switch live traffic from ${live} (${versionOf(snapshot, live)}) to ${other(live)} (${versionOf(snapshot, other(live))})? The preflight gates run first; traffic moves only if they pass.`,
                 confirm: `Switch to ${other(live)}`,
               })
@@ -296,7 +328,13 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
               });
             }}
           >
-            <input name="model" placeholder="models/v1.1.0/model.onnx" value={model} onInput={(event) => setModel((event.target as HTMLInputElement).value)} aria-label="model path" />
+            <input
+              name="model"
+              placeholder="models/v1.1.0/model.onnx"
+              value={model}
+              onInput={(event) => setModel((event.target as HTMLInputElement).value)}
+              aria-label="model path"
+            />
             <button type="submit" disabled={!moving('release') || model.trim() === ''} title={splitTitle}>
               Release to {other(live)}
             </button>
@@ -312,8 +350,14 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
             const defaults = snapshot.canaryDefaults;
             const chosenSteps = steps.trim() === '' ? null : steps.split(',').map((step) => Number(step.trim()));
             const chosenInterval = intervalText.trim() === '' ? null : Number(intervalText.trim());
-            if ((chosenSteps && chosenSteps.some((step) => !Number.isInteger(step))) || (chosenInterval !== null && !(chosenInterval > 0))) {
-              setResult({ ok: false, text: 'The steps are whole percents separated by commas (e.g. 5,25,50,100), the interval a number of seconds.' });
+            if (
+              (chosenSteps && chosenSteps.some((step) => !Number.isInteger(step))) ||
+              (chosenInterval !== null && !(chosenInterval > 0))
+            ) {
+              setResult({
+                ok: false,
+                text: 'The steps are whole percents separated by commas (e.g. 5,25,50,100), the interval a number of seconds.',
+              });
               return;
             }
             const stepsText = (chosenSteps ?? defaults?.steps ?? []).join(', ');
@@ -332,8 +376,22 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
             });
           }}
         >
-          <input name="steps" class="short" placeholder={snapshot.canaryDefaults?.steps.join(',') ?? 'steps'} value={steps} onInput={(event) => setSteps((event.target as HTMLInputElement).value)} aria-label="canary steps (%)" />
-          <input name="interval" class="short" placeholder={`${snapshot.canaryDefaults?.intervalSeconds ?? 30} s`} value={intervalText} onInput={(event) => setIntervalText((event.target as HTMLInputElement).value)} aria-label="canary interval (s)" />
+          <input
+            name="steps"
+            class="short"
+            placeholder={snapshot.canaryDefaults?.steps.join(',') ?? 'steps'}
+            value={steps}
+            onInput={(event) => setSteps((event.target as HTMLInputElement).value)}
+            aria-label="canary steps (%)"
+          />
+          <input
+            name="interval"
+            class="short"
+            placeholder={`${snapshot.canaryDefaults?.intervalSeconds ?? 30} s`}
+            value={intervalText}
+            onInput={(event) => setIntervalText((event.target as HTMLInputElement).value)}
+            aria-label="canary interval (s)"
+          />
           <button type="submit" disabled={!can('canary')}>
             Start canary of {other(live)}
           </button>
@@ -374,7 +432,12 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
           disabled={!moving('shadow')}
           onClick={() =>
             snapshot.stack.status?.shadow?.on
-              ? ask({ name: 'shadow', body: { on: false }, question: `Stop mirroring live traffic to ${other(live)} (${versionOf(snapshot, other(live))})?`, confirm: 'Shadow off' })
+              ? ask({
+                  name: 'shadow',
+                  body: { on: false },
+                  question: `Stop mirroring live traffic to ${other(live)} (${versionOf(snapshot, other(live))})?`,
+                  confirm: 'Shadow off',
+                })
               : ask({
                   name: 'shadow',
                   body: { on: true },
@@ -423,7 +486,13 @@ function Timeline(props: { entries: readonly HistoryEntry[]; skipped: readonly n
       {entries.length === 0 && <p class="muted">Nothing yet.</p>}
       <ol>
         {entries.map((entry) => (
-          <li key={`${entry.time} ${entry.command}`} class={`entry outcome-${entry.outcome}`} data-testid="history-entry" data-command={entry.command} data-outcome={entry.outcome}>
+          <li
+            key={`${entry.time} ${entry.command}`}
+            class={`entry outcome-${entry.outcome}`}
+            data-testid="history-entry"
+            data-command={entry.command}
+            data-outcome={entry.outcome}
+          >
             <div class="entry-head">
               <time dateTime={entry.time}>{new Date(entry.time).toLocaleString()}</time>
               <strong>{entry.command}</strong>

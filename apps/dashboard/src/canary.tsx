@@ -43,11 +43,18 @@ export function CanaryCard(props: { snapshot: Snapshot }) {
   const started = last?.started ?? null;
   // Colors, versions and steps: every canary line carries them.
   const head = started ?? ended;
-  const state = view ? (view.state === 'running' ? 'running' : `interrupted at ${view.weight}%`) : ended ? (ENDED[ended.outcome] ?? ended.outcome) : 'starting (preflight, warm-up)';
+  const state = view
+    ? view.state === 'running'
+      ? 'running'
+      : `interrupted at ${view.weight}%`
+    : ended
+      ? (ENDED[ended.outcome] ?? ended.outcome)
+      : 'starting (preflight, warm-up)';
   const stateKey = view ? view.state : ended ? ended.outcome : 'starting';
   const canary = view?.canary ?? head?.canary ?? null;
   const stable = view?.stable ?? head?.stable ?? null;
-  const version = (color: string | null, fromHistory: string | null | undefined) => (color ? (snapshot.stack.details[color as 'blue' | 'green']?.version ?? fromHistory ?? '?') : '?');
+  const version = (color: string | null, fromHistory: string | null | undefined) =>
+    color ? (snapshot.stack.details[color as 'blue' | 'green']?.version ?? fromHistory ?? '?') : '?';
   const weight = view?.weight ?? ended?.weight ?? 0;
   const steps = view?.steps ?? head?.steps ?? null;
   const analysis = view?.lastAnalysis ?? ended?.intervals?.at(-1) ?? null;
@@ -57,7 +64,10 @@ export function CanaryCard(props: { snapshot: Snapshot }) {
   return (
     <section class={`card card-canary canary-${FAILED.has(stateKey) ? 'failed' : 'ok'}`} data-testid="canary-card" data-state={stateKey}>
       <h2>
-        Canary <span class={`role canary-state-${stateKey}`} data-testid="canary-state">{state}</span>
+        Canary{' '}
+        <span class={`role canary-state-${stateKey}`} data-testid="canary-state">
+          {state}
+        </span>
       </h2>
       <p>
         {canary ?? '?'} ({version(canary, head?.canaryVersion)}) against the stable {stable ?? '?'} ({version(stable, head?.stableVersion)})
@@ -92,7 +102,12 @@ export function CanaryCard(props: { snapshot: Snapshot }) {
         </p>
       )}
       {ended?.reason && <p class="reason">{ended.reason}</p>}
-      {view?.state === 'interrupted' && <p class="note">Nothing runs this canary now (killed, or stopped with --keep): resume it with `deploy canary --resume`, or abort or promote it here.</p>}
+      {view?.state === 'interrupted' && (
+        <p class="note">
+          Nothing runs this canary now (killed, or stopped with --keep): resume it with `deploy canary --resume`, or abort or promote it
+          here.
+        </p>
+      )}
       {analysis && <Analysis interval={analysis} />}
     </section>
   );
@@ -104,7 +119,8 @@ function Analysis(props: { interval: CanaryInterval }) {
   return (
     <div class="analysis" data-testid="canary-analysis" data-verdict={interval.verdict}>
       <p>
-        last analysis at {interval.weight}% ({(interval.durationMs / 1000).toFixed(1)} s{interval.probesSent ? `, ${interval.probesSent} probes` : ''}):{' '}
+        last analysis at {interval.weight}% ({(interval.durationMs / 1000).toFixed(1)} s
+        {interval.probesSent ? `, ${interval.probesSent} probes` : ''}):{' '}
         <strong class={interval.verdict === 'pass' ? 'ok' : 'bad'}>{interval.verdict}</strong>
       </p>
       <table>

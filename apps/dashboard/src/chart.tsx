@@ -70,7 +70,14 @@ function marksPlugin(marks: () => readonly Mark[]): uPlot.Plugin {
 }
 
 /** One chart of the last `windowMs` (at most the 15 minutes the server keeps): the metric for blue, green (their /metrics) and nginx (its access log). */
-export function Chart(props: { title: string; metric: Metric; samples: readonly Sample[]; marks: readonly Mark[]; tick: number; windowMs: number }) {
+export function Chart(props: {
+  title: string;
+  metric: Metric;
+  samples: readonly Sample[];
+  marks: readonly Mark[];
+  tick: number;
+  windowMs: number;
+}) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const marks = useRef(props.marks);
@@ -84,7 +91,17 @@ export function Chart(props: { title: string; metric: Metric; samples: readonly 
       height: 180,
       scales: { x: { time: true }, y: { range: (_plot, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [{}, { size: 72, values: (_plot, ticks) => ticks.map((tick) => FORMAT[props.metric](tick)) }],
-      series: [{}, ...SOURCES.map((source) => ({ label: source.label, stroke: source.stroke, width: 2, spanGaps: false, ...('dash' in source ? { dash: [...source.dash] } : {}), value: (_plot: uPlot, value: number | null) => (value === null ? '–' : FORMAT[props.metric](value)) }))],
+      series: [
+        {},
+        ...SOURCES.map((source) => ({
+          label: source.label,
+          stroke: source.stroke,
+          width: 2,
+          spanGaps: false,
+          ...('dash' in source ? { dash: [...source.dash] } : {}),
+          value: (_plot: uPlot, value: number | null) => (value === null ? '–' : FORMAT[props.metric](value)),
+        })),
+      ],
       plugins: [marksPlugin(() => marks.current)],
       // The caption shows the newest value of each line, in its color; the legend would repeat it.
       legend: { show: false },
@@ -104,7 +121,10 @@ export function Chart(props: { title: string; metric: Metric; samples: readonly 
     if (!chart) return;
     const samples = props.samples;
     const now = samples.at(-1)?.t ?? Date.now();
-    const data: uPlot.AlignedData = [samples.map((sample) => sample.t / 1000), ...SOURCES.map((source) => samples.map((sample) => value(sample[source.key], props.metric)))];
+    const data: uPlot.AlignedData = [
+      samples.map((sample) => sample.t / 1000),
+      ...SOURCES.map((source) => samples.map((sample) => value(sample[source.key], props.metric))),
+    ];
     chart.batch(() => {
       chart.setData(data, false);
       chart.setScale('x', { min: (now - props.windowMs) / 1000, max: now / 1000 });
@@ -120,7 +140,12 @@ export function Chart(props: { title: string; metric: Metric; samples: readonly 
           {SOURCES.map((source) => {
             const current = last ? value(last[source.key], props.metric) : null;
             return (
-              <span key={source.key} class={`now now-${source.key}`} data-testid={`now-${props.metric}-${source.key}`} data-value={current ?? ''}>
+              <span
+                key={source.key}
+                class={`now now-${source.key}`}
+                data-testid={`now-${props.metric}-${source.key}`}
+                data-value={current ?? ''}
+              >
                 {source.key} {current === null ? '–' : FORMAT[props.metric](current)}
               </span>
             );

@@ -44,19 +44,29 @@ export function DiffPanel(props: { latest: LastDiff | null; canCompare: boolean 
           <span class="hint"> {failure.error.hint}</span>
         </p>
       )}
-      {!latest && <p class="muted">No report yet: `deploy diff`, a switch or canary with the prediction-diff gate, or the compare button make one.</p>}
+      {!latest && (
+        <p class="muted">No report yet: `deploy diff`, a switch or canary with the prediction-diff gate, or the compare button make one.</p>
+      )}
       {latest && result && report && (
         <div class="diff-report">
           <p class="muted" data-testid="diff-made" data-by={latest.by}>
             latest report, made {new Date(latest.time).toLocaleString()} by {latest.by} ({latest.user})
           </p>
           <p data-testid="diff-summary" data-pairs={report.pairs}>
-            {report.candidate.color} {report.candidate.version ?? '?'} against the live {report.live.color} {report.live.version ?? '?'} ({report.source}): {report.pairs} pairs,{' '}
-            {report.withinShare === null ? 'nothing to compare' : `${(report.withinShare * 100).toFixed(1)}% within |diff| ≤ ${report.tolerance.absolute} + ${report.tolerance.relative}·|live|`}
-            {report.absDiff && ` · |diff| mean ${number(report.absDiff.mean)}, p99 ${number(report.absDiff.p99)}, max ${number(report.absDiff.max)}`}
+            {report.candidate.color} {report.candidate.version ?? '?'} against the live {report.live.color} {report.live.version ?? '?'} (
+            {report.source}): {report.pairs} pairs,{' '}
+            {report.withinShare === null
+              ? 'nothing to compare'
+              : `${(report.withinShare * 100).toFixed(1)}% within |diff| ≤ ${report.tolerance.absolute} + ${report.tolerance.relative}·|live|`}
+            {report.absDiff &&
+              ` · |diff| mean ${number(report.absDiff.mean)}, p99 ${number(report.absDiff.p99)}, max ${number(report.absDiff.max)}`}
           </p>
           {result.judged && (
-            <p class={result.problems.length === 0 ? 'ok' : 'bad'}>{result.problems.length === 0 ? 'The prediction-diff gate would pass.' : `The prediction-diff gate would refuse: ${result.problems.join('; ')}.`}</p>
+            <p class={result.problems.length === 0 ? 'ok' : 'bad'}>
+              {result.problems.length === 0
+                ? 'The prediction-diff gate would pass.'
+                : `The prediction-diff gate would refuse: ${result.problems.join('; ')}.`}
+            </p>
           )}
           {result.notes.map((note) => (
             <p key={note} class="note">

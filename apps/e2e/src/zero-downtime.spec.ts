@@ -66,7 +66,9 @@ test('switching back and forth under load through nginx loses no request', async
   await Promise.all(clients);
 
   const failed = answers.filter((answer) => answer.status < 200 || answer.status >= 300);
-  console.log(`zero downtime: checked ${answers.length} responses from ${CLIENTS} keep-alive clients over ${SWITCHES} switches; ${failed.length} failed`);
+  console.log(
+    `zero downtime: checked ${answers.length} responses from ${CLIENTS} keep-alive clients over ${SWITCHES} switches; ${failed.length} failed`,
+  );
   expect(failed.slice(0, 5)).toEqual([]);
   expect(answers.length).toBeGreaterThan(SWITCHES * CLIENTS);
 

@@ -55,10 +55,14 @@ function get(options: { url?: string; socketPath?: string; path: string }): Prom
 
 function post(url: string, path: string, body: string, agent: Agent): Promise<number> {
   return new Promise((done, fail) => {
-    const req = request(new URL(path, url), { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode ?? 0));
-    });
+    const req = request(
+      new URL(path, url),
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => done(res.statusCode ?? 0));
+      },
+    );
     req.on('error', fail);
     req.end(body);
   });
@@ -84,15 +88,36 @@ describe('the built service as a process', () => {
   });
 
   it('stops at start-up with one line that says what it saw and what it supports, for a model it can not serve', async () => {
-    const value = { name: 'x', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 3 }, { dimValue: 8 }, { dimValue: 8 }] } } } };
+    const value = {
+      name: 'x',
+      type: {
+        tensorType: {
+          elemType: onnx.TensorProto.DataType.FLOAT,
+          shape: { dim: [{ dimParam: 'N' }, { dimValue: 3 }, { dimValue: 8 }, { dimValue: 8 }] },
+        },
+      },
+    };
     const image = join(scratch, 'image.onnx');
     writeFileSync(
       image,
-      onnx.ModelProto.encode({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph: { name: 'g', node: [{ opType: 'Identity', input: ['x'], output: ['y'] }], input: [value], output: [{ ...value, name: 'y' }] } }).finish(),
+      onnx.ModelProto.encode({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 13 }],
+        graph: {
+          name: 'g',
+          node: [{ opType: 'Identity', input: ['x'], output: ['y'] }],
+          input: [value],
+          output: [{ ...value, name: 'y' }],
+        },
+      }).finish(),
     );
     const { exited, stderr } = run({ MODEL_PATH: image });
     expect(await exited).toBe(1);
-    expect(stderr().trim().split('\n')).toEqual([expect.stringMatching(/^model-service: .*image\.onnx takes float32 \[N, 3, 8, 8\] as input "x"; the service serves models with one \[batch, F\] tensor/)]);
+    expect(stderr().trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^model-service: .*image\.onnx takes float32 \[N, 3, 8, 8\] as input "x"; the service serves models with one \[batch, F\] tensor/,
+      ),
+    ]);
   });
 
   it('listens on TCP and on a 0666 unix socket, then drains on SIGTERM and exits 0', async () => {
@@ -109,7 +134,9 @@ describe('the built service as a process', () => {
       service.child.kill('SIGTERM');
     }
     expect(await service.exited).toBe(0);
-    expect(service.logs.map((entry) => entry.msg)).toEqual(expect.arrayContaining(['draining: finishing in-flight requests, then exiting', 'stopped']));
+    expect(service.logs.map((entry) => entry.msg)).toEqual(
+      expect.arrayContaining(['draining: finishing in-flight requests, then exiting', 'stopped']),
+    );
     expect(existsSync(socketPath)).toBe(false);
   });
 

@@ -17,7 +17,7 @@ const ROUTER_DRAIN_WAIT_MS = ROUTER_CONNECTIONS.COLOR_KEEP_ALIVE_TIMEOUT_MS + 50
 /** Start-up problems the user can fix get one line and exit 1; anything else also prints its stack. */
 function fail(error: unknown): never {
   const known = error instanceof ConfigError || error instanceof ModelLoadError;
-  console.error(`model-service: ${known ? (error as Error).message : (error as Error)?.stack ?? String(error)}`);
+  console.error(`model-service: ${known ? (error as Error).message : ((error as Error)?.stack ?? String(error))}`);
   process.exit(1);
 }
 
@@ -31,9 +31,11 @@ async function main(): Promise<void> {
   const app = await createApp(config).catch(fail);
   const log = app.getHttpAdapter().getInstance().log;
 
-  await app.listen({ port: config.port, host: config.host }).catch((error: Error) =>
-    fail(new ConfigError(`cannot listen on ${config.host}:${config.port} (${error.message}); set PORT or HOST to a free address.`)),
-  );
+  await app
+    .listen({ port: config.port, host: config.host })
+    .catch((error: Error) =>
+      fail(new ConfigError(`cannot listen on ${config.host}:${config.port} (${error.message}); set PORT or HOST to a free address.`)),
+    );
   let socketServer: Server | undefined;
   if (config.socketPath) {
     // The very handler Fastify serves TCP with, so both listeners behave the same.
@@ -80,7 +82,10 @@ async function main(): Promise<void> {
       // No new connections from nginx; stop only once it holds none (it could send a request on one at any time).
       await unlinkOwnSocket(socketServer, config.socketPath);
       const left = await waitForNoConnections(socketServer, ROUTER_DRAIN_WAIT_MS);
-      log.info({ routerConnectionsLeft: left }, left === 0 ? 'nginx holds no connection to this color any more' : 'closing the connections nginx still holds');
+      log.info(
+        { routerConnectionsLeft: left },
+        left === 0 ? 'nginx holds no connection to this color any more' : 'closing the connections nginx still holds',
+      );
     }
     await Promise.all([socketServer ? closeServer(socketServer) : undefined, app.close()]);
     log.info('stopped');

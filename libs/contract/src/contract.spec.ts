@@ -21,7 +21,7 @@ function assertType<T extends true>(): T | undefined {
   return undefined;
 }
 
-describe('the original design\'s shapes', () => {
+describe("the original design's shapes", () => {
   it('accepts the original /health answer, with or without extra keys', () => {
     const original = { status: 'ok', version: 'v1.0.0' };
     expect(HealthResponse.pick({ status: true, version: true }).parse(original)).toEqual(original);
@@ -35,7 +35,15 @@ describe('the original design\'s shapes', () => {
   });
 
   it('rejects what must never reach a model', () => {
-    for (const bad of [{}, { features: [] }, { features: [[]] }, { features: [['1']] }, { features: [[Infinity]] }, { features: [[NaN]] }, { features: [[null]] }]) {
+    for (const bad of [
+      {},
+      { features: [] },
+      { features: [[]] },
+      { features: [['1']] },
+      { features: [[Infinity]] },
+      { features: [[NaN]] },
+      { features: [[null]] },
+    ]) {
       expect(PredictRequest.safeParse(bad).success).toBe(false);
     }
   });
@@ -87,8 +95,11 @@ describe('error catalogue', () => {
     }
   });
 
-  it('keeps FastAPI\'s 422 body shape', () => {
-    const body = { detail: [{ loc: ['body', 'features', 0, 0], msg: 'Input should be a valid number', type: 'float_type' }], code: 'VALIDATION_FAILED' };
+  it("keeps FastAPI's 422 body shape", () => {
+    const body = {
+      detail: [{ loc: ['body', 'features', 0, 0], msg: 'Input should be a valid number', type: 'float_type' }],
+      code: 'VALIDATION_FAILED',
+    };
     expect(ErrorBody.parse(body)).toEqual(body);
   });
 });
@@ -106,7 +117,11 @@ describe('OpenAPI document', () => {
   it('derives its schemas from the zod schemas (a contract change shows here)', () => {
     const request = document.components.schemas.PredictRequest as Record<string, unknown>;
     expect(request).toMatchObject({ type: 'object', required: ['features'], example: { features: [[1], [2], [3]] } });
-    expect(request).toEqual({ ...z.toJSONSchema(predictRequestFor({ featureCount: 1 }), { io: 'output' }), $schema: undefined, example: { features: [[1], [2], [3]] } });
+    expect(request).toEqual({
+      ...z.toJSONSchema(predictRequestFor({ featureCount: 1 }), { io: 'output' }),
+      $schema: undefined,
+      example: { features: [[1], [2], [3]] },
+    });
     expect(document.components.schemas.PredictResponse).toMatchObject({ required: ['predictions', 'model_version'] });
     expect(JSON.stringify(document)).not.toContain('$schema');
   });

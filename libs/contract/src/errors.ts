@@ -28,7 +28,11 @@ export const API_ERRORS = {
   BATCH_TOO_LARGE: { status: 413, message: 'Too many rows in one request. Split the batch into smaller requests.' },
   BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than the service accepts. Send fewer rows per request.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as JSON with the header "Content-Type: application/json".' },
-  INFER_REQUEST_INVALID: { status: 400, message: 'The inference request does not match the model; the error names the tensor and what to change. See GET /v2/models/{name} for its inputs.' },
+  INFER_REQUEST_INVALID: {
+    status: 400,
+    message:
+      'The inference request does not match the model; the error names the tensor and what to change. See GET /v2/models/{name} for its inputs.',
+  },
   MODEL_NOT_FOUND: { status: 404, message: 'This service serves no model of that name or version. GET /model names the one it serves.' },
   NOT_FOUND: { status: 404, message: 'No such route. See /docs for the API.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed on this route. See /docs for the API.' },

@@ -45,17 +45,38 @@ function v2Paths(model: NonNullable<OpenApiOptions['model']>) {
   const v2Error = (description: string) => ({ description, content: jsonContent('V2ErrorBody') });
   const modelPath = `/v2/models/${model.name}`;
   const ready = (summary: string, ref: string) => ({
-    get: { summary, responses: { '200': { description: 'Ready.', content: jsonContent(ref) }, '503': { description: 'Not ready (starting or draining).', content: jsonContent(ref) } } },
+    get: {
+      summary,
+      responses: {
+        '200': { description: 'Ready.', content: jsonContent(ref) },
+        '503': { description: 'Not ready (starting or draining).', content: jsonContent(ref) },
+      },
+    },
   });
   return {
-    '/v2': { get: { operationId: 'v2ServerMetadata', summary: 'V2 server metadata.', responses: { '200': { description: 'The server.', content: jsonContent('V2ServerMetadataResponse') } } } },
-    '/v2/health/live': { get: { operationId: 'v2ServerLive', summary: 'V2 liveness.', responses: { '200': { description: 'Alive.', content: jsonContent('V2ServerLiveResponse') } } } },
+    '/v2': {
+      get: {
+        operationId: 'v2ServerMetadata',
+        summary: 'V2 server metadata.',
+        responses: { '200': { description: 'The server.', content: jsonContent('V2ServerMetadataResponse') } },
+      },
+    },
+    '/v2/health/live': {
+      get: {
+        operationId: 'v2ServerLive',
+        summary: 'V2 liveness.',
+        responses: { '200': { description: 'Alive.', content: jsonContent('V2ServerLiveResponse') } },
+      },
+    },
     '/v2/health/ready': ready('V2 readiness: 200 once the model is loaded and warmed up.', 'V2ServerReadyResponse'),
     [modelPath]: {
       get: {
         operationId: 'v2ModelMetadata',
         summary: `V2 metadata of "${model.name}": inputs and outputs with datatypes and shapes (also under /versions/{version}).`,
-        responses: { '200': { description: 'The model.', content: jsonContent('V2ModelMetadataResponse') }, '404': v2Error('Another model name.') },
+        responses: {
+          '200': { description: 'The model.', content: jsonContent('V2ModelMetadataResponse') },
+          '404': v2Error('Another model name.'),
+        },
       },
     },
     [`${modelPath}/ready`]: ready(`V2 readiness of "${model.name}".`, 'V2ModelReadyResponse'),
@@ -63,7 +84,12 @@ function v2Paths(model: NonNullable<OpenApiOptions['model']>) {
       post: {
         operationId: 'v2Infer',
         summary: `V2 inference on "${model.name}" with typed tensors, one per model input (also under /versions/{version}).`,
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/V2InferRequest' }, example: exampleInferRequest(model.signature) } } },
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: { $ref: '#/components/schemas/V2InferRequest' }, example: exampleInferRequest(model.signature) },
+          },
+        },
         responses: {
           '200': { description: 'The output tensors.', headers: VERSION_HEADERS, content: jsonContent('V2InferResponse') },
           '400': v2Error('The request does not match the model; `error` names the tensor.'),
@@ -160,7 +186,11 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}) {
             content: jsonContent('PredictRequest'),
           },
           responses: {
-            '200': { description: 'Predictions.', headers: VERSION_HEADERS, content: jsonContent(options.model?.answer ?? 'PredictResponse') },
+            '200': {
+              description: 'Predictions.',
+              headers: VERSION_HEADERS,
+              content: jsonContent(options.model?.answer ?? 'PredictResponse'),
+            },
             '400': errorResponse('The body is not valid JSON.'),
             '413': errorResponse('Too many rows, or the body is too large.'),
             '415': errorResponse('The body is not JSON.'),

@@ -68,7 +68,14 @@ export function predictRequestFor(limits: Pick<PredictLimits, 'featureCount' | '
           .superRefine((values, context) => {
             values.forEach((value, column) => {
               const problem = column < columnTypes.length ? numericValueProblem(value, columnTypes[column]) : undefined;
-              if (problem) context.addIssue({ code: 'custom', path: [column], message: problem, input: value, params: { datatype: columnTypes[column] } });
+              if (problem)
+                context.addIssue({
+                  code: 'custom',
+                  path: [column],
+                  message: problem,
+                  input: value,
+                  params: { datatype: columnTypes[column] },
+                });
             });
           });
   return z.object({ features: z.array(row).min(1, 'send at least one row') });

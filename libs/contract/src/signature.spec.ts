@@ -51,10 +51,15 @@ describe('describeSignatureDifferences', () => {
 
   it('names a task change and different classes', () => {
     expect(describeSignatureDifferences(regression, classifier)).toEqual(
-      expect.arrayContaining(['task differs: it is a classification model, live is a regression model', "input 'features' takes 4 columns, live takes 1"]),
+      expect.arrayContaining([
+        'task differs: it is a classification model, live is a regression model',
+        "input 'features' takes 4 columns, live takes 1",
+      ]),
     );
     const relabelled = { ...classifier, classes: ['a', 'b', 'c'] };
-    expect(describeSignatureDifferences(classifier, relabelled)).toEqual(['classes differ: ["a", "b", "c"] vs live\'s ["setosa", "versicolor", "virginica"]']);
+    expect(describeSignatureDifferences(classifier, relabelled)).toEqual([
+      'classes differ: ["a", "b", "c"] vs live\'s ["setosa", "versicolor", "virginica"]',
+    ]);
     expect(describeSignatureDifferences(classifier, { ...classifier, classes: [0, 1, 2] })).toHaveLength(1);
   });
 
@@ -77,7 +82,15 @@ describe('signature schemas', () => {
   });
 
   it('/health may carry the signature beside the original keys', () => {
-    const health = { status: 'ok', version: 'v1.0.0', color: 'blue', feature_count: 1, model_sha256: 'x', uptime_seconds: 1, signature: regression };
+    const health = {
+      status: 'ok',
+      version: 'v1.0.0',
+      color: 'blue',
+      feature_count: 1,
+      model_sha256: 'x',
+      uptime_seconds: 1,
+      signature: regression,
+    };
     expect(HealthResponse.parse(health).signature).toEqual(regression);
   });
 
@@ -131,19 +144,46 @@ describe('numeric columns', () => {
   it('the request schema names the row and column of a value that does not fit', () => {
     const schema = predictRequestFor({ featureCount: 2, columnTypes: ['FP64', 'INT64'] });
     expect(schema.safeParse({ features: [[0.5, 3]] }).success).toBe(true);
-    const result = schema.safeParse({ features: [[0.5, 3], [1, 2.5]] });
-    expect(result.error?.issues).toEqual([expect.objectContaining({ path: ['features', 1, 1], message: 'must be a whole number for an INT64 column' })]);
+    const result = schema.safeParse({
+      features: [
+        [0.5, 3],
+        [1, 2.5],
+      ],
+    });
+    expect(result.error?.issues).toEqual([
+      expect.objectContaining({ path: ['features', 1, 1], message: 'must be a whole number for an INT64 column' }),
+    ]);
   });
 });
 
 describe('OpenAPI document of a served model', () => {
-  const document = buildOpenApiDocument({ modelVersion: 'v1.0.0', featureCount: 4, model: { name: 'iris', signature: classifier, answer: 'ClassificationPredictResponse' } });
+  const document = buildOpenApiDocument({
+    modelVersion: 'v1.0.0',
+    featureCount: 4,
+    model: { name: 'iris', signature: classifier, answer: 'ClassificationPredictResponse' },
+  });
 
   it('adds /model and the V2 routes under the model name, with an example request from the signature', () => {
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/model', '/v2', '/v2/health/live', '/v2/health/ready', '/v2/models/iris', '/v2/models/iris/ready', '/v2/models/iris/infer']));
-    const infer = (document.paths as unknown as Record<string, { post?: { requestBody: { content: Record<string, { example: unknown }> } } }>)['/v2/models/iris/infer'].post;
-    expect(infer?.requestBody.content['application/json'].example).toEqual({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [0, 0, 0, 0] }] });
-    expect((document.paths['/predict'].post.responses['200'].content['application/json'].schema as { $ref: string }).$ref).toBe('#/components/schemas/ClassificationPredictResponse');
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/model',
+        '/v2',
+        '/v2/health/live',
+        '/v2/health/ready',
+        '/v2/models/iris',
+        '/v2/models/iris/ready',
+        '/v2/models/iris/infer',
+      ]),
+    );
+    const infer = (
+      document.paths as unknown as Record<string, { post?: { requestBody: { content: Record<string, { example: unknown }> } } }>
+    )['/v2/models/iris/infer'].post;
+    expect(infer?.requestBody.content['application/json'].example).toEqual({
+      inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [0, 0, 0, 0] }],
+    });
+    expect((document.paths['/predict'].post.responses['200'].content['application/json'].schema as { $ref: string }).$ref).toBe(
+      '#/components/schemas/ClassificationPredictResponse',
+    );
   });
 
   it('every $ref points at a component', () => {

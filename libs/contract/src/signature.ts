@@ -4,7 +4,21 @@ import { z } from 'zod';
  * Tensor element types, named as the Open Inference Protocol (V2) names them. `BYTES` carries strings
  * (e.g. a classifier's string labels).
  */
-export const TensorDatatype = z.enum(['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES']);
+export const TensorDatatype = z.enum([
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+]);
 export type TensorDatatype = z.infer<typeof TensorDatatype>;
 
 /** The numeric input types the service converts JSON numbers to. */
@@ -81,7 +95,11 @@ function tensorDifferences(kind: 'input' | 'output', live: TensorSignature, cand
   return differences;
 }
 
-function tensorListDifferences(kind: 'input' | 'output', live: readonly TensorSignature[], candidate: readonly TensorSignature[]): string[] {
+function tensorListDifferences(
+  kind: 'input' | 'output',
+  live: readonly TensorSignature[],
+  candidate: readonly TensorSignature[],
+): string[] {
   const differences: string[] = [];
   const liveByName = new Map(live.map((tensor) => [tensor.name, tensor]));
   const candidateNames = new Set(candidate.map((tensor) => tensor.name));

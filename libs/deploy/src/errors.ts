@@ -22,7 +22,7 @@ export const DEPLOY_ERRORS = {
   },
   NGINX_CONFIG_INVALID: {
     message: 'nginx refused the rendered configuration (`nginx -t` failed).',
-    hint: 'Read nginx\'s output above. If it names a path, check that it exists and is readable; if it is a bug in the renderer, run the deploy tests (`npx nx test deploy`).',
+    hint: "Read nginx's output above. If it names a path, check that it exists and is readable; if it is a bug in the renderer, run the deploy tests (`npx nx test deploy`).",
   },
   PORT_UNAVAILABLE: {
     message: 'A port the stack needs can not be used.',
@@ -38,14 +38,15 @@ export const DEPLOY_ERRORS = {
   },
   START_FAILED: {
     message: 'The stack did not become healthy; everything this command started was stopped again.',
-    hint: 'Read the log lines above (full logs in the state folder\'s logs/), fix the cause, and run `npx nx run deploy:up` again.',
+    hint: "Read the log lines above (full logs in the state folder's logs/), fix the cause, and run `npx nx run deploy:up` again.",
   },
   REPAIR_FAILED: {
-    message: 'The stack was partly running; `up` started what was missing, but it did not become healthy. What was running was left running.',
+    message:
+      'The stack was partly running; `up` started what was missing, but it did not become healthy. What was running was left running.',
     hint: 'Read the log lines above and `npx nx run deploy:status` (restarts, last exit per process); fix the cause and run `npx nx run deploy:up` again, or `deploy:down` and `deploy:up` to start everything anew.',
   },
   STATE_NOT_WRITABLE: {
-    message: 'The state folder can not be written (read-only, full, or not this user\'s).',
+    message: "The state folder can not be written (read-only, full, or not this user's).",
     hint: 'Free space or make the state folder writable (`df -h` and `ls -ld` on the folder named above), then run the command again; what did and did not change is said above.',
   },
   ALREADY_PARTLY_RUNNING: {
@@ -74,7 +75,7 @@ export const DEPLOY_ERRORS = {
   },
   VERIFY_FAILED: {
     message: 'After the switch nginx did not serve the target color, so traffic was switched back.',
-    hint: 'Check nginx and both colors with `npx nx run deploy:status` and the nginx log in the state folder\'s logs/; `npx nx run deploy:down` and `deploy:up` restart the stack.',
+    hint: "Check nginx and both colors with `npx nx run deploy:status` and the nginx log in the state folder's logs/; `npx nx run deploy:down` and `deploy:up` restart the stack.",
   },
   REVERT_FAILED: {
     message: 'The switch failed its verification AND switching back failed: the live route may point at a color that does not work.',
@@ -126,7 +127,7 @@ export const DEPLOY_ERRORS = {
   },
   CANARY_FAILED: {
     message: 'The canary failed its analysis, so all live traffic was moved back to the stable color.',
-    hint: 'Read the measured values above (and in the history: `deploy:status`); fix the canary color (its logs are in the state folder\'s logs/), release it again and start a new canary.',
+    hint: "Read the measured values above (and in the history: `deploy:status`); fix the canary color (its logs are in the state folder's logs/), release it again and start a new canary.",
   },
   CANARY_STOPPED: {
     message: 'The canary was stopped before it finished.',
@@ -145,7 +146,7 @@ export const DEPLOY_ERRORS = {
     hint: 'Run canaries on the local stack (the default backend); on this backend move all traffic at once with `deploy:switch`.',
   },
   DASHBOARD_NOT_BUILT: {
-    message: 'The dashboard\'s page is not built.',
+    message: "The dashboard's page is not built.",
     hint: 'Run `npx nx run dashboard:build` (the deploy:dashboard target builds it for you), then start the dashboard again.',
   },
   REPLAY_FILE_INVALID: {
@@ -153,7 +154,7 @@ export const DEPLOY_ERRORS = {
     hint: 'Give a JSON Lines file with one /predict body per line (`{"features": [[...], ...]}`), e.g. models/v1.0.0/replay.jsonl, or record one with `npx nx run deploy:capture --n=1000 --out=<file>`.',
   },
   DIFF_UNAVAILABLE: {
-    message: 'The colors\' predictions can not be compared here.',
+    message: "The colors' predictions can not be compared here.",
     hint: 'Prediction records, shadow traffic and replay work on the local stack (`--backend=local`); see libs/deploy/README.md, "Shadow traffic", for what Compose and Kubernetes still lack.',
   },
   DIFF_FAILED: {
@@ -162,7 +163,7 @@ export const DEPLOY_ERRORS = {
   },
   SHADOW_FAILED: {
     message: 'Shadow traffic could not be turned on or off.',
-    hint: 'Check the stack with `npx nx run deploy:status` and the relay\'s log (logs/shadow-relay.log in the state folder); `npx nx run deploy:shadow off` removes the mirror link whatever the relay does.',
+    hint: "Check the stack with `npx nx run deploy:status` and the relay's log (logs/shadow-relay.log in the state folder); `npx nx run deploy:shadow off` removes the mirror link whatever the relay does.",
   },
   UNEXPECTED: {
     message: 'Unexpected error (a bug in the deploy tool; please report it with this output):',

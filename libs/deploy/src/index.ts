@@ -35,7 +35,16 @@ export {
   renderNginxConf,
 } from './render';
 export type { GeneratedFile, NginxFiles, NginxSite, RouterErrorCode } from './render';
-export { CANARY_SOCKET, COMPOSE_SOCKET_DIR, DEFAULT_LIVE_SLOTS, INITIAL_LIVE_COLOR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket, liveSlotSocket } from './spec/sockets';
+export {
+  CANARY_SOCKET,
+  COMPOSE_SOCKET_DIR,
+  DEFAULT_LIVE_SLOTS,
+  INITIAL_LIVE_COLOR,
+  LIVE_SOCKET,
+  PREVIEW_SOCKET,
+  colorSocket,
+  liveSlotSocket,
+} from './spec/sockets';
 export { findStaleFiles, renderCommittedFiles } from './render/committed-files';
 export { runCli } from './cli/run';
 export type { CliContext } from './cli/run';

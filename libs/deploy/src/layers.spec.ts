@@ -22,7 +22,20 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   dashboard: ['backends', 'commands', 'effects', 'errors', 'gates', 'history', 'routing', 'spec'],
   cli: ['backends', 'commands', 'dashboard', 'effects', 'errors', 'gates', 'history', 'render', 'routing', 'shadow-relay', 'spec'],
   executors: [],
-  testing: ['backends', 'cli', 'commands', 'dashboard', 'effects', 'errors', 'gates', 'history', 'render', 'routing', 'shadow-relay', 'spec'],
+  testing: [
+    'backends',
+    'cli',
+    'commands',
+    'dashboard',
+    'effects',
+    'errors',
+    'gates',
+    'history',
+    'render',
+    'routing',
+    'shadow-relay',
+    'spec',
+  ],
 };
 
 const SRC = __dirname;

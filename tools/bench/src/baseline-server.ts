@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   // A classifier (a label output and probabilities): the answer a client needs, labels and one row of probabilities each.
   const classifier = session.outputNames.length > 1;
   const answer = (outputs: InferenceSession.OnnxValueMapType, rows: number): string => {
-    if (!classifier) return JSON.stringify({ predictions: Array.from(outputs[outputName].data as Float32Array), model_version: 'baseline' });
+    if (!classifier)
+      return JSON.stringify({ predictions: Array.from(outputs[outputName].data as Float32Array), model_version: 'baseline' });
     const [labels, probabilities] = session.outputNames.map((name) => outputs[name].data);
     const width = probabilities.length / rows;
     const perRow = Array.from({ length: rows }, (_, i) => Array.from((probabilities as Float32Array).subarray(i * width, (i + 1) * width)));

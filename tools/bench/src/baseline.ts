@@ -1,4 +1,12 @@
-import { DEPLOYMENT_SPEC_PATH, LIVE_SOCKET, PREVIEW_SOCKET, liveSlotSocket, loadDeploymentSpec, localNginxSite, renderNginxConf } from '@mlbg/deploy';
+import {
+  DEPLOYMENT_SPEC_PATH,
+  LIVE_SOCKET,
+  PREVIEW_SOCKET,
+  liveSlotSocket,
+  loadDeploymentSpec,
+  localNginxSite,
+  renderNginxConf,
+} from '@mlbg/deploy';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,13 +35,23 @@ export async function startBaselineServer(options: {
 }): Promise<Child> {
   // Plain JavaScript under plain node, as the service runs: no TypeScript hook in its CPU or memory.
   const script = join(options.dir, 'baseline-server.js');
-  writeFileSync(script, ts.transpileModule(readFileSync(BASELINE_SERVER, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText);
+  writeFileSync(
+    script,
+    ts.transpileModule(readFileSync(BASELINE_SERVER, 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    }).outputText,
+  );
   const name = options.name ?? 'baseline server';
-  const server = startChild(name, process.execPath, [script, options.modelPath, String(options.port), ...(options.socketPath ? [options.socketPath] : [])], {
-    cwd: options.workspaceRoot,
-    env: { ...process.env, NODE_PATH: join(options.workspaceRoot, 'node_modules') },
-    logFile: join(options.dir, `${name.replace(/\W+/g, '-')}.log`),
-  });
+  const server = startChild(
+    name,
+    process.execPath,
+    [script, options.modelPath, String(options.port), ...(options.socketPath ? [options.socketPath] : [])],
+    {
+      cwd: options.workspaceRoot,
+      env: { ...process.env, NODE_PATH: join(options.workspaceRoot, 'node_modules') },
+      logFile: join(options.dir, `${name.replace(/\W+/g, '-')}.log`),
+    },
+  );
   try {
     await waitForOutput(server, 'listening', START_TIMEOUT_MS);
   } catch (error) {
@@ -77,7 +95,13 @@ export async function startBaseline(options: {
   };
   try {
     const spec = loadDeploymentSpec(join(options.workspaceRoot, DEPLOYMENT_SPEC_PATH));
-    const server = await startBaselineServer({ workspaceRoot: options.workspaceRoot, modelPath: options.modelPath, port: options.ports.server, dir, socketPath: join(socketDir, BASELINE_SOCKET) });
+    const server = await startBaselineServer({
+      workspaceRoot: options.workspaceRoot,
+      modelPath: options.modelPath,
+      port: options.ports.server,
+      dir,
+      socketPath: join(socketDir, BASELINE_SOCKET),
+    });
     started.push(server);
     symlinkSync(BASELINE_SOCKET, join(socketDir, LIVE_SOCKET));
     symlinkSync(BASELINE_SOCKET, join(socketDir, PREVIEW_SOCKET));
@@ -87,7 +111,11 @@ export async function startBaseline(options: {
     const nginxArgs = ['-p', `${prefix}/`, '-c', 'nginx.conf'];
     const check = spawnSync(options.nginx, ['-t', ...nginxArgs], { encoding: 'utf8' });
     if (check.status !== 0) throw new Error(`nginx -t refused the baseline's config:\n${check.stderr}`);
-    const nginx = startChild('baseline nginx', options.nginx, [...nginxArgs, '-g', 'daemon off;'], { cwd: prefix, env: process.env, logFile: join(dir, 'nginx.log') });
+    const nginx = startChild('baseline nginx', options.nginx, [...nginxArgs, '-g', 'daemon off;'], {
+      cwd: prefix,
+      env: process.env,
+      logFile: join(dir, 'nginx.log'),
+    });
     started.push(nginx);
     const routerUrl = `http://127.0.0.1:${options.ports.router}`;
     await waitUntilOk(`${routerUrl}/health`, START_TIMEOUT_MS).catch((error: Error) => {

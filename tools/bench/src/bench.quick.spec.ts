@@ -21,7 +21,9 @@ describe('nx run bench:run --quick', () => {
     expect(result.cases.map((item) => item.endpoint)).toContain('classify-100');
     for (const item of result.cases) {
       for (const side of [item.service, item.baseline]) {
-        expect(side?.runs.every((run) => run.requests > 0 && run.non2xx === 0 && run.errors === 0 && run.timeouts === 0 && run.resets === 0)).toBe(true);
+        expect(
+          side?.runs.every((run) => run.requests > 0 && run.non2xx === 0 && run.errors === 0 && run.timeouts === 0 && run.resets === 0),
+        ).toBe(true);
       }
     }
     expect(result.switchUnderLoad?.records.every((record) => record.ok)).toBe(true);

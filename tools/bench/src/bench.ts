@@ -88,13 +88,17 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
         nginx: options.url ? { system: 'service', via: 'nginx', url: options.url } : null,
         model: null,
       };
-      io.progress(`Measuring the running service: ${[options.url && `nginx ${options.url}`, options.blueUrl && `directly ${options.blueUrl}`].filter(Boolean).join(', ')}.`);
+      io.progress(
+        `Measuring the running service: ${[options.url && `nginx ${options.url}`, options.blueUrl && `directly ${options.blueUrl}`].filter(Boolean).join(', ')}.`,
+      );
     } else if (options.stateDir) {
       const stack = await attachServiceStack({ workspaceRoot: WORKSPACE_ROOT, stateDir: options.stateDir, progress: io.progress });
       service = serviceTargets(stack);
       io.progress(`Measuring the running stack of ${stack.stateDir}: nginx ${stack.routerUrl}, ${stack.live} is live.`);
     } else {
-      io.progress(`Starting the local stack (both colors and nginx) through the deploy library, LOG_LEVEL=${options.logLevel}${options.serviceRoot ? `, from ${options.serviceRoot}` : ''}...`);
+      io.progress(
+        `Starting the local stack (both colors and nginx) through the deploy library, LOG_LEVEL=${options.logLevel}${options.serviceRoot ? `, from ${options.serviceRoot}` : ''}...`,
+      );
       const serviceRoot = options.serviceRoot ? resolve(options.serviceRoot) : WORKSPACE_ROOT;
       const stack = await startServiceStack({ workspaceRoot: serviceRoot, logLevel: options.logLevel, progress: () => undefined });
       cleanups.push(async () => {
@@ -109,7 +113,12 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     const baselineModel = resolve(WORKSPACE_ROOT, options.model ?? service.model ?? DEFAULT_MODEL);
     io.progress(`Starting the bare baseline (node:http + onnxruntime on ${baselineModel}) and its nginx...`);
     const [serverPort, routerPort] = await freePorts(2);
-    const baseline: BaselineStack = await startBaseline({ workspaceRoot: WORKSPACE_ROOT, modelPath: baselineModel, nginx, ports: { server: serverPort, router: routerPort } });
+    const baseline: BaselineStack = await startBaseline({
+      workspaceRoot: WORKSPACE_ROOT,
+      modelPath: baselineModel,
+      nginx,
+      ports: { server: serverPort, router: routerPort },
+    });
     cleanups.push(async () => {
       io.progress('Stopping the baseline...');
       await baseline.stop();
@@ -121,7 +130,12 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     for (const model of new Set(options.endpoints.flatMap((name) => ENDPOINTS[name].model ?? []))) {
       checkAborted();
       io.progress(`Starting a service and a bare baseline on ${model}...`);
-      const pair = await startOwnModelPair({ workspaceRoot: WORKSPACE_ROOT, serviceRoot: options.serviceRoot ? resolve(options.serviceRoot) : WORKSPACE_ROOT, model, logLevel: options.logLevel });
+      const pair = await startOwnModelPair({
+        workspaceRoot: WORKSPACE_ROOT,
+        serviceRoot: options.serviceRoot ? resolve(options.serviceRoot) : WORKSPACE_ROOT,
+        model,
+        logLevel: options.logLevel,
+      });
       cleanups.push(async () => {
         io.progress(`Stopping the service and baseline on ${model}...`);
         await pair.stop();
@@ -138,8 +152,16 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     const watched: WatchedProcess[] = [
       ...(service.stack
         ? [
-            { name: `service blue${service.stack.live === 'blue' ? ' (live)' : ''}`, pid: service.stack.colors.blue.pid, withChildren: false },
-            { name: `service green${service.stack.live === 'green' ? ' (live)' : ''}`, pid: service.stack.colors.green.pid, withChildren: false },
+            {
+              name: `service blue${service.stack.live === 'blue' ? ' (live)' : ''}`,
+              pid: service.stack.colors.blue.pid,
+              withChildren: false,
+            },
+            {
+              name: `service green${service.stack.live === 'green' ? ' (live)' : ''}`,
+              pid: service.stack.colors.green.pid,
+              withChildren: false,
+            },
             { name: 'service nginx', pid: service.stack.nginxPid, withChildren: true },
           ]
         : []),
@@ -171,7 +193,9 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     }
     const perCase = (options.warmupSeconds + options.durationSeconds * options.repeats) * 2;
     const estimate = plans.length * perCase;
-    io.progress(`Measuring ${plans.length} cases (about ${estimate < 120 ? `${Math.round(estimate)} s` : `${Math.round(estimate / 60)} min`}), service and baseline alternating:`);
+    io.progress(
+      `Measuring ${plans.length} cases (about ${estimate < 120 ? `${Math.round(estimate)} s` : `${Math.round(estimate / 60)} min`}), service and baseline alternating:`,
+    );
     const cases: CaseResult[] = [];
     for (const [index, plan] of plans.entries()) {
       checkAborted();
@@ -184,7 +208,9 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       checkAborted();
       const [port] = await freePorts(1);
       const socketDir = stackLayout(WORKSPACE_ROOT, service.stack.stateDir, tmpdir()).socketDir;
-      io.progress(`Starting an nginx without upstream keepalive on the same sockets (port ${port}), to compare the routers side by side...`);
+      io.progress(
+        `Starting an nginx without upstream keepalive on the same sockets (port ${port}), to compare the routers side by side...`,
+      );
       const plain = await startNoKeepaliveRouter({ workspaceRoot: WORKSPACE_ROOT, nginx, socketDir, port });
       cleanups.push(async () => {
         io.progress('Stopping the nginx without keepalive...');
@@ -202,7 +228,9 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
           light.close();
         }
       } else {
-        io.progress('  (wrk is not installed: the routers are compared with autocannon only; `apt-get install wrk` adds the lighter client)');
+        io.progress(
+          '  (wrk is not installed: the routers are compared with autocannon only; `apt-get install wrk` adds the lighter client)',
+        );
       }
     }
 
@@ -210,7 +238,12 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     if (service.stack && options.switches > 0) {
       checkAborted();
       io.progress(`Switching traffic ${options.switches} times under load (${options.switchConnections} connections through nginx)...`);
-      switching = await switchUnderLoad(generator, service.stack, { switches: options.switches, connections: options.switchConnections, progress: io.progress, checkAborted });
+      switching = await switchUnderLoad(generator, service.stack, {
+        switches: options.switches,
+        connections: options.switchConnections,
+        progress: io.progress,
+        checkAborted,
+      });
     }
     memory.push(peaks.stop(), memorySnapshot('after load', watched));
     if (options.settleSeconds > 0) {
@@ -222,7 +255,10 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
 
     const failures: string[] = [];
     for (const item of cases) {
-      for (const [system, side] of [['service', item.service], ['baseline', item.baseline]] as const) {
+      for (const [system, side] of [
+        ['service', item.service],
+        ['baseline', item.baseline],
+      ] as const) {
         if (side && !sideSucceeded(side)) {
           failures.push(
             `${system} ${item.label}, ${item.via}, ${item.connections} conn: ${side.failures.non2xx} non-2xx, ${side.failures.errors} socket errors, ${side.failures.timeouts} timeouts, ${side.failures.resets} resets ` +
@@ -232,9 +268,12 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       }
     }
     if (switching) {
-      if (failedCount(switching.load) > 0 || switching.load.requests === 0) failures.push(`switch under load: ${switching.failedRequests} of ${switching.load.requests} requests failed`);
-      if (switching.pollerFailures > 0) failures.push(`switch under load: ${switching.pollerFailures} of ${switching.pollerRequests} /health polls through nginx failed`);
-      for (const record of switching.records.filter((item) => !item.ok)) failures.push(`switch ${record.index}: ${record.error ?? 'nginx did not serve the new color'}`);
+      if (failedCount(switching.load) > 0 || switching.load.requests === 0)
+        failures.push(`switch under load: ${switching.failedRequests} of ${switching.load.requests} requests failed`);
+      if (switching.pollerFailures > 0)
+        failures.push(`switch under load: ${switching.pollerFailures} of ${switching.pollerRequests} /health polls through nginx failed`);
+      for (const record of switching.records.filter((item) => !item.ok))
+        failures.push(`switch ${record.index}: ${record.error ?? 'nginx did not serve the new color'}`);
     }
     const { json: _json, help: _help, out: _out, reference: _reference, render: _render, ...recorded } = options;
     return {
@@ -242,7 +281,12 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       machine,
       options: recorded,
       durationSeconds: Math.round((Date.now() - began) / 100) / 10,
-      stack: { started: service.stack?.ownedByBench ?? false, live: service.stack?.live ?? null, serviceModel: service.model, baselineModel },
+      stack: {
+        started: service.stack?.ownedByBench ?? false,
+        live: service.stack?.live ?? null,
+        serviceModel: service.model,
+        baselineModel,
+      },
       cases,
       switchUnderLoad: switching,
       routers,

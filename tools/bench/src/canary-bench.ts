@@ -39,7 +39,11 @@ interface Step {
 
 async function main(): Promise<number> {
   const progress = (line: string) => process.stderr.write(`${line}\n`);
-  const machine = machineInfo(realDeps({ workspaceRoot: WORKSPACE_ROOT, env: process.env, progress }).findBinary('nginx'), new Date(), loadavg()[0] ?? 0);
+  const machine = machineInfo(
+    realDeps({ workspaceRoot: WORKSPACE_ROOT, env: process.env, progress }).findBinary('nginx'),
+    new Date(),
+    loadavg()[0] ?? 0,
+  );
   const stack = await startServiceStack({ workspaceRoot: WORKSPACE_ROOT, logLevel: 'warn', progress });
   try {
     const steps: Step[] = [];
@@ -95,7 +99,14 @@ async function main(): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     instance?.stop();
     const load = await finished;
-    const canary = JSON.parse(stdout) as { ok: boolean; result: { kind: string; intervals: { weight: number; verdict: string; canary: { p99Ms: number | null }; stable: { p99Ms: number | null } }[] }; error?: { message: string } };
+    const canary = JSON.parse(stdout) as {
+      ok: boolean;
+      result: {
+        kind: string;
+        intervals: { weight: number; verdict: string; canary: { p99Ms: number | null }; stable: { p99Ms: number | null } }[];
+      };
+      error?: { message: string };
+    };
     const failed = load.non2xx + load.errors + load.timeouts + load.resets;
     const result = {
       kind: 'canary-under-load',
@@ -104,9 +115,27 @@ async function main(): Promise<number> {
       connections: CONNECTIONS,
       steps: STEPS,
       interval: INTERVAL,
-      canary: { exitCode: code, outcome: canary.result?.kind ?? null, error: canary.error?.message ?? null, intervals: canary.result?.intervals ?? [] },
-      load: { requests: load.requests.total, responses, failed, non2xx: load.non2xx, errors: load.errors, timeouts: load.timeouts, resets: load.resets },
-      observed: steps.map((step) => ({ weight: step.weight, moveMs: step.moveMs, responses: step.responses, greenShare: step.responses ? step.green / step.responses : null })),
+      canary: {
+        exitCode: code,
+        outcome: canary.result?.kind ?? null,
+        error: canary.error?.message ?? null,
+        intervals: canary.result?.intervals ?? [],
+      },
+      load: {
+        requests: load.requests.total,
+        responses,
+        failed,
+        non2xx: load.non2xx,
+        errors: load.errors,
+        timeouts: load.timeouts,
+        resets: load.resets,
+      },
+      observed: steps.map((step) => ({
+        weight: step.weight,
+        moveMs: step.moveMs,
+        responses: step.responses,
+        greenShare: step.responses ? step.green / step.responses : null,
+      })),
     };
     const dir = join(WORKSPACE_ROOT, 'tools/bench/results');
     mkdirSync(dir, { recursive: true });
@@ -120,11 +149,16 @@ async function main(): Promise<number> {
       '',
       '| green weight | weight move (ms) | responses | green share seen |',
       '|--:|--:|--:|--:|',
-      ...result.observed.map((step) => `| ${step.weight}% | ${step.moveMs ?? (step.weight === 100 ? '(promotion)' : '(rollback)')} | ${step.responses} | ${step.greenShare === null ? '-' : `${(100 * step.greenShare).toFixed(2)}%`} |`),
+      ...result.observed.map(
+        (step) =>
+          `| ${step.weight}% | ${step.moveMs ?? (step.weight === 100 ? '(promotion)' : '(rollback)')} | ${step.responses} | ${step.greenShare === null ? '-' : `${(100 * step.greenShare).toFixed(2)}%`} |`,
+      ),
       '',
       '| interval at | verdict | canary p99 ms | stable p99 ms |',
       '|--:|---|--:|--:|',
-      ...result.canary.intervals.map((interval) => `| ${interval.weight}% | ${interval.verdict} | ${interval.canary.p99Ms ?? '-'} | ${interval.stable.p99Ms ?? '-'} |`),
+      ...result.canary.intervals.map(
+        (interval) => `| ${interval.weight}% | ${interval.verdict} | ${interval.canary.p99Ms ?? '-'} | ${interval.stable.p99Ms ?? '-'} |`,
+      ),
       '',
       `JSON: ${file}`,
     ];

@@ -10,7 +10,12 @@ export interface Child {
   readonly exited: Promise<number | null>;
 }
 
-export function startChild(name: string, command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string }): Child {
+export function startChild(
+  name: string,
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string },
+): Child {
   const log = openSync(options.logFile, 'a');
   const child = spawn(command, [...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', log, log] });
   closeSync(log);

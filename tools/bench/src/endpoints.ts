@@ -28,7 +28,15 @@ export const ENDPOINTS: Readonly<Record<EndpointName, Endpoint>> = {
   'predict-3': { name: 'predict-3', method: 'POST', path: '/predict', rows: 3, label: 'POST /predict, 3 rows' },
   'predict-100': { name: 'predict-100', method: 'POST', path: '/predict', rows: 100, label: 'POST /predict, 100 rows' },
   'predict-10000': { name: 'predict-10000', method: 'POST', path: '/predict', rows: 10_000, label: 'POST /predict, 10,000 rows' },
-  'classify-100': { name: 'classify-100', method: 'POST', path: '/predict', rows: 100, label: 'POST /predict, classifier (3 classes), 100 rows', model: CLASSIFIER_MODEL, body: classifierBody(100) },
+  'classify-100': {
+    name: 'classify-100',
+    method: 'POST',
+    path: '/predict',
+    rows: 100,
+    label: 'POST /predict, classifier (3 classes), 100 rows',
+    model: CLASSIFIER_MODEL,
+    body: classifierBody(100),
+  },
 };
 
 export function bodyOf(endpoint: Endpoint): string | undefined {

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { foldedText, foldStacks, renderFlameGraphSvg } from './flamegraph';
 import type { CpuProfile } from './profile-top';
 
-const frame = (functionName: string, url = 'file:///app/node_modules/fastify/lib/route.js', lineNumber = 9) => ({ functionName, url, lineNumber });
+const frame = (functionName: string, url = 'file:///app/node_modules/fastify/lib/route.js', lineNumber = 9) => ({
+  functionName,
+  url,
+  lineNumber,
+});
 
 /** root -> handler -> [parse, writev]; plus idle. */
 const profile: CpuProfile = {
@@ -22,7 +26,10 @@ const profile: CpuProfile = {
 
 /** The frames of an SVG flame graph: tooltip and width. */
 function frames(svg: string): { title: string; width: number }[] {
-  return [...svg.matchAll(/<g><title>([^<]*)<\/title><rect x="[\d.]+" y="\d+" width="([\d.]+)"/g)].map(([, title, width]) => ({ title, width: Number(width) }));
+  return [...svg.matchAll(/<g><title>([^<]*)<\/title><rect x="[\d.]+" y="\d+" width="([\d.]+)"/g)].map(([, title, width]) => ({
+    title,
+    width: Number(width),
+  }));
 }
 
 describe('flame graphs of V8 CPU profiles', () => {
@@ -59,7 +66,9 @@ describe('flame graphs of V8 CPU profiles', () => {
       execFileSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '-e', program]);
       const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile')) as string;
       const folded = foldStacks(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, { all: false });
-      const busy = [...folded.entries()].filter(([stack]) => /busyOuter [^;]*;busyInner /.test(stack)).reduce((sum, [, micros]) => sum + micros, 0);
+      const busy = [...folded.entries()]
+        .filter(([stack]) => /busyOuter [^;]*;busyInner /.test(stack))
+        .reduce((sum, [, micros]) => sum + micros, 0);
       const total = [...folded.values()].reduce((sum, micros) => sum + micros, 0);
       expect(busy / total).toBeGreaterThan(0.5);
       const inner = frames(renderFlameGraphSvg(folded, file)).find((item) => item.title.startsWith('busyInner '));

@@ -156,7 +156,9 @@ function main(argv: readonly string[]): number {
   const foldedFile = svgFile.replace(/\.svg$/, '') + '.folded';
   writeFileSync(svgFile, renderFlameGraphSvg(folded, `${basename(file)}${all ? '' : ' (idle and module loading left out)'}`));
   writeFileSync(foldedFile, foldedText(folded));
-  console.log(`Wrote ${svgFile} (open it in a browser) and ${foldedFile} (${folded.size} stacks, for speedscope, inferno or flamegraph.pl).`);
+  console.log(
+    `Wrote ${svgFile} (open it in a browser) and ${foldedFile} (${folded.size} stacks, for speedscope, inferno or flamegraph.pl).`,
+  );
   return 0;
 }
 

@@ -21,7 +21,13 @@ describe('the load process', () => {
     const load = await LoadGenerator.start();
     try {
       const before = served;
-      const result = await load.run({ url: `${url}/predict`, method: 'POST', body: '{"features": [[1]]}', connections: 2, durationSeconds: 0.5 });
+      const result = await load.run({
+        url: `${url}/predict`,
+        method: 'POST',
+        body: '{"features": [[1]]}',
+        connections: 2,
+        durationSeconds: 0.5,
+      });
       expect(result.requests).toBeGreaterThan(0);
       // Uncounted but served: one request per connection in flight when the time is up, and one per
       // reconnect (a connection is replaced every RECONNECT_EVERY answers, with the next request

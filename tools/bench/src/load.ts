@@ -55,7 +55,8 @@ export function allSucceeded(result: Pick<LoadResult, 'requests' | 'non2xx' | 'e
 
 /** Messages between the bench and its load process. */
 export type ToWorker = { type: 'run'; id: number; request: LoadRequest } | { type: 'stop' };
-export type FromWorker = { type: 'ready' } | { type: 'result'; id: number; result: LoadResult } | { type: 'error'; id: number; message: string };
+export type FromWorker =
+  { type: 'ready' } | { type: 'result'; id: number; result: LoadResult } | { type: 'error'; id: number; message: string };
 
 /**
  * autocannon sends the next request as soon as a response is complete, without reading its

@@ -51,7 +51,8 @@ export async function measureRun(load: LoadSource, plan: CasePlan, target: Targe
   const serverAfter = target.serverPid === undefined ? undefined : cpuMicros(target.serverPid);
   return {
     ...result,
-    serverCpuUsPerRequest: before.server === undefined || serverAfter === undefined ? null : perRequest(serverAfter - before.server, result.requests),
+    serverCpuUsPerRequest:
+      before.server === undefined || serverAfter === undefined ? null : perRequest(serverAfter - before.server, result.requests),
     proxyCpuUsPerRequest: proxyPids.length === 0 ? null : perRequest(groupCpuMicros(proxyPids) - before.proxy, result.requests),
     loadCpuUsPerRequest: loadMicros === undefined ? null : perRequest(loadMicros, result.requests),
   };

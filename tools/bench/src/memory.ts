@@ -34,7 +34,10 @@ export function startPeakSampler(watched: readonly WatchedProcess[], intervalMs 
     stop() {
       clearInterval(timer);
       sample();
-      return { label: 'peak under load', processes: watched.map((item) => peaks.get(item.name) ?? { name: item.name, pids: [item.pid], rssMb: null }) };
+      return {
+        label: 'peak under load',
+        processes: watched.map((item) => peaks.get(item.name) ?? { name: item.name, pids: [item.pid], rssMb: null }),
+      };
     },
   };
 }

@@ -11,8 +11,23 @@ describe('parseBenchArgs', () => {
   });
 
   it('takes --name=value, --name value, and booleans as Nx forwards them', () => {
-    const parsed = parseBenchArgs(['--duration', '2.5', '--repeats=4', '--json=true', '--reference=false', '--endpoints=predict-3,health', '--url=http://127.0.0.1:8080/']);
-    expect(parsed.ok && parsed.options).toMatchObject({ durationSeconds: 2.5, repeats: 4, json: true, reference: false, endpoints: ['predict-3', 'health'], url: 'http://127.0.0.1:8080' });
+    const parsed = parseBenchArgs([
+      '--duration',
+      '2.5',
+      '--repeats=4',
+      '--json=true',
+      '--reference=false',
+      '--endpoints=predict-3,health',
+      '--url=http://127.0.0.1:8080/',
+    ]);
+    expect(parsed.ok && parsed.options).toMatchObject({
+      durationSeconds: 2.5,
+      repeats: 4,
+      json: true,
+      reference: false,
+      endpoints: ['predict-3', 'health'],
+      url: 'http://127.0.0.1:8080',
+    });
   });
 
   it.each([

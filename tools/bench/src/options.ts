@@ -91,7 +91,24 @@ same generated config), loads both with autocannon, switches traffic under load,
 export type ParsedArgs = { ok: true; options: BenchOptions } | { ok: false; message: string };
 
 const BOOLEAN_FLAGS = new Set(['quick', 'json', 'help', 'reference']);
-const VALUE_FLAGS = new Set(['connections', 'duration', 'repeats', 'warmup', 'switches', 'settle', 'switch-connections', 'endpoints', 'url', 'blue-url', 'state-dir', 'model', 'log-level', 'out', 'service-root', 'render']);
+const VALUE_FLAGS = new Set([
+  'connections',
+  'duration',
+  'repeats',
+  'warmup',
+  'switches',
+  'settle',
+  'switch-connections',
+  'endpoints',
+  'url',
+  'blue-url',
+  'state-dir',
+  'model',
+  'log-level',
+  'out',
+  'service-root',
+  'render',
+]);
 
 /** Parses `--name`, `--name=value` and `--name value`; booleans also take `=true` / `=false` (as Nx forwards them). Pure. */
 export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
@@ -102,7 +119,8 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
     if (!match) return { ok: false, message: `unexpected argument "${token}"` };
     const [, name, inline] = match;
     if (BOOLEAN_FLAGS.has(name)) {
-      if (inline !== undefined && inline !== 'true' && inline !== 'false') return { ok: false, message: `--${name} takes no value (or true/false)` };
+      if (inline !== undefined && inline !== 'true' && inline !== 'false')
+        return { ok: false, message: `--${name} takes no value (or true/false)` };
       raw.set(name, inline ?? 'true');
     } else if (VALUE_FLAGS.has(name)) {
       const value = inline ?? argv[++i];
@@ -144,9 +162,14 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
   const blueUrl = raw.get('blue-url');
   const stateDir = raw.get('state-dir');
   if ((url || blueUrl) && stateDir) problems.push('give either --url/--blue-url or --state-dir, not both');
-  if (raw.has('service-root') && (url || blueUrl || stateDir)) problems.push('--service-root is for the stack the bench starts, not with --url or --state-dir');
-  for (const [name, value] of [['url', url], ['blue-url', blueUrl]] as const) {
-    if (value !== undefined && !/^http:\/\/[^/]+\/?$/.test(value)) problems.push(`--${name} must be an http://host:port URL (got "${value}")`);
+  if (raw.has('service-root') && (url || blueUrl || stateDir))
+    problems.push('--service-root is for the stack the bench starts, not with --url or --state-dir');
+  for (const [name, value] of [
+    ['url', url],
+    ['blue-url', blueUrl],
+  ] as const) {
+    if (value !== undefined && !/^http:\/\/[^/]+\/?$/.test(value))
+      problems.push(`--${name} must be an http://host:port URL (got "${value}")`);
   }
   const options: BenchOptions = {
     ...base,

@@ -56,7 +56,8 @@ async function main(): Promise<number> {
         process.kill(pid, 'SIGKILL');
         const begin = Date.now();
         while (!(await status()).ok) {
-          if (Date.now() - begin > HEALTHY_TIMEOUT_MS) throw new Error(`the stack was not healthy ${HEALTHY_TIMEOUT_MS / 1000} s after the ${target} was killed`);
+          if (Date.now() - begin > HEALTHY_TIMEOUT_MS)
+            throw new Error(`the stack was not healthy ${HEALTHY_TIMEOUT_MS / 1000} s after the ${target} was killed`);
           await sleep(50);
         }
         const healthyAfterMs = Date.now() - begin;
@@ -72,7 +73,9 @@ async function main(): Promise<number> {
           healthyAfterMs,
           kinds: failureKinds(report),
         });
-        progress(`${target} kill ${kill}: ${report.failed.length} of ${report.total} failed, window ${report.windowMs ?? 0} ms; waiting ${BETWEEN_KILLS_MS / 1000} s (the supervisor's stableAfterMs) before the next`);
+        progress(
+          `${target} kill ${kill}: ${report.failed.length} of ${report.total} failed, window ${report.windowMs ?? 0} ms; waiting ${BETWEEN_KILLS_MS / 1000} s (the supervisor's stableAfterMs) before the next`,
+        );
         await sleep(BETWEEN_KILLS_MS - SETTLE_MS);
       }
     }
@@ -80,7 +83,14 @@ async function main(): Promise<number> {
     answers = (await load.stop()).total;
     await stack.stop();
   }
-  const result = { date: new Date().toISOString(), cores: cpus().length, loadAverageAtStart: load0, clients: CLIENTS, answers, kills: records };
+  const result = {
+    date: new Date().toISOString(),
+    cores: cpus().length,
+    loadAverageAtStart: load0,
+    clients: CLIENTS,
+    answers,
+    kills: records,
+  };
   const dir = join(WORKSPACE_ROOT, 'tools/bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `outage-${result.date.replace(/[:.]/g, '-')}.json`);
@@ -89,7 +99,14 @@ async function main(): Promise<number> {
   return 0;
 }
 
-function markdown(result: { date: string; cores: number; loadAverageAtStart: number; clients: number; answers: number; kills: readonly KillRecord[] }): string {
+function markdown(result: {
+  date: string;
+  cores: number;
+  loadAverageAtStart: number;
+  clients: number;
+  answers: number;
+  kills: readonly KillRecord[];
+}): string {
   const median = (values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b);
     return sorted.length === 0 ? 0 : (sorted[Math.floor((sorted.length - 1) / 2)] as number);
@@ -99,7 +116,10 @@ function markdown(result: { date: string; cores: number; loadAverageAtStart: num
     '',
     '| kill -9 of | answers | failed | window ms (first to last failure) | first failure after the kill, ms | healthy again after, ms | failures |',
     '|---|--:|--:|--:|--:|--:|---|',
-    ...result.kills.map((kill) => `| ${kill.target} | ${kill.answers} | ${kill.failed} | ${kill.windowMs ?? '-'} | ${kill.firstFailureAfterKillMs ?? '-'} | ${kill.healthyAfterMs} | ${JSON.stringify(kill.kinds)} |`),
+    ...result.kills.map(
+      (kill) =>
+        `| ${kill.target} | ${kill.answers} | ${kill.failed} | ${kill.windowMs ?? '-'} | ${kill.firstFailureAfterKillMs ?? '-'} | ${kill.healthyAfterMs} | ${JSON.stringify(kill.kinds)} |`,
+    ),
     '',
   ];
   for (const target of ['live color', 'nginx'] as const) {

@@ -24,7 +24,12 @@ export interface OwnModelPair {
  * loopback port, for the cases whose endpoint has a model of its own (e.g. the classifier). The
  * service runs as a color does, with LOG_LEVEL `logLevel`; the caller stops both.
  */
-export async function startOwnModelPair(options: { workspaceRoot: string; serviceRoot: string; model: string; logLevel: string }): Promise<OwnModelPair> {
+export async function startOwnModelPair(options: {
+  workspaceRoot: string;
+  serviceRoot: string;
+  model: string;
+  logLevel: string;
+}): Promise<OwnModelPair> {
   const dir = mkdtempSync(join(tmpdir(), 'mlbg-bench-own-model-'));
   chmodSync(dir, 0o755);
   const modelPath = resolve(options.workspaceRoot, options.model);
@@ -46,7 +51,13 @@ export async function startOwnModelPair(options: { workspaceRoot: string; servic
     await waitUntilOk(`${serviceUrl}/health`, START_TIMEOUT_MS).catch((error: Error) => {
       throw new Error(`${error.message}\nthe service said:\n${tail(service)}`);
     });
-    const baseline = await startBaselineServer({ workspaceRoot: options.workspaceRoot, modelPath, port: baselinePort, dir, name: `baseline on ${options.model}` });
+    const baseline = await startBaselineServer({
+      workspaceRoot: options.workspaceRoot,
+      modelPath,
+      port: baselinePort,
+      dir,
+      name: `baseline on ${options.model}`,
+    });
     started.push(baseline);
     return {
       model: options.model,

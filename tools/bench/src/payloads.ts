@@ -14,6 +14,8 @@ const FLOWER_CENTERS = [
 
 /** A `/predict` body for the shipped classifier: `rows` rows of 4 features, the classes in turn, each row a little off its center. */
 export function classifierBody(rows: number): string {
-  const features = Array.from({ length: rows }, (_, i) => FLOWER_CENTERS[i % 3].map((center, j) => Math.round((center + (((i * 7 + j) % 11) - 5) * 0.06) * 100) / 100));
+  const features = Array.from({ length: rows }, (_, i) =>
+    FLOWER_CENTERS[i % 3].map((center, j) => Math.round((center + (((i * 7 + j) % 11) - 5) * 0.06) * 100) / 100),
+  );
   return JSON.stringify({ features });
 }

@@ -1,6 +1,10 @@
 import { type CpuProfile, summariseProfile } from './profile-top';
 
-const frame = (functionName: string, url = 'file:///app/node_modules/fastify/lib/route.js', lineNumber = 9) => ({ functionName, url, lineNumber });
+const frame = (functionName: string, url = 'file:///app/node_modules/fastify/lib/route.js', lineNumber = 9) => ({
+  functionName,
+  url,
+  lineNumber,
+});
 
 /** root -> handler -> [parse, write]; plus idle and a module load. */
 const profile: CpuProfile = {

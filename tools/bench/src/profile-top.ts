@@ -89,7 +89,11 @@ export function summariseProfile(profile: CpuProfile, options: { top: number; al
       .filter(([name]) => name !== ROOT_FRAME)
       .sort((a, b) => b[1] - a[1])
       .slice(0, options.top)
-      .map(([name, micros]) => ({ name, percent: counted > 0 ? Math.round((micros / counted) * 1000) / 10 : 0, ms: Math.round(micros / 100) / 10 }));
+      .map(([name, micros]) => ({
+        name,
+        percent: counted > 0 ? Math.round((micros / counted) * 1000) / 10 : 0,
+        ms: Math.round(micros / 100) / 10,
+      }));
   return { countedMs: Math.round(counted / 100) / 10, self: rank(self), total: rank(total) };
 }
 
@@ -101,8 +105,11 @@ function main(argv: readonly string[]): number {
   }
   const top = Number(/^--top=(\d+)$/.exec(argv.find((arg) => arg.startsWith('--top=')) ?? '')?.[1] ?? 25);
   const summary = summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, { top, all: argv.includes('--all') });
-  const table = (rows: readonly FunctionTime[]) => rows.map((row) => `${row.percent.toFixed(1).padStart(6)}%  ${row.ms.toFixed(1).padStart(9)} ms  ${row.name}`).join('\n');
-  console.log(`${summary.countedMs} ms of samples${argv.includes('--all') ? '' : ' (idle and module loading left out)'}\n\nSelf time:\n${table(summary.self)}\n\nTotal time (the function and what it calls):\n${table(summary.total)}`);
+  const table = (rows: readonly FunctionTime[]) =>
+    rows.map((row) => `${row.percent.toFixed(1).padStart(6)}%  ${row.ms.toFixed(1).padStart(9)} ms  ${row.name}`).join('\n');
+  console.log(
+    `${summary.countedMs} ms of samples${argv.includes('--all') ? '' : ' (idle and module loading left out)'}\n\nSelf time:\n${table(summary.self)}\n\nTotal time (the function and what it calls):\n${table(summary.total)}`,
+  );
   return 0;
 }
 

@@ -39,8 +39,20 @@ function predictCase(via: 'direct' | 'nginx', ratio: number, p99Ms: number): Cas
 }
 
 const memory: MemorySnapshot[] = [
-  { label: 'idle', processes: [{ name: 'service blue (live)', pids: [1], rssMb: 120 }, { name: 'service green', pids: [2], rssMb: 121 }] },
-  { label: 'after load', processes: [{ name: 'service blue (live)', pids: [1], rssMb: 149.5 }, { name: 'service green', pids: [2], rssMb: 151 }] },
+  {
+    label: 'idle',
+    processes: [
+      { name: 'service blue (live)', pids: [1], rssMb: 120 },
+      { name: 'service green', pids: [2], rssMb: 121 },
+    ],
+  },
+  {
+    label: 'after load',
+    processes: [
+      { name: 'service blue (live)', pids: [1], rssMb: 149.5 },
+      { name: 'service green', pids: [2], rssMb: 151 },
+    ],
+  },
 ];
 
 const switching: SwitchUnderLoad = {
@@ -73,7 +85,13 @@ describe('checkTargets', () => {
   });
 
   it('judges memory on the settled reading when there is one', () => {
-    const settled: MemorySnapshot = { label: 'settled', processes: [{ name: 'service blue (live)', pids: [1], rssMb: 131 }, { name: 'service green', pids: [2], rssMb: 128 }] };
+    const settled: MemorySnapshot = {
+      label: 'settled',
+      processes: [
+        { name: 'service blue (live)', pids: [1], rssMb: 131 },
+        { name: 'service green', pids: [2], rssMb: 128 },
+      ],
+    };
     const check = checkTargets([], null, [...memory, settled]).find((item) => item.name.startsWith('RSS'));
     expect(check?.met).toBe(true);
     expect(check?.measured).toContain('blue (live) 149.5 MB, green 151 MB right after the load; blue (live) 131 MB, green 128 MB settled');
@@ -99,8 +117,19 @@ const routers: RouterComparison = {
 describe('routerTargets', () => {
   it('judges keepalive against no keepalive and against the color directly, and says when it was not measured', () => {
     expect(routerTargets([routers]).map((check) => check.met)).toEqual([true, true, true]);
-    expect(routerTargets([routers, { ...routers, generator: 'wrk', keepaliveVsNoKeepalive: 2.4, p99VsNoKeepalive: 0.6 }]).map((check) => check.met)).toEqual([true, true, true, false, true, false]);
-    expect(routerTargets([routers, { ...routers, generator: 'wrk' }]).map((check) => check.name.endsWith('(wrk)'))).toEqual([false, false, false, true, true, true]);
+    expect(
+      routerTargets([routers, { ...routers, generator: 'wrk', keepaliveVsNoKeepalive: 2.4, p99VsNoKeepalive: 0.6 }]).map(
+        (check) => check.met,
+      ),
+    ).toEqual([true, true, true, false, true, false]);
+    expect(routerTargets([routers, { ...routers, generator: 'wrk' }]).map((check) => check.name.endsWith('(wrk)'))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]);
     const unmeasured = routerTargets([]);
     expect(unmeasured).toHaveLength(3);
     expect(unmeasured.every((check) => check.met === null && check.measured === 'not measured')).toBe(true);
@@ -113,7 +142,17 @@ describe('renderMarkdown', () => {
     const { json: _json, help: _help, out: _out, reference: _reference, ...options } = DEFAULT_OPTIONS;
     const result: BenchResult = {
       schema: 1,
-      machine: { cpuModel: 'Test CPU', cores: 2, memoryMb: 4096, os: 'Linux', node: 'v20.0.0', nginx: '1.22.1', autocannon: '8.0.0', loadAverageAtStart: 0.5, date: '2026-11-26T00:00:00.000Z' },
+      machine: {
+        cpuModel: 'Test CPU',
+        cores: 2,
+        memoryMb: 4096,
+        os: 'Linux',
+        node: 'v20.0.0',
+        nginx: '1.22.1',
+        autocannon: '8.0.0',
+        loadAverageAtStart: 0.5,
+        date: '2026-11-26T00:00:00.000Z',
+      },
       options,
       durationSeconds: 60,
       stack: { started: true, live: 'blue', serviceModel: 'models/v1.0.0/model.onnx', baselineModel: 'models/v1.0.0/model.onnx' },
@@ -132,7 +171,9 @@ describe('renderMarkdown', () => {
     expect(text).toContain('| service green | 121 | 151 |');
     expect(text).toContain('| nginx, upstream keepalive | 21,000 | 1.00 | 3.00 | 50 | 100 |');
     expect(text).toContain('keepalive / no keepalive: 2.63x req/s, 0.38x p99; keepalive / direct: 0.91x req/s (paired runs).');
-    expect(text).toMatch(/\| \/predict \(3 rows\), 32 connections, nginx with upstream keepalive: req\/s vs the same color directly \(autocannon\) \| ≥ 0.9x \| 0.91x \| yes \|/);
+    expect(text).toMatch(
+      /\| \/predict \(3 rows\), 32 connections, nginx with upstream keepalive: req\/s vs the same color directly \(autocannon\) \| ≥ 0.9x \| 0.91x \| yes \|/,
+    );
     expect(text).toContain('### Routers side by side, load from autocannon');
     expect(text).toContain('Every request succeeded.');
   });

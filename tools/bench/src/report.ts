@@ -13,8 +13,10 @@ export const TARGETS = {
   colorRssMb: 150,
 } as const;
 
-const number = (value: number, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const ms = (value: number | null | undefined) => (value === null || value === undefined ? '–' : value < 10 ? value.toFixed(2) : value.toFixed(1));
+const number = (value: number, digits = 0) =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ms = (value: number | null | undefined) =>
+  value === null || value === undefined ? '–' : value < 10 ? value.toFixed(2) : value.toFixed(1);
 const ratio = (value: number | null) => (value === null ? '–' : `${value.toFixed(2)}x`);
 const cpu = (value: number | null) => (value === null ? '–' : number(value));
 
@@ -23,14 +25,21 @@ function findCase(cases: readonly CaseResult[], endpoint: string, via: string, c
 }
 
 /** Each target, what this run measured for it, and whether it was met (null: not measured in this run). Pure. */
-export function checkTargets(cases: readonly CaseResult[], switching: SwitchUnderLoad | null, memory: readonly MemorySnapshot[]): TargetCheck[] {
+export function checkTargets(
+  cases: readonly CaseResult[],
+  switching: SwitchUnderLoad | null,
+  memory: readonly MemorySnapshot[],
+): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const via of ['direct', 'nginx'] as const) {
     const found = findCase(cases, 'predict-3', via, TARGETS.predictConnections);
     checks.push({
       name: `/predict (3 rows), ${TARGETS.predictConnections} connections, ${via}: req/s vs the bare baseline`,
       target: `≥ ${TARGETS.predictRatio}x`,
-      measured: found?.ratio == null || !found.baseline ? 'not measured' : `${ratio(found.ratio)} (${number(found.service.requestsPerSecond)} vs ${number(found.baseline.requestsPerSecond)} req/s)`,
+      measured:
+        found?.ratio == null || !found.baseline
+          ? 'not measured'
+          : `${ratio(found.ratio)} (${number(found.service.requestsPerSecond)} vs ${number(found.baseline.requestsPerSecond)} req/s)`,
       met: found?.ratio == null ? null : found.ratio >= TARGETS.predictRatio,
     });
   }
@@ -38,7 +47,10 @@ export function checkTargets(cases: readonly CaseResult[], switching: SwitchUnde
   checks.push({
     name: `GET /health, ${TARGETS.predictConnections} connections, direct: req/s vs the bare baseline`,
     target: `≥ ${TARGETS.healthRatio}x`,
-    measured: health?.ratio == null || !health.baseline ? 'not measured' : `${ratio(health.ratio)} (${number(health.service.requestsPerSecond)} vs ${number(health.baseline.requestsPerSecond)} req/s)`,
+    measured:
+      health?.ratio == null || !health.baseline
+        ? 'not measured'
+        : `${ratio(health.ratio)} (${number(health.service.requestsPerSecond)} vs ${number(health.baseline.requestsPerSecond)} req/s)`,
     met: health?.ratio == null ? null : health.ratio >= TARGETS.healthRatio,
   });
   const nginx = findCase(cases, 'predict-3', 'nginx', TARGETS.predictConnections);
@@ -52,7 +64,9 @@ export function checkTargets(cases: readonly CaseResult[], switching: SwitchUnde
   checks.push({
     name: '/predict (10,000 rows): predictions per second',
     target: 'reported',
-    measured: big.length ? big.map((item) => `${number(item.servicePredictionsPerSecond ?? 0)}/s ${item.via} at ${item.connections} conn`).join('; ') : 'not measured',
+    measured: big.length
+      ? big.map((item) => `${number(item.servicePredictionsPerSecond ?? 0)}/s ${item.via} at ${item.connections} conn`).join('; ')
+      : 'not measured',
     met: big.length ? true : null,
   });
   checks.push({
@@ -65,7 +79,8 @@ export function checkTargets(cases: readonly CaseResult[], switching: SwitchUnde
   });
   const colorsOf = (label: MemorySnapshot['label']) =>
     memory.find((snapshot) => snapshot.label === label)?.processes.filter((item) => /^service (blue|green)/.test(item.name)) ?? [];
-  const describeColors = (items: readonly { name: string; rssMb: number | null }[]) => items.map((item) => `${item.name.replace('service ', '')} ${item.rssMb ?? '?'} MB`).join(', ');
+  const describeColors = (items: readonly { name: string; rssMb: number | null }[]) =>
+    items.map((item) => `${item.name.replace('service ', '')} ${item.rssMb ?? '?'} MB`).join(', ');
   const after = colorsOf('after load');
   const settled = colorsOf('settled');
   const peak = colorsOf('peak under load');
@@ -140,7 +155,10 @@ function memoryLines(memory: readonly MemorySnapshot[]): string[] {
     '',
     `| process | ${memory.map((snapshot) => snapshot.label).join(' | ')} |`,
     `|---|${memory.map(() => '--:').join('|')}|`,
-    ...names.map((name) => `| ${name} | ${memory.map((snapshot) => snapshot.processes.find((item) => item.name === name)?.rssMb ?? '–').join(' | ')} |`),
+    ...names.map(
+      (name) =>
+        `| ${name} | ${memory.map((snapshot) => snapshot.processes.find((item) => item.name === name)?.rssMb ?? '–').join(' | ')} |`,
+    ),
   ];
 }
 
@@ -165,7 +183,9 @@ export function renderMarkdown(result: BenchResult): string {
     '',
     '| target | goal | measured | met |',
     '|---|---|---|---|',
-    ...result.targets.map((check) => `| ${check.name} | ${check.target} | ${check.measured} | ${check.met === null ? '–' : check.met ? 'yes' : '**no**'} |`),
+    ...result.targets.map(
+      (check) => `| ${check.name} | ${check.target} | ${check.measured} | ${check.met === null ? '–' : check.met ? 'yes' : '**no**'} |`,
+    ),
     '',
     result.allSucceeded ? 'Every request succeeded.' : `**Requests failed:**\n${result.failures.map((line) => `- ${line}`).join('\n')}`,
     '',

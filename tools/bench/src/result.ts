@@ -124,7 +124,12 @@ export interface BenchResult {
   readonly machine: MachineInfo;
   readonly options: Omit<BenchOptions, 'json' | 'help' | 'out' | 'reference' | 'render'>;
   readonly durationSeconds: number;
-  readonly stack: { readonly started: boolean; readonly live: string | null; readonly serviceModel: string | null; readonly baselineModel: string };
+  readonly stack: {
+    readonly started: boolean;
+    readonly live: string | null;
+    readonly serviceModel: string | null;
+    readonly baselineModel: string;
+  };
   readonly cases: readonly CaseResult[];
   readonly switchUnderLoad: SwitchUnderLoad | null;
   /** Null when the bench measured no stack of its own or attached (bare URLs). */

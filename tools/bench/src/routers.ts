@@ -23,19 +23,31 @@ export interface NoKeepaliveRouter {
   stop(): Promise<void>;
 }
 
-export async function startNoKeepaliveRouter(options: { readonly workspaceRoot: string; readonly nginx: string; readonly socketDir: string; readonly port: number }): Promise<NoKeepaliveRouter> {
+export async function startNoKeepaliveRouter(options: {
+  readonly workspaceRoot: string;
+  readonly nginx: string;
+  readonly socketDir: string;
+  readonly port: number;
+}): Promise<NoKeepaliveRouter> {
   const loaded = loadDeploymentSpec(join(options.workspaceRoot, DEPLOYMENT_SPEC_PATH));
   const spec = DeploymentSpec.parse({ ...loaded, proxy: { ...loaded.proxy, upstreamKeepalive: false } });
   const prefix = mkdtempSync(join(tmpdir(), 'mlbg-bench-no-keepalive-'));
   chmodSync(prefix, 0o755);
-  writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, localNginxSite(spec, { socketDir: options.socketDir, port: options.port })));
+  writeFileSync(
+    join(prefix, 'nginx.conf'),
+    renderNginxConf(spec, localNginxSite(spec, { socketDir: options.socketDir, port: options.port })),
+  );
   const args = ['-p', `${prefix}/`, '-c', 'nginx.conf'];
   const check = spawnSync(options.nginx, ['-t', ...args], { encoding: 'utf8' });
   if (check.status !== 0) {
     rmSync(prefix, { recursive: true, force: true });
     throw new Error(`nginx -t refused the no-keepalive config:\n${check.stderr}`);
   }
-  const child = startChild('nginx without keepalive', options.nginx, [...args, '-g', 'daemon off;'], { cwd: prefix, env: process.env, logFile: join(prefix, 'nginx.log') });
+  const child = startChild('nginx without keepalive', options.nginx, [...args, '-g', 'daemon off;'], {
+    cwd: prefix,
+    env: process.env,
+    logFile: join(prefix, 'nginx.log'),
+  });
   const stop = async () => {
     await stopChild(child, 'SIGQUIT');
     rmSync(prefix, { recursive: true, force: true });
@@ -56,8 +68,18 @@ export async function startNoKeepaliveRouter(options: { readonly workspaceRoot: 
  * and through the same stack's nginx without keepalive, the three alternating run by run so the
  * machine's other load weighs on all alike. Ratios are medians of the runs made back to back.
  */
-export async function compareRouters(load: LoadSource, targets: { readonly direct: Target; readonly keepalive: Target; readonly noKeepalive: Target }, settings: MeasureSettings): Promise<RouterComparison> {
-  const plan = { endpoint: ENDPOINT, via: 'nginx' as const, connections: ROUTER_TARGETS.connections, service: targets.keepalive, baseline: null };
+export async function compareRouters(
+  load: LoadSource,
+  targets: { readonly direct: Target; readonly keepalive: Target; readonly noKeepalive: Target },
+  settings: MeasureSettings,
+): Promise<RouterComparison> {
+  const plan = {
+    endpoint: ENDPOINT,
+    via: 'nginx' as const,
+    connections: ROUTER_TARGETS.connections,
+    service: targets.keepalive,
+    baseline: null,
+  };
   const sides = ['direct', 'keepalive', 'noKeepalive'] as const;
   const runs: Record<(typeof sides)[number], RunMeasurement[]> = { direct: [], keepalive: [], noKeepalive: [] };
   for (let round = 0; round < settings.repeats; round++) {
@@ -66,7 +88,9 @@ export async function compareRouters(load: LoadSource, targets: { readonly direc
       settings.checkAborted();
       const run = await measureRun(load, plan, targets[side], settings.durationSeconds);
       runs[side].push(run);
-      settings.progress(`  routers, ${load.name} [${round + 1}/${settings.repeats}] ${side.padEnd(11)} ${Math.round(run.requestsPerSecond).toLocaleString('en-US').padStart(7)} req/s  p99 ${run.latency.p99Ms.toFixed(2)} ms`);
+      settings.progress(
+        `  routers, ${load.name} [${round + 1}/${settings.repeats}] ${side.padEnd(11)} ${Math.round(run.requestsPerSecond).toLocaleString('en-US').padStart(7)} req/s  p99 ${run.latency.p99Ms.toFixed(2)} ms`,
+      );
     }
   }
   return {
@@ -99,9 +123,24 @@ export function routerTargets(comparisons: readonly RouterComparison[]): TargetC
       met: comparison && value !== null ? met(value) : null,
     });
     return [
-      check('req/s vs the same stack without keepalive', `≥ ${ROUTER_TARGETS.vsNoKeepalive}x`, comparison?.keepaliveVsNoKeepalive ?? null, (value) => value >= ROUTER_TARGETS.vsNoKeepalive),
-      check('req/s vs the same color directly', `≥ ${ROUTER_TARGETS.vsDirect}x`, comparison?.keepaliveVsDirect ?? null, (value) => value >= ROUTER_TARGETS.vsDirect),
-      check('p99 vs without keepalive', `≤ ${ROUTER_TARGETS.p99VsNoKeepalive}x`, comparison?.p99VsNoKeepalive ?? null, (value) => value <= ROUTER_TARGETS.p99VsNoKeepalive),
+      check(
+        'req/s vs the same stack without keepalive',
+        `≥ ${ROUTER_TARGETS.vsNoKeepalive}x`,
+        comparison?.keepaliveVsNoKeepalive ?? null,
+        (value) => value >= ROUTER_TARGETS.vsNoKeepalive,
+      ),
+      check(
+        'req/s vs the same color directly',
+        `≥ ${ROUTER_TARGETS.vsDirect}x`,
+        comparison?.keepaliveVsDirect ?? null,
+        (value) => value >= ROUTER_TARGETS.vsDirect,
+      ),
+      check(
+        'p99 vs without keepalive',
+        `≤ ${ROUTER_TARGETS.p99VsNoKeepalive}x`,
+        comparison?.p99VsNoKeepalive ?? null,
+        (value) => value <= ROUTER_TARGETS.p99VsNoKeepalive,
+      ),
     ];
   });
 }

@@ -33,7 +33,12 @@ function serviceEnv(stateDir: string): Record<string, string | undefined> {
 }
 
 /** One deploy command in-process with --json, on the stack in `stateDir`. */
-export async function deploy<T>(workspaceRoot: string, stateDir: string, argv: readonly string[], progress: (line: string) => void): Promise<CliJson<T>> {
+export async function deploy<T>(
+  workspaceRoot: string,
+  stateDir: string,
+  argv: readonly string[],
+  progress: (line: string) => void,
+): Promise<CliJson<T>> {
   let stdout = '';
   const env = serviceEnv(stateDir);
   await runCli([...argv, '--json'], {
@@ -49,10 +54,17 @@ export async function deploy<T>(workspaceRoot: string, stateDir: string, argv: r
 }
 
 function failure(command: string, answer: CliJson<unknown>): Error {
-  return new Error(`deploy ${command} failed: ${answer.error?.message ?? 'no message'}${answer.error?.hint ? `\n${answer.error.hint}` : ''}`);
+  return new Error(
+    `deploy ${command} failed: ${answer.error?.message ?? 'no message'}${answer.error?.hint ? `\n${answer.error.hint}` : ''}`,
+  );
 }
 
-async function describeStack(workspaceRoot: string, stateDir: string, ownedByBench: boolean, progress: (line: string) => void): Promise<ServiceStack> {
+async function describeStack(
+  workspaceRoot: string,
+  stateDir: string,
+  ownedByBench: boolean,
+  progress: (line: string) => void,
+): Promise<ServiceStack> {
   const status = await deploy<StatusResult>(workspaceRoot, stateDir, ['status'], progress);
   const { router, colors, live } = status.result ?? {};
   if (!status.ok || !router?.pid || !colors || !live) throw failure('status', status);
@@ -86,7 +98,11 @@ async function describeStack(workspaceRoot: string, stateDir: string, ownedByBen
  * `deploy up` in a fresh temporary state folder on free loopback ports, the services at `logLevel`
  * (quiet, so their logs do not weigh on the measurements). The caller must `stop()` it.
  */
-export async function startServiceStack(options: { workspaceRoot: string; logLevel: string; progress: (line: string) => void }): Promise<ServiceStack> {
+export async function startServiceStack(options: {
+  workspaceRoot: string;
+  logLevel: string;
+  progress: (line: string) => void;
+}): Promise<ServiceStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'mlbg-bench-stack-'));
   const [router, blue, green] = await freePorts(3);
   const up = await deploy(
@@ -111,6 +127,10 @@ export async function startServiceStack(options: { workspaceRoot: string; logLev
 }
 
 /** A stack someone else started (`deploy up --state-dir=...`): measured and switched, never stopped. */
-export function attachServiceStack(options: { workspaceRoot: string; stateDir: string; progress: (line: string) => void }): Promise<ServiceStack> {
+export function attachServiceStack(options: {
+  workspaceRoot: string;
+  stateDir: string;
+  progress: (line: string) => void;
+}): Promise<ServiceStack> {
   return describeStack(options.workspaceRoot, resolve(options.stateDir), false, options.progress);
 }

@@ -76,13 +76,23 @@ async function main(): Promise<void> {
   const stack = await startServiceStack({ workspaceRoot: WORKSPACE_ROOT, logLevel: 'warn', progress });
   const { socketDir } = stackLayout(WORKSPACE_ROOT, stack.stateDir, tmpdir());
   const idleColor: Color = otherColor(stack.live);
-  const fakes = { late: await fakeIdle(join(socketDir, 'bench-late.sock'), LATE_MS), dead: await fakeIdle(join(socketDir, 'bench-dead.sock'), 'never') };
+  const fakes = {
+    late: await fakeIdle(join(socketDir, 'bench-late.sock'), LATE_MS),
+    dead: await fakeIdle(join(socketDir, 'bench-dead.sock'), 'never'),
+  };
   const load = await LoadGenerator.start();
-  const shadowCli = (...argv: string[]) => deploy<{ relay: RelayCounters | null }>(WORKSPACE_ROOT, stack.stateDir, ['shadow', ...argv], progress);
+  const shadowCli = (...argv: string[]) =>
+    deploy<{ relay: RelayCounters | null }>(WORKSPACE_ROOT, stack.stateDir, ['shadow', ...argv], progress);
   const rows: { case: Case; result: LoadResult; relay: RelayCounters | null }[] = [];
   try {
     progress(`  warm-up: ${WARM_UP_SECONDS} s`);
-    await load.run({ url: `${stack.routerUrl}/predict`, method: 'POST', body: predictBody(3), connections: CONNECTIONS, durationSeconds: WARM_UP_SECONDS });
+    await load.run({
+      url: `${stack.routerUrl}/predict`,
+      method: 'POST',
+      body: predictBody(3),
+      connections: CONNECTIONS,
+      durationSeconds: WARM_UP_SECONDS,
+    });
     const order = Array.from({ length: ROUNDS }, (_, round) => (round % 2 === 0 ? CASES : [...CASES].reverse())).flat();
     for (const item of order) {
       pointPreview(socketDir, item.idle === 'color' ? `${idleColor}.sock` : `bench-${item.idle}.sock`);
@@ -90,9 +100,23 @@ async function main(): Promise<void> {
       if (!switched.ok) throw new Error(`deploy shadow ${item.shadow ? 'on' : 'off'} failed: ${JSON.stringify(switched.error)}`);
       progress(`  ${item.name}: ${SECONDS} s, ${CONNECTIONS} connections`);
       const before = (await shadowCli('status')).result.relay;
-      const result = await load.run({ url: `${stack.routerUrl}/predict`, method: 'POST', body: predictBody(3), connections: CONNECTIONS, durationSeconds: SECONDS });
+      const result = await load.run({
+        url: `${stack.routerUrl}/predict`,
+        method: 'POST',
+        body: predictBody(3),
+        connections: CONNECTIONS,
+        durationSeconds: SECONDS,
+      });
       const after = (await shadowCli('status')).result.relay;
-      const relay = before && after ? { received: after.received - before.received, forwarded: after.forwarded - before.forwarded, dropped: after.dropped - before.dropped, failed: after.failed - before.failed } : null;
+      const relay =
+        before && after
+          ? {
+              received: after.received - before.received,
+              forwarded: after.forwarded - before.forwarded,
+              dropped: after.dropped - before.dropped,
+              failed: after.failed - before.failed,
+            }
+          : null;
       rows.push({ case: item, result, relay });
     }
   } finally {
@@ -112,7 +136,10 @@ async function main(): Promise<void> {
       rps: median(runs.map((row) => row.result.requestsPerSecond)),
       p99: median(runs.map((row) => row.result.latency.p99Ms)),
       failed: runs.reduce((total, row) => total + failedCount(row.result), 0),
-      relay: relays.length > 0 ? { received: sum('received'), forwarded: sum('forwarded'), dropped: sum('dropped'), failed: sum('failed') } : null,
+      relay:
+        relays.length > 0
+          ? { received: sum('received'), forwarded: sum('forwarded'), dropped: sum('dropped'), failed: sum('failed') }
+          : null,
     };
   });
   const base = summary[0] ?? { rps: 1, p99: 1 };
@@ -122,14 +149,18 @@ async function main(): Promise<void> {
     '',
     '| case | req/s | ratio | p99 ms | p99 ratio | failed | relay: received / forwarded / dropped / failed |',
     '|---|--:|--:|--:|--:|--:|---|',
-    ...summary.map(({ case: item, rps, p99, failed, relay }) =>
-      `| ${item.name} | ${Math.round(rps).toLocaleString('en')} | ${(rps / base.rps).toFixed(2)}x | ${p99.toFixed(2)} | ${(p99 / base.p99).toFixed(2)}x | ${failed} | ${relay ? `${relay.received} / ${relay.forwarded} / ${relay.dropped} / ${relay.failed}` : '-'} |`,
+    ...summary.map(
+      ({ case: item, rps, p99, failed, relay }) =>
+        `| ${item.name} | ${Math.round(rps).toLocaleString('en')} | ${(rps / base.rps).toFixed(2)}x | ${p99.toFixed(2)} | ${(p99 / base.p99).toFixed(2)}x | ${failed} | ${relay ? `${relay.received} / ${relay.forwarded} / ${relay.dropped} / ${relay.failed}` : '-'} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   const out = join(WORKSPACE_ROOT, 'tools/bench/results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, `shadow-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), `${JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, loadAverage: load0, rows }, null, 2)}\n`);
+  writeFileSync(
+    join(out, `shadow-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    `${JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, loadAverage: load0, rows }, null, 2)}\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -36,7 +36,13 @@ describe('stats', () => {
 
   it('summarises runs with medians and sums the failures', () => {
     const summary = summarise([run(100), run(300, { non2xx: 2, errors: 1 }), run(200)]);
-    expect(summary).toMatchObject({ requestsPerSecond: 200, latencyP99Ms: 0.2, latencyP99MaxMs: 0.3, requests: 600, failures: { non2xx: 2, errors: 1, timeouts: 0, resets: 0 } });
+    expect(summary).toMatchObject({
+      requestsPerSecond: 200,
+      latencyP99Ms: 0.2,
+      latencyP99MaxMs: 0.3,
+      requests: 600,
+      failures: { non2xx: 2, errors: 1, timeouts: 0, resets: 0 },
+    });
   });
 });
 

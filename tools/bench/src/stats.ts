@@ -34,7 +34,11 @@ export function summarise(runs: readonly RunMeasurement[]): SideSummary {
 }
 
 /** The median of service/baseline over runs made back to back (run i of each side). */
-export function pairedRatio(service: readonly RunMeasurement[], baseline: readonly RunMeasurement[], of: (run: RunMeasurement) => number | null): number | null {
+export function pairedRatio(
+  service: readonly RunMeasurement[],
+  baseline: readonly RunMeasurement[],
+  of: (run: RunMeasurement) => number | null,
+): number | null {
   const ratios: number[] = [];
   for (let i = 0; i < Math.min(service.length, baseline.length); i++) {
     const [mine, theirs] = [of(service[i]), of(baseline[i])];

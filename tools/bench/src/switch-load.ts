@@ -19,7 +19,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Watches nginx during one switch: GET /health on fresh connections, back to back, until one is
  * answered by `target`; resolves with the milliseconds since `startedAt`.
  */
-function watchUntilServed(routerUrl: string, target: Color, startedAt: number, counts: { requests: number; failures: number }): { served: Promise<number | null>; cancel: () => void } {
+function watchUntilServed(
+  routerUrl: string,
+  target: Color,
+  startedAt: number,
+  counts: { requests: number; failures: number },
+): { served: Promise<number | null>; cancel: () => void } {
   let cancelled = false;
   const served = (async () => {
     while (!cancelled) {
@@ -77,7 +82,14 @@ export async function switchUnderLoad(
       await watch.served;
       const result = run.result;
       const moved = result && result.kind !== 'noop' ? { from: result.from, to: result.to } : { from: live, to: null };
-      records.push({ index, ...moved, ok: run.ok && servedAfterMs !== null, commandMs, servedAfterMs, ...(run.error ? { error: run.error } : {}) });
+      records.push({
+        index,
+        ...moved,
+        ok: run.ok && servedAfterMs !== null,
+        commandMs,
+        servedAfterMs,
+        ...(run.error ? { error: run.error } : {}),
+      });
       if (run.ok) live = target;
       options.progress(
         `  switch ${index}/${options.switches} ${moved.from} -> ${moved.to ?? '?'}: ${run.ok ? `nginx served ${target} after ${servedAfterMs ?? '?'} ms, command took ${commandMs} ms` : `FAILED: ${run.error ?? 'no answer'}`}`,

@@ -33,26 +33,35 @@ describe('wrk load generator', () => {
     expect(() => parseWrkOutput('unable to connect to 127.0.0.1:1 Connection refused')).toThrow(/no result line.*Connection refused/s);
   });
 
-  (wrk ? it : it.skip)('counts what a real loopback server answered, failures included, and the CPU wrk used (real wrk binary)', async () => {
-    const { server, url, answered } = await countingServer();
-    const generator = new WrkGenerator(wrk as string);
-    try {
-      const { result, cpuMicros } = await generator.measure({ url, method: 'POST', body: '{"features":[[1]]}', connections: CONNECTIONS, durationSeconds: 1 });
-      // The server also answered what was in flight when wrk stopped: at most one request per connection.
-      const served = answered.ok + answered.failed;
-      expect(result.requests).toBeGreaterThan(0);
-      expect(served).toBeGreaterThanOrEqual(result.requests);
-      expect(served).toBeLessThanOrEqual(result.requests + CONNECTIONS);
-      expect(result.non2xx).toBeGreaterThanOrEqual(answered.failed - CONNECTIONS);
-      expect(result.non2xx).toBeLessThanOrEqual(answered.failed);
-      expect(result.errors).toBe(0);
-      expect(result.requestsPerSecond).toBeCloseTo(result.requests / result.durationSeconds, 5);
-      expect(result.latency.p99Ms).toBeGreaterThanOrEqual(result.latency.p50Ms);
-      expect([...answered.bodies]).toEqual(['POST application/json {"features":[[1]]}']);
-      expect(cpuMicros).toBeGreaterThan(0);
-    } finally {
-      generator.close();
-      await new Promise((resolve) => server.close(resolve));
-    }
-  });
+  (wrk ? it : it.skip)(
+    'counts what a real loopback server answered, failures included, and the CPU wrk used (real wrk binary)',
+    async () => {
+      const { server, url, answered } = await countingServer();
+      const generator = new WrkGenerator(wrk as string);
+      try {
+        const { result, cpuMicros } = await generator.measure({
+          url,
+          method: 'POST',
+          body: '{"features":[[1]]}',
+          connections: CONNECTIONS,
+          durationSeconds: 1,
+        });
+        // The server also answered what was in flight when wrk stopped: at most one request per connection.
+        const served = answered.ok + answered.failed;
+        expect(result.requests).toBeGreaterThan(0);
+        expect(served).toBeGreaterThanOrEqual(result.requests);
+        expect(served).toBeLessThanOrEqual(result.requests + CONNECTIONS);
+        expect(result.non2xx).toBeGreaterThanOrEqual(answered.failed - CONNECTIONS);
+        expect(result.non2xx).toBeLessThanOrEqual(answered.failed);
+        expect(result.errors).toBe(0);
+        expect(result.requestsPerSecond).toBeCloseTo(result.requests / result.durationSeconds, 5);
+        expect(result.latency.p99Ms).toBeGreaterThanOrEqual(result.latency.p50Ms);
+        expect([...answered.bodies]).toEqual(['POST application/json {"features":[[1]]}']);
+        expect(cpuMicros).toBeGreaterThan(0);
+      } finally {
+        generator.close();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  );
 });

@@ -95,7 +95,10 @@ export class WrkGenerator implements LoadSource {
   measure(request: LoadRequest): Promise<LoadRun> {
     if (request.socketPath) return Promise.reject(new Error('wrk can not connect to a unix socket; measure a URL'));
     const args = ['-t1', `-c${request.connections}`, `-d${request.durationSeconds}s`, '--latency', '-s', this.script, request.url];
-    const child = spawn(this.binary, args, { env: { ...process.env, MLBG_WRK_METHOD: request.method, MLBG_WRK_BODY: request.body ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.binary, args, {
+      env: { ...process.env, MLBG_WRK_METHOD: request.method, MLBG_WRK_BODY: request.body ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let cpu: number | undefined;

@@ -15,18 +15,27 @@ const counts = { sent: 0, answered: 0, statuses: {}, versions: {}, versionOrder:
 function once() {
   return new Promise((resolve) => {
     counts.sent += 1;
-    const req = http.request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        counts.answered += 1;
-        counts.statuses[res.statusCode] = (counts.statuses[res.statusCode] || 0) + 1;
-        const version = res.headers['x-model-version'] || 'none';
-        if (!(version in counts.versions)) counts.versionOrder.push(version);
-        counts.versions[version] = (counts.versions[version] || 0) + 1;
-        counts.lastVersion = version;
-        resolve();
-      });
-    });
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        timeout: 5000,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          counts.answered += 1;
+          counts.statuses[res.statusCode] = (counts.statuses[res.statusCode] || 0) + 1;
+          const version = res.headers['x-model-version'] || 'none';
+          if (!(version in counts.versions)) counts.versionOrder.push(version);
+          counts.versions[version] = (counts.versions[version] || 0) + 1;
+          counts.lastVersion = version;
+          resolve();
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (error) => {
       counts.errors[error.code || error.message] = (counts.errors[error.code || error.message] || 0) + 1;

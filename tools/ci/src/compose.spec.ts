@@ -1,6 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { COMPOSE_FILES, composeConfig, findCompose, networksOf, portsOf, readComposeFile, volumesOf, type ComposeFile } from './testing/compose';
+import {
+  COMPOSE_FILES,
+  composeConfig,
+  findCompose,
+  networksOf,
+  portsOf,
+  readComposeFile,
+  volumesOf,
+  type ComposeFile,
+} from './testing/compose';
 import { envOf, execForm, parseDockerfile } from './testing/dockerfile';
 import { dockerignoreMatcher } from './testing/dockerignore';
 import { describeWhen, readWorkspaceFile, WORKSPACE_ROOT } from './testing/workspace';
@@ -17,20 +26,28 @@ const colorService = (color: Color) => readComposeFile(`docker-compose.${color}.
 const script = readWorkspaceFile('scripts/deploy_compose.sh');
 
 describe('the compose files and the image agree', () => {
-  it.each(COLORS)('%s runs a model the image ships, of the version the original design gives it, unless its own variable names another', (color) => {
-    // `${BLUE_MODEL:-/app/models/v1.0.0/model.onnx}`: a deploy can keep the live model on the idle color.
-    const setting = /^\$\{([A-Z]+)_MODEL:-([^}]+)\}$/.exec(colorService(color).environment?.['MODEL_PATH'] ?? '');
-    expect(setting?.[1]).toBe(color.toUpperCase());
-    const modelPath = setting?.[2] ?? '';
-    const workdir = runtime.instructions.filter((i) => i.keyword === 'WORKDIR').map((i) => i.args).pop();
-    expect(modelPath.startsWith(`${workdir}/models/`)).toBe(true);
-    const inRepo = posix.relative(workdir as string, modelPath);
-    expect(existsSync(join(WORKSPACE_ROOT, inRepo))).toBe(true);
-    expect(dockerignoreMatcher(readWorkspaceFile('.dockerignore'))(inRepo)).toBe(false);
-    expect(runtime.instructions.some((i) => i.keyword === 'COPY' && i.args === 'models ./models')).toBe(true);
-    const metadata = JSON.parse(readFileSync(join(WORKSPACE_ROOT, posix.dirname(inRepo), 'model.json'), 'utf8')) as { metadata: { model_version: string } };
-    expect(metadata.metadata.model_version).toBe(ORIGINAL[color].version);
-  });
+  it.each(COLORS)(
+    '%s runs a model the image ships, of the version the original design gives it, unless its own variable names another',
+    (color) => {
+      // `${BLUE_MODEL:-/app/models/v1.0.0/model.onnx}`: a deploy can keep the live model on the idle color.
+      const setting = /^\$\{([A-Z]+)_MODEL:-([^}]+)\}$/.exec(colorService(color).environment?.['MODEL_PATH'] ?? '');
+      expect(setting?.[1]).toBe(color.toUpperCase());
+      const modelPath = setting?.[2] ?? '';
+      const workdir = runtime.instructions
+        .filter((i) => i.keyword === 'WORKDIR')
+        .map((i) => i.args)
+        .pop();
+      expect(modelPath.startsWith(`${workdir}/models/`)).toBe(true);
+      const inRepo = posix.relative(workdir as string, modelPath);
+      expect(existsSync(join(WORKSPACE_ROOT, inRepo))).toBe(true);
+      expect(dockerignoreMatcher(readWorkspaceFile('.dockerignore'))(inRepo)).toBe(false);
+      expect(runtime.instructions.some((i) => i.keyword === 'COPY' && i.args === 'models ./models')).toBe(true);
+      const metadata = JSON.parse(readFileSync(join(WORKSPACE_ROOT, posix.dirname(inRepo), 'model.json'), 'utf8')) as {
+        metadata: { model_version: string };
+      };
+      expect(metadata.metadata.model_version).toBe(ORIGINAL[color].version);
+    },
+  );
 
   it.each(COLORS)('%s listens where Compose publishes it, and its healthcheck asks that port', (color) => {
     const service = colorService(color);
@@ -80,40 +97,47 @@ describe('scripts/deploy_compose.sh and the compose files agree', () => {
 });
 
 const compose = findCompose();
-describeWhen(compose !== undefined, '`docker-compose` or `docker compose`')('real `docker-compose ... config` on the committed files', () => {
-  let config: ComposeFile;
-  beforeAll(() => {
-    config = composeConfig(compose as string[]);
-  });
-
-  it('has the stack of the original README: two colors and nginx on one network', () => {
-    expect(Object.keys(config.services).sort()).toEqual(['ml-service-blue', 'ml-service-green', 'nginx']);
-    expect(Object.fromEntries(Object.entries(config.services).map(([name, service]) => [name, [service.container_name, portsOf(service), networksOf(service)]]))).toEqual({
-      'ml-service-blue': ['ml-service-blue', ['8081:8081'], ['ml-network']],
-      'ml-service-green': ['ml-service-green', ['8082:8082'], ['ml-network']],
-      nginx: ['ml-nginx', ['80:80'], ['ml-network']],
+describeWhen(compose !== undefined, '`docker-compose` or `docker compose`')(
+  'real `docker-compose ... config` on the committed files',
+  () => {
+    let config: ComposeFile;
+    beforeAll(() => {
+      config = composeConfig(compose as string[]);
     });
-    for (const color of COLORS) expect(config.services[SERVICE[color]].healthcheck?.test.join(' ')).toContain('/health');
-    expect(config.services['nginx'].depends_on).toMatchObject({
-      'ml-service-blue': { condition: 'service_healthy' },
-      'ml-service-green': { condition: 'service_healthy' },
+
+    it('has the stack of the original README: two colors and nginx on one network', () => {
+      expect(Object.keys(config.services).sort()).toEqual(['ml-service-blue', 'ml-service-green', 'nginx']);
+      expect(
+        Object.fromEntries(
+          Object.entries(config.services).map(([name, service]) => [name, [service.container_name, portsOf(service), networksOf(service)]]),
+        ),
+      ).toEqual({
+        'ml-service-blue': ['ml-service-blue', ['8081:8081'], ['ml-network']],
+        'ml-service-green': ['ml-service-green', ['8082:8082'], ['ml-network']],
+        nginx: ['ml-nginx', ['80:80'], ['ml-network']],
+      });
+      for (const color of COLORS) expect(config.services[SERVICE[color]].healthcheck?.test.join(' ')).toContain('/health');
+      expect(config.services['nginx'].depends_on).toMatchObject({
+        'ml-service-blue': { condition: 'service_healthy' },
+        'ml-service-green': { condition: 'service_healthy' },
+      });
     });
-  });
 
-  it('builds each color from this Dockerfile into its own local tag', () => {
-    for (const color of COLORS) {
-      const service = config.services[SERVICE[color]];
-      expect(service.image).toBe(`ml-model-service:${color}`);
-      expect(service.build).toMatchObject({ context: WORKSPACE_ROOT, dockerfile: 'Dockerfile' });
-    }
-  });
+    it('builds each color from this Dockerfile into its own local tag', () => {
+      for (const color of COLORS) {
+        const service = config.services[SERVICE[color]];
+        expect(service.image).toBe(`ml-model-service:${color}`);
+        expect(service.build).toMatchObject({ context: WORKSPACE_ROOT, dockerfile: 'Dockerfile' });
+      }
+    });
 
-  it.each(COLORS)('lets a deploy give %s a new image without touching the other color', (color) => {
-    const other = color === 'blue' ? 'green' : 'blue';
-    const image = 'ghcr.io/acme/ml-deployment/model-service:3f2c1e0';
-    const deployed = composeConfig(compose as string[], { [`${color.toUpperCase()}_IMAGE`]: image });
-    expect(deployed.services[SERVICE[color]].image).toBe(image);
-    expect(deployed.services[SERVICE[other]].image).toBe(`ml-model-service:${other}`);
-    expect(deployed.services['nginx'].image).toBe(config.services['nginx'].image);
-  });
-});
+    it.each(COLORS)('lets a deploy give %s a new image without touching the other color', (color) => {
+      const other = color === 'blue' ? 'green' : 'blue';
+      const image = 'ghcr.io/acme/ml-deployment/model-service:3f2c1e0';
+      const deployed = composeConfig(compose as string[], { [`${color.toUpperCase()}_IMAGE`]: image });
+      expect(deployed.services[SERVICE[color]].image).toBe(image);
+      expect(deployed.services[SERVICE[other]].image).toBe(`ml-model-service:${other}`);
+      expect(deployed.services['nginx'].image).toBe(config.services['nginx'].image);
+    });
+  },
+);

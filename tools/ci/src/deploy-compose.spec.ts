@@ -22,7 +22,10 @@ describe('scripts/deploy_compose.sh (fake docker and node)', () => {
 
   const shellcheck = findBinary('shellcheck');
   (shellcheck ? it : it.skip)('passes shellcheck, and so do the fakes it is tested with', () => {
-    expect(run(shellcheck as string, [SCRIPT, ...['docker', 'curl', 'ssh', 'node'].map((fake) => join(FAKES, fake))])).toMatchObject({ status: 0, stdout: '' });
+    expect(run(shellcheck as string, [SCRIPT, ...['docker', 'curl', 'ssh', 'node'].map((fake) => join(FAKES, fake))])).toMatchObject({
+      status: 0,
+      stdout: '',
+    });
   });
 
   it('says how to call it when the image is missing', () => {
@@ -40,7 +43,9 @@ describe('scripts/deploy_compose.sh (fake docker and node)', () => {
     expect(fake.cliCalls()).toEqual([
       `node -r ${WORKSPACE_ROOT}/node_modules/@swc-node/register ${CLI} release --backend=compose --image=${IMAGE} --switch --timeout=90 --expect-version=v1.1.0 | cwd=${fake.project}`,
     ]);
-    expect(fake.calls().findIndex((call) => call.startsWith('docker pull'))).toBeLessThan(fake.calls().findIndex((call) => call.startsWith('node ')));
+    expect(fake.calls().findIndex((call) => call.startsWith('docker pull'))).toBeLessThan(
+      fake.calls().findIndex((call) => call.startsWith('node ')),
+    );
     expect(fake.ups()).toEqual([]);
     expect(result.stdout).toContain(`Done: ${IMAGE} is live. Undo with: deploy rollback --backend=compose`);
   });
@@ -48,7 +53,9 @@ describe('scripts/deploy_compose.sh (fake docker and node)', () => {
   it('exits 1 and says live traffic stayed where it was when the CLI refuses or reverts the switch', () => {
     const result = given({ live: 'blue' }).deploy([IMAGE], { FAKE_CLI_EXIT: '1' });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain(`DEPLOY FAILED: ${IMAGE} is not live (the CLI said why above; live traffic stayed on the color that served it).`);
+    expect(result.stderr).toContain(
+      `DEPLOY FAILED: ${IMAGE} is not live (the CLI said why above; live traffic stayed on the color that served it).`,
+    );
   });
 
   it('changes nothing at all when the image can not be pulled', () => {
@@ -65,7 +72,9 @@ describe('scripts/deploy_compose.sh (fake docker and node)', () => {
     expect(result.status).toBe(0);
     expect(fake.ups()).toEqual([`up -d --no-build | BLUE_IMAGE=${IMAGE} GREEN_IMAGE=${IMAGE}`]);
     expect(fake.envFile()).toBe(`BLUE_IMAGE=${IMAGE}\nGREEN_IMAGE=${IMAGE}\n`);
-    expect(fake.cliCalls()).toEqual([`node -r ${WORKSPACE_ROOT}/node_modules/@swc-node/register ${CLI} status --backend=compose | cwd=${fake.project}`]);
+    expect(fake.cliCalls()).toEqual([
+      `node -r ${WORKSPACE_ROOT}/node_modules/@swc-node/register ${CLI} status --backend=compose | cwd=${fake.project}`,
+    ]);
   });
 
   describe('on a server with Docker only (DEPLOY_CLI=container)', () => {
@@ -98,7 +107,7 @@ describe('scripts/deploy_compose.sh (fake docker and node)', () => {
           'docker run --rm --network host --user 0',
           `-v ${socket}:/var/run/docker.sock -v ${join(fake.bin, 'docker')}:/usr/local/bin/docker:ro -v ${compose}:/usr/local/lib/docker/cli-plugins/docker-compose:ro`,
           `-v ${fake.project}:${fake.project} -w ${fake.project}`,
-          "-e DOCKER_HOST=unix:///var/run/docker.sock -e BLUEGREEN_COMPOSE_COMMAND=docker compose",
+          '-e DOCKER_HOST=unix:///var/run/docker.sock -e BLUEGREEN_COMPOSE_COMMAND=docker compose',
           `${IMAGE} node /app/dist/node_modules/@mlbg/deploy/src/cli/main.js release --backend=compose --image=${IMAGE} --switch --timeout=180 | BLUE_IMAGE= GREEN_IMAGE=`,
         ].join(' '),
       ]);
@@ -112,7 +121,8 @@ describe('scripts/deploy_compose.sh (fake docker and node)', () => {
   });
 
   it('runs the CLI the image carries: the path it calls is where the Dockerfile builds @mlbg/deploy', () => {
-    const outputPath = readWorkspaceJson<{ targets: { build: { options: { outputPath: string } } } }>('libs/deploy/project.json').targets.build.options.outputPath;
+    const outputPath = readWorkspaceJson<{ targets: { build: { options: { outputPath: string } } } }>('libs/deploy/project.json').targets
+      .build.options.outputPath;
     expect(readWorkspaceFile('scripts/deploy_compose.sh')).toContain(`readonly IMAGE_CLI=/app/${outputPath}/src/cli/main.js`);
     expect(readWorkspaceFile('Dockerfile')).toMatch(/npx nx run deploy:build\b/);
   });

@@ -43,20 +43,30 @@ function copies(stage: Stage) {
   }
   return result;
 }
-const workdirOf = (stage: Stage) => only(stage, 'WORKDIR').map((i) => i.args).pop();
+const workdirOf = (stage: Stage) =>
+  only(stage, 'WORKDIR')
+    .map((i) => i.args)
+    .pop();
 
 describe('Dockerfile', () => {
   it('builds in stages, each from node:20-bookworm-slim', () => {
     expect(dockerfile.stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of dockerfile.stages) expect({ stage: stage.name, image: stage.image }).toEqual({ stage: stage.name, image: 'node:20-bookworm-slim' });
+    for (const stage of dockerfile.stages)
+      expect({ stage: stage.name, image: stage.image }).toEqual({ stage: stage.name, image: 'node:20-bookworm-slim' });
     expect(dockerfile.stages.map((stage) => stage.name)).toEqual(expect.arrayContaining(['build', 'runtime']));
     expect(runtime.name).toBe('runtime');
   });
 
   it('installs with the onnxruntime download skipped (env, and allowScripts in package.json) and builds the service with Nx', () => {
     const build = stageNamed('build');
-    expect(Object.fromEntries(envOf(build.instructions))).toMatchObject({ ONNXRUNTIME_NODE_INSTALL: 'skip', NX_DAEMON: 'false', NX_NO_CLOUD: 'true' });
-    expect((JSON.parse(readWorkspaceFile('package.json')) as { allowScripts: Record<string, boolean> }).allowScripts['onnxruntime-node']).toBe(false);
+    expect(Object.fromEntries(envOf(build.instructions))).toMatchObject({
+      ONNXRUNTIME_NODE_INSTALL: 'skip',
+      NX_DAEMON: 'false',
+      NX_NO_CLOUD: 'true',
+    });
+    expect(
+      (JSON.parse(readWorkspaceFile('package.json')) as { allowScripts: Record<string, boolean> }).allowScripts['onnxruntime-node'],
+    ).toBe(false);
     const copyNpmrc = indexOf(build, (i) => i.keyword === 'COPY' && i.args.split(/\s+/).includes('.npmrc'));
     const install = indexOf(build, (i) => i.keyword === 'RUN' && /^npm ci\b/.test(i.args));
     const nxBuild = indexOf(build, (i) => i.keyword === 'RUN' && /\bnpx nx run model-service:build\b/.test(i.args));
@@ -85,7 +95,9 @@ describe('Dockerfile', () => {
     for (const arch of ['x64', 'arm64']) {
       expect(existsSync(join(ortRoot, `bin/napi-v6/linux/${arch}/onnxruntime_binding.node`))).toBe(true);
     }
-    expect(readWorkspaceFile('node_modules/onnxruntime-node/dist/binding.js')).toContain('../bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node');
+    expect(readWorkspaceFile('node_modules/onnxruntime-node/dist/binding.js')).toContain(
+      '../bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node',
+    );
 
     const tree = mkdtempSync(join(tmpdir(), 'ort-prune-'));
     try {
@@ -159,7 +171,11 @@ describe('Dockerfile', () => {
     // Asynchronous, so this process's own server can answer while the check runs.
     const check = (port: number) =>
       new Promise<number | null>((resolve, reject) => {
-        const child = spawn(command[0], command.slice(1), { env: { ...process.env, PORT: String(port) }, stdio: 'ignore', timeout: 10_000 });
+        const child = spawn(command[0], command.slice(1), {
+          env: { ...process.env, PORT: String(port) },
+          stdio: 'ignore',
+          timeout: 10_000,
+        });
         child.once('error', reject);
         child.once('exit', (code) => resolve(code));
       });
@@ -267,6 +283,7 @@ describe('runtime dependencies', () => {
     }
     const contract = readWorkspaceJson<{ name: string; dependencies: Record<string, string> }>('libs/contract/package.json');
     expect(contract.name).toBe('@mlbg/contract');
-    for (const [name, version] of Object.entries(contract.dependencies)) expect({ name, version: rootPackage.dependencies[name] }).toEqual({ name, version });
+    for (const [name, version] of Object.entries(contract.dependencies))
+      expect({ name, version: rootPackage.dependencies[name] }).toEqual({ name, version });
   });
 });

@@ -42,16 +42,21 @@ describe('kubernetes.yml', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
-  it("uses the image and the namespace the manifests are rendered with (deploy/deployment.json)", () => {
+  it('uses the image and the namespace the manifests are rendered with (deploy/deployment.json)', () => {
     const spec = loadDeploymentSpec(join(WORKSPACE_ROOT, 'deploy/deployment.json'));
-    expect(workflow.raw.env).toMatchObject({ IMAGE: spec.kubernetes.image, NAMESPACE: spec.kubernetes.namespace, ONNXRUNTIME_NODE_INSTALL: 'skip' });
+    expect(workflow.raw.env).toMatchObject({
+      IMAGE: spec.kubernetes.image,
+      NAMESPACE: spec.kubernetes.namespace,
+      ONNXRUNTIME_NODE_INSTALL: 'skip',
+    });
   });
 
   it('promotes the Argo variant only when its controller could be installed, and shows the cluster after a failure', () => {
     const steps = stepsOf(workflow, 'kubernetes');
     const install = steps.find((step) => step.name?.startsWith('Install the Argo Rollouts controller'));
     const promote = steps.find((step) => step.run?.includes('argo-promotion.sh'));
-    const rawInstall = workflow.raw.jobs['kubernetes'].steps?.find((step) => step.name === install?.name) as Record<string, unknown> | undefined;
+    const rawInstall = workflow.raw.jobs['kubernetes'].steps?.find((step) => step.name === install?.name) as
+      Record<string, unknown> | undefined;
     expect(rawInstall?.['continue-on-error']).toBe(true);
     expect(promote?.if?.expr).toContain("steps.argo.outcome == 'success'");
     expect(steps.at(-1)?.if?.expr).toBe('failure()');
@@ -79,7 +84,11 @@ describe('tools/ci/kubernetes/load.js, the in-cluster load', () => {
     try {
       const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
         // As the job runs it: node -e "<script>" <url> <seconds> <workers>.
-        execFile(process.execPath, ['-e', readFileSync(join(WORKSPACE_ROOT, 'tools/ci/kubernetes/load.js'), 'utf8'), url, '1', '2'], (error, stdout) => resolve({ code: error ? Number(error.code) : 0, stdout }));
+        execFile(
+          process.execPath,
+          ['-e', readFileSync(join(WORKSPACE_ROOT, 'tools/ci/kubernetes/load.js'), 'utf8'), url, '1', '2'],
+          (error, stdout) => resolve({ code: error ? Number(error.code) : 0, stdout }),
+        );
       });
       const summary = JSON.parse(result.stdout);
       expect(result.code).toBe(1);

@@ -52,12 +52,32 @@ describe('every workflow', () => {
     const lines = (...text: string[]) => text.join('\n');
     const schema = await parseWorkflowText(
       'broken.yml',
-      lines('on: push', 'permissions:', '  packages: writ', 'jobs:', '  build:', '    runs-on: ubuntu-latest', '    steps:', '      - uses: actions/checkout@v5', '        run: echo both'),
+      lines(
+        'on: push',
+        'permissions:',
+        '  packages: writ',
+        'jobs:',
+        '  build:',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        '      - uses: actions/checkout@v5',
+        '        run: echo both',
+      ),
     );
     expect(schema.errors).toEqual([expect.stringContaining("Unexpected value 'writ'"), expect.stringContaining("Unexpected value 'run'")]);
     const graph = await parseWorkflowText(
       'broken.yml',
-      lines('on: push', 'jobs:', '  build:', '    runs-on: ubuntu-latest', '    steps: [{ run: echo }]', '  deploy:', '    needs: biuld', '    runs-on: ubuntu-latest', '    steps: [{ run: echo }]'),
+      lines(
+        'on: push',
+        'jobs:',
+        '  build:',
+        '    runs-on: ubuntu-latest',
+        '    steps: [{ run: echo }]',
+        '  deploy:',
+        '    needs: biuld',
+        '    runs-on: ubuntu-latest',
+        '    steps: [{ run: echo }]',
+      ),
     );
     expect(graph.errors).toEqual([expect.stringContaining("depends on unknown job 'biuld'")]);
   });
@@ -74,7 +94,8 @@ describe('every workflow', () => {
   it.each(workflowFiles())('%s never expands ${{ }} inside a run script (values go through env:)', async (file) => {
     const workflow = await loadWorkflow(file);
     for (const job of workflow.jobs) {
-      for (const step of job.steps ?? []) expect({ job: job.id, step: step.name, run: step.run ?? '' }).not.toMatchObject({ run: expect.stringContaining('${{') });
+      for (const step of job.steps ?? [])
+        expect({ job: job.id, step: step.name, run: step.run ?? '' }).not.toMatchObject({ run: expect.stringContaining('${{') });
     }
   });
 });
@@ -266,7 +287,14 @@ describe('cd.yml', () => {
       const deploy = runOf(cd, 'deploy', /deploy to the idle color/i);
       expect(deploy).toMatch(/^ssh deploy-target "cd .* && bash scripts\/deploy_compose\.sh \$\(printf '%q' "\$IMAGE"\)"$/);
       const copy = runOf(cd, 'deploy', /copy the compose files/i);
-      for (const file of ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml', 'deploy/nginx/nginx.conf', 'deploy/deployment.json', 'scripts/deploy_compose.sh']) {
+      for (const file of [
+        'docker-compose.yml',
+        'docker-compose.blue.yml',
+        'docker-compose.green.yml',
+        'deploy/nginx/nginx.conf',
+        'deploy/deployment.json',
+        'scripts/deploy_compose.sh',
+      ]) {
         expect(copy).toContain(file);
       }
     });
@@ -283,8 +311,19 @@ describe('cd.yml', () => {
           DEPLOY_KNOWN_HOSTS: 'deploy.example.com ssh-ed25519 AAAA',
         });
         expect(result).toMatchObject({ status: 0, stderr: '' });
-        expect(readFileSync(join(home, '.ssh/config'), 'utf8').split('\n').map((line) => line.trim())).toEqual(
-          expect.arrayContaining(['Host deploy-target', 'HostName deploy.example.com', 'User deployer', 'Port 2222', 'StrictHostKeyChecking yes', 'BatchMode yes']),
+        expect(
+          readFileSync(join(home, '.ssh/config'), 'utf8')
+            .split('\n')
+            .map((line) => line.trim()),
+        ).toEqual(
+          expect.arrayContaining([
+            'Host deploy-target',
+            'HostName deploy.example.com',
+            'User deployer',
+            'Port 2222',
+            'StrictHostKeyChecking yes',
+            'BatchMode yes',
+          ]),
         );
         expect(readFileSync(join(home, '.ssh/known_hosts'), 'utf8')).toBe('deploy.example.com ssh-ed25519 AAAA\n');
         expect(statSync(join(home, '.ssh/deploy_key')).mode & 0o777).toBe(0o600);
@@ -308,7 +347,14 @@ describe('cd.yml', () => {
         const env = { ...server.env(), HOME: home, DEPLOY_PATH: 'ml deployment', IMAGE, DOCKER_HOST: `unix://${socketPath}` };
         const copy = runStep(runOf(cd, 'deploy', /copy the compose files/i), env);
         expect(copy).toMatchObject({ status: 0, stderr: '' });
-        for (const file of ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml', 'deploy/nginx/nginx.conf', 'deploy/deployment.json', 'scripts/deploy_compose.sh']) {
+        for (const file of [
+          'docker-compose.yml',
+          'docker-compose.blue.yml',
+          'docker-compose.green.yml',
+          'deploy/nginx/nginx.conf',
+          'deploy/deployment.json',
+          'scripts/deploy_compose.sh',
+        ]) {
           expect(existsSync(join(home, 'ml deployment', file))).toBe(true);
         }
         const deploy = runStep(runOf(cd, 'deploy', /deploy to the idle color/i), env);
@@ -318,7 +364,9 @@ describe('cd.yml', () => {
         // The script ran the image's deploy CLI (faked here) on the copied folder: release and switch.
         const [cli] = server.cliCalls();
         expect(cli).toContain(`-v ${join(home, 'ml deployment')}:${join(home, 'ml deployment')} -w ${join(home, 'ml deployment')}`);
-        expect(cli).toContain(`${IMAGE} node /app/dist/node_modules/@mlbg/deploy/src/cli/main.js release --backend=compose --image=${IMAGE} --switch`);
+        expect(cli).toContain(
+          `${IMAGE} node /app/dist/node_modules/@mlbg/deploy/src/cli/main.js release --backend=compose --image=${IMAGE} --switch`,
+        );
       } finally {
         socket?.close();
         server.cleanup();

@@ -14,19 +14,31 @@ const DEV_ONLY = ['nx', '@nx', 'jest', 'ts-jest', '@swc', '@playwright', 'eslint
 const BUILD_TIMEOUT_MS = 10 * 60_000;
 
 describe('the seed quick start, on a real engine', () => {
-  it('`docker-compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml up --build -d` builds and starts blue, green and nginx', async () => {
-    const up = await compose(['up', '--build', '-d'], { timeoutMs: BUILD_TIMEOUT_MS });
-    expect({ status: up.status, tail: up.status === 0 ? '' : `${up.stdout.slice(-3000)}\n${up.stderr.slice(-3000)}` }).toEqual({ status: 0, tail: '' });
-    recordTiming('up --build -d (image build + start)', up.ms);
-    expect(up.stderr).toMatch(/Creating ml-service-blue .*done/);
-    expect(up.stderr).toMatch(/Creating ml-nginx .*done/);
-  }, BUILD_TIMEOUT_MS + 10_000);
+  it(
+    '`docker-compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml up --build -d` builds and starts blue, green and nginx',
+    async () => {
+      const up = await compose(['up', '--build', '-d'], { timeoutMs: BUILD_TIMEOUT_MS });
+      expect({ status: up.status, tail: up.status === 0 ? '' : `${up.stdout.slice(-3000)}\n${up.stderr.slice(-3000)}` }).toEqual({
+        status: 0,
+        tail: '',
+      });
+      recordTiming('up --build -d (image build + start)', up.ms);
+      expect(up.stderr).toMatch(/Creating ml-service-blue .*done/);
+      expect(up.stderr).toMatch(/Creating ml-nginx .*done/);
+    },
+    BUILD_TIMEOUT_MS + 10_000,
+  );
 
   it('`ps` shows both colors healthy and nginx up', async () => {
     // nginx depends on both colors being healthy, so `up` returned after that; `ps` must agree.
     await waitUntil('ps shows both colors healthy', healthVerdictMs(), async () => {
       const ps = await compose(['ps']);
-      return ps.status === 0 && /ml-service-blue .*Up \(healthy\)/.test(ps.stdout) && /ml-service-green .*Up \(healthy\)/.test(ps.stdout) && /ml-nginx .*Up/.test(ps.stdout) ? true : ps.stdout;
+      return ps.status === 0 &&
+        /ml-service-blue .*Up \(healthy\)/.test(ps.stdout) &&
+        /ml-service-green .*Up \(healthy\)/.test(ps.stdout) &&
+        /ml-nginx .*Up/.test(ps.stdout)
+        ? true
+        : ps.stdout;
     });
   });
 
@@ -66,11 +78,32 @@ describe('the seed quick start, on a real engine', () => {
   it('the image is small: production dependencies only, one onnxruntime binary (its size is reported)', async () => {
     const bytes = Number(await dockerOk(['image', 'inspect', '--format', '{{.Size}}', 'ml-model-service:blue']));
     const base = Number(await dockerOk(['image', 'inspect', '--format', '{{.Size}}', 'node:20-bookworm-slim']));
-    recordTiming('image size (reported, not a time)', 0, `ml-model-service:blue ${(bytes / 1e6).toFixed(0)} MB, of which the node base ${(base / 1e6).toFixed(0)} MB`);
-    const binaries = await dockerOk(['run', '--rm', '--entrypoint', 'find', 'ml-model-service:blue', '/app/node_modules/onnxruntime-node/bin', '-name', '*.node']);
+    recordTiming(
+      'image size (reported, not a time)',
+      0,
+      `ml-model-service:blue ${(bytes / 1e6).toFixed(0)} MB, of which the node base ${(base / 1e6).toFixed(0)} MB`,
+    );
+    const binaries = await dockerOk([
+      'run',
+      '--rm',
+      '--entrypoint',
+      'find',
+      'ml-model-service:blue',
+      '/app/node_modules/onnxruntime-node/bin',
+      '-name',
+      '*.node',
+    ]);
     expect(binaries.split('\n')).toEqual([`/app/node_modules/onnxruntime-node/bin/napi-v6/linux/${process.arch}/onnxruntime_binding.node`]);
     // Listed, not tested by exit status: `docker run` through podman 4.3's Docker API exits 0 whatever the command did.
-    const present = await dockerOk(['run', '--rm', '--entrypoint', 'sh', 'ml-model-service:blue', '-c', `cd /app/node_modules && ls -d ${DEV_ONLY.join(' ')} 2>/dev/null || true`]);
+    const present = await dockerOk([
+      'run',
+      '--rm',
+      '--entrypoint',
+      'sh',
+      'ml-model-service:blue',
+      '-c',
+      `cd /app/node_modules && ls -d ${DEV_ONLY.join(' ')} 2>/dev/null || true`,
+    ]);
     expect(present).toBe('');
     // What the app adds to the base: dependencies (~100 MB with onnxruntime's one library), dist, models.
     expect(bytes - base).toBeLessThan(200e6);

@@ -30,45 +30,65 @@ describe('switch, toggle and rollback through the deploy CLI (Compose backend) u
     return JSON.parse(result.stdout) as { ok: boolean; result: { kind: string; from?: string; to?: string; toVersion?: string } };
   };
 
-  it('moves live traffic blue -> green -> blue -> green and loses no request', async () => {
-    const started = Date.now();
-    expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.0.0' });
-    load = startLoad(80, 32);
+  it(
+    'moves live traffic blue -> green -> blue -> green and loses no request',
+    async () => {
+      const started = Date.now();
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.0.0' });
+      load = startLoad(80, 32);
 
-    const toGreen = await cli('switch', '--color=green');
-    expect(toGreen.result).toMatchObject({ kind: 'switched', from: 'blue', to: 'green', toVersion: 'v1.1.0' });
-    expect(await serving(80)).toMatchObject({ color: 'green', version: 'v1.1.0' });
+      const toGreen = await cli('switch', '--color=green');
+      expect(toGreen.result).toMatchObject({ kind: 'switched', from: 'blue', to: 'green', toVersion: 'v1.1.0' });
+      expect(await serving(80)).toMatchObject({ color: 'green', version: 'v1.1.0' });
 
-    const toggle = await cli('switch');
-    expect(toggle.result).toMatchObject({ kind: 'switched', from: 'green', to: 'blue' });
-    expect(await serving(80)).toMatchObject({ color: 'blue', version: 'v1.0.0' });
+      const toggle = await cli('switch');
+      expect(toggle.result).toMatchObject({ kind: 'switched', from: 'green', to: 'blue' });
+      expect(await serving(80)).toMatchObject({ color: 'blue', version: 'v1.0.0' });
 
-    const rollback = await cli('rollback');
-    expect(rollback.result).toMatchObject({ from: 'blue', to: 'green' });
-    expect(await serving(80)).toMatchObject({ color: 'green', version: 'v1.1.0' });
-    expect(await serving(80, '/preview/health')).toMatchObject({ color: 'blue', version: 'v1.0.0' });
+      const rollback = await cli('rollback');
+      expect(rollback.result).toMatchObject({ from: 'blue', to: 'green' });
+      expect(await serving(80)).toMatchObject({ color: 'green', version: 'v1.1.0' });
+      expect(await serving(80, '/preview/health')).toMatchObject({ color: 'blue', version: 'v1.0.0' });
 
-    const report = await load.stop();
-    load = undefined;
-    recordTiming('switch + toggle + rollback under load', Date.now() - started, `${report.requests} requests, ${report.failed} failed, ${JSON.stringify(report.byColorVersion)}`);
-    expect(report.failures).toEqual([]);
-    expect(report.failed).toBe(0);
-    expect(report.byStatus).toEqual({ '200': report.requests });
-    // Both colors answered the clients: the switches happened under their load.
-    expect(Object.keys(report.byColorVersion).sort()).toEqual(['blue v1.0.0', 'green v1.1.0']);
-    expect(report.requests).toBeGreaterThan(1000);
-  }, 4 * SWITCH_TIMEOUT_MS);
+      const report = await load.stop();
+      load = undefined;
+      recordTiming(
+        'switch + toggle + rollback under load',
+        Date.now() - started,
+        `${report.requests} requests, ${report.failed} failed, ${JSON.stringify(report.byColorVersion)}`,
+      );
+      expect(report.failures).toEqual([]);
+      expect(report.failed).toBe(0);
+      expect(report.byStatus).toEqual({ '200': report.requests });
+      // Both colors answered the clients: the switches happened under their load.
+      expect(Object.keys(report.byColorVersion).sort()).toEqual(['blue v1.0.0', 'green v1.1.0']);
+      expect(report.requests).toBeGreaterThan(1000);
+    },
+    4 * SWITCH_TIMEOUT_MS,
+  );
 
-  it('`npx nx run deploy:switch --backend=compose` reaches the Compose backend through Nx (as the README writes it)', async () => {
-    const nx = await exec('npx', ['nx', 'run', 'deploy:switch', '--backend=compose', '--color=blue', `--state-dir=${stateDir}`, '--output-style=stream'], { env: { NX_DAEMON: 'false', NX_TUI: 'false' }, timeoutMs: SWITCH_TIMEOUT_MS });
-    expect({ status: nx.status, out: nx.status === 0 ? '' : nx.stdout + nx.stderr }).toEqual({ status: 0, out: '' });
-    expect(await serving(80)).toMatchObject({ color: 'blue', version: 'v1.0.0' });
-    // Back to green, where the next file expects live traffic.
-    expect((await cli('switch', '--color=green')).result).toMatchObject({ to: 'green' });
-  }, 2 * SWITCH_TIMEOUT_MS);
+  it(
+    '`npx nx run deploy:switch --backend=compose` reaches the Compose backend through Nx (as the README writes it)',
+    async () => {
+      const nx = await exec(
+        'npx',
+        ['nx', 'run', 'deploy:switch', '--backend=compose', '--color=blue', `--state-dir=${stateDir}`, '--output-style=stream'],
+        { env: { NX_DAEMON: 'false', NX_TUI: 'false' }, timeoutMs: SWITCH_TIMEOUT_MS },
+      );
+      expect({ status: nx.status, out: nx.status === 0 ? '' : nx.stdout + nx.stderr }).toEqual({ status: 0, out: '' });
+      expect(await serving(80)).toMatchObject({ color: 'blue', version: 'v1.0.0' });
+      // Back to green, where the next file expects live traffic.
+      expect((await cli('switch', '--color=green')).result).toMatchObject({ to: 'green' });
+    },
+    2 * SWITCH_TIMEOUT_MS,
+  );
 
-  it('a switch to the color already live is a no-op that says so', async () => {
-    expect((await cli('switch', '--color=green')).result).toMatchObject({ kind: 'noop' });
-    expect(await serving(80)).toMatchObject({ color: 'green' });
-  }, SWITCH_TIMEOUT_MS);
+  it(
+    'a switch to the color already live is a no-op that says so',
+    async () => {
+      expect((await cli('switch', '--color=green')).result).toMatchObject({ kind: 'noop' });
+      expect(await serving(80)).toMatchObject({ color: 'green' });
+    },
+    SWITCH_TIMEOUT_MS,
+  );
 });

@@ -22,22 +22,33 @@ describe('restarts keep the live route', () => {
     expect(await dockerOk(['exec', 'ml-nginx', 'readlink', '/run/mlbg/live.sock'])).toBe('green.sock');
   });
 
-  it('a killed color container (SIGKILL to its process) is restarted by `restart: unless-stopped`, while live traffic on the other color loses nothing', async () => {
-    const before = Number(await dockerOk(['inspect', '--format', '{{.RestartCount}}', 'ml-service-blue']));
-    const pid = await dockerOk(['inspect', '--format', '{{.State.Pid}}', 'ml-service-blue']);
-    const load = startLoad(80, 32);
-    const started = Date.now();
-    // From the host, as a crash would: `docker kill` counts as a manual stop, which the policy respects.
-    const kill = await exec(process.getuid?.() === 0 ? 'kill' : 'sudo', [...(process.getuid?.() === 0 ? [] : ['kill']), '-KILL', pid], { timeoutMs: 10_000 });
-    expect(kill.status).toBe(0);
-    await waitUntil('ml-service-blue restarted by its policy and healthy again', healthVerdictMs(), async () => {
-      const state = await dockerOk(['inspect', '--format', '{{.RestartCount}} {{.State.Status}} {{.State.Health.Status}}', 'ml-service-blue']);
-      return state === `${before + 1} running healthy` ? true : state;
-    });
-    recordTiming('killed color until restarted and healthy', Date.now() - started);
-    expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'blue', version: 'v1.0.0' });
-    const report = await load.stop();
-    expect(report.failures).toEqual([]);
-    expect(report.byColorVersion).toEqual({ 'green v1.1.0': report.requests });
-  }, healthVerdictMs() + 30_000);
+  it(
+    'a killed color container (SIGKILL to its process) is restarted by `restart: unless-stopped`, while live traffic on the other color loses nothing',
+    async () => {
+      const before = Number(await dockerOk(['inspect', '--format', '{{.RestartCount}}', 'ml-service-blue']));
+      const pid = await dockerOk(['inspect', '--format', '{{.State.Pid}}', 'ml-service-blue']);
+      const load = startLoad(80, 32);
+      const started = Date.now();
+      // From the host, as a crash would: `docker kill` counts as a manual stop, which the policy respects.
+      const kill = await exec(process.getuid?.() === 0 ? 'kill' : 'sudo', [...(process.getuid?.() === 0 ? [] : ['kill']), '-KILL', pid], {
+        timeoutMs: 10_000,
+      });
+      expect(kill.status).toBe(0);
+      await waitUntil('ml-service-blue restarted by its policy and healthy again', healthVerdictMs(), async () => {
+        const state = await dockerOk([
+          'inspect',
+          '--format',
+          '{{.RestartCount}} {{.State.Status}} {{.State.Health.Status}}',
+          'ml-service-blue',
+        ]);
+        return state === `${before + 1} running healthy` ? true : state;
+      });
+      recordTiming('killed color until restarted and healthy', Date.now() - started);
+      expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'blue', version: 'v1.0.0' });
+      const report = await load.stop();
+      expect(report.failures).toEqual([]);
+      expect(report.byColorVersion).toEqual({ 'green v1.1.0': report.requests });
+    },
+    healthVerdictMs() + 30_000,
+  );
 });

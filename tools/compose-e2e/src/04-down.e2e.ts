@@ -6,7 +6,9 @@ describe('`docker-compose ... down -v`', () => {
     const down = await compose(['down', '-v']);
     expect(down.status).toBe(0);
     expect(await dockerOk(['ps', '-a', '--format', '{{.Names}}', '--filter', 'name=^ml-'])).toBe('');
-    expect((await dockerOk(['volume', 'ls', '--format', '{{.Name}}'])).split('\n').filter((name) => name.endsWith('ml-sockets'))).toEqual([]);
+    expect((await dockerOk(['volume', 'ls', '--format', '{{.Name}}'])).split('\n').filter((name) => name.endsWith('ml-sockets'))).toEqual(
+      [],
+    );
     expect((await dockerOk(['network', 'ls', '--format', '{{.Name}}'])).split('\n')).not.toContain('ml-network');
   });
 });

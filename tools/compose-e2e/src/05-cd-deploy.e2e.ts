@@ -24,7 +24,11 @@ async function publish(tag: string, dockerfileLines: string[]): Promise<string> 
   const ref = `${registry()}/mlbg/model-service:${tag}`;
   const dockerfile = ['FROM ml-model-service:blue', ...dockerfileLines, `LABEL ${LABEL}=${tag}`].join('\n');
   // The classic builder: what docker-compose 1.29 uses too, and what podman's Docker API serves.
-  const build = await exec('docker', ['build', '-q', '-t', ref, '-'], { input: dockerfile, env: { DOCKER_BUILDKIT: '0' }, timeoutMs: 120_000 });
+  const build = await exec('docker', ['build', '-q', '-t', ref, '-'], {
+    input: dockerfile,
+    env: { DOCKER_BUILDKIT: '0' },
+    timeoutMs: 120_000,
+  });
   expect({ tag, status: build.status, stderr: build.status === 0 ? '' : build.stderr }).toEqual({ tag, status: 0, stderr: '' });
   await dockerOk(['push', ref]);
   await dockerOk(['rmi', ref]);
@@ -37,7 +41,11 @@ async function publish(tag: string, dockerfileLines: string[]): Promise<string> 
  * plugin, which this machine's podman setup does not have (docker-compose 1.29 only): not run here.
  */
 function deploy(image: string, env: Record<string, string> = {}) {
-  return exec(join(WORKSPACE_ROOT, 'scripts/deploy_compose.sh'), [image], { cwd: server, env: { DEPLOY_DIR: server, DEPLOY_CLI: 'host', ...env }, timeoutMs: DEPLOY_TIMEOUT_MS });
+  return exec(join(WORKSPACE_ROOT, 'scripts/deploy_compose.sh'), [image], {
+    cwd: server,
+    env: { DEPLOY_DIR: server, DEPLOY_CLI: 'host', ...env },
+    timeoutMs: DEPLOY_TIMEOUT_MS,
+  });
 }
 /** The checkout's deploy CLI, run in the server folder as a person there would. */
 function deployCli(args: string[]) {
@@ -55,14 +63,19 @@ beforeAll(async () => {
   server = join(mkdtempSync(join(tmpdir(), 'compose-e2e-cd-')), 'ml-deployment-project');
   mkdirSync(join(server, 'deploy/nginx'), { recursive: true });
   mkdirSync(join(server, 'scripts'));
-  for (const file of [...COMPOSE_FILES, 'deploy/nginx/nginx.conf', 'deploy/deployment.json', 'scripts/deploy_compose.sh']) cpSync(join(WORKSPACE_ROOT, file), join(server, file));
+  for (const file of [...COMPOSE_FILES, 'deploy/nginx/nginx.conf', 'deploy/deployment.json', 'scripts/deploy_compose.sh'])
+    cpSync(join(WORKSPACE_ROOT, file), join(server, file));
   const started = Date.now();
   images = {
     release1: await publish('release-1', []),
     release2: await publish('release-2', []),
     release3: await publish('release-3', []),
     // Every shipped model replaced by garbage: the service exits 1 at start ("model file is corrupt").
-    brokenModel: await publish('broken-model', ['USER root', 'RUN for model in /app/models/*/model.onnx; do echo not-onnx > "$model"; done', 'USER node']),
+    brokenModel: await publish('broken-model', [
+      'USER root',
+      'RUN for model in /app/models/*/model.onnx; do echo not-onnx > "$model"; done',
+      'USER node',
+    ]),
     // Serves, but on a port nobody asks: the files' healthcheck (127.0.0.1:<PORT>/health) never passes.
     neverHealthy: await publish('never-healthy', ['CMD ["sh", "-c", "PORT=18080 exec node dist/apps/model-service/src/main.js"]']),
   };
@@ -76,55 +89,76 @@ afterAll(async () => {
 });
 
 describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', () => {
-  it('on a server with no stack yet, starts the whole stack with the image on both colors', async () => {
-    const result = await deploy(images.release1);
-    recordTiming('CD: first deploy (no stack yet)', result.ms);
-    expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
-    // The script ends with the deploy CLI's status of what it started.
-    expect(result.stdout).toMatch(/Compose deployment \(.*\): running, healthy/);
-    expect([await imageOf('ml-service-blue'), await imageOf('ml-service-green')]).toEqual([images.release1, images.release1]);
-    expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.0.0' });
-    expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
-  }, DEPLOY_TIMEOUT_MS);
+  it(
+    'on a server with no stack yet, starts the whole stack with the image on both colors',
+    async () => {
+      const result = await deploy(images.release1);
+      recordTiming('CD: first deploy (no stack yet)', result.ms);
+      expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
+      // The script ends with the deploy CLI's status of what it started.
+      expect(result.stdout).toMatch(/Compose deployment \(.*\): running, healthy/);
+      expect([await imageOf('ml-service-blue'), await imageOf('ml-service-green')]).toEqual([images.release1, images.release1]);
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.0.0' });
+      expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+    },
+    DEPLOY_TIMEOUT_MS,
+  );
 
-  it('releases a new image with a new model (DEPLOY_MODEL) to the idle color, smoke-tests it on /preview/, switches; 32 clients lose nothing', async () => {
-    const load = startLoad(80, 32);
-    const result = await deploy(images.release2, { DEPLOY_MODEL: '/app/models/v1.1.0/model.onnx', EXPECT_VERSION: 'v1.1.0' });
-    const report = await load.stop();
-    recordTiming('CD: deploy to the idle color under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
-    expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
-    expect(result.stdout).toContain(`Released /app/models/v1.1.0/model.onnx (image ${images.release2}) to green: it runs v1.1.0`);
-    expect(result.stdout).toContain('Switched live traffic blue -> green (v1.0.0 -> v1.1.0).');
-    expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
-    expect([await imageOf('ml-service-blue'), await imageOf('ml-service-green')]).toEqual([images.release1, images.release2]);
-    expect(report.failures).toEqual([]);
-    expect(Object.keys(report.byColorVersion).sort()).toEqual(['blue v1.0.0', 'green v1.1.0']);
-  }, DEPLOY_TIMEOUT_MS);
+  it(
+    'releases a new image with a new model (DEPLOY_MODEL) to the idle color, smoke-tests it on /preview/, switches; 32 clients lose nothing',
+    async () => {
+      const load = startLoad(80, 32);
+      const result = await deploy(images.release2, { DEPLOY_MODEL: '/app/models/v1.1.0/model.onnx', EXPECT_VERSION: 'v1.1.0' });
+      const report = await load.stop();
+      recordTiming('CD: deploy to the idle color under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
+      expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(result.stdout).toContain(`Released /app/models/v1.1.0/model.onnx (image ${images.release2}) to green: it runs v1.1.0`);
+      expect(result.stdout).toContain('Switched live traffic blue -> green (v1.0.0 -> v1.1.0).');
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+      expect([await imageOf('ml-service-blue'), await imageOf('ml-service-green')]).toEqual([images.release1, images.release2]);
+      expect(report.failures).toEqual([]);
+      expect(Object.keys(report.byColorVersion).sort()).toEqual(['blue v1.0.0', 'green v1.1.0']);
+    },
+    DEPLOY_TIMEOUT_MS,
+  );
 
-  it('a deploy of a new image keeps the live model version: v1.1.0 live stays v1.1.0 on the new image', async () => {
-    const result = await deploy(images.release3);
-    expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
-    // The idle color (blue) got the new image and the live color's model, not its own default v1.0.0.
-    expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
-    expect(await imageOf('ml-service-blue')).toBe(images.release3);
-    expect(readFileSync(join(server, '.env'), 'utf8')).toContain('BLUE_MODEL=/app/models/v1.1.0/model.onnx');
-    // The server's own `up -d` (after a reboot, by hand) keeps it too: .env holds both.
-    expect((await inServer(['config'])).stdout).toMatch(/MODEL_PATH: \/app\/models\/v1\.1\.0\/model\.onnx[\s\S]*MODEL_PATH: \/app\/models\/v1\.1\.0\/model\.onnx/);
-  }, DEPLOY_TIMEOUT_MS);
+  it(
+    'a deploy of a new image keeps the live model version: v1.1.0 live stays v1.1.0 on the new image',
+    async () => {
+      const result = await deploy(images.release3);
+      expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
+      // The idle color (blue) got the new image and the live color's model, not its own default v1.0.0.
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
+      expect(await imageOf('ml-service-blue')).toBe(images.release3);
+      expect(readFileSync(join(server, '.env'), 'utf8')).toContain('BLUE_MODEL=/app/models/v1.1.0/model.onnx');
+      // The server's own `up -d` (after a reboot, by hand) keeps it too: .env holds both.
+      expect((await inServer(['config'])).stdout).toMatch(
+        /MODEL_PATH: \/app\/models\/v1\.1\.0\/model\.onnx[\s\S]*MODEL_PATH: \/app\/models\/v1\.1\.0\/model\.onnx/,
+      );
+    },
+    DEPLOY_TIMEOUT_MS,
+  );
 
-  it('is undone by deploy:rollback --backend=compose (one history for CD and people), under 32 clients', async () => {
-    const load = startLoad(80, 32);
-    const result = await deployCli(['rollback', '--backend=compose', '--json']);
-    const report = await load.stop();
-    recordTiming('CD: rollback of the last deploy under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
-    // The last deploy switched green -> blue (same model, new image): the rollback returns to green.
-    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, result: { kind: 'switched', from: 'blue', to: 'green', toVersion: 'v1.1.0' } });
-    expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
-    expect(report.failures).toEqual([]);
-    // Roll forward again so the cases below start from blue live.
-    const forward = await deployCli(['switch', '--backend=compose', '--color=blue', '--json']);
-    expect(JSON.parse(forward.stdout)).toMatchObject({ ok: true, result: { kind: 'switched', to: 'blue' } });
-  }, DEPLOY_TIMEOUT_MS * 2);
+  it(
+    'is undone by deploy:rollback --backend=compose (one history for CD and people), under 32 clients',
+    async () => {
+      const load = startLoad(80, 32);
+      const result = await deployCli(['rollback', '--backend=compose', '--json']);
+      const report = await load.stop();
+      recordTiming('CD: rollback of the last deploy under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
+      // The last deploy switched green -> blue (same model, new image): the rollback returns to green.
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        ok: true,
+        result: { kind: 'switched', from: 'blue', to: 'green', toVersion: 'v1.1.0' },
+      });
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+      expect(report.failures).toEqual([]);
+      // Roll forward again so the cases below start from blue live.
+      const forward = await deployCli(['switch', '--backend=compose', '--color=blue', '--json']);
+      expect(JSON.parse(forward.stdout)).toMatchObject({ ok: true, result: { kind: 'switched', to: 'blue' } });
+    },
+    DEPLOY_TIMEOUT_MS * 2,
+  );
 
   describe.each([
     ['whose model does not load', 'brokenModel', {}, /ml-service-green (stopped|keeps restarting)/],
@@ -132,25 +166,31 @@ describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', 
     // refusal; 30 s instead of the default 180 s keeps the suite in its time budget.
     ['whose healthcheck never passes', 'neverHealthy', { HEALTH_TIMEOUT: '30' }, /ml-service-green was not healthy after 30 s/],
   ] as const)('an image %s', (_, key, env, message) => {
-    it('is refused before it gets live traffic; the idle color goes back to its image; clients lose nothing', async () => {
-      const idleImage = await imageOf('ml-service-green');
-      const load = startLoad(80, 32);
-      const result = await deploy(images[key], env);
-      const report = await load.stop();
-      recordTiming(`CD: refused deploy, image ${key}`, result.ms, `${report.requests} requests, ${report.failed} failed`);
-      expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(message);
-      expect(result.stderr).toContain(`DEPLOY FAILED: ${images[key]} is not live (the CLI said why above; live traffic stayed on the color that served it).`);
-      expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
-      expect(await imageOf('ml-service-green')).toBe(idleImage);
-      // The script recreated green on its previous image and returned; it is a rollback target again once healthy.
-      await waitUntil('green back on its image answers on /preview/', healthVerdictMs(), async () => {
-        const preview = await serving(80, '/preview/health');
-        return preview.status === 200 || JSON.stringify(preview);
-      });
-      expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
-      expect(report.failures).toEqual([]);
-      expect(report.byColorVersion).toEqual({ 'blue v1.1.0': report.requests });
-    }, DEPLOY_TIMEOUT_MS + healthVerdictMs());
+    it(
+      'is refused before it gets live traffic; the idle color goes back to its image; clients lose nothing',
+      async () => {
+        const idleImage = await imageOf('ml-service-green');
+        const load = startLoad(80, 32);
+        const result = await deploy(images[key], env);
+        const report = await load.stop();
+        recordTiming(`CD: refused deploy, image ${key}`, result.ms, `${report.requests} requests, ${report.failed} failed`);
+        expect(result.status).toBe(1);
+        expect(result.stderr).toMatch(message);
+        expect(result.stderr).toContain(
+          `DEPLOY FAILED: ${images[key]} is not live (the CLI said why above; live traffic stayed on the color that served it).`,
+        );
+        expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
+        expect(await imageOf('ml-service-green')).toBe(idleImage);
+        // The script recreated green on its previous image and returned; it is a rollback target again once healthy.
+        await waitUntil('green back on its image answers on /preview/', healthVerdictMs(), async () => {
+          const preview = await serving(80, '/preview/health');
+          return preview.status === 200 || JSON.stringify(preview);
+        });
+        expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+        expect(report.failures).toEqual([]);
+        expect(report.byColorVersion).toEqual({ 'blue v1.1.0': report.requests });
+      },
+      DEPLOY_TIMEOUT_MS + healthVerdictMs(),
+    );
   });
 });

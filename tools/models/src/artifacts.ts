@@ -51,6 +51,12 @@ export function renderArtifacts(): { artifacts: Artifact[]; summary: ModelSummar
     { path: `${CLASSIFIER_DIR}/${MODEL_FILE}`, content: classifier.bytes },
     { path: `${CLASSIFIER_DIR}/${CARD_FILE}`, content: `${JSON.stringify(classifier.card, null, 2)}\n` },
   );
-  summary.push({ version: `classifier ${classifier.card.metadata['model_version']}`, trainingRows: classifier.card.training_rows, rmse: undefined, path: `${CLASSIFIER_DIR}/${MODEL_FILE}`, sha256: classifier.card.model_sha256 });
+  summary.push({
+    version: `classifier ${classifier.card.metadata['model_version']}`,
+    trainingRows: classifier.card.training_rows,
+    rmse: undefined,
+    path: `${CLASSIFIER_DIR}/${MODEL_FILE}`,
+    sha256: classifier.card.model_sha256,
+  });
   return { artifacts, summary };
 }

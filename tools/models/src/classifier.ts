@@ -71,7 +71,10 @@ export function trainClassifier(): { weights: number[][]; biases: number[]; trai
     const members = rows.filter((_, i) => classes[i] === label);
     return Array.from({ length: FEATURE_COUNT }, (_, j) => members.reduce((sum, row) => sum + row[j], 0) / members.length);
   });
-  const squaredResiduals = rows.reduce((sum, row, i) => sum + row.reduce((inner, value, j) => inner + (value - means[classes[i]][j]) ** 2, 0), 0);
+  const squaredResiduals = rows.reduce(
+    (sum, row, i) => sum + row.reduce((inner, value, j) => inner + (value - means[classes[i]][j]) ** 2, 0),
+    0,
+  );
   const variance = squaredResiduals / (rows.length * FEATURE_COUNT);
   return {
     weights: means.map((mean) => mean.map((value) => Math.fround(value / variance))),
@@ -81,7 +84,11 @@ export function trainClassifier(): { weights: number[][]; biases: number[]; trai
 }
 
 /** The classifier as ONNX bytes: an ONNX-ML LinearClassifier with string labels and softmax probabilities, as skl2onnx lays one out. */
-export function buildClassifierModel(weights: readonly number[][], biases: readonly number[], metadata: Readonly<Record<string, string>>): Uint8Array {
+export function buildClassifierModel(
+  weights: readonly number[][],
+  biases: readonly number[],
+  metadata: Readonly<Record<string, string>>,
+): Uint8Array {
   const floats = (name: string, values: number[]) => ({ name, type: onnx.AttributeProto.AttributeType.FLOATS, floats: values });
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
@@ -102,7 +109,11 @@ export function buildClassifierModel(weights: readonly number[][], biases: reado
           attribute: [
             floats('coefficients', weights.flat()),
             floats('intercepts', [...biases]),
-            { name: 'classlabels_strings', type: onnx.AttributeProto.AttributeType.STRINGS, strings: CLASSIFIER_CLASSES.map((label) => Buffer.from(label)) },
+            {
+              name: 'classlabels_strings',
+              type: onnx.AttributeProto.AttributeType.STRINGS,
+              strings: CLASSIFIER_CLASSES.map((label) => Buffer.from(label)),
+            },
             { name: 'post_transform', type: onnx.AttributeProto.AttributeType.STRING, s: Buffer.from('SOFTMAX') },
             { name: 'multi_class', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
           ],
@@ -126,7 +137,13 @@ function tensorValue(name: string, elemType: number, widths: number[]): onnx.IVa
 /** The shipped classifier's files: model.onnx and its card. */
 export function renderClassifier(): { bytes: Uint8Array; card: ClassifierCard } {
   const { weights, biases, trainingRows } = trainClassifier();
-  const metadata = { model_name: 'iris-classifier', model_version: 'v1.0.0', model_family: 'gaussian-linear-discriminant', task: 'classification', training_rows: String(trainingRows) };
+  const metadata = {
+    model_name: 'iris-classifier',
+    model_version: 'v1.0.0',
+    model_family: 'gaussian-linear-discriminant',
+    task: 'classification',
+    training_rows: String(trainingRows),
+  };
   const bytes = buildClassifierModel(weights, biases, metadata);
   const card: ClassifierCard = {
     generated_by: GENERATED_BY,

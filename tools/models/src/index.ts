@@ -9,4 +9,12 @@ export { RECIPES, trainModel } from './models';
 export type { Recipe, TrainedModel } from './models';
 export { buildLinearModel, PRODUCER_NAME } from './onnx-export';
 export type { LinearModelSpec } from './onnx-export';
-export { buildClassifierModel, CLASSIFIER_CLASSES, CLASSIFIER_DIR, ClassifierCard, classifierProbabilities, renderClassifier, trainClassifier } from './classifier';
+export {
+  buildClassifierModel,
+  CLASSIFIER_CLASSES,
+  CLASSIFIER_DIR,
+  ClassifierCard,
+  classifierProbabilities,
+  renderClassifier,
+  trainClassifier,
+} from './classifier';

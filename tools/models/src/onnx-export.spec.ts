@@ -38,8 +38,7 @@ describe('buildLinearModel (bring your own model)', () => {
 
   it('declares input [N, F] and output [N, 1], and no metadata unless given', () => {
     const graph = onnx.ModelProto.decode(buildLinearModel({ featureCount: 3, weights: [1, 1, 1], bias: 0 }));
-    const dims = (value: onnx.IValueInfoProto) =>
-      value.type?.tensorType?.shape?.dim?.map((d) => d.dimParam || Number(d.dimValue));
+    const dims = (value: onnx.IValueInfoProto) => value.type?.tensorType?.shape?.dim?.map((d) => d.dimParam || Number(d.dimValue));
     expect(graph.graph?.input?.map(dims)).toEqual([['N', 3]]);
     expect(graph.graph?.output?.map(dims)).toEqual([['N', 1]]);
     expect(graph.metadataProps).toEqual([]);

@@ -43,10 +43,7 @@ export function buildLinearModel(spec: LinearModelSpec): Uint8Array {
         node('MatMul', [transformedName(transform), 'weights'], ['linear']),
         node('Add', ['linear', 'bias'], [MODEL_OUTPUT_NAME]),
       ],
-      initializer: [
-        floatTensor('weights', [width, OUTPUT_WIDTH], spec.weights),
-        floatTensor('bias', [OUTPUT_WIDTH], [spec.bias]),
-      ],
+      initializer: [floatTensor('weights', [width, OUTPUT_WIDTH], spec.weights), floatTensor('bias', [OUTPUT_WIDTH], [spec.bias])],
       input: [floatValue(MODEL_INPUT_NAME, spec.featureCount)],
       output: [floatValue(MODEL_OUTPUT_NAME, OUTPUT_WIDTH)],
     },
@@ -78,18 +75,11 @@ function transformNodes(transform: FeatureTransform): onnx.INodeProto[] {
   if (transform === 'identity') return [];
   return [
     node('Mul', [MODEL_INPUT_NAME, MODEL_INPUT_NAME], ['squares']),
-    node('Concat', [MODEL_INPUT_NAME, 'squares'], ['transformed'], [
-      { name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 },
-    ]),
+    node('Concat', [MODEL_INPUT_NAME, 'squares'], ['transformed'], [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]),
   ];
 }
 
-function node(
-  opType: string,
-  input: string[],
-  output: string[],
-  attribute: onnx.IAttributeProto[] = [],
-): onnx.INodeProto {
+function node(opType: string, input: string[], output: string[], attribute: onnx.IAttributeProto[] = []): onnx.INodeProto {
   return { opType, name: `${opType.toLowerCase()}_${output[0]}`, input, output, attribute };
 }
 

@@ -10,7 +10,11 @@ test.describe('classifiers, several outputs, typed inputs and the V2 protocol, t
   test('V2 answers on the live route as directly: health, metadata, inference, errors', async ({ request, stack }) => {
     expect((await request.get(`${stack.router}/v2/health/ready`)).status()).toBe(200);
     const metadata = await request.get(`${stack.router}/v2/models/model/versions/${V1}`);
-    expect(await metadata.json()).toMatchObject({ name: 'model', versions: [V1], inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 1] }] });
+    expect(await metadata.json()).toMatchObject({
+      name: 'model',
+      versions: [V1],
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 1] }],
+    });
     const body = { id: 'e2e-1', inputs: [{ name: 'features', shape: [3, 1], datatype: 'FP32', data: [1, 2, 3] }] };
     const routed = await request.post(`${stack.router}/v2/models/model/infer`, { data: body, headers: JSON_TYPE });
     expect(routed.status()).toBe(200);
@@ -35,7 +39,10 @@ test.describe('classifiers, several outputs, typed inputs and the V2 protocol, t
     expect((await request.post(`${stack.router}/v2/models/other/infer`, { data: body, headers: JSON_TYPE })).status()).toBe(404);
   });
 
-  test('a released classifier serves /predict, /model and V2 on /preview/, and the switch refuses it, saying why', async ({ request, stack }) => {
+  test('a released classifier serves /predict, /model and V2 on /preview/, and the switch refuses it, saying why', async ({
+    request,
+    stack,
+  }) => {
     const release = await stack.run<{ color: string; version: string }>('release', `--model=${CLASSIFIER}`);
     expect(release.ok, release.error?.message).toBe(true);
     expect(release.result.color).toBe('green');
@@ -73,8 +80,16 @@ test.describe('classifiers, several outputs, typed inputs and the V2 protocol, t
   });
 
   const fixtures: [string, Record<string, unknown>, (body: Record<string, unknown>) => void][] = [
-    ['torch-softmax-classifier', { features: [[5.1, 3.5, 1.4, 0.2]] }, (body) => expect(body).toMatchObject({ classes: [0, 1, 2], predictions: [0] })],
-    ['zipmap-classifier', { features: [[5.1, 3.5, 1.4, 0.2]] }, (body) => expect(body).toMatchObject({ classes: ['setosa', 'versicolor', 'virginica'] })],
+    [
+      'torch-softmax-classifier',
+      { features: [[5.1, 3.5, 1.4, 0.2]] },
+      (body) => expect(body).toMatchObject({ classes: [0, 1, 2], predictions: [0] }),
+    ],
+    [
+      'zipmap-classifier',
+      { features: [[5.1, 3.5, 1.4, 0.2]] },
+      (body) => expect(body).toMatchObject({ classes: ['setosa', 'versicolor', 'virginica'] }),
+    ],
     ['torch-multi-target', { features: [[1, 2, 3]] }, (body) => expect((body['predictions'] as number[][])[0]).toHaveLength(2)],
     ['mixed-inputs', { features: [[35, 52000.5, 3]] }, (body) => expect(body['predictions']).toHaveLength(1)],
   ];

@@ -51,7 +51,7 @@ test.describe('through nginx', () => {
     expect(after.status()).toBe(200);
   });
 
-  test('too many rows in a body under the size limit is the service\'s 413', async ({ request, stack }) => {
+  test("too many rows in a body under the size limit is the service's 413", async ({ request, stack }) => {
     const rows = JSON.stringify({ features: Array.from({ length: 10_001 }, () => [1]) });
     const response = await request.post(`${stack.router}/predict`, { data: rows, headers: { 'Content-Type': 'application/json' } });
     expect(response.status()).toBe(413);

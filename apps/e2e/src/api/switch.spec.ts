@@ -49,7 +49,9 @@ test.describe('switching live traffic', () => {
     const greenPid = before.colors['green']?.pid;
     expect(greenPid).toBeTruthy();
     process.kill(greenPid as number, 'SIGTERM');
-    await expect.poll(async () => (await request.get(`${stack.color('green')}/health`).catch(() => undefined))?.status() ?? 0).not.toBe(200);
+    await expect
+      .poll(async () => (await request.get(`${stack.color('green')}/health`).catch(() => undefined))?.status() ?? 0)
+      .not.toBe(200);
 
     const refused = await stack.switchTo('green');
     expect(refused.ok).toBe(false);

@@ -17,7 +17,10 @@ async function predictFromDocs(page: Page): Promise<string> {
 test.describe('Swagger UI through nginx, in Chromium', () => {
   test.beforeEach(async ({ stack }) => stack.reset());
 
-  test('opens /docs, sends a prediction from the page, sees the answer; after a switch it shows the new version', async ({ page, stack }) => {
+  test('opens /docs, sends a prediction from the page, sees the answer; after a switch it shows the new version', async ({
+    page,
+    stack,
+  }) => {
     await page.goto(`${stack.router}/docs`);
     await expect(page.locator('.info .title')).toContainText('Model service');
     await expect(page.locator('.info .title .version').first()).toHaveText('v1.0.0');

@@ -23,7 +23,13 @@ async function versionsSeen(page: Page, count: number): Promise<Record<string, n
     for (let sent = 0; sent < total; sent += 8) {
       const answers = await Promise.all(
         Array.from({ length: 8 }, () =>
-          fetch('/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"features": [[1], [2], [3]]}' }).then(async (response) => (response.ok ? ((await response.json()) as { model_version: string }).model_version : `status ${response.status}`)),
+          fetch('/predict', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"features": [[1], [2], [3]]}',
+          }).then(async (response) =>
+            response.ok ? ((await response.json()) as { model_version: string }).model_version : `status ${response.status}`,
+          ),
         ),
       );
       for (const version of answers) seen[version] = (seen[version] ?? 0) + 1;
@@ -41,7 +47,10 @@ test('during a canary at 25% the browser sees both versions in proportion; after
   const canary = startCanary(stack.info.stateDir, '--color=green', '--steps=25,100', '--interval=5m');
   try {
     await expect
-      .poll(async () => (await stack.run<{ canary: { weight: number } | null }>('status')).result.canary?.weight ?? null, { timeout: 60_000, intervals: [250] })
+      .poll(async () => (await stack.run<{ canary: { weight: number } | null }>('status')).result.canary?.weight ?? null, {
+        timeout: 60_000,
+        intervals: [250],
+      })
       .toBe(25);
 
     const during = await versionsSeen(page, REQUESTS);

@@ -14,7 +14,8 @@ interface CanaryStatus {
 /** `DASHBOARD_SCREENSHOTS=1` also writes the README's screenshot of the canary card (apps/dashboard/docs). */
 const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? resolve(WORKSPACE_ROOT, 'apps/dashboard/docs') : undefined;
 
-const canaryLines = (stateDir: string) => readHistory(join(stateDir, 'history.jsonl')).entries.filter((entry) => entry.command === 'canary');
+const canaryLines = (stateDir: string) =>
+  readHistory(join(stateDir, 'history.jsonl')).entries.filter((entry) => entry.command === 'canary');
 
 /** Fills the canary form (steps, interval) and confirms the start; the confirmation must name both versions. */
 async function startFromPage(page: Page, steps: string, intervalSeconds: number): Promise<void> {
@@ -22,7 +23,9 @@ async function startFromPage(page: Page, steps: string, intervalSeconds: number)
   await page.getByLabel('canary interval (s)').fill(String(intervalSeconds));
   await page.getByRole('button', { name: 'Start canary of green' }).click();
   await expect(page.getByTestId('confirm')).toContainText(`Start a canary of green (${V2}) against the live blue (${V1})`);
-  await expect(page.getByTestId('confirm')).toContainText(`${steps.split(',').join(', ')}% of live traffic step by step, every ${intervalSeconds} s`);
+  await expect(page.getByTestId('confirm')).toContainText(
+    `${steps.split(',').join(', ')}% of live traffic step by step, every ${intervalSeconds} s`,
+  );
   const asked = Date.now();
   await confirmAction(page, 'canary');
   console.log(`canary start from the page answered after ${Date.now() - asked} ms`);
@@ -38,7 +41,7 @@ async function leaveAsFound(stack: Stack): Promise<void> {
   await stack.reset();
 }
 
-test.describe('canaries from the dashboard (deploy dashboard, in Chromium, on the suite\'s stack)', () => {
+test.describe("canaries from the dashboard (deploy dashboard, in Chromium, on the suite's stack)", () => {
   let dashboard: DashboardProcess;
   let outside: string[];
 
@@ -55,7 +58,11 @@ test.describe('canaries from the dashboard (deploy dashboard, in Chromium, on th
     expect(outside, 'requests to outside the machine').toEqual([]);
   });
 
-  test('start a canary from the page, watch its card move, a second start is refused, promote it from the page', async ({ page, request, stack }) => {
+  test('start a canary from the page, watch its card move, a second start is refused, promote it from the page', async ({
+    page,
+    request,
+    stack,
+  }) => {
     test.setTimeout(180_000);
     const linesBefore = canaryLines(stack.info.stateDir).length;
     await page.goto(dashboard.openUrl);
@@ -78,7 +85,10 @@ test.describe('canaries from the dashboard (deploy dashboard, in Chromium, on th
 
     // A second start while it runs: the canary process it starts meets the lock and says who holds it.
     const origin = dashboard.url.replace(/\/$/, '');
-    const second = await request.post(`${dashboard.url}api/actions/canary`, { headers: { authorization: `Bearer ${dashboard.token}`, origin }, data: { color: 'green' } });
+    const second = await request.post(`${dashboard.url}api/actions/canary`, {
+      headers: { authorization: `Bearer ${dashboard.token}`, origin },
+      data: { color: 'green' },
+    });
     expect(second.status()).toBe(409);
     const refusal = (await second.json()) as { error: { code: string; message: string } };
     expect(refusal.error.code).toBe('LOCKED');
@@ -138,7 +148,11 @@ test.describe('canaries from the dashboard (deploy dashboard, in Chromium, on th
     expect(status.result.canary).toBeNull();
   });
 
-  test('a canary started from a dashboard outlives it; killed, the card says interrupted, and abort from the page finishes it', async ({ page, request, stack }) => {
+  test('a canary started from a dashboard outlives it; killed, the card says interrupted, and abort from the page finishes it', async ({
+    page,
+    request,
+    stack,
+  }) => {
     test.setTimeout(120_000);
     // Another dashboard starts the canary (through its API, as its page does), then stops.
     const other = await startDashboardProcess(stack.info.stateDir);
@@ -175,7 +189,7 @@ test.describe('canaries from the dashboard (deploy dashboard, in Chromium, on th
     expect((await stack.run<CanaryStatus>('status')).result.canary).toBeNull();
   });
 
-  test('a canary the preflight refuses shows the gate\'s message and moves nothing', async ({ page, stack }) => {
+  test("a canary the preflight refuses shows the gate's message and moves nothing", async ({ page, stack }) => {
     test.setTimeout(120_000);
     // Green on a model with another input signature: the signature gate refuses, as for a switch.
     const released = await stack.run('release', `--model=${MODELS.threeFeatures}`, '--color=green');

@@ -11,9 +11,15 @@ const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? resolve(WORKSPACE_ROO
 
 /** Load on the router for a bounded time (loopback, a few connections: the charts need traffic, not a benchmark). */
 function load(url: string, seconds: number): Promise<autocannon.Result> {
-  return autocannon({ url: `${url.replace(/\/$/, '')}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(EXAMPLE), connections: 4, duration: seconds });
+  return autocannon({
+    url: `${url.replace(/\/$/, '')}/predict`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(EXAMPLE),
+    connections: 4,
+    duration: seconds,
+  });
 }
-
 
 /** How many marks the charts must show: the switches, rollbacks, releases and shadow changes in the stack's history file. */
 /** The commands the page marks on its charts (MARKED in apps/dashboard/src/app.tsx); the canary spec leaves `canary` entries on the suite's stack. */
@@ -28,7 +34,7 @@ async function nowValue(page: Page, metric: string, source: string): Promise<num
   return text ? Number(text) : 0;
 }
 
-test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s stack)', () => {
+test.describe("the dashboard (deploy dashboard, in Chromium, on the suite's stack)", () => {
   let dashboard: DashboardProcess;
   let outside: string[];
 
@@ -71,7 +77,9 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     await expect.poll(() => nowValue(page, 'p99Ms', 'blue'), { timeout: 8_000 }).toBeGreaterThan(0);
     expect(await nowValue(page, 'rps', 'green')).toBe(0);
     const points = Number(await page.locator('figure[data-metric="rps"]').getAttribute('data-points'));
-    await expect.poll(async () => Number(await page.locator('figure[data-metric="rps"]').getAttribute('data-points'))).toBeGreaterThan(points);
+    await expect
+      .poll(async () => Number(await page.locator('figure[data-metric="rps"]').getAttribute('data-points')))
+      .toBeGreaterThan(points);
     if (SCREENSHOTS) {
       mkdirSync(SCREENSHOTS, { recursive: true });
       await page.screenshot({ path: resolve(SCREENSHOTS, 'dashboard.png'), fullPage: true });
@@ -121,7 +129,7 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
     expect((await running).errors).toBe(0);
   });
 
-  test('a switch the gates refuse shows the gate\'s message and moves nothing', async ({ page, stack }) => {
+  test("a switch the gates refuse shows the gate's message and moves nothing", async ({ page, stack }) => {
     // Green on a model with another input signature: the signature gate must refuse.
     const released = await stack.run('release', `--model=${MODELS.threeFeatures}`, '--color=green');
     expect(released.ok, released.error?.message).toBe(true);
@@ -221,7 +229,10 @@ test.describe('the dashboard (deploy dashboard, in Chromium, on the suite\'s sta
       await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
       await expect(page.getByTestId('actions')).toHaveCount(0);
       const origin = readOnly.url.replace(/\/$/, '');
-      const answer = await request.post(`${readOnly.url}api/actions/switch`, { headers: { authorization: `Bearer ${readOnly.token}`, origin }, data: { color: 'green' } });
+      const answer = await request.post(`${readOnly.url}api/actions/switch`, {
+        headers: { authorization: `Bearer ${readOnly.token}`, origin },
+        data: { color: 'green' },
+      });
       expect(answer.status()).toBe(403);
       expect(await answer.json()).toMatchObject({ error: { code: 'READ_ONLY' } });
       expect((await stack.status()).live).toBe('blue');

@@ -18,11 +18,24 @@ export interface DashboardProcess {
 /** Starts the CLI's dashboard on a free loopback port and waits for the line that names its URL. */
 export async function startDashboardProcess(stateDir: string, flags: readonly string[] = [], port?: number): Promise<DashboardProcess> {
   port ??= await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['-r', '@swc-node/register', 'libs/deploy/src/cli/main.ts', 'dashboard', `--state-dir=${stateDir}`, `--port=${port}`, '--json', ...flags], {
-    cwd: WORKSPACE_ROOT,
-    env: { ...process.env, SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '-r',
+      '@swc-node/register',
+      'libs/deploy/src/cli/main.ts',
+      'dashboard',
+      `--state-dir=${stateDir}`,
+      `--port=${port}`,
+      '--json',
+      ...flags,
+    ],
+    {
+      cwd: WORKSPACE_ROOT,
+      env: { ...process.env, SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const started = await new Promise<{ url: string; openUrl: string; token: string }>((resolve, reject) => {

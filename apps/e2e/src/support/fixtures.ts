@@ -5,7 +5,11 @@ export const V1 = 'v1.0.0';
 export const V2 = 'v1.1.0';
 export const VERSION_OF = { blue: V1, green: V2 } as const;
 export const EXAMPLE = { features: [[1], [2], [3]] };
-export const MODELS = { v1: 'models/v1.0.0/model.onnx', v2: 'models/v1.1.0/model.onnx', threeFeatures: 'models/fixtures/three-features/model.onnx' };
+export const MODELS = {
+  v1: 'models/v1.0.0/model.onnx',
+  v2: 'models/v1.1.0/model.onnx',
+  threeFeatures: 'models/fixtures/three-features/model.onnx',
+};
 
 export interface SwitchOutcome {
   kind: string;
@@ -39,7 +43,9 @@ export class Stack {
   }
 
   async status() {
-    const run = await this.run<{ live: string; preview: string; colors: Record<string, { pid: number | null; model: string | null }> }>('status');
+    const run = await this.run<{ live: string; preview: string; colors: Record<string, { pid: number | null; model: string | null }> }>(
+      'status',
+    );
     return run.result;
   }
 

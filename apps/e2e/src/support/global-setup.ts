@@ -33,5 +33,7 @@ export default async function globalSetup(): Promise<void> {
   }
   const { routerUrl, previewUrl, nginxPid, colors } = up.result;
   saveStack({ stateDir, routerUrl, previewUrl, ports, pids: [nginxPid, colors.blue.pid, colors.green.pid] });
-  console.log(`e2e stack up: nginx ${routerUrl} (preview ${previewUrl}), blue :${ports.blue} ${colors.blue.version}, green :${ports.green} ${colors.green.version}`);
+  console.log(
+    `e2e stack up: nginx ${routerUrl} (preview ${previewUrl}), blue :${ports.blue} ${colors.blue.version}, green :${ports.green} ${colors.green.version}`,
+  );
 }

@@ -98,7 +98,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
-    observe({ route, method: request.method, url: request.url, requestId: request.id, log: request.log }, reply.statusCode, reply.elapsedTime);
+    observe(
+      { route, method: request.method, url: request.url, requestId: request.id, log: request.log },
+      reply.statusCode,
+      reply.elapsedTime,
+    );
     done();
   });
   let closing = false;
@@ -150,10 +154,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   }
   if (fastPaths.length > 0) installFastPaths(app, fastPaths);
   await modelService.warmUp();
-  logger.info(
-    { model: config.modelPath, features: modelService.featureCount, sha256: modelService.sha256 },
-    'model loaded and warmed up',
-  );
+  logger.info({ model: config.modelPath, features: modelService.featureCount, sha256: modelService.sha256 }, 'model loaded and warmed up');
   return app;
 }
 

@@ -100,7 +100,11 @@ describe('HTTP API (real Fastify stack, real onnxruntime)', () => {
 
     it('prints float32 results as their shortest decimal', async () => {
       const { predictions } = (await predict(blue, '{"features": [[0]]}')).json();
-      expect(String(predictions[0]).replace(/^-?0?\.?/, '').replace('.', '').length).toBeLessThanOrEqual(9);
+      expect(
+        String(predictions[0])
+          .replace(/^-?0?\.?/, '')
+          .replace('.', '').length,
+      ).toBeLessThanOrEqual(9);
       expect(Math.fround(predictions[0])).toBe(Math.fround(readModelCard('v1.0.0').bias));
     });
 

@@ -30,7 +30,14 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'warn',
       IDLE_GC_MB: '0',
     });
-    expect(config).toMatchObject({ port: 8082, color: 'green', maxBatchRows: 10, bodyLimit: 2048, socketPath: '/tmp/green.sock', idleGcBytes: 0 });
+    expect(config).toMatchObject({
+      port: 8082,
+      color: 'green',
+      maxBatchRows: 10,
+      bodyLimit: 2048,
+      socketPath: '/tmp/green.sock',
+      idleGcBytes: 0,
+    });
     expect(Object.isFrozen(config)).toBe(true);
   });
 

@@ -14,9 +14,18 @@ export const OPENAPI_PATH = '/openapi.json';
  */
 export async function registerDocs(app: NestFastifyApplication, model: ModelService): Promise<void> {
   const plan = model.loaded.answer;
-  const answer = plan.task === 'classification' ? 'ClassificationPredictResponse' : plan.targets === 1 ? 'PredictResponse' : 'MultiTargetPredictResponse';
+  const answer =
+    plan.task === 'classification'
+      ? 'ClassificationPredictResponse'
+      : plan.targets === 1
+        ? 'PredictResponse'
+        : 'MultiTargetPredictResponse';
   const document = {
-    ...buildOpenApiDocument({ modelVersion: model.version, featureCount: model.featureCount, model: { name: model.name, signature: model.signature, answer } }),
+    ...buildOpenApiDocument({
+      modelVersion: model.version,
+      featureCount: model.featureCount,
+      model: { name: model.name, signature: model.signature, answer },
+    }),
     servers: [{ url: '..', description: 'this service' }],
   };
   const fastify = app.getHttpAdapter().getInstance();

@@ -44,7 +44,12 @@ export function createHealthFastPath(deps: HealthFastPathDeps): HealthFastPath {
     const { ok, json: payload } = deps.health.reportJson();
     const status = ok ? READY : NOT_READY;
     // Header order as Fastify writes them: onRequest's, type, onSend's, length.
-    const head: Record<string, string> = { 'x-model-version': deps.version, 'x-color': deps.color, 'x-request-id': requestId, 'content-type': JSON_CONTENT_TYPE };
+    const head: Record<string, string> = {
+      'x-model-version': deps.version,
+      'x-color': deps.color,
+      'x-request-id': requestId,
+      'content-type': JSON_CONTENT_TYPE,
+    };
     if (deps.closeAfter(request)) head['connection'] = 'close';
     head['content-length'] = String(Buffer.byteLength(payload));
     response.writeHead(status, head);

@@ -3,10 +3,7 @@ import type { HealthStatus } from '@mlbg/contract';
 
 /** Where the process is in its life: only `ready` takes traffic. */
 export type Readiness =
-  | { state: 'starting' }
-  | { state: 'ready'; since: number }
-  | { state: 'draining'; since: number }
-  | { state: 'failed'; reason: string };
+  { state: 'starting' } | { state: 'ready'; since: number } | { state: 'draining'; since: number } | { state: 'failed'; reason: string };
 
 /** The process's readiness, which /health reports and SIGTERM turns to `draining`. */
 @Injectable()

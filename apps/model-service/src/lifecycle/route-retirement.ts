@@ -55,7 +55,9 @@ export function createRouteRetirement(options: RouteRetirementOptions): RetiredC
     const [prefix, suffix] = [link.slice(0, star), link.slice(star + 1)];
     let names: string[];
     try {
-      names = listFolder(folder).filter((name) => name.startsWith(prefix) && name.endsWith(suffix) && name.length >= prefix.length + suffix.length);
+      names = listFolder(folder).filter(
+        (name) => name.startsWith(prefix) && name.endsWith(suffix) && name.length >= prefix.length + suffix.length,
+      );
     } catch {
       return false;
     }

@@ -29,7 +29,9 @@ describe('createResponseObserver', () => {
     observe(request, 422, 1);
     observe(request, 500, 1);
     expect(lines.map((line) => line['status'])).toEqual([500]);
-    expect(await metrics.registry.getSingleMetricAsString('http_requests_total')).toMatch(/status="200"\} 1[\s\S]*status="422"\} 1[\s\S]*status="500"\} 1/);
+    expect(await metrics.registry.getSingleMetricAsString('http_requests_total')).toMatch(
+      /status="200"\} 1[\s\S]*status="422"\} 1[\s\S]*status="500"\} 1/,
+    );
   });
 
   it('writes nothing above the info level', () => {

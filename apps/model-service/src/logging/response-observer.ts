@@ -29,7 +29,11 @@ const ALWAYS_LOGGED_STATUS = 500;
  * @param options.logRequests LOG_REQUESTS: one line per request (the default); when false only
  *   5xx answers get one (behind nginx, whose access log has every request, request id included).
  */
-export function createResponseObserver(metrics: MetricsService, logger: Logger, options: { readonly logRequests: boolean }): ResponseObserver {
+export function createResponseObserver(
+  metrics: MetricsService,
+  logger: Logger,
+  options: { readonly logRequests: boolean },
+): ResponseObserver {
   return (request, status, ms) => {
     metrics.observeRequest(request.route, request.method, status, ms / 1000);
     if ((!options.logRequests && status < ALWAYS_LOGGED_STATUS) || !logger.isLevelEnabled('info')) return;

@@ -6,7 +6,12 @@ function reference() {
   const registry = new Registry();
   const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
   const labelNames = ['route', 'method', 'status'] as const;
-  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by route, method and status code.', labelNames, registers: [registry] });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route, method and status code.',
+    labelNames,
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'Time from request to response, by route, method and status code.',
@@ -14,7 +19,12 @@ function reference() {
     buckets,
     registers: [registry],
   });
-  const inference = new Histogram({ name: 'model_inference_duration_seconds', help: 'Time spent in onnxruntime for one batched inference.', buckets, registers: [registry] });
+  const inference = new Histogram({
+    name: 'model_inference_duration_seconds',
+    help: 'Time spent in onnxruntime for one batched inference.',
+    buckets,
+    registers: [registry],
+  });
   return {
     registry,
     observeRequest(route: string, method: string, status: number, seconds: number) {
@@ -68,6 +78,8 @@ describe('MetricsService', () => {
     const metrics = new MetricsService();
     const stop = metrics.startInferenceTimer();
     stop();
-    expect(await metrics.registry.getSingleMetricAsString('model_inference_duration_seconds')).toContain('model_inference_duration_seconds_count 1');
+    expect(await metrics.registry.getSingleMetricAsString('model_inference_duration_seconds')).toContain(
+      'model_inference_duration_seconds_count 1',
+    );
   });
 });

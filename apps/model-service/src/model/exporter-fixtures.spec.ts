@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ClassificationPredictResponse, HealthResponse, ModelInfoResponse, MultiTargetPredictResponse, PredictResponse } from '@mlbg/contract';
+import {
+  ClassificationPredictResponse,
+  HealthResponse,
+  ModelInfoResponse,
+  MultiTargetPredictResponse,
+  PredictResponse,
+} from '@mlbg/contract';
 import { buildTestApp, modelDir } from '../testing/test-app';
 
 /** What tools/models/exporters/*.py wrote beside each model: the rows and the exporter's own outputs. */
@@ -24,7 +30,8 @@ function expectRowsClose(actual: number[][], expected: number[][]) {
   actual.forEach((row, i) => {
     expect(row.length).toBe(expected[i].length);
     row.forEach((value, j) => {
-      if (!closeTo(value, expected[i][j])) throw new Error(`row ${i}, column ${j}: served ${value}, the exporter computed ${expected[i][j]}`);
+      if (!closeTo(value, expected[i][j]))
+        throw new Error(`row ${i}, column ${j}: served ${value}, the exporter computed ${expected[i][j]}`);
     });
   });
 }
@@ -35,7 +42,12 @@ describe('models made by real exporters are served as the exporter computes them
     const app = await buildTestApp(`fixtures/${fixture}`);
     apps.push(app);
     const expected = expectedOf(fixture);
-    const response = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: { features: expected.rows } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/predict',
+      headers: { 'content-type': 'application/json' },
+      payload: { features: expected.rows },
+    });
     expect(response.statusCode).toBe(200);
     return { app, expected, body: response.json() as unknown };
   };
@@ -46,7 +58,10 @@ describe('models made by real exporters are served as the exporter computes them
   it('a PyTorch regression MLP (torch.onnx.export): one prediction per row', async () => {
     const { body, expected } = await serve('torch-mlp-regressor');
     const { predictions } = PredictResponse.parse(body);
-    expectRowsClose(predictions.map((value) => [value]), expected.outputs['predictions'] as number[][]);
+    expectRowsClose(
+      predictions.map((value) => [value]),
+      expected.outputs['predictions'] as number[][],
+    );
   });
 
   it('a PyTorch softmax classifier without labels or metadata: classes 0..C-1, the label is the most probable', async () => {
@@ -57,7 +72,12 @@ describe('models made by real exporters are served as the exporter computes them
     expectRowsClose(answer.probabilities, probabilities);
     expect(answer.predictions).toEqual(probabilities.map((row) => row.indexOf(Math.max(...row))));
     const model = ModelInfoResponse.parse((await app.inject({ method: 'GET', url: '/model' })).json());
-    expect(model).toMatchObject({ task: 'classification', name: 'model', inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 3] }] });
+    expect(model).toMatchObject({
+      task: 'classification',
+      name: 'model',
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 3] }],
+    });
   });
 
   it('a PyTorch model with two regression targets: two numbers per row', async () => {
@@ -76,32 +96,51 @@ describe('models made by real exporters are served as the exporter computes them
   it.each([
     ['zipmap-classifier', ['setosa', 'versicolor', 'virginica']],
     ['tree-classifier', [10, 20, 30]],
-  ])('%s (ZipMap, as skl2onnx exports by default) serves the tensor that fed ZipMap, with its labels as classes', async (fixture, classes) => {
-    const { body, expected, app } = await serve(fixture);
-    const answer = ClassificationPredictResponse.parse(body);
-    expect(answer.classes).toEqual(classes);
-    expect(answer.predictions).toEqual(expected.outputs['output_label']);
-    const maps = expected.outputs['output_probability'] as Record<string, number>[];
-    expectRowsClose(answer.probabilities, maps.map((map) => classes.map((label) => map[String(label)])));
-    const health = HealthResponse.parse((await app.inject({ method: 'GET', url: '/health' })).json());
-    expect(health.signature?.outputs).toContainEqual({ name: 'output_probability', datatype: 'FP32', shape: [-1, 3] });
-  });
+  ])(
+    '%s (ZipMap, as skl2onnx exports by default) serves the tensor that fed ZipMap, with its labels as classes',
+    async (fixture, classes) => {
+      const { body, expected, app } = await serve(fixture);
+      const answer = ClassificationPredictResponse.parse(body);
+      expect(answer.classes).toEqual(classes);
+      expect(answer.predictions).toEqual(expected.outputs['output_label']);
+      const maps = expected.outputs['output_probability'] as Record<string, number>[];
+      expectRowsClose(
+        answer.probabilities,
+        maps.map((map) => classes.map((label) => map[String(label)])),
+      );
+      const health = HealthResponse.parse((await app.inject({ method: 'GET', url: '/health' })).json());
+      expect(health.signature?.outputs).toContainEqual({ name: 'output_probability', datatype: 'FP32', shape: [-1, 3] });
+    },
+  );
 
   it('a model with three typed inputs (INT64, FP64, INT32), one column each', async () => {
     const { body, expected, app } = await serve('mixed-inputs');
     const { predictions } = PredictResponse.parse(body);
-    expectRowsClose(predictions.map((value) => [value]), expected.outputs['predictions'] as number[][]);
+    expectRowsClose(
+      predictions.map((value) => [value]),
+      expected.outputs['predictions'] as number[][],
+    );
     const health = HealthResponse.parse((await app.inject({ method: 'GET', url: '/health' })).json());
     expect(health.feature_count).toBe(3);
-    expect(health.signature?.inputs.map((input) => `${input.name}:${input.datatype}`)).toEqual(['age:INT64', 'income:FP64', 'visits:INT32']);
+    expect(health.signature?.inputs.map((input) => `${input.name}:${input.datatype}`)).toEqual([
+      'age:INT64',
+      'income:FP64',
+      'visits:INT32',
+    ]);
   });
 
   it('a value that does not fit an int column is a 422 naming the row and column', async () => {
     const { app } = await serve('mixed-inputs');
-    const send = (features: unknown) => app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: { features } });
-    const fraction = await send([[35, 1, 3], [40.5, 2, 1]]);
+    const send = (features: unknown) =>
+      app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: { features } });
+    const fraction = await send([
+      [35, 1, 3],
+      [40.5, 2, 1],
+    ]);
     expect(fraction.statusCode).toBe(422);
-    expect(fraction.json().detail).toEqual([{ loc: ['body', 'features', 1, 0], msg: 'must be a whole number for an INT64 column', type: 'int_from_float' }]);
+    expect(fraction.json().detail).toEqual([
+      { loc: ['body', 'features', 1, 0], msg: 'must be a whole number for an INT64 column', type: 'int_from_float' },
+    ]);
     const outOfRange = await send([[1, 1, 2 ** 31]]);
     expect(outOfRange.statusCode).toBe(422);
     expect(outOfRange.json().detail[0]).toMatchObject({ loc: ['body', 'features', 0, 2], type: 'value_out_of_range' });
@@ -118,9 +157,18 @@ describe('the shipped classifier example (models/classifier)', () => {
       [5.1, 3.5, 1.4, 0.2],
       [6.7, 3.1, 5.6, 2.4],
     ];
-    const predict = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: { features: rows } });
+    const predict = await app.inject({
+      method: 'POST',
+      url: '/predict',
+      headers: { 'content-type': 'application/json' },
+      payload: { features: rows },
+    });
     const answer = ClassificationPredictResponse.parse(predict.json());
-    expect(answer).toMatchObject({ predictions: ['setosa', 'virginica'], classes: ['setosa', 'versicolor', 'virginica'], model_version: 'v1.0.0' });
+    expect(answer).toMatchObject({
+      predictions: ['setosa', 'virginica'],
+      classes: ['setosa', 'versicolor', 'virginica'],
+      model_version: 'v1.0.0',
+    });
     answer.probabilities.forEach((row) => expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5));
     const infer = await app.inject({
       method: 'POST',

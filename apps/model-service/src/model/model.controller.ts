@@ -10,6 +10,13 @@ export class ModelController {
   @Get()
   describe(): ModelInfoResponse {
     const { loaded } = this.model;
-    return { name: loaded.name, version: loaded.version, sha256: loaded.sha256, platform: V2_PLATFORM, ...loaded.signature, metadata: { ...loaded.metadata } };
+    return {
+      name: loaded.name,
+      version: loaded.version,
+      sha256: loaded.sha256,
+      platform: V2_PLATFORM,
+      ...loaded.signature,
+      metadata: { ...loaded.metadata },
+    };
   }
 }

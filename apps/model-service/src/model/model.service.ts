@@ -22,7 +22,11 @@ export function numericTensor(datatype: NumericInputDatatype, values: Float32Arr
     case 'INT32':
       return new Tensor('int32', Int32Array.from(values), dims);
     case 'INT64':
-      return new Tensor('int64', BigInt64Array.from(values, (value) => BigInt(value)), dims);
+      return new Tensor(
+        'int64',
+        BigInt64Array.from(values, (value) => BigInt(value)),
+        dims,
+      );
   }
 }
 
@@ -102,7 +106,9 @@ export class ModelService {
     if (probabilities.length !== batch.rows) {
       throw new Error(`the model returned probabilities for ${probabilities.length} rows for ${batch.rows} rows`);
     }
-    const predictions = plan.labels ? this.labelsOf(outputs[plan.labels], batch.rows) : probabilities.map((row) => plan.classes[argmax(row)]);
+    const predictions = plan.labels
+      ? this.labelsOf(outputs[plan.labels], batch.rows)
+      : probabilities.map((row) => plan.classes[argmax(row)]);
     return { predictions, probabilities, classes: [...plan.classes], model_version: this.model.version };
   }
 
@@ -152,7 +158,8 @@ export class ModelService {
       const row = new Array<number>(width);
       for (let j = 0; j < width; j++) {
         const value = values[start + j];
-        if (!Number.isFinite(value)) throw new Error(`the model returned ${value} as a ${what} for row ${start / width}; JSON can not carry it`);
+        if (!Number.isFinite(value))
+          throw new Error(`the model returned ${value} as a ${what} for row ${start / width}; JSON can not carry it`);
         row[j] = format(value);
       }
       rows.push(row);

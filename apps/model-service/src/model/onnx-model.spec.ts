@@ -58,10 +58,20 @@ describe('bringing your own model: a 3-feature ONNX file without our metadata', 
       [1, 2, 3],
       [-0.5, 0, 4.25],
     ];
-    const ok = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: { features: rows } });
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/predict',
+      headers: { 'content-type': 'application/json' },
+      payload: { features: rows },
+    });
     expect(ok.statusCode).toBe(200);
     ok.json().predictions.forEach((value: number, i: number) => expect(value).toBeCloseTo(expectedPrediction(card, rows[i]), 4));
-    const narrow = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: { features: [[1]] } });
+    const narrow = await app.inject({
+      method: 'POST',
+      url: '/predict',
+      headers: { 'content-type': 'application/json' },
+      payload: { features: [[1]] },
+    });
     expect(narrow.statusCode).toBe(422);
     expect(narrow.json().detail[0].msg).toBe('expected 3 feature(s) per row');
     await app.close();
@@ -77,7 +87,9 @@ describe('a model the service can not serve stops it at start-up with one line: 
   function identityModel(file: string, elemType: number, dims: (number | string)[]): string {
     const value = (name: string) => ({
       name,
-      type: { tensorType: { elemType, shape: { dim: dims.map((dim) => (typeof dim === 'number' ? { dimValue: dim } : { dimParam: dim })) } } },
+      type: {
+        tensorType: { elemType, shape: { dim: dims.map((dim) => (typeof dim === 'number' ? { dimValue: dim } : { dimParam: dim })) } },
+      },
     });
     const bytes = onnx.ModelProto.encode({
       irVersion: 8,
@@ -90,9 +102,21 @@ describe('a model the service can not serve stops it at start-up with one line: 
   }
 
   it.each([
-    ['an image input', identityModel('image.onnx', onnx.TensorProto.DataType.FLOAT, ['N', 3, 8, 8]), /takes float32 \[N, 3, 8, 8\] as input "x"; the service serves models with one \[batch, F\] tensor/],
-    ['a string input', identityModel('text.onnx', onnx.TensorProto.DataType.STRING, ['N', 1]), /takes string \[N, 1\] as input "x"; .*float32, float64, int64 or int32/],
-    ['an output of strings only', identityModel('labels.onnx', onnx.TensorProto.DataType.INT64, ['N', 1]), /has y INT64 \[-1, 1\]; the service serves models with a float output/],
+    [
+      'an image input',
+      identityModel('image.onnx', onnx.TensorProto.DataType.FLOAT, ['N', 3, 8, 8]),
+      /takes float32 \[N, 3, 8, 8\] as input "x"; the service serves models with one \[batch, F\] tensor/,
+    ],
+    [
+      'a string input',
+      identityModel('text.onnx', onnx.TensorProto.DataType.STRING, ['N', 1]),
+      /takes string \[N, 1\] as input "x"; .*float32, float64, int64 or int32/,
+    ],
+    [
+      'an output of strings only',
+      identityModel('labels.onnx', onnx.TensorProto.DataType.INT64, ['N', 1]),
+      /has y INT64 \[-1, 1\]; the service serves models with a float output/,
+    ],
   ])('%s', async (_case, path, message) => {
     const load = loadOnnxModel(path);
     await expect(load).rejects.toBeInstanceOf(ModelLoadError);
@@ -111,13 +135,19 @@ describe('ZipMap at load time', () => {
       { name: 'output_label', datatype: 'BYTES', shape: [-1] },
       { name: 'output_probability', datatype: 'FP32', shape: [-1, 3] },
     ]);
-    expect(model.answer).toEqual({ task: 'classification', probabilities: 'output_probability', labels: 'output_label', classes: ['setosa', 'versicolor', 'virginica'] });
+    expect(model.answer).toEqual({
+      task: 'classification',
+      probabilities: 'output_probability',
+      labels: 'output_label',
+      classes: ['setosa', 'versicolor', 'virginica'],
+    });
     // The sha256 is the file's as it is on disk, not the edited graph's.
     expect(model.sha256).toBe(createHash('sha256').update(readFileSync(path)).digest('hex'));
   });
 
   it('leaves a graph without ZipMap alone', () => {
-    const graph = onnx.ModelProto.decode(readFileSync(resolve(modelDir('fixtures/linear-classifier'), 'model.onnx'))).graph as onnx.IGraphProto;
+    const graph = onnx.ModelProto.decode(readFileSync(resolve(modelDir('fixtures/linear-classifier'), 'model.onnx')))
+      .graph as onnx.IGraphProto;
     expect(serveZipMapInputs(graph)).toEqual([]);
   });
 });

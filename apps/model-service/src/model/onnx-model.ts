@@ -149,7 +149,9 @@ function decodeModel(path: string, bytes: Uint8Array): onnx.ModelProto {
     if (!proto.graph) throw new Error('it has no graph');
     return proto;
   } catch (error) {
-    throw new ModelLoadError(`${path} is not a valid ONNX model (${(error as Error).message}). Re-export it or point MODEL_PATH at another file.`);
+    throw new ModelLoadError(
+      `${path} is not a valid ONNX model (${(error as Error).message}). Re-export it or point MODEL_PATH at another file.`,
+    );
   }
 }
 
@@ -176,17 +178,21 @@ function describe(metadata: InferenceSession.ValueMetadata): string {
 }
 
 function servedInputs(path: string, session: InferenceSession): ServedInput[] {
-  if (session.inputMetadata.length === 0) throw new ModelLoadError(`${path} has no input; the service serves models with ${SUPPORTED_INPUTS}.`);
+  if (session.inputMetadata.length === 0)
+    throw new ModelLoadError(`${path} has no input; the service serves models with ${SUPPORTED_INPUTS}.`);
   const single = session.inputMetadata.length === 1;
   return session.inputMetadata.map((input) => {
     const refuse = (why: string) =>
-      new ModelLoadError(`${path} takes ${describe(input)} as input "${input.name}"${why}; the service serves models with ${SUPPORTED_INPUTS}.`);
+      new ModelLoadError(
+        `${path} takes ${describe(input)} as input "${input.name}"${why}; the service serves models with ${SUPPORTED_INPUTS}.`,
+      );
     if (!input.isTensor) throw refuse('');
     const { datatype, shape } = tensorSignature(input);
     if (!NUMERIC_INPUTS.has(datatype)) throw refuse('');
     const columns = shape.length === 1 ? 1 : shape.length === 2 ? shape[1] : 0;
     if (columns < 1) throw refuse(shape.length === 2 ? ' (its number of columns is not fixed)' : '');
-    if (!single && columns !== 1) throw refuse(` among ${session.inputMetadata.length} inputs (with several inputs, each takes one column)`);
+    if (!single && columns !== 1)
+      throw refuse(` among ${session.inputMetadata.length} inputs (with several inputs, each takes one column)`);
     return { name: input.name, datatype: datatype as NumericInputDatatype, shape: [-1, ...shape.slice(1)], columns };
   });
 }
@@ -203,12 +209,23 @@ function producerOf(graph: onnx.IGraphProto, name: string): onnx.INodeProto | un
  * label output beside float probabilities, when a ZipMap fed its probabilities, when they come straight
  * from a Softmax, or when its metadata says `task=classification`. Metadata `task=regression` says otherwise.
  */
-function answerPlan(path: string, graph: onnx.IGraphProto, outputs: readonly TensorSignature[], metadata: Record<string, string>, zipMapEdits: readonly ZipMapEdit[]): AnswerPlan {
-  const seen = outputs.length === 0 ? 'no tensor output' : outputs.map((output) => `${output.name} ${output.datatype} [${output.shape.join(', ')}]`).join(', ');
+function answerPlan(
+  path: string,
+  graph: onnx.IGraphProto,
+  outputs: readonly TensorSignature[],
+  metadata: Record<string, string>,
+  zipMapEdits: readonly ZipMapEdit[],
+): AnswerPlan {
+  const seen =
+    outputs.length === 0
+      ? 'no tensor output'
+      : outputs.map((output) => `${output.name} ${output.datatype} [${output.shape.join(', ')}]`).join(', ');
   const refuse = (why: string) => new ModelLoadError(`${path} has ${seen}${why}; the service serves models with ${SUPPORTED_OUTPUTS}.`);
   const task = metadata['task'];
   if (task !== undefined && task !== 'regression' && task !== 'classification') {
-    throw new ModelLoadError(`${path} says task=${task} in its metadata; the service knows task=regression and task=classification. Fix the metadata or remove it.`);
+    throw new ModelLoadError(
+      `${path} says task=${task} in its metadata; the service knows task=regression and task=classification. Fix the metadata or remove it.`,
+    );
   }
   const isRows = (output: TensorSignature) => output.shape.length === 1 || (output.shape.length === 2 && output.shape[1] === 1);
   const labels = outputs.find((output) => LABEL_OUTPUTS.has(output.datatype) && isRows(output));
@@ -216,16 +233,25 @@ function answerPlan(path: string, graph: onnx.IGraphProto, outputs: readonly Ten
   const probabilities = floats.find((output) => output.shape.length === 2 && output.shape[1] > 1);
   const fromZipMap = probabilities !== undefined && zipMapEdits.some((edit) => edit.output === probabilities.name);
   const fromSoftmax = probabilities !== undefined && producerOf(graph, probabilities.name)?.opType === 'Softmax';
-  const classify = task === 'classification' || (task === undefined && probabilities !== undefined && (labels !== undefined || fromZipMap || fromSoftmax));
+  const classify =
+    task === 'classification' || (task === undefined && probabilities !== undefined && (labels !== undefined || fromZipMap || fromSoftmax));
 
   if (!classify) {
     const output = floats[0];
-    if (!output || output.shape.length > 2 || output.shape.length === 0 || (output.shape.length === 2 && output.shape[1] < 1)) throw refuse('');
+    if (!output || output.shape.length > 2 || output.shape.length === 0 || (output.shape.length === 2 && output.shape[1] < 1))
+      throw refuse('');
     return { task: 'regression', output: output.name, targets: output.shape.length === 1 ? 1 : output.shape[1] };
   }
   if (!probabilities) throw refuse(' (a classifier needs float probabilities [batch, C] with a fixed C)');
   const columns = probabilities.shape[1];
-  const classes = classesOf(path, graph, labels, metadata, columns, fromZipMap ? zipMapEdits.find((edit) => edit.output === probabilities.name)?.classes : undefined);
+  const classes = classesOf(
+    path,
+    graph,
+    labels,
+    metadata,
+    columns,
+    fromZipMap ? zipMapEdits.find((edit) => edit.output === probabilities.name)?.classes : undefined,
+  );
   return { task: 'classification', probabilities: probabilities.name, ...(labels ? { labels: labels.name } : {}), classes };
 }
 
@@ -247,7 +273,9 @@ function classesOf(
   for (const [source, classes] of candidates) {
     if (!classes) continue;
     if (classes.length !== columns) {
-      throw new ModelLoadError(`${path} names ${classes.length} classes in ${source} but its probabilities have ${columns} columns; re-export the model.`);
+      throw new ModelLoadError(
+        `${path} names ${classes.length} classes in ${source} but its probabilities have ${columns} columns; re-export the model.`,
+      );
     }
     return [...classes];
   }
@@ -255,7 +283,8 @@ function classesOf(
 }
 
 function parseClasses(path: string, text: string): ClassLabel[] {
-  const refuse = () => new ModelLoadError(`${path} has metadata classes=${text}; it must be a JSON array of strings or integers, e.g. ["cat","dog"].`);
+  const refuse = () =>
+    new ModelLoadError(`${path} has metadata classes=${text}; it must be a JSON array of strings or integers, e.g. ["cat","dog"].`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

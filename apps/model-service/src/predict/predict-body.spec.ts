@@ -13,7 +13,8 @@ function generalPath(text: string, width: number): PredictBatch | undefined {
   }
 }
 
-const sameBatch = (a: PredictBatch, b: PredictBatch) => a.rows === b.rows && a.input.length === b.input.length && a.input.every((value, i) => Object.is(value, b.input[i]));
+const sameBatch = (a: PredictBatch, b: PredictBatch) =>
+  a.rows === b.rows && a.input.length === b.input.length && a.input.every((value, i) => Object.is(value, b.input[i]));
 
 describe('readPlainPredictBody (a /predict body straight into the tensor)', () => {
   it.each([
@@ -21,7 +22,12 @@ describe('readPlainPredictBody (a /predict body straight into the tensor)', () =
     ['compact', '{"features":[[1.5,-2],[0,3e2]]}', 2, [1.5, -2, 0, 300]],
     ['every JSON space', ' \t\n{ \r\n"features" :\t[ [ 1 , 2 ] ,\n[3,4] ] }\n', 2, [1, 2, 3, 4]],
     ['exponents and signs', '{"features": [[1E5, 1e+5, 1e-5, -0.25e1]]}', 4, [1e5, 1e5, 1e-5, -2.5]],
-    ['long decimals', '{"features": [[0.1234567890123456789, 12345678901234567890]]}', 2, [Number('0.1234567890123456789'), Number('12345678901234567890')]],
+    [
+      'long decimals',
+      '{"features": [[0.1234567890123456789, 12345678901234567890]]}',
+      2,
+      [Number('0.1234567890123456789'), Number('12345678901234567890')],
+    ],
     ['a 5,000-digit number', `{"features": [[0.${'3'.repeat(5000)}]]}`, 1, [1 / 3]],
     ['negative zero', '{"features": [[-0]]}', 1, [-0]],
   ])('reads %s', (_name, text, width, values) => {
@@ -80,9 +86,17 @@ describe('readPlainPredictBody (a /predict body straight into the tensor)', () =
   const body = fc
     .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 8 }))
     .chain(([width, rows]) =>
-      fc.tuple(fc.constant(width), fc.array(fc.array(spelling, { minLength: width, maxLength: width }), { minLength: rows, maxLength: rows }), space, space),
+      fc.tuple(
+        fc.constant(width),
+        fc.array(fc.array(spelling, { minLength: width, maxLength: width }), { minLength: rows, maxLength: rows }),
+        space,
+        space,
+      ),
     )
-    .map(([width, rows, a, b]) => ({ width, text: `${a}{${b}"features"${a}:${b}[${rows.map((row) => `[${b}${row.join(`${a},${b}`)}${a}]`).join(`,${a}`)}]${b}}${a}` }));
+    .map(([width, rows, a, b]) => ({
+      width,
+      text: `${a}{${b}"features"${a}:${b}[${rows.map((row) => `[${b}${row.join(`${a},${b}`)}${a}]`).join(`,${a}`)}]${b}}${a}`,
+    }));
 
   it('reads exactly what JSON.parse and the validator read, value for value (property test)', () => {
     fc.assert(
@@ -100,11 +114,17 @@ describe('readPlainPredictBody (a /predict body straight into the tensor)', () =
 
   it('reads JSON.stringify output of any valid request', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.double({ min: -3e38, max: 3e38, noNaN: true }), { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: MAX_ROWS }), (rows) => {
-        const text = JSON.stringify({ features: rows });
-        const fast = readPlainPredictBody(Buffer.from(text), 2, MAX_ROWS);
-        expect(fast && sameBatch(fast, generalPath(text, 2) as PredictBatch)).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.array(fc.double({ min: -3e38, max: 3e38, noNaN: true }), { minLength: 2, maxLength: 2 }), {
+          minLength: 1,
+          maxLength: MAX_ROWS,
+        }),
+        (rows) => {
+          const text = JSON.stringify({ features: rows });
+          const fast = readPlainPredictBody(Buffer.from(text), 2, MAX_ROWS);
+          expect(fast && sameBatch(fast, generalPath(text, 2) as PredictBatch)).toBe(true);
+        },
+      ),
       { numRuns: 500 },
     );
   });

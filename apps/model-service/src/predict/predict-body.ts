@@ -6,7 +6,26 @@ const EXACT_DIGITS = 15;
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, exponent) => 10 ** exponent);
 const FEATURES_KEY = Buffer.from('"features"', 'latin1');
 
-const CHAR = { tab: 9, newline: 10, carriageReturn: 13, space: 32, quote: 34, comma: 44, minus: 45, dot: 46, zero: 48, nine: 57, colon: 58, open: 91, close: 93, openBrace: 123, closeBrace: 125, e: 101, E: 69, plus: 43 };
+const CHAR = {
+  tab: 9,
+  newline: 10,
+  carriageReturn: 13,
+  space: 32,
+  quote: 34,
+  comma: 44,
+  minus: 45,
+  dot: 46,
+  zero: 48,
+  nine: 57,
+  colon: 58,
+  open: 91,
+  close: 93,
+  openBrace: 123,
+  closeBrace: 125,
+  e: 101,
+  E: 69,
+  plus: 43,
+};
 
 /**
  * Reads a `/predict` body of the plain shape `{"features": [[1.5, 2], [3, 4e-2], ...]}` straight from
@@ -121,7 +140,8 @@ function numberValue(text: Uint8Array, start: number, end: number): number {
       inFraction = true;
       continue;
     }
-    if (!isDigit(code) || ++digits > EXACT_DIGITS) return Number(Buffer.from(text.buffer, text.byteOffset + start, end - start).toString('latin1'));
+    if (!isDigit(code) || ++digits > EXACT_DIGITS)
+      return Number(Buffer.from(text.buffer, text.byteOffset + start, end - start).toString('latin1'));
     significand = significand * 10 + (code - CHAR.zero);
     if (inFraction) fractionDigits++;
   }

@@ -77,12 +77,19 @@ function comparable(answer: Answer, sent: Sent): Answer {
 function comparableLogs(logs: LogCapture, from: number): Record<string, unknown>[] {
   return logs.lines.slice(from).map((line) => {
     const { time: _time, ms, reqId, ...rest } = line;
-    return { ...rest, keys: Object.keys(line).join(','), ms: typeof ms, reqId: typeof reqId === 'string' && UUID.test(reqId) ? '(uuid)' : reqId };
+    return {
+      ...rest,
+      keys: Object.keys(line).join(','),
+      ms: typeof ms,
+      reqId: typeof reqId === 'string' && UUID.test(reqId) ? '(uuid)' : reqId,
+    };
   });
 }
 
 function counts(metrics: string): string[] {
-  return metrics.split('\n').filter((line) => /^(http_requests_total|http_request_duration_seconds_count|model_inference_duration_seconds_count)/.test(line));
+  return metrics
+    .split('\n')
+    .filter((line) => /^(http_requests_total|http_request_duration_seconds_count|model_inference_duration_seconds_count)/.test(line));
 }
 
 describe('POST /predict on node:http in front of Fastify (the fast path)', () => {
@@ -193,7 +200,9 @@ describe('LOG_REQUESTS=false', () => {
     const port = (app.getHttpServer().address() as AddressInfo).port;
     expect((await send(port, CORPUS[0][1])).status).toBe(200);
     expect((await send(port, { headers: JSON_TYPE, body: '{"features": []}' })).status).toBe(422);
-    expect((await app.inject({ method: 'POST', url: '/predict', headers: JSON_TYPE, payload: '{"features": [[1]]}' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/predict', headers: JSON_TYPE, payload: '{"features": [[1]]}' })).statusCode).toBe(
+      200,
+    );
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(logs.lines.filter((line) => line['msg'] === 'request completed')).toEqual([]);
     await app.close();
@@ -228,8 +237,16 @@ describe('the default app serves POST /predict on its fast path', () => {
 });
 
 describe.each([
-  ['a classifier (ZipMap)', 'fixtures/zipmap-classifier', ['{"features": [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3]]}', '{"features": [[1, 2]]}']],
-  ['a model with typed inputs', 'fixtures/mixed-inputs', ['{"features": [[35, 52000.5, 3]]}', '{"features": [[35.5, 1, 3]]}', '{"features": [[1, 1, 3000000000]]}']],
+  [
+    'a classifier (ZipMap)',
+    'fixtures/zipmap-classifier',
+    ['{"features": [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3]]}', '{"features": [[1, 2]]}'],
+  ],
+  [
+    'a model with typed inputs',
+    'fixtures/mixed-inputs',
+    ['{"features": [[35, 52000.5, 3]]}', '{"features": [[35.5, 1, 3]]}', '{"features": [[1, 1, 3000000000]]}'],
+  ],
 ])('the fast path answers %s exactly as the Fastify route does', (_kind, model, bodies) => {
   let fast: NestFastifyApplication;
   let fastifyOnly: NestFastifyApplication;

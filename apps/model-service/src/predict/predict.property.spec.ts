@@ -5,7 +5,14 @@ import { buildTestApp } from '../testing/test-app';
 
 /** Anything a client could send: arbitrary JSON, JSON shaped almost like a request, and raw text. */
 const nearlyValidBody = fc.record(
-  { features: fc.oneof(fc.array(fc.array(fc.oneof(fc.double(), fc.integer(), fc.double({ min: 1e30, max: 1e300 }), fc.jsonValue()), { maxLength: 4 }), { maxLength: 8 }), fc.jsonValue()) },
+  {
+    features: fc.oneof(
+      fc.array(fc.array(fc.oneof(fc.double(), fc.integer(), fc.double({ min: 1e30, max: 1e300 }), fc.jsonValue()), { maxLength: 4 }), {
+        maxLength: 8,
+      }),
+      fc.jsonValue(),
+    ),
+  },
   { requiredKeys: [] },
 );
 const payloads = fc.oneof(

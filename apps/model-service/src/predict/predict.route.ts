@@ -27,7 +27,12 @@ export async function registerPredictRoute(app: NestFastifyApplication): Promise
     // Nest installs its error handler only for its own routes; answer errors here the same way.
     scope.setErrorHandler(sendApiError);
     scope.post(PREDICT_PATH, async (request, reply) => {
-      const meta = { requestId: request.id, shadow: request.headers[SHADOW_HEADER] !== undefined, startedAt: performance.now() - reply.elapsedTime, route: 'predict' } as const;
+      const meta = {
+        requestId: request.id,
+        shadow: request.headers[SHADOW_HEADER] !== undefined,
+        startedAt: performance.now() - reply.elapsedTime,
+        route: 'predict',
+      } as const;
       const response = await predictions.predict(request.body, meta);
       versionJson ??= JSON.stringify(response.model_version);
       return reply.type('application/json; charset=utf-8').send(serializePredictResponse(response, versionJson));

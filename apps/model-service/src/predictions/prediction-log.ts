@@ -101,7 +101,10 @@ export class PredictionLog {
   recordRows(meta: PredictionMeta, digest: string, rows: number, { outputs, labels }: Outputs): void {
     if (this.capacity === 0) return;
     const truncated = outputs.length > MAX_RECORDED_ROWS;
-    const kept = { outputs: truncated ? outputs.slice(0, MAX_RECORDED_ROWS) : outputs, ...(labels ? { labels: truncated ? labels.slice(0, MAX_RECORDED_ROWS) : labels } : {}) };
+    const kept = {
+      outputs: truncated ? outputs.slice(0, MAX_RECORDED_ROWS) : outputs,
+      ...(labels ? { labels: truncated ? labels.slice(0, MAX_RECORDED_ROWS) : labels } : {}),
+    };
     this.keep(meta, rows, digest, kept, true, truncated);
   }
 
@@ -114,7 +117,14 @@ export class PredictionLog {
     return records;
   }
 
-  private keep(meta: PredictionMeta, rows: number, input: ArrayBufferView | string, answer: AnyPredictResponse | Outputs, reduced: boolean, truncated: boolean): void {
+  private keep(
+    meta: PredictionMeta,
+    rows: number,
+    input: ArrayBufferView | string,
+    answer: AnyPredictResponse | Outputs,
+    reduced: boolean,
+    truncated: boolean,
+  ): void {
     const slot = this.next % this.capacity;
     this.next += 1;
     this.metas[slot] = meta;

@@ -16,7 +16,9 @@ interface PredictionsQuery {
 function wholeNumber(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) {
-    throw new ApiError('VALIDATION_FAILED', [{ loc: ['query', name], msg: `must be a whole number >= 0, not "${text}"`, type: 'int_parsing' }]);
+    throw new ApiError('VALIDATION_FAILED', [
+      { loc: ['query', name], msg: `must be a whole number >= 0, not "${text}"`, type: 'int_parsing' },
+    ]);
   }
   return Number(text);
 }

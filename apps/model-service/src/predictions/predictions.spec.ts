@@ -11,10 +11,20 @@ const FLOAT32_TOLERANCE = 1e-5;
 function postOverPort(app: NestFastifyApplication, body: string, headers: Record<string, string> = {}): Promise<number> {
   const { port } = app.getHttpServer().address() as AddressInfo;
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/predict', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/predict',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -29,12 +39,18 @@ describe('prediction records (real app, real onnxruntime)', () => {
   });
   afterAll(() => app.close());
 
-  const records = async (query = '') => PredictionsResponse.parse((await app.inject({ method: 'GET', url: `/admin/predictions${query}` })).json());
+  const records = async (query = '') =>
+    PredictionsResponse.parse((await app.inject({ method: 'GET', url: `/admin/predictions${query}` })).json());
 
   it('keeps request id, input digest, outputs, latency and shadow or live, on both /predict paths, the last N only', async () => {
     const card = readModelCard('v1.0.0');
     expect(await postOverPort(app, '{"features": [[1], [2]]}', { 'x-request-id': 'fast-1' })).toBe(200);
-    await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json', 'x-request-id': 'slow-1', [SHADOW_HEADER]: '1' }, payload: '{"features":[[1],[2]]}' });
+    await app.inject({
+      method: 'POST',
+      url: '/predict',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'slow-1', [SHADOW_HEADER]: '1' },
+      payload: '{"features":[[1],[2]]}',
+    });
     await postOverPort(app, '{"features": [[3]]}', { 'x-request-id': 'fast-2' });
     await postOverPort(app, '{"features": [[4]]}', { 'x-request-id': 'fast-3', [SHADOW_HEADER]: '1' });
 
@@ -46,7 +62,10 @@ describe('prediction records (real app, real onnxruntime)', () => {
       [4, 'fast-3', true],
     ]);
     const [slow, three] = answer.records;
-    expect(slow.outputs.map(([value]) => value)).toEqual([expect.closeTo(expectedPrediction(card, [1]), 4), expect.closeTo(expectedPrediction(card, [2]), 4)]);
+    expect(slow.outputs.map(([value]) => value)).toEqual([
+      expect.closeTo(expectedPrediction(card, [1]), 4),
+      expect.closeTo(expectedPrediction(card, [2]), 4),
+    ]);
     expect(slow.inputDigest).toBe(inputDigest(new Float32Array([1, 2])));
     expect(three.rows).toBe(1);
     expect(Math.abs((three.outputs[0]?.[0] ?? NaN) - expectedPrediction(card, [3]))).toBeLessThan(FLOAT32_TOLERANCE * 100);
@@ -57,7 +76,12 @@ describe('prediction records (real app, real onnxruntime)', () => {
 
   it('the same numbers written differently have the same digest on the fast path and the Fastify route', async () => {
     await postOverPort(app, '{"features":[[5]]}', { 'x-request-id': 'a' });
-    await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': 'b' }, payload: '{ "features" : [ [ 5.0 ] ] }' });
+    await app.inject({
+      method: 'POST',
+      url: '/predict',
+      headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': 'b' },
+      payload: '{ "features" : [ [ 5.0 ] ] }',
+    });
     const [a, b] = (await records()).records.slice(-2);
     expect([a.requestId, b.requestId]).toEqual(['a', 'b']);
     expect(a.inputDigest).toBe(b.inputDigest);
@@ -89,7 +113,11 @@ describe('prediction records (real app, real onnxruntime)', () => {
   it('PREDICTION_LOG_SIZE=0 records nothing; a bad value is refused at start-up', async () => {
     const off = await buildTestApp('v1.0.0', { PREDICTION_LOG_SIZE: '0' });
     await off.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: '{"features":[[1]]}' });
-    expect((await off.inject({ method: 'GET', url: '/admin/predictions' })).json()).toMatchObject({ capacity: 0, recorded: 0, records: [] });
+    expect((await off.inject({ method: 'GET', url: '/admin/predictions' })).json()).toMatchObject({
+      capacity: 0,
+      recorded: 0,
+      records: [],
+    });
     await off.close();
     await expect(buildTestApp('v1.0.0', { PREDICTION_LOG_SIZE: '-1' })).rejects.toThrow(/PREDICTION_LOG_SIZE="-1"/);
   });
@@ -99,7 +127,10 @@ describe('PredictionLog', () => {
   it('keeps at most MAX_RECORDED_ROWS rows of a large batch and says so', () => {
     const log = new PredictionLog(2);
     const rows = MAX_RECORDED_ROWS + 5;
-    log.record({ requestId: 'r', shadow: false, startedAt: performance.now(), route: 'predict' }, new Float32Array(rows), rows, { predictions: new Array<number>(rows).fill(1), model_version: 'v' });
+    log.record({ requestId: 'r', shadow: false, startedAt: performance.now(), route: 'predict' }, new Float32Array(rows), rows, {
+      predictions: new Array<number>(rows).fill(1),
+      model_version: 'v',
+    });
     const [record] = log.since();
     expect(record).toMatchObject({ rows, truncated: true });
     expect(record?.outputs).toHaveLength(MAX_RECORDED_ROWS);
@@ -108,10 +139,21 @@ describe('PredictionLog', () => {
   it('a small batch is digested when read, with the digest of the input it answered and the time it was recorded', () => {
     const log = new PredictionLog(2);
     const before = Date.now();
-    log.record({ requestId: 'a', shadow: false, startedAt: performance.now(), route: 'predict' }, new Float32Array([1, 2, 3]), 1, { predictions: [7], model_version: 'v' });
-    log.record({ requestId: 'b', shadow: false, startedAt: performance.now(), route: 'predict' }, new Float32Array([1, 2, 4]), 1, { predictions: [8], model_version: 'v' });
+    log.record({ requestId: 'a', shadow: false, startedAt: performance.now(), route: 'predict' }, new Float32Array([1, 2, 3]), 1, {
+      predictions: [7],
+      model_version: 'v',
+    });
+    log.record({ requestId: 'b', shadow: false, startedAt: performance.now(), route: 'predict' }, new Float32Array([1, 2, 4]), 1, {
+      predictions: [8],
+      model_version: 'v',
+    });
     const [first, second] = log.since();
-    expect(first).toMatchObject({ requestId: 'a', inputDigest: inputDigest(new Float32Array([1, 2, 3])), outputs: [[7]], truncated: false });
+    expect(first).toMatchObject({
+      requestId: 'a',
+      inputDigest: inputDigest(new Float32Array([1, 2, 3])),
+      outputs: [[7]],
+      truncated: false,
+    });
     expect(second).toMatchObject({ requestId: 'b', inputDigest: inputDigest(new Float32Array([1, 2, 4])), outputs: [[8]] });
     expect(first?.inputDigest).not.toBe(second?.inputDigest);
     expect(Date.parse(first?.time ?? '')).toBeGreaterThanOrEqual(before - 1);
@@ -122,14 +164,22 @@ describe('PredictionLog', () => {
     const log = new PredictionLog(1);
     const wide = new Float32Array(MAX_KEPT_INPUT_BYTES / 4 + 1).map((_, i) => i);
     const expected = inputDigest(wide);
-    log.record({ requestId: 'w', shadow: false, startedAt: performance.now(), route: 'predict' }, wide, 1, { predictions: [1], model_version: 'v' });
+    log.record({ requestId: 'w', shadow: false, startedAt: performance.now(), route: 'predict' }, wide, 1, {
+      predictions: [1],
+      model_version: 'v',
+    });
     wide.fill(0); // what the slot kept must not be the tensor itself
     expect(log.since()[0]).toMatchObject({ requestId: 'w', inputDigest: expected, rows: 1, outputs: [[1]], truncated: false });
   });
 
   it('a classifier answer keeps its labels and probabilities', () => {
     const log = new PredictionLog(1);
-    log.record({ requestId: 'c', shadow: true, startedAt: performance.now(), route: 'predict' }, new Float32Array(2), 1, { predictions: ['b'], probabilities: [[0.25, 0.75]], classes: ['a', 'b'], model_version: 'v' });
+    log.record({ requestId: 'c', shadow: true, startedAt: performance.now(), route: 'predict' }, new Float32Array(2), 1, {
+      predictions: ['b'],
+      probabilities: [[0.25, 0.75]],
+      classes: ['a', 'b'],
+      model_version: 'v',
+    });
     expect(log.since()[0]).toMatchObject({ labels: ['b'], outputs: [[0.25, 0.75]], shadow: true });
   });
 });

@@ -23,15 +23,18 @@ export function sendRequest(port: number, sent: SentRequest, defaults: { method:
     const { body } = sent;
     const headers: Record<string, string | number> = { ...(sent.headers ?? {}) };
     if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = Buffer.byteLength(body);
-    const req = request({ host: '127.0.0.1', port, method: sent.method ?? defaults.method, path: sent.path ?? defaults.path, headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
-        res.socket?.destroy();
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method: sent.method ?? defaults.method, path: sent.path ?? defaults.path, headers, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
+          res.socket?.destroy();
+        });
+      },
+    );
     req.on('error', reject);
     if (Array.isArray(body)) {
       for (const chunk of body) req.write(chunk);

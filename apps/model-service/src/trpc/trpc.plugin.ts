@@ -27,7 +27,10 @@ export async function registerTrpc(app: NestFastifyApplication): Promise<void> {
     predict: async (input) => {
       if (!servesOriginalShape) {
         const kind = plan.task === 'regression' ? `a regression model with ${plan.targets} targets` : 'a classifier';
-        throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `this service serves ${kind}; tRPC predict answers one number per row only. Use POST /predict or POST /v2/models/{name}/infer.` });
+        throw new TRPCError({
+          code: 'PRECONDITION_FAILED',
+          message: `this service serves ${kind}; tRPC predict answers one number per row only. Use POST /predict or POST /v2/models/{name}/infer.`,
+        });
       }
       try {
         return (await predictions.predict(input)) as PredictResponse;

@@ -41,7 +41,9 @@ export function checkInferRequest(body: unknown, model: LoadedModel, maxBatchRow
   const parsed = V2InferRequest.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw invalid(`${structureProblem(body, issue.path, issue.message.replace(/^Invalid input: /, ''))}. An inference request is {"inputs": [{"name", "shape", "datatype", "data"}, ...]}.`);
+    throw invalid(
+      `${structureProblem(body, issue.path, issue.message.replace(/^Invalid input: /, ''))}. An inference request is {"inputs": [{"name", "shape", "datatype", "data"}, ...]}.`,
+    );
   }
   const request = parsed.data;
   const byName = new Map<string, (typeof request.inputs)[number]>();
@@ -58,16 +60,24 @@ export function checkInferRequest(body: unknown, model: LoadedModel, maxBatchRow
     const input = byName.get(served.name);
     if (!input) throw invalid(`input '${served.name}' is missing; the model takes ${names(model.inputs)}.`);
     const rows = checkShape(served, input.shape);
-    if (batch && batch.rows !== rows) throw invalid(`input '${served.name}' has ${rows} rows, input '${batch.input}' has ${batch.rows}; every input needs the same number.`);
+    if (batch && batch.rows !== rows)
+      throw invalid(
+        `input '${served.name}' has ${rows} rows, input '${batch.input}' has ${batch.rows}; every input needs the same number.`,
+      );
     batch ??= { rows, input: served.name };
-    if (input.datatype !== served.datatype) throw invalid(`input '${served.name}' has datatype ${input.datatype}; the model takes ${served.datatype}.`);
+    if (input.datatype !== served.datatype)
+      throw invalid(`input '${served.name}' has datatype ${input.datatype}; the model takes ${served.datatype}.`);
     feeds[served.name] = numericTensor(served.datatype, checkedValues(served, input.shape, input.data), input.shape);
   }
   if (batch && batch.rows > maxBatchRows) {
-    throw new ApiError('BATCH_TOO_LARGE', `${batch.rows} rows in one request; this service takes at most ${maxBatchRows} (MAX_BATCH_ROWS). Split the batch.`);
+    throw new ApiError(
+      'BATCH_TOO_LARGE',
+      `${batch.rows} rows in one request; this service takes at most ${maxBatchRows} (MAX_BATCH_ROWS). Split the batch.`,
+    );
   }
   const outputNames = (request.outputs ?? model.outputs).map(({ name }) => {
-    if (!model.outputs.some((output) => output.name === name)) throw invalid(`output '${name}' is not an output of this model; it gives ${names(model.outputs)}.`);
+    if (!model.outputs.some((output) => output.name === name))
+      throw invalid(`output '${name}' is not an output of this model; it gives ${names(model.outputs)}.`);
     return name;
   });
   return { ...(request.id === undefined ? {} : { id: request.id }), feeds, outputNames };
@@ -76,7 +86,8 @@ export function checkInferRequest(body: unknown, model: LoadedModel, maxBatchRow
 /** The batch size, once `shape` is checked against the model's (-1 takes any size, the batch at least 1). */
 function checkShape(served: ServedInput, shape: readonly number[]): number {
   const fits = shape.length === served.shape.length && served.shape.every((dim, i) => dim === -1 || dim === shape[i]);
-  if (!fits) throw invalid(`input '${served.name}' has shape ${shapeText(shape)}; the model takes ${shapeText(served.shape)} (-1: any size).`);
+  if (!fits)
+    throw invalid(`input '${served.name}' has shape ${shapeText(shape)}; the model takes ${shapeText(served.shape)} (-1: any size).`);
   if (shape[0] < 1) throw invalid(`input '${served.name}' has shape ${shapeText(shape)}: no rows; send at least one.`);
   return shape[0];
 }
@@ -85,12 +96,17 @@ function checkedValues(served: ServedInput, shape: readonly number[], data: read
   const elements = flatten(data);
   const expected = shape.reduce((product, dim) => product * dim, 1);
   if (elements.length !== expected) {
-    throw invalid(`input '${served.name}' has ${elements.length} values but its shape ${shapeText(shape)} holds ${expected}; send the data in row-major order.`);
+    throw invalid(
+      `input '${served.name}' has ${elements.length} values but its shape ${shapeText(shape)} holds ${expected}; send the data in row-major order.`,
+    );
   }
   const values = served.datatype === 'FP32' ? new Float32Array(expected) : new Float64Array(expected);
   for (let i = 0; i < expected; i++) {
     const value = elements[i];
-    const problem = typeof value === 'number' ? numericValueProblem(value, served.datatype) : `is ${value === null ? 'null' : `a ${typeof value}`}; ${served.datatype} takes numbers`;
+    const problem =
+      typeof value === 'number'
+        ? numericValueProblem(value, served.datatype)
+        : `is ${value === null ? 'null' : `a ${typeof value}`}; ${served.datatype} takes numbers`;
     if (problem) throw invalid(`input '${served.name}' element ${i}${typeof value === 'number' ? ` (${value})` : ''} ${problem}.`);
     values[i] = value as number;
   }

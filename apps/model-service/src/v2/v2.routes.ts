@@ -35,7 +35,8 @@ interface ModelParams {
 function sendV2Error(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const error = toApiError(exception, request);
   let message = typeof error.detail === 'string' ? error.detail : API_ERRORS[error.code].message;
-  if (error.code === 'MALFORMED_JSON') message = `The body is not valid JSON (${(exception as Error).message}). Send an inference request such as ${REQUEST_SHAPE}.`;
+  if (error.code === 'MALFORMED_JSON')
+    message = `The body is not valid JSON (${(exception as Error).message}). Send an inference request such as ${REQUEST_SHAPE}.`;
   const body: V2ErrorBody = { error: message };
   reply.status(error.status).send(body);
 }
@@ -55,9 +56,16 @@ export async function registerV2Routes(app: NestFastifyApplication): Promise<voi
 
   /** Throws a 404 unless the path names this model (and, when given, its version). */
   const checkModel = ({ name, version }: ModelParams) => {
-    if (name !== loaded.name) throw new ApiError('MODEL_NOT_FOUND', `model '${name}' is not served here; this service serves '${loaded.name}' (version ${loaded.version}).`);
+    if (name !== loaded.name)
+      throw new ApiError(
+        'MODEL_NOT_FOUND',
+        `model '${name}' is not served here; this service serves '${loaded.name}' (version ${loaded.version}).`,
+      );
     if (version !== undefined && version !== loaded.version) {
-      throw new ApiError('MODEL_NOT_FOUND', `model '${name}' has no version '${version}' here; this service serves version ${loaded.version}.`);
+      throw new ApiError(
+        'MODEL_NOT_FOUND',
+        `model '${name}' has no version '${version}' here; this service serves version ${loaded.version}.`,
+      );
     }
   };
   const metadata: V2ModelMetadataResponse = {
@@ -72,7 +80,14 @@ export async function registerV2Routes(app: NestFastifyApplication): Promise<voi
     async (scope: FastifyInstance) => {
       scope.setErrorHandler(sendV2Error);
       scope.setNotFoundHandler((request, reply) =>
-        sendV2Error(new ApiError('NOT_FOUND', `no V2 route ${request.method} ${request.url}; this service serves /v2/health/live, /v2/health/ready and /v2/models/${loaded.name}[/versions/${loaded.version}][/ready|/infer].`), request, reply),
+        sendV2Error(
+          new ApiError(
+            'NOT_FOUND',
+            `no V2 route ${request.method} ${request.url}; this service serves /v2/health/live, /v2/health/ready and /v2/models/${loaded.name}[/versions/${loaded.version}][/ready|/infer].`,
+          ),
+          request,
+          reply,
+        ),
       );
       scope.get('', (): V2ServerMetadataResponse => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }));
       scope.get('/health/live', (): V2ServerLiveResponse => ({ live: true }));
@@ -97,10 +112,17 @@ export async function registerV2Routes(app: NestFastifyApplication): Promise<voi
           const outputs = await model.run(checked.feeds, checked.outputNames);
           const responseOutputs = toResponseOutputs(outputs, checked.outputNames);
           // Recorded for deploy:diff as /predict is (predictions/prediction-log.ts).
-          const feeds = Object.keys(checked.feeds).sort().map((name) => checked.feeds[name]?.data as ArrayBufferView);
+          const feeds = Object.keys(checked.feeds)
+            .sort()
+            .map((name) => checked.feeds[name]?.data as ArrayBufferView);
           const rows = Number(Object.values(checked.feeds)[0]?.dims[0] ?? 0);
           predictionLog.recordRows(
-            { requestId: request.id, shadow: request.headers[SHADOW_HEADER] !== undefined, startedAt: performance.now() - reply.elapsedTime, route: 'v2-infer' },
+            {
+              requestId: request.id,
+              shadow: request.headers[SHADOW_HEADER] !== undefined,
+              startedAt: performance.now() - reply.elapsedTime,
+              route: 'v2-infer',
+            },
             inputDigest(...feeds),
             rows,
             v2Rows(responseOutputs, rows),

@@ -16,7 +16,10 @@ import { buildTestApp, expectedPrediction, modelDir, readModelCard } from '../te
 
 const json = { 'content-type': 'application/json' };
 const expectedOf = (fixture: string) =>
-  JSON.parse(readFileSync(resolve(modelDir(`fixtures/${fixture}`), 'expected.json'), 'utf8')) as { rows: number[][]; outputs: Record<string, unknown[]> };
+  JSON.parse(readFileSync(resolve(modelDir(`fixtures/${fixture}`), 'expected.json'), 'utf8')) as {
+    rows: number[][];
+    outputs: Record<string, unknown[]>;
+  };
 
 describe('Open Inference Protocol (V2) REST', () => {
   let regression: NestFastifyApplication;
@@ -37,7 +40,9 @@ describe('Open Inference Protocol (V2) REST', () => {
 
   describe('health and metadata', () => {
     it('server live, ready and metadata', async () => {
-      expect(V2ServerLiveResponse.parse((await regression.inject({ method: 'GET', url: '/v2/health/live' })).json())).toEqual({ live: true });
+      expect(V2ServerLiveResponse.parse((await regression.inject({ method: 'GET', url: '/v2/health/live' })).json())).toEqual({
+        live: true,
+      });
       const ready = await regression.inject({ method: 'GET', url: '/v2/health/ready' });
       expect(ready.statusCode).toBe(200);
       expect(V2ServerReadyResponse.parse(ready.json())).toEqual({ ready: true });
@@ -82,17 +87,29 @@ describe('Open Inference Protocol (V2) REST', () => {
 
   describe('inference', () => {
     it("answers the protocol's example shape: id, model name and version, typed output tensors", async () => {
-      const response = await infer(regression, { id: '42', inputs: [{ name: 'features', shape: [3, 1], datatype: 'FP32', data: [1, 2, 3] }] });
+      const response = await infer(regression, {
+        id: '42',
+        inputs: [{ name: 'features', shape: [3, 1], datatype: 'FP32', data: [1, 2, 3] }],
+      });
       expect(response.statusCode).toBe(200);
       const body = V2InferResponse.parse(response.json());
-      expect(body).toMatchObject({ model_name: 'model', model_version: 'v1.0.0', id: '42', outputs: [{ name: 'predictions', datatype: 'FP32', shape: [3, 1] }] });
+      expect(body).toMatchObject({
+        model_name: 'model',
+        model_version: 'v1.0.0',
+        id: '42',
+        outputs: [{ name: 'predictions', datatype: 'FP32', shape: [3, 1] }],
+      });
       const card = readModelCard('v1.0.0');
       body.outputs[0].data.forEach((value, i) => expect(value).toBeCloseTo(expectedPrediction(card, [i + 1]), 4));
       expect(response.headers['x-model-version']).toBe('v1.0.0');
     });
 
     it('takes nested data as well as flat, and the versioned path', async () => {
-      const response = await infer(regression, { inputs: [{ name: 'features', shape: [2, 1], datatype: 'FP32', data: [[1], [2]] }] }, '/v2/models/model/versions/v1.0.0/infer');
+      const response = await infer(
+        regression,
+        { inputs: [{ name: 'features', shape: [2, 1], datatype: 'FP32', data: [[1], [2]] }] },
+        '/v2/models/model/versions/v1.0.0/infer',
+      );
       expect(response.statusCode).toBe(200);
       expect(response.json().outputs[0].data).toHaveLength(2);
     });
@@ -106,8 +123,13 @@ describe('Open Inference Protocol (V2) REST', () => {
       expect(labels).toEqual({ name: 'output_label', datatype: 'BYTES', shape: [rows.length], data: expected.outputs['output_label'] });
       expect(probabilities).toMatchObject({ name: 'output_probability', datatype: 'FP32', shape: [rows.length, 3] });
       const maps = expected.outputs['output_probability'] as Record<string, number>[];
-      maps.flatMap((map) => ['setosa', 'versicolor', 'virginica'].map((label) => map[label])).forEach((value, i) => expect(probabilities.data[i]).toBeCloseTo(value, 5));
-      const chosen = await infer(classifier, { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: rows[0] }], outputs: [{ name: 'output_label' }] });
+      maps
+        .flatMap((map) => ['setosa', 'versicolor', 'virginica'].map((label) => map[label]))
+        .forEach((value, i) => expect(probabilities.data[i]).toBeCloseTo(value, 5));
+      const chosen = await infer(classifier, {
+        inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: rows[0] }],
+        outputs: [{ name: 'output_label' }],
+      });
       expect(chosen.json().outputs.map((output: { name: string }) => output.name)).toEqual(['output_label']);
     });
 
@@ -124,26 +146,66 @@ describe('Open Inference Protocol (V2) REST', () => {
       });
       expect(response.statusCode).toBe(200);
       const served = response.json().outputs[0].data as number[];
-      (expected.outputs['predictions'] as number[][]).forEach(([value], i) => expect(Math.abs(served[i] - value)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(value))));
+      (expected.outputs['predictions'] as number[][]).forEach(([value], i) =>
+        expect(Math.abs(served[i] - value)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(value))),
+      );
     });
   });
 
   describe('bad requests get a 4xx that names the tensor, never a 5xx', () => {
-    const features = (override: Record<string, unknown>) => ({ inputs: [{ name: 'features', shape: [2, 1], datatype: 'FP32', data: [1, 2], ...override }] });
+    const features = (override: Record<string, unknown>) => ({
+      inputs: [{ name: 'features', shape: [2, 1], datatype: 'FP32', data: [1, 2], ...override }],
+    });
 
     it.each([
       ['an unknown model', '/v2/models/other/infer', features({}), 404, /model 'other' is not served here; this service serves 'model'/],
       ['an unknown version', '/v2/models/model/versions/v9.9.9/infer', features({}), 404, /no version 'v9\.9\.9'.*serves version v1\.0\.0/],
       ['a wrong datatype', undefined, features({ datatype: 'FP64' }), 400, /input 'features' has datatype FP64; the model takes FP32/],
-      ['a shape that does not match the data', undefined, features({ shape: [3, 1] }), 400, /input 'features' has 2 values but its shape \[3, 1\] holds 3/],
-      ['a shape that does not match the model', undefined, features({ shape: [1, 2] }), 400, /input 'features' has shape \[1, 2\]; the model takes \[-1, 1\]/],
+      [
+        'a shape that does not match the data',
+        undefined,
+        features({ shape: [3, 1] }),
+        400,
+        /input 'features' has 2 values but its shape \[3, 1\] holds 3/,
+      ],
+      [
+        'a shape that does not match the model',
+        undefined,
+        features({ shape: [1, 2] }),
+        400,
+        /input 'features' has shape \[1, 2\]; the model takes \[-1, 1\]/,
+      ],
       ['no rows', undefined, features({ shape: [0, 1], data: [] }), 400, /input 'features' has shape \[0, 1\]: no rows/],
-      ['a missing input', undefined, { inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }] }, 400, /input 'x' is not an input of this model; it takes 'features'/],
+      [
+        'a missing input',
+        undefined,
+        { inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }] },
+        400,
+        /input 'x' is not an input of this model; it takes 'features'/,
+      ],
       ['no inputs at all', undefined, { inputs: [] }, 400, /"inputs"/],
       ['a string element', undefined, features({ data: [1, 'two'] }), 400, /input 'features' element 1 is a string; FP32 takes numbers/],
-      ['a number too large for FP32', undefined, features({ data: [1, 1e39] }), 400, /input 'features' element 1 \(1e\+39\) must fit in a float32/],
-      ['an input given twice', undefined, { inputs: [features({}).inputs[0], features({}).inputs[0]] }, 400, /input 'features' is given twice/],
-      ['an unknown output', undefined, { ...features({}), outputs: [{ name: 'nope' }] }, 400, /output 'nope' is not an output of this model; it gives 'predictions'/],
+      [
+        'a number too large for FP32',
+        undefined,
+        features({ data: [1, 1e39] }),
+        400,
+        /input 'features' element 1 \(1e\+39\) must fit in a float32/,
+      ],
+      [
+        'an input given twice',
+        undefined,
+        { inputs: [features({}).inputs[0], features({}).inputs[0]] },
+        400,
+        /input 'features' is given twice/,
+      ],
+      [
+        'an unknown output',
+        undefined,
+        { ...features({}), outputs: [{ name: 'nope' }] },
+        400,
+        /output 'nope' is not an output of this model; it gives 'predictions'/,
+      ],
       ['an input without a name', undefined, { inputs: [{ shape: [1, 1], datatype: 'FP32', data: [1] }] }, 400, /input 0: "name"/],
       ['a shape that is not a list', undefined, features({ shape: 'two' }), 400, /input 'features': "shape"/],
       ['too many rows', undefined, features({ shape: [21, 1], data: Array(21).fill(1) }), 413, /21 rows.*at most 20/],
@@ -182,7 +244,12 @@ describe('Open Inference Protocol (V2) REST', () => {
     });
 
     it('a body that is not JSON is a 415 in the V2 error shape', async () => {
-      const response = await regression.inject({ method: 'POST', url: '/v2/models/model/infer', headers: { 'content-type': 'text/plain' }, payload: 'x' });
+      const response = await regression.inject({
+        method: 'POST',
+        url: '/v2/models/model/infer',
+        headers: { 'content-type': 'text/plain' },
+        payload: 'x',
+      });
       expect(response.statusCode).toBe(415);
       expect(V2ErrorBody.parse(response.json()).error).toMatch(/Content-Type: application\/json/);
     });
@@ -200,7 +267,13 @@ describe('Open Inference Protocol (V2) REST', () => {
       { requiredKeys: [] },
     );
     const body = fc.oneof(
-      fc.record({ inputs: fc.array(tensor, { maxLength: 2 }), outputs: fc.option(fc.array(fc.record({ name: fc.constantFrom('predictions', 'x') }), { maxLength: 2 }), { nil: undefined }) }, { requiredKeys: ['inputs'] }),
+      fc.record(
+        {
+          inputs: fc.array(tensor, { maxLength: 2 }),
+          outputs: fc.option(fc.array(fc.record({ name: fc.constantFrom('predictions', 'x') }), { maxLength: 2 }), { nil: undefined }),
+        },
+        { requiredKeys: ['inputs'] },
+      ),
       fc.jsonValue(),
     );
     await fc.assert(
@@ -221,12 +294,21 @@ describe('the OpenAPI document of the served model', () => {
   it('describes /model and the V2 routes under the model name, and the classifier answer of /predict', async () => {
     const app = await buildTestApp('fixtures/zipmap-classifier');
     const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/predict', '/model', '/v2/health/ready', '/v2/models/model', '/v2/models/model/infer']));
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/predict', '/model', '/v2/health/ready', '/v2/models/model', '/v2/models/model/infer']),
+    );
     const example = document.paths['/v2/models/model/infer'].post.requestBody.content['application/json'].example;
     // The document's own example is a request the service serves.
-    const response = await app.inject({ method: 'POST', url: '/v2/models/model/infer', headers: { 'content-type': 'application/json' }, payload: example });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v2/models/model/infer',
+      headers: { 'content-type': 'application/json' },
+      payload: example,
+    });
     expect(response.statusCode).toBe(200);
-    expect(document.paths['/predict'].post.responses['200'].content['application/json'].schema.$ref).toBe('#/components/schemas/ClassificationPredictResponse');
+    expect(document.paths['/predict'].post.responses['200'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/ClassificationPredictResponse',
+    );
     await app.close();
   });
 });

@@ -61,7 +61,6 @@ export interface CanaryAccess {
   metrics(color: Color): Promise<HttpAnswer>;
 }
 
-
 /** What `deploy:shadow on` asks for. */
 export interface ShadowRequest {
   /** 0..100: the share of live requests copied to the idle color. */
@@ -162,7 +161,8 @@ export interface DownRequest {
 export interface StoppedProcess {
   readonly name: string;
   readonly pid: number | null;
-  readonly result: 'no pid file' | 'invalid pid file' | 'was not running' | 'not ours, left alone' | 'stopped' | 'killed' | 'survived SIGKILL';
+  readonly result:
+    'no pid file' | 'invalid pid file' | 'was not running' | 'not ours, left alone' | 'stopped' | 'killed' | 'survived SIGKILL';
   readonly ms?: number;
 }
 

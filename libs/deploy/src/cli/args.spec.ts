@@ -6,13 +6,30 @@ describe('parseCommandLine', () => {
   it('parses up with its port, model, log level and timeout flags', () => {
     expect(parse('up --router-port=8080 --blue-port 9081 --green-model=models/x.onnx --log-level=warn --timeout=90 --json')).toEqual({
       ok: true,
-      command: { name: 'up', json: true, stateDir: undefined, backend: 'local', ports: { routerPort: 8080, bluePort: 9081 }, models: { green: 'models/x.onnx' }, logLevel: 'warn', timeoutMs: 90_000 },
+      command: {
+        name: 'up',
+        json: true,
+        stateDir: undefined,
+        backend: 'local',
+        ports: { routerPort: 8080, bluePort: 9081 },
+        models: { green: 'models/x.onnx' },
+        logLevel: 'warn',
+        timeoutMs: 90_000,
+      },
     });
   });
 
   it('falls back to BLUEGREEN_* variables, and a flag wins over its variable', () => {
-    const env = { BLUEGREEN_ROUTER_PORT: '8080', BLUEGREEN_GREEN_PORT: '9082', BLUEGREEN_STATE_DIR: '/tmp/stack-2', BLUEGREEN_TARGET: 'compose' };
-    expect(parse('up --router-port=8081', env)).toMatchObject({ ok: true, command: { ports: { routerPort: 8081, greenPort: 9082 }, stateDir: '/tmp/stack-2' } });
+    const env = {
+      BLUEGREEN_ROUTER_PORT: '8080',
+      BLUEGREEN_GREEN_PORT: '9082',
+      BLUEGREEN_STATE_DIR: '/tmp/stack-2',
+      BLUEGREEN_TARGET: 'compose',
+    };
+    expect(parse('up --router-port=8081', env)).toMatchObject({
+      ok: true,
+      command: { ports: { routerPort: 8081, greenPort: 9082 }, stateDir: '/tmp/stack-2' },
+    });
     expect(parse('status', env)).toMatchObject({ ok: true, command: { name: 'status', backend: 'compose' } });
     expect(parse('status --target=local', env)).toMatchObject({ ok: true, command: { backend: 'local' } });
     expect(parse('status', { BLUEGREEN_BACKEND: 'compose' })).toMatchObject({ ok: true, command: { backend: 'compose' } });
@@ -34,26 +51,53 @@ describe('parseCommandLine', () => {
     expect(parse('shadow on --percent=25')).toMatchObject({ ok: true, command: { name: 'shadow', action: 'on', percent: 25 } });
     expect(parse('shadow')).toMatchObject({ ok: true, command: { name: 'shadow', action: 'status' } });
     expect(parse('shadow off --percent=5')).toMatchObject({ ok: false, message: 'shadow: --percent and --queue-size go with "on"' });
-    expect(parse('shadow on --percent=abc')).toMatchObject({ ok: false, message: 'shadow: --percent must be a number from 0 to 100, not "abc"' });
-    expect(parse('diff --replay=f.jsonl --max-diff=0.5 --min-agreement=95% --min-pairs=10')).toMatchObject({ ok: true, command: { name: 'diff', diff: { replay: 'f.jsonl', maxDiff: 0.5, minAgreement: 0.95, minPairs: 10 } } });
-    expect(parse('diff --min-agreement=2')).toMatchObject({ ok: false, message: 'diff: --min-agreement must be a number from 0 to 1, not "2"' });
-    expect(parse('switch --color=green --max-diff=0.01')).toMatchObject({ ok: true, command: { name: 'switch', color: 'green', diff: { maxDiff: 0.01 } } });
+    expect(parse('shadow on --percent=abc')).toMatchObject({
+      ok: false,
+      message: 'shadow: --percent must be a number from 0 to 100, not "abc"',
+    });
+    expect(parse('diff --replay=f.jsonl --max-diff=0.5 --min-agreement=95% --min-pairs=10')).toMatchObject({
+      ok: true,
+      command: { name: 'diff', diff: { replay: 'f.jsonl', maxDiff: 0.5, minAgreement: 0.95, minPairs: 10 } },
+    });
+    expect(parse('diff --min-agreement=2')).toMatchObject({
+      ok: false,
+      message: 'diff: --min-agreement must be a number from 0 to 1, not "2"',
+    });
+    expect(parse('switch --color=green --max-diff=0.01')).toMatchObject({
+      ok: true,
+      command: { name: 'switch', color: 'green', diff: { maxDiff: 0.01 } },
+    });
     expect(parse('switch --color=green')).toEqual({ ok: true, command: expect.not.objectContaining({ diff: expect.anything() }) });
-    expect(parse('capture --n=10 --out=x.jsonl --timeout=5')).toMatchObject({ ok: true, command: { name: 'capture', n: 10, out: 'x.jsonl', timeoutMs: 5000 } });
+    expect(parse('capture --n=10 --out=x.jsonl --timeout=5')).toMatchObject({
+      ok: true,
+      command: { name: 'capture', n: 10, out: 'x.jsonl', timeoutMs: 5000 },
+    });
     expect(parse('capture --n=0 --out=x.jsonl')).toMatchObject({ ok: false, message: 'capture: --n must be a whole number >= 1, not "0"' });
   });
 
   it('parses release, down, rollback and help', () => {
-    expect(parse('release --model=models/v1.1.0/model.onnx --color=green')).toMatchObject({ ok: true, command: { name: 'release', model: 'models/v1.1.0/model.onnx', color: 'green' } });
-    expect(parse('release --backend=compose --image=ghcr.io/acme/model-service:3f2c1e0')).toMatchObject({ ok: true, command: { name: 'release', backend: 'compose', image: 'ghcr.io/acme/model-service:3f2c1e0', switch: false } });
-    expect(parse('release --model=models/v1.1.0/model.onnx --switch')).toMatchObject({ ok: true, command: { name: 'release', switch: true } });
+    expect(parse('release --model=models/v1.1.0/model.onnx --color=green')).toMatchObject({
+      ok: true,
+      command: { name: 'release', model: 'models/v1.1.0/model.onnx', color: 'green' },
+    });
+    expect(parse('release --backend=compose --image=ghcr.io/acme/model-service:3f2c1e0')).toMatchObject({
+      ok: true,
+      command: { name: 'release', backend: 'compose', image: 'ghcr.io/acme/model-service:3f2c1e0', switch: false },
+    });
+    expect(parse('release --model=models/v1.1.0/model.onnx --switch')).toMatchObject({
+      ok: true,
+      command: { name: 'release', switch: true },
+    });
     expect(parse('down --reset --timeout=5')).toMatchObject({ ok: true, command: { name: 'down', reset: true, timeoutMs: 5000 } });
     expect(parse('rollback --json')).toMatchObject({ ok: true, command: { name: 'rollback', json: true } });
     for (const line of ['', 'help', '--help', 'switch -h']) expect(parse(line)).toMatchObject({ ok: true, command: { name: 'help' } });
   });
 
   it.each([
-    ['deploy', 'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, canary, promote, shadow, diff, capture, dashboard, help'],
+    [
+      'deploy',
+      'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, canary, promote, shadow, diff, capture, dashboard, help',
+    ],
     ['canary --abort --resume', 'canary: --abort and --resume can not go together; give one'],
     ['canary --resume --steps=5,100', 'canary: --steps is for starting a canary; --resume continues the one in progress'],
     ['canary --abort --keep', 'canary: --keep keeps the weight when the canary is stopped; --abort moves it back'],
@@ -78,7 +122,10 @@ describe('parseCommandLine', () => {
     ['down --backend=kubernetes', 'down: down does not manage a cluster'],
     ['switch --namespace=team-b', 'switch: --namespace is for --backend=kubernetes only'],
     ['status --backend=compose --context=prod', 'status: --context is for --backend=kubernetes only'],
-    ['status --backend=kubernetes --namespace=Team_B', 'status: --namespace must be a Kubernetes namespace (lowercase letters, digits and "-"), not "Team_B"'],
+    [
+      'status --backend=kubernetes --namespace=Team_B',
+      'status: --namespace must be a Kubernetes namespace (lowercase letters, digits and "-"), not "Team_B"',
+    ],
     ['switch --backend=compose --target=local', 'switch: --backend=compose and --target=local disagree; give one'],
     ['release --backend=compose', 'release: release needs --model=<path to an .onnx file> and/or --image=<image reference>'],
   ])('refuses `%s` as bad usage', (line, message) => {
@@ -86,32 +133,72 @@ describe('parseCommandLine', () => {
   });
 
   it('parses a canary start with steps and an interval, and --resume with --keep', () => {
-    expect(parse('canary --color=green --steps=5,25,100 --interval=2m --json')).toMatchObject({ ok: true, command: { name: 'canary', mode: 'start', color: 'green', steps: [5, 25, 100], intervalSeconds: 120, keep: false, json: true } });
+    expect(parse('canary --color=green --steps=5,25,100 --interval=2m --json')).toMatchObject({
+      ok: true,
+      command: { name: 'canary', mode: 'start', color: 'green', steps: [5, 25, 100], intervalSeconds: 120, keep: false, json: true },
+    });
     expect(parse('canary --interval=1500ms')).toMatchObject({ ok: true, command: { intervalSeconds: 1.5 } });
-    expect(parse('canary --expect-version=v1.1.0')).toMatchObject({ ok: true, command: { name: 'canary', mode: 'start', expectVersion: 'v1.1.0' } });
+    expect(parse('canary --expect-version=v1.1.0')).toMatchObject({
+      ok: true,
+      command: { name: 'canary', mode: 'start', expectVersion: 'v1.1.0' },
+    });
     expect(parse('canary --resume --keep')).toMatchObject({ ok: true, command: { name: 'canary', mode: 'resume', keep: true } });
     expect(parse('promote')).toMatchObject({ ok: true, command: { name: 'promote' } });
-    expect(parse('canary --color=green --max-diff=0.01 --replay=f.jsonl')).toMatchObject({ ok: true, command: { name: 'canary', diff: { maxDiff: 0.01, replay: 'f.jsonl' } } });
-    expect(parse('canary --resume --max-diff=0.01')).toEqual({ ok: false, json: false, message: expect.stringContaining('the prediction-diff flags are for starting a canary') });
+    expect(parse('canary --color=green --max-diff=0.01 --replay=f.jsonl')).toMatchObject({
+      ok: true,
+      command: { name: 'canary', diff: { maxDiff: 0.01, replay: 'f.jsonl' } },
+    });
+    expect(parse('canary --resume --max-diff=0.01')).toEqual({
+      ok: false,
+      json: false,
+      message: expect.stringContaining('the prediction-diff flags are for starting a canary'),
+    });
   });
 
   it('parses dashboard: loopback and port 3100 unless told, --read-only, the variables', () => {
-    expect(parse('dashboard')).toMatchObject({ ok: true, command: { name: 'dashboard', host: '127.0.0.1', port: 3100, readOnly: false, backend: 'local' } });
-    expect(parse('dashboard --port=3200 --host=0.0.0.0 --read-only --backend=compose')).toMatchObject({ ok: true, command: { host: '0.0.0.0', port: 3200, readOnly: true, backend: 'compose' } });
+    expect(parse('dashboard')).toMatchObject({
+      ok: true,
+      command: { name: 'dashboard', host: '127.0.0.1', port: 3100, readOnly: false, backend: 'local' },
+    });
+    expect(parse('dashboard --port=3200 --host=0.0.0.0 --read-only --backend=compose')).toMatchObject({
+      ok: true,
+      command: { host: '0.0.0.0', port: 3200, readOnly: true, backend: 'compose' },
+    });
     expect(parse('dashboard', { BLUEGREEN_DASHBOARD_PORT: '3300' })).toMatchObject({ ok: true, command: { port: 3300 } });
-    expect(parse('dashboard --port=http')).toEqual({ ok: false, json: false, message: expect.stringContaining('--port must be a port number') });
-    expect(parse('dashboard --host=a/b')).toEqual({ ok: false, json: false, message: expect.stringContaining('--host must be a host name') });
+    expect(parse('dashboard --port=http')).toEqual({
+      ok: false,
+      json: false,
+      message: expect.stringContaining('--port must be a port number'),
+    });
+    expect(parse('dashboard --host=a/b')).toEqual({
+      ok: false,
+      json: false,
+      message: expect.stringContaining('--host must be a host name'),
+    });
   });
 
   it('parses --context and --namespace for --backend=kubernetes, with their variables', () => {
     expect(parse('switch --backend=kubernetes --context=prod --namespace=team-b --color=green')).toEqual({
       ok: true,
-      command: { name: 'switch', json: false, stateDir: undefined, backend: 'kubernetes', kubeContext: 'prod', namespace: 'team-b', color: 'green' },
+      command: {
+        name: 'switch',
+        json: false,
+        stateDir: undefined,
+        backend: 'kubernetes',
+        kubeContext: 'prod',
+        namespace: 'team-b',
+        color: 'green',
+      },
     });
-    expect(parse('rollback', { BLUEGREEN_BACKEND: 'kubernetes', BLUEGREEN_KUBE_CONTEXT: 'kind-ci', BLUEGREEN_NAMESPACE: 'ml' })).toMatchObject({ ok: true, command: { backend: 'kubernetes', kubeContext: 'kind-ci', namespace: 'ml' } });
+    expect(
+      parse('rollback', { BLUEGREEN_BACKEND: 'kubernetes', BLUEGREEN_KUBE_CONTEXT: 'kind-ci', BLUEGREEN_NAMESPACE: 'ml' }),
+    ).toMatchObject({ ok: true, command: { backend: 'kubernetes', kubeContext: 'kind-ci', namespace: 'ml' } });
   });
 
   it('names the variable when a bad value came from the environment', () => {
-    expect(parse('up', { BLUEGREEN_ROUTER_PORT: 'x' })).toMatchObject({ ok: false, message: 'up: BLUEGREEN_ROUTER_PORT must be a port number from 1 to 65535, not "x"' });
+    expect(parse('up', { BLUEGREEN_ROUTER_PORT: 'x' })).toMatchObject({
+      ok: false,
+      message: 'up: BLUEGREEN_ROUTER_PORT must be a port number from 1 to 65535, not "x"',
+    });
   });
 });

@@ -10,7 +10,21 @@ const DASHBOARD_PORT = 3100;
 /** The service's log levels (its LOG_LEVEL). */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export const COMMAND_NAMES = ['up', 'down', 'status', 'switch', 'rollback', 'release', 'canary', 'promote', 'shadow', 'diff', 'capture', 'dashboard', 'help'] as const;
+export const COMMAND_NAMES = [
+  'up',
+  'down',
+  'status',
+  'switch',
+  'rollback',
+  'release',
+  'canary',
+  'promote',
+  'shadow',
+  'diff',
+  'capture',
+  'dashboard',
+  'help',
+] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 interface Common {
@@ -66,10 +80,19 @@ export type Command =
       readonly diff?: DiffFlags;
     })
   | (Common & { readonly name: 'promote' })
-  | (Common & { readonly name: 'release'; readonly model?: string; readonly image?: string; readonly color?: Color; readonly switch: boolean; readonly expectVersion?: string; readonly timeoutMs?: number })
+  | (Common & {
+      readonly name: 'release';
+      readonly model?: string;
+      readonly image?: string;
+      readonly color?: Color;
+      readonly switch: boolean;
+      readonly expectVersion?: string;
+      readonly timeoutMs?: number;
+    })
   | (Common & { readonly name: 'dashboard'; readonly host: string; readonly port: number; readonly readOnly: boolean });
 
-export type ParseResult = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly message: string; readonly json: boolean };
+export type ParseResult =
+  { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly message: string; readonly json: boolean };
 
 type OptionKind = { type: 'string' } | { type: 'boolean'; short?: string };
 // `--target` is the option's first name, kept for scripts; through `nx run` only `--backend` works (Nx takes `--target` for itself).
@@ -109,8 +132,26 @@ const OPTIONS = {
   diff: { ...COMMON_OPTIONS, ...DIFF_OPTIONS },
   capture: { ...COMMON_OPTIONS, ...TIMEOUT, n: { type: 'string' }, out: { type: 'string' } },
   rollback: { ...COMMON_OPTIONS },
-  release: { ...COMMON_OPTIONS, ...TIMEOUT, model: { type: 'string' }, image: { type: 'string' }, color: { type: 'string' }, switch: { type: 'boolean' }, 'expect-version': { type: 'string' } },
-  canary: { ...COMMON_OPTIONS, ...DIFF_OPTIONS, color: { type: 'string' }, 'expect-version': { type: 'string' }, steps: { type: 'string' }, interval: { type: 'string' }, abort: { type: 'boolean' }, resume: { type: 'boolean' }, keep: { type: 'boolean' } },
+  release: {
+    ...COMMON_OPTIONS,
+    ...TIMEOUT,
+    model: { type: 'string' },
+    image: { type: 'string' },
+    color: { type: 'string' },
+    switch: { type: 'boolean' },
+    'expect-version': { type: 'string' },
+  },
+  canary: {
+    ...COMMON_OPTIONS,
+    ...DIFF_OPTIONS,
+    color: { type: 'string' },
+    'expect-version': { type: 'string' },
+    steps: { type: 'string' },
+    interval: { type: 'string' },
+    abort: { type: 'boolean' },
+    resume: { type: 'boolean' },
+    keep: { type: 'boolean' },
+  },
   promote: { ...COMMON_OPTIONS },
   dashboard: { ...COMMON_OPTIONS, host: { type: 'string' }, port: { type: 'string' }, 'read-only': { type: 'boolean' } },
   help: { ...COMMON_OPTIONS },
@@ -160,16 +201,28 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     };
     const backendFlag = text('backend');
     const targetFlag = text('target');
-    if (backendFlag && targetFlag && backendFlag.value !== targetFlag.value) throw new UsageError(`${backendFlag.from}=${backendFlag.value} and ${targetFlag.from}=${targetFlag.value} disagree; give one`);
+    if (backendFlag && targetFlag && backendFlag.value !== targetFlag.value)
+      throw new UsageError(`${backendFlag.from}=${backendFlag.value} and ${targetFlag.from}=${targetFlag.value} disagree; give one`);
     const backend = backendKind(backendFlag ?? targetFlag);
     const kubeContext = text('context');
     const namespace = text('namespace');
-    if (backend !== 'kubernetes' && (kubeContext || namespace)) throw new UsageError(`${(kubeContext ?? namespace)?.from} is for --backend=kubernetes only`);
-    if (namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace.value)) throw new UsageError(`${namespace.from} must be a Kubernetes namespace (lowercase letters, digits and "-"), not "${namespace.value}"`);
+    if (backend !== 'kubernetes' && (kubeContext || namespace))
+      throw new UsageError(`${(kubeContext ?? namespace)?.from} is for --backend=kubernetes only`);
+    if (namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace.value))
+      throw new UsageError(
+        `${namespace.from} must be a Kubernetes namespace (lowercase letters, digits and "-"), not "${namespace.value}"`,
+      );
     if (backend === 'kubernetes' && (name === 'up' || name === 'down')) {
-      throw new UsageError(`${name} does not manage a cluster: install with \`kubectl apply -k deploy/kubernetes\`, remove with \`kubectl delete -k deploy/kubernetes\``);
+      throw new UsageError(
+        `${name} does not manage a cluster: install with \`kubectl apply -k deploy/kubernetes\`, remove with \`kubectl delete -k deploy/kubernetes\``,
+      );
     }
-    const common: Common = { json, stateDir: text('state-dir')?.value, backend, ...dropUndefined({ kubeContext: kubeContext?.value, namespace: namespace?.value }) };
+    const common: Common = {
+      json,
+      stateDir: text('state-dir')?.value,
+      backend,
+      ...dropUndefined({ kubeContext: kubeContext?.value, namespace: namespace?.value }),
+    };
 
     const extra = name === 'switch' || name === 'shadow' ? positionals.slice(1) : positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
@@ -181,13 +234,20 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
           command: {
             name,
             ...common,
-            ports: dropUndefined({ routerPort: port(text('router-port')), bluePort: port(text('blue-port')), greenPort: port(text('green-port')) }),
+            ports: dropUndefined({
+              routerPort: port(text('router-port')),
+              bluePort: port(text('blue-port')),
+              greenPort: port(text('green-port')),
+            }),
             models: dropUndefined({ blue: text('blue-model')?.value, green: text('green-model')?.value }),
             ...dropUndefined({ logLevel: logLevel(text('log-level')), timeoutMs: seconds(text('timeout')) }),
           },
         };
       case 'down':
-        return { ok: true, command: { name, ...common, reset: raw['reset'] === true, ...dropUndefined({ timeoutMs: seconds(text('timeout')) }) } };
+        return {
+          ok: true,
+          command: { name, ...common, reset: raw['reset'] === true, ...dropUndefined({ timeoutMs: seconds(text('timeout')) }) },
+        };
       case 'status':
       case 'rollback':
       case 'promote':
@@ -199,10 +259,13 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
         const mode = abort ? 'abort' : resume ? 'resume' : 'start';
         const flags = { color: text('color'), steps: text('steps'), interval: text('interval'), 'expect-version': text('expect-version') };
         const misplaced = Object.entries(flags).find(([, value]) => value !== undefined);
-        if (mode !== 'start' && misplaced) throw new UsageError(`--${misplaced[0]} is for starting a canary; --${mode} continues the one in progress`);
-        if (abort && raw['keep'] === true) throw new UsageError('--keep keeps the weight when the canary is stopped; --abort moves it back');
+        if (mode !== 'start' && misplaced)
+          throw new UsageError(`--${misplaced[0]} is for starting a canary; --${mode} continues the one in progress`);
+        if (abort && raw['keep'] === true)
+          throw new UsageError('--keep keeps the weight when the canary is stopped; --abort moves it back');
         const diff = diffFlags(text);
-        if (mode !== 'start' && Object.keys(diff).length > 0) throw new UsageError(`the prediction-diff flags are for starting a canary; --${mode} continues the one in progress`);
+        if (mode !== 'start' && Object.keys(diff).length > 0)
+          throw new UsageError(`the prediction-diff flags are for starting a canary; --${mode} continues the one in progress`);
         return {
           ok: true,
           command: {
@@ -210,26 +273,43 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
             ...common,
             mode,
             keep: raw['keep'] === true,
-            ...dropUndefined({ color: color(flags.color), steps: steps(flags.steps), intervalSeconds: interval(flags.interval), expectVersion: flags['expect-version']?.value, diff: Object.keys(diff).length > 0 ? diff : undefined }),
+            ...dropUndefined({
+              color: color(flags.color),
+              steps: steps(flags.steps),
+              intervalSeconds: interval(flags.interval),
+              expectVersion: flags['expect-version']?.value,
+              diff: Object.keys(diff).length > 0 ? diff : undefined,
+            }),
           },
         };
       }
       case 'switch': {
         const flag = text('color');
         const positional = positionals[0] === undefined ? undefined : { value: positionals[0], from: 'the color argument' };
-        if (flag && positional && flag.value !== positional.value) throw new UsageError(`--color=${flag.value} and the argument "${positional.value}" disagree; give one`);
+        if (flag && positional && flag.value !== positional.value)
+          throw new UsageError(`--color=${flag.value} and the argument "${positional.value}" disagree; give one`);
         const diff = diffFlags(text);
         return {
           ok: true,
-          command: { name, ...common, ...dropUndefined({ color: color(flag ?? positional), expectVersion: text('expect-version')?.value, diff: Object.keys(diff).length > 0 ? diff : undefined }) },
+          command: {
+            name,
+            ...common,
+            ...dropUndefined({
+              color: color(flag ?? positional),
+              expectVersion: text('expect-version')?.value,
+              diff: Object.keys(diff).length > 0 ? diff : undefined,
+            }),
+          },
         };
       }
       case 'shadow': {
         const action = positionals[0] ?? 'status';
-        if (action !== 'on' && action !== 'off' && action !== 'status') throw new UsageError(`say "on", "off" or "status", not "${action}"`);
+        if (action !== 'on' && action !== 'off' && action !== 'status')
+          throw new UsageError(`say "on", "off" or "status", not "${action}"`);
         const percent = number(text('percent'), { min: 0, max: 100 });
         const queueSize = whole(text('queue-size'), 1);
-        if (action !== 'on' && (percent !== undefined || queueSize !== undefined)) throw new UsageError('--percent and --queue-size go with "on"');
+        if (action !== 'on' && (percent !== undefined || queueSize !== undefined))
+          throw new UsageError('--percent and --queue-size go with "on"');
         return { ok: true, command: { name, ...common, action, ...dropUndefined({ percent, queueSize }) } };
       }
       case 'diff':
@@ -237,23 +317,37 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
       case 'capture': {
         const n = whole(text('n'), 1);
         const out = text('out')?.value;
-        if (n === undefined || !out) throw new UsageError('capture needs --n=<how many live bodies> and --out=<file.jsonl>, e.g. --n=1000 --out=live.jsonl');
+        if (n === undefined || !out)
+          throw new UsageError('capture needs --n=<how many live bodies> and --out=<file.jsonl>, e.g. --n=1000 --out=live.jsonl');
         if (n > MAX_CAPTURE_BODIES) throw new UsageError(`--n must be at most ${MAX_CAPTURE_BODIES}, not ${n}`);
         return { ok: true, command: { name, ...common, n, out, ...dropUndefined({ timeoutMs: seconds(text('timeout')) }) } };
       }
       case 'release': {
         const model = text('model')?.value;
         const image = text('image')?.value;
-        if (!model && common.backend === 'local') throw new UsageError('release needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx');
+        if (!model && common.backend === 'local')
+          throw new UsageError('release needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx');
         if (!model && !image) throw new UsageError('release needs --model=<path to an .onnx file> and/or --image=<image reference>');
         const expectVersion = text('expect-version')?.value;
-        if (expectVersion && raw['switch'] !== true) throw new UsageError('--expect-version goes with --switch: it is the version the switch insists on');
-        return { ok: true, command: { name, ...common, switch: raw['switch'] === true, ...dropUndefined({ model, image, expectVersion, color: color(text('color')), timeoutMs: seconds(text('timeout')) }) } };
+        if (expectVersion && raw['switch'] !== true)
+          throw new UsageError('--expect-version goes with --switch: it is the version the switch insists on');
+        return {
+          ok: true,
+          command: {
+            name,
+            ...common,
+            switch: raw['switch'] === true,
+            ...dropUndefined({ model, image, expectVersion, color: color(text('color')), timeoutMs: seconds(text('timeout')) }),
+          },
+        };
       }
       case 'dashboard': {
         const host = text('host')?.value ?? DASHBOARD_HOST;
         if (!/^[\w.:-]+$/.test(host)) throw new UsageError(`--host must be a host name or an IP address, not "${host}"`);
-        return { ok: true, command: { name, ...common, host, port: port(text('port')) ?? DASHBOARD_PORT, readOnly: raw['read-only'] === true } };
+        return {
+          ok: true,
+          command: { name, ...common, host, port: port(text('port')) ?? DASHBOARD_PORT, readOnly: raw['read-only'] === true },
+        };
       }
       default: {
         const unreachable: never = name;
@@ -263,7 +357,8 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   } catch (error) {
     if (error instanceof UsageError) return { ok: false, json, message: `${name}: ${error.message}` };
     const code = (error as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return { ok: false, json, message: `${name}: ${(error as Error).message}` };
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
+      return { ok: false, json, message: `${name}: ${(error as Error).message}` };
     throw error;
   }
 }
@@ -287,34 +382,39 @@ function number(input: { value: string; from: string } | undefined, range: { min
   if (!input) return undefined;
   const value = Number(input.value);
   const between = range.max === undefined ? `>= ${range.min}` : `from ${range.min} to ${range.max}`;
-  if (input.value.trim() === '' || !Number.isFinite(value) || value < range.min || (range.max !== undefined && value > range.max)) throw new UsageError(`${input.from} must be a number ${between}, not "${input.value}"`);
+  if (input.value.trim() === '' || !Number.isFinite(value) || value < range.min || (range.max !== undefined && value > range.max))
+    throw new UsageError(`${input.from} must be a number ${between}, not "${input.value}"`);
   return value;
 }
 
 function whole(input: { value: string; from: string } | undefined, min: number): number | undefined {
   if (!input) return undefined;
-  if (!/^\d+$/.test(input.value) || Number(input.value) < min) throw new UsageError(`${input.from} must be a whole number >= ${min}, not "${input.value}"`);
+  if (!/^\d+$/.test(input.value) || Number(input.value) < min)
+    throw new UsageError(`${input.from} must be a whole number >= ${min}, not "${input.value}"`);
   return Number(input.value);
 }
 
 function port(input: { value: string; from: string } | undefined): number | undefined {
   if (!input) return undefined;
   const value = Number(input.value);
-  if (!/^\d+$/.test(input.value) || value < 1 || value > 65_535) throw new UsageError(`${input.from} must be a port number from 1 to 65535, not "${input.value}"`);
+  if (!/^\d+$/.test(input.value) || value < 1 || value > 65_535)
+    throw new UsageError(`${input.from} must be a port number from 1 to 65535, not "${input.value}"`);
   return value;
 }
 
 function seconds(input: { value: string; from: string } | undefined): number | undefined {
   if (!input) return undefined;
   const value = Number(input.value);
-  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${input.from} must be a number of seconds greater than 0, not "${input.value}"`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new UsageError(`${input.from} must be a number of seconds greater than 0, not "${input.value}"`);
   return Math.round(value * 1000);
 }
 
 function steps(input: { value: string; from: string } | undefined): number[] | undefined {
   if (!input) return undefined;
   const parts = input.value.split(',').map((part) => part.trim());
-  if (parts.some((part) => !/^\d+$/.test(part))) throw new UsageError(`${input.from} must be percents separated by commas, e.g. 5,25,50,100, not "${input.value}"`);
+  if (parts.some((part) => !/^\d+$/.test(part)))
+    throw new UsageError(`${input.from} must be percents separated by commas, e.g. 5,25,50,100, not "${input.value}"`);
   return parts.map(Number);
 }
 
@@ -330,25 +430,32 @@ function interval(input: { value: string; from: string } | undefined): number | 
 function color(input: { value: string; from: string } | undefined): Color | undefined {
   if (!input) return undefined;
   const parsed = Color.safeParse(input.value);
-  if (!parsed.success) throw new UsageError(`unknown color "${input.value}" (${input.from}); the colors are ${Color.options.join(' and ')}`);
+  if (!parsed.success)
+    throw new UsageError(`unknown color "${input.value}" (${input.from}); the colors are ${Color.options.join(' and ')}`);
   return parsed.data;
 }
 
 function backendKind(input: { value: string; from: string } | undefined): BackendKind {
   if (!input) return 'local';
   const parsed = BackendKind.safeParse(input.value);
-  if (!parsed.success) throw new UsageError(`unknown backend "${input.value}" (${input.from}); use ${BackendKind.options.slice(0, -1).join(', ')} or ${BackendKind.options.at(-1)}`);
+  if (!parsed.success)
+    throw new UsageError(
+      `unknown backend "${input.value}" (${input.from}); use ${BackendKind.options.slice(0, -1).join(', ')} or ${BackendKind.options.at(-1)}`,
+    );
   return parsed.data;
 }
 
 function logLevel(input: { value: string; from: string } | undefined): string | undefined {
   if (!input) return undefined;
-  if (!(LOG_LEVELS as readonly string[]).includes(input.value)) throw new UsageError(`${input.from} must be one of ${LOG_LEVELS.join(', ')}, not "${input.value}"`);
+  if (!(LOG_LEVELS as readonly string[]).includes(input.value))
+    throw new UsageError(`${input.from} must be one of ${LOG_LEVELS.join(', ')}, not "${input.value}"`);
   return input.value;
 }
 
 function dropUndefined<T extends object>(values: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
 }
 
 /** `help`: every command and flag. */

@@ -11,8 +11,16 @@ import type { DeploymentSpec } from '../spec/deployment-spec';
  * bodies from the spec's sample file.
  * @throws DeployError USAGE for a bad flag, SPEC_INVALID for a missing or bad sample file
  */
-export function canarySettings(spec: DeploymentSpec, workspaceRoot: string, flags: { steps?: readonly number[]; intervalSeconds?: number }): CanarySettings {
-  const merged = CanarySpec.safeParse({ ...spec.canary, ...(flags.steps ? { steps: flags.steps } : {}), ...(flags.intervalSeconds !== undefined ? { intervalSeconds: flags.intervalSeconds } : {}) });
+export function canarySettings(
+  spec: DeploymentSpec,
+  workspaceRoot: string,
+  flags: { steps?: readonly number[]; intervalSeconds?: number },
+): CanarySettings {
+  const merged = CanarySpec.safeParse({
+    ...spec.canary,
+    ...(flags.steps ? { steps: flags.steps } : {}),
+    ...(flags.intervalSeconds !== undefined ? { intervalSeconds: flags.intervalSeconds } : {}),
+  });
   if (!merged.success) {
     const issue = merged.error.issues[0];
     const field = String(issue?.path[0] ?? '');
@@ -27,7 +35,9 @@ export function canarySettings(spec: DeploymentSpec, workspaceRoot: string, flag
     if (!result.success) throw new Error(result.error.issues[0]?.message ?? 'not a list of request bodies');
     parsed = result.data;
   } catch (error) {
-    throw new DeployError('SPEC_INVALID', `canary.probes.samples: ${file} can not be used: ${(error as Error).message}.`, { hint: `Make ${file} a JSON list of /predict bodies, e.g. [{"features": [[1]]}], or remove canary.probes.samples from deploy/deployment.json.` });
+    throw new DeployError('SPEC_INVALID', `canary.probes.samples: ${file} can not be used: ${(error as Error).message}.`, {
+      hint: `Make ${file} a JSON list of /predict bodies, e.g. [{"features": [[1]]}], or remove canary.probes.samples from deploy/deployment.json.`,
+    });
   }
   return { spec: merged.data, probes: parsed.map((body) => JSON.stringify(body)) };
 }

@@ -25,8 +25,14 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
  */
 export function thisCli(workspaceRoot: string): CliCommand {
   const entry = process.argv[1];
-  if (entry && /[\\/]cli[\\/]main\.[jt]s$/.test(entry)) return { command: process.execPath, args: [...process.execArgv, entry], cwd: workspaceRoot, env: process.env };
-  return { command: process.execPath, args: ['-r', '@swc-node/register', join(__dirname, 'main.ts')], cwd: workspaceRoot, env: { ...process.env, SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json' } };
+  if (entry && /[\\/]cli[\\/]main\.[jt]s$/.test(entry))
+    return { command: process.execPath, args: [...process.execArgv, entry], cwd: workspaceRoot, env: process.env };
+  return {
+    command: process.execPath,
+    args: ['-r', '@swc-node/register', join(__dirname, 'main.ts')],
+    cwd: workspaceRoot,
+    env: { ...process.env, SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json' },
+  };
 }
 
 /** nginx's JSON access log on this machine: the local stack's nginx prefix, the Compose nginx's bind-mounted log folder. */
@@ -55,7 +61,13 @@ export interface DashboardCli {
  * with its token (one JSON line with --json). The page's actions run as `<user> (dashboard)`.
  */
 export async function serveDashboard(command: DashboardCommand, cli: DashboardCli): Promise<void> {
-  const common = { json: false, stateDir: command.stateDir, backend: command.backend, ...(command.kubeContext ? { kubeContext: command.kubeContext } : {}), ...(command.namespace ? { namespace: command.namespace } : {}) };
+  const common = {
+    json: false,
+    stateDir: command.stateDir,
+    backend: command.backend,
+    ...(command.kubeContext ? { kubeContext: command.kubeContext } : {}),
+    ...(command.namespace ? { namespace: command.namespace } : {}),
+  };
   const quiet = cli.deps(() => undefined);
   const userName = `${quiet.userName} (dashboard)`;
   const accessLog = accessLogOf(command.backend, cli.layout);
@@ -76,7 +88,10 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
     promote: { ...common, name: 'promote' },
   };
   const canaryCli = thisCli(cli.workspaceRoot);
-  const backendFlags = [...(command.kubeContext ? [`--context=${command.kubeContext}`] : []), ...(command.namespace ? [`--namespace=${command.namespace}`] : [])];
+  const backendFlags = [
+    ...(command.kubeContext ? [`--context=${command.kubeContext}`] : []),
+    ...(command.namespace ? [`--namespace=${command.namespace}`] : []),
+  ];
   const dashboard = await startDashboard({
     host: command.host,
     port: command.port,
@@ -88,11 +103,27 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
     actionEnv: {
       spec: () => loadSpec(cli.layout),
       startCanary: (start, context) =>
-        launchCanary(start, { cli: canaryCli, stateDir: cli.layout.stateDir, backend: command.backend, backendFlags, userName, runFile: context.canaryRun, clock: context.clock }, context.progress),
+        launchCanary(
+          start,
+          {
+            cli: canaryCli,
+            stateDir: cli.layout.stateDir,
+            backend: command.backend,
+            backendFlags,
+            userName,
+            runFile: context.canaryRun,
+            clock: context.clock,
+          },
+          context.progress,
+        ),
     },
     diff: async () => {
       const { criteria } = predictionDiffSettings(loadSpec(cli.layout).predictionDiff, cli.workspaceRoot);
-      return diffColors(await cli.contextFor({ ...common, name: 'status' }, asDashboard(quiet)), { tolerance: criteria.tolerance, criteria, by: "the dashboard's compare" });
+      return diffColors(await cli.contextFor({ ...common, name: 'status' }, asDashboard(quiet)), {
+        tolerance: criteria.tolerance,
+        criteria,
+        by: "the dashboard's compare",
+      });
     },
     openContext: (action, progress) =>
       cli.contextFor(
@@ -106,14 +137,27 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
       ),
   });
   feed.start();
-  if (command.json) cli.stdout(JSON.stringify({ ok: true, command: 'dashboard', result: { url: dashboard.url, openUrl: dashboard.openUrl, token: dashboard.token, readOnly: command.readOnly, user: userName } }));
+  if (command.json)
+    cli.stdout(
+      JSON.stringify({
+        ok: true,
+        command: 'dashboard',
+        result: { url: dashboard.url, openUrl: dashboard.openUrl, token: dashboard.token, readOnly: command.readOnly, user: userName },
+      }),
+    );
   else {
     cli.stdout(
       [
         `Dashboard of the ${command.backend} deployment${command.backend === 'local' ? ` (${cli.layout.stateDir})` : ''}:`,
         `  open ${dashboard.openUrl}`,
-        ...(LOOPBACK.has(command.host) ? [] : [`  listening on ${command.host}, beyond this machine: anyone who can reach the port and has the token can act; prefer an SSH tunnel to the loopback default`]),
-        command.readOnly ? '  read-only: no buttons, every action refused' : `  actions from the page are recorded in the history as "${userName}"`,
+        ...(LOOPBACK.has(command.host)
+          ? []
+          : [
+              `  listening on ${command.host}, beyond this machine: anyone who can reach the port and has the token can act; prefer an SSH tunnel to the loopback default`,
+            ]),
+        command.readOnly
+          ? '  read-only: no buttons, every action refused'
+          : `  actions from the page are recorded in the history as "${userName}"`,
         'Ctrl-C stops it.',
       ].join('\n'),
     );

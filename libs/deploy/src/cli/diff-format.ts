@@ -14,16 +14,31 @@ export function formatDiff(result: DiffResult): string[] {
     return summary ? `mean ${ms(summary.mean)}, p50 ${ms(summary.p50)}, p99 ${ms(summary.p99)}` : '-';
   };
   const rows: [string, string][] = [
-    ['source', report.source === 'shadow' ? 'shadow traffic (records joined by request id)' : 'replayed file (sent to both colors directly)'],
+    [
+      'source',
+      report.source === 'shadow' ? 'shadow traffic (records joined by request id)' : 'replayed file (sent to both colors directly)',
+    ],
     ['live', who(report.live)],
     ['candidate', who(report.candidate)],
     ['pairs compared', String(report.pairs)],
     ['unpaired', `${report.unpaired.live} live only, ${report.unpaired.candidate} candidate only`],
-    ...(report.inputMismatches > 0 ? [['input mismatches', `${report.inputMismatches} (same request id, different input: not compared)`] as [string, string]] : []),
-    ...(report.shapeMismatches > 0 ? [['shape mismatches', `${report.shapeMismatches} (different rows or outputs: counted as outside tolerance)`] as [string, string]] : []),
+    ...(report.inputMismatches > 0
+      ? [['input mismatches', `${report.inputMismatches} (same request id, different input: not compared)`] as [string, string]]
+      : []),
+    ...(report.shapeMismatches > 0
+      ? [['shape mismatches', `${report.shapeMismatches} (different rows or outputs: counted as outside tolerance)`] as [string, string]]
+      : []),
     ['tolerance', `|diff| <= ${absolute} + ${relative} x |live|`],
-    ['within tolerance', report.withinShare === null ? '-' : `${report.withinTolerance} of ${report.pairs} (${percent(report.withinShare)})`],
-    ['abs diff', report.absDiff ? `mean ${num(report.absDiff.mean)}, p99 ${num(report.absDiff.p99)}, max ${num(report.absDiff.max)} (over ${report.absDiff.values} values)` : '-'],
+    [
+      'within tolerance',
+      report.withinShare === null ? '-' : `${report.withinTolerance} of ${report.pairs} (${percent(report.withinShare)})`,
+    ],
+    [
+      'abs diff',
+      report.absDiff
+        ? `mean ${num(report.absDiff.mean)}, p99 ${num(report.absDiff.p99)}, max ${num(report.absDiff.max)} (over ${report.absDiff.values} values)`
+        : '-',
+    ],
     ...(report.classifier
       ? [
           ['label agreement', `${percent(report.classifier.labelAgreement)} of ${report.classifier.rows} rows`] as [string, string],
@@ -34,7 +49,10 @@ export function formatDiff(result: DiffResult): string[] {
     [`latency ${report.candidate.color}`, latency('candidate')],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
-  const lines = [`Prediction diff: ${who(report.candidate)} against the live ${who(report.live)}`, ...rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`)];
+  const lines = [
+    `Prediction diff: ${who(report.candidate)} against the live ${who(report.live)}`,
+    ...rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`),
+  ];
   if (report.histogram.length > 0) {
     lines.push('', '  |diff| histogram (values):');
     const most = Math.max(...report.histogram.map((bin) => bin.count));
@@ -49,7 +67,8 @@ export function formatDiff(result: DiffResult): string[] {
     lines.push('', `  largest differences: ${report.largest.map((item) => `${item.requestId} (${num(item.maxAbsDiff)})`).join(', ')}`);
   }
   for (const note of result.notes) lines.push(`Note: ${note}`);
-  if (result.judged) lines.push(result.problems.length === 0 ? 'PASSED: within the limits asked for.' : `FAILED: ${result.problems.join('; ')}.`);
+  if (result.judged)
+    lines.push(result.problems.length === 0 ? 'PASSED: within the limits asked for.' : `FAILED: ${result.problems.join('; ')}.`);
   return lines;
 }
 

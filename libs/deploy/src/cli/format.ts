@@ -14,15 +14,26 @@ import { formatShadowLines } from './shadow-format';
 
 export function formatUp(result: UpResult): string[] {
   if (result.kind === 'already-up') {
-    return ['The stack is already up; nothing was changed (run `deploy:down` first to restart it with other settings).', ...formatStatus(result.status)];
+    return [
+      'The stack is already up; nothing was changed (run `deploy:down` first to restart it with other settings).',
+      ...formatStatus(result.status),
+    ];
   }
   const rows: [string, string, string][] = [
-    ['router', `${result.routerUrl}/`, `${result.nginxPid === null ? 'nginx' : `nginx pid ${result.nginxPid}`}, live route -> ${result.live} ${result.colors[result.live].version}`],
+    [
+      'router',
+      `${result.routerUrl}/`,
+      `${result.nginxPid === null ? 'nginx' : `nginx pid ${result.nginxPid}`}, live route -> ${result.live} ${result.colors[result.live].version}`,
+    ],
     ['preview', result.previewUrl, `-> ${result.preview} ${result.colors[result.preview].version} (not live)`],
     ...(['blue', 'green'] as const).map((color): [string, string, string] => {
       const item = result.colors[color];
       const source = item.modelSource === 'spec' ? '' : ` (from the ${item.modelSource})`;
-      return [color, item.url, `${item.pid === null ? '' : `pid ${item.pid}, `}${item.version}, ${item.featureCount} feature(s), ${item.model}${source}`];
+      return [
+        color,
+        item.url,
+        `${item.pid === null ? '' : `pid ${item.pid}, `}${item.version}, ${item.featureCount} feature(s), ${item.model}${source}`,
+      ];
     }),
   ];
   const width = Math.max(...rows.map(([, url]) => url.length));
@@ -40,7 +51,9 @@ export function formatDown(result: DownResult): string[] {
   const lines = [result.kind === 'nothing' ? 'Nothing was running; nothing to stop.' : 'The stack is down.'];
   for (const item of result.processes) {
     if (item.result === 'no pid file') continue;
-    lines.push(`  ${item.name.padEnd(5)}  ${item.pid === null ? '' : `pid ${item.pid}: `}${item.result}${item.ms === undefined ? '' : ` in ${(item.ms / 1000).toFixed(1)} s`}`);
+    lines.push(
+      `  ${item.name.padEnd(5)}  ${item.pid === null ? '' : `pid ${item.pid}: `}${item.result}${item.ms === undefined ? '' : ` in ${(item.ms / 1000).toFixed(1)} s`}`,
+    );
   }
   if (result.removedRuntimeDir) lines.push('  removed the sockets and the nginx prefix folder');
   lines.push(...result.notes.map((note) => `Note: ${note}`));
@@ -67,9 +80,11 @@ function historyLines(status: Partial<Pick<StatusResult, 'lastSwitch' | 'lastAtt
       : 'Last switch: none yet',
   ];
   const attempt = status.lastAttempt;
-  if (attempt && attempt !== entry && attempt.outcome !== 'switched') lines.push(`Last attempt: ${attempt.time} ${attempt.from} -> ${attempt.to} ${attempt.outcome}: ${attempt.reason ?? ''}`);
+  if (attempt && attempt !== entry && attempt.outcome !== 'switched')
+    lines.push(`Last attempt: ${attempt.time} ${attempt.from} -> ${attempt.to} ${attempt.outcome}: ${attempt.reason ?? ''}`);
   const action = status.lastAction;
-  if (action && action !== attempt && action.command !== 'switch' && action.command !== 'rollback') lines.push(`Last action: ${describeAction(action)}`);
+  if (action && action !== attempt && action.command !== 'switch' && action.command !== 'rollback')
+    lines.push(`Last action: ${describeAction(action)}`);
   return lines;
 }
 
@@ -104,8 +119,15 @@ export function describeAction(entry: HistoryEntry): string {
 }
 
 /** `deploy:status` of any backend (and the status shown by `up` when the stack is already up). */
-export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 'lastSwitch' | 'lastAttempt' | 'lastAction' | 'canary'>>): string[] {
-  const title = status.backend === 'compose' ? `Compose deployment (${status.where})` : status.backend === 'kubernetes' ? `Kubernetes deployment (${status.where})` : `Stack`;
+export function formatStatus(
+  status: BackendStatus & Partial<Pick<StatusResult, 'lastSwitch' | 'lastAttempt' | 'lastAction' | 'canary'>>,
+): string[] {
+  const title =
+    status.backend === 'compose'
+      ? `Compose deployment (${status.where})`
+      : status.backend === 'kubernetes'
+        ? `Kubernetes deployment (${status.where})`
+        : `Stack`;
   const routerName = status.backend === 'kubernetes' ? 'service' : 'nginx';
   if (!status.router || !status.colors) {
     return [
@@ -124,7 +146,9 @@ export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 
     `           ${router.previewUrl}  preview: ${serving(router.previewServing)}`,
     ...(['blue', 'green'] as Color[]).map((color) => {
       const item = colors[color];
-      const pods = item.replicas ? `  ${item.replicas.ready}/${item.replicas.desired} pods ready, ${item.image}, version label ${item.versionLabel ?? '-'}` : '';
+      const pods = item.replicas
+        ? `  ${item.replicas.ready}/${item.replicas.desired} pods ready, ${item.image}, version label ${item.versionLabel ?? '-'}`
+        : '';
       return `  ${color.padEnd(7)}  ${item.url}  ${(item.role ?? '').padEnd(7)}  ${processLabel(item)}  ${health(item.health)}${item.model ? `  ${item.model}` : ''}${pods}`;
     }),
     ...canaryLines(status.canary ?? null),
@@ -132,7 +156,8 @@ export function formatStatus(status: BackendStatus & Partial<Pick<StatusResult, 
     ...historyLines(status),
   ];
   if (status.shadow) lines.push(...formatShadowLines(status.shadow));
-  if (router.port !== router.requestedPort) lines.push(`Note: nginx listens on ${router.port} because port ${router.requestedPort} could not be used.`);
+  if (router.port !== router.requestedPort)
+    lines.push(`Note: nginx listens on ${router.port} because port ${router.requestedPort} could not be used.`);
   lines.push(...status.notes.map((note) => `Note: ${note}`));
   return lines;
 }
@@ -155,15 +180,27 @@ export function formatCanary(result: CanaryResult): string[] {
   const failedGates = result.gates.filter((gate) => !gate.ok).flatMap(gateLine);
   switch (result.kind) {
     case 'promoted':
-      return [`Promoted ${result.canary}: all live traffic on it (${versions}).`, ...intervals, `  ${result.stable} stays up on the preview route; \`npx nx run deploy:rollback\` returns to it.`];
+      return [
+        `Promoted ${result.canary}: all live traffic on it (${versions}).`,
+        ...intervals,
+        `  ${result.stable} stays up on the preview route; \`npx nx run deploy:rollback\` returns to it.`,
+      ];
     case 'aborted':
       return [`Aborted the canary of ${result.canary}: all live traffic back on ${result.stable}.`, ...intervals];
     case 'rolled-back':
-      return [`ROLLED BACK: the canary ${result.canary} failed; all live traffic is back on ${result.stable} (${versions}).`, ...intervals, ...(result.reason ? [`  why: ${result.reason}`] : [])];
+      return [
+        `ROLLED BACK: the canary ${result.canary} failed; all live traffic is back on ${result.stable} (${versions}).`,
+        ...intervals,
+        ...(result.reason ? [`  why: ${result.reason}`] : []),
+      ];
     case 'stopped':
       return [`Stopped: all live traffic is back on ${result.stable}.`, ...intervals];
     case 'kept':
-      return [`Stopped with --keep: ${result.canary} keeps ${result.weight}% of live traffic.`, ...intervals, '  Continue with `npx nx run deploy:canary --resume`, or `--abort`.'];
+      return [
+        `Stopped with --keep: ${result.canary} keeps ${result.weight}% of live traffic.`,
+        ...intervals,
+        '  Continue with `npx nx run deploy:canary --resume`, or `--abort`.',
+      ];
     case 'refused':
       return [`Refused: ${result.canary} failed its preflight; nothing was changed.`, ...failedGates];
     case 'broken':
@@ -194,13 +231,19 @@ function processLabel(item: { process: ProcessState; pid: number | null; contain
 
 function gateLine(gate: GateResult): string[] {
   if (gate.ok) return [`  ok  ${gate.observed}`];
-  return [`  FAILED  ${gate.name}: ${gate.observed}`, `          expected: ${gate.expected}`, ...(gate.hint ? [`          what to do: ${gate.hint}`] : [])];
+  return [
+    `  FAILED  ${gate.name}: ${gate.observed}`,
+    `          expected: ${gate.expected}`,
+    ...(gate.hint ? [`          what to do: ${gate.hint}`] : []),
+  ];
 }
 
 export function formatSwitch(result: SwitchResult, command: 'switch' | 'rollback'): string[] {
   switch (result.kind) {
     case 'noop':
-      return [`${result.color} is already live${result.version ? ` (${result.version})` : ''}; nothing to do.${result.note ? ` (${result.note})` : ''}`];
+      return [
+        `${result.color} is already live${result.version ? ` (${result.version})` : ''}; nothing to do.${result.note ? ` (${result.note})` : ''}`,
+      ];
     case 'switched':
       return [
         `${command === 'rollback' ? 'Rolled back' : 'Switched'} live traffic ${result.from} -> ${result.to} (${result.fromVersion} -> ${result.toVersion}).`,

@@ -28,7 +28,11 @@ function main(args: readonly string[]): number {
     writeFileSync(file.path, file.content);
     console.log(`wrote ${file.path}`);
   }
-  console.log(stale.length === 0 ? `All ${files.length} generated files were already up to date.` : `${stale.length} of ${files.length} generated files changed.`);
+  console.log(
+    stale.length === 0
+      ? `All ${files.length} generated files were already up to date.`
+      : `${stale.length} of ${files.length} generated files changed.`,
+  );
   return 0;
 }
 

@@ -21,7 +21,11 @@ function findWorkspaceRoot(start: string): string {
       if (dirname(dir) === dir) return undefined;
     }
   };
-  return up((dir) => existsSync(join(dir, 'nx.json'))) ?? up((dir) => existsSync(join(dir, DEPLOYMENT_SPEC_PATH))) ?? resolve(__dirname, '../../../..');
+  return (
+    up((dir) => existsSync(join(dir, 'nx.json'))) ??
+    up((dir) => existsSync(join(dir, DEPLOYMENT_SPEC_PATH))) ??
+    resolve(__dirname, '../../../..')
+  );
 }
 
 const env = { ...process.env };

@@ -22,14 +22,26 @@ describe('npx nx run deploy:<command> (the real nx)', () => {
     const result = spawnSync('npx', ['nx', 'run', 'deploy:switch', '--backend=compose', '--color=green', '--json'], {
       cwd: WORKSPACE_ROOT,
       encoding: 'utf8',
-      env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', BLUEGREEN_COMPOSE_COMMAND: '/bin/false', BLUEGREEN_STATE_DIR: stateDir },
+      env: {
+        ...process.env,
+        NX_DAEMON: 'false',
+        NX_TUI: 'false',
+        NX_NO_CLOUD: 'true',
+        BLUEGREEN_COMPOSE_COMMAND: '/bin/false',
+        BLUEGREEN_STATE_DIR: stateDir,
+      },
     });
     expect(result.status).toBe(1);
     const json = result.stdout.slice(result.stdout.indexOf('\n{') + 1, result.stdout.indexOf('\n}\n') + 2);
     expect(JSON.parse(json)).toMatchObject({
       ok: false,
       command: 'switch',
-      error: { code: 'COMPOSE_FAILED', message: expect.stringContaining('`/bin/false -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml exec -T nginx readlink /run/mlbg/live.sock` exited 1') },
+      error: {
+        code: 'COMPOSE_FAILED',
+        message: expect.stringContaining(
+          '`/bin/false -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml exec -T nginx readlink /run/mlbg/live.sock` exited 1',
+        ),
+      },
     });
   });
 

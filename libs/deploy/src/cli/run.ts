@@ -15,7 +15,16 @@ import { type SwitchResult, switchFailure, switchTraffic } from '../commands/swi
 import type { RuntimeDeps } from '../effects/deps';
 import { TEST_PAUSE_VARIABLE, testPauseFrom } from '../effects/real-deps';
 import { DeployError } from '../errors';
-import { type DiffResult, type Gate, PREDICTION_DIFF_GATE, type PredictionDiffSettings, type SwitchTiming, gatesNamed, predictionDiffGate, predictionDiffSettings } from '../gates';
+import {
+  type DiffResult,
+  type Gate,
+  PREDICTION_DIFF_GATE,
+  type PredictionDiffSettings,
+  type SwitchTiming,
+  gatesNamed,
+  predictionDiffGate,
+  predictionDiffSettings,
+} from '../gates';
 import { diffColors, keepDiff } from '../commands/diff';
 import { captureLive, shadowOnAction, shadowTraffic } from '../commands/shadow';
 import type { DeploymentSpec } from '../spec/deployment-spec';
@@ -77,18 +86,34 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   const progress = command.json ? context.stderr : context.stdout;
   const pause = testPauseFrom(context.env[TEST_PAUSE_VARIABLE], progress);
   const deps = { ...context.deps(progress), ...(pause ? { testPause: pause } : {}) };
-  const stateDir = command.stateDir === undefined ? resolve(context.workspaceRoot, DEFAULT_STATE_DIR) : isAbsolute(command.stateDir) ? command.stateDir : resolve(context.cwd, command.stateDir);
+  const stateDir =
+    command.stateDir === undefined
+      ? resolve(context.workspaceRoot, DEFAULT_STATE_DIR)
+      : isAbsolute(command.stateDir)
+        ? command.stateDir
+        : resolve(context.cwd, command.stateDir);
   const serviceBuildDir = context.env['BLUEGREEN_SERVICE_BUILD'];
   const specFile = context.env['BLUEGREEN_SPEC'];
-  const layout = stackLayout(context.workspaceRoot, stateDir, deps.tmpRoot, { ...(serviceBuildDir ? { serviceBuildDir } : {}), ...(specFile ? { specFile: resolve(context.cwd, specFile) } : {}) });
+  const layout = stackLayout(context.workspaceRoot, stateDir, deps.tmpRoot, {
+    ...(serviceBuildDir ? { serviceBuildDir } : {}),
+    ...(specFile ? { specFile: resolve(context.cwd, specFile) } : {}),
+  });
 
   if (command.name === 'dashboard') {
     try {
-      await serveDashboard(command, { workspaceRoot: context.workspaceRoot, layout, stdout: context.stdout, deps: context.deps, contextFor: (line, lineDeps) => contextFor(line, lineDeps, layout, context), stopped: context.stopped ?? untilSignal });
+      await serveDashboard(command, {
+        workspaceRoot: context.workspaceRoot,
+        layout,
+        stdout: context.stdout,
+        deps: context.deps,
+        contextFor: (line, lineDeps) => contextFor(line, lineDeps, layout, context),
+        stopped: context.stopped ?? untilSignal,
+      });
       return EXIT.ok;
     } catch (error) {
       const known = error instanceof DeployError ? error : unexpected(error);
-      if (command.json) context.stdout(JSON.stringify({ ok: false, command: command.name, result: null, error: errorJson(known) }, null, 2));
+      if (command.json)
+        context.stdout(JSON.stringify({ ok: false, command: command.name, result: null, error: errorJson(known) }, null, 2));
       else context.stderr(`deploy dashboard: ${known.message}\n${known.hint}`);
       return EXIT.failed;
     }
@@ -97,13 +122,22 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   let outcome: Outcome;
   try {
     const commandContext = await contextFor(command, deps, layout, context);
-    outcome = command.name === 'canary' || command.name === 'promote' ? await executeCanary(command, commandContext, layout) : await execute(command, commandContext, () => commandSettings(command, layout, context));
+    outcome =
+      command.name === 'canary' || command.name === 'promote'
+        ? await executeCanary(command, commandContext, layout)
+        : await execute(command, commandContext, () => commandSettings(command, layout, context));
   } catch (error) {
     const known = error instanceof DeployError ? error : unexpected(error);
     outcome = { ok: false, lines: [], result: known.data ?? null, error: known };
   }
   if (command.json) {
-    context.stdout(JSON.stringify({ ok: outcome.ok, command: command.name, result: outcome.result, ...(outcome.error ? { error: errorJson(outcome.error) } : {}) }, null, 2));
+    context.stdout(
+      JSON.stringify(
+        { ok: outcome.ok, command: command.name, result: outcome.result, ...(outcome.error ? { error: errorJson(outcome.error) } : {}) },
+        null,
+        2,
+      ),
+    );
   } else {
     if (outcome.lines.length > 0) (outcome.ok || outcome.report ? context.stdout : context.stderr)(outcome.lines.join('\n'));
     if (outcome.error) context.stderr(`deploy ${command.name}: ${outcome.error.message}\n${outcome.error.hint}`);
@@ -111,16 +145,34 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   return outcome.ok ? EXIT.ok : EXIT.failed;
 }
 
-async function executeCanary(command: Extract<Command, { name: 'canary' | 'promote' }>, context: CommandContext, layout: StackLayout): Promise<Outcome> {
+async function executeCanary(
+  command: Extract<Command, { name: 'canary' | 'promote' }>,
+  context: CommandContext,
+  layout: StackLayout,
+): Promise<Outcome> {
   const request: CanaryRequest =
     command.name === 'promote'
       ? { kind: 'promote' }
       : command.mode === 'start'
-        ? { kind: 'start', keep: command.keep, ...(command.color ? { color: command.color } : {}), ...(command.expectVersion ? { expectVersion: command.expectVersion } : {}) }
+        ? {
+            kind: 'start',
+            keep: command.keep,
+            ...(command.color ? { color: command.color } : {}),
+            ...(command.expectVersion ? { expectVersion: command.expectVersion } : {}),
+          }
         : command.mode === 'resume'
           ? { kind: 'resume', keep: command.keep }
           : { kind: 'abort' };
-  const settings = canarySettings(loadSpec(layout), layout.workspaceRoot, command.name === 'canary' ? { ...(command.steps ? { steps: command.steps } : {}), ...(command.intervalSeconds !== undefined ? { intervalSeconds: command.intervalSeconds } : {}) } : {});
+  const settings = canarySettings(
+    loadSpec(layout),
+    layout.workspaceRoot,
+    command.name === 'canary'
+      ? {
+          ...(command.steps ? { steps: command.steps } : {}),
+          ...(command.intervalSeconds !== undefined ? { intervalSeconds: command.intervalSeconds } : {}),
+        }
+      : {},
+  );
   const signals = processSignals(context.progress);
   try {
     const result = await canaryCommand(context, request, settings, signals);
@@ -144,7 +196,12 @@ function commandSettings(command: Exclude<Command, { name: 'help' }>, layout: St
 }
 
 /** The spec's predictionDiff section with the flags over it; a replay file given as a flag is relative to the current folder. */
-function diffSettingsWith(spec: DeploymentSpec, flags: DiffFlags | undefined, layout: StackLayout, context: CliContext): PredictionDiffSettings {
+function diffSettingsWith(
+  spec: DeploymentSpec,
+  flags: DiffFlags | undefined,
+  layout: StackLayout,
+  context: CliContext,
+): PredictionDiffSettings {
   const base = predictionDiffSettings(spec.predictionDiff, layout.workspaceRoot);
   if (!flags) return base;
   const { tolerance } = base.criteria;
@@ -158,19 +215,31 @@ function diffSettingsWith(spec: DeploymentSpec, flags: DiffFlags | undefined, la
   };
 }
 
-async function execute(command: Exclude<Command, { name: 'help' | 'dashboard' | 'canary' | 'promote' }>, context: CommandContext, settings: () => CommandSettings): Promise<Outcome> {
+async function execute(
+  command: Exclude<Command, { name: 'help' | 'dashboard' | 'canary' | 'promote' }>,
+  context: CommandContext,
+  settings: () => CommandSettings,
+): Promise<Outcome> {
   switch (command.name) {
     case 'shadow': {
       const action =
         command.action === 'on'
-          ? shadowOnAction(settings().spec, { ...(command.percent !== undefined ? { percent: command.percent } : {}), ...(command.queueSize !== undefined ? { queueSize: command.queueSize } : {}) })
+          ? shadowOnAction(settings().spec, {
+              ...(command.percent !== undefined ? { percent: command.percent } : {}),
+              ...(command.queueSize !== undefined ? { queueSize: command.queueSize } : {}),
+            })
           : { kind: command.action };
       const result = await shadowTraffic(context, action);
       return { ok: true, lines: formatShadow(result), result };
     }
     case 'capture': {
       const { spec } = settings();
-      const result = await captureLive(context, { n: command.n, file: command.out, timeoutMs: command.timeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS, queueSize: spec.shadow.queueSize });
+      const result = await captureLive(context, {
+        n: command.n,
+        file: command.out,
+        timeoutMs: command.timeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS,
+        queueSize: spec.shadow.queueSize,
+      });
       return { ok: true, lines: formatCapture(result), result };
     }
     case 'diff': {
@@ -183,7 +252,13 @@ async function execute(command: Exclude<Command, { name: 'help' | 'dashboard' | 
         ...(command.diff.replay && diff.replayFile ? { replayFile: diff.replayFile } : {}),
       });
       const ok = result.problems.length === 0;
-      return { ok, lines: formatDiff(result), result, report: true, ...(ok ? {} : { error: new DeployError('DIFF_FAILED', `${result.problems.join('; ')}.`) }) };
+      return {
+        ok,
+        lines: formatDiff(result),
+        result,
+        report: true,
+        ...(ok ? {} : { error: new DeployError('DIFF_FAILED', `${result.problems.join('; ')}.`) }),
+      };
     }
     case 'up': {
       const result = await upStack(context, command);
@@ -225,11 +300,21 @@ async function execute(command: Exclude<Command, { name: 'help' | 'dashboard' | 
 }
 
 /** The one place a backend is chosen; a new backend is one more case here. */
-async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: RuntimeDeps, layout: StackLayout, context: CliContext): Promise<CommandContext> {
+async function contextFor(
+  command: Exclude<Command, { name: 'help' }>,
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  context: CliContext,
+): Promise<CommandContext> {
   const kind: BackendKind = command.backend;
   // The spec is read only where it is needed, so `down` and `status` of a local stack work with a
   // broken spec. Every command that can move a route gets the gates (release: with --switch).
-  const moves = command.name === 'switch' || command.name === 'rollback' || command.name === 'release' || command.name === 'canary' || command.name === 'promote';
+  const moves =
+    command.name === 'switch' ||
+    command.name === 'rollback' ||
+    command.name === 'release' ||
+    command.name === 'canary' ||
+    command.name === 'promote';
   const spec = moves || kind !== 'local' ? loadSpec(layout) : undefined;
   // Local and Compose keep the lock, the history and the latest diff report in the state folder; a cluster keeps the first two in itself.
   let stores: Pick<CommandContext, 'lock' | 'history' | 'canaryRun' | 'lastDiff'> = stateFolderStores(layout);
@@ -238,7 +323,17 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
     if (moves && spec) {
       const diffFlags = command.name === 'switch' || command.name === 'canary' ? command.diff : undefined;
       // The gate's report is kept as the latest one, for the dashboard.
-      const onReport = (result: DiffResult) => keepDiff({ ...(stores.lastDiff ? { lastDiff: stores.lastDiff } : {}), clock: deps.clock, userName: deps.userName, progress: deps.progress }, `prediction-diff gate of ${command.name}`, result);
+      const onReport = (result: DiffResult) =>
+        keepDiff(
+          {
+            ...(stores.lastDiff ? { lastDiff: stores.lastDiff } : {}),
+            clock: deps.clock,
+            userName: deps.userName,
+            progress: deps.progress,
+          },
+          `prediction-diff gate of ${command.name}`,
+          result,
+        );
       const diff = { ...diffSettingsWith(spec, diffFlags, layout, context), onReport };
       preflight = gatesNamed(spec.gates.preflight, { predictionDiff: diff });
       // A diff flag on switch or canary asks for the gate even when the spec does not name it.
@@ -253,13 +348,23 @@ async function contextFor(command: Exclude<Command, { name: 'help' }>, deps: Run
       backend = localBackend(deps, layout);
       break;
     case 'compose': {
-      const target: ComposeTarget = { spec: spec ?? loadSpec(layout), run: deps.run, http: deps.http, workspaceRoot: layout.workspaceRoot, composeCommand: await detectComposeCommand(deps.run, context.env['BLUEGREEN_COMPOSE_COMMAND']) };
+      const target: ComposeTarget = {
+        spec: spec ?? loadSpec(layout),
+        run: deps.run,
+        http: deps.http,
+        workspaceRoot: layout.workspaceRoot,
+        composeCommand: await detectComposeCommand(deps.run, context.env['BLUEGREEN_COMPOSE_COMMAND']),
+      };
       backend = composeBackend(target, { clock: deps.clock, progress: deps.progress });
       break;
     }
     case 'kubernetes': {
       const namespace = command.namespace ?? (spec ?? loadSpec(layout)).kubernetes.namespace;
-      const api = await connectKubernetes({ namespace, env: context.env, ...(command.kubeContext ? { context: command.kubeContext } : {}) });
+      const api = await connectKubernetes({
+        namespace,
+        env: context.env,
+        ...(command.kubeContext ? { context: command.kubeContext } : {}),
+      });
       backend = kubernetesBackend(api, { clock: deps.clock, progress: deps.progress });
       stores = { lock: leaseLock(api, deps.clock, deps.progress), history: configMapHistory(api) };
       break;

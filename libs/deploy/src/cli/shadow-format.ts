@@ -5,7 +5,11 @@ import type { ShadowResult } from '../commands/shadow';
 export function formatShadowLines(status: ShadowStatus): string[] {
   const relay = status.relay;
   const head = status.on ? `Shadow: ON, ${status.percent ?? '?'}% of live /predict mirrored to the idle color` : 'Shadow: off';
-  const lines = [relay ? `${head} (relay pid ${status.pid}: received ${relay.received}, forwarded ${relay.forwarded}, sampled out ${relay.sampledOut}, dropped ${relay.dropped} (queue ${relay.queued}/${relay.queueSize}), failed ${relay.failed}${relay.lastError ? `, last error: ${relay.lastError}` : ''})` : head];
+  const lines = [
+    relay
+      ? `${head} (relay pid ${status.pid}: received ${relay.received}, forwarded ${relay.forwarded}, sampled out ${relay.sampledOut}, dropped ${relay.dropped} (queue ${relay.queued}/${relay.queueSize}), failed ${relay.failed}${relay.lastError ? `, last error: ${relay.lastError}` : ''})`
+      : head,
+  ];
   return [...lines, ...status.notes.map((note) => `Note: ${note}`)];
 }
 
@@ -21,7 +25,11 @@ export function formatShadow(result: ShadowResult): string[] {
       const final = result.final;
       return [
         'Shadow: off. nginx answers its mirror copies itself again (no relay, no reload).',
-        ...(final ? [`The relay counted: received ${final.received}, forwarded ${final.forwarded}, sampled out ${final.sampledOut}, dropped ${final.dropped}, failed ${final.failed}.`] : []),
+        ...(final
+          ? [
+              `The relay counted: received ${final.received}, forwarded ${final.forwarded}, sampled out ${final.sampledOut}, dropped ${final.dropped}, failed ${final.failed}.`,
+            ]
+          : []),
         ...result.notes.map((note) => `Note: ${note}`),
       ];
     }
@@ -37,7 +45,9 @@ export function formatShadow(result: ShadowResult): string[] {
 export function formatCapture(result: CaptureResult): string[] {
   return [
     `Captured ${result.captured} of ${result.n} live request bodies in ${result.file}${result.timedOut ? ' (the timeout came first: send more traffic, or raise --timeout)' : ''}.`,
-    ...(result.shadowWasOff ? ['Shadow traffic was off: nginx mirrored to the relay (forwarding 0%) during the capture only, and is off again.'] : []),
+    ...(result.shadowWasOff
+      ? ['Shadow traffic was off: nginx mirrored to the relay (forwarding 0%) during the capture only, and is off again.']
+      : []),
     `Compare the colors on them: \`npx nx run deploy:diff --replay=${result.file}\`.`,
   ];
 }

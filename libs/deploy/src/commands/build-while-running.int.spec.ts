@@ -19,7 +19,8 @@ describeWithBinary(NGINX, 'nginx')('a build while the stack runs (real nginx, re
 
   beforeAll(async () => {
     build = mkdtempSync(join(tmpdir(), 'mlbg-build-'));
-    for (const part of ['apps/model-service', 'node_modules/@mlbg']) cpSync(join(WORKSPACE_ROOT, 'dist', part), join(build, part), { recursive: true });
+    for (const part of ['apps/model-service', 'node_modules/@mlbg'])
+      cpSync(join(WORKSPACE_ROOT, 'dist', part), join(build, part), { recursive: true });
     stack = await StackHarness.create('build', { serviceBuildDir: build });
   });
   afterAll(async () => {

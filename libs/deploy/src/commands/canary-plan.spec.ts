@@ -18,7 +18,10 @@ describe('the canary state machine', () => {
   it('holds on a failure under the limit and rolls back when the failures in a row reach it; a pass resets the streak', () => {
     const first = decide(steps, START, 'fail', limits);
     expect(first.decision).toEqual({ kind: 'hold', why: 'failed interval 1 of 2 allowed in a row' });
-    expect(decide(steps, first.position, 'fail', limits).decision).toEqual({ kind: 'rollback', why: 'the analysis failed 2 interval(s) in a row (the failure limit is 2)' });
+    expect(decide(steps, first.position, 'fail', limits).decision).toEqual({
+      kind: 'rollback',
+      why: 'the analysis failed 2 interval(s) in a row (the failure limit is 2)',
+    });
     const passed = decide(steps, first.position, 'pass', limits);
     expect(passed.position).toEqual({ step: 1, failedInARow: 0, inconclusiveInARow: 0 });
   });

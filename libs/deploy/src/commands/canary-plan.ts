@@ -42,7 +42,12 @@ export function stepsFrom(steps: readonly number[], resumedAt?: number): number[
 export const START: CanaryPosition = { step: 0, failedInARow: 0, inconclusiveInARow: 0 };
 
 /** What follows an interval's verdict at `position` of `steps`. Pure. */
-export function decide(steps: readonly number[], position: CanaryPosition, verdict: Verdict, limits: CanaryLimits): { decision: CanaryDecision; position: CanaryPosition } {
+export function decide(
+  steps: readonly number[],
+  position: CanaryPosition,
+  verdict: Verdict,
+  limits: CanaryLimits,
+): { decision: CanaryDecision; position: CanaryPosition } {
   switch (verdict) {
     case 'pass': {
       const next = steps[position.step + 1];
@@ -53,16 +58,38 @@ export function decide(steps: readonly number[], position: CanaryPosition, verdi
     case 'fail': {
       const failedInARow = position.failedInARow + 1;
       const next = { ...position, failedInARow, inconclusiveInARow: 0 };
-      if (failedInARow >= limits.failureLimit) return { decision: { kind: 'rollback', why: `the analysis failed ${failedInARow} interval(s) in a row (the failure limit is ${limits.failureLimit})` }, position: next };
-      return { decision: { kind: 'hold', why: `failed interval ${failedInARow} of ${limits.failureLimit} allowed in a row` }, position: next };
+      if (failedInARow >= limits.failureLimit)
+        return {
+          decision: {
+            kind: 'rollback',
+            why: `the analysis failed ${failedInARow} interval(s) in a row (the failure limit is ${limits.failureLimit})`,
+          },
+          position: next,
+        };
+      return {
+        decision: { kind: 'hold', why: `failed interval ${failedInARow} of ${limits.failureLimit} allowed in a row` },
+        position: next,
+      };
     }
     case 'inconclusive': {
       const inconclusiveInARow = position.inconclusiveInARow + 1;
       const next = { ...position, inconclusiveInARow };
       if (inconclusiveInARow >= limits.maxInconclusive) {
-        return { decision: { kind: 'rollback', why: `${inconclusiveInARow} interval(s) in a row had too little traffic to judge the canary (the limit is ${limits.maxInconclusive}); too little traffic is never a pass` }, position: next };
+        return {
+          decision: {
+            kind: 'rollback',
+            why: `${inconclusiveInARow} interval(s) in a row had too little traffic to judge the canary (the limit is ${limits.maxInconclusive}); too little traffic is never a pass`,
+          },
+          position: next,
+        };
       }
-      return { decision: { kind: 'hold', why: `too little traffic to judge (interval ${inconclusiveInARow} of ${limits.maxInconclusive} allowed in a row); holding the weight` }, position: next };
+      return {
+        decision: {
+          kind: 'hold',
+          why: `too little traffic to judge (interval ${inconclusiveInARow} of ${limits.maxInconclusive} allowed in a row); holding the weight`,
+        },
+        position: next,
+      };
     }
     default: {
       const unreachable: never = verdict;

@@ -20,7 +20,11 @@ export interface CanaryView {
 }
 
 /** The canary in progress from the routes, the lock's holder and the running canary's progress file; null when the live route is not split. */
-export function canaryView(context: Pick<CommandContext, 'lock' | 'canaryRun' | 'clock' | 'backend'>, routes: Routes | null, entries: readonly HistoryEntry[]): CanaryView | null {
+export function canaryView(
+  context: Pick<CommandContext, 'lock' | 'canaryRun' | 'clock' | 'backend'>,
+  routes: Routes | null,
+  entries: readonly HistoryEntry[],
+): CanaryView | null {
   if (!routes || soleTarget(routes.live)) return null;
   const stable = mainTarget(routes.live);
   const canary = otherColor(stable);

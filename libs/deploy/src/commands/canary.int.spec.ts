@@ -23,7 +23,8 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
   });
 
   const liveWeights = (): Weights | undefined => readRouteLinks(stack.layout, 20).live;
-  const canaries = (): CanaryEntry[] => readHistory(stack.layout.historyFile).entries.filter((entry): entry is CanaryEntry => entry.command === 'canary');
+  const canaries = (): CanaryEntry[] =>
+    readHistory(stack.layout.historyFile).entries.filter((entry): entry is CanaryEntry => entry.command === 'canary');
   /** Polls the slot links until green holds `weight` (bounded by `withinMs`, a deadline of the canary's own first step). */
   async function untilGreenAt(weight: number, withinMs: number): Promise<void> {
     const deadline = Date.now() + withinMs;
@@ -33,7 +34,10 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
     }
   }
   /** The CLI as its own process (so it can be signalled or killed), on this stack. */
-  function spawnCli(...argv: string[]): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+  function spawnCli(...argv: string[]): {
+    child: ChildProcess;
+    exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  } {
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_ENV' && !key.startsWith('JEST')));
     const child = spawn(process.execPath, ['-r', '@swc-node/register', 'libs/deploy/src/cli/main.ts', ...argv], {
       cwd: WORKSPACE_ROOT,
@@ -45,15 +49,31 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
     child.stdout?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     return { child, exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stderr }))) };
   }
-  const resultOf = (run: CliRun) => run.json<{ ok: boolean; result: { kind: string; weight: number; intervals: { weight: number; verdict: string; probesSent: number; canary: { requests: number; errors: number } }[] }; error?: { code: string; message: string } }>();
+  const resultOf = (run: CliRun) =>
+    run.json<{
+      ok: boolean;
+      result: {
+        kind: string;
+        weight: number;
+        intervals: { weight: number; verdict: string; probesSent: number; canary: { requests: number; errors: number } }[];
+      };
+      error?: { code: string; message: string };
+    }>();
 
   it('given no traffic, when a canary of green runs, then probes give every interval enough requests and it is promoted; rollback returns to blue', async () => {
     const run = await stack.cli('canary', '--color=green', ...QUICK, '--json');
     const json = resultOf(run);
-    console.log(`canary with probes only:\n${run.stderr.split('\n').filter((line) => line.startsWith('analysis at')).join('\n')}${run.code === 0 ? '' : `\n${JSON.stringify(json.error)}`}`);
+    console.log(
+      `canary with probes only:\n${run.stderr
+        .split('\n')
+        .filter((line) => line.startsWith('analysis at'))
+        .join('\n')}${run.code === 0 ? '' : `\n${JSON.stringify(json.error)}`}`,
+    );
     expect({ code: run.code, kind: json.result.kind }).toEqual({ code: 0, kind: 'promoted' });
     // Each step ends with a passing interval (a noisy one before it only holds the step: failureLimit 2).
-    expect([...new Set(json.result.intervals.filter((interval) => interval.verdict === 'pass').map((interval) => interval.weight))]).toEqual([25, 50]);
+    expect([
+      ...new Set(json.result.intervals.filter((interval) => interval.verdict === 'pass').map((interval) => interval.weight)),
+    ]).toEqual([25, 50]);
     expect(json.result.intervals.every((interval) => interval.probesSent > 0 && interval.canary.requests >= 100)).toBe(true);
     expect(run.stderr).toContain('step 2 of 3: green at 50%');
     expect((await stack.serving()).color).toBe('green');
@@ -90,7 +110,11 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
       const run = await running.finally(() => (crashing = false));
       await crashLoop;
       const json = resultOf(run);
-      expect({ code: run.code, kind: json.result.kind, error: json.error?.code }).toEqual({ code: 1, kind: 'rolled-back', error: 'CANARY_FAILED' });
+      expect({ code: run.code, kind: json.result.kind, error: json.error?.code }).toEqual({
+        code: 1,
+        kind: 'rolled-back',
+        error: 'CANARY_FAILED',
+      });
       expect(json.error?.message).toMatch(/error-rate: green answered \d+ of \d+ with 5xx/);
       expect(liveWeights()).toEqual({ blue: 100, green: 0 });
       const entry = canaries().at(-1);
@@ -102,7 +126,10 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
       const after = snapshot(load.counts);
       await load.waitFor(after.total + 500);
       const window = since(after, load.counts);
-      expect({ notOk: window.notOk, versions: [...window.byVersion.entries()].filter(([, count]) => count > 0).map(([version]) => version) }).toEqual({ notOk: 0, versions: ['v1.0.0'] });
+      expect({
+        notOk: window.notOk,
+        versions: [...window.byVersion.entries()].filter(([, count]) => count > 0).map(([version]) => version),
+      }).toEqual({ notOk: 0, versions: ['v1.0.0'] });
     } finally {
       await load.stop();
     }
@@ -131,7 +158,10 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
     }
     expect(runningStatus).toMatch(/Canary: green at 25%, step 1 of 3 \(steps 25, 50, 100\), next analysis in \d+ s \(pid \d+\)/);
     // The running canary holds the lock: neither a switch nor a second canary can cut across it.
-    for (const argv of [['switch', '--color=blue'], ['canary', '--color=green']]) {
+    for (const argv of [
+      ['switch', '--color=blue'],
+      ['canary', '--color=green'],
+    ]) {
       const refused = await stack.cli(...argv, '--json');
       expect({ argv, code: refused.code, error: resultOf(refused).error?.code }).toEqual({ argv, code: 1, error: 'LOCKED' });
     }
@@ -141,7 +171,11 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
     const ended = await resumed.exited;
     expect({ code: ended.code }).toEqual({ code: 0 });
     expect(liveWeights()).toEqual({ blue: 0, green: 100 });
-    expect(canaries().slice(-2).map((entry) => [entry.outcome, entry.resumed])).toEqual([
+    expect(
+      canaries()
+        .slice(-2)
+        .map((entry) => [entry.outcome, entry.resumed]),
+    ).toEqual([
       ['started', true],
       ['promoted', true],
     ]);

@@ -99,7 +99,11 @@ function canaryRoutes(canary: Color, weight: number): Routes {
 }
 
 function access(backend: Backend): CanaryAccess {
-  if (!backend.canary) throw new DeployError('CANARY_NOT_SUPPORTED', `The ${backend.kind} backend can not split live traffic by weight or read what nginx served.`);
+  if (!backend.canary)
+    throw new DeployError(
+      'CANARY_NOT_SUPPORTED',
+      `The ${backend.kind} backend can not split live traffic by weight or read what nginx served.`,
+    );
   return backend.canary;
 }
 
@@ -117,12 +121,21 @@ function splitOf(routes: Routes): { stable: Color; canary: Color; weight: number
  * running canary (by signal) and then take the lock to finish whatever is left.
  * @throws DeployError CANARY_NOT_SUPPORTED, CANARY_IN_PROGRESS, CANARY_NOT_RUNNING, LOCKED
  */
-export async function canaryCommand(context: CommandContext, request: CanaryRequest, settings: CanarySettings, signals: CanarySignals): Promise<CanaryResult> {
+export async function canaryCommand(
+  context: CommandContext,
+  request: CanaryRequest,
+  settings: CanarySettings,
+  signals: CanarySignals,
+): Promise<CanaryResult> {
   switch (request.kind) {
     case 'start':
-      return context.lock.hold({ command: `canary${request.color ? ` --color=${request.color}` : ''}`, user: context.userName }, () => startCanary(context, request, settings, signals));
+      return context.lock.hold({ command: `canary${request.color ? ` --color=${request.color}` : ''}`, user: context.userName }, () =>
+        startCanary(context, request, settings, signals),
+      );
     case 'resume':
-      return context.lock.hold({ command: 'canary --resume', user: context.userName, waitMs: STALE_LOCK_WAIT_MS }, () => resumeCanary(context, request.keep, settings, signals));
+      return context.lock.hold({ command: 'canary --resume', user: context.userName, waitMs: STALE_LOCK_WAIT_MS }, () =>
+        resumeCanary(context, request.keep, settings, signals),
+      );
     case 'abort':
       return handOver(context, 'abort', 'SIGTERM', () => abortCanary(context));
     case 'promote':
@@ -134,12 +147,18 @@ export async function canaryCommand(context: CommandContext, request: CanaryRequ
   }
 }
 
-async function startCanary(context: CommandContext, request: { color?: Color; keep: boolean; expectVersion?: string }, settings: CanarySettings, signals: CanarySignals): Promise<CanaryResult> {
+async function startCanary(
+  context: CommandContext,
+  request: { color?: Color; keep: boolean; expectVersion?: string },
+  settings: CanarySettings,
+  signals: CanarySignals,
+): Promise<CanaryResult> {
   const { backend } = context;
   const canaryAccess = access(backend);
   const routes = await backend.readRoutes();
   const split = splitOf(routes);
-  if (split) throw new DeployError('CANARY_IN_PROGRESS', `The live route is ${describeWeights(routes.live)} (${split.canary} at ${split.weight}%).`);
+  if (split)
+    throw new DeployError('CANARY_IN_PROGRESS', `The live route is ${describeWeights(routes.live)} (${split.canary} at ${split.weight}%).`);
   const stable = mainTarget(routes.live);
   const canary = request.color ?? otherColor(stable);
   if (canary === stable) return { kind: 'noop', note: `${canary} is live already (all of it); a canary needs the idle color.` };
@@ -154,7 +173,12 @@ async function startCanary(context: CommandContext, request: { color?: Color; ke
   });
 }
 
-async function resumeCanary(context: CommandContext, keep: boolean, settings: CanarySettings, signals: CanarySignals): Promise<CanaryResult> {
+async function resumeCanary(
+  context: CommandContext,
+  keep: boolean,
+  settings: CanarySettings,
+  signals: CanarySignals,
+): Promise<CanaryResult> {
   const { backend } = context;
   const canaryAccess = access(backend);
   const routes = await backend.readRoutes();
@@ -166,12 +190,23 @@ async function resumeCanary(context: CommandContext, keep: boolean, settings: Ca
   const intervalMs = last && last.canary === split.canary ? last.intervalMs : settings.spec.intervalSeconds * 1000;
   ensureSlots(steps, canaryAccess.slots);
   context.progress(`Resuming the canary of ${split.canary} at ${split.weight}% (steps ${steps.join(', ')}, every ${intervalMs / 1000} s).`);
-  return runCanary(context, settings, signals, { stable: split.stable, canary: split.canary, steps, intervalMs, keep, resumedAt: split.weight });
+  return runCanary(context, settings, signals, {
+    stable: split.stable,
+    canary: split.canary,
+    steps,
+    intervalMs,
+    keep,
+    resumedAt: split.weight,
+  });
 }
 
 function ensureSlots(steps: readonly number[], slots: number): void {
   const bad = steps.find((step) => (step * slots) % 100 !== 0);
-  if (bad !== undefined) throw new DeployError('USAGE', `The step ${bad}% can not be made with the ${slots} live slots this stack runs with (multiples of ${100 / slots}% only).`);
+  if (bad !== undefined)
+    throw new DeployError(
+      'USAGE',
+      `The step ${bad}% can not be made with the ${slots} live slots this stack runs with (multiples of ${100 / slots}% only).`,
+    );
 }
 
 interface Run {
@@ -199,7 +234,16 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
   const facts: GateFacts = {};
   const preflight =
     context.preflight.length === 0
-      ? { failure: { name: 'preflight', ok: false, observed: 'no preflight gate is configured', expected: 'at least one gate', hint: 'Name gates in gates.preflight of deploy/deployment.json.' }, results: [] as GateResult[] }
+      ? {
+          failure: {
+            name: 'preflight',
+            ok: false,
+            observed: 'no preflight gate is configured',
+            expected: 'at least one gate',
+            hint: 'Name gates in gates.preflight of deploy/deployment.json.',
+          },
+          results: [] as GateResult[],
+        }
       : await runGates(context.preflight, {
           from: stable,
           to: canary,
@@ -233,7 +277,19 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
   const end = async (outcome: Exclude<CanaryOutcome, 'started'>, routes: Routes, reason?: string, note?: string): Promise<CanaryResult> => {
     context.canaryRun?.remove();
     await context.history.append(entry(outcome, routes, reason));
-    return { kind: outcome, stable, canary, stableVersion, canaryVersion, weight, routes, intervals, gates, ...(reason ? { reason } : {}), ...(note ? { note } : {}) };
+    return {
+      kind: outcome,
+      stable,
+      canary,
+      stableVersion,
+      canaryVersion,
+      weight,
+      routes,
+      intervals,
+      gates,
+      ...(reason ? { reason } : {}),
+      ...(note ? { note } : {}),
+    };
   };
   const before = run.resumedAt === undefined ? routesWithLive(stable) : canaryRoutes(canary, run.resumedAt);
   if (preflight.failure) return end('refused', before, preflight.failure.observed);
@@ -283,20 +339,50 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
         const moveStarted = clock.now();
         await backend.setRoutes(canaryRoutes(canary, target));
         weight = target;
-        progress(`step ${position.step + 1} of ${steps.length}: ${canary} at ${weight}% (live ${describeWeights(canaryWeights(canary, weight))}), moved in ${Math.round(clock.now() - moveStarted)} ms`);
+        progress(
+          `step ${position.step + 1} of ${steps.length}: ${canary} at ${weight}% (live ${describeWeights(canaryWeights(canary, weight))}), moved in ${Math.round(clock.now() - moveStarted)} ms`,
+        );
       } catch (error) {
         return backToStable('rolled-back', `moving ${canary} to ${target}% failed: ${reasonOf(error)}`);
       }
     }
-    context.canaryRun?.write({ pid: process.pid, stable, canary, steps: [...steps], weight, step: position.step + 1, intervalMs: run.intervalMs, analysisAt: new Date(clock.now() + run.intervalMs).toISOString(), lastAnalysis });
+    context.canaryRun?.write({
+      pid: process.pid,
+      stable,
+      canary,
+      steps: [...steps],
+      weight,
+      step: position.step + 1,
+      intervalMs: run.intervalMs,
+      analysisAt: new Date(clock.now() + run.intervalMs).toISOString(),
+      lastAnalysis,
+    });
     progress(`analysing ${canary} at ${weight}% for ${run.intervalMs / 1000} s...`);
-    const observed = await observeInterval(context, canaryAccess, settings, signals, { stable, canary, weight, intervalMs: run.intervalMs }, logOffset);
+    const observed = await observeInterval(
+      context,
+      canaryAccess,
+      settings,
+      signals,
+      { stable, canary, weight, intervalMs: run.intervalMs },
+      logOffset,
+    );
     if (observed.kind === 'stop') {
       if (run.keep) {
         progress(`stopped with --keep: ${canary} keeps ${weight}%; continue with \`npx nx run deploy:canary --resume\` or \`--abort\``);
         context.canaryRun?.remove();
         await context.history.append(entry('kept', canaryRoutes(canary, weight), 'stopped by a signal; --keep left the weight as it was'));
-        return { kind: 'kept', stable, canary, stableVersion, canaryVersion, weight, routes: canaryRoutes(canary, weight), intervals, gates, reason: 'stopped by a signal (--keep)' };
+        return {
+          kind: 'kept',
+          stable,
+          canary,
+          stableVersion,
+          canaryVersion,
+          weight,
+          routes: canaryRoutes(canary, weight),
+          intervals,
+          gates,
+          reason: 'stopped by a signal (--keep)',
+        };
       }
       return backToStable('stopped', `stopped by a signal at ${weight}%`);
     }
@@ -316,7 +402,9 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
       case 'promote':
         return promote('every step passed its analysis');
       case 'rollback': {
-        const failedChecks = observed.interval.checks.filter((check) => !check.ok).map((check) => `${check.name}: ${check.observed} (expected ${check.expected})`);
+        const failedChecks = observed.interval.checks
+          .filter((check) => !check.ok)
+          .map((check) => `${check.name}: ${check.observed} (expected ${check.expected})`);
         return backToStable('rolled-back', `${next.decision.why}: ${failedChecks.join('; ')}`);
       }
       default: {
@@ -327,7 +415,10 @@ async function runCanary(context: CommandContext, settings: CanarySettings, sign
   }
 }
 
-type Observed = { readonly kind: 'stop' } | { readonly kind: 'promote' } | { readonly kind: 'analysed'; readonly interval: CanaryInterval; readonly logOffset: number };
+type Observed =
+  | { readonly kind: 'stop' }
+  | { readonly kind: 'promote' }
+  | { readonly kind: 'analysed'; readonly interval: CanaryInterval; readonly logOffset: number };
 
 /**
  * Watches one interval: what nginx served (its access log, read as it grows), probes when the
@@ -363,7 +454,8 @@ async function observeInterval(
   // until both colors have it: on a slow machine the probes need longer, and too little traffic is
   // never a pass. Without probes the interval ends on time and says it had too little traffic.
   const probeDeadline = startedAt + PROBE_EXTENSION * step.intervalMs;
-  const enough = () => [step.canary, step.stable].every((color) => samples.filter((sample) => sample.color === color).length >= analysis.minRequests);
+  const enough = () =>
+    [step.canary, step.stable].every((color) => samples.filter((sample) => sample.color === color).length >= analysis.minRequests);
   const running = () => clock.now() < deadline || (probeBodies.length > 0 && clock.now() < probeDeadline && !enough());
   while (running()) {
     if (signals.stopRequested()) return { kind: 'stop' };
@@ -372,7 +464,11 @@ async function observeInterval(
     // Until nginx has flushed its log once, what it shows of this interval says nothing about the traffic.
     if (probeBodies.length > 0 && clock.now() - startedAt >= ACCESS_LOG_FLUSH_MS) {
       const ticksLeft = Math.max(1, (Math.max(deadline, clock.now() + CANARY_TICK_MS) - clock.now()) / CANARY_TICK_MS);
-      probesSent += await sendProbes(canaryAccess, samples, step, probeBodies, probesSent, { atLeast: Math.max(1, Math.round((probes.ratePerSecond * CANARY_TICK_MS) / 1000)), ticksLeft, minRequests: analysis.minRequests });
+      probesSent += await sendProbes(canaryAccess, samples, step, probeBodies, probesSent, {
+        atLeast: Math.max(1, Math.round((probes.ratePerSecond * CANARY_TICK_MS) / 1000)),
+        ticksLeft,
+        minRequests: analysis.minRequests,
+      });
     }
     await clock.sleep(clock.now() < deadline ? Math.min(CANARY_TICK_MS, deadline - clock.now()) : CANARY_TICK_MS);
   }
@@ -383,7 +479,11 @@ async function observeInterval(
     const [earlier, later] = [metricsBefore[color], metricsAfter[color]];
     return earlier && later ? delta(earlier, later) : null;
   };
-  const judged: Analysis = judge(sampleOf(step.canary, samples, metricsDelta(step.canary)), sampleOf(step.stable, samples, metricsDelta(step.stable)), analysis);
+  const judged: Analysis = judge(
+    sampleOf(step.canary, samples, metricsDelta(step.canary)),
+    sampleOf(step.stable, samples, metricsDelta(step.stable)),
+    analysis,
+  );
   return {
     kind: 'analysed',
     logOffset: offset,
@@ -414,16 +514,25 @@ async function sendProbes(
   pace: { atLeast: number; ticksLeft: number; minRequests: number },
 ): Promise<number> {
   const short = (color: Color) => Math.max(0, pace.minRequests - samples.filter((sample) => sample.color === color).length);
-  const perTick = (missing: number, share: number) => (missing === 0 ? 0 : Math.max(pace.atLeast, Math.ceil(missing / share / pace.ticksLeft)));
+  const perTick = (missing: number, share: number) =>
+    missing === 0 ? 0 : Math.max(pace.atLeast, Math.ceil(missing / share / pace.ticksLeft));
   const toCanary = Array.from({ length: perTick(short(step.canary), 1) }, () => `${canaryAccess.previewPathPrefix}predict`);
   const toLive = Array.from({ length: perTick(short(step.stable), (100 - step.weight) / 100) }, () => '/predict');
   // Interleaved, so no batch is all one color's: a color sent more at once queues more, and would be measured slower.
-  const paths = Array.from({ length: Math.max(toCanary.length, toLive.length) }, (_, index) => [toCanary[index], toLive[index]]).flat().filter((path): path is string => path !== undefined);
+  const paths = Array.from({ length: Math.max(toCanary.length, toLive.length) }, (_, index) => [toCanary[index], toLive[index]])
+    .flat()
+    .filter((path): path is string => path !== undefined);
   // A failed probe is an answer nginx logs (or a connection error it logs as 502): the analysis counts it there.
   // At most PROBE_CONCURRENCY at once: a burst of probes would queue at the colors and be measured as their latency.
   for (let start = 0; start < paths.length; start += PROBE_CONCURRENCY) {
     const batch = paths.slice(start, start + PROBE_CONCURRENCY);
-    await Promise.all(batch.map((path, index) => canaryAccess.request({ method: 'POST', path, body: bodies[(sentBefore + start + index) % bodies.length] ?? '{}' }).catch(() => undefined)));
+    await Promise.all(
+      batch.map((path, index) =>
+        canaryAccess
+          .request({ method: 'POST', path, body: bodies[(sentBefore + start + index) % bodies.length] ?? '{}' })
+          .catch(() => undefined),
+      ),
+    );
   }
   return paths.length;
 }
@@ -443,7 +552,10 @@ async function warmUp(context: CommandContext, canary: Color, bodies: readonly s
   );
 }
 
-async function bothMetrics(canaryAccess: CanaryAccess, step: { stable: Color; canary: Color }): Promise<Partial<Record<Color, RequestTotals>>> {
+async function bothMetrics(
+  canaryAccess: CanaryAccess,
+  step: { stable: Color; canary: Color },
+): Promise<Partial<Record<Color, RequestTotals>>> {
   const one = async (color: Color): Promise<RequestTotals | undefined> => {
     const answer = await canaryAccess.metrics(color).catch(() => undefined);
     return answer && answer.status === 200 ? requestTotals(answer.body) : undefined;
@@ -465,21 +577,38 @@ export function describeInterval(interval: CanaryInterval): string {
  * weight itself), and this command waits for the lock; whatever is left (an interrupted canary)
  * is finished under the lock by `finish`.
  */
-async function handOver(context: CommandContext, command: 'abort' | 'promote', signal: NodeJS.Signals, finish: () => Promise<CanaryResult>): Promise<CanaryResult> {
+async function handOver(
+  context: CommandContext,
+  command: 'abort' | 'promote',
+  signal: NodeJS.Signals,
+  finish: () => Promise<CanaryResult>,
+): Promise<CanaryResult> {
   const holder = context.lock.holder?.();
   let asked: number | undefined;
   if (holder && holder.command.startsWith('canary')) {
-    context.progress(`asking the running canary (pid ${holder.pid}, \`${holder.command}\`) to ${command === 'abort' ? 'stop and move the weight back' : 'promote now'}...`);
+    context.progress(
+      `asking the running canary (pid ${holder.pid}, \`${holder.command}\`) to ${command === 'abort' ? 'stop and move the weight back' : 'promote now'}...`,
+    );
     if (holder.signal(signal)) asked = holder.pid;
   }
-  return context.lock.hold({ command: command === 'abort' ? 'canary --abort' : 'promote', user: context.userName, waitMs: asked ? HANDOVER_WAIT_MS : STALE_LOCK_WAIT_MS }, async () => {
-    const routes = await context.backend.readRoutes();
-    if (asked !== undefined && !splitOf(routes)) {
-      const live = mainTarget(routes.live);
-      return { kind: 'noop', note: `the running canary (pid ${asked}) ${command === 'abort' ? 'stopped' : 'finished'}: live is ${describeWeights(routes.live)} (${live}); its history line says how it ended.` };
-    }
-    return finish();
-  });
+  return context.lock.hold(
+    {
+      command: command === 'abort' ? 'canary --abort' : 'promote',
+      user: context.userName,
+      waitMs: asked ? HANDOVER_WAIT_MS : STALE_LOCK_WAIT_MS,
+    },
+    async () => {
+      const routes = await context.backend.readRoutes();
+      if (asked !== undefined && !splitOf(routes)) {
+        const live = mainTarget(routes.live);
+        return {
+          kind: 'noop',
+          note: `the running canary (pid ${asked}) ${command === 'abort' ? 'stopped' : 'finished'}: live is ${describeWeights(routes.live)} (${live}); its history line says how it ended.`,
+        };
+      }
+      return finish();
+    },
+  );
 }
 
 /** --abort of an interrupted canary (the caller holds the lock): everything back on the stable color. */
@@ -499,7 +628,12 @@ async function promoteInterrupted(context: CommandContext): Promise<CanaryResult
   return finishInterrupted(context, split, 'promoted', async () => {
     const movedAt = context.clock.now();
     await context.backend.setRoutes(routesWithLive(split.canary));
-    const verified = await verifyRoute(context, 'live', split.canary, split.last?.canaryVersion ?? context.backend.colors.recorded(split.canary)?.version ?? null);
+    const verified = await verifyRoute(
+      context,
+      'live',
+      split.canary,
+      split.last?.canaryVersion ?? context.backend.colors.recorded(split.canary)?.version ?? null,
+    );
     if (!verified.ok) {
       await context.backend.setRoutes(canaryRoutes(split.canary, split.weight));
       throw new DeployError('VERIFY_FAILED', `${verified.observed}; the canary's weight was put back to ${split.weight}%.`);
@@ -546,5 +680,15 @@ async function finishInterrupted(
     routes,
     gates: [],
   });
-  return { kind: outcome, stable: split.stable, canary: split.canary, stableVersion, canaryVersion, weight, routes, intervals: [], gates: [] };
+  return {
+    kind: outcome,
+    stable: split.stable,
+    canary: split.canary,
+    stableVersion,
+    canaryVersion,
+    weight,
+    routes,
+    intervals: [],
+    gates: [],
+  };
 }

@@ -10,7 +10,12 @@ import { CanaryRun } from './canary-run';
 import { LastDiff } from './last-diff';
 
 /** The lock, the history, the running canary's progress and the latest diff report of a deployment kept in a local state folder (local stack, Compose). */
-export function stateFolderStores(files: LockFiles & { readonly historyFile: string }): { lock: Lock; history: HistoryStore; canaryRun: JsonFile<CanaryRun>; lastDiff: JsonFile<LastDiff> } {
+export function stateFolderStores(files: LockFiles & { readonly historyFile: string }): {
+  lock: Lock;
+  history: HistoryStore;
+  canaryRun: JsonFile<CanaryRun>;
+  lastDiff: JsonFile<LastDiff>;
+} {
   return {
     lock: fileLock(files),
     history: fileHistory(files.historyFile),
@@ -40,7 +45,6 @@ export interface CommandContext {
   /** TEST HOOK (BLUEGREEN_TEST_PAUSE_AT): waits forever at the named point, so a test can kill the command there. */
   readonly testPause?: TestPause;
 }
-
 
 type HistoryStamp = Pick<HistoryInput, 'schemaVersion' | 'time' | 'user' | 'backend' | 'durationMs'>;
 

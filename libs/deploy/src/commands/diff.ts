@@ -32,17 +32,33 @@ export async function diffColors(context: CommandContext, request: DiffRequest):
   );
   const notes = [...collected.problems];
   if (!replay && report.pairs === 0) {
-    notes.push(`No mirrored requests to compare yet: turn shadow traffic on with \`npx nx run deploy:shadow on\` and send live traffic, or replay a file (--replay=models/v1.0.0/replay.jsonl).`);
+    notes.push(
+      `No mirrored requests to compare yet: turn shadow traffic on with \`npx nx run deploy:shadow on\` and send live traffic, or replay a file (--replay=models/v1.0.0/replay.jsonl).`,
+    );
   }
-  const result: DiffResult = { report, problems: request.criteria ? diffProblems(report, request.criteria) : [], judged: request.criteria !== undefined, notes };
+  const result: DiffResult = {
+    report,
+    problems: request.criteria ? diffProblems(report, request.criteria) : [],
+    judged: request.criteria !== undefined,
+    notes,
+  };
   keepDiff(context, request.by ?? 'deploy diff', result);
   return result;
 }
 
 /** Keeps `result` as the latest report (the dashboard shows it); a state folder that can not be written costs only that. */
-export function keepDiff(context: Pick<CommandContext, 'lastDiff' | 'clock' | 'userName' | 'progress'>, by: string, result: DiffResult): void {
+export function keepDiff(
+  context: Pick<CommandContext, 'lastDiff' | 'clock' | 'userName' | 'progress'>,
+  by: string,
+  result: DiffResult,
+): void {
   try {
-    context.lastDiff?.write({ time: new Date(context.clock.now()).toISOString(), by, user: context.userName, result: { ...result, problems: [...result.problems], notes: [...result.notes] } });
+    context.lastDiff?.write({
+      time: new Date(context.clock.now()).toISOString(),
+      by,
+      user: context.userName,
+      result: { ...result, problems: [...result.problems], notes: [...result.notes] },
+    });
   } catch (error) {
     context.progress(`the diff report was not kept for the dashboard: ${(error as Error).message}`);
   }

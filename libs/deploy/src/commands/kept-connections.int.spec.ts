@@ -20,7 +20,9 @@ function post(options: RequestOptions): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request({ ...options, method: 'POST', path: '/predict', headers: { 'content-type': 'application/json' } }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, color: res.headers['x-color'] as string | undefined, reusedSocket: req.reusedSocket }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, color: res.headers['x-color'] as string | undefined, reusedSocket: req.reusedSocket }),
+      );
     });
     req.on('error', reject);
     req.end(PREDICT);
@@ -75,10 +77,18 @@ describeWithBinary(NGINX, 'nginx')('kept connections between nginx and the color
       // which nginx does without a request), the old color retires the connection and counts it.
       const old = before as 'blue' | 'green';
       const retired = await new Promise<string | undefined>((resolve, reject) => {
-        const req = request({ socketPath: stack.layout.socket(old), path: '/health', headers: { [ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER]: 'live.sock' }, agent: false }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.headers.connection));
-        });
+        const req = request(
+          {
+            socketPath: stack.layout.socket(old),
+            path: '/health',
+            headers: { [ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER]: 'live.sock' },
+            agent: false,
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.headers.connection));
+          },
+        );
         req.on('error', reject);
         req.end();
       });

@@ -68,7 +68,11 @@ describe('release --switch (what CD runs), on a fake deployment', () => {
   it('given blue live, when v1.2.0 is released with --switch, then green serves it live and the history has both steps', async () => {
     const backend = releasingBackend('blue');
     const result = await releaseToIdle(contextFor(backend), { model: 'v1.2.0x1', switch: true });
-    expect(result).toMatchObject({ color: 'green', version: 'v1.2.0', switch: { kind: 'switched', from: 'blue', to: 'green', toVersion: 'v1.2.0' } });
+    expect(result).toMatchObject({
+      color: 'green',
+      version: 'v1.2.0',
+      switch: { kind: 'switched', from: 'blue', to: 'green', toVersion: 'v1.2.0' },
+    });
     expect(backend.live()).toBe('green');
     expect(history().map((entry) => `${entry.command} ${entry.outcome}`)).toEqual(['release released', 'switch switched']);
   });
@@ -82,20 +86,31 @@ describe('release --switch (what CD runs), on a fake deployment', () => {
     expect(backend.live()).toBe('blue');
     expect(backend.moves).toEqual([]);
     expect(backend.releases).toEqual([{ model: 'v2.0.0x4' }, { color: 'green', model: 'v1.1.0x1' }]);
-    expect(history().map((entry) => `${entry.command} ${entry.outcome}`)).toEqual(['release released', 'switch refused', 'release released']);
+    expect(history().map((entry) => `${entry.command} ${entry.outcome}`)).toEqual([
+      'release released',
+      'switch refused',
+      'release released',
+    ]);
   });
 
   it('refuses to switch to a release that is not the version CD expects (--expect-version), and puts it back', async () => {
     const backend = releasingBackend('blue');
-    const error = await releaseToIdle(contextFor(backend), { model: 'v1.2.0x1', switch: true, expectVersion: 'v1.3.0' }).catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: 'PREFLIGHT_FAILED', message: expect.stringContaining('answered version v1.2.0, but expected v1.3.0: required by --expect-version') });
+    const error = await releaseToIdle(contextFor(backend), { model: 'v1.2.0x1', switch: true, expectVersion: 'v1.3.0' }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({
+      code: 'PREFLIGHT_FAILED',
+      message: expect.stringContaining('answered version v1.2.0, but expected v1.3.0: required by --expect-version'),
+    });
     expect(backend.live()).toBe('blue');
     expect(backend.releases).toHaveLength(2);
   });
 
   it('records a refused release (to the live color) and changes nothing', async () => {
     const backend = releasingBackend('blue');
-    await expect(releaseToIdle(contextFor(backend), { model: 'v1.2.0x1', color: 'blue', switch: true })).rejects.toMatchObject({ code: 'LIVE_COLOR_RELEASE' });
+    await expect(releaseToIdle(contextFor(backend), { model: 'v1.2.0x1', color: 'blue', switch: true })).rejects.toMatchObject({
+      code: 'LIVE_COLOR_RELEASE',
+    });
     expect(history()).toEqual([expect.objectContaining({ command: 'release', outcome: 'refused', color: 'blue' })]);
     expect(backend.moves).toEqual([]);
   });

@@ -1,7 +1,15 @@
 import type { BackendStatus, DownRequest, DownResult, ReleaseRequest, ReleaseResult, UpRequest, UpResult } from '../backends/backend';
 import { DeployError } from '../errors';
 import { type CanaryView, canaryView } from './canary-status';
-import { type HistoryEntry, type HistoryInput, type MoveEntry, lastAttempt, lastEntry, lastSuccessfulSwitch, skippedLinesNote } from '../history/history';
+import {
+  type HistoryEntry,
+  type HistoryInput,
+  type MoveEntry,
+  lastAttempt,
+  lastEntry,
+  lastSuccessfulSwitch,
+  skippedLinesNote,
+} from '../history/history';
 import { type CommandContext, historyStamp, reasonOf } from './context';
 import { type SwitchResult, moveAndRecord, switchFailureCode } from './switch';
 import { settleInterruptedSwitch, unsettledIntent } from './reconcile';
@@ -14,23 +22,39 @@ const DOWN_LOCK_WAIT_MS = 15_000;
  * the lock, and records it.
  */
 export function upStack(context: CommandContext, request: UpRequest): Promise<UpResult> {
-  return recorded(context, 'up', {}, async (record) => {
-    const result = await context.backend.up(request);
-    if (result.kind === 'started') {
-      const color = (name: 'blue' | 'green') => ({ model: result.colors[name].model, version: result.colors[name].version, sha256: result.colors[name].modelSha256 });
-      await record({ command: 'up', outcome: 'started', live: result.live, colors: { blue: color('blue'), green: color('green') } });
-    }
-    return result;
-  }, (reason) => ({ command: 'up', outcome: 'failed', live: null, colors: null, reason }));
+  return recorded(
+    context,
+    'up',
+    {},
+    async (record) => {
+      const result = await context.backend.up(request);
+      if (result.kind === 'started') {
+        const color = (name: 'blue' | 'green') => ({
+          model: result.colors[name].model,
+          version: result.colors[name].version,
+          sha256: result.colors[name].modelSha256,
+        });
+        await record({ command: 'up', outcome: 'started', live: result.live, colors: { blue: color('blue'), green: color('green') } });
+      }
+      return result;
+    },
+    (reason) => ({ command: 'up', outcome: 'failed', live: null, colors: null, reason }),
+  );
 }
 
 /** `deploy:down`: stops what `up` started; waits a little for a switch in progress. */
 export function downStack(context: CommandContext, request: DownRequest): Promise<DownResult> {
-  return recorded(context, 'down', { waitMs: DOWN_LOCK_WAIT_MS }, async (record) => {
-    const result = await context.backend.down(request);
-    if (result.kind === 'stopped') await record({ command: 'down', outcome: 'stopped' });
-    return result;
-  }, (reason) => ({ command: 'down', outcome: 'failed', reason }));
+  return recorded(
+    context,
+    'down',
+    { waitMs: DOWN_LOCK_WAIT_MS },
+    async (record) => {
+      const result = await context.backend.down(request);
+      if (result.kind === 'stopped') await record({ command: 'down', outcome: 'stopped' });
+      return result;
+    },
+    (reason) => ({ command: 'down', outcome: 'failed', reason }),
+  );
 }
 
 /** What `release` did, and with `--switch` how the switch to the released color went. */
@@ -43,23 +67,40 @@ export type ReleaseOutcome = ReleaseResult & { readonly switch?: SwitchResult };
  * what CD does, so no manual command can slip in between.
  * @throws DeployError from the release; PREFLIGHT_FAILED, VERIFY_FAILED, REVERT_FAILED (or STATE_NOT_WRITABLE) when the switch failed
  */
-export function releaseToIdle(context: CommandContext, request: ReleaseRequest & { readonly switch?: boolean; readonly expectVersion?: string }): Promise<ReleaseOutcome> {
-  const what = [request.model ? `--model=${request.model}` : '', request.image ? `--image=${request.image}` : '', request.switch ? '--switch' : ''].filter(Boolean).join(' ');
+export function releaseToIdle(
+  context: CommandContext,
+  request: ReleaseRequest & { readonly switch?: boolean; readonly expectVersion?: string },
+): Promise<ReleaseOutcome> {
+  const what = [
+    request.model ? `--model=${request.model}` : '',
+    request.image ? `--image=${request.image}` : '',
+    request.switch ? '--switch' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   return context.lock.hold({ command: `release ${what}`.trim(), user: context.userName }, async () => {
     await settleInterruptedSwitch(context);
     const { switch: andSwitch, expectVersion, ...release } = request;
     const result = await recordRelease(context, release, () => context.backend.release(release));
     if (!andSwitch) return result;
-    const expected = expectVersion ? { version: expectVersion, why: 'required by --expect-version' } : { version: result.version, why: 'the version just released to it' };
+    const expected = expectVersion
+      ? { version: expectVersion, why: 'required by --expect-version' }
+      : { version: result.version, why: 'the version just released to it' };
     const moved = await moveAndRecord(context, 'switch', await context.backend.readRoutes(), result.color, expected);
     if (moved.kind === 'switched') return { ...result, switch: moved };
     context.progress(`The switch to ${result.color} did not happen (${moved.kind}); putting ${result.color} back on what it ran before...`);
-    const putBack = { color: result.color, ...(result.previous.model ? { model: result.previous.model } : {}), ...(result.previous.image ? { image: result.previous.image } : {}) };
+    const putBack = {
+      color: result.color,
+      ...(result.previous.model ? { model: result.previous.model } : {}),
+      ...(result.previous.image ? { image: result.previous.image } : {}),
+    };
     const restored = await recordRelease(context, putBack, () => context.backend.release(putBack)).then(
       (back) => `${back.color} runs ${back.version} again.`,
       (error: unknown) => `Putting ${result.color} back failed too: ${reasonOf(error)}`,
     );
-    throw new DeployError(switchFailureCode(moved), `${moved.from} -> ${moved.to}: ${moved.reason}\n${restored}`, { data: { release: result, switch: moved } });
+    throw new DeployError(switchFailureCode(moved), `${moved.from} -> ${moved.to}: ${moved.reason}\n${restored}`, {
+      data: { release: result, switch: moved },
+    });
   });
 }
 
@@ -118,7 +159,11 @@ export async function stackStatus(context: CommandContext): Promise<StatusResult
 }
 
 /** A history line without what {@link historyStamp} fills in (distributed over the union, so each command keeps its own fields). */
-type EntryBody = HistoryInput extends infer Entry ? (Entry extends unknown ? Omit<Entry, keyof ReturnType<typeof historyStamp>> : never) : never;
+type EntryBody = HistoryInput extends infer Entry
+  ? Entry extends unknown
+    ? Omit<Entry, keyof ReturnType<typeof historyStamp>>
+    : never
+  : never;
 
 /** A lifecycle command under the lock, with its one history line (see {@link record}). */
 export function recorded<T>(
@@ -155,6 +200,8 @@ async function record<T>(
 function interruptedNote(entries: readonly HistoryEntry[], kind: HistoryEntry['backend']): string[] {
   const intent = unsettledIntent(entries, kind);
   return intent
-    ? [`A switch ${intent.from} -> ${intent.to} began at ${intent.time} and recorded no outcome (its command was stopped, or is still running); the next switch, rollback or release settles it from what nginx really serves.`]
+    ? [
+        `A switch ${intent.from} -> ${intent.to} began at ${intent.time} and recorded no outcome (its command was stopped, or is still running); the next switch, rollback or release settles it from what nginx really serves.`,
+      ]
     : [];
 }

@@ -2,7 +2,8 @@ import { type Color, otherColor } from '@mlbg/contract';
 import { type BackendKind, type HistoryEntry, type MoveEntry, lastSuccessfulSwitch } from '../history/history';
 
 /** What a switch request means given the live color. */
-export type SwitchPlan = { readonly kind: 'noop'; readonly color: Color } | { readonly kind: 'switch'; readonly from: Color; readonly to: Color };
+export type SwitchPlan =
+  { readonly kind: 'noop'; readonly color: Color } | { readonly kind: 'switch'; readonly from: Color; readonly to: Color };
 
 /** `requested` undefined = toggle, like the original `switch_traffic.sh`. Pure. */
 export function planSwitch(live: Color, requested?: Color): SwitchPlan {

@@ -43,7 +43,10 @@ export async function settleInterruptedSwitch(context: CommandContext): Promise<
     });
   } catch (error) {
     if (!isNotWritable(error)) throw error;
-    throw new DeployError('STATE_NOT_WRITABLE', `${context.history.where}: ${reasonOf(error)}. An earlier switch ${intent.from} -> ${intent.to} is still to be recorded (${live} is live and the state says so); nothing else was done.`);
+    throw new DeployError(
+      'STATE_NOT_WRITABLE',
+      `${context.history.where}: ${reasonOf(error)}. An earlier switch ${intent.from} -> ${intent.to} is still to be recorded (${live} is live and the state says so); nothing else was done.`,
+    );
   }
   const note = flipped
     ? `An earlier switch ${intent.from} -> ${intent.to} (${intent.time}) was interrupted after the route moved: ${intent.to} is live; the state and the history now say so (it was not verified through nginx by that command; \`deploy:status\` shows what is served).`

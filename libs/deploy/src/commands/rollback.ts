@@ -37,7 +37,10 @@ export function rollbackTraffic(context: CommandContext): Promise<SwitchResult> 
           routes,
           plan.to,
           plan.expectVersion
-            ? { version: plan.expectVersion, why: `${plan.to} ran it before the last switch (${plan.basedOn.time}) and a rollback returns to it; it was released again since, so use deploy:switch --color=${plan.to} if you mean to go to what it runs now` }
+            ? {
+                version: plan.expectVersion,
+                why: `${plan.to} ran it before the last switch (${plan.basedOn.time}) and a rollback returns to it; it was released again since, so use deploy:switch --color=${plan.to} if you mean to go to what it runs now`,
+              }
             : undefined,
         );
       default: {

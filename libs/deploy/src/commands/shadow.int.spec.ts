@@ -25,7 +25,8 @@ interface ModelCard {
 }
 const card = (version: string) => JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'models', version, 'model.json'), 'utf8')) as ModelCard;
 /** The card's closed form for one feature, in float64. */
-const predictWith = (model: ModelCard, x: number) => (model.transform === 'polynomial-2' ? [x, x * x] : [x]).reduce((sum, value, i) => sum + (model.weights[i] ?? 0) * value, model.bias);
+const predictWith = (model: ModelCard, x: number) =>
+  (model.transform === 'polynomial-2' ? [x, x * x] : [x]).reduce((sum, value, i) => sum + (model.weights[i] ?? 0) * value, model.bias);
 
 /** What v1.1.0 answers minus what v1.0.0 answers on every row of the replay file. */
 function expectedDiffs(): number[] {
@@ -33,13 +34,16 @@ function expectedDiffs(): number[] {
   return readFileSync(join(WORKSPACE_ROOT, REPLAY), 'utf8')
     .trim()
     .split('\n')
-    .flatMap((line) => (JSON.parse(line) as { features: number[][] }).features.map(([x]) => Math.abs(predictWith(v11, x ?? 0) - predictWith(v10, x ?? 0))));
+    .flatMap((line) =>
+      (JSON.parse(line) as { features: number[][] }).features.map(([x]) => Math.abs(predictWith(v11, x ?? 0) - predictWith(v10, x ?? 0))),
+    );
 }
 
 describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real nginx, real services, real relay)', () => {
   let stack: StackHarness;
   const shadowStatus = async () => (await stack.cli('shadow', 'status', '--json')).json<{ result: ShadowResult }>().result;
-  const records = async (port: number) => PredictionsResponse.parse(JSON.parse((await stack.request('GET', '/admin/predictions', undefined, port)).body));
+  const records = async (port: number) =>
+    PredictionsResponse.parse(JSON.parse((await stack.request('GET', '/admin/predictions', undefined, port)).body));
 
   beforeAll(async () => {
     stack = await StackHarness.create('shadow');
@@ -53,7 +57,14 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
   });
 
   it('nginx answers 404 for the admin route on every route; each color serves it on its own port', async () => {
-    for (const path of ['/admin/predictions', '/preview/admin/predictions', '/admin/', '/admin', '//admin/predictions', '/%61dmin/predictions']) {
+    for (const path of [
+      '/admin/predictions',
+      '/preview/admin/predictions',
+      '/admin/',
+      '/admin',
+      '//admin/predictions',
+      '/%61dmin/predictions',
+    ]) {
       const answer = await stack.request('GET', path);
       expect([path, answer.status, JSON.parse(answer.body).code]).toEqual([path, 404, 'INTERNAL_ROUTE']);
     }
@@ -79,7 +90,12 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     expect(run.code).toBe(0);
     const { report } = run.json<{ result: DiffResult }>().result;
     const diffs = expectedDiffs();
-    expect(report).toMatchObject({ source: 'replay', pairs: 200, live: { color: 'blue', version: 'v1.0.0' }, candidate: { color: 'green', version: 'v1.1.0' } });
+    expect(report).toMatchObject({
+      source: 'replay',
+      pairs: 200,
+      live: { color: 'blue', version: 'v1.0.0' },
+      candidate: { color: 'green', version: 'v1.1.0' },
+    });
     expect(report.absDiff?.values).toBe(diffs.length);
     // float32 inference against the float64 closed form
     expect(report.absDiff?.mean).toBeCloseTo(diffs.reduce((sum, value) => sum + value, 0) / diffs.length, 3);
@@ -95,32 +111,58 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     const max = Math.max(...expectedDiffs());
     const tight = await stack.cli('switch', '--color=green', `--replay=${REPLAY}`, '--max-diff=0.01', '--json');
     expect(tight.code).toBe(1);
-    const refused = tight.json<{ result: { kind: string; gates: { name: string; ok: boolean; observed: string }[] }; error: { code: string } }>();
+    const refused = tight.json<{
+      result: { kind: string; gates: { name: string; ok: boolean; observed: string }[] };
+      error: { code: string };
+    }>();
     expect(refused.error.code).toBe('PREFLIGHT_FAILED');
     expect(refused.result.kind).toBe('refused');
-    expect(refused.result.gates.at(-1)).toMatchObject({ name: 'prediction-diff', ok: false, observed: expect.stringContaining('of pairs within tolerance') });
+    expect(refused.result.gates.at(-1)).toMatchObject({
+      name: 'prediction-diff',
+      ok: false,
+      observed: expect.stringContaining('of pairs within tolerance'),
+    });
     expect((await stack.serving()).color).toBe('blue');
 
-    const loose = await stack.cli('switch', '--color=green', `--replay=${REPLAY}`, `--max-diff=${(max * 1.01).toFixed(4)}`, '--min-agreement=100%', '--min-pairs=200');
+    const loose = await stack.cli(
+      'switch',
+      '--color=green',
+      `--replay=${REPLAY}`,
+      `--max-diff=${(max * 1.01).toFixed(4)}`,
+      '--min-agreement=100%',
+      '--min-pairs=200',
+    );
     expect(loose.code).toBe(0);
     expect(loose.stdout).toContain('ok  200 pair(s) (replay) of green v1.1.0 against blue v1.0.0; 100.0% within tolerance');
     expect((await stack.serving()).color).toBe('green');
     expect((await stack.cli('switch', '--color=blue')).code).toBe(0);
   });
 
-  it('the prediction-diff gate at a canary\'s start: a tight tolerance refuses it and no weight moves', async () => {
-    const tight = await stack.cli('canary', '--color=green', '--steps=25,100', '--interval=1s', `--replay=${REPLAY}`, '--max-diff=0.01', '--json');
+  it("the prediction-diff gate at a canary's start: a tight tolerance refuses it and no weight moves", async () => {
+    const tight = await stack.cli(
+      'canary',
+      '--color=green',
+      '--steps=25,100',
+      '--interval=1s',
+      `--replay=${REPLAY}`,
+      '--max-diff=0.01',
+      '--json',
+    );
     expect(tight.code).toBe(1);
     const refused = tight.json<{ result: { kind: string; weight: number; gates: { name: string; ok: boolean }[] } }>();
     expect(refused.result).toMatchObject({ kind: 'refused', weight: 0 });
     expect(refused.result.gates.at(-1)).toMatchObject({ name: 'prediction-diff', ok: false });
-    expect((await stack.cli('status', '--json')).json<{ result: { routes: { live: { blue: number; green: number } } } }>().result.routes.live).toEqual({ blue: 100, green: 0 });
+    expect(
+      (await stack.cli('status', '--json')).json<{ result: { routes: { live: { blue: number; green: number } } } }>().result.routes.live,
+    ).toEqual({ blue: 100, green: 0 });
   });
 
   it('too few pairs is a refusal, not a pass', async () => {
     const run = await stack.cli('switch', '--color=green', '--max-diff=100', '--min-pairs=1000000', '--json');
     expect(run.code).toBe(1);
-    expect(run.json<{ result: { gates: { observed: string }[] } }>().result.gates.at(-1)?.observed).toMatch(/only \d+ pair\(s\) to compare, at least 1000000 needed/);
+    expect(run.json<{ result: { gates: { observed: string }[] } }>().result.gates.at(-1)?.observed).toMatch(
+      /only \d+ pair\(s\) to compare, at least 1000000 needed/,
+    );
     expect((await stack.serving()).color).toBe('blue');
   });
 
@@ -139,7 +181,11 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     // Every copy nginx handed the relay is accounted for (forwarded, failed or dropped) before we read.
     const deadline = Date.now() + 30_000;
     let relay = (await stack.cli('shadow', 'status', '--json')).json<{ result: ShadowResult }>().result.relay;
-    while (relay && (relay.received < sent || relay.forwarded + relay.failed + relay.dropped + relay.sampledOut < relay.received) && Date.now() < deadline) {
+    while (
+      relay &&
+      (relay.received < sent || relay.forwarded + relay.failed + relay.dropped + relay.sampledOut < relay.received) &&
+      Date.now() < deadline
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       relay = (await stack.cli('shadow', 'status', '--json')).json<{ result: ShadowResult }>().result.relay;
     }
@@ -175,10 +221,18 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
       if (relay !== null && stack.pid('shadow-relay') !== pid) restarted = stack.pid('shadow-relay');
     }
     expect(restarted).toEqual(expect.any(Number));
-    const status = (await stack.cli('status', '--json')).json<{ result: { supervisor: { processes: Record<string, { phase: string; restarts: number; lastExit: { reason: string } | null }> } } }>().result;
+    const status = (await stack.cli('status', '--json')).json<{
+      result: { supervisor: { processes: Record<string, { phase: string; restarts: number; lastExit: { reason: string } | null }> } };
+    }>().result;
     expect(status.supervisor.processes['shadow-relay']).toMatchObject({ restarts: 1, lastExit: { reason: 'killed by SIGKILL' } });
-    expect((await stack.cli('status')).stdout).toMatch(/shadow-relay +(starting|ready) \(pid \d+\), 1 restart\(s\), last exit .*killed by SIGKILL/);
-    expect(readHistory(stack.layout.historyFile).entries.filter((entry) => entry.command === 'restart').at(-1)).toMatchObject({ process: 'shadow-relay', outcome: 'restarted', exit: 'killed by SIGKILL' });
+    expect((await stack.cli('status')).stdout).toMatch(
+      /shadow-relay +(starting|ready) \(pid \d+\), 1 restart\(s\), last exit .*killed by SIGKILL/,
+    );
+    expect(
+      readHistory(stack.layout.historyFile)
+        .entries.filter((entry) => entry.command === 'restart')
+        .at(-1),
+    ).toMatchObject({ process: 'shadow-relay', outcome: 'restarted', exit: 'killed by SIGKILL' });
     // The new relay runs with the percent the old one had, and copies reach the idle color again.
     expect((await shadowStatus()).percent).toBe(40);
     expect((await stack.cli('shadow', 'on')).code).toBe(0);
@@ -187,7 +241,8 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     const before = { received: relay?.received ?? 0, forwarded: relay?.forwarded ?? 0 };
     for (let i = 0; i < 10; i += 1) expect((await stack.request('POST', '/predict', { features: [[2]] })).status).toBe(200);
     const end = Date.now() + 10_000;
-    while (((await shadowStatus()).relay?.forwarded ?? 0) < before.forwarded + 10 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (((await shadowStatus()).relay?.forwarded ?? 0) < before.forwarded + 10 && Date.now() < end)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await shadowStatus()).relay).toMatchObject({ percent: 100, received: before.received + 10, forwarded: before.forwarded + 10 });
   });
 
@@ -224,7 +279,10 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     }
     const result = await capture;
     expect(result.code).toBe(0);
-    expect(result.json<{ result: { captured: number; shadowWasOff: boolean } }>().result).toMatchObject({ captured: 30, shadowWasOff: true });
+    expect(result.json<{ result: { captured: number; shadowWasOff: boolean } }>().result).toMatchObject({
+      captured: 30,
+      shadowWasOff: true,
+    });
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(30);
     for (const line of lines) expect(bodies).toContain(line);

@@ -4,7 +4,8 @@ import type { DeploymentSpec } from '../spec/deployment-spec';
 import type { CommandContext } from './context';
 import { recorded } from './lifecycle';
 
-export type ShadowAction = { readonly kind: 'on'; readonly percent: number; readonly queueSize: number } | { readonly kind: 'off' } | { readonly kind: 'status' };
+export type ShadowAction =
+  { readonly kind: 'on'; readonly percent: number; readonly queueSize: number } | { readonly kind: 'off' } | { readonly kind: 'status' };
 
 export type ShadowResult = ShadowStatus & { readonly action: ShadowAction['kind']; readonly final?: ShadowStatus['relay'] };
 
@@ -12,7 +13,10 @@ export type ShadowResult = ShadowStatus & { readonly action: ShadowAction['kind'
  * `shadow on` as the spec allows it: the flags (or the dashboard's request) over the spec's percent
  * and queue size; refused when the spec rendered nginx without the mirror. One place for the CLI and the dashboard.
  */
-export function shadowOnAction(spec: DeploymentSpec, request: { readonly percent?: number; readonly queueSize?: number }): Extract<ShadowAction, { kind: 'on' }> {
+export function shadowOnAction(
+  spec: DeploymentSpec,
+  request: { readonly percent?: number; readonly queueSize?: number },
+): Extract<ShadowAction, { kind: 'on' }> {
   if (!spec.shadow.mirror) {
     throw new DeployError('SHADOW_FAILED', 'deploy/deployment.json sets shadow.mirror to false, so nginx was started without the mirror.', {
       hint: 'Set shadow.mirror to true (the default) and restart the stack (`deploy:down`, `deploy:up`), then turn shadow on.',
@@ -24,13 +28,18 @@ export function shadowOnAction(spec: DeploymentSpec, request: { readonly percent
 function control(context: CommandContext): ShadowControl {
   const { shadow } = context.backend;
   if (!shadow) {
-    throw new DeployError('DIFF_UNAVAILABLE', `Shadow traffic is not built for --backend=${context.backend.kind} yet (its nginx has the mirror, but nothing provides the relay and the shadow.sock link).`);
+    throw new DeployError(
+      'DIFF_UNAVAILABLE',
+      `Shadow traffic is not built for --backend=${context.backend.kind} yet (its nginx has the mirror, but nothing provides the relay and the shadow.sock link).`,
+    );
   }
   return shadow;
 }
 
 function counters(relay: ShadowStatus['relay']) {
-  return relay ? { received: relay.received, forwarded: relay.forwarded, dropped: relay.dropped, failed: relay.failed, sampledOut: relay.sampledOut } : null;
+  return relay
+    ? { received: relay.received, forwarded: relay.forwarded, dropped: relay.dropped, failed: relay.failed, sampledOut: relay.sampledOut }
+    : null;
 }
 
 /**
@@ -44,17 +53,29 @@ export async function shadowTraffic(context: CommandContext, action: ShadowActio
     case 'status':
       return { ...(await shadow.status()), action: action.kind };
     case 'on':
-      return recorded(context, 'shadow on', {}, async (write) => {
-        const status = await shadow.on({ percent: action.percent, queueSize: action.queueSize });
-        await write({ command: 'shadow', outcome: 'on', percent: action.percent, relay: counters(status.relay) });
-        return { ...status, action: action.kind };
-      }, (reason) => ({ command: 'shadow', outcome: 'failed', percent: action.percent, relay: null, reason }));
+      return recorded(
+        context,
+        'shadow on',
+        {},
+        async (write) => {
+          const status = await shadow.on({ percent: action.percent, queueSize: action.queueSize });
+          await write({ command: 'shadow', outcome: 'on', percent: action.percent, relay: counters(status.relay) });
+          return { ...status, action: action.kind };
+        },
+        (reason) => ({ command: 'shadow', outcome: 'failed', percent: action.percent, relay: null, reason }),
+      );
     case 'off':
-      return recorded(context, 'shadow off', {}, async (write) => {
-        const status = await shadow.off();
-        await write({ command: 'shadow', outcome: 'off', percent: null, relay: counters(status.final) });
-        return { ...status, action: action.kind };
-      }, (reason) => ({ command: 'shadow', outcome: 'failed', percent: null, relay: null, reason }));
+      return recorded(
+        context,
+        'shadow off',
+        {},
+        async (write) => {
+          const status = await shadow.off();
+          await write({ command: 'shadow', outcome: 'off', percent: null, relay: counters(status.final) });
+          return { ...status, action: action.kind };
+        },
+        (reason) => ({ command: 'shadow', outcome: 'failed', percent: null, relay: null, reason }),
+      );
     default: {
       const unreachable: never = action;
       return unreachable;

@@ -40,7 +40,10 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
     expect(await stack.serving('/preview/health')).toEqual({ status: 200, color: 'green', version: 'v1.1.0' });
     const predict = await stack.request('POST', '/predict', PREDICT);
     expect(predict.status).toBe(200);
-    expect(JSON.parse(predict.body)).toMatchObject({ predictions: [expect.any(Number), expect.any(Number), expect.any(Number)], model_version: 'v1.0.0' });
+    expect(JSON.parse(predict.body)).toMatchObject({
+      predictions: [expect.any(Number), expect.any(Number), expect.any(Number)],
+      model_version: 'v1.0.0',
+    });
     expect((await stack.request('GET', '/health', undefined, stack.ports.green)).headers['x-color']).toBe('green');
   });
 
@@ -82,7 +85,14 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
     expect(switched.stdout).toContain('Switched live traffic blue -> green (v1.0.0 -> v1.1.0).');
     expect(await stack.serving()).toEqual({ status: 200, color: 'green', version: 'v1.1.0' });
     expect(await stack.serving('/preview/health')).toMatchObject({ color: 'blue' });
-    expect(history().at(-1)).toMatchObject({ from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0', outcome: 'switched', command: 'switch' });
+    expect(history().at(-1)).toMatchObject({
+      from: 'blue',
+      to: 'green',
+      fromVersion: 'v1.0.0',
+      toVersion: 'v1.1.0',
+      outcome: 'switched',
+      command: 'switch',
+    });
 
     const again = await stack.cli('switch', '--color=green');
     expect(again).toMatchObject({ code: 0, stdout: 'green is already live (v1.1.0); nothing to do.\n' });
@@ -106,9 +116,15 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
 
     const release = await stack.cli('release', `--model=${FIXTURE}`);
     expect(release.code).toBe(0);
-    expect(release.stdout).toMatch(/Released models\/fixtures\/three-features\/model\.onnx to blue: it runs sha256-[0-9a-f]{12} \(3 feature\(s\)\)/);
+    expect(release.stdout).toMatch(
+      /Released models\/fixtures\/three-features\/model\.onnx to blue: it runs sha256-[0-9a-f]{12} \(3 feature\(s\)\)/,
+    );
     expect(release.stdout).toContain('deploy:switch will refuse');
-    expect(await stack.serving('/preview/health')).toMatchObject({ status: 200, color: 'blue', version: expect.stringMatching(/^sha256-/) });
+    expect(await stack.serving('/preview/health')).toMatchObject({
+      status: 200,
+      color: 'blue',
+      version: expect.stringMatching(/^sha256-/),
+    });
     expect(await stack.serving()).toMatchObject({ color: 'green', version: 'v1.1.0' });
 
     const refused = await stack.cli('switch', '--color=blue', '--json');
@@ -129,7 +145,11 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
     expect((await stack.cli('switch', '--color=blue')).code).toBe(0);
     expect(await stack.serving()).toMatchObject({ color: 'blue', version: 'v1.0.0' });
     const state = JSON.parse(readFileSync(stack.layout.stateFile, 'utf8')) as { routes: unknown; models: Record<string, string> };
-    expect(state).toMatchObject({ schemaVersion: 2, routes: { live: { blue: 100, green: 0 }, preview: { blue: 0, green: 100 } }, models: { blue: 'models/v1.0.0/model.onnx' } });
+    expect(state).toMatchObject({
+      schemaVersion: 2,
+      routes: { live: { blue: 100, green: 0 }, preview: { blue: 0, green: 100 } },
+      models: { blue: 'models/v1.0.0/model.onnx' },
+    });
   });
 
   it('switch is refused when the target was killed, and live traffic is not affected', async () => {
@@ -162,7 +182,9 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
     const [first, second] = await Promise.all([stack.cli('switch', '--color=green'), stack.cli('switch', '--color=green')]);
     expect([first.code, second.code].sort()).toEqual([0, 1]);
     const loser = first.code === 1 ? first : second;
-    expect(loser.stderr).toContain('Another deploy command (switch, rollback, release, up or down) is running on this stack right now; nothing was changed.');
+    expect(loser.stderr).toContain(
+      'Another deploy command (switch, rollback, release, up or down) is running on this stack right now; nothing was changed.',
+    );
     expect(loser.stderr).toMatch(/`switch --color=green` \(pid \d+, user .+\) holds it since/);
     expect(await stack.serving()).toMatchObject({ color: 'green', version: 'v1.1.0' });
     expect(history().slice(before)).toEqual([expect.objectContaining({ to: 'green', outcome: 'switched' })]);
@@ -209,12 +231,28 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
 
   it('every action is in the history: up, release, switches, refusals, each with its gate results', async () => {
     const all = readHistory(stack.layout.historyFile).entries;
-    expect(all[0]).toMatchObject({ schemaVersion: 2, command: 'up', outcome: 'started', live: 'blue', colors: { blue: { version: 'v1.0.0' }, green: { version: 'v1.1.0' } } });
-    expect(all.find((entry) => entry.command === 'release' && entry.outcome === 'refused')).toMatchObject({ color: 'green', reason: expect.stringContaining('Refusing to release to the live color') });
-    expect(all.find((entry) => entry.command === 'release' && entry.outcome === 'released')).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/), version: expect.any(String) });
+    expect(all[0]).toMatchObject({
+      schemaVersion: 2,
+      command: 'up',
+      outcome: 'started',
+      live: 'blue',
+      colors: { blue: { version: 'v1.0.0' }, green: { version: 'v1.1.0' } },
+    });
+    expect(all.find((entry) => entry.command === 'release' && entry.outcome === 'refused')).toMatchObject({
+      color: 'green',
+      reason: expect.stringContaining('Refusing to release to the live color'),
+    });
+    expect(all.find((entry) => entry.command === 'release' && entry.outcome === 'released')).toMatchObject({
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      version: expect.any(String),
+    });
     const refused = history().find((entry) => entry.outcome === 'refused');
     expect(refused?.gates.map((gate) => [gate.name, gate.ok])).toEqual(expect.arrayContaining([['signature', false]]));
-    expect(history().find((entry) => entry.outcome === 'switched')?.gates.map((gate) => gate.name)).toEqual(['health-streak', 'predict', 'signature', 'router-serves-target']);
+    expect(
+      history()
+        .find((entry) => entry.outcome === 'switched')
+        ?.gates.map((gate) => gate.name),
+    ).toEqual(['health-streak', 'predict', 'signature', 'router-serves-target']);
   });
 
   it('down: stops everything up and release started, frees the ports and sockets; again is a no-op', async () => {
@@ -242,7 +280,7 @@ describeWithBinary(NGINX, 'nginx')('up that can not start', () => {
     if (stack) expect(await stack.destroy()).toEqual([]);
   });
 
-  it('stops what it started and says why, with the failing service\'s last log lines', async () => {
+  it("stops what it started and says why, with the failing service's last log lines", async () => {
     const bogus = join(stack.stateDir, 'not-a-model.onnx');
     writeFileSync(bogus, 'this is not an ONNX file');
     const up = await stack.up(`--green-model=${bogus}`);

@@ -49,7 +49,14 @@ describeWithBinary(NGINX, 'nginx')('switching under load (real nginx, real servi
       `${what}: checked ${responses} responses (${result.requests.total} requests by autocannon): ` +
         `${result['2xx']} 2xx, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, ${result.resets} resets (${seen})`,
     );
-    expect({ errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx, resets: result.resets, mismatches: result.mismatches, notOk }).toEqual({
+    expect({
+      errors: result.errors,
+      timeouts: result.timeouts,
+      non2xx: result.non2xx,
+      resets: result.resets,
+      mismatches: result.mismatches,
+      notOk,
+    }).toEqual({
       errors: 0,
       timeouts: 0,
       non2xx: 0,

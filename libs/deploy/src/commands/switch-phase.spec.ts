@@ -12,7 +12,14 @@ describe('the switch phases', () => {
   it('go preflight -> flip -> verify -> switched, collecting the checks', () => {
     expect(run([passed, { kind: 'flipped' }, { kind: 'verified', gates: [ok('router')] }])).toEqual({
       kind: 'done',
-      outcome: { kind: 'switched', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0', gates: [ok('health-streak'), ok('router')] },
+      outcome: {
+        kind: 'switched',
+        from: 'blue',
+        to: 'green',
+        fromVersion: 'v1.0.0',
+        toVersion: 'v1.1.0',
+        gates: [ok('health-streak'), ok('router')],
+      },
     });
   });
 
@@ -24,7 +31,10 @@ describe('the switch phases', () => {
   it('revert after a failed verification, and end reverted', () => {
     const reverting = run([passed, { kind: 'flipped' }, { kind: 'verify-failed', reason: 'nginx answered blue', gates: [] }]);
     expect(reverting).toMatchObject({ kind: 'revert', failure: 'nginx answered blue' });
-    expect(nextPhase(reverting, { kind: 'reverted' })).toMatchObject({ kind: 'done', outcome: { kind: 'reverted', reason: 'nginx answered blue', from: 'blue', to: 'green' } });
+    expect(nextPhase(reverting, { kind: 'reverted' })).toMatchObject({
+      kind: 'done',
+      outcome: { kind: 'reverted', reason: 'nginx answered blue', from: 'blue', to: 'green' },
+    });
   });
 
   it('revert when the flip itself fails, and end broken when moving back fails too', () => {
@@ -37,7 +47,9 @@ describe('the switch phases', () => {
   });
 
   it('refuse an event that can not happen in a phase (a bug in the driver)', () => {
-    expect(() => nextPhase(startSwitch('blue', 'green'), { kind: 'flipped' })).toThrow('event "flipped" can not happen in phase "preflight"');
+    expect(() => nextPhase(startSwitch('blue', 'green'), { kind: 'flipped' })).toThrow(
+      'event "flipped" can not happen in phase "preflight"',
+    );
     const done = run([passed, { kind: 'flipped' }, { kind: 'verified', gates: [] }]);
     expect(() => nextPhase(done, { kind: 'reverted' })).toThrow('phase "done"');
   });

@@ -56,7 +56,14 @@ export function nextPhase(phase: SwitchPhase, event: SwitchEvent): SwitchPhase {
     case 'preflight': {
       const move = { from: phase.from, to: phase.to };
       if (event.kind === 'preflight-passed') return { kind: 'flip', ...move, ...versionsOf(event) };
-      if (event.kind === 'preflight-failed') return done({ kind: 'refused', ...move, ...versionsOf(event), reason: event.reason, ...(event.stateNotWritable ? { stateNotWritable: true } : {}) });
+      if (event.kind === 'preflight-failed')
+        return done({
+          kind: 'refused',
+          ...move,
+          ...versionsOf(event),
+          reason: event.reason,
+          ...(event.stateNotWritable ? { stateNotWritable: true } : {}),
+        });
       break;
     }
     case 'flip': {
@@ -67,7 +74,8 @@ export function nextPhase(phase: SwitchPhase, event: SwitchEvent): SwitchPhase {
     }
     case 'verify': {
       if (event.kind === 'verified') return done({ ...phase, kind: 'switched', gates: [...phase.gates, ...event.gates] });
-      if (event.kind === 'verify-failed') return { ...phase, kind: 'revert', failure: event.reason, gates: [...phase.gates, ...event.gates] };
+      if (event.kind === 'verify-failed')
+        return { ...phase, kind: 'revert', failure: event.reason, gates: [...phase.gates, ...event.gates] };
       break;
     }
     case 'revert': {

@@ -29,7 +29,6 @@ describe('switchTraffic (a fake deployment)', () => {
     dir = mkdtempSync(join(tmpdir(), 'mlbg-switch-'));
     layout = stackLayout(dir, join(dir, 'state'), dir);
     progress = [];
-
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -51,7 +50,16 @@ describe('switchTraffic (a fake deployment)', () => {
     expect(result).toMatchObject({ kind: 'switched', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0' });
     expect(backend.moves).toEqual(['green']);
     expect(history()).toEqual([
-      expect.objectContaining({ user: 'tester', backend: 'local', command: 'switch', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0', outcome: 'switched' }),
+      expect.objectContaining({
+        user: 'tester',
+        backend: 'local',
+        command: 'switch',
+        from: 'blue',
+        to: 'green',
+        fromVersion: 'v1.0.0',
+        toVersion: 'v1.1.0',
+        outcome: 'switched',
+      }),
     ]);
     expect(history()[0]?.reason).toBeUndefined();
     expect(everyLine().map((entry) => `${entry.command} ${entry.outcome}`)).toEqual(['switch-intent intended', 'switch switched']);
@@ -67,7 +75,11 @@ describe('switchTraffic (a fake deployment)', () => {
     await backend.setRoutes(routesWithLive('blue'));
     const next = await switchTraffic(ctx(backend), { color: 'blue' });
     expect(next).toMatchObject({ kind: 'noop', color: 'blue' });
-    expect(everyLine().slice(-2).map((entry) => `${entry.command} ${entry.outcome}`)).toEqual(['switch-intent intended', 'reconcile flipped']);
+    expect(
+      everyLine()
+        .slice(-2)
+        .map((entry) => `${entry.command} ${entry.outcome}`),
+    ).toEqual(['switch-intent intended', 'reconcile flipped']);
     expect(progress.join('\n')).toContain('was interrupted after the route moved: blue is live');
   });
 
@@ -82,9 +94,17 @@ describe('switchTraffic (a fake deployment)', () => {
   it.each([
     ['answers 503', { ...GREEN, health: 503 }, /green \/health \(check 1 of 3\) answered 503 with status "draining"/],
     ['does not answer', { ...GREEN, health: 'down' as const }, /green \/health \(check 1 of 3\) no answer \(connect ECONNREFUSED/],
-    ['is another color behind its socket', { ...GREEN, answersAs: 'blue' as const }, /was answered by blue: the green socket reaches the wrong service/],
+    [
+      'is another color behind its socket',
+      { ...GREEN, answersAs: 'blue' as const },
+      /was answered by blue: the green socket reaches the wrong service/,
+    ],
     ['fails /predict', { ...GREEN, predict: 500 }, /green POST \/predict answered 500/],
-    ['takes another input signature', { ...GREEN, featureCount: 3 }, /input signature differs: green \(v1\.1\.0\) takes 3 feature\(s\) per row, live blue takes 1/],
+    [
+      'takes another input signature',
+      { ...GREEN, featureCount: 3 },
+      /input signature differs: green \(v1\.1\.0\) takes 3 feature\(s\) per row, live blue takes 1/,
+    ],
   ])('refuses when the target %s, changing nothing', async (_, green, reason) => {
     const backend = fakeBackend({ live: 'blue', colors: { blue: BLUE, green } });
     const result = await switchTraffic(ctx(backend), { color: 'green' });
@@ -99,33 +119,53 @@ describe('switchTraffic (a fake deployment)', () => {
       kind: 'refused',
       reason: 'green /health (check 1 of 3) answered version v1.1.0, but expected v1.2.0: the version recorded when it was started.',
     });
-    const required = await switchTraffic(ctx(fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN } })), { color: 'green', expectVersion: 'v9.9.9' });
+    const required = await switchTraffic(ctx(fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN } })), {
+      color: 'green',
+      expectVersion: 'v9.9.9',
+    });
     expect(required).toMatchObject({ kind: 'refused', reason: expect.stringContaining('expected v9.9.9: required by --expect-version') });
   });
 
   it('asks for health several times in a row, and compares with the recorded signature when the live color is down', async () => {
-    const backend = fakeBackend({ live: 'blue', colors: { blue: { ...BLUE, health: 'down' }, green: GREEN }, recorded: { blue: { version: 'v1.0.0', featureCount: 1 } } });
+    const backend = fakeBackend({
+      live: 'blue',
+      colors: { blue: { ...BLUE, health: 'down' }, green: GREEN },
+      recorded: { blue: { version: 'v1.0.0', featureCount: 1 } },
+    });
     const result = await switchTraffic(ctx(backend), { color: 'green' });
     expect(result).toMatchObject({ kind: 'switched', fromVersion: 'v1.0.0' });
-    expect(result.kind === 'switched' && result.gates.map((gate) => gate.observed)).toContain('green /health: 200 "ok" v1.1.0, 3 times in a row');
+    expect(result.kind === 'switched' && result.gates.map((gate) => gate.observed)).toContain(
+      'green /health: 200 "ok" v1.1.0, 3 times in a row',
+    );
     const unknown = fakeBackend({ live: 'blue', colors: { blue: { ...BLUE, health: 'down' }, green: GREEN } });
-    expect(await switchTraffic(ctx(unknown), { color: 'green' })).toMatchObject({ kind: 'refused', reason: expect.stringContaining('no input signature is recorded') });
+    expect(await switchTraffic(ctx(unknown), { color: 'green' })).toMatchObject({
+      kind: 'refused',
+      reason: expect.stringContaining('no input signature is recorded'),
+    });
   });
 
   it('moves the route back when nginx does not serve the target afterwards', async () => {
     const backend = fakeBackend({
       live: 'blue',
       colors: { blue: BLUE, green: GREEN },
-      router: (live) => (live === 'green' ? answer(503, { detail: 'The live color is not answering', code: 'LIVE_UNAVAILABLE' }) : undefined),
+      router: (live) =>
+        live === 'green' ? answer(503, { detail: 'The live color is not answering', code: 'LIVE_UNAVAILABLE' }) : undefined,
     });
     const result = await switchTraffic(ctx(backend), { color: 'green' });
-    expect(result).toMatchObject({ kind: 'reverted', reason: expect.stringContaining('through nginx, http://127.0.0.1:8080/health (check 1) answered 503') });
+    expect(result).toMatchObject({
+      kind: 'reverted',
+      reason: expect.stringContaining('through nginx, http://127.0.0.1:8080/health (check 1) answered 503'),
+    });
     expect(backend.moves).toEqual(['green', 'blue']);
     expect(backend.live()).toBe('blue');
     expect(history()[0]).toMatchObject({ outcome: 'reverted' });
   });
 
-  const blueThroughNginx = answer(200, { status: 'ok', version: 'v1.0.0', color: 'blue', feature_count: 1, model_sha256: 'b', uptime_seconds: 1 }, { 'x-color': 'blue' });
+  const blueThroughNginx = answer(
+    200,
+    { status: 'ok', version: 'v1.0.0', color: 'blue', feature_count: 1, model_sha256: 'b', uptime_seconds: 1 },
+    { 'x-color': 'blue' },
+  );
 
   it('accepts answers from the previous color on kept connections for a moment after the move, then needs the target several times in a row', async () => {
     let keptConnections = 2;
@@ -136,12 +176,18 @@ describe('switchTraffic (a fake deployment)', () => {
     });
     const result = await switchTraffic(ctx(backend), { color: 'green' });
     expect(result).toMatchObject({ kind: 'switched', to: 'green' });
-    expect(result.kind === 'switched' && result.gates.at(-1)?.observed).toContain('3 times in a row (after 2 answer(s) from blue on kept connections)');
+    expect(result.kind === 'switched' && result.gates.at(-1)?.observed).toContain(
+      '3 times in a row (after 2 answer(s) from blue on kept connections)',
+    );
     expect(backend.moves).toEqual(['green']);
   });
 
   it(`moves the route back when nginx still answers from the previous color ${KEPT_CONNECTION_GRACE_MS} ms after the move`, async () => {
-    const backend = fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN }, router: (live) => (live === 'green' ? blueThroughNginx : undefined) });
+    const backend = fakeBackend({
+      live: 'blue',
+      colors: { blue: BLUE, green: GREEN },
+      router: (live) => (live === 'green' ? blueThroughNginx : undefined),
+    });
     const result = await switchTraffic(ctx(backend), { color: 'green' });
     expect(result).toMatchObject({ kind: 'reverted', reason: expect.stringMatching(/answered blue v1\.0\.0, expected green v1\.1\.0$/) });
     expect(backend.moves).toEqual(['green', 'blue']);
@@ -166,7 +212,10 @@ describe('switchTraffic (a fake deployment)', () => {
       ...fake,
       setRoutes: async (routes) => {
         tries.push(JSON.stringify(routes.live));
-        throw new DeployError('STATE_NOT_WRITABLE', 'state.json could not be written (ENOSPC: no space left on device, write); no route was moved.');
+        throw new DeployError(
+          'STATE_NOT_WRITABLE',
+          'state.json could not be written (ENOSPC: no space left on device, write); no route was moved.',
+        );
       },
     };
     const result = await switchTraffic(ctx(backend), { color: 'green' });
@@ -221,10 +270,23 @@ describe('the preflight is the configured list of gates', () => {
       // A team's own gate: one object with a name and a run(), added to the list.
       const changeWindow: Gate = {
         name: 'change-window',
-        run: async () => failed('change-window', 'it is Friday 18:05', 'a weekday before 16:00', 'Wait for Monday, or take change-window out of gates.preflight.'),
+        run: async () =>
+          failed(
+            'change-window',
+            'it is Friday 18:05',
+            'a weekday before 16:00',
+            'Wait for Monday, or take change-window out of gates.preflight.',
+          ),
       };
       const backend = fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN } });
-      const context: CommandContext = { backend, ...stateFolderStores(layout), clock: fakeClock(), userName: 'tester', progress: () => undefined, preflight: [...gatesNamed(DEFAULT_PREFLIGHT_GATES), changeWindow] };
+      const context: CommandContext = {
+        backend,
+        ...stateFolderStores(layout),
+        clock: fakeClock(),
+        userName: 'tester',
+        progress: () => undefined,
+        preflight: [...gatesNamed(DEFAULT_PREFLIGHT_GATES), changeWindow],
+      };
       const result = await switchTraffic(context, { color: 'green' });
       expect(result).toMatchObject({ kind: 'refused', reason: 'it is Friday 18:05' });
       expect(backend.moves).toEqual([]);
@@ -235,8 +297,19 @@ describe('the preflight is the configured list of gates', () => {
         ['signature', true],
         ['change-window', false],
       ]);
-      expect(entry?.gates[3]).toEqual({ name: 'change-window', ok: false, observed: 'it is Friday 18:05', expected: 'a weekday before 16:00', hint: 'Wait for Monday, or take change-window out of gates.preflight.' });
-      expect(formatSwitch(result, 'switch')).toEqual(expect.arrayContaining(['  FAILED  change-window: it is Friday 18:05', '          what to do: Wait for Monday, or take change-window out of gates.preflight.']));
+      expect(entry?.gates[3]).toEqual({
+        name: 'change-window',
+        ok: false,
+        observed: 'it is Friday 18:05',
+        expected: 'a weekday before 16:00',
+        hint: 'Wait for Monday, or take change-window out of gates.preflight.',
+      });
+      expect(formatSwitch(result, 'switch')).toEqual(
+        expect.arrayContaining([
+          '  FAILED  change-window: it is Friday 18:05',
+          '          what to do: Wait for Monday, or take change-window out of gates.preflight.',
+        ]),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -246,14 +319,59 @@ describe('the preflight is the configured list of gates', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mlbg-gates-'));
     try {
       const layout = stackLayout(dir, join(dir, 'state'), dir);
-      const regression: ModelSignature = { task: 'regression', inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] };
-      const classifier: ModelSignature = { task: 'classification', inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 3] }], classes: ['a', 'b', 'c'] };
-      const context = (backend: Backend): CommandContext => ({ backend, ...stateFolderStores(layout), clock: fakeClock(), userName: 'tester', progress: () => undefined, preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES) });
-      const refused = await switchTraffic(context(fakeBackend({ live: 'blue', colors: { blue: { ...BLUE, featureCount: 4, signature: regression }, green: { ...GREEN, featureCount: 4, signature: classifier } } })), { color: 'green' });
-      expect(refused).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/^input signature differs: green \(v1\.1\.0\) against live blue: task differs: it is a classification model, live is a regression model; /) });
-      const same = await switchTraffic(context(fakeBackend({ live: 'blue', colors: { blue: { ...BLUE, featureCount: 4, signature: regression }, green: { ...GREEN, featureCount: 4, signature: regression } } })), { color: 'green' });
+      const regression: ModelSignature = {
+        task: 'regression',
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
+        outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
+      };
+      const classifier: ModelSignature = {
+        task: 'classification',
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
+        outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 3] }],
+        classes: ['a', 'b', 'c'],
+      };
+      const context = (backend: Backend): CommandContext => ({
+        backend,
+        ...stateFolderStores(layout),
+        clock: fakeClock(),
+        userName: 'tester',
+        progress: () => undefined,
+        preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES),
+      });
+      const refused = await switchTraffic(
+        context(
+          fakeBackend({
+            live: 'blue',
+            colors: {
+              blue: { ...BLUE, featureCount: 4, signature: regression },
+              green: { ...GREEN, featureCount: 4, signature: classifier },
+            },
+          }),
+        ),
+        { color: 'green' },
+      );
+      expect(refused).toMatchObject({
+        kind: 'refused',
+        reason: expect.stringMatching(
+          /^input signature differs: green \(v1\.1\.0\) against live blue: task differs: it is a classification model, live is a regression model; /,
+        ),
+      });
+      const same = await switchTraffic(
+        context(
+          fakeBackend({
+            live: 'blue',
+            colors: {
+              blue: { ...BLUE, featureCount: 4, signature: regression },
+              green: { ...GREEN, featureCount: 4, signature: regression },
+            },
+          }),
+        ),
+        { color: 'green' },
+      );
       expect(same).toMatchObject({ kind: 'switched' });
-      expect(same.kind === 'switched' && same.gates.find((gate) => gate.name === 'signature')?.observed).toBe('signature: regression, inputs features FP32 [-1,4], outputs y FP32 [-1,1], same as blue');
+      expect(same.kind === 'switched' && same.gates.find((gate) => gate.name === 'signature')?.observed).toBe(
+        'signature: regression, inputs features FP32 [-1,4], outputs y FP32 [-1,1], same as blue',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -264,7 +382,10 @@ describe('the preflight is the configured list of gates', () => {
     try {
       const layout = stackLayout(dir, join(dir, 'state'), dir);
       const backend = fakeBackend({ live: 'blue', colors: { blue: BLUE, green: GREEN } });
-      const result = await switchTraffic({ backend, ...stateFolderStores(layout), clock: fakeClock(), userName: 'tester', progress: () => undefined, preflight: [] }, { color: 'green' });
+      const result = await switchTraffic(
+        { backend, ...stateFolderStores(layout), clock: fakeClock(), userName: 'tester', progress: () => undefined, preflight: [] },
+        { color: 'green' },
+      );
       expect(result).toMatchObject({ kind: 'refused', reason: expect.stringContaining('no preflight gate is configured') });
       expect(backend.moves).toEqual([]);
     } finally {
@@ -273,6 +394,8 @@ describe('the preflight is the configured list of gates', () => {
   });
 
   it('names an unknown gate of the spec and the known ones', () => {
-    expect(() => gatesNamed(['health-streak', 'vibes'])).toThrow('unknown gate "vibes" in gates.preflight; the gates are health-streak, predict, signature');
+    expect(() => gatesNamed(['health-streak', 'vibes'])).toThrow(
+      'unknown gate "vibes" in gates.preflight; the gates are health-streak, predict, signature',
+    );
   });
 });

@@ -58,7 +58,9 @@ export async function moveAndRecord(
     outcome: outcome.kind,
     gates: [...outcome.gates],
     routes,
-    ...(outcome.kind === 'switched' ? {} : { reason: outcome.kind === 'broken' ? `${outcome.reason}; switching back failed: ${outcome.revertError}` : outcome.reason }),
+    ...(outcome.kind === 'switched'
+      ? {}
+      : { reason: outcome.kind === 'broken' ? `${outcome.reason}; switching back failed: ${outcome.revertError}` : outcome.reason }),
   });
   return { ...outcome, routes };
 }
@@ -78,18 +80,47 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
     switch (current.kind) {
       case 'preflight': {
         // No gate configured would be a switch nobody checked: that is a refusal, never a pass.
-        if (context.preflight.length === 0) return { kind: 'preflight-failed', reason: 'no preflight gate is configured, so nothing checked the target; a switch is never made unchecked.', fromVersion: null, toVersion: null, gates: [] };
+        if (context.preflight.length === 0)
+          return {
+            kind: 'preflight-failed',
+            reason: 'no preflight gate is configured, so nothing checked the target; a switch is never made unchecked.',
+            fromVersion: null,
+            toVersion: null,
+            gates: [],
+          };
         progress(`preflight: checking ${current.to} before it takes traffic from ${current.from}`);
         const facts: GateFacts = {};
-        const run = await runGates(context.preflight, { from: current.from, to: current.to, colors: backend.colors, clock: context.clock, timing, facts, ...(expect ? { expectedVersion: expect } : {}) });
+        const run = await runGates(context.preflight, {
+          from: current.from,
+          to: current.to,
+          colors: backend.colors,
+          clock: context.clock,
+          timing,
+          facts,
+          ...(expect ? { expectedVersion: expect } : {}),
+        });
         const toVersion = facts.target?.version ?? null;
         const fromVersion = facts.live?.version ?? backend.colors.recorded(current.from)?.version ?? null;
         if (run.failure) return { kind: 'preflight-failed', reason: run.failure.observed, fromVersion, toVersion, gates: run.results };
         // Recorded before the route moves, so a command killed from here on is settled by the next one.
         try {
-          await context.history.append({ ...historyStamp(context, context.clock.now()), command: 'switch-intent', outcome: 'intended', from: current.from, to: current.to, routes: routesWithLive(current.to) });
+          await context.history.append({
+            ...historyStamp(context, context.clock.now()),
+            command: 'switch-intent',
+            outcome: 'intended',
+            from: current.from,
+            to: current.to,
+            routes: routesWithLive(current.to),
+          });
         } catch (error) {
-          return { kind: 'preflight-failed', reason: `the switch could not be recorded in ${context.history.where} before moving the route (${reasonOf(error)}), so nothing was moved`, fromVersion, toVersion, gates: run.results, ...(isNotWritable(error) ? { stateNotWritable: true } : {}) };
+          return {
+            kind: 'preflight-failed',
+            reason: `the switch could not be recorded in ${context.history.where} before moving the route (${reasonOf(error)}), so nothing was moved`,
+            fromVersion,
+            toVersion,
+            gates: run.results,
+            ...(isNotWritable(error) ? { stateNotWritable: true } : {}),
+          };
         }
         await context.testPause?.('before-flip');
         return { kind: 'preflight-passed', fromVersion, toVersion, gates: run.results };
@@ -134,7 +165,10 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
 /** The catalogue code of a switch that did not happen: a gate refused, the verification moved it back, or both failed. */
 /** The error a switch or rollback that did not move traffic ends with, for the CLI and the dashboard alike. */
 export function switchFailure(outcome: Exclude<SwitchOutcome, { kind: 'switched' }>): DeployError {
-  return new DeployError(switchFailureCode(outcome), `${outcome.from} -> ${outcome.to}: ${outcome.reason}${outcome.kind === 'broken' ? ` Switching back failed: ${outcome.revertError}` : ''}`);
+  return new DeployError(
+    switchFailureCode(outcome),
+    `${outcome.from} -> ${outcome.to}: ${outcome.reason}${outcome.kind === 'broken' ? ` Switching back failed: ${outcome.revertError}` : ''}`,
+  );
 }
 
 export function switchFailureCode(outcome: Exclude<SwitchOutcome, { kind: 'switched' }>): DeployErrorCode {
@@ -157,11 +191,21 @@ export function switchFailureCode(outcome: Exclude<SwitchOutcome, { kind: 'switc
  * the command says what did change: a refused switch changed nothing; a moved route stays moved,
  * and the next command settles the history from the recorded intent.
  */
-async function appendOutcome(context: CommandContext, outcome: SwitchOutcome, entry: Parameters<CommandContext['history']['append']>[0]): Promise<void> {
+async function appendOutcome(
+  context: CommandContext,
+  outcome: SwitchOutcome,
+  entry: Parameters<CommandContext['history']['append']>[0],
+): Promise<void> {
   try {
     await context.history.append(entry);
   } catch (error) {
-    const what = outcome.kind === 'refused' ? `${outcome.reason.replace(/\.$/, '')}. The switch was refused and nothing was moved` : `The live route points at ${outcome.kind === 'reverted' ? outcome.from : outcome.to} now`;
-    throw new DeployError('STATE_NOT_WRITABLE', `${context.history.where}: ${reasonOf(error)}. ${what}; its outcome (${outcome.kind}) is not in the history (the next switch, rollback or release records it from the route nginx follows).`);
+    const what =
+      outcome.kind === 'refused'
+        ? `${outcome.reason.replace(/\.$/, '')}. The switch was refused and nothing was moved`
+        : `The live route points at ${outcome.kind === 'reverted' ? outcome.from : outcome.to} now`;
+    throw new DeployError(
+      'STATE_NOT_WRITABLE',
+      `${context.history.where}: ${reasonOf(error)}. ${what}; its outcome (${outcome.kind}) is not in the history (the next switch, rollback or release records it from the route nginx follows).`,
+    );
   }
 }

@@ -17,7 +17,12 @@ export const KEPT_CONNECTION_GRACE_MS = ROUTE_MOVE_BOUND_MS + 1_000;
  * (not recorded) accepts any version of `to`. The one check for every command that moves a route
  * (switch, rollback, a canary's promotion).
  */
-export async function verifyRoute(context: CommandContext, route: 'live' | 'preview', to: Color, toVersion: string | null): Promise<GateResult> {
+export async function verifyRoute(
+  context: CommandContext,
+  route: 'live' | 'preview',
+  to: Color,
+  toVersion: string | null,
+): Promise<GateResult> {
   const { backend, clock } = context;
   const timing = context.timing ?? DEFAULT_SWITCH_TIMING;
   const name = route === 'live' ? 'router-serves-target' : 'preview-serves-idle';

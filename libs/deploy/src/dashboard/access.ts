@@ -9,7 +9,11 @@ import { timingSafeEqual } from 'node:crypto';
 
 /** The JSON of every refusal at the edge, in the shape of the CLI's errors. */
 export interface EdgeError {
-  readonly error: { readonly code: 'UNAUTHORIZED' | 'BAD_ORIGIN' | 'READ_ONLY' | 'UNKNOWN_ACTION' | 'BAD_REQUEST'; readonly message: string; readonly hint: string };
+  readonly error: {
+    readonly code: 'UNAUTHORIZED' | 'BAD_ORIGIN' | 'READ_ONLY' | 'UNKNOWN_ACTION' | 'BAD_REQUEST';
+    readonly message: string;
+    readonly hint: string;
+  };
 }
 
 export function cookieName(port: number): string {
@@ -54,7 +58,7 @@ export const UNAUTHORIZED: EdgeError = {
 export const BAD_ORIGIN: EdgeError = {
   error: {
     code: 'BAD_ORIGIN',
-    message: 'An action must come from the dashboard\'s own page (its Origin header did not match).',
+    message: "An action must come from the dashboard's own page (its Origin header did not match).",
     hint: 'Use the buttons on the page; a script must send `Origin: http://<the host:port it connects to>`.',
   },
 };

@@ -27,7 +27,8 @@ export interface ActionEnv {
 export const ACTIONS = {
   switch: {
     body: z.strictObject({ color: Color.optional(), expectVersion: z.string().min(1).optional() }),
-    run: (context: CommandContext, body: { color?: Color | undefined; expectVersion?: string | undefined }) => switchTraffic(context, dropUndefined(body)).then(moveOutcome),
+    run: (context: CommandContext, body: { color?: Color | undefined; expectVersion?: string | undefined }) =>
+      switchTraffic(context, dropUndefined(body)).then(moveOutcome),
   },
   rollback: {
     body: z.strictObject({}),
@@ -47,7 +48,9 @@ export const ACTIONS = {
   shadow: {
     body: z.strictObject({ on: z.boolean(), percent: z.int().min(1).max(100).optional() }),
     run: async (context: CommandContext, body: { on: boolean; percent?: number | undefined }, env: ActionEnv): Promise<ActionOutcome> => {
-      const action = body.on ? shadowOnAction(env.spec(), body.percent === undefined ? {} : { percent: body.percent }) : { kind: 'off' as const };
+      const action = body.on
+        ? shadowOnAction(env.spec(), body.percent === undefined ? {} : { percent: body.percent })
+        : { kind: 'off' as const };
       return { ok: true, result: await shadowTraffic(context, action) };
     },
   },
@@ -74,7 +77,11 @@ export const ACTIONS = {
 const NO_SIGNALS: CanarySignals = { stopRequested: () => false, promoteRequested: () => false };
 
 /** `deploy canary --abort` and `deploy promote`, in this process as the CLI runs them: they signal the running canary and wait for its handover. */
-async function finishCanary(context: CommandContext, request: Extract<CanaryRequest, { kind: 'abort' | 'promote' }>, env: ActionEnv): Promise<ActionOutcome> {
+async function finishCanary(
+  context: CommandContext,
+  request: Extract<CanaryRequest, { kind: 'abort' | 'promote' }>,
+  env: ActionEnv,
+): Promise<ActionOutcome> {
   const result = await canaryCommand(context, request, { spec: env.spec().canary }, NO_SIGNALS);
   const error = canaryFailure(result);
   return { ok: error === undefined, result, ...(error ? { error: { code: error.code, message: error.message, hint: error.hint } } : {}) };
@@ -98,5 +105,7 @@ function moveOutcome(result: SwitchResult): ActionOutcome {
 }
 
 function dropUndefined<T extends object>(values: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
 }

@@ -70,7 +70,11 @@ export function canaryFlags(start: CanaryStart, target: Pick<CanaryLaunchTarget,
  * Answers once the canary's run file names the new process (its first step is on: started), or
  * with the process's own answer when it ended first (a gate refused, the lock is held, ...).
  */
-export async function launchCanary(start: CanaryStart, target: CanaryLaunchTarget, progress: (line: string) => void): Promise<ActionOutcome> {
+export async function launchCanary(
+  start: CanaryStart,
+  target: CanaryLaunchTarget,
+  progress: (line: string) => void,
+): Promise<ActionOutcome> {
   const folder = join(target.stateDir, 'dashboard-canary');
   mkdirSync(folder, { recursive: true });
   pruneLaunches(folder);
@@ -111,7 +115,19 @@ export async function launchCanary(start: CanaryStart, target: CanaryLaunchTarge
     forwardLog();
     const run = target.runFile?.read();
     if (child.pid !== undefined && run?.pid === child.pid) {
-      return { ok: true, result: { kind: 'started', pid: child.pid, stable: run.stable, canary: run.canary, weight: run.weight, step: run.step, steps: run.steps, log: logFile } };
+      return {
+        ok: true,
+        result: {
+          kind: 'started',
+          pid: child.pid,
+          stable: run.stable,
+          canary: run.canary,
+          weight: run.weight,
+          step: run.step,
+          steps: run.steps,
+          log: logFile,
+        },
+      };
     }
     if (ended) {
       forwardLog();
@@ -128,7 +144,10 @@ function answerOf(answerFile: string, logFile: string, ended: { code: number | n
     return { ok: answer.ok, result: answer.result, ...(answer.error ? { error: answer.error } : {}) };
   } catch {
     const tail = readFrom(logFile, 0).trim().split('\n').slice(-LOG_TAIL_LINES).join('\n');
-    const error = new DeployError('UNEXPECTED', `the canary process ended (${ended.error ?? `exit ${ended.code}`}) without an answer; its log (${logFile}) ends with:\n${tail || '(nothing)'}`);
+    const error = new DeployError(
+      'UNEXPECTED',
+      `the canary process ended (${ended.error ?? `exit ${ended.code}`}) without an answer; its log (${logFile}) ends with:\n${tail || '(nothing)'}`,
+    );
     return { ok: false, result: null, error: { code: error.code, message: error.message, hint: error.hint } };
   }
 }

@@ -18,12 +18,14 @@ function metricsServer(port: number): Promise<Server> {
   let requests = 0;
   const server = createServer((_request, response) => {
     requests += 10;
-    response.end(`http_requests_total{route="/predict",method="POST",status="200"} ${requests}\nhttp_request_duration_seconds_bucket{le="0.001",route="/predict",method="POST",status="200"} ${requests}\nhttp_request_duration_seconds_bucket{le="+Inf",route="/predict",method="POST",status="200"} ${requests}\n`);
+    response.end(
+      `http_requests_total{route="/predict",method="POST",status="200"} ${requests}\nhttp_request_duration_seconds_bucket{le="0.001",route="/predict",method="POST",status="200"} ${requests}\nhttp_request_duration_seconds_bucket{le="+Inf",route="/predict",method="POST",status="200"} ${requests}\n`,
+    );
   });
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }
 
-describe('the dashboard feed (a stand-in color\'s /metrics on loopback; a fake deployment)', () => {
+describe("the dashboard feed (a stand-in color's /metrics on loopback; a fake deployment)", () => {
   let dir: string;
   let server: Server | undefined;
   let feed: DashboardFeed | undefined;
@@ -43,12 +45,45 @@ describe('the dashboard feed (a stand-in color\'s /metrics on loopback; a fake d
     server = await metricsServer(port);
     const layout = stackLayout(dir, join(dir, 'state'), dir);
     mkdirSync(layout.stateDir, { recursive: true });
-    const color = (name: Color): ColorStatus => ({ color: name, role: name === 'blue' ? 'live' : 'preview', process: 'running', pid: null, port: name === 'blue' ? port : null, url: name === 'blue' ? `http://127.0.0.1:${port}` : null, model: null, health: { ok: true, httpStatus: 200, status: 'ok', version: 'v1.0.0', color: name, featureCount: 1 } });
-    const status: BackendStatus = { backend: 'local', where: dir, stack: 'running', healthy: true, routes: null, live: 'blue', preview: 'green', router: null, colors: { blue: color('blue'), green: color('green') }, notes: [] };
-    const backend = { ...fakeBackend({ live: 'blue', colors: { blue: { version: 'v1.0.0', featureCount: 1 }, green: { version: 'v1.1.0', featureCount: 1 } } }), status: async () => status };
+    const color = (name: Color): ColorStatus => ({
+      color: name,
+      role: name === 'blue' ? 'live' : 'preview',
+      process: 'running',
+      pid: null,
+      port: name === 'blue' ? port : null,
+      url: name === 'blue' ? `http://127.0.0.1:${port}` : null,
+      model: null,
+      health: { ok: true, httpStatus: 200, status: 'ok', version: 'v1.0.0', color: name, featureCount: 1 },
+    });
+    const status: BackendStatus = {
+      backend: 'local',
+      where: dir,
+      stack: 'running',
+      healthy: true,
+      routes: null,
+      live: 'blue',
+      preview: 'green',
+      router: null,
+      colors: { blue: color('blue'), green: color('green') },
+      notes: [],
+    };
+    const backend = {
+      ...fakeBackend({
+        live: 'blue',
+        colors: { blue: { version: 'v1.0.0', featureCount: 1 }, green: { version: 'v1.1.0', featureCount: 1 } },
+      }),
+      status: async () => status,
+    };
     const deps = realDeps({ workspaceRoot: dir, env: {}, progress: () => undefined });
     feed = new DashboardFeed({
-      openContext: async () => ({ backend, ...stateFolderStores(layout), clock: deps.clock, userName: 'tester', progress: () => undefined, preflight: [] }),
+      openContext: async () => ({
+        backend,
+        ...stateFolderStores(layout),
+        clock: deps.clock,
+        userName: 'tester',
+        progress: () => undefined,
+        preflight: [],
+      }),
       http: deps.http,
       clock: deps.clock,
       timing: { sampleMs: 50, statusMs: 50 },
@@ -82,11 +117,27 @@ describe('the dashboard feed (a stand-in color\'s /metrics on loopback; a fake d
 
 describe('the timeline of the history', () => {
   const stamp = { schemaVersion: 2 as const, user: 'ana', backend: 'local' as const, durationMs: 1, gates: [] };
-  const intent = (time: string): HistoryEntry => ({ ...stamp, time, command: 'switch-intent', outcome: 'intended', from: 'blue', to: 'green', routes: routesWithLive('green') });
+  const intent = (time: string): HistoryEntry => ({
+    ...stamp,
+    time,
+    command: 'switch-intent',
+    outcome: 'intended',
+    from: 'blue',
+    to: 'green',
+    routes: routesWithLive('green'),
+  });
   const down: HistoryEntry = { ...stamp, time: 't0', command: 'down', outcome: 'stopped' };
 
   it('hides the intent line of a switch that recorded its outcome, and shows one whose command was killed', () => {
-    const settled: HistoryEntry = { ...stamp, time: 't2', command: 'reconcile', from: 'blue', to: 'green', outcome: 'flipped', routes: routesWithLive('green') };
+    const settled: HistoryEntry = {
+      ...stamp,
+      time: 't2',
+      command: 'reconcile',
+      from: 'blue',
+      to: 'green',
+      outcome: 'flipped',
+      routes: routesWithLive('green'),
+    };
     expect(timeline([down, intent('t1'), settled]).map((entry) => entry.command)).toEqual(['down', 'reconcile']);
     expect(timeline([down, intent('t1')]).map((entry) => entry.command)).toEqual(['down', 'switch-intent']);
   });

@@ -7,7 +7,15 @@ import type { Clock, HttpClient } from '../effects/deps';
 import { judgeHealth } from '../effects/service-client';
 import { unsettledIntent } from '../commands/reconcile';
 import type { HistoryEntry } from '../history/history';
-import { type AccessLine, type MetricsCounts, type TrafficPoint, accessPoint, metricsPoint, parseAccessLine, parseMetrics } from './traffic';
+import {
+  type AccessLine,
+  type MetricsCounts,
+  type TrafficPoint,
+  accessPoint,
+  metricsPoint,
+  parseAccessLine,
+  parseMetrics,
+} from './traffic';
 
 const COLORS: readonly Color[] = ['blue', 'green'];
 /** The charts' window: 15 minutes of one point a second. */
@@ -75,7 +83,12 @@ export interface FeedOptions {
 export class DashboardFeed {
   private readonly listeners = new Set<(event: FeedEvent) => void>();
   private readonly samples: Sample[] = [];
-  private stack: StackView = { checkedAt: new Date(0).toISOString(), status: null, details: { blue: null, green: null }, error: 'not read yet' };
+  private stack: StackView = {
+    checkedAt: new Date(0).toISOString(),
+    status: null,
+    details: { blue: null, green: null },
+    error: 'not read yet',
+  };
   private history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] } = { entries: [], skippedLines: [] };
   private historyKey = '';
   private diff: LastDiff | null = null;
@@ -95,7 +108,10 @@ export class DashboardFeed {
     const timing = this.options.timing ?? DEFAULT_FEED_TIMING;
     void this.refreshStack();
     this.skipAccessLogBacklog();
-    this.timers = [setInterval(() => void this.refreshStack(), timing.statusMs), setInterval(() => void this.takeSample(), timing.sampleMs)];
+    this.timers = [
+      setInterval(() => void this.refreshStack(), timing.statusMs),
+      setInterval(() => void this.takeSample(), timing.sampleMs),
+    ];
   }
 
   stop(): void {
@@ -105,7 +121,12 @@ export class DashboardFeed {
   }
 
   /** Everything a new page needs at once. */
-  snapshot(): { stack: StackView; samples: readonly Sample[]; history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] }; diff: LastDiff | null } {
+  snapshot(): {
+    stack: StackView;
+    samples: readonly Sample[];
+    history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] };
+    diff: LastDiff | null;
+  } {
     return { stack: this.stack, samples: this.samples, history: this.history, diff: this.diff };
   }
 
@@ -128,7 +149,9 @@ export class DashboardFeed {
         this.emit({ kind: 'diff', diff });
       }
       const status = await stackStatus(context);
-      const details = Object.fromEntries(await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const))) as Record<Color, ColorDetail | null>;
+      const details = Object.fromEntries(
+        await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const)),
+      ) as Record<Color, ColorDetail | null>;
       this.stack = { checkedAt: new Date(this.options.clock.now()).toISOString(), status, details, error: null };
       const history = await context.history.read();
       const entries = timeline(history.entries).slice(-HISTORY_ENTRIES);
@@ -140,7 +163,11 @@ export class DashboardFeed {
       }
     } catch (error) {
       this.context = undefined;
-      this.stack = { ...this.stack, checkedAt: new Date(this.options.clock.now()).toISOString(), error: error instanceof Error ? error.message : String(error) };
+      this.stack = {
+        ...this.stack,
+        checkedAt: new Date(this.options.clock.now()).toISOString(),
+        error: error instanceof Error ? error.message : String(error),
+      };
     } finally {
       this.statusRunning = false;
     }
@@ -152,7 +179,13 @@ export class DashboardFeed {
       const check = judgeHealth(await context.backend.colors.health(color));
       const health = check.health;
       if (!health) return null;
-      return { version: health.version, sha256: health.model_sha256, featureCount: health.feature_count, uptimeSeconds: health.uptime_seconds, signature: health.signature ?? null };
+      return {
+        version: health.version,
+        sha256: health.model_sha256,
+        featureCount: health.feature_count,
+        uptimeSeconds: health.uptime_seconds,
+        signature: health.signature ?? null,
+      };
     } catch {
       return null;
     }
@@ -182,7 +215,10 @@ export class DashboardFeed {
     if (!url) return null;
     try {
       const { hostname, port } = new URL(url);
-      const answer = await this.options.http({ host: hostname, port: Number(port) }, { method: 'GET', path: '/metrics', timeoutMs: SCRAPE_TIMEOUT_MS });
+      const answer = await this.options.http(
+        { host: hostname, port: Number(port) },
+        { method: 'GET', path: '/metrics', timeoutMs: SCRAPE_TIMEOUT_MS },
+      );
       if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
       const counts = parseMetrics(answer.body);
       const previous = this.lastCounts.get(color);

@@ -73,10 +73,24 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
   });
 
   const start = async (options: { readOnly?: boolean; green?: FakeColor; cli?: CliCommand; routes?: Routes } = {}) => {
-    backend = fakeBackend({ live: 'blue', colors: { blue: { version: 'v1.0.0', featureCount: 1 }, green: options.green ?? { version: 'v1.1.0', featureCount: 1 } } });
+    backend = fakeBackend({
+      live: 'blue',
+      colors: { blue: { version: 'v1.0.0', featureCount: 1 }, green: options.green ?? { version: 'v1.1.0', featureCount: 1 } },
+    });
     if (options.routes) backend = splitBackend(backend, options.routes);
-    const context = (): CommandContext => ({ backend, ...stateFolderStores(layout), clock: fakeClock(), userName: USER, progress: () => undefined, preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES) });
-    feed = new DashboardFeed({ openContext: async () => context(), http: async () => Promise.reject(new Error('no http in this test')), clock: fakeClock() });
+    const context = (): CommandContext => ({
+      backend,
+      ...stateFolderStores(layout),
+      clock: fakeClock(),
+      userName: USER,
+      progress: () => undefined,
+      preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES),
+    });
+    feed = new DashboardFeed({
+      openContext: async () => context(),
+      http: async () => Promise.reject(new Error('no http in this test')),
+      clock: fakeClock(),
+    });
     dashboard = await startDashboard({
       host: '127.0.0.1',
       port: 0,
@@ -89,7 +103,18 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       actionEnv: {
         spec: () => DeploymentSpec.parse({}),
         startCanary: (request, context) =>
-          launchCanary(request, { cli: options.cli ?? fakeCli(), stateDir: layout.stateDir, backend: 'local', userName: USER, runFile: context.canaryRun, clock: realClock }, context.progress),
+          launchCanary(
+            request,
+            {
+              cli: options.cli ?? fakeCli(),
+              stateDir: layout.stateDir,
+              backend: 'local',
+              userName: USER,
+              runFile: context.canaryRun,
+              clock: realClock,
+            },
+            context.progress,
+          ),
       },
       diff: async () => Promise.reject(new Error('no diff in this test')),
       openContext: async (action) => {
@@ -107,7 +132,8 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
   const url = (path: string) => new URL(path, dashboard?.url).toString();
   const origin = () => (dashboard?.url ?? '').replace(/\/$/, '');
   const withToken = { authorization: `Bearer ${TOKEN}` };
-  const post = (path: string, headers: Record<string, string>, body: unknown = {}) => fetch(url(path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const post = (path: string, headers: Record<string, string>, body: unknown = {}) =>
+    fetch(url(path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const history = () => readHistory(layout.historyFile).entries;
 
   it('refuses every request without the token with 401 and says where the token is', async () => {
@@ -149,9 +175,13 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     });
   });
 
-  it('refuses an action without the page\'s Origin (403) and changes nothing', async () => {
+  it("refuses an action without the page's Origin (403) and changes nothing", async () => {
     await start();
-    for (const headers of [withToken, { ...withToken, origin: 'http://evil.example' }, { ...withToken, origin: origin().replace('127.0.0.1', 'localhost') }]) {
+    for (const headers of [
+      withToken,
+      { ...withToken, origin: 'http://evil.example' },
+      { ...withToken, origin: origin().replace('127.0.0.1', 'localhost') },
+    ]) {
       const answer = await post('/api/actions/switch', headers, { color: 'green' });
       expect(answer.status).toBe(403);
       expect(await answer.json()).toMatchObject({ error: { code: 'BAD_ORIGIN' } });
@@ -165,7 +195,11 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     await start({ readOnly: true });
     expect(await (await fetch(url('/api/state'), { headers: withToken })).json()).toMatchObject({ readOnly: true, actions: [] });
     for (const name of ['switch', 'rollback', 'release']) {
-      const answer = await post(`/api/actions/${name}`, { ...withToken, origin: origin() }, name === 'release' ? { model: 'models/v1.1.0/model.onnx' } : {});
+      const answer = await post(
+        `/api/actions/${name}`,
+        { ...withToken, origin: origin() },
+        name === 'release' ? { model: 'models/v1.1.0/model.onnx' } : {},
+      );
       expect(answer.status).toBe(403);
       expect(answer.headers.get('content-type')).toMatch(/application\/json/);
       expect(await answer.json()).toMatchObject({ error: { code: 'READ_ONLY' } });
@@ -187,7 +221,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     ]);
   });
 
-  it('answers a switch the gates refuse with 409 and the gate\'s message, and moves nothing', async () => {
+  it("answers a switch the gates refuse with 409 and the gate's message, and moves nothing", async () => {
     await start({ green: { version: 'v1.1.0', featureCount: 1, health: 503 } });
     const answer = await post('/api/actions/switch', { ...withToken, origin: origin() }, { color: 'green' });
     expect(answer.status).toBe(409);
@@ -204,11 +238,14 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     await start();
     const answer = await post('/api/actions/switch', { ...withToken, origin: origin() }, { color: 'green', expectVersion: 'v9.9.9' });
     expect(answer.status).toBe(409);
-    expect(await answer.json()).toMatchObject({ ok: false, error: { code: 'PREFLIGHT_FAILED', message: expect.stringContaining('v9.9.9') } });
+    expect(await answer.json()).toMatchObject({
+      ok: false,
+      error: { code: 'PREFLIGHT_FAILED', message: expect.stringContaining('v9.9.9') },
+    });
     expect(backend.moves).toEqual([]);
   });
 
-  it('answers shadow on a backend without shadow traffic with 409 and the command\'s own error', async () => {
+  it("answers shadow on a backend without shadow traffic with 409 and the command's own error", async () => {
     await start();
     const answer = await post('/api/actions/shadow', { ...withToken, origin: origin() }, { on: true });
     expect(answer.status).toBe(409);
@@ -252,7 +289,8 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
   });
 
   describe('canary start (a FAKE canary CLI process unless said otherwise)', () => {
-    const startedWith = () => JSON.parse(readFileSync(join(layout.stateDir, 'started-with.json'), 'utf8')) as { args: string[]; user: string; pid: number };
+    const startedWith = () =>
+      JSON.parse(readFileSync(join(layout.stateDir, 'started-with.json'), 'utf8')) as { args: string[]; user: string; pid: number };
     afterEach(() => {
       // The fake canary waits for SIGTERM, as the real one does.
       if (existsSync(join(layout.stateDir, 'started-with.json'))) {
@@ -264,14 +302,27 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       }
     });
 
-    it('starts `deploy canary` as its own process with the page\'s flags and the dashboard user, and answers once its run file names it', async () => {
+    it("starts `deploy canary` as its own process with the page's flags and the dashboard user, and answers once its run file names it", async () => {
       await start();
-      const answer = await post('/api/actions/canary', { ...withToken, origin: origin() }, { color: 'green', steps: [25, 100], intervalSeconds: 2, expectVersion: 'v1.1.0' });
+      const answer = await post(
+        '/api/actions/canary',
+        { ...withToken, origin: origin() },
+        { color: 'green', steps: [25, 100], intervalSeconds: 2, expectVersion: 'v1.1.0' },
+      );
       const body = (await answer.json()) as { ok: boolean; result: { kind: string; pid: number; weight: number; log: string } };
       expect(answer.status).toBe(200);
       const child = startedWith();
       expect(body).toMatchObject({ ok: true, result: { kind: 'started', pid: child.pid, weight: 25, canary: 'green', stable: 'blue' } });
-      expect(child.args).toEqual(['canary', '--color=green', '--steps=25,100', '--interval=2000ms', '--expect-version=v1.1.0', `--state-dir=${layout.stateDir}`, '--backend=local', '--json']);
+      expect(child.args).toEqual([
+        'canary',
+        '--color=green',
+        '--steps=25,100',
+        '--interval=2000ms',
+        '--expect-version=v1.1.0',
+        `--state-dir=${layout.stateDir}`,
+        '--backend=local',
+        '--json',
+      ]);
       expect(child.user).toBe(USER);
       // Its progress is in its log in the state folder, and it outlives the request.
       expect(readFileSync(body.result.log, 'utf8')).toContain('step 1 of 2: green at 25%');
@@ -279,19 +330,27 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       expect(opened).toEqual(['canary']);
     });
 
-    it('answers with the canary process\'s own refusal (409, its code and message) when it ends before its first step', async () => {
+    it("answers with the canary process's own refusal (409, its code and message) when it ends before its first step", async () => {
       await start();
       const answer = await post('/api/actions/canary', { ...withToken, origin: origin() }, { color: 'blue' });
       expect(answer.status).toBe(409);
       expect(await answer.json()).toMatchObject({ ok: false, error: { code: 'PREFLIGHT_FAILED', message: 'the fake gate refused blue' } });
     });
 
-    it('the REAL CLI, as the dashboard starts it from another process: a canary on a stack that is not running answers the CLI\'s own error', async () => {
+    it("the REAL CLI, as the dashboard starts it from another process: a canary on a stack that is not running answers the CLI's own error", async () => {
       await start({ cli: thisCli(WORKSPACE_ROOT) });
-      const answer = await post('/api/actions/canary', { ...withToken, origin: origin() }, { color: 'green', steps: [50, 100], intervalSeconds: 1 });
+      const answer = await post(
+        '/api/actions/canary',
+        { ...withToken, origin: origin() },
+        { color: 'green', steps: [50, 100], intervalSeconds: 1 },
+      );
       const body = (await answer.json()) as { ok: boolean; error: { code: string; message: string; hint: string } };
       expect({ status: answer.status, ok: body.ok }).toEqual({ status: 409, ok: false });
-      expect(body.error).toMatchObject({ code: 'STACK_NOT_RUNNING', message: expect.stringContaining(join(layout.stateDir, 'state.json')), hint: expect.stringContaining('deploy:up') });
+      expect(body.error).toMatchObject({
+        code: 'STACK_NOT_RUNNING',
+        message: expect.stringContaining(join(layout.stateDir, 'state.json')),
+        hint: expect.stringContaining('deploy:up'),
+      });
       expect(history()).toEqual([]);
     }, 60_000);
 
@@ -325,10 +384,18 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
   it('shows the latest diff report kept in the state folder, and pushes a newer one as a diff event', async () => {
     await start();
     const kept = stateFolderStores(layout).lastDiff;
-    const report = (by: string, time: string) => ({ time, by, user: 'ana', result: { report: { pairs: 7 }, problems: ['too few pairs'], judged: true, notes: [] } }) as unknown as Parameters<typeof kept.write>[0];
+    const report = (by: string, time: string) =>
+      ({
+        time,
+        by,
+        user: 'ana',
+        result: { report: { pairs: 7 }, problems: ['too few pairs'], judged: true, notes: [] },
+      }) as unknown as Parameters<typeof kept.write>[0];
     kept.write(report('prediction-diff gate of switch', '2026-12-01T10:00:00.000Z'));
     await feed.refreshStack();
-    expect(await (await fetch(url('/api/state'), { headers: withToken })).json()).toMatchObject({ diff: { by: 'prediction-diff gate of switch', user: 'ana', result: { report: { pairs: 7 } } } });
+    expect(await (await fetch(url('/api/state'), { headers: withToken })).json()).toMatchObject({
+      diff: { by: 'prediction-diff gate of switch', user: 'ana', result: { report: { pairs: 7 } } },
+    });
 
     const pushed: unknown[] = [];
     feed.subscribe((event) => event.kind === 'diff' && pushed.push(event.diff));
@@ -347,9 +414,13 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
 /** The fake deployment with its live route split (a canary interrupted at some weight). */
 function splitBackend(base: ReturnType<typeof fakeBackend>, initial: Routes): ReturnType<typeof fakeBackend> {
   let routes = initial;
-  const backend: Backend = { ...base, readRoutes: async () => routes, setRoutes: async (next) => {
-    routes = next;
-    await base.setRoutes(next);
-  } };
+  const backend: Backend = {
+    ...base,
+    readRoutes: async () => routes,
+    setRoutes: async (next) => {
+      routes = next;
+      await base.setRoutes(next);
+    },
+  };
   return Object.assign(backend, { moves: base.moves, live: base.live });
 }

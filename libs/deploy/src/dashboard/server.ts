@@ -7,7 +7,17 @@ import { join } from 'node:path';
 import type { CommandContext } from '../commands/context';
 import { DeployError } from '../errors';
 import type { BackendKind } from '../history/history';
-import { BAD_ORIGIN, type EdgeError, READ_ONLY, UNAUTHORIZED, bearerToken, cookieName, cookieValue, originAllowed, sameToken } from './access';
+import {
+  BAD_ORIGIN,
+  type EdgeError,
+  READ_ONLY,
+  UNAUTHORIZED,
+  bearerToken,
+  cookieName,
+  cookieValue,
+  originAllowed,
+  sameToken,
+} from './access';
 import { ACTIONS, ACTION_NAMES, type ActionEnv, type ActionName, type ActionOutcome } from './actions';
 import type { DashboardFeed, FeedEvent } from './feed';
 
@@ -75,7 +85,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
-    reply.header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
+    reply.header(
+      'content-security-policy',
+      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+    );
     // The API's answers are the deployment right now: never from a cache.
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
     const query = request.query as Record<string, string | undefined>;
@@ -85,7 +98,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       if (request.method === 'GET' && !request.url.startsWith('/api/')) return reply.redirect(request.url.split('?')[0] ?? '/', 303);
       return;
     }
-    if (sameToken(cookieValue(request.headers.cookie, cookie()), token) || sameToken(bearerToken(request.headers.authorization), token)) return;
+    if (sameToken(cookieValue(request.headers.cookie, cookie()), token) || sameToken(bearerToken(request.headers.authorization), token))
+      return;
     return refuse(reply, 401, UNAUTHORIZED);
   });
 
@@ -98,14 +112,25 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       return null;
     }
   };
-  const meta = () => ({ backend: options.backend, readOnly: options.readOnly, user: options.userName, actions: options.readOnly ? [] : ACTION_NAMES, canaryDefaults: canaryDefaults() });
+  const meta = () => ({
+    backend: options.backend,
+    readOnly: options.readOnly,
+    user: options.userName,
+    actions: options.readOnly ? [] : ACTION_NAMES,
+    canaryDefaults: canaryDefaults(),
+  });
 
   app.get('/api/state', async () => ({ ...meta(), ...options.feed.snapshot() }));
 
   app.get('/api/events', (request, reply) => {
     reply.hijack();
     const stream = reply.raw;
-    stream.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    stream.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     stream.write(`retry: ${RECONNECT_MS}\n\n`);
     stream.write(`event: snapshot\ndata: ${JSON.stringify({ ...meta(), ...options.feed.snapshot() })}\n\n`);
     streams.add(stream);
@@ -124,8 +149,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       await options.feed.refreshStack();
       return { ok: true, result };
     } catch (error) {
-      const known = error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
-      return reply.code(known.code === 'UNEXPECTED' ? 500 : 409).send({ ok: false, result: null, error: { code: known.code, message: known.message, hint: known.hint } });
+      const known =
+        error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
+      return reply
+        .code(known.code === 'UNEXPECTED' ? 500 : 409)
+        .send({ ok: false, result: null, error: { code: known.code, message: known.message, hint: known.hint } });
     }
   });
 
@@ -134,11 +162,20 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     if (!originAllowed(request.headers.origin, request.headers.host)) return refuse(reply, 403, BAD_ORIGIN);
     if (options.readOnly) return refuse(reply, 403, READ_ONLY);
     const name = request.params.name;
-    if (!isAction(name)) return refuse(reply, 404, { error: { code: 'UNKNOWN_ACTION', message: `There is no action "${name}".`, hint: `The actions are ${ACTION_NAMES.join(', ')}.` } });
+    if (!isAction(name))
+      return refuse(reply, 404, {
+        error: { code: 'UNKNOWN_ACTION', message: `There is no action "${name}".`, hint: `The actions are ${ACTION_NAMES.join(', ')}.` },
+      });
     const body = ACTIONS[name].body.safeParse(request.body ?? {});
     if (!body.success) {
       const detail = body.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ');
-      return refuse(reply, 400, { error: { code: 'BAD_REQUEST', message: `The ${name} request is not valid: ${detail}.`, hint: 'Send JSON as the page does, e.g. {"color":"green"} for switch.' } });
+      return refuse(reply, 400, {
+        error: {
+          code: 'BAD_REQUEST',
+          message: `The ${name} request is not valid: ${detail}.`,
+          hint: 'Send JSON as the page does, e.g. {"color":"green"} for switch.',
+        },
+      });
     }
     if (running) {
       const error = new DeployError('LOCKED', `the dashboard is already running ${running}.`);
@@ -149,9 +186,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     let outcome: ActionOutcome;
     try {
       const context = await options.openContext(name, (line) => broadcast('progress', { name, line }));
-      outcome = await (ACTIONS[name].run as (context: CommandContext, body: unknown, env: ActionEnv) => Promise<ActionOutcome>)(context, body.data, options.actionEnv);
+      outcome = await (ACTIONS[name].run as (context: CommandContext, body: unknown, env: ActionEnv) => Promise<ActionOutcome>)(
+        context,
+        body.data,
+        options.actionEnv,
+      );
     } catch (error) {
-      const known = error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
+      const known =
+        error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
       outcome = { ok: false, result: known.data ?? null, error: { code: known.code, message: known.message, hint: known.hint } };
     } finally {
       running = undefined;

@@ -1,7 +1,11 @@
 import { accessPoint, bucketQuantile, metricsPoint, parseAccessLine, parseMetrics } from './traffic';
 
 /** Two scrapes of prom-client's text as the model service writes it (trimmed to the two families read). */
-const scrape = (predict200: number, predict500: number, buckets: Record<string, number>) => `# HELP http_requests_total HTTP requests answered, by route, method and status code.
+const scrape = (
+  predict200: number,
+  predict500: number,
+  buckets: Record<string, number>,
+) => `# HELP http_requests_total HTTP requests answered, by route, method and status code.
 # TYPE http_requests_total counter
 http_requests_total{route="/predict",method="POST",status="200"} ${predict200}
 http_requests_total{route="/predict",method="POST",status="500"} ${predict500}
@@ -15,7 +19,7 @@ http_request_duration_seconds_sum{route="/predict",method="POST",status="200"} 1
 `;
 
 describe('traffic figures for the charts', () => {
-  it('reads model traffic from /metrics, leaving out the tooling\'s own /health polling', () => {
+  it("reads model traffic from /metrics, leaving out the tooling's own /health polling", () => {
     const counts = parseMetrics(scrape(90, 10, { '0.001': 50, '0.01': 90, '+Inf': 100 }));
     expect(counts.requests).toBe(100);
     expect(counts.errors).toBe(10);
@@ -46,12 +50,20 @@ describe('traffic figures for the charts', () => {
 
   it('has no quantile for an interval without requests, and the highest finite bound for the +Inf bucket', () => {
     expect(bucketQuantile(0.5, [[Infinity, 0]])).toBeNull();
-    expect(bucketQuantile(0.99, [[0.1, 1], [Infinity, 100]])).toBeCloseTo(100, 6);
+    expect(
+      bucketQuantile(0.99, [
+        [0.1, 1],
+        [Infinity, 100],
+      ]),
+    ).toBeCloseTo(100, 6);
   });
 
-  it('reads nginx\'s JSON access log lines and skips torn ones', () => {
-    const line = (status: number, seconds: number, path = '/predict') => JSON.stringify({ time: '2026-12-01T10:00:00+00:00', request: `POST ${path} HTTP/1.1`, status, request_time: seconds, color: 'blue' });
-    const lines = [line(200, 0.001), line(200, 0.002), line(502, 0.004), line(200, 0.003), line(200, 0.5, '/health')].map(parseAccessLine).filter((parsed) => parsed !== undefined);
+  it("reads nginx's JSON access log lines and skips torn ones", () => {
+    const line = (status: number, seconds: number, path = '/predict') =>
+      JSON.stringify({ time: '2026-12-01T10:00:00+00:00', request: `POST ${path} HTTP/1.1`, status, request_time: seconds, color: 'blue' });
+    const lines = [line(200, 0.001), line(200, 0.002), line(502, 0.004), line(200, 0.003), line(200, 0.5, '/health')]
+      .map(parseAccessLine)
+      .filter((parsed) => parsed !== undefined);
     expect(parseAccessLine('{"status":200,"request_ti')).toBeUndefined();
     const point = accessPoint(lines, 2);
     expect(point).toEqual({ rps: 2, errorShare: 0.25, p50Ms: 2, p99Ms: 4 });

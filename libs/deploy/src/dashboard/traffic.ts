@@ -122,7 +122,8 @@ export function parseAccessLine(line: string): AccessLine | undefined {
 export function accessPoint(lines: readonly AccessLine[], seconds: number): TrafficPoint {
   const traffic = lines.filter((line) => !NOT_TRAFFIC.has(line.path));
   const times = traffic.map((line) => line.requestTime * 1000).sort((a, b) => a - b);
-  const rank = (q: number): number | null => (times.length === 0 ? null : (times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)] ?? null));
+  const rank = (q: number): number | null =>
+    times.length === 0 ? null : (times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)] ?? null);
   return {
     rps: traffic.length / seconds,
     errorShare: traffic.length > 0 ? traffic.filter((line) => line.status >= 500).length / traffic.length : null,

@@ -20,8 +20,13 @@ describe('withStackLock', () => {
     // The holder as another process sees it right after it took the lock: no note yet.
     const release = await lock(layout.stateDir, { lockfilePath: layout.lockDir, realpath: false });
     const since = new Date().toISOString();
-    setTimeout(() => writeFileSync(layout.lockInfoFile, JSON.stringify({ command: 'switch --color=green', pid: process.pid, user: 'ann', since })), 150);
-    const refused = await withStackLock(layout, { command: 'switch --color=green', user: 'bob' }, async () => 'ran').catch((error: unknown) => error);
+    setTimeout(
+      () => writeFileSync(layout.lockInfoFile, JSON.stringify({ command: 'switch --color=green', pid: process.pid, user: 'ann', since })),
+      150,
+    );
+    const refused = await withStackLock(layout, { command: 'switch --color=green', user: 'bob' }, async () => 'ran').catch(
+      (error: unknown) => error,
+    );
     await release();
     expect(refused).toBeInstanceOf(DeployError);
     expect((refused as DeployError).code).toBe('LOCKED');

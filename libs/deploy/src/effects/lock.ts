@@ -91,11 +91,7 @@ interface LockInfo {
  * commands never interleave. When it is held: waits up to `waitMs` (0 = refuse at once).
  * @throws DeployError LOCKED naming the holder
  */
-export async function withStackLock<T>(
-  layout: LockFiles,
-  holder: LockHolder,
-  action: () => Promise<T>,
-): Promise<T> {
+export async function withStackLock<T>(layout: LockFiles, holder: LockHolder, action: () => Promise<T>): Promise<T> {
   mkdirSync(layout.stateDir, { recursive: true });
   let release: () => Promise<void>;
   try {
@@ -173,7 +169,10 @@ function alive(pid: number): boolean {
 /** A state folder that can not be written is the user's to fix, with a clear message; anything else stays unexpected. */
 function notWritable(layout: LockFiles, error: unknown): unknown {
   if (isNotWritable(error)) {
-    return new DeployError('STATE_NOT_WRITABLE', `The lock in ${layout.stateDir} could not be taken (${(error as Error).message}); nothing was changed.`);
+    return new DeployError(
+      'STATE_NOT_WRITABLE',
+      `The lock in ${layout.stateDir} could not be taken (${(error as Error).message}); nothing was changed.`,
+    );
   }
   return error;
 }

@@ -12,7 +12,11 @@ export const USER_VARIABLE = 'BLUEGREEN_USER';
 const SBIN_FOLDERS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
 
 /** The real world: node:http, /proc (or `ps`), child_process, the clock. */
-export function realDeps(options: { workspaceRoot: string; env: Readonly<Record<string, string | undefined>>; progress: (line: string) => void }): RuntimeDeps {
+export function realDeps(options: {
+  workspaceRoot: string;
+  env: Readonly<Record<string, string | undefined>>;
+  progress: (line: string) => void;
+}): RuntimeDeps {
   return {
     workspaceRoot: options.workspaceRoot,
     tmpRoot: tmpdir(),
@@ -49,7 +53,10 @@ export const httpClient: HttpClient = (target, call) =>
         method: call.method,
         path: call.path,
         agent: false,
-        headers: { ...(call.body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(call.body) }), ...call.headers },
+        headers: {
+          ...(call.body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(call.body) }),
+          ...call.headers,
+        },
       },
       (res) => {
         let body = '';

@@ -14,7 +14,10 @@ export function readReplayFile(file: string): string[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new DeployError('REPLAY_FILE_INVALID', `${file} can not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
+    throw new DeployError(
+      'REPLAY_FILE_INVALID',
+      `${file} can not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+    );
   }
   const bodies: string[] = [];
   text.split('\n').forEach((line, index) => {
@@ -31,6 +34,7 @@ export function readReplayFile(file: string): string[] {
     bodies.push(line.trim());
   });
   if (bodies.length === 0) throw new DeployError('REPLAY_FILE_INVALID', `${file} has no bodies.`);
-  if (bodies.length > MAX_REPLAY_BODIES) throw new DeployError('REPLAY_FILE_INVALID', `${file} has ${bodies.length} bodies; a replay sends at most ${MAX_REPLAY_BODIES}.`);
+  if (bodies.length > MAX_REPLAY_BODIES)
+    throw new DeployError('REPLAY_FILE_INVALID', `${file} has ${bodies.length} bodies; a replay sends at most ${MAX_REPLAY_BODIES}.`);
   return bodies;
 }

@@ -56,9 +56,11 @@ export type PredictCheck =
 export function judgePredict(answer: HttpAnswer, rows: number): PredictCheck {
   const response = parseBody(answer.body, AnyPredictResponse);
   if (answer.status !== 200 || !response) return { kind: 'failed', problem: `answered ${answer.status}: ${answer.body.slice(0, 200)}` };
-  if (response.predictions.length !== rows) return { kind: 'failed', problem: `gave ${response.predictions.length} prediction(s) for ${rows} rows` };
+  if (response.predictions.length !== rows)
+    return { kind: 'failed', problem: `gave ${response.predictions.length} prediction(s) for ${rows} rows` };
   const numbers = 'probabilities' in response ? response.probabilities.flat() : response.predictions.flat();
-  if (!numbers.every(Number.isFinite)) return { kind: 'failed', problem: `answered values that are not finite numbers (NaN or Infinity): ${answer.body.slice(0, 200)}` };
+  if (!numbers.every(Number.isFinite))
+    return { kind: 'failed', problem: `answered values that are not finite numbers (NaN or Infinity): ${answer.body.slice(0, 200)}` };
   return { kind: 'ok', response, answer };
 }
 
@@ -83,7 +85,10 @@ export interface HealthView {
 /** The status view of a health check. Pure. */
 export function healthView(check: HealthCheck): HealthView {
   if (check.kind === 'no-answer') {
-    const error = check.code === 'ECONNREFUSED' || check.code === 'ENOENT' ? 'connection refused (not running)' : check.problem.replace(/^no answer \((.*)\)$/s, '$1');
+    const error =
+      check.code === 'ECONNREFUSED' || check.code === 'ENOENT'
+        ? 'connection refused (not running)'
+        : check.problem.replace(/^no answer \((.*)\)$/s, '$1');
     return { ok: false, httpStatus: null, status: null, version: null, color: null, featureCount: null, error };
   }
   const { health, answer } = check;

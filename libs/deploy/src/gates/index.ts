@@ -30,7 +30,15 @@ export function gatesNamed(names: readonly string[], settings: { readonly predic
 export { DEFAULT_SWITCH_TIMING, GateResult, failed, passed } from './gate';
 export type { ColorAccess, ExpectedVersion, Gate, GateContext, GateFacts, RecordedColor, SwitchTiming } from './gate';
 export { runGates } from './run-gates';
-export { DEFAULT_PREDICTION_DIFF_SETTINGS, PREDICTION_DIFF_GATE, comparePredictions, describeCriteria, predictionDiffGate, predictionDiffSettings, summarizeReport } from './prediction-diff';
+export {
+  DEFAULT_PREDICTION_DIFF_SETTINGS,
+  PREDICTION_DIFF_GATE,
+  comparePredictions,
+  describeCriteria,
+  predictionDiffGate,
+  predictionDiffSettings,
+  summarizeReport,
+} from './prediction-diff';
 export type { DiffResult, PredictionDiffSettings } from './prediction-diff';
 export { diffProblems, diffReport, pairRecords, percent } from './prediction-diff-report';
 export type { DiffCriteria, DiffReport, DiffTolerance, PredictionPair } from './prediction-diff-report';

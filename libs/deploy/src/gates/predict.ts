@@ -19,7 +19,12 @@ export const predictGate: Gate = {
     if (result.kind !== 'ok') return failed(this.name, `${to} POST /predict ${result.problem}`, expected, hint);
     const { predictions, model_version } = result.response;
     if (version !== undefined && model_version !== version) {
-      return failed(this.name, `${to} POST /predict gave ${predictions.length} prediction(s) from ${model_version} for ${rows.length} rows to ${version}.`, expected, hint);
+      return failed(
+        this.name,
+        `${to} POST /predict gave ${predictions.length} prediction(s) from ${model_version} for ${rows.length} rows to ${version}.`,
+        expected,
+        hint,
+      );
     }
     return passed(this.name, `${to} /predict: 200, ${rows.length} predictions from ${model_version}`, expected);
   },

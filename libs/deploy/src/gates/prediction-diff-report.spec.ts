@@ -27,7 +27,12 @@ describe('pairRecords', () => {
 });
 
 describe('diffReport', () => {
-  const pair = (requestId: string, live: number[][], candidate: number[][], extra: Partial<PredictionPair['candidate']> = {}): PredictionPair => ({
+  const pair = (
+    requestId: string,
+    live: number[][],
+    candidate: number[][],
+    extra: Partial<PredictionPair['candidate']> = {},
+  ): PredictionPair => ({
     requestId,
     live: { outputs: live, latencyMs: 1, inputDigest: requestId },
     candidate: { outputs: candidate, latencyMs: 3, inputDigest: requestId, ...extra },
@@ -57,13 +62,34 @@ describe('diffReport', () => {
   });
 
   it('for classifiers: label agreement over rows and the largest probability shift', () => {
-    const classifier = (requestId: string, labels: string[], live: number[][], candidate: number[][], candidateLabels: string[]): PredictionPair => ({
+    const classifier = (
+      requestId: string,
+      labels: string[],
+      live: number[][],
+      candidate: number[][],
+      candidateLabels: string[],
+    ): PredictionPair => ({
       requestId,
       live: { outputs: live, labels, latencyMs: 1 },
       candidate: { outputs: candidate, labels: candidateLabels, latencyMs: 1 },
     });
     const report = diffReport(
-      [classifier('a', ['x', 'y'], [[0.9, 0.1], [0.2, 0.8]], [[0.6, 0.4], [0.2, 0.8]], ['x', 'y']), classifier('b', ['x'], [[0.55, 0.45]], [[0.45, 0.55]], ['y'])],
+      [
+        classifier(
+          'a',
+          ['x', 'y'],
+          [
+            [0.9, 0.1],
+            [0.2, 0.8],
+          ],
+          [
+            [0.6, 0.4],
+            [0.2, 0.8],
+          ],
+          ['x', 'y'],
+        ),
+        classifier('b', ['x'], [[0.55, 0.45]], [[0.45, 0.55]], ['y']),
+      ],
       { source: 'shadow', ...sides, tolerance: { absolute: 0.5, relative: 0 } },
     );
     expect(report.classifier).toEqual({ rows: 3, labelAgreement: 2 / 3, largestProbabilityShift: expect.closeTo(0.3) });
@@ -74,12 +100,20 @@ describe('diffReport', () => {
   it('no pairs: no share, no statistics, and the criteria refuse', () => {
     const report = diffReport([], { source: 'shadow', ...sides, tolerance: { absolute: 1, relative: 0 } });
     expect(report).toMatchObject({ pairs: 0, withinShare: null, absDiff: null, classifier: null, histogram: [] });
-    expect(diffProblems(report, { tolerance: report.tolerance, minAgreement: 0.5, minPairs: 1 })).toEqual(['only 0 pair(s) to compare, at least 1 needed']);
+    expect(diffProblems(report, { tolerance: report.tolerance, minAgreement: 0.5, minPairs: 1 })).toEqual([
+      'only 0 pair(s) to compare, at least 1 needed',
+    ]);
   });
 
   it('diffProblems names each limit that is not met', () => {
-    const report = diffReport([pair('a', [[1]], [[2]]), pair('b', [[1]], [[1]])], { source: 'replay', ...sides, tolerance: { absolute: 0.5, relative: 0 } });
-    expect(diffProblems(report, { tolerance: report.tolerance, minAgreement: 0.9, minPairs: 2 })).toEqual(['50.0% of pairs within tolerance (|diff| <= 0.5 + 0 x |live|), at least 90.0% needed']);
+    const report = diffReport([pair('a', [[1]], [[2]]), pair('b', [[1]], [[1]])], {
+      source: 'replay',
+      ...sides,
+      tolerance: { absolute: 0.5, relative: 0 },
+    });
+    expect(diffProblems(report, { tolerance: report.tolerance, minAgreement: 0.9, minPairs: 2 })).toEqual([
+      '50.0% of pairs within tolerance (|diff| <= 0.5 + 0 x |live|), at least 90.0% needed',
+    ]);
     expect(diffProblems(report, { tolerance: report.tolerance, minAgreement: 0.5, minPairs: 2 })).toEqual([]);
   });
 });

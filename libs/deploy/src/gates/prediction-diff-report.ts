@@ -80,7 +80,10 @@ const LARGEST_SHOWN = 3;
  * Joins the live color's live records with the candidate's shadow records by request id.
  * Records of the other kind (replayed or shadowed on the live color) are left out.
  */
-export function pairRecords(live: readonly PredictionRecord[], candidate: readonly PredictionRecord[]): { pairs: PredictionPair[]; unpaired: { live: number; candidate: number } } {
+export function pairRecords(
+  live: readonly PredictionRecord[],
+  candidate: readonly PredictionRecord[],
+): { pairs: PredictionPair[]; unpaired: { live: number; candidate: number } } {
   const liveById = new Map(live.filter((record) => !record.shadow).map((record) => [record.requestId, record]));
   const pairs: PredictionPair[] = [];
   let candidateAlone = 0;
@@ -98,7 +101,12 @@ export function pairRecords(live: readonly PredictionRecord[], candidate: readon
 }
 
 function sideOf(record: PredictionRecord): AnswerSide {
-  return { outputs: record.outputs, latencyMs: record.latencyMs, inputDigest: record.inputDigest, ...(record.labels ? { labels: record.labels } : {}) };
+  return {
+    outputs: record.outputs,
+    latencyMs: record.latencyMs,
+    inputDigest: record.inputDigest,
+    ...(record.labels ? { labels: record.labels } : {}),
+  };
 }
 
 /** The report of a set of pairs. */
@@ -131,7 +139,8 @@ export function diffReport(
     }
     latency.live.push(live.latencyMs);
     latency.candidate.push(candidate.latencyMs);
-    const sameShape = live.outputs.length === candidate.outputs.length && live.outputs.every((row, i) => row.length === candidate.outputs[i]?.length);
+    const sameShape =
+      live.outputs.length === candidate.outputs.length && live.outputs.every((row, i) => row.length === candidate.outputs[i]?.length);
     if (!sameShape) {
       shapeMismatches += 1;
       continue;
@@ -171,8 +180,17 @@ export function diffReport(
     shapeMismatches,
     withinTolerance: within,
     withinShare: compared === 0 ? null : within / compared,
-    absDiff: sorted.length === 0 ? null : { values: sorted.length, mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length, p99: quantile(sorted, 0.99), max: sorted[sorted.length - 1] ?? 0 },
-    classifier: labelRows === 0 ? null : { rows: labelRows, labelAgreement: sameLabel / labelRows, largestProbabilityShift: probabilityShift },
+    absDiff:
+      sorted.length === 0
+        ? null
+        : {
+            values: sorted.length,
+            mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length,
+            p99: quantile(sorted, 0.99),
+            max: sorted[sorted.length - 1] ?? 0,
+          },
+    classifier:
+      labelRows === 0 ? null : { rows: labelRows, labelAgreement: sameLabel / labelRows, largestProbabilityShift: probabilityShift },
     latencyMs: { live: summarize(latency.live), candidate: summarize(latency.candidate) },
     histogram: histogram(sorted),
     largest: perPair.sort((a, b) => b.maxAbsDiff - a.maxAbsDiff).slice(0, LARGEST_SHOWN),
@@ -184,10 +202,14 @@ export function diffProblems(report: DiffReport, criteria: DiffCriteria): string
   const problems: string[] = [];
   if (report.pairs < criteria.minPairs) problems.push(`only ${report.pairs} pair(s) to compare, at least ${criteria.minPairs} needed`);
   if (report.withinShare !== null && report.withinShare < criteria.minAgreement) {
-    problems.push(`${percent(report.withinShare)} of pairs within tolerance (|diff| <= ${report.tolerance.absolute} + ${report.tolerance.relative} x |live|), at least ${percent(criteria.minAgreement)} needed`);
+    problems.push(
+      `${percent(report.withinShare)} of pairs within tolerance (|diff| <= ${report.tolerance.absolute} + ${report.tolerance.relative} x |live|), at least ${percent(criteria.minAgreement)} needed`,
+    );
   }
   if (report.classifier && report.classifier.labelAgreement < criteria.minAgreement) {
-    problems.push(`labels agree on ${percent(report.classifier.labelAgreement)} of rows, at least ${percent(criteria.minAgreement)} needed`);
+    problems.push(
+      `labels agree on ${percent(report.classifier.labelAgreement)} of rows, at least ${percent(criteria.minAgreement)} needed`,
+    );
   }
   return problems;
 }

@@ -29,11 +29,18 @@ export interface PredictionDiffSettings {
 export const DEFAULT_PREDICTION_DIFF_SETTINGS: PredictionDiffSettings = predictionDiffSettings(undefined, '');
 
 /** The settings of the spec's `predictionDiff` section, with a relative replay path resolved against `workspaceRoot`. */
-export function predictionDiffSettings(section: DeploymentSpec['predictionDiff'] | undefined, workspaceRoot: string): PredictionDiffSettings {
+export function predictionDiffSettings(
+  section: DeploymentSpec['predictionDiff'] | undefined,
+  workspaceRoot: string,
+): PredictionDiffSettings {
   const values = section ?? DEFAULT_PREDICTION_DIFF;
   const replay = section?.replay;
   return {
-    criteria: { tolerance: { absolute: values.absoluteTolerance, relative: values.relativeTolerance }, minAgreement: values.minAgreement, minPairs: values.minPairs },
+    criteria: {
+      tolerance: { absolute: values.absoluteTolerance, relative: values.relativeTolerance },
+      minAgreement: values.minAgreement,
+      minPairs: values.minPairs,
+    },
     ...(replay ? { replayFile: isAbsolute(replay) ? replay : resolve(workspaceRoot, replay) } : {}),
   };
 }
@@ -41,10 +48,16 @@ export function predictionDiffSettings(section: DeploymentSpec['predictionDiff']
 /** Collects the pairs (replay or shadow records) and reports on them; shared by the gate and `deploy:diff`. */
 export async function comparePredictions(
   context: Pick<GateContext, 'colors' | 'from' | 'to'>,
-  options: { readonly tolerance: DiffCriteria['tolerance']; readonly replay?: readonly string[]; readonly progress?: (line: string) => void },
+  options: {
+    readonly tolerance: DiffCriteria['tolerance'];
+    readonly replay?: readonly string[];
+    readonly progress?: (line: string) => void;
+  },
 ): Promise<{ report: DiffReport; collected: CollectedPairs }> {
   const { colors, from, to } = context;
-  const collected = options.replay ? await replayPairs(colors, from, to, options.replay, options.progress) : await shadowPairs(colors, from, to);
+  const collected = options.replay
+    ? await replayPairs(colors, from, to, options.replay, options.progress)
+    : await shadowPairs(colors, from, to);
   const report = diffReport(collected.pairs, {
     source: options.replay ? 'replay' : 'shadow',
     live: { color: from, version: collected.versions.live },
@@ -57,10 +70,16 @@ export async function comparePredictions(
 
 /** One line of the numbers that matter, for a gate result and the history. */
 export function summarizeReport(report: DiffReport): string {
-  const parts = [`${report.pairs} pair(s) (${report.source}) of ${report.candidate.color} ${report.candidate.version ?? '?'} against ${report.live.color} ${report.live.version ?? '?'}`];
+  const parts = [
+    `${report.pairs} pair(s) (${report.source}) of ${report.candidate.color} ${report.candidate.version ?? '?'} against ${report.live.color} ${report.live.version ?? '?'}`,
+  ];
   if (report.withinShare !== null) parts.push(`${percent(report.withinShare)} within tolerance`);
-  if (report.absDiff) parts.push(`abs diff mean ${fixed(report.absDiff.mean)}, p99 ${fixed(report.absDiff.p99)}, max ${fixed(report.absDiff.max)}`);
-  if (report.classifier) parts.push(`labels agree ${percent(report.classifier.labelAgreement)}, largest probability shift ${fixed(report.classifier.largestProbabilityShift)}`);
+  if (report.absDiff)
+    parts.push(`abs diff mean ${fixed(report.absDiff.mean)}, p99 ${fixed(report.absDiff.p99)}, max ${fixed(report.absDiff.max)}`);
+  if (report.classifier)
+    parts.push(
+      `labels agree ${percent(report.classifier.labelAgreement)}, largest probability shift ${fixed(report.classifier.largestProbabilityShift)}`,
+    );
   return parts.join('; ');
 }
 

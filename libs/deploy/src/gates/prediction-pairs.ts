@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { AnyPredictResponse, type Color, PREDICTIONS_ADMIN_PATH, PredictionsResponse, SHADOW_HEADER, predictionOutputs } from '@mlbg/contract';
+import {
+  AnyPredictResponse,
+  type Color,
+  PREDICTIONS_ADMIN_PATH,
+  PredictionsResponse,
+  SHADOW_HEADER,
+  predictionOutputs,
+} from '@mlbg/contract';
 import { DeployError } from '../errors';
 import type { ColorAccess } from './gate';
 import { type AnswerSide, type PredictionPair, pairRecords } from './prediction-diff-report';
@@ -20,7 +27,7 @@ const PROBLEMS_KEPT = 3;
 const ALL_RECORDS = 100_000;
 
 function requireRequest(colors: ColorAccess): NonNullable<ColorAccess['request']> {
-  if (!colors.request) throw new DeployError('DIFF_UNAVAILABLE', 'This backend does not reach the colors\' admin routes yet.');
+  if (!colors.request) throw new DeployError('DIFF_UNAVAILABLE', "This backend does not reach the colors' admin routes yet.");
   return colors.request.bind(colors);
 }
 
@@ -31,11 +38,17 @@ export async function readRecords(colors: ColorAccess, color: Color): Promise<Pr
   try {
     answer = await request(color, { method: 'GET', path: `${PREDICTIONS_ADMIN_PATH}?limit=${ALL_RECORDS}` });
   } catch (error) {
-    throw new DeployError('DIFF_UNAVAILABLE', `${color} did not answer GET ${PREDICTIONS_ADMIN_PATH} (${(error as Error).message}); is it running?`);
+    throw new DeployError(
+      'DIFF_UNAVAILABLE',
+      `${color} did not answer GET ${PREDICTIONS_ADMIN_PATH} (${(error as Error).message}); is it running?`,
+    );
   }
   const parsed = answer.status === 200 ? PredictionsResponse.safeParse(JSON.parse(answer.body)) : undefined;
   if (!parsed?.success) {
-    throw new DeployError('DIFF_UNAVAILABLE', `${color} answered GET ${PREDICTIONS_ADMIN_PATH} with ${answer.status}: ${answer.body.slice(0, 200)}. A service built before prediction records existed has no such route: rebuild it and release it again.`);
+    throw new DeployError(
+      'DIFF_UNAVAILABLE',
+      `${color} answered GET ${PREDICTIONS_ADMIN_PATH} with ${answer.status}: ${answer.body.slice(0, 200)}. A service built before prediction records existed has no such route: rebuild it and release it again.`,
+    );
   }
   return parsed.data;
 }
@@ -44,7 +57,12 @@ export async function readRecords(colors: ColorAccess, color: Color): Promise<Pr
 export async function shadowPairs(colors: ColorAccess, live: Color, candidate: Color): Promise<CollectedPairs> {
   const [liveRecords, candidateRecords] = await Promise.all([readRecords(colors, live), readRecords(colors, candidate)]);
   const { pairs, unpaired } = pairRecords(liveRecords.records, candidateRecords.records);
-  const problems = candidateRecords.capacity === 0 ? [`${candidate} keeps no records (PREDICTION_LOG_SIZE=0)`] : liveRecords.capacity === 0 ? [`${live} keeps no records (PREDICTION_LOG_SIZE=0)`] : [];
+  const problems =
+    candidateRecords.capacity === 0
+      ? [`${candidate} keeps no records (PREDICTION_LOG_SIZE=0)`]
+      : liveRecords.capacity === 0
+        ? [`${live} keeps no records (PREDICTION_LOG_SIZE=0)`]
+        : [];
   return { pairs, unpaired, versions: { live: liveRecords.version, candidate: candidateRecords.version }, problems };
 }
 
@@ -52,7 +70,13 @@ export async function shadowPairs(colors: ColorAccess, live: Color, candidate: C
  * Sends each body to both colors directly (their own sockets, not nginx), with one request id per
  * body and the shadow header (so the copies never count as live traffic), and pairs the answers.
  */
-export async function replayPairs(colors: ColorAccess, live: Color, candidate: Color, bodies: readonly string[], progress?: (line: string) => void): Promise<CollectedPairs> {
+export async function replayPairs(
+  colors: ColorAccess,
+  live: Color,
+  candidate: Color,
+  bodies: readonly string[],
+  progress?: (line: string) => void,
+): Promise<CollectedPairs> {
   const request = requireRequest(colors);
   const run = randomUUID().slice(0, 8);
   const pairs: PredictionPair[] = [];
@@ -63,7 +87,12 @@ export async function replayPairs(colors: ColorAccess, live: Color, candidate: C
   const send = async (color: Color, body: string, requestId: string): Promise<(AnswerSide & { version: string }) | string> => {
     const started = performance.now();
     try {
-      const answer = await request(color, { method: 'POST', path: '/predict', body, headers: { 'X-Request-Id': requestId, [SHADOW_HEADER]: 'replay' } });
+      const answer = await request(color, {
+        method: 'POST',
+        path: '/predict',
+        body,
+        headers: { 'X-Request-Id': requestId, [SHADOW_HEADER]: 'replay' },
+      });
       const latencyMs = performance.now() - started;
       const parsed = answer.status === 200 ? AnyPredictResponse.safeParse(JSON.parse(answer.body)) : undefined;
       if (!parsed?.success) return `${color} answered ${answer.status}: ${answer.body.slice(0, 120)}`;
@@ -82,7 +111,10 @@ export async function replayPairs(colors: ColorAccess, live: Color, candidate: C
       const requestId = `replay-${run}-${index + 1}`;
       const [fromLive, fromCandidate] = await Promise.all([send(live, body, requestId), send(candidate, body, requestId)]);
       if (typeof fromLive === 'string' || typeof fromCandidate === 'string') {
-        for (const [side, result] of [['live', fromLive], ['candidate', fromCandidate]] as const) {
+        for (const [side, result] of [
+          ['live', fromLive],
+          ['candidate', fromCandidate],
+        ] as const) {
           if (typeof result === 'string') {
             if (problems.length < PROBLEMS_KEPT) problems.push(`line ${index + 1}: ${result}`);
           } else unpaired[side] += 1;

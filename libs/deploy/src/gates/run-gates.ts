@@ -15,7 +15,13 @@ export async function runGates(gates: readonly Gate[], context: GateContext, onR
     try {
       result = await gate.run(context);
     } catch (error) {
-      result = { name: gate.name, ok: false, observed: `the check itself failed: ${(error as Error).message}`, expected: 'a result', hint: 'This is a bug in the gate; report it with this output.' };
+      result = {
+        name: gate.name,
+        ok: false,
+        observed: `the check itself failed: ${(error as Error).message}`,
+        expected: 'a result',
+        hint: 'This is a bug in the gate; report it with this output.',
+      };
     }
     results.push(result);
     onResult?.(result);

@@ -12,20 +12,34 @@ export const signatureGate: Gate = {
   name: 'signature',
   async run({ from, to, colors, facts }) {
     const target = facts.target;
-    if (!target) return failed(this.name, `${to}'s signature is not known (its /health was not checked).`, 'the same input signature as the live color', 'Put health-streak before signature in the preflight.');
+    if (!target)
+      return failed(
+        this.name,
+        `${to}'s signature is not known (its /health was not checked).`,
+        'the same input signature as the live color',
+        'Put health-streak before signature in the preflight.',
+      );
     let live: { featureCount?: number; signature?: ModelSignature; source: string } = { source: `live ${from}` };
     try {
       const check = judgeHealth(await colors.health(from));
       if (check.health) {
         facts.live = check.health;
-        live = { featureCount: check.health.feature_count, ...(check.health.signature ? { signature: check.health.signature } : {}), source: `live ${from}` };
+        live = {
+          featureCount: check.health.feature_count,
+          ...(check.health.signature ? { signature: check.health.signature } : {}),
+          source: `live ${from}`,
+        };
       }
     } catch {
       // it does not answer; fall back to what was recorded
     }
     if (live.featureCount === undefined) {
       const recorded = colors.recorded(from);
-      live = { ...(recorded?.featureCount === undefined ? {} : { featureCount: recorded.featureCount }), ...(recorded?.signature ? { signature: recorded.signature } : {}), source: `live ${from} (as recorded; it does not answer now)` };
+      live = {
+        ...(recorded?.featureCount === undefined ? {} : { featureCount: recorded.featureCount }),
+        ...(recorded?.signature ? { signature: recorded.signature } : {}),
+        source: `live ${from} (as recorded; it does not answer now)`,
+      };
     }
     if (live.featureCount === undefined) {
       return failed(
@@ -63,6 +77,7 @@ export const signatureGate: Gate = {
 
 /** `regression, inputs features FP32 [-1,1], outputs ...` in one line. */
 function describe(signature: ModelSignature): string {
-  const tensors = (list: ModelSignature['inputs']) => list.map((tensor) => `${tensor.name} ${tensor.datatype} [${tensor.shape.join(',')}]`).join(', ');
+  const tensors = (list: ModelSignature['inputs']) =>
+    list.map((tensor) => `${tensor.name} ${tensor.datatype} [${tensor.shape.join(',')}]`).join(', ');
   return `${signature.task}, inputs ${tensors(signature.inputs)}, outputs ${tensors(signature.outputs)}${signature.classes ? `, classes [${signature.classes.join(', ')}]` : ''}`;
 }

@@ -17,14 +17,25 @@ const canary = (outcome: string, weight: number) => ({
 
 describe('canary lines in the history', () => {
   it('are read back, and the last canary is its start and its end', () => {
-    const history = parseHistory([canary('started', 0), canary('rolled-back', 0), canary('started', 0)].map((entry) => JSON.stringify(entry)).join('\n'));
+    const history = parseHistory(
+      [canary('started', 0), canary('rolled-back', 0), canary('started', 0)].map((entry) => JSON.stringify(entry)).join('\n'),
+    );
     expect(history.skippedLines).toEqual([]);
-    expect(lastCanary(history.entries, 'local')).toEqual({ started: expect.objectContaining({ outcome: 'started', resumed: false, intervals: [] }) });
+    expect(lastCanary(history.entries, 'local')).toEqual({
+      started: expect.objectContaining({ outcome: 'started', resumed: false, intervals: [] }),
+    });
   });
 
   it('count a promoted canary as the switch a rollback returns from', () => {
     const history = parseHistory([canary('started', 0), canary('promoted', 100)].map((entry) => JSON.stringify(entry)).join('\n'));
-    expect(lastSuccessfulSwitch(history.entries, 'local')).toMatchObject({ command: 'switch', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0', outcome: 'switched' });
+    expect(lastSuccessfulSwitch(history.entries, 'local')).toMatchObject({
+      command: 'switch',
+      from: 'blue',
+      to: 'green',
+      fromVersion: 'v1.0.0',
+      toVersion: 'v1.1.0',
+      outcome: 'switched',
+    });
     const rolledBack = parseHistory([canary('started', 0), canary('rolled-back', 0)].map((entry) => JSON.stringify(entry)).join('\n'));
     expect(lastSuccessfulSwitch(rolledBack.entries, 'local')).toBe(undefined);
   });

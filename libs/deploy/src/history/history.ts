@@ -129,7 +129,14 @@ export const HistoryEntry = z.discriminatedUnion('command', [
     routes: Routes,
   }),
   /** Written just before a switch moves a route; its outcome line follows (or a `reconcile` line, when the command was killed). */
-  z.strictObject({ ...Common, command: z.literal('switch-intent'), outcome: z.literal('intended'), from: Color, to: Color, routes: Routes }),
+  z.strictObject({
+    ...Common,
+    command: z.literal('switch-intent'),
+    outcome: z.literal('intended'),
+    from: Color,
+    to: Color,
+    routes: Routes,
+  }),
   z.strictObject({
     ...Common,
     command: z.literal('canary'),
@@ -154,7 +161,9 @@ export const HistoryEntry = z.discriminatedUnion('command', [
     outcome: z.enum(['on', 'off', 'failed']),
     percent: z.number().nullable(),
     /** The relay's counters when it stopped (off) or was changed. */
-    relay: z.strictObject({ received: z.number(), forwarded: z.number(), dropped: z.number(), failed: z.number(), sampledOut: z.number() }).nullable(),
+    relay: z
+      .strictObject({ received: z.number(), forwarded: z.number(), dropped: z.number(), failed: z.number(), sampledOut: z.number() })
+      .nullable(),
   }),
 ]);
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
@@ -293,11 +302,28 @@ export function moves(entries: readonly HistoryEntry[], backend: BackendKind): M
 
 function promotionAsSwitch(entry: CanaryEntry): MoveEntry {
   const { schemaVersion, time, user, backend, durationMs, gates, routes } = entry;
-  return { schemaVersion, time, user, backend, durationMs, gates, routes, command: 'switch', from: entry.stable, to: entry.canary, fromVersion: entry.stableVersion, toVersion: entry.canaryVersion, outcome: 'switched' };
+  return {
+    schemaVersion,
+    time,
+    user,
+    backend,
+    durationMs,
+    gates,
+    routes,
+    command: 'switch',
+    from: entry.stable,
+    to: entry.canary,
+    fromVersion: entry.stableVersion,
+    toVersion: entry.canaryVersion,
+    outcome: 'switched',
+  };
 }
 
 /** The last canary on `backend`: its first line (`started`) and its end, when it has one. */
-export function lastCanary(entries: readonly HistoryEntry[], backend: BackendKind): { started: CanaryEntry; end?: CanaryEntry } | undefined {
+export function lastCanary(
+  entries: readonly HistoryEntry[],
+  backend: BackendKind,
+): { started: CanaryEntry; end?: CanaryEntry } | undefined {
   const canaries = entries.filter((entry): entry is CanaryEntry => entry.backend === backend && entry.command === 'canary');
   const startIndex = canaries.map((entry) => entry.outcome).lastIndexOf('started');
   const started = canaries[startIndex];
@@ -308,7 +334,9 @@ export function lastCanary(entries: readonly HistoryEntry[], backend: BackendKin
 
 /** The last switch on `backend` that moved traffic, if any. */
 export function lastSuccessfulSwitch(entries: readonly HistoryEntry[], backend: BackendKind): MoveEntry | undefined {
-  return moves(entries, backend).filter((entry) => entry.outcome === 'switched').pop();
+  return moves(entries, backend)
+    .filter((entry) => entry.outcome === 'switched')
+    .pop();
 }
 
 /** The last switch attempt of any outcome on `backend`, if any. */

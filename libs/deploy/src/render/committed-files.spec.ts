@@ -45,8 +45,15 @@ describe('committed generated files', () => {
       ]),
     );
     // Nothing else writes under deploy/kubernetes/: a file left there by hand would be stale forever.
-    expect(files.filter((file) => file.path.startsWith('deploy/kubernetes/')).map((file) => file.path).sort()).toEqual(
-      listFiles(join(WORKSPACE_ROOT, 'deploy/kubernetes')).map((file) => `deploy/kubernetes/${file}`).sort(),
+    expect(
+      files
+        .filter((file) => file.path.startsWith('deploy/kubernetes/'))
+        .map((file) => file.path)
+        .sort(),
+    ).toEqual(
+      listFiles(join(WORKSPACE_ROOT, 'deploy/kubernetes'))
+        .map((file) => `deploy/kubernetes/${file}`)
+        .sort(),
     );
   });
 });

@@ -13,7 +13,12 @@ import { composeNginxSite } from './nginx/nginx-site';
  * Rollouts variant). Pure and deterministic.
  */
 export function renderCommittedFiles(spec: DeploymentSpec): GeneratedFile[] {
-  return [{ path: COMPOSE_NGINX_CONF, content: renderNginxConf(spec, composeNginxSite(spec)) }, ...renderComposeFiles(spec), ...renderKubernetesFiles(spec), ...renderArgoRolloutsFiles(spec)];
+  return [
+    { path: COMPOSE_NGINX_CONF, content: renderNginxConf(spec, composeNginxSite(spec)) },
+    ...renderComposeFiles(spec),
+    ...renderKubernetesFiles(spec),
+    ...renderArgoRolloutsFiles(spec),
+  ];
 }
 
 /**

@@ -1,4 +1,10 @@
-export { COMPOSE_BASE_FILE, COMPOSE_NGINX_CONF, COMPOSE_NGINX_LOG_DIR, COMPOSE_UP_COMMAND, composeColorFile } from './compose/compose-names';
+export {
+  COMPOSE_BASE_FILE,
+  COMPOSE_NGINX_CONF,
+  COMPOSE_NGINX_LOG_DIR,
+  COMPOSE_UP_COMMAND,
+  composeColorFile,
+} from './compose/compose-names';
 export { ROUTER_SERVICE, SOCKET_VOLUME, colorService, renderComposeFiles } from './compose/compose';
 export { GENERATE_COMMAND } from './generated-file';
 export type { GeneratedFile } from './generated-file';

@@ -27,7 +27,9 @@ describe('live slots', () => {
   });
 
   it('refuses a weight that is not a multiple of one slot, saying which multiples work', () => {
-    expect(unrepresentable({ blue: 88, green: 12 }, 20)).toBe('blue 88% / green 12% can not be made with 20 live slots (each carries 5%); use multiples of 5%');
+    expect(unrepresentable({ blue: 88, green: 12 }, 20)).toBe(
+      'blue 88% / green 12% can not be made with 20 live slots (each carries 5%); use multiples of 5%',
+    );
     expect(() => assignSlots({ blue: 88, green: 12 }, 20)).toThrow('use multiples of 5%');
     expect(unrepresentable({ blue: 88, green: 12 }, 25)).toBe(undefined);
   });

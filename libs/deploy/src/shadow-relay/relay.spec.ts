@@ -13,13 +13,28 @@ function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-function call(socketPath: string, method: string, path: string, body = '', headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function call(
+  socketPath: string,
+  method: string,
+  path: string,
+  body = '',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = request(
+      {
+        socketPath,
+        method,
+        path,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -44,7 +59,10 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const start = async (options: { percent?: number; queueSize?: number; concurrency?: number; random?: () => number }, idle: (seen: { url: string; headers: Record<string, unknown>; body: string }) => 'answer' | 'hang') => {
+  const start = async (
+    options: { percent?: number; queueSize?: number; concurrency?: number; random?: () => number },
+    idle: (seen: { url: string; headers: Record<string, unknown>; body: string }) => 'answer' | 'hang',
+  ) => {
     const target = join(dir, 'idle.sock');
     const fake = createServer((req, res) => {
       let body = '';
@@ -54,7 +72,14 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
       });
     });
     await listen(fake, target);
-    const relay = createRelay({ targetSocket: target, percent: options.percent ?? 100, queueSize: options.queueSize ?? 10, concurrency: options.concurrency ?? 2, timeoutMs: 60_000, ...(options.random ? { random: options.random } : {}) });
+    const relay = createRelay({
+      targetSocket: target,
+      percent: options.percent ?? 100,
+      queueSize: options.queueSize ?? 10,
+      concurrency: options.concurrency ?? 2,
+      timeoutMs: 60_000,
+      ...(options.random ? { random: options.random } : {}),
+    });
     const socket = join(dir, 'relay.sock');
     await listen(relay.server, socket);
     servers.push(fake, relay.server);
@@ -64,10 +89,16 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
   it('answers 204 at once, then forwards the body with its request id and shadow header', async () => {
     const seen: { url: string; headers: Record<string, unknown>; body: string }[] = [];
     const relay = await start({}, (request) => (seen.push(request), 'answer'));
-    const answer = await call(relay.socket, 'POST', '/predict', '{"features":[[1]]}', { 'x-request-id': 'r-1', 'x-mlbg-shadow': '1', cookie: 'not forwarded' });
+    const answer = await call(relay.socket, 'POST', '/predict', '{"features":[[1]]}', {
+      'x-request-id': 'r-1',
+      'x-mlbg-shadow': '1',
+      cookie: 'not forwarded',
+    });
     expect(answer.status).toBe(204);
     await until(async () => relay.status().forwarded === 1, 'the copy to be forwarded');
-    expect(seen).toEqual([{ url: '/predict', body: '{"features":[[1]]}', headers: expect.objectContaining({ 'x-request-id': 'r-1', 'x-mlbg-shadow': '1' }) }]);
+    expect(seen).toEqual([
+      { url: '/predict', body: '{"features":[[1]]}', headers: expect.objectContaining({ 'x-request-id': 'r-1', 'x-mlbg-shadow': '1' }) },
+    ]);
     expect(seen[0]?.headers['cookie']).toBeUndefined();
   });
 

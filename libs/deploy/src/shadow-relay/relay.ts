@@ -106,27 +106,38 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
     while (inFlight < options.concurrency && queue.length > 0) {
       const copy = queue.shift() as Copy;
       inFlight += 1;
-      forward(copy).then(
-        () => (counters.forwarded += 1),
-        (error: Error) => {
-          counters.failed += 1;
-          counters.lastError = error.message;
-        },
-      ).finally(() => {
-        inFlight -= 1;
-        pump();
-      });
+      forward(copy)
+        .then(
+          () => (counters.forwarded += 1),
+          (error: Error) => {
+            counters.failed += 1;
+            counters.lastError = error.message;
+          },
+        )
+        .finally(() => {
+          inFlight -= 1;
+          pump();
+        });
     }
   };
 
   // A fresh connection per copy (agent: false): it follows preview.sock as it is now.
   const forward = (copy: Copy) =>
     new Promise<void>((resolve, reject) => {
-      const req = request({ socketPath: options.targetSocket, method: copy.method, path: copy.path, agent: false, headers: { ...copy.headers, 'content-length': copy.body.length } }, (res) => {
-        res.resume();
-        res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`${copy.path} answered ${res.statusCode}`))));
-        res.on('error', reject);
-      });
+      const req = request(
+        {
+          socketPath: options.targetSocket,
+          method: copy.method,
+          path: copy.path,
+          agent: false,
+          headers: { ...copy.headers, 'content-length': copy.body.length },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`${copy.path} answered ${res.statusCode}`))));
+          res.on('error', reject);
+        },
+      );
       req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
       req.on('error', reject);
       req.end(copy.body);
@@ -135,12 +146,14 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
   const control = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
     if (req.url === RELAY_CONFIG_PATH && req.method === 'POST') {
       const percent = Number((JSON.parse(body.toString('utf8') || '{}') as { percent?: unknown }).percent);
-      if (!(percent >= 0 && percent <= 100)) return json(res, 422, { error: `percent must be a number from 0 to 100, not ${String(percent)}` });
+      if (!(percent >= 0 && percent <= 100))
+        return json(res, 422, { error: `percent must be a number from 0 to 100, not ${String(percent)}` });
       options.percent = percent;
     } else if (req.url === RELAY_CAPTURE_PATH && req.method === 'POST') {
       const asked = JSON.parse(body.toString('utf8') || '{}') as { file?: unknown; n?: unknown };
       const n = Number(asked.n);
-      if (!(Number.isInteger(n) && n >= 0 && n <= MAX_CAPTURE_BODIES)) return json(res, 422, { error: `n must be a whole number from 0 to ${MAX_CAPTURE_BODIES}, not ${String(asked.n)}` });
+      if (!(Number.isInteger(n) && n >= 0 && n <= MAX_CAPTURE_BODIES))
+        return json(res, 422, { error: `n must be a whole number from 0 to ${MAX_CAPTURE_BODIES}, not ${String(asked.n)}` });
       stopCapture();
       if (n > 0) {
         if (typeof asked.file !== 'string' || asked.file === '') return json(res, 422, { error: 'file must name the file to write' });

@@ -71,7 +71,10 @@ export const CanarySpec = z
     lowTraffic: z.enum(['probe', 'wait']).default('wait'),
     probes: z
       .strictObject({
-        samples: z.string().regex(/^(?!\/)[\w./-]+\.json$/, 'must be a relative path to a .json file, e.g. "deploy/canary-samples.json"').optional(),
+        samples: z
+          .string()
+          .regex(/^(?!\/)[\w./-]+\.json$/, 'must be a relative path to a .json file, e.g. "deploy/canary-samples.json"')
+          .optional(),
         ratePerSecond: z.int().min(1).max(1000).default(DEFAULT_PROBE_RATE_PER_SECOND),
       })
       .prefault({}),
@@ -82,16 +85,25 @@ export const CanarySpec = z
      */
     sticky: z
       .strictObject({
-        header: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name, e.g. "X-User-Id"').optional(),
-        cookie: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a cookie name of letters, digits and "_"').optional(),
+        header: z
+          .string()
+          .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name, e.g. "X-User-Id"')
+          .optional(),
+        cookie: z
+          .string()
+          .regex(/^[A-Za-z0-9_]+$/, 'must be a cookie name of letters, digits and "_"')
+          .optional(),
         canaryValues: z.array(z.string().regex(/^[A-Za-z0-9_.@-]+$/, 'must be letters, digits or "_.@-"')).default([]),
       })
       .refine((sticky) => !(sticky.header && sticky.cookie), 'name a header or a cookie, not both')
-      .refine((sticky) => sticky.canaryValues.length === 0 || sticky.header || sticky.cookie, 'canaryValues need a header or a cookie to read them from')
+      .refine(
+        (sticky) => sticky.canaryValues.length === 0 || sticky.header || sticky.cookie,
+        'canaryValues need a header or a cookie to read them from',
+      )
       .optional(),
   })
   .refine((canary) => 100 % canary.slots !== 0 || canary.steps.every((step) => step % (100 / canary.slots) === 0), {
-    message: 'every step must be a multiple of one slot\'s share (100 / slots)',
+    message: "every step must be a multiple of one slot's share (100 / slots)",
     path: ['steps'],
   })
   .refine((canary) => canary.lowTraffic !== 'probe' || canary.probes.samples !== undefined, {

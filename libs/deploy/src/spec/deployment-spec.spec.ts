@@ -28,7 +28,11 @@ describe('DeploymentSpec', () => {
       network: 'ml-network',
       router: { port: 80, container: 'ml-nginx', image: 'nginx:1.27-alpine' },
       preview: { pathPrefix: '/preview/' },
-      proxy: { upstreamKeepalive: true, internalRoutes: { paths: ['/metrics'], public: false, allow: [] }, timeouts: { connectSeconds: 2, sendSeconds: 30, readSeconds: 30 } },
+      proxy: {
+        upstreamKeepalive: true,
+        internalRoutes: { paths: ['/metrics'], public: false, allow: [] },
+        timeouts: { connectSeconds: 2, sendSeconds: 30, readSeconds: 30 },
+      },
       gates: { preflight: ['health-streak', 'predict', 'signature'] },
       predictionDiff: { absoluteTolerance: 0.001, relativeTolerance: 0.001, minAgreement: 0.99, minPairs: 50 },
       shadow: { mirror: true, percent: 100, queueSize: 1000 },
@@ -46,13 +50,30 @@ describe('DeploymentSpec', () => {
         ingressClassName: 'nginx',
         prometheusUrl: 'http://prometheus-operated.monitoring.svc:9090',
       },
-      supervisor: { restartDelayMs: 200, maxRestartDelayMs: 5_000, maxRestarts: 5, stableAfterMs: 10_000, probeIntervalMs: 500, unreadyLimitMs: 10_000, startGraceMs: 60_000 },
+      supervisor: {
+        restartDelayMs: 200,
+        maxRestartDelayMs: 5_000,
+        maxRestarts: 5,
+        stableAfterMs: 10_000,
+        probeIntervalMs: 500,
+        unreadyLimitMs: 10_000,
+        startGraceMs: 60_000,
+      },
       limits: { bodyLimitBytes: 1_048_576, maxBatchRows: 10_000 },
       canary: {
         slots: 20,
         steps: [5, 25, 50, 100],
         intervalSeconds: 30,
-        analysis: { minRequests: 100, maxErrorRate: 0.01, maxErrorRateAboveStable: 0.005, maxP99Ms: 500, maxP99Ratio: 1.5, p99RatioFloorMs: 20, failureLimit: 2, maxInconclusive: 10 },
+        analysis: {
+          minRequests: 100,
+          maxErrorRate: 0.01,
+          maxErrorRateAboveStable: 0.005,
+          maxP99Ms: 500,
+          maxP99Ratio: 1.5,
+          p99RatioFloorMs: 20,
+          failureLimit: 2,
+          maxInconclusive: 10,
+        },
         lowTraffic: 'wait',
         probes: { ratePerSecond: 20 },
       },
@@ -60,35 +81,54 @@ describe('DeploymentSpec', () => {
   });
 
   it('refuses canary steps that a slot can not make, that fall, or that do not end at 100', () => {
-    const problems = (canary: unknown) => DeploymentSpec.safeParse({ canary }).error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const problems = (canary: unknown) =>
+      DeploymentSpec.safeParse({ canary }).error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     expect(problems({ steps: [5, 12, 100] })).toEqual(["canary.steps: every step must be a multiple of one slot's share (100 / slots)"]);
     expect(problems({ steps: [50, 25, 100] })).toEqual(['canary.steps: must rise step by step']);
     expect(problems({ steps: [5, 50] })).toEqual(['canary.steps: must end at 100 (the promotion)']);
-    expect(problems({ slots: 8 })).toEqual(['canary.slots: must divide 100 (2, 4, 5, 10, 20, 25, 50 or 100), so every slot carries a whole percent']);
-    expect(problems({ lowTraffic: 'probe' })).toEqual(['canary.probes.samples: lowTraffic "probe" needs probes.samples (a JSON file of /predict bodies)']);
-    expect(problems({ sticky: { canaryValues: ['tester'] } })).toEqual(['canary.sticky: canaryValues need a header or a cookie to read them from']);
+    expect(problems({ slots: 8 })).toEqual([
+      'canary.slots: must divide 100 (2, 4, 5, 10, 20, 25, 50 or 100), so every slot carries a whole percent',
+    ]);
+    expect(problems({ lowTraffic: 'probe' })).toEqual([
+      'canary.probes.samples: lowTraffic "probe" needs probes.samples (a JSON file of /predict bodies)',
+    ]);
+    expect(problems({ sticky: { canaryValues: ['tester'] } })).toEqual([
+      'canary.sticky: canaryValues need a header or a cookie to read them from',
+    ]);
   });
 
   it('refuses a Kubernetes namespace that Kubernetes would refuse, and a bad quantity', () => {
-    const error = errorOf(() => parseDeploymentSpec(withSpec((s) => {
-      s.kubernetes.namespace = 'ML_Team';
-      s.kubernetes.resources.limits.memory = '320 MB';
-    })));
+    const error = errorOf(() =>
+      parseDeploymentSpec(
+        withSpec((s) => {
+          s.kubernetes.namespace = 'ML_Team';
+          s.kubernetes.resources.limits.memory = '320 MB';
+        }),
+      ),
+    );
     expect(error.problems).toEqual([
       expect.stringMatching(/^kubernetes\.namespace: must be a Kubernetes name/),
       expect.stringMatching(/^kubernetes\.resources\.limits\.memory: must be a Kubernetes quantity/),
     ]);
   });
 
-  it("refuses nginx timeouts that are not whole seconds from 1 to 3600, naming the field, what it is for and its default", () => {
-    const error = errorOf(() => parseDeploymentSpec(JSON.stringify({ proxy: { timeouts: { readSeconds: 0, connectSeconds: 1.5, sendSeconds: 7200 } } })));
+  it('refuses nginx timeouts that are not whole seconds from 1 to 3600, naming the field, what it is for and its default', () => {
+    const error = errorOf(() =>
+      parseDeploymentSpec(JSON.stringify({ proxy: { timeouts: { readSeconds: 0, connectSeconds: 1.5, sendSeconds: 7200 } } })),
+    );
     expect(error.problems).toEqual([
       'proxy.timeouts.connectSeconds: must be a whole number of seconds (how long nginx waits to connect to a color) (default: 2)',
       'proxy.timeouts.sendSeconds: must be at most 3600 seconds (how long nginx waits for a color to take more of a request) (default: 30)',
-      "proxy.timeouts.readSeconds: must be at least 1 second (how long nginx waits for a color to answer, before its JSON 504; nginx treats 0 as no time at all, not as no limit) (default: 30)",
+      'proxy.timeouts.readSeconds: must be at least 1 second (how long nginx waits for a color to answer, before its JSON 504; nginx treats 0 as no time at all, not as no limit) (default: 30)',
     ]);
-    expect(errorOf(() => parseDeploymentSpec(JSON.stringify({ proxy: { timeouts: { readSecs: 5 } } }))).problems).toEqual(['proxy.timeouts: unknown key "readSecs"; remove it (check the spelling)']);
-    expect(DeploymentSpec.parse({ proxy: { timeouts: { readSeconds: 5 } } }).proxy.timeouts).toEqual({ connectSeconds: 2, sendSeconds: 30, readSeconds: 5 });
+    expect(errorOf(() => parseDeploymentSpec(JSON.stringify({ proxy: { timeouts: { readSecs: 5 } } }))).problems).toEqual([
+      'proxy.timeouts: unknown key "readSecs"; remove it (check the spelling)',
+    ]);
+    expect(DeploymentSpec.parse({ proxy: { timeouts: { readSeconds: 5 } } }).proxy.timeouts).toEqual({
+      connectSeconds: 2,
+      sendSeconds: 30,
+      readSeconds: 5,
+    });
   });
 
   it('returns a frozen spec', () => {
@@ -98,7 +138,12 @@ describe('DeploymentSpec', () => {
   });
 
   it('names the file, the field, the default and what to do for a bad port', () => {
-    const error = errorOf(() => parseDeploymentSpec(withSpec((s) => (s.colors.blue.port = 70_000)), 'deploy/deployment.json'));
+    const error = errorOf(() =>
+      parseDeploymentSpec(
+        withSpec((s) => (s.colors.blue.port = 70_000)),
+        'deploy/deployment.json',
+      ),
+    );
     expect(error.message).toContain('deploy/deployment.json is not a valid deployment spec');
     expect(error.problems).toEqual(['colors.blue.port: Too big: expected number to be <=65535 (default: 8081)']);
     expect(error.message).toContain('delete a field to use its default');
@@ -138,7 +183,10 @@ describe('DeploymentSpec', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mlbg-spec-'));
     try {
       const file = join(dir, 'deployment.json');
-      writeFileSync(file, withSpec((s) => (s.router.port = 8080)));
+      writeFileSync(
+        file,
+        withSpec((s) => (s.router.port = 8080)),
+      );
       expect(loadDeploymentSpec(file).router.port).toBe(8080);
       const missing = errorOf(() => loadDeploymentSpec(join(dir, 'nope.json')));
       expect(missing.problems[0]).toMatch(/^can not be read: ENOENT/);

@@ -65,7 +65,10 @@ export const DEFAULT_PROMETHEUS_URL = 'http://prometheus-operated.monitoring.svc
 const KubernetesName = z
   .string()
   .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Kubernetes name: lowercase letters, digits and "-", starting and ending with a letter or digit');
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    'must be a Kubernetes name: lowercase letters, digits and "-", starting and ending with a letter or digit',
+  );
 /** A Kubernetes quantity such as `250m`, `1`, `200Mi`. */
 const Quantity = z.string().regex(/^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi)?$/, 'must be a Kubernetes quantity, e.g. "250m", "1", "200Mi"');
 const ResourceList = (defaults: { cpu: string; memory: string }) =>
@@ -78,7 +81,10 @@ const DockerName = z
 // Relative to the repo root (and to /app in the image), so the same value works locally and in Compose.
 const ModelPath = z
   .string()
-  .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[\w./-]+\.onnx$/, 'must be a relative path to an .onnx file inside the repo, e.g. "models/v1.0.0/model.onnx"');
+  .regex(
+    /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[\w./-]+\.onnx$/,
+    'must be a relative path to an .onnx file inside the repo, e.g. "models/v1.0.0/model.onnx"',
+  );
 
 const PathPrefix = z.string().regex(/^\/[a-z0-9-]+\/$/, 'must look like "/preview/": lowercase letters, digits or "-" between two slashes');
 
@@ -106,7 +112,12 @@ const DeploymentSpecShape = z.strictObject({
   colors: z.strictObject({ blue: colorSpec('blue'), green: colorSpec('green') }).prefault({}),
   /** The checks a target passes before it takes traffic, by name, in order (see libs/deploy/src/gates). */
   gates: z
-    .strictObject({ preflight: z.array(z.string().min(1)).min(1).default([...DEFAULT_PREFLIGHT_GATES]) })
+    .strictObject({
+      preflight: z
+        .array(z.string().min(1))
+        .min(1)
+        .default([...DEFAULT_PREFLIGHT_GATES]),
+    })
     .prefault({}),
   /** The `prediction-diff` gate (name it in gates.preflight, or pass --max-diff/--min-agreement/--min-pairs to switch). */
   predictionDiff: z
@@ -133,10 +144,16 @@ const DeploymentSpecShape = z.strictObject({
       image: z.string().min(1).regex(/^\S+$/, 'must be an image reference without spaces').default(DEFAULT_KUBERNETES_IMAGE),
       replicas: z.int().min(1).max(100).default(DEFAULT_KUBERNETES_REPLICAS),
       resources: z
-        .strictObject({ requests: ResourceList(DEFAULT_KUBERNETES_RESOURCES.requests), limits: ResourceList(DEFAULT_KUBERNETES_RESOURCES.limits) })
+        .strictObject({
+          requests: ResourceList(DEFAULT_KUBERNETES_RESOURCES.requests),
+          limits: ResourceList(DEFAULT_KUBERNETES_RESOURCES.limits),
+        })
         .prefault({}),
       /** The host name of the HTTPRoute and the optional Ingress. */
-      host: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a host name, e.g. "ml.example.com"').default(DEFAULT_KUBERNETES_HOST),
+      host: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a host name, e.g. "ml.example.com"')
+        .default(DEFAULT_KUBERNETES_HOST),
       /** The Gateway (Gateway API) the HTTPRoute attaches to, in the same namespace. */
       gateway: KubernetesName.default(DEFAULT_KUBERNETES_GATEWAY),
       ingressClassName: KubernetesName.default(DEFAULT_KUBERNETES_INGRESS_CLASS),
@@ -162,7 +179,11 @@ const DeploymentSpecShape = z.strictObject({
     .prefault({}),
   limits: z
     .strictObject({
-      bodyLimitBytes: z.int().min(1).max(1024 ** 3).default(DEFAULT_BODY_LIMIT_BYTES),
+      bodyLimitBytes: z
+        .int()
+        .min(1)
+        .max(1024 ** 3)
+        .default(DEFAULT_BODY_LIMIT_BYTES),
       maxBatchRows: z.int().min(1).default(DEFAULT_MAX_BATCH_ROWS),
     })
     .prefault({}),

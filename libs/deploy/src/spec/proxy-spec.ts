@@ -20,7 +20,10 @@ const TimeoutSeconds = (what: string) =>
 /** `/metrics` (exact) or `/admin/` (a prefix: ends with a slash). */
 const InternalPath = z
   .string()
-  .regex(/^\/[a-z0-9][a-z0-9_/-]*$/, 'must be a path such as "/metrics" (exact) or "/admin/" (everything under it): lowercase letters, digits, "_", "-" and "/"')
+  .regex(
+    /^\/[a-z0-9][a-z0-9_/-]*$/,
+    'must be a path such as "/metrics" (exact) or "/admin/" (everything under it): lowercase letters, digits, "_", "-" and "/"',
+  )
   .refine((path) => !path.includes('//'), 'must not contain "//"');
 
 /** An IPv4/IPv6 address or CIDR range, as nginx's `allow` takes it. */
@@ -52,8 +55,12 @@ export const ProxySpec = z
     timeouts: z
       .strictObject({
         connectSeconds: TimeoutSeconds('how long nginx waits to connect to a color').default(DEFAULT_PROXY_TIMEOUTS.connectSeconds),
-        sendSeconds: TimeoutSeconds('how long nginx waits for a color to take more of a request').default(DEFAULT_PROXY_TIMEOUTS.sendSeconds),
-        readSeconds: TimeoutSeconds('how long nginx waits for a color to answer, before its JSON 504').default(DEFAULT_PROXY_TIMEOUTS.readSeconds),
+        sendSeconds: TimeoutSeconds('how long nginx waits for a color to take more of a request').default(
+          DEFAULT_PROXY_TIMEOUTS.sendSeconds,
+        ),
+        readSeconds: TimeoutSeconds('how long nginx waits for a color to answer, before its JSON 504').default(
+          DEFAULT_PROXY_TIMEOUTS.readSeconds,
+        ),
       })
       .prefault({}),
     /** Off unless given: at most `requestsPerSecond` per client address, `burst` more queued at once, then a JSON 429. */

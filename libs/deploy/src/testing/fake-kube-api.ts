@@ -54,7 +54,10 @@ export class FakeKubeApi {
   constructor() {
     this.services.set('ml-live', { selector: { app: APP_NAME, color: 'blue' }, resourceVersion: this.next() });
     this.services.set('ml-preview', { selector: { app: APP_NAME, color: 'green' }, resourceVersion: this.next() });
-    for (const [color, model] of [['blue', '/app/models/v1.0.0/model.onnx'], ['green', '/app/models/v1.1.0/model.onnx']] as const) {
+    for (const [color, model] of [
+      ['blue', '/app/models/v1.0.0/model.onnx'],
+      ['green', '/app/models/v1.1.0/model.onnx'],
+    ] as const) {
       this.deployments.set(deploymentName(color), {
         generation: 1,
         replicas: 2,
@@ -100,7 +103,9 @@ export class FakeKubeApi {
 
   /** The requests that changed something (everything but GET). */
   writes(): string[] {
-    return this.requests.filter((request) => request.method !== 'GET').map((request) => `${request.method} ${request.path} ${request.status}`);
+    return this.requests
+      .filter((request) => request.method !== 'GET')
+      .map((request) => `${request.method} ${request.path} ${request.status}`);
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -115,7 +120,14 @@ export class FakeKubeApi {
     };
     if (request.headers.authorization !== `Bearer ${FAKE_TOKEN}`) return answer(401, status(401, 'Unauthorized', 'Unauthorized'));
     if (this.refusals.some((refusal) => refusal.method === method && refusal.path.test(url.pathname))) {
-      return answer(403, status(403, 'Forbidden', `${url.pathname} is forbidden: User "system:serviceaccount:ci:someone" cannot ${method.toLowerCase()} it in the namespace "${FAKE_NAMESPACE}"`));
+      return answer(
+        403,
+        status(
+          403,
+          'Forbidden',
+          `${url.pathname} is forbidden: User "system:serviceaccount:ci:someone" cannot ${method.toLowerCase()} it in the namespace "${FAKE_NAMESPACE}"`,
+        ),
+      );
     }
     let body: Json;
     try {
@@ -130,14 +142,32 @@ export class FakeKubeApi {
     if (namespace !== FAKE_NAMESPACE) return answer(404, status(404, 'NotFound', `namespaces "${namespace}" not found`));
     const subpath = rest.join('/');
     const route = `${method} ${group ?? 'core'} ${resource}${name ? ' one' : ''}${subpath ? ` ${subpath.split('/')[0]}` : ''}`;
-    const [result, statusCode, headers] = this.route(route, name ?? '', subpath, body, url, method) ?? [status(404, 'NotFound', `the server could not find the requested resource (${method} ${url.pathname})`), 404];
+    const [result, statusCode, headers] = this.route(route, name ?? '', subpath, body, url, method) ?? [
+      status(404, 'NotFound', `the server could not find the requested resource (${method} ${url.pathname})`),
+      404,
+    ];
     return answer(statusCode, result, headers);
   }
 
-  private route(route: string, name: string, subpath: string, body: Json, url: URL, method: string): [unknown, number, Record<string, string>?] | undefined {
+  private route(
+    route: string,
+    name: string,
+    subpath: string,
+    body: Json,
+    url: URL,
+    method: string,
+  ): [unknown, number, Record<string, string>?] | undefined {
     const notFound = (kind: string): [unknown, number] => [status(404, 'NotFound', `${kind} "${name}" not found`), 404];
-    const conflict = (kind: string): [unknown, number] => [status(409, 'Conflict', `Operation cannot be fulfilled on ${kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`), 409];
-    if (name.includes(':') && route.startsWith(`${method} core services one proxy`)) return this.proxy(name, subpath.replace(/^proxy\//, ''), body, method);
+    const conflict = (kind: string): [unknown, number] => [
+      status(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      ),
+      409,
+    ];
+    if (name.includes(':') && route.startsWith(`${method} core services one proxy`))
+      return this.proxy(name, subpath.replace(/^proxy\//, ''), body, method);
     switch (route) {
       case 'GET core services one': {
         const service = this.services.get(name.split(':')[0] ?? '');
@@ -160,7 +190,8 @@ export class FakeKubeApi {
         if (!deployment) return notFound('deployments.apps');
         const container = body?.spec?.template?.spec?.containers?.find((candidate: { name: string }) => candidate.name === CONTAINER_NAME);
         const image = container?.image ?? deployment.image;
-        const modelPath = container?.env?.find((variable: { name: string }) => variable.name === 'MODEL_PATH')?.value ?? deployment.modelPath;
+        const modelPath =
+          container?.env?.find((variable: { name: string }) => variable.name === 'MODEL_PATH')?.value ?? deployment.modelPath;
         if (image !== deployment.image || modelPath !== deployment.modelPath) deployment.generation += 1;
         Object.assign(deployment, { image, modelPath, labels: { ...deployment.labels, ...(body?.metadata?.labels ?? {}) } });
         return [this.deploymentJson(name, deployment), 200];
@@ -169,9 +200,27 @@ export class FakeKubeApi {
         return [{ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: this.pods(url.searchParams.get('labelSelector') ?? '') }, 200];
       case 'GET discovery.k8s.io/v1 endpointslices': {
         const service = this.services.get((url.searchParams.get('labelSelector') ?? '').replace('kubernetes.io/service-name=', ''));
-        const pods = service ? this.pods(Object.entries(service.selector).map(([key, value]) => `${key}=${value}`).join(',')) : [];
-        const endpoints = pods.map((pod) => ({ addresses: ['10.0.0.1'], conditions: { ready: pod.status.conditions[0].status === 'True' }, targetRef: { kind: 'Pod', name: pod.metadata.name, namespace: FAKE_NAMESPACE } }));
-        return [{ kind: 'EndpointSliceList', apiVersion: 'discovery.k8s.io/v1', metadata: {}, items: service ? [{ metadata: { name: 'slice' }, addressType: 'IPv4', endpoints }] : [] }, 200];
+        const pods = service
+          ? this.pods(
+              Object.entries(service.selector)
+                .map(([key, value]) => `${key}=${value}`)
+                .join(','),
+            )
+          : [];
+        const endpoints = pods.map((pod) => ({
+          addresses: ['10.0.0.1'],
+          conditions: { ready: pod.status.conditions[0].status === 'True' },
+          targetRef: { kind: 'Pod', name: pod.metadata.name, namespace: FAKE_NAMESPACE },
+        }));
+        return [
+          {
+            kind: 'EndpointSliceList',
+            apiVersion: 'discovery.k8s.io/v1',
+            metadata: {},
+            items: service ? [{ metadata: { name: 'slice' }, addressType: 'IPv4', endpoints }] : [],
+          },
+          200,
+        ];
       }
       case 'GET coordination.k8s.io/v1 leases one':
       case 'GET core configmaps one': {
@@ -183,7 +232,15 @@ export class FakeKubeApi {
       case 'POST core configmaps': {
         const store = route.includes('leases') ? this.leases : this.configMaps;
         const newName = body?.metadata?.name as string;
-        if (store.has(newName)) return [status(409, 'AlreadyExists', `${route.includes('leases') ? 'leases.coordination.k8s.io' : 'configmaps'} "${newName}" already exists`), 409];
+        if (store.has(newName))
+          return [
+            status(
+              409,
+              'AlreadyExists',
+              `${route.includes('leases') ? 'leases.coordination.k8s.io' : 'configmaps'} "${newName}" already exists`,
+            ),
+            409,
+          ];
         const created = { resourceVersion: this.next(), body };
         store.set(newName, created);
         return [withVersion(created), 201];
@@ -193,7 +250,8 @@ export class FakeKubeApi {
         const store = route.includes('leases') ? this.leases : this.configMaps;
         const found = store.get(name);
         if (!found) return notFound(route.includes('leases') ? 'leases.coordination.k8s.io' : 'configmaps');
-        if (body?.metadata?.resourceVersion !== found.resourceVersion) return conflict(route.includes('leases') ? 'leases.coordination.k8s.io' : 'configmaps');
+        if (body?.metadata?.resourceVersion !== found.resourceVersion)
+          return conflict(route.includes('leases') ? 'leases.coordination.k8s.io' : 'configmaps');
         Object.assign(found, { resourceVersion: this.next(), body });
         return [withVersion(found), 200];
       }
@@ -205,19 +263,35 @@ export class FakeKubeApi {
   /** The status a Deployment controller would report; a never-ready rollout keeps its old pods serving. */
   private deploymentJson(name: string, deployment: FakeDeployment) {
     const changed = deployment.image !== deployment.ready.image || deployment.modelPath !== deployment.ready.modelPath;
-    if (changed && !deployment.neverReady) deployment.ready = { image: deployment.image, modelPath: deployment.modelPath, generation: deployment.generation };
+    if (changed && !deployment.neverReady)
+      deployment.ready = { image: deployment.image, modelPath: deployment.modelPath, generation: deployment.generation };
     const stuck = changed && deployment.neverReady;
     const { replicas } = deployment;
     return {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name, namespace: FAKE_NAMESPACE, generation: deployment.generation, labels: deployment.labels, resourceVersion: this.next() },
+      metadata: {
+        name,
+        namespace: FAKE_NAMESPACE,
+        generation: deployment.generation,
+        labels: deployment.labels,
+        resourceVersion: this.next(),
+      },
       spec: {
         replicas,
         selector: { matchLabels: { app: APP_NAME, color: deployment.labels['color'] } },
         template: {
           metadata: { labels: deployment.labels },
-          spec: { containers: [{ name: CONTAINER_NAME, image: deployment.image, ports: [{ name: HTTP_PORT_NAME, containerPort: 8081 }], env: [{ name: 'MODEL_PATH', value: deployment.modelPath }] }] },
+          spec: {
+            containers: [
+              {
+                name: CONTAINER_NAME,
+                image: deployment.image,
+                ports: [{ name: HTTP_PORT_NAME, containerPort: 8081 }],
+                env: [{ name: 'MODEL_PATH', value: deployment.modelPath }],
+              },
+            ],
+          },
         },
       },
       status: {
@@ -233,7 +307,12 @@ export class FakeKubeApi {
 
   /** The ready pods of the Deployments matching a label selector (`a=b,c=d`). */
   private pods(selector: string) {
-    const wanted = Object.fromEntries(selector.split(',').filter(Boolean).map((pair) => pair.split('=')));
+    const wanted = Object.fromEntries(
+      selector
+        .split(',')
+        .filter(Boolean)
+        .map((pair) => pair.split('=')),
+    );
     return [...this.deployments.entries()]
       .filter(([, deployment]) => Object.entries(wanted).every(([key, value]) => deployment.labels[key] === value))
       .flatMap(([name, deployment]) =>
@@ -253,7 +332,14 @@ export class FakeKubeApi {
     const version = versionLabel(deployment.ready.modelPath);
     const headers = { 'x-color': color, 'x-model-version': version };
     if (`/${subpath}` === '/health' && method === 'GET') {
-      const health = { status: deployment.unhealthy ? 'unavailable' : 'ok', version, color, feature_count: 1, model_sha256: 'a'.repeat(64), uptime_seconds: 12 };
+      const health = {
+        status: deployment.unhealthy ? 'unavailable' : 'ok',
+        version,
+        color,
+        feature_count: 1,
+        model_sha256: 'a'.repeat(64),
+        uptime_seconds: 12,
+      };
       return [health, deployment.unhealthy ? 503 : 200, headers];
     }
     if (`/${subpath}` === '/predict' && method === 'POST') {

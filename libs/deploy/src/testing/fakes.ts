@@ -35,7 +35,15 @@ export function answer(status: number, body: unknown, headers: Record<string, st
 }
 
 function healthBody(color: Color, fake: FakeColor, ok: boolean) {
-  return { status: ok ? 'ok' : 'draining', version: fake.version, color, feature_count: fake.featureCount, model_sha256: 'x', uptime_seconds: 1, ...(fake.signature ? { signature: fake.signature } : {}) };
+  return {
+    status: ok ? 'ok' : 'draining',
+    version: fake.version,
+    color,
+    feature_count: fake.featureCount,
+    model_sha256: 'x',
+    uptime_seconds: 1,
+    ...(fake.signature ? { signature: fake.signature } : {}),
+  };
 }
 
 /**
@@ -92,7 +100,9 @@ export function fakeBackend(options: {
         if (fake.health === 'down') throw new Error('connect ECONNREFUSED');
         const rows = (JSON.parse(body) as { features: number[][] }).features;
         const status = fake.predict ?? 200;
-        return status === 200 ? answer(200, { predictions: rows.map((row) => row[0] ?? 0), model_version: fake.version }) : answer(status, { detail: 'broken', code: 'X' });
+        return status === 200
+          ? answer(200, { predictions: rows.map((row) => row[0] ?? 0), model_version: fake.version })
+          : answer(status, { detail: 'broken', code: 'X' });
       },
       recorded: (color) => options.recorded?.[color],
     },
@@ -100,7 +110,9 @@ export function fakeBackend(options: {
 }
 
 /** A command runner that records each call and answers from a script (first matching rule wins). */
-export function recordingRunner(rules: { match: (line: string) => boolean; result: Partial<CommandResult> | ((line: string) => Partial<CommandResult>) }[]): CommandRunner & {
+export function recordingRunner(
+  rules: { match: (line: string) => boolean; result: Partial<CommandResult> | ((line: string) => Partial<CommandResult>) }[],
+): CommandRunner & {
   calls: { command: string; args: string[]; cwd?: string }[];
   lines: () => string[];
 } {
@@ -109,7 +121,11 @@ export function recordingRunner(rules: { match: (line: string) => boolean; resul
     calls.push({ command, args: [...args], ...(options?.cwd ? { cwd: options.cwd } : {}) });
     const line = [command, ...args].join(' ');
     const rule = rules.find((candidate) => candidate.match(line));
-    const result = rule ? (typeof rule.result === 'function' ? rule.result(line) : rule.result) : { code: 127, error: `no scripted answer for: ${line}` };
+    const result = rule
+      ? typeof rule.result === 'function'
+        ? rule.result(line)
+        : rule.result
+      : { code: 127, error: `no scripted answer for: ${line}` };
     return { code: 0, stdout: '', stderr: '', ...result };
   }) as CommandRunner & { calls: typeof calls; lines: () => string[] };
   run.calls = calls;

@@ -58,7 +58,14 @@ export function keepAliveLoad(options: { port: number; clients: number; path: st
     new Promise<void>((resolve) => {
       const sent = Date.now() - started;
       const req = request(
-        { host: '127.0.0.1', port: options.port, method: 'POST', path: options.path, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body) } },
+        {
+          host: '127.0.0.1',
+          port: options.port,
+          method: 'POST',
+          path: options.path,
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body) },
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');

@@ -31,7 +31,9 @@ export interface KubernetesObject {
 
 /** The objects of a multi-document YAML text. */
 export function yamlObjects(text: string): KubernetesObject[] {
-  return parseAllDocuments(text).map((document) => document.toJS() as KubernetesObject).filter((object) => object !== null);
+  return parseAllDocuments(text)
+    .map((document) => document.toJS() as KubernetesObject)
+    .filter((object) => object !== null);
 }
 
 /**

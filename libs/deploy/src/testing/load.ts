@@ -33,7 +33,10 @@ export interface RunningLoad {
 }
 
 /** Starts `connections` keep-alive clients against `url`; stops by itself after `maxSeconds`. */
-export function startLoad(url: string, options: { connections: number; maxSeconds: number; headers?: Record<string, string> }): RunningLoad {
+export function startLoad(
+  url: string,
+  options: { connections: number; maxSeconds: number; headers?: Record<string, string> },
+): RunningLoad {
   const counts: LoadCounts = { total: 0, notOk: 0, byVersion: new Map() };
   const waiters: { count: number; resolve: () => void }[] = [];
   let instance: { stop(): void } | undefined;
@@ -80,7 +83,11 @@ export function startLoad(url: string, options: { connections: number; maxSecond
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
             waiters.push({ count, resolve });
-            void finished.then(() => (ended && counts.total < count ? reject(new Error(`the load ended after ${counts.total} responses, before ${count}`)) : undefined));
+            void finished.then(() =>
+              ended && counts.total < count
+                ? reject(new Error(`the load ended after ${counts.total} responses, before ${count}`))
+                : undefined,
+            );
           }),
     stop: () => {
       instance?.stop();

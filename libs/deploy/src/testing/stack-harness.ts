@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli } from '../cli/run';
 import type { HttpAnswer } from '../effects/deps';
-import { type PidName, SERVICE_MAIN, SHADOW_RELAY, STACK_PROCESSES, SUPERVISOR, type StackLayout, stackLayout } from '../backends/local/layout';
+import {
+  type PidName,
+  SERVICE_MAIN,
+  SHADOW_RELAY,
+  STACK_PROCESSES,
+  SUPERVISOR,
+  type StackLayout,
+  stackLayout,
+} from '../backends/local/layout';
 import { readPidFile } from '../backends/local/processes';
 import { canBind, freePorts, httpClient, processControl, realDeps } from '../effects/real-deps';
 import type { SwitchTiming } from '../gates/gate';
@@ -42,13 +50,17 @@ export class StackHarness {
    */
   static async create(name: string, options: { serviceBuildDir?: string; spec?: object } = {}): Promise<StackHarness> {
     const serviceMain = join(WORKSPACE_ROOT, SERVICE_MAIN);
-    if (!existsSync(serviceMain)) throw new Error(`${serviceMain} is missing: run \`npx nx run model-service:build\` first (nx test deploy does it).`);
+    if (!existsSync(serviceMain))
+      throw new Error(`${serviceMain} is missing: run \`npx nx run model-service:build\` first (nx test deploy does it).`);
     const [router, blue, green] = (await freePorts(3)) as [number, number, number];
     const stateDir = mkdtempSync(join(tmpdir(), `mlbg-${name}-`));
     // Beside the state folder, not in it: a test may mount a tmpfs over the state folder.
     const specFile = options.spec ? `${stateDir}.spec.json` : undefined;
     if (specFile) writeFileSync(specFile, JSON.stringify(options.spec, null, 2));
-    const layout = stackLayout(WORKSPACE_ROOT, stateDir, tmpdir(), { ...(options.serviceBuildDir ? { serviceBuildDir: options.serviceBuildDir } : {}), ...(specFile ? { specFile } : {}) });
+    const layout = stackLayout(WORKSPACE_ROOT, stateDir, tmpdir(), {
+      ...(options.serviceBuildDir ? { serviceBuildDir: options.serviceBuildDir } : {}),
+      ...(specFile ? { specFile } : {}),
+    });
     return new StackHarness(stateDir, { router, blue, green }, layout, options.serviceBuildDir, specFile);
   }
 
@@ -59,7 +71,12 @@ export class StackHarness {
     // The services get a clean environment: not Jest's NODE_ENV=test.
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_ENV' && !key.startsWith('JEST')));
     const code = await runCli(argv, {
-      env: { ...env, BLUEGREEN_STATE_DIR: this.stateDir, ...(this.serviceBuildDir ? { BLUEGREEN_SERVICE_BUILD: this.serviceBuildDir } : {}), ...(this.specFile ? { BLUEGREEN_SPEC: this.specFile } : {}) },
+      env: {
+        ...env,
+        BLUEGREEN_STATE_DIR: this.stateDir,
+        ...(this.serviceBuildDir ? { BLUEGREEN_SERVICE_BUILD: this.serviceBuildDir } : {}),
+        ...(this.specFile ? { BLUEGREEN_SPEC: this.specFile } : {}),
+      },
       workspaceRoot: WORKSPACE_ROOT,
       cwd: WORKSPACE_ROOT,
       stdout: (text) => (stdout += `${text}\n`),

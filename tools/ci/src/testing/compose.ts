@@ -50,7 +50,10 @@ export function composeConfig(compose: string[], variables: Record<string, strin
     writeFileSync(envFile, '');
     const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], ...variables };
     const [command, ...prefix] = compose;
-    const result = run(command, [...prefix, '--env-file', envFile, ...COMPOSE_FILES.flatMap((file) => ['-f', file]), 'config'], { env, cwd: WORKSPACE_ROOT });
+    const result = run(command, [...prefix, '--env-file', envFile, ...COMPOSE_FILES.flatMap((file) => ['-f', file]), 'config'], {
+      env,
+      cwd: WORKSPACE_ROOT,
+    });
     if (result.status !== 0) throw new Error(`${compose.join(' ')} config failed: ${result.stderr}`);
     return parse(result.stdout) as ComposeFile;
   } finally {
@@ -65,7 +68,9 @@ export function portsOf(service: ComposeService): string[] {
 
 /** `ml-sockets:/run/mlbg` whatever syntax the Compose version printed. */
 export function volumesOf(service: ComposeService): string[] {
-  return (service.volumes ?? []).map((volume) => (typeof volume === 'string' ? volume.replace(/:(rw|ro)$/, '') : `${volume.source}:${volume.target}`));
+  return (service.volumes ?? []).map((volume) =>
+    typeof volume === 'string' ? volume.replace(/:(rw|ro)$/, '') : `${volume.source}:${volume.target}`,
+  );
 }
 
 export function networksOf(service: ComposeService): string[] {

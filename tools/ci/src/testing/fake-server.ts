@@ -1,4 +1,15 @@
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, WORKSPACE_ROOT, type RunResult } from './workspace';
@@ -31,7 +42,13 @@ export class FakeServer {
     }
     writeFileSync(join(this.state, 'calls.log'), '');
     mkdirSync(join(this.project, 'deploy/nginx'), { recursive: true });
-    for (const file of ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.green.yml', 'deploy/nginx/nginx.conf', 'deploy/deployment.json']) {
+    for (const file of [
+      'docker-compose.yml',
+      'docker-compose.blue.yml',
+      'docker-compose.green.yml',
+      'deploy/nginx/nginx.conf',
+      'deploy/deployment.json',
+    ]) {
       cpSync(join(WORKSPACE_ROOT, file), join(this.project, file));
     }
     if (!running) return;
@@ -70,7 +87,9 @@ export class FakeServer {
   ups(): string[] {
     return this.calls()
       .filter((call) => / up /.test(call))
-      .map((call) => call.replace(/^docker compose -f docker-compose\.yml -f docker-compose\.blue\.yml -f docker-compose\.green\.yml /, ''));
+      .map((call) =>
+        call.replace(/^docker compose -f docker-compose\.yml -f docker-compose\.blue\.yml -f docker-compose\.green\.yml /, ''),
+      );
   }
   route(name: 'live' | 'preview'): string {
     return readlinkSync(join(this.state, 'sockets', `${name}.sock`));
@@ -86,4 +105,3 @@ export class FakeServer {
     rmSync(this.root, { recursive: true, force: true });
   }
 }
-

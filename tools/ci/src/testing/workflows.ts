@@ -41,7 +41,15 @@ export interface RawJob {
   container?: string | { image: string };
   env?: Record<string, string>;
   outputs?: Record<string, string>;
-  steps?: { name?: string; id?: string; uses?: string; run?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, string> }[];
+  steps?: {
+    name?: string;
+    id?: string;
+    uses?: string;
+    run?: string;
+    if?: string;
+    with?: Record<string, unknown>;
+    env?: Record<string, string>;
+  }[];
 }
 export interface RawWorkflow {
   name: string;
@@ -53,7 +61,9 @@ export interface RawWorkflow {
 
 /** The workflow files in `.github/workflows`. */
 export function workflowFiles(): string[] {
-  return readdirSync(join(WORKSPACE_ROOT, WORKFLOWS_DIR)).filter((file) => /\.ya?ml$/.test(file)).sort();
+  return readdirSync(join(WORKSPACE_ROOT, WORKFLOWS_DIR))
+    .filter((file) => /\.ya?ml$/.test(file))
+    .sort();
 }
 
 /**
@@ -70,7 +80,12 @@ export async function parseWorkflowText(file: string, content: string): Promise<
     const template = await convertWorkflowTemplate(
       result.context,
       result.value,
-      { getFileContent: async (ref) => ({ name: String((ref as { path?: string }).path), content: readWorkspaceFile(String((ref as { path?: string }).path)) }) },
+      {
+        getFileContent: async (ref) => ({
+          name: String((ref as { path?: string }).path),
+          content: readWorkspaceFile(String((ref as { path?: string }).path)),
+        }),
+      },
       { fetchReusableWorkflowDepth: 1 },
     );
     errors.push(...(template.errors ?? []).map((error) => error.Message));

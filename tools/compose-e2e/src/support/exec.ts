@@ -29,7 +29,11 @@ export interface ExecOptions {
 export function exec(command: string, args: readonly string[], options: ExecOptions): Promise<ExecResult> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? WORKSPACE_ROOT, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? WORKSPACE_ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -59,7 +63,9 @@ export function exec(command: string, args: readonly string[], options: ExecOpti
 export async function execOk(command: string, args: readonly string[], options: ExecOptions): Promise<ExecResult> {
   const result = await exec(command, args, options);
   if (result.status !== 0) {
-    throw new Error(`\`${[command, ...args].join(' ')}\` exited ${result.status}:\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`);
+    throw new Error(
+      `\`${[command, ...args].join(' ')}\` exited ${result.status}:\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`,
+    );
   }
   return result;
 }

@@ -29,16 +29,21 @@ export default async function globalSetup(): Promise<void> {
   rmSync(TIMINGS_FILE, { force: true });
   const started = Date.now();
   const prepare = spawnSync(join(ENGINE_SCRIPTS, 'prepare.sh'), [], { cwd: WORKSPACE_ROOT, stdio: 'inherit', timeout: PREPARE_TIMEOUT_MS });
-  if (prepare.status !== 0) throw new Error(`tools/compose-e2e/engine/prepare.sh failed (exit ${prepare.status ?? prepare.signal}); its messages are above.`);
+  if (prepare.status !== 0)
+    throw new Error(`tools/compose-e2e/engine/prepare.sh failed (exit ${prepare.status ?? prepare.signal}); its messages are above.`);
   Object.assign(process.env, readEngineEnv());
   recordTiming('engine preparation (prepare.sh)', Date.now() - started);
 
   // Leftovers of an interrupted run (same fixed container names) would make `up` fail.
-  spawnSync('docker-compose', ['-f', 'docker-compose.yml', '-f', 'docker-compose.blue.yml', '-f', 'docker-compose.green.yml', 'down', '-v', '--remove-orphans'], {
-    cwd: WORKSPACE_ROOT,
-    stdio: 'ignore',
-    timeout: 120_000,
-  });
+  spawnSync(
+    'docker-compose',
+    ['-f', 'docker-compose.yml', '-f', 'docker-compose.blue.yml', '-f', 'docker-compose.green.yml', 'down', '-v', '--remove-orphans'],
+    {
+      cwd: WORKSPACE_ROOT,
+      stdio: 'ignore',
+      timeout: 120_000,
+    },
+  );
   spawnSync('docker', ['rm', '-f', 'ml-nginx', 'ml-service-blue', 'ml-service-green'], { stdio: 'ignore', timeout: 60_000 });
 
   const busy: string[] = [];

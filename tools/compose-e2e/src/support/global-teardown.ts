@@ -15,6 +15,8 @@ export default async function globalTeardown(): Promise<void> {
   const timings = [...readTimings(), { what: 'cleanup (cleanup.sh)', ms: Date.now() - started, note: undefined }];
   const width = Math.max(...timings.map((timing) => timing.what.length));
   console.log(`\nCompose suite (${process.env['COMPOSE_E2E_ENGINE'] ?? 'engine'}), time per phase:`);
-  for (const { what, ms, note } of timings) console.log(`  ${what.padEnd(width)}  ${(ms / 1000).toFixed(1).padStart(6)} s${note ? `  ${note}` : ''}`);
-  if (cleanup.status !== 0) throw new Error(`tools/compose-e2e/engine/cleanup.sh failed (exit ${cleanup.status ?? cleanup.signal}); its messages are above.`);
+  for (const { what, ms, note } of timings)
+    console.log(`  ${what.padEnd(width)}  ${(ms / 1000).toFixed(1).padStart(6)} s${note ? `  ${note}` : ''}`);
+  if (cleanup.status !== 0)
+    throw new Error(`tools/compose-e2e/engine/cleanup.sh failed (exit ${cleanup.status ?? cleanup.signal}); its messages are above.`);
 }

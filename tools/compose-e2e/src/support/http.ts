@@ -24,7 +24,14 @@ export function ask(port: number, path: string, body?: string, agent?: Agent): P
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, color: header(res.headers['x-color']), version: header(res.headers['x-model-version']), body: text }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            color: header(res.headers['x-color']),
+            version: header(res.headers['x-model-version']),
+            body: text,
+          }),
+        );
         res.on('error', reject);
       },
     );

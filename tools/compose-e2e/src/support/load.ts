@@ -32,7 +32,15 @@ export function startLoad(port: number, connections = 32): { stop(): Promise<Loa
   const once = () =>
     new Promise<void>((resolve) => {
       const req = request(
-        { host: '127.0.0.1', port, path: '/predict', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(PREDICT_BODY) }, timeout: 10_000 },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/predict',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(PREDICT_BODY) },
+          timeout: 10_000,
+        },
         (res) => {
           let body = '';
           res.setEncoding('utf8');

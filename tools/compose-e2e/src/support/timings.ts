@@ -11,7 +11,10 @@ export function recordTiming(what: string, ms: number, note?: string): void {
 
 export function readTimings(): { what: string; ms: number; note?: string }[] {
   if (!existsSync(FILE)) return [];
-  return readFileSync(FILE, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return readFileSync(FILE, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 export const TIMINGS_FILE = FILE;

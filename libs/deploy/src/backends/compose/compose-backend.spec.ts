@@ -33,18 +33,26 @@ const probed = (status: number, body: unknown) => ({ stdout: `${JSON.stringify({
  * A scripted Compose deployment: `readlink` answers the current live color, each color's probe
  * answers from `colors`, and the flip script changes the live color (so nginx answers the new one).
  */
-function scriptedCompose(options: { live: Color; colors?: Partial<Record<Color, { health?: number; down?: boolean; featureCount?: number }>>; nginxStuckOn?: Color }) {
+function scriptedCompose(options: {
+  live: Color;
+  colors?: Partial<Record<Color, { health?: number; down?: boolean; featureCount?: number }>>;
+  nginxStuckOn?: Color;
+}) {
   let live = options.live;
   const runner = recordingRunner([
     { match: (line) => line === 'docker compose version', result: { stdout: 'Docker Compose version v2.29.0\n' } },
     { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: () => ({ stdout: `${live}.sock\n` }) },
-    { match: (line) => line.endsWith('readlink /run/mlbg/preview.sock'), result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}.sock\n` }) },
+    {
+      match: (line) => line.endsWith('readlink /run/mlbg/preview.sock'),
+      result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}.sock\n` }),
+    },
     ...(['blue', 'green'] as const).map((color) => ({
       match: (line: string) => line.startsWith(`${COMPOSE} exec -T ml-service-${color} node -e`),
       result: (line: string) => {
         const fake = options.colors?.[color] ?? {};
         if (fake.down) return { code: 1, stderr: `service "ml-service-${color}" is not running` };
-        if (line.endsWith(' GET /health')) return probed(fake.health ?? 200, health(color, (fake.health ?? 200) === 200 ? 'ok' : 'starting', fake.featureCount));
+        if (line.endsWith(' GET /health'))
+          return probed(fake.health ?? 200, health(color, (fake.health ?? 200) === 200 ? 'ok' : 'starting', fake.featureCount));
         return probed(200, { predictions: [1, 2, 3], model_version: VERSIONS[color] });
       },
     })),
@@ -59,7 +67,9 @@ function scriptedCompose(options: { live: Color; colors?: Partial<Record<Color, 
   const http: HttpClient = async (target, call) => {
     expect(target).toEqual({ host: '127.0.0.1', port: 80 });
     const serving = options.nginxStuckOn ?? live;
-    return answer(200, health(call.path.startsWith('/preview/') ? (serving === 'blue' ? 'green' : 'blue') : serving), { 'x-color': serving });
+    return answer(200, health(call.path.startsWith('/preview/') ? (serving === 'blue' ? 'green' : 'blue') : serving), {
+      'x-color': serving,
+    });
   };
   return { runner, http, live: () => live };
 }
@@ -73,13 +83,33 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const context = (backend: Backend): CommandContext => ({ backend, ...stateFolderStores(layout), clock: fakeClock(), userName: 'ci', progress: () => undefined, preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES) });
+  const context = (backend: Backend): CommandContext => ({
+    backend,
+    ...stateFolderStores(layout),
+    clock: fakeClock(),
+    userName: 'ci',
+    progress: () => undefined,
+    preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES),
+  });
   const runtime = { clock: fakeClock(), progress: () => undefined };
   const backendFor = (compose: ReturnType<typeof scriptedCompose>) =>
-    composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run: compose.runner, http: compose.http, workspaceRoot: '/repo', composeCommand: ['docker', 'compose'] }, runtime);
+    composeBackend(
+      {
+        spec: DEFAULT_DEPLOYMENT_SPEC,
+        run: compose.runner,
+        http: compose.http,
+        workspaceRoot: '/repo',
+        composeCommand: ['docker', 'compose'],
+      },
+      runtime,
+    );
 
   it('flips the symlinks inside the nginx container with ln -sfn and mv -T: no reload', () => {
-    const slots = Array.from({ length: 20 }, (_, index) => `ln -sfn green.sock live-slot-${String(index).padStart(2, '0')}.sock.next && mv -fT live-slot-${String(index).padStart(2, '0')}.sock.next live-slot-${String(index).padStart(2, '0')}.sock`);
+    const slots = Array.from(
+      { length: 20 },
+      (_, index) =>
+        `ln -sfn green.sock live-slot-${String(index).padStart(2, '0')}.sock.next && mv -fT live-slot-${String(index).padStart(2, '0')}.sock.next live-slot-${String(index).padStart(2, '0')}.sock`,
+    );
     expect(composeFlipScript('green')).toBe(
       `cd /run/mlbg && ${slots.join(' && ')} && ln -sfn green.sock canary.sock.next && mv -fT canary.sock.next canary.sock && ln -sfn green.sock live.sock.next && mv -fT live.sock.next live.sock && ln -sfn blue.sock preview.sock.next && mv -fT preview.sock.next preview.sock`,
     );
@@ -89,7 +119,8 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     const compose = scriptedCompose({ live: 'blue' });
     const result = await switchTraffic(context(backendFor(compose)), { color: 'green' });
     expect(result).toMatchObject({ kind: 'switched', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0' });
-    const probe = (color: Color, rest: string) => `${COMPOSE} exec -T ml-service-${color} node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/${color}.sock ${rest}`;
+    const probe = (color: Color, rest: string) =>
+      `${COMPOSE} exec -T ml-service-${color} node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/${color}.sock ${rest}`;
     expect(compose.runner.lines()).toEqual([
       `${COMPOSE} exec -T nginx readlink /run/mlbg/live.sock`,
       `${COMPOSE} exec -T nginx readlink /run/mlbg/preview.sock`,
@@ -117,14 +148,20 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     ['takes 3 features', { featureCount: 3 }, /input signature differs/],
   ])('refuses when the target %s, and never runs the flip', async (_, green, reason) => {
     const compose = scriptedCompose({ live: 'blue', colors: { green } });
-    expect(await switchTraffic(context(backendFor(compose)), { color: 'green' })).toMatchObject({ kind: 'refused', reason: expect.stringMatching(reason) });
+    expect(await switchTraffic(context(backendFor(compose)), { color: 'green' })).toMatchObject({
+      kind: 'refused',
+      reason: expect.stringMatching(reason),
+    });
     expect(compose.runner.lines().filter((line) => line.includes(' sh -c '))).toEqual([]);
     expect(compose.live()).toBe('blue');
   });
 
   it('flips back when nginx keeps serving the old color', async () => {
     const compose = scriptedCompose({ live: 'blue', nginxStuckOn: 'blue' });
-    expect(await switchTraffic(context(backendFor(compose)), { color: 'green' })).toMatchObject({ kind: 'reverted', reason: expect.stringContaining('answered blue v1.0.0, expected green v1.1.0') });
+    expect(await switchTraffic(context(backendFor(compose)), { color: 'green' })).toMatchObject({
+      kind: 'reverted',
+      reason: expect.stringContaining('answered blue v1.0.0, expected green v1.1.0'),
+    });
     expect(compose.runner.lines().filter((line) => line.includes(' sh -c '))).toEqual([
       `${COMPOSE} exec -T nginx sh -c ${composeFlipScript('green')}`,
       `${COMPOSE} exec -T nginx sh -c ${composeFlipScript('blue')}`,
@@ -132,8 +169,19 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
   });
 
   it('fails with a clear error when the live route can not be read', async () => {
-    const runner = recordingRunner([{ match: (line) => line.includes('readlink'), result: { code: 1, stderr: 'service "nginx" is not running' } }]);
-    const backend = composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run: runner, http: async () => answer(200, {}), workspaceRoot: '/repo', composeCommand: ['docker', 'compose'] }, runtime);
+    const runner = recordingRunner([
+      { match: (line) => line.includes('readlink'), result: { code: 1, stderr: 'service "nginx" is not running' } },
+    ]);
+    const backend = composeBackend(
+      {
+        spec: DEFAULT_DEPLOYMENT_SPEC,
+        run: runner,
+        http: async () => answer(200, {}),
+        workspaceRoot: '/repo',
+        composeCommand: ['docker', 'compose'],
+      },
+      runtime,
+    );
     const error = await switchTraffic(context(backend), {}).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DeployError);
     expect(error).toMatchObject({ code: 'COMPOSE_FAILED', message: expect.stringContaining('exited 1: service "nginx" is not running') });
@@ -141,7 +189,10 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
   });
 
   it('finds docker compose v2, else docker-compose v1, else says Docker is missing', async () => {
-    expect(await detectComposeCommand(recordingRunner([{ match: (line) => line === 'docker compose version', result: {} }]))).toEqual(['docker', 'compose']);
+    expect(await detectComposeCommand(recordingRunner([{ match: (line) => line === 'docker compose version', result: {} }]))).toEqual([
+      'docker',
+      'compose',
+    ]);
     const v1 = recordingRunner([
       { match: (line) => line === 'docker compose version', result: { code: 1, stderr: "docker: 'compose' is not a docker command." } },
       { match: (line) => line === 'docker-compose version', result: {} },
@@ -200,7 +251,10 @@ describe('a release on Compose (a recording command runner: no Docker engine her
       },
     ]);
     const http: HttpClient = async () => answer(200, { ...health('green'), version: 'v1.2.0' }, { 'x-color': 'green' });
-    const backend = composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run: runner, http, workspaceRoot: root, composeCommand: ['docker', 'compose'] }, { clock: fakeClock(), progress: () => undefined });
+    const backend = composeBackend(
+      { spec: DEFAULT_DEPLOYMENT_SPEC, run: runner, http, workspaceRoot: root, composeCommand: ['docker', 'compose'] },
+      { clock: fakeClock(), progress: () => undefined },
+    );
     return { backend, runner };
   }
 
@@ -208,9 +262,18 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     writeFileSync(join(root, '.env'), 'BLUE_IMAGE=ghcr.io/acme/model-service:old\n');
     const { backend, runner } = deployment();
     const result = await backend.release({ model: 'models/v1.2.0/model.onnx', image: 'ghcr.io/acme/model-service:new', timeoutMs: 5_000 });
-    expect(result).toMatchObject({ color: 'green', version: 'v1.2.0', image: 'ghcr.io/acme/model-service:new', live: { color: 'blue', version: 'v1.0.0' } });
-    expect(readFileSync(join(root, '.env'), 'utf8')).toBe('BLUE_IMAGE=ghcr.io/acme/model-service:old\nGREEN_MODEL=/app/models/v1.2.0/model.onnx\nGREEN_IMAGE=ghcr.io/acme/model-service:new\n');
-    expect(runner.lines().filter((line) => line.includes(' up '))).toEqual([`${COMPOSE} up -d --no-deps --no-build --force-recreate ml-service-green`]);
+    expect(result).toMatchObject({
+      color: 'green',
+      version: 'v1.2.0',
+      image: 'ghcr.io/acme/model-service:new',
+      live: { color: 'blue', version: 'v1.0.0' },
+    });
+    expect(readFileSync(join(root, '.env'), 'utf8')).toBe(
+      'BLUE_IMAGE=ghcr.io/acme/model-service:old\nGREEN_MODEL=/app/models/v1.2.0/model.onnx\nGREEN_IMAGE=ghcr.io/acme/model-service:new\n',
+    );
+    expect(runner.lines().filter((line) => line.includes(' up '))).toEqual([
+      `${COMPOSE} up -d --no-deps --no-build --force-recreate ml-service-green`,
+    ]);
   });
 
   it('fails at once when the new container keeps restarting (a model that does not load), and puts it back', async () => {
@@ -218,24 +281,51 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     const runner = recordingRunner([
       { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: { stdout: 'blue.sock\n' } },
       { match: (line) => line.includes('--force-recreate ml-service-green'), result: {} },
-      { match: (line) => line.startsWith('docker inspect --format {{.RestartCount}}') && line.endsWith(' ml-service-green'), result: () => ({ stdout: `${inspections++ === 0 ? 0 : 2} starting\n` }) },
-      { match: (line) => line.startsWith('docker logs --tail 15 ml-service-green'), result: { stdout: 'Error: model file is not a valid ONNX model\n' } },
+      {
+        match: (line) => line.startsWith('docker inspect --format {{.RestartCount}}') && line.endsWith(' ml-service-green'),
+        result: () => ({ stdout: `${inspections++ === 0 ? 0 : 2} starting\n` }),
+      },
+      {
+        match: (line) => line.startsWith('docker logs --tail 15 ml-service-green'),
+        result: { stdout: 'Error: model file is not a valid ONNX model\n' },
+      },
       { match: (line) => line.includes('exec -T ml-service-blue'), result: probed(200, health('blue')) },
       { match: (line) => line.includes('exec -T ml-service-green'), result: { code: 1, stderr: 'container is restarting' } },
     ]);
-    const backend = composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run: runner, http: async () => answer(200, {}), workspaceRoot: root, composeCommand: ['docker', 'compose'] }, { clock: fakeClock(), progress: () => undefined });
-    const error = await backend.release({ image: 'ghcr.io/acme/model-service:broken', timeoutMs: 180_000 }).catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: 'RELEASE_FAILED', message: expect.stringContaining('ml-service-green keeps restarting (its process exited 2 time(s) while starting') });
+    const backend = composeBackend(
+      {
+        spec: DEFAULT_DEPLOYMENT_SPEC,
+        run: runner,
+        http: async () => answer(200, {}),
+        workspaceRoot: root,
+        composeCommand: ['docker', 'compose'],
+      },
+      { clock: fakeClock(), progress: () => undefined },
+    );
+    const error = await backend
+      .release({ image: 'ghcr.io/acme/model-service:broken', timeoutMs: 180_000 })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'RELEASE_FAILED',
+      message: expect.stringContaining('ml-service-green keeps restarting (its process exited 2 time(s) while starting'),
+    });
     expect((error as Error).message).toContain('| Error: model file is not a valid ONNX model');
     expect(runner.lines().filter((line) => line.includes('--force-recreate'))).toHaveLength(2);
   });
 
   it('refuses the live color, and puts .env and the container back when the new one never becomes healthy', async () => {
-    await expect(deployment().backend.release({ model: 'models/v1.2.0/model.onnx', color: 'blue' })).rejects.toMatchObject({ code: 'LIVE_COLOR_RELEASE' });
+    await expect(deployment().backend.release({ model: 'models/v1.2.0/model.onnx', color: 'blue' })).rejects.toMatchObject({
+      code: 'LIVE_COLOR_RELEASE',
+    });
     writeFileSync(join(root, '.env'), 'GREEN_IMAGE=ghcr.io/acme/model-service:good\n');
     const { backend, runner } = deployment({ broken: true });
-    const error = await backend.release({ image: 'ghcr.io/acme/model-service:broken', timeoutMs: 3_000 }).catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: 'RELEASE_FAILED', message: expect.stringContaining('ml-service-green was not healthy after 3 s (last: answered 503 with status "starting")') });
+    const error = await backend
+      .release({ image: 'ghcr.io/acme/model-service:broken', timeoutMs: 3_000 })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'RELEASE_FAILED',
+      message: expect.stringContaining('ml-service-green was not healthy after 3 s (last: answered 503 with status "starting")'),
+    });
     expect(readFileSync(join(root, '.env'), 'utf8')).toBe('GREEN_IMAGE=ghcr.io/acme/model-service:good\n');
     expect(runner.lines().filter((line) => line.includes(' up '))).toHaveLength(2);
   });
@@ -257,9 +347,21 @@ function scriptedEngine(root: string, versions: Record<string, string>) {
   const runner = recordingRunner([
     { match: (line) => line === 'docker compose version', result: {} },
     { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: () => ({ stdout: `${live}.sock\n` }) },
-    { match: (line) => line.endsWith('readlink /run/mlbg/preview.sock'), result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}.sock\n` }) },
-    { match: (line) => line.includes('exec -T ml-service-'), result: (line) => (line.includes(' POST ') ? probed(200, { predictions: [1, 2, 3], model_version: answerOf(line.includes('ml-service-blue') ? 'blue' : 'green').version }) : probed(200, answerOf(line.includes('ml-service-blue') ? 'blue' : 'green'))) },
-    { match: (line) => line.includes('exec -T nginx sh -c'), result: (line) => ((live = line.includes('ln -sfn green.sock live.sock.next') ? 'green' : 'blue'), {}) },
+    {
+      match: (line) => line.endsWith('readlink /run/mlbg/preview.sock'),
+      result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}.sock\n` }),
+    },
+    {
+      match: (line) => line.includes('exec -T ml-service-'),
+      result: (line) =>
+        line.includes(' POST ')
+          ? probed(200, { predictions: [1, 2, 3], model_version: answerOf(line.includes('ml-service-blue') ? 'blue' : 'green').version })
+          : probed(200, answerOf(line.includes('ml-service-blue') ? 'blue' : 'green')),
+    },
+    {
+      match: (line) => line.includes('exec -T nginx sh -c'),
+      result: (line) => ((live = line.includes('ln -sfn green.sock live.sock.next') ? 'green' : 'blue'), {}),
+    },
   ]);
   const run: CommandRunner = async (command, args, options) => {
     const line = [command, ...args].join(' ');
@@ -272,7 +374,10 @@ function scriptedEngine(root: string, versions: Record<string, string>) {
     }
     return runner(command, args, options);
   };
-  const http: HttpClient = async (_target, call) => answer(200, answerOf(call.path.startsWith('/preview/') ? (live === 'blue' ? 'green' : 'blue') : live), { 'x-color': call.path.startsWith('/preview/') ? (live === 'blue' ? 'green' : 'blue') : live });
+  const http: HttpClient = async (_target, call) =>
+    answer(200, answerOf(call.path.startsWith('/preview/') ? (live === 'blue' ? 'green' : 'blue') : live), {
+      'x-color': call.path.startsWith('/preview/') ? (live === 'blue' ? 'green' : 'blue') : live,
+    });
   return {
     run,
     http,
@@ -313,29 +418,60 @@ describe("CD's one command and the manual commands share one path (a scripted Co
   };
 
   it('given blue live, when CD releases a new image with --switch, then green serves it live, and deploy:rollback undoes the deploy', async () => {
-    const engine = scriptedEngine(root, { 'ml-model-service:blue': 'v1.0.0', 'ml-model-service:green': 'v1.1.0', 'ghcr.io/acme/model-service:new': 'v1.2.0' });
+    const engine = scriptedEngine(root, {
+      'ml-model-service:blue': 'v1.0.0',
+      'ml-model-service:green': 'v1.1.0',
+      'ghcr.io/acme/model-service:new': 'v1.2.0',
+    });
     const cli = cliOn(engine);
     const deployed = await cli('release', '--backend=compose', '--image=ghcr.io/acme/model-service:new', '--switch');
-    expect(deployed).toMatchObject({ code: 0, json: { ok: true, result: { color: 'green', version: 'v1.2.0', switch: { kind: 'switched', from: 'blue', to: 'green', toVersion: 'v1.2.0' } } } });
-    expect([engine.live(), engine.image('green'), engine.image('blue')]).toEqual(['green', 'ghcr.io/acme/model-service:new', 'ml-model-service:blue']);
+    expect(deployed).toMatchObject({
+      code: 0,
+      json: {
+        ok: true,
+        result: { color: 'green', version: 'v1.2.0', switch: { kind: 'switched', from: 'blue', to: 'green', toVersion: 'v1.2.0' } },
+      },
+    });
+    expect([engine.live(), engine.image('green'), engine.image('blue')]).toEqual([
+      'green',
+      'ghcr.io/acme/model-service:new',
+      'ml-model-service:blue',
+    ]);
     // New code for the live model: green got blue's model with the image, not its own older one.
-    expect(readFileSync(join(root, '.env'), 'utf8')).toBe('GREEN_MODEL=/app/models/v1.0.0/model.onnx\nGREEN_IMAGE=ghcr.io/acme/model-service:new\n');
+    expect(readFileSync(join(root, '.env'), 'utf8')).toBe(
+      'GREEN_MODEL=/app/models/v1.0.0/model.onnx\nGREEN_IMAGE=ghcr.io/acme/model-service:new\n',
+    );
 
     const rolledBack = await cli('rollback', '--backend=compose');
-    expect(rolledBack).toMatchObject({ code: 0, json: { ok: true, result: { kind: 'switched', from: 'green', to: 'blue', toVersion: 'v1.0.0' } } });
+    expect(rolledBack).toMatchObject({
+      code: 0,
+      json: { ok: true, result: { kind: 'switched', from: 'green', to: 'blue', toVersion: 'v1.0.0' } },
+    });
     expect(engine.live()).toBe('blue');
-    const history = readHistory(join(root, '.bluegreen/history.jsonl')).entries.filter((entry) => entry.command !== 'switch-intent').map((entry) => `${entry.backend} ${entry.command} ${entry.outcome}`);
+    const history = readHistory(join(root, '.bluegreen/history.jsonl'))
+      .entries.filter((entry) => entry.command !== 'switch-intent')
+      .map((entry) => `${entry.backend} ${entry.command} ${entry.outcome}`);
     expect(history).toEqual(['compose release released', 'compose switch switched', 'compose rollback switched']);
   });
 
   it('refuses a manual switch while CD holds the lock, naming CD, and lets CD finish', async () => {
-    const engine = scriptedEngine(root, { 'ml-model-service:blue': 'v1.0.0', 'ml-model-service:green': 'v1.1.0', 'ghcr.io/acme/model-service:new': 'v1.2.0' });
+    const engine = scriptedEngine(root, {
+      'ml-model-service:blue': 'v1.0.0',
+      'ml-model-service:green': 'v1.1.0',
+      'ghcr.io/acme/model-service:new': 'v1.2.0',
+    });
     const cli = cliOn(engine);
     const letRecreateFinish = engine.hold();
     const deploy = cli('release', '--backend=compose', '--image=ghcr.io/acme/model-service:new', '--switch');
     await engine.recreateStarted;
     const manual = await cli('switch', '--backend=compose', '--color=green');
-    expect(manual).toMatchObject({ code: 1, json: { ok: false, error: { code: 'LOCKED', message: expect.stringContaining('`release --image=ghcr.io/acme/model-service:new --switch` (pid') } } });
+    expect(manual).toMatchObject({
+      code: 1,
+      json: {
+        ok: false,
+        error: { code: 'LOCKED', message: expect.stringContaining('`release --image=ghcr.io/acme/model-service:new --switch` (pid') },
+      },
+    });
     letRecreateFinish();
     expect(await deploy).toMatchObject({ code: 0, json: { result: { switch: { kind: 'switched', to: 'green' } } } });
     expect(engine.live()).toBe('green');

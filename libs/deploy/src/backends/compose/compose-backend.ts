@@ -1,7 +1,15 @@
 import { Color, otherColor } from '@mlbg/contract';
 import { ROUTER_SERVICE, colorService } from '../../render/compose/compose';
 import { COMPOSE_BASE_FILE, composeColorFile } from '../../render/compose/compose-names';
-import { CANARY_SOCKET, COMPOSE_SOCKET_DIR, DEFAULT_LIVE_SLOTS, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket, liveSlotSocket } from '../../spec/sockets';
+import {
+  CANARY_SOCKET,
+  COMPOSE_SOCKET_DIR,
+  DEFAULT_LIVE_SLOTS,
+  LIVE_SOCKET,
+  PREVIEW_SOCKET,
+  colorSocket,
+  liveSlotSocket,
+} from '../../spec/sockets';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import type { CommandRunner, HttpAnswer, HttpClient } from '../../effects/deps';
 import { DeployError } from '../../errors';
@@ -19,14 +27,14 @@ const COMMAND_TIMEOUT_MS = 30_000;
  * printed as one JSON line `{status, headers, body}`. Arguments: socket, method, path, [body].
  */
 export const SOCKET_PROBE_SCRIPT = [
-  "const [socketPath, method, path, body] = process.argv.slice(1);",
+  'const [socketPath, method, path, body] = process.argv.slice(1);',
   "const req = require('http').request({ socketPath, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {",
   "  let text = ''; res.setEncoding('utf8'); res.on('data', (chunk) => (text += chunk));",
   "  res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, headers: res.headers, body: text })));",
-  "});",
+  '});',
   "req.setTimeout(5000, () => req.destroy(new Error('no answer within 5000 ms')));",
   "req.on('error', (error) => { console.error(error.message); process.exitCode = 3; });",
-  "req.end(body);",
+  'req.end(body);',
 ].join('\n');
 
 export interface ComposeTarget {
@@ -49,7 +57,10 @@ export async function detectComposeCommand(run: CommandRunner, override?: string
   if (v2.code === 0) return ['docker', 'compose'];
   const v1 = await run('docker-compose', ['version'], { timeoutMs: COMMAND_TIMEOUT_MS });
   if (v1.code === 0) return ['docker-compose'];
-  throw new DeployError('DOCKER_NOT_FOUND', `\`docker compose version\`: ${v2.error ?? v2.stderr.trim()}; \`docker-compose version\`: ${v1.error ?? v1.stderr.trim()}.`);
+  throw new DeployError(
+    'DOCKER_NOT_FOUND',
+    `\`docker compose version\`: ${v2.error ?? v2.stderr.trim()}; \`docker-compose version\`: ${v1.error ?? v1.stderr.trim()}.`,
+  );
 }
 
 /** The command and arguments of `<compose> -f ... -f ... -f ... <args>`. Pure. */
@@ -73,7 +84,10 @@ export async function compose(target: ComposeTarget, args: readonly string[], ti
   const result = await target.run(command, fullArgs, { cwd: target.workspaceRoot, timeoutMs });
   if (result.code !== 0) {
     const shown = [command, ...fullArgs].map((arg) => (arg === SOCKET_PROBE_SCRIPT ? '<probe script>' : arg)).join(' ');
-    throw new DeployError('COMPOSE_FAILED', `\`${shown}\` ${result.code === null ? `could not run (${result.error})` : `exited ${result.code}`}: ${result.stderr.trim().slice(0, 400)}`);
+    throw new DeployError(
+      'COMPOSE_FAILED',
+      `\`${shown}\` ${result.code === null ? `could not run (${result.error})` : `exited ${result.code}`}: ${result.stderr.trim().slice(0, 400)}`,
+    );
   }
   return result.stdout;
 }
@@ -82,13 +96,31 @@ export async function readComposeRoute(target: ComposeTarget, link: string): Pro
   const path = `${COMPOSE_SOCKET_DIR}/${link}`;
   const out = (await compose(target, ['exec', '-T', ROUTER_SERVICE, 'readlink', path])).trim();
   const color = Color.options.find((candidate) => out === colorSocket(candidate));
-  if (!color) throw new DeployError('COMPOSE_FAILED', `${path} in the ${ROUTER_SERVICE} container points at "${out}", not at a color's socket.`);
+  if (!color)
+    throw new DeployError('COMPOSE_FAILED', `${path} in the ${ROUTER_SERVICE} container points at "${out}", not at a color's socket.`);
   return color;
 }
 
-export async function probeSocket(target: ComposeTarget, color: Color, method: 'GET' | 'POST', path: string, body?: string): Promise<HttpAnswer> {
+export async function probeSocket(
+  target: ComposeTarget,
+  color: Color,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: string,
+): Promise<HttpAnswer> {
   const socket = `${COMPOSE_SOCKET_DIR}/${colorSocket(color)}`;
-  const out = await compose(target, ['exec', '-T', colorService(target.spec, color), 'node', '-e', SOCKET_PROBE_SCRIPT, socket, method, path, ...(body === undefined ? [] : [body])]);
+  const out = await compose(target, [
+    'exec',
+    '-T',
+    colorService(target.spec, color),
+    'node',
+    '-e',
+    SOCKET_PROBE_SCRIPT,
+    socket,
+    method,
+    path,
+    ...(body === undefined ? [] : [body]),
+  ]);
   try {
     const parsed = JSON.parse(out.trim().split('\n').pop() ?? '') as { status: number; headers: Record<string, string>; body: string };
     return { status: parsed.status, headers: parsed.headers, body: parsed.body };
@@ -120,11 +152,15 @@ export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): 
     async setRoutes(routes) {
       const live = soleTarget(routes.live);
       if (!live || soleTarget(routes.preview) !== otherColor(live)) {
-        throw new DeployError('CANARY_NOT_SUPPORTED', `The Compose router moves live and preview together, one color each (a weighted canary is local-only for now); asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}.`);
+        throw new DeployError(
+          'CANARY_NOT_SUPPORTED',
+          `The Compose router moves live and preview together, one color each (a weighted canary is local-only for now); asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}.`,
+        );
       }
       await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeFlipScript(live, target.spec.canary.slots)]);
     },
-    routerHealth: (route = 'live') => target.http(router, { method: 'GET', path: route === 'live' ? '/health' : `${target.spec.preview.pathPrefix}health` }),
+    routerHealth: (route = 'live') =>
+      target.http(router, { method: 'GET', path: route === 'live' ? '/health' : `${target.spec.preview.pathPrefix}health` }),
     colors: {
       health: (color) => probeSocket(target, color, 'GET', '/health'),
       predict: (color, body) => probeSocket(target, color, 'POST', '/predict', body),

@@ -7,7 +7,17 @@ import { COLOR_IMAGE_VARIABLES, IMAGE_APP_DIR, LOCAL_IMAGE_REPOSITORY, colorServ
 import { COLOR_MODEL_VARIABLES, COMPOSE_NGINX_LOG_DIR } from '../../render/compose/compose-names';
 import { allTo } from '../../routing/routes';
 import { LIVE_SOCKET, PREVIEW_SOCKET } from '../../spec/sockets';
-import type { BackendRuntime, BackendStatus, DownRequest, DownResult, ReleaseRequest, ReleaseResult, StartedColor, UpRequest, UpResult } from '../backend';
+import type {
+  BackendRuntime,
+  BackendStatus,
+  DownRequest,
+  DownResult,
+  ReleaseRequest,
+  ReleaseResult,
+  StartedColor,
+  UpRequest,
+  UpResult,
+} from '../backend';
 import { httpUrl } from '../local/layout';
 import { type ComposeTarget, compose, probeSocket, readComposeRoute } from './compose-backend';
 
@@ -21,7 +31,10 @@ const ENV_FILE = '.env';
 /** `deploy:up --backend=compose`: the original design's `up --build -d`, then waits until both colors and nginx answer. */
 export async function composeUp(target: ComposeTarget, runtime: BackendRuntime, request: UpRequest): Promise<UpResult> {
   if (Object.keys(request.ports).length > 0 || Object.keys(request.models).length > 0) {
-    throw new DeployError('USAGE', 'Ports and models of the Compose deployment come from deploy/deployment.json (and BLUE_MODEL/GREEN_MODEL, BLUE_IMAGE/GREEN_IMAGE in .env); leave out --*-port and --*-model.');
+    throw new DeployError(
+      'USAGE',
+      'Ports and models of the Compose deployment come from deploy/deployment.json (and BLUE_MODEL/GREEN_MODEL, BLUE_IMAGE/GREEN_IMAGE in .env); leave out --*-port and --*-model.',
+    );
   }
   const begin = runtime.clock.now();
   runtime.progress(`Starting the Compose deployment (${target.composeCommand.join(' ')} up --build -d)...`);
@@ -66,7 +79,12 @@ export async function composeUp(target: ComposeTarget, runtime: BackendRuntime, 
 /** `deploy:down --backend=compose`: `down` (with `-v` under --reset: the sockets volume, so routes start over). */
 export async function composeDown(target: ComposeTarget, request: DownRequest): Promise<DownResult> {
   await compose(target, ['down', ...(request.reset ? ['-v'] : [])], request.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS);
-  return { kind: 'stopped', processes: [], removedRuntimeDir: false, notes: request.reset ? ['Removed the sockets volume (--reset): blue is live on the next up.'] : [] };
+  return {
+    kind: 'stopped',
+    processes: [],
+    removedRuntimeDir: false,
+    notes: request.reset ? ['Removed the sockets volume (--reset): blue is live on the next up.'] : [],
+  };
 }
 
 /**
@@ -76,7 +94,11 @@ export async function composeDown(target: ComposeTarget, request: DownRequest): 
  * container are put back as they were.
  */
 export async function composeRelease(target: ComposeTarget, runtime: BackendRuntime, request: ReleaseRequest): Promise<ReleaseResult> {
-  if (!request.model && !request.image) throw new DeployError('USAGE', 'A Compose release needs --model=<path of an .onnx file in the image> and/or --image=<image reference>.');
+  if (!request.model && !request.image)
+    throw new DeployError(
+      'USAGE',
+      'A Compose release needs --model=<path of an .onnx file in the image> and/or --image=<image reference>.',
+    );
   const begin = runtime.clock.now();
   const live = await readComposeRoute(target, LIVE_SOCKET);
   const idle = otherColor(live);
@@ -101,7 +123,11 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
     ...(request.image ? { [COLOR_IMAGE_VARIABLES[color]]: request.image } : {}),
   };
   const timeoutMs = request.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS;
-  runtime.progress(`Releasing ${Object.entries(updates).map(([name, value]) => `${name}=${value}`).join(' ')} to ${color} (idle; ${live} stays live): recreating ${service}...`);
+  runtime.progress(
+    `Releasing ${Object.entries(updates)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(' ')} to ${color} (idle; ${live} stays live): recreating ${service}...`,
+  );
   writeEnvFile(envFile, { ...previousEnv, ...updates });
   const recreate = () => compose(target, ['up', '-d', '--no-deps', '--no-build', '--force-recreate', service], timeoutMs);
   let health;
@@ -111,17 +137,27 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
   } catch (error) {
     runtime.progress(`${color} did not become healthy; putting ${ENV_FILE} and ${service} back as they were...`);
     writeEnvFile(envFile, previousEnv);
-    const restored = await recreate().then(() => `${service} was recreated as it was before.`, (again: Error) => `Recreating ${service} as it was failed too: ${again.message}`);
+    const restored = await recreate().then(
+      () => `${service} was recreated as it was before.`,
+      (again: Error) => `Recreating ${service} as it was failed too: ${again.message}`,
+    );
     throw new DeployError('RELEASE_FAILED', `${(error as Error).message}\n${restored}`);
   }
   const previewUrl = `${httpUrl('127.0.0.1', target.spec.router.port)}${target.spec.preview.pathPrefix}`;
-  const preview = healthView(await checkHealth(target.http, { host: '127.0.0.1', port: target.spec.router.port }, `${target.spec.preview.pathPrefix}health`));
+  const preview = healthView(
+    await checkHealth(target.http, { host: '127.0.0.1', port: target.spec.router.port }, `${target.spec.preview.pathPrefix}health`),
+  );
   if (!preview.ok || preview.color !== color || preview.version !== health.version) {
-    throw new DeployError('PREVIEW_UNREACHABLE', `${previewUrl}health answered ${preview.error ?? `${preview.httpStatus} from ${preview.color} ${preview.version}`}, expected ${color} ${health.version}.`);
+    throw new DeployError(
+      'PREVIEW_UNREACHABLE',
+      `${previewUrl}health answered ${preview.error ?? `${preview.httpStatus} from ${preview.color} ${preview.version}`}, expected ${color} ${health.version}.`,
+    );
   }
   const notes: string[] = [];
   if (liveHealth.health && liveHealth.health.feature_count !== health.feature_count) {
-    notes.push(`Its input signature differs from live ${live}'s: ${health.feature_count} feature(s) per row instead of ${liveHealth.health.feature_count}, so deploy:switch will refuse to send live traffic to it.`);
+    notes.push(
+      `Its input signature differs from live ${live}'s: ${health.feature_count} feature(s) per row instead of ${liveHealth.health.feature_count}, so deploy:switch will refuse to send live traffic to it.`,
+    );
   }
   return {
     color,
@@ -213,11 +249,19 @@ async function waitForColor(target: ComposeTarget, runtime: BackendRuntime, colo
     last = check.kind === 'ok' ? `its socket answers, but the container's healthcheck says "${state.health}"` : check.problem;
     if (state.restarts !== undefined && atStart.restarts !== undefined && state.restarts > atStart.restarts) {
       const logs = await target.run('docker', ['logs', '--tail', '15', container], { timeoutMs: 15_000 });
-      const tail = `${logs.stdout}${logs.stderr}`.trim().split('\n').slice(-15).map((line) => `  | ${line}`).join('\n');
-      throw new Error(`${container} keeps restarting (its process exited ${state.restarts - atStart.restarts} time(s) while starting; last: ${last}). Its last log lines:\n${tail}`);
+      const tail = `${logs.stdout}${logs.stderr}`
+        .trim()
+        .split('\n')
+        .slice(-15)
+        .map((line) => `  | ${line}`)
+        .join('\n');
+      throw new Error(
+        `${container} keeps restarting (its process exited ${state.restarts - atStart.restarts} time(s) while starting; last: ${last}). Its last log lines:\n${tail}`,
+      );
     }
     const now = runtime.clock.now();
-    if (now - started >= timeoutMs) throw new Error(`${container} was not healthy after ${Math.round(timeoutMs / 1000)} s (last: ${last}).`);
+    if (now - started >= timeoutMs)
+      throw new Error(`${container} was not healthy after ${Math.round(timeoutMs / 1000)} s (last: ${last}).`);
     if (now >= nextReport) {
       runtime.progress(`  ${Math.round((now - started) / 1000)} s  ${color}: ${last}`);
       nextReport = now + PROGRESS_EVERY_MS;
@@ -228,7 +272,11 @@ async function waitForColor(target: ComposeTarget, runtime: BackendRuntime, colo
 
 /** The container's restart count and healthcheck status, as far as docker can say (undefined: unknown, or no healthcheck). */
 async function containerState(target: ComposeTarget, container: string): Promise<{ restarts?: number; health?: string }> {
-  const result = await target.run('docker', ['inspect', '--format', '{{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', container], { timeoutMs: 15_000 });
+  const result = await target.run(
+    'docker',
+    ['inspect', '--format', '{{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', container],
+    { timeoutMs: 15_000 },
+  );
   if (result.code !== 0) return {};
   const [restarts, health] = result.stdout.trim().split(/\s+/);
   const count = Number(restarts);
@@ -258,6 +306,11 @@ export function readEnvFile(file: string): Record<string, string> {
 
 function writeEnvFile(file: string, values: Record<string, string>): void {
   const next = `${file}.${process.pid}.tmp`;
-  writeFileSync(next, Object.entries(values).map(([name, value]) => `${name}=${value}\n`).join(''));
+  writeFileSync(
+    next,
+    Object.entries(values)
+      .map(([name, value]) => `${name}=${value}\n`)
+      .join(''),
+  );
   renameSync(next, file);
 }

@@ -28,7 +28,10 @@ export async function connectKubernetes(target: KubeTarget): Promise<KubeApi> {
   const homeConfig = join(target.env['HOME'] ?? homedir(), '.kube', 'config');
   const inCluster = target.env['KUBERNETES_SERVICE_HOST'] !== undefined;
   if (!target.env['KUBECONFIG'] && !existsSync(homeConfig) && !inCluster) {
-    throw new DeployError('KUBECONFIG_NOT_FOUND', `KUBECONFIG is not set, ${homeConfig} does not exist, and this is not a pod in a cluster.`);
+    throw new DeployError(
+      'KUBECONFIG_NOT_FOUND',
+      `KUBECONFIG is not set, ${homeConfig} does not exist, and this is not a pod in a cluster.`,
+    );
   }
   // @kubernetes/client-node is an ES module: loaded when a cluster is used (Node 20.19+ can require it).
   const k8s = await import('@kubernetes/client-node');
@@ -40,7 +43,15 @@ export async function connectKubernetes(target: KubeTarget): Promise<KubeApi> {
   }
   if (target.context !== undefined) {
     if (!config.getContextObject(target.context)) {
-      throw new DeployError('KUBECONFIG_NOT_FOUND', `There is no context "${target.context}" in the kubeconfig; it has ${config.getContexts().map((context) => context.name).join(', ') || 'none'}.`);
+      throw new DeployError(
+        'KUBECONFIG_NOT_FOUND',
+        `There is no context "${target.context}" in the kubeconfig; it has ${
+          config
+            .getContexts()
+            .map((context) => context.name)
+            .join(', ') || 'none'
+        }.`,
+      );
     }
     config.setCurrentContext(target.context);
   }
@@ -84,39 +95,83 @@ function clientNodeApi(k8s: typeof K8s, config: K8s.KubeConfig, server: string, 
     patchServiceSelector: (name, selector, resourceVersion) =>
       call(`patch service ${name}`, async () =>
         // A resourceVersion in a patch is a precondition: the API server refuses it (409) if the Service changed since.
-        serviceView(await core.patchNamespacedService({ name, namespace, body: { metadata: { resourceVersion }, spec: { selector } } }, mergePatch)),
+        serviceView(
+          await core.patchNamespacedService({ name, namespace, body: { metadata: { resourceVersion }, spec: { selector } } }, mergePatch),
+        ),
       ),
-    readDeployment: (name) => call(`get deployment ${name}`, async () => deploymentView(await apps.readNamespacedDeployment({ name, namespace }))),
-    patchDeployment: (name, change) => call(`patch deployment ${name}`, async () => deploymentView(await apps.patchNamespacedDeployment({ name, namespace, body: deploymentPatch(change) }, strategicPatch))),
+    readDeployment: (name) =>
+      call(`get deployment ${name}`, async () => deploymentView(await apps.readNamespacedDeployment({ name, namespace }))),
+    patchDeployment: (name, change) =>
+      call(`patch deployment ${name}`, async () =>
+        deploymentView(await apps.patchNamespacedDeployment({ name, namespace, body: deploymentPatch(change) }, strategicPatch)),
+      ),
     listPods: (labelSelector) =>
       call(`list pods ${labelSelector}`, async () =>
         (await core.listNamespacedPod({ namespace, labelSelector })).items.map((pod) => ({
           name: pod.metadata?.name ?? '',
-          ready: pod.metadata?.deletionTimestamp === undefined && (pod.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+          ready:
+            pod.metadata?.deletionTimestamp === undefined &&
+            (pod.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True'),
         })),
       ),
     listEndpoints: (service) =>
       call(`list endpointslices of ${service}`, async () =>
-        (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` })).items.flatMap((slice) =>
-          (slice.endpoints ?? []).map((endpoint) => ({ pod: endpoint.targetRef?.kind === 'Pod' ? endpoint.targetRef.name : undefined, ready: endpoint.conditions?.ready !== false })),
+        (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` })).items.flatMap(
+          (slice) =>
+            (slice.endpoints ?? []).map((endpoint) => ({
+              pod: endpoint.targetRef?.kind === 'Pod' ? endpoint.targetRef.name : undefined,
+              ready: endpoint.conditions?.ready !== false,
+            })),
         ),
       ),
-    readLease: (name) => orUndefined(() => call(`get lease ${name}`, async () => leaseView(await coordination.readNamespacedLease({ name, namespace })))),
-    createLease: (name, lease) => call(`create lease ${name}`, async () => leaseView(await coordination.createNamespacedLease({ namespace, body: leaseBody(k8s, name, lease) }))),
+    readLease: (name) =>
+      orUndefined(() => call(`get lease ${name}`, async () => leaseView(await coordination.readNamespacedLease({ name, namespace })))),
+    createLease: (name, lease) =>
+      call(`create lease ${name}`, async () =>
+        leaseView(await coordination.createNamespacedLease({ namespace, body: leaseBody(k8s, name, lease) })),
+      ),
     replaceLease: (name, lease, resourceVersion) =>
-      call(`update lease ${name}`, async () => leaseView(await coordination.replaceNamespacedLease({ name, namespace, body: leaseBody(k8s, name, lease, resourceVersion) }))),
-    readConfigMap: (name) => orUndefined(() => call(`get configmap ${name}`, async () => configMapView(await core.readNamespacedConfigMap({ name, namespace })))),
-    createConfigMap: (name, data) => call(`create configmap ${name}`, async () => configMapView(await core.createNamespacedConfigMap({ namespace, body: { metadata: { name, labels: { app: 'ml-model-service' } }, data: { ...data } } }))),
+      call(`update lease ${name}`, async () =>
+        leaseView(await coordination.replaceNamespacedLease({ name, namespace, body: leaseBody(k8s, name, lease, resourceVersion) })),
+      ),
+    readConfigMap: (name) =>
+      orUndefined(() => call(`get configmap ${name}`, async () => configMapView(await core.readNamespacedConfigMap({ name, namespace })))),
+    createConfigMap: (name, data) =>
+      call(`create configmap ${name}`, async () =>
+        configMapView(
+          await core.createNamespacedConfigMap({
+            namespace,
+            body: { metadata: { name, labels: { app: 'ml-model-service' } }, data: { ...data } },
+          }),
+        ),
+      ),
     replaceConfigMap: (name, data, resourceVersion) =>
       call(`update configmap ${name}`, async () =>
-        configMapView(await core.replaceNamespacedConfigMap({ name, namespace, body: { metadata: { name, resourceVersion, labels: { app: 'ml-model-service' } }, data: { ...data } } })),
+        configMapView(
+          await core.replaceNamespacedConfigMap({
+            name,
+            namespace,
+            body: { metadata: { name, resourceVersion, labels: { app: 'ml-model-service' } }, data: { ...data } },
+          }),
+        ),
       ),
-    proxy: (service, httpCall) => proxyRequest(config, `${proxyUrl(service)}${httpCall.path}`, httpCall, `${httpCall.method === 'GET' ? 'get' : 'create'} services/proxy ${service}:${HTTP_PORT_NAME}`, namespace),
+    proxy: (service, httpCall) =>
+      proxyRequest(
+        config,
+        `${proxyUrl(service)}${httpCall.path}`,
+        httpCall,
+        `${httpCall.method === 'GET' ? 'get' : 'create'} services/proxy ${service}:${HTTP_PORT_NAME}`,
+        namespace,
+      ),
   };
 }
 
 function serviceView(service: K8s.V1Service): ServiceView {
-  return { name: service.metadata?.name ?? '', selector: service.spec?.selector ?? {}, resourceVersion: service.metadata?.resourceVersion ?? '' };
+  return {
+    name: service.metadata?.name ?? '',
+    selector: service.spec?.selector ?? {},
+    resourceVersion: service.metadata?.resourceVersion ?? '',
+  };
 }
 
 function deploymentView(deployment: K8s.V1Deployment): DeploymentView {
@@ -135,7 +190,12 @@ function deploymentView(deployment: K8s.V1Deployment): DeploymentView {
     image: container?.image ?? '',
     modelPath: container?.env?.find((variable) => variable.name === 'MODEL_PATH')?.value ?? '',
     containerPort: container?.ports?.find((port) => port.name === HTTP_PORT_NAME)?.containerPort ?? null,
-    conditions: (status?.conditions ?? []).map((condition) => ({ type: condition.type, status: condition.status, ...(condition.reason ? { reason: condition.reason } : {}), ...(condition.message ? { message: condition.message } : {}) })),
+    conditions: (status?.conditions ?? []).map((condition) => ({
+      type: condition.type,
+      status: condition.status,
+      ...(condition.reason ? { reason: condition.reason } : {}),
+      ...(condition.message ? { message: condition.message } : {}),
+    })),
   };
 }
 
@@ -239,7 +299,9 @@ async function proxyRequest(config: K8s.KubeConfig, url: string, call: HttpCall,
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string>, body }));
     });
-    req.setTimeout(call.timeoutMs ?? PROXY_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${call.timeoutMs ?? PROXY_TIMEOUT_MS} ms`)));
+    req.setTimeout(call.timeoutMs ?? PROXY_TIMEOUT_MS, () =>
+      req.destroy(new Error(`no answer within ${call.timeoutMs ?? PROXY_TIMEOUT_MS} ms`)),
+    );
     req.on('error', (error) => reject(new DeployError('KUBE_API_FAILED', `\`${what}\` in namespace ${namespace}: ${error.message}`)));
     req.end(call.body);
   });

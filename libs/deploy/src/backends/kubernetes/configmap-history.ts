@@ -29,7 +29,8 @@ export function configMapHistory(api: KubeApi): HistoryStore {
         const text = configMap?.data[HISTORY_KEY] ?? '';
         const next = keepWithin(`${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${JSON.stringify(parsed)}\n`, MAX_HISTORY_BYTES);
         try {
-          if (configMap) await api.replaceConfigMap(HISTORY_CONFIGMAP, { ...configMap.data, [HISTORY_KEY]: next }, configMap.resourceVersion);
+          if (configMap)
+            await api.replaceConfigMap(HISTORY_CONFIGMAP, { ...configMap.data, [HISTORY_KEY]: next }, configMap.resourceVersion);
           else await api.createConfigMap(HISTORY_CONFIGMAP, { [HISTORY_KEY]: next });
           return parsed;
         } catch (error) {

@@ -43,7 +43,11 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
     execFile(
       process.execPath,
       ['-r', '@swc-node/register', 'libs/deploy/src/cli/main.ts', ...args, '--backend=kubernetes', '--json'],
-      { cwd: WORKSPACE_ROOT, env: { PATH: process.env['PATH'], HOME: dir, SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json', KUBECONFIG: kubeconfig, ...env }, timeout: 60_000 },
+      {
+        cwd: WORKSPACE_ROOT,
+        env: { PATH: process.env['PATH'], HOME: dir, SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json', KUBECONFIG: kubeconfig, ...env },
+        timeout: 60_000,
+      },
       (error, stdout, stderr) => {
         let json: Run['json'];
         try {
@@ -58,8 +62,14 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
 }
 
 // The outcomes (each moving switch also records its intent first, see commands/reconcile.ts).
-const history = () => parseHistory(api.configMaps.get('ml-deploy-history')?.body['data']?.['history.jsonl'] ?? '').entries.filter((entry) => entry.command !== 'switch-intent');
-const selectors = () => ({ live: api.services.get('ml-live')?.selector['color'], preview: api.services.get('ml-preview')?.selector['color'] });
+const history = () =>
+  parseHistory(api.configMaps.get('ml-deploy-history')?.body['data']?.['history.jsonl'] ?? '').entries.filter(
+    (entry) => entry.command !== 'switch-intent',
+  );
+const selectors = () => ({
+  live: api.services.get('ml-live')?.selector['color'],
+  preview: api.services.get('ml-preview')?.selector['color'],
+});
 const lease = () => api.leases.get('ml-deploy-lock')?.body['spec'];
 
 describe('--backend=kubernetes against a fake API server', () => {
@@ -72,7 +82,13 @@ describe('--backend=kubernetes against a fake API server', () => {
       live: 'blue',
       preview: 'green',
       colors: {
-        blue: { role: 'live', replicas: { ready: 2, desired: 2 }, model: '/app/models/v1.0.0/model.onnx', versionLabel: 'v1.0.0', health: { ok: true, version: 'v1.0.0' } },
+        blue: {
+          role: 'live',
+          replicas: { ready: 2, desired: 2 },
+          model: '/app/models/v1.0.0/model.onnx',
+          versionLabel: 'v1.0.0',
+          health: { ok: true, version: 'v1.0.0' },
+        },
         green: { role: 'preview', replicas: { ready: 2, desired: 2 }, health: { ok: true, version: 'v1.1.0' } },
       },
       router: { serving: { color: 'blue', version: 'v1.0.0' } },
@@ -101,10 +117,19 @@ describe('--backend=kubernetes against a fake API server', () => {
 
   it('a Lease held by another command (fake API server): refused with LOCKED naming the holder, nothing changed', async () => {
     const now = new Date().toISOString().replace('Z', '000Z');
-    api.leases.set('ml-deploy-lock', { resourceVersion: api.next(), body: { metadata: { name: 'ml-deploy-lock' }, spec: { holderIdentity: 'release --image=x by alice on ci-7 (pid 42)', leaseDurationSeconds: 30, acquireTime: now, renewTime: now } } });
+    api.leases.set('ml-deploy-lock', {
+      resourceVersion: api.next(),
+      body: {
+        metadata: { name: 'ml-deploy-lock' },
+        spec: { holderIdentity: 'release --image=x by alice on ci-7 (pid 42)', leaseDurationSeconds: 30, acquireTime: now, renewTime: now },
+      },
+    });
     const refused = await cli(['switch', '--color=green']);
     expect(refused.code).toBe(1);
-    expect(refused.json.error).toMatchObject({ code: 'LOCKED', message: expect.stringContaining('held by `release --image=x by alice on ci-7 (pid 42)`') });
+    expect(refused.json.error).toMatchObject({
+      code: 'LOCKED',
+      message: expect.stringContaining('held by `release --image=x by alice on ci-7 (pid 42)`'),
+    });
     expect(refused.json.error?.hint).toContain('expires by itself 30 s after its last renewal');
     expect(api.writes()).toEqual([]);
     expect(selectors()).toEqual({ live: 'blue', preview: 'green' });
@@ -112,17 +137,32 @@ describe('--backend=kubernetes against a fake API server', () => {
 
   it('an expired Lease (fake API server): a crashed command never locks forever, the next one takes it over', async () => {
     const long = new Date(Date.now() - 120_000).toISOString().replace('Z', '000Z');
-    api.leases.set('ml-deploy-lock', { resourceVersion: api.next(), body: { metadata: { name: 'ml-deploy-lock' }, spec: { holderIdentity: 'switch by bob (killed)', leaseDurationSeconds: 30, acquireTime: long, renewTime: long } } });
+    api.leases.set('ml-deploy-lock', {
+      resourceVersion: api.next(),
+      body: {
+        metadata: { name: 'ml-deploy-lock' },
+        spec: { holderIdentity: 'switch by bob (killed)', leaseDurationSeconds: 30, acquireTime: long, renewTime: long },
+      },
+    });
     const switched = await cli(['switch', '--color=green']);
     expect(switched.code).toBe(0);
     expect(selectors().live).toBe('green');
   }, 60_000);
 
   it('a Lease race lost by resourceVersion (fake API server): 409 on the take-over, read again, LOCKED naming the winner', async () => {
-    api.leases.set('ml-deploy-lock', { resourceVersion: api.next(), body: { metadata: { name: 'ml-deploy-lock' }, spec: { leaseDurationSeconds: 30 } } });
+    api.leases.set('ml-deploy-lock', {
+      resourceVersion: api.next(),
+      body: { metadata: { name: 'ml-deploy-lock' }, spec: { leaseDurationSeconds: 30 } },
+    });
     api.before('PUT', /\/leases\/ml-deploy-lock$/, () => {
       const now = new Date().toISOString().replace('Z', '000Z');
-      api.leases.set('ml-deploy-lock', { resourceVersion: api.next(), body: { metadata: { name: 'ml-deploy-lock' }, spec: { holderIdentity: 'switch by carol on laptop (pid 7)', leaseDurationSeconds: 30, acquireTime: now, renewTime: now } } });
+      api.leases.set('ml-deploy-lock', {
+        resourceVersion: api.next(),
+        body: {
+          metadata: { name: 'ml-deploy-lock' },
+          spec: { holderIdentity: 'switch by carol on laptop (pid 7)', leaseDurationSeconds: 30, acquireTime: now, renewTime: now },
+        },
+      });
     });
     const refused = await cli(['switch', '--color=green']);
     expect(refused.json.error).toMatchObject({ code: 'LOCKED', message: expect.stringContaining('switch by carol on laptop (pid 7)') });
@@ -157,7 +197,10 @@ describe('--backend=kubernetes against a fake API server', () => {
   it('403 on the Lease (fake API server): KUBE_FORBIDDEN naming the request, nothing changed', async () => {
     api.forbid('GET', /\/leases\//);
     const refused = await cli(['switch', '--color=green']);
-    expect(refused.json.error).toMatchObject({ code: 'KUBE_FORBIDDEN', message: expect.stringContaining('`get lease ml-deploy-lock` in namespace ml-bluegreen: 403') });
+    expect(refused.json.error).toMatchObject({
+      code: 'KUBE_FORBIDDEN',
+      message: expect.stringContaining('`get lease ml-deploy-lock` in namespace ml-bluegreen: 403'),
+    });
     expect(refused.json.error?.hint).toContain('kubectl auth can-i');
     expect(api.writes()).toEqual([]);
   }, 60_000);
@@ -167,7 +210,10 @@ describe('--backend=kubernetes against a fake API server', () => {
     expect(missing.code).toBe(1);
     expect(missing.json.result.notes.join('\n')).toContain('`get service ml-live` in namespace team-b');
     const switched = await cli(['switch', '--namespace=team-b']);
-    expect(switched.json.error).toMatchObject({ code: 'KUBE_NOT_FOUND', hint: expect.stringContaining('kubectl apply -k deploy/kubernetes') });
+    expect(switched.json.error).toMatchObject({
+      code: 'KUBE_NOT_FOUND',
+      hint: expect.stringContaining('kubectl apply -k deploy/kubernetes'),
+    });
     expect(api.writes().every((write) => write.endsWith(' 404'))).toBe(true);
     expect(api.leases.size + api.configMaps.size).toBe(0);
   }, 60_000);
@@ -175,8 +221,17 @@ describe('--backend=kubernetes against a fake API server', () => {
   it('release (fake API server): the idle Deployment gets the image and model, its rollout is awaited, preview answers the new version', async () => {
     const released = await cli(['release', '--model=models/v1.2.0/model.onnx', '--image=registry.example/ml:v1.2.0']);
     expect({ code: released.code, error: released.json.error }).toEqual({ code: 0, error: undefined });
-    expect(released.json.result).toMatchObject({ color: 'green', version: 'v1.2.0', image: 'registry.example/ml:v1.2.0', previous: { model: '/app/models/v1.1.0/model.onnx', image: 'ml-model-service:local' } });
-    expect(api.deployment('green')).toMatchObject({ image: 'registry.example/ml:v1.2.0', modelPath: '/app/models/v1.2.0/model.onnx', labels: { version: 'v1.2.0' } });
+    expect(released.json.result).toMatchObject({
+      color: 'green',
+      version: 'v1.2.0',
+      image: 'registry.example/ml:v1.2.0',
+      previous: { model: '/app/models/v1.1.0/model.onnx', image: 'ml-model-service:local' },
+    });
+    expect(api.deployment('green')).toMatchObject({
+      image: 'registry.example/ml:v1.2.0',
+      modelPath: '/app/models/v1.2.0/model.onnx',
+      labels: { version: 'v1.2.0' },
+    });
     expect(api.deployment('blue').modelPath).toBe('/app/models/v1.0.0/model.onnx');
     expect(history()).toEqual([expect.objectContaining({ command: 'release', outcome: 'released', color: 'green', version: 'v1.2.0' })]);
     const live = await cli(['release', '--color=blue', '--model=models/v1.2.0/model.onnx']);
@@ -187,8 +242,13 @@ describe('--backend=kubernetes against a fake API server', () => {
     api.deployment('green').neverReady = true;
     const released = await cli(['release', '--model=models/v1.2.0/model.onnx', '--timeout=3']);
     expect(released.code).toBe(1);
-    expect(released.json.error).toMatchObject({ code: 'RELEASE_FAILED', message: expect.stringContaining('was not rolled out after 3 s: 1 of 2 pods updated') });
-    expect(released.json.error?.message).toContain('ml-model-service-green runs ml-model-service:local with /app/models/v1.1.0/model.onnx again.');
+    expect(released.json.error).toMatchObject({
+      code: 'RELEASE_FAILED',
+      message: expect.stringContaining('was not rolled out after 3 s: 1 of 2 pods updated'),
+    });
+    expect(released.json.error?.message).toContain(
+      'ml-model-service-green runs ml-model-service:local with /app/models/v1.1.0/model.onnx again.',
+    );
     expect(api.deployment('green')).toMatchObject({ modelPath: '/app/models/v1.1.0/model.onnx', labels: { version: 'v1.1.0' } });
     expect(selectors()).toEqual({ live: 'blue', preview: 'green' });
     expect(history()).toEqual([expect.objectContaining({ command: 'release', outcome: 'failed' })]);
@@ -198,16 +258,35 @@ describe('--backend=kubernetes against a fake API server', () => {
     api.deployment('green').unhealthy = true;
     const refused = await cli(['switch']);
     expect(refused.json.error).toMatchObject({ code: 'PREFLIGHT_FAILED' });
-    expect(refused.json.result.gates[0]).toMatchObject({ name: 'health-streak', ok: false, observed: expect.stringContaining('answered 503') });
+    expect(refused.json.result.gates[0]).toMatchObject({
+      name: 'health-streak',
+      ok: false,
+      observed: expect.stringContaining('answered 503'),
+    });
     expect(api.writes().filter((write) => write.startsWith('PATCH'))).toEqual([]);
     expect(history()).toEqual([expect.objectContaining({ outcome: 'refused' })]);
   }, 60_000);
 
   it('two appends racing on the history ConfigMap (fake API server): 409, read again, both lines kept', async () => {
-    api.configMaps.set('ml-deploy-history', { resourceVersion: api.next(), body: { metadata: { name: 'ml-deploy-history' }, data: { 'history.jsonl': '' } } });
+    api.configMaps.set('ml-deploy-history', {
+      resourceVersion: api.next(),
+      body: { metadata: { name: 'ml-deploy-history' }, data: { 'history.jsonl': '' } },
+    });
     api.before('PUT', /\/configmaps\/ml-deploy-history$/, () => {
-      const other = JSON.stringify({ schemaVersion: 2, time: new Date().toISOString(), user: 'dave', backend: 'kubernetes', durationMs: 5, gates: [], command: 'down', outcome: 'stopped' });
-      api.configMaps.set('ml-deploy-history', { resourceVersion: api.next(), body: { metadata: { name: 'ml-deploy-history' }, data: { 'history.jsonl': `${other}\n` } } });
+      const other = JSON.stringify({
+        schemaVersion: 2,
+        time: new Date().toISOString(),
+        user: 'dave',
+        backend: 'kubernetes',
+        durationMs: 5,
+        gates: [],
+        command: 'down',
+        outcome: 'stopped',
+      });
+      api.configMaps.set('ml-deploy-history', {
+        resourceVersion: api.next(),
+        body: { metadata: { name: 'ml-deploy-history' }, data: { 'history.jsonl': `${other}\n` } },
+      });
     });
     expect((await cli(['switch', '--color=green'])).code).toBe(0);
     expect(history().map((entry) => `${entry.user} ${entry.command}`)).toEqual(['dave down', expect.stringMatching(/ switch$/)]);
@@ -215,9 +294,15 @@ describe('--backend=kubernetes against a fake API server', () => {
 
   it('no kubeconfig, or a context that is not in it: KUBECONFIG_NOT_FOUND saying where it looked', async () => {
     const none = await cli(['status'], { KUBECONFIG: '' });
-    expect(none.json.error).toMatchObject({ code: 'KUBECONFIG_NOT_FOUND', message: expect.stringContaining(`${dir}/.kube/config does not exist`) });
+    expect(none.json.error).toMatchObject({
+      code: 'KUBECONFIG_NOT_FOUND',
+      message: expect.stringContaining(`${dir}/.kube/config does not exist`),
+    });
     const wrong = await cli(['status', '--context=prod']);
-    expect(wrong.json.error).toMatchObject({ code: 'KUBECONFIG_NOT_FOUND', message: expect.stringContaining('no context "prod" in the kubeconfig; it has fake, stranger') });
+    expect(wrong.json.error).toMatchObject({
+      code: 'KUBECONFIG_NOT_FOUND',
+      message: expect.stringContaining('no context "prod" in the kubeconfig; it has fake, stranger'),
+    });
     const stranger = await cli(['switch', '--context=stranger', `--namespace=${FAKE_NAMESPACE}`]);
     expect(stranger.json.error).toMatchObject({ code: 'KUBE_FORBIDDEN', message: expect.stringContaining('401') });
     expect(api.writes()).toEqual([]);

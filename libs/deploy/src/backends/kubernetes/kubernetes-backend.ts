@@ -48,9 +48,13 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime): Backen
     const live = colorOf(selection.live);
     const preview = colorOf(selection.preview);
     if (!live || !preview || live === preview) {
-      throw new DeployError('KUBE_CONFLICT', `Service ${LIVE_SERVICE} selects color=${selection.live.selector['color'] ?? '(none)'} and ${PREVIEW_SERVICE} color=${selection.preview.selector['color'] ?? '(none)'}; each must select one color, and not the same one.`, {
-        hint: `Put them back with \`kubectl patch service ${LIVE_SERVICE} -n ${api.namespace} -p '{"spec":{"selector":{"color":"blue"}}}'\` (and ${PREVIEW_SERVICE} to green), or \`kubectl apply -k deploy/kubernetes\`.`,
-      });
+      throw new DeployError(
+        'KUBE_CONFLICT',
+        `Service ${LIVE_SERVICE} selects color=${selection.live.selector['color'] ?? '(none)'} and ${PREVIEW_SERVICE} color=${selection.preview.selector['color'] ?? '(none)'}; each must select one color, and not the same one.`,
+        {
+          hint: `Put them back with \`kubectl patch service ${LIVE_SERVICE} -n ${api.namespace} -p '{"spec":{"selector":{"color":"blue"}}}'\` (and ${PREVIEW_SERVICE} to green), or \`kubectl apply -k deploy/kubernetes\`.`,
+        },
+      );
     }
     return { live: allTo(live), preview: allTo(preview) };
   }
@@ -72,15 +76,20 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime): Backen
       const others = ready.filter((endpoint) => !endpoint.pod || !pods.has(endpoint.pod));
       if (ready.length > 0 && others.length === 0) return;
       if (runtime.clock.now() - started >= ENDPOINTS_TIMEOUT_MS) {
-        throw new DeployError('KUBE_API_FAILED', `Service ${service} selects ${color}, but after ${ENDPOINTS_TIMEOUT_MS / 1000} s its ready endpoints are ${ready.length === 0 ? 'none' : ready.map((endpoint) => endpoint.pod ?? '?').join(', ')}.`, {
-          hint: `Check the ${color} pods: \`kubectl get pods -n ${api.namespace} -l app=${APP_NAME},color=${color}\` and \`kubectl get endpointslices -n ${api.namespace} -l kubernetes.io/service-name=${service}\`.`,
-        });
+        throw new DeployError(
+          'KUBE_API_FAILED',
+          `Service ${service} selects ${color}, but after ${ENDPOINTS_TIMEOUT_MS / 1000} s its ready endpoints are ${ready.length === 0 ? 'none' : ready.map((endpoint) => endpoint.pod ?? '?').join(', ')}.`,
+          {
+            hint: `Check the ${color} pods: \`kubectl get pods -n ${api.namespace} -l app=${APP_NAME},color=${color}\` and \`kubectl get endpointslices -n ${api.namespace} -l kubernetes.io/service-name=${service}\`.`,
+          },
+        );
       }
       await runtime.clock.sleep(ENDPOINTS_POLL_MS);
     }
   }
 
-  const proxyTo = async (color: Color, method: 'GET' | 'POST', path: string, body?: string): Promise<HttpAnswer> => api.proxy(await serviceFor(color), { method, path, ...(body === undefined ? {} : { body }) });
+  const proxyTo = async (color: Color, method: 'GET' | 'POST', path: string, body?: string): Promise<HttpAnswer> =>
+    api.proxy(await serviceFor(color), { method, path, ...(body === undefined ? {} : { body }) });
 
   return {
     kind: 'kubernetes',
@@ -93,16 +102,24 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime): Backen
     async setRoutes(routes) {
       const live = soleTarget(routes.live);
       if (!live || soleTarget(routes.preview) !== otherColor(live)) {
-        throw new DeployError('CANARY_NOT_SUPPORTED', `The Kubernetes Services move live and preview together, one color each; asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}. deploy:canary is not supported on the kubernetes backend yet; the HTTPRoute's backendRefs weights (see the README) can split traffic by hand.`);
+        throw new DeployError(
+          'CANARY_NOT_SUPPORTED',
+          `The Kubernetes Services move live and preview together, one color each; asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}. deploy:canary is not supported on the kubernetes backend yet; the HTTPRoute's backendRefs weights (see the README) can split traffic by hand.`,
+        );
       }
       const selection = known ?? (await readSelection());
       // The live Service first: the preview Service only matters once live traffic moved.
-      for (const [role, service, color] of [['live', selection.live, live], ['preview', selection.preview, otherColor(live)]] as const) {
+      for (const [role, service, color] of [
+        ['live', selection.live, live],
+        ['preview', selection.preview, otherColor(live)],
+      ] as const) {
         if (colorOf(service) === color) continue;
-        const patched = await api.patchServiceSelector(service.name, { ...service.selector, color }, service.resourceVersion).catch((error: unknown) => {
-          // The switch reports only the detail of a failed move: keep what to do with it.
-          throw error instanceof DeployError ? new DeployError(error.code, `${error.detail} What to do: ${error.hint}`) : error;
-        });
+        const patched = await api
+          .patchServiceSelector(service.name, { ...service.selector, color }, service.resourceVersion)
+          .catch((error: unknown) => {
+            // The switch reports only the detail of a failed move: keep what to do with it.
+            throw error instanceof DeployError ? new DeployError(error.code, `${error.detail} What to do: ${error.hint}`) : error;
+          });
         known = { ...(known ?? selection), [role]: patched };
         if (role === 'live') await waitForEndpoints(service.name, color);
       }
@@ -129,7 +146,8 @@ function modelInImage(model: string): string {
 function rolloutPending(deployment: DeploymentView): string | undefined {
   if (deployment.observedGeneration < deployment.generation) return 'the change is not picked up yet';
   const { desired, updated, ready, available, current } = deployment;
-  if (updated < desired || ready < desired || available < desired || current > desired) return `${updated} of ${desired} pods updated, ${ready} ready, ${available} available, ${current} running in all`;
+  if (updated < desired || ready < desired || available < desired || current > desired)
+    return `${updated} of ${desired} pods updated, ${ready} ready, ${available} available, ${current} running in all`;
   return undefined;
 }
 
@@ -143,7 +161,8 @@ async function waitForRollout(api: KubeApi, runtime: BackendRuntime, name: strin
     const stuck = deployment.conditions.find((condition) => condition.type === 'Progressing' && condition.status === 'False');
     if (stuck) throw new Error(`deployment ${name} stopped progressing (${stuck.reason}: ${stuck.message ?? ''}); ${pending}.`);
     const now = runtime.clock.now();
-    if (now - started >= timeoutMs) throw new Error(`deployment ${name} was not rolled out after ${Math.round(timeoutMs / 1000)} s: ${pending}.`);
+    if (now - started >= timeoutMs)
+      throw new Error(`deployment ${name} was not rolled out after ${Math.round(timeoutMs / 1000)} s: ${pending}.`);
     if (now >= nextReport) {
       runtime.progress(`  ${Math.round((now - started) / 1000)} s  ${name}: ${pending}`);
       nextReport = now + PROGRESS_EVERY_MS;
@@ -157,13 +176,23 @@ async function waitForRollout(api: KubeApi, runtime: BackendRuntime, name: strin
  * and its `version` label, waits for the rollout, then for the preview Service to answer as that
  * color. When the rollout does not finish, the Deployment is put back as it was.
  */
-async function release(api: KubeApi, runtime: BackendRuntime, request: ReleaseRequest, routesNow: () => Promise<Routes>): Promise<ReleaseResult> {
-  if (!request.model && !request.image) throw new DeployError('USAGE', 'A Kubernetes release needs --model=<path of an .onnx file in the image> and/or --image=<image reference>.');
+async function release(
+  api: KubeApi,
+  runtime: BackendRuntime,
+  request: ReleaseRequest,
+  routesNow: () => Promise<Routes>,
+): Promise<ReleaseResult> {
+  if (!request.model && !request.image)
+    throw new DeployError(
+      'USAGE',
+      'A Kubernetes release needs --model=<path of an .onnx file in the image> and/or --image=<image reference>.',
+    );
   const begin = runtime.clock.now();
   const routes = await routesNow();
   const live = soleTarget(routes.live) ?? 'blue';
   const idle = otherColor(live);
-  if (request.color === live) throw new DeployError('LIVE_COLOR_RELEASE', `${live} is live (Service ${LIVE_SERVICE} selects it); the idle color is ${idle}.`);
+  if (request.color === live)
+    throw new DeployError('LIVE_COLOR_RELEASE', `${live} is live (Service ${LIVE_SERVICE} selects it); the idle color is ${idle}.`);
   const color = request.color ?? idle;
   const name = deploymentName(color);
   const before = await api.readDeployment(name);
@@ -172,32 +201,45 @@ async function release(api: KubeApi, runtime: BackendRuntime, request: ReleaseRe
     ...(request.model ? { modelPath: modelInImage(request.model), versionLabel: versionLabel(request.model) } : {}),
   };
   const timeoutMs = request.timeoutMs ?? DEFAULT_ROLLOUT_TIMEOUT_MS;
-  runtime.progress(`Releasing ${[request.image ? `image ${request.image}` : '', request.model ? `model ${change.modelPath}` : ''].filter(Boolean).join(' and ')} to ${color} (idle; ${live} stays live): patching deployment ${name}...`);
+  runtime.progress(
+    `Releasing ${[request.image ? `image ${request.image}` : '', request.model ? `model ${change.modelPath}` : ''].filter(Boolean).join(' and ')} to ${color} (idle; ${live} stays live): patching deployment ${name}...`,
+  );
   await api.patchDeployment(name, change);
   try {
     await waitForRollout(api, runtime, name, timeoutMs);
   } catch (error) {
     runtime.progress(`${name} did not roll out; putting it back on ${before.image} ${before.modelPath}...`);
     const restored = await api
-      .patchDeployment(name, { image: before.image, modelPath: before.modelPath, versionLabel: before.labels['version'] ?? versionLabel(before.modelPath) })
+      .patchDeployment(name, {
+        image: before.image,
+        modelPath: before.modelPath,
+        versionLabel: before.labels['version'] ?? versionLabel(before.modelPath),
+      })
       .then(() => waitForRollout(api, runtime, name, timeoutMs))
       .then(
         () => `${name} runs ${before.image} with ${before.modelPath} again.`,
-        (again: Error) => `Putting ${name} back failed too: ${again.message} Run \`kubectl rollout undo deployment/${name} -n ${api.namespace}\`.`,
+        (again: Error) =>
+          `Putting ${name} back failed too: ${again.message} Run \`kubectl rollout undo deployment/${name} -n ${api.namespace}\`.`,
       );
     throw new DeployError('RELEASE_FAILED', `${(error as Error).message}\n${restored}`, {
       hint: `See why: \`kubectl describe deployment ${name} -n ${api.namespace}\` and \`kubectl logs -n ${api.namespace} -l app=${APP_NAME},color=${color}\`. Live traffic was not affected.`,
     });
   }
   const health = await waitForPreview(api, runtime, color);
-  const liveHealth = judgeHealth(await api.proxy(LIVE_SERVICE, { method: 'GET', path: '/health' }).catch(() => ({ status: 0, headers: {}, body: '' })));
+  const liveHealth = judgeHealth(
+    await api.proxy(LIVE_SERVICE, { method: 'GET', path: '/health' }).catch(() => ({ status: 0, headers: {}, body: '' })),
+  );
   const after = await api.readDeployment(name);
   const notes: string[] = [];
   if (liveHealth.health && liveHealth.health.feature_count !== health.feature_count) {
-    notes.push(`Its input signature differs from live ${live}'s: ${health.feature_count} feature(s) per row instead of ${liveHealth.health.feature_count}, so deploy:switch will refuse to send live traffic to it.`);
+    notes.push(
+      `Its input signature differs from live ${live}'s: ${health.feature_count} feature(s) per row instead of ${liveHealth.health.feature_count}, so deploy:switch will refuse to send live traffic to it.`,
+    );
   }
   if (request.model && versionLabel(request.model) !== health.version) {
-    notes.push(`Its pods are labelled version=${versionLabel(request.model)} (from the model's folder), but the model says it is ${health.version}.`);
+    notes.push(
+      `Its pods are labelled version=${versionLabel(request.model)} (from the model's folder), but the model says it is ${health.version}.`,
+    );
   }
   return {
     color,
@@ -245,15 +287,16 @@ async function status(api: KubeApi, readSelection: () => Promise<Selection>): Pr
     }
   };
   const selection = await attempt(readSelection);
-  const live = selection ? colorOf(selection.live) ?? null : null;
-  const preview = selection ? colorOf(selection.preview) ?? null : null;
+  const live = selection ? (colorOf(selection.live) ?? null) : null;
+  const preview = selection ? (colorOf(selection.preview) ?? null) : null;
   const ask = (service: string, path: string) => api.proxy(service, { method: 'GET', path }).then(judgeHealth, noAnswer).then(healthView);
   const serving = await ask(LIVE_SERVICE, '/health');
   const previewServing = await ask(PREVIEW_SERVICE, '/health');
   const colorStatus = async (color: Color): Promise<ColorStatus> => {
     const deployment = await attempt(() => api.readDeployment(deploymentName(color)));
     const role = color === live ? ('live' as const) : color === preview ? ('preview' as const) : null;
-    const health = role === 'live' ? serving : role === 'preview' ? previewServing : healthView(noAnswer(new Error(`no Service selects ${color}`)));
+    const health =
+      role === 'live' ? serving : role === 'preview' ? previewServing : healthView(noAnswer(new Error(`no Service selects ${color}`)));
     return {
       color,
       role,
@@ -263,7 +306,13 @@ async function status(api: KubeApi, readSelection: () => Promise<Selection>): Pr
       port: deployment?.containerPort ?? null,
       url: role ? api.proxyUrl(role === 'live' ? LIVE_SERVICE : PREVIEW_SERVICE) : null,
       model: deployment?.modelPath ?? null,
-      ...(deployment ? { replicas: { ready: deployment.ready, desired: deployment.desired }, image: deployment.image, versionLabel: deployment.labels['version'] ?? null } : {}),
+      ...(deployment
+        ? {
+            replicas: { ready: deployment.ready, desired: deployment.desired },
+            image: deployment.image,
+            versionLabel: deployment.labels['version'] ?? null,
+          }
+        : {}),
       health,
     };
   };

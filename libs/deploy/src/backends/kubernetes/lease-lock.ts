@@ -26,10 +26,22 @@ export function leaseLock(api: KubeApi, clock: Clock, progress: (line: string) =
       let lost: string | undefined;
       const renew = setInterval(() => {
         api
-          .replaceLease(LOCK_LEASE, { holder: identity, durationSeconds: LEASE_SECONDS, ...(lease.acquireTime ? { acquireTime: lease.acquireTime } : {}), renewTime: new Date(clock.now()) }, lease.resourceVersion)
+          .replaceLease(
+            LOCK_LEASE,
+            {
+              holder: identity,
+              durationSeconds: LEASE_SECONDS,
+              ...(lease.acquireTime ? { acquireTime: lease.acquireTime } : {}),
+              renewTime: new Date(clock.now()),
+            },
+            lease.resourceVersion,
+          )
           .then((renewed) => (lease = renewed))
           .catch((error: Error) => {
-            if (lost === undefined) progress(`Warning: could not renew the Lease ${api.namespace}/${LOCK_LEASE} (${error.message}); another command may take it once it expires.`);
+            if (lost === undefined)
+              progress(
+                `Warning: could not renew the Lease ${api.namespace}/${LOCK_LEASE} (${error.message}); another command may take it once it expires.`,
+              );
             lost = error.message;
           });
       }, RENEW_EVERY_MS);
@@ -38,7 +50,11 @@ export function leaseLock(api: KubeApi, clock: Clock, progress: (line: string) =
         return await action();
       } finally {
         clearInterval(renew);
-        await release(api, identity).catch((error: Error) => progress(`Warning: could not release the Lease ${api.namespace}/${LOCK_LEASE} (${error.message}); it expires by itself within ${LEASE_SECONDS} s.`));
+        await release(api, identity).catch((error: Error) =>
+          progress(
+            `Warning: could not release the Lease ${api.namespace}/${LOCK_LEASE} (${error.message}); it expires by itself within ${LEASE_SECONDS} s.`,
+          ),
+        );
       }
     },
   };
@@ -51,7 +67,7 @@ function expired(lease: LeaseView, now: number): boolean {
 
 async function acquire(api: KubeApi, clock: Clock, identity: string, waitMs: number): Promise<LeaseView> {
   const until = clock.now() + waitMs;
-  for (let races = 0; ; ) {
+  for (let races = 0; ;) {
     const now = new Date(clock.now());
     const mine = { holder: identity, durationSeconds: LEASE_SECONDS, acquireTime: now, renewTime: now };
     const current = await api.readLease(LOCK_LEASE);
@@ -70,9 +86,13 @@ async function acquire(api: KubeApi, clock: Clock, identity: string, waitMs: num
 
 function refusal(api: KubeApi, lease: LeaseView, now: number): DeployError {
   const renewed = lease.renewTime ? `, renewed ${Math.max(0, Math.round((now - lease.renewTime.getTime()) / 1000))} s ago` : '';
-  return new DeployError('LOCKED', `Lease ${api.namespace}/${LOCK_LEASE} is held by \`${lease.holder}\`${lease.acquireTime ? ` since ${lease.acquireTime.toISOString()}` : ''}${renewed}.`, {
-    hint: `Wait for it to finish and run the command again. If that command was killed, its Lease expires by itself ${lease.durationSeconds} s after its last renewal (\`kubectl get lease ${LOCK_LEASE} -n ${api.namespace} -o yaml\` shows it).`,
-  });
+  return new DeployError(
+    'LOCKED',
+    `Lease ${api.namespace}/${LOCK_LEASE} is held by \`${lease.holder}\`${lease.acquireTime ? ` since ${lease.acquireTime.toISOString()}` : ''}${renewed}.`,
+    {
+      hint: `Wait for it to finish and run the command again. If that command was killed, its Lease expires by itself ${lease.durationSeconds} s after its last renewal (\`kubectl get lease ${LOCK_LEASE} -n ${api.namespace} -o yaml\` shows it).`,
+    },
+  );
 }
 
 /** Frees the Lease if it is still ours (after an expiry someone else may hold it now). */

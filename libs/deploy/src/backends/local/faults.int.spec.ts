@@ -49,13 +49,23 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
   const pausedCli = async (point: string, ...argv: string[]) => {
     const child = spawn(process.execPath, ['-r', '@swc-node/register', 'libs/deploy/src/cli/main.ts', ...argv], {
       cwd: WORKSPACE_ROOT,
-      env: { ...process.env, NODE_ENV: '', SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json', BLUEGREEN_STATE_DIR: stack.stateDir, BLUEGREEN_TEST_PAUSE_AT: point },
+      env: {
+        ...process.env,
+        NODE_ENV: '',
+        SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json',
+        BLUEGREEN_STATE_DIR: stack.stateDir,
+        BLUEGREEN_TEST_PAUSE_AT: point,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitUntil(`the CLI pauses at ${point} (output so far: ${output})`, () => output.includes(`TEST HOOK BLUEGREEN_TEST_PAUSE_AT=${point}`) || child.exitCode !== null, 60_000);
+    await waitUntil(
+      `the CLI pauses at ${point} (output so far: ${output})`,
+      () => output.includes(`TEST HOOK BLUEGREEN_TEST_PAUSE_AT=${point}`) || child.exitCode !== null,
+      60_000,
+    );
     expect({ exited: child.exitCode, output }).toMatchObject({ exited: null });
     return Object.assign(child, { output: () => output });
   };
@@ -125,7 +135,11 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     expect(next.stdout).toContain('was interrupted before the route moved: blue stays live');
     const report = await load.stop();
     expect({ failed: report.failed.length, kinds: failureKinds(report) }).toEqual({ failed: 0, kinds: {} });
-    expect(entries().slice(-3).map((entry) => [entry.command, entry.outcome])).toEqual([
+    expect(
+      entries()
+        .slice(-3)
+        .map((entry) => [entry.command, entry.outcome]),
+    ).toEqual([
       ['reconcile', 'not-flipped'],
       ['switch-intent', 'intended'],
       ['switch', 'switched'],
@@ -148,7 +162,11 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     expect(next.stdout).toContain('Switched live traffic blue -> green');
     const report = await load.stop();
     expect({ failed: report.failed.length, kinds: failureKinds(report) }).toEqual({ failed: 0, kinds: {} });
-    expect(entries().slice(-4).map((entry) => [entry.command, entry.outcome])).toEqual([
+    expect(
+      entries()
+        .slice(-4)
+        .map((entry) => [entry.command, entry.outcome]),
+    ).toEqual([
       ['switch-intent', 'intended'],
       ['reconcile', 'flipped'],
       ['switch-intent', 'intended'],
@@ -160,44 +178,58 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     expect([readLink(stack.layout.liveSocket), liveInState()]).toEqual(['blue', 'blue']);
   });
 
-  (CAN_MOUNT ? it : it.skip)('a full, then a read-only state folder (a 16 MB tmpfs, then a read-only bind mount of it): switch and release fail with a clear message and change nothing; live traffic is not affected', async () => {
-    expect(mounted).toBe(true);
-    const load = await startLoad();
-    const before = { link: readLink(stack.layout.liveSocket), state: readFileSync(stack.layout.stateFile, 'utf8'), history: readFileSync(stack.layout.historyFile, 'utf8') };
-    const unchanged = () => ({ link: readLink(stack.layout.liveSocket), state: readFileSync(stack.layout.stateFile, 'utf8'), history: readFileSync(stack.layout.historyFile, 'utf8') });
-    const filler = fillStateFolder();
-    try {
-      const full = await stack.cli('switch', '--color=green');
-      expect(full.code).toBe(1);
-      expect(full.stderr).toMatch(/The state folder can not be written|could not be recorded/);
-      expect(full.stderr).toMatch(/ENOSPC|no space left/i);
-      expect(full.stderr).toMatch(/nothing was (changed|moved)/);
-      expect(unchanged()).toEqual(before);
-
-      // Read-only from here on (a read-only bind mount over it: the processes' open logs keep working, as after a remount).
-      expect(spawnSync('mount', ['--bind', stack.stateDir, stack.stateDir]).status).toBe(0);
-      readOnly = true;
-      expect(spawnSync('mount', ['-o', 'remount,bind,ro', stack.stateDir]).status).toBe(0);
-      for (const argv of [['switch', '--color=green'], ['release', '--model=models/v1.1.0/model.onnx']]) {
-        const run = await stack.cli(...argv);
-        expect(run.code).toBe(1);
-        expect(run.stderr).toContain('The state folder can not be written');
-        expect(run.stderr).toMatch(/EROFS|read-only/i);
-        expect(run.stderr).toContain('nothing was changed');
+  (CAN_MOUNT ? it : it.skip)(
+    'a full, then a read-only state folder (a 16 MB tmpfs, then a read-only bind mount of it): switch and release fail with a clear message and change nothing; live traffic is not affected',
+    async () => {
+      expect(mounted).toBe(true);
+      const load = await startLoad();
+      const before = {
+        link: readLink(stack.layout.liveSocket),
+        state: readFileSync(stack.layout.stateFile, 'utf8'),
+        history: readFileSync(stack.layout.historyFile, 'utf8'),
+      };
+      const unchanged = () => ({
+        link: readLink(stack.layout.liveSocket),
+        state: readFileSync(stack.layout.stateFile, 'utf8'),
+        history: readFileSync(stack.layout.historyFile, 'utf8'),
+      });
+      const filler = fillStateFolder();
+      try {
+        const full = await stack.cli('switch', '--color=green');
+        expect(full.code).toBe(1);
+        expect(full.stderr).toMatch(/The state folder can not be written|could not be recorded/);
+        expect(full.stderr).toMatch(/ENOSPC|no space left/i);
+        expect(full.stderr).toMatch(/nothing was (changed|moved)/);
         expect(unchanged()).toEqual(before);
+
+        // Read-only from here on (a read-only bind mount over it: the processes' open logs keep working, as after a remount).
+        expect(spawnSync('mount', ['--bind', stack.stateDir, stack.stateDir]).status).toBe(0);
+        readOnly = true;
+        expect(spawnSync('mount', ['-o', 'remount,bind,ro', stack.stateDir]).status).toBe(0);
+        for (const argv of [
+          ['switch', '--color=green'],
+          ['release', '--model=models/v1.1.0/model.onnx'],
+        ]) {
+          const run = await stack.cli(...argv);
+          expect(run.code).toBe(1);
+          expect(run.stderr).toContain('The state folder can not be written');
+          expect(run.stderr).toMatch(/EROFS|read-only/i);
+          expect(run.stderr).toContain('nothing was changed');
+          expect(unchanged()).toEqual(before);
+        }
+      } finally {
+        if (readOnly) spawnSync('umount', [stack.stateDir]);
+        readOnly = false;
+        rmSync(filler, { recursive: true, force: true });
       }
-    } finally {
-      if (readOnly) spawnSync('umount', [stack.stateDir]);
-      readOnly = false;
-      rmSync(filler, { recursive: true, force: true });
-    }
-    const report = await load.stop();
-    expect({ failed: report.failed.length, kinds: failureKinds(report) }).toEqual({ failed: 0, kinds: {} });
-    expect(report.seen.every((item) => item.color === 'blue')).toBe(true);
-    // Writable again: the next command works.
-    expect((await stack.cli('switch', '--color=green')).code).toBe(0);
-    expect([readLink(stack.layout.liveSocket), liveInState()]).toEqual(['green', 'green']);
-  });
+      const report = await load.stop();
+      expect({ failed: report.failed.length, kinds: failureKinds(report) }).toEqual({ failed: 0, kinds: {} });
+      expect(report.seen.every((item) => item.color === 'blue')).toBe(true);
+      // Writable again: the next command works.
+      expect((await stack.cli('switch', '--color=green')).code).toBe(0);
+      expect([readLink(stack.layout.liveSocket), liveInState()]).toEqual(['green', 'green']);
+    },
+  );
 
   /** What happens to the state folder while a switch is paused after its intent; returns how to undo it. */
   const midSwitchFaults = [
@@ -224,57 +256,77 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     },
   ];
 
-  (CAN_MOUNT ? it.each(midSwitchFaults) : it.skip.each(midSwitchFaults))("a state folder that $name after the switch recorded its intent: the switch moves nothing and fails with STATE_NOT_WRITABLE; state, links and history agree (or the next command settles them); no request fails", async (fault) => {
-    expect(mounted).toBe(true);
-    const from = liveInState() as 'blue' | 'green';
-    const to = from === 'blue' ? 'green' : 'blue';
-    const load = await startLoad();
-    const before = { link: readLink(stack.layout.liveSocket), state: readFileSync(stack.layout.stateFile, 'utf8') };
-    const linesBefore = entries().length;
-    const cli = await pausedCli('before-flip', 'switch', `--color=${to}`);
-    expect(entries().at(-1)).toMatchObject({ command: 'switch-intent', from, to });
-    const undo = fault.apply();
-    let exitCode: number | null;
-    try {
-      const exited = new Promise<number | null>((resolve) => cli.once('close', resolve));
-      cli.kill('SIGUSR2'); // the test hook lets the switch go on, into the broken folder
-      exitCode = await exited;
-      expect(routesAgree()).toEqual([from, from]);
-    } finally {
-      undo();
-    }
-    const output = cli.output();
-    expect({ exitCode, output }).toMatchObject({ exitCode: 1, output: expect.stringContaining('The state folder can not be written') });
-    expect(output).toMatch(fault.errno);
-    expect(output).toContain('no route was moved');
-    expect(output).not.toContain('Unexpected error');
-    expect({ link: readLink(stack.layout.liveSocket), state: readFileSync(stack.layout.stateFile, 'utf8') }).toEqual(before);
-    // No half-written temp file left, no torn history line.
-    expect(readdirSync(stack.stateDir).filter((name) => name.endsWith(`.${cli.pid}.tmp`))).toEqual([]);
-    expect(readHistory(stack.layout.historyFile).skippedLines).toEqual([]);
-    // The outcome line fits when the file system takes it (a full one: when the history file's last
-    // page had room); else the intent stays open and the next command settles it.
-    const recorded = entries().slice(linesBefore).map((entry) => [entry.command, entry.outcome]);
-    process.stdout.write(`state folder ${fault.name} after the intent: exit ${exitCode}; history after it: ${JSON.stringify(recorded)}; ${output.split('\n').filter((line) => line.includes('deploy switch')).join(' ')}\n`);
-    expect([[['switch-intent', 'intended'], ['switch', 'refused']], [['switch-intent', 'intended']]]).toContainEqual(recorded);
-    if (recorded.length === 2) expect(entries().at(-1)?.reason).toContain('no route was moved');
+  (CAN_MOUNT ? it.each(midSwitchFaults) : it.skip.each(midSwitchFaults))(
+    'a state folder that $name after the switch recorded its intent: the switch moves nothing and fails with STATE_NOT_WRITABLE; state, links and history agree (or the next command settles them); no request fails',
+    async (fault) => {
+      expect(mounted).toBe(true);
+      const from = liveInState() as 'blue' | 'green';
+      const to = from === 'blue' ? 'green' : 'blue';
+      const load = await startLoad();
+      const before = { link: readLink(stack.layout.liveSocket), state: readFileSync(stack.layout.stateFile, 'utf8') };
+      const linesBefore = entries().length;
+      const cli = await pausedCli('before-flip', 'switch', `--color=${to}`);
+      expect(entries().at(-1)).toMatchObject({ command: 'switch-intent', from, to });
+      const undo = fault.apply();
+      let exitCode: number | null;
+      try {
+        const exited = new Promise<number | null>((resolve) => cli.once('close', resolve));
+        cli.kill('SIGUSR2'); // the test hook lets the switch go on, into the broken folder
+        exitCode = await exited;
+        expect(routesAgree()).toEqual([from, from]);
+      } finally {
+        undo();
+      }
+      const output = cli.output();
+      expect({ exitCode, output }).toMatchObject({ exitCode: 1, output: expect.stringContaining('The state folder can not be written') });
+      expect(output).toMatch(fault.errno);
+      expect(output).toContain('no route was moved');
+      expect(output).not.toContain('Unexpected error');
+      expect({ link: readLink(stack.layout.liveSocket), state: readFileSync(stack.layout.stateFile, 'utf8') }).toEqual(before);
+      // No half-written temp file left, no torn history line.
+      expect(readdirSync(stack.stateDir).filter((name) => name.endsWith(`.${cli.pid}.tmp`))).toEqual([]);
+      expect(readHistory(stack.layout.historyFile).skippedLines).toEqual([]);
+      // The outcome line fits when the file system takes it (a full one: when the history file's last
+      // page had room); else the intent stays open and the next command settles it.
+      const recorded = entries()
+        .slice(linesBefore)
+        .map((entry) => [entry.command, entry.outcome]);
+      process.stdout.write(
+        `state folder ${fault.name} after the intent: exit ${exitCode}; history after it: ${JSON.stringify(recorded)}; ${output
+          .split('\n')
+          .filter((line) => line.includes('deploy switch'))
+          .join(' ')}\n`,
+      );
+      expect([
+        [
+          ['switch-intent', 'intended'],
+          ['switch', 'refused'],
+        ],
+        [['switch-intent', 'intended']],
+      ]).toContainEqual(recorded);
+      if (recorded.length === 2) expect(entries().at(-1)?.reason).toContain('no route was moved');
 
-    // Writable again: the next command works (and settles the intent when its outcome was not written).
-    const switchedAt = Date.now() - load.started;
-    const next = await stack.cli('switch', `--color=${to}`);
-    expect(next.code).toBe(0);
-    if (recorded.length === 1) expect(next.stdout).toContain(`was interrupted before the route moved: ${from} stays live`);
-    const report = await load.stop();
-    expect({ failed: report.failed.length, kinds: failureKinds(report) }).toEqual({ failed: 0, kinds: {} });
-    expect(report.seen.filter((item) => item.at < switchedAt).every((item) => item.color === from)).toBe(true);
-    expect(entries().slice(linesBefore).map((entry) => [entry.command, entry.outcome])).toEqual([
-      ...recorded,
-      ...(recorded.length === 1 ? [['reconcile', 'not-flipped']] : []),
-      ['switch-intent', 'intended'],
-      ['switch', 'switched'],
-    ]);
-    expect(routesAgree()).toEqual([to, to]);
-  });
+      // Writable again: the next command works (and settles the intent when its outcome was not written).
+      const switchedAt = Date.now() - load.started;
+      const next = await stack.cli('switch', `--color=${to}`);
+      expect(next.code).toBe(0);
+      if (recorded.length === 1) expect(next.stdout).toContain(`was interrupted before the route moved: ${from} stays live`);
+      const report = await load.stop();
+      expect({ failed: report.failed.length, kinds: failureKinds(report) }).toEqual({ failed: 0, kinds: {} });
+      expect(report.seen.filter((item) => item.at < switchedAt).every((item) => item.color === from)).toBe(true);
+      expect(
+        entries()
+          .slice(linesBefore)
+          .map((entry) => [entry.command, entry.outcome]),
+      ).toEqual([
+        ...recorded,
+        ...(recorded.length === 1 ? [['reconcile', 'not-flipped']] : []),
+        ['switch-intent', 'intended'],
+        ['switch', 'switched'],
+      ]);
+      expect(routesAgree()).toEqual([to, to]);
+    },
+  );
 });
 
 /**
@@ -286,7 +338,11 @@ describeWithBinary(NGINX, 'nginx')('a hung live color (real nginx, real services
   const TIMEOUTS = { connectSeconds: 1, sendSeconds: 1, readSeconds: 2 };
   const UNREADY_LIMIT_MS = 6_000;
   const committed = JSON.parse(readFileSync(join(WORKSPACE_ROOT, DEPLOYMENT_SPEC_PATH), 'utf8')) as { proxy?: object; supervisor?: object };
-  const spec = { ...committed, proxy: { ...committed.proxy, timeouts: TIMEOUTS }, supervisor: { ...committed.supervisor, unreadyLimitMs: UNREADY_LIMIT_MS } };
+  const spec = {
+    ...committed,
+    proxy: { ...committed.proxy, timeouts: TIMEOUTS },
+    supervisor: { ...committed.supervisor, unreadyLimitMs: UNREADY_LIMIT_MS },
+  };
   /** nginx arms its timers from a clock cached once per event-loop turn, so one may fire a few ms early as a client measures it. */
   const NGINX_CLOCK_SLACK_MS = 50;
   let stack: StackHarness;
@@ -312,15 +368,23 @@ describeWithBinary(NGINX, 'nginx')('a hung live color (real nginx, real services
     while (load.count() < 200) await sleep(50);
     process.kill(hung, 'SIGSTOP');
     const stoppedAt = Date.now() - load.started;
-    await waitFor('the hung color is replaced', () => stack.pid('blue') !== undefined && stack.pid('blue') !== hung && processControl.inspect(hung) === undefined, UNREADY_LIMIT_MS + 30_000, () =>
-      `supervisor status: ${JSON.stringify(readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['blue'])}; pid file: ${stack.pid('blue')}; hung pid ${hung}: ${JSON.stringify(processControl.inspect(hung)?.cmdline)}`,
+    await waitFor(
+      'the hung color is replaced',
+      () => stack.pid('blue') !== undefined && stack.pid('blue') !== hung && processControl.inspect(hung) === undefined,
+      UNREADY_LIMIT_MS + 30_000,
+      () =>
+        `supervisor status: ${JSON.stringify(readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['blue'])}; pid file: ${stack.pid('blue')}; hung pid ${hung}: ${JSON.stringify(processControl.inspect(hung)?.cmdline)}`,
     );
     await waitFor('the stack is healthy again', async () => (await stack.cli('status')).code === 0, 60_000);
     await sleep(1_000);
     const report: LoadReport = await load.stop();
 
     const blue = readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['blue'];
-    expect(blue).toMatchObject({ phase: 'ready', restarts: 1, lastExit: { reason: expect.stringMatching(/^unready for \d+\.\d s \(health probe \/health: .+\); killed by SIGKILL$/) } });
+    expect(blue).toMatchObject({
+      phase: 'ready',
+      restarts: 1,
+      lastExit: { reason: expect.stringMatching(/^unready for \d+\.\d s \(health probe \/health: .+\); killed by SIGKILL$/) },
+    });
     const killedAt = Date.parse(blue?.lastExit?.at ?? '') - load.started;
     const readyAt = Date.parse(blue?.since ?? '') - load.started;
     const timeouts = report.seen.filter((item) => item.problem === 'UPSTREAM_TIMEOUT');
@@ -350,11 +414,20 @@ describeWithBinary(NGINX, 'nginx')('a hung live color (real nginx, real services
     expect(report.lastFailureAt).toBeGreaterThan(killedAt);
     expect(after.length).toBeGreaterThan(100);
     expect(after.every((item) => item.status === 200 && item.color === 'blue')).toBe(true);
-    expect(readHistory(stack.layout.historyFile).entries.filter((entry) => entry.command === 'restart').at(-1)).toMatchObject({ process: 'blue', outcome: 'restarted', exit: expect.stringContaining('unready for') });
+    expect(
+      readHistory(stack.layout.historyFile)
+        .entries.filter((entry) => entry.command === 'restart')
+        .at(-1),
+    ).toMatchObject({ process: 'blue', outcome: 'restarted', exit: expect.stringContaining('unready for') });
   });
 });
 
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, facts: () => string = () => ''): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  facts: () => string = () => '',
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what} ${facts()}`);

@@ -75,7 +75,12 @@ export interface StackLayout {
  * @param tmpRoot `os.tmpdir()` normally
  * @param options.specFile another deployment spec than the committed one (relative to `workspaceRoot`)
  */
-export function stackLayout(workspaceRoot: string, stateDir: string, tmpRoot: string, options: { serviceBuildDir?: string; specFile?: string } = {}): StackLayout {
+export function stackLayout(
+  workspaceRoot: string,
+  stateDir: string,
+  tmpRoot: string,
+  options: { serviceBuildDir?: string; specFile?: string } = {},
+): StackLayout {
   const root = resolve(workspaceRoot);
   const state = resolve(root, stateDir);
   const buildDir = resolve(root, options.serviceBuildDir ?? SERVICE_BUILD_DIR);

@@ -8,10 +8,41 @@ import { DeploymentSpecError } from '../../spec/spec-error';
 import type { RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { STACK_PROCESSES, SUPERVISOR, type StackLayout, type StackProcess, httpUrl } from './layout';
-import { DEFAULT_STOP_TIMEOUT_MS, type ProcessCheck, checkProcess, isStackProcess, readPidFile, removePidFile, stopProcess } from './processes';
-import { NGINX_CONF, ROUTER_HOST, chooseRouterPort, explainBind, probeRouter, requireNginx, routerPortCandidates, saveNginxLogs, writeAndTestNginxConf } from './nginx-process';
+import {
+  DEFAULT_STOP_TIMEOUT_MS,
+  type ProcessCheck,
+  checkProcess,
+  isStackProcess,
+  readPidFile,
+  removePidFile,
+  stopProcess,
+} from './processes';
+import {
+  NGINX_CONF,
+  ROUTER_HOST,
+  chooseRouterPort,
+  explainBind,
+  probeRouter,
+  requireNginx,
+  routerPortCandidates,
+  saveNginxLogs,
+  writeAndTestNginxConf,
+} from './nginx-process';
 import { readLink, writeRouteLinks } from './route-links';
-import { awaitSupervised, awaitSupervisorReady, checkSupervisor, currentPlan, colorProcess, logOffsets, nginxProcess, startSupervisor, stopSupervisor, supervisorPolicy, supervisorPlan, updatePlan } from './supervised';
+import {
+  awaitSupervised,
+  awaitSupervisorReady,
+  checkSupervisor,
+  currentPlan,
+  colorProcess,
+  logOffsets,
+  nginxProcess,
+  startSupervisor,
+  stopSupervisor,
+  supervisorPolicy,
+  supervisorPlan,
+  updatePlan,
+} from './supervised';
 import { stopShadowRelay } from './shadow';
 import {
   type AwaitedProcess,
@@ -69,22 +100,37 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
     const supervisor = checkSupervisor(deps, layout);
     const alive = STACK_PROCESSES.filter((name) => checks[name].kind === 'running');
     if (state.running && (alive.length > 0 || supervisor.kind === 'running')) {
-      if (alive.length === STACK_PROCESSES.length && supervisor.kind === 'running') return { kind: 'already-up', status: await localStatus(deps, layout) };
-      return repairStack(deps, layout, { spec, nginx, state: state as StackState & { running: RunningStack }, checks, supervisor, begin, request });
+      if (alive.length === STACK_PROCESSES.length && supervisor.kind === 'running')
+        return { kind: 'already-up', status: await localStatus(deps, layout) };
+      return repairStack(deps, layout, {
+        spec,
+        nginx,
+        state: state as StackState & { running: RunningStack },
+        checks,
+        supervisor,
+        begin,
+        request,
+      });
     }
     if (alive.length > 0) {
-      throw new DeployError('ALREADY_PARTLY_RUNNING', `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}, and the state file records no running stack.`);
+      throw new DeployError(
+        'ALREADY_PARTLY_RUNNING',
+        `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}, and the state file records no running stack.`,
+      );
     }
 
     const notes: string[] = [];
     const leftovers = STACK_PROCESSES.filter((name) => checks[name].kind !== 'none');
     // A supervisor left without a recorded stack would start its old plan beside the new one.
-    if (supervisor.kind === 'running') notes.push(`Stopped a supervisor left from an earlier stack (${(await stopSupervisor(deps, layout)).result}).`);
+    if (supervisor.kind === 'running')
+      notes.push(`Stopped a supervisor left from an earlier stack (${(await stopSupervisor(deps, layout)).result}).`);
     if (supervisor.kind !== 'none') removePidFile(layout.pidFile(SUPERVISOR));
     if (leftovers.length > 0 || existsSync(layout.runtimeDir) || state.running) {
       for (const name of [...STACK_PROCESSES, SUPERVISOR] as const) removePidFile(layout.pidFile(name));
       removeRuntimeDir(deps, layout);
-      notes.push(`Cleaned up after a stack that is no longer running (${leftovers.map((name) => `${name}: ${describeCheck(checks[name])}`).join(', ') || 'no processes'}).`);
+      notes.push(
+        `Cleaned up after a stack that is no longer running (${leftovers.map((name) => `${name}: ${describeCheck(checks[name])}`).join(', ') || 'no processes'}).`,
+      );
     }
 
     const launches = Color.options.map((color) => colorLaunch(layout, spec, state, request, color));
@@ -100,7 +146,11 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
     const explicitPort = request.ports.routerPort !== undefined;
     const router = await chooseRouterPort(
       deps,
-      routerPortCandidates(requestedPort, explicitPort, launches.map(({ launch }) => launch.port)),
+      routerPortCandidates(
+        requestedPort,
+        explicitPort,
+        launches.map(({ launch }) => launch.port),
+      ),
       explicitPort,
     );
     if (router.note) notes.push(router.note);
@@ -108,7 +158,11 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
     const live = soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
     if (live !== INITIAL_LIVE_COLOR) notes.push(`${live} is live, as it was when the stack last ran (switch with deploy:switch).`);
     const startedAt = new Date(deps.clock.now()).toISOString();
-    const service = { logLevel: request.logLevel ?? DEFAULT_LOG_LEVEL, bodyLimitBytes: spec.limits.bodyLimitBytes, maxBatchRows: spec.limits.maxBatchRows };
+    const service = {
+      logLevel: request.logLevel ?? DEFAULT_LOG_LEVEL,
+      bodyLimitBytes: spec.limits.bodyLimitBytes,
+      maxBatchRows: spec.limits.maxBatchRows,
+    };
     const running: RunningStack = {
       startedAt,
       runtimeDir: layout.runtimeDir,
@@ -131,12 +185,23 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
       await writeAndTestNginxConf(deps, nginx, layout, spec, router.port);
       // Written before anything starts, so `down` knows about a stack interrupted while starting.
       writeState(layout.stateFile, { ...state, running });
-      const processes = [...launches.map(({ launch }) => colorProcess(deps, layout, { ...launch, service })), nginxProcess(deps, nginx, layout, router.port)];
+      const processes = [
+        ...launches.map(({ launch }) => colorProcess(deps, layout, { ...launch, service })),
+        nginxProcess(deps, nginx, layout, router.port),
+      ];
       const offsets = logOffsets(layout, STACK_PROCESSES);
       const since = deps.clock.now();
       const supervisorPid = startSupervisor(deps, layout, supervisorPlan(deps, layout, supervisorPolicy(spec), processes));
-      started = await awaitSupervised(deps, layout, processes.map((item) => ({ name: item.name as StackProcess, config: item.config })), offsets, since);
-      deps.progress(`Started blue (pid ${started[0]?.pid}), green (pid ${started[1]?.pid}) and nginx (pid ${started[2]?.pid}) under the supervisor (pid ${supervisorPid}); waiting until they are healthy...`);
+      started = await awaitSupervised(
+        deps,
+        layout,
+        processes.map((item) => ({ name: item.name as StackProcess, config: item.config })),
+        offsets,
+        since,
+      );
+      deps.progress(
+        `Started blue (pid ${started[0]?.pid}), green (pid ${started[1]?.pid}) and nginx (pid ${started[2]?.pid}) under the supervisor (pid ${supervisorPid}); waiting until they are healthy...`,
+      );
       const items: AwaitedProcess<ColorFacts | true>[] = started.map((item) => ({
         started: item,
         probe: () =>
@@ -162,7 +227,16 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
       const color = (name: Color): StartedColor => {
         const launch = launchOf(launches, name);
         const source = launches.find((item) => item.launch.color === name)?.source ?? 'spec';
-        return startedColor(name, { pid: started.find((item) => item.name === name)?.pid ?? 0, port: launch.port, model: launch.model.display, modelSource: source }, facts(name));
+        return startedColor(
+          name,
+          {
+            pid: started.find((item) => item.name === name)?.pid ?? 0,
+            port: launch.port,
+            model: launch.model.display,
+            modelSource: source,
+          },
+          facts(name),
+        );
       };
       return startedResult(layout, {
         routes: state.routes,
@@ -187,7 +261,11 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
 function colorLaunch(layout: StackLayout, spec: DeploymentSpec, state: StackState, request: UpRequest, color: Color) {
   const flag = request.models[color];
   const released = state.models[color];
-  const [path, source]: [string, ModelSource] = flag ? [flag, 'flag'] : released ? [released, 'last release'] : [spec.colors[color].model, 'spec'];
+  const [path, source]: [string, ModelSource] = flag
+    ? [flag, 'flag']
+    : released
+      ? [released, 'last release']
+      : [spec.colors[color].model, 'spec'];
   const model: ModelFile = resolveModel(layout.workspaceRoot, path, `${color}'s model (from the ${source})`);
   return { launch: { color, model, port: spec.colors[color].port }, source };
 }
@@ -238,7 +316,8 @@ export function describeCheck(check: ProcessCheck): string {
  */
 export function prepareRuntimeDir(deps: RuntimeDeps, layout: StackLayout): void {
   removeRuntimeDir(deps, layout);
-  if (existsSync(layout.runtimeDir)) throw new DeployError('RUNTIME_DIR_UNSAFE', `${layout.runtimeDir} exists and is not this user's folder.`);
+  if (existsSync(layout.runtimeDir))
+    throw new DeployError('RUNTIME_DIR_UNSAFE', `${layout.runtimeDir} exists and is not this user's folder.`);
   mkdirSync(dirname(layout.runtimeDir), { recursive: true });
   for (const dir of [layout.runtimeDir, layout.socketDir, layout.nginxPrefix]) {
     mkdirSync(dir, { mode: 0o755 });
@@ -276,9 +355,18 @@ export function removeRuntimeDir(deps: RuntimeDeps, layout: StackLayout): boolea
  * models for the next `up` (unless `reset`). Idempotent.
  * @throws DeployError STOP_FAILED when a process survives SIGKILL
  */
-export async function stackDown(deps: RuntimeDeps, layout: StackLayout, options: { reset?: boolean; timeoutMs?: number } = {}): Promise<DownResult> {
+export async function stackDown(
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  options: { reset?: boolean; timeoutMs?: number } = {},
+): Promise<DownResult> {
   if (!existsSync(layout.stateDir) && !existsSync(layout.runtimeDir)) {
-    return { kind: 'nothing', processes: [], removedRuntimeDir: false, notes: [`There is no state folder at ${layout.stateDir}: nothing was started from it.`] };
+    return {
+      kind: 'nothing',
+      processes: [],
+      removedRuntimeDir: false,
+      notes: [`There is no state folder at ${layout.stateDir}: nothing was started from it.`],
+    };
   }
   {
     const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
@@ -318,7 +406,11 @@ export async function stackDown(deps: RuntimeDeps, layout: StackLayout, options:
  */
 async function stopAll(deps: RuntimeDeps, layout: StackLayout, timeoutMs: number): Promise<StoppedProcess[]> {
   const supervisor = await stopSupervisor(deps, layout);
-  return [supervisor, await stopByPidFile(deps, layout, 'nginx', timeoutMs), ...(await Promise.all(Color.options.map((color) => stopByPidFile(deps, layout, color, timeoutMs))))];
+  return [
+    supervisor,
+    await stopByPidFile(deps, layout, 'nginx', timeoutMs),
+    ...(await Promise.all(Color.options.map((color) => stopByPidFile(deps, layout, color, timeoutMs)))),
+  ];
 }
 
 async function stopByPidFile(deps: RuntimeDeps, layout: StackLayout, name: StackProcess, timeoutMs: number): Promise<StoppedProcess> {
@@ -382,7 +474,10 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
   const { state, checks, supervisor, spec } = repair;
   const { running } = state;
   if (!existsSync(join(layout.nginxPrefix, NGINX_CONF)) || !existsSync(layout.socketDir)) {
-    throw new DeployError('ALREADY_PARTLY_RUNNING', `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}; but the runtime folder ${layout.runtimeDir} (sockets, nginx's config) is gone, so the rest can not be started beside them.`);
+    throw new DeployError(
+      'ALREADY_PARTLY_RUNNING',
+      `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}; but the runtime folder ${layout.runtimeDir} (sockets, nginx's config) is gone, so the rest can not be started beside them.`,
+    );
   }
   const launches: ColorLaunch[] = Color.options.map((color) => ({
     color,
@@ -390,7 +485,10 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
     port: running.colors[color].port,
     service: running.service,
   }));
-  const fresh = [...launches.map((launch) => colorProcess(deps, layout, launch)), nginxProcess(deps, repair.nginx, layout, running.router.port)];
+  const fresh = [
+    ...launches.map((launch) => colorProcess(deps, layout, launch)),
+    nginxProcess(deps, repair.nginx, layout, running.router.port),
+  ];
   const offsets = logOffsets(layout, STACK_PROCESSES);
   const notes: string[] = [];
   const { ports, models } = repair.request;
@@ -402,10 +500,15 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
     }),
     ...Color.options.map((color) => (models[color] ? `--${color}-model=${models[color]}` : '')),
   ].filter(Boolean);
-  if (changed.length > 0) notes.push(`Not applied: ${changed.join(' ')} (the stack is partly running and keeps what it ran; \`deploy:release\` changes the idle color's model, \`deploy:down\` then \`deploy:up\` changes ports).`);
+  if (changed.length > 0)
+    notes.push(
+      `Not applied: ${changed.join(' ')} (the stack is partly running and keeps what it ran; \`deploy:release\` changes the idle color's model, \`deploy:down\` then \`deploy:up\` changes ports).`,
+    );
   // The plan the stack runs (a release's config stays), or one made from the state file; a partial `up` changes nothing of what runs.
   const plan = existingPlan(layout) ?? supervisorPlan(deps, layout, supervisorPolicy(spec), fresh);
-  const processes = plan.processes.filter((item): item is typeof item & { name: StackProcess } => (STACK_PROCESSES as readonly string[]).includes(item.name));
+  const processes = plan.processes.filter((item): item is typeof item & { name: StackProcess } =>
+    (STACK_PROCESSES as readonly string[]).includes(item.name),
+  );
   const since = deps.clock.now();
   if (supervisor.kind === 'running') {
     updatePlan(deps, layout, plan);
@@ -415,17 +518,30 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
     const pid = startSupervisor(deps, layout, plan);
     notes.push(`Started a new supervisor (pid ${pid}; the last one: ${describeCheck(supervisor)}); it adopted what still ran.`);
   }
-  const started = await awaitSupervised(deps, layout, processes.map((item) => ({ name: item.name, config: item.config })), offsets, since);
+  const started = await awaitSupervised(
+    deps,
+    layout,
+    processes.map((item) => ({ name: item.name, config: item.config })),
+    offsets,
+    since,
+  );
   for (const item of started) {
     const before = checks[item.name];
-    notes.push(before.kind === 'running' && before.pid === item.pid ? `${item.name}: kept running (pid ${item.pid}).` : `${item.name}: ${before.kind === 'running' ? `was running as pid ${before.pid}, now` : `${describeCheck(before)}; started again as`} pid ${item.pid}.`);
+    notes.push(
+      before.kind === 'running' && before.pid === item.pid
+        ? `${item.name}: kept running (pid ${item.pid}).`
+        : `${item.name}: ${before.kind === 'running' ? `was running as pid ${before.pid}, now` : `${describeCheck(before)}; started again as`} pid ${item.pid}.`,
+    );
   }
   const live = readLink(layout.liveSocket) ?? soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
   const ready = await waitUntilReady<ColorFacts | true>(
     deps,
     started.map((item) => ({
       started: item,
-      probe: () => (item.name === 'nginx' ? probeRouter(deps, running.router.port, live, running.previewPathPrefix) : probeColor(deps, layout, item.name, running.colors[item.name].port)),
+      probe: () =>
+        item.name === 'nginx'
+          ? probeRouter(deps, running.router.port, live, running.previewPathPrefix)
+          : probeColor(deps, layout, item.name, running.colors[item.name].port),
     })),
     repair.request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS,
   );
@@ -441,7 +557,12 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
   const color = (name: Color): StartedColor =>
     startedColor(
       name,
-      { pid: started.find((item) => item.name === name)?.pid ?? null, port: running.colors[name].port, model: running.colors[name].model, modelSource: state.models[name] ? 'last release' : 'spec' },
+      {
+        pid: started.find((item) => item.name === name)?.pid ?? null,
+        port: running.colors[name].port,
+        model: running.colors[name].model,
+        modelSource: state.models[name] ? 'last release' : 'spec',
+      },
       facts(name),
     );
   return startedResult(layout, {
@@ -458,7 +579,14 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
 
 /** One color of `up`'s result: how it was started and what its /health said. */
 function startedColor(color: Color, run: Pick<StartedColor, 'pid' | 'port' | 'model' | 'modelSource'>, facts: ColorFacts): StartedColor {
-  return { color, ...run, url: httpUrl(SERVICE_HOST, run.port), version: facts.version, featureCount: facts.featureCount, modelSha256: facts.modelSha256 };
+  return {
+    color,
+    ...run,
+    url: httpUrl(SERVICE_HOST, run.port),
+    version: facts.version,
+    featureCount: facts.featureCount,
+    modelSha256: facts.modelSha256,
+  };
 }
 
 /** `up`'s result, for a fresh start and for a partial one alike. */

@@ -94,7 +94,8 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
         throw stateNotWritable(layout.stateFile, error, 'the links were moved back, so no route changed');
       }
     },
-    routerHealth: (route = 'live') => deps.http(router(), { method: 'GET', path: route === 'live' ? '/health' : `${running().running.previewPathPrefix}health` }),
+    routerHealth: (route = 'live') =>
+      deps.http(router(), { method: 'GET', path: route === 'live' ? '/health' : `${running().running.previewPathPrefix}health` }),
     colors: {
       health: (color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/health' }),
       predict: (color, body) => deps.http({ socketPath: layout.socket(color) }, { method: 'POST', path: '/predict', body }),

@@ -46,7 +46,10 @@ export async function chooseRouterPort(deps: RuntimeDeps, candidates: readonly n
     if (check.ok) {
       const [first] = candidates;
       if (port === first) return { port };
-      return { port, note: `nginx listens on port ${port} instead of ${first}: ${refused[0]}. Pass --router-port (or BLUEGREEN_ROUTER_PORT) to choose it.` };
+      return {
+        port,
+        note: `nginx listens on port ${port} instead of ${first}: ${refused[0]}. Pass --router-port (or BLUEGREEN_ROUTER_PORT) to choose it.`,
+      };
     }
     refused.push(`port ${port} ${explainBind(check)}`);
   }
@@ -62,7 +65,13 @@ export function explainBind(check: Exclude<BindCheck, { ok: true }>): string {
 }
 
 /** Renders the local nginx.conf into the prefix folder and checks it with `nginx -t`. */
-export async function writeAndTestNginxConf(deps: RuntimeDeps, nginx: string, layout: StackLayout, spec: DeploymentSpec, port: number): Promise<void> {
+export async function writeAndTestNginxConf(
+  deps: RuntimeDeps,
+  nginx: string,
+  layout: StackLayout,
+  spec: DeploymentSpec,
+  port: number,
+): Promise<void> {
   const site = localNginxSite(spec, { socketDir: layout.socketDir, host: ROUTER_HOST, port });
   writeFileSync(join(layout.nginxPrefix, NGINX_CONF), renderNginxConf(spec, site));
   const test = await deps.run(nginx, ['-t', ...nginxArgs(layout)], { timeoutMs: 15_000 });
@@ -86,7 +95,8 @@ export async function probeRouter(deps: RuntimeDeps, port: number, live: Color, 
     try {
       const answer = await deps.http({ host: ROUTER_HOST, port }, { method: 'GET', path, timeoutMs: 2_000 });
       const answered = answer.headers['x-color'];
-      if (answer.status !== 200 || answered !== color) return { ready: false, note: `${path} answered ${answer.status}${answered ? ` from ${answered}` : ''}` };
+      if (answer.status !== 200 || answered !== color)
+        return { ready: false, note: `${path} answered ${answer.status}${answered ? ` from ${answered}` : ''}` };
     } catch (error) {
       return { ready: false, note: (error as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'starting' : (error as Error).message };
     }

@@ -10,7 +10,9 @@ import { FALLBACK_ROUTER_PORTS, chooseRouterPort, requireNginx, routerPortCandid
 const layout = stackLayout('/repo', '.bluegreen', '/tmp');
 
 /** A process table in memory: each pid exits after `exitsAfter` signals of the given kinds. */
-function fakeProcesses(table: Record<number, ProcessInfo & { exitsOn: NodeJS.Signals[]; children?: number[] }>): ProcessControl & { signals: [number, string][] } {
+function fakeProcesses(
+  table: Record<number, ProcessInfo & { exitsOn: NodeJS.Signals[]; children?: number[] }>,
+): ProcessControl & { signals: [number, string][] } {
   const signals: [number, string][] = [];
   return {
     signals,
@@ -40,13 +42,17 @@ const service = (pid: number, color: string, marker = layout.stateDir): ProcessI
 });
 
 describe('isStackProcess', () => {
-  it('accepts only this stack\'s service of that color, and only this stack\'s nginx', () => {
+  it("accepts only this stack's service of that color, and only this stack's nginx", () => {
     expect(isStackProcess(layout, 'blue', service(10, 'blue'))).toBe(true);
     expect(isStackProcess(layout, 'green', service(10, 'blue'))).toBe(false);
     expect(isStackProcess(layout, 'blue', service(10, 'blue', '/other/.bluegreen'))).toBe(false);
     expect(isStackProcess(layout, 'blue', { pid: 10, ppid: 1, cmdline: ['node', 'dist/apps/model-service/src/main.js'] })).toBe(false);
     expect(isStackProcess(layout, 'blue', { pid: 10, ppid: 1, cmdline: ['sleep', '100'], environ: {} })).toBe(false);
-    const nginx = { pid: 11, ppid: 1, cmdline: [`nginx: master process /usr/sbin/nginx -p ${layout.nginxPrefix}/ -c nginx.conf -g daemon off;`] };
+    const nginx = {
+      pid: 11,
+      ppid: 1,
+      cmdline: [`nginx: master process /usr/sbin/nginx -p ${layout.nginxPrefix}/ -c nginx.conf -g daemon off;`],
+    };
     expect(isStackProcess(layout, 'nginx', nginx)).toBe(true);
     expect(isStackProcess(layout, 'nginx', { ...nginx, cmdline: ['nginx: master process /usr/sbin/nginx -g daemon off;'] })).toBe(false);
   });

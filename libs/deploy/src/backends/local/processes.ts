@@ -9,7 +9,8 @@ const KILL_WAIT_MS = 3_000;
 const POLL_MS = 50;
 const PROGRESS_EVERY_MS = 2_000;
 
-export type PidFileRead = { readonly kind: 'missing' } | { readonly kind: 'invalid'; readonly text: string } | { readonly kind: 'ok'; readonly pid: number };
+export type PidFileRead =
+  { readonly kind: 'missing' } | { readonly kind: 'invalid'; readonly text: string } | { readonly kind: 'ok'; readonly pid: number };
 
 export function readPidFile(file: string): PidFileRead {
   let text: string;
@@ -97,7 +98,11 @@ export async function stopProcess(
   if (!processes.signal(pid, options.signal)) return { kind: 'not-running' };
 
   let result: StopResult;
-  if (await waitForExit(deps, pid, options.timeoutMs, (ms) => options.progress(`  waiting for ${options.label} (pid ${pid}) to exit: ${(ms / 1000).toFixed(0)} s`))) {
+  if (
+    await waitForExit(deps, pid, options.timeoutMs, (ms) =>
+      options.progress(`  waiting for ${options.label} (pid ${pid}) to exit: ${(ms / 1000).toFixed(0)} s`),
+    )
+  ) {
     result = { kind: 'stopped', ms: clock.now() - started };
   } else {
     options.progress(`  ${options.label} (pid ${pid}) did not exit within ${options.timeoutMs} ms; sending SIGKILL`);

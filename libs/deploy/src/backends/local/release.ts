@@ -35,17 +35,28 @@ const PREVIEW_RETRY_MS = 200;
  */
 export async function releaseModel(deps: RuntimeDeps, layout: StackLayout, request: ReleaseRequest): Promise<ReleaseResult> {
   const begin = deps.clock.now();
-  if (!request.model) throw new DeployError('USAGE', 'A release on the local stack needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx.');
+  if (!request.model)
+    throw new DeployError(
+      'USAGE',
+      'A release on the local stack needs --model=<path to an .onnx file>, e.g. --model=models/v1.1.0/model.onnx.',
+    );
   if (request.image) throw new DeployError('USAGE', 'The local stack runs no images: leave out --image (it is for --backend=compose).');
   const model = resolveModel(layout.workspaceRoot, request.model, 'the model to release');
   {
     const state = requireRunningStack(deps, layout);
     const { running } = state;
-    if (!soleTarget(state.routes.live)) throw new DeployError('CANARY_IN_PROGRESS', `The live route is ${describeWeights(state.routes.live)}; releasing to either color would change a color that takes live traffic.`);
+    if (!soleTarget(state.routes.live))
+      throw new DeployError(
+        'CANARY_IN_PROGRESS',
+        `The live route is ${describeWeights(state.routes.live)}; releasing to either color would change a color that takes live traffic.`,
+      );
     const live = readLink(layout.liveSocket) ?? soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
     const idle = otherColor(live);
     if (request.color === live) {
-      throw new DeployError('LIVE_COLOR_RELEASE', `${live} is live (${running.colors[live].version ?? 'version unknown'}); the idle color is ${idle}.`);
+      throw new DeployError(
+        'LIVE_COLOR_RELEASE',
+        `${live} is live (${running.colors[live].version ?? 'version unknown'}); the idle color is ${idle}.`,
+      );
     }
     const color = request.color ?? idle;
     const previous = running.colors[color];
@@ -54,7 +65,11 @@ export async function releaseModel(deps: RuntimeDeps, layout: StackLayout, reque
     deps.progress(`Releasing ${model.display} to ${color} (idle; ${live} stays live): the supervisor replaces ${color}...`);
     const started = await superviseColor(deps, layout, launch);
     deps.progress(`Started ${color} (pid ${started.pid}) on ${model.display}; waiting until it is healthy...`);
-    const ready = await waitUntilReady(deps, [{ started, probe: () => probeColor(deps, layout, color, launch.port) }], request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+    const ready = await waitUntilReady(
+      deps,
+      [{ started, probe: () => probeColor(deps, layout, color, launch.port) }],
+      request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+    );
     if (!ready.ok) {
       const why = `${ready.reason}.\nLast lines of ${started.logFile}:\n${logTail(started.logFile, started.logOffset)}`;
       const restored = await restore(deps, layout, state, { ...launch, model: resolvePrevious(layout, previous.model) }, request.timeoutMs);
@@ -77,7 +92,9 @@ export async function releaseModel(deps: RuntimeDeps, layout: StackLayout, reque
     const notes: string[] = [];
     const differences = liveRun.signature && facts.signature ? describeSignatureDifferences(liveRun.signature, facts.signature) : [];
     if (differences.length > 0) {
-      notes.push(`Its signature differs from live ${live}'s (${differences.join('; ')}), so deploy:switch will refuse to send live traffic to it.`);
+      notes.push(
+        `Its signature differs from live ${live}'s (${differences.join('; ')}), so deploy:switch will refuse to send live traffic to it.`,
+      );
     } else if (!facts.signature && liveRun.featureCount !== undefined && liveRun.featureCount !== facts.featureCount) {
       notes.push(
         `Its input signature differs from live ${live}'s: ${facts.featureCount} feature(s) per row instead of ${liveRun.featureCount}, so deploy:switch will refuse to send live traffic to it.`,
@@ -113,7 +130,13 @@ async function superviseColor(deps: RuntimeDeps, layout: StackLayout, launch: Co
   const offsets = logOffsets(layout, [launch.color]);
   const since = deps.clock.now();
   updatePlan(deps, layout, withProcess(plan, next));
-  const [started] = await awaitSupervised(deps, layout, [{ name: launch.color, config: next.config, ...(old.kind === 'ok' ? { not: old.pid } : {}) }], offsets, since);
+  const [started] = await awaitSupervised(
+    deps,
+    layout,
+    [{ name: launch.color, config: next.config, ...(old.kind === 'ok' ? { not: old.pid } : {}) }],
+    offsets,
+    since,
+  );
   return started as Started;
 }
 
@@ -126,7 +149,13 @@ function resolvePrevious(layout: StackLayout, display: string): ModelFile {
 }
 
 /** Starts the color again on its previous model after a failed release; says how that went. */
-async function restore(deps: RuntimeDeps, layout: StackLayout, state: StackState & { running: RunningStack }, launch: ColorLaunch, timeoutMs: number | undefined): Promise<string> {
+async function restore(
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  state: StackState & { running: RunningStack },
+  launch: ColorLaunch,
+  timeoutMs: number | undefined,
+): Promise<string> {
   deps.progress(`The new model did not start; starting ${launch.color} again on its previous model ${launch.model.display}...`);
   let started: Started;
   try {
@@ -134,7 +163,11 @@ async function restore(deps: RuntimeDeps, layout: StackLayout, state: StackState
   } catch (error) {
     return `${launch.color} could not be started again on ${launch.model.display}: ${(error as Error).message}. The preview route answers 503 until it runs.`;
   }
-  const ready = await waitUntilReady(deps, [{ started, probe: () => probeColor(deps, layout, launch.color, launch.port) }], timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+  const ready = await waitUntilReady(
+    deps,
+    [{ started, probe: () => probeColor(deps, layout, launch.color, launch.port) }],
+    timeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+  );
   if (!ready.ok) {
     return `${launch.color} did not come back on its previous model ${launch.model.display} either (${ready.reason}); the supervisor keeps trying (see deploy:status), and the preview route answers 503 meanwhile.`;
   }
@@ -150,7 +183,9 @@ async function restore(deps: RuntimeDeps, layout: StackLayout, state: StackState
 async function checkPreview(deps: RuntimeDeps, running: RunningStack, color: Color, version: string, previewUrl: string): Promise<void> {
   let last = '';
   for (let attempt = 1; attempt <= PREVIEW_CHECKS; attempt += 1) {
-    const view = healthView(await checkHealth(deps.http, { host: running.router.host, port: running.router.port }, `${running.previewPathPrefix}health`));
+    const view = healthView(
+      await checkHealth(deps.http, { host: running.router.host, port: running.router.port }, `${running.previewPathPrefix}health`),
+    );
     if (view.ok && view.color === color && view.version === version) return;
     last = view.error ?? `${view.httpStatus} from ${view.color ?? 'nobody'} ${view.version ?? ''}`.trim();
     await deps.clock.sleep(PREVIEW_RETRY_MS);

@@ -125,7 +125,8 @@ export function logTail(file: string, offset: number): string {
 }
 
 /** One look at something starting up. */
-export type Readiness<T> = { readonly ready: true; readonly facts: T; readonly note: string } | { readonly ready: false; readonly note: string };
+export type Readiness<T> =
+  { readonly ready: true; readonly facts: T; readonly note: string } | { readonly ready: false; readonly note: string };
 
 /** What a healthy color told us about itself. */
 export interface ColorFacts {
@@ -145,7 +146,12 @@ export async function probeColor(deps: RuntimeDeps, layout: StackLayout, color: 
   const health = viaSocket.facts;
   return {
     ready: true,
-    facts: { version: health.version, featureCount: health.feature_count, modelSha256: health.model_sha256, ...(health.signature ? { signature: health.signature } : {}) },
+    facts: {
+      version: health.version,
+      featureCount: health.feature_count,
+      modelSha256: health.model_sha256,
+      ...(health.signature ? { signature: health.signature } : {}),
+    },
     note: `ok ${health.version}`,
   };
 }
@@ -153,7 +159,8 @@ export async function probeColor(deps: RuntimeDeps, layout: StackLayout, color: 
 async function probeHealth(deps: RuntimeDeps, target: HttpTarget): Promise<Readiness<HealthResponse>> {
   const check = await checkHealth(deps.http, target, '/health', 2_000);
   if (check.kind === 'ok') return { ready: true, facts: check.health, note: `ok ${check.health.version}` };
-  if (check.kind === 'no-answer') return { ready: false, note: check.code === 'ENOENT' || check.code === 'ECONNREFUSED' ? 'starting' : check.problem };
+  if (check.kind === 'no-answer')
+    return { ready: false, note: check.code === 'ENOENT' || check.code === 'ECONNREFUSED' ? 'starting' : check.problem };
   return { ready: false, note: `${check.answer.status}${check.health ? ` ${check.health.status}` : ''}` };
 }
 
@@ -196,7 +203,9 @@ export async function waitUntilReady<T>(deps: RuntimeDeps, items: readonly Await
       };
     }
     if (now >= nextReport) {
-      deps.progress(`  ${((now - started) / 1000).toFixed(0).padStart(3)} s  ${items.map((item) => `${item.started.name}: ${notes.get(item.started.name) ?? '...'}`).join('  |  ')}`);
+      deps.progress(
+        `  ${((now - started) / 1000).toFixed(0).padStart(3)} s  ${items.map((item) => `${item.started.name}: ${notes.get(item.started.name) ?? '...'}`).join('  |  ')}`,
+      );
       nextReport = now + PROGRESS_EVERY_MS;
     }
     await deps.clock.sleep(POLL_MS);
@@ -209,6 +218,13 @@ export function colorRun(launch: ColorLaunch, facts: ColorFacts | undefined, sta
     model: launch.model.display,
     port: launch.port,
     startedAt,
-    ...(facts ? { version: facts.version, featureCount: facts.featureCount, modelSha256: facts.modelSha256, ...(facts.signature ? { signature: facts.signature } : {}) } : {}),
+    ...(facts
+      ? {
+          version: facts.version,
+          featureCount: facts.featureCount,
+          modelSha256: facts.modelSha256,
+          ...(facts.signature ? { signature: facts.signature } : {}),
+        }
+      : {}),
   };
 }

@@ -49,7 +49,11 @@ function relayPid(deps: RuntimeDeps, layout: StackLayout): number | null {
   return info && isRelay(layout, info) ? read.pid : null;
 }
 
-async function relayCall(deps: RuntimeDeps, layout: StackLayout, call: { method: 'GET' | 'POST'; path: string; body?: string }): Promise<RelayStatus> {
+async function relayCall(
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  call: { method: 'GET' | 'POST'; path: string; body?: string },
+): Promise<RelayStatus> {
   const answer = await deps.http({ socketPath: shadowPaths(layout).relaySocket }, { ...call, timeoutMs: 2_000 });
   if (answer.status !== 200) throw new Error(`the relay answered ${answer.status}: ${answer.body.slice(0, 200)}`);
   return JSON.parse(answer.body) as RelayStatus;
@@ -117,8 +121,12 @@ export async function startShadowRelay(deps: RuntimeDeps, layout: StackLayout, r
     unplanRelay(deps, layout);
     throw new DeployError('SHADOW_FAILED', `The relay ${why}. Last lines of ${paths.logFile}:\n${logTail(paths.logFile, logOffset)}`);
   };
-  const [started] = await awaitSupervised(deps, layout, [{ name: SHADOW_RELAY, config: relay.config }], offsets, since).catch((error: unknown) =>
-    fail(`was not started by the supervisor (${error instanceof DeployError ? error.detail.split('\n')[0] : (error as Error).message})`, offsets.get(SHADOW_RELAY) ?? 0),
+  const [started] = await awaitSupervised(deps, layout, [{ name: SHADOW_RELAY, config: relay.config }], offsets, since).catch(
+    (error: unknown) =>
+      fail(
+        `was not started by the supervisor (${error instanceof DeployError ? error.detail.split('\n')[0] : (error as Error).message})`,
+        offsets.get(SHADOW_RELAY) ?? 0,
+      ),
   );
   const { pid, logOffset } = started as NonNullable<typeof started>;
   for (;;) {
@@ -126,7 +134,8 @@ export async function startShadowRelay(deps: RuntimeDeps, layout: StackLayout, r
       await relayCall(deps, layout, { method: 'GET', path: RELAY_STATUS_PATH });
       return pid;
     } catch (error) {
-      if (deps.clock.now() - since > RELAY_START_TIMEOUT_MS) return fail(`did not answer within ${RELAY_START_TIMEOUT_MS} ms (${(error as Error).message})`, logOffset);
+      if (deps.clock.now() - since > RELAY_START_TIMEOUT_MS)
+        return fail(`did not answer within ${RELAY_START_TIMEOUT_MS} ms (${(error as Error).message})`, logOffset);
       await deps.clock.sleep(POLL_MS);
     }
   }
@@ -137,7 +146,11 @@ export async function startShadowRelay(deps: RuntimeDeps, layout: StackLayout, r
  * out of the supervisor's plan (a running supervisor stops it then), and stopped here if it is
  * still there (after `down` stopped the supervisor, or when it does not go in time).
  */
-export async function stopShadowRelay(deps: RuntimeDeps, layout: StackLayout, timeoutMs = RELAY_STOP_TIMEOUT_MS): Promise<StoppedProcess | undefined> {
+export async function stopShadowRelay(
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  timeoutMs = RELAY_STOP_TIMEOUT_MS,
+): Promise<StoppedProcess | undefined> {
   const paths = shadowPaths(layout);
   rmSync(paths.link, { force: true });
   const read = readPidFile(paths.pidFile);
@@ -153,9 +166,21 @@ export async function stopShadowRelay(deps: RuntimeDeps, layout: StackLayout, ti
     removePidFile(paths.pidFile);
     return undefined;
   }
-  const result = await stopProcess(deps, read.pid, (info) => isRelay(layout, info), { label: SHADOW_RELAY, signal: 'SIGTERM', timeoutMs, progress: deps.progress });
+  const result = await stopProcess(deps, read.pid, (info) => isRelay(layout, info), {
+    label: SHADOW_RELAY,
+    signal: 'SIGTERM',
+    timeoutMs,
+    progress: deps.progress,
+  });
   if (result.kind !== 'survived') removePidFile(paths.pidFile);
-  const outcome: StoppedProcess['result'] = result.kind === 'not-running' ? 'was not running' : result.kind === 'not-ours' ? 'not ours, left alone' : result.kind === 'survived' ? 'survived SIGKILL' : result.kind;
+  const outcome: StoppedProcess['result'] =
+    result.kind === 'not-running'
+      ? 'was not running'
+      : result.kind === 'not-ours'
+        ? 'not ours, left alone'
+        : result.kind === 'survived'
+          ? 'survived SIGKILL'
+          : result.kind;
   return { name: SHADOW_RELAY, pid: read.pid, result: outcome, ...('ms' in result ? { ms: result.ms } : {}) };
 }
 
@@ -172,7 +197,10 @@ export async function shadowStatus(deps: RuntimeDeps, layout: StackLayout): Prom
     }
   }
   const on = linkExists(layout);
-  if (on && pid === null) notes.push(`${shadowPaths(layout).link} exists but no relay runs: nginx's copies fail at once (the live requests are not affected). Run \`deploy:shadow off\` or \`on\`.`);
+  if (on && pid === null)
+    notes.push(
+      `${shadowPaths(layout).link} exists but no relay runs: nginx's copies fail at once (the live requests are not affected). Run \`deploy:shadow off\` or \`on\`.`,
+    );
   return { on, percent: relay?.percent ?? null, pid, relay, notes };
 }
 
@@ -201,7 +229,8 @@ async function setRelayPercent(deps: RuntimeDeps, layout: StackLayout, percent: 
   await relayCall(deps, layout, { method: 'POST', path: RELAY_CONFIG_PATH, body: JSON.stringify({ percent }) });
   const plan = currentPlan(layout);
   const relay = plan.processes.find((item) => item.name === SHADOW_RELAY);
-  if (relay && checkSupervisor(deps, layout).kind === 'running') updatePlan(deps, layout, withProcess(plan, { ...relay, env: { ...relay.env, RELAY_PERCENT: String(percent) } }));
+  if (relay && checkSupervisor(deps, layout).kind === 'running')
+    updatePlan(deps, layout, withProcess(plan, { ...relay, env: { ...relay.env, RELAY_PERCENT: String(percent) } }));
 }
 
 /** `deploy:shadow off`: the link goes first (nginx answers its copies itself at once), then the relay. */
@@ -224,13 +253,21 @@ export async function captureBodies(deps: RuntimeDeps, layout: StackLayout, requ
   const shadowWasOff = !before.on || before.pid === null;
   if (shadowWasOff) await shadowOn(deps, layout, { percent: 0, queueSize: request.queueSize });
   try {
-    let status = await relayCall(deps, layout, { method: 'POST', path: RELAY_CAPTURE_PATH, body: JSON.stringify({ file: request.file, n: request.n }) });
+    let status = await relayCall(deps, layout, {
+      method: 'POST',
+      path: RELAY_CAPTURE_PATH,
+      body: JSON.stringify({ file: request.file, n: request.n }),
+    });
     const started = deps.clock.now();
     let reported = started;
     for (;;) {
       const capture = status.capture;
-      if (status.lastError?.startsWith('capture:')) throw new DeployError('SHADOW_FAILED', `The relay could not write ${request.file} (${status.lastError}).`, { hint: 'Give --out a file in a folder that exists and that you can write.' });
-      if (!capture || !capture.active) return { file: request.file, n: request.n, captured: capture?.captured ?? 0, timedOut: false, shadowWasOff };
+      if (status.lastError?.startsWith('capture:'))
+        throw new DeployError('SHADOW_FAILED', `The relay could not write ${request.file} (${status.lastError}).`, {
+          hint: 'Give --out a file in a folder that exists and that you can write.',
+        });
+      if (!capture || !capture.active)
+        return { file: request.file, n: request.n, captured: capture?.captured ?? 0, timedOut: false, shadowWasOff };
       const now = deps.clock.now();
       if (now - started >= request.timeoutMs) {
         status = await relayCall(deps, layout, { method: 'POST', path: RELAY_CAPTURE_PATH, body: JSON.stringify({ n: 0 }) });

@@ -79,7 +79,11 @@ export function parseState(text: string, file: string): StateRead {
   }
   const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (typeof version === 'number' && version > STATE_SCHEMA_VERSION) {
-    return { kind: 'corrupt', file, problem: `written by a newer deploy tool (schemaVersion ${version}; this one reads up to ${STATE_SCHEMA_VERSION})` };
+    return {
+      kind: 'corrupt',
+      file,
+      problem: `written by a newer deploy tool (schemaVersion ${version}; this one reads up to ${STATE_SCHEMA_VERSION})`,
+    };
   }
   const result = (version === 1 ? StateV1.transform(migrateV1) : StackState).safeParse(json);
   if (!result.success) {

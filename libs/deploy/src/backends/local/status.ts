@@ -48,7 +48,10 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
   const split = links.live !== undefined && soleTarget(links.live) === undefined;
   const preview = links.preview ?? null;
   if (!links.live) notes.push(`A live slot link (${layout.liveSlot(0)} ...) is missing or does not point at a color's socket.`);
-  else if (describeWeights(state.routes.live) !== describeWeights(links.live)) notes.push(`The state file's live route (${describeWeights(state.routes.live)}) differs from the slot links (${describeWeights(links.live)}); the links are what nginx follows.`);
+  else if (describeWeights(state.routes.live) !== describeWeights(links.live))
+    notes.push(
+      `The state file's live route (${describeWeights(state.routes.live)}) differs from the slot links (${describeWeights(links.live)}); the links are what nginx follows.`,
+    );
 
   const router = { host: running.router.host, port: running.router.port };
   const [serving, previewServing, blue, green] = await Promise.all([
@@ -72,12 +75,28 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
     process: view.process,
     pid: view.pid,
     processes: Object.fromEntries(
-      Object.entries(view.processes).map(([name, report]) => [name, { phase: report.phase, pid: report.pid, restarts: report.restarts, lastExit: report.lastExit, adopted: report.adopted, logTail: report.logTail }]),
+      Object.entries(view.processes).map(([name, report]) => [
+        name,
+        {
+          phase: report.phase,
+          pid: report.pid,
+          restarts: report.restarts,
+          lastExit: report.lastExit,
+          adopted: report.adopted,
+          logTail: report.logTail,
+        },
+      ]),
     ),
   };
-  if (view.process !== 'running') notes.push('The supervisor is not running, so nothing restarts a process that crashes: run `npx nx run deploy:up` (a new supervisor adopts what runs).');
+  if (view.process !== 'running')
+    notes.push(
+      'The supervisor is not running, so nothing restarts a process that crashes: run `npx nx run deploy:up` (a new supervisor adopts what runs).',
+    );
   for (const [name, report] of Object.entries(view.processes)) {
-    if (report.phase === 'failed') notes.push(`${name} FAILED after ${report.restarts} restart(s) (${report.lastExit?.reason ?? 'unknown'}); fix the cause, then \`npx nx run deploy:up\` tries again. Last lines of its log:\n${report.logTail ?? ''}`);
+    if (report.phase === 'failed')
+      notes.push(
+        `${name} FAILED after ${report.restarts} restart(s) (${report.lastExit?.reason ?? 'unknown'}); fix the cause, then \`npx nx run deploy:up\` tries again. Last lines of its log:\n${report.logTail ?? ''}`,
+      );
   }
   const allRunning = Object.values(processes).every((check) => check.kind === 'running');
   const routerUrl = httpUrl(running.router.host, running.router.port);

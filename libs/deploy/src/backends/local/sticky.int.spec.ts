@@ -37,15 +37,21 @@ describeWithBinary(NGINX, 'nginx')('sticky canary routing: real nginx, real slot
   const servers: Server[] = [];
   // Without upstream keepalive: these stand-ins do not retire kept connections as the service does
   // (weights.int.spec.ts covers that with real colors), and this spec is about where the hash sends a user.
-  const spec = DeploymentSpec.parse({ canary: { sticky: { header: 'X-User-Id', canaryValues: ['tester-1'] } }, proxy: { upstreamKeepalive: false } });
+  const spec = DeploymentSpec.parse({
+    canary: { sticky: { header: 'X-User-Id', canaryValues: ['tester-1'] } },
+    proxy: { upstreamKeepalive: false },
+  });
 
   const colorFor = (user?: string): Promise<string> =>
     new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/predict', agent: false, headers: user ? { 'X-User-Id': user } : {} }, (res) => {
-        let text = '';
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => resolve(text));
-      });
+      const req = request(
+        { host: '127.0.0.1', port, path: '/predict', agent: false, headers: user ? { 'X-User-Id': user } : {} },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve(text));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -95,7 +101,9 @@ describeWithBinary(NGINX, 'nginx')('sticky canary routing: real nginx, real slot
     const onGreen = new Set(users.filter((_, index) => at25[index]?.[0] === 'green'));
     const withoutHeader = await Promise.all(Array.from({ length: 400 }, () => colorFor()));
     const spread = withoutHeader.filter((color) => color === 'green').length / withoutHeader.length;
-    console.log(`sticky at 25%: ${onGreen.size} of ${USERS} users on green; without the header ${(100 * spread).toFixed(1)}% of 400 on green`);
+    console.log(
+      `sticky at 25%: ${onGreen.size} of ${USERS} users on green; without the header ${(100 * spread).toFixed(1)}% of 400 on green`,
+    );
     // A consistent hash spreads keys over the slots only approximately: a wide band, but both colors.
     expect(onGreen.size).toBeGreaterThan(USERS * 0.1);
     expect(onGreen.size).toBeLessThan(USERS * 0.4);

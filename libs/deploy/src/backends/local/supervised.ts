@@ -8,7 +8,16 @@ import { STACK_ENV_MARKER, SUPERVISOR, type StackLayout, type SupervisedName } f
 import { NGINX_CONF, ROUTER_HOST, nginxArgs } from './nginx-process';
 import { DEFAULT_STOP_TIMEOUT_MS, type ProcessCheck, readPidFile, removePidFile, stopProcess, writePidFile } from './processes';
 import { type ColorLaunch, type Started, appendLogHeader, colorEnv, logTail } from './services';
-import { type ProcessReport, type SupervisedProcess, type SupervisorPlan, type SupervisorPolicy, type SupervisorStatus, readPlan, readSupervisorStatus, writePlan } from './supervisor-files';
+import {
+  type ProcessReport,
+  type SupervisedProcess,
+  type SupervisorPlan,
+  type SupervisorPolicy,
+  type SupervisorStatus,
+  readPlan,
+  readSupervisorStatus,
+  writePlan,
+} from './supervisor-files';
 
 /** How long one probe of the supervisor may take (a hung color never answers). */
 const PROBE_TIMEOUT_MS = 1_000;
@@ -23,7 +32,10 @@ const POLL_MS = 50;
 function supervisorCommand(layout: StackLayout): { args: string[]; env: Record<string, string> } {
   const main = join(__dirname, `supervisor-main${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
   if (!main.endsWith('.ts')) return { args: [main, layout.supervisorPlanFile], env: {} };
-  return { args: ['-r', '@swc-node/register', main, layout.supervisorPlanFile], env: { SWC_NODE_PROJECT: join(layout.workspaceRoot, 'libs/deploy/tsconfig.lib.json') } };
+  return {
+    args: ['-r', '@swc-node/register', main, layout.supervisorPlanFile],
+    env: { SWC_NODE_PROJECT: join(layout.workspaceRoot, 'libs/deploy/tsconfig.lib.json') },
+  };
 }
 
 /** The supervisor's policy from the spec. */
@@ -71,8 +83,19 @@ export function nginxProcess(deps: RuntimeDeps, nginx: string, layout: StackLayo
   };
 }
 
-export function supervisorPlan(deps: RuntimeDeps, layout: StackLayout, policy: SupervisorPolicy, processes: readonly SupervisedProcess[]): SupervisorPlan {
-  return { historyFile: layout.historyFile, statusFile: layout.supervisorStatusFile, user: deps.userName, policy, processes: [...processes] };
+export function supervisorPlan(
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  policy: SupervisorPolicy,
+  processes: readonly SupervisedProcess[],
+): SupervisorPlan {
+  return {
+    historyFile: layout.historyFile,
+    statusFile: layout.supervisorStatusFile,
+    user: deps.userName,
+    policy,
+    processes: [...processes],
+  };
 }
 
 /** The plan the supervisor runs now. @throws DeployError STACK_NOT_RUNNING when there is none */
@@ -80,7 +103,10 @@ export function currentPlan(layout: StackLayout): SupervisorPlan {
   try {
     return readPlan(layout.supervisorPlanFile);
   } catch (error) {
-    throw new DeployError('STACK_NOT_RUNNING', `The supervisor's plan ${layout.supervisorPlanFile} can not be read (${(error as Error).message}).`);
+    throw new DeployError(
+      'STACK_NOT_RUNNING',
+      `The supervisor's plan ${layout.supervisorPlanFile} can not be read (${(error as Error).message}).`,
+    );
   }
 }
 
@@ -98,7 +124,8 @@ export function checkSupervisor(deps: RuntimeDeps, layout: StackLayout): Process
   const info = deps.processes.inspect(file.pid);
   if (!info) return { kind: 'dead', pid: file.pid };
   const command = info.cmdline.join(' ');
-  if (!command.includes('supervisor-main') || !command.includes(layout.supervisorPlanFile)) return { kind: 'not-ours', pid: file.pid, command: command.slice(0, 120) };
+  if (!command.includes('supervisor-main') || !command.includes(layout.supervisorPlanFile))
+    return { kind: 'not-ours', pid: file.pid, command: command.slice(0, 120) };
   return { kind: 'running', pid: file.pid };
 }
 
@@ -122,9 +149,13 @@ export function startSupervisor(deps: RuntimeDeps, layout: StackLayout, plan: Su
 export function updatePlan(deps: RuntimeDeps, layout: StackLayout, plan: SupervisorPlan): void {
   const check = checkSupervisor(deps, layout);
   if (check.kind !== 'running') {
-    throw new DeployError('STACK_NOT_RUNNING', `The stack's supervisor is not running (${check.kind}${'pid' in check ? `, pid ${check.pid}` : ''}).`, {
-      hint: 'Run `npx nx run deploy:up`: it starts a new supervisor, which adopts the processes that still run.',
-    });
+    throw new DeployError(
+      'STACK_NOT_RUNNING',
+      `The stack's supervisor is not running (${check.kind}${'pid' in check ? `, pid ${check.pid}` : ''}).`,
+      {
+        hint: 'Run `npx nx run deploy:up`: it starts a new supervisor, which adopts the processes that still run.',
+      },
+    );
   }
   writePlan(layout.supervisorPlanFile, plan);
   deps.processes.signal(check.pid, 'SIGHUP');
@@ -137,11 +168,28 @@ export async function stopSupervisor(deps: RuntimeDeps, layout: StackLayout): Pr
   if (check.kind === 'none') return { name: SUPERVISOR, pid: null, result: 'no pid file' };
   if (check.kind !== 'running') {
     removePidFile(file);
-    return { name: SUPERVISOR, pid: 'pid' in check ? check.pid : null, result: check.kind === 'not-ours' ? 'not ours, left alone' : 'was not running' };
+    return {
+      name: SUPERVISOR,
+      pid: 'pid' in check ? check.pid : null,
+      result: check.kind === 'not-ours' ? 'not ours, left alone' : 'was not running',
+    };
   }
-  const result = await stopProcess(deps, check.pid, () => true, { label: SUPERVISOR, signal: 'SIGTERM', timeoutMs: DEFAULT_STOP_TIMEOUT_MS, progress: deps.progress, keepChildren: true });
+  const result = await stopProcess(deps, check.pid, () => true, {
+    label: SUPERVISOR,
+    signal: 'SIGTERM',
+    timeoutMs: DEFAULT_STOP_TIMEOUT_MS,
+    progress: deps.progress,
+    keepChildren: true,
+  });
   if (result.kind !== 'survived') removePidFile(file);
-  const outcome: StoppedProcess['result'] = result.kind === 'stopped' ? 'stopped' : result.kind === 'killed' ? 'killed' : result.kind === 'survived' ? 'survived SIGKILL' : 'was not running';
+  const outcome: StoppedProcess['result'] =
+    result.kind === 'stopped'
+      ? 'stopped'
+      : result.kind === 'killed'
+        ? 'killed'
+        : result.kind === 'survived'
+          ? 'survived SIGKILL'
+          : 'was not running';
   return { name: SUPERVISOR, pid: check.pid, result: outcome, ...('ms' in result ? { ms: result.ms } : {}) };
 }
 
@@ -168,24 +216,45 @@ export async function awaitSupervised<N extends SupervisedName>(
     // Only what the running supervisor wrote since it was asked: an earlier status file names old pids.
     const supervisor = checkSupervisor(deps, layout);
     const written = readSupervisorStatus(layout.supervisorStatusFile);
-    const status = written && supervisor.kind === 'running' && written.pid === supervisor.pid && Date.parse(written.updatedAt) >= since - 1 ? written : undefined;
+    const status =
+      written && supervisor.kind === 'running' && written.pid === supervisor.pid && Date.parse(written.updatedAt) >= since - 1
+        ? written
+        : undefined;
     const found = wanted.map((item) => {
       const report = status?.processes[item.name];
-      return report && report.config === item.config && report.pid !== null && report.pid !== item.not && report.phase !== 'stopping' ? report.pid : undefined;
+      return report && report.config === item.config && report.pid !== null && report.pid !== item.not && report.phase !== 'stopping'
+        ? report.pid
+        : undefined;
     });
     if (found.every((pid) => pid !== undefined)) {
-      return wanted.map((item, index) => ({ name: item.name, pid: found[index] as number, logFile: layout.logFile(item.name), logOffset: offsets.get(item.name) ?? 0 }));
+      return wanted.map((item, index) => ({
+        name: item.name,
+        pid: found[index] as number,
+        logFile: layout.logFile(item.name),
+        logOffset: offsets.get(item.name) ?? 0,
+      }));
     }
-    const failed = wanted.find((item) => status?.processes[item.name]?.phase === 'failed' && status.processes[item.name]?.config === item.config);
+    const failed = wanted.find(
+      (item) => status?.processes[item.name]?.phase === 'failed' && status.processes[item.name]?.config === item.config,
+    );
     if (failed) {
       const report = status?.processes[failed.name] as ProcessReport;
-      throw new DeployError('START_FAILED', `${failed.name} failed: ${report.lastExit?.reason ?? 'unknown'}.\nLast lines of ${layout.logFile(failed.name)}:\n${report.logTail ?? ''}`);
+      throw new DeployError(
+        'START_FAILED',
+        `${failed.name} failed: ${report.lastExit?.reason ?? 'unknown'}.\nLast lines of ${layout.logFile(failed.name)}:\n${report.logTail ?? ''}`,
+      );
     }
     if (supervisor.kind !== 'running') {
-      throw new DeployError('START_FAILED', `The supervisor exited while starting the stack.\nLast lines of ${layout.logFile(SUPERVISOR)}:\n${logTail(layout.logFile(SUPERVISOR), 0)}`);
+      throw new DeployError(
+        'START_FAILED',
+        `The supervisor exited while starting the stack.\nLast lines of ${layout.logFile(SUPERVISOR)}:\n${logTail(layout.logFile(SUPERVISOR), 0)}`,
+      );
     }
     if (deps.clock.now() - begin > SUPERVISOR_REPORT_MS) {
-      throw new DeployError('START_FAILED', `The supervisor did not report ${wanted.map((item) => item.name).join(', ')} within ${SUPERVISOR_REPORT_MS / 1000} s (see ${layout.logFile(SUPERVISOR)}).`);
+      throw new DeployError(
+        'START_FAILED',
+        `The supervisor did not report ${wanted.map((item) => item.name).join(', ')} within ${SUPERVISOR_REPORT_MS / 1000} s (see ${layout.logFile(SUPERVISOR)}).`,
+      );
     }
     await deps.clock.sleep(POLL_MS);
   }
@@ -198,7 +267,11 @@ export async function awaitSupervised<N extends SupervisedName>(
  * Bounded by two probes; a process that died meanwhile is the supervisor's to restart (and
  * `status` shows it), so this never fails a command.
  */
-export async function awaitSupervisorReady(deps: RuntimeDeps, layout: StackLayout, started: readonly { readonly name: SupervisedName; readonly pid: number }[]): Promise<void> {
+export async function awaitSupervisorReady(
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  started: readonly { readonly name: SupervisedName; readonly pid: number }[],
+): Promise<void> {
   let policy: SupervisorPolicy;
   try {
     policy = readPlan(layout.supervisorPlanFile).policy;

@@ -47,7 +47,8 @@ interface ProcessJson {
  * supervisor seeing it. Under a busy machine the start-up is slower, and so is this bound.
  */
 function restartBound(report: ProcessReport | undefined): number {
-  if (!report?.lastExit || report.phase !== 'ready') throw new Error(`the process is not ready again after its exit: ${JSON.stringify(report)}`);
+  if (!report?.lastExit || report.phase !== 'ready')
+    throw new Error(`the process is not ready again after its exit: ${JSON.stringify(report)}`);
   return Date.parse(report.since) - Date.parse(report.lastExit.at) + DEFAULT_SUPERVISOR.probeIntervalMs;
 }
 
@@ -102,12 +103,21 @@ describeWithBinary(NGINX, 'nginx')('the supervised local stack (real nginx, real
 
   it('up: a supervisor runs the colors and nginx, and status reports each of them', async () => {
     // The supervisor's own probe sees them ready within one probe interval of `up`'s.
-    await waitUntil('the supervisor reports all ready', () => Object.values(readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes ?? {}).every((item) => item.phase === 'ready'), 5_000);
+    await waitUntil(
+      'the supervisor reports all ready',
+      () => Object.values(readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes ?? {}).every((item) => item.phase === 'ready'),
+      5_000,
+    );
     const result = await status();
     expect(result.healthy).toBe(true);
     expect(result.supervisor).toMatchObject({ process: 'running', pid: stack.pid('supervisor') });
     for (const name of ['blue', 'green', 'nginx']) {
-      expect(result.supervisor.processes[name]).toMatchObject({ phase: 'ready', pid: stack.pid(name as 'blue'), restarts: 0, lastExit: null });
+      expect(result.supervisor.processes[name]).toMatchObject({
+        phase: 'ready',
+        pid: stack.pid(name as 'blue'),
+        restarts: 0,
+        lastExit: null,
+      });
     }
     // Started at a raised priority, back to normal once ready: every process of each group (nginx's workers too).
     for (const name of ['blue', 'green', 'nginx'] as const) {
@@ -134,11 +144,15 @@ describeWithBinary(NGINX, 'nginx')('the supervised local stack (real nginx, real
     });
     process.stdout.write(`status showed the crash when run ${shownAfterMs} ms after it\n`);
     expect(shownAfterMs).toBeLessThan(1_000);
-    process.stdout.write(`live color kill -9: ${report.total} answers, ${report.failed.length} failed (${JSON.stringify(failureKinds(report))}), window ${report.windowMs} ms, first failure ${(report.firstFailureAt ?? 0) - report.faultAt} ms after the kill\n`);
+    process.stdout.write(
+      `live color kill -9: ${report.total} answers, ${report.failed.length} failed (${JSON.stringify(failureKinds(report))}), window ${report.windowMs} ms, first failure ${(report.firstFailureAt ?? 0) - report.faultAt} ms after the kill\n`,
+    );
     expect(report.failed.length).toBeGreaterThan(0); // the kill was seen: a test that can fail
     expect(report.failed.every((item) => item.at >= report.faultAt)).toBe(true);
     const bound = restartBound(readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['blue']);
-    process.stdout.write(`live color kill -9: window ${report.windowMs} ms, restart to ready + one probe interval ${bound} ms (target ${TARGET_OUTAGE_MS} ms, measured by bench:outage)\n`);
+    process.stdout.write(
+      `live color kill -9: window ${report.windowMs} ms, restart to ready + one probe interval ${bound} ms (target ${TARGET_OUTAGE_MS} ms, measured by bench:outage)\n`,
+    );
     expect(report.windowMs).toBeLessThanOrEqual(bound);
     const after = afterWindow(report);
     expect(after.length).toBeGreaterThan(100);
@@ -148,15 +162,26 @@ describeWithBinary(NGINX, 'nginx')('the supervised local stack (real nginx, real
     expect(now.live).toBe('blue');
     expect(now.supervisor.processes['blue']).toMatchObject({ phase: 'ready', restarts: 1, lastExit: { reason: 'killed by SIGKILL' } });
     expect(stack.pid('blue')).not.toBe(before);
-    expect(restarts().at(-1)).toMatchObject({ command: 'restart', process: 'blue', outcome: 'restarted', exit: 'killed by SIGKILL', restarts: 1, pid: stack.pid('blue') });
+    expect(restarts().at(-1)).toMatchObject({
+      command: 'restart',
+      process: 'blue',
+      outcome: 'restarted',
+      exit: 'killed by SIGKILL',
+      restarts: 1,
+      pid: stack.pid('blue'),
+    });
   });
 
   it('when nginx is killed (-9), then it is restarted with the routes as they were, and clients fail only inside its window', async () => {
     const before = stack.pid('nginx') as number;
     const report = await underLoad(() => killed(before));
-    process.stdout.write(`nginx kill -9: ${report.total} answers, ${report.failed.length} failed (${JSON.stringify(failureKinds(report))}), window ${report.windowMs} ms\n`);
+    process.stdout.write(
+      `nginx kill -9: ${report.total} answers, ${report.failed.length} failed (${JSON.stringify(failureKinds(report))}), window ${report.windowMs} ms\n`,
+    );
     expect(report.failed.every((item) => item.at >= report.faultAt)).toBe(true);
-    expect(report.windowMs ?? 0).toBeLessThanOrEqual(restartBound(readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['nginx']));
+    expect(report.windowMs ?? 0).toBeLessThanOrEqual(
+      restartBound(readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['nginx']),
+    );
     expect(afterWindow(report).every((item) => item.status === 200 && item.color === 'blue')).toBe(true);
     expect(stack.pid('nginx')).not.toBe(before);
     expect(await stack.serving()).toMatchObject({ status: 200, color: 'blue' });
@@ -185,9 +210,14 @@ describeWithBinary(NGINX, 'nginx')('the supervised local stack (real nginx, real
   it('the new supervisor watches what it adopted: an adopted live color killed (-9) is restarted too', async () => {
     const before = stack.pid('blue') as number;
     const report = await underLoad(() => killed(before));
-    expect(report.windowMs ?? 0).toBeLessThanOrEqual(restartBound(readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['blue']));
+    expect(report.windowMs ?? 0).toBeLessThanOrEqual(
+      restartBound(readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['blue']),
+    );
     expect(afterWindow(report).every((item) => item.status === 200 && item.color === 'blue')).toBe(true);
-    expect((await status()).supervisor.processes['blue']).toMatchObject({ restarts: 1, lastExit: { reason: expect.stringContaining('adopted from an earlier supervisor') } });
+    expect((await status()).supervisor.processes['blue']).toMatchObject({
+      restarts: 1,
+      lastExit: { reason: expect.stringContaining('adopted from an earlier supervisor') },
+    });
   });
 
   it('up on a partly running stack (supervisor and the idle color killed) starts only what is missing and says so; the live color is never stopped', async () => {
@@ -218,7 +248,10 @@ describeWithBinary(NGINX, 'nginx')('the supervised local stack (real nginx, real
       const report = await (async () => {
         const load = keepAliveLoad({ port: stack.ports.router, clients: CLIENTS, path: '/predict', body: PREDICT });
         await killed(stack.pid('green') as number);
-        await waitUntil('green is marked failed', () => readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['green']?.phase === 'failed');
+        await waitUntil(
+          'green is marked failed',
+          () => readSupervisorStatus(stack.layout.supervisorStatusFile)?.processes['green']?.phase === 'failed',
+        );
         return load.stop();
       })();
       expect(report.failed).toEqual([]);
@@ -226,10 +259,20 @@ describeWithBinary(NGINX, 'nginx')('the supervised local stack (real nginx, real
       const shown = await status();
       expect(shown.live).toBe('blue');
       expect(shown.healthy).toBe(false);
-      expect(shown.supervisor.processes['green']).toMatchObject({ phase: 'failed', restarts: 5, pid: null, lastExit: { reason: 'exited with code 1' } });
+      expect(shown.supervisor.processes['green']).toMatchObject({
+        phase: 'failed',
+        restarts: 5,
+        pid: null,
+        lastExit: { reason: 'exited with code 1' },
+      });
       expect(shown.supervisor.processes['green']?.logTail).toContain('model.onnx');
       expect((await stack.cli('status')).stdout).toContain('green FAILED after 5 restart(s)');
-      expect(restarts().at(-1)).toMatchObject({ process: 'green', outcome: 'failed', pid: null, reason: expect.stringContaining('Last lines of') });
+      expect(restarts().at(-1)).toMatchObject({
+        process: 'green',
+        outcome: 'failed',
+        pid: null,
+        reason: expect.stringContaining('Last lines of'),
+      });
       expect(restarts().filter((entry) => entry.process === 'green' && entry.outcome === 'restarted')).toHaveLength(5);
     } finally {
       rmSync(dir, { recursive: true, force: true });

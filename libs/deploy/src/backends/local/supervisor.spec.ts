@@ -43,7 +43,16 @@ describe('the supervisor process (real child processes, not colors)', () => {
     historyFile: join(dir, 'history.jsonl'),
     statusFile: join(dir, 'status.json'),
     user: 'tester',
-    policy: { restartDelayMs: 50, maxRestartDelayMs: 200, maxRestarts: 3, stableAfterMs: 10_000, probeIntervalMs: 100, probeTimeoutMs: 500, unreadyLimitMs: 2_000, startGraceMs: 5_000 },
+    policy: {
+      restartDelayMs: 50,
+      maxRestartDelayMs: 200,
+      maxRestarts: 3,
+      stableAfterMs: 10_000,
+      probeIntervalMs: 100,
+      probeTimeoutMs: 500,
+      unreadyLimitMs: 2_000,
+      startGraceMs: 5_000,
+    },
     processes,
   });
   const waitUntil = async (what: string, check: () => boolean, timeoutMs = 30_000) => {
@@ -76,7 +85,12 @@ describe('the supervisor process (real child processes, not colors)', () => {
   it('restarts a process that keeps exiting with a growing back-off, then marks it failed with the last lines of its log', async () => {
     start([entry('flaky', 'console.error("boom: the config is bad"); process.exit(3)')]);
     await waitUntil('flaky is failed', () => status()?.processes['flaky']?.phase === 'failed');
-    expect(status()?.processes['flaky']).toMatchObject({ phase: 'failed', pid: null, restarts: 3, lastExit: { reason: 'exited with code 3' } });
+    expect(status()?.processes['flaky']).toMatchObject({
+      phase: 'failed',
+      pid: null,
+      restarts: 3,
+      lastExit: { reason: 'exited with code 3' },
+    });
     expect(status()?.processes['flaky']?.logTail).toContain('boom: the config is bad');
     const lines = readHistory(join(dir, 'history.jsonl')).entries;
     expect(lines.map((line) => (line.command === 'restart' ? `${line.process} ${line.outcome} ${line.restarts}` : line.command))).toEqual([
@@ -87,7 +101,7 @@ describe('the supervisor process (real child processes, not colors)', () => {
     ]);
     // Each restart waited at least its back-off (50, 100, 200 ms): a lower bound holds on a busy machine.
     const waits = lines.filter((line) => line.command === 'restart' && line.outcome === 'restarted').map((line) => line.durationMs);
-    expect(waits.map((wait, index) => wait >= (backoffMs(index + 1, 50, 200) - 5))).toEqual([true, true, true]);
+    expect(waits.map((wait, index) => wait >= backoffMs(index + 1, 50, 200) - 5)).toEqual([true, true, true]);
   });
 
   it('SIGHUP: a process whose config changed is replaced, one that did not is left alone, one no longer planned is stopped, a new one is started', async () => {
@@ -97,11 +111,22 @@ describe('the supervisor process (real child processes, not colors)', () => {
     const before = { keep: pidOf('keep') as number, replace: pidOf('replace') as number, remove: pidOf('remove') as number };
     writePlan(planFile(), plan([entry('keep', forever), entry('replace', forever, 'two'), entry('relay', forever)]));
     supervisor.kill('SIGHUP');
-    await waitUntil('replaced, removed, added', () => pidOf('replace') !== null && pidOf('replace') !== before.replace && pidOf('relay') !== null && status()?.processes['remove'] === undefined);
+    await waitUntil(
+      'replaced, removed, added',
+      () =>
+        pidOf('replace') !== null &&
+        pidOf('replace') !== before.replace &&
+        pidOf('relay') !== null &&
+        status()?.processes['remove'] === undefined,
+    );
     await waitUntil('the removed one is gone', () => processControl.inspect(before.remove) === undefined);
     expect(pidOf('keep')).toBe(before.keep);
     expect(processControl.inspect(before.replace)).toBeUndefined();
-    expect(status()?.processes['replace']).toMatchObject({ config: 'two', restarts: 0, lastExit: { reason: 'stopped on purpose (killed by SIGTERM)' } });
+    expect(status()?.processes['replace']).toMatchObject({
+      config: 'two',
+      restarts: 0,
+      lastExit: { reason: 'stopped on purpose (killed by SIGTERM)' },
+    });
     expect(readFileSync(join(dir, 'relay.pid'), 'utf8').trim()).toBe(String(pidOf('relay')));
   });
 

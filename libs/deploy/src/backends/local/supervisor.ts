@@ -78,7 +78,10 @@ export class Supervisor {
     }
     const wanted = new Set(this.plan.processes.map((item) => item.name));
     for (const [name, item] of this.tracked) {
-      if (!wanted.has(name)) void this.stopWanted(item).then(() => this.tracked.delete(name)).then(() => this.writeStatus());
+      if (!wanted.has(name))
+        void this.stopWanted(item)
+          .then(() => this.tracked.delete(name))
+          .then(() => this.writeStatus());
     }
     for (const spec of this.plan.processes) {
       const item = this.tracked.get(spec.name);
@@ -102,7 +105,17 @@ export class Supervisor {
   private track(spec: SupervisedProcess): Tracked {
     const item: Tracked = {
       spec,
-      report: { phase: 'starting', pid: null, config: spec.config, adopted: false, since: new Date().toISOString(), restarts: 0, exitsOnConfig: 0, lastExit: null, logTail: null },
+      report: {
+        phase: 'starting',
+        pid: null,
+        config: spec.config,
+        adopted: false,
+        since: new Date().toISOString(),
+        restarts: 0,
+        exitsOnConfig: 0,
+        lastExit: null,
+        logTail: null,
+      },
       child: undefined,
       startedAt: Date.now(),
       lastReadyAt: undefined,
@@ -173,7 +186,14 @@ export class Supervisor {
     // Like systemd's StartupCPUWeight: a process starting (often a live color coming back, while
     // clients retry hard) gets the CPU first; its priority is normal again once it is ready.
     if (pid !== null && spec.probe) setNice(pid, STARTUP_NICE);
-    item.report = { ...item.report, phase: spec.probe ? 'starting' : 'ready', pid, config: spec.config, adopted: false, since: new Date().toISOString() };
+    item.report = {
+      ...item.report,
+      phase: spec.probe ? 'starting' : 'ready',
+      pid,
+      config: spec.config,
+      adopted: false,
+      since: new Date().toISOString(),
+    };
     if (pid !== null) writeFileSync(spec.pidFile, `${pid}\n`);
     child.once('error', (error) => {
       if (item.child === child && pid === null) this.exited(item, `could not be started: ${error.message}`);
@@ -199,7 +219,12 @@ export class Supervisor {
     rmSync(item.spec.pidFile, { force: true });
     // What is left of its process group (nginx's workers outlive a killed master and keep its port).
     if (item.report.pid !== null) killGroup(item.report.pid);
-    item.report = { ...item.report, pid: null, exitsOnConfig: item.report.exitsOnConfig + 1, lastExit: { at: new Date(at).toISOString(), reason } };
+    item.report = {
+      ...item.report,
+      pid: null,
+      exitsOnConfig: item.report.exitsOnConfig + 1,
+      lastExit: { at: new Date(at).toISOString(), reason },
+    };
     if (wanted) {
       item.onWantedExit = undefined;
       item.report = { ...item.report, phase: 'stopping' };
@@ -268,10 +293,10 @@ export class Supervisor {
               (error: Error) => error.message,
             );
       void check.then((problem) => {
-          item.probing = false;
-          if (item.report.pid !== pid) return;
-          this.judgeProbe(item, pid, problem);
-        });
+        item.probing = false;
+        if (item.report.pid !== pid) return;
+        this.judgeProbe(item, pid, problem);
+      });
     }
   }
 
@@ -313,7 +338,9 @@ export class Supervisor {
         exit,
         restarts: item.report.restarts,
         pid,
-        ...(outcome === 'failed' && item.report.logTail ? { reason: `${exit}. Last lines of ${item.spec.logFile}:\n${item.report.logTail}` } : {}),
+        ...(outcome === 'failed' && item.report.logTail
+          ? { reason: `${exit}. Last lines of ${item.spec.logFile}:\n${item.report.logTail}` }
+          : {}),
       });
     } catch (error) {
       this.log.error({ error: (error as Error).message }, 'could not write the history');
@@ -361,7 +388,11 @@ function killGroup(pid: number): void {
  * refuses itself (400) without passing it on, so a hung color behind it never makes it look hung.
  * Resolves to undefined when it answered, else to what went wrong.
  */
-function answersItself(target: { socketPath?: string; host?: string; port?: number }, path: string, timeoutMs: number): Promise<string | undefined> {
+function answersItself(
+  target: { socketPath?: string; host?: string; port?: number },
+  path: string,
+  timeoutMs: number,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = target.socketPath ? connect(target.socketPath) : connect(target.port ?? 0, target.host ?? '127.0.0.1');
     let settled = false;

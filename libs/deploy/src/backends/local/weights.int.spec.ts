@@ -56,9 +56,18 @@ describeWithBinary(NGINX, 'nginx')('weighted live route under load (real nginx, 
       stopped = load.stop();
     }
     const result = await stopped;
-    console.log(`weights under load: ${observed.map((step) => `green ${step.green}%: ${(100 * step.share).toFixed(2)}% of ${step.responses} (move ${step.moveMs.toFixed(1)} ms)`).join('; ')}; ${result.requests.total} requests, ${result.errors} errors, ${result.non2xx} non-2xx`);
-    expect({ errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx, resets: result.resets, notOk: load.counts.notOk }).toEqual({ errors: 0, timeouts: 0, non2xx: 0, resets: 0, notOk: 0 });
-    for (const step of observed) expect({ green: step.green, share: Math.abs(100 * step.share - step.green) <= 2 }).toEqual({ green: step.green, share: true });
+    console.log(
+      `weights under load: ${observed.map((step) => `green ${step.green}%: ${(100 * step.share).toFixed(2)}% of ${step.responses} (move ${step.moveMs.toFixed(1)} ms)`).join('; ')}; ${result.requests.total} requests, ${result.errors} errors, ${result.non2xx} non-2xx`,
+    );
+    expect({
+      errors: result.errors,
+      timeouts: result.timeouts,
+      non2xx: result.non2xx,
+      resets: result.resets,
+      notOk: load.counts.notOk,
+    }).toEqual({ errors: 0, timeouts: 0, non2xx: 0, resets: 0, notOk: 0 });
+    for (const step of observed)
+      expect({ green: step.green, share: Math.abs(100 * step.share - step.green) <= 2 }).toEqual({ green: step.green, share: true });
     expect(observed.find((step) => step.green === 25)?.responses).toBeGreaterThanOrEqual(AT_25);
   });
 });

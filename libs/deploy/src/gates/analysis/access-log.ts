@@ -49,7 +49,11 @@ export function parseAccessLines(text: string, linkColor: (link: string) => Colo
 
 /** `unix:/tmp/x/run/live-slot-07.sock` -> `live-slot-07.sock` (the last one when nginx lists several). */
 function lastLinkName(upstream: string): string {
-  const last = upstream.split(/[,:] ?/).filter(Boolean).at(-1) ?? '';
+  const last =
+    upstream
+      .split(/[,:] ?/)
+      .filter(Boolean)
+      .at(-1) ?? '';
   return last.slice(last.lastIndexOf('/') + 1);
 }
 

@@ -72,7 +72,14 @@ export function judge(canary: ColorSample, stable: ColorSample, limits: Analysis
       checks.push(passed(`traffic-${role}`, observed, expected));
       return true;
     }
-    checks.push(failed(`traffic-${role}`, `${observed}: too little traffic to judge`, expected, 'Send traffic, or set canary.lowTraffic to "probe" with probes.samples in deploy/deployment.json.'));
+    checks.push(
+      failed(
+        `traffic-${role}`,
+        `${observed}: too little traffic to judge`,
+        expected,
+        'Send traffic, or set canary.lowTraffic to "probe" with probes.samples in deploy/deployment.json.',
+      ),
+    );
     return false;
   };
   const canaryEnough = enough(canary, 'canary');
@@ -82,18 +89,39 @@ export function judge(canary: ColorSample, stable: ColorSample, limits: Analysis
   const rate = canary.errorRate ?? 0;
   const stableRate = stable.errorRate ?? 0;
   const hint = `The canary ${canary.color} is worse than allowed; see its log in the state folder's logs/.`;
-  const check = (name: string, ok: boolean, observed: string, expected: string) => checks.push(ok ? passed(name, observed, expected) : failed(name, observed, expected, hint));
+  const check = (name: string, ok: boolean, observed: string, expected: string) =>
+    checks.push(ok ? passed(name, observed, expected) : failed(name, observed, expected, hint));
 
-  check('error-rate', rate <= limits.maxErrorRate, `${canary.color} answered ${canary.errors} of ${canary.requests} with 5xx (${percent(rate)})`, `at most ${percent(limits.maxErrorRate)} 5xx`);
+  check(
+    'error-rate',
+    rate <= limits.maxErrorRate,
+    `${canary.color} answered ${canary.errors} of ${canary.requests} with 5xx (${percent(rate)})`,
+    `at most ${percent(limits.maxErrorRate)} 5xx`,
+  );
   const rateLimit = stableRate + limits.maxErrorRateAboveStable;
-  check('error-rate-vs-stable', rate <= rateLimit, `${canary.color} ${percent(rate)} 5xx, ${stable.color} (stable) ${percent(stableRate)}`, `at most the stable's + ${percent(limits.maxErrorRateAboveStable)} = ${percent(rateLimit)}`);
+  check(
+    'error-rate-vs-stable',
+    rate <= rateLimit,
+    `${canary.color} ${percent(rate)} 5xx, ${stable.color} (stable) ${percent(stableRate)}`,
+    `at most the stable's + ${percent(limits.maxErrorRateAboveStable)} = ${percent(rateLimit)}`,
+  );
   const p99 = canary.p99Ms ?? 0;
   check('p99', p99 <= limits.maxP99Ms, `${canary.color} p99 ${ms(canary.p99Ms)}`, `at most ${limits.maxP99Ms} ms`);
   const ratioLimit = Math.max((stable.p99Ms ?? 0) * limits.maxP99Ratio, limits.p99RatioFloorMs);
-  check('p99-vs-stable', p99 <= ratioLimit, `${canary.color} p99 ${ms(canary.p99Ms)}, ${stable.color} (stable) p99 ${ms(stable.p99Ms)}`, `at most ${limits.maxP99Ratio}x the stable's p99, never below ${limits.p99RatioFloorMs} ms: ${ratioLimit.toFixed(1)} ms`);
+  check(
+    'p99-vs-stable',
+    p99 <= ratioLimit,
+    `${canary.color} p99 ${ms(canary.p99Ms)}, ${stable.color} (stable) p99 ${ms(stable.p99Ms)}`,
+    `at most ${limits.maxP99Ratio}x the stable's p99, never below ${limits.p99RatioFloorMs} ms: ${ratioLimit.toFixed(1)} ms`,
+  );
   if (canary.metrics && canary.metrics.requests > 0) {
     const ownRate = canary.metrics.errors / canary.metrics.requests;
-    check('error-rate-own-metrics', ownRate <= limits.maxErrorRate, `${canary.color}'s /metrics: ${canary.metrics.errors} of ${canary.metrics.requests} answered 5xx (${percent(ownRate)})`, `at most ${percent(limits.maxErrorRate)} 5xx`);
+    check(
+      'error-rate-own-metrics',
+      ownRate <= limits.maxErrorRate,
+      `${canary.color}'s /metrics: ${canary.metrics.errors} of ${canary.metrics.requests} answered 5xx (${percent(ownRate)})`,
+      `at most ${percent(limits.maxErrorRate)} 5xx`,
+    );
   }
   return { verdict: checks.every((item) => item.ok) ? 'pass' : 'fail', canary, stable, checks };
 }

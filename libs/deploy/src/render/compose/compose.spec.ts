@@ -39,14 +39,20 @@ describe('renderComposeFiles', () => {
   });
 
   it("lets each color's model be set through its own variable, defaulting to the spec's model in the image", () => {
-    const model = (color: 'blue' | 'green') => parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`].environment.MODEL_PATH;
+    const model = (color: 'blue' | 'green') =>
+      parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`].environment.MODEL_PATH;
     expect(model('blue')).toBe('${BLUE_MODEL:-/app/models/v1.0.0/model.onnx}');
     expect(model('green')).toBe('${GREEN_MODEL:-/app/models/v1.1.0/model.onnx}');
-    const spec = { ...DEFAULT_DEPLOYMENT_SPEC, colors: { ...DEFAULT_DEPLOYMENT_SPEC.colors, blue: { ...DEFAULT_DEPLOYMENT_SPEC.colors.blue, model: 'models/v2.0.0/model.onnx' } } };
-    expect(parse(renderComposeFiles(spec)[1].content).services['ml-service-blue'].environment.MODEL_PATH).toBe('${BLUE_MODEL:-/app/models/v2.0.0/model.onnx}');
+    const spec = {
+      ...DEFAULT_DEPLOYMENT_SPEC,
+      colors: { ...DEFAULT_DEPLOYMENT_SPEC.colors, blue: { ...DEFAULT_DEPLOYMENT_SPEC.colors.blue, model: 'models/v2.0.0/model.onnx' } },
+    };
+    expect(parse(renderComposeFiles(spec)[1].content).services['ml-service-blue'].environment.MODEL_PATH).toBe(
+      '${BLUE_MODEL:-/app/models/v2.0.0/model.onnx}',
+    );
   });
 
-  it("bind-mounts a log folder into nginx, where the rendered config writes its JSON access log (the dashboard and a canary read it on the host)", () => {
+  it('bind-mounts a log folder into nginx, where the rendered config writes its JSON access log (the dashboard and a canary read it on the host)', () => {
     const nginx = parse(byPath['docker-compose.yml']).services.nginx;
     expect(nginx.volumes).toContain('./deploy/logs/nginx:/var/log/mlbg');
     const conf = renderNginxConf(DEFAULT_DEPLOYMENT_SPEC, composeNginxSite(DEFAULT_DEPLOYMENT_SPEC));
@@ -63,10 +69,10 @@ describe('renderComposeFiles', () => {
     expect(parse(byPath['docker-compose.yml']).services.nginx.read_only).toBeUndefined();
   });
 
-  it('creates the initial relative symlinks in nginx only when they are missing (the live slots where live.sock points; $$ is Compose\'s escape for $)', () => {
+  it("creates the initial relative symlinks in nginx only when they are missing (the live slots where live.sock points; $$ is Compose's escape for $)", () => {
     const nginx = parse(byPath['docker-compose.yml']).services.nginx;
     expect(nginx.command[2]).toBe(
-      "cd /run/mlbg && { [ -L live.sock ] || ln -s blue.sock live.sock; } && { [ -L preview.sock ] || ln -s green.sock preview.sock; } && " +
+      'cd /run/mlbg && { [ -L live.sock ] || ln -s blue.sock live.sock; } && { [ -L preview.sock ] || ln -s green.sock preview.sock; } && ' +
         `for link in ${Array.from({ length: 20 }, (_, index) => `live-slot-${String(index).padStart(2, '0')}.sock`).join(' ')} canary.sock; do [ -L $$link ] || ln -s "$$(readlink live.sock)" $$link; done && ` +
         "exec nginx -g 'daemon off;'",
     );

@@ -44,9 +44,15 @@ describeWithBinary(DOCKER_COMPOSE, 'docker-compose')('real docker-compose config
   });
 
   it('health-checks both colors and starts nginx only once both are healthy', () => {
-    for (const [service, port] of [['ml-service-blue', 8081], ['ml-service-green', 8082]] as const) {
+    for (const [service, port] of [
+      ['ml-service-blue', 8081],
+      ['ml-service-green', 8082],
+    ] as const) {
       expect(config.services[service].healthcheck?.test).toEqual([
-        'CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`,
+        'CMD',
+        'node',
+        '-e',
+        `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`,
       ]);
     }
     expect(config.services.nginx.depends_on).toEqual({

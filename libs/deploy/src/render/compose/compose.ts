@@ -1,8 +1,23 @@
 import { Color, otherColor } from '@mlbg/contract';
 import { stringify } from 'yaml';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
-import { CANARY_SOCKET, COMPOSE_SOCKET_DIR, INITIAL_LIVE_COLOR, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket, liveSlotSocket } from '../../spec/sockets';
-import { COLOR_MODEL_VARIABLES, COMPOSE_BASE_FILE, COMPOSE_NGINX_CONF, COMPOSE_NGINX_LOG_DIR, COMPOSE_NGINX_LOG_MOUNT, composeColorFile } from './compose-names';
+import {
+  CANARY_SOCKET,
+  COMPOSE_SOCKET_DIR,
+  INITIAL_LIVE_COLOR,
+  LIVE_SOCKET,
+  PREVIEW_SOCKET,
+  colorSocket,
+  liveSlotSocket,
+} from '../../spec/sockets';
+import {
+  COLOR_MODEL_VARIABLES,
+  COMPOSE_BASE_FILE,
+  COMPOSE_NGINX_CONF,
+  COMPOSE_NGINX_LOG_DIR,
+  COMPOSE_NGINX_LOG_MOUNT,
+  composeColorFile,
+} from './compose-names';
 import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
 
 /** Compose file format: docker-compose 1.29 reads a file without `version` as the legacy v1 format. */
@@ -67,7 +82,11 @@ function baseFile(spec: DeploymentSpec) {
         container_name: spec.router.container,
         command: ['sh', '-c', routerCommand(spec)],
         ports: [`${spec.router.port}:${spec.router.port}`],
-        volumes: [`./${COMPOSE_NGINX_CONF}:/etc/nginx/nginx.conf:ro`, `${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`, `./${COMPOSE_NGINX_LOG_DIR}:${COMPOSE_NGINX_LOG_MOUNT}`],
+        volumes: [
+          `./${COMPOSE_NGINX_CONF}:/etc/nginx/nginx.conf:ro`,
+          `${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`,
+          `./${COMPOSE_NGINX_LOG_DIR}:${COMPOSE_NGINX_LOG_MOUNT}`,
+        ],
         networks: [spec.network],
         restart: 'unless-stopped',
       },
@@ -123,7 +142,12 @@ function colorFile(spec: DeploymentSpec, color: Color) {
         networks: [spec.network],
         // The runtime image is node:20-slim without curl, so node itself checks /health.
         healthcheck: {
-          test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
+          test: [
+            'CMD',
+            'node',
+            '-e',
+            `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`,
+          ],
           ...HEALTHCHECK,
         },
         restart: 'unless-stopped',

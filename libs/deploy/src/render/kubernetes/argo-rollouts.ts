@@ -131,7 +131,11 @@ export function renderArgoRolloutsFiles(spec: DeploymentSpec): GeneratedFile[] {
     yamlFile(at('service-metrics.yaml'), metricsService(spec)),
     yamlFile(at('servicemonitor.yaml'), serviceMonitor(spec, ['rollouts-pod-template-hash'])),
   ];
-  const kustomization = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', namespace: spec.kubernetes.namespace, resources: files.map((file) => file.path.slice(ARGO_ROLLOUTS_DIR.length + 1)) };
+  const kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    namespace: spec.kubernetes.namespace,
+    resources: files.map((file) => file.path.slice(ARGO_ROLLOUTS_DIR.length + 1)),
+  };
   return [yamlFile(at('kustomization.yaml'), kustomization), ...files];
 }
-

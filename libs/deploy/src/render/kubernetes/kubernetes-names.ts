@@ -45,6 +45,9 @@ export function deploymentName(color: Color): string {
  */
 export function versionLabel(modelPath: string): string {
   const folder = modelPath.split('/').slice(-2, -1)[0] ?? '';
-  const label = folder.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '').slice(0, 63);
+  const label = folder
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')
+    .slice(0, 63);
   return label === '' ? 'unknown' : label;
 }

@@ -65,10 +65,17 @@ describeWithBinary(KUBECTL, 'kubectl')('real `kubectl kustomize` (no cluster nee
   it('builds the example overlay: another namespace everywhere, the registry image, the Ingress', () => {
     const objects = build('deploy/kubernetes/overlays/example');
     for (const object of objects) validateObject(object);
-    expect(objects.filter((object) => object.kind !== 'Namespace').map((object) => object.metadata.namespace)).toEqual(objects.slice(1).map(() => EXAMPLE_OVERLAY_NAMESPACE));
+    expect(objects.filter((object) => object.kind !== 'Namespace').map((object) => object.metadata.namespace)).toEqual(
+      objects.slice(1).map(() => EXAMPLE_OVERLAY_NAMESPACE),
+    );
     expect(objects.find((object) => object.kind === 'Namespace')?.metadata.name).toBe(EXAMPLE_OVERLAY_NAMESPACE);
-    const images = objects.filter((object) => object.kind === 'Deployment').map((object) => (object as Json).spec.template.spec.containers[0].image);
-    expect(images).toEqual(['ghcr.io/acme/ml-deployment/model-service:v2026.12.01', 'ghcr.io/acme/ml-deployment/model-service:v2026.12.01']);
+    const images = objects
+      .filter((object) => object.kind === 'Deployment')
+      .map((object) => (object as Json).spec.template.spec.containers[0].image);
+    expect(images).toEqual([
+      'ghcr.io/acme/ml-deployment/model-service:v2026.12.01',
+      'ghcr.io/acme/ml-deployment/model-service:v2026.12.01',
+    ]);
     expect(objects.find((object) => object.kind === 'RoleBinding')).toMatchObject({ subjects: [{ namespace: EXAMPLE_OVERLAY_NAMESPACE }] });
     expect(kinds(objects)).toContain('Ingress/ml-model-service');
   });

@@ -58,7 +58,11 @@ export function colorLabels(spec: DeploymentSpec, color: Color): Labels {
   return { app: APP_NAME, color, version: versionLabel(spec.colors[color].model) };
 }
 
-const metadata = (spec: DeploymentSpec, name: string, labels: Labels = { app: APP_NAME }) => ({ name, namespace: spec.kubernetes.namespace, labels });
+const metadata = (spec: DeploymentSpec, name: string, labels: Labels = { app: APP_NAME }) => ({
+  name,
+  namespace: spec.kubernetes.namespace,
+  labels,
+});
 
 /**
  * The pod of one model version: probes on /health (ready only while the model answers) and
@@ -127,7 +131,12 @@ function deployment(spec: DeploymentSpec, color: Color): IDeployment {
 }
 
 /** A ClusterIP Service on port 80 to the pods' named `http` port. */
-export function service(spec: DeploymentSpec, name: string, selector: Labels, extra: { clusterIP?: 'None'; labels?: Labels } = {}): IService {
+export function service(
+  spec: DeploymentSpec,
+  name: string,
+  selector: Labels,
+  extra: { clusterIP?: 'None'; labels?: Labels } = {},
+): IService {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -207,7 +216,9 @@ function ingress(spec: DeploymentSpec): IIngress {
       rules: [
         {
           host: spec.kubernetes.host,
-          http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: LIVE_SERVICE, port: { name: HTTP_PORT_NAME } } } }] },
+          http: {
+            paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: LIVE_SERVICE, port: { name: HTTP_PORT_NAME } } } }],
+          },
         },
       ],
     },
@@ -219,7 +230,14 @@ export function prometheusRule(spec: DeploymentSpec): IPrometheusRule {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
     metadata: metadata(spec, APP_NAME),
-    spec: { groups: [{ name: APP_NAME, rules: alertRules().map((rule) => ({ ...rule, labels: { ...rule.labels }, annotations: { ...rule.annotations } })) }] },
+    spec: {
+      groups: [
+        {
+          name: APP_NAME,
+          rules: alertRules().map((rule) => ({ ...rule, labels: { ...rule.labels }, annotations: { ...rule.annotations } })),
+        },
+      ],
+    },
   };
 }
 
@@ -242,7 +260,12 @@ function rbac(spec: DeploymentSpec): [IServiceAccount, IRole, IRoleBinding] {
       metadata: metadata(spec, DEPLOYER_NAME),
       rules: [
         { apiGroups: [''], resources: ['services'], resourceNames: [LIVE_SERVICE, PREVIEW_SERVICE], verbs: ['get', 'patch'] },
-        { apiGroups: [''], resources: ['services/proxy'], resourceNames: [`${LIVE_SERVICE}:${HTTP_PORT_NAME}`, `${PREVIEW_SERVICE}:${HTTP_PORT_NAME}`], verbs: ['get', 'create'] },
+        {
+          apiGroups: [''],
+          resources: ['services/proxy'],
+          resourceNames: [`${LIVE_SERVICE}:${HTTP_PORT_NAME}`, `${PREVIEW_SERVICE}:${HTTP_PORT_NAME}`],
+          verbs: ['get', 'create'],
+        },
         { apiGroups: ['apps'], resources: ['deployments'], resourceNames: Color.options.map(deploymentName), verbs: ['get', 'patch'] },
         { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
@@ -265,7 +288,9 @@ function rbac(spec: DeploymentSpec): [IServiceAccount, IRole, IRoleBinding] {
 
 /** One or more objects as a YAML file with the "generated, do not edit" header. */
 export function yamlFile(path: string, ...objects: object[]): GeneratedFile {
-  const header = headerLines(GENERATE_COMMAND).map((line) => `# ${line}`).join('\n');
+  const header = headerLines(GENERATE_COMMAND)
+    .map((line) => `# ${line}`)
+    .join('\n');
   // YAML 1.1 quoting: Kubernetes' YAML reader would take an unquoted "yes" or "1" for a bool or a number.
   const body = objects.map((object) => stringify(object, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
   return { path, content: `${header}\n${body}` };
@@ -309,7 +334,11 @@ export function renderKubernetesFiles(spec: DeploymentSpec): GeneratedFile[] {
     yamlFile(base('kustomization.yaml'), baseKustomization),
     ...objects,
     { path: base(DASHBOARD_FILE), content: `${JSON.stringify(grafanaDashboard(), null, 2)}\n` },
-    yamlFile(at('components/ingress/kustomization.yaml'), { apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component', resources: ['ingress.yaml'] }),
+    yamlFile(at('components/ingress/kustomization.yaml'), {
+      apiVersion: 'kustomize.config.k8s.io/v1alpha1',
+      kind: 'Component',
+      resources: ['ingress.yaml'],
+    }),
     yamlFile(at('components/ingress/ingress.yaml'), ingress(spec)),
     yamlFile(
       at('overlays/example/kustomization.yaml'),

@@ -72,7 +72,10 @@ function servedPredictions(metrics: string): number {
 /** One POST /predict, answered (any status). */
 function postPredict(port: number, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => res.resume().on('end', () => resolve()));
+    const req = request(
+      { host: '127.0.0.1', port, path: '/predict', method: 'POST', headers: { 'content-type': 'application/json' } },
+      (res) => res.resume().on('end', () => resolve()),
+    );
     req.on('error', reject).end(body);
   });
 }
@@ -87,12 +90,15 @@ async function load(port: number): Promise<Record<number, number>> {
   const until = Date.now() + LOAD_MS;
   const one = (body: string) =>
     new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume().on('end', () => {
-          statuses[res.statusCode ?? 0] = (statuses[res.statusCode ?? 0] ?? 0) + 1;
-          resolve();
-        });
-      });
+      const req = request(
+        { host: '127.0.0.1', port, path: '/predict', method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume().on('end', () => {
+            statuses[res.statusCode ?? 0] = (statuses[res.statusCode ?? 0] ?? 0) + 1;
+            resolve();
+          });
+        },
+      );
       req.on('error', reject).end(body);
     });
   await Promise.all(
@@ -114,7 +120,11 @@ describeWithBinary(PROMETHEUS, 'prometheus')("the alerts' and the analysis' Prom
   /** One instant query: each series' labels and value. */
   async function query(promql: string): Promise<{ labels: Record<string, string>; value: number }[]> {
     const answer = await get(prometheusPort, `/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const parsed = JSON.parse(answer.body) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const parsed = JSON.parse(answer.body) as {
+      status: string;
+      error?: string;
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     if (parsed.status !== 'success') throw new Error(`${promql}: ${parsed.error}`);
     return parsed.data.result.map((series) => ({ labels: series.metric, value: Number(series.value[1]) }));
   }
@@ -124,19 +134,26 @@ describeWithBinary(PROMETHEUS, 'prometheus')("the alerts' and the analysis' Prom
     const [stored] = await query('sum(http_requests_total{color="green",route="/predict"})');
     return own > 0 && stored?.value === own ? true : undefined;
   };
-  const byColor = async (promql: string) => Object.fromEntries((await query(promql)).map((series) => [series.labels['color'], series.value]));
-  const pendingOrFiring = async (alert: string) => (await query(`ALERTS{alertname="${alert}"}`)).map((series) => series.labels['color']).sort();
+  const byColor = async (promql: string) =>
+    Object.fromEntries((await query(promql)).map((series) => [series.labels['color'], series.value]));
+  const pendingOrFiring = async (alert: string) =>
+    (await query(`ALERTS{alertname="${alert}"}`)).map((series) => series.labels['color']).sort();
   /** The AnalysisTemplate's queries for the pods of one revision, as Argo Rollouts sends them. */
-  const analysisFor = (hash: string) => analysisQueries().map((metric) => ({ ...metric, query: metric.query.replaceAll(`{{args.${PREVIEW_HASH_ARG}}}`, hash) }));
+  const analysisFor = (hash: string) =>
+    analysisQueries().map((metric) => ({ ...metric, query: metric.query.replaceAll(`{{args.${PREVIEW_HASH_ARG}}}`, hash) }));
 
   beforeAll(async () => {
-    if (!existsSync(SERVICE_MAIN)) throw new Error(`${SERVICE_MAIN} is missing: run \`npx nx run model-service:build\` (nx test deploy does it).`);
+    if (!existsSync(SERVICE_MAIN))
+      throw new Error(`${SERVICE_MAIN} is missing: run \`npx nx run model-service:build\` (nx test deploy does it).`);
     const [promPort, bluePort, greenPort, greenOldPort] = (await freePorts(4)) as [number, number, number, number];
     prometheusPort = promPort;
     colors.blue = { name: 'blue', port: bluePort };
     colors.green = { name: 'green', port: greenPort };
     colors.greenOnOldModel = { name: 'green (old model)', port: greenOldPort };
-    const target = (color: Color, as: 'blue' | 'green') => ({ targets: [`127.0.0.1:${color.port}`], labels: { color: as, rollouts_pod_template_hash: HASH[as] } });
+    const target = (color: Color, as: 'blue' | 'green') => ({
+      targets: [`127.0.0.1:${color.port}`],
+      labels: { color: as, rollouts_pod_template_hash: HASH[as] },
+    });
     // What the ServiceMonitor makes of the pods: the job is the metrics Service, each series carries its pod's color (or revision).
     writeFileSync(join(dir, 'rules.yaml'), stringify({ groups: prometheusRule(DEFAULT_DEPLOYMENT_SPEC).spec?.groups }));
     writeFileSync(
@@ -144,14 +161,29 @@ describeWithBinary(PROMETHEUS, 'prometheus')("the alerts' and the analysis' Prom
       stringify({
         global: { scrape_interval: '1s', evaluation_interval: '1s' },
         rule_files: [join(dir, 'rules.yaml')],
-        scrape_configs: [{ job_name: METRICS_SERVICE, static_configs: [target(colors.blue, 'blue'), target(colors.green, 'green'), target(colors.greenOnOldModel, 'green')] }],
+        scrape_configs: [
+          {
+            job_name: METRICS_SERVICE,
+            static_configs: [target(colors.blue, 'blue'), target(colors.green, 'green'), target(colors.greenOnOldModel, 'green')],
+          },
+        ],
       }),
     );
-    prometheus = spawn(PROMETHEUS as string, [`--config.file=${join(dir, 'prometheus.yaml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${prometheusPort}`, '--log.level=error'], { stdio: 'ignore' });
+    prometheus = spawn(
+      PROMETHEUS as string,
+      [
+        `--config.file=${join(dir, 'prometheus.yaml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${prometheusPort}`,
+        '--log.level=error',
+      ],
+      { stdio: 'ignore' },
+    );
     startColor(colors.blue, 'blue', 'models/v1.0.0/model.onnx');
     startColor(colors.green, 'green', 'models/v1.1.0/model.onnx');
     await waitFor('prometheus ready', async () => ((await get(prometheusPort, '/-/ready')).status === 200 ? true : undefined));
-    for (const color of [colors.blue, colors.green]) await waitFor(`${color.name} healthy`, async () => ((await get(color.port, '/health')).status === 200 ? true : undefined));
+    for (const color of [colors.blue, colors.green])
+      await waitFor(`${color.name} healthy`, async () => ((await get(color.port, '/health')).status === 200 ? true : undefined));
     // A rate needs a sample from before the load and one after it. Scrapes can fail while both
     // cores are busy, so wait for what Prometheus stored, not for a number of seconds: first a
     // sample of green's first answers, then one that holds every answer of the load.
@@ -202,12 +234,17 @@ describeWithBinary(PROMETHEUS, 'prometheus')("the alerts' and the analysis' Prom
     expect(await byColor(versionsPerColor())).toEqual({ blue: 1, green: 1 });
     expect(await query(colorDown('blue'))).toEqual([]);
     expect(await query(colorDown('green'))).toEqual([]);
-    for (const alert of ['MLModelHighErrorRate', 'MLModelHighLatency', 'MLModelColorDown', 'MLModelVersionMismatch']) expect(await pendingOrFiring(alert)).toEqual([]);
+    for (const alert of ['MLModelHighErrorRate', 'MLModelHighLatency', 'MLModelColorDown', 'MLModelVersionMismatch'])
+      expect(await pendingOrFiring(alert)).toEqual([]);
   });
 
   it('a color down: blue stopped, MLModelColorDown is pending for blue only', async () => {
     await stop(colors.blue.process);
-    expect(await waitFor('MLModelColorDown', async () => ((await pendingOrFiring('MLModelColorDown')).length > 0 ? pendingOrFiring('MLModelColorDown') : undefined))).toEqual(['blue']);
+    expect(
+      await waitFor('MLModelColorDown', async () =>
+        (await pendingOrFiring('MLModelColorDown')).length > 0 ? pendingOrFiring('MLModelColorDown') : undefined,
+      ),
+    ).toEqual(['blue']);
     // absent() of a comparison has no labels: the alert names the color by its rule's own `color` label.
     expect(await query(colorDown('blue'))).toEqual([{ labels: {}, value: 1 }]);
     expect(await query(colorDown('green'))).toEqual([]);
@@ -215,8 +252,14 @@ describeWithBinary(PROMETHEUS, 'prometheus')("the alerts' and the analysis' Prom
 
   it('a version mismatch: a green pod on the old model beside the new one, MLModelVersionMismatch is pending for green', async () => {
     startColor(colors.greenOnOldModel, 'green', 'models/v1.0.0/model.onnx');
-    await waitFor('the old green healthy', async () => ((await get(colors.greenOnOldModel.port, '/health')).status === 200 ? true : undefined));
-    expect(await waitFor('MLModelVersionMismatch', async () => ((await pendingOrFiring('MLModelVersionMismatch')).length > 0 ? pendingOrFiring('MLModelVersionMismatch') : undefined))).toEqual(['green']);
+    await waitFor('the old green healthy', async () =>
+      (await get(colors.greenOnOldModel.port, '/health')).status === 200 ? true : undefined,
+    );
+    expect(
+      await waitFor('MLModelVersionMismatch', async () =>
+        (await pendingOrFiring('MLModelVersionMismatch')).length > 0 ? pendingOrFiring('MLModelVersionMismatch') : undefined,
+      ),
+    ).toEqual(['green']);
     expect((await byColor(versionsPerColor()))['green']).toBe(2);
   }, 30_000);
 });

@@ -68,7 +68,10 @@ export function alertRules(): AlertRule[] {
       labels: { severity: 'critical' },
       annotations: {
         summary: `{{ $labels.color }} answers more than ${LIMITS.errorRate * 100}% of requests with 5xx`,
-        description: 'If {{ $labels.color }} is live, roll back: `npx nx run deploy:rollback --backend=kubernetes`. Its logs: `kubectl logs -l app=' + APP_NAME + ',color={{ $labels.color }}`.',
+        description:
+          'If {{ $labels.color }} is live, roll back: `npx nx run deploy:rollback --backend=kubernetes`. Its logs: `kubectl logs -l app=' +
+          APP_NAME +
+          ',color={{ $labels.color }}`.',
       },
     },
     {
@@ -78,7 +81,10 @@ export function alertRules(): AlertRule[] {
       labels: { severity: 'warning' },
       annotations: {
         summary: `p99 latency of {{ $labels.color }} is above ${LIMITS.p99Seconds * 1000} ms`,
-        description: 'Check its CPU throttling (`kubectl top pods -l app=' + APP_NAME + '`) and batch sizes; scale the Deployment or raise its CPU limit in deploy/deployment.json.',
+        description:
+          'Check its CPU throttling (`kubectl top pods -l app=' +
+          APP_NAME +
+          '`) and batch sizes; scale the Deployment or raise its CPU limit in deploy/deployment.json.',
       },
     },
     ...Color.options.map((color) => ({
@@ -99,7 +105,10 @@ export function alertRules(): AlertRule[] {
       labels: { severity: 'warning' },
       annotations: {
         summary: '{{ $labels.color }} pods serve {{ $value }} different model versions',
-        description: 'A rollout of {{ $labels.color }} stopped half-way: `kubectl rollout status deployment/' + APP_NAME + '-{{ $labels.color }}`, then release again.',
+        description:
+          'A rollout of {{ $labels.color }} stopped half-way: `kubectl rollout status deployment/' +
+          APP_NAME +
+          '-{{ $labels.color }}`, then release again.',
       },
     },
   ];
@@ -155,11 +164,32 @@ export function grafanaDashboard(): object {
     time: { from: 'now-1h', to: 'now' },
     templating: { list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', label: 'Prometheus' }] },
     panels: [
-      panel(1, 'Requests per second by color', 'reqps', `sum by (color) (rate(http_requests_total{${JOB_SELECTOR},${SERVED}}[1m]))`, '{{color}}', { x: 0, y: 0 }),
+      panel(
+        1,
+        'Requests per second by color',
+        'reqps',
+        `sum by (color) (rate(http_requests_total{${JOB_SELECTOR},${SERVED}}[1m]))`,
+        '{{color}}',
+        { x: 0, y: 0 },
+      ),
       panel(2, 'Error rate (5xx) by color', 'percentunit', errorRateByColor('1m'), '{{color}}', { x: 12, y: 0 }),
       panel(3, 'p99 latency by color', 's', p99ByColor('1m'), '{{color}}', { x: 0, y: 8 }),
-      panel(4, 'Inference time p99 by color', 's', `histogram_quantile(0.99, sum by (color, le) (rate(model_inference_duration_seconds_bucket{${JOB_SELECTOR}}[1m])))`, '{{color}}', { x: 12, y: 8 }),
-      panel(5, 'Model version per pod', 'none', `max by (color, version, pod) (model_info{${JOB_SELECTOR}})`, '{{color}} {{version}} {{pod}}', { x: 0, y: 16 }),
+      panel(
+        4,
+        'Inference time p99 by color',
+        's',
+        `histogram_quantile(0.99, sum by (color, le) (rate(model_inference_duration_seconds_bucket{${JOB_SELECTOR}}[1m])))`,
+        '{{color}}',
+        { x: 12, y: 8 },
+      ),
+      panel(
+        5,
+        'Model version per pod',
+        'none',
+        `max by (color, version, pod) (model_info{${JOB_SELECTOR}})`,
+        '{{color}} {{version}} {{pod}}',
+        { x: 0, y: 16 },
+      ),
       panel(6, 'Memory (RSS) per pod', 'bytes', `process_resident_memory_bytes{${JOB_SELECTOR}}`, '{{color}} {{pod}}', { x: 12, y: 16 }),
     ],
   };

@@ -14,7 +14,11 @@ describe('the weighted live route in nginx.conf', () => {
   it('has one server per slot (4 slots here) and round-robins over them without sticky settings', () => {
     const conf = renderNginxConf(DeploymentSpec.parse({ canary: { slots: 4, steps: [25, 50, 100] } }), site('/run'));
     expect(conf).toContain(
-      ['  upstream mlbg_live {', ...[0, 1, 2, 3].map((slot) => `    server unix:/run/live-slot-0${slot}.sock max_fails=0;`), `    keepalive ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_CONNECTIONS};`].join('\n'),
+      [
+        '  upstream mlbg_live {',
+        ...[0, 1, 2, 3].map((slot) => `    server unix:/run/live-slot-0${slot}.sock max_fails=0;`),
+        `    keepalive ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_CONNECTIONS};`,
+      ].join('\n'),
     );
     expect(conf).not.toContain('hash ');
     expect(conf).toContain('proxy_pass http://mlbg_live;');
@@ -26,7 +30,9 @@ describe('the weighted live route in nginx.conf', () => {
     expect(conf).toContain('map $http_x_user_id $mlbg_sticky_key {\n    "" $request_id;\n    default $http_x_user_id;\n  }');
     expect(conf).toContain('  upstream mlbg_live {\n    hash $mlbg_sticky_key consistent;\n');
     expect(conf).toContain('map $http_x_user_id $mlbg_live_upstream {\n    default mlbg_live;\n    "tester-1" mlbg_canary;\n  }');
-    expect(conf).toContain(`upstream mlbg_canary {\n    server unix:/run/canary.sock max_fails=0;\n    keepalive ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_CONNECTIONS};`);
+    expect(conf).toContain(
+      `upstream mlbg_canary {\n    server unix:/run/canary.sock max_fails=0;\n    keepalive ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_CONNECTIONS};`,
+    );
     expect(conf).toContain('proxy_pass http://$mlbg_live_upstream;');
   });
 
@@ -45,7 +51,10 @@ describeWithBinary(NGINX, 'nginx')('real nginx -t on the sticky config', () => {
       const spec = DeploymentSpec.parse({ canary: { sticky: { header: 'X-User-Id', canaryValues: ['tester-1'] } } });
       writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, site(join(prefix, 'run'))));
       const result = run(NGINX as string, ['-t', '-p', `${prefix}/`, '-c', 'nginx.conf']);
-      expect({ status: result.status, output: result.stderr }).toMatchObject({ status: 0, output: expect.stringContaining('test is successful') });
+      expect({ status: result.status, output: result.stderr }).toMatchObject({
+        status: 0,
+        output: expect.stringContaining('test is successful'),
+      });
     } finally {
       rmSync(prefix, { recursive: true, force: true });
     }

@@ -28,7 +28,7 @@ export function stickyMapLines(spec: DeploymentSpec): string[] {
   const value = sticky ? stickyValue(sticky) : undefined;
   if (!sticky || !value) return [];
   return [
-    '# Sticky: hash the client\'s value over the slots; a request without one is spread by its request id.',
+    "# Sticky: hash the client's value over the slots; a request without one is spread by its request id.",
     `map ${value} ${STICKY_KEY_VARIABLE} {`,
     '  "" $request_id;',
     `  default ${value};`,

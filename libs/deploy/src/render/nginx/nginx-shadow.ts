@@ -36,7 +36,13 @@ export function clearShadowHeader(): string[] {
  * @param liveBody the directives of the live `location /` (proxy_pass, error pages)
  */
 export function mirroredLocations(socketDir: string, liveBody: readonly string[]): string[] {
-  const mirrored = (match: string) => [`location ${match} {`, `  mirror ${MIRROR_URI};`, '  mirror_request_body on;', ...liveBody.map((line) => `  ${line}`), '}'];
+  const mirrored = (match: string) => [
+    `location ${match} {`,
+    `  mirror ${MIRROR_URI};`,
+    '  mirror_request_body on;',
+    ...liveBody.map((line) => `  ${line}`),
+    '}',
+  ];
   return [
     `# Live /predict and V2 infer, also copied to the shadow relay while ${SHADOW_SOCKET} exists (deploy:shadow on).`,
     ...mirrored('= /predict'),

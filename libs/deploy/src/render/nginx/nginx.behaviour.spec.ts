@@ -47,13 +47,29 @@ async function startColor(color: FakeColor, socketPath: string): Promise<Server>
       const link = req.headers[ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER];
       const folder = dirname(socketPath);
       // A slot pattern (`live-slot-*.sock`) names every link it stands for.
-      const links = typeof link !== 'string' ? [] : link.includes('*') ? readdirSync(folder).filter((name) => name.startsWith(link.split('*')[0] ?? '') && name.endsWith(link.split('*')[1] ?? '')) : [link];
+      const links =
+        typeof link !== 'string'
+          ? []
+          : link.includes('*')
+            ? readdirSync(folder).filter((name) => name.startsWith(link.split('*')[0] ?? '') && name.endsWith(link.split('*')[1] ?? ''))
+            : [link];
       const retired = links.some((name) => readlinkSync(join(folder, name)) !== `${color}.sock`);
       res.setHeader('Content-Type', 'application/json');
       res.setHeader('X-Color', color);
       res.setHeader('X-Model-Version', VERSIONS[color]);
       if (retired) res.setHeader('Connection', 'close');
-      res.end(JSON.stringify({ status: 'ok', version: VERSIONS[color], color, url: req.url, requestId: req.headers['x-request-id'], link, retired, connections: connectionCounts.get(color) }));
+      res.end(
+        JSON.stringify({
+          status: 'ok',
+          version: VERSIONS[color],
+          color,
+          url: req.url,
+          requestId: req.headers['x-request-id'],
+          link,
+          retired,
+          connections: connectionCounts.get(color),
+        }),
+      );
     });
   });
   server.keepAliveTimeout = ROUTER_CONNECTIONS.COLOR_KEEP_ALIVE_TIMEOUT_MS;
@@ -78,19 +94,22 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
 
   function call(path: string, options: { method?: string; body?: string; agent?: Agent; port?: number } = {}): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: options.port ?? port, path, method: options.method ?? 'GET', agent: options.agent ?? false }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => {
-          const answer = { status: res.statusCode ?? 0, headers: res.headers, localPort: res.socket?.localPort };
-          try {
-            resolve({ ...answer, json: JSON.parse(text) });
-          } catch {
-            reject(new Error(`${path} answered ${res.statusCode} with a body that is not JSON: ${text}`));
-          }
-        });
-      });
+      const req = request(
+        { host: '127.0.0.1', port: options.port ?? port, path, method: options.method ?? 'GET', agent: options.agent ?? false },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => {
+            const answer = { status: res.statusCode ?? 0, headers: res.headers, localPort: res.socket?.localPort };
+            try {
+              resolve({ ...answer, json: JSON.parse(text) });
+            } catch {
+              reject(new Error(`${path} answered ${res.statusCode} with a body that is not JSON: ${text}`));
+            }
+          });
+        },
+      );
       req.on('error', reject);
       if (options.body !== undefined) req.setHeader('Content-Type', 'application/json');
       req.end(options.body);
@@ -99,7 +118,8 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
 
   /** Points a route at a color the way the switch does: a new relative symlink renamed over the old (live: every slot link). */
   function pointAt(link: 'live.sock' | 'preview.sock', color: FakeColor) {
-    const links = link === 'live.sock' ? [link, ...Array.from({ length: DEFAULT_LIVE_SLOTS }, (_, index) => liveSlotSocket(index))] : [link];
+    const links =
+      link === 'live.sock' ? [link, ...Array.from({ length: DEFAULT_LIVE_SLOTS }, (_, index) => liveSlotSocket(index))] : [link];
     for (const name of links) {
       const next = join(runDir, `${name}.next`);
       symlinkSync(`${color}.sock`, next);
@@ -124,7 +144,9 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
   async function startNginx(spec: DeploymentSpec, listenPort: number, prefix: string): Promise<ChildProcess> {
     mkdirSync(prefix, { mode: 0o755 });
     writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, localNginxSite(spec, { socketDir: runDir, port: listenPort })));
-    const child = spawn(NGINX as string, ['-p', `${prefix}/`, '-c', 'nginx.conf', '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NGINX as string, ['-p', `${prefix}/`, '-c', 'nginx.conf', '-g', 'daemon off;'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     started.push(child);
     child.stdout?.on('data', (chunk) => (nginxOutput += chunk));
     child.stderr?.on('data', (chunk) => (nginxOutput += chunk));
@@ -134,7 +156,8 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
         await call('/health/live', { port: listenPort });
         return child;
       } catch (error) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${(error as Error).message}\n${nginxOutput}`);
+        if (child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`nginx did not start: ${(error as Error).message}\n${nginxOutput}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
@@ -192,11 +215,15 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
       pointAt('preview.sock', 'blue');
       // Each slot's kept connection to blue (used just now) carries one more answer, closing it.
       const moving = await callEverySlot(agent);
-      expect(moving.filter((answer) => answer.json.color === 'blue').map((answer) => answer.json.retired)).toEqual(moving.filter((answer) => answer.json.color === 'blue').map(() => true));
+      expect(moving.filter((answer) => answer.json.color === 'blue').map((answer) => answer.json.retired)).toEqual(
+        moving.filter((answer) => answer.json.color === 'blue').map(() => true),
+      );
       expect(moving.filter((answer) => answer.json.retired).length).toBeGreaterThan(0);
       const after = await call('/health', { agent });
       expect([before.json.color, after.json.color]).toEqual(['blue', 'green']);
-      expect((await callEverySlot(agent)).map((answer) => answer.json.color)).toEqual(Array.from({ length: DEFAULT_LIVE_SLOTS }, () => 'green'));
+      expect((await callEverySlot(agent)).map((answer) => answer.json.color)).toEqual(
+        Array.from({ length: DEFAULT_LIVE_SLOTS }, () => 'green'),
+      );
       expect(after.localPort).toBe(before.localPort); // the client's own connection to nginx is untouched
       // The preview route's kept connection to green retires the same way.
       expect((await call('/preview/health')).json).toMatchObject({ color: 'green', retired: true });
@@ -241,9 +268,19 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
   it.each([
     ['a bad request line', 'GARBAGE\r\n\r\n', 400, 'BAD_REQUEST'],
     ['a URI over the buffer', `GET /${'a'.repeat(9_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'URI_TOO_LONG'],
-    ['a header over the buffer (nginx 494)', `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(9_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+    [
+      'a header over the buffer (nginx 494)',
+      `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(9_000)}\r\n\r\n`,
+      431,
+      'HEADERS_TOO_LARGE',
+    ],
     ['two Host headers', 'GET /health HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n', 400, 'BAD_REQUEST'],
-    ['an internal error URI asked for directly', 'GET /.mlbg-router-error/BAD_REQUEST HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 404, 'NOT_FOUND'],
+    [
+      'an internal error URI asked for directly',
+      'GET /.mlbg-router-error/BAD_REQUEST HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      404,
+      'NOT_FOUND',
+    ],
   ])("answers %s with the service's JSON error shape, not nginx's HTML page", async (_, bytes, status, code) => {
     const answer = await raw(bytes);
     expect({ status: answer.status, type: answer.type }).toEqual({ status, type: 'application/json' });
@@ -258,7 +295,11 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
 
   it('with a rate limit in the spec, answers a client over it with a JSON 429 (and without one, never)', async () => {
     const limitedPort = await freePort();
-    await startNginx(DeploymentSpec.parse({ proxy: { rateLimit: { requestsPerSecond: 1, burst: 0 } } }), limitedPort, join(root, 'prefix-limited'));
+    await startNginx(
+      DeploymentSpec.parse({ proxy: { rateLimit: { requestsPerSecond: 1, burst: 0 } } }),
+      limitedPort,
+      join(root, 'prefix-limited'),
+    );
     const answers = [];
     for (let count = 0; count < 3; count += 1) answers.push(await call('/health', { port: limitedPort }));
     // startNginx's own readiness probe was this client's first request within the second.
@@ -283,7 +324,10 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
       const answer = await call(path, { port: timeoutPort });
       const tookMs = Date.now() - began;
       expect({ status: answer.status, type: answer.headers['content-type'] }).toEqual({ status: 504, type: 'application/json' });
-      expect(ErrorBody.parse(answer.json)).toMatchObject({ code: 'UPSTREAM_TIMEOUT', detail: expect.stringContaining('did not answer in time') });
+      expect(ErrorBody.parse(answer.json)).toMatchObject({
+        code: 'UPSTREAM_TIMEOUT',
+        detail: expect.stringContaining('did not answer in time'),
+      });
       expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
       expect(tookMs).toBeGreaterThanOrEqual(readSeconds * 1000 - NGINX_CLOCK_SLACK_MS);
       expect(tookMs).toBeLessThan((connectSeconds + sendSeconds + readSeconds) * 1000);
@@ -297,7 +341,10 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     const answer = await call('/preview/health');
     expect(answer.status).toBe(503);
     expect(answer.headers['content-type']).toBe('application/json');
-    expect(ErrorBody.parse(answer.json)).toMatchObject({ code: 'PREVIEW_UNAVAILABLE', detail: expect.stringContaining('npx nx run deploy:up') });
+    expect(ErrorBody.parse(answer.json)).toMatchObject({
+      code: 'PREVIEW_UNAVAILABLE',
+      detail: expect.stringContaining('npx nx run deploy:up'),
+    });
     expect((await call('/health')).json.color).toBe('blue');
   });
 

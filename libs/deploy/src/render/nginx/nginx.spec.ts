@@ -21,7 +21,7 @@ function block(conf: string, head: string): string {
 }
 
 describe('renderNginxConf: shadow traffic and the admin routes', () => {
-  it('mirrors exact /predict and V2 infer, with the live route\'s own proxying, to an internal location that answers itself without shadow.sock', () => {
+  it("mirrors exact /predict and V2 infer, with the live route's own proxying, to an internal location that answers itself without shadow.sock", () => {
     expect(block(local, 'location = /predict')).toContain('mirror /.mlbg-shadow;');
     expect(block(local, 'location = /predict')).toContain('proxy_pass http://mlbg_live;');
     expect(block(local, 'location ~ ^/v2/models/[^/]+(/versions/[^/]+)?/infer$')).toContain('mirror /.mlbg-shadow;');
@@ -43,12 +43,17 @@ describe('renderNginxConf: shadow traffic and the admin routes', () => {
     expect(PREDICTIONS_ADMIN_PATH.startsWith('/admin/')).toBe(true);
     // internal even when a spec's own list leaves it out
     const listed = DeploymentSpec.parse({ proxy: { internalRoutes: { paths: ['/metrics'] } } });
-    expect(block(renderNginxConf(listed, localNginxSite(listed, { socketDir: '/r', port: 8080 })), 'location ^~ /admin/')).toContain('deny all;');
+    expect(block(renderNginxConf(listed, localNginxSite(listed, { socketDir: '/r', port: 8080 })), 'location ^~ /admin/')).toContain(
+      'deny all;',
+    );
     expect(block(local, 'location ^~ /preview/admin/')).toContain('proxy_pass http://mlbg_preview/admin/;');
   });
 
   it('shadow.mirror=false renders no mirror at all (and keeps the admin routes internal and the header cleared)', () => {
-    const off = renderNginxConf({ ...spec, shadow: { ...spec.shadow, mirror: false } }, localNginxSite(spec, { socketDir: '/tmp/mlbg/run', port: 8080 }));
+    const off = renderNginxConf(
+      { ...spec, shadow: { ...spec.shadow, mirror: false } },
+      localNginxSite(spec, { socketDir: '/tmp/mlbg/run', port: 8080 }),
+    );
     expect(off).not.toMatch(/mirror |mlbg_shadow|location = \/predict/);
     expect(off).toContain('location ^~ /admin/');
     expect(off).toContain('proxy_set_header x-mlbg-shadow "";');
@@ -62,9 +67,19 @@ describe('renderNginxConf', () => {
   });
 
   it('sends live traffic round-robin over the slot links without upstream keepalive, the preview route with it, and without retries', () => {
-    const slots = Array.from({ length: 20 }, (_, index) => `    server unix:/tmp/mlbg/run/live-slot-${String(index).padStart(2, '0')}.sock max_fails=0;\n`).join('');
-    const keepalive = [`keepalive ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_CONNECTIONS}`, `keepalive_timeout ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS}ms`, `keepalive_requests ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_REQUESTS}`, `keepalive_time ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIME_S}s`];
-    expect(block(local, 'upstream mlbg_live')).toBe(`upstream mlbg_live {\n${slots}${keepalive.map((line) => `    ${line};\n`).join('')}  }`);
+    const slots = Array.from(
+      { length: 20 },
+      (_, index) => `    server unix:/tmp/mlbg/run/live-slot-${String(index).padStart(2, '0')}.sock max_fails=0;\n`,
+    ).join('');
+    const keepalive = [
+      `keepalive ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_CONNECTIONS}`,
+      `keepalive_timeout ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS}ms`,
+      `keepalive_requests ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_REQUESTS}`,
+      `keepalive_time ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIME_S}s`,
+    ];
+    expect(block(local, 'upstream mlbg_live')).toBe(
+      `upstream mlbg_live {\n${slots}${keepalive.map((line) => `    ${line};\n`).join('')}  }`,
+    );
     const upstream = block(local, 'upstream mlbg_preview');
     expect(upstream).toContain('server unix:/tmp/mlbg/run/preview.sock max_fails=0;');
     expect(upstream).toContain(`keepalive_timeout ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS}ms;`);
@@ -116,7 +131,13 @@ describe('renderNginxConf', () => {
   });
 
   it("answers nginx's own errors with the service's JSON error shape", () => {
-    for (const [code, status] of [['LIVE_UNAVAILABLE', 503], ['PREVIEW_UNAVAILABLE', 503], ['UPSTREAM_TIMEOUT', 504], ['BODY_TOO_LARGE', 413], ['INTERNAL_ROUTE', 404]] as const) {
+    for (const [code, status] of [
+      ['LIVE_UNAVAILABLE', 503],
+      ['PREVIEW_UNAVAILABLE', 503],
+      ['UPSTREAM_TIMEOUT', 504],
+      ['BODY_TOO_LARGE', 413],
+      ['INTERNAL_ROUTE', 404],
+    ] as const) {
       const location = block(local, `location @${code}`);
       const body = location.match(new RegExp(`return ${status} '(.*)';`))?.[1];
       expect(ErrorBody.parse(JSON.parse(body ?? 'null'))).toMatchObject({ code });
@@ -124,7 +145,11 @@ describe('renderNginxConf', () => {
     }
     expect(block(local, 'location @PREVIEW_UNAVAILABLE')).toContain('npx nx run deploy:up');
     // Raised before the request has a URI, so they go to internal URIs (nginx can not go to a named location then).
-    for (const [code, status, raised] of [['BAD_REQUEST', 400, 400], ['URI_TOO_LONG', 414, 414], ['HEADERS_TOO_LARGE', 431, 494]] as const) {
+    for (const [code, status, raised] of [
+      ['BAD_REQUEST', 400, 400],
+      ['URI_TOO_LONG', 414, 414],
+      ['HEADERS_TOO_LARGE', 431, 494],
+    ] as const) {
       expect(local).toContain(`error_page ${raised} = /.mlbg-router-error/${code};`);
       expect(block(local, `location = /.mlbg-router-error/${code}`)).toMatch(new RegExp(`internal;[\\s\\S]*return ${status} '`));
     }
@@ -133,12 +158,16 @@ describe('renderNginxConf', () => {
   it("sets nginx's timeouts towards the colors from the spec's proxy.timeouts, once for every route", () => {
     const server = block(local, 'server');
     expect(server).toMatch(/\n {4}proxy_connect_timeout 2s;\n {4}proxy_send_timeout 30s;\n {4}proxy_read_timeout 30s;/);
-    const timed = renderNginxConf(DeploymentSpec.parse({ proxy: { timeouts: { connectSeconds: 1, sendSeconds: 4, readSeconds: 3 } } }), localNginxSite(spec, { socketDir: '/tmp/mlbg/run', port: 8080 }));
+    const timed = renderNginxConf(
+      DeploymentSpec.parse({ proxy: { timeouts: { connectSeconds: 1, sendSeconds: 4, readSeconds: 3 } } }),
+      localNginxSite(spec, { socketDir: '/tmp/mlbg/run', port: 8080 }),
+    );
     expect(block(timed, 'server')).toMatch(/\n {4}proxy_connect_timeout 1s;\n {4}proxy_send_timeout 4s;\n {4}proxy_read_timeout 3s;/);
     // Set on the server only, so every location inherits it (the shadow mirror's own short one aside).
     expect(timed.match(/proxy_read_timeout/g)).toHaveLength(2);
     expect(block(timed, 'location = /.mlbg-shadow')).toContain('proxy_read_timeout 1s;');
-    for (const head of ['location /', 'location /preview/', 'location = /predict']) expect(block(timed, head)).toContain('error_page 504 = @UPSTREAM_TIMEOUT;');
+    for (const head of ['location /', 'location /preview/', 'location = /predict'])
+      expect(block(timed, head)).toContain('error_page 504 = @UPSTREAM_TIMEOUT;');
   });
 
   it("limits bodies to the service's BODY_LIMIT", () => {
@@ -149,7 +178,14 @@ describe('renderNginxConf', () => {
 
   it('logs JSON with the upstream, its status, timings and the answering color', () => {
     expect(local).toContain('log_format mlbg_json escape=json');
-    for (const variable of ['$upstream_addr', '$upstream_status', '$request_time', '$upstream_response_time', '$upstream_http_x_color', '$upstream_http_x_model_version']) {
+    for (const variable of [
+      '$upstream_addr',
+      '$upstream_status',
+      '$request_time',
+      '$upstream_response_time',
+      '$upstream_http_x_color',
+      '$upstream_http_x_model_version',
+    ]) {
       expect(local).toContain(variable);
     }
     expect(local).toContain('proxy_set_header X-Request-Id $request_id;');
@@ -157,7 +193,18 @@ describe('renderNginxConf', () => {
   });
 
   it('keeps every file of local mode under the prefix and leaves daemon to the command line', () => {
-    for (const line of ['pid nginx.pid;', 'error_log error.log warn;', 'access_log access.log mlbg_json buffer=64k flush=1s;', 'client_body_temp_path client_body_temp;', 'proxy_temp_path proxy_temp;', 'fastcgi_temp_path fastcgi_temp;', 'uwsgi_temp_path uwsgi_temp;', 'scgi_temp_path scgi_temp;', 'listen 127.0.0.1:8080;', 'worker_processes 1;']) {
+    for (const line of [
+      'pid nginx.pid;',
+      'error_log error.log warn;',
+      'access_log access.log mlbg_json buffer=64k flush=1s;',
+      'client_body_temp_path client_body_temp;',
+      'proxy_temp_path proxy_temp;',
+      'fastcgi_temp_path fastcgi_temp;',
+      'uwsgi_temp_path uwsgi_temp;',
+      'scgi_temp_path scgi_temp;',
+      'listen 127.0.0.1:8080;',
+      'worker_processes 1;',
+    ]) {
       expect(local).toContain(line);
     }
     expect(local).not.toMatch(/^\s*(daemon|user)\b/m);

@@ -22,7 +22,10 @@ describeWithBinary(NGINX, 'nginx')('real nginx -t', () => {
     writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, site));
     const args = ['-t', '-p', `${prefix}/`, '-c', 'nginx.conf'];
     const result = asUser ? run(RUNUSER as string, ['-u', asUser, '--', NGINX as string, ...args]) : run(NGINX as string, args);
-    expect({ status: result.status, output: result.stderr }).toMatchObject({ status: 0, output: expect.stringContaining('test is successful') });
+    expect({ status: result.status, output: result.stderr }).toMatchObject({
+      status: 0,
+      output: expect.stringContaining('test is successful'),
+    });
   }
 
   it('accepts the local config (sockets need not exist)', () => {

@@ -55,8 +55,15 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
   const listen = site.listen.host ? `${site.listen.host}:${site.listen.port}` : String(site.listen.port);
   const preview = spec.preview.pathPrefix;
   const keepalive = spec.proxy.upstreamKeepalive;
-  const tempPaths = files.tempDir === undefined ? [] : TEMP_FOLDERS.map((name) => `${name}_temp_path ${posix.join(files.tempDir ?? '', `${name}_temp`)};`);
-  const live: Route = { upstream: LIVE_UPSTREAM, socket: LIVE_SLOT_PATTERN, unavailable: 'LIVE_UNAVAILABLE', keepalive, rateLimited: spec.proxy.rateLimit !== undefined };
+  const tempPaths =
+    files.tempDir === undefined ? [] : TEMP_FOLDERS.map((name) => `${name}_temp_path ${posix.join(files.tempDir ?? '', `${name}_temp`)};`);
+  const live: Route = {
+    upstream: LIVE_UPSTREAM,
+    socket: LIVE_SLOT_PATTERN,
+    unavailable: 'LIVE_UNAVAILABLE',
+    keepalive,
+    rateLimited: spec.proxy.rateLimit !== undefined,
+  };
   const previewRoute: Route = { ...live, upstream: PREVIEW_UPSTREAM, socket: PREVIEW_SOCKET, unavailable: 'PREVIEW_UNAVAILABLE' };
 
   const liveBody = proxyTo(live, `http://${liveProxyTarget(spec)}`);
@@ -91,7 +98,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     }),
     `  access_log ${files.accessLog} ${LOG_FORMAT} ${ACCESS_LOG_BUFFERING};`,
     '',
-    '  # The service\'s own BODY_LIMIT: nginx must refuse exactly what the service would.',
+    "  # The service's own BODY_LIMIT: nginx must refuse exactly what the service would.",
     `  client_max_body_size ${spec.limits.bodyLimitBytes};`,
     ...indent(1, rateLimitZone(spec.proxy)),
     '',
@@ -130,7 +137,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     ...indent(2, internalRoutes(spec.proxy, live, '/')),
     ...indent(2, internalRoutes(spec.proxy, previewRoute, preview)),
     '',
-    '    # nginx\'s own answers, in the service\'s JSON error shape instead of its HTML pages.',
+    "    # nginx's own answers, in the service's JSON error shape instead of its HTML pages.",
     ...indent(2, routerErrorLocations(site, spec.proxy)),
     '  }',
     '}',
@@ -163,7 +170,9 @@ function proxyHeaders(keepalive: boolean): string[] {
     'proxy_set_header X-Forwarded-Proto $scheme;',
     `proxy_set_header X-Forwarded-Prefix $${PREFIX_VARIABLE};`,
     // Keep the connection (nginx sends `Connection: close` otherwise) and name the link it goes through.
-    ...(keepalive ? ['proxy_set_header Connection "";', `proxy_set_header ${ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER} $${SOCKET_VARIABLE};`] : []),
+    ...(keepalive
+      ? ['proxy_set_header Connection "";', `proxy_set_header ${ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER} $${SOCKET_VARIABLE};`]
+      : []),
   ];
 }
 
@@ -194,7 +203,11 @@ function errorPages(route: Route): string[] {
  * 494 is nginx's own code for a header over `large_client_header_buffers`.
  */
 const REQUEST_ERRORS: readonly RouterErrorCode[] = ['BAD_REQUEST', 'URI_TOO_LONG', 'HEADERS_TOO_LARGE', 'NOT_FOUND'];
-const REQUEST_ERROR_STATUSES: readonly [number, RouterErrorCode][] = [[400, 'BAD_REQUEST'], [414, 'URI_TOO_LONG'], [494, 'HEADERS_TOO_LARGE']];
+const REQUEST_ERROR_STATUSES: readonly [number, RouterErrorCode][] = [
+  [400, 'BAD_REQUEST'],
+  [414, 'URI_TOO_LONG'],
+  [494, 'HEADERS_TOO_LARGE'],
+];
 const ERROR_URI_PREFIX = '/.mlbg-router-error/';
 
 function requestErrorUri(code: RouterErrorCode): string {
@@ -222,13 +235,18 @@ function internalRoutes(proxy: ProxySpec, route: Route, prefix: string): string[
       ...allow.map((address) => `  allow ${address};`),
       '  deny all;',
       '  error_page 403 = @INTERNAL_ROUTE;',
-      ...indent(1, proxyTo(route, `http://${route.upstream}${prefix === '/' ? '' : upstreamPath}`, prefix === '/' ? undefined : prefix.slice(0, -1))),
+      ...indent(
+        1,
+        proxyTo(route, `http://${route.upstream}${prefix === '/' ? '' : upstreamPath}`, prefix === '/' ? undefined : prefix.slice(0, -1)),
+      ),
       '}',
     ];
     return [
       '',
       `# Internal: ${routePath} ${allow.length > 0 ? `only for ${allow.join(', ')}` : 'for no client'} (spec proxy.internalRoutes).`,
-      ...(exact ? body(`= ${routePath}`, path) : [...body(`^~ ${routePath}`, path), ...body(`= ${routePath.slice(0, -1)}`, path.slice(0, -1))]),
+      ...(exact
+        ? body(`= ${routePath}`, path)
+        : [...body(`^~ ${routePath}`, path), ...body(`= ${routePath.slice(0, -1)}`, path.slice(0, -1))]),
     ];
   });
 }
@@ -249,7 +267,11 @@ function proxyTimeouts(proxy: ProxySpec): string[] {
 
 function rateLimitZone(proxy: ProxySpec): string[] {
   if (!proxy.rateLimit) return [];
-  return ['', '# Per client address (spec proxy.rateLimit).', `limit_req_zone $binary_remote_addr zone=${RATE_LIMIT_ZONE}:10m rate=${proxy.rateLimit.requestsPerSecond}r/s;`];
+  return [
+    '',
+    '# Per client address (spec proxy.rateLimit).',
+    `limit_req_zone $binary_remote_addr zone=${RATE_LIMIT_ZONE}:10m rate=${proxy.rateLimit.requestsPerSecond}r/s;`,
+  ];
 }
 
 function rateLimitRule(proxy: ProxySpec): string[] {

@@ -21,10 +21,19 @@ export const ROUTER_ERRORS = {
   // Same code and text as the service's own answer, so a client can not tell which one refused.
   BODY_TOO_LARGE: { status: 413, message: API_ERRORS.BODY_TOO_LARGE.message },
   // What nginx refuses before any color sees the request (its own HTML pages otherwise).
-  BAD_REQUEST: { status: 400, message: 'The request is not valid HTTP (a malformed request line or header). Check the client that sent it.' },
-  URI_TOO_LONG: { status: 414, message: 'The request URI is longer than the router accepts. Send the data in a POST body instead of the URL.' },
+  BAD_REQUEST: {
+    status: 400,
+    message: 'The request is not valid HTTP (a malformed request line or header). Check the client that sent it.',
+  },
+  URI_TOO_LONG: {
+    status: 414,
+    message: 'The request URI is longer than the router accepts. Send the data in a POST body instead of the URL.',
+  },
   // 431, as the color itself answers a header block over its limit (nginx logs it as 494).
-  HEADERS_TOO_LARGE: { status: 431, message: 'A request header (or all of them together) is larger than the router accepts. Send smaller headers or cookies.' },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    message: 'A request header (or all of them together) is larger than the router accepts. Send smaller headers or cookies.',
+  },
   NOT_FOUND: { status: 404, message: API_ERRORS.NOT_FOUND.message },
   INTERNAL_ROUTE: {
     status: 404,

@@ -6,7 +6,8 @@ import { ROUTER_CONNECTIONS } from '@mlbg/contract';
  */
 export function keepaliveLines(keepalive: boolean): string[] {
   if (!keepalive) return [];
-  const { ROUTER_KEEPALIVE_CONNECTIONS, ROUTER_KEEPALIVE_TIMEOUT_MS, ROUTER_KEEPALIVE_REQUESTS, ROUTER_KEEPALIVE_TIME_S } = ROUTER_CONNECTIONS;
+  const { ROUTER_KEEPALIVE_CONNECTIONS, ROUTER_KEEPALIVE_TIMEOUT_MS, ROUTER_KEEPALIVE_REQUESTS, ROUTER_KEEPALIVE_TIME_S } =
+    ROUTER_CONNECTIONS;
   return [
     `  keepalive ${ROUTER_KEEPALIVE_CONNECTIONS};`,
     `  keepalive_timeout ${ROUTER_KEEPALIVE_TIMEOUT_MS}ms;`,
