@@ -14,28 +14,13 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   effects: ['errors'],
   gates: ['effects', 'errors', 'routing', 'spec'],
   history: ['gates', 'routing'],
-  // The relay is a process of its own; backends start it and read its counters' type.
-  'shadow-relay': [],
-  backends: ['effects', 'errors', 'gates', 'history', 'render', 'routing', 'shadow-relay', 'spec'],
+  backends: ['effects', 'errors', 'gates', 'history', 'render', 'routing', 'spec'],
   commands: ['backends', 'effects', 'errors', 'gates', 'history', 'routing', 'spec'],
   // The dashboard's server sits beside cli (which starts it) and above commands (whose functions its buttons call).
   dashboard: ['backends', 'commands', 'effects', 'errors', 'gates', 'history', 'routing', 'spec'],
-  cli: ['backends', 'commands', 'dashboard', 'effects', 'errors', 'gates', 'history', 'render', 'routing', 'shadow-relay', 'spec'],
+  cli: ['backends', 'commands', 'dashboard', 'effects', 'errors', 'gates', 'history', 'render', 'routing', 'spec'],
   executors: [],
-  testing: [
-    'backends',
-    'cli',
-    'commands',
-    'dashboard',
-    'effects',
-    'errors',
-    'gates',
-    'history',
-    'render',
-    'routing',
-    'shadow-relay',
-    'spec',
-  ],
+  testing: ['backends', 'cli', 'commands', 'dashboard', 'effects', 'errors', 'gates', 'history', 'render', 'routing', 'spec'],
 };
 
 const SRC = __dirname;

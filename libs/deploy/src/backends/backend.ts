@@ -4,7 +4,7 @@ import type { HealthView } from '../effects/service-client';
 import type { ColorAccess } from '../gates/gate';
 import type { BackendKind } from '../history/history';
 import type { Routes } from '../routing/routes';
-import type { RelayStatus } from '../shadow-relay/relay';
+import type { RelayStatus } from './local/shadow/relay/relay';
 
 /**
  * One deployment the commands drive: the local stack (processes and a real nginx) or Docker

@@ -1,7 +1,7 @@
 import { Color } from '@mlbg/contract';
 import { parseArgs } from 'node:util';
 import { BackendKind } from '../history/history';
-import { MAX_CAPTURE_BODIES } from '../shadow-relay/relay';
+import { MAX_CAPTURE_BODIES } from '../backends/local/shadow/relay/relay';
 
 /** `dashboard`'s defaults: loopback only, Argo Rollouts' dashboard port. */
 const DASHBOARD_HOST = '127.0.0.1';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CanarySettings, CanarySignals } from '../commands/canary';
+import type { CanarySettings, CanarySignals } from '../commands/canary/canary';
 import { DeployError } from '../errors';
 import { CanarySpec, ProbeSamples } from '../spec/canary-spec';
 import type { DeploymentSpec } from '../spec/deployment-spec';

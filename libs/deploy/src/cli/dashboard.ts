@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { StackLayout } from '../backends/local/layout';
-import { loadSpec } from '../backends/local/lifecycle';
-import { diffColors } from '../commands/diff';
+import { loadSpec } from '../backends/local/stack/up-down';
+import { diffColors } from '../commands/shadow/diff';
 import { predictionDiffSettings } from '../gates';
 import type { CommandContext } from '../commands/context';
 import { DashboardFeed } from '../dashboard/feed';

@@ -1,4 +1,4 @@
-import type { DiffResult } from '../commands/diff';
+import type { DiffResult } from '../commands/shadow/diff';
 import { type DiffReport, percent } from '../gates';
 
 /** The `deploy:diff` report for people: a table, a text histogram of the differences, the verdict. Pure. */

@@ -1,9 +1,9 @@
 import type { Color } from '@mlbg/contract';
 import type { BackendStatus, DownResult, ProcessState, ReleaseResult, UpResult } from '../backends/backend';
-import type { StatusResult } from '../commands/lifecycle';
-import { type CanaryResult, describeInterval } from '../commands/canary';
-import type { CanaryView } from '../commands/canary-status';
-import type { SwitchResult } from '../commands/switch';
+import type { StatusResult } from '../commands/stack/stack';
+import { type CanaryResult, describeInterval } from '../commands/canary/canary';
+import type { CanaryView } from '../commands/canary/canary-view';
+import type { SwitchResult } from '../commands/switch/switch';
 import type { HealthView } from '../effects/service-client';
 import type { GateResult } from '../gates/gate';
 import type { HistoryEntry, MoveEntry } from '../history/history';

@@ -2,16 +2,16 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Backend } from '../backends/backend';
 import { type ComposeTarget, composeBackend, detectComposeCommand } from '../backends/compose/compose-backend';
 import { DEFAULT_STATE_DIR, type StackLayout, stackLayout } from '../backends/local/layout';
-import { loadSpec } from '../backends/local/lifecycle';
+import { loadSpec } from '../backends/local/stack/up-down';
 import { localBackend } from '../backends/local/local-backend';
 import { connectKubernetes } from '../backends/kubernetes/client-node-api';
 import { configMapHistory } from '../backends/kubernetes/configmap-history';
 import { kubernetesBackend } from '../backends/kubernetes/kubernetes-backend';
 import { leaseLock } from '../backends/kubernetes/lease-lock';
 import { type CommandContext, stateFolderStores } from '../commands/context';
-import { downStack, releaseToIdle, stackStatus, upStack } from '../commands/lifecycle';
-import { rollbackTraffic } from '../commands/rollback';
-import { type SwitchResult, switchFailure, switchTraffic } from '../commands/switch';
+import { downStack, releaseToIdle, stackStatus, upStack } from '../commands/stack/stack';
+import { rollbackTraffic } from '../commands/switch/rollback';
+import { type SwitchResult, switchFailure, switchTraffic } from '../commands/switch/switch';
 import type { RuntimeDeps } from '../effects/deps';
 import { TEST_PAUSE_VARIABLE, testPauseFrom } from '../effects/real-deps';
 import { DeployError } from '../errors';
@@ -25,13 +25,13 @@ import {
   predictionDiffGate,
   predictionDiffSettings,
 } from '../gates';
-import { diffColors, keepDiff } from '../commands/diff';
-import { captureLive, shadowOnAction, shadowTraffic } from '../commands/shadow';
+import { diffColors, keepDiff } from '../commands/shadow/diff';
+import { captureLive, shadowOnAction, shadowTraffic } from '../commands/shadow/shadow';
 import type { DeploymentSpec } from '../spec/deployment-spec';
 import { formatDiff } from './diff-format';
 import { formatCapture, formatShadow } from './shadow-format';
 import type { BackendKind } from '../history/history';
-import { type CanaryRequest, canaryCommand, canaryFailure } from '../commands/canary';
+import { type CanaryRequest, canaryCommand, canaryFailure } from '../commands/canary/canary';
 import { type Command, type DiffFlags, USAGE, parseCommandLine } from './args';
 import { canarySettings, processSignals } from './canary-settings';
 import { serveDashboard } from './dashboard';

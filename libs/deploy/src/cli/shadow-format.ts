@@ -1,5 +1,5 @@
 import type { CaptureResult, ShadowStatus } from '../backends/backend';
-import type { ShadowResult } from '../commands/shadow';
+import type { ShadowResult } from '../commands/shadow/shadow';
 
 /** Shadow traffic for people: on or off, and what the relay counted. Pure. */
 export function formatShadowLines(status: ShadowStatus): string[] {

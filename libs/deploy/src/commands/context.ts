@@ -6,8 +6,8 @@ import { HISTORY_SCHEMA_VERSION, type HistoryInput } from '../history/history';
 import { type HistoryStore, fileHistory } from '../history/store';
 import { type JsonFile, jsonFile } from '../effects/json-file';
 import { join } from 'node:path';
-import { CanaryRun } from './canary-run';
-import { LastDiff } from './last-diff';
+import { CanaryRun } from './canary/canary-progress-file';
+import { LastDiff } from './shadow/last-diff';
 
 /** The lock, the history, the running canary's progress and the latest diff report of a deployment kept in a local state folder (local stack, Compose). */
 export function stateFolderStores(files: LockFiles & { readonly historyFile: string }): {

@@ -1,12 +1,12 @@
 import { Color } from '@mlbg/contract';
 import { z } from 'zod';
-import { type CanaryRequest, type CanarySignals, canaryCommand, canaryFailure } from '../commands/canary';
+import { type CanaryRequest, type CanarySignals, canaryCommand, canaryFailure } from '../commands/canary/canary';
 import type { CommandContext } from '../commands/context';
-import { releaseToIdle } from '../commands/lifecycle';
-import { rollbackTraffic } from '../commands/rollback';
-import { shadowOnAction, shadowTraffic } from '../commands/shadow';
+import { releaseToIdle } from '../commands/stack/stack';
+import { rollbackTraffic } from '../commands/switch/rollback';
+import { shadowOnAction, shadowTraffic } from '../commands/shadow/shadow';
 import type { DeploymentSpec } from '../spec/deployment-spec';
-import { type SwitchResult, switchFailure, switchTraffic } from '../commands/switch';
+import { type SwitchResult, switchFailure, switchTraffic } from '../commands/switch/switch';
 import type { CanaryStart } from './canary-launch';
 
 /** What an action may need besides its context: the deployment spec (read when asked, as the CLI reads it). */

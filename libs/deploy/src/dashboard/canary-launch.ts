@@ -2,7 +2,7 @@ import type { Color } from '@mlbg/contract';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CanaryRun } from '../commands/canary-run';
+import type { CanaryRun } from '../commands/canary/canary-progress-file';
 import type { Clock } from '../effects/deps';
 import type { JsonFile } from '../effects/json-file';
 import { USER_VARIABLE } from '../effects/real-deps';

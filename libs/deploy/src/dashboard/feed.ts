@@ -1,11 +1,11 @@
 import { type Color, HealthResponse } from '@mlbg/contract';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { CommandContext } from '../commands/context';
-import type { LastDiff } from '../commands/last-diff';
-import { type StatusResult, stackStatus } from '../commands/lifecycle';
+import type { LastDiff } from '../commands/shadow/last-diff';
+import { type StatusResult, stackStatus } from '../commands/stack/stack';
 import type { Clock, HttpClient } from '../effects/deps';
 import { judgeHealth } from '../effects/service-client';
-import { unsettledIntent } from '../commands/reconcile';
+import { unsettledIntent } from '../commands/switch/reconcile';
 import type { HistoryEntry } from '../history/history';
 import {
   type AccessLine,

@@ -12,8 +12,8 @@ import {
   readHistory,
   skippedLinesNote,
 } from './history';
-import { parseState } from '../backends/local/state';
-import { planRollback, planSwitch } from '../commands/plan';
+import { parseState } from '../backends/local/stack/state';
+import { planRollback, planSwitch } from '../commands/switch/switch-plan';
 
 const entry = (patch: Partial<MoveEntry>): MoveEntry => ({
   schemaVersion: 2,

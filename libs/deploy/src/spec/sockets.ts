@@ -14,7 +14,7 @@ export const PREVIEW_SOCKET = 'preview.sock';
  * its mirror subrequest itself, at once.
  */
 export const SHADOW_SOCKET = 'shadow.sock';
-/** The shadow relay's own socket (see libs/deploy/src/shadow-relay). */
+/** The shadow relay's own socket (see libs/deploy/src/backends/local/shadow/relay). */
 export const SHADOW_RELAY_SOCKET = 'shadow-relay.sock';
 /** Where the socket volume is mounted in every Compose container. */
 export const COMPOSE_SOCKET_DIR = '/run/mlbg';

@@ -12,7 +12,7 @@ import {
   type StackLayout,
   stackLayout,
 } from '../backends/local/layout';
-import { readPidFile } from '../backends/local/processes';
+import { readPidFile } from '../backends/local/stack/processes';
 import { canBind, freePorts, httpClient, processControl, realDeps } from '../effects/real-deps';
 import type { SwitchTiming } from '../gates/gate';
 

@@ -14,7 +14,7 @@ import { DEFAULT_PREFLIGHT_GATES } from '../../spec/deployment-spec';
 import type { Backend } from '../backend';
 import { type CommandContext, stateFolderStores } from '../../commands/context';
 import { type StackLayout, stackLayout } from '../local/layout';
-import { switchTraffic } from '../../commands/switch';
+import { switchTraffic } from '../../commands/switch/switch';
 
 const COMPOSE = 'docker compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml';
 const VERSIONS: Record<Color, string> = { blue: 'v1.0.0', green: 'v1.1.0' };

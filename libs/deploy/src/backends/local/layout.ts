@@ -22,7 +22,7 @@ export type StackProcess = Color | 'nginx';
 export const STACK_PROCESSES: readonly StackProcess[] = ['nginx', 'blue', 'green'];
 /** The stack's supervisor (see supervisor.ts): it has a pid file and a log like the processes it watches. */
 export const SUPERVISOR = 'supervisor';
-/** Shadow traffic's relay (shadow-relay/): supervised like the stack's processes while `deploy:shadow on` has it run. */
+/** Shadow traffic's relay (shadow/relay/): supervised like the stack's processes while `deploy:shadow on` has it run. */
 export const SHADOW_RELAY = 'shadow-relay';
 /** What the supervisor runs. */
 export type SupervisedName = StackProcess | typeof SHADOW_RELAY;

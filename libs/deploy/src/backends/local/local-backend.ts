@@ -7,14 +7,14 @@ import { DEFAULT_PREVIEW_PATH_PREFIX } from '../../spec/deployment-spec';
 import { DEFAULT_LIVE_SLOTS } from '../../spec/sockets';
 import { DeployError, isNotWritable } from '../../errors';
 import { type StackLayout, httpUrl } from './layout';
-import { checkProcess } from './processes';
-import { routesFromLinks, writeRouteLinks } from './route-links';
-import { describeCheck, stackDown, stackUp } from './lifecycle';
-import { releaseModel } from './release';
-import { localStatus } from './status';
-import { captureBodies, shadowOff, shadowOn, shadowStatus } from './shadow';
+import { checkProcess } from './stack/processes';
+import { routesFromLinks, writeRouteLinks } from './nginx/route-links';
+import { describeCheck, stackDown, stackUp } from './stack/up-down';
+import { releaseModel } from './stack/release';
+import { localStatus } from './stack/status';
+import { captureBodies, shadowOff, shadowOn, shadowStatus } from './shadow/shadow';
 import type { Backend } from '../backend';
-import { type RunningStack, type StackState, type StagedState, readState, stageState } from './state';
+import { type RunningStack, type StackState, type StagedState, readState, stageState } from './stack/state';
 
 /**
  * The state of a stack that `up` started and whose nginx still runs.
