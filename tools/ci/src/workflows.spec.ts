@@ -3,12 +3,25 @@ import { type Server, createServer } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadWorkflow, parseWorkflowText, stepsOf, stepsUsing, usesOf, workflowFiles, type ParsedWorkflow } from './testing/workflows';
+import {
+  loadWorkflow,
+  parseWorkflowText,
+  stepsOf,
+  stepsUsing,
+  usesOf,
+  workflowFiles,
+  WORKFLOWS_DIR,
+  type ParsedWorkflow,
+} from './testing/workflows';
 import { FakeServer, IMAGE } from './testing/fake-server';
-import { run } from './testing/workspace';
+import { run, WORKSPACE_ROOT } from './testing/workspace';
 
-/** An action pinned to a release tag (v5, v5.1, v5.1.2) or a full commit SHA; or a local workflow. */
-const PINNED_USES = /^(?:[\w.-]+\/[\w.-]+(?:\/[\w./-]+)?@(?:v\d+(?:\.\d+){0,2}|[0-9a-f]{40})|\.\/[\w./-]+\.ya?ml)$/;
+const WORKFLOWS_ROOT = join(WORKSPACE_ROOT, WORKFLOWS_DIR);
+
+/** An action pinned to a full commit SHA (a tag can be moved to other code; a commit can not); or a local workflow. */
+const PINNED_USES = /^(?:[\w.-]+\/[\w.-]+(?:\/[\w./-]+)?@[0-9a-f]{40}|\.\/[\w./-]+\.ya?ml)$/;
+/** A `uses:` line of a workflow file pinned to a commit names the release it is in a comment (`# v5.1.0`). */
+const USES_LINE = /^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/;
 
 /** Runs a workflow `run:` script as the runner does on Linux (`bash -e -o pipefail`), collecting $GITHUB_OUTPUT. */
 function runStep(script: string, env: Record<string, string>) {
@@ -82,13 +95,20 @@ describe('every workflow', () => {
     expect(graph.errors).toEqual([expect.stringContaining("depends on unknown job 'biuld'")]);
   });
 
-  it.each(workflowFiles())('%s pins every action to a version tag or a commit SHA', async (file) => {
+  it.each(workflowFiles())('%s pins every action to a commit SHA, with the release it is in a comment', async (file) => {
     const uses = usesOf(await loadWorkflow(file));
     expect(uses.length).toBeGreaterThan(0);
     for (const ref of uses) {
       expect({ ref, pinned: PINNED_USES.test(ref) }).toEqual({ ref, pinned: true });
       expect(ref).not.toMatch(/@(main|master|latest|HEAD)$/);
     }
+    const lines = readFileSync(join(WORKFLOWS_ROOT, file), 'utf8')
+      .split('\n')
+      .map((line) => USES_LINE.exec(line))
+      .filter((match): match is RegExpExecArray => match !== null && !match[1].startsWith('./'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const [, ref, rest] of lines)
+      expect({ ref, comment: rest.trim() }).toEqual({ ref, comment: expect.stringMatching(/^# v\d+\.\d+\.\d+$/) });
   });
 
   it.each(workflowFiles())('%s never expands ${{ }} inside a run script (values go through env:)', async (file) => {
@@ -130,7 +150,7 @@ describe('ci.yml', () => {
     const checkout = job.steps?.find((step) => step.uses?.startsWith('actions/checkout@'));
     expect(checkout?.with).toEqual({ 'fetch-depth': 0 });
     const setupNode = job.steps?.find((step) => step.uses?.startsWith('actions/setup-node@'));
-    expect(setupNode?.with).toEqual({ 'node-version': 20, cache: 'npm' });
+    expect(setupNode?.with).toEqual({ 'node-version-file': '.nvmrc', cache: 'npm' });
 
     const steps = stepsOf(ci, 'affected');
     const install = steps.findIndex((step) => step.run === 'npm ci');
@@ -145,7 +165,7 @@ describe('ci.yml', () => {
   it('runs the Playwright suite with nginx and chromium from apt, and keeps the report', () => {
     const job = ci.raw.jobs['e2e'];
     // Debian, whose chromium is a real package at /usr/bin/chromium (Ubuntu's is a snap).
-    expect(job.container).toEqual({ image: 'node:20-bookworm' });
+    expect(job.container).toEqual({ image: `node:${readFileSync(join(WORKSPACE_ROOT, '.nvmrc'), 'utf8').trim().split('.')[0]}-bookworm` });
     const steps = stepsOf(ci, 'e2e');
     const install = steps.findIndex((step) => /apt-get install -y\b.*\bnginx chromium\b/.test(step.run ?? ''));
     const build = steps.findIndex((step) => /npx nx run model-service:build\b/.test(step.run ?? ''));

@@ -26,7 +26,7 @@ describe('DeploymentSpec', () => {
   it("defaults to the original design's values", () => {
     expect(DeploymentSpec.parse({})).toEqual({
       network: 'ml-network',
-      router: { port: 80, container: 'ml-nginx', image: 'nginx:1.27-alpine' },
+      router: { port: 80, container: 'ml-nginx', image: 'nginx:1.30-alpine' },
       preview: { pathPrefix: '/preview/' },
       proxy: {
         upstreamKeepalive: true,

@@ -10,7 +10,8 @@ export const DEPLOYMENT_SPEC_PATH = 'deploy/deployment.json';
 export const DEFAULT_NETWORK = 'ml-network';
 export const DEFAULT_ROUTER_PORT = 80;
 export const DEFAULT_ROUTER_CONTAINER = 'ml-nginx';
-export const DEFAULT_ROUTER_IMAGE = 'nginx:1.27-alpine';
+/** nginx's stable line (an even minor: 1.30 since April 2026; 1.27 is superseded). */
+export const DEFAULT_ROUTER_IMAGE = 'nginx:1.30-alpine';
 export const DEFAULT_PREVIEW_PATH_PREFIX = '/preview/';
 export const DEFAULT_COLORS = {
   blue: { port: 8081, model: 'models/v1.0.0/model.onnx', container: 'ml-service-blue' },

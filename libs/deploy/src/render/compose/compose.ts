@@ -140,7 +140,7 @@ function colorFile(spec: DeploymentSpec, color: Color) {
         tmpfs: [...COLOR_TMPFS],
         volumes: [`${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`],
         networks: [spec.network],
-        // The runtime image is node:20-slim without curl, so node itself checks /health.
+        // The runtime image is a slim Node image without curl, so node itself checks /health.
         healthcheck: {
           test: [
             'CMD',
