@@ -640,6 +640,25 @@ describe('what a user sees of a canary (progress lines, status file, history, re
     expect(readHistory(layout.historyFile).entries).toEqual([]);
   });
 
+  it("prints the result's fields in one order under --json, whichever way the canary ended", async () => {
+    const keys = async (script: Script, request: CanaryRequest) =>
+      Object.keys(
+        (
+          await canary(
+            scriptedBackend(script),
+            request,
+            {},
+            { onProgress: (line, signals) => (signals.stop = line.startsWith('analysing')) },
+          )
+        ).result,
+      );
+    const common = ['kind', 'stable', 'canary', 'stableVersion', 'canaryVersion', 'weight', 'routes', 'intervals', 'gates'];
+    expect(await keys({ perRead: 1_000 }, start)).toEqual([...common, 'reason']);
+    expect(await keys({ perRead: 1_000 }, { ...start, keep: true })).toEqual([...common, 'reason']);
+    expect(await keys({ perRead: 1_000, failMoveTo: [0] }, start)).toEqual([...common, 'reason']);
+    expect(await keys({ routes: split }, { kind: 'abort' })).toEqual(common);
+  });
+
   it('given no canary, then --abort is refused', async () => {
     await expect(canary(scriptedBackend({}), { kind: 'abort' }, {})).rejects.toMatchObject({ code: 'CANARY_NOT_RUNNING' });
   });
