@@ -641,18 +641,19 @@ describe('what a user sees of a canary (progress lines, status file, history, re
   });
 
   it("prints the result's fields in one order under --json, whichever way the canary ended", async () => {
-    const keys = async (script: Script, request: CanaryRequest) =>
+    const keys = async (script: Script, request: CanaryRequest, stop = true) =>
       Object.keys(
         (
           await canary(
             scriptedBackend(script),
             request,
             {},
-            { onProgress: (line, signals) => (signals.stop = line.startsWith('analysing')) },
+            { onProgress: (line, signals) => (signals.stop = stop && line.startsWith('analysing')) },
           )
         ).result,
       );
     const common = ['kind', 'stable', 'canary', 'stableVersion', 'canaryVersion', 'weight', 'routes', 'intervals', 'gates'];
+    expect(await keys({ perRead: 1_000 }, start, false)).toEqual(common);
     expect(await keys({ perRead: 1_000 }, start)).toEqual([...common, 'reason']);
     expect(await keys({ perRead: 1_000 }, { ...start, keep: true })).toEqual([...common, 'reason']);
     expect(await keys({ perRead: 1_000, failMoveTo: [0] }, start)).toEqual([...common, 'reason']);
