@@ -229,6 +229,17 @@ describe('the canary phases', () => {
       expect(after([...events, analysed(5, 'fail')])).toMatchObject({ kind: 'back-to-stable', outcome: 'rolled-back' });
     });
 
+    it('given a judged interval, then the inconclusive streak starts over: only inconclusive intervals in a row reach maxInconclusive', () => {
+      const events = [
+        ...atFirstStep,
+        analysed(5, 'inconclusive'),
+        analysed(5, 'inconclusive'),
+        analysed(5, 'fail'),
+        analysed(5, 'inconclusive'),
+      ];
+      expect(after(events)).toMatchObject({ kind: 'observe', inconclusiveInARow: 1, held: expect.stringContaining('interval 1 of 3') });
+    });
+
     it('given too little traffic, then the interval is never a pass: the weight is held, then rolled back at maxInconclusive', () => {
       const inconclusive = [...atFirstStep, analysed(5, 'inconclusive'), analysed(5, 'inconclusive')];
       expect(after(inconclusive)).toMatchObject({
