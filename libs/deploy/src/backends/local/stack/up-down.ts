@@ -1,4 +1,4 @@
-import { Color, otherColor } from '@mlbg/contract';
+import { Color, LOG_LEVELS, LogLevel, SERVICE_ENV_DEFAULTS, otherColor } from '@mlbg/contract';
 import { chmodSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, parse } from 'node:path';
 import type { DeploymentSpec } from '../../../spec/deployment-spec';
@@ -65,9 +65,6 @@ import { localStatus } from './status';
 import type { DownResult, ModelSource, StartedColor, StoppedProcess, UpRequest, UpResult } from '../../backend';
 import { soleTarget } from '../../../routing/routes';
 import { INITIAL_LIVE_COLOR } from '../../../spec/sockets';
-
-/** The service's log level unless --log-level says otherwise. */
-export const DEFAULT_LOG_LEVEL = 'info';
 
 /** The spec with the port overrides; its errors become SPEC_INVALID. */
 export function loadSpec(layout: StackLayout, ports: UpRequest['ports'] = {}): DeploymentSpec {
@@ -159,7 +156,7 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
     if (live !== INITIAL_LIVE_COLOR) notes.push(`${live} is live, as it was when the stack last ran (switch with deploy:switch).`);
     const startedAt = new Date(deps.clock.now()).toISOString();
     const service = {
-      logLevel: request.logLevel ?? DEFAULT_LOG_LEVEL,
+      logLevel: serviceLogLevel(request.logLevel),
       bodyLimitBytes: spec.limits.bodyLimitBytes,
       maxBatchRows: spec.limits.maxBatchRows,
     };
@@ -256,6 +253,13 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
       throw error;
     }
   }
+}
+
+/** The colors' log level: --log-level, or the service's default. @throws DeployError USAGE for an unknown level */
+function serviceLogLevel(requested: string | undefined): LogLevel {
+  const parsed = LogLevel.safeParse(requested ?? SERVICE_ENV_DEFAULTS.LOG_LEVEL);
+  if (!parsed.success) throw new DeployError('USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${requested}".`);
+  return parsed.data;
 }
 
 function colorLaunch(layout: StackLayout, spec: DeploymentSpec, state: StackState, request: UpRequest, color: Color) {
