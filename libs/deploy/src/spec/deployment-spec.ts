@@ -48,7 +48,7 @@ export const DEFAULT_KUBERNETES_NAMESPACE = 'ml-bluegreen';
 export const DEFAULT_KUBERNETES_IMAGE = 'ml-model-service:local';
 export const DEFAULT_KUBERNETES_REPLICAS = 2;
 /**
- * From tools/bench (README, "Memory"): a live color holds 155-200 MB after heavy load and peaked
+ * From the bench (docs/performance.md, "Memory"): a live color holds 155-200 MB after heavy load and peaked
  * at 220-260 MB under 10,000-row batches at 32 connections; one color keeps about one core busy.
  */
 export const DEFAULT_KUBERNETES_RESOURCES = {
@@ -163,7 +163,7 @@ const DeploymentSpecShape = z.strictObject({
     .prefault({}),
   /** The weighted live route and `deploy:canary`'s steps and analysis (see spec/canary-spec.ts). */
   canary: CanarySpec,
-  /** The local stack's supervisor (restarts of a crashed or hung color or nginx); see libs/deploy/README.md. */
+  /** The local stack's supervisor (restarts of a crashed or hung color or nginx); see docs/architecture.md. */
   supervisor: z
     .strictObject({
       restartDelayMs: z.int().min(10).max(60_000).default(DEFAULT_SUPERVISOR.restartDelayMs),
