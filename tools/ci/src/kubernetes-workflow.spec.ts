@@ -1,6 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -8,7 +9,11 @@ import { loadDeploymentSpec } from '@mlbg/deploy';
 import { loadWorkflow, stepsOf, type ParsedWorkflow } from './testing/workflows';
 import { WORKSPACE_ROOT } from './testing/workspace';
 
-const SCRIPTS = ['tools/ci/kubernetes/switch-under-load.sh', 'tools/ci/kubernetes/argo-promotion.sh'];
+const SCRIPTS = [
+  'tools/ci/kubernetes/switch-under-load.sh',
+  'tools/ci/kubernetes/argo-promotion.sh',
+  'tools/ci/kubernetes/internal-routes.sh',
+];
 
 describe('kubernetes.yml', () => {
   let workflow: ParsedWorkflow;
@@ -30,8 +35,9 @@ describe('kubernetes.yml', () => {
       /docker build -t "\$IMAGE" \.$/,
       /^helm\/kind-action@/,
       /kind load docker-image "\$IMAGE" --name ml/,
-      /gateway-api.*standard-install\.yaml[\s\S]*prometheus-operator.*crds\.yaml/,
+      /envoyproxy\/gateway\/releases\/download\/\$ENVOY_GATEWAY_VERSION\/install\.yaml[\s\S]*prometheus-operator.*crds\.yaml/,
       /kubectl apply -k deploy\/kubernetes\n/,
+      /kubectl apply -f tools\/ci\/kubernetes\/gateway\.yaml[\s\S]*port-forward[\s\S]*tools\/ci\/kubernetes\/internal-routes\.sh "http:\/\/127\.0\.0\.1:\$\{?\w+\}?" "\$HOST"/,
       /create token ml-deployer[\s\S]*set-context deployer/,
       /tools\/ci\/kubernetes\/switch-under-load\.sh deployer "\$NAMESPACE" "\$IMAGE"/,
       /deploy:release --backend=kubernetes --context=deployer/,
@@ -49,6 +55,21 @@ describe('kubernetes.yml', () => {
       NAMESPACE: spec.kubernetes.namespace,
       ONNXRUNTIME_NODE_INSTALL: 'skip',
     });
+  });
+
+  it("puts a real Gateway (Envoy Gateway, a pinned release) where the HTTPRoute attaches: the spec's gateway name, namespace and host", () => {
+    const spec = loadDeploymentSpec(join(WORKSPACE_ROOT, 'deploy/deployment.json'));
+    expect(workflow.raw.env).toMatchObject({ GATEWAY: spec.kubernetes.gateway, HOST: spec.kubernetes.host });
+    expect(workflow.raw.env?.['ENVOY_GATEWAY_VERSION']).toMatch(/^v\d+\.\d+\.\d+$/);
+    const objects = parseAllDocuments(readFileSync(join(WORKSPACE_ROOT, 'tools/ci/kubernetes/gateway.yaml'), 'utf8')).map((doc) =>
+      doc.toJS(),
+    );
+    const gateway = objects.find((object) => object.kind === 'Gateway');
+    const gatewayClass = objects.find((object) => object.kind === 'GatewayClass');
+    expect(gateway.metadata).toEqual({ name: spec.kubernetes.gateway, namespace: spec.kubernetes.namespace });
+    expect(gateway.spec.gatewayClassName).toBe(gatewayClass.metadata.name);
+    expect(gatewayClass.spec.controllerName).toBe('gateway.envoyproxy.io/gatewayclass-controller');
+    expect(gateway.spec.listeners).toEqual([{ name: 'http', protocol: 'HTTP', port: 80 }]);
   });
 
   it('promotes the Argo variant only when its controller could be installed, and shows the cluster after a failure', () => {
@@ -98,6 +119,61 @@ describe('tools/ci/kubernetes/load.js, the in-cluster load', () => {
       expect(summary.statuses).toEqual({ 200: served - 1, 500: 1 });
       expect(summary.versionOrder).toEqual(['v1.0.0', 'v1.1.0']);
       expect(summary.lastVersion).toBe('v1.1.0');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('tools/ci/kubernetes/internal-routes.sh, what the gateway exposes', () => {
+  /** A stand-in for the gateway: 200 for the public paths, and for the internal ones when `open`. */
+  async function gateway(open: boolean) {
+    const seen: { path: string; host: string }[] = [];
+    const server = createServer((request, response) => {
+      const path = request.url ?? '';
+      seen.push({ path, host: request.headers.host ?? '' });
+      const internal = /^(\/preview)?\/(admin|metrics)(\/|$)/.test(path);
+      response.writeHead(request.headers.host !== 'ml.example.com' ? 404 : internal && !open ? 503 : 200).end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { server, seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+  const check = (url: string) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(join(WORKSPACE_ROOT, 'tools/ci/kubernetes/internal-routes.sh'), [url, 'ml.example.com'], (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+    });
+
+  it('passes when /admin, /metrics and their /preview/ forms answer anything but 200, and the public routes 200', async () => {
+    const { server, seen, url } = await gateway(false);
+    try {
+      const result = await check(url);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(seen.map((request) => request.path)).toEqual(
+        expect.arrayContaining([
+          '/health',
+          '/preview/health',
+          '/admin/predictions',
+          '/metrics',
+          '/preview/admin/predictions',
+          '/preview/metrics',
+        ]),
+      );
+      expect(new Set(seen.map((request) => request.host))).toEqual(new Set(['ml.example.com']));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('fails, naming each path, when the internal routes answer 200 (as the manifests of 545c9de did)', async () => {
+    const { server, url } = await gateway(true);
+    try {
+      const result = await check(url);
+      expect(result.code).toBe(1);
+      for (const path of ['/admin/predictions', '/metrics', '/preview/admin/predictions', '/preview/metrics'])
+        expect(result.stderr).toContain(`FAILED: ${path} answered 200`);
     } finally {
       server.close();
     }

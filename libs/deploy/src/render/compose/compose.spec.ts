@@ -26,9 +26,17 @@ describe('renderComposeFiles', () => {
       BODY_LIMIT: '1048576',
       MAX_BATCH_ROWS: '10000',
       LOG_LEVEL: 'info',
+      PREDICTION_LOG_SIZE: '0',
     });
     expect(green.healthcheck.test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
     expect(green.healthcheck.test[3]).toContain("fetch('http://127.0.0.1:8082/health')");
+  });
+
+  it('keeps no log of predictions in either color (PREDICTION_LOG_SIZE=0): nothing reads one on Compose', () => {
+    for (const color of ['blue', 'green'] as const)
+      expect(parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`].environment).toMatchObject({
+        PREDICTION_LOG_SIZE: '0',
+      });
   });
 
   it('lets each color run its own image, defaulting to one local build tag per color', () => {

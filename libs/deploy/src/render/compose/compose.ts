@@ -133,6 +133,8 @@ function colorFile(spec: DeploymentSpec, color: Color) {
           socketPath: `${COMPOSE_SOCKET_DIR}/${colorSocket(color)}`,
           bodyLimitBytes: spec.limits.bodyLimitBytes,
           maxBatchRows: spec.limits.maxBatchRows,
+          // Nothing reads a container's records (deploy:diff reads them on the local stack only): keep none.
+          predictionLogSize: 0,
         }),
         ports: [`${port}:${port}`],
         read_only: true,

@@ -3,7 +3,7 @@ import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-s
 import { type KubernetesObject, validateObject, yamlObjects } from '../../testing/kubernetes-models';
 import { renderArgoRolloutsFiles } from './argo-rollouts';
 import { SHUTDOWN_TIMEOUT_MS, renderKubernetesFiles } from './kubernetes';
-import { LIVE_SERVICE, PREVIEW_SERVICE, versionLabel } from './kubernetes-names';
+import { BLOCKED_SERVICE, LIVE_SERVICE, PREVIEW_SERVICE, versionLabel } from './kubernetes-names';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, read field by field as the tests need
 type Json = any;
@@ -21,6 +21,82 @@ const find = (kind: string, name: string, from = base) => {
   if (!found) throw new Error(`no ${kind} ${name}`);
   return found as KubernetesObject & { spec: Json };
 };
+
+/**
+ * The Services a path goes to: the longest matching prefix wins (Gateway API's precedence for an
+ * HTTPRoute, and how an Ingress's Prefix paths are matched), element by element (`/admin` matches
+ * `/admin` and `/admin/x`, not `/administrator`); backends of weight 0 get nothing.
+ */
+function servicesFor(path: string, rules: { prefix: string; services: string[] }[]): string[] {
+  let best: { length: number; services: string[] } | undefined;
+  for (const { prefix, services } of rules) {
+    const trimmed = prefix.replace(/\/$/, '');
+    const matches = trimmed === '' || path === trimmed || path.startsWith(`${trimmed}/`);
+    if (matches && (best === undefined || trimmed.length > best.length)) best = { length: trimmed.length, services };
+  }
+  return best?.services ?? [];
+}
+const httpRouteRules = (route: Json) =>
+  route.spec.rules.flatMap((rule: Json) =>
+    rule.matches.map((match: Json) => ({
+      prefix: match.path.value,
+      services: (rule.backendRefs ?? []).filter((ref: Json) => ref.weight !== 0).map((ref: Json) => ref.name),
+    })),
+  );
+const ingressRules = (ingress: Json) =>
+  ingress.spec.rules[0].http.paths.map((path: Json) => ({ prefix: path.path, services: [path.backend.service.name] }));
+const ingressOf = (rendered: ReturnType<typeof renderKubernetesFiles>) =>
+  rendered.filter((file) => file.path.includes('/components/ingress/')).flatMap((file) => yamlObjects(file.content));
+
+const INTERNAL_PATHS = ['/admin/predictions', '/admin', '/metrics', '/preview/admin/predictions', '/preview/admin', '/preview/metrics'];
+
+describe('what the Kubernetes manifests expose to the world', () => {
+  const route = find('HTTPRoute', 'ml-model-service');
+  const ingress = find('Ingress', 'ml-model-service', ingressOf(renderKubernetesFiles(DEFAULT_DEPLOYMENT_SPEC)));
+
+  it.each(INTERNAL_PATHS)('%s: the HTTPRoute and the Ingress send it only to a Service with no endpoints', (path) => {
+    expect(servicesFor(path, httpRouteRules(route))).toEqual([BLOCKED_SERVICE]);
+    expect(servicesFor(path, ingressRules(ingress))).toEqual([BLOCKED_SERVICE]);
+  });
+
+  it('the public paths still reach the live color (and /preview/ the idle one)', () => {
+    for (const path of ['/predict', '/health', '/v2/models/model/infer', '/trpc/predict', '/docs', '/administrator', '/metricsx']) {
+      expect({ path, services: servicesFor(path, httpRouteRules(route)) }).toEqual({ path, services: [LIVE_SERVICE] });
+      expect({ path, services: servicesFor(path, ingressRules(ingress)) }).toEqual({ path, services: [LIVE_SERVICE] });
+    }
+    expect(servicesFor('/preview/health', httpRouteRules(route))).toEqual([PREVIEW_SERVICE]);
+  });
+
+  it('the Service they go to selects no pod, so it has no endpoints (the gateway answers 503 or 500, never a color)', () => {
+    const blocked = find('Service', BLOCKED_SERVICE);
+    expect(blocked.spec.selector).toBeUndefined();
+    expect(find('Service', BLOCKED_SERVICE, ingressOf(renderKubernetesFiles(DEFAULT_DEPLOYMENT_SPEC)).concat(base))).toBeDefined();
+  });
+
+  it("follows the spec's internal paths, and serves them when the spec makes them public", () => {
+    const extra = renderKubernetesFiles(DeploymentSpec.parse({ proxy: { internalRoutes: { paths: ['/metrics', '/debug/'] } } }));
+    const extraRoute = find(
+      'HTTPRoute',
+      'ml-model-service',
+      extra.filter((file) => file.path.endsWith('.yaml')).flatMap((file) => yamlObjects(file.content)),
+    );
+    for (const path of ['/debug/heap', '/preview/debug/heap', '/admin/predictions'])
+      expect({ path, services: servicesFor(path, httpRouteRules(extraRoute)) }).toEqual({ path, services: [BLOCKED_SERVICE] });
+
+    const open = renderKubernetesFiles(DeploymentSpec.parse({ proxy: { internalRoutes: { public: true } } }))
+      .filter((file) => file.path.endsWith('.yaml'))
+      .flatMap((file) => yamlObjects(file.content));
+    expect(servicesFor('/metrics', httpRouteRules(find('HTTPRoute', 'ml-model-service', open)))).toEqual([LIVE_SERVICE]);
+  });
+
+  it('no pod keeps a log of predictions (PREDICTION_LOG_SIZE=0): nothing reads one on Kubernetes', () => {
+    const pods = objects
+      .filter((object) => object.kind === 'Deployment' || object.kind === 'Rollout')
+      .map((object) => (object as Json).spec.template.spec.containers[0]);
+    expect(pods.length).toBe(3);
+    for (const container of pods) expect(container.env).toContainEqual({ name: 'PREDICTION_LOG_SIZE', value: '0' });
+  });
+});
 
 describe('the Kubernetes manifests', () => {
   it.each(objects.map((object) => [`${object.kind} ${object.metadata.name}`, object] as const))(

@@ -1,11 +1,13 @@
 import { Color, SERVICE_ENV_DEFAULTS, colorServiceEnv, otherColor } from '@mlbg/contract';
 import { stringify } from 'yaml';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
+import { internalPaths } from '../../spec/proxy-spec';
 import { INITIAL_LIVE_COLOR } from '../../spec/sockets';
 import { CONTAINER_HOST, IMAGE_APP_DIR } from '../compose/compose';
 import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
 import {
   APP_NAME,
+  BLOCKED_SERVICE,
   CONTAINER_NAME,
   DEPLOYER_NAME,
   HISTORY_CONFIGMAP,
@@ -92,6 +94,8 @@ export function podTemplate(spec: DeploymentSpec, options: { labels: Labels; col
               bodyLimitBytes: spec.limits.bodyLimitBytes,
               maxBatchRows: spec.limits.maxBatchRows,
               shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
+              // Nothing reads a pod's records (deploy:diff reads them on the local stack only): keep none.
+              predictionLogSize: 0,
             }),
           ).map(([name, value]) => ({ name, value })),
           // The model loads and a warm-up inference passes within 60 s, or the pod is restarted.
@@ -130,11 +134,11 @@ function deployment(spec: DeploymentSpec, color: Color): IDeployment {
   };
 }
 
-/** A ClusterIP Service on port 80 to the pods' named `http` port. */
+/** A ClusterIP Service on port 80 to the pods' named `http` port; without a selector it has no endpoints. */
 export function service(
   spec: DeploymentSpec,
   name: string,
-  selector: Labels,
+  selector: Labels | undefined,
   extra: { clusterIP?: 'None'; labels?: Labels } = {},
 ): IService {
   return {
@@ -143,10 +147,19 @@ export function service(
     metadata: metadata(spec, name, extra.labels),
     spec: {
       ...(extra.clusterIP ? { clusterIP: extra.clusterIP } : {}),
-      selector,
+      ...(selector ? { selector } : {}),
       ports: [{ name: HTTP_PORT_NAME, port: SERVICE_PORT, targetPort: HTTP_PORT_NAME, protocol: 'TCP' }],
     },
   };
+}
+
+/**
+ * The colors' internal paths as the HTTPRoute and the Ingress match them (element-wise prefixes,
+ * no trailing slash), on the live route and under the preview prefix.
+ */
+function internalPrefixes(spec: DeploymentSpec): string[] {
+  const paths = internalPaths(spec.proxy).map((path) => path.replace(/\/$/, ''));
+  return [...paths, ...paths.map((path) => `${spec.preview.pathPrefix.replace(/\/$/, '')}${path}`)];
 }
 
 export const METRICS_SERVICE_LABELS: Labels = { app: APP_NAME, 'app.kubernetes.io/component': 'metrics' };
@@ -180,10 +193,12 @@ function podDisruptionBudget(spec: DeploymentSpec, color: Color): IPodDisruption
 
 /**
  * Gateway API route: `/preview/` to the idle color (prefix stripped, as nginx does), everything
- * else to the live Service, and a weight on the preview Service for a canary (0 = none).
+ * else to the live Service, and a weight on the preview Service for a canary (0 = none). The
+ * colors' internal paths (longer prefixes, so they win) go to a Service with no endpoints.
  */
 function httpRoute(spec: DeploymentSpec): IHTTPRoute {
   const backend = (name: string, weight?: number) => ({ name, port: SERVICE_PORT, ...(weight === undefined ? {} : { weight }) });
+  const internal = internalPrefixes(spec);
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
@@ -201,6 +216,14 @@ function httpRoute(spec: DeploymentSpec): IHTTPRoute {
           matches: [{ path: { type: 'PathPrefix', value: '/' } }],
           backendRefs: [backend(LIVE_SERVICE, 100), backend(PREVIEW_SERVICE, 0)],
         },
+        ...(internal.length === 0
+          ? []
+          : [
+              {
+                matches: internal.map((value) => ({ path: { type: 'PathPrefix' as const, value } })),
+                backendRefs: [backend(BLOCKED_SERVICE)],
+              },
+            ]),
       ],
     },
   };
@@ -217,7 +240,15 @@ function ingress(spec: DeploymentSpec): IIngress {
         {
           host: spec.kubernetes.host,
           http: {
-            paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: LIVE_SERVICE, port: { name: HTTP_PORT_NAME } } } }],
+            paths: [
+              { path: '/', pathType: 'Prefix', backend: { service: { name: LIVE_SERVICE, port: { name: HTTP_PORT_NAME } } } },
+              // The colors' internal paths: longer prefixes win, and this Service has no endpoints.
+              ...internalPrefixes(spec).map((path) => ({
+                path,
+                pathType: 'Prefix' as const,
+                backend: { service: { name: BLOCKED_SERVICE, port: { name: HTTP_PORT_NAME } } },
+              })),
+            ],
           },
         },
       ],
@@ -316,6 +347,7 @@ export function renderKubernetesFiles(spec: DeploymentSpec): GeneratedFile[] {
     yamlFile(base('service-live.yaml'), service(spec, LIVE_SERVICE, { app: APP_NAME, color: live })),
     yamlFile(base('service-preview.yaml'), service(spec, PREVIEW_SERVICE, { app: APP_NAME, color: otherColor(live) })),
     yamlFile(base('service-metrics.yaml'), metricsService(spec)),
+    yamlFile(base('service-internal-blocked.yaml'), service(spec, BLOCKED_SERVICE, undefined)),
     yamlFile(base('httproute.yaml'), httpRoute(spec)),
     yamlFile(base('servicemonitor.yaml'), serviceMonitor(spec, ['color'])),
     yamlFile(base('prometheusrule.yaml'), prometheusRule(spec)),
