@@ -2,8 +2,7 @@
  * The shadow relay process (see relay.ts), started by `deploy:shadow on` on the local stack:
  * `node -r @swc-node/register libs/deploy/src/backends/local/shadow/relay/main.ts` with RELAY_* variables.
  */
-import { chmodSync, rmSync } from 'node:fs';
-import { createRelay } from './relay';
+import { DEFAULT_RELAY_MAX_BODY_BYTES, createRelay, listenRelay } from './relay';
 
 function numberFrom(name: string, fallback: number): number {
   const text = process.env[name];
@@ -16,28 +15,38 @@ function numberFrom(name: string, fallback: number): number {
 }
 
 const socket = process.env['RELAY_SOCKET'];
+const controlSocket = process.env['RELAY_CONTROL_SOCKET'];
 const targetSocket = process.env['RELAY_TARGET_SOCKET'];
-if (!socket || !targetSocket) {
-  console.error('shadow-relay: RELAY_SOCKET (where to listen) and RELAY_TARGET_SOCKET (the idle color) are required');
+const captureDir = process.env['RELAY_CAPTURE_DIR'];
+if (!socket || !controlSocket || !targetSocket || !captureDir) {
+  console.error(
+    'shadow-relay: RELAY_SOCKET (nginx copies to it), RELAY_CONTROL_SOCKET (the deploy commands use it), RELAY_TARGET_SOCKET (the idle color) and RELAY_CAPTURE_DIR (where captures go) are required',
+  );
   process.exit(1);
 }
-const { server, status } = createRelay({
+const relay = createRelay({
   targetSocket,
+  captureDir,
   percent: Math.min(100, numberFrom('RELAY_PERCENT', 100)),
   queueSize: Math.max(1, numberFrom('RELAY_QUEUE_SIZE', 1000)),
   concurrency: Math.max(1, numberFrom('RELAY_CONCURRENCY', 4)),
   timeoutMs: Math.max(1, numberFrom('RELAY_TIMEOUT_MS', 5000)),
+  maxBodyBytes: Math.max(1, numberFrom('RELAY_MAX_BODY_BYTES', DEFAULT_RELAY_MAX_BODY_BYTES)),
 });
-// A socket left by a killed relay would make listen fail with EADDRINUSE; only this process uses the name.
-rmSync(socket, { force: true });
-server.listen(socket, () => {
-  chmodSync(socket, 0o666); // nginx's workers run as nobody when the master is root
-  console.log(JSON.stringify({ msg: 'shadow relay listening', socket, ...status() }));
-});
+listenRelay(relay, { mirror: socket, control: controlSocket }).then(
+  () => console.log(JSON.stringify({ msg: 'shadow relay listening', socket, controlSocket, ...relay.status() })),
+  (error: Error) => {
+    console.error(`shadow-relay: can not listen: ${error.message}`);
+    process.exit(1);
+  },
+);
 const stop = (signal: string) => {
-  console.log(JSON.stringify({ msg: 'shadow relay stopping', signal, ...status() }));
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
+  console.log(JSON.stringify({ msg: 'shadow relay stopping', signal, ...relay.status() }));
+  let open = 2;
+  for (const server of [relay.mirror, relay.control]) {
+    server.close(() => (open -= 1) === 0 && process.exit(0));
+    server.closeAllConnections();
+  }
   setTimeout(() => process.exit(0), 2000).unref();
 };
 process.once('SIGTERM', () => stop('SIGTERM'));
