@@ -8,6 +8,7 @@ import { shadowOnAction, shadowTraffic } from '../commands/shadow/shadow';
 import type { DeploymentSpec } from '../spec/deployment-spec';
 import { type SwitchResult, switchFailure, switchTraffic } from '../commands/switch/switch';
 import type { CanaryStart } from './canary-launch';
+import { ModelPathArgument } from '../spec/release-values';
 
 /** What an action may need besides its context: the deployment spec (read when asked, as the CLI reads it). */
 export interface ActionEnv {
@@ -35,7 +36,7 @@ export const ACTIONS = {
     run: (context: CommandContext) => rollbackTraffic(context).then(moveOutcome),
   },
   release: {
-    body: z.strictObject({ model: z.string().min(1), color: Color.optional(), switch: z.boolean().default(false) }),
+    body: z.strictObject({ model: ModelPathArgument, color: Color.optional(), switch: z.boolean().default(false) }),
     run: async (context: CommandContext, body: { model: string; color?: Color | undefined; switch: boolean }): Promise<ActionOutcome> => {
       const result = await releaseToIdle(context, dropUndefined(body));
       if (result.switch) {

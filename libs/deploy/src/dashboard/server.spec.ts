@@ -263,6 +263,17 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     expect(opened).toEqual([]);
   });
 
+  it('refuses a release whose model is not one plain path (a newline would be a second line of .env), before running anything', async () => {
+    await start();
+    for (const model of ['x.onnx\nGREEN_IMAGE=evil/img', 'models/$(id).onnx', 'models/a b.onnx']) {
+      const answer = await post('/api/actions/release', { ...withToken, origin: origin() }, { model });
+      expect({ model, status: answer.status }).toEqual({ model, status: 400 });
+      expect(await answer.json()).toMatchObject({ error: { code: 'BAD_REQUEST', message: expect.stringContaining('model') } });
+    }
+    expect(opened).toEqual([]);
+    expect(history()).toEqual([]);
+  });
+
   it('streams server-sent events: a snapshot first, then what an action did', async () => {
     await start();
     const events: string[] = [];

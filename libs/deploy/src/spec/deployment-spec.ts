@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Color, SERVICE_ENV_DEFAULTS } from '@mlbg/contract';
 import { CanarySpec } from './canary-spec';
 import { ProxySpec } from './proxy-spec';
+import { ImageReference } from './release-values';
 
 /** Where the committed spec lives, relative to the workspace root. */
 export const DEPLOYMENT_SPEC_PATH = 'deploy/deployment.json';
@@ -104,7 +105,7 @@ const DeploymentSpecShape = z.strictObject({
     .strictObject({
       port: Port.default(DEFAULT_ROUTER_PORT),
       container: DockerName.default(DEFAULT_ROUTER_CONTAINER),
-      image: z.string().min(1).default(DEFAULT_ROUTER_IMAGE),
+      image: ImageReference.default(DEFAULT_ROUTER_IMAGE),
     })
     .prefault({}),
   /** Keepalive to the colors, internal routes, rate limit (spec/proxy-spec.ts). */
@@ -142,7 +143,7 @@ const DeploymentSpecShape = z.strictObject({
   kubernetes: z
     .strictObject({
       namespace: KubernetesName.default(DEFAULT_KUBERNETES_NAMESPACE),
-      image: z.string().min(1).regex(/^\S+$/, 'must be an image reference without spaces').default(DEFAULT_KUBERNETES_IMAGE),
+      image: ImageReference.default(DEFAULT_KUBERNETES_IMAGE),
       replicas: z.int().min(1).max(100).default(DEFAULT_KUBERNETES_REPLICAS),
       resources: z
         .strictObject({

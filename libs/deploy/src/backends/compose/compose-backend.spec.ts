@@ -276,6 +276,20 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     ]);
   });
 
+  it.each([
+    { model: 'x.onnx\nGREEN_IMAGE=evil/img' },
+    { model: '/app/models/$(id)/model.onnx' },
+    { model: 'models/my model.onnx' },
+    { image: 'ghcr.io/acme/model-service:new\nBLUE_MODEL=/etc/passwd' },
+    { image: 'ghcr.io/acme/model-service:new #comment' },
+  ])('refuses %j, which would be more (or other) than one value in .env, and changes nothing', async (request) => {
+    writeFileSync(join(root, '.env'), 'GREEN_IMAGE=ghcr.io/acme/model-service:good\n');
+    const { backend, runner } = deployment();
+    await expect(backend.release({ ...request, timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'USAGE' });
+    expect(readFileSync(join(root, '.env'), 'utf8')).toBe('GREEN_IMAGE=ghcr.io/acme/model-service:good\n');
+    expect(runner.lines().filter((line) => line.includes(' up '))).toEqual([]);
+  });
+
   it('fails at once when the new container keeps restarting (a model that does not load), and puts it back', async () => {
     let inspections = 0;
     const runner = recordingRunner([

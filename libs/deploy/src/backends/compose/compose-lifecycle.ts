@@ -20,6 +20,7 @@ import type {
 } from '../backend';
 import { httpUrl } from '../local/layout';
 import { type ComposeTarget, compose, probeSocket, readComposeRoute } from './compose-backend';
+import { releaseValuesProblem } from '../../spec/release-values';
 
 /** Images are built or pulled, containers start, healthchecks pass: slower than local processes. */
 const DEFAULT_COMPOSE_TIMEOUT_MS = 180_000;
@@ -99,6 +100,9 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
       'USAGE',
       'A Compose release needs --model=<path of an .onnx file in the image> and/or --image=<image reference>.',
     );
+  // Each becomes one `NAME=value` line of .env: refused before anything changes if it could be more.
+  const problem = releaseValuesProblem(request);
+  if (problem) throw new DeployError('USAGE', problem);
   const begin = runtime.clock.now();
   const live = await readComposeRoute(target, LIVE_SOCKET);
   const idle = otherColor(live);
@@ -305,6 +309,9 @@ export function readEnvFile(file: string): Record<string, string> {
 }
 
 function writeEnvFile(file: string, values: Record<string, string>): void {
+  for (const [name, value] of Object.entries(values))
+    if (/[\r\n\0]/.test(value))
+      throw new DeployError('USAGE', `${name} would be more than one line of ${ENV_FILE}: ${JSON.stringify(value)}.`);
   const next = `${file}.${process.pid}.tmp`;
   writeFileSync(
     next,
