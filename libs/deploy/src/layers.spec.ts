@@ -52,7 +52,7 @@ describe('the layers of @mlbg/deploy', () => {
     const wrong: string[] = [];
     for (const file of files) {
       const from = layerOf(file);
-      for (const match of readFileSync(file, 'utf8').matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/(?:from|import) '(\.{1,2}\/[^']+)'/g)) {
         const to = layerOf(resolve(dirname(file), match[1] ?? ''));
         if (to !== from && !MAY_IMPORT[from]?.includes(to)) wrong.push(`${relative(SRC, file)} imports ${match[1]} (${from} -> ${to})`);
       }
