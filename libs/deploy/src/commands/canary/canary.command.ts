@@ -25,7 +25,7 @@ const Interval = flagValue(
   (text) => `{flag} must be a duration such as 30s, 2m or 1500ms, not "${text}"`,
 );
 
-/** What the page asks of a canary start (the CLI's flags of a start). */
+/** What the page asks of a canary start (the CLI's flags of a start; dashboard/canary-launch.ts turns it back into them). */
 export const CanaryStartBody = z.strictObject({
   color: Color.optional(),
   steps: z.array(z.int().min(1).max(100)).min(1).optional(),
