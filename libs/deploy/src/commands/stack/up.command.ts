@@ -1,11 +1,9 @@
+import { LOG_LEVELS } from '@mlbg/contract';
 import { z } from 'zod';
 import { dropUndefined } from '../../util/drop-undefined';
 import { defineCommand } from '../command';
 import { Port, TIMEOUT_FLAG, flagValue, textFlag } from '../flags';
 import { upStack } from './stack';
-
-/** The service's log levels (its LOG_LEVEL). */
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const LogLevel = flagValue(
   (text) => ((LOG_LEVELS as readonly string[]).includes(text) ? text : undefined),
