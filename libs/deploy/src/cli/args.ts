@@ -143,21 +143,7 @@ export function readCommandLine(
     };
     const common = readCommon((key) => given(key, metaOf(COMMON_FLAGS.shape[key])), json);
 
-    // What was given for each of the command's flags (its argument too), checked below by the flags' schema.
-    const sources: Record<string, Given> = {};
-    const input: Record<string, string | boolean> = {};
-    for (const [key, , meta] of shapeOf(line.flags)) {
-      if (meta.kind === 'switch') {
-        if (raw[flagName(key)] === true) input[key] = true;
-        continue;
-      }
-      const source = meta.argument?.onlyArgument ? undefined : given(key, meta);
-      const argument = meta.argument && positionals[0] !== undefined ? { value: positionals[0], from: meta.argument.name } : undefined;
-      if (source) sources[key] = source;
-      else if (argument) sources[key] = argument;
-      const value = sources[key]?.value;
-      if (value !== undefined) input[key] = value;
-    }
+    const { input, sources } = givenFlags(line, positionals, raw, given);
     const refused = line.refuseOn?.(common.backend, input);
     if (refused) throw new UsageError(refused);
     const takesArgument = shapeOf(line.flags).find(([, , meta]) => meta.argument);
@@ -184,6 +170,31 @@ export function readCommandLine(
       return { ok: false, json, message: `${line.name}: ${(error as Error).message}` };
     throw error;
   }
+}
+
+/** What was given for each of the command's flags (its argument too), to be checked by the flags' schema. */
+function givenFlags(
+  line: CommandLine,
+  positionals: readonly string[],
+  raw: Readonly<Record<string, string | boolean | undefined>>,
+  given: (key: string, meta: FlagMeta) => Given | undefined,
+): { input: Record<string, string | boolean>; sources: Record<string, Given> } {
+  const sources: Record<string, Given> = {};
+  const input: Record<string, string | boolean> = {};
+  for (const [key, , meta] of shapeOf(line.flags)) {
+    if (meta.kind === 'switch') {
+      if (raw[flagName(key)] === true) input[key] = true;
+      continue;
+    }
+    const source = meta.argument?.onlyArgument ? undefined : given(key, meta);
+    const argument = meta.argument && positionals[0] !== undefined ? { value: positionals[0], from: meta.argument.name } : undefined;
+    const chosen = source ?? argument;
+    if (chosen) {
+      sources[key] = chosen;
+      input[key] = chosen.value;
+    }
+  }
+  return { input, sources };
 }
 
 /** The flags every command takes, checked in the order a person would fix them. */
