@@ -31,4 +31,12 @@ describe('what is derived from the command registry', () => {
     const commands = COMMAND_LINES.map(({ name }) => name).filter((name) => name !== 'help');
     expect(cliTargets.map(([name]) => name).sort()).toEqual([...commands].sort());
   });
+
+  it("docs/operate.md's commands table has one row per command, in the registry's order", () => {
+    const operate = readFileSync(join(WORKSPACE_ROOT, 'docs/operate.md'), 'utf8');
+    const section = operate.slice(operate.indexOf('\n## Commands\n'), operate.indexOf('\n### ', operate.indexOf('\n## Commands\n')));
+    const documented = [...section.matchAll(/^\| `deploy:([a-z-]+)` \|/gm)].map((match) => match[1]);
+    const commands = COMMAND_LINES.map(({ name }) => name).filter((name) => name !== 'help');
+    expect(documented).toEqual(commands);
+  });
 });
