@@ -26,8 +26,10 @@ export const PredictionRecord = z.object({
   outputs: z.array(z.array(z.number())),
   /** A classifier's labels, one per row. */
   labels: z.array(ClassLabel).optional(),
-  /** True when more rows were answered than a record keeps (`outputs` has the first ones). */
+  /** True when more was answered than a record keeps (`outputs` has the first rows, or none and `outputsDigest`). */
   truncated: z.boolean(),
+  /** When even one row is too wide to keep: sha256 (hex, first 16 digits) of every number answered; `outputs` is then empty. */
+  outputsDigest: z.string().optional(),
   latencyMs: z.number(),
   shadow: z.boolean(),
 });
