@@ -7,7 +7,7 @@ import { localBackend } from '../backends/local/local-backend';
 import { connectKubernetes } from '../backends/kubernetes/client-node-api';
 import { configMapHistory } from '../backends/kubernetes/configmap-history';
 import { kubernetesBackend } from '../backends/kubernetes/kubernetes-backend';
-import { leaseLock } from '../backends/kubernetes/lease-lock';
+import { leaseLock, writesUnderLease } from '../backends/kubernetes/lease-lock';
 import type { CommandDescriptor, RunEnv } from '../commands/command';
 import { type CommandContext, stateFolderStores } from '../commands/context';
 import type { DiffFlags } from '../commands/flags';
@@ -217,8 +217,10 @@ async function contextFor(
         env: context.env,
         ...(common.kubeContext ? { context: common.kubeContext } : {}),
       });
-      backend = kubernetesBackend(api, { clock: deps.clock, progress: deps.progress });
-      stores = { lock: leaseLock(api, deps.clock, deps.progress), history: configMapHistory(api) };
+      const lock = leaseLock(api, deps.clock, deps.progress);
+      // Every change of the deployment is made only while the Lease is surely this command's.
+      backend = kubernetesBackend(writesUnderLease(api, lock), { clock: deps.clock, progress: deps.progress });
+      stores = { lock, history: configMapHistory(api) };
       break;
     }
     default: {
