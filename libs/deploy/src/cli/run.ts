@@ -7,6 +7,7 @@ import { localBackend } from '../backends/local/local-backend';
 import { connectKubernetes } from '../backends/kubernetes/client-node-api';
 import { configMapHistory } from '../backends/kubernetes/configmap-history';
 import { kubernetesBackend } from '../backends/kubernetes/kubernetes-backend';
+import { changesUnderLock } from '../backends/changes-under-lock';
 import { leaseLock, writesUnderLease } from '../backends/kubernetes/lease-lock';
 import type { CommandDescriptor, RunEnv } from '../commands/command';
 import { type CommandContext, stateFolderStores } from '../commands/context';
@@ -229,7 +230,8 @@ async function contextFor(
     }
   }
   return {
-    backend,
+    // Every change is made only while this command's lock is surely held.
+    backend: changesUnderLock(backend, stores.lock),
     ...stores,
     clock: deps.clock,
     userName: deps.userName,
