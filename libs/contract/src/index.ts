@@ -46,3 +46,71 @@ export {
   V2TensorData,
 } from './v2';
 export { PREDICTIONS_ADMIN_PATH, PredictionRecord, PredictionsResponse, SHADOW_HEADER, predictionOutputs } from './predictions';
+// The deploy tool's wire (libs/deploy): its --json output, its files in the state folder, the dashboard's API and events.
+export { CanaryLaunch, CanaryResult, CanaryRun, CanaryView } from './deploy-api/canary';
+export { CliError, CliHelp, CliUsageError, CommandResults, FailureResult, cliEnvelope, cliOutput } from './deploy-api/cli';
+export type { CommandName, CommandOutput, CommandResult, ResultCommand } from './deploy-api/cli';
+export {
+  ActionEvent,
+  ActionName,
+  ActionOutcome,
+  ActionRequests,
+  ActionResults,
+  ColorDetail,
+  DashboardEvents,
+  DashboardMeta,
+  DashboardSnapshot,
+  DiffAnswer,
+  EdgeError,
+  FeedEvent,
+  HistoryView,
+  ProgressEvent,
+  Sample,
+  StackView,
+  TrafficPoint,
+  actionOutcome,
+} from './deploy-api/dashboard';
+export type { ActionRequest, DashboardEvent, DashboardEventName } from './deploy-api/dashboard';
+export { DiffReport, DiffResult, DiffSource, DiffTolerance, HistogramBin, LastDiff, LatencySummary } from './deploy-api/diff';
+export { GateResult } from './deploy-api/gate-result';
+export {
+  BackendKind,
+  CanaryColorSample,
+  CanaryInterval,
+  CanaryOutcome,
+  HISTORY_SCHEMA_VERSION,
+  HistoryEntry,
+  MoveEntry,
+  SwitchResultKind,
+  lastCanary,
+} from './deploy-api/history';
+export type { CanaryEntry, HistoryInput, LastCanary } from './deploy-api/history';
+export {
+  CaptureResult,
+  DashboardStarted,
+  DownResult,
+  ModelSource,
+  ReleaseOutcome,
+  ReleaseResult,
+  ReleaseSwitchFailure,
+  ShadowResult,
+  StartedColor,
+  StoppedProcess,
+  SwitchOutcome,
+  SwitchResult,
+  UpResult,
+} from './deploy-api/results';
+export { Routes, Weights, describeWeights, mainTarget, soleTarget } from './deploy-api/routes';
+export {
+  BackendStatus,
+  ColorStatus,
+  HealthView,
+  ProcessPhase,
+  ProcessState,
+  RelayStatus,
+  RouterStatus,
+  ShadowStatus,
+  StatusResult,
+  SupervisedStatus,
+  SupervisorStatusView,
+} from './deploy-api/status';

@@ -1,5 +1,4 @@
-import { Color } from '@mlbg/contract';
-import { z } from 'zod';
+import { ActionRequests, type ActionOutcome, type Color } from '@mlbg/contract';
 import { type CanaryRequest, type CanarySignals, canaryCommand, canaryFailure } from '../commands/canary/canary';
 import type { CommandContext } from '../commands/context';
 import { releaseToIdle } from '../commands/stack/stack';
@@ -26,16 +25,16 @@ export interface ActionEnv {
  */
 export const ACTIONS = {
   switch: {
-    body: z.strictObject({ color: Color.optional(), expectVersion: z.string().min(1).optional() }),
+    body: ActionRequests.switch,
     run: (context: CommandContext, body: { color?: Color | undefined; expectVersion?: string | undefined }) =>
       switchTraffic(context, dropUndefined(body)).then(moveOutcome),
   },
   rollback: {
-    body: z.strictObject({}),
+    body: ActionRequests.rollback,
     run: (context: CommandContext) => rollbackTraffic(context).then(moveOutcome),
   },
   release: {
-    body: z.strictObject({ model: z.string().min(1), color: Color.optional(), switch: z.boolean().default(false) }),
+    body: ActionRequests.release,
     run: async (context: CommandContext, body: { model: string; color?: Color | undefined; switch: boolean }): Promise<ActionOutcome> => {
       const result = await releaseToIdle(context, dropUndefined(body));
       if (result.switch) {
@@ -46,7 +45,7 @@ export const ACTIONS = {
     },
   },
   shadow: {
-    body: z.strictObject({ on: z.boolean(), percent: z.int().min(1).max(100).optional() }),
+    body: ActionRequests.shadow,
     run: async (context: CommandContext, body: { on: boolean; percent?: number | undefined }, env: ActionEnv): Promise<ActionOutcome> => {
       const action = body.on
         ? shadowOnAction(env.spec(), body.percent === undefined ? {} : { percent: body.percent })
@@ -55,20 +54,15 @@ export const ACTIONS = {
     },
   },
   canary: {
-    body: z.strictObject({
-      color: Color.optional(),
-      steps: z.array(z.int().min(1).max(100)).min(1).optional(),
-      intervalSeconds: z.number().positive().optional(),
-      expectVersion: z.string().min(1).optional(),
-    }),
+    body: ActionRequests.canary,
     run: (context: CommandContext, body: CanaryStart, env: ActionEnv) => env.startCanary(body, context),
   },
   'canary-abort': {
-    body: z.strictObject({}),
+    body: ActionRequests['canary-abort'],
     run: (context: CommandContext, _body: unknown, env: ActionEnv) => finishCanary(context, { kind: 'abort' }, env),
   },
   promote: {
-    body: z.strictObject({}),
+    body: ActionRequests.promote,
     run: (context: CommandContext, _body: unknown, env: ActionEnv) => finishCanary(context, { kind: 'promote' }, env),
   },
 } as const;
@@ -90,12 +84,8 @@ async function finishCanary(
 export type ActionName = keyof typeof ACTIONS;
 export const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
 
-/** What the page gets back: the CLI's --json shape (ok, result, error with code, message and hint). */
-export interface ActionOutcome {
-  readonly ok: boolean;
-  readonly result: unknown;
-  readonly error?: { readonly code: string; readonly message: string; readonly hint: string };
-}
+/** What the page gets back: the CLI's --json shape (ok, result, error with code, message and hint); the contract's. */
+export type { ActionOutcome } from '@mlbg/contract';
 
 /** A switch or rollback that did not move traffic is a failure that says why (the gate's message). */
 function moveOutcome(result: SwitchResult): ActionOutcome {

@@ -1,4 +1,4 @@
-import type { Color } from '@mlbg/contract';
+import { type ActionRequest, type CanaryLaunch, CommandResults, cliEnvelope } from '@mlbg/contract';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,12 +26,7 @@ export interface CliCommand {
 }
 
 /** What the page asks of a canary start (the CLI's flags). */
-export interface CanaryStart {
-  readonly color?: Color | undefined;
-  readonly steps?: readonly number[] | undefined;
-  readonly intervalSeconds?: number | undefined;
-  readonly expectVersion?: string | undefined;
-}
+export type CanaryStart = ActionRequest<'canary'>;
 
 export interface CanaryLaunchTarget {
   readonly cli: CliCommand;
@@ -115,19 +110,17 @@ export async function launchCanary(
     forwardLog();
     const run = target.runFile?.read();
     if (child.pid !== undefined && run?.pid === child.pid) {
-      return {
-        ok: true,
-        result: {
-          kind: 'started',
-          pid: child.pid,
-          stable: run.stable,
-          canary: run.canary,
-          weight: run.weight,
-          step: run.step,
-          steps: run.steps,
-          log: logFile,
-        },
+      const launched: CanaryLaunch = {
+        kind: 'started',
+        pid: child.pid,
+        stable: run.stable,
+        canary: run.canary,
+        weight: run.weight,
+        step: run.step,
+        steps: run.steps,
+        log: logFile,
       };
+      return { ok: true, result: launched };
     }
     if (ended) {
       forwardLog();
@@ -140,7 +133,7 @@ export async function launchCanary(
 /** The canary process's own --json answer, or what its log says when it gave none. */
 function answerOf(answerFile: string, logFile: string, ended: { code: number | null; error?: string }): ActionOutcome {
   try {
-    const answer = JSON.parse(readFileSync(answerFile, 'utf8')) as { ok: boolean; result: unknown; error?: ActionOutcome['error'] };
+    const answer = cliEnvelope(CommandResults.canary).parse(JSON.parse(readFileSync(answerFile, 'utf8')));
     return { ok: answer.ok, result: answer.result, ...(answer.error ? { error: answer.error } : {}) };
   } catch {
     const tail = readFrom(logFile, 0).trim().split('\n').slice(-LOG_TAIL_LINES).join('\n');

@@ -1,4 +1,5 @@
 import fastifyStatic from '@fastify/static';
+import type { DashboardEvent, DashboardEventName, DashboardMeta, DashboardSnapshot, DiffAnswer, DiffResult } from '@mlbg/contract';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -45,7 +46,7 @@ export interface DashboardOptions {
   /** What actions read besides their context (the spec, for shadow's defaults). */
   readonly actionEnv: ActionEnv;
   /** `deploy:diff` as the CLI runs it with the spec's criteria (reads only: allowed in read-only mode too). */
-  readonly diff: () => Promise<unknown>;
+  readonly diff: () => Promise<DiffResult>;
 }
 
 export interface RunningDashboard {
@@ -76,7 +77,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   let port = options.port;
   const cookie = () => cookieName(port);
 
-  const broadcast = (event: string, data: unknown): void => {
+  const broadcast = <E extends DashboardEventName>(event: E, data: DashboardEvent<E>): void => {
     const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     for (const stream of streams) stream.write(text);
   };
@@ -112,7 +113,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       return null;
     }
   };
-  const meta = () => ({
+  const meta = (): DashboardMeta => ({
     backend: options.backend,
     readOnly: options.readOnly,
     user: options.userName,
@@ -120,7 +121,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     canaryDefaults: canaryDefaults(),
   });
 
-  app.get('/api/state', async () => ({ ...meta(), ...options.feed.snapshot() }));
+  const snapshot = (): DashboardSnapshot => ({ ...meta(), ...options.feed.snapshot() });
+  app.get('/api/state', async () => snapshot());
 
   app.get('/api/events', (request, reply) => {
     reply.hijack();
@@ -132,7 +134,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       'x-accel-buffering': 'no',
     });
     stream.write(`retry: ${RECONNECT_MS}\n\n`);
-    stream.write(`event: snapshot\ndata: ${JSON.stringify({ ...meta(), ...options.feed.snapshot() })}\n\n`);
+    stream.write(`event: snapshot\ndata: ${JSON.stringify(snapshot())}\n\n`);
     streams.add(stream);
     const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), HEARTBEAT_MS);
     request.raw.once('close', () => {
@@ -147,13 +149,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       const result = await options.diff();
       // The compare kept its report as the latest: push it to every page now.
       await options.feed.refreshStack();
-      return { ok: true, result };
+      const answer: DiffAnswer = { ok: true, result };
+      return answer;
     } catch (error) {
       const known =
         error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
-      return reply
-        .code(known.code === 'UNEXPECTED' ? 500 : 409)
-        .send({ ok: false, result: null, error: { code: known.code, message: known.message, hint: known.hint } });
+      const answer: DiffAnswer = { ok: false, result: null, error: { code: known.code, message: known.message, hint: known.hint } };
+      return reply.code(known.code === 'UNEXPECTED' ? 500 : 409).send(answer);
     }
   });
 

@@ -1,4 +1,4 @@
-import { type Color, otherColor } from '@mlbg/contract';
+import { type CanaryResult, type Color, otherColor } from '@mlbg/contract';
 import type { Backend, CanaryAccess } from '../../backends/backend';
 import { DeployError, type DeployErrorCode } from '../../errors';
 import { DEFAULT_SWITCH_TIMING, type GateFacts, type GateResult, runGates } from '../../gates';
@@ -56,22 +56,8 @@ export type CanaryRequest =
   | { readonly kind: 'abort' }
   | { readonly kind: 'promote' };
 
-/** How a canary command ended. `ok` = it did what was asked (a rollback after a failed analysis is not ok). */
-export type CanaryResult =
-  | { readonly kind: 'noop'; readonly note: string }
-  | {
-      readonly kind: Exclude<CanaryOutcome, 'started'>;
-      readonly stable: Color;
-      readonly canary: Color;
-      readonly stableVersion: string | null;
-      readonly canaryVersion: string | null;
-      readonly weight: number;
-      readonly routes: Routes;
-      readonly intervals: readonly CanaryInterval[];
-      readonly gates: readonly GateResult[];
-      readonly reason?: string;
-      readonly note?: string;
-    };
+/** How a canary command ended (the contract's: `--json` carries it). `ok` = it did what was asked (a rollback after a failed analysis is not ok). */
+export type { CanaryResult } from '@mlbg/contract';
 
 /** The error code of a canary that did not do what was asked (noop, promoted and aborted did). */
 export const FAILED_CANARY: Record<'rolled-back' | 'stopped' | 'kept' | 'refused' | 'broken', DeployErrorCode> = {
