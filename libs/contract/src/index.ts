@@ -47,6 +47,9 @@ export {
 } from './v2';
 export { PREDICTIONS_ADMIN_PATH, PredictionRecord, PredictionsResponse, SHADOW_HEADER, predictionOutputs } from './predictions';
 // The deploy tool's wire (libs/deploy): its --json output, its files in the state folder, the dashboard's API and events.
+// Modules without zod (colors, last-canary, route-weights) hold what the dashboard's page runs, so its bundle has no schemas.
+export { COLORS } from './colors';
+export type { ColorName } from './colors';
 export { CanaryLaunch, CanaryResult, CanaryRun, CanaryView } from './deploy-api/canary';
 export { CliError, CliHelp, CliUsageError, CommandResults, FailureResult, cliEnvelope, cliOutput } from './deploy-api/cli';
 export type { CommandName, CommandOutput, CommandResult, ResultCommand } from './deploy-api/cli';
@@ -82,9 +85,10 @@ export {
   HistoryEntry,
   MoveEntry,
   SwitchResultKind,
-  lastCanary,
 } from './deploy-api/history';
-export type { CanaryEntry, HistoryInput, LastCanary } from './deploy-api/history';
+export type { CanaryEntry, HistoryInput } from './deploy-api/history';
+export { lastCanary } from './deploy-api/last-canary';
+export type { LastCanary } from './deploy-api/last-canary';
 export {
   CaptureResult,
   DashboardStarted,
@@ -100,7 +104,8 @@ export {
   SwitchResult,
   UpResult,
 } from './deploy-api/results';
-export { Routes, Weights, describeWeights, mainTarget, soleTarget } from './deploy-api/routes';
+export { Routes, Weights } from './deploy-api/routes';
+export { describeWeights, mainTarget, soleTarget } from './deploy-api/route-weights';
 export {
   BackendStatus,
   ColorStatus,
