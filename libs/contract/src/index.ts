@@ -51,7 +51,7 @@ export { PREDICTIONS_ADMIN_PATH, PredictionRecord, PredictionsResponse, SHADOW_H
 export { COLORS } from './colors';
 export type { ColorName } from './colors';
 export { CanaryLaunch, CanaryResult, CanaryRun, CanaryView } from './deploy-api/canary';
-export { CliError, CliHelp, CliUsageError, CommandResults, FailureResult, cliEnvelope, cliOutput } from './deploy-api/cli';
+export { CliError, CliHelp, CliUsageError, CommandResults, FailureResults, cliEnvelope, cliOutput, commandOutput } from './deploy-api/cli';
 export type { CommandName, CommandOutput, CommandResult, ResultCommand } from './deploy-api/cli';
 export {
   ActionEvent,

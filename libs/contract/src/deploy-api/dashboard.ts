@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ModelSignature } from '../signature';
 import { CanaryLaunch, CanaryResult } from './canary';
-import { CliError, FailureResult } from './cli';
+import { CliError, failureOf } from './cli';
 import { DiffResult, LastDiff } from './diff';
 import { BackendKind, HistoryEntry } from './history';
 import { ReleaseOutcome, ShadowResult, SwitchResult } from './results';
@@ -87,7 +87,7 @@ export type ActionOutcome = z.infer<typeof ActionOutcome>;
 
 /** {@link ActionOutcome} with the result of `name` checked. */
 export function actionOutcome<N extends ActionName>(name: N) {
-  return ActionOutcome.extend({ result: z.union([ActionResults[name], FailureResult, z.null()]) });
+  return ActionOutcome.extend({ result: z.union([ActionResults[name], failureOf(name), z.null()]) });
 }
 
 /** An action started from a page, and how it finished (the `action` event, to every page). */

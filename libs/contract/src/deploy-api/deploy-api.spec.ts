@@ -99,6 +99,32 @@ describe('the CLI envelope', () => {
     expect(cliOutput('status').parse(usage)).toEqual(usage);
   });
 
+  it("takes what a failed release --switch did as its result, and only a release's", () => {
+    const release = {
+      color: 'green',
+      model: 'models/v1.1.0/model.onnx',
+      previousModel: 'models/v1.0.0/model.onnx',
+      previous: { model: 'models/v1.0.0/model.onnx', image: null },
+      pid: 42,
+      version: 'v1.1.0',
+      featureCount: 1,
+      modelSha256: 'abc',
+      previewUrl: 'http://127.0.0.1:8080/preview/',
+      live: { color: 'blue', version: 'v1.0.0', featureCount: 1 },
+      notes: [],
+      durationMs: 1200,
+    };
+    const refused = { ...switched, kind: 'refused', reason: 'green is not healthy' };
+    const failed = {
+      ok: false,
+      command: 'release',
+      result: { release, switch: refused },
+      error: { code: 'PREFLIGHT_FAILED', message: 'm', hint: 'h' },
+    };
+    expect(cliOutput('release').parse(failed)).toEqual(failed);
+    expect(cliOutput('switch').safeParse({ ...failed, command: 'switch' }).success).toBe(false);
+  });
+
   it('is strict: a key nobody declared is drift, not data', () => {
     expect(SwitchResult.safeParse({ ...switched, extra: 1 }).success).toBe(false);
     expect(cliEnvelope(SwitchResult).safeParse({ ok: true, command: 'switch', result: switched, extra: 1 }).success).toBe(false);
