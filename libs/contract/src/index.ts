@@ -46,6 +46,8 @@ export {
   V2TensorData,
 } from './v2';
 export { PREDICTIONS_ADMIN_PATH, PredictionRecord, PredictionsResponse, SHADOW_HEADER, predictionOutputs } from './predictions';
+export { LOG_LEVELS, LogLevel, MAX_PREDICTION_LOG_SIZE, SERVICE_ENV_DEFAULTS, ServiceEnv, colorServiceEnv } from './service-env';
+export type { ColorServiceSettings, ServiceEnvName } from './service-env';
 // The deploy tool's wire (libs/deploy): its --json output, its files in the state folder, the dashboard's API and events.
 // Modules without zod (colors, last-canary, route-weights) hold what the dashboard's page runs, so its bundle has no schemas.
 export { COLORS } from './colors';

@@ -3,7 +3,7 @@ import { realDeps, runCli } from '@mlbg/deploy';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { freePorts } from '@mlbg/deploy';
+import { freePorts } from '@mlbg/deploy/testing';
 
 /** The real local stack (both colors and nginx), as the deploy library runs it. */
 export interface ServiceStack {
