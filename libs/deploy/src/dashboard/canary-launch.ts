@@ -1,4 +1,4 @@
-import { type ActionRequest, type CanaryLaunch, CommandResults, cliEnvelope } from '@mlbg/contract';
+import { type ActionRequest, type CanaryLaunch, type CommandOutput, commandOutput } from '@mlbg/contract';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -133,7 +133,10 @@ export async function launchCanary(
 /** The canary process's own --json answer, or what its log says when it gave none. */
 function answerOf(answerFile: string, logFile: string, ended: { code: number | null; error?: string }): ActionOutcome {
   try {
-    const answer = cliEnvelope(CommandResults.canary).parse(JSON.parse(readFileSync(answerFile, 'utf8')));
+    const printed: unknown = JSON.parse(readFileSync(answerFile, 'utf8'));
+    // Checked against the contract, then passed on as printed (a parsed copy has its keys in the schema's order).
+    commandOutput('canary').parse(printed);
+    const answer = printed as CommandOutput<'canary'>;
     return { ok: answer.ok, result: answer.result, ...(answer.error ? { error: answer.error } : {}) };
   } catch {
     const tail = readFrom(logFile, 0).trim().split('\n').slice(-LOG_TAIL_LINES).join('\n');
