@@ -1,5 +1,5 @@
 import {
-  type ActionName,
+  ActionName,
   ActionOutcome,
   ActionRequests,
   CliHelp,
@@ -9,6 +9,7 @@ import {
   type CanaryView,
   type CaptureResult,
   type CliError,
+  type CommandResult,
   type ColorDetail,
   type DashboardSnapshot,
   type DiffReport,
@@ -49,6 +50,7 @@ import { downStack, releaseToIdle, stackStatus, upStack } from './commands/stack
 import { rollbackTraffic } from './commands/switch/rollback';
 import { switchTraffic } from './commands/switch/switch';
 import { ACTIONS } from './dashboard/actions';
+import type { CommandName, CommandResult as RegistryResult } from './commands/registry';
 import { launchCanary } from './dashboard/canary-launch';
 import type { DashboardFeed } from './dashboard/feed';
 import { accessPoint, metricsPoint } from './dashboard/traffic';
@@ -78,6 +80,8 @@ type Returned<F extends (...args: never[]) => unknown> = Awaited<ReturnType<F>>;
 describe('the deploy tool and the contract name the same types', () => {
   it('for every command result the CLI prints with --json', () => {
     assertType<Equal<Exclude<Command['name'], 'help'>, ResultCommand>>();
+    // Each descriptor's run returns what the contract says the command prints.
+    assertType<Equal<{ [N in CommandName]: RegistryResult<N> }, { [N in CommandName]: CommandResult<N> }>>();
     assertType<Equal<Returned<typeof upStack>, UpResult>>();
     assertType<Equal<Returned<typeof downStack>, DownResult>>();
     assertType<Equal<Returned<typeof stackStatus>, StatusResult>>();
@@ -118,10 +122,11 @@ describe('the deploy tool and the contract name the same types', () => {
     assertType<Equal<ReturnType<typeof metricsPoint>, TrafficPoint>>();
     assertType<Equal<ReturnType<typeof accessPoint>, TrafficPoint>>();
     assertType<Equal<keyof typeof ACTIONS, ActionName>>();
-    assertType<Equal<{ readonly [N in ActionName]: (typeof ACTIONS)[N]['body'] }, typeof ActionRequests>>();
     assertType<Equal<Returned<(typeof ACTIONS)['switch']['run']>, ActionOutcome>>();
     assertType<Equal<Returned<typeof launchCanary>, ActionOutcome>>();
     assertType<Equal<NonNullable<ActionOutcome['error']>, CliError>>();
+    // The page's request bodies: the registry's actions take the contract's schemas themselves.
+    for (const name of ActionName.options) expect(ACTIONS[name].body).toBe(ActionRequests[name]);
   });
 });
 

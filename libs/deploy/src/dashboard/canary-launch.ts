@@ -1,7 +1,9 @@
-import { type ActionRequest, type CanaryLaunch, type CommandOutput, commandOutput } from '@mlbg/contract';
+import { type CanaryLaunch, type CommandOutput, commandOutput } from '@mlbg/contract';
+import type { z } from 'zod';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CanaryStartBody } from '../commands/canary/canary.command';
 import type { CanaryRun } from '../commands/canary/canary-progress-file';
 import type { Clock } from '../effects/deps';
 import type { JsonFile } from '../effects/json-file';
@@ -25,8 +27,8 @@ export interface CliCommand {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** What the page asks of a canary start (the CLI's flags). */
-export type CanaryStart = ActionRequest<'canary'>;
+/** What the page asks of a canary start (the CLI's flags of a start): the body of the canary's page action. */
+export type CanaryStart = z.infer<typeof CanaryStartBody>;
 
 export interface CanaryLaunchTarget {
   readonly cli: CliCommand;

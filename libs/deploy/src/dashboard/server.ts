@@ -1,5 +1,13 @@
 import fastifyStatic from '@fastify/static';
-import type { DashboardEvent, DashboardEventName, DashboardMeta, DashboardSnapshot, DiffAnswer, DiffResult } from '@mlbg/contract';
+import {
+  ActionRequests,
+  type DashboardEvent,
+  type DashboardEventName,
+  type DashboardMeta,
+  type DashboardSnapshot,
+  type DiffAnswer,
+  type DiffResult,
+} from '@mlbg/contract';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -166,7 +174,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       return refuse(reply, 404, {
         error: { code: 'UNKNOWN_ACTION', message: `There is no action "${name}".`, hint: `The actions are ${ACTION_NAMES.join(', ')}.` },
       });
-    const body = ACTIONS[name].body.safeParse(request.body ?? {});
+    // The page's request, read with the contract's schema of this action (the one its descriptor takes).
+    const body = ActionRequests[name].safeParse(request.body ?? {});
     if (!body.success) {
       const detail = body.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ');
       return refuse(reply, 400, {
@@ -186,11 +195,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     let outcome: ActionOutcome;
     try {
       const context = await options.openContext(name, (line) => broadcast('progress', { name, line }));
-      outcome = await (ACTIONS[name].run as (context: CommandContext, body: unknown, env: ActionEnv) => Promise<ActionOutcome>)(
-        context,
-        body.data,
-        options.actionEnv,
-      );
+      outcome = await ACTIONS[name].run(context, body.data, options.actionEnv);
     } catch (error) {
       const known =
         error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
