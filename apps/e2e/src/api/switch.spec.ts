@@ -1,3 +1,5 @@
+import { readHistory } from '@mlbg/deploy';
+import { join } from 'node:path';
 import { EXAMPLE, expect, MODELS, test, V1, V2 } from '../support/fixtures';
 
 test.describe('switching live traffic', () => {
@@ -57,6 +59,12 @@ test.describe('switching live traffic', () => {
     expect(refused.ok).toBe(false);
     expect(refused.code).toBe(1);
     expect(refused.error?.message).toMatch(/green/);
+    // Refused by a preflight gate, and the history names it: green's health streak found no answer.
+    expect(refused.error?.code).toBe('PREFLIGHT_FAILED');
+    const entry = readHistory(join(stack.info.stateDir, 'history.jsonl')).entries.at(-1);
+    expect(entry).toMatchObject({ command: 'switch', outcome: 'refused', from: 'blue', to: 'green' });
+    const failed = entry && 'gates' in entry ? entry.gates.filter((gate) => !gate.ok) : [];
+    expect(failed).toEqual([expect.objectContaining({ name: 'health-streak', ok: false })]);
     for (let i = 0; i < 10; i++) {
       const live = await request.post(`${stack.router}/predict`, { data: EXAMPLE });
       expect(live.status()).toBe(200);
