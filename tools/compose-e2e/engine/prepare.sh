@@ -5,8 +5,8 @@
 #   tools/compose-e2e/engine/prepare.sh          # then: . "$COMPOSE_E2E_ENGINE_DIR/env"
 #   tools/compose-e2e/engine/prepare.sh --images-only
 #                                                # packages and base images only; starts nothing
-#                                                # (npm test runs it beside the unit tier: it waits
-#                                                # on the network, the unit tier on the CPU)
+#                                                # (.ci/run runs it in the background while the
+#                                                # tests run: it waits on the network, they on the CPU)
 #
 # - A working Docker engine already (DOCKER_HOST or /var/run/docker.sock answers, e.g. GitHub's
 #   runners): only docker-compose and docker-registry are installed when missing.
@@ -133,7 +133,7 @@ start_podman_service() {
   rm -f "$PODMAN_SOCKET"
   step "starting podman's Docker API at $PODMAN_SOCKET (log: $DIR/podman-service.log)"
   # setsid: its own process group, so a test runner's group signal does not reach it; cleanup.sh stops it.
-  setsid podman system service --time=0 "unix://$PODMAN_SOCKET" >"$DIR/podman-service.log" 2>&1 </dev/null &
+  setsid podman system service --time=0 "unix://$PODMAN_SOCKET" >"$DIR/podman-service.log" 2>&1 </dev/null 9>&- &
   echo $! >"$DIR/podman-service.pid"
   wait_for "podman's Docker API" curl -sf --unix-socket "$PODMAN_SOCKET" http://d/_ping ||
     fail "podman system service did not answer within ${DAEMON_START_SECONDS}s; see $DIR/podman-service.log."
@@ -145,7 +145,7 @@ start_healthcheck_ticker() {
     return 0
   fi
   step "starting the healthcheck ticker: podman healthcheck run on every running container each ${HEALTHCHECK_TICK}s"
-  setsid "$WORKSPACE/tools/compose-e2e/engine/tick-healthchecks.sh" "$HEALTHCHECK_TICK" >"$DIR/ticker.log" 2>&1 </dev/null &
+  setsid "$WORKSPACE/tools/compose-e2e/engine/tick-healthchecks.sh" "$HEALTHCHECK_TICK" >"$DIR/ticker.log" 2>&1 </dev/null 9>&- &
   echo $! >"$DIR/ticker.pid"
 }
 
@@ -274,13 +274,18 @@ http:
   addr: 127.0.0.1:$REGISTRY_PORT
 EOF
   step "starting the local registry at 127.0.0.1:$REGISTRY_PORT (log: $DIR/registry.log)"
-  setsid docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 </dev/null &
+  setsid docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 </dev/null 9>&- &
   echo $! >"$DIR/registry.pid"
   wait_for "the registry" curl -sf "$url" || fail "docker-registry did not answer within ${DAEMON_START_SECONDS}s; see $DIR/registry.log."
 }
 
 main() {
   mkdir -p "$DIR"
+  # One preparation at a time (.ci/run starts one early, in the background; the suite's global
+  # setup runs another): the second waits here, then finds everything done. The daemons started
+  # below close the lock's descriptor (9>&-), so they do not hold it after this script exits.
+  exec 9>"$DIR/prepare.lock"
+  flock 9
   local started=$SECONDS engine docker_host
   command -v docker >/dev/null || fail "the docker CLI is not installed (the suite drives the engine with it, as a user would)."
   if [[ ! -f $DIR/engine ]] && docker_answers; then
