@@ -53,7 +53,8 @@ describe('the compose files and the image agree', () => {
     const service = colorService(color);
     const port = ORIGINAL[color].port;
     expect(service.environment).toMatchObject({ PORT: String(port), HOST: '0.0.0.0', COLOR: color });
-    expect(portsOf(service)).toEqual([`${port}:${port}`]);
+    // On loopback: the server itself reaches it (the original `curl localhost:8081/health`), nobody else.
+    expect(portsOf(service)).toEqual([`127.0.0.1:${port}:${port}`]);
     expect(service.healthcheck?.test.join(' ')).toContain(`http://127.0.0.1:${port}/health`);
     // The image's own healthcheck follows PORT, so it is right for both colors.
     const imageCheck = execForm(runtime.instructions.find((i) => i.keyword === 'HEALTHCHECK')?.args ?? '') ?? [];
@@ -112,8 +113,8 @@ describeWhen(compose !== undefined, '`docker-compose` or `docker compose`')(
           Object.entries(config.services).map(([name, service]) => [name, [service.container_name, portsOf(service), networksOf(service)]]),
         ),
       ).toEqual({
-        'ml-service-blue': ['ml-service-blue', ['8081:8081'], ['ml-network']],
-        'ml-service-green': ['ml-service-green', ['8082:8082'], ['ml-network']],
+        'ml-service-blue': ['ml-service-blue', ['127.0.0.1:8081:8081'], ['ml-network']],
+        'ml-service-green': ['ml-service-green', ['127.0.0.1:8082:8082'], ['ml-network']],
         nginx: ['ml-nginx', ['80:80'], ['ml-network']],
       });
       for (const color of COLORS) expect(config.services[SERVICE[color]].healthcheck?.test.join(' ')).toContain('/health');

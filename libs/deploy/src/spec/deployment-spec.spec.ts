@@ -36,6 +36,7 @@ describe('DeploymentSpec', () => {
       gates: { preflight: ['health-streak', 'predict', 'signature'] },
       predictionDiff: { absoluteTolerance: 0.001, relativeTolerance: 0.001, minAgreement: 0.99, minPairs: 50 },
       shadow: { mirror: true, percent: 100, queueSize: 1000 },
+      compose: { colorPortsAddress: '127.0.0.1' },
       colors: {
         blue: { port: 8081, model: 'models/v1.0.0/model.onnx', container: 'ml-service-blue' },
         green: { port: 8082, model: 'models/v1.1.0/model.onnx', container: 'ml-service-green' },

@@ -11,6 +11,8 @@ export const DEPLOYMENT_SPEC_PATH = 'deploy/deployment.json';
 export const DEFAULT_NETWORK = 'ml-network';
 export const DEFAULT_ROUTER_PORT = 80;
 export const DEFAULT_ROUTER_CONTAINER = 'ml-nginx';
+/** Where Compose publishes the colors' ports: this host only. */
+export const DEFAULT_COLOR_PORTS_ADDRESS = '127.0.0.1';
 /** nginx's stable line (an even minor: 1.30 since April 2026; 1.27 is superseded). */
 export const DEFAULT_ROUTER_IMAGE = 'nginx:1.30-alpine';
 export const DEFAULT_PREVIEW_PATH_PREFIX = '/preview/';
@@ -138,6 +140,18 @@ const DeploymentSpecShape = z.strictObject({
       mirror: z.boolean().default(DEFAULT_SHADOW.mirror),
       percent: z.number().min(0).max(100).default(DEFAULT_SHADOW.percent),
       queueSize: z.int().min(1).max(100_000).default(DEFAULT_SHADOW.queueSize),
+    })
+    .prefault({}),
+  compose: z
+    .strictObject({
+      /**
+       * The host address Compose publishes each color's port on: loopback by default (the server
+       * itself reaches a color, everyone else goes through nginx: its rate limit, its request id, the
+       * internal routes kept off); `0.0.0.0` publishes on every interface, as before.
+       */
+      colorPortsAddress: z
+        .union([z.ipv4(), z.ipv6()], { error: 'must be an IP address, e.g. "127.0.0.1" (this host only) or "0.0.0.0" (every interface)' })
+        .default(DEFAULT_COLOR_PORTS_ADDRESS),
     })
     .prefault({}),
   kubernetes: z

@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
+import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-spec';
 import { applyOverrides } from '../../spec/overrides';
 import { renderNginxConf } from '../nginx/nginx';
 import { composeNginxSite } from '../nginx/nginx-site';
@@ -86,10 +86,28 @@ describe('renderComposeFiles', () => {
     );
   });
 
+  it("publishes each color's port on loopback only: curl localhost:8081 works on the server, other machines go through nginx", () => {
+    for (const [color, port] of [
+      ['blue', 8081],
+      ['green', 8082],
+    ] as const)
+      expect(parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`].ports).toEqual([`127.0.0.1:${port}:${port}`]);
+    // nginx is the way in: every interface, as in the original design.
+    expect(parse(byPath['docker-compose.yml']).services.nginx.ports).toEqual(['80:80']);
+  });
+
+  it("publishes the colors' ports where the spec says, on purpose (compose.colorPortsAddress: every interface, or an IPv6 address)", () => {
+    const everywhere = renderComposeFiles(DeploymentSpec.parse({ compose: { colorPortsAddress: '0.0.0.0' } }));
+    expect(parse(everywhere[1]?.content ?? '').services['ml-service-blue'].ports).toEqual(['0.0.0.0:8081:8081']);
+    const v6 = renderComposeFiles(DeploymentSpec.parse({ compose: { colorPortsAddress: '::1' } }));
+    expect(parse(v6[2]?.content ?? '').services['ml-service-green'].ports).toEqual(['[::1]:8082:8082']);
+    expect(() => DeploymentSpec.parse({ compose: { colorPortsAddress: 'example.com' } })).toThrow(/colorPortsAddress/);
+  });
+
   it('follows port overrides everywhere', () => {
     const spec = applyOverrides(DEFAULT_DEPLOYMENT_SPEC, { bluePort: 9081 });
     const blue = parse(renderComposeFiles(spec)[1].content).services['ml-service-blue'];
-    expect(blue.ports).toEqual(['9081:9081']);
+    expect(blue.ports).toEqual(['127.0.0.1:9081:9081']);
     expect(blue.environment.PORT).toBe('9081');
     expect(blue.healthcheck.test[3]).toContain('127.0.0.1:9081/health');
   });

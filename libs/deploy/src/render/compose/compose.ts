@@ -136,7 +136,8 @@ function colorFile(spec: DeploymentSpec, color: Color) {
           // Nothing reads a container's records (deploy:diff reads them on the local stack only): keep none.
           predictionLogSize: 0,
         }),
-        ports: [`${port}:${port}`],
+        // On the spec's address only (loopback by default): nobody else reaches a color past nginx.
+        ports: [`${publishAddress(spec.compose.colorPortsAddress)}:${port}:${port}`],
         read_only: true,
         tmpfs: [...COLOR_TMPFS],
         volumes: [`${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`],
@@ -163,4 +164,9 @@ function toYaml(document: object): string {
   // Values double-quoted so no YAML 1.1 reader (PyYAML in docker-compose) can misread "80:80".
   const body = stringify(document, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 });
   return `${header.join('\n')}\n${body}`;
+}
+
+/** An address as a Compose port mapping takes it: an IPv6 one in brackets. */
+function publishAddress(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
 }
