@@ -1,5 +1,4 @@
 import type { Color } from '@mlbg/contract';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HttpCall, RuntimeDeps } from '../../effects/deps';
 import { LOCAL_NGINX_FILES } from '../../render/nginx/nginx-site';
@@ -15,6 +14,7 @@ import { localStatus } from './stack/status';
 import { captureBodies, shadowOff, shadowOn, shadowStatus } from './shadow/shadow';
 import type { Backend } from '../backend';
 import { type RunningStack, type StackState, type StagedState, readState, stageState } from './stack/state';
+import { readLogFrom } from '../../effects/log-files';
 
 /**
  * The state of a stack that `up` started and whose nginx still runs.
@@ -120,7 +120,8 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
       return {
         slots: state?.running?.liveSlots ?? DEFAULT_LIVE_SLOTS,
         previewPathPrefix: state?.running?.previewPathPrefix ?? DEFAULT_PREVIEW_PATH_PREFIX,
-        readAccessLog: async (from: number | 'end') => readFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from),
+        // In bounded pieces, and across a rotation (the supervisor renames it over its cap).
+        readAccessLog: async (from: number | 'end') => readLogFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from),
         request: (call: HttpCall) => deps.http(router(), call),
         metrics: (color: Color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/metrics' }),
       };
@@ -132,24 +133,4 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
 function stateNotWritable(file: string, error: unknown, what: string): unknown {
   if (!isNotWritable(error)) return error;
   return new DeployError('STATE_NOT_WRITABLE', `${file} could not be written (${(error as Error).message}); ${what}.`);
-}
-
-/** The bytes of `file` from `from` to its end now (from 0 again when it shrank: reopened by a new nginx). */
-function readFrom(file: string, from: number | 'end'): { text: string; next: number } {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return { text: '', next: 0 };
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (from === 'end') return { text: '', next: size };
-    const start = from > size ? 0 : from;
-    const buffer = Buffer.alloc(size - start);
-    const read = readSync(fd, buffer, 0, buffer.length, start);
-    return { text: buffer.subarray(0, read).toString('utf8'), next: start + read };
-  } finally {
-    closeSync(fd);
-  }
 }

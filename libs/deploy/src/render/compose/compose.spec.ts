@@ -1,9 +1,13 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-spec';
 import { applyOverrides } from '../../spec/overrides';
 import { renderNginxConf } from '../nginx/nginx';
 import { composeNginxSite } from '../nginx/nginx-site';
-import { renderComposeFiles } from './compose';
+import { composeAccessLogRotation, renderComposeFiles } from './compose';
 
 const files = renderComposeFiles(DEFAULT_DEPLOYMENT_SPEC);
 const byPath = Object.fromEntries(files.map((file) => [file.path, file.content]));
@@ -26,6 +30,7 @@ describe('renderComposeFiles', () => {
       BODY_LIMIT: '1048576',
       MAX_BATCH_ROWS: '10000',
       LOG_LEVEL: 'info',
+      LOG_REQUESTS: 'false',
       PREDICTION_LOG_SIZE: '0',
     });
     expect(green.healthcheck.test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
@@ -37,6 +42,60 @@ describe('renderComposeFiles', () => {
       expect(parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`].environment).toMatchObject({
         PREDICTION_LOG_SIZE: '0',
       });
+  });
+
+  it("caps what Docker keeps of every container's output (json-file: 10 MB, 3 files), so logs never fill the disk", () => {
+    // Every container the files define (a color file's `nginx` entry only adds to the base file's).
+    const containers = files.flatMap((file) =>
+      Object.entries(parse(file.content).services as Record<string, { container_name?: string; logging?: unknown }>).filter(
+        ([, service]) => service.container_name !== undefined,
+      ),
+    );
+    expect(containers.map(([name]) => name).sort()).toEqual(['ml-service-blue', 'ml-service-green', 'nginx']);
+    for (const [name, service] of containers)
+      expect({ name, logging: service.logging }).toEqual({
+        name,
+        logging: { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } },
+      });
+  });
+
+  it('logs no line per request in the colors (nginx logs every request already; errors are still logged)', () => {
+    for (const color of ['blue', 'green'] as const)
+      expect(parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`].environment).toMatchObject({
+        LOG_REQUESTS: 'false',
+      });
+  });
+
+  it("rotates nginx's access log on the bind mount inside its container: over the cap, renamed to access.log.1 and reopened", () => {
+    const command: string = parse(byPath['docker-compose.yml']).services.nginx.command[2];
+    expect(command).toContain(composeAccessLogRotation());
+    expect(command.indexOf(composeAccessLogRotation())).toBeLessThan(command.indexOf('exec nginx'));
+  });
+
+  it('the rotation loop, run by a real sh: a log over the cap becomes access.log.1 and nginx is told to reopen', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlbg-rotate-'));
+    try {
+      const log = join(dir, 'access.log');
+      writeFileSync(join(dir, 'nginx'), `#!/bin/sh\necho "$*" >> ${dir}/nginx-calls\n`, { mode: 0o755 });
+      writeFileSync(log, 'x'.repeat(500));
+      // One pass of the loop (Compose's `$$` is the shell's `$`), with a fake nginx first on PATH.
+      const loop = composeAccessLogRotation(log, 100, 0)
+        .replace(/\$\$/g, '$')
+        .replace('{ while sleep 0; do ', '')
+        .replace('; done & }', '');
+      const result = spawnSync('sh', ['-c', loop], { env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
+      expect(result.status).toBe(0);
+      expect(readFileSync(`${log}.1`, 'utf8')).toBe('x'.repeat(500));
+      expect(existsSync(log)).toBe(false);
+      expect(readFileSync(join(dir, 'nginx-calls'), 'utf8')).toBe('-s reopen\n');
+      // Under the cap (and when missing): nothing.
+      writeFileSync(log, 'small');
+      spawnSync('sh', ['-c', loop], { env: { PATH: `${dir}:/usr/bin:/bin` } });
+      expect(readFileSync(log, 'utf8')).toBe('small');
+      expect(readFileSync(join(dir, 'nginx-calls'), 'utf8')).toBe('-s reopen\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lets each color run its own image, defaulting to one local build tag per color', () => {
@@ -82,6 +141,7 @@ describe('renderComposeFiles', () => {
     expect(nginx.command[2]).toBe(
       'cd /run/mlbg && { [ -L live.sock ] || ln -s blue.sock live.sock; } && { [ -L preview.sock ] || ln -s green.sock preview.sock; } && ' +
         `for link in ${Array.from({ length: 20 }, (_, index) => `live-slot-${String(index).padStart(2, '0')}.sock`).join(' ')} canary.sock; do [ -L $$link ] || ln -s "$$(readlink live.sock)" $$link; done && ` +
+        `${composeAccessLogRotation()} && ` +
         "exec nginx -g 'daemon off;'",
     );
   });

@@ -12,6 +12,7 @@ import {
 } from '../../spec/sockets';
 import {
   COLOR_MODEL_VARIABLES,
+  COMPOSE_ACCESS_LOG,
   COMPOSE_BASE_FILE,
   COMPOSE_NGINX_CONF,
   COMPOSE_NGINX_LOG_DIR,
@@ -89,6 +90,7 @@ function baseFile(spec: DeploymentSpec) {
         ],
         networks: [spec.network],
         restart: 'unless-stopped',
+        logging: COMPOSE_LOGGING,
       },
     },
     networks: { [spec.network]: { name: spec.network, driver: 'bridge' } },
@@ -111,8 +113,27 @@ function routerCommand(spec: DeploymentSpec): string {
     `{ [ -L ${PREVIEW_SOCKET} ] || ln -s ${preview} ${PREVIEW_SOCKET}; }`,
     // `$$`: Compose would read a single `$` as one of its own variables.
     `for link in ${slots}; do [ -L $$link ] || ln -s "$$(readlink ${LIVE_SOCKET})" $$link; done`,
+    composeAccessLogRotation(),
     `exec nginx -g 'daemon off;'`,
   ].join(' && ');
+}
+
+/** nginx's access log on the bind mount (the dashboard and a canary read it on the host) is rotated over this. */
+export const COMPOSE_ACCESS_LOG_MAX_BYTES = 64 * 1024 * 1024;
+const COMPOSE_ACCESS_LOG_CHECK_SECONDS = 60;
+/** What Docker keeps of each container's output: json-file (so `docker logs` works), capped. */
+export const COMPOSE_LOGGING = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } } as const;
+
+/**
+ * A loop in nginx's container (started before nginx): the access log over its cap is renamed to
+ * `access.log.1` and nginx told to reopen its logs. `$$` is Compose's escape for `$`.
+ */
+export function composeAccessLogRotation(
+  file = COMPOSE_ACCESS_LOG,
+  maxBytes = COMPOSE_ACCESS_LOG_MAX_BYTES,
+  everySeconds = COMPOSE_ACCESS_LOG_CHECK_SECONDS,
+): string {
+  return `{ while sleep ${everySeconds}; do [ -f ${file} ] && [ "$$(wc -c < ${file})" -gt ${maxBytes} ] && mv -f ${file} ${file}.1 && nginx -s reopen; done & }`;
 }
 
 function colorFile(spec: DeploymentSpec, color: Color) {
@@ -135,7 +156,10 @@ function colorFile(spec: DeploymentSpec, color: Color) {
           maxBatchRows: spec.limits.maxBatchRows,
           // Nothing reads a container's records (deploy:diff reads them on the local stack only): keep none.
           predictionLogSize: 0,
+          // nginx logs every request; the color logs its errors only.
+          logRequests: false,
         }),
+        logging: COMPOSE_LOGGING,
         // On the spec's address only (loopback by default): nobody else reaches a color past nginx.
         ports: [`${publishAddress(spec.compose.colorPortsAddress)}:${port}:${port}`],
         read_only: true,

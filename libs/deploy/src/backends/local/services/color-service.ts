@@ -82,6 +82,8 @@ export function colorEnv(deps: RuntimeDeps, layout: StackLayout, launch: ColorLa
       bodyLimitBytes: launch.service.bodyLimitBytes,
       maxBatchRows: launch.service.maxBatchRows,
       logLevel: launch.service.logLevel,
+      // nginx logs every request; a color logs its errors only, unless the command's environment asks for more.
+      logRequests: deps.env['LOG_REQUESTS'] === 'true',
     }),
     // The copy lives in the state folder, maybe outside the workspace: third-party modules come from here.
     NODE_PATH: join(layout.workspaceRoot, 'node_modules'),
