@@ -85,6 +85,12 @@ describe('scripts/deploy_compose.sh and the compose files agree', () => {
     expect(script).toContain(`readonly COMPOSE_FILES=(${COMPOSE_FILES.map((file) => `-f ${file}`).join(' ')})`);
   });
 
+  it("finds a color's service by the prefix the color files use (the live color's image is the deploy CLI's)", () => {
+    for (const color of COLORS)
+      expect(Object.keys(readComposeFile(`docker-compose.${color}.yml`).services)).toContain(`ml-service-${color}`);
+    expect(script).toContain('readonly COLOR_SERVICE_PREFIX=ml-service-');
+  });
+
   it('asks for the router service the base file defines, and sets the image variables the color files read', () => {
     // Everything else (services, sockets, routes) is the deploy CLI's, from the same spec as the files.
     expect(script).toContain('readonly ROUTER_SERVICE=nginx');

@@ -385,11 +385,12 @@ describe('cd.yml', () => {
         expect(deploy.stderr).toBe('');
         expect(deploy.status).toBe(0);
         expect(deploy.stdout).toContain(`Done: ${IMAGE} is live.`);
-        // The script ran the image's deploy CLI (faked here) on the copied folder: release and switch.
+        // The script ran the deploy CLI (faked here) on the copied folder, from the LIVE color's image
+        // (blue's, by id), never from the new one: release and switch.
         const [cli] = server.cliCalls();
         expect(cli).toContain(`-v ${join(home, 'ml deployment')}:${join(home, 'ml deployment')} -w ${join(home, 'ml deployment')}`);
         expect(cli).toContain(
-          `${IMAGE} node /app/dist/node_modules/@mlbg/deploy/src/cli/main.js release --backend=compose --image=${IMAGE} --switch`,
+          ` id-of:ml-model-service:blue node /app/dist/node_modules/@mlbg/deploy/src/cli/main.js release --backend=compose --image=${IMAGE} --switch`,
         );
       } finally {
         socket?.close();
