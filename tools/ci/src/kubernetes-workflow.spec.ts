@@ -179,3 +179,28 @@ describe('tools/ci/kubernetes/internal-routes.sh, what the gateway exposes', () 
     }
   });
 });
+
+describe('tools/ci/kubernetes/restricted-pod.sh, the one-off pods in namespaces that enforce "restricted"', () => {
+  it('gives each pod what the Pod Security "restricted" profile asks, merged into its container by name', () => {
+    const json = spawnSync('bash', ['-c', '. tools/ci/kubernetes/restricted-pod.sh && restricted_pod ml-load'], {
+      cwd: WORKSPACE_ROOT,
+      encoding: 'utf8',
+    }).stdout;
+    const override = JSON.parse(json);
+    expect(override.spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(override.spec.containers).toEqual([
+      { name: 'ml-load', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } },
+    ]);
+  });
+
+  it.each(['tools/ci/kubernetes/switch-under-load.sh', 'tools/ci/kubernetes/argo-promotion.sh'])(
+    '%s makes every one-off pod with it (kubectl run ... --override-type=strategic)',
+    (script) => {
+      const text = readFileSync(join(WORKSPACE_ROOT, script), 'utf8');
+      const runs = text.match(/kubectl -n "\$namespace" run [\s\S]*?--command/g) ?? [];
+      expect(runs.length).toBeGreaterThan(0);
+      for (const command of runs) expect(command).toMatch(/--override-type=strategic --overrides="\$\(restricted_pod /);
+      expect(text).toContain('. tools/ci/kubernetes/restricted-pod.sh');
+    },
+  );
+});

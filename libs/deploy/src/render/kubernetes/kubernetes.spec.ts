@@ -89,6 +89,33 @@ describe('what the Kubernetes manifests expose to the world', () => {
     expect(servicesFor('/metrics', httpRouteRules(find('HTTPRoute', 'ml-model-service', open)))).toEqual([LIVE_SERVICE]);
   });
 
+  it('the namespace enforces the Pod Security "restricted" profile (the pods comply), in both variants', () => {
+    const namespaces = objects.filter((object) => object.kind === 'Namespace');
+    expect(namespaces.length).toBe(2);
+    for (const namespace of namespaces)
+      expect(namespace.metadata.labels).toMatchObject({
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/audit': 'restricted',
+      });
+    // What "restricted" asks of every pod these manifests make.
+    const pods = objects
+      .filter((object) => ['Deployment', 'Rollout'].includes(object.kind))
+      .map((object) => (object as Json).spec.template.spec)
+      .concat(
+        objects
+          .filter((object) => object.kind === 'AnalysisTemplate')
+          .flatMap((object) => (object as Json).spec.metrics.filter((metric: Json) => metric.provider.job))
+          .map((metric: Json) => metric.provider.job.spec.template.spec),
+      );
+    expect(pods.length).toBe(4);
+    for (const pod of pods) {
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const container of pod.containers)
+        expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    }
+  });
+
   it('no pod keeps a log of predictions (PREDICTION_LOG_SIZE=0): nothing reads one on Kubernetes', () => {
     const pods = objects
       .filter((object) => object.kind === 'Deployment' || object.kind === 'Rollout')

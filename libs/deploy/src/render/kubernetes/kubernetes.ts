@@ -272,8 +272,13 @@ export function prometheusRule(spec: DeploymentSpec): IPrometheusRule {
   };
 }
 
+/** Pod Security admission: no pod that is not "restricted" is admitted (ours are), and any other is warned about and audited. */
+const POD_SECURITY_LABELS = Object.fromEntries(
+  ['enforce', 'warn', 'audit'].map((mode) => [`pod-security.kubernetes.io/${mode}`, 'restricted']),
+);
+
 export function namespace(spec: DeploymentSpec): INamespace {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: spec.kubernetes.namespace } };
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: spec.kubernetes.namespace, labels: { ...POD_SECURITY_LABELS } } };
 }
 
 /**
