@@ -261,8 +261,8 @@ describe('cd.yml', () => {
     const images = String(meta?.with?.['images']).trim().split('\n');
     expect(images[0]).toBe('${{ steps.names.outputs.ghcr }}');
     expect(images[1]).toBe("name=${{ steps.names.outputs.dockerhub }},enable=${{ steps.names.outputs.dockerhub != '' }}");
-    // The deploy job gets the SHA-tagged reference, so it deploys exactly this commit.
-    expect(cd.raw.jobs['image'].outputs?.['ref']).toBe('${{ steps.names.outputs.ghcr }}:${{ github.sha }}');
+    // The deploy job gets the image by digest: exactly what was built and pushed, whatever a tag points at later.
+    expect(cd.raw.jobs['image'].outputs?.['ref']).toBe('${{ steps.names.outputs.ghcr }}@${{ steps.build.outputs.digest }}');
   });
 
   describe('its "Work out image names and tags" step, run with bash', () => {
@@ -351,6 +351,26 @@ describe('cd.yml', () => {
         );
         expect(readFileSync(join(home, '.ssh/known_hosts'), 'utf8')).toBe('deploy.example.com ssh-ed25519 AAAA\n');
         expect(statSync(join(home, '.ssh/deploy_key')).mode & 0o777).toBe(0o600);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses to deploy without DEPLOY_KNOWN_HOSTS (never trusts whatever key answers), saying what to set', () => {
+      const home = mkdtempSync(join(tmpdir(), 'ci-ssh-'));
+      try {
+        const result = runStep(runOf(cd, 'deploy', /set up ssh/i), {
+          HOME: home,
+          DEPLOY_HOST: 'deploy.example.com',
+          DEPLOY_USER: 'deployer',
+          DEPLOY_SSH_KEY: 'key',
+          DEPLOY_PORT: '22',
+          DEPLOY_KNOWN_HOSTS: '',
+        });
+        expect(result.status).not.toBe(0);
+        expect(result.stdout).toContain('::error title=Host key not pinned::');
+        expect(result.stdout).toContain('DEPLOY_KNOWN_HOSTS');
+        expect(existsSync(join(home, '.ssh/known_hosts'))).toBe(false);
       } finally {
         rmSync(home, { recursive: true, force: true });
       }
