@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +45,13 @@ describe('withStackLock', () => {
   const ownNamespace = () => readlinkSync('/proc/self/ns/pid');
   /** A live holder's lock (proper-lockfile keeps it fresh) with the note `note` beside it. */
   async function heldWith(note: Record<string, unknown>) {
-    const release = await lock(layout.stateDir, { lockfilePath: layout.lockDir, realpath: false, stale: 10_000 });
+    // Its lock may be taken over by the test (then it is compromised, which is expected here).
+    const release = await lock(layout.stateDir, {
+      lockfilePath: layout.lockDir,
+      realpath: false,
+      stale: 10_000,
+      onCompromised: () => undefined,
+    });
     writeFileSync(
       layout.lockInfoFile,
       JSON.stringify({ command: 'release --switch', user: 'cd', since: new Date().toISOString(), ...note }),
@@ -89,4 +96,48 @@ describe('withStackLock', () => {
       .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'LOCKED', message: expect.stringContaining('lost its lock') });
   });
+
+  it("never hands out a signal for a pid another process has taken since (a reused pid): it is not the lock's holder", async () => {
+    // The note names a holder that died; its pid now belongs to an unrelated process (here a sleep).
+    const unrelated = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const release = await heldWith({
+        pid: unrelated.pid,
+        host: hostname(),
+        pidNamespace: ownNamespace(),
+        startTicks: '1',
+        script: '/old/cli/main.js',
+      });
+      const holder = fileLock(layout).holder?.();
+      await release();
+      expect(holder).toBeUndefined();
+      expect(unrelated.exitCode).toBeNull();
+      expect(unrelated.signalCode).toBeNull();
+    } finally {
+      unrelated.kill('SIGKILL');
+    }
+  });
+
+  it("hands out the holder's signal while the pid is still that process: a real holder gets it", async () => {
+    // Another process holds the lock, as a running `deploy canary` would.
+    const holderScript = `require(${JSON.stringify(join(__dirname, 'lock.ts'))}).fileLock(${JSON.stringify(layout)}).hold({ command: 'canary', user: 'ann' }, () => new Promise(() => setInterval(() => undefined, 1000)));`;
+    const holderProcess = spawn(process.execPath, ['-r', '@swc-node/register', '-e', holderScript], {
+      cwd: join(__dirname, '../../../..'),
+      env: { ...process.env, SWC_NODE_PROJECT: join(__dirname, '../../tsconfig.lib.json') },
+      stdio: 'ignore',
+    });
+    try {
+      let holder = fileLock(layout).holder?.();
+      for (let waited = 0; !holder && waited < 20_000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        holder = fileLock(layout).holder?.();
+      }
+      expect(holder).toMatchObject({ command: 'canary', pid: holderProcess.pid });
+      const exited = new Promise((resolve) => holderProcess.once('exit', (_code, signal) => resolve(signal)));
+      expect(holder?.signal('SIGTERM')).toBe(true);
+      expect(await exited).toBe('SIGTERM');
+    } finally {
+      holderProcess.kill('SIGKILL');
+    }
+  }, 30_000);
 });

@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { lock } from 'proper-lockfile';
 import { DeployError, isNotWritable } from '../errors';
@@ -76,8 +77,9 @@ export function fileLock(files: LockFiles, options: { readonly staleMs?: number 
     },
     holder: () => {
       const info = readLockInfo(files.lockInfoFile);
-      // A pid from another host or PID namespace names some other process here: never signal it.
-      if (!info || !sameProcessSpace(info) || !processAlive(info.pid) || info.pid === process.pid) return undefined;
+      // A pid from another host or PID namespace, or one reused by another process since, is not the holder: never signal it.
+      if (!info || !sameProcessSpace(info) || !processAlive(info.pid) || info.pid === process.pid || !stillTheHolder(info))
+        return undefined;
       return { command: info.command, pid: info.pid, signal: (signal) => sendSignal(info.pid, signal) };
     },
   };
@@ -111,6 +113,41 @@ interface LockInfo {
   /** Where `pid` means something: the host and its PID namespace (a container has its own). */
   readonly host?: string;
   readonly pidNamespace?: string;
+  /** Which process `pid` was (pids are reused): its start time (Linux clock ticks since boot) and its script. */
+  readonly startTicks?: string;
+  readonly script?: string;
+}
+
+/** A process's start time in clock ticks since boot (/proc/<pid>/stat, field 22), where /proc says. */
+function startTicks(pid: number | 'self'): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process's command line, NUL-separated in /proc (or from ps). */
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    const ps = spawnSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
+    return ps.status === 0 ? ps.stdout.trim() : undefined;
+  }
+}
+
+/**
+ * Whether `info.pid` is still the process that wrote the note: the same start time where /proc
+ * tells, else a command line that runs the same script. A pid reused by another process is not.
+ */
+function stillTheHolder(info: LockInfo): boolean {
+  if (info.startTicks !== undefined) {
+    const now = startTicks(info.pid);
+    if (now !== undefined) return now === info.startTicks;
+  }
+  return info.script !== undefined && (commandLine(info.pid)?.includes(info.script) ?? false);
 }
 
 /** This process's PID namespace (`pid:[4026531836]`), or undefined where /proc does not say. */
@@ -170,6 +207,7 @@ export async function withStackLock<T>(
     throw new DeployError('LOCKED', `Lock: ${layout.lockDir}.${who}`);
   }
   const namespace = pidNamespace();
+  const started = startTicks('self');
   const info: LockInfo = {
     command: holder.command,
     pid: process.pid,
@@ -177,6 +215,8 @@ export async function withStackLock<T>(
     since: new Date().toISOString(),
     host: hostname(),
     ...(namespace ? { pidNamespace: namespace } : {}),
+    ...(started ? { startTicks: started } : {}),
+    ...(process.argv[1] ? { script: process.argv[1] } : {}),
   };
   try {
     writeFileSync(layout.lockInfoFile, `${JSON.stringify(info)}\n`);
