@@ -152,7 +152,7 @@ export const DashboardEvents = {
 export type DashboardEventName = keyof typeof DashboardEvents;
 export type DashboardEvent<E extends DashboardEventName> = z.infer<(typeof DashboardEvents)[E]>;
 
-/** `GET /api/diff`: the page's compare (`deploy:diff` with the spec's criteria). */
+/** `POST /api/diff` (the page's Origin, not in --read-only): the page's compare (`deploy:diff` with the spec's criteria). */
 export const DiffAnswer = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(true), result: DiffResult }),
   z.strictObject({ ok: z.literal(false), result: z.null(), error: CliError }),

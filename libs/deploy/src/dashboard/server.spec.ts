@@ -74,7 +74,9 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const start = async (options: { readOnly?: boolean; green?: FakeColor; cli?: CliCommand; routes?: Routes } = {}) => {
+  const start = async (
+    options: { readOnly?: boolean; green?: FakeColor; cli?: CliCommand; routes?: Routes; diff?: () => Promise<DiffResult> } = {},
+  ) => {
     backend = fakeBackend({
       live: 'blue',
       colors: { blue: { version: 'v1.0.0', featureCount: 1 }, green: options.green ?? { version: 'v1.1.0', featureCount: 1 } },
@@ -119,7 +121,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
             context.progress,
           ),
       },
-      diff: async () => Promise.reject(new Error('no diff in this test')),
+      diff: options.diff ?? (async () => Promise.reject(new Error('no diff in this test'))),
       openContext: async (action) => {
         opened.push(action);
         return context();
@@ -285,6 +287,36 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     }
     expect(opened).toEqual([]);
     expect(history()).toEqual([]);
+  });
+
+  it("compares only through POST /api/diff with the page's Origin, one at a time, and not in --read-only (it writes and loads the colors)", async () => {
+    let calls = 0;
+    let finish: () => void = () => undefined;
+    const diff = () => {
+      calls += 1;
+      return new Promise<DiffResult>((resolve) => (finish = () => resolve({} as DiffResult)));
+    };
+    await start({ diff });
+    // A GET (a link, an <img>, a prefetch) never starts one.
+    expect((await fetch(url('/api/diff'), { headers: withToken })).status).toBe(404);
+    expect((await post('/api/diff', withToken)).status).toBe(403);
+    expect((await post('/api/diff', { ...withToken, origin: 'http://evil.example' })).status).toBe(403);
+    expect(calls).toBe(0);
+    const first = post('/api/diff', { ...withToken, origin: origin() });
+    while (calls === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const second = await post('/api/diff', { ...withToken, origin: origin() });
+    expect(second.status).toBe(409);
+    expect(await second.json()).toMatchObject({ ok: false, error: { code: 'LOCKED' } });
+    finish();
+    expect((await first).status).toBe(200);
+    expect(calls).toBe(1);
+    await dashboard?.close();
+    dashboard = undefined;
+    await start({ diff, readOnly: true });
+    const refused = await post('/api/diff', { ...withToken, origin: origin() });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { code: 'READ_ONLY' } });
+    expect(calls).toBe(1);
   });
 
   it('streams server-sent events: a snapshot first, then what an action did', async () => {
