@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Color, DashboardEvents, DashboardSnapshot, EdgeError, actionOutcome } from '@mlbg/contract';
+import { type Color, DashboardEvents, DashboardSnapshot, type DiffResult, EdgeError, actionOutcome } from '@mlbg/contract';
 import type { z } from 'zod';
 import { type StackLayout, stackLayout } from '../backends/local/layout';
 import { type CommandContext, stateFolderStores } from '../commands/context';
