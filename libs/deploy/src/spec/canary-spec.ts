@@ -22,6 +22,30 @@ export const DEFAULT_CANARY_ANALYSIS = {
   // one noisy interval should hold the step, not roll it back (Flagger's threshold counts failed checks too).
   failureLimit: 2,
   maxInconclusive: 10,
+  /**
+   * The judge: the chance that a canary as good as the stable color fails an interval (Holm over
+   * the interval's checks). Its medians may differ by this ratio or this many ms, whichever is larger.
+   */
+  falseAlarmRate: 0.01,
+  maxMedianRatio: 1.5,
+  medianFloorMs: 5,
+  // Never a pass: a canary that stays unjudgeable is rolled back (or held at its weight, with "hold").
+  onInconclusive: 'rollback',
+} as const;
+
+/**
+ * The checks of the model's answers (on by default). 400 answer rows per color: on the bodies of
+ * deploy/canary-samples.json the judge then fails v1.0.0 -> v1.1.0's change in over 99% of
+ * intervals (the simulation spec, gates/judge/simulation.spec.ts). A PSI above 0.1 is the usual
+ * "moderate shift"; 0.05 of one label's share or one class's mean probability is a change a
+ * person would notice.
+ */
+export const DEFAULT_OUTPUT_ANALYSIS = {
+  enabled: true,
+  minOutputs: 400,
+  maxPsi: 0.1,
+  maxLabelShift: 0.05,
+  maxProbabilityShift: 0.05,
 } as const;
 export const DEFAULT_PROBE_RATE_PER_SECOND = 20;
 
@@ -61,6 +85,22 @@ export const CanarySpec = z
         failureLimit: z.int().min(1).default(DEFAULT_CANARY_ANALYSIS.failureLimit),
         /** Consecutive intervals with too little traffic before the canary is rolled back as unjudgeable. */
         maxInconclusive: z.int().min(1).default(DEFAULT_CANARY_ANALYSIS.maxInconclusive),
+        /** The family-wise false-alarm rate of one interval's checks. */
+        falseAlarmRate: z.number().gt(0).max(0.2).default(DEFAULT_CANARY_ANALYSIS.falseAlarmRate),
+        maxMedianRatio: z.number().min(1).default(DEFAULT_CANARY_ANALYSIS.maxMedianRatio),
+        medianFloorMs: z.number().min(0).default(DEFAULT_CANARY_ANALYSIS.medianFloorMs),
+        /** What an interval that stays inconclusive at its bound does: roll the canary back, or hold its weight (and say so in status). */
+        onInconclusive: z.enum(['rollback', 'hold']).default(DEFAULT_CANARY_ANALYSIS.onInconclusive),
+        /** The checks of the model's answers; `enabled: false` judges errors and latency only. */
+        outputs: z
+          .strictObject({
+            enabled: z.boolean().default(DEFAULT_OUTPUT_ANALYSIS.enabled),
+            minOutputs: z.int().min(1).default(DEFAULT_OUTPUT_ANALYSIS.minOutputs),
+            maxPsi: z.number().min(0).default(DEFAULT_OUTPUT_ANALYSIS.maxPsi),
+            maxLabelShift: Ratio.default(DEFAULT_OUTPUT_ANALYSIS.maxLabelShift),
+            maxProbabilityShift: Ratio.default(DEFAULT_OUTPUT_ANALYSIS.maxProbabilityShift),
+          })
+          .prefault({}),
       })
       .prefault({}),
     /**
