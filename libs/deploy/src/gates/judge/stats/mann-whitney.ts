@@ -9,18 +9,23 @@ export interface MannWhitney {
 }
 
 /**
- * The Mann-Whitney U test, one-sided: do `first`'s values tend to be larger than `second`'s?
+ * The Mann-Whitney U test, one-sided: do the first values tend to be larger than the second?
+ * Values that are not finite numbers are left out.
  * Normal approximation with the correction for ties and a continuity correction of 1/2, as R's
  * `wilcox.test(exact = FALSE)` and scipy's `mannwhitneyu(method="asymptotic")`. The ranks and
  * the normal distribution are stdlib's; the test is these lines, because no maintained JavaScript
  * package has it with a p-value (simple-statistics' `wilcoxonRankSum` returns the rank sum alone).
  */
-export function mannWhitneyGreater(first: readonly number[], second: readonly number[]): MannWhitney {
+export function mannWhitneyGreater(firstValues: readonly number[], secondValues: readonly number[]): MannWhitney {
+  const first = firstValues.filter(Number.isFinite);
+  const second = secondValues.filter(Number.isFinite);
   const n1 = first.length;
   const n2 = second.length;
   if (n1 === 0 || n2 === 0) return { u: 0, z: 0, pValue: 1 };
   const all = [...first, ...second];
-  const ranked = ranks(all, { method: 'average' });
+  // missing: 'remove' (there are none left): the default, 'last', shifts an array once per value,
+  // which is quadratic (3 s for 100,000 values here).
+  const ranked = ranks(all, { method: 'average', missing: 'remove' });
   let rankSum = 0;
   for (let i = 0; i < n1; i++) rankSum += ranked[i] ?? 0;
   const u = rankSum - (n1 * (n1 + 1)) / 2;
