@@ -1,12 +1,12 @@
 /**
  * The closed catalogue of the deploy runtime's failures. Each says what happened (`message`, to
  * which a command appends the specifics) and what to do (`hint`). The CLI maps every code to exit
- * status 1; `USAGE` is the only code that exits 2. The README lists every code (a test checks).
+ * status 1; `USAGE` is the only code that exits 2. docs/operate.md lists every code (a test checks).
  */
 export const DEPLOY_ERRORS = {
   USAGE: {
     message: 'The command line is not valid.',
-    hint: 'The commands and flags are listed by the `help` command and in libs/deploy/README.md.',
+    hint: 'The commands and flags are listed by the `help` command and in docs/operate.md.',
   },
   SPEC_INVALID: {
     message: 'The deployment spec or an override of it is not valid.',
@@ -155,7 +155,7 @@ export const DEPLOY_ERRORS = {
   },
   DIFF_UNAVAILABLE: {
     message: "The colors' predictions can not be compared here.",
-    hint: 'Prediction records, shadow traffic and replay work on the local stack (`--backend=local`); see libs/deploy/README.md, "Shadow traffic", for what Compose and Kubernetes still lack.',
+    hint: 'Prediction records, shadow traffic and replay work on the local stack (`--backend=local`); see docs/shadow-and-diff.md, "Compose and Kubernetes", for what they still lack.',
   },
   DIFF_FAILED: {
     message: 'The candidate color disagrees with the live color more than allowed.',

@@ -2,9 +2,9 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /**
- * The library's layers, and which others each may import (DESIGN.md: cli -> commands -> gates,
- * routing, backends -> effects; render and spec are leaves used by all). Nx tags guard the
- * projects; this guards the folders inside this one. A new folder must be added here.
+ * The library's layers, and which others each may import (libs/deploy/README.md, "Layers": cli ->
+ * commands -> gates, routing, backends -> effects; render and spec are leaves used by all). Nx tags
+ * guard the projects; this guards the folders inside this one. A new folder must be added here.
  */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   spec: [],

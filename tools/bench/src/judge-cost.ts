@@ -5,7 +5,8 @@
  * with a paired answer for every stable request (shadow at 100%). Prints a markdown table and
  * writes the JSON to tools/bench/results/judge-<time>.json. No server: only the statistics.
  */
-import { DeploymentSpec, type JudgeWindow, judgeInterval, judgeLimits, modelOfCard, seededRandom, simulatedWindow } from '@mlbg/deploy';
+import { DeploymentSpec, type JudgeWindow, judgeInterval, judgeLimits } from '@mlbg/deploy';
+import { modelOfCard, seededRandom, simulatedWindow } from '@mlbg/deploy/testing';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';

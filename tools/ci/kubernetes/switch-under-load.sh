@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The kubernetes CI job's switch under load (also runnable by hand against any cluster with the
-# manifests installed, see README "Running on Kubernetes"): a pod in the cluster sends /predict to
+# manifests installed, see docs/kubernetes.md): a pod in the cluster sends /predict to
 # ml-live while the deploy CLI switches to green and rolls back, as the ml-deployer ServiceAccount;
 # then every response is checked: all 200, v1.0.0 then v1.1.0 after the switch, v1.0.0 again at the end.
 #   tools/ci/kubernetes/switch-under-load.sh <kube context of the deployer> [namespace] [image]

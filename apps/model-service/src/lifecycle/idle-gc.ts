@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm';
  * ArrayBuffers hold) into the old generation, where it stays until the next full GC, and a process
  * that goes quiet never reaches one. Measured after 10,000-row batches at 32 connections: RSS
  * 178-202 MB, 127-169 MB after this GC, unchanged without it. It can not give back what malloc
- * keeps fragmented, and V8 seldom shrinks its grown young generation (tools/bench/README.md).
+ * keeps fragmented, and V8 seldom shrinks its grown young generation (docs/performance.md).
  *
  * So every few seconds it looks: once the event loop has been nearly idle for a few intervals in a
  * row and RSS grew by at least `thresholdBytes` since the last collection, it runs one full GC (a

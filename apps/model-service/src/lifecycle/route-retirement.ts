@@ -19,7 +19,7 @@ export interface RouteRetirementOptions {
 }
 
 /**
- * Kept connections from nginx are retired here (see libs/deploy/README.md, "Kept connections"):
+ * Kept connections from nginx are retired here (see docs/architecture.md, "Kept connections"):
  * nginx names the socket link a request came through (`x-mlbg-socket: live.sock`); when that link
  * no longer points at this color's socket, the answer carries `Connection: close` and nginx drops
  * the connection instead of keeping it. The link is read at most once per interval per name, so

@@ -8,7 +8,7 @@ const SOCKET_MODE = 0o666;
 
 /**
  * Serves the same request handler on a unix socket too: nginx reaches a color through a symlink
- * to this socket, and a switch moves the symlink (see DESIGN.md). A socket file left by a killed
+ * to this socket, and a switch moves the symlink (docs/architecture.md). A socket file left by a killed
  * process is removed; one that still answers means another process owns it, which is an error.
  */
 export async function listenOnUnixSocket(path: string, handler: RequestListener): Promise<Server> {

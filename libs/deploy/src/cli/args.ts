@@ -1,4 +1,4 @@
-import { Color } from '@mlbg/contract';
+import { Color, LOG_LEVELS } from '@mlbg/contract';
 import { parseArgs } from 'node:util';
 import { BackendKind } from '../history/history';
 import { MAX_CAPTURE_BODIES } from '../backends/local/shadow/relay/relay';
@@ -6,9 +6,6 @@ import { MAX_CAPTURE_BODIES } from '../backends/local/shadow/relay/relay';
 /** `dashboard`'s defaults: loopback only, Argo Rollouts' dashboard port. */
 const DASHBOARD_HOST = '127.0.0.1';
 const DASHBOARD_PORT = 3100;
-
-/** The service's log levels (its LOG_LEVEL). */
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const COMMAND_NAMES = [
   'up',

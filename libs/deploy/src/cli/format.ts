@@ -1,7 +1,8 @@
 import type { Color } from '@mlbg/contract';
 import type { BackendStatus, DownResult, ProcessState, ReleaseResult, UpResult } from '../backends/backend';
 import type { StatusResult } from '../commands/stack/stack';
-import { type CanaryResult, describeInterval } from '../commands/canary/canary';
+import type { CanaryResult } from '../commands/canary/canary';
+import { describeInterval } from '../commands/canary/canary-interval';
 import type { CanaryView } from '../commands/canary/canary-view';
 import type { SwitchResult } from '../commands/switch/switch';
 import type { HealthView } from '../effects/service-client';

@@ -1,7 +1,7 @@
 /**
  * The deploy CLI: `node -r @swc-node/register libs/deploy/src/cli/main.ts <command> [flags]`, or
  * `npx nx run deploy:<command> [flags]`. Commands: up, down, status, switch, rollback, release
- * (see `help` and libs/deploy/README.md). Run from anywhere inside the workspace.
+ * (see `help` and docs/operate.md). Run from anywhere inside the workspace.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

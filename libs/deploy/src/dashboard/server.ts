@@ -21,8 +21,6 @@ import {
 import { ACTIONS, ACTION_NAMES, type ActionEnv, type ActionName, type ActionOutcome } from './actions';
 import type { DashboardFeed, FeedEvent } from './feed';
 
-/** Where `nx run deploy:dashboard` listens unless told otherwise (Argo Rollouts' dashboard port). */
-export const DASHBOARD_DEFAULTS = { host: '127.0.0.1', port: 3100 } as const;
 /** An SSE comment this often keeps proxies and idle timers from closing the stream. */
 const HEARTBEAT_MS = 15_000;
 /** The browser's EventSource waits this long before it reconnects after the server went away. */

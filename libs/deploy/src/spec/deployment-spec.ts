@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Color } from '@mlbg/contract';
+import { Color, SERVICE_ENV_DEFAULTS } from '@mlbg/contract';
 import { CanarySpec } from './canary-spec';
 import { ProxySpec } from './proxy-spec';
 
@@ -17,8 +17,8 @@ export const DEFAULT_COLORS = {
   green: { port: 8082, model: 'models/v1.1.0/model.onnx', container: 'ml-service-green' },
 } as const satisfies Record<Color, { port: number; model: string; container: string }>;
 // The model service's own limits (BODY_LIMIT, MAX_BATCH_ROWS); nginx must not be stricter or looser.
-export const DEFAULT_BODY_LIMIT_BYTES = 1_048_576;
-export const DEFAULT_MAX_BATCH_ROWS = 10_000;
+export const DEFAULT_BODY_LIMIT_BYTES = SERVICE_ENV_DEFAULTS.BODY_LIMIT;
+export const DEFAULT_MAX_BATCH_ROWS = SERVICE_ENV_DEFAULTS.MAX_BATCH_ROWS;
 /** The preflight of a switch: health several times in a row, one real prediction, the same input signature. */
 export const DEFAULT_PREFLIGHT_GATES = ['health-streak', 'predict', 'signature'] as const;
 
@@ -48,7 +48,7 @@ export const DEFAULT_KUBERNETES_NAMESPACE = 'ml-bluegreen';
 export const DEFAULT_KUBERNETES_IMAGE = 'ml-model-service:local';
 export const DEFAULT_KUBERNETES_REPLICAS = 2;
 /**
- * From tools/bench (README, "Memory"): a live color holds 155-200 MB after heavy load and peaked
+ * From the bench (docs/performance.md, "Memory"): a live color holds 155-200 MB after heavy load and peaked
  * at 220-260 MB under 10,000-row batches at 32 connections; one color keeps about one core busy.
  */
 export const DEFAULT_KUBERNETES_RESOURCES = {
@@ -163,7 +163,7 @@ const DeploymentSpecShape = z.strictObject({
     .prefault({}),
   /** The weighted live route and `deploy:canary`'s steps and analysis (see spec/canary-spec.ts). */
   canary: CanarySpec,
-  /** The local stack's supervisor (restarts of a crashed or hung color or nginx); see libs/deploy/README.md. */
+  /** The local stack's supervisor (restarts of a crashed or hung color or nginx); see docs/architecture.md. */
   supervisor: z
     .strictObject({
       restartDelayMs: z.int().min(10).max(60_000).default(DEFAULT_SUPERVISOR.restartDelayMs),

@@ -37,7 +37,7 @@ const ClientAddress = z
  */
 export const ProxySpec = z
   .strictObject({
-    /** Kept connections from nginx to the colors (see libs/deploy/README.md, "Kept connections"); false opens one per request. */
+    /** Kept connections from nginx to the colors (see docs/architecture.md, "Kept connections"); false opens one per request. */
     upstreamKeepalive: z.boolean().default(true),
     internalRoutes: z
       .strictObject({

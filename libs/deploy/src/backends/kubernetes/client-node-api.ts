@@ -4,12 +4,15 @@ import { type RequestOptions, request as httpsRequest } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type * as K8s from '@kubernetes/client-node';
+import type { ServiceEnvName } from '@mlbg/contract';
 import type { HttpAnswer, HttpCall } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { CONTAINER_NAME, HTTP_PORT_NAME } from '../../render/kubernetes/kubernetes-names';
 import type { ConfigMapView, DeploymentChange, DeploymentView, KubeApi, LeaseSpec, LeaseView, ServiceView } from './kube-api';
 
 const PROXY_TIMEOUT_MS = 10_000;
+/** The service's variable a release changes (see `colorServiceEnv` for the others). */
+const MODEL_PATH_VARIABLE = 'MODEL_PATH' satisfies ServiceEnvName;
 
 export interface KubeTarget {
   /** A context of the kubeconfig; undefined = its current context. */
@@ -188,7 +191,7 @@ function deploymentView(deployment: K8s.V1Deployment): DeploymentView {
     ready: status?.readyReplicas ?? 0,
     available: status?.availableReplicas ?? 0,
     image: container?.image ?? '',
-    modelPath: container?.env?.find((variable) => variable.name === 'MODEL_PATH')?.value ?? '',
+    modelPath: container?.env?.find((variable) => variable.name === MODEL_PATH_VARIABLE)?.value ?? '',
     containerPort: container?.ports?.find((port) => port.name === HTTP_PORT_NAME)?.containerPort ?? null,
     conditions: (status?.conditions ?? []).map((condition) => ({
       type: condition.type,
@@ -212,7 +215,7 @@ function deploymentPatch(change: DeploymentChange): object {
             {
               name: CONTAINER_NAME,
               ...(change.image ? { image: change.image } : {}),
-              ...(change.modelPath ? { env: [{ name: 'MODEL_PATH', value: change.modelPath }] } : {}),
+              ...(change.modelPath ? { env: [{ name: MODEL_PATH_VARIABLE, value: change.modelPath }] } : {}),
             },
           ],
         },

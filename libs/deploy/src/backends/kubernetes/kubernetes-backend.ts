@@ -104,7 +104,7 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime): Backen
       if (!live || soleTarget(routes.preview) !== otherColor(live)) {
         throw new DeployError(
           'CANARY_NOT_SUPPORTED',
-          `The Kubernetes Services move live and preview together, one color each; asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}. deploy:canary is not supported on the kubernetes backend yet; the HTTPRoute's backendRefs weights (see the README) can split traffic by hand.`,
+          `The Kubernetes Services move live and preview together, one color each; asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}. deploy:canary is not supported on the kubernetes backend yet; the HTTPRoute's backendRefs weights (docs/kubernetes.md) can split traffic by hand.`,
         );
       }
       const selection = known ?? (await readSelection());

@@ -38,7 +38,7 @@ export const ROUTER_ERRORS = {
   INTERNAL_ROUTE: {
     status: 404,
     message:
-      'This route is internal and not served through the router. Reach each color on its own port (README, Monitoring), or list your address in deploy/deployment.json under proxy.internalRoutes.allow.',
+      'This route is internal and not served through the router. Reach each color on its own port (docs/operate.md, Monitoring), or list your address in deploy/deployment.json under proxy.internalRoutes.allow.',
   },
   RATE_LIMITED: { status: 429, message: 'Too many requests from this client address. Slow down and retry shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
