@@ -75,6 +75,8 @@ export type Command =
       readonly expectVersion?: string;
       /** The prediction-diff gate in the canary's preflight, as for switch. */
       readonly diff?: DiffFlags;
+      /** The answers are meant to change: the judge shows the output checks without counting them. */
+      readonly expectOutputChange?: boolean;
     })
   | (Common & { readonly name: 'promote' })
   | (Common & {
@@ -148,6 +150,7 @@ const OPTIONS = {
     abort: { type: 'boolean' },
     resume: { type: 'boolean' },
     keep: { type: 'boolean' },
+    'expect-output-change': { type: 'boolean' },
   },
   promote: { ...COMMON_OPTIONS },
   dashboard: { ...COMMON_OPTIONS, host: { type: 'string' }, port: { type: 'string' }, 'read-only': { type: 'boolean' } },
@@ -260,6 +263,10 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
           throw new UsageError(`--${misplaced[0]} is for starting a canary; --${mode} continues the one in progress`);
         if (abort && raw['keep'] === true)
           throw new UsageError('--keep keeps the weight when the canary is stopped; --abort moves it back');
+        if (mode !== 'start' && raw['expect-output-change'] === true)
+          throw new UsageError(
+            `--expect-output-change is for starting a canary; --${mode} continues the one in progress (as it was started)`,
+          );
         const diff = diffFlags(text);
         if (mode !== 'start' && Object.keys(diff).length > 0)
           throw new UsageError(`the prediction-diff flags are for starting a canary; --${mode} continues the one in progress`);
@@ -276,6 +283,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
               intervalSeconds: interval(flags.interval),
               expectVersion: flags['expect-version']?.value,
               diff: Object.keys(diff).length > 0 ? diff : undefined,
+              expectOutputChange: raw['expect-output-change'] === true ? true : undefined,
             }),
           },
         };
@@ -467,10 +475,13 @@ Commands (on the local stack; --backend=compose: the Docker Compose deployment; 
                                                               [--color blue|green] [--expect-version V]
             with --max-diff, --min-agreement, --min-pairs or --replay: also the prediction-diff gate
   rollback  switch back to the color that was live before the last successful switch (or a promoted canary)
-  canary    move a share of live traffic to --color step by step, analysing each interval (nginx's log, /metrics);
-            rolls back on failure; Ctrl-C/SIGTERM moves the weight back unless --keep
+  canary    move a share of live traffic to --color step by step, judging each interval against the stable color
+            (5xx, latency and the model's answers, by tests with a stated false-alarm rate); rolls back on failure;
+            Ctrl-C/SIGTERM moves the weight back unless --keep
                                                               [--color C] [--steps 5,25,50,100] [--interval 30s] [--keep] [--expect-version V]
+            --expect-output-change: the answers are meant to change (shown, not counted; recorded in the history)
             with --max-diff, --min-agreement, --min-pairs or --replay: also the prediction-diff gate before step 1
+            (and the judge's paired check; --replay's bodies are replayed to both colors when answers are short)
             --resume continues an interrupted canary; --abort moves all traffic back to the stable color
   promote   finish the canary now: all live traffic to the canary color (the remaining steps are skipped)
   shadow    on [--percent N] [--queue-size N] | off | status: nginx mirrors that share of live /predict (and V2 infer)

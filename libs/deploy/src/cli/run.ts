@@ -34,6 +34,7 @@ import type { BackendKind } from '../history/history';
 import { type CanaryRequest, canaryCommand, canaryFailure } from '../commands/canary/canary';
 import { type Command, type DiffFlags, USAGE, parseCommandLine } from './args';
 import { canarySettings, processSignals } from './canary-settings';
+import { readReplayFile } from '../effects/replay-file';
 import { serveDashboard } from './dashboard';
 import { formatCanary, formatDown, formatRelease, formatStatus, formatSwitch, formatUp } from './format';
 
@@ -124,7 +125,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     const commandContext = await contextFor(command, deps, layout, context);
     outcome =
       command.name === 'canary' || command.name === 'promote'
-        ? await executeCanary(command, commandContext, layout)
+        ? await executeCanary(command, commandContext, layout, context.cwd)
         : await execute(command, commandContext, () => commandSettings(command, layout, context));
   } catch (error) {
     const known = error instanceof DeployError ? error : unexpected(error);
@@ -149,6 +150,7 @@ async function executeCanary(
   command: Extract<Command, { name: 'canary' | 'promote' }>,
   context: CommandContext,
   layout: StackLayout,
+  cwd: string,
 ): Promise<Outcome> {
   const request: CanaryRequest =
     command.name === 'promote'
@@ -159,20 +161,34 @@ async function executeCanary(
             keep: command.keep,
             ...(command.color ? { color: command.color } : {}),
             ...(command.expectVersion ? { expectVersion: command.expectVersion } : {}),
+            ...(command.expectOutputChange ? { expectOutputChange: true } : {}),
           }
         : command.mode === 'resume'
           ? { kind: 'resume', keep: command.keep }
           : { kind: 'abort' };
-  const settings = canarySettings(
-    loadSpec(layout),
-    layout.workspaceRoot,
-    command.name === 'canary'
-      ? {
-          ...(command.steps ? { steps: command.steps } : {}),
-          ...(command.intervalSeconds !== undefined ? { intervalSeconds: command.intervalSeconds } : {}),
-        }
-      : {},
-  );
+  const spec = loadSpec(layout);
+  const flags = command.name === 'canary' ? command.diff : undefined;
+  const settings = {
+    ...canarySettings(
+      spec,
+      layout.workspaceRoot,
+      command.name === 'canary'
+        ? {
+            ...(command.steps ? { steps: command.steps } : {}),
+            ...(command.intervalSeconds !== undefined ? { intervalSeconds: command.intervalSeconds } : {}),
+          }
+        : {},
+    ),
+    // The judge's paired check takes the same tolerance as the preflight's prediction diff; --replay's bodies are replayed when answers are short.
+    predictionDiff: {
+      ...spec.predictionDiff,
+      ...(flags?.maxDiff !== undefined ? { absoluteTolerance: flags.maxDiff } : {}),
+      ...(flags?.relTolerance !== undefined ? { relativeTolerance: flags.relTolerance } : {}),
+      ...(flags?.minAgreement !== undefined ? { minAgreement: flags.minAgreement } : {}),
+      ...(flags?.minPairs !== undefined ? { minPairs: flags.minPairs } : {}),
+    },
+    ...(flags?.replay ? { replay: readReplayFile(resolve(cwd, flags.replay)) } : {}),
+  };
   const signals = processSignals(context.progress);
   try {
     const result = await canaryCommand(context, request, settings, signals);

@@ -2,6 +2,7 @@ import { Color } from '@mlbg/contract';
 import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { z } from 'zod';
 import { GateResult } from '../gates/gate';
+import { Judgement } from '../gates/judge/verdict';
 import { Routes } from '../routing/routes';
 
 /** The history format this code writes; older lines are migrated when read. */
@@ -67,7 +68,11 @@ export const CanaryInterval = z.strictObject({
   canary: CanaryColorSample,
   stable: CanaryColorSample,
   probesSent: z.int().nonnegative(),
+  /** Requests replayed to both colors for paired answers (absent before the judge). */
+  replayed: z.int().nonnegative().optional(),
   checks: z.array(GateResult),
+  /** The judge's verdict check by check: statistics, p-values, effects, samples (absent before the judge). */
+  judgement: Judgement.optional(),
 });
 export type CanaryInterval = z.infer<typeof CanaryInterval>;
 
@@ -151,6 +156,8 @@ export const HistoryEntry = z.discriminatedUnion('command', [
     weight: z.int().min(0).max(100),
     /** Continued by `deploy:canary --resume` after an interruption. */
     resumed: z.boolean().default(false),
+    /** The answers were declared to change (--expect-output-change): the judge showed the output checks without counting them. */
+    expectOutputChange: z.boolean().optional(),
     intervals: z.array(CanaryInterval).default([]),
     routes: Routes,
   }),

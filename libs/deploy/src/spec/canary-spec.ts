@@ -5,10 +5,12 @@ import { DEFAULT_LIVE_SLOTS } from './sockets';
 export const DEFAULT_CANARY_STEPS = [5, 25, 50, 100] as const;
 export const DEFAULT_CANARY_INTERVAL_SECONDS = 30;
 /**
- * The analysis' defaults. An interval passes only with at least `minRequests` answers from each
- * color; the canary's 5xx share at most `maxErrorRate` and at most `maxErrorRateAboveStable` above
- * the stable color's; its p99 at most `maxP99Ms` and at most `maxP99Ratio` times the stable's
- * (a limit never below `p99RatioFloorMs`, so 1 ms against 2 ms is not a failure).
+ * The analysis' defaults (the judge, gates/judge/). An interval passes only with at least
+ * `minRequests` answers from each color; it fails when the canary's 5xx share is significantly
+ * above `maxErrorRate` or above the stable's by more than `maxErrorRateAboveStable`, when it is
+ * significantly slower than the stable color by more than `maxMedianRatio` (or `medianFloorMs`),
+ * when significantly more than 1% of its answers take longer than `maxP99Ms`, or when its answers
+ * differ (`DEFAULT_OUTPUT_ANALYSIS`).
  */
 export const DEFAULT_CANARY_ANALYSIS = {
   // 100, so a p99 is not simply the slowest answer of the interval.
@@ -16,8 +18,6 @@ export const DEFAULT_CANARY_ANALYSIS = {
   maxErrorRate: 0.01,
   maxErrorRateAboveStable: 0.005,
   maxP99Ms: 500,
-  maxP99Ratio: 1.5,
-  p99RatioFloorMs: 20,
   // Two failed intervals in a row: on a busy machine the p99 of a few dozen requests is noisy, and
   // one noisy interval should hold the step, not roll it back (Flagger's threshold counts failed checks too).
   failureLimit: 2,
@@ -79,8 +79,11 @@ export const CanarySpec = z
         maxErrorRate: Ratio.default(DEFAULT_CANARY_ANALYSIS.maxErrorRate),
         maxErrorRateAboveStable: Ratio.default(DEFAULT_CANARY_ANALYSIS.maxErrorRateAboveStable),
         maxP99Ms: z.number().positive().default(DEFAULT_CANARY_ANALYSIS.maxP99Ms),
-        maxP99Ratio: z.number().min(1).default(DEFAULT_CANARY_ANALYSIS.maxP99Ratio),
-        p99RatioFloorMs: z.number().min(0).default(DEFAULT_CANARY_ANALYSIS.p99RatioFloorMs),
+        // Replaced by the judge's Mann-Whitney test with maxMedianRatio / medianFloorMs: said so, not ignored.
+        maxP99Ratio: z
+          .never({ error: 'was replaced by maxMedianRatio (the judge compares the latencies of both colors); remove it' })
+          .optional(),
+        p99RatioFloorMs: z.never({ error: 'was replaced by medianFloorMs; remove it' }).optional(),
         /** Consecutive failed intervals that roll the canary back. */
         failureLimit: z.int().min(1).default(DEFAULT_CANARY_ANALYSIS.failureLimit),
         /** Consecutive intervals with too little traffic before the canary is rolled back as unjudgeable. */

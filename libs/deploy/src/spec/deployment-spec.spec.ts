@@ -69,8 +69,6 @@ describe('DeploymentSpec', () => {
           maxErrorRate: 0.01,
           maxErrorRateAboveStable: 0.005,
           maxP99Ms: 500,
-          maxP99Ratio: 1.5,
-          p99RatioFloorMs: 20,
           failureLimit: 2,
           maxInconclusive: 10,
           falseAlarmRate: 0.01,

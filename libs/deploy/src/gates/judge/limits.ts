@@ -39,7 +39,7 @@ export interface JudgeLimits {
 
 /** The judge's limits from the spec's `canary.analysis` and `predictionDiff`, and the run's declaration of an output change. */
 export function judgeLimits(
-  spec: Pick<DeploymentSpec, 'canary' | 'predictionDiff'>,
+  spec: { readonly canary: DeploymentSpec['canary']; readonly predictionDiff?: DeploymentSpec['predictionDiff'] | undefined },
   run: { readonly expectOutputChange?: boolean } = {},
 ): JudgeLimits {
   const { analysis } = spec.canary;

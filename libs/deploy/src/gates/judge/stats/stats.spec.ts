@@ -26,6 +26,8 @@ describe('the statistics of the judge', () => {
     it('is 1 without events in the first group, and tiny for a crash loop against a healthy color', () => {
       expect(fisherGreater({ events: 0, total: 50 }, { events: 5, total: 50 })).toBe(1);
       expect(fisherGreater({ events: 100, total: 100 }, { events: 0, total: 2000 })).toBeLessThan(1e-12);
+      // A large table, where 1 - stdlib's hypergeometric CDF would say 1 (its CDF answers 0 there).
+      expect(fisherGreater({ events: 2250, total: 2250 }, { events: 0, total: 6750 })).toBeLessThan(1e-12);
     });
   });
 
