@@ -184,11 +184,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     let outcome: ActionOutcome;
     try {
       const context = await options.openContext(name, (line) => broadcast('progress', { name, line }));
-      outcome = await (ACTIONS[name].run as (context: CommandContext, body: unknown, env: ActionEnv) => Promise<ActionOutcome>)(
-        context,
-        body.data,
-        options.actionEnv,
-      );
+      outcome = await ACTIONS[name].run(context, body.data, options.actionEnv);
     } catch (error) {
       const known =
         error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
