@@ -62,7 +62,7 @@ describeWithBinary(NGINX, 'nginx')("the canary's judge on the local stack (real 
     console.log(
       `wrong model:\n${run.stderr
         .split('\n')
-        .filter((line) => /^(analysis at|  )/.test(line))
+        .filter((line) => /^(analysis at| {2})/.test(line))
         .join('\n')}`,
     );
     expect({ code: run.code, kind: json.result.kind, error: json.error?.code }).toEqual({
@@ -90,6 +90,16 @@ describeWithBinary(NGINX, 'nginx')("the canary's judge on the local stack (real 
     expect(outputs?.adjustedP).toBeLessThan(0.01);
     expect(outputs?.samples.canary).toBeGreaterThanOrEqual(400);
     expect((await stack.serving()).color).toBe('blue');
+
+    // Asked afterwards of the window the canary ran in: it would not have passed, on its answers.
+    const judged = await stack.cli('judge', '--since=2m', '--color=green', '--json');
+    const again = judged.json<{ result: { judgement: { verdict: string; checks: JudgedCheck[] } }; error?: { code: string } }>();
+    expect({ code: judged.code, verdict: again.result.judgement.verdict, error: again.error?.code }).toEqual({
+      code: 1,
+      verdict: 'fail',
+      error: 'JUDGE_NOT_PASSED',
+    });
+    expect(again.result.judgement.checks.find((check) => check.name === 'output-distribution')?.verdict).toBe('fail');
   });
 
   it('given an honest copy of v1.0.0 under a new version on green, when a canary runs under load, then it is promoted', async () => {
@@ -99,7 +109,7 @@ describeWithBinary(NGINX, 'nginx')("the canary's judge on the local stack (real 
     console.log(
       `honest copy:\n${run.stderr
         .split('\n')
-        .filter((line) => /^(analysis at|  )/.test(line))
+        .filter((line) => /^(analysis at| {2})/.test(line))
         .join('\n')}`,
     );
     expect({ code: run.code, kind: json.result.kind }).toEqual({ code: 0, kind: 'promoted' });
