@@ -89,7 +89,39 @@ export interface CanaryInterval {
   canary: CanaryColorSample;
   stable: CanaryColorSample;
   probesSent: number;
+  replayed?: number;
   checks: GateResult[];
+  /** The judge's verdict check by check (libs/deploy/src/gates/judge/verdict.ts Judgement); absent in lines written before it. */
+  judgement?: Judgement;
+}
+
+/** One check of the judge (verdict.ts JudgedCheck). */
+export interface JudgedCheck {
+  name: string;
+  aspect: 'errors' | 'latency' | 'outputs';
+  test: string;
+  statistic: number | null;
+  pValue: number | null;
+  adjustedP: number | null;
+  alpha: number;
+  effect: { name: string; value: number | null; limit: number; exceeded: boolean } | null;
+  samples: { canary: number; stable: number | null; minimum: number };
+  verdict: 'pass' | 'fail' | 'inconclusive' | 'waived';
+  observed: string;
+  expected: string;
+}
+
+/** The two colors' answers side by side (verdict.ts OutputHistogram). */
+export type OutputHistogram =
+  | { kind: 'values'; edges: number[]; canary: number[]; stable: number[] }
+  | { kind: 'labels'; labels: string[]; canary: number[]; stable: number[] };
+
+export interface Judgement {
+  verdict: 'pass' | 'fail' | 'inconclusive';
+  falseAlarmRate: number;
+  checks: JudgedCheck[];
+  histogram: OutputHistogram | null;
+  reasons: string[];
 }
 
 /** The canary in progress as `deploy:status` shows it (commands/canary-status.ts CanaryView). */
