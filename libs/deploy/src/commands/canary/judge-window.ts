@@ -1,10 +1,9 @@
-import { type Color, type PredictionRecord, otherColor } from '@mlbg/contract';
+import { type Color, type JudgeResult, type PredictionRecord, otherColor } from '@mlbg/contract';
 import { DeployError } from '../../errors';
 import { parseAccessLines } from '../../gates/analysis/access-log';
 import { judgeInterval } from '../../gates/judge/judge';
 import { judgeLimits } from '../../gates/judge/limits';
 import { colorWindow, shadowPairs } from '../../gates/judge/records-source';
-import type { Judgement } from '../../gates/judge/verdict';
 import { readRecords } from '../../gates/prediction-pairs';
 import { mainTarget } from '../../routing/routes';
 import { linkColors } from '../../routing/slots';
@@ -21,15 +20,7 @@ export interface JudgeRequest {
   readonly expectOutputChange: boolean;
 }
 
-export interface JudgeResult {
-  readonly since: string;
-  readonly until: string;
-  readonly canary: Color;
-  readonly stable: Color;
-  readonly canaryVersion: string | null;
-  readonly stableVersion: string | null;
-  readonly judgement: Judgement;
-}
+export type { JudgeResult } from '@mlbg/contract';
 
 /**
  * `deploy:judge`: the judge alone on a window that already happened ("would this canary have
