@@ -129,6 +129,10 @@ export const DEPLOY_ERRORS = {
     message: 'The canary failed its analysis, so all live traffic was moved back to the stable color.',
     hint: "Read the measured values above (and in the history: `deploy:status`); fix the canary color (its logs are in the state folder's logs/), release it again and start a new canary.",
   },
+  JUDGE_NOT_PASSED: {
+    message: 'The judged window did not pass.',
+    hint: 'Read the checks above (each with its test, p-value, effect and samples); an inconclusive window needs more traffic in it, or a longer --since.',
+  },
   CANARY_STOPPED: {
     message: 'The canary was stopped before it finished.',
     hint: 'See where the weights are with `npx nx run deploy:status`; continue with `npx nx run deploy:canary --resume`, or move everything back with `npx nx run deploy:canary --abort`.',

@@ -96,7 +96,7 @@ describe('parseCommandLine', () => {
   it.each([
     [
       'deploy',
-      'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, canary, promote, shadow, diff, capture, dashboard, help',
+      'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, canary, promote, judge, shadow, diff, capture, dashboard, help',
     ],
     ['canary --abort --resume', 'canary: --abort and --resume can not go together; give one'],
     ['canary --resume --steps=5,100', 'canary: --steps is for starting a canary; --resume continues the one in progress'],

@@ -1,4 +1,5 @@
 import { canaryDescriptor } from './canary/canary.command';
+import { judgeDescriptor } from './canary/judge.command';
 import { promoteDescriptor } from './canary/promote.command';
 import type { OptionsOf, ResultOf } from './command';
 import { captureDescriptor } from './shadow/capture.command';
@@ -26,6 +27,7 @@ export const COMMANDS = [
   releaseDescriptor,
   canaryDescriptor,
   promoteDescriptor,
+  judgeDescriptor,
   shadowDescriptor,
   diffDescriptor,
   captureDescriptor,

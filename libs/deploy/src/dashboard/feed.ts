@@ -115,11 +115,7 @@ export class DashboardFeed {
         this.diff = diff;
         this.emit({ kind: 'diff', diff });
       }
-      const status = await stackStatus(context);
-      const details = Object.fromEntries(
-        await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const)),
-      ) as Record<Color, ColorDetail | null>;
-      this.stack = { checkedAt: new Date(this.options.clock.now()).toISOString(), status, details, error: null };
+      // The history first: it is there whether or not the stack answers (the judge's last verdicts, for /metrics, too).
       const history = await context.history.read();
       const entries = timeline(history.entries).slice(-HISTORY_ENTRIES);
       const key = `${history.entries.length}:${JSON.stringify(entries.at(-1) ?? null)}`;
@@ -128,6 +124,11 @@ export class DashboardFeed {
         this.history = { entries, skippedLines: [...history.skippedLines] };
         this.emit({ kind: 'history', ...this.history });
       }
+      const status = await stackStatus(context);
+      const details = Object.fromEntries(
+        await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const)),
+      ) as Record<Color, ColorDetail | null>;
+      this.stack = { checkedAt: new Date(this.options.clock.now()).toISOString(), status, details, error: null };
     } catch (error) {
       this.context = undefined;
       this.stack = {

@@ -31,12 +31,17 @@ function requireRequest(colors: ColorAccess): NonNullable<ColorAccess['request']
   return colors.request.bind(colors);
 }
 
-/** A color's records from its own socket (GET /admin/predictions). */
-export async function readRecords(colors: ColorAccess, color: Color): Promise<PredictionsResponse> {
+/** A color's records from its own socket (GET /admin/predictions): all it keeps, or those after the record `after`, at most `limit`. */
+export async function readRecords(
+  colors: ColorAccess,
+  color: Color,
+  page: { readonly after?: number; readonly limit?: number } = {},
+): Promise<PredictionsResponse> {
   const request = requireRequest(colors);
+  const query = `${page.after === undefined ? '' : `after=${page.after}&`}limit=${page.limit ?? ALL_RECORDS}`;
   let answer;
   try {
-    answer = await request(color, { method: 'GET', path: `${PREDICTIONS_ADMIN_PATH}?limit=${ALL_RECORDS}` });
+    answer = await request(color, { method: 'GET', path: `${PREDICTIONS_ADMIN_PATH}?${query}` });
   } catch (error) {
     throw new DeployError(
       'DIFF_UNAVAILABLE',
