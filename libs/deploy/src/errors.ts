@@ -125,6 +125,10 @@ export const DEPLOY_ERRORS = {
     message: 'A request to the Kubernetes API failed.',
     hint: 'Check that the cluster answers: `kubectl cluster-info` (with the same --context), and run the command again.',
   },
+  PROMETHEUS_FAILED: {
+    message: 'Prometheus did not answer as expected, so the traffic figures could not be read.',
+    hint: "Check the spec's kubernetes.prometheusUrl (or BLUEGREEN_PROMETHEUS_URL) and that Prometheus answers there: `curl <url>/api/v1/query?query=up`; an in-cluster URL is asked through the API server (bind deploy/kubernetes/prometheus-access).",
+  },
   CANARY_FAILED: {
     message: 'The canary failed its analysis, so all live traffic was moved back to the stable color.',
     hint: "Read the measured values above (and in the history: `deploy:status`); fix the canary color (its logs are in the state folder's logs/), release it again and start a new canary.",

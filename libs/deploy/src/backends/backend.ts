@@ -1,6 +1,7 @@
 import type { Color } from '@mlbg/contract';
 import type { Clock, HttpAnswer, HttpCall } from '../effects/deps';
 import type { HealthView } from '../effects/service-client';
+import type { ServedTraffic } from '../gates/analysis/served';
 import type { ColorAccess } from '../gates/gate';
 import type { BackendKind } from '../history/history';
 import type { Routes } from '../routing/routes';
@@ -47,18 +48,31 @@ export interface Backend {
   readonly shadow?: ShadowControl;
 }
 
-/** What `deploy:canary` needs of a backend besides setting weighted routes (the local stack, for now). */
+/** What `deploy:canary` needs of a backend besides setting weighted routes. */
 export interface CanaryAccess {
-  /** How many slot links the live route has: weights are multiples of 100 / slots. */
+  /** Weights are multiples of 100 / slots (locally the live route's slot links; Kubernetes: 100, any whole percent). */
   readonly slots: number;
-  /** The preview route's path prefix through nginx, e.g. `/preview/` (probes to the canary go there). */
+  /** The preview route's path prefix through the router, e.g. `/preview/` (probes to the canary go there). */
   readonly previewPathPrefix: string;
-  /** nginx's JSON access log from byte `from` (`end`: nothing, just where it ends now). */
-  readAccessLog(from: number | 'end'): Promise<{ readonly text: string; readonly next: number }>;
-  /** A request through nginx, on a fresh connection (probes). */
+  /** A request through the router, on a fresh connection (probes): under `previewPathPrefix` to the canary, else the live route. */
   request(call: HttpCall): Promise<HttpAnswer>;
-  /** GET /metrics of one color, directly. */
-  metrics(color: Color): Promise<HttpAnswer>;
+  /** What each color serves, over the windows of one run (its intervals). */
+  meter(colors: { readonly stable: Color; readonly canary: Color }): TrafficMeter;
+}
+
+/**
+ * Counts what each color serves, one window at a time (locally nginx's access log read on from
+ * where the last window ended; on Kubernetes the colors' counters in Prometheus).
+ */
+export interface TrafficMeter {
+  /** How long after a window began its counts say anything (nginx flushes its log every second; Prometheus scrapes every 15 s). */
+  readonly settleMs: number;
+  /** Starts a window with the canary at `weight` percent. */
+  begin(weight: number): Promise<void>;
+  /** The requests each color answered in the window so far. */
+  counted(): Promise<Readonly<Record<Color, number>>>;
+  /** Ends the window: what each color served in it, and what could not be read (an empty list when all was). */
+  end(): Promise<{ readonly served: Readonly<Record<Color, ServedTraffic>>; readonly notes: readonly string[] }>;
 }
 
 /** What `deploy:shadow on` asks for. */

@@ -8,6 +8,7 @@ import { connectKubernetes } from '../backends/kubernetes/client-node-api';
 import { configMapHistory } from '../backends/kubernetes/configmap-history';
 import { kubernetesBackend } from '../backends/kubernetes/kubernetes-backend';
 import { leaseLock } from '../backends/kubernetes/lease-lock';
+import { prometheusClient, prometheusTransport } from '../backends/kubernetes/prometheus';
 import { type CommandContext, stateFolderStores } from '../commands/context';
 import { downStack, releaseToIdle, stackStatus, upStack } from '../commands/stack/stack';
 import { rollbackTraffic } from '../commands/switch/rollback';
@@ -365,7 +366,18 @@ async function contextFor(
         env: context.env,
         ...(command.kubeContext ? { context: command.kubeContext } : {}),
       });
-      backend = kubernetesBackend(api, { clock: deps.clock, progress: deps.progress });
+      const kubeSpec = spec ?? loadSpec(layout);
+      const prometheusUrl = context.env['BLUEGREEN_PROMETHEUS_URL'] || kubeSpec.kubernetes.prometheusUrl;
+      const { transport, where } = prometheusTransport(prometheusUrl, {
+        api,
+        http: deps.http,
+        inCluster: context.env['KUBERNETES_SERVICE_HOST'] !== undefined,
+      });
+      backend = kubernetesBackend(
+        api,
+        { clock: deps.clock, progress: deps.progress },
+        { prometheus: prometheusClient(transport, where), previewPathPrefix: kubeSpec.preview.pathPrefix },
+      );
       stores = { lock: leaseLock(api, deps.clock, deps.progress), history: configMapHistory(api) };
       break;
     }

@@ -31,23 +31,51 @@ function requireRequest(colors: ColorAccess): NonNullable<ColorAccess['request']
   return colors.request.bind(colors);
 }
 
-/** A color's records from its own socket (GET /admin/predictions). */
+/**
+ * A color's records (GET /admin/predictions): from its own socket, or, where a color is several
+ * processes (pods), from each of them, joined in time order. Each process numbers its own records
+ * (`seq`); request ids are what joins them with the other color's.
+ */
 export async function readRecords(colors: ColorAccess, color: Color): Promise<PredictionsResponse> {
+  if (!colors.instances) return readInstanceRecords(colors, color);
+  const instances = await colors.instances(color);
+  if (instances.length === 0)
+    throw new DeployError('DIFF_UNAVAILABLE', `${color} has no ready process to read GET ${PREDICTIONS_ADMIN_PATH} from; is it running?`);
+  const answers = await Promise.all(instances.map((instance) => readInstanceRecords(colors, color, instance)));
+  return joinRecords(answers);
+}
+
+/** Several processes' records as one color's: counts added up, records in time order. Pure. */
+export function joinRecords(answers: readonly PredictionsResponse[]): PredictionsResponse {
+  const [first] = answers;
+  if (!first) throw new Error('joinRecords needs at least one answer');
+  return {
+    color: first.color,
+    // A color mid-rollout answers with two versions; the newest process's is the one a diff is about.
+    version: answers.at(-1)?.version ?? first.version,
+    capacity: answers.reduce((sum, answer) => sum + answer.capacity, 0),
+    recorded: answers.reduce((sum, answer) => sum + answer.recorded, 0),
+    records: answers.flatMap((answer) => answer.records).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)),
+  };
+}
+
+async function readInstanceRecords(colors: ColorAccess, color: Color, instance?: string): Promise<PredictionsResponse> {
   const request = requireRequest(colors);
+  const where = instance === undefined ? color : `${color} (${instance})`;
   let answer;
   try {
-    answer = await request(color, { method: 'GET', path: `${PREDICTIONS_ADMIN_PATH}?limit=${ALL_RECORDS}` });
+    answer = await request(color, { method: 'GET', path: `${PREDICTIONS_ADMIN_PATH}?limit=${ALL_RECORDS}` }, instance);
   } catch (error) {
     throw new DeployError(
       'DIFF_UNAVAILABLE',
-      `${color} did not answer GET ${PREDICTIONS_ADMIN_PATH} (${(error as Error).message}); is it running?`,
+      `${where} did not answer GET ${PREDICTIONS_ADMIN_PATH} (${(error as Error).message}); is it running?`,
     );
   }
   const parsed = answer.status === 200 ? PredictionsResponse.safeParse(JSON.parse(answer.body)) : undefined;
   if (!parsed?.success) {
     throw new DeployError(
       'DIFF_UNAVAILABLE',
-      `${color} answered GET ${PREDICTIONS_ADMIN_PATH} with ${answer.status}: ${answer.body.slice(0, 200)}. A service built before prediction records existed has no such route: rebuild it and release it again.`,
+      `${where} answered GET ${PREDICTIONS_ADMIN_PATH} with ${answer.status}: ${answer.body.slice(0, 200)}. A service built before prediction records existed has no such route: rebuild it and release it again.`,
     );
   }
   return parsed.data;

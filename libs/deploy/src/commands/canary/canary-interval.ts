@@ -1,18 +1,14 @@
 import type { Color } from '@mlbg/contract';
-import type { CanaryAccess } from '../../backends/backend';
-import { type AccessSample, LineBuffer, parseAccessLines } from '../../gates/analysis/access-log';
-import { type Analysis, judge, sampleOf } from '../../gates/analysis/analysis';
-import { type RequestTotals, delta, requestTotals } from '../../gates/analysis/metrics';
+import type { CanaryAccess, TrafficMeter } from '../../backends/backend';
+import { type Analysis, judge } from '../../gates/analysis/analysis';
+import { sampleOfServed } from '../../gates/analysis/served';
 import type { CanaryInterval } from '../../history/history';
-import { linkColors } from '../../routing/slots';
 import type { CommandContext } from '../context';
 import type { CanarySettings, CanarySignals } from './canary';
-import { type CanaryEvent, canaryRoutes } from './canary-phase';
+import type { CanaryEvent } from './canary-phase';
 
-/** How often a running interval reads nginx's log, sends probes and checks for a signal. */
+/** How often a running interval reads the meter, sends probes and checks for a signal. */
 export const CANARY_TICK_MS = 250;
-/** nginx flushes its buffered access log at least this often (`flush=1s` in the renderer), plus a margin. */
-export const ACCESS_LOG_FLUSH_MS = 1_200;
 /**
  * Requests sent straight to the canary color (its socket, not through nginx, so not in the
  * analysis) before its first step: a process that has answered one preflight request is still
@@ -41,8 +37,8 @@ export interface WatchedRun {
 export type IntervalWatcher = (weight: number) => Promise<Watched>;
 
 /**
- * The watcher of a run's intervals, one after the other. Each reads nginx's log on from where the
- * last one stopped, so no line is counted twice or lost.
+ * The watcher of a run's intervals, one after the other, over the backend's {@link TrafficMeter}
+ * (one meter per run, so each window starts where the last one ended).
  */
 export function intervalWatcher(
   context: CommandContext,
@@ -51,60 +47,44 @@ export function intervalWatcher(
   signals: CanarySignals,
   run: WatchedRun,
 ): IntervalWatcher {
-  const log: LogCursor = {};
-  return (weight) => watchInterval(context, canaryAccess, settings, signals, { ...run, weight }, log);
-}
-
-/** Where the next interval reads nginx's access log from; unset before the first. */
-interface LogCursor {
-  offset?: number;
+  const meter = canaryAccess.meter({ stable: run.stable, canary: run.canary });
+  return (weight) => watchInterval(context, canaryAccess, meter, settings, signals, { ...run, weight });
 }
 
 /**
- * Watches one interval: what nginx served (its access log, read as it grows), probes when the
- * spec says so and traffic is short, both colors' /metrics before and after; then the analysis.
+ * Watches one interval: what each color served (the backend's meter, read as the interval goes),
+ * probes when the spec says so and traffic is short; then the analysis.
  */
 async function watchInterval(
   context: CommandContext,
   canaryAccess: CanaryAccess,
+  meter: TrafficMeter,
   settings: CanarySettings,
   signals: CanarySignals,
   step: { stable: Color; canary: Color; weight: number; intervalMs: number },
-  log: LogCursor,
 ): Promise<Watched> {
   const { clock } = context;
   const { analysis, lowTraffic, probes } = settings.spec;
-  const linkColor = linkColors(canaryRoutes(step.canary, step.weight), canaryAccess.slots);
-  const buffer = new LineBuffer();
-  const samples: AccessSample[] = [];
-  // The log is buffered: before the first interval, let nginx flush what it answered before the canary began.
-  if (log.offset === undefined) await clock.sleep(ACCESS_LOG_FLUSH_MS);
-  let offset = log.offset ?? (await canaryAccess.readAccessLog('end')).next;
-  const read = async () => {
-    const chunk = await canaryAccess.readAccessLog(offset);
-    offset = chunk.next;
-    samples.push(...parseAccessLines(buffer.push(chunk.text), linkColor));
-  };
-  const metricsBefore = await bothMetrics(canaryAccess, step);
+  await meter.begin(step.weight);
   const startedAt = clock.now();
   const deadline = startedAt + step.intervalMs;
   let probesSent = 0;
+  let counted: Readonly<Record<Color, number>> = { blue: 0, green: 0 };
   const probeBodies = lowTraffic === 'probe' ? (settings.probes ?? []) : [];
   // With probes, an interval short of the minimum runs on (up to PROBE_EXTENSION times its length)
   // until both colors have it: on a slow machine the probes need longer, and too little traffic is
   // never a pass. Without probes the interval ends on time and says it had too little traffic.
   const probeDeadline = startedAt + PROBE_EXTENSION * step.intervalMs;
-  const enough = () =>
-    [step.canary, step.stable].every((color) => samples.filter((sample) => sample.color === color).length >= analysis.minRequests);
+  const enough = () => [step.canary, step.stable].every((color) => counted[color] >= analysis.minRequests);
   const running = () => clock.now() < deadline || (probeBodies.length > 0 && clock.now() < probeDeadline && !enough());
   while (running()) {
     if (signals.stopRequested()) return { kind: 'stop-requested' };
     if (signals.promoteRequested()) return { kind: 'promote-requested' };
-    await read();
-    // Until nginx has flushed its log once, what it shows of this interval says nothing about the traffic.
-    if (probeBodies.length > 0 && clock.now() - startedAt >= ACCESS_LOG_FLUSH_MS) {
+    counted = await meter.counted();
+    // Until the meter has settled, what it shows of this interval says nothing about the traffic.
+    if (probeBodies.length > 0 && clock.now() - startedAt >= meter.settleMs) {
       const ticksLeft = Math.max(1, (Math.max(deadline, clock.now() + CANARY_TICK_MS) - clock.now()) / CANARY_TICK_MS);
-      probesSent += await sendProbes(canaryAccess, samples, step, probeBodies, probesSent, {
+      probesSent += await sendProbes(canaryAccess, counted, step, probeBodies, probesSent, {
         atLeast: Math.max(1, Math.round((probes.ratePerSecond * CANARY_TICK_MS) / 1000)),
         ticksLeft,
         minRequests: analysis.minRequests,
@@ -112,19 +92,13 @@ async function watchInterval(
     }
     await clock.sleep(clock.now() < deadline ? Math.min(CANARY_TICK_MS, deadline - clock.now()) : CANARY_TICK_MS);
   }
-  await clock.sleep(ACCESS_LOG_FLUSH_MS);
-  await read();
-  const metricsAfter = await bothMetrics(canaryAccess, step);
-  const metricsDelta = (color: Color): RequestTotals | null => {
-    const [earlier, later] = [metricsBefore[color], metricsAfter[color]];
-    return earlier && later ? delta(earlier, later) : null;
-  };
+  const { served, notes } = await meter.end();
+  for (const note of notes) context.progress(`  ${note}`);
   const judged: Analysis = judge(
-    sampleOf(step.canary, samples, metricsDelta(step.canary)),
-    sampleOf(step.stable, samples, metricsDelta(step.stable)),
+    sampleOfServed(step.canary, served[step.canary]),
+    sampleOfServed(step.stable, served[step.stable]),
     analysis,
   );
-  log.offset = offset;
   return {
     kind: 'analysed',
     interval: {
@@ -147,13 +121,13 @@ async function watchInterval(
  */
 async function sendProbes(
   canaryAccess: CanaryAccess,
-  samples: readonly AccessSample[],
+  counted: Readonly<Record<Color, number>>,
   step: { stable: Color; canary: Color; weight: number },
   bodies: readonly string[],
   sentBefore: number,
   pace: { atLeast: number; ticksLeft: number; minRequests: number },
 ): Promise<number> {
-  const short = (color: Color) => Math.max(0, pace.minRequests - samples.filter((sample) => sample.color === color).length);
+  const short = (color: Color) => Math.max(0, pace.minRequests - counted[color]);
   const perTick = (missing: number, share: number) =>
     missing === 0 ? 0 : Math.max(pace.atLeast, Math.ceil(missing / share / pace.ticksLeft));
   const toCanary = Array.from({ length: perTick(short(step.canary), 1) }, () => `${canaryAccess.previewPathPrefix}predict`);
@@ -190,18 +164,6 @@ export async function warmUp(context: CommandContext, canary: Color, bodies: rea
       }
     }),
   );
-}
-
-async function bothMetrics(
-  canaryAccess: CanaryAccess,
-  step: { stable: Color; canary: Color },
-): Promise<Partial<Record<Color, RequestTotals>>> {
-  const one = async (color: Color): Promise<RequestTotals | undefined> => {
-    const answer = await canaryAccess.metrics(color).catch(() => undefined);
-    return answer && answer.status === 200 ? requestTotals(answer.body) : undefined;
-  };
-  const [stable, canary] = await Promise.all([one(step.stable), one(step.canary)]);
-  return { ...(stable ? { [step.stable]: stable } : {}), ...(canary ? { [step.canary]: canary } : {}) };
 }
 
 /** One line per analysed interval, for the progress output. */

@@ -25,6 +25,13 @@ export const PREVIEW_SERVICE = 'ml-preview';
 /** Headless, selects every pod of both colors: what the ServiceMonitor scrapes. */
 export const METRICS_SERVICE = `${APP_NAME}-metrics`;
 
+/** The HTTPRoute whose backend weights a canary moves, and whose mirror filter shadow traffic turns on and off. */
+export const HTTP_ROUTE = APP_NAME;
+/** The shadow relay's Deployment and Service: the RequestMirror filter's target, forwarding to the preview Service. */
+export const SHADOW_RELAY_SERVICE = 'ml-shadow-relay';
+/** The relay's container port (the Service listens on SERVICE_PORT). */
+export const SHADOW_RELAY_PORT = 8090;
+
 /** The Lease that keeps two deploy commands from changing the cluster at once. */
 export const LOCK_LEASE = 'ml-deploy-lock';
 /** The ConfigMap that holds the history (`history.jsonl`, the same lines as the local file). */

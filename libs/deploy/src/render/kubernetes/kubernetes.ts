@@ -19,7 +19,7 @@ import {
   deploymentName,
   versionLabel,
 } from './kubernetes-names';
-import { alertRules, grafanaDashboard } from './monitoring';
+import { DEFAULT_SCRAPE_INTERVAL_MS, alertRules, grafanaDashboard } from './monitoring';
 // Types only (erased at build): the compiler refuses a field these objects do not have.
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { INamespace } from 'kubernetes-models/v1/Namespace';
@@ -164,7 +164,7 @@ export function serviceMonitor(spec: DeploymentSpec, podTargetLabels: readonly s
     spec: {
       selector: { matchLabels: METRICS_SERVICE_LABELS },
       podTargetLabels: [...podTargetLabels],
-      endpoints: [{ port: HTTP_PORT_NAME, path: '/metrics', interval: '15s' }],
+      endpoints: [{ port: HTTP_PORT_NAME, path: '/metrics', interval: `${DEFAULT_SCRAPE_INTERVAL_MS / 1000}s` }],
     },
   };
 }

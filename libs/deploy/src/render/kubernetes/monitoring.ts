@@ -9,6 +9,9 @@ import { APP_NAME, METRICS_SERVICE } from './kubernetes-names';
  * `rollouts-pod-template-hash`) label to its series.
  */
 
+/** How often the ServiceMonitor has Prometheus scrape each pod. */
+export const DEFAULT_SCRAPE_INTERVAL_MS = 15_000;
+
 /** Every series of this service, and only those. */
 export const JOB_SELECTOR = `job="${METRICS_SERVICE}"`;
 /** The requests clients make: not the probes' /health, nor Prometheus' own /metrics. */
@@ -36,7 +39,35 @@ export function errorRateByColor(window = ALERT_WINDOW): string {
 
 /** p99 latency per color, in seconds. */
 export function p99ByColor(window = ALERT_WINDOW): string {
-  return `histogram_quantile(0.99, sum by (color, le) (rate(http_request_duration_seconds_bucket{${JOB_SELECTOR},${SERVED}}[${window}])))`;
+  return latencyQuantileByColor(0.99, window);
+}
+
+/** Requests per second per color (the dashboard's and the Grafana panel's). */
+export function requestRateByColor(window = ALERT_WINDOW): string {
+  return `sum by (color) (rate(http_requests_total{${JOB_SELECTOR},${SERVED}}[${window}]))`;
+}
+
+/** A latency quantile per color, in seconds. */
+export function latencyQuantileByColor(quantile: number, window = ALERT_WINDOW): string {
+  return `histogram_quantile(${quantile}, sum by (color, le) (rate(http_request_duration_seconds_bucket{${JOB_SELECTOR},${SERVED}}[${window}])))`;
+}
+
+/**
+ * The canary's analysis on Kubernetes reads counters, not rates: the same series and served routes
+ * as the alerts, per pod, at a window's two ends (see backends/kubernetes/prometheus-meter.ts).
+ */
+export function colorCounters(color: Color): string {
+  return `sum by (pod, status) (http_requests_total{${JOB_SELECTOR},${SERVED},color="${color}"})`;
+}
+
+/** The answered (not 5xx) requests of a color per pod and latency bucket: what the latency checks judge. */
+export function colorLatencyBuckets(color: Color): string {
+  return `sum by (pod, le) (http_request_duration_seconds_bucket{${JOB_SELECTOR},${SERVED},color="${color}",status!~"5.."})`;
+}
+
+/** When Prometheus last scraped each pod of these colors (its own clock, in seconds). */
+export function colorScrapes(colors: readonly Color[]): string {
+  return `timestamp(up{${JOB_SELECTOR},color=~"${colors.join('|')}"})`;
 }
 
 /** 1 (labelled with the color) when no pod of `color` is up. */
@@ -164,14 +195,7 @@ export function grafanaDashboard(): object {
     time: { from: 'now-1h', to: 'now' },
     templating: { list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', label: 'Prometheus' }] },
     panels: [
-      panel(
-        1,
-        'Requests per second by color',
-        'reqps',
-        `sum by (color) (rate(http_requests_total{${JOB_SELECTOR},${SERVED}}[1m]))`,
-        '{{color}}',
-        { x: 0, y: 0 },
-      ),
+      panel(1, 'Requests per second by color', 'reqps', requestRateByColor('1m'), '{{color}}', { x: 0, y: 0 }),
       panel(2, 'Error rate (5xx) by color', 'percentunit', errorRateByColor('1m'), '{{color}}', { x: 12, y: 0 }),
       panel(3, 'p99 latency by color', 's', p99ByColor('1m'), '{{color}}', { x: 0, y: 8 }),
       panel(
