@@ -96,7 +96,7 @@ describe('parseCommandLine', () => {
   it.each([
     [
       'deploy',
-      'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, canary, promote, shadow, diff, capture, dashboard, help',
+      'unknown command "deploy"; the commands are up, down, status, switch, rollback, release, canary, promote, shadow, diff, capture, judge, dashboard, help',
     ],
     ['canary --abort --resume', 'canary: --abort and --resume can not go together; give one'],
     ['canary --resume --steps=5,100', 'canary: --steps is for starting a canary; --resume continues the one in progress'],
@@ -130,6 +130,27 @@ describe('parseCommandLine', () => {
     ['release --backend=compose', 'release: release needs --model=<path to an .onnx file> and/or --image=<image reference>'],
   ])('refuses `%s` as bad usage', (line, message) => {
     expect(parse(line)).toEqual({ ok: false, json: false, message: expect.stringContaining(message) });
+  });
+
+  it('parses judge against two URLs (a Job in a cluster) and against the colors, and refuses one URL alone', () => {
+    expect(parse('judge --canary-url=http://ml-preview:80 --stable-url=http://ml-live:80 --replay=r.jsonl --requests=400')).toEqual({
+      ok: true,
+      command: {
+        name: 'judge',
+        json: false,
+        stateDir: undefined,
+        backend: 'local',
+        urls: { canary: 'http://ml-preview:80', stable: 'http://ml-live:80' },
+        replay: 'r.jsonl',
+        requests: 400,
+      },
+    });
+    expect(parse('judge --backend=kubernetes')).toMatchObject({ ok: true, command: { name: 'judge', backend: 'kubernetes' } });
+    expect(parse('judge --canary-url=http://ml-preview')).toMatchObject({ ok: false, message: expect.stringContaining('go together') });
+    expect(parse('judge --canary-url=ftp://x --stable-url=http://y')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('must be an http:// URL'),
+    });
   });
 
   it('parses a canary start with steps and an interval, and --resume with --keep', () => {

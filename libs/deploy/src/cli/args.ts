@@ -22,6 +22,7 @@ export const COMMAND_NAMES = [
   'shadow',
   'diff',
   'capture',
+  'judge',
   'dashboard',
   'help',
 ] as const;
@@ -89,6 +90,14 @@ export type Command =
       readonly expectVersion?: string;
       readonly timeoutMs?: number;
     })
+  | (Common & {
+      readonly name: 'judge';
+      /** Judge these two URLs (a Job in the cluster: the preview and the active Service) instead of the backend's colors. */
+      readonly urls?: { readonly canary: string; readonly stable: string };
+      /** A JSON Lines file of /predict bodies, as given (relative to the current folder). */
+      readonly replay?: string;
+      readonly requests?: number;
+    })
   | (Common & { readonly name: 'dashboard'; readonly host: string; readonly port: number; readonly readOnly: boolean });
 
 export type ParseResult =
@@ -153,6 +162,13 @@ const OPTIONS = {
     keep: { type: 'boolean' },
   },
   promote: { ...COMMON_OPTIONS },
+  judge: {
+    ...COMMON_OPTIONS,
+    'canary-url': { type: 'string' },
+    'stable-url': { type: 'string' },
+    replay: { type: 'string' },
+    requests: { type: 'string' },
+  },
   dashboard: { ...COMMON_OPTIONS, host: { type: 'string' }, port: { type: 'string' }, 'read-only': { type: 'boolean' } },
   help: { ...COMMON_OPTIONS },
 } as const satisfies Record<CommandName, Record<string, OptionKind>>;
@@ -341,6 +357,28 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
           },
         };
       }
+      case 'judge': {
+        const [canaryUrl, stableUrl] = [text('canary-url'), text('stable-url')];
+        if ((canaryUrl === undefined) !== (stableUrl === undefined))
+          throw new UsageError(
+            '--canary-url and --stable-url go together: the two colors to judge, e.g. http://ml-preview and http://ml-live',
+          );
+        for (const url of [canaryUrl, stableUrl])
+          if (url && !/^http:\/\/[\w.-]+(:\d+)?(\/\S*)?$/.test(url.value))
+            throw new UsageError(`${url.from} must be an http:// URL, e.g. http://ml-preview:80, not "${url.value}"`);
+        return {
+          ok: true,
+          command: {
+            name,
+            ...common,
+            ...dropUndefined({
+              urls: canaryUrl && stableUrl ? { canary: canaryUrl.value, stable: stableUrl.value } : undefined,
+              replay: text('replay')?.value,
+              requests: whole(text('requests'), 1),
+            }),
+          },
+        };
+      }
       case 'dashboard': {
         const host = text('host')?.value ?? DASHBOARD_HOST;
         if (!/^[\w.:-]+$/.test(host)) throw new UsageError(`--host must be a host name or an IP address, not "${host}"`);
@@ -486,6 +524,9 @@ Commands (on the local stack; --backend=compose: the Docker Compose deployment; 
   release   restart the idle color on a new model (Compose: and/or image), reachable on /preview/, not live;
             with --switch, then switch to it under the same lock (put back as it was if the switch fails)
                                                               --model P [--image I] [--switch [--expect-version V]] [--color <idle color>] [--timeout S]
+  judge     send the same bodies to the canary (the idle color) and the stable color (live), and judge errors, p99 and
+            the answers; exit 0 pass, 1 fail, 3 inconclusive (too little data)   [--replay F.jsonl] [--requests N]
+            [--canary-url URL --stable-url URL]: two URLs instead of the colors (a Job in the cluster, e.g. Argo Rollouts)
   dashboard the deployment in the browser: both colors, live charts, the history, and the switch, rollback and
             release buttons (the same commands); prints a URL with its token   [--port N (3100)] [--host H (127.0.0.1)] [--read-only]
 
@@ -497,5 +538,5 @@ Environment fallbacks: BLUEGREEN_STATE_DIR, BLUEGREEN_BACKEND (or BLUEGREEN_TARG
   BLUEGREEN_COMPOSE_COMMAND, BLUEGREEN_KUBE_CONTEXT, BLUEGREEN_NAMESPACE,
   BLUEGREEN_DASHBOARD_HOST, BLUEGREEN_DASHBOARD_PORT (and KUBECONFIG, as kubectl reads it);
   BLUEGREEN_SPEC reads another deployment spec than deploy/deployment.json.
-Exit status: 0 success (or nothing to do), 1 failure (the message says what to do), 2 bad usage.
+Exit status: 0 success (or nothing to do), 1 failure (the message says what to do), 2 bad usage; judge: 3 inconclusive.
 Release flow: deploy:release --model=<new.onnx>, smoke-test http://<router>/preview/..., deploy:switch.`;

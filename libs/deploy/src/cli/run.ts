@@ -18,6 +18,7 @@ import { TEST_PAUSE_VARIABLE, testPauseFrom } from '../effects/real-deps';
 import { DeployError } from '../errors';
 import {
   type DiffResult,
+  type ColorAccess,
   type Gate,
   PREDICTION_DIFF_GATE,
   type PredictionDiffSettings,
@@ -37,6 +38,12 @@ import { type Command, type DiffFlags, USAGE, parseCommandLine } from './args';
 import { canarySettings, processSignals } from './canary-settings';
 import { serveDashboard } from './dashboard';
 import { formatCanary, formatDown, formatRelease, formatStatus, formatSwitch, formatUp } from './format';
+import { formatJudge } from './judge-format';
+import { JUDGE_EXIT, type JudgeTargets, judgeColors } from '../commands/judge/judge';
+import { endpointColors } from '../backends/endpoints/endpoints';
+import { readReplayFile } from '../effects/replay-file';
+import { mainTarget } from '../routing/routes';
+import { type Color, otherColor } from '@mlbg/contract';
 
 /** How long `capture` waits for its bodies unless --timeout says otherwise. */
 const DEFAULT_CAPTURE_TIMEOUT_MS = 60_000;
@@ -120,6 +127,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     }
   }
 
+  if (command.name === 'judge') return runJudge(command, deps, layout, context);
+
   let outcome: Outcome;
   try {
     const commandContext = await contextFor(command, deps, layout, context);
@@ -144,6 +153,56 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     if (outcome.error) context.stderr(`deploy ${command.name}: ${outcome.error.message}\n${outcome.error.hint}`);
   }
   return outcome.ok ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * `deploy judge`: its exit status is the verdict (0 pass, 1 fail, 3 inconclusive), for a controller
+ * that reads only that (an Argo Rollouts Job). With --canary-url and --stable-url it judges those
+ * two URLs and needs no backend (a Job in the cluster has its Services, not the deploy tool's colors).
+ */
+async function runJudge(
+  command: Extract<Command, { name: 'judge' }>,
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  context: CliContext,
+): Promise<number> {
+  const progress = command.json ? context.stderr : context.stdout;
+  try {
+    const spec = loadSpec(layout);
+    const diff = diffSettingsWith(spec, command.replay ? { replay: command.replay } : undefined, layout, context);
+    const bodies = diff.replayFile ? readReplayFile(diff.replayFile) : canarySettings(spec, layout.workspaceRoot, {}).probes;
+    if (!bodies)
+      throw new DeployError(
+        'USAGE',
+        'judge needs request bodies to send: --replay=<file.jsonl>, or predictionDiff.replay or canary.probes.samples in the spec.',
+      );
+    let colors: ColorAccess;
+    let targets: JudgeTargets;
+    if (command.urls) {
+      colors = endpointColors({ blue: command.urls.stable, green: command.urls.canary }, deps.http);
+      targets = { stable: 'blue', canary: 'green', where: { blue: command.urls.stable, green: command.urls.canary } };
+    } else {
+      const { backend } = await contextFor(command, deps, layout, context);
+      const stable = mainTarget((await backend.readRoutes()).live);
+      colors = backend.colors;
+      targets = { stable, canary: otherColor(stable), where: { [stable]: 'live', [otherColor(stable)]: 'idle' } as Record<Color, string> };
+    }
+    const { analysis } = spec.canary;
+    const result = await judgeColors(
+      colors,
+      targets,
+      { bodies, requests: command.requests ?? 2 * Math.max(analysis.minRequests, diff.criteria.minPairs), analysis, diff: diff.criteria },
+      { clock: deps.clock, progress },
+    );
+    if (command.json) context.stdout(JSON.stringify({ ok: result.verdict === 'pass', command: 'judge', result }, null, 2));
+    else (result.verdict === 'pass' ? context.stdout : context.stderr)(formatJudge(result).join('\n'));
+    return JUDGE_EXIT[result.verdict];
+  } catch (error) {
+    const known = error instanceof DeployError ? error : unexpected(error);
+    if (command.json) context.stdout(JSON.stringify({ ok: false, command: 'judge', result: null, error: errorJson(known) }, null, 2));
+    else context.stderr(`deploy judge: ${known.message}\n${known.hint}`);
+    return known.code === 'USAGE' ? EXIT.usage : EXIT.failed;
+  }
 }
 
 async function executeCanary(
@@ -217,7 +276,7 @@ function diffSettingsWith(
 }
 
 async function execute(
-  command: Exclude<Command, { name: 'help' | 'dashboard' | 'canary' | 'promote' }>,
+  command: Exclude<Command, { name: 'help' | 'dashboard' | 'canary' | 'promote' | 'judge' }>,
   context: CommandContext,
   settings: () => CommandSettings,
 ): Promise<Outcome> {

@@ -1,5 +1,10 @@
-import { SHADOW_HEADER } from '@mlbg/contract';
-import { LIVE_SERVICE, PREVIEW_SERVICE, SERVICE_PORT, SHADOW_RELAY_SERVICE } from '../../render/kubernetes/kubernetes-names';
+import {
+  LIVE_SERVICE,
+  MIRRORED_PATHS,
+  PREVIEW_SERVICE,
+  SERVICE_PORT,
+  SHADOW_RELAY_SERVICE,
+} from '../../render/kubernetes/kubernetes-names';
 // Types only (erased at build): the rules as the Gateway API defines them.
 import type { IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 
@@ -26,9 +31,6 @@ export function isWeighted(rule: HttpRouteRule): boolean {
   const names = (rule.backendRefs ?? []).map(refName).sort();
   return names.length === 2 && names[0] === LIVE_SERVICE && names[1] === PREVIEW_SERVICE;
 }
-
-/** The paths whose copies the relay forwards: /predict and V2 inference (the relay drops other V2 copies). */
-export const MIRRORED_PATHS = ['/predict', '/v2/models/'] as const;
 
 export function isMirrored(rule: HttpRouteRule): boolean {
   return isWeighted(rule) && (rule.matches ?? []).some((match) => MIRRORED_PATHS.some((path) => match.path?.value === path));
@@ -87,6 +89,3 @@ export function withMirror(rules: readonly HttpRouteRule[], on: boolean): HttpRo
     return filters.length > 0 ? { ...rest, filters } : rest;
   });
 }
-
-/** The filter every live rule has: a client can not mark its own request as a shadow copy (nginx clears the header too). */
-export const CLEAR_SHADOW_HEADER: Filter = { type: 'RequestHeaderModifier', requestHeaderModifier: { remove: [SHADOW_HEADER] } };

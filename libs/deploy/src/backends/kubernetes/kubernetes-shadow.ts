@@ -1,6 +1,6 @@
 import type { HttpCall } from '../../effects/deps';
 import { DeployError } from '../../errors';
-import { HTTP_ROUTE, SHADOW_RELAY_SERVICE } from '../../render/kubernetes/kubernetes-names';
+import { HTTP_ROUTE, RELAY_CONTAINER, SHADOW_RELAY_SERVICE } from '../../render/kubernetes/kubernetes-names';
 import type { BackendRuntime, ShadowControl, ShadowRequest, ShadowStatus } from '../backend';
 import { RELAY_STATUS_PATH, type RelayStatus } from '../local/shadow/relay/relay';
 import { mirrorIsOn, withMirror } from './http-route';
@@ -11,9 +11,6 @@ import { waitForRollout } from './rollout';
 const RELAY_ROLLOUT_TIMEOUT_MS = 120_000;
 const RELAY_ANSWER_TIMEOUT_MS = 30_000;
 const POLL_MS = 1_000;
-
-/** The relay Deployment's container (render/kubernetes: shadowRelay). */
-export const RELAY_CONTAINER = 'relay';
 
 /**
  * Shadow traffic on Kubernetes: the HTTPRoute's RequestMirror filter copies live /predict and V2

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { HttpAnswer, HttpCall, HttpClient } from '../../effects/deps';
 import { DeployError } from '../../errors';
+import { inClusterService } from '../../render/kubernetes/monitoring';
 import type { KubeApi, ServiceTarget } from './kube-api';
 
 /**
@@ -102,9 +103,6 @@ function unreachable(where: string, why: string): DeployError {
   return new DeployError('PROMETHEUS_FAILED', `${where} did not answer a query: ${why}.`);
 }
 
-/** Host names of Services inside a cluster: `<service>.<namespace>.svc[.cluster.local]`. */
-const IN_CLUSTER_HOST = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?$/;
-
 /**
  * How the CLI reaches Prometheus at `url` (the spec's `kubernetes.prometheusUrl`, or
  * BLUEGREEN_PROMETHEUS_URL): a Service's in-cluster name from outside the cluster through the API
@@ -117,13 +115,8 @@ export function prometheusTransport(
   const parsed = new URL(url);
   const base = parsed.pathname.replace(/\/+$/, '');
   const call = (path: string): HttpCall => ({ method: 'GET', path: `${base}${path}`, timeoutMs: QUERY_TIMEOUT_MS });
-  const service = IN_CLUSTER_HOST.exec(parsed.hostname);
-  if (service && !options.inCluster) {
-    const target: ServiceTarget = {
-      namespace: service[2] as string,
-      service: service[1] as string,
-      port: parsed.port || (parsed.protocol === 'https:' ? '443' : '80'),
-    };
+  const target: ServiceTarget | undefined = inClusterService(url);
+  if (target && !options.inCluster) {
     return {
       transport: (path) => options.api.serviceProxy(target, call(path)),
       where: `Prometheus at ${url} (through the API server's service proxy)`,
@@ -136,6 +129,6 @@ export function prometheusTransport(
     });
     return { transport: () => Promise.reject(refusal), where: `Prometheus at ${url}` };
   }
-  const target = { host: parsed.hostname, port: Number(parsed.port || 80) };
-  return { transport: (path) => options.http(target, call(path)), where: `Prometheus at ${url}` };
+  const direct = { host: parsed.hostname, port: Number(parsed.port || 80) };
+  return { transport: (path) => options.http(direct, call(path)), where: `Prometheus at ${url}` };
 }

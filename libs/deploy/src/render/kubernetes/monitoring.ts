@@ -9,6 +9,21 @@ import { APP_NAME, METRICS_SERVICE } from './kubernetes-names';
  * `rollouts-pod-template-hash`) label to its series.
  */
 
+/** Host names of Services inside a cluster: `<service>.<namespace>.svc[.cluster.local]`. */
+const IN_CLUSTER_HOST = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?$/;
+
+/**
+ * The Service a Prometheus URL names inside the cluster (`http://prometheus-operated.monitoring.svc:9090`
+ * -> monitoring, prometheus-operated, 9090), or undefined for any other URL. The deploy CLI asks such
+ * a URL through the API server's service proxy, which the prometheus-access Role allows.
+ */
+export function inClusterService(url: string): { namespace: string; service: string; port: string } | undefined {
+  const parsed = new URL(url);
+  const match = IN_CLUSTER_HOST.exec(parsed.hostname);
+  if (!match) return undefined;
+  return { namespace: match[2] as string, service: match[1] as string, port: parsed.port || (parsed.protocol === 'https:' ? '443' : '80') };
+}
+
 /** How often the ServiceMonitor has Prometheus scrape each pod. */
 export const DEFAULT_SCRAPE_INTERVAL_MS = 15_000;
 

@@ -1,4 +1,5 @@
 import { SHADOW_HEADER } from '@mlbg/contract';
+import { RELAY_STATUS_PATH } from '../../../../spec/sockets';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 
@@ -11,7 +12,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer, r
  */
 
 /** Control routes on the relay's own socket; nginx only ever sends it /predict and V2 infer copies. */
-export const RELAY_STATUS_PATH = '/_relay/status';
+export { RELAY_STATUS_PATH };
 export const RELAY_CONFIG_PATH = '/_relay/config';
 /** `{"file": "/abs/out.jsonl", "n": 1000}` starts writing the next n bodies there (one JSON line each); `{"n": 0}` stops. */
 export const RELAY_CAPTURE_PATH = '/_relay/capture';
