@@ -46,3 +46,5 @@ export {
   V2TensorData,
 } from './v2';
 export { PREDICTIONS_ADMIN_PATH, PredictionRecord, PredictionsResponse, SHADOW_HEADER, predictionOutputs } from './predictions';
+export { LOG_LEVELS, LogLevel, MAX_PREDICTION_LOG_SIZE, SERVICE_ENV_DEFAULTS, ServiceEnv, colorServiceEnv } from './service-env';
+export type { ColorServiceSettings, ServiceEnvName } from './service-env';

@@ -149,6 +149,14 @@ export const DEPLOY_ERRORS = {
     message: 'A weighted canary is not supported on this backend yet.',
     hint: 'Run canaries on the local stack (the default backend); on this backend move all traffic at once with `deploy:switch`.',
   },
+  JUDGE_FAILED: {
+    message: 'The judge found the canary worse than the stable color.',
+    hint: 'Read the checks above: each says what was measured and what was allowed. Fix the canary (its logs, its model) and release it again; its traffic was not changed by the judge.',
+  },
+  JUDGE_INCONCLUSIVE: {
+    message: 'The judge had too little data for a verdict (never a pass).',
+    hint: 'Send more requests (--requests=N), give a replay file the models answer (--replay=F.jsonl), or check that both colors answer at all.',
+  },
   DASHBOARD_NOT_BUILT: {
     message: "The dashboard's page is not built.",
     hint: 'Run `npx nx run dashboard:build` (the deploy:dashboard target builds it for you), then start the dashboard again.',

@@ -52,7 +52,7 @@ export { DEPLOY_ERRORS, DeployError } from './errors';
 export type { DeployErrorCode } from './errors';
 export { DEFAULT_STATE_DIR, stackLayout } from './backends/local/layout';
 export type { StackLayout } from './backends/local/layout';
-export { findBinary, freePort, freePorts, realDeps } from './effects/real-deps';
+export { findBinary, realDeps } from './effects/real-deps';
 export type { Clock, CommandRunner, HttpAnswer, HttpClient, ProcessControl, RuntimeDeps } from './effects/deps';
 export type { Backend, BackendStatus, DownResult, ReleaseResult, UpRequest, UpResult } from './backends/backend';
 export { localBackend } from './backends/local/local-backend';
@@ -73,6 +73,3 @@ export type { Gate, GateContext, SwitchTiming } from './gates';
 export { BackendKind, HistoryEntry, readHistory } from './history/history';
 export { Routes, Weights, allTo, describeWeights, mainTarget, routesWithLive, soleTarget } from './routing/routes';
 export { assignSlots, slotOrder, weightsOfSlots } from './routing/slots';
-/** Keep-alive load that counts every answer, with its time and color (the fault tests and the bench's outage run). */
-export { failureKinds, keepAliveLoad, summarize } from './testing/keepalive-load';
-export type { LoadReport, Seen } from './testing/keepalive-load';

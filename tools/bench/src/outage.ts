@@ -8,7 +8,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SUPERVISOR, type LoadReport, type StatusResult, failureKinds, keepAliveLoad, summarize } from '@mlbg/deploy';
+import { DEFAULT_SUPERVISOR, type StatusResult } from '@mlbg/deploy';
+import { type LoadReport, failureKinds, keepAliveLoad, summarize } from '@mlbg/deploy/testing';
 import { WORKSPACE_ROOT } from './bench';
 import { deploy, startServiceStack } from './service-stack';
 

@@ -3,7 +3,7 @@ import { type StatusResult, type SwitchResult, realDeps, runCli } from '@mlbg/de
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { freePorts } from '@mlbg/deploy';
+import { freePorts } from '@mlbg/deploy/testing';
 
 /** What a deploy command printed with --json. */
 export interface CliJson<T> {

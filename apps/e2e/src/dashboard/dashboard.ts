@@ -1,4 +1,4 @@
-import { freePort } from '@mlbg/deploy';
+import { freePort } from '@mlbg/deploy/testing';
 import type { Page } from '@playwright/test';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';

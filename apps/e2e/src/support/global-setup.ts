@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePorts } from '@mlbg/deploy';
+import { freePorts } from '@mlbg/deploy/testing';
 import { deploy, saveStack, WORKSPACE_ROOT } from './stack';
 
 interface UpResult {

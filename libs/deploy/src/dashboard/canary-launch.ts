@@ -1,7 +1,8 @@
-import type { Color } from '@mlbg/contract';
+import type { z } from 'zod';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CanaryStartBody } from '../commands/canary/canary.command';
 import type { CanaryRun } from '../commands/canary/canary-progress-file';
 import type { Clock } from '../effects/deps';
 import type { JsonFile } from '../effects/json-file';
@@ -25,13 +26,8 @@ export interface CliCommand {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** What the page asks of a canary start (the CLI's flags). */
-export interface CanaryStart {
-  readonly color?: Color | undefined;
-  readonly steps?: readonly number[] | undefined;
-  readonly intervalSeconds?: number | undefined;
-  readonly expectVersion?: string | undefined;
-}
+/** What the page asks of a canary start (the CLI's flags of a start): the body of the canary's page action. */
+export type CanaryStart = z.infer<typeof CanaryStartBody>;
 
 export interface CanaryLaunchTarget {
   readonly cli: CliCommand;

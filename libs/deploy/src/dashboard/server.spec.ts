@@ -102,6 +102,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       feed,
       actionEnv: {
         spec: () => DeploymentSpec.parse({}),
+        workspaceRoot: dir,
         startCanary: (request, context) =>
           launchCanary(
             request,
@@ -170,7 +171,8 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       backend: 'local',
       readOnly: false,
       user: USER,
-      actions: ['switch', 'rollback', 'release', 'shadow', 'canary', 'canary-abort', 'promote'],
+      // The registry's order (commands/registry.ts): each command's buttons where the command is.
+      actions: ['switch', 'rollback', 'release', 'canary', 'canary-abort', 'promote', 'shadow'],
       canaryDefaults: { steps: [5, 25, 50, 100], intervalSeconds: 30 },
     });
   });

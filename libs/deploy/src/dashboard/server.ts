@@ -21,8 +21,6 @@ import {
 import { ACTIONS, ACTION_NAMES, type ActionEnv, type ActionName, type ActionOutcome } from './actions';
 import type { DashboardFeed, FeedEvent } from './feed';
 
-/** Where `nx run deploy:dashboard` listens unless told otherwise (Argo Rollouts' dashboard port). */
-export const DASHBOARD_DEFAULTS = { host: '127.0.0.1', port: 3100 } as const;
 /** An SSE comment this often keeps proxies and idle timers from closing the stream. */
 const HEARTBEAT_MS = 15_000;
 /** The browser's EventSource waits this long before it reconnects after the server went away. */
@@ -186,11 +184,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     let outcome: ActionOutcome;
     try {
       const context = await options.openContext(name, (line) => broadcast('progress', { name, line }));
-      outcome = await (ACTIONS[name].run as (context: CommandContext, body: unknown, env: ActionEnv) => Promise<ActionOutcome>)(
-        context,
-        body.data,
-        options.actionEnv,
-      );
+      outcome = await ACTIONS[name].run(context, body.data, options.actionEnv);
     } catch (error) {
       const known =
         error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));

@@ -4,6 +4,7 @@ import { type RequestOptions, request as httpsRequest } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type * as K8s from '@kubernetes/client-node';
+import type { ServiceEnvName } from '@mlbg/contract';
 import type { HttpAnswer, HttpCall } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { CONTAINER_NAME, HTTP_PORT_NAME } from '../../render/kubernetes/kubernetes-names';
@@ -22,6 +23,8 @@ import {
 } from './kube-api';
 
 const PROXY_TIMEOUT_MS = 10_000;
+/** The service's variable a release changes (see `colorServiceEnv` for the others). */
+const MODEL_PATH_VARIABLE = 'MODEL_PATH' satisfies ServiceEnvName;
 
 export interface KubeTarget {
   /** A context of the kubeconfig; undefined = its current context. */
@@ -272,7 +275,7 @@ function deploymentView(deployment: K8s.V1Deployment): DeploymentView {
     ready: status?.readyReplicas ?? 0,
     available: status?.availableReplicas ?? 0,
     image: container?.image ?? '',
-    modelPath: container?.env?.find((variable) => variable.name === 'MODEL_PATH')?.value ?? '',
+    modelPath: container?.env?.find((variable) => variable.name === MODEL_PATH_VARIABLE)?.value ?? '',
     env: Object.fromEntries(
       (container?.env ?? []).flatMap((variable) => (variable.value === undefined ? [] : [[variable.name, variable.value] as const])),
     ),
@@ -290,7 +293,7 @@ function deploymentView(deployment: K8s.V1Deployment): DeploymentView {
 function deploymentPatch(change: DeploymentChange): object {
   const labels = change.versionLabel ? { labels: { version: change.versionLabel } } : {};
   const env = [
-    ...(change.modelPath ? [{ name: 'MODEL_PATH', value: change.modelPath }] : []),
+    ...(change.modelPath ? [{ name: MODEL_PATH_VARIABLE, value: change.modelPath }] : []),
     ...Object.entries(change.env ?? {}).map(([name, value]) => ({ name, value })),
   ];
   const container = {

@@ -1,9 +1,8 @@
-import { Color, otherColor } from '@mlbg/contract';
+import { Color, SERVICE_ENV_DEFAULTS, SHADOW_HEADER, colorServiceEnv, otherColor } from '@mlbg/contract';
 import { stringify } from 'yaml';
-import { SHADOW_HEADER } from '@mlbg/contract';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import { INITIAL_LIVE_COLOR, RELAY_STATUS_PATH } from '../../spec/sockets';
-import { IMAGE_APP_DIR } from '../compose/compose';
+import { CONTAINER_HOST, IMAGE_APP_DIR } from '../compose/compose';
 import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
 import {
   APP_NAME,
@@ -41,14 +40,13 @@ import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/mon
 import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 
 /** The service's own drain time (its SHUTDOWN_TIMEOUT_MS), set explicitly so the grace period below stays longer. */
-export const SHUTDOWN_TIMEOUT_MS = 10_000;
+export const SHUTDOWN_TIMEOUT_MS = SERVICE_ENV_DEFAULTS.SHUTDOWN_TIMEOUT_MS;
 /** preStop waits this long first, so endpoints and proxies stop sending before the service drains. */
 const PRE_STOP_SECONDS = 5;
 /** preStop + the service's drain + a margin: the kubelet never SIGKILLs a draining color. */
 export const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + SHUTDOWN_TIMEOUT_MS / 1000 + 10;
 /** A release that makes no progress for this long is reported by the Deployment (ProgressDeadlineExceeded). */
 export const PROGRESS_DEADLINE_SECONDS = 180;
-const LOG_LEVEL = 'info';
 /** The image's user (node, uid 1000 in the official node image). */
 const RUN_AS = 1000;
 export const DASHBOARD_FILE = 'grafana-dashboard.json';
@@ -93,16 +91,17 @@ export function podTemplate(spec: DeploymentSpec, options: { labels: Labels; col
           image: spec.kubernetes.image,
           imagePullPolicy: 'IfNotPresent',
           ports: [{ name: HTTP_PORT_NAME, containerPort: port, protocol: 'TCP' }],
-          env: [
-            { name: 'COLOR', value: options.color },
-            { name: 'HOST', value: '0.0.0.0' },
-            { name: 'PORT', value: String(port) },
-            { name: 'MODEL_PATH', value: `${IMAGE_APP_DIR}/${options.model}` },
-            { name: 'BODY_LIMIT', value: String(spec.limits.bodyLimitBytes) },
-            { name: 'MAX_BATCH_ROWS', value: String(spec.limits.maxBatchRows) },
-            { name: 'LOG_LEVEL', value: LOG_LEVEL },
-            { name: 'SHUTDOWN_TIMEOUT_MS', value: String(SHUTDOWN_TIMEOUT_MS) },
-          ],
+          env: Object.entries(
+            colorServiceEnv({
+              color: options.color,
+              host: CONTAINER_HOST,
+              port,
+              modelPath: `${IMAGE_APP_DIR}/${options.model}`,
+              bodyLimitBytes: spec.limits.bodyLimitBytes,
+              maxBatchRows: spec.limits.maxBatchRows,
+              shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
+            }),
+          ).map(([name, value]) => ({ name, value })),
           // The model loads and a warm-up inference passes within 60 s, or the pod is restarted.
           startupProbe: probe('/health', { periodSeconds: 2, failureThreshold: 30 }),
           readinessProbe: probe('/health', { periodSeconds: 5, failureThreshold: 2 }),
