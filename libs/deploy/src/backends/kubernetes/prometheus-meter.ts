@@ -8,7 +8,7 @@ import type { PrometheusClient, VectorSample } from './prometheus';
 /** How often the meter asks whether Prometheus has scraped past a moment. */
 const SCRAPE_POLL_MS = 1_000;
 /** A window's running counts are asked again after this long at most (or a scrape interval, if shorter). */
-const MAX_COUNT_AGE_MS = 5_000;
+const MAX_COUNT_AGE_MS = 1_000;
 
 /**
  * A color's counters at one moment, per pod: its requests by status, and its answered (not 5xx)
@@ -122,9 +122,13 @@ export function prometheusMeter(
     async counted() {
       // The counters move only when Prometheus scrapes: asking more often than that only loads it.
       if (lastCount && clock.now() - lastCount.at < Math.min(scrapeIntervalMs, MAX_COUNT_AGE_MS)) return lastCount.counts;
-      const now = await readBoth();
-      const count = (color: Color) => (marks ? servedBetween(marks[color], now[color]).requests : 0);
-      const counts = { [colors.stable]: count(colors.stable), [colors.canary]: count(colors.canary) } as Record<Color, number>;
+      const count = async (color: Color) => {
+        if (!marks) return 0;
+        const byStatus = byPod(await prometheus.query(colorCounters(color)), (labels) => labels['status'] ?? '');
+        return sum(since(marks[color].byStatus, byStatus).values());
+      };
+      const [stable, canary] = await Promise.all([count(colors.stable), count(colors.canary)]);
+      const counts = { [colors.stable]: stable, [colors.canary]: canary } as Record<Color, number>;
       lastCount = { at: clock.now(), counts };
       return counts;
     },
