@@ -46,6 +46,35 @@ export interface Backend {
 
   /** Shadow traffic (nginx mirrors live /predict to the idle color); absent where it is not built yet. */
   readonly shadow?: ShadowControl;
+
+  /**
+   * Each color's traffic over time where the backend keeps it (Prometheus, on Kubernetes), for the
+   * dashboard's charts; absent where the dashboard measures it itself (the colors' /metrics, nginx's log).
+   */
+  readonly charts?: ChartSource;
+}
+
+/** One color's traffic at one moment, as the dashboard's charts draw it. null: no requests (no rate to show) or no data. */
+export interface TrafficPoint {
+  readonly rps: number;
+  /** 5xx answers / all answers. */
+  readonly errorShare: number | null;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+}
+
+export interface ChartSample {
+  /** ms since the epoch. */
+  readonly t: number;
+  readonly blue: TrafficPoint | null;
+  readonly green: TrafficPoint | null;
+}
+
+export interface ChartSource {
+  /** How far apart its points are (the scrape interval: nothing changes in between). */
+  readonly stepMs: number;
+  /** Each color's points from `startMs` to `endMs`, one every `stepMs`. */
+  range(startMs: number, endMs: number): Promise<readonly ChartSample[]>;
 }
 
 /** What `deploy:canary` needs of a backend besides setting weighted routes. */

@@ -233,7 +233,10 @@ async function contextFor(
         { clock: deps.clock, progress: deps.progress },
         { prometheus: prometheusClient(transport, where), previewPathPrefix: kubeSpec.preview.pathPrefix },
       );
-      stores = { lock: leaseLock(api, deps.clock, deps.progress), history: configMapHistory(api) };
+      // The lock and the history in the cluster (one for everyone); a running canary's progress and the
+      // latest diff report stay in this machine's state folder, for a dashboard run here.
+      const { canaryRun, lastDiff } = stateFolderStores(layout);
+      stores = { lock: leaseLock(api, deps.clock, deps.progress), history: configMapHistory(api), canaryRun, lastDiff };
       break;
     }
     default: {

@@ -1,3 +1,4 @@
+import type { TrafficPoint } from '../backends/backend';
 import { bucketQuantile as quantileInBuckets } from '../gates/analysis/served';
 
 /**
@@ -10,14 +11,8 @@ import { bucketQuantile as quantileInBuckets } from '../gates/analysis/served';
  * the npm parsers are unmaintained.
  */
 
-/** One chart point of one source over one interval. null = no requests in it (no rate to show). */
-export interface TrafficPoint {
-  readonly rps: number;
-  /** 5xx answers / all answers. */
-  readonly errorShare: number | null;
-  readonly p50Ms: number | null;
-  readonly p99Ms: number | null;
-}
+/** One chart point of one source over one interval (the same shape whatever measured it). */
+export type { TrafficPoint };
 
 /** Routes that are the tooling's own polling, not model traffic (the dashboard itself asks them). */
 const NOT_TRAFFIC = new Set(['/health', '/health/live', '/metrics', '/preview/health']);

@@ -85,6 +85,7 @@ export class FakePrometheus {
     const pods = colors.flatMap((color) => this.options.pods(color).map((pod) => ({ pod, color })));
     if (query.startsWith('timestamp(up{'))
       return { resultType: 'vector', result: pods.map(({ pod, color }) => sample({ pod, color }, now)) };
+    if (query.startsWith('up{')) return { resultType: 'vector', result: pods.map(({ pod, color }) => sample({ pod, color }, 1)) };
     if (query.includes('http_requests_total'))
       return {
         resultType: 'vector',

@@ -19,6 +19,7 @@ import type { DeploymentChange, HttpRouteView, KubeApi, ServiceView } from './ku
 import { colorAccess } from './kubernetes-colors';
 import { shadowControl } from './kubernetes-shadow';
 import type { PrometheusClient } from './prometheus';
+import { prometheusCharts } from './prometheus-charts';
 import { prometheusMeter } from './prometheus-meter';
 import { waitForRollout } from './rollout';
 
@@ -231,6 +232,7 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime, options
       },
     },
     shadow,
+    ...(options.prometheus ? { charts: prometheusCharts(options.prometheus, options.scrapeIntervalMs ?? DEFAULT_SCRAPE_INTERVAL_MS) } : {}),
   };
 }
 

@@ -97,9 +97,12 @@ export function prometheusMeter(
     const after = (now?.value ?? clock.now() / 1000) * 1000;
     const recent = after - 3 * scrapeIntervalMs;
     const until = clock.now() + 2 * scrapeIntervalMs + 5_000;
+    const podOf = (series: VectorSample) => series.labels['pod'] ?? series.labels['instance'] ?? '';
     for (;;) {
-      const scrapes = (await prometheus.query(colorScrapes(both))).filter((series) => series.value * 1000 >= recent);
-      const behind = scrapes.filter((series) => series.value * 1000 < after);
+      // A failed scrape (the pod busy, or gone) moves `up`'s time but not the counters': wait for one that worked.
+      const [tried, outcome] = await Promise.all([prometheus.query(colorScrapes(both)), prometheus.query(colorScrapes(both, true))]);
+      const worked = new Set(outcome.filter((series) => series.value === 1).map(podOf));
+      const behind = tried.filter((series) => series.value * 1000 >= recent && (series.value * 1000 < after || !worked.has(podOf(series))));
       if (behind.length === 0) return;
       if (clock.now() >= until) {
         notes.push(

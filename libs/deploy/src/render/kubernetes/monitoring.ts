@@ -80,9 +80,14 @@ export function colorLatencyBuckets(color: Color): string {
   return `sum by (pod, le) (http_request_duration_seconds_bucket{${JOB_SELECTOR},${SERVED},color="${color}",status!~"5.."})`;
 }
 
-/** When Prometheus last scraped each pod of these colors (its own clock, in seconds). */
-export function colorScrapes(colors: readonly Color[]): string {
-  return `timestamp(up{${JOB_SELECTOR},color=~"${colors.join('|')}"})`;
+/**
+ * When Prometheus last scraped each pod of these colors (its own clock, in seconds), or with
+ * `outcome`, whether that scrape worked (`up`: 1 or 0). Two plain selectors: timestamp() of an
+ * expression such as `up == 1` is the evaluation time, not the scrape's.
+ */
+export function colorScrapes(colors: readonly Color[], outcome = false): string {
+  const up = `up{${JOB_SELECTOR},color=~"${colors.join('|')}"}`;
+  return outcome ? up : `timestamp(${up})`;
 }
 
 /** 1 (labelled with the color) when no pod of `color` is up. */
