@@ -46,6 +46,8 @@ beforeEach(async () => {
     SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json',
     KUBECONFIG: join(dir, 'kubeconfig'),
     BLUEGREEN_PROMETHEUS_URL: prometheusUrl,
+    // A running canary's progress and the latest diff stay in this machine's state folder: a test's own.
+    BLUEGREEN_STATE_DIR: join(dir, 'state'),
   };
 });
 
