@@ -43,7 +43,7 @@ test.describe('classifiers, several outputs, typed inputs and the V2 protocol, t
     request,
     stack,
   }) => {
-    const release = await stack.run<{ color: string; version: string }>('release', `--model=${CLASSIFIER}`);
+    const release = await stack.run('release', `--model=${CLASSIFIER}`);
     expect(release.ok, release.error?.message).toBe(true);
     expect(release.result.color).toBe('green');
 

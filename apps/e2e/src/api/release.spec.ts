@@ -6,7 +6,7 @@ test.describe('release: a new model on the idle color, smoke-tested on /preview/
 
   test('the released model is on the preview entry and not live until the switch', async ({ request, stack }) => {
     // A model a user brought (3 features, no version metadata) goes to the idle color.
-    const release = await stack.run<{ color: string; version: string }>('release', `--model=${MODELS.threeFeatures}`);
+    const release = await stack.run('release', `--model=${MODELS.threeFeatures}`);
     expect(release.ok, release.error?.message).toBe(true);
     expect(release.result.color).toBe('green');
     const version = release.result.version;
@@ -25,7 +25,7 @@ test.describe('release: a new model on the idle color, smoke-tested on /preview/
   });
 
   test('release, smoke-test, switch: the new version goes live', async ({ request, stack }) => {
-    const release = await stack.run<{ version: string }>('release', `--model=${MODELS.v1}`, '--color=green');
+    const release = await stack.run('release', `--model=${MODELS.v1}`, '--color=green');
     expect(release.ok, release.error?.message).toBe(true);
     expect((await (await request.get(`${stack.preview}/health`)).json()).version).toBe(V1);
     await stack.run('release', `--model=${MODELS.v2}`, '--color=green');

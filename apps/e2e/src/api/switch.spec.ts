@@ -39,14 +39,14 @@ test.describe('switching live traffic', () => {
 
   test('status reports the live color and the version nginx serves', async ({ stack }) => {
     await stack.switchTo('green');
-    const status = await stack.run<{ live: string; router: { serving: { version: string } } }>('status');
+    const status = await stack.run('status');
     expect(status.result.live).toBe('green');
-    expect(status.result.router.serving.version).toBe(V2);
+    expect(status.result.router?.serving.version).toBe(V2);
   });
 
   test('a switch to a stopped color is refused, changes nothing, and live traffic is unaffected', async ({ request, stack }) => {
     const before = await stack.status();
-    const greenPid = before.colors['green']?.pid;
+    const greenPid = before.colors?.green.pid;
     expect(greenPid).toBeTruthy();
     process.kill(greenPid as number, 'SIGTERM');
     await expect

@@ -1,3 +1,4 @@
+import type { DashboardStarted } from '@mlbg/contract';
 import { join, resolve } from 'node:path';
 import type { StackLayout } from '../backends/local/layout';
 import { loadSpec } from '../backends/local/stack/up-down';
@@ -121,15 +122,16 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
       ),
   });
   feed.start();
-  if (command.json)
-    cli.stdout(
-      JSON.stringify({
-        ok: true,
-        command: 'dashboard',
-        result: { url: dashboard.url, openUrl: dashboard.openUrl, token: dashboard.token, readOnly: command.readOnly, user: userName },
-      }),
-    );
-  else {
+  if (command.json) {
+    const result: DashboardStarted = {
+      url: dashboard.url,
+      openUrl: dashboard.openUrl,
+      token: dashboard.token,
+      readOnly: command.readOnly,
+      user: userName,
+    };
+    cli.stdout(JSON.stringify({ ok: true, command: 'dashboard', result }));
+  } else {
     cli.stdout(
       [
         `Dashboard of the ${command.backend} deployment${command.backend === 'local' ? ` (${cli.layout.stateDir})` : ''}:`,

@@ -1,3 +1,4 @@
+import type { CliError } from '@mlbg/contract';
 import { isAbsolute, resolve } from 'node:path';
 import type { Backend } from '../backends/backend';
 import { type ComposeTarget, composeBackend, detectComposeCommand } from '../backends/compose/compose-backend';
@@ -272,6 +273,6 @@ function unexpected(error: unknown): DeployError {
   return new DeployError('UNEXPECTED', error instanceof Error ? (error.stack ?? error.message) : String(error));
 }
 
-function errorJson(error: DeployError) {
+function errorJson(error: DeployError): CliError {
   return { code: error.code, message: error.message, hint: error.hint };
 }

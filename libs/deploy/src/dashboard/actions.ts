@@ -1,3 +1,4 @@
+import type { ActionOutcome } from '@mlbg/contract';
 import type { z } from 'zod';
 import type { CanarySignals } from '../commands/canary/canary';
 import type { CommandDescriptor, PageAction, RunEnv } from '../commands/command';
@@ -20,12 +21,8 @@ export interface ActionEnv {
   readonly startCanary: (start: CanaryStart, context: CommandContext) => Promise<ActionOutcome>;
 }
 
-/** What the page gets back: the CLI's --json shape (ok, result, error with code, message and hint). */
-export interface ActionOutcome {
-  readonly ok: boolean;
-  readonly result: unknown;
-  readonly error?: { readonly code: string; readonly message: string; readonly hint: string };
-}
+/** What the page gets back: the CLI's --json shape (ok, result, error with code, message and hint); the contract's. */
+export type { ActionOutcome } from '@mlbg/contract';
 
 /** One button of the page: the command it runs, the body it takes, and how it runs. */
 export interface Action {

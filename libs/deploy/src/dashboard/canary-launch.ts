@@ -1,3 +1,4 @@
+import { type CanaryLaunch, type CommandOutput, commandOutput } from '@mlbg/contract';
 import type { z } from 'zod';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -111,19 +112,17 @@ export async function launchCanary(
     forwardLog();
     const run = target.runFile?.read();
     if (child.pid !== undefined && run?.pid === child.pid) {
-      return {
-        ok: true,
-        result: {
-          kind: 'started',
-          pid: child.pid,
-          stable: run.stable,
-          canary: run.canary,
-          weight: run.weight,
-          step: run.step,
-          steps: run.steps,
-          log: logFile,
-        },
+      const launched: CanaryLaunch = {
+        kind: 'started',
+        pid: child.pid,
+        stable: run.stable,
+        canary: run.canary,
+        weight: run.weight,
+        step: run.step,
+        steps: run.steps,
+        log: logFile,
       };
+      return { ok: true, result: launched };
     }
     if (ended) {
       forwardLog();
@@ -136,7 +135,10 @@ export async function launchCanary(
 /** The canary process's own --json answer, or what its log says when it gave none. */
 function answerOf(answerFile: string, logFile: string, ended: { code: number | null; error?: string }): ActionOutcome {
   try {
-    const answer = JSON.parse(readFileSync(answerFile, 'utf8')) as { ok: boolean; result: unknown; error?: ActionOutcome['error'] };
+    const printed: unknown = JSON.parse(readFileSync(answerFile, 'utf8'));
+    // Checked against the contract, then passed on as printed (a parsed copy has its keys in the schema's order).
+    commandOutput('canary').parse(printed);
+    const answer = printed as CommandOutput<'canary'>;
     return { ok: answer.ok, result: answer.result, ...(answer.error ? { error: answer.error } : {}) };
   } catch {
     const tail = readFrom(logFile, 0).trim().split('\n').slice(-LOG_TAIL_LINES).join('\n');

@@ -1,4 +1,4 @@
-import type { TrafficPoint } from '../backends/backend';
+import type { TrafficPoint } from '@mlbg/contract';
 import { bucketQuantile as quantileInBuckets } from '../gates/analysis/served';
 
 /**
@@ -11,8 +11,8 @@ import { bucketQuantile as quantileInBuckets } from '../gates/analysis/served';
  * the npm parsers are unmaintained.
  */
 
-/** One chart point of one source over one interval (the same shape whatever measured it). */
-export type { TrafficPoint };
+/** One chart point of one source over one interval (the contract's: the page draws it). */
+export type { TrafficPoint } from '@mlbg/contract';
 
 /** Routes that are the tooling's own polling, not model traffic (the dashboard itself asks them). */
 const NOT_TRAFFIC = new Set(['/health', '/health/live', '/metrics', '/preview/health']);

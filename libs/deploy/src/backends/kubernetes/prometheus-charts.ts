@@ -1,6 +1,6 @@
-import type { Color } from '@mlbg/contract';
+import type { Color, TrafficPoint } from '@mlbg/contract';
 import { errorRateByColor, latencyQuantileByColor, requestRateByColor } from '../../render/kubernetes/monitoring';
-import type { ChartSample, ChartSource, TrafficPoint } from '../backend';
+import type { ChartSample, ChartSource } from '../backend';
 import type { MatrixSeries, PrometheusClient } from './prometheus';
 
 /** rate() needs at least two scrapes in its window; four keep a point from jumping with one late scrape. */

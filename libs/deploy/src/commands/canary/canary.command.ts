@@ -1,4 +1,4 @@
-import { Color } from '@mlbg/contract';
+import { ActionRequests, Color } from '@mlbg/contract';
 import { z } from 'zod';
 import { dropUndefined } from '../../util/drop-undefined';
 import { type Verdict, defineCommand } from '../command';
@@ -25,13 +25,8 @@ const Interval = flagValue(
   (text) => `{flag} must be a duration such as 30s, 2m or 1500ms, not "${text}"`,
 );
 
-/** What the page asks of a canary start (the CLI's flags of a start; dashboard/canary-launch.ts turns it back into them). */
-export const CanaryStartBody = z.strictObject({
-  color: Color.optional(),
-  steps: z.array(z.int().min(1).max(100)).min(1).optional(),
-  intervalSeconds: z.number().positive().optional(),
-  expectVersion: z.string().min(1).optional(),
-});
+/** What the page asks of a canary start (the CLI's flags of a start; dashboard/canary-launch.ts turns it back into them): the contract's. */
+export const CanaryStartBody = ActionRequests.canary;
 
 export interface CanaryOptions {
   readonly mode: 'start' | 'resume' | 'abort';
@@ -120,6 +115,6 @@ export const canaryDescriptor = defineCommand({
       options: (body): CanaryOptions => ({ mode: 'start', keep: false, ...dropUndefined(body) }),
       ownProcess: true,
     },
-    'canary-abort': { body: z.strictObject({}), options: (): CanaryOptions => ({ mode: 'abort', keep: false }) },
+    'canary-abort': { body: ActionRequests['canary-abort'], options: (): CanaryOptions => ({ mode: 'abort', keep: false }) },
   },
 });

@@ -1,3 +1,4 @@
+import { ActionRequests } from '@mlbg/contract';
 import { z } from 'zod';
 import { defineCommand } from '../command';
 import { canaryCommand } from './canary';
@@ -13,5 +14,5 @@ export const promoteDescriptor = defineCommand({
   run: (context, _options, env) =>
     canaryCommand(context, { kind: 'promote' }, canarySettings(env.spec(), env.workspaceRoot, {}), env.signals()),
   verdict: canaryVerdict,
-  actions: { promote: { body: z.strictObject({}), options: () => ({}) } },
+  actions: { promote: { body: ActionRequests.promote, options: () => ({}) } },
 });

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { AnyPredictResponse, type Color, SHADOW_HEADER, predictionOutputs } from '@mlbg/contract';
+import { AnyPredictResponse, type Color, type JudgeResult, SHADOW_HEADER, predictionOutputs } from '@mlbg/contract';
 import type { Clock } from '../../effects/deps';
 import type { AccessSample } from '../../gates/analysis/access-log';
-import { type Analysis, type AnalysisThresholds, type Verdict, judge } from '../../gates/analysis/analysis';
+import { type AnalysisThresholds, type Verdict, judge } from '../../gates/analysis/analysis';
 import { sampleOfServed } from '../../gates/analysis/served';
 import type { ColorAccess } from '../../gates/gate';
-import { type DiffCriteria, type DiffReport, type PredictionPair, diffProblems, diffReport } from '../../gates';
+import { type DiffCriteria, type PredictionPair, diffProblems, diffReport } from '../../gates';
 
 /**
  * `deploy:judge`: judges a canary against the stable color on a window it makes itself, the same
@@ -37,20 +37,8 @@ export interface JudgeTargets {
   readonly where: Readonly<Record<Color, string>>;
 }
 
-export interface JudgeResult {
-  readonly verdict: Verdict;
-  readonly stable: Color;
-  readonly canary: Color;
-  readonly where: Readonly<Record<Color, string>>;
-  readonly requests: number;
-  readonly analysis: Analysis;
-  readonly diff: DiffReport;
-  /** Why the answers fail the diff's criteria (empty: they meet them). */
-  readonly diffProblems: readonly string[];
-  /** Why the verdict is what it is. */
-  readonly reasons: readonly string[];
-  readonly durationMs: number;
-}
+/** What `deploy judge` finds (its --json result): the contract's. */
+export type { JudgeResult };
 
 /** Exit statuses of `deploy:judge`: the verdict. */
 export const JUDGE_EXIT: Readonly<Record<Verdict, number>> = { pass: 0, fail: 1, inconclusive: 3 };
@@ -134,9 +122,9 @@ export async function judgeColors(
     verdict,
     stable,
     canary,
-    where: targets.where,
+    where: { ...targets.where },
     requests: settings.requests,
-    analysis,
+    analysis: { ...analysis, checks: [...analysis.checks] },
     diff,
     diffProblems: problems,
     reasons: verdict === 'pass' ? ['every check passed'] : verdict === 'fail' ? reasons : short,

@@ -1,3 +1,4 @@
+import { ActionRequests } from '@mlbg/contract';
 import { z } from 'zod';
 import { dropUndefined } from '../../util/drop-undefined';
 import { defineCommand } from '../command';
@@ -31,7 +32,7 @@ export const shadowDescriptor = defineCommand({
     ),
   actions: {
     shadow: {
-      body: z.strictObject({ on: z.boolean(), percent: z.int().min(1).max(100).optional() }),
+      body: ActionRequests.shadow,
       options: (body) => ({ action: body.on ? ('on' as const) : ('off' as const), ...dropUndefined({ percent: body.percent }) }),
     },
   },

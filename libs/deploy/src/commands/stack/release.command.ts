@@ -1,4 +1,4 @@
-import { Color } from '@mlbg/contract';
+import { ActionRequests } from '@mlbg/contract';
 import { z } from 'zod';
 import { dropUndefined } from '../../util/drop-undefined';
 import { defineCommand } from '../command';
@@ -43,7 +43,7 @@ export const releaseDescriptor = defineCommand({
   run: (context, options) => releaseToIdle(context, options),
   actions: {
     release: {
-      body: z.strictObject({ model: z.string().min(1), color: Color.optional(), switch: z.boolean().default(false) }),
+      body: ActionRequests.release,
       options: (body) => ({ switch: body.switch, ...dropUndefined({ model: body.model, color: body.color }) }),
     },
   },

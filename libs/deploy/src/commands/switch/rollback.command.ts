@@ -1,3 +1,4 @@
+import { ActionRequests } from '@mlbg/contract';
 import { z } from 'zod';
 import { defineCommand } from '../command';
 import { rollbackTraffic } from './rollback';
@@ -11,5 +12,5 @@ export const rollbackDescriptor = defineCommand({
   preflight: {},
   run: (context) => rollbackTraffic(context),
   verdict: moveVerdict,
-  actions: { rollback: { body: z.strictObject({}), options: () => ({}) } },
+  actions: { rollback: { body: ActionRequests.rollback, options: () => ({}) } },
 });

@@ -1,4 +1,4 @@
-import { Color } from '@mlbg/contract';
+import { ActionRequests } from '@mlbg/contract';
 import { z } from 'zod';
 import { dropUndefined } from '../../util/drop-undefined';
 import { type Verdict, defineCommand } from '../command';
@@ -31,7 +31,7 @@ export const switchDescriptor = defineCommand({
   verdict: moveVerdict,
   actions: {
     switch: {
-      body: z.strictObject({ color: Color.optional(), expectVersion: z.string().min(1).optional() }),
+      body: ActionRequests.switch,
       options: (body) => dropUndefined(body),
     },
   },

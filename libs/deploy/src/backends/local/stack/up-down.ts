@@ -695,7 +695,7 @@ function startedResult(
     previewUrl: `${routerUrl}${up.previewPathPrefix}`,
     nginxPid: up.nginxPid,
     colors: up.colors,
-    notes: up.notes,
+    notes: [...up.notes],
     durationMs: up.durationMs,
     stateDir: layout.stateDir,
     logDir: layout.logDir,
