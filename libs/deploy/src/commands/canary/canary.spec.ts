@@ -87,7 +87,7 @@ describe('canaryCommand (a fake deployment: no processes, no nginx)', () => {
   const settings = (canary: Record<string, unknown>) => ({ spec: CanarySpec.parse({ steps: [25, 100], intervalSeconds: 1, ...canary }) });
   const history = () => readHistory(layout.historyFile).entries;
 
-  it('says a backend without weighted routes (Compose, Kubernetes today) can not run a canary, and changes nothing', async () => {
+  it('says a backend without weighted routes (Compose today) can not run a canary, and changes nothing', async () => {
     const backend = fakeBackend({ live: 'blue', colors: COLORS });
     await expect(
       canaryCommand(context(backend), { kind: 'start', color: 'green', keep: false }, settings({}), noSignals),
