@@ -1,4 +1,9 @@
-import { servedBetween } from './prometheus-meter';
+import { judge } from '../../gates/analysis/analysis';
+import { sampleOfServed } from '../../gates/analysis/served';
+import { DEFAULT_CANARY_ANALYSIS } from '../../spec/canary-spec';
+import { fakeClock } from '../../testing/fakes';
+import type { PrometheusClient } from './prometheus';
+import { prometheusMeter, servedBetween } from './prometheus-meter';
 
 const counters = (pods: Record<string, { status: Record<string, number>; buckets: Record<number, number> }>) => ({
   byStatus: new Map(Object.entries(pods).map(([pod, value]) => [pod, new Map(Object.entries(value.status))])),
@@ -25,5 +30,23 @@ describe("a window's counts from two readings of the colors' counters (pure)", (
       errors: 3 + 1,
       latency: { boundsMs: [5, Infinity], cumulative: [40 + 40 + 10, 50 + 40 + 10] },
     });
+  });
+
+  it('a Prometheus that does not answer (a fake one that refuses): an empty window with notes, judged inconclusive, never a pass', async () => {
+    const down: PrometheusClient = {
+      where: 'Prometheus at http://prometheus.invalid',
+      query: () => Promise.reject(new Error('connect ECONNREFUSED')),
+      queryRange: () => Promise.reject(new Error('connect ECONNREFUSED')),
+    };
+    const meter = prometheusMeter(down, fakeClock(), 15_000, { stable: 'blue', canary: 'green' });
+    await meter.begin(25);
+    expect(await meter.counted()).toEqual({ blue: 0, green: 0 });
+    const { served, notes } = await meter.end();
+    expect(notes).toEqual([
+      'Prometheus did not answer when the window began: connect ECONNREFUSED',
+      'Prometheus did not answer when the window ended: connect ECONNREFUSED',
+    ]);
+    const verdict = judge(sampleOfServed('green', served.green), sampleOfServed('blue', served.blue), DEFAULT_CANARY_ANALYSIS);
+    expect(verdict.verdict).toBe('inconclusive');
   });
 });

@@ -22,6 +22,8 @@ interface Counters {
   readonly buckets: ReadonlyMap<string, ReadonlyMap<number, number>>;
 }
 
+const EMPTY: Counters = { byStatus: new Map(), buckets: new Map() };
+
 const sum = (values: Iterable<number>) => [...values].reduce((total, value) => total + value, 0);
 
 function byPod<K>(samples: readonly VectorSample[], key: (labels: Readonly<Record<string, string>>) => K): Map<string, Map<K, number>> {
@@ -119,8 +121,14 @@ export function prometheusMeter(
     async begin() {
       notes.length = 0;
       lastCount = undefined;
-      await scrapedAfterNow();
-      marks = await readBoth();
+      marks = undefined;
+      try {
+        await scrapedAfterNow();
+        marks = await readBoth();
+      } catch (error) {
+        // No mark, no window: the interval has no data, so it is inconclusive (never a pass).
+        notes.push(`Prometheus did not answer when the window began: ${(error as Error).message}`);
+      }
     },
     async counted() {
       // The counters move only when Prometheus scrapes: asking more often than that only loads it.
@@ -130,15 +138,22 @@ export function prometheusMeter(
         const byStatus = byPod(await prometheus.query(colorCounters(color)), (labels) => labels['status'] ?? '');
         return sum(since(marks[color].byStatus, byStatus).values());
       };
-      const [stable, canary] = await Promise.all([count(colors.stable), count(colors.canary)]);
+      const [stable, canary] = await Promise.all([count(colors.stable), count(colors.canary)]).catch(() => [0, 0] as const);
       const counts = { [colors.stable]: stable, [colors.canary]: canary } as Record<Color, number>;
       lastCount = { at: clock.now(), counts };
       return counts;
     },
     async end() {
-      await scrapedAfterNow();
-      const now = await readBoth();
-      const start = marks ?? now;
+      let now: Record<Color, Counters> | undefined;
+      try {
+        await scrapedAfterNow();
+        now = await readBoth();
+      } catch (error) {
+        notes.push(`Prometheus did not answer when the window ended: ${(error as Error).message}`);
+      }
+      // Without both marks the window is empty: too little data, an inconclusive interval.
+      if (!now || !marks) now = marks = { [colors.stable]: EMPTY, [colors.canary]: EMPTY } as Record<Color, Counters>;
+      const start = marks;
       return {
         served: {
           [colors.stable]: servedBetween(start[colors.stable], now[colors.stable]),
