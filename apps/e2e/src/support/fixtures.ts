@@ -1,4 +1,6 @@
 import type { ResultCommand } from '@mlbg/contract';
+import { readHistory } from '@mlbg/deploy';
+import { join } from 'node:path';
 import { test as base, expect } from '@playwright/test';
 import { deploy, loadStack, type DeployRun, type StackInfo } from './stack';
 
@@ -50,6 +52,14 @@ export class Stack {
     const switched = await this.switchTo('blue');
     expect(switched.ok, switched.error?.message).toBe(true);
   }
+}
+
+/** The gates that failed in the last switch or rollback the history recorded (a refused move names its refusing gate). */
+export function failedGates(stack: Stack): string[] {
+  const last = readHistory(join(stack.info.stateDir, 'history.jsonl'))
+    .entries.filter((entry) => entry.command === 'switch' || entry.command === 'rollback')
+    .at(-1);
+  return last && 'gates' in last ? last.gates.filter((gate) => !gate.ok).map((gate) => gate.name) : [];
 }
 
 export const test = base.extend<{ stack: Stack }>({
