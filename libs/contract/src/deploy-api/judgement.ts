@@ -76,14 +76,25 @@ export const Judgement = z.strictObject({
 });
 export type Judgement = z.infer<typeof Judgement>;
 
-/** `deploy:judge`'s result: the window judged, the colors and their versions, and the judgement. */
+/**
+ * `deploy:judge --json`: the canary against the stable color on one window, judged as a canary's
+ * interval is. `source` says which window: `window`, live traffic that already happened (nginx's
+ * log and the colors' kept records of it); `sent`, the same bodies the judge sent to both colors
+ * itself (e.g. a Job of Argo Rollouts against the preview and the active Service). The command's
+ * exit status is the verdict: 0 pass, 1 fail, 3 inconclusive.
+ */
 export const JudgeResult = z.strictObject({
+  source: z.enum(['window', 'sent']),
   since: z.string(),
   until: z.string(),
   canary: Color,
   stable: Color,
   canaryVersion: z.string().nullable(),
   stableVersion: z.string().nullable(),
+  /** Where each color was asked when the judge sent the requests (the URLs given, or live and idle); null for a window. */
+  where: z.strictObject({ blue: z.string(), green: z.string() }).nullable(),
+  /** Requests the judge sent to each color; null for a window. */
+  requests: z.int().nonnegative().nullable(),
   judgement: Judgement,
 });
 export type JudgeResult = z.infer<typeof JudgeResult>;

@@ -1,10 +1,9 @@
+import { formatJudge } from './judge-format';
 import type { Color } from '@mlbg/contract';
 import type { BackendStatus, DownResult, ProcessState, ReleaseResult, UpResult } from '../backends/backend';
 import type { StatusResult } from '../commands/stack/stack';
 import type { CanaryResult } from '../commands/canary/canary';
 import { describeInterval } from '../commands/canary/canary-interval';
-import type { JudgeResult } from '../commands/canary/judge-window';
-import { describeCheck } from '../gates/judge/describe';
 import type { CanaryView } from '../commands/canary/canary-view';
 import type { SwitchResult } from '../commands/switch/switch';
 import type { HealthView } from '../effects/service-client';
@@ -295,15 +294,5 @@ export function formatRelease(result: ReleaseResult): string[] {
     `    curl -X POST ${result.previewUrl}predict -H 'Content-Type: application/json' -d '{"features": [[1], [2], [3]]}'`,
     ...result.notes.map((note) => `Note: ${note}`),
     `When it looks right: \`npx nx run deploy:switch --color=${result.color}\`.${result.previousModel ? ` (It ran ${result.previousModel} before.)` : ''}`,
-  ];
-}
-
-/** `deploy:judge`: the window, the verdict, one line per check and why. */
-export function formatJudge(result: JudgeResult): string[] {
-  const version = (value: string | null) => (value ? ` (${value})` : '');
-  return [
-    `Judged ${result.canary}${version(result.canaryVersion)} against ${result.stable}${version(result.stableVersion)} from ${result.since} to ${result.until}: ${result.judgement.verdict.toUpperCase()} (false-alarm rate ${result.judgement.falseAlarmRate}, Holm)`,
-    ...result.judgement.checks.map((check) => `  ${describeCheck(check)}`),
-    ...result.judgement.reasons.map((reason) => `  ${reason}`),
   ];
 }

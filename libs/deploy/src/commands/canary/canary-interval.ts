@@ -1,26 +1,21 @@
 import type { Color, PredictionRecord } from '@mlbg/contract';
-import type { CanaryAccess } from '../../backends/backend';
-import { type AccessSample, LineBuffer, parseAccessLines } from '../../gates/analysis/access-log';
-import { sampleOf } from '../../gates/analysis/analysis';
-import { type RequestTotals, delta, requestTotals } from '../../gates/analysis/metrics';
+import type { CanaryAccess, TrafficMeter } from '../../backends/backend';
+import { sampleOfServed } from '../../gates/analysis/served';
 import type { ColorAccess } from '../../gates/gate';
 import { describeCheck, judgementGates } from '../../gates/judge/describe';
 import { judgeInterval } from '../../gates/judge/judge';
 import { judgeLimits } from '../../gates/judge/limits';
-import { colorWindow, liveAnswers, recordsMark, recordsSince, shadowPairs } from '../../gates/judge/records-source';
+import { type RecordsMark, colorWindow, liveAnswers, recordsMark, recordsSince, shadowPairs } from '../../gates/judge/records-source';
 import type { JudgeWindow } from '../../gates/judge/window';
 import type { PredictionPair } from '../../gates/prediction-diff-report';
 import { replayPairs } from '../../gates/prediction-pairs';
 import type { CanaryInterval } from '../../history/history';
-import { linkColors } from '../../routing/slots';
 import type { CommandContext } from '../context';
 import type { CanarySettings, CanarySignals } from './canary';
-import { type CanaryEvent, canaryRoutes } from './canary-phase';
+import type { CanaryEvent } from './canary-phase';
 
-/** How often a running interval reads nginx's log, sends probes and checks for a signal. */
+/** How often a running interval reads the meter, sends probes and checks for a signal. */
 export const CANARY_TICK_MS = 250;
-/** nginx flushes its buffered access log at least this often (`flush=1s` in the renderer), plus a margin. */
-export const ACCESS_LOG_FLUSH_MS = 1_200;
 /**
  * Requests sent straight to the canary color (its socket, not through nginx, so not in the
  * analysis) before its first step: a process that has answered one preflight request is still
@@ -55,8 +50,8 @@ export interface WatchedRun {
 export type IntervalWatcher = (weight: number) => Promise<Watched>;
 
 /**
- * The watcher of a run's intervals, one after the other. Each reads nginx's log on from where the
- * last one stopped, so no line is counted twice or lost.
+ * The watcher of a run's intervals, one after the other, on one meter: each window begins where
+ * the last one ended, so no request is counted twice or lost.
  */
 export function intervalWatcher(
   context: CommandContext,
@@ -65,20 +60,15 @@ export function intervalWatcher(
   signals: CanarySignals,
   run: WatchedRun,
 ): IntervalWatcher {
-  const log: LogCursor = {};
+  const meter = canaryAccess.meter({ stable: run.stable, canary: run.canary });
   return (weight) =>
-    watchInterval(context, canaryAccess, settings, signals, { ...run, weight, expectOutputChange: run.expectOutputChange ?? false }, log);
-}
-
-/** Where the next interval reads nginx's access log from; unset before the first. */
-interface LogCursor {
-  offset?: number;
+    watchInterval(context, canaryAccess, meter, settings, signals, { ...run, weight, expectOutputChange: run.expectOutputChange ?? false });
 }
 
 /**
- * Watches one interval: what nginx served (its access log, read as it grows), both colors'
- * prediction records of the window (their /admin/predictions), probes and replays when the spec
- * says so and the data is short, both colors' /metrics before and after; then the judge.
+ * Watches one interval: what each color served (the backend's meter: nginx's access log locally,
+ * Prometheus on Kubernetes), both colors' prediction records of the window (their
+ * /admin/predictions), probes and replays when the spec says so and the data is short; then the judge.
  *
  * An interval short of any check's minimum sample runs on (with probes or replays, up to
  * PROBE_EXTENSION times its length) until every check has it. Whether to go on is decided from the
@@ -88,10 +78,10 @@ interface LogCursor {
 async function watchInterval(
   context: CommandContext,
   canaryAccess: CanaryAccess,
+  meter: TrafficMeter,
   settings: CanarySettings,
   signals: CanarySignals,
   step: { stable: Color; canary: Color; weight: number; intervalMs: number; expectOutputChange: boolean },
-  log: LogCursor,
 ): Promise<Watched> {
   const { clock } = context;
   const { analysis, lowTraffic, probes } = settings.spec;
@@ -99,19 +89,8 @@ async function watchInterval(
     { canary: settings.spec, predictionDiff: settings.predictionDiff },
     { expectOutputChange: step.expectOutputChange },
   );
-  const linkColor = linkColors(canaryRoutes(step.canary, step.weight), canaryAccess.slots);
-  const buffer = new LineBuffer();
-  const samples: AccessSample[] = [];
-  // The log is buffered: before the first interval, let nginx flush what it answered before the canary began.
-  if (log.offset === undefined) await clock.sleep(ACCESS_LOG_FLUSH_MS);
-  let offset = log.offset ?? (await canaryAccess.readAccessLog('end')).next;
-  const read = async () => {
-    const chunk = await canaryAccess.readAccessLog(offset);
-    offset = chunk.next;
-    samples.push(...parseAccessLines(buffer.push(chunk.text), linkColor));
-  };
+  await meter.begin(step.weight);
   const records = limits.outputs ? await WindowReader.start(context.backend.colors, [step.canary, step.stable]) : null;
-  const metricsBefore = await bothMetrics(canaryAccess, step);
   const startedAt = clock.now();
   const deadline = startedAt + step.intervalMs;
   let probesSent = 0;
@@ -121,8 +100,8 @@ async function watchInterval(
   const replayBodies = limits.outputs ? (settings.replay ?? probeBodies) : [];
   const extendable = probeBodies.length > 0 || replayBodies.length > 0;
   const probeDeadline = startedAt + PROBE_EXTENSION * step.intervalMs;
-  const served = (color: Color) => samples.filter((sample) => sample.color === color).length;
-  const requestsShort = () => [step.canary, step.stable].some((color) => served(color) < analysis.minRequests);
+  let counted: Readonly<Record<Color, number>> = { blue: 0, green: 0 };
+  const requestsShort = () => [step.canary, step.stable].some((color) => counted[color] < analysis.minRequests);
   const outputsShort = () =>
     limits.outputs !== null &&
     !limits.outputs.expectChange &&
@@ -143,11 +122,11 @@ async function watchInterval(
   while (await running()) {
     if (signals.stopRequested()) return { kind: 'stop-requested' };
     if (signals.promoteRequested()) return { kind: 'promote-requested' };
-    await read();
-    // Until nginx has flushed its log once, what it shows of this interval says nothing about the traffic.
-    if (probeBodies.length > 0 && clock.now() - startedAt >= ACCESS_LOG_FLUSH_MS) {
+    counted = await meter.counted();
+    // Until the meter has settled, what it shows of this interval says nothing about the traffic.
+    if (probeBodies.length > 0 && clock.now() - startedAt >= meter.settleMs) {
       const ticksLeft = Math.max(1, (Math.max(deadline, clock.now() + CANARY_TICK_MS) - clock.now()) / CANARY_TICK_MS);
-      probesSent += await sendProbes(canaryAccess, samples, step, probeBodies, probesSent, sent, {
+      probesSent += await sendProbes(canaryAccess, counted, step, probeBodies, probesSent, sent, {
         atLeast: Math.max(1, Math.round((probes.ratePerSecond * CANARY_TICK_MS) / 1000)),
         ticksLeft,
         minRequests: analysis.minRequests,
@@ -161,23 +140,15 @@ async function watchInterval(
     }
     await clock.sleep(clock.now() < deadline ? Math.min(CANARY_TICK_MS, deadline - clock.now()) : CANARY_TICK_MS);
   }
-  await clock.sleep(ACCESS_LOG_FLUSH_MS);
-  await read();
+  const { served, notes: meterNotes } = await meter.end();
   await records?.read();
-  const metricsAfter = await bothMetrics(canaryAccess, step);
-  const metricsDelta = (color: Color): RequestTotals | null => {
-    const [earlier, later] = [metricsBefore[color], metricsAfter[color]];
-    return earlier && later ? delta(earlier, later) : null;
-  };
-  const servedBy = (color: Color) => samples.filter((sample) => sample.color === color).map(({ status, ms }) => ({ status, ms }));
   const window: JudgeWindow = {
-    canary: colorWindow(step.canary, servedBy(step.canary), records?.of(step.canary) ?? [], sent),
-    stable: colorWindow(step.stable, servedBy(step.stable), records?.of(step.stable) ?? [], sent),
+    canary: colorWindow(step.canary, served[step.canary], records?.of(step.canary) ?? [], sent),
+    stable: colorWindow(step.stable, served[step.stable], records?.of(step.stable) ?? [], sent),
     pairs: [...shadowPairs(records?.of(step.stable) ?? [], records?.of(step.canary) ?? []), ...replayed],
   };
   const judgement = judgeInterval(window, limits);
-  const notes = records?.notes() ?? [];
-  log.offset = offset;
+  const notes = [...meterNotes, ...(records?.notes() ?? [])];
   return {
     kind: 'analysed',
     interval: {
@@ -185,8 +156,8 @@ async function watchInterval(
       startedAt: new Date(startedAt).toISOString(),
       durationMs: Math.round(clock.now() - startedAt),
       verdict: judgement.verdict,
-      canary: sampleOf(step.canary, samples, metricsDelta(step.canary)),
-      stable: sampleOf(step.stable, samples, metricsDelta(step.stable)),
+      canary: sampleOfServed(step.canary, served[step.canary]),
+      stable: sampleOfServed(step.stable, served[step.stable]),
       probesSent,
       ...(replayed.length > 0 ? { replayed: replayed.length } : {}),
       checks: judgementGates(judgement),
@@ -206,11 +177,11 @@ class WindowReader {
 
   private constructor(
     private readonly colors: ColorAccess,
-    private readonly marks: Map<Color, number>,
+    private readonly marks: Map<Color, RecordsMark>,
   ) {}
 
   static async start(colors: ColorAccess, which: readonly Color[]): Promise<WindowReader> {
-    const marks = new Map<Color, number>();
+    const marks = new Map<Color, RecordsMark>();
     const reader = new WindowReader(colors, marks);
     for (const color of which) {
       try {
@@ -266,14 +237,14 @@ class WindowReader {
  */
 async function sendProbes(
   canaryAccess: CanaryAccess,
-  samples: readonly AccessSample[],
+  counted: Readonly<Record<Color, number>>,
   step: { stable: Color; canary: Color; weight: number },
   bodies: readonly string[],
   sentBefore: number,
   sent: Set<string>,
   pace: { atLeast: number; ticksLeft: number; minRequests: number },
 ): Promise<number> {
-  const short = (color: Color) => Math.max(0, pace.minRequests - samples.filter((sample) => sample.color === color).length);
+  const short = (color: Color) => Math.max(0, pace.minRequests - counted[color]);
   const perTick = (missing: number, share: number) =>
     missing === 0 ? 0 : Math.max(pace.atLeast, Math.ceil(missing / share / pace.ticksLeft));
   const toCanary = Array.from({ length: perTick(short(step.canary), 1) }, () => `${canaryAccess.previewPathPrefix}predict`);
@@ -315,18 +286,6 @@ export async function warmUp(context: CommandContext, canary: Color, bodies: rea
       }
     }),
   );
-}
-
-async function bothMetrics(
-  canaryAccess: CanaryAccess,
-  step: { stable: Color; canary: Color },
-): Promise<Partial<Record<Color, RequestTotals>>> {
-  const one = async (color: Color): Promise<RequestTotals | undefined> => {
-    const answer = await canaryAccess.metrics(color).catch(() => undefined);
-    return answer && answer.status === 200 ? requestTotals(answer.body) : undefined;
-  };
-  const [stable, canary] = await Promise.all([one(step.stable), one(step.canary)]);
-  return { ...(stable ? { [step.stable]: stable } : {}), ...(canary ? { [step.canary]: canary } : {}) };
 }
 
 /** The lines of an analysed interval, for the progress output: a summary, then one line per check. */

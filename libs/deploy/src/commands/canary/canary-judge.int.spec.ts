@@ -97,7 +97,7 @@ describeWithBinary(NGINX, 'nginx')("the canary's judge on the local stack (real 
     expect({ code: judged.code, verdict: again.result.judgement.verdict, error: again.error?.code }).toEqual({
       code: 1,
       verdict: 'fail',
-      error: 'JUDGE_NOT_PASSED',
+      error: 'JUDGE_FAILED',
     });
     expect(again.result.judgement.checks.find((check) => check.name === 'output-distribution')?.verdict).toBe('fail');
   });

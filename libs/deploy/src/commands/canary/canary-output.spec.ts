@@ -9,6 +9,8 @@ import { HISTORY_SCHEMA_VERSION, type HistoryEntry, readHistory } from '../../hi
 import { type Routes, routesWithLive } from '../../routing/routes';
 import { CanarySpec } from '../../spec/canary-spec';
 import { DEFAULT_PREFLIGHT_GATES } from '../../spec/deployment-spec';
+import { localMeter, localServedBetween } from '../../backends/local/canary-meter';
+import type { Clock } from '../../effects/deps';
 import { answer, fakeBackend, fakeClock } from '../../testing/fakes';
 import { type CanaryRequest, type CanaryResult, canaryCommand, canaryFailure } from './canary';
 import type { CanaryRun } from './canary-progress-file';
@@ -35,7 +37,8 @@ interface Script {
   routes?: Routes;
 }
 
-function scriptedBackend(script: Script): Backend & { routeLog: number[]; script: Script } {
+function scriptedBackend(script: Script): Backend & { routeLog: number[]; script: Script; clock: Clock } {
+  const clock = fakeClock();
   const base = fakeBackend({ live: 'blue', colors: COLORS });
   let routes: Routes = script.routes ?? routesWithLive('blue');
   const routeLog: number[] = [];
@@ -48,6 +51,11 @@ function scriptedBackend(script: Script): Backend & { routeLog: number[]; script
       upstream_addr: 'unix:/run/live-slot-00.sock',
       color,
     })}\n`;
+  const readAccessLog = async (from: number | 'end') => {
+    for (let index = 0; index < (script.perRead ?? 0); index += 1, served += 1)
+      log += line(served % 100 < routes.live.green ? 'green' : 'blue');
+    return from === 'end' ? { text: '', next: log.length } : { text: log.slice(from), next: log.length };
+  };
   return {
     ...base,
     routeLog,
@@ -59,20 +67,17 @@ function scriptedBackend(script: Script): Backend & { routeLog: number[]; script
       routeLog.push(next.live.green);
     },
     routerHealth: () => base.colors.health(script.routerStuckOn ?? (routes.live.green > routes.live.blue ? 'green' : 'blue')),
+    clock,
     canary: {
       slots: 20,
       previewPathPrefix: '/preview/',
-      readAccessLog: async (from) => {
-        for (let index = 0; index < (script.perRead ?? 0); index += 1, served += 1)
-          log += line(served % 100 < routes.live.green ? 'green' : 'blue');
-        return from === 'end' ? { text: '', next: log.length } : { text: log.slice(from), next: log.length };
-      },
+      meter: (colors) => localMeter({ slots: 20, clock, readAccessLog, metrics: async () => answer(503, {}) }, colors),
+      servedBetween: (window, routes) => localServedBetween({ slots: 20, readAccessLog }, window, routes),
       // A probe is logged as nginx would: through the preview route it reaches the canary, through live either color.
       request: async (call) => {
         log += line(call.path.startsWith('/preview/') || served++ % 100 < routes.live.green ? 'green' : 'blue');
         return answer(200, {});
       },
-      metrics: async () => answer(503, {}),
     },
   };
 }
@@ -118,7 +123,7 @@ describe('what a user sees of a canary (progress lines, status file, history, re
           stores.canaryRun.write({ pid, ...rest });
         },
       },
-      clock: fakeClock(),
+      clock: backend.clock,
       userName: 'tester',
       progress: (line) => {
         lines.push(line);

@@ -42,12 +42,13 @@ describe("the judge's answers from the colors' prediction records", () => {
   it('reads what a color answered in the window, in pages, from the mark taken at its start', async () => {
     const color = fakeColor({ capacity: 100_000, made: 500 });
     const mark = await recordsMark(color.access, 'green');
-    expect(mark).toBe(500);
+    expect(mark).toEqual(new Map([['', 500]]));
     color.make(RECORDS_PAGE + 20);
     const window = await recordsSince(color.access, 'green', mark);
     expect(window.records).toHaveLength(RECORDS_PAGE + 20);
     expect(window.records[0]?.seq).toBe(501);
-    expect(window).toMatchObject({ missed: 0, mark: 500 + RECORDS_PAGE + 20, version: 'v1.0.1', capacity: 100_000 });
+    expect(window).toMatchObject({ missed: 0, version: 'v1.0.1', capacity: 100_000 });
+    expect(window.mark).toEqual(new Map([['', 500 + RECORDS_PAGE + 20]]));
     expect(color.calls).toEqual([
       '/admin/predictions?limit=0',
       `/admin/predictions?after=500&limit=${RECORDS_PAGE}`,
@@ -58,7 +59,7 @@ describe("the judge's answers from the colors' prediction records", () => {
   it('says how many records of the window the ring buffer lost', async () => {
     const color = fakeColor({ capacity: 50, made: 10 });
     color.make(80);
-    const window = await recordsSince(color.access, 'green', 10);
+    const window = await recordsSince(color.access, 'green', new Map([['', 10]]));
     expect(window.records.map((record) => record.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 41 + i));
     expect(window.missed).toBe(30);
   });
@@ -67,14 +68,14 @@ describe("the judge's answers from the colors' prediction records", () => {
     const color = fakeColor({ capacity: 1000, made: 300 });
     color.restart();
     color.make(7);
-    const window = await recordsSince(color.access, 'green', 300);
+    const window = await recordsSince(color.access, 'green', new Map([['', 300]]));
     expect(window.records.map((record) => record.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it("keeps live answers only (no shadow copies, replays or the canary's own probes) and pairs shadow copies", async () => {
     const color = fakeColor({ capacity: 1000, made: 0, shadowEvery: 2 });
     color.make(6);
-    const { records } = await recordsSince(color.access, 'green', 0);
+    const { records } = await recordsSince(color.access, 'green', new Map([['', 0]]));
     expect(liveAnswers(records, new Set(['r3']))).toEqual([{ outputs: [[1]] }, { outputs: [[5]] }]);
     const window = colorWindow('green', [{ status: 200, ms: 1 }], records);
     expect(window.answers).toHaveLength(3);

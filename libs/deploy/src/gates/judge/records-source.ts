@@ -1,7 +1,8 @@
 import type { Color, PredictionRecord } from '@mlbg/contract';
+import type { ServedTraffic } from '../analysis/served';
 import type { ColorAccess } from '../gate';
 import { type PredictionPair, pairRecords } from '../prediction-diff-report';
-import { readRecords } from '../prediction-pairs';
+import { readProcessRecords, recordKeepers } from '../prediction-pairs';
 import type { Answer, ColorWindow, Served } from './window';
 
 /**
@@ -23,22 +24,62 @@ export interface WindowRecords {
   /** 0: the color keeps no records (PREDICTION_LOG_SIZE=0), so its answers can not be judged. */
   readonly capacity: number;
   /** Where the next window begins. */
-  readonly mark: number;
+  readonly mark: RecordsMark;
 }
 
-/** Where a window of `color`'s records begins: the sequence number of its last record now. */
-export async function recordsMark(colors: ColorAccess, color: Color): Promise<number> {
-  return (await readRecords(colors, color, { limit: 0 })).recorded;
+/**
+ * Where a window of a color's records begins: the sequence number of each process' last record
+ * (each process numbers its own: a pod each on Kubernetes), by its name; `''` where the color is one process.
+ */
+export type RecordsMark = ReadonlyMap<string, number>;
+
+const processKey = (instance: string | undefined) => instance ?? '';
+
+/** Where a window of `color`'s records begins: each process' last record now. */
+export async function recordsMark(colors: ColorAccess, color: Color): Promise<RecordsMark> {
+  const keepers = await recordKeepers(colors, color);
+  const marks = await Promise.all(
+    keepers.map(
+      async (instance) => [processKey(instance), (await readProcessRecords(colors, color, instance, { limit: 0 })).recorded] as const,
+    ),
+  );
+  return new Map(marks);
 }
 
-/** `color`'s records after `mark` (its {@link recordsMark} at the window's start), oldest first. */
-export async function recordsSince(colors: ColorAccess, color: Color, mark: number): Promise<WindowRecords> {
+/**
+ * `color`'s records after `mark` (its {@link recordsMark} at the window's start), oldest first; a
+ * process that was not there at the start (a new pod) is read from its first record.
+ */
+export async function recordsSince(colors: ColorAccess, color: Color, mark: RecordsMark): Promise<WindowRecords> {
+  const keepers = await recordKeepers(colors, color);
+  const each = await Promise.all(
+    keepers.map((instance) => processRecordsSince(colors, color, instance, mark.get(processKey(instance)) ?? 0)),
+  );
+  return {
+    color,
+    // A color mid-rollout answers with two versions; the newest process's is the one a window is about.
+    version: each.at(-1)?.version ?? '',
+    // One process' records are in order; several processes' are put in time order (the sort is stable).
+    records:
+      each.length === 1
+        ? (each[0]?.records ?? [])
+        : each.flatMap((one) => one.records).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)),
+    missed: each.reduce((sum, one) => sum + one.missed, 0),
+    capacity: each.reduce((sum, one) => sum + one.capacity, 0),
+    mark: new Map(keepers.map((instance, index) => [processKey(instance), each[index]?.mark ?? 0])),
+  };
+}
+
+type ProcessWindow = Omit<WindowRecords, 'color' | 'mark'> & { readonly mark: number };
+
+/** One process' records after its record `after`, in pages. */
+async function processRecordsSince(colors: ColorAccess, color: Color, instance: string | undefined, from: number): Promise<ProcessWindow> {
   const records: PredictionRecord[] = [];
-  let after = mark;
+  let after = from;
   let missed = 0;
   for (;;) {
-    const page = await readRecords(colors, color, { after, limit: RECORDS_PAGE });
-    // A color restarted in the window counts from 0 again: all it has is of this window.
+    const page = await readProcessRecords(colors, color, instance, { after, limit: RECORDS_PAGE });
+    // A process restarted in the window counts from 0 again: all it has is of this window.
     if (page.recorded < after && records.length === 0) {
       after = 0;
       continue;
@@ -49,7 +90,7 @@ export async function recordsSince(colors: ColorAccess, color: Color, mark: numb
     records.push(...page.records);
     const last = page.records.at(-1);
     if (!last || page.records.length < RECORDS_PAGE) {
-      return { color, version: page.version, records, missed, capacity: page.capacity, mark: last?.seq ?? after };
+      return { version: page.version, records, missed, capacity: page.capacity, mark: last?.seq ?? after };
     }
     after = last.seq;
   }
@@ -70,12 +111,21 @@ export function shadowPairs(stable: readonly PredictionRecord[], canary: readonl
   return pairRecords(stable, canary).pairs;
 }
 
-/** A color's part of a judge window: what nginx logged for it and its records of the same window. */
+/**
+ * A color's part of a judge window: what it served (each request, or a backend meter's
+ * {@link ServedTraffic}: each request or counts only) and its records of the same window.
+ */
 export function colorWindow(
   color: Color,
-  served: readonly Served[],
+  served: readonly Served[] | ServedTraffic,
   records: readonly PredictionRecord[],
   sent?: ReadonlySet<string>,
 ): ColorWindow {
-  return { color, served, answers: liveAnswers(records, sent) };
+  const answers = liveAnswers(records, sent);
+  if (Array.isArray(served)) return { color, served, answers };
+  const traffic = served as ServedTraffic;
+  if (traffic.kind === 'histogram') {
+    return { color, served: [], counted: { requests: traffic.requests, errors: traffic.errors, latency: traffic.latency }, answers };
+  }
+  return { color, served: traffic.requests.filter((sample) => sample.color === color).map(({ status, ms }) => ({ status, ms })), answers };
 }

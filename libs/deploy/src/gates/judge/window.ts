@@ -1,4 +1,5 @@
 import type { ClassLabel, Color } from '@mlbg/contract';
+import type { LatencyBuckets } from '../analysis/served';
 import type { PredictionPair } from '../prediction-diff-report';
 
 /**
@@ -21,8 +22,14 @@ export interface Answer {
 
 export interface ColorWindow {
   readonly color: Color;
-  /** Every request the color served in the window (nginx's own 502/504 for it included). */
+  /** Every request the color served in the window (nginx's own 502/504 for it included); empty where only counts exist. */
   readonly served: readonly Served[];
+  /**
+   * Where no router logs each request (Kubernetes: the colors' own histograms in Prometheus): the
+   * counts and the latencies of the answers that were not 5xx, in buckets. The error checks are as
+   * exact as with each request; the latency checks work on buckets (see `checks/served.ts`).
+   */
+  readonly counted?: CountedTraffic;
   /**
    * Its answers to live traffic in the window: neither probes, shadow copies nor replays, so both
    * colors' answers come from the same split of the same traffic.
@@ -35,4 +42,11 @@ export interface JudgeWindow {
   readonly stable: ColorWindow;
   /** Both colors' answers to the same requests (shadow copies, replays) in the window; empty when there are none. */
   readonly pairs: readonly PredictionPair[];
+}
+
+/** A color's traffic over a window as counters and a histogram only. */
+export interface CountedTraffic {
+  readonly requests: number;
+  readonly errors: number;
+  readonly latency: LatencyBuckets;
 }

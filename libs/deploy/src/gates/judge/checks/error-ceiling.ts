@@ -1,14 +1,14 @@
 import { binomialP } from '../stats/binomial';
 import type { Check } from './check';
 import { percent } from './format';
+import { errorCounts } from './served';
 
 /** The canary's 5xx share against the spec's ceiling: the exact binomial test, one-sided. */
 export const errorCeilingCheck: Check = {
   name: 'error-ceiling',
   aspect: 'errors',
   measure({ canary }, limits) {
-    const errors = canary.served.filter((served) => served.status >= 500).length;
-    const total = canary.served.length;
+    const { events: errors, total } = errorCounts(canary);
     const share = total === 0 ? null : errors / total;
     return {
       test: 'exact binomial test, one-sided (5xx share above the ceiling)',

@@ -1,16 +1,15 @@
 import { fisherGreater } from '../stats/fisher';
 import type { Check } from './check';
 import { percent } from './format';
-
-const isError = (status: number) => status >= 500;
+import { errorCounts } from './served';
 
 /** The canary's 5xx share against the stable's on the same window: Fisher's exact test, one-sided. */
 export const errorShareCheck: Check = {
   name: 'error-share',
   aspect: 'errors',
   measure({ canary, stable }, limits) {
-    const c = { events: canary.served.filter((s) => isError(s.status)).length, total: canary.served.length };
-    const s = { events: stable.served.filter((s) => isError(s.status)).length, total: stable.served.length };
+    const c = errorCounts(canary);
+    const s = errorCounts(stable);
     const share = (count: typeof c) => (count.total === 0 ? null : count.events / count.total);
     const difference = share(c) === null || share(s) === null ? null : (share(c) ?? 0) - (share(s) ?? 0);
     return {

@@ -1,8 +1,7 @@
 import { binomialP } from '../stats/binomial';
-import { quantileOfSorted } from '../stats/order';
 import type { Check } from './check';
 import { short } from './format';
-import { answeredMs } from './latency';
+import { latencies } from './served';
 
 /** A p99 is the time 1% of the answers take longer than. */
 const TAIL_SHARE = 0.01;
@@ -16,17 +15,18 @@ export const p99CeilingCheck: Check = {
   name: 'p99-ceiling',
   aspect: 'latency',
   measure({ canary }, limits) {
-    const ms = answeredMs(canary);
-    const slow = ms.filter((value) => value > limits.maxP99Ms).length;
-    const p99 = quantileOfSorted(Float64Array.from(ms).sort(), 0.99) ?? null;
+    const answered = latencies(canary);
+    const total = answered.values.length;
+    const slow = answered.above(limits.maxP99Ms);
+    const p99 = answered.quantile(0.99);
     return {
       test: 'exact binomial test, one-sided (over 1% of answers above the ceiling)',
       statistic: slow,
-      pValue: binomialP(slow, ms.length, TAIL_SHARE, 'greater'),
+      pValue: binomialP(slow, total, TAIL_SHARE, 'greater'),
       effect: { name: "canary's p99 (ms)", value: p99, limit: limits.maxP99Ms, exceeded: p99 !== null && p99 > limits.maxP99Ms },
-      samples: { canary: ms.length, stable: null, minimum: limits.minRequests },
-      enough: ms.length >= limits.minRequests,
-      observed: `${canary.color} p99 ${short(p99)} ms; ${slow} of ${ms.length} answers over ${limits.maxP99Ms} ms`,
+      samples: { canary: total, stable: null, minimum: limits.minRequests },
+      enough: total >= limits.minRequests,
+      observed: `${canary.color} p99 ${short(p99)} ms; ${slow} of ${total} answers over ${limits.maxP99Ms} ms`,
       expected: `p99 not significantly above ${limits.maxP99Ms} ms`,
       hint: `The canary ${canary.color} has a slow tail: measure it (tools/bench) or raise canary.analysis.maxP99Ms if that is expected.`,
     };

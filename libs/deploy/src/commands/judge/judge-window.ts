@@ -1,13 +1,10 @@
 import { type Color, type JudgeResult, type PredictionRecord, otherColor } from '@mlbg/contract';
 import { DeployError } from '../../errors';
-import { parseAccessLines } from '../../gates/analysis/access-log';
 import { judgeInterval } from '../../gates/judge/judge';
-import { judgeLimits } from '../../gates/judge/limits';
+import type { JudgeLimits } from '../../gates/judge/limits';
 import { colorWindow, shadowPairs } from '../../gates/judge/records-source';
 import { readRecords } from '../../gates/prediction-pairs';
 import { mainTarget } from '../../routing/routes';
-import { linkColors } from '../../routing/slots';
-import type { DeploymentSpec } from '../../spec/deployment-spec';
 import type { CommandContext } from '../context';
 
 /** What `deploy:judge` asks: a window that already happened, and which color was the canary. */
@@ -17,21 +14,22 @@ export interface JudgeRequest {
   readonly until: number;
   /** The canary color; the one not live (or the smaller share of a split) when absent. */
   readonly canary?: Color;
-  readonly expectOutputChange: boolean;
 }
 
-export type { JudgeResult } from '@mlbg/contract';
-
 /**
- * `deploy:judge`: the judge alone on a window that already happened ("would this canary have
- * passed?"), from what nginx logged in it and the records the colors still keep of it. Reads
+ * `deploy:judge --since`: the judge alone on a window that already happened ("would this canary have
+ * passed?"), from what the backend kept of it (nginx's log locally, Prometheus on Kubernetes) and
+ * the records the colors still keep of it. Reads
  * only: no lock, no route moves, no history line.
  * @throws DeployError CANARY_NOT_SUPPORTED where the backend has no access log to read
  */
-export async function judgeWindow(context: CommandContext, spec: DeploymentSpec, request: JudgeRequest): Promise<JudgeResult> {
+export async function judgeWindow(context: CommandContext, limits: JudgeLimits, request: JudgeRequest): Promise<JudgeResult> {
   const access = context.backend.canary;
   if (!access)
-    throw new DeployError('CANARY_NOT_SUPPORTED', `The ${context.backend.kind} backend has no access log of nginx to judge a window from.`);
+    throw new DeployError(
+      'CANARY_NOT_SUPPORTED',
+      `The ${context.backend.kind} backend keeps no record of what each color served to judge a window from.`,
+    );
   const routes = await context.backend.readRoutes();
   const stable = request.canary ? otherColor(request.canary) : mainTarget(routes.live);
   const canary = request.canary ?? otherColor(stable);
@@ -39,11 +37,7 @@ export async function judgeWindow(context: CommandContext, spec: DeploymentSpec,
     const at = time === undefined ? NaN : Date.parse(time);
     return at >= request.since && at <= request.until;
   };
-  const log = await access.readAccessLog(0);
-  const lines = log.text.split('\n').filter((line) => inWindow(/"time":"([^"]+)"/.exec(line)?.[1]));
-  // nginx's own 5xx carry no X-Color: they go to the color the slot pointed at now (the routes of then are not kept).
-  const samples = parseAccessLines(lines.join('\n'), linkColors(routes, access.slots));
-  const served = (color: Color) => samples.filter((sample) => sample.color === color).map(({ status, ms }) => ({ status, ms }));
+  const { served, notes } = await access.servedBetween({ sinceMs: request.since, untilMs: request.until }, routes);
   const records = async (color: Color): Promise<{ records: PredictionRecord[]; version: string | null }> => {
     try {
       const answer = await readRecords(context.backend.colors, color);
@@ -55,19 +49,22 @@ export async function judgeWindow(context: CommandContext, spec: DeploymentSpec,
   const [ofCanary, ofStable] = await Promise.all([records(canary), records(stable)]);
   const judgement = judgeInterval(
     {
-      canary: colorWindow(canary, served(canary), ofCanary.records),
-      stable: colorWindow(stable, served(stable), ofStable.records),
+      canary: colorWindow(canary, served[canary], ofCanary.records),
+      stable: colorWindow(stable, served[stable], ofStable.records),
       pairs: shadowPairs(ofStable.records, ofCanary.records),
     },
-    judgeLimits(spec, { expectOutputChange: request.expectOutputChange }),
+    limits,
   );
   return {
+    source: 'window',
     since: new Date(request.since).toISOString(),
     until: new Date(request.until).toISOString(),
     canary,
     stable,
     canaryVersion: ofCanary.version,
     stableVersion: ofStable.version,
-    judgement,
+    where: null,
+    requests: null,
+    judgement: notes.length > 0 ? { ...judgement, reasons: [...judgement.reasons, ...notes] } : judgement,
   };
 }
