@@ -58,6 +58,10 @@ class LeaseServer {
       createConfigMap: unused,
       replaceConfigMap: unused,
       proxy: unused,
+      podProxy: unused,
+      serviceProxy: unused,
+      readHttpRoute: unused,
+      patchHttpRouteRules: unused,
     };
   }
 }

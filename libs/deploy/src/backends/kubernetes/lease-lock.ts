@@ -113,7 +113,7 @@ export function leaseLock(
 }
 
 /**
- * The API, with every change of the deployment itself (a Service's selector, a Deployment) made
+ * The API, with every change of the deployment itself (a Service's selector, a Deployment, the HTTPRoute's weights) made
  * only while the Lease is surely held: a command whose Lease was lost stops before its next change.
  */
 export function writesUnderLease(api: KubeApi, lock: LeaseLock): KubeApi {
@@ -127,7 +127,26 @@ export function writesUnderLease(api: KubeApi, lock: LeaseLock): KubeApi {
       lock.assertHeld();
       return api.patchDeployment(...args);
     },
+    patchHttpRouteRules: (...args) => {
+      lock.assertHeld();
+      return api.patchHttpRouteRules(...args);
+    },
   };
+}
+
+/**
+ * A holder on this machine whose process is gone (a killed command: `--resume` right after it) is
+ * taken over at once, as the local lock does; a holder elsewhere only when its Lease expired.
+ */
+function heldByDeadProcessHere(holder: string): boolean {
+  const match = / on (\S+) \(pid (\d+)\)$/.exec(holder);
+  if (!match || match[1] !== hostname() || Number(match[2]) === process.pid) return false;
+  try {
+    process.kill(Number(match[2]), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /** By its own timestamps, on this machine's clock: only a hint (the clocks may differ), never the judge. */
@@ -148,8 +167,10 @@ async function acquire(api: KubeApi, clock: Clock, progress: (line: string) => v
     const current = await api.readLease(LOCK_LEASE);
     try {
       if (!current) return await api.createLease(LOCK_LEASE, mine);
-      // Released (no holder): free now. Held: free once the same record stood still for its duration.
-      if (!current.holder) return await api.replaceLease(LOCK_LEASE, mine, current.resourceVersion);
+      // Released (no holder), or held by a process of this machine that is gone: free now. Held:
+      // free once the same record stood still for its duration.
+      if (!current.holder || heldByDeadProcessHere(current.holder))
+        return await api.replaceLease(LOCK_LEASE, mine, current.resourceVersion);
       if (watched?.resourceVersion !== current.resourceVersion) {
         changed ||= watched !== undefined;
         watched = { resourceVersion: current.resourceVersion, since: now };

@@ -2,7 +2,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, sym
 import { type Server, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RELAY_CAPTURE_PATH, RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus, createRelay, listenRelay } from './relay';
+import {
+  RELAY_CAPTURE_PATH,
+  RELAY_CONFIG_PATH,
+  RELAY_STATUS_PATH,
+  type RelayStatus,
+  createRelay,
+  isPrediction,
+  listenRelay,
+} from './relay';
 
 function listen(server: Server, socket: string): Promise<void> {
   return new Promise((resolve) => server.listen(socket, resolve));
@@ -212,5 +220,56 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
       );
       expect(relay.status().percent).toBe(100);
     });
+  });
+
+  it('as on Kubernetes (loopback TCP, a Gateway mirror): forwards to a URL, marks the copy as shadow, answers and drops what is not a prediction', async () => {
+    const seen: { url: string; headers: Record<string, unknown> }[] = [];
+    const fake = createServer((req, res) => {
+      req.resume().on('end', () => {
+        seen.push({ url: req.url ?? '', headers: req.headers });
+        res.writeHead(200).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const { port } = fake.address() as { port: number };
+    const relay = createRelay({
+      targetSocket: `http://127.0.0.1:${port}`,
+      percent: 100,
+      queueSize: 10,
+      concurrency: 2,
+      timeoutMs: 60_000,
+      captureDir: join(dir, 'captures'),
+      statusOnMirror: true,
+    });
+    const socket = join(dir, 'relay.sock');
+    await listen(relay.mirror, socket);
+    servers.push(fake, relay.mirror);
+    expect((await call(socket, 'POST', '/predict', '{"features":[[1]]}', { 'x-request-id': 'gw-1' })).status).toBe(204);
+    expect((await call(socket, 'POST', '/v2/models/model/infer', '{}')).status).toBe(204);
+    expect((await call(socket, 'GET', '/v2/models/model')).status).toBe(204);
+    expect((await call(socket, 'POST', '/v2/models/model/ready')).status).toBe(204);
+    await until(async () => relay.status().forwarded === 2, 'the two predictions to be forwarded');
+    expect(seen.map((copy) => [copy.url, copy.headers['x-mlbg-shadow']])).toEqual([
+      ['/predict', 'mirror'],
+      ['/v2/models/model/infer', 'mirror'],
+    ]);
+    expect(seen[0]?.headers['x-request-id']).toBe('gw-1');
+    expect(relay.status()).toMatchObject({ received: 2, forwarded: 2, targetSocket: `http://127.0.0.1:${port}` });
+    // There (no control socket) the counters are read on the copies' way in, and nothing can be changed.
+    expect((await call(socket, 'GET', RELAY_STATUS_PATH)).status).toBe(200);
+    expect((await call(socket, 'POST', RELAY_CONFIG_PATH, '{"percent": 0}')).status).toBe(404);
+    expect((await call(socket, 'POST', RELAY_CAPTURE_PATH, '{"name": "c.jsonl", "n": 1}')).status).toBe(404);
+    expect(relay.status()).toMatchObject({ percent: 100, capture: null });
+  });
+
+  it('knows a prediction from the other requests a Gateway mirrors', () => {
+    expect(
+      ['/predict', '/v2/models/m/infer', '/v2/models/m/versions/2/infer', '/predict?x=1'].map((path) => isPrediction('POST', path)),
+    ).toEqual([true, true, true, true]);
+    expect([isPrediction('GET', '/predict'), isPrediction('POST', '/v2/models/m'), isPrediction('POST', '/health')]).toEqual([
+      false,
+      false,
+      false,
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { type RelayStatus, SHADOW_HEADER } from '@mlbg/contract';
+import { RELAY_STATUS_PATH } from '../../../../spec/sockets';
 import { chmodSync, constants, createWriteStream, lstatSync, mkdirSync, openSync, rmSync, type WriteStream } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -15,8 +16,8 @@ import { dirname, join } from 'node:path';
  * commands use to read the counters, set the percent and start a capture.
  */
 
-/** Control routes, on the control socket only. */
-export const RELAY_STATUS_PATH = '/_relay/status';
+/** Control routes, on the control socket only (and a read-only status on a port: see main.ts). */
+export { RELAY_STATUS_PATH };
 export const RELAY_CONFIG_PATH = '/_relay/config';
 /**
  * `{"name": "c.jsonl", "n": 1000}` starts writing the next n bodies (one JSON line each) to a new
@@ -33,8 +34,16 @@ const MAX_CONTROL_BODY_BYTES = 4096;
 export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 export interface RelayOptions {
-  /** The socket copies go to: the stack's `preview.sock` link, so they follow every switch. */
+  /**
+   * Where copies go: the local stack's `preview.sock` link (so they follow every switch), or on
+   * Kubernetes the preview Service's URL (`http://ml-preview:80`).
+   */
   readonly targetSocket: string;
+  /**
+   * Answer `GET /_relay/status` (read-only counters) on the copies' way in too: on Kubernetes, where
+   * the relay listens on a port and the backend reads its counters through the Service proxy.
+   */
+  readonly statusOnMirror?: boolean;
   /** 0..100: the share of copies forwarded (the rest are counted as sampled out). */
   percent: number;
   readonly queueSize: number;
@@ -66,6 +75,24 @@ interface Copy {
 
 /** Headers a copy keeps: what the color needs to answer it and to record it as shadow. */
 const FORWARDED_HEADERS = ['content-type', 'x-request-id', SHADOW_HEADER, 'host'] as const;
+
+/**
+ * The requests whose copies are forwarded: POST /predict and V2 inference. nginx mirrors only
+ * those; a Gateway's RequestMirror copies everything its rule matches (all of /v2/models/), so the
+ * rest is answered and dropped here, uncounted.
+ */
+export function isPrediction(method: string | undefined, path: string | undefined): boolean {
+  if (method !== 'POST' || !path) return false;
+  const route = path.split('?')[0] ?? '';
+  return route === '/predict' || /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer$/.test(route);
+}
+
+/** `http://host:port` as a request target; undefined for a socket path. */
+function urlTarget(target: string): { host: string; port: number } | undefined {
+  if (!target.startsWith('http://')) return undefined;
+  const url = new URL(target);
+  return { host: url.hostname, port: Number(url.port || 80) };
+}
 
 export interface Relay {
   /** nginx's way in: copies only. */
@@ -135,12 +162,13 @@ export function createRelay(options: RelayOptions): Relay {
     }
   };
 
-  // A fresh connection per copy (agent: false): it follows preview.sock as it is now.
+  const target = urlTarget(options.targetSocket) ?? { socketPath: options.targetSocket };
+  // A fresh connection per copy (agent: false): it follows preview.sock (or the Service's endpoints) as it is now.
   const forward = (copy: Copy) =>
     new Promise<void>((resolve, reject) => {
       const req = request(
         {
-          socketPath: options.targetSocket,
+          ...target,
           method: copy.method,
           path: copy.path,
           agent: false,
@@ -219,17 +247,21 @@ export function createRelay(options: RelayOptions): Relay {
   const mirror = createServer((req, res) => {
     if (req.url?.startsWith('/_relay/')) {
       req.resume();
+      // On a port (Kubernetes) the backend reads the counters here; nothing else, never a change.
+      if (options.statusOnMirror && req.method === 'GET' && req.url === RELAY_STATUS_PATH) return json(res, 200, status());
       return json(res, 404, { error: 'the relay takes control calls on its control socket only' });
     }
     readBody(req, maxBodyBytes, (body) => {
-      counters.received += 1;
       if (body === null) {
+        counters.received += 1;
         counters.dropped += 1;
         counters.lastError = `a copy of ${req.method} ${req.url} was over ${maxBodyBytes} bytes`;
         return json(res, 413, { error: `a copy is at most ${maxBodyBytes} bytes` });
       }
       // Answer first: nginx's live request waits for this.
       res.writeHead(204).end();
+      if (!isPrediction(req.method, req.url)) return;
+      counters.received += 1;
       captureBody(body);
       if (random() * 100 >= options.percent) {
         counters.sampledOut += 1;
@@ -244,6 +276,8 @@ export function createRelay(options: RelayOptions): Relay {
         const value = req.headers[name];
         if (typeof value === 'string') headers[name] = value;
       }
+      // Every copy is a shadow copy: nginx's mirror says so, a Gateway's RequestMirror does not.
+      headers[SHADOW_HEADER] ??= 'mirror';
       queue.push({ method: req.method ?? 'POST', path: req.url ?? '/', headers, body });
       queuedBytes += body.length;
       pump();
