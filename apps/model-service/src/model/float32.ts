@@ -62,11 +62,15 @@ function findDecimal(value: number): boolean {
   const exponent = Math.floor(Math.log10(magnitude));
   for (let precision = FIRST_PRECISION; precision <= LAST_PRECISION; precision++) {
     // value ≈ digits × 10^-shift, with `precision` digits.
-    const shift = precision - 1 - exponent;
+    let shift = precision - 1 - exponent;
     const scaled = scaleByPowerOfTen(magnitude, shift);
-    const digits = Math.round(scaled);
-    if (digits < POWERS_OF_TEN[precision - 1] || digits >= POWERS_OF_TEN[precision]) return false;
     if (Math.abs(scaled - Math.floor(scaled) - 0.5) < TIE_MARGIN) return false;
+    let digits = Math.round(scaled);
+    if (digits === POWERS_OF_TEN[precision]) {
+      // Rounded up to the next power of ten (0.9999995 to six digits is 1.00000), as toPrecision does.
+      digits = POWERS_OF_TEN[precision - 1];
+      shift--;
+    } else if (digits < POWERS_OF_TEN[precision - 1] || digits > POWERS_OF_TEN[precision]) return false;
     const exact = shift <= LARGEST_EXACT_POWER && shift >= -LARGEST_EXACT_POWER;
     // An exact integer and an exact power of ten: IEEE division and multiplication round once, as parsing does.
     const candidate = scaleByPowerOfTen(digits, -shift);
