@@ -91,7 +91,8 @@ export class PredictionLog {
     if (this.capacity === 0) return;
     // Reduced at once: a large batch (its outputs) or a wide input (up to 100 rows of many features).
     if (rows > MAX_RECORDED_ROWS || input.byteLength > MAX_KEPT_INPUT_BYTES) {
-      this.recordRows(meta, inputDigest(input), rows, predictionOutputs(response));
+      // Only the rows kept are made (one more tells recordRows that the answer was longer).
+      this.recordRows(meta, inputDigest(input), rows, predictionOutputs(response, MAX_RECORDED_ROWS + 1));
       return;
     }
     this.keep(meta, rows, input, response, false, false);
