@@ -13,6 +13,9 @@ function fakeProcess(rssMb: number) {
     young: 2 * MB,
     youngShrinksAt: 0,
     busy: 0,
+    /** The busy share a collection's pause adds to the interval it happens in. */
+    pauseShare: 0,
+    pause: 0,
     freed: 0,
     collections: 0,
     minorCollections: 0,
@@ -21,8 +24,13 @@ function fakeProcess(rssMb: number) {
     rss: () => state.rss,
     heapUsed: () => state.heap,
     youngBytes: () => state.young,
-    busyShare: () => state.busy,
+    busyShare: () => {
+      const share = state.busy + state.pause;
+      state.pause = 0;
+      return share;
+    },
     collect: () => {
+      state.pause = state.pauseShare;
       state.collections++;
       state.rss -= state.freed * MB;
       state.heap = 20 * MB;
@@ -121,6 +129,17 @@ describe('idle GC', () => {
     state.youngShrinksAt = 0;
     for (let i = 0; i < 10; i++) check();
     expect([state.collections, state.minorCollections]).toEqual([2, 2 + YOUNG_SHRINK_TRIES]);
+  });
+
+  it('does not count the pause of its own full GC as load', () => {
+    const { state, probes } = fakeProcess(120);
+    const check = createIdleGcCheck(options, probes);
+    state.rss = 190 * MB;
+    state.young = 32 * MB;
+    state.pauseShare = 0.2; // a 400 ms pause in a 2 s interval
+    check();
+    check();
+    expect([state.collections, state.minorCollections]).toEqual([1, 1]);
   });
 
   it('stops shrinking the young generation when load comes back', () => {

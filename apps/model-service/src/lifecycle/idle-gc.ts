@@ -103,6 +103,7 @@ export function createIdleGcCheck(options: IdleGcOptions, probes: IdleGcProbes):
     const startedAt = probes.now();
     probes.collect();
     const durationMs = probes.now() - startedAt;
+    probes.busyShare(); // the pause itself is not load: the next interval starts after it
     shrinkTriesLeft = YOUNG_SHRINK_TRIES;
     // What is left after a full GC is the new floor (lowered further as RSS follows): only new
     // growth triggers the next one.
