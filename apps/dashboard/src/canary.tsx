@@ -1,7 +1,16 @@
-import type { CanaryInterval, CanaryView, HistoryEntry, Snapshot } from './wire';
+import {
+  type CanaryEntry,
+  type CanaryInterval,
+  type CanaryOutcome,
+  type CanaryView,
+  type DashboardSnapshot,
+  type JudgedCheck,
+  type OutputHistogram,
+  lastCanary,
+} from '@mlbg/contract';
 
-/** How a finished canary's state reads on the card (history.ts CanaryOutcome). */
-const ENDED: Record<string, string> = {
+/** How a finished canary's state reads on the card. */
+const ENDED: Partial<Record<CanaryOutcome, string>> = {
   promoted: 'promoted',
   'rolled-back': 'rolled back',
   aborted: 'aborted',
@@ -10,19 +19,17 @@ const ENDED: Record<string, string> = {
   refused: 'refused by the preflight',
   broken: 'broken: moving the weight back failed',
 };
-const FAILED = new Set(['rolled-back', 'refused', 'broken']);
+const FAILED = new Set<string>(['rolled-back', 'refused', 'broken']);
 
 /**
- * The last canary in the history: its `started` line and its end, when it has one. A start the
- * preflight refused has only its end (`refused`): nothing started.
+ * The canary the card shows: the last one's `started` line and its end (the server's own
+ * `lastCanary`); a start the preflight refused after it is shown as that refusal (nothing started).
  */
-export function lastCanary(entries: readonly HistoryEntry[]): { started: HistoryEntry | null; end: HistoryEntry | null } | null {
-  const canaries = entries.filter((entry) => entry.command === 'canary');
-  const last = canaries.at(-1);
+function shownCanary(snapshot: DashboardSnapshot): { started: CanaryEntry | null; end: CanaryEntry | null } | null {
+  const last = lastCanary(snapshot.history.entries, snapshot.backend);
   if (!last) return null;
-  if (last.outcome === 'started') return { started: last, end: null };
-  const before = canaries.at(-2);
-  return { started: before?.outcome === 'started' ? before : null, end: last };
+  if (last.refused) return { started: null, end: last.refused };
+  return { started: last.started ?? null, end: last.end ?? null };
 }
 
 const percent = (rate: number | null) => (rate === null ? 'n/a' : `${(100 * rate).toFixed(2)}%`);
@@ -33,10 +40,10 @@ const ms = (value: number | null) => (value === null ? 'n/a' : `${Math.round(val
  * analysis (per color: requests, 5xx share, p99; the verdict and the checks that failed); once it
  * ended, how (promoted, rolled back and why). Shown while a canary runs and after the last one.
  */
-export function CanaryCard(props: { snapshot: Snapshot }) {
+export function CanaryCard(props: { snapshot: DashboardSnapshot }) {
   const { snapshot } = props;
   const view: CanaryView | null = snapshot.stack.status?.canary ?? null;
-  const last = lastCanary(snapshot.history.entries);
+  const last = shownCanary(snapshot);
   if (!view && !last) return null;
   // A canary that ended after the split was last seen, or before any: the history says how.
   const ended = !view && last?.end ? last.end : null;
@@ -148,7 +155,11 @@ function Analysis(props: { interval: CanaryInterval }) {
           })}
         </tbody>
       </table>
-      {failed.length > 0 && (
+      {interval.judgement && <Checks checks={interval.judgement.checks} />}
+      {interval.judgement?.histogram && (
+        <Histograms histogram={interval.judgement.histogram} canary={interval.canary.color} stable={interval.stable.color} />
+      )}
+      {!interval.judgement && failed.length > 0 && (
         <ul class="gates">
           {failed.map((check) => (
             <li key={check.name} class="bad">
@@ -157,6 +168,89 @@ function Analysis(props: { interval: CanaryInterval }) {
           ))}
         </ul>
       )}
+    </div>
+  );
+}
+
+/** A number as people read it: at most 3 significant digits; p-values below 0.001 in exponent form. */
+function short(value: number | null): string {
+  if (value === null) return 'n/a';
+  if (value !== 0 && Math.abs(value) < 0.001) return value.toExponential(1);
+  return String(Number(value.toPrecision(3)));
+}
+
+/** The judge's checks of one interval: test statistic, p-value (Holm-adjusted), effect against its limit, samples, verdict. */
+function Checks(props: { checks: readonly JudgedCheck[] }) {
+  return (
+    <table class="checks" data-testid="canary-checks">
+      <thead>
+        <tr>
+          <th>check</th>
+          <th>statistic</th>
+          <th>p (Holm)</th>
+          <th>effect / limit</th>
+          <th>n canary / stable (min)</th>
+          <th>verdict</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.checks.map((check) => (
+          <tr key={check.name} data-check={check.name} data-verdict={check.verdict} title={`${check.test}: ${check.observed}`}>
+            <th>{check.name}</th>
+            <td>{short(check.statistic)}</td>
+            <td>
+              {short(check.pValue)} ({short(check.adjustedP)}) &le; {check.alpha}?
+            </td>
+            <td>{check.effect ? `${short(check.effect.value)} / ${short(check.effect.limit)}` : ''}</td>
+            <td>
+              {check.samples.canary} / {check.samples.stable ?? '-'} ({check.samples.minimum})
+            </td>
+            <td class={check.verdict === 'pass' ? 'ok' : check.verdict === 'waived' ? 'muted' : 'bad'}>{check.verdict}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The two colors' answers side by side: bars per bin (or label), each color's share of its own answers. */
+function Histograms(props: { histogram: OutputHistogram; canary: string; stable: string }) {
+  const { histogram } = props;
+  const names =
+    histogram.kind === 'labels'
+      ? histogram.labels
+      : histogram.edges.slice(0, -1).map((edge, i) => `${short(edge)}..${short(histogram.edges[i + 1] ?? edge)}`);
+  const total = (counts: readonly number[]) =>
+    Math.max(
+      1,
+      counts.reduce((sum, count) => sum + count, 0),
+    );
+  const [canaryTotal, stableTotal] = [total(histogram.canary), total(histogram.stable)];
+  const bar = (count: number, of: number, color: string) => (
+    <span
+      class={`bar now-${color}`}
+      style={{ width: `${(100 * count) / of}%` }}
+      title={`${color}: ${count} (${short((100 * count) / of)}%)`}
+    />
+  );
+  return (
+    <div class="histograms" data-testid="canary-histograms">
+      <p class="muted">
+        answers: {props.canary} (canary) against {props.stable} (stable), share of each color's own answers
+      </p>
+      <table>
+        <tbody>
+          {names.map((name, i) => (
+            <tr key={name}>
+              <th>{name}</th>
+              <td class="bars">
+                {bar(histogram.canary[i] ?? 0, canaryTotal, props.canary)}
+                {bar(histogram.stable[i] ?? 0, stableTotal, props.stable)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

@@ -9,7 +9,7 @@ import { type CasePlan, type Target, measureCase } from './measure';
 import { type WatchedProcess, memorySnapshot, startPeakSampler } from './memory';
 import { type OwnModelPair, startOwnModelPair } from './own-model';
 import type { BenchOptions } from './options';
-import { freePorts } from '@mlbg/deploy';
+import { freePorts } from '@mlbg/deploy/testing';
 import { checkTargets } from './report';
 import type { BenchResult, CaseResult, MemorySnapshot, RouterComparison, SwitchUnderLoad, Via } from './result';
 import { compareRouters, routerTargets, startNoKeepaliveRouter } from './routers';

@@ -8,7 +8,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SUPERVISOR, type LoadReport, type StatusResult, failureKinds, keepAliveLoad, summarize } from '@mlbg/deploy';
+import { DEFAULT_SUPERVISOR } from '@mlbg/deploy';
+import { type LoadReport, failureKinds, keepAliveLoad, summarize } from '@mlbg/deploy/testing';
 import { WORKSPACE_ROOT } from './bench';
 import { deploy, startServiceStack } from './service-stack';
 
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
   progress('Starting a local stack...');
   const stack = await startServiceStack({ workspaceRoot: WORKSPACE_ROOT, logLevel: 'warn', progress });
   const port = Number(new URL(stack.routerUrl).port);
-  const status = () => deploy<StatusResult>(WORKSPACE_ROOT, stack.stateDir, ['status'], progress);
+  const status = () => deploy(WORKSPACE_ROOT, stack.stateDir, ['status'], progress);
   const records: KillRecord[] = [];
   const load = keepAliveLoad({ port, clients: CLIENTS, path: '/predict', body: PREDICT });
   let answers = 0;
@@ -50,7 +51,7 @@ async function main(): Promise<number> {
     for (const target of ['live color', 'nginx'] as const) {
       for (let kill = 1; kill <= KILLS[target === 'live color' ? 'live' : 'nginx']; kill += 1) {
         const before = (await status()).result;
-        const pid = target === 'nginx' ? before.router?.pid : before.live ? before.colors?.[before.live].pid : null;
+        const pid = target === 'nginx' ? before?.router?.pid : before?.live ? before.colors?.[before.live].pid : null;
         if (!pid) throw new Error(`no pid for the ${target} in deploy status`);
         const killAt = Date.now() - load.started;
         process.kill(pid, 'SIGKILL');

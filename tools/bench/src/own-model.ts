@@ -1,4 +1,4 @@
-import { freePorts } from '@mlbg/deploy';
+import { freePorts } from '@mlbg/deploy/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

@@ -1,16 +1,9 @@
-import type { Color } from '@mlbg/contract';
-import { type StatusResult, type SwitchResult, realDeps, runCli } from '@mlbg/deploy';
+import { type Color, type CommandOutput, type ResultCommand, type SwitchResult, commandOutput } from '@mlbg/contract';
+import { realDeps, runCli } from '@mlbg/deploy';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { freePorts } from '@mlbg/deploy';
-
-/** What a deploy command printed with --json. */
-export interface CliJson<T> {
-  readonly ok: boolean;
-  readonly result: T;
-  readonly error?: { readonly code: string; readonly message: string; readonly hint: string };
-}
+import { freePorts } from '@mlbg/deploy/testing';
 
 /** The real local stack (both colors and nginx), as the deploy library runs it. */
 export interface ServiceStack {
@@ -32,13 +25,13 @@ function serviceEnv(stateDir: string): Record<string, string | undefined> {
   return { ...env, BLUEGREEN_STATE_DIR: stateDir };
 }
 
-/** One deploy command in-process with --json, on the stack in `stateDir`. */
-export async function deploy<T>(
+/** One deploy command in-process with --json, on the stack in `stateDir`; what it printed, checked against the contract. */
+export async function deploy<C extends ResultCommand>(
   workspaceRoot: string,
   stateDir: string,
-  argv: readonly string[],
+  argv: readonly [C, ...string[]],
   progress: (line: string) => void,
-): Promise<CliJson<T>> {
+): Promise<CommandOutput<C>> {
   let stdout = '';
   const env = serviceEnv(stateDir);
   await runCli([...argv, '--json'], {
@@ -50,10 +43,10 @@ export async function deploy<T>(
     stderr: () => undefined,
     deps: () => realDeps({ workspaceRoot, env, progress }),
   });
-  return JSON.parse(stdout) as CliJson<T>;
+  return commandOutput(argv[0]).parse(JSON.parse(stdout));
 }
 
-function failure(command: string, answer: CliJson<unknown>): Error {
+function failure(command: string, answer: { readonly error?: { readonly message: string; readonly hint: string } }): Error {
   return new Error(
     `deploy ${command} failed: ${answer.error?.message ?? 'no message'}${answer.error?.hint ? `\n${answer.error.hint}` : ''}`,
   );
@@ -65,7 +58,7 @@ async function describeStack(
   ownedByBench: boolean,
   progress: (line: string) => void,
 ): Promise<ServiceStack> {
-  const status = await deploy<StatusResult>(workspaceRoot, stateDir, ['status'], progress);
+  const status = await deploy(workspaceRoot, stateDir, ['status'], progress);
   const { router, colors, live } = status.result ?? {};
   if (!status.ok || !router?.pid || !colors || !live) throw failure('status', status);
   const color = (name: Color) => {
@@ -82,7 +75,7 @@ async function describeStack(
     colors: { blue: color('blue'), green: color('green') },
     nginxPid,
     async switchTraffic() {
-      const answer = await deploy<SwitchResult>(workspaceRoot, stateDir, ['switch'], progress);
+      const answer = await deploy(workspaceRoot, stateDir, ['switch'], progress);
       return { ok: answer.ok, result: answer.result ?? null, ...(answer.error ? { error: answer.error.message } : {}) };
     },
     async stop() {

@@ -1,3 +1,4 @@
+import { SERVICE_ENV_DEFAULTS } from '@mlbg/contract';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -139,9 +140,9 @@ describe('Dockerfile', () => {
   it('ships the models, with the default MODEL_PATH the service itself uses', () => {
     expect(copies(runtime)).toContainEqual({ from: undefined, sources: ['models'], destination: '/app/models' });
     const env = Object.fromEntries(envOf(runtime.instructions));
-    const defaultModel = /DEFAULT_MODEL_PATH = '([^']+)'/.exec(readWorkspaceFile('apps/model-service/src/config/app-config.ts'))?.[1];
+    const defaultModel = SERVICE_ENV_DEFAULTS.MODEL_PATH;
     expect(env['MODEL_PATH']).toBe(`/app/${defaultModel}`);
-    expect(existsSync(join(WORKSPACE_ROOT, defaultModel as string))).toBe(true);
+    expect(existsSync(join(WORKSPACE_ROOT, defaultModel))).toBe(true);
   });
 
   it('runs as the non-root node user, who owns the socket folder', () => {

@@ -1,4 +1,5 @@
-import { ConfigError, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BATCH_ROWS, loadConfig } from './app-config';
+import { SERVICE_ENV_DEFAULTS } from '@mlbg/contract';
+import { ConfigError, loadConfig } from './app-config';
 
 describe('loadConfig', () => {
   it('defaults to the original design: blue on 8081 with v1.0.0', () => {
@@ -7,8 +8,8 @@ describe('loadConfig', () => {
       port: 8081,
       host: '0.0.0.0',
       color: 'blue',
-      maxBatchRows: DEFAULT_MAX_BATCH_ROWS,
-      bodyLimit: DEFAULT_BODY_LIMIT,
+      maxBatchRows: SERVICE_ENV_DEFAULTS.MAX_BATCH_ROWS,
+      bodyLimit: SERVICE_ENV_DEFAULTS.BODY_LIMIT,
       socketPath: undefined,
       logLevel: 'info',
       logRequests: true,

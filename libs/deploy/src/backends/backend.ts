@@ -1,10 +1,37 @@
-import type { Color } from '@mlbg/contract';
+import type {
+  BackendStatus,
+  CaptureResult,
+  Color,
+  DownResult,
+  RelayStatus,
+  ReleaseResult,
+  ShadowStatus,
+  TrafficPoint,
+  UpResult,
+} from '@mlbg/contract';
 import type { Clock, HttpAnswer, HttpCall } from '../effects/deps';
-import type { HealthView } from '../effects/service-client';
+import type { ServedTraffic } from '../gates/analysis/served';
 import type { ColorAccess } from '../gates/gate';
 import type { BackendKind } from '../history/history';
 import type { Routes } from '../routing/routes';
-import type { RelayStatus } from './local/shadow/relay/relay';
+
+// What a backend answers crosses the process (the CLI's --json, the dashboard): the contract has its shapes.
+export type {
+  BackendStatus,
+  CaptureResult,
+  ColorStatus,
+  DownResult,
+  ModelSource,
+  ProcessState,
+  ReleaseResult,
+  RouterStatus,
+  ShadowStatus,
+  StartedColor,
+  StoppedProcess,
+  SupervisedStatus,
+  SupervisorStatusView,
+  UpResult,
+} from '@mlbg/contract';
 
 /**
  * One deployment the commands drive: the local stack (processes and a real nginx) or Docker
@@ -45,20 +72,71 @@ export interface Backend {
 
   /** Shadow traffic (nginx mirrors live /predict to the idle color); absent where it is not built yet. */
   readonly shadow?: ShadowControl;
+
+  /**
+   * Each color's traffic over time where the backend keeps it (Prometheus, on Kubernetes), for the
+   * dashboard's charts; absent where the dashboard measures it itself (the colors' /metrics, nginx's log).
+   */
+  readonly charts?: ChartSource;
 }
 
-/** What `deploy:canary` needs of a backend besides setting weighted routes (the local stack, for now). */
+export interface ChartSample {
+  /** ms since the epoch. */
+  readonly t: number;
+  readonly blue: TrafficPoint | null;
+  readonly green: TrafficPoint | null;
+}
+
+export interface ChartSource {
+  /** How far apart its points are (the scrape interval: nothing changes in between). */
+  readonly stepMs: number;
+  /** Each color's points from `startMs` to `endMs`, one every `stepMs`. */
+  range(startMs: number, endMs: number): Promise<readonly ChartSample[]>;
+}
+
+/** What `deploy:canary` needs of a backend besides setting weighted routes. */
 export interface CanaryAccess {
-  /** How many slot links the live route has: weights are multiples of 100 / slots. */
+  /** Weights are multiples of 100 / slots (locally the live route's slot links; Kubernetes: 100, any whole percent). */
   readonly slots: number;
-  /** The preview route's path prefix through nginx, e.g. `/preview/` (probes to the canary go there). */
+  /** The preview route's path prefix through the router, e.g. `/preview/` (probes to the canary go there). */
   readonly previewPathPrefix: string;
-  /** nginx's JSON access log from byte `from` (`end`: nothing, just where it ends now). */
-  readAccessLog(from: number | 'end'): Promise<{ readonly text: string; readonly next: number }>;
-  /** A request through nginx, on a fresh connection (probes). */
+  /** A request through the router, on a fresh connection (probes): under `previewPathPrefix` to the canary, else the live route. */
   request(call: HttpCall): Promise<HttpAnswer>;
-  /** GET /metrics of one color, directly. */
-  metrics(color: Color): Promise<HttpAnswer>;
+  /** What each color serves, over the windows of one run (its intervals). */
+  meter(colors: { readonly stable: Color; readonly canary: Color }): TrafficMeter;
+  /**
+   * What each color served in a window that already happened (`deploy:judge --since`), as exactly as
+   * the backend kept it (locally nginx's access log; Kubernetes the colors' counters in Prometheus
+   * at both ends). `routes`: the routes now, for what the router answered by itself.
+   */
+  servedBetween(window: PastWindow, routes: Routes): Promise<MeteredWindow>;
+}
+
+/** A window that already happened, in ms since the epoch. */
+export interface PastWindow {
+  readonly sinceMs: number;
+  readonly untilMs: number;
+}
+
+/** What each color served in one window, and what could not be read (an empty list when all was). */
+export interface MeteredWindow {
+  readonly served: Readonly<Record<Color, ServedTraffic>>;
+  readonly notes: readonly string[];
+}
+
+/**
+ * Counts what each color serves, one window at a time (locally nginx's access log read on from
+ * where the last window ended; on Kubernetes the colors' counters in Prometheus).
+ */
+export interface TrafficMeter {
+  /** How long after a window began its counts say anything (nginx flushes its log every second; Prometheus scrapes every 15 s). */
+  readonly settleMs: number;
+  /** Starts a window with the canary at `weight` percent. */
+  begin(weight: number): Promise<void>;
+  /** The requests each color answered in the window so far. */
+  counted(): Promise<Readonly<Record<Color, number>>>;
+  /** Ends the window: what each color served in it, and what could not be read (an empty list when all was). */
+  end(): Promise<MeteredWindow>;
 }
 
 /** What `deploy:shadow on` asks for. */
@@ -67,15 +145,6 @@ export interface ShadowRequest {
   readonly percent: number;
   /** Copies the relay holds before it drops (and counts) new ones. */
   readonly queueSize: number;
-}
-
-/** Whether live requests are mirrored now, and what the relay counted. */
-export interface ShadowStatus {
-  readonly on: boolean;
-  readonly percent: number | null;
-  readonly pid: number | null;
-  readonly relay: RelayStatus | null;
-  readonly notes: readonly string[];
 }
 
 export interface ShadowControl {
@@ -95,16 +164,6 @@ export interface CaptureRequest {
   readonly queueSize: number;
 }
 
-export interface CaptureResult {
-  readonly file: string;
-  readonly n: number;
-  readonly captured: number;
-  /** True when fewer than n live requests came before the timeout. */
-  readonly timedOut: boolean;
-  /** Whether shadow traffic was off, and so was turned on (forwarding 0%) for the capture only. */
-  readonly shadowWasOff: boolean;
-}
-
 /** What a backend that waits on its platform (containers, rollouts) needs: time, and where progress goes. */
 export interface BackendRuntime {
   readonly clock: Clock;
@@ -119,58 +178,9 @@ export interface UpRequest {
   readonly timeoutMs?: number;
 }
 
-/** Where a color's model came from, so `up` can say why it runs what it runs. */
-export type ModelSource = 'flag' | 'last release' | 'spec';
-
-export interface StartedColor {
-  readonly color: Color;
-  readonly pid: number | null;
-  readonly port: number;
-  readonly url: string;
-  readonly model: string;
-  readonly modelSource: ModelSource;
-  readonly version: string;
-  readonly featureCount: number;
-  readonly modelSha256: string | null;
-}
-
-export type UpResult =
-  | { readonly kind: 'already-up'; readonly status: BackendStatus }
-  | {
-      readonly kind: 'started';
-      readonly backend: BackendKind;
-      readonly routes: Routes;
-      readonly live: Color;
-      readonly preview: Color;
-      readonly routerUrl: string;
-      readonly previewUrl: string;
-      readonly nginxPid: number | null;
-      readonly colors: Readonly<Record<Color, StartedColor>>;
-      readonly notes: readonly string[];
-      readonly durationMs: number;
-      readonly stateDir: string;
-      readonly logDir: string;
-    };
-
 export interface DownRequest {
   readonly reset?: boolean;
   readonly timeoutMs?: number;
-}
-
-/** What `down` did to one process or container. */
-export interface StoppedProcess {
-  readonly name: string;
-  readonly pid: number | null;
-  readonly result:
-    'no pid file' | 'invalid pid file' | 'was not running' | 'not ours, left alone' | 'stopped' | 'killed' | 'survived SIGKILL';
-  readonly ms?: number;
-}
-
-export interface DownResult {
-  readonly kind: 'stopped' | 'nothing';
-  readonly processes: readonly StoppedProcess[];
-  readonly removedRuntimeDir: boolean;
-  readonly notes: readonly string[];
 }
 
 export interface ReleaseRequest {
@@ -180,95 +190,4 @@ export interface ReleaseRequest {
   /** Must be the idle color when given; undefined = the idle color. */
   readonly color?: Color;
   readonly timeoutMs?: number;
-}
-
-export interface ReleaseResult {
-  readonly color: Color;
-  readonly model: string;
-  readonly image?: string;
-  readonly previousModel: string | null;
-  /** What the color ran before, so a release can be put back: `release` with these values. */
-  readonly previous: { readonly model: string | null; readonly image: string | null };
-  readonly pid: number | null;
-  readonly version: string;
-  readonly featureCount: number;
-  readonly modelSha256: string | null;
-  readonly previewUrl: string;
-  readonly live: { readonly color: Color; readonly version: string | null; readonly featureCount: number | null };
-  readonly notes: readonly string[];
-  readonly durationMs: number;
-}
-
-/**
- * How a process or container of the stack is doing: `running`; locally also `none` (no pid
- * file), `dead`, `not-ours` (the pid is another program now), `invalid-pid-file`; `unknown` when
- * the backend can not tell.
- */
-export type ProcessState = 'running' | 'none' | 'dead' | 'not-ours' | 'invalid-pid-file' | 'unknown';
-
-export interface ColorStatus {
-  readonly color: Color;
-  readonly role: 'live' | 'preview' | null;
-  readonly process: ProcessState;
-  /** The local process, when there is one. */
-  readonly pid: number | null;
-  /** The Compose container. */
-  readonly container?: string;
-  readonly port: number | null;
-  readonly url: string | null;
-  readonly model: string | null;
-  /** Kubernetes: the Deployment's ready and desired pods, its image and its `version` label. */
-  readonly replicas?: { readonly ready: number; readonly desired: number };
-  readonly image?: string;
-  readonly versionLabel?: string | null;
-  readonly health: HealthView;
-}
-
-export interface RouterStatus {
-  readonly url: string;
-  readonly previewUrl: string;
-  readonly port: number;
-  readonly requestedPort: number;
-  readonly process: ProcessState;
-  readonly pid: number | null;
-  readonly container?: string;
-  /** What nginx answers on / right now: the version it is serving. */
-  readonly serving: HealthView;
-  /** What nginx answers on the preview route right now. */
-  readonly previewServing: HealthView;
-}
-
-/** `deploy:status` of any backend; `healthy` decides the exit status. The history part is added by the command. */
-export interface BackendStatus {
-  readonly backend: BackendKind;
-  /** The local state folder, or the Compose command. */
-  readonly where: string;
-  readonly stack: 'never started' | 'stopped' | 'running' | 'partly running';
-  readonly healthy: boolean;
-  readonly routes: Routes | null;
-  readonly live: Color | null;
-  readonly preview: Color | null;
-  readonly router: RouterStatus | null;
-  readonly colors: Readonly<Record<Color, ColorStatus>> | null;
-  readonly notes: readonly string[];
-  /** The local stack's supervisor and what it reports of each process (restarts, last exit). */
-  readonly supervisor?: SupervisorStatusView;
-  /** Where the backend has shadow traffic: whether it is on, and the relay's counters. */
-  readonly shadow?: ShadowStatus;
-}
-
-/** One supervised process as `status` shows it. */
-export interface SupervisedStatus {
-  readonly phase: string;
-  readonly pid: number | null;
-  readonly restarts: number;
-  readonly lastExit: { readonly at: string; readonly reason: string } | null;
-  readonly adopted: boolean;
-  readonly logTail: string | null;
-}
-
-export interface SupervisorStatusView {
-  readonly process: ProcessState;
-  readonly pid: number | null;
-  readonly processes: Readonly<Record<string, SupervisedStatus>>;
 }

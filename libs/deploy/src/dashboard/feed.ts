@@ -1,8 +1,9 @@
-import { type Color, HealthResponse } from '@mlbg/contract';
+import type { Color, ColorDetail, DashboardSnapshot, FeedEvent, HistoryView, Sample, StackView } from '@mlbg/contract';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import type { ChartSample, ChartSource } from '../backends/backend';
 import type { CommandContext } from '../commands/context';
 import type { LastDiff } from '../commands/shadow/last-diff';
-import { type StatusResult, stackStatus } from '../commands/stack/stack';
+import { stackStatus } from '../commands/stack/stack';
 import type { Clock, HttpClient } from '../effects/deps';
 import { judgeHealth } from '../effects/service-client';
 import { unsettledIntent } from '../commands/switch/reconcile';
@@ -34,36 +35,8 @@ export function timeline(entries: readonly HistoryEntry[]): HistoryEntry[] {
   return entries.filter((entry) => entry.command !== 'switch-intent' || unsettledIntent(entries, entry.backend) === entry);
 }
 
-/** One chart point: the colors from their /metrics, the router from nginx's access log. null = could not be read. */
-export interface Sample {
-  readonly t: number;
-  readonly blue: TrafficPoint | null;
-  readonly green: TrafficPoint | null;
-  readonly router: TrafficPoint | null;
-}
-
-/** What a color says about itself on /health, beyond the status view: the model's identity and signature. */
-export interface ColorDetail {
-  readonly version: string;
-  readonly sha256: string;
-  readonly featureCount: number;
-  readonly uptimeSeconds: number;
-  readonly signature: HealthResponse['signature'] | null;
-}
-
-/** The deployment as the page shows it; `error` when the status could not be read at all. */
-export interface StackView {
-  readonly checkedAt: string;
-  readonly status: StatusResult | null;
-  readonly details: Readonly<Record<Color, ColorDetail | null>>;
-  readonly error: string | null;
-}
-
-export type FeedEvent =
-  | { readonly kind: 'stack'; readonly stack: StackView }
-  | { readonly kind: 'sample'; readonly sample: Sample }
-  | { readonly kind: 'history'; readonly entries: readonly HistoryEntry[]; readonly skippedLines: readonly number[] }
-  | { readonly kind: 'diff'; readonly diff: LastDiff | null };
+// What the feed sends (the snapshot, chart points, the stack, history and diff events) is the contract's: the page reads it.
+export type { ColorDetail, FeedEvent, Sample, StackView } from '@mlbg/contract';
 
 export interface FeedOptions {
   /** A context to read the deployment with (opened once, again after a failure). */
@@ -77,7 +50,8 @@ export interface FeedOptions {
 
 /**
  * Watches one deployment: its status, history and latest diff report every `statusMs`, each color's /metrics and
- * nginx's access log every `sampleMs`, and keeps the last 15 minutes of points. A stack that goes
+ * nginx's access log every `sampleMs` (or, where the backend keeps the colors' traffic, its chart
+ * points: Prometheus on Kubernetes), and keeps the last 15 minutes of points. A stack that goes
  * down shows as errors and gaps, never stops the feed.
  */
 export class DashboardFeed {
@@ -89,7 +63,7 @@ export class DashboardFeed {
     details: { blue: null, green: null },
     error: 'not read yet',
   };
-  private history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] } = { entries: [], skippedLines: [] };
+  private history: HistoryView = { entries: [], skippedLines: [] };
   private historyKey = '';
   private diff: LastDiff | null = null;
   private context: CommandContext | undefined;
@@ -120,13 +94,8 @@ export class DashboardFeed {
     this.listeners.clear();
   }
 
-  /** Everything a new page needs at once. */
-  snapshot(): {
-    stack: StackView;
-    samples: readonly Sample[];
-    history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] };
-    diff: LastDiff | null;
-  } {
+  /** Everything a new page needs at once (the server adds who it acts as). */
+  snapshot(): Pick<DashboardSnapshot, 'stack' | 'samples' | 'history' | 'diff'> {
     return { stack: this.stack, samples: this.samples, history: this.history, diff: this.diff };
   }
 
@@ -148,19 +117,20 @@ export class DashboardFeed {
         this.diff = diff;
         this.emit({ kind: 'diff', diff });
       }
-      const status = await stackStatus(context);
-      const details = Object.fromEntries(
-        await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const)),
-      ) as Record<Color, ColorDetail | null>;
-      this.stack = { checkedAt: new Date(this.options.clock.now()).toISOString(), status, details, error: null };
+      // The history first: it is there whether or not the stack answers (the judge's last verdicts, for /metrics, too).
       const history = await context.history.read();
       const entries = timeline(history.entries).slice(-HISTORY_ENTRIES);
       const key = `${history.entries.length}:${JSON.stringify(entries.at(-1) ?? null)}`;
       if (key !== this.historyKey) {
         this.historyKey = key;
-        this.history = { entries, skippedLines: history.skippedLines };
+        this.history = { entries, skippedLines: [...history.skippedLines] };
         this.emit({ kind: 'history', ...this.history });
       }
+      const status = await stackStatus(context);
+      const details = Object.fromEntries(
+        await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const)),
+      ) as Record<Color, ColorDetail | null>;
+      this.stack = { checkedAt: new Date(this.options.clock.now()).toISOString(), status, details, error: null };
     } catch (error) {
       this.context = undefined;
       this.stack = {
@@ -195,6 +165,8 @@ export class DashboardFeed {
     if (this.sampleRunning) return;
     this.sampleRunning = true;
     try {
+      const charts = this.context?.backend.charts;
+      if (charts) return await this.takeChartSamples(charts);
       const now = this.options.clock.now();
       const seconds = Math.max(0.001, (now - this.lastSampleAt) / 1000);
       this.lastSampleAt = now;
@@ -207,6 +179,29 @@ export class DashboardFeed {
     } finally {
       this.sampleRunning = false;
     }
+  }
+
+  /**
+   * Where the backend keeps the colors' traffic (Prometheus on Kubernetes): its points since the
+   * last one taken (the whole window at first), at its own step; there is no router point there.
+   */
+  private async takeChartSamples(charts: ChartSource): Promise<void> {
+    const now = this.options.clock.now();
+    const last = this.samples.at(-1)?.t;
+    if (last !== undefined && now - last < charts.stepMs) return;
+    let points: readonly ChartSample[];
+    try {
+      points = await charts.range(last === undefined ? now - WINDOW_MS : last + charts.stepMs, now);
+    } catch {
+      return; // Prometheus did not answer: a gap, the next tick asks again.
+    }
+    for (const point of points) {
+      if (last !== undefined && point.t <= last) continue;
+      const sample: Sample = { t: point.t, blue: point.blue, green: point.green, router: null };
+      this.samples.push(sample);
+      this.emit({ kind: 'sample', sample });
+    }
+    while (this.samples.length > 0 && (this.samples[0]?.t ?? now) < now - WINDOW_MS) this.samples.shift();
   }
 
   /** The color's point since its previous scrape; null when it did not answer (and the next answer starts afresh). */

@@ -1,3 +1,6 @@
+import type { TrafficPoint } from '@mlbg/contract';
+import { bucketQuantile as quantileInBuckets } from '../gates/analysis/served';
+
 /**
  * Traffic figures for the dashboard's charts, from two sources: each color's Prometheus text
  * (`/metrics`, prom-client's `http_requests_total` and `http_request_duration_seconds`) and nginx's
@@ -8,14 +11,8 @@
  * the npm parsers are unmaintained.
  */
 
-/** One chart point of one source over one interval. null = no requests in it (no rate to show). */
-export interface TrafficPoint {
-  readonly rps: number;
-  /** 5xx answers / all answers. */
-  readonly errorShare: number | null;
-  readonly p50Ms: number | null;
-  readonly p99Ms: number | null;
-}
+/** One chart point of one source over one interval (the contract's: the page draws it). */
+export type { TrafficPoint } from '@mlbg/contract';
 
 /** Routes that are the tooling's own polling, not model traffic (the dashboard itself asks them). */
 const NOT_TRAFFIC = new Set(['/health', '/health/live', '/metrics', '/preview/health']);
@@ -74,24 +71,10 @@ export function metricsPoint(before: MetricsCounts, after: MetricsCounts, second
   };
 }
 
-/** Prometheus' histogram_quantile: linear inside the bucket that holds the rank; in ms. */
-export function bucketQuantile(q: number, cumulative: readonly (readonly [number, number])[]): number | null {
-  const total = cumulative.at(-1)?.[1] ?? 0;
-  if (total <= 0) return null;
-  const rank = q * total;
-  let lowerBound = 0;
-  let lowerCount = 0;
-  for (const [le, count] of cumulative) {
-    if (count >= rank) {
-      // The +Inf bucket has no upper bound: answer the highest finite one, as Prometheus does.
-      if (le === Infinity) return lowerBound * 1000;
-      const inBucket = count - lowerCount;
-      return (lowerBound + (le - lowerBound) * (inBucket > 0 ? (rank - lowerCount) / inBucket : 1)) * 1000;
-    }
-    lowerBound = le;
-    lowerCount = count;
-  }
-  return lowerBound * 1000;
+/** Prometheus' histogram_quantile over buckets whose bounds are seconds, in ms. */
+export function bucketQuantile(q: number, cumulativeSeconds: readonly (readonly [number, number])[]): number | null {
+  const seconds = quantileInBuckets(q, cumulativeSeconds);
+  return seconds === null ? null : seconds * 1000;
 }
 
 /** One line of nginx's JSON access log (render/nginx: `log_format mlbg_json`), the fields used here. */

@@ -1,19 +1,8 @@
-import type { Color, HealthResponse, ModelSignature } from '@mlbg/contract';
-import { z } from 'zod';
+import type { Color, GateResult, HealthResponse, ModelSignature } from '@mlbg/contract';
 import type { Clock, HttpAnswer, HttpCall } from '../effects/deps';
 
-/**
- * What one check found, in the same shape everywhere (human output, `--json`, the history):
- * what it saw, what it wanted, and what to do when they differ.
- */
-export const GateResult = z.strictObject({
-  name: z.string(),
-  ok: z.boolean(),
-  observed: z.string(),
-  expected: z.string(),
-  hint: z.string().optional(),
-});
-export type GateResult = z.infer<typeof GateResult>;
+/** What one check found: the contract's, as the history and `--json` carry it. */
+export { GateResult } from '@mlbg/contract';
 
 /** How many checks, how far apart: a color must answer several times in a row, not once by luck. */
 export interface SwitchTiming {
@@ -44,9 +33,15 @@ export interface ColorAccess {
   recorded(color: Color): RecordedColor | undefined;
   /**
    * Any request to the color's own socket or port (its admin routes, replayed bodies with their
-   * request ids); absent where the backend can not reach a color directly yet.
+   * request ids); with `instance`, to that one process of the color (as {@link instances} names it).
+   * Absent where the backend can not reach a color directly yet.
    */
-  request?(color: Color, call: HttpCall): Promise<HttpAnswer>;
+  request?(color: Color, call: HttpCall, instance?: string): Promise<HttpAnswer>;
+  /**
+   * The processes of a color that each keep their own prediction records (a pod each on
+   * Kubernetes), by name; absent where a color is one process, which `request` reaches.
+   */
+  instances?(color: Color): Promise<readonly string[]>;
 }
 
 /** Everything a preflight gate may look at. `facts` is filled by earlier gates for later ones. */

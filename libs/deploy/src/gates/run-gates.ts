@@ -3,7 +3,7 @@ import type { Gate, GateContext, GateResult } from './gate';
 /** The results of a list of gates, run in order until the first failure (the rest are not run). */
 export interface GateRun {
   readonly ok: boolean;
-  readonly results: readonly GateResult[];
+  readonly results: GateResult[];
   readonly failure?: GateResult;
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Color } from '@mlbg/contract';
+import { Color, SERVICE_ENV_DEFAULTS } from '@mlbg/contract';
 import { CanarySpec } from './canary-spec';
 import { ProxySpec } from './proxy-spec';
 
@@ -17,8 +17,8 @@ export const DEFAULT_COLORS = {
   green: { port: 8082, model: 'models/v1.1.0/model.onnx', container: 'ml-service-green' },
 } as const satisfies Record<Color, { port: number; model: string; container: string }>;
 // The model service's own limits (BODY_LIMIT, MAX_BATCH_ROWS); nginx must not be stricter or looser.
-export const DEFAULT_BODY_LIMIT_BYTES = 1_048_576;
-export const DEFAULT_MAX_BATCH_ROWS = 10_000;
+export const DEFAULT_BODY_LIMIT_BYTES = SERVICE_ENV_DEFAULTS.BODY_LIMIT;
+export const DEFAULT_MAX_BATCH_ROWS = SERVICE_ENV_DEFAULTS.MAX_BATCH_ROWS;
 /** The preflight of a switch: health several times in a row, one real prediction, the same input signature. */
 export const DEFAULT_PREFLIGHT_GATES = ['health-streak', 'predict', 'signature'] as const;
 

@@ -1,4 +1,4 @@
-import { Color, otherColor } from '@mlbg/contract';
+import { Color, colorServiceEnv, otherColor } from '@mlbg/contract';
 import { stringify } from 'yaml';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import {
@@ -28,8 +28,8 @@ export const SOCKET_VOLUME = 'ml-sockets';
 export const ROUTER_SERVICE = 'nginx';
 /** Where the image keeps the repo's files (the Dockerfile's WORKDIR). */
 export const IMAGE_APP_DIR = '/app';
-const SERVICE_HOST = '0.0.0.0';
-const LOG_LEVEL = 'info';
+/** A color in a container listens on every interface of its own network namespace. */
+export const CONTAINER_HOST = '0.0.0.0';
 const HEALTHCHECK = { interval: '5s', timeout: '3s', retries: 12, start_period: '10s' } as const;
 /**
  * The env var that picks a color's image, so a deploy can run a new image on the idle color only
@@ -125,16 +125,15 @@ function colorFile(spec: DeploymentSpec, color: Color) {
         image: colorImage(color),
         build: { context: '.', dockerfile: 'Dockerfile' },
         container_name: container,
-        environment: {
-          COLOR: color,
-          HOST: SERVICE_HOST,
-          PORT: String(port),
-          MODEL_PATH: colorModel(spec, color),
-          SOCKET_PATH: `${COMPOSE_SOCKET_DIR}/${colorSocket(color)}`,
-          BODY_LIMIT: String(spec.limits.bodyLimitBytes),
-          MAX_BATCH_ROWS: String(spec.limits.maxBatchRows),
-          LOG_LEVEL: LOG_LEVEL,
-        },
+        environment: colorServiceEnv({
+          color,
+          host: CONTAINER_HOST,
+          port,
+          modelPath: colorModel(spec, color),
+          socketPath: `${COMPOSE_SOCKET_DIR}/${colorSocket(color)}`,
+          bodyLimitBytes: spec.limits.bodyLimitBytes,
+          maxBatchRows: spec.limits.maxBatchRows,
+        }),
         ports: [`${port}:${port}`],
         read_only: true,
         tmpfs: [...COLOR_TMPFS],

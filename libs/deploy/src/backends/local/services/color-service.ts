@@ -1,4 +1,4 @@
-import type { Color, HealthResponse, ModelSignature } from '@mlbg/contract';
+import { type Color, type HealthResponse, type ModelSignature, colorServiceEnv } from '@mlbg/contract';
 import { checkHealth } from '../../../effects/service-client';
 import { closeSync, cpSync, existsSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -73,14 +73,16 @@ export function colorEnv(deps: RuntimeDeps, layout: StackLayout, launch: ColorLa
   const inherited = Object.fromEntries(Object.entries(deps.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
   return {
     ...inherited,
-    MODEL_PATH: launch.model.path,
-    PORT: String(launch.port),
-    HOST: SERVICE_HOST,
-    COLOR: launch.color,
-    SOCKET_PATH: layout.socket(launch.color),
-    BODY_LIMIT: String(launch.service.bodyLimitBytes),
-    MAX_BATCH_ROWS: String(launch.service.maxBatchRows),
-    LOG_LEVEL: launch.service.logLevel,
+    ...colorServiceEnv({
+      color: launch.color,
+      host: SERVICE_HOST,
+      port: launch.port,
+      modelPath: launch.model.path,
+      socketPath: layout.socket(launch.color),
+      bodyLimitBytes: launch.service.bodyLimitBytes,
+      maxBatchRows: launch.service.maxBatchRows,
+      logLevel: launch.service.logLevel,
+    }),
     // The copy lives in the state folder, maybe outside the workspace: third-party modules come from here.
     NODE_PATH: join(layout.workspaceRoot, 'node_modules'),
     [STACK_ENV_MARKER]: layout.stateDir,

@@ -1,4 +1,4 @@
-import { Color, ModelSignature } from '@mlbg/contract';
+import { Color, LogLevel, ModelSignature } from '@mlbg/contract';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { Routes, routesWithLive } from '../../../routing/routes';
@@ -33,7 +33,7 @@ export const RunningStack = z.object({
   /** How many slot links nginx's live upstream was rendered with (older states: the default). */
   liveSlots: z.int().min(1).max(100).default(DEFAULT_LIVE_SLOTS),
   /** What each color is started with, so `release` restarts one the same way. */
-  service: z.object({ logLevel: z.string(), bodyLimitBytes: z.int().positive(), maxBatchRows: z.int().positive() }),
+  service: z.object({ logLevel: LogLevel, bodyLimitBytes: z.int().positive(), maxBatchRows: z.int().positive() }),
   colors: z.object({ blue: ColorRun, green: ColorRun }),
 });
 export type RunningStack = z.infer<typeof RunningStack>;

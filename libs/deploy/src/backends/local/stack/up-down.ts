@@ -1,4 +1,4 @@
-import { Color, otherColor } from '@mlbg/contract';
+import { Color, LOG_LEVELS, LogLevel, SERVICE_ENV_DEFAULTS, otherColor } from '@mlbg/contract';
 import { chmodSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, parse } from 'node:path';
 import type { DeploymentSpec } from '../../../spec/deployment-spec';
@@ -20,6 +20,7 @@ import {
 import {
   NGINX_CONF,
   ROUTER_HOST,
+  type RouterPortChoice,
   chooseRouterPort,
   explainBind,
   probeRouter,
@@ -43,6 +44,7 @@ import {
   supervisorPlan,
   updatePlan,
 } from '../supervisor/supervisor-control';
+import type { SupervisedProcess } from '../supervisor/supervisor-files';
 import { stopShadowRelay } from '../shadow/shadow';
 import {
   type AwaitedProcess,
@@ -66,9 +68,6 @@ import type { DownResult, ModelSource, StartedColor, StoppedProcess, UpRequest, 
 import { soleTarget } from '../../../routing/routes';
 import { INITIAL_LIVE_COLOR } from '../../../spec/sockets';
 
-/** The service's log level unless --log-level says otherwise. */
-export const DEFAULT_LOG_LEVEL = 'info';
-
 /** The spec with the port overrides; its errors become SPEC_INVALID. */
 export function loadSpec(layout: StackLayout, ports: UpRequest['ports'] = {}): DeploymentSpec {
   try {
@@ -88,177 +87,193 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
   const spec = loadSpec(layout, request.ports);
   requireServiceBuilt(layout);
   const nginx = requireNginx(deps);
-
-  {
-    mkdirSync(layout.pidDir, { recursive: true });
-    mkdirSync(layout.logDir, { recursive: true });
-    const read = readState(layout.stateFile);
-    if (read.kind === 'corrupt') throw new DeployError('STATE_CORRUPT', `${read.file}: ${read.problem}.`);
-    const state = read.kind === 'ok' ? read.state : initialState();
-
-    const checks = inspectStack(deps, layout);
-    const supervisor = checkSupervisor(deps, layout);
-    const alive = STACK_PROCESSES.filter((name) => checks[name].kind === 'running');
-    if (state.running && (alive.length > 0 || supervisor.kind === 'running')) {
-      if (alive.length === STACK_PROCESSES.length && supervisor.kind === 'running')
-        return { kind: 'already-up', status: await localStatus(deps, layout) };
-      return repairStack(deps, layout, {
-        spec,
-        nginx,
-        state: state as StackState & { running: RunningStack },
-        checks,
-        supervisor,
-        begin,
-        request,
-      });
-    }
-    if (alive.length > 0) {
-      throw new DeployError(
-        'ALREADY_PARTLY_RUNNING',
-        `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}, and the state file records no running stack.`,
-      );
-    }
-
-    const notes: string[] = [];
-    const leftovers = STACK_PROCESSES.filter((name) => checks[name].kind !== 'none');
-    // A supervisor left without a recorded stack would start its old plan beside the new one.
-    if (supervisor.kind === 'running')
-      notes.push(`Stopped a supervisor left from an earlier stack (${(await stopSupervisor(deps, layout)).result}).`);
-    if (supervisor.kind !== 'none') removePidFile(layout.pidFile(SUPERVISOR));
-    if (leftovers.length > 0 || existsSync(layout.runtimeDir) || state.running) {
-      for (const name of [...STACK_PROCESSES, SUPERVISOR] as const) removePidFile(layout.pidFile(name));
-      removeRuntimeDir(deps, layout);
-      notes.push(
-        `Cleaned up after a stack that is no longer running (${leftovers.map((name) => `${name}: ${describeCheck(checks[name])}`).join(', ') || 'no processes'}).`,
-      );
-    }
-
-    const launches = Color.options.map((color) => colorLaunch(layout, spec, state, request, color));
-    for (const { launch } of launches) {
-      const bind = await deps.canBind(launch.port, SERVICE_HOST);
-      if (!bind.ok) {
-        throw new DeployError('PORT_UNAVAILABLE', `${launch.color}'s port ${launch.port} ${explainBind(bind)}.`, {
-          hint: `Stop what listens on ${launch.port}, or pass --${launch.color}-port (or BLUEGREEN_${launch.color.toUpperCase()}_PORT).`,
-        });
-      }
-    }
-    const requestedPort = spec.router.port;
-    const explicitPort = request.ports.routerPort !== undefined;
-    const router = await chooseRouterPort(
-      deps,
-      routerPortCandidates(
-        requestedPort,
-        explicitPort,
-        launches.map(({ launch }) => launch.port),
-      ),
-      explicitPort,
+  const state = readStateForUp(layout);
+  const checks = inspectStack(deps, layout);
+  const supervisor = checkSupervisor(deps, layout);
+  const alive = STACK_PROCESSES.filter((name) => checks[name].kind === 'running');
+  if (state.running && (alive.length > 0 || supervisor.kind === 'running')) {
+    if (alive.length === STACK_PROCESSES.length && supervisor.kind === 'running')
+      return { kind: 'already-up', status: await localStatus(deps, layout) };
+    return repairStack(deps, layout, { spec, nginx, state: { ...state, running: state.running }, checks, supervisor, begin, request });
+  }
+  if (alive.length > 0) {
+    throw new DeployError(
+      'ALREADY_PARTLY_RUNNING',
+      `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}, and the state file records no running stack.`,
     );
-    if (router.note) notes.push(router.note);
+  }
+  const notes = await cleanUpEarlierStack(deps, layout, state, checks, supervisor);
+  return startStack(deps, layout, { spec, nginx, state, request, begin, notes });
+}
 
-    const live = soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
-    if (live !== INITIAL_LIVE_COLOR) notes.push(`${live} is live, as it was when the stack last ran (switch with deploy:switch).`);
-    const startedAt = new Date(deps.clock.now()).toISOString();
-    const service = {
-      logLevel: request.logLevel ?? DEFAULT_LOG_LEVEL,
-      bodyLimitBytes: spec.limits.bodyLimitBytes,
-      maxBatchRows: spec.limits.maxBatchRows,
+/** The state file for `up` (a fresh one when there is none), with the folders `up` writes into. */
+function readStateForUp(layout: StackLayout): StackState {
+  mkdirSync(layout.pidDir, { recursive: true });
+  mkdirSync(layout.logDir, { recursive: true });
+  const read = readState(layout.stateFile);
+  if (read.kind === 'corrupt') throw new DeployError('STATE_CORRUPT', `${read.file}: ${read.problem}.`);
+  return read.kind === 'ok' ? read.state : initialState();
+}
+
+/** Removes what a stack that no longer runs left behind (pid files, runtime folder, a lone supervisor); says what it did. */
+async function cleanUpEarlierStack(
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  state: StackState,
+  checks: Record<StackProcess, ProcessCheck>,
+  supervisor: ProcessCheck,
+): Promise<string[]> {
+  const notes: string[] = [];
+  const leftovers = STACK_PROCESSES.filter((name) => checks[name].kind !== 'none');
+  // A supervisor left without a recorded stack would start its old plan beside the new one.
+  if (supervisor.kind === 'running')
+    notes.push(`Stopped a supervisor left from an earlier stack (${(await stopSupervisor(deps, layout)).result}).`);
+  if (supervisor.kind !== 'none') removePidFile(layout.pidFile(SUPERVISOR));
+  if (leftovers.length > 0 || existsSync(layout.runtimeDir) || state.running) {
+    for (const name of [...STACK_PROCESSES, SUPERVISOR] as const) removePidFile(layout.pidFile(name));
+    removeRuntimeDir(deps, layout);
+    notes.push(
+      `Cleaned up after a stack that is no longer running (${leftovers.map((name) => `${name}: ${describeCheck(checks[name])}`).join(', ') || 'no processes'}).`,
+    );
+  }
+  return notes;
+}
+
+interface FreshStart {
+  readonly spec: DeploymentSpec;
+  readonly nginx: string;
+  readonly state: StackState;
+  readonly request: UpRequest;
+  readonly begin: number;
+  readonly notes: readonly string[];
+}
+
+/** A color to start: how, and where its model came from. */
+interface ColorStart {
+  readonly launch: ColorLaunch;
+  readonly source: ModelSource;
+}
+
+/** Starts a stack where nothing runs: checks the ports, writes the files, starts the supervisor, waits until all is healthy. */
+async function startStack(deps: RuntimeDeps, layout: StackLayout, fresh: FreshStart): Promise<UpResult> {
+  const { spec, state, request } = fresh;
+  const service: RunningStack['service'] = {
+    logLevel: serviceLogLevel(request.logLevel),
+    bodyLimitBytes: spec.limits.bodyLimitBytes,
+    maxBatchRows: spec.limits.maxBatchRows,
+  };
+  const colors: Record<Color, ColorStart> = {
+    blue: colorStart(layout, spec, state, request, service, 'blue'),
+    green: colorStart(layout, spec, state, request, service, 'green'),
+  };
+  await requireColorPortsFree(deps, colors);
+  const router = await chooseStackRouterPort(deps, spec, request, colors);
+  const live = soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
+  const notes = [
+    ...fresh.notes,
+    ...(router.note ? [router.note] : []),
+    ...(live === INITIAL_LIVE_COLOR ? [] : [`${live} is live, as it was when the stack last ran (switch with deploy:switch).`]),
+  ];
+  const startedAt = new Date(deps.clock.now()).toISOString();
+  const running: RunningStack = {
+    startedAt,
+    runtimeDir: layout.runtimeDir,
+    socketDir: layout.socketDir,
+    nginxPrefix: layout.nginxPrefix,
+    router: { host: ROUTER_HOST, port: router.port, requestedPort: spec.router.port },
+    previewPathPrefix: spec.preview.pathPrefix,
+    liveSlots: spec.canary.slots,
+    service,
+    colors: {
+      blue: colorRun(colors.blue.launch, undefined, startedAt),
+      green: colorRun(colors.green.launch, undefined, startedAt),
+    },
+  };
+  try {
+    await prepareFiles(deps, layout, { nginx: fresh.nginx, spec, routes: state.routes, routerPort: router.port });
+    // Written before anything starts, so `down` knows about a stack interrupted while starting.
+    writeState(layout.stateFile, { ...state, running });
+    const started = await startSupervised(deps, layout, { spec, nginx: fresh.nginx, colors, routerPort: router.port });
+    const facts = await awaitHealthy(deps, layout, started, {
+      router: { port: router.port, live, previewPathPrefix: spec.preview.pathPrefix },
+      colorPorts: { blue: colors.blue.launch.port, green: colors.green.launch.port },
+      timeoutMs: request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+    });
+    const withFacts = (color: Color) => colorRun(colors[color].launch, facts[color], startedAt);
+    writeState(layout.stateFile, { ...state, running: { ...running, colors: { blue: withFacts('blue'), green: withFacts('green') } } });
+
+    const startedColor = (color: Color) => {
+      const { launch, source } = colors[color];
+      const run = { pid: started[color].pid, port: launch.port, model: launch.model.display, modelSource: source };
+      return describeStartedColor(color, run, facts[color]);
     };
-    const running: RunningStack = {
-      startedAt,
-      runtimeDir: layout.runtimeDir,
-      socketDir: layout.socketDir,
-      nginxPrefix: layout.nginxPrefix,
-      router: { host: ROUTER_HOST, port: router.port, requestedPort },
+    return startedResult(layout, {
+      routes: state.routes,
+      live,
+      router: { host: ROUTER_HOST, port: router.port },
       previewPathPrefix: spec.preview.pathPrefix,
-      liveSlots: spec.canary.slots,
-      service,
-      colors: {
-        blue: colorRun({ ...launchOf(launches, 'blue'), service }, undefined, startedAt),
-        green: colorRun({ ...launchOf(launches, 'green'), service }, undefined, startedAt),
-      },
-    };
-    let started: Started[] = [];
-    try {
-      prepareRuntimeDir(deps, layout);
-      copyServiceBuild(layout);
-      writeRouteLinks(layout, state.routes, spec.canary.slots);
-      await writeAndTestNginxConf(deps, nginx, layout, spec, router.port);
-      // Written before anything starts, so `down` knows about a stack interrupted while starting.
-      writeState(layout.stateFile, { ...state, running });
-      const processes = [
-        ...launches.map(({ launch }) => colorProcess(deps, layout, { ...launch, service })),
-        nginxProcess(deps, nginx, layout, router.port),
-      ];
-      const offsets = logOffsets(layout, STACK_PROCESSES);
-      const since = deps.clock.now();
-      const supervisorPid = startSupervisor(deps, layout, supervisorPlan(deps, layout, supervisorPolicy(spec), processes));
-      started = await awaitSupervised(
-        deps,
-        layout,
-        processes.map((item) => ({ name: item.name as StackProcess, config: item.config })),
-        offsets,
-        since,
-      );
-      deps.progress(
-        `Started blue (pid ${started[0]?.pid}), green (pid ${started[1]?.pid}) and nginx (pid ${started[2]?.pid}) under the supervisor (pid ${supervisorPid}); waiting until they are healthy...`,
-      );
-      const items: AwaitedProcess<ColorFacts | true>[] = started.map((item) => ({
-        started: item,
-        probe: () =>
-          item.name === 'nginx'
-            ? probeRouter(deps, router.port, live, spec.preview.pathPrefix)
-            : probeColor(deps, layout, item.name, launchOf(launches, item.name).port),
-      }));
-      const ready = await waitUntilReady(deps, items, request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-      if (!ready.ok) throw startFailure(layout, ready.failed, ready.reason);
-      await awaitSupervisorReady(deps, layout, started);
-
-      const facts = (color: Color) => ready.facts.get(color) as ColorFacts;
-      writeState(layout.stateFile, {
-        ...state,
-        running: {
-          ...running,
-          colors: {
-            blue: colorRun({ ...launchOf(launches, 'blue'), service }, facts('blue'), startedAt),
-            green: colorRun({ ...launchOf(launches, 'green'), service }, facts('green'), startedAt),
-          },
-        },
-      });
-      const color = (name: Color): StartedColor => {
-        const launch = launchOf(launches, name);
-        const source = launches.find((item) => item.launch.color === name)?.source ?? 'spec';
-        return startedColor(
-          name,
-          {
-            pid: started.find((item) => item.name === name)?.pid ?? 0,
-            port: launch.port,
-            model: launch.model.display,
-            modelSource: source,
-          },
-          facts(name),
-        );
-      };
-      return startedResult(layout, {
-        routes: state.routes,
-        live,
-        router: { host: ROUTER_HOST, port: router.port },
-        previewPathPrefix: spec.preview.pathPrefix,
-        nginxPid: started.find((item) => item.name === 'nginx')?.pid ?? 0,
-        colors: { blue: color('blue'), green: color('green') },
-        notes,
-        durationMs: deps.clock.now() - begin,
-      });
-    } catch (error) {
-      deps.progress('Stopping what this command started...');
-      await stopAll(deps, layout, DEFAULT_STOP_TIMEOUT_MS);
-      removeRuntimeDir(deps, layout);
-      writeState(layout.stateFile, { ...state, running: null });
-      throw error;
-    }
+      nginxPid: started.nginx.pid,
+      colors: { blue: startedColor('blue'), green: startedColor('green') },
+      notes,
+      durationMs: deps.clock.now() - fresh.begin,
+    });
+  } catch (error) {
+    deps.progress('Stopping what this command started...');
+    await stopAll(deps, layout, DEFAULT_STOP_TIMEOUT_MS);
+    removeRuntimeDir(deps, layout);
+    writeState(layout.stateFile, { ...state, running: null });
+    throw error;
   }
 }
 
-function colorLaunch(layout: StackLayout, spec: DeploymentSpec, state: StackState, request: UpRequest, color: Color) {
+/** nginx's port: the spec's (or --router-port), else the first free fallback when it was not given explicitly. */
+async function chooseStackRouterPort(
+  deps: RuntimeDeps,
+  spec: DeploymentSpec,
+  request: UpRequest,
+  colors: Record<Color, ColorStart>,
+): Promise<RouterPortChoice> {
+  const explicit = request.ports.routerPort !== undefined;
+  const taken = Color.options.map((color) => colors[color].launch.port);
+  return chooseRouterPort(deps, routerPortCandidates(spec.router.port, explicit, taken), explicit);
+}
+
+/** Starts the supervisor on a plan of both colors and nginx; what it started, by name, once it reports them. */
+async function startSupervised(
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  stack: { readonly spec: DeploymentSpec; readonly nginx: string; readonly colors: Record<Color, ColorStart>; readonly routerPort: number },
+): Promise<Record<StackProcess, Started>> {
+  const processes = [
+    ...Color.options.map((color) => colorProcess(deps, layout, stack.colors[color].launch)),
+    nginxProcess(deps, stack.nginx, layout, stack.routerPort),
+  ];
+  const offsets = logOffsets(layout, STACK_PROCESSES);
+  const since = deps.clock.now();
+  const supervisorPid = startSupervisor(deps, layout, supervisorPlan(deps, layout, supervisorPolicy(stack.spec), processes));
+  const started = startedByName(await awaitSupervised(deps, layout, stackProcesses(processes), offsets, since));
+  deps.progress(
+    `Started blue (pid ${started.blue.pid}), green (pid ${started.green.pid}) and nginx (pid ${started.nginx.pid}) under the supervisor (pid ${supervisorPid}); waiting until they are healthy...`,
+  );
+  return started;
+}
+
+/** The colors' log level: --log-level, or the service's default. @throws DeployError USAGE for an unknown level */
+function serviceLogLevel(requested: string | undefined): LogLevel {
+  const parsed = LogLevel.safeParse(requested ?? SERVICE_ENV_DEFAULTS.LOG_LEVEL);
+  if (!parsed.success) throw new DeployError('USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${requested}".`);
+  return parsed.data;
+}
+
+/** A color's model: the --<color>-model flag, else the one last released to it, else the spec's. */
+function colorStart(
+  layout: StackLayout,
+  spec: DeploymentSpec,
+  state: StackState,
+  request: UpRequest,
+  service: RunningStack['service'],
+  color: Color,
+): ColorStart {
   const flag = request.models[color];
   const released = state.models[color];
   const [path, source]: [string, ModelSource] = flag
@@ -267,13 +282,83 @@ function colorLaunch(layout: StackLayout, spec: DeploymentSpec, state: StackStat
       ? [released, 'last release']
       : [spec.colors[color].model, 'spec'];
   const model: ModelFile = resolveModel(layout.workspaceRoot, path, `${color}'s model (from the ${source})`);
-  return { launch: { color, model, port: spec.colors[color].port }, source };
+  return { launch: { color, model, port: spec.colors[color].port, service }, source };
 }
 
-function launchOf(launches: ReturnType<typeof colorLaunch>[], color: Color): Omit<ColorLaunch, 'service'> {
-  const found = launches.find((item) => item.launch.color === color);
-  if (!found) throw new Error(`no launch for ${color}`);
-  return found.launch;
+/** @throws DeployError PORT_UNAVAILABLE when a color's port can not be bound */
+async function requireColorPortsFree(deps: RuntimeDeps, colors: Record<Color, ColorStart>): Promise<void> {
+  for (const color of Color.options) {
+    const { port } = colors[color].launch;
+    const bind = await deps.canBind(port, SERVICE_HOST);
+    if (!bind.ok) {
+      throw new DeployError('PORT_UNAVAILABLE', `${color}'s port ${port} ${explainBind(bind)}.`, {
+        hint: `Stop what listens on ${port}, or pass --${color}-port (or BLUEGREEN_${color.toUpperCase()}_PORT).`,
+      });
+    }
+  }
+}
+
+/** What must exist before a process starts: the runtime folder, the stack's copy of the service, the route links, nginx's tested config. */
+async function prepareFiles(
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  files: { readonly nginx: string; readonly spec: DeploymentSpec; readonly routes: StackState['routes']; readonly routerPort: number },
+): Promise<void> {
+  prepareRuntimeDir(deps, layout);
+  copyServiceBuild(layout);
+  writeRouteLinks(layout, files.routes, files.spec.canary.slots);
+  await writeAndTestNginxConf(deps, files.nginx, layout, files.spec, files.routerPort);
+}
+
+/** The stack's own processes of a plan (a plan may also hold the shadow relay), as `awaitSupervised` wants them. */
+function stackProcesses(processes: readonly SupervisedProcess[]): { name: StackProcess; config: string }[] {
+  return processes
+    .filter((item): item is SupervisedProcess & { name: StackProcess } => (STACK_PROCESSES as readonly string[]).includes(item.name))
+    .map((item) => ({ name: item.name, config: item.config }));
+}
+
+/** The started processes by name. @throws DeployError START_FAILED when the plan lacks one of them */
+function startedByName(started: readonly Started[]): Record<StackProcess, Started> {
+  const named = (name: StackProcess): Started => {
+    const found = started.find((item) => item.name === name);
+    if (!found)
+      throw new DeployError('START_FAILED', `The supervisor's plan has no ${name}; \`deploy:down\` then \`deploy:up\` starts afresh.`);
+    return found;
+  };
+  return { blue: named('blue'), green: named('green'), nginx: named('nginx') };
+}
+
+/**
+ * Waits until both colors and nginx answer; what each color said about itself.
+ * @throws DeployError START_FAILED when one exits or is not healthy in time, with its last log lines
+ */
+async function awaitHealthy(
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  started: Record<StackProcess, Started>,
+  expect: {
+    readonly router: { readonly port: number; readonly live: Color; readonly previewPathPrefix: string };
+    readonly colorPorts: Record<Color, number>;
+    readonly timeoutMs: number;
+  },
+): Promise<Record<Color, ColorFacts>> {
+  const { router } = expect;
+  const items: AwaitedProcess<ColorFacts | true>[] = [
+    ...Color.options.map((color) => ({
+      started: started[color],
+      probe: () => probeColor(deps, layout, color, expect.colorPorts[color]),
+    })),
+    { started: started.nginx, probe: () => probeRouter(deps, router.port, router.live, router.previewPathPrefix) },
+  ];
+  const ready = await waitUntilReady(deps, items, expect.timeoutMs);
+  if (!ready.ok) throw startFailure(layout, ready.failed, ready.reason);
+  await awaitSupervisorReady(deps, layout, Object.values(started));
+  const facts = (color: Color): ColorFacts => {
+    const found = ready.facts.get(color);
+    if (found === undefined || found === true) throw new Error(`no health facts for ${color}`);
+    return found;
+  };
+  return { blue: facts('blue'), green: facts('green') };
 }
 
 function startFailure(layout: StackLayout, failed: Started, reason: string): DeployError {
@@ -368,36 +453,34 @@ export async function stackDown(
       notes: [`There is no state folder at ${layout.stateDir}: nothing was started from it.`],
     };
   }
-  {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-    const processes = await stopAll(deps, layout, timeoutMs);
-    // Shadow traffic's relay, when `deploy:shadow on` started one (backends/local/shadow.ts).
-    const relay = await stopShadowRelay(deps, layout, timeoutMs);
-    if (relay) processes.push(relay);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+  const processes = await stopAll(deps, layout, timeoutMs);
+  // Shadow traffic's relay, when `deploy:shadow on` started one (backends/local/shadow.ts).
+  const relay = await stopShadowRelay(deps, layout, timeoutMs);
+  if (relay) processes.push(relay);
 
-    const notes: string[] = [];
-    if (existsSync(layout.logDir)) saveNginxLogs(layout);
-    const removedRuntimeDir = removeRuntimeDir(deps, layout);
-    if (processes.every((item) => item.result !== 'survived SIGKILL')) rmSync(layout.serviceCopyDir, { recursive: true, force: true });
-    if (!removedRuntimeDir && existsSync(layout.runtimeDir)) notes.push(`Left ${layout.runtimeDir} alone: it is not this user's folder.`);
+  const notes: string[] = [];
+  if (existsSync(layout.logDir)) saveNginxLogs(layout);
+  const removedRuntimeDir = removeRuntimeDir(deps, layout);
+  if (processes.every((item) => item.result !== 'survived SIGKILL')) rmSync(layout.serviceCopyDir, { recursive: true, force: true });
+  if (!removedRuntimeDir && existsSync(layout.runtimeDir)) notes.push(`Left ${layout.runtimeDir} alone: it is not this user's folder.`);
 
-    const read = readState(layout.stateFile);
-    if (read.kind === 'corrupt') {
-      const aside = `${layout.stateFile}.corrupt-${new Date(deps.clock.now()).toISOString().replace(/[:.]/g, '-')}`;
-      renameSync(layout.stateFile, aside);
-      notes.push(`The state file was not readable (${read.problem}); moved it to ${aside}. The next \`up\` starts with blue live.`);
-    } else if (options.reset) {
-      rmSync(layout.stateFile, { force: true });
-      notes.push('Forgot the last live color and released models (--reset); the next `up` uses the spec. The history is kept.');
-    } else if (read.kind === 'ok' && read.state.running) {
-      writeState(layout.stateFile, { ...read.state, running: null });
-    }
-
-    const survivors = processes.filter((item) => item.result === 'survived SIGKILL');
-    if (survivors.length > 0) throw new DeployError('STOP_FAILED', survivors.map((item) => `${item.name} (pid ${item.pid})`).join(', '));
-    const acted = processes.some((item) => item.result === 'stopped' || item.result === 'killed');
-    return { kind: acted || removedRuntimeDir ? 'stopped' : 'nothing', processes, removedRuntimeDir, notes };
+  const read = readState(layout.stateFile);
+  if (read.kind === 'corrupt') {
+    const aside = `${layout.stateFile}.corrupt-${new Date(deps.clock.now()).toISOString().replace(/[:.]/g, '-')}`;
+    renameSync(layout.stateFile, aside);
+    notes.push(`The state file was not readable (${read.problem}); moved it to ${aside}. The next \`up\` starts with blue live.`);
+  } else if (options.reset) {
+    rmSync(layout.stateFile, { force: true });
+    notes.push('Forgot the last live color and released models (--reset); the next `up` uses the spec. The history is kept.');
+  } else if (read.kind === 'ok' && read.state.running) {
+    writeState(layout.stateFile, { ...read.state, running: null });
   }
+
+  const survivors = processes.filter((item) => item.result === 'survived SIGKILL');
+  if (survivors.length > 0) throw new DeployError('STOP_FAILED', survivors.map((item) => `${item.name} (pid ${item.pid})`).join(', '));
+  const acted = processes.some((item) => item.result === 'stopped' || item.result === 'killed');
+  return { kind: acted || removedRuntimeDir ? 'stopped' : 'nothing', processes, removedRuntimeDir, notes };
 }
 
 /**
@@ -479,36 +562,18 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
       `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}; but the runtime folder ${layout.runtimeDir} (sockets, nginx's config) is gone, so the rest can not be started beside them.`,
     );
   }
-  const launches: ColorLaunch[] = Color.options.map((color) => ({
-    color,
-    model: resolveModel(layout.workspaceRoot, running.colors[color].model, `${color}'s model (as it last ran)`),
-    port: running.colors[color].port,
-    service: running.service,
-  }));
+  const launches: Record<Color, ColorLaunch> = {
+    blue: launchAsItRan(layout, running, 'blue'),
+    green: launchAsItRan(layout, running, 'green'),
+  };
   const fresh = [
-    ...launches.map((launch) => colorProcess(deps, layout, launch)),
+    ...Color.options.map((color) => colorProcess(deps, layout, launches[color])),
     nginxProcess(deps, repair.nginx, layout, running.router.port),
   ];
   const offsets = logOffsets(layout, STACK_PROCESSES);
-  const notes: string[] = [];
-  const { ports, models } = repair.request;
-  const changed = [
-    ports.routerPort !== undefined && ports.routerPort !== running.router.port ? `--router-port=${ports.routerPort}` : '',
-    ...Color.options.map((color) => {
-      const port = color === 'blue' ? ports.bluePort : ports.greenPort;
-      return port !== undefined && port !== running.colors[color].port ? `--${color}-port=${port}` : '';
-    }),
-    ...Color.options.map((color) => (models[color] ? `--${color}-model=${models[color]}` : '')),
-  ].filter(Boolean);
-  if (changed.length > 0)
-    notes.push(
-      `Not applied: ${changed.join(' ')} (the stack is partly running and keeps what it ran; \`deploy:release\` changes the idle color's model, \`deploy:down\` then \`deploy:up\` changes ports).`,
-    );
+  const notes = notAppliedNotes(repair.request, running);
   // The plan the stack runs (a release's config stays), or one made from the state file; a partial `up` changes nothing of what runs.
   const plan = existingPlan(layout) ?? supervisorPlan(deps, layout, supervisorPolicy(spec), fresh);
-  const processes = plan.processes.filter((item): item is typeof item & { name: StackProcess } =>
-    (STACK_PROCESSES as readonly string[]).includes(item.name),
-  );
   const since = deps.clock.now();
   if (supervisor.kind === 'running') {
     updatePlan(deps, layout, plan);
@@ -518,14 +583,8 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
     const pid = startSupervisor(deps, layout, plan);
     notes.push(`Started a new supervisor (pid ${pid}; the last one: ${describeCheck(supervisor)}); it adopted what still ran.`);
   }
-  const started = await awaitSupervised(
-    deps,
-    layout,
-    processes.map((item) => ({ name: item.name, config: item.config })),
-    offsets,
-    since,
-  );
-  for (const item of started) {
+  const reported = await awaitSupervised(deps, layout, stackProcesses(plan.processes), offsets, since);
+  for (const item of reported) {
     const before = checks[item.name];
     notes.push(
       before.kind === 'running' && before.pid === item.pid
@@ -533,52 +592,74 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
         : `${item.name}: ${before.kind === 'running' ? `was running as pid ${before.pid}, now` : `${describeCheck(before)}; started again as`} pid ${item.pid}.`,
     );
   }
+  const started = startedByName(reported);
   const live = readLink(layout.liveSocket) ?? soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
-  const ready = await waitUntilReady<ColorFacts | true>(
-    deps,
-    started.map((item) => ({
-      started: item,
-      probe: () =>
-        item.name === 'nginx'
-          ? probeRouter(deps, running.router.port, live, running.previewPathPrefix)
-          : probeColor(deps, layout, item.name, running.colors[item.name].port),
-    })),
-    repair.request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS,
-  );
-  if (!ready.ok) throw startFailure(layout, ready.failed, ready.reason);
-  await awaitSupervisorReady(deps, layout, started);
-  const facts = (color: Color) => ready.facts.get(color) as ColorFacts;
-  const launchFor = (color: Color) => launches.find((launch) => launch.color === color) as ColorLaunch;
+  const facts = await awaitHealthy(deps, layout, started, {
+    router: { port: running.router.port, live, previewPathPrefix: running.previewPathPrefix },
+    colorPorts: { blue: running.colors.blue.port, green: running.colors.green.port },
+    timeoutMs: repair.request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+  });
   const colors = {
-    blue: colorRun(launchFor('blue'), facts('blue'), running.colors.blue.startedAt),
-    green: colorRun(launchFor('green'), facts('green'), running.colors.green.startedAt),
+    blue: colorRun(launches.blue, facts.blue, running.colors.blue.startedAt),
+    green: colorRun(launches.green, facts.green, running.colors.green.startedAt),
   };
   writeState(layout.stateFile, { ...state, running: { ...running, colors } });
-  const color = (name: Color): StartedColor =>
-    startedColor(
-      name,
+  const startedColor = (color: Color) =>
+    describeStartedColor(
+      color,
       {
-        pid: started.find((item) => item.name === name)?.pid ?? null,
-        port: running.colors[name].port,
-        model: running.colors[name].model,
-        modelSource: state.models[name] ? 'last release' : 'spec',
+        pid: started[color].pid,
+        port: running.colors[color].port,
+        model: running.colors[color].model,
+        modelSource: state.models[color] ? 'last release' : 'spec',
       },
-      facts(name),
+      facts[color],
     );
   return startedResult(layout, {
     routes: state.routes,
     live,
     router: running.router,
     previewPathPrefix: running.previewPathPrefix,
-    nginxPid: started.find((item) => item.name === 'nginx')?.pid ?? null,
-    colors: { blue: color('blue'), green: color('green') },
+    nginxPid: started.nginx.pid,
+    colors: { blue: startedColor('blue'), green: startedColor('green') },
     notes,
     durationMs: deps.clock.now() - repair.begin,
   });
 }
 
+/** A color as the state file says it last ran (a partial `up` starts it the same way). */
+function launchAsItRan(layout: StackLayout, running: RunningStack, color: Color): ColorLaunch {
+  return {
+    color,
+    model: resolveModel(layout.workspaceRoot, running.colors[color].model, `${color}'s model (as it last ran)`),
+    port: running.colors[color].port,
+    service: running.service,
+  };
+}
+
+/** A partial `up` keeps what the stack ran: the flags that would change it are named as not applied. */
+function notAppliedNotes(request: UpRequest, running: RunningStack): string[] {
+  const { ports, models } = request;
+  const changed = [
+    ports.routerPort !== undefined && ports.routerPort !== running.router.port ? `--router-port=${ports.routerPort}` : '',
+    ...Color.options.map((color) => {
+      const port = color === 'blue' ? ports.bluePort : ports.greenPort;
+      return port !== undefined && port !== running.colors[color].port ? `--${color}-port=${port}` : '';
+    }),
+    ...Color.options.map((color) => (models[color] ? `--${color}-model=${models[color]}` : '')),
+  ].filter(Boolean);
+  if (changed.length === 0) return [];
+  return [
+    `Not applied: ${changed.join(' ')} (the stack is partly running and keeps what it ran; \`deploy:release\` changes the idle color's model, \`deploy:down\` then \`deploy:up\` changes ports).`,
+  ];
+}
+
 /** One color of `up`'s result: how it was started and what its /health said. */
-function startedColor(color: Color, run: Pick<StartedColor, 'pid' | 'port' | 'model' | 'modelSource'>, facts: ColorFacts): StartedColor {
+function describeStartedColor(
+  color: Color,
+  run: Pick<StartedColor, 'pid' | 'port' | 'model' | 'modelSource'>,
+  facts: ColorFacts,
+): StartedColor {
   return {
     color,
     ...run,
@@ -614,7 +695,7 @@ function startedResult(
     previewUrl: `${routerUrl}${up.previewPathPrefix}`,
     nginxPid: up.nginxPid,
     colors: up.colors,
-    notes: up.notes,
+    notes: [...up.notes],
     durationMs: up.durationMs,
     stateDir: layout.stateDir,
     logDir: layout.logDir,

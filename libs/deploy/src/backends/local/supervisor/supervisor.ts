@@ -4,7 +4,8 @@ import { connect } from 'node:net';
 import { setPriority } from 'node:os';
 import pino from 'pino';
 import { httpClient, processControl } from '../../../effects/real-deps';
-import { HISTORY_SCHEMA_VERSION, appendHistory } from '../../../history/history';
+import { HISTORY_SCHEMA_VERSION } from '../../../history/history';
+import type { HistoryStore } from '../../../history/store';
 import { appendLogHeader, logTail } from '../services/color-service';
 import { type ProcessReport, type SupervisedProcess, type SupervisorPlan, backoffMs, readPlan, writeJsonAtomic } from './supervisor-files';
 
@@ -40,7 +41,8 @@ interface Tracked {
  * failed after too many restarts in a row (with the last lines of its log), kills and restarts one
  * whose health probe fails too long, and reports everything in its status file at once. SIGHUP:
  * read the plan again (new config = replace that process; a failed one is tried again). SIGTERM:
- * exit, leaving the processes running (`down` stops them, in its own order).
+ * exit, leaving the processes running (`down` stops them, in its own order). Restarts and failures
+ * go to the stack's history through the {@link HistoryStore} it is given, in the order they happen.
  *
  * Written by hand rather than with pm2 or similar: those run a daemon per user (not per stack),
  * keep their own state in ~/.pm2 and name processes globally, while this stack's pid files,
@@ -51,8 +53,13 @@ export class Supervisor {
   private readonly log = pino({ base: { supervisor: process.pid } }, pino.destination({ sync: true }));
   private readonly startedAt = new Date().toISOString();
   private plan: SupervisorPlan;
+  /** The last history write: each waits for the one before, so lines keep the order of events. */
+  private historyWritten: Promise<void> = Promise.resolve();
 
-  constructor(private readonly planFile: string) {
+  constructor(
+    private readonly planFile: string,
+    private readonly history: HistoryStore,
+  ) {
     this.plan = readPlan(planFile);
   }
 
@@ -238,7 +245,7 @@ export class Supervisor {
       const tail = logTail(item.spec.logFile, item.logOffset);
       item.report = { ...item.report, phase: 'failed', since: new Date(at).toISOString(), logTail: tail };
       this.log.error({ process: item.spec.name, reason, restartsInARow: item.inARow - 1 }, 'failed: not restarted again');
-      this.history(item, 'failed', reason, null, 0);
+      this.recordRestart(item, 'failed', reason, null, 0);
       this.writeStatus();
       return;
     }
@@ -249,7 +256,7 @@ export class Supervisor {
     this.later(item, delay, () => {
       item.report = { ...item.report, restarts: item.report.restarts + 1 };
       this.start(item);
-      this.history(item, 'restarted', reason, item.report.pid, Date.now() - at);
+      this.recordRestart(item, 'restarted', reason, item.report.pid, Date.now() - at);
     });
   }
 
@@ -324,27 +331,29 @@ export class Supervisor {
     processControl.signal(pid, 'SIGKILL');
   }
 
-  private history(item: Tracked, outcome: 'restarted' | 'failed', exit: string, pid: number | null, durationMs: number): void {
-    try {
-      appendHistory(this.plan.historyFile, {
-        schemaVersion: HISTORY_SCHEMA_VERSION,
-        time: new Date().toISOString(),
-        user: this.plan.user,
-        backend: 'local',
-        durationMs: Math.round(durationMs),
-        command: 'restart',
-        process: item.spec.name,
-        outcome,
-        exit,
-        restarts: item.report.restarts,
-        pid,
-        ...(outcome === 'failed' && item.report.logTail
-          ? { reason: `${exit}. Last lines of ${item.spec.logFile}:\n${item.report.logTail}` }
-          : {}),
-      });
-    } catch (error) {
-      this.log.error({ error: (error as Error).message }, 'could not write the history');
-    }
+  private recordRestart(item: Tracked, outcome: 'restarted' | 'failed', exit: string, pid: number | null, durationMs: number): void {
+    const entry = {
+      schemaVersion: HISTORY_SCHEMA_VERSION,
+      time: new Date().toISOString(),
+      user: this.plan.user,
+      backend: 'local',
+      durationMs: Math.round(durationMs),
+      command: 'restart',
+      process: item.spec.name,
+      outcome,
+      exit,
+      restarts: item.report.restarts,
+      pid,
+      ...(outcome === 'failed' && item.report.logTail
+        ? { reason: `${exit}. Last lines of ${item.spec.logFile}:\n${item.report.logTail}` }
+        : {}),
+    } as const;
+    this.historyWritten = this.historyWritten
+      .then(() => this.history.append(entry))
+      .then(
+        () => undefined,
+        (error: Error) => this.log.error({ error: error.message, where: this.history.where }, 'could not write the history'),
+      );
   }
 
   private writeStatus(): void {

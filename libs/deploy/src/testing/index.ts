@@ -1,0 +1,12 @@
+/**
+ * `@mlbg/deploy/testing`: what tests and benchmarks outside this library use to drive a stack.
+ * Kept apart from `@mlbg/deploy` so test helpers never become part of the tool's API.
+ */
+/** Free loopback ports, for a stack or a server beside another one. */
+export { freePort, freePorts } from '../effects/real-deps';
+/** Keep-alive load that counts every answer, with its time and color (the fault tests and the bench's outage run). */
+export { failureKinds, keepAliveLoad, summarize } from './keepalive-load';
+export type { LoadReport, Seen } from './keepalive-load';
+/** Seeded synthetic canary intervals for the judge (its simulation spec and the bench's judge case). */
+export { modelOfCard, seededRandom, simulatedColor, simulatedWindow } from './judge-traffic';
+export type { ModelCard, ModelFunction, SampleSize, Traffic } from './judge-traffic';
