@@ -61,6 +61,63 @@ export async function startBaselineServer(options: {
   return server;
 }
 
+/** An nginx the bench started, rendered as `deploy:up` renders the stack's, in front of one socket. */
+export interface Router {
+  readonly url: string;
+  readonly child: Child;
+}
+
+/**
+ * Links `live.sock`, `preview.sock` and the canary slots in `socketDir` to `socketName` (a socket in
+ * that folder), and starts an nginx on `port` rendered by the deploy library exactly as `deploy:up`
+ * renders the stack's (`localNginxSite` + `renderNginxConf`), its prefix in `prefix`: the same proxy
+ * path a color is reached by. Resolves once `/health` answers through it; the caller stops it (SIGQUIT).
+ */
+export async function startRouter(options: {
+  readonly workspaceRoot: string;
+  readonly nginx: string;
+  readonly socketDir: string;
+  readonly socketName: string;
+  readonly prefix: string;
+  readonly port: number;
+  readonly name: string;
+}): Promise<Router> {
+  const { socketDir, socketName, prefix } = options;
+  const spec = loadDeploymentSpec(join(options.workspaceRoot, DEPLOYMENT_SPEC_PATH));
+  symlinkSync(socketName, join(socketDir, LIVE_SOCKET));
+  symlinkSync(socketName, join(socketDir, PREVIEW_SOCKET));
+  for (let slot = 0; slot < spec.canary.slots; slot += 1) symlinkSync(socketName, join(socketDir, liveSlotSocket(slot)));
+
+  writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, localNginxSite(spec, { socketDir, port: options.port })));
+  const nginxArgs = ['-p', `${prefix}/`, '-c', 'nginx.conf'];
+  const check = spawnSync(options.nginx, ['-t', ...nginxArgs], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`nginx -t refused the config of ${options.name}:\n${check.stderr}`);
+  const child = startChild(options.name, options.nginx, [...nginxArgs, '-g', 'daemon off;'], {
+    cwd: prefix,
+    env: process.env,
+    logFile: join(prefix, 'nginx.log'),
+  });
+  const url = `http://127.0.0.1:${options.port}`;
+  try {
+    await waitUntilOk(`${url}/health`, START_TIMEOUT_MS);
+  } catch (error) {
+    await stopChild(child, 'SIGQUIT');
+    throw new Error(`${(error as Error).message}\nnginx said:\n${tail(child)}`);
+  }
+  return { url, child };
+}
+
+/** Makes `dir`, its socket folder `run` and its nginx prefix `nginx`, all open to nginx's workers. */
+export function routerFolders(dir: string): { socketDir: string; prefix: string } {
+  const socketDir = join(dir, 'run');
+  const prefix = join(dir, 'nginx');
+  for (const folder of [dir, socketDir, prefix]) {
+    mkdirSync(folder, { recursive: true });
+    chmodSync(folder, OPEN_DIR_MODE);
+  }
+  return { socketDir, prefix };
+}
+
 /** The bare baseline, served directly and through an nginx with the stack's own generated config. */
 export interface BaselineStack {
   readonly directUrl: string;
@@ -72,56 +129,51 @@ export interface BaselineStack {
 
 /**
  * Starts the baseline server on `ports.server` and on a unix socket, and an nginx on `ports.router`
- * rendered by the deploy library exactly as `deploy:up` renders the stack's, with `live.sock` (and
- * `preview.sock`) pointing at the baseline's socket: the same proxy path a color is reached by.
+ * in front of that socket ({@link startRouter}).
  */
 export async function startBaseline(options: {
   readonly workspaceRoot: string;
   readonly modelPath: string;
   readonly nginx: string;
   readonly ports: { readonly server: number; readonly router: number };
+  /** Its processes' names (default "baseline server", "baseline nginx"). */
+  readonly name?: string;
 }): Promise<BaselineStack> {
   const dir = mkdtempSync(join(tmpdir(), 'mlbg-bench-baseline-'));
-  const socketDir = join(dir, 'run');
-  const prefix = join(dir, 'nginx');
-  for (const folder of [dir, socketDir, prefix]) {
-    mkdirSync(folder, { recursive: true });
-    chmodSync(folder, OPEN_DIR_MODE);
-  }
+  const { socketDir, prefix } = routerFolders(dir);
+  const name = options.name ?? 'baseline';
   const started: Child[] = [];
   const stop = async () => {
-    for (const child of [...started].reverse()) await stopChild(child, child.name === 'baseline nginx' ? 'SIGQUIT' : 'SIGTERM');
+    for (const child of [...started].reverse()) await stopChild(child, child.name.endsWith('nginx') ? 'SIGQUIT' : 'SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const spec = loadDeploymentSpec(join(options.workspaceRoot, DEPLOYMENT_SPEC_PATH));
     const server = await startBaselineServer({
       workspaceRoot: options.workspaceRoot,
       modelPath: options.modelPath,
       port: options.ports.server,
       dir,
       socketPath: join(socketDir, BASELINE_SOCKET),
+      name: `${name} server`,
     });
     started.push(server);
-    symlinkSync(BASELINE_SOCKET, join(socketDir, LIVE_SOCKET));
-    symlinkSync(BASELINE_SOCKET, join(socketDir, PREVIEW_SOCKET));
-    for (let slot = 0; slot < spec.canary.slots; slot += 1) symlinkSync(BASELINE_SOCKET, join(socketDir, liveSlotSocket(slot)));
-
-    writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, localNginxSite(spec, { socketDir, port: options.ports.router })));
-    const nginxArgs = ['-p', `${prefix}/`, '-c', 'nginx.conf'];
-    const check = spawnSync(options.nginx, ['-t', ...nginxArgs], { encoding: 'utf8' });
-    if (check.status !== 0) throw new Error(`nginx -t refused the baseline's config:\n${check.stderr}`);
-    const nginx = startChild('baseline nginx', options.nginx, [...nginxArgs, '-g', 'daemon off;'], {
-      cwd: prefix,
-      env: process.env,
-      logFile: join(dir, 'nginx.log'),
+    const router = await startRouter({
+      workspaceRoot: options.workspaceRoot,
+      nginx: options.nginx,
+      socketDir,
+      socketName: BASELINE_SOCKET,
+      prefix,
+      port: options.ports.router,
+      name: `${name} nginx`,
     });
-    started.push(nginx);
-    const routerUrl = `http://127.0.0.1:${options.ports.router}`;
-    await waitUntilOk(`${routerUrl}/health`, START_TIMEOUT_MS).catch((error: Error) => {
-      throw new Error(`${error.message}\nnginx said:\n${tail(nginx)}`);
-    });
-    return { directUrl: `http://127.0.0.1:${options.ports.server}`, routerUrl, serverPid: server.pid, nginxPid: nginx.pid, stop };
+    started.push(router.child);
+    return {
+      directUrl: `http://127.0.0.1:${options.ports.server}`,
+      routerUrl: router.url,
+      serverPid: server.pid,
+      nginxPid: router.child.pid,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

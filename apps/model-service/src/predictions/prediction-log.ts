@@ -134,8 +134,16 @@ export class PredictionLog {
   record(meta: PredictionMeta, input: ArrayBufferView, rows: number, response: AnyPredictResponse): void {
     if (this.capacity === 0) return;
     // Reduced at once: a large batch (its outputs), a wide input (up to 100 rows of many features), a wide answer.
-    if (rows > MAX_RECORDED_ROWS || input.byteLength > MAX_KEPT_INPUT_BYTES || rows * answerWidth(response) > MAX_KEPT_OUTPUT_VALUES) {
-      this.recordRows(meta, inputDigest(input), rows, predictionOutputs(response));
+    const width = answerWidth(response);
+    if (rows > MAX_RECORDED_ROWS || input.byteLength > MAX_KEPT_INPUT_BYTES || rows * width > MAX_KEPT_OUTPUT_VALUES) {
+      // Only the rows kept are made (one more tells recordRows that the answer was longer); an answer wider than a
+      // record keeps a digest of all of it, so all of it is made.
+      this.recordRows(
+        meta,
+        inputDigest(input),
+        rows,
+        predictionOutputs(response, width > MAX_KEPT_OUTPUT_VALUES ? Infinity : MAX_RECORDED_ROWS + 1),
+      );
       return;
     }
     this.keep(meta, rows, input, response, false, false);
