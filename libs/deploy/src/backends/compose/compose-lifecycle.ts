@@ -137,9 +137,10 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
   } catch (error) {
     runtime.progress(`${color} did not become healthy; putting ${ENV_FILE} and ${service} back as they were...`);
     writeEnvFile(envFile, previousEnv);
+    const removed = await removeFailedContainer(target, service);
     const restored = await recreate().then(
       () => `${service} was recreated as it was before.`,
-      (again: Error) => `Recreating ${service} as it was failed too: ${again.message}`,
+      (again: Error) => `Recreating ${service} as it was failed too: ${again.message}${removed}`,
     );
     throw new DeployError('RELEASE_FAILED', `${(error as Error).message}\n${restored}`);
   }
@@ -268,6 +269,19 @@ async function waitForColor(target: ComposeTarget, runtime: BackendRuntime, colo
     }
     await runtime.clock.sleep(POLL_MS);
   }
+}
+
+/**
+ * Removes the container a failed release left, before the restore recreates it. `up
+ * --force-recreate` alone first stops it, and a crash-looping container (restart: unless-stopped)
+ * that is stopped between two of its runs can be restarted by the engine right after: podman 4.3
+ * answers that stop "already stopped" and then restarts it. Compose renames it and goes on; it keeps
+ * the color's port, and the restored container stays "created" (bind: address already in use).
+ * `docker rm -f` kills and removes it in one step. Returns a note for the error message when it failed.
+ */
+async function removeFailedContainer(target: ComposeTarget, container: string): Promise<string> {
+  const result = await target.run('docker', ['rm', '-f', container], { timeoutMs: 30_000 });
+  return result.code === 0 ? '' : ` (removing the failed ${container} first did not work either: ${result.error ?? result.stderr.trim()})`;
 }
 
 /** The container's restart count and healthcheck status, as far as docker can say (undefined: unknown, or no healthcheck). */
