@@ -9,11 +9,13 @@ import { DeployError, isNotWritable } from '../../errors';
 import { type StackLayout, httpUrl } from './layout';
 import { checkProcess } from './stack/processes';
 import { routesFromLinks, writeRouteLinks } from './nginx/route-links';
+import type { Routes } from '../../routing/routes';
 import { describeCheck, stackDown, stackUp } from './stack/up-down';
 import { releaseModel } from './stack/release';
 import { localStatus } from './stack/status';
 import { captureBodies, shadowOff, shadowOn, shadowStatus } from './shadow/shadow';
-import type { Backend } from '../backend';
+import type { Backend, PastWindow } from '../backend';
+import { localMeter, localServedBetween } from './canary-meter';
 import { type RunningStack, type StackState, type StagedState, readState, stageState } from './stack/state';
 
 /**
@@ -117,12 +119,27 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
     },
     get canary() {
       const state = current();
+      const slots = state?.running?.liveSlots ?? DEFAULT_LIVE_SLOTS;
       return {
-        slots: state?.running?.liveSlots ?? DEFAULT_LIVE_SLOTS,
+        slots,
         previewPathPrefix: state?.running?.previewPathPrefix ?? DEFAULT_PREVIEW_PATH_PREFIX,
-        readAccessLog: async (from: number | 'end') => readFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from),
         request: (call: HttpCall) => deps.http(router(), call),
-        metrics: (color: Color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/metrics' }),
+        meter: (colors: { stable: Color; canary: Color }) =>
+          localMeter(
+            {
+              slots,
+              clock: deps.clock,
+              readAccessLog: async (from) => readFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from),
+              metrics: (color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/metrics' }),
+            },
+            colors,
+          ),
+        servedBetween: (window: PastWindow, routes: Routes) =>
+          localServedBetween(
+            { slots, readAccessLog: async (from) => readFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from) },
+            window,
+            routes,
+          ),
       };
     },
   };
