@@ -141,9 +141,10 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
   } catch (error) {
     runtime.progress(`${color} did not become healthy; putting ${ENV_FILE} and ${service} back as they were...`);
     writeEnvFile(envFile, previousEnv);
+    const removed = await removeFailedContainer(target, service);
     const restored = await recreate().then(
       () => `${service} was recreated as it was before.`,
-      (again: Error) => `Recreating ${service} as it was failed too: ${again.message}`,
+      (again: Error) => `Recreating ${service} as it was failed too: ${again.message}${removed}`,
     );
     throw new DeployError('RELEASE_FAILED', `${(error as Error).message}\n${restored}`);
   }
@@ -272,6 +273,19 @@ async function waitForColor(target: ComposeTarget, runtime: BackendRuntime, colo
     }
     await runtime.clock.sleep(POLL_MS);
   }
+}
+
+/**
+ * Removes the container a failed release left, before the restore recreates it. `up
+ * --force-recreate` alone first stops it, and a crash-looping container (restart: unless-stopped)
+ * can be restarted by the engine after that stop (seen with podman 4.3, about 1 restore in 15, when
+ * the stop comes between two of its runs). Compose renames it and goes on; it keeps the color's
+ * port, and the restored container stays "created" (bind: address already in use). `docker rm -f`
+ * kills and removes it in one step. Returns a note for the error message when it failed.
+ */
+async function removeFailedContainer(target: ComposeTarget, container: string): Promise<string> {
+  const result = await target.run('docker', ['rm', '-f', container], { timeoutMs: 30_000 });
+  return result.code === 0 ? '' : ` (removing the failed ${container} first did not work either: ${result.error ?? result.stderr.trim()})`;
 }
 
 /** The container's restart count and healthcheck status, as far as docker can say (undefined: unknown, or no healthcheck). */
