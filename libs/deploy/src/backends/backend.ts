@@ -122,9 +122,18 @@ export interface UpRequest {
 /** Where a color's model came from, so `up` can say why it runs what it runs. */
 export type ModelSource = 'flag' | 'last release' | 'spec';
 
+/** One replica of a color as `up` started it: its process (local) or container (Compose) name. */
+export interface StartedReplica {
+  readonly name: string;
+  readonly pid: number | null;
+}
+
 export interface StartedColor {
   readonly color: Color;
+  /** Replica 1's process, when there is one. */
   readonly pid: number | null;
+  /** Every replica of the color (where the backend runs them). */
+  readonly replicas?: readonly StartedReplica[];
   readonly port: number;
   readonly url: string;
   readonly model: string;
@@ -189,7 +198,10 @@ export interface ReleaseResult {
   readonly previousModel: string | null;
   /** What the color ran before, so a release can be put back: `release` with these values. */
   readonly previous: { readonly model: string | null; readonly image: string | null };
+  /** Replica 1's process, when there is one. */
   readonly pid: number | null;
+  /** Every replica the release started (where the backend runs them). */
+  readonly replicas?: readonly StartedReplica[];
   readonly version: string;
   readonly featureCount: number;
   readonly modelSha256: string | null;
@@ -206,19 +218,37 @@ export interface ReleaseResult {
  */
 export type ProcessState = 'running' | 'none' | 'dead' | 'not-ours' | 'invalid-pid-file' | 'unknown';
 
+/** One replica of a color as `status` shows it. */
+export interface ReplicaStatus {
+  /** 1-based; replica 1 has the color's port and the color's own process or container name. */
+  readonly replica: number;
+  /** Its process name (`blue-2`) or container (`ml-service-blue-2`). */
+  readonly name: string;
+  readonly process: ProcessState;
+  readonly pid: number | null;
+  /** What its supervisor (or the container engine) says: `ready`, `starting`, `backoff`, ... */
+  readonly phase: string | null;
+  /** Restarts after an unexpected exit, as far as the backend knows. */
+  readonly restarts: number | null;
+  /** Its own /health, on its own socket: the version it serves. */
+  readonly health: HealthView;
+}
+
 export interface ColorStatus {
   readonly color: Color;
   readonly role: 'live' | 'preview' | null;
   readonly process: ProcessState;
-  /** The local process, when there is one. */
+  /** The local process (replica 1's), when there is one. */
   readonly pid: number | null;
-  /** The Compose container. */
+  /** The Compose container (replica 1's). */
   readonly container?: string;
   readonly port: number | null;
   readonly url: string | null;
   readonly model: string | null;
-  /** Kubernetes: the Deployment's ready and desired pods, its image and its `version` label. */
+  /** Healthy and desired replicas (Kubernetes: the Deployment's ready and desired pods). */
   readonly replicas?: { readonly ready: number; readonly desired: number };
+  /** Each replica (local and Compose). */
+  readonly replicaList?: readonly ReplicaStatus[];
   readonly image?: string;
   readonly versionLabel?: string | null;
   readonly health: HealthView;

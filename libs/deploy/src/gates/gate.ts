@@ -47,7 +47,24 @@ export interface ColorAccess {
    * request ids); absent where the backend can not reach a color directly yet.
    */
   request?(color: Color, call: HttpCall): Promise<HttpAnswer>;
+  /**
+   * Each replica of a color, reachable on its own (its own socket); absent, or one replica, where a
+   * color is one process (or the backend reaches it as a whole). The preflight runs on each.
+   */
+  replicas?(color: Color): readonly ReplicaAccess[];
 }
+
+/** One replica of a color, directly. */
+export interface ReplicaAccess {
+  /** How people know it: its process or container name (`blue-2`, `ml-service-blue-2`). */
+  readonly name: string;
+  health(): Promise<HttpAnswer>;
+  predict(body: string): Promise<HttpAnswer>;
+  request?(call: HttpCall): Promise<HttpAnswer>;
+}
+
+/** How many of the target color's replicas must pass the preflight: all of them, or at least this many. */
+export type ReplicaQuorum = 'all' | number;
 
 /** Everything a preflight gate may look at. `facts` is filled by earlier gates for later ones. */
 export interface GateContext {

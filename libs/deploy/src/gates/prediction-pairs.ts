@@ -8,6 +8,7 @@ import {
   predictionOutputs,
 } from '@mlbg/contract';
 import { DeployError } from '../errors';
+import type { HttpAnswer, HttpCall } from '../effects/deps';
 import type { ColorAccess } from './gate';
 import { type AnswerSide, type PredictionPair, pairRecords } from './prediction-diff-report';
 
@@ -31,23 +32,39 @@ function requireRequest(colors: ColorAccess): NonNullable<ColorAccess['request']
   return colors.request.bind(colors);
 }
 
-/** A color's records from its own socket (GET /admin/predictions). */
+/**
+ * A color's records from its own socket (GET /admin/predictions); with replicas, every replica's
+ * (each records what it answered), together.
+ */
 export async function readRecords(colors: ColorAccess, color: Color): Promise<PredictionsResponse> {
   const request = requireRequest(colors);
+  const members = (colors.replicas?.(color) ?? []).flatMap((member) => (member.request ? [{ ...member, request: member.request }] : []));
+  if (members.length <= 1) return readRecordsOf(color, (call) => request(color, call));
+  const each = await Promise.all(members.map((member) => readRecordsOf(member.name, (call) => member.request(call))));
+  const first = each[0] as PredictionsResponse;
+  return {
+    ...first,
+    capacity: each.reduce((sum, item) => sum + item.capacity, 0),
+    recorded: each.reduce((sum, item) => sum + item.recorded, 0),
+    records: each.flatMap((item) => item.records),
+  };
+}
+
+async function readRecordsOf(who: string, request: (call: HttpCall) => Promise<HttpAnswer>): Promise<PredictionsResponse> {
   let answer;
   try {
-    answer = await request(color, { method: 'GET', path: `${PREDICTIONS_ADMIN_PATH}?limit=${ALL_RECORDS}` });
+    answer = await request({ method: 'GET', path: `${PREDICTIONS_ADMIN_PATH}?limit=${ALL_RECORDS}` });
   } catch (error) {
     throw new DeployError(
       'DIFF_UNAVAILABLE',
-      `${color} did not answer GET ${PREDICTIONS_ADMIN_PATH} (${(error as Error).message}); is it running?`,
+      `${who} did not answer GET ${PREDICTIONS_ADMIN_PATH} (${(error as Error).message}); is it running?`,
     );
   }
   const parsed = answer.status === 200 ? PredictionsResponse.safeParse(JSON.parse(answer.body)) : undefined;
   if (!parsed?.success) {
     throw new DeployError(
       'DIFF_UNAVAILABLE',
-      `${color} answered GET ${PREDICTIONS_ADMIN_PATH} with ${answer.status}: ${answer.body.slice(0, 200)}. A service built before prediction records existed has no such route: rebuild it and release it again.`,
+      `${who} answered GET ${PREDICTIONS_ADMIN_PATH} with ${answer.status}: ${answer.body.slice(0, 200)}. A service built before prediction records existed has no such route: rebuild it and release it again.`,
     );
   }
   return parsed.data;

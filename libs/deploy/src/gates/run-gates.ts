@@ -1,4 +1,15 @@
-import type { Gate, GateContext, GateResult } from './gate';
+import type { Color } from '@mlbg/contract';
+import {
+  type ColorAccess,
+  type Gate,
+  type GateContext,
+  type GateFacts,
+  type GateResult,
+  type ReplicaAccess,
+  type ReplicaQuorum,
+  failed,
+  passed,
+} from './gate';
 
 /** The results of a list of gates, run in order until the first failure (the rest are not run). */
 export interface GateRun {
@@ -6,6 +17,9 @@ export interface GateRun {
   readonly results: readonly GateResult[];
   readonly failure?: GateResult;
 }
+
+/** The name of the result that says how many of the target's replicas passed. */
+export const REPLICAS_GATE = 'replicas';
 
 /** Runs the gates one after the other; a gate that throws is a failure that says so, never a pass. */
 export async function runGates(gates: readonly Gate[], context: GateContext, onResult?: (result: GateResult) => void): Promise<GateRun> {
@@ -28,4 +42,84 @@ export async function runGates(gates: readonly Gate[], context: GateContext, onR
     if (!result.ok) return { ok: false, results, failure: result };
   }
   return { ok: true, results };
+}
+
+/**
+ * The preflight of a switch or canary: the gates on the target color, or, where it has several
+ * replicas, on each replica on its own (at the same time), and the color passes when at least
+ * `quorum` of them pass every gate. Each gate's result then lists what each replica showed, and one
+ * more result, `replicas`, says how many passed. The facts (the target's version, ...) are those of
+ * the first replica that passed.
+ */
+export async function runPreflight(gates: readonly Gate[], context: GateContext, quorum: ReplicaQuorum = 'all'): Promise<GateRun> {
+  const members = context.colors.replicas?.(context.to) ?? [];
+  if (members.length <= 1) return runGates(gates, context);
+  const runs = await Promise.all(
+    members.map(async (member) => {
+      const facts: GateFacts = {};
+      const run = await runGates(gates, { ...context, colors: onReplica(context.colors, context.to, member), facts });
+      return { member, facts, run };
+    }),
+  );
+  const required = quorum === 'all' ? members.length : Math.min(quorum, members.length);
+  const passing = runs.filter((item) => item.run.ok);
+  Object.assign(context.facts, (passing[0] ?? runs[0])?.facts ?? {});
+  const results = gates.map((gate) => mergeResults(gate.name, runs, required)).filter((result) => result !== undefined);
+  const wanted = `${required === members.length ? 'all' : `at least ${required} of`} ${members.length} replicas of ${context.to} pass every gate`;
+  const tally = `${passing.length} of ${members.length} replicas of ${context.to} passed every gate${
+    passing.length < members.length
+      ? ` (not: ${runs
+          .filter((item) => !item.run.ok)
+          .map((item) => item.member.name)
+          .join(', ')})`
+      : ''
+  }`;
+  const summary =
+    passing.length >= required
+      ? passed(REPLICAS_GATE, tally, wanted)
+      : failed(
+          REPLICAS_GATE,
+          tally,
+          wanted,
+          `Check each replica of ${context.to} with deploy:status and its log; a replica the supervisor is restarting passes once it is ready again.`,
+        );
+  const all = [...results, summary];
+  const failure = all.find((result) => !result.ok);
+  return failure ? { ok: false, results: all, failure } : { ok: true, results: all };
+}
+
+/** One gate's results on every replica that got to it, as one result: ok when at least `required` passed it. */
+function mergeResults(
+  name: string,
+  runs: readonly { readonly member: ReplicaAccess; readonly run: GateRun }[],
+  required: number,
+): GateResult | undefined {
+  const reached = runs.flatMap(({ member, run }) => {
+    const result = run.results.find((item) => item.name === name);
+    return result ? [{ member, result }] : [];
+  });
+  const first = reached[0]?.result;
+  if (!first) return undefined;
+  const okCount = reached.filter((item) => item.result.ok).length;
+  const observed = reached.map(({ member, result }) => `${member.name}: ${result.observed}`).join(' | ');
+  const hint = reached.find((item) => !item.result.ok)?.result.hint ?? first.hint;
+  return okCount >= required
+    ? passed(name, observed, first.expected)
+    : failed(name, observed, first.expected, hint ?? 'See each replica with deploy:status.');
+}
+
+/** The colors as a gate sees them when `color` is one replica of it. */
+function onReplica(colors: ColorAccess, color: Color, member: ReplicaAccess): ColorAccess {
+  const request = member.request;
+  return {
+    health: (which) => (which === color ? member.health() : colors.health(which)),
+    predict: (which, body) => (which === color ? member.predict(body) : colors.predict(which, body)),
+    recorded: (which) => colors.recorded(which),
+    ...(colors.request
+      ? {
+          request: (which: Color, call: Parameters<NonNullable<ColorAccess['request']>>[1]) =>
+            which === color && request ? request(call) : (colors.request as NonNullable<ColorAccess['request']>)(which, call),
+        }
+      : {}),
+  };
 }

@@ -3,16 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli } from '../cli/run';
 import type { HttpAnswer } from '../effects/deps';
-import {
-  type PidName,
-  SERVICE_MAIN,
-  SHADOW_RELAY,
-  STACK_PROCESSES,
-  SUPERVISOR,
-  type StackLayout,
-  stackLayout,
-} from '../backends/local/layout';
-import { readPidFile } from '../backends/local/stack/processes';
+import { type PidName, SERVICE_MAIN, SHADOW_RELAY, SUPERVISOR, type StackLayout, stackLayout } from '../backends/local/layout';
+import { processesWithPidFiles, readPidFile } from '../backends/local/stack/processes';
 import { canBind, freePorts, httpClient, processControl, realDeps } from '../effects/real-deps';
 import type { SwitchTiming } from '../gates/gate';
 
@@ -100,7 +92,7 @@ export class StackHarness {
   }
 
   rememberPids(): void {
-    for (const name of [...STACK_PROCESSES, SUPERVISOR, SHADOW_RELAY] as PidName[]) {
+    for (const name of [...processesWithPidFiles(this.layout), SUPERVISOR, SHADOW_RELAY] as PidName[]) {
       const pid = this.pid(name);
       if (pid !== undefined) this.seenPids.add(pid);
     }

@@ -1,12 +1,12 @@
 import type { Color } from '@mlbg/contract';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HttpCall, RuntimeDeps } from '../../effects/deps';
+import type { HttpAnswer, HttpCall, RuntimeDeps } from '../../effects/deps';
 import { LOCAL_NGINX_FILES } from '../../render/nginx/nginx-site';
 import { DEFAULT_PREVIEW_PATH_PREFIX } from '../../spec/deployment-spec';
-import { DEFAULT_LIVE_SLOTS } from '../../spec/sockets';
+import { DEFAULT_LIVE_SLOTS, replicaNumbers } from '../../spec/sockets';
 import { DeployError, isNotWritable } from '../../errors';
-import { type StackLayout, httpUrl } from './layout';
+import { type StackLayout, httpUrl, replicaName } from './layout';
 import { checkProcess } from './stack/processes';
 import { routesFromLinks, writeRouteLinks } from './nginx/route-links';
 import { describeCheck, stackDown, stackUp } from './stack/up-down';
@@ -36,9 +36,9 @@ export function requireRunningStack(deps: RuntimeDeps, layout: StackLayout): Sta
 }
 
 /**
- * The local stack as a {@link Backend}: two colors as node processes and a real nginx, under the
- * state folder. Each color is reached through its own unix socket (the path nginx takes), nginx
- * through its port, and routes move by renaming symlinks; the state file follows the links.
+ * The local stack as a {@link Backend}: two colors of node processes (replicas) and a real nginx,
+ * under the state folder. Each replica is reached through its own unix socket (the path nginx
+ * takes), nginx through its port, and routes move by renaming symlinks; the state file follows the links.
  */
 export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
   const running = () => requireRunningStack(deps, layout);
@@ -49,6 +49,15 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
   const router = () => {
     const { router: where } = running().running;
     return { host: where.host, port: where.port };
+  };
+  const replica = (color: Color, number: number) => {
+    const socketPath = layout.replicaSocket(color, number);
+    return {
+      name: replicaName(color, number),
+      health: () => deps.http({ socketPath }, { method: 'GET', path: '/health' }),
+      predict: (body: string) => deps.http({ socketPath }, { method: 'POST', path: '/predict', body }),
+      request: (call: HttpCall) => deps.http({ socketPath }, call),
+    };
   };
   let routerUrl: string | undefined;
   return {
@@ -96,12 +105,14 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
     },
     routerHealth: (route = 'live') =>
       deps.http(router(), { method: 'GET', path: route === 'live' ? '/health' : `${running().running.previewPathPrefix}health` }),
+    // A color as a whole is its replica 1 (the one on the color's port); `replicas` reaches each.
     colors: {
-      health: (color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/health' }),
-      predict: (color, body) => deps.http({ socketPath: layout.socket(color) }, { method: 'POST', path: '/predict', body }),
+      health: (color) => replica(color, 1).health(),
+      predict: (color, body) => replica(color, 1).predict(body),
       // Read at each use: a release may have finished since the backend was made.
       recorded: (color: Color) => current()?.running?.colors[color],
-      request: (color, call) => deps.http({ socketPath: layout.socket(color) }, call),
+      request: (color, call) => replica(color, 1).request(call),
+      replicas: (color) => replicaNumbers(current()?.running?.replicas ?? 1).map((number) => replica(color, number)),
     },
     shadow: {
       on: (request) => {
@@ -122,10 +133,21 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
         previewPathPrefix: state?.running?.previewPathPrefix ?? DEFAULT_PREVIEW_PATH_PREFIX,
         readAccessLog: async (from: number | 'end') => readFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from),
         request: (call: HttpCall) => deps.http(router(), call),
-        metrics: (color: Color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/metrics' }),
+        metrics: (color: Color) => colorMetrics(replicaNumbers(current()?.running?.replicas ?? 1).map((number) => replica(color, number))),
       };
     },
   };
+}
+
+/**
+ * A color's /metrics over all its replicas: their texts one after the other, so the request counters
+ * of every replica add up (the analysis sums each sample it reads). 200 when every replica answered.
+ */
+async function colorMetrics(replicas: readonly { request(call: HttpCall): Promise<HttpAnswer> }[]): Promise<HttpAnswer> {
+  const answers = await Promise.all(replicas.map((item) => item.request({ method: 'GET', path: '/metrics' })));
+  const failed = answers.find((answer) => answer.status !== 200);
+  if (failed) return failed;
+  return { status: 200, headers: answers[0]?.headers ?? {}, body: answers.map((answer) => answer.body).join('\n') };
 }
 
 /** A state write the file system refused, as STATE_NOT_WRITABLE saying what did (not) change; anything else as it is. */

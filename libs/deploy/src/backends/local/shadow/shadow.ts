@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { ProcessInfo, RuntimeDeps } from '../../../effects/deps';
 import { DeployError } from '../../../errors';
 import { RELAY_CAPTURE_PATH, RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus } from './relay/relay';
-import { PREVIEW_SOCKET, SHADOW_RELAY_SOCKET, SHADOW_SOCKET } from '../../../spec/sockets';
+import { runningReplicas } from '../stack/state';
+import { PREVIEW_LINK, SHADOW_RELAY_SOCKET, SHADOW_SOCKET, replicaNumbers, replicaSocket } from '../../../spec/sockets';
 import type { CaptureRequest, CaptureResult, ShadowRequest, ShadowStatus, StoppedProcess } from '../../backend';
 import { SHADOW_RELAY, STACK_ENV_MARKER, type StackLayout } from '../layout';
 import { readPidFile, removePidFile, stopProcess } from '../stack/processes';
@@ -60,11 +61,11 @@ async function relayCall(
 }
 
 /**
- * The relay as a supervised process: forwarding to `preview.sock` (the idle color), probed on its
- * status route. The queue size is fixed when it starts (its config); the percent is set on the
- * running relay and kept here for a restart.
+ * The relay as a supervised process: forwarding to every replica behind the `preview` link (the
+ * idle color), probed on its status route. The queue size is fixed when it starts (its config);
+ * the percent is set on the running relay and kept here for a restart.
  */
-export function relayProcess(deps: RuntimeDeps, layout: StackLayout, request: ShadowRequest): SupervisedProcess {
+export function relayProcess(deps: RuntimeDeps, layout: StackLayout, request: ShadowRequest, replicas: number): SupervisedProcess {
   const paths = shadowPaths(layout);
   const inherited = Object.fromEntries(Object.entries(deps.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
   return {
@@ -76,7 +77,9 @@ export function relayProcess(deps: RuntimeDeps, layout: StackLayout, request: Sh
       ...inherited,
       SWC_NODE_PROJECT: join(layout.workspaceRoot, SWC_PROJECT),
       RELAY_SOCKET: paths.relaySocket,
-      RELAY_TARGET_SOCKET: join(layout.socketDir, PREVIEW_SOCKET),
+      RELAY_TARGET_SOCKETS: replicaNumbers(replicas)
+        .map((replica) => join(layout.socketDir, PREVIEW_LINK, replicaSocket(replica)))
+        .join('\n'),
       RELAY_PERCENT: String(request.percent),
       RELAY_QUEUE_SIZE: String(request.queueSize),
       [STACK_ENV_MARKER]: layout.stateDir,
@@ -85,7 +88,7 @@ export function relayProcess(deps: RuntimeDeps, layout: StackLayout, request: Sh
     pidFile: paths.pidFile,
     stopSignal: 'SIGTERM',
     match: { cmdline: [paths.main], env: { [STACK_ENV_MARKER]: layout.stateDir } },
-    config: JSON.stringify({ main: paths.main, queueSize: request.queueSize }),
+    config: JSON.stringify({ main: paths.main, queueSize: request.queueSize, replicas }),
     probe: { socketPath: paths.relaySocket, path: RELAY_STATUS_PATH, expect: 'ok' },
   };
 }
@@ -112,7 +115,7 @@ function unplanRelay(deps: RuntimeDeps, layout: StackLayout): boolean {
 /** Has the supervisor start the relay and waits until the relay answers. */
 export async function startShadowRelay(deps: RuntimeDeps, layout: StackLayout, request: ShadowRequest): Promise<number> {
   const paths = shadowPaths(layout);
-  const relay = relayProcess(deps, layout, request);
+  const relay = relayProcess(deps, layout, request, runningReplicas(layout.stateFile));
   // updatePlan refuses (STACK_NOT_RUNNING, run `up`) when no supervisor runs: an unsupervised relay would not come back.
   const offsets = logOffsets(layout, [SHADOW_RELAY]);
   const since = deps.clock.now();

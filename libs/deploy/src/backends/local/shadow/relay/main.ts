@@ -16,13 +16,16 @@ function numberFrom(name: string, fallback: number): number {
 }
 
 const socket = process.env['RELAY_SOCKET'];
-const targetSocket = process.env['RELAY_TARGET_SOCKET'];
-if (!socket || !targetSocket) {
-  console.error('shadow-relay: RELAY_SOCKET (where to listen) and RELAY_TARGET_SOCKET (the idle color) are required');
+// One socket per line: the idle color's replicas.
+const targetSockets = (process.env['RELAY_TARGET_SOCKETS'] ?? '').split('\n').filter((line) => line !== '');
+if (!socket || targetSockets.length === 0) {
+  console.error(
+    "shadow-relay: RELAY_SOCKET (where to listen) and RELAY_TARGET_SOCKETS (the idle color's replica sockets, one per line) are required",
+  );
   process.exit(1);
 }
 const { server, status } = createRelay({
-  targetSocket,
+  targetSockets,
   percent: Math.min(100, numberFrom('RELAY_PERCENT', 100)),
   queueSize: Math.max(1, numberFrom('RELAY_QUEUE_SIZE', 1000)),
   concurrency: Math.max(1, numberFrom('RELAY_CONCURRENCY', 4)),

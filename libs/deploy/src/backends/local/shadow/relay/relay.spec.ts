@@ -60,20 +60,25 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
   });
 
   const start = async (
-    options: { percent?: number; queueSize?: number; concurrency?: number; random?: () => number },
-    idle: (seen: { url: string; headers: Record<string, unknown>; body: string }) => 'answer' | 'hang',
+    options: { percent?: number; queueSize?: number; concurrency?: number; random?: () => number; replicas?: number },
+    idle: (seen: { url: string; headers: Record<string, unknown>; body: string; replica: number }) => 'answer' | 'hang',
   ) => {
-    const target = join(dir, 'idle.sock');
-    const fake = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      req.on('end', () => {
-        if (idle({ url: req.url ?? '', headers: req.headers, body }) === 'answer') res.writeHead(200).end('{}');
+    const targets = Array.from({ length: options.replicas ?? 1 }, (_, index) =>
+      join(dir, index === 0 ? 'idle.sock' : `idle-${index + 1}.sock`),
+    );
+    for (const [index, target] of targets.entries()) {
+      const fake = createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        req.on('end', () => {
+          if (idle({ url: req.url ?? '', headers: req.headers, body, replica: index + 1 }) === 'answer') res.writeHead(200).end('{}');
+        });
       });
-    });
-    await listen(fake, target);
+      await listen(fake, target);
+      servers.push(fake);
+    }
     const relay = createRelay({
-      targetSocket: target,
+      targetSockets: targets,
       percent: options.percent ?? 100,
       queueSize: options.queueSize ?? 10,
       concurrency: options.concurrency ?? 2,
@@ -82,7 +87,7 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     });
     const socket = join(dir, 'relay.sock');
     await listen(relay.server, socket);
-    servers.push(fake, relay.server);
+    servers.push(relay.server);
     return { socket, status: relay.status };
   };
 
@@ -97,7 +102,12 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     expect(answer.status).toBe(204);
     await until(async () => relay.status().forwarded === 1, 'the copy to be forwarded');
     expect(seen).toEqual([
-      { url: '/predict', body: '{"features":[[1]]}', headers: expect.objectContaining({ 'x-request-id': 'r-1', 'x-mlbg-shadow': '1' }) },
+      {
+        url: '/predict',
+        body: '{"features":[[1]]}',
+        headers: expect.objectContaining({ 'x-request-id': 'r-1', 'x-mlbg-shadow': '1' }),
+        replica: 1,
+      },
     ]);
     expect(seen[0]?.headers['cookie']).toBeUndefined();
   });
@@ -130,5 +140,19 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     expect((await call(relay.socket, 'POST', '/predict', '{}')).status).toBe(204);
     await until(async () => relay.status().failed === 1, 'the failure to be counted');
     expect(relay.status().lastError).toMatch(/ENOENT/);
+  });
+
+  it("takes the idle color's replicas in turn, and passes a copy a gone replica refuses on to the next", async () => {
+    const seen: number[] = [];
+    const relay = await start({ replicas: 2, concurrency: 1 }, (request) => (seen.push(request.replica), 'answer'));
+    for (let i = 0; i < 4; i += 1) await call(relay.socket, 'POST', '/predict', '{}');
+    await until(async () => relay.status().forwarded === 4, 'four copies forwarded');
+    expect(seen).toEqual([1, 2, 1, 2]);
+    await close(servers[0] as Server);
+    rmSync(join(dir, 'idle.sock'), { force: true });
+    for (let i = 0; i < 4; i += 1) await call(relay.socket, 'POST', '/predict', '{}');
+    await until(async () => relay.status().forwarded === 8, 'four more copies forwarded');
+    expect(seen.slice(4)).toEqual([2, 2, 2, 2]);
+    expect(relay.status().failed).toBe(0);
   });
 });

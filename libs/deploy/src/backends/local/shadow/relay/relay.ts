@@ -19,8 +19,11 @@ export const RELAY_CAPTURE_PATH = '/_relay/capture';
 export const MAX_CAPTURE_BODIES = 10_000;
 
 export interface RelayOptions {
-  /** The socket copies go to: the stack's `preview.sock` link, so they follow every switch. */
-  readonly targetSocket: string;
+  /**
+   * The sockets copies go to, taken in turn: every replica of the idle color through the stack's
+   * `preview` link (`<socketDir>/preview/r1.sock`, ...), so they follow every switch.
+   */
+  readonly targetSockets: readonly string[];
   /** 0..100: the share of copies forwarded (the rest are counted as sampled out). */
   percent: number;
   readonly queueSize: number;
@@ -50,7 +53,7 @@ export interface RelayStatus extends RelayCounters {
   readonly queueSize: number;
   readonly queued: number;
   readonly inFlight: number;
-  readonly targetSocket: string;
+  readonly targetSockets: readonly string[];
   /** A capture in progress (or the last one): where, how many wanted, how many written. */
   readonly capture: { readonly file: string; readonly n: number; readonly captured: number; readonly active: boolean } | null;
 }
@@ -78,7 +81,7 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
     queueSize: options.queueSize,
     queued: queue.length,
     inFlight,
-    targetSocket: options.targetSocket,
+    targetSockets: options.targetSockets,
     capture: capture ? { file: capture.file, n: capture.n, captured: capture.captured, active: capture.out !== null } : null,
   });
 
@@ -121,12 +124,25 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
     }
   };
 
-  // A fresh connection per copy (agent: false): it follows preview.sock as it is now.
-  const forward = (copy: Copy) =>
+  // The replicas in turn; one that refuses (restarting) passes the copy on to the next, once.
+  let turn = 0;
+  const forward = async (copy: Copy): Promise<void> => {
+    const first = turn++ % options.targetSockets.length;
+    try {
+      await forwardTo(copy, options.targetSockets[first] as string);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (options.targetSockets.length < 2 || (code !== 'ECONNREFUSED' && code !== 'ENOENT')) throw error;
+      await forwardTo(copy, options.targetSockets[(first + 1) % options.targetSockets.length] as string);
+    }
+  };
+
+  // A fresh connection per copy (agent: false): it follows the preview link as it is now.
+  const forwardTo = (copy: Copy, socketPath: string) =>
     new Promise<void>((resolve, reject) => {
       const req = request(
         {
-          socketPath: options.targetSocket,
+          socketPath,
           method: copy.method,
           path: copy.path,
           agent: false,
