@@ -48,8 +48,8 @@ export async function runGates(gates: readonly Gate[], context: GateContext, onR
  * The preflight of a switch or canary: the gates on the target color, or, where it has several
  * replicas, on each replica on its own (at the same time), and the color passes when at least
  * `quorum` of them pass every gate. Each gate's result then lists what each replica showed, and one
- * more result, `replicas`, says how many passed. The facts (the target's version, ...) are those of
- * the first replica that passed.
+ * more result, `replicas`, says how many passed (and fails when the replicas that passed serve
+ * different models). The facts (the target's version, ...) are those of the first replica that passed.
  */
 export async function runPreflight(gates: readonly Gate[], context: GateContext, quorum: ReplicaQuorum = 'all'): Promise<GateRun> {
   const members = context.colors.replicas?.(context.to) ?? [];
@@ -74,15 +74,24 @@ export async function runPreflight(gates: readonly Gate[], context: GateContext,
           .join(', ')})`
       : ''
   }`;
+  // Replicas of one color must serve one model: a release stopped half way would otherwise pass.
+  const models = new Set(passing.map((item) => `${item.facts.target?.version} ${item.facts.target?.model_sha256}`));
   const summary =
-    passing.length >= required
-      ? passed(REPLICAS_GATE, tally, wanted)
-      : failed(
+    models.size > 1
+      ? failed(
           REPLICAS_GATE,
-          tally,
-          wanted,
-          `Check each replica of ${context.to} with deploy:status and its log; a replica the supervisor is restarting passes once it is ready again.`,
-        );
+          `the replicas of ${context.to} serve different models: ${passing.map((item) => `${item.member.name} ${item.facts.target?.version} (sha256 ${item.facts.target?.model_sha256.slice(0, 12)})`).join(', ')}`,
+          `every replica of ${context.to} serves the same model`,
+          `Release the model you mean to ${context.to} again (deploy:release), so every replica runs it.`,
+        )
+      : passing.length >= required
+        ? passed(REPLICAS_GATE, tally, wanted)
+        : failed(
+            REPLICAS_GATE,
+            tally,
+            wanted,
+            `Check each replica of ${context.to} with deploy:status and its log; a replica the supervisor is restarting passes once it is ready again.`,
+          );
   const all = [...results, summary];
   const failure = all.find((result) => !result.ok);
   return failure ? { ok: false, results: all, failure } : { ok: true, results: all };

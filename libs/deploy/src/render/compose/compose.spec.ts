@@ -22,7 +22,7 @@ describe('renderComposeFiles', () => {
       HOST: '0.0.0.0',
       PORT: '8082',
       MODEL_PATH: '${GREEN_MODEL:-/app/models/v1.1.0/model.onnx}',
-      SOCKET_PATH: '/run/mlbg/green.sock',
+      SOCKET_PATH: '/run/mlbg/green/r1.sock',
       BODY_LIMIT: '1048576',
       MAX_BATCH_ROWS: '10000',
       LOG_LEVEL: 'info',
@@ -69,13 +69,40 @@ describe('renderComposeFiles', () => {
     expect(parse(byPath['docker-compose.yml']).services.nginx.read_only).toBeUndefined();
   });
 
-  it("creates the initial relative symlinks in nginx only when they are missing (the live slots where live.sock points; $$ is Compose's escape for $)", () => {
+  it("creates the initial relative symlinks to the colors' folders in nginx only when they are missing (the live slots where live points; a volume of live.sock keeps its color; $$ is Compose's escape for $)", () => {
     const nginx = parse(byPath['docker-compose.yml']).services.nginx;
     expect(nginx.command[2]).toBe(
-      'cd /run/mlbg && { [ -L live.sock ] || ln -s blue.sock live.sock; } && { [ -L preview.sock ] || ln -s green.sock preview.sock; } && ' +
-        `for link in ${Array.from({ length: 20 }, (_, index) => `live-slot-${String(index).padStart(2, '0')}.sock`).join(' ')} canary.sock; do [ -L $$link ] || ln -s "$$(readlink live.sock)" $$link; done && ` +
+      'cd /run/mlbg && { [ -L live ] || { [ -L live.sock ] && old=$$(readlink live.sock) && ln -s "$${old%.sock}" live; } || ln -s blue live; } && ' +
+        '{ [ -L preview ] || { [ "$$(readlink live)" = blue ] && ln -s green preview; } || ln -s blue preview; } && ' +
+        `for link in ${Array.from({ length: 20 }, (_, index) => `live-slot-${String(index).padStart(2, '0')}`).join(' ')} canary; do [ -L $$link ] || ln -s "$$(readlink live)" $$link; done && ` +
         "exec nginx -g 'daemon off;'",
     );
+  });
+
+  it("runs each replica as a service of its color: the first keeps the color's container name and port and builds the image, the others start after it on the same image, each on its own socket; nginx waits for all", () => {
+    const blue = parse(byPath['docker-compose.blue.yml']).services;
+    expect(Object.keys(blue)).toEqual(['ml-service-blue', 'ml-service-blue-2', 'nginx']);
+    const [first, second] = [blue['ml-service-blue'], blue['ml-service-blue-2']];
+    expect({ name: first.container_name, ports: first.ports, build: first.build !== undefined }).toEqual({
+      name: 'ml-service-blue',
+      ports: ['8081:8081'],
+      build: true,
+    });
+    expect({ name: second.container_name, ports: second.ports, build: second.build, image: second.image }).toEqual({
+      name: 'ml-service-blue-2',
+      ports: undefined,
+      build: undefined,
+      image: first.image,
+    });
+    expect(second.depends_on).toEqual({ 'ml-service-blue': { condition: 'service_started' } });
+    expect([first.environment.SOCKET_PATH, second.environment.SOCKET_PATH]).toEqual(['/run/mlbg/blue/r1.sock', '/run/mlbg/blue/r2.sock']);
+    expect(second.environment.MODEL_PATH).toBe(first.environment.MODEL_PATH);
+    expect(blue.nginx.depends_on).toEqual({
+      'ml-service-blue': { condition: 'service_healthy' },
+      'ml-service-blue-2': { condition: 'service_healthy' },
+    });
+    const one = parse(renderComposeFiles({ ...DEFAULT_DEPLOYMENT_SPEC, replicas: { perColor: 1, mustPass: 'all' } })[2].content).services;
+    expect(Object.keys(one)).toEqual(['ml-service-green', 'nginx']);
   });
 
   it('follows port overrides everywhere', () => {
