@@ -32,6 +32,21 @@ export interface ColorStatus {
   health: HealthView;
   /** Where the backend counts them (the local supervisor, Compose). */
   restarts?: number;
+  /** Healthy and desired replicas. */
+  replicas?: { ready: number; desired: number };
+  /** Each replica (local and Compose). */
+  replicaList?: ReplicaStatus[];
+}
+
+/** One replica of a color: its process or container, what its supervisor says, its own health. */
+export interface ReplicaStatus {
+  replica: number;
+  name: string;
+  process: string;
+  pid: number | null;
+  phase: string | null;
+  restarts: number | null;
+  health: HealthView;
 }
 
 export interface GateResult {
