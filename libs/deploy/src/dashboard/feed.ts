@@ -209,16 +209,22 @@ export class DashboardFeed {
     }
   }
 
-  /** The color's point since its previous scrape; null when it did not answer (and the next answer starts afresh). */
+  /**
+   * The color's point since its previous scrape; null when it did not answer (and the next answer
+   * starts afresh). Where the backend reaches each replica (local), the color's /metrics are all its
+   * replicas' together; else its port's (replica 1's).
+   */
   private async scrape(color: Color, now: number): Promise<TrafficPoint | null> {
     const url = this.stack.status?.colors?.[color].url;
-    if (!url) return null;
+    const canary = this.context?.backend.canary;
+    if (!url && !canary) return null;
     try {
-      const { hostname, port } = new URL(url);
-      const answer = await this.options.http(
-        { host: hostname, port: Number(port) },
-        { method: 'GET', path: '/metrics', timeoutMs: SCRAPE_TIMEOUT_MS },
-      );
+      const answer = canary
+        ? await canary.metrics(color)
+        : await this.options.http(
+            { host: new URL(url ?? '').hostname, port: Number(new URL(url ?? '').port) },
+            { method: 'GET', path: '/metrics', timeoutMs: SCRAPE_TIMEOUT_MS },
+          );
       if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
       const counts = parseMetrics(answer.body);
       const previous = this.lastCounts.get(color);

@@ -291,19 +291,14 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     expect(replay.json<{ result: DiffResult }>().result.report.pairs).toBe(30);
   });
 
-  it('down with shadow on: stops the supervisor first, then nginx, the colors and the relay', async () => {
+  it('down with shadow on: stops the supervisor first, then nginx, the colors (every replica) and the relay', async () => {
     expect((await stack.cli('shadow', 'on')).code).toBe(0);
-    const pids = (['supervisor', 'nginx', 'blue', 'green', 'shadow-relay'] as const).map((name) => stack.pid(name));
+    const names = ['supervisor', 'nginx', 'blue', 'blue-2', 'green', 'green-2', 'shadow-relay'] as const;
+    const pids = names.map((name) => stack.pid(name));
     const down = await stack.cli('down', '--json');
     expect(down.code).toBe(0);
     const { processes } = down.json<{ result: { processes: { name: string; pid: number; result: string }[] } }>().result;
-    expect(processes.map((item) => [item.name, item.pid, item.result])).toEqual([
-      ['supervisor', pids[0], 'stopped'],
-      ['nginx', pids[1], 'stopped'],
-      ['blue', pids[2], 'stopped'],
-      ['green', pids[3], 'stopped'],
-      ['shadow-relay', pids[4], 'stopped'],
-    ]);
+    expect(processes.map((item) => [item.name, item.pid, item.result])).toEqual(names.map((name, index) => [name, pids[index], 'stopped']));
     expect(await stack.leftovers()).toEqual([]);
     expect((await stack.up()).code).toBe(0);
   });

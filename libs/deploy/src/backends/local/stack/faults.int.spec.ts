@@ -333,6 +333,7 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
  * A hung live color on a stack whose spec makes nginx's read timeout (2 s) shorter than the
  * supervisor's unready limit (6 s): clients see nginx's JSON 504 for every request sent while the
  * color hangs, until the supervisor's probe kills it; then 503s while it restarts; then 2xx from it.
+ * One replica per color: with two, nginx passes a hung replica's requests on to its sibling.
  */
 describeWithBinary(NGINX, 'nginx')('a hung live color (real nginx, real services, under load)', () => {
   const TIMEOUTS = { connectSeconds: 1, sendSeconds: 1, readSeconds: 2 };
@@ -348,7 +349,7 @@ describeWithBinary(NGINX, 'nginx')('a hung live color (real nginx, real services
   let stack: StackHarness;
 
   beforeAll(async () => {
-    stack = await StackHarness.create('hung', { spec });
+    stack = await StackHarness.create('hung', { spec, replicas: 1 });
     expect((await stack.up()).code).toBe(0);
   });
   afterEach(() => stopAllLoads());
