@@ -86,6 +86,11 @@ export interface GateFacts {
 /** One check before (or during) a change of routes. A new gate is one file and one line in `gates/index.ts`. */
 export interface Gate {
   readonly name: string;
+  /**
+   * `replica` (the default): run on each replica of the target on its own; `color`: once, on the
+   * color as a whole (e.g. a comparison of answers spread over its replicas).
+   */
+  readonly scope?: 'replica' | 'color';
   run(context: GateContext): Promise<GateResult>;
 }
 

@@ -46,55 +46,77 @@ export async function runGates(gates: readonly Gate[], context: GateContext, onR
 
 /**
  * The preflight of a switch or canary: the gates on the target color, or, where it has several
- * replicas, on each replica on its own (at the same time), and the color passes when at least
- * `quorum` of them pass every gate. Each gate's result then lists what each replica showed, and one
- * more result, `replicas`, says how many passed (and fails when the replicas that passed serve
- * different models). The facts (the target's version, ...) are those of the first replica that passed.
+ * replicas, each replica-scoped gate on each replica on its own (at the same time): the color
+ * passes when at least `quorum` of them pass every such gate and they all serve one model. Each of
+ * those gates' results lists what each replica showed; one more result, `replicas`, says how many
+ * passed. Then the color-scoped gates (the prediction diff) run once on the color as a whole. As
+ * with one process, the results end at the first failure. The facts (the target's version, ...)
+ * are those of the first replica that passed.
  */
 export async function runPreflight(gates: readonly Gate[], context: GateContext, quorum: ReplicaQuorum = 'all'): Promise<GateRun> {
   const members = context.colors.replicas?.(context.to) ?? [];
   if (members.length <= 1) return runGates(gates, context);
+  const perReplica = gates.filter((gate) => gate.scope !== 'color');
   const runs = await Promise.all(
     members.map(async (member) => {
       const facts: GateFacts = {};
-      const run = await runGates(gates, { ...context, colors: onReplica(context.colors, context.to, member), facts });
+      const run = await runGates(perReplica, { ...context, colors: onReplica(context.colors, context.to, member), facts });
       return { member, facts, run };
     }),
   );
   const required = quorum === 'all' ? members.length : Math.min(quorum, members.length);
   const passing = runs.filter((item) => item.run.ok);
   Object.assign(context.facts, (passing[0] ?? runs[0])?.facts ?? {});
-  const results = gates.map((gate) => mergeResults(gate.name, runs, required)).filter((result) => result !== undefined);
-  const wanted = `${required === members.length ? 'all' : `at least ${required} of`} ${members.length} replicas of ${context.to} pass every gate`;
-  const tally = `${passing.length} of ${members.length} replicas of ${context.to} passed every gate${
-    passing.length < members.length
+  const results: GateResult[] = [];
+  for (const gate of perReplica) {
+    const merged = mergeResults(gate.name, runs, required);
+    if (!merged) break;
+    results.push(merged);
+    if (!merged.ok) return { ok: false, results, failure: merged };
+  }
+  const summary = replicasResult(context.to, members.length, required, runs);
+  results.push(summary);
+  if (!summary.ok) return { ok: false, results, failure: summary };
+  const whole = await runGates(
+    gates.filter((gate) => gate.scope === 'color'),
+    context,
+  );
+  return { ok: whole.ok, results: [...results, ...whole.results], ...(whole.failure ? { failure: whole.failure } : {}) };
+}
+
+/** How many replicas passed every gate, and whether they serve one model (a release stopped half way would not). */
+function replicasResult(
+  color: Color,
+  count: number,
+  required: number,
+  runs: readonly { readonly member: ReplicaAccess; readonly facts: GateFacts; readonly run: GateRun }[],
+): GateResult {
+  const passing = runs.filter((item) => item.run.ok);
+  const wanted = `${required === count ? 'all' : `at least ${required} of`} ${count} replicas of ${color} pass every gate`;
+  const models = new Set(passing.map((item) => `${item.facts.target?.version} ${item.facts.target?.model_sha256}`));
+  if (models.size > 1)
+    return failed(
+      REPLICAS_GATE,
+      `the replicas of ${color} serve different models: ${passing.map((item) => `${item.member.name} ${item.facts.target?.version} (sha256 ${item.facts.target?.model_sha256.slice(0, 12)})`).join(', ')}`,
+      `every replica of ${color} serves the same model`,
+      `Release the model you mean to ${color} again (deploy:release), so every replica runs it.`,
+    );
+  const tally = `${passing.length} of ${count} replicas of ${color} passed every gate${
+    passing.length < count
       ? ` (not: ${runs
           .filter((item) => !item.run.ok)
           .map((item) => item.member.name)
           .join(', ')})`
       : ''
   }`;
-  // Replicas of one color must serve one model: a release stopped half way would otherwise pass.
-  const models = new Set(passing.map((item) => `${item.facts.target?.version} ${item.facts.target?.model_sha256}`));
-  const summary =
-    models.size > 1
-      ? failed(
-          REPLICAS_GATE,
-          `the replicas of ${context.to} serve different models: ${passing.map((item) => `${item.member.name} ${item.facts.target?.version} (sha256 ${item.facts.target?.model_sha256.slice(0, 12)})`).join(', ')}`,
-          `every replica of ${context.to} serves the same model`,
-          `Release the model you mean to ${context.to} again (deploy:release), so every replica runs it.`,
-        )
-      : passing.length >= required
-        ? passed(REPLICAS_GATE, tally, wanted)
-        : failed(
-            REPLICAS_GATE,
-            tally,
-            wanted,
-            `Check each replica of ${context.to} with deploy:status and its log; a replica the supervisor is restarting passes once it is ready again.`,
-          );
-  const all = [...results, summary];
-  const failure = all.find((result) => !result.ok);
-  return failure ? { ok: false, results: all, failure } : { ok: true, results: all };
+  return passing.length >= required
+    ? passed(REPLICAS_GATE, tally, wanted)
+    : failed(
+        REPLICAS_GATE,
+        tally,
+        wanted,
+        `Check each replica of ${color} with deploy:status and its log; a replica the supervisor is restarting passes once it is ready again.`,
+      );
 }
 
 /** One gate's results on every replica that got to it, as one result: ok when at least `required` passed it. */
