@@ -4,6 +4,8 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   base: './',
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // '@mlbg/contract' (the server's types and the few functions the page shares with it) through tsconfig.base.json's paths.
+  resolve: { tsconfigPaths: true },
   build: {
     outDir: '../../dist/apps/dashboard',
     emptyOutDir: true,

@@ -2,7 +2,6 @@ export default {
   displayName: 'ci',
   preset: '../../jest.preset.js',
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
     // @actions/workflow-parser is ESM-only and imports JSON the way a bundler does; compile it to CommonJS.
     '^.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } }],
   },

@@ -6,10 +6,11 @@
 export default {
   displayName: 'compose-e2e',
   rootDir: __dirname,
+  // The workspace's compiler settings (@swc/jest; `nx run compose-e2e:typecheck` type-checks).
+  preset: '../../jest.preset.js',
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
-  moduleFileExtensions: ['ts', 'js'],
   testMatch: ['<rootDir>/src/**/*.e2e.ts'],
+  testPathIgnorePatterns: ['/node_modules/'],
   // The files share one stack (fixed container names and ports): one at a time, in file order.
   testSequencer: '<rootDir>/src/support/sequencer.cjs',
   globalSetup: '<rootDir>/src/support/global-setup.ts',

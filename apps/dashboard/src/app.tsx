@@ -3,8 +3,20 @@ import { useMemo, useState } from 'preact/hooks';
 import { CanaryCard } from './canary';
 import { Chart, type Mark } from './chart';
 import { DiffPanel } from './diff';
-import { type Connection, type LiveState, WINDOW_MS, runAction } from './live';
-import { COLORS, type Color, type ColorDetail, type ColorStatus, type HistoryEntry, type Snapshot, type Weights } from './wire';
+import { type ActionCall, type Connection, type LiveState, WINDOW_MS, runAction } from './live';
+import {
+  type ActionName,
+  COLORS,
+  type Color,
+  type ColorDetail,
+  type ColorStatus,
+  type DashboardSnapshot,
+  type HistoryEntry,
+  type Weights,
+  describeWeights,
+  otherColor,
+  soleTarget,
+} from '@mlbg/contract';
 
 /** Commands that move a route or a color: a mark on the charts. */
 const MARKED = new Set(['switch', 'rollback', 'release', 'canary', 'promote', 'shadow']);
@@ -18,18 +30,12 @@ const CONNECTION_TEXT: Record<Connection, string> = {
   unauthorized: 'the dashboard was restarted: open the new URL it printed',
 };
 
-function other(color: Color): Color {
-  return color === 'blue' ? 'green' : 'blue';
+/** `blue` when one color has it all, else `blue 75% / green 25%`. */
+function describe(weights: Weights): string {
+  return soleTarget(weights) ?? describeWeights(weights);
 }
 
-function describe(weights: Weights | undefined): string {
-  if (!weights) return '–';
-  return COLORS.filter((color) => weights[color] > 0)
-    .map((color) => (weights[color] === 100 ? color : `${color} ${weights[color]}%`))
-    .join(' / ');
-}
-
-function versionOf(snapshot: Snapshot, color: Color): string {
+function versionOf(snapshot: DashboardSnapshot, color: Color): string {
   return snapshot.stack.details[color]?.version ?? snapshot.stack.status?.colors?.[color].health.version ?? 'version unknown';
 }
 
@@ -115,11 +121,11 @@ export function App(props: { live: LiveState }) {
 
 function markLabel(entry: HistoryEntry): string {
   if (entry.command === 'canary')
-    return `canary ${entry.canary ?? ''} ${entry.outcome}${entry.outcome === 'started' ? '' : ` at ${entry.weight ?? '?'}%`}`;
-  if (entry.from && entry.to)
-    return `${entry.command} ${entry.from}→${entry.to}${entry.outcome === 'switched' ? '' : ` (${entry.outcome})`}`;
+    return `canary ${entry.canary} ${entry.outcome}${entry.outcome === 'started' ? '' : ` at ${entry.weight}%`}`;
+  if ('from' in entry) return `${entry.command} ${entry.from}→${entry.to}${entry.outcome === 'switched' ? '' : ` (${entry.outcome})`}`;
   if (entry.command === 'shadow') return `shadow ${entry.outcome}`;
-  return `${entry.command}${entry.color ? ` ${entry.color}` : ''}${entry.version ? ` ${entry.version}` : ''}`;
+  if (entry.command === 'release') return `release${entry.color ? ` ${entry.color}` : ''}${entry.version ? ` ${entry.version}` : ''}`;
+  return entry.command;
 }
 
 function ColorCard(props: { color: Color; status: ColorStatus | null; detail: ColorDetail | null }) {
@@ -155,12 +161,6 @@ function ColorCard(props: { color: Color; status: ColorStatus | null; detail: Co
           {status ? `${status.process}${status.pid ? ` (pid ${status.pid})` : ''}${status.container ? ` (${status.container})` : ''}` : '–'}
           {status?.url && <span class="muted"> {status.url}</span>}
         </dd>
-        {status?.restarts !== undefined && (
-          <>
-            <dt>restarts</dt>
-            <dd>{status.restarts}</dd>
-          </>
-        )}
         {status?.replicaList && (
           <>
             <dt>replicas</dt>
@@ -195,7 +195,7 @@ function signatureText(detail: ColorDetail): string {
   return `${detail.featureCount} feature${detail.featureCount === 1 ? '' : 's'}${task ? `, ${task}` : ''}`;
 }
 
-function Routes(props: { snapshot: Snapshot }) {
+function Routes(props: { snapshot: DashboardSnapshot }) {
   const status = props.snapshot.stack.status;
   const routes = status?.routes;
   return (
@@ -248,14 +248,12 @@ function Routes(props: { snapshot: Snapshot }) {
   );
 }
 
-interface Pending {
-  readonly name: string;
-  readonly body: Record<string, unknown>;
+type Pending = ActionCall & {
   readonly question: string;
   readonly confirm: string;
-}
+};
 
-function Actions(props: { snapshot: Snapshot; live: LiveState }) {
+function Actions(props: { snapshot: DashboardSnapshot; live: LiveState }) {
   const { snapshot } = props;
   const [pending, setPending] = useState<Pending | null>(null);
   const [busy, setBusy] = useState(false);
@@ -266,9 +264,9 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
   const canary = snapshot.stack.status?.canary ?? null;
   const live = canary?.stable ?? snapshot.stack.status?.live ?? null;
   const lastSwitch = snapshot.stack.status?.lastSwitch ?? null;
-  const can = (name: string) => snapshot.actions.includes(name) && !busy && live !== null;
+  const can = (name: ActionName) => snapshot.actions.includes(name) && !busy && live !== null;
   // While the live route is split only the canary's own buttons make sense (the commands refuse the others).
-  const moving = (name: string) => can(name) && canary === null;
+  const moving = (name: ActionName) => can(name) && canary === null;
   const splitTitle = canary ? `A canary of ${canary.canary} is in progress: abort or promote it first` : '';
 
   const ask = (next: Pending) => {
@@ -281,7 +279,7 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
     setPending(null);
     setBusy(true);
     try {
-      const { outcome } = await runAction(action.name, action.body);
+      const { outcome } = await runAction(action);
       setResult(
         outcome.ok
           ? { ok: true, text: `${action.name}: done` }
@@ -307,15 +305,15 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
                 // The version the confirmation names is the one the switch insists on (--expect-version):
                 // if the page was behind and the target changed meanwhile, the gates refuse.
                 body: {
-                  color: other(live),
-                  ...(snapshot.stack.details[other(live)] ? { expectVersion: versionOf(snapshot, other(live)) } : {}),
+                  color: otherColor(live),
+                  ...(snapshot.stack.details[otherColor(live)] ? { expectVersion: versionOf(snapshot, otherColor(live)) } : {}),
                 },
-                question: `Switch live traffic from ${live} (${versionOf(snapshot, live)}) to ${other(live)} (${versionOf(snapshot, other(live))})? The preflight gates run first; traffic moves only if they pass.`,
-                confirm: `Switch to ${other(live)}`,
+                question: `Switch live traffic from ${live} (${versionOf(snapshot, live)}) to ${otherColor(live)} (${versionOf(snapshot, otherColor(live))})? The preflight gates run first; traffic moves only if they pass.`,
+                confirm: `Switch to ${otherColor(live)}`,
               })
             }
           >
-            Switch to {other(live)}
+            Switch to {otherColor(live)}
           </button>
           <button
             disabled={!moving('rollback') || !lastSwitch}
@@ -325,7 +323,7 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
               ask({
                 name: 'rollback',
                 body: {},
-                question: `Roll back: move live traffic from ${live} (${versionOf(snapshot, live)}) back to ${lastSwitch.from ?? other(live)} (${versionOf(snapshot, lastSwitch.from ?? other(live))})?`,
+                question: `Roll back: move live traffic from ${live} (${versionOf(snapshot, live)}) back to ${lastSwitch.from} (${versionOf(snapshot, lastSwitch.from)})?`,
                 confirm: 'Roll back',
               })
             }
@@ -337,7 +335,7 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
             onSubmit={(event) => {
               event.preventDefault();
               if (model.trim() === '') return;
-              const idle = other(live);
+              const idle = otherColor(live);
               ask({
                 name: 'release',
                 body: { model: model.trim() },
@@ -354,7 +352,7 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
               aria-label="model path"
             />
             <button type="submit" disabled={!moving('release') || model.trim() === ''} title={splitTitle}>
-              Release to {other(live)}
+              Release to {otherColor(live)}
             </button>
           </form>
         </>
@@ -364,7 +362,7 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
           class="canary-start"
           onSubmit={(event) => {
             event.preventDefault();
-            const idle = other(live);
+            const idle = otherColor(live);
             const defaults = snapshot.canaryDefaults;
             const chosenSteps = steps.trim() === '' ? null : steps.split(',').map((step) => Number(step.trim()));
             const chosenInterval = intervalText.trim() === '' ? null : Number(intervalText.trim());
@@ -411,7 +409,7 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
             aria-label="canary interval (s)"
           />
           <button type="submit" disabled={!can('canary')}>
-            Start canary of {other(live)}
+            Start canary of {otherColor(live)}
           </button>
         </form>
       )}
@@ -453,18 +451,18 @@ function Actions(props: { snapshot: Snapshot; live: LiveState }) {
               ? ask({
                   name: 'shadow',
                   body: { on: false },
-                  question: `Stop mirroring live traffic to ${other(live)} (${versionOf(snapshot, other(live))})?`,
+                  question: `Stop mirroring live traffic to ${otherColor(live)} (${versionOf(snapshot, otherColor(live))})?`,
                   confirm: 'Shadow off',
                 })
               : ask({
                   name: 'shadow',
                   body: { on: true },
-                  question: `Mirror live traffic from ${live} (${versionOf(snapshot, live)}) to ${other(live)} (${versionOf(snapshot, other(live))})? Clients keep getting ${live}'s answers; ${other(live)}'s are kept for deploy:diff.`,
+                  question: `Mirror live traffic from ${live} (${versionOf(snapshot, live)}) to ${otherColor(live)} (${versionOf(snapshot, otherColor(live))})? Clients keep getting ${live}'s answers; ${otherColor(live)}'s are kept for deploy:diff.`,
                   confirm: 'Shadow on',
                 })
           }
         >
-          {snapshot.stack.status.shadow.on ? 'Shadow off' : `Shadow on (to ${other(live)})`}
+          {snapshot.stack.status.shadow.on ? 'Shadow off' : `Shadow on (to ${otherColor(live)})`}
         </button>
       )}
       {busy && (
@@ -542,9 +540,13 @@ function Timeline(props: { entries: readonly HistoryEntry[]; skipped: readonly n
 
 function whatText(entry: HistoryEntry): string {
   if (entry.command === 'canary')
-    return `${entry.stable ?? '?'} (${entry.stableVersion ?? '?'}) → ${entry.canary ?? '?'} (${entry.canaryVersion ?? '?'}) at ${entry.weight ?? '?'}%, steps ${(entry.steps ?? []).join(', ')}% every ${(entry.intervalMs ?? 0) / 1000} s`;
-  if (entry.from && entry.to) return `${entry.from} (${entry.fromVersion ?? '?'}) → ${entry.to} (${entry.toVersion ?? '?'})`;
-  if (entry.command === 'release') return `${entry.color ?? '?'} ← ${entry.model ?? '?'} (${entry.version ?? '?'})`;
+    return `${entry.stable} (${entry.stableVersion ?? '?'}) → ${entry.canary} (${entry.canaryVersion ?? '?'}) at ${entry.weight}%, steps ${entry.steps.join(', ')}% every ${entry.intervalMs / 1000} s`;
+  if ('from' in entry) {
+    // A reconcile line or an unsettled intent names no versions.
+    const versions = 'fromVersion' in entry ? entry : { fromVersion: null, toVersion: null };
+    return `${entry.from} (${versions.fromVersion ?? '?'}) → ${entry.to} (${versions.toVersion ?? '?'})`;
+  }
+  if (entry.command === 'release') return `${entry.color ?? '?'} ← ${entry.model} (${entry.version ?? '?'})`;
   if (entry.command === 'shadow' && entry.percent) return `${entry.percent}% of live mirrored`;
   return '';
 }

@@ -1,7 +1,14 @@
-import type { CanaryInterval, CanaryView, HistoryEntry, Snapshot } from './wire';
+import {
+  type CanaryEntry,
+  type CanaryInterval,
+  type CanaryOutcome,
+  type CanaryView,
+  type DashboardSnapshot,
+  lastCanary,
+} from '@mlbg/contract';
 
-/** How a finished canary's state reads on the card (history.ts CanaryOutcome). */
-const ENDED: Record<string, string> = {
+/** How a finished canary's state reads on the card. */
+const ENDED: Partial<Record<CanaryOutcome, string>> = {
   promoted: 'promoted',
   'rolled-back': 'rolled back',
   aborted: 'aborted',
@@ -10,19 +17,17 @@ const ENDED: Record<string, string> = {
   refused: 'refused by the preflight',
   broken: 'broken: moving the weight back failed',
 };
-const FAILED = new Set(['rolled-back', 'refused', 'broken']);
+const FAILED = new Set<string>(['rolled-back', 'refused', 'broken']);
 
 /**
- * The last canary in the history: its `started` line and its end, when it has one. A start the
- * preflight refused has only its end (`refused`): nothing started.
+ * The canary the card shows: the last one's `started` line and its end (the server's own
+ * `lastCanary`); a start the preflight refused after it is shown as that refusal (nothing started).
  */
-export function lastCanary(entries: readonly HistoryEntry[]): { started: HistoryEntry | null; end: HistoryEntry | null } | null {
-  const canaries = entries.filter((entry) => entry.command === 'canary');
-  const last = canaries.at(-1);
+function shownCanary(snapshot: DashboardSnapshot): { started: CanaryEntry | null; end: CanaryEntry | null } | null {
+  const last = lastCanary(snapshot.history.entries, snapshot.backend);
   if (!last) return null;
-  if (last.outcome === 'started') return { started: last, end: null };
-  const before = canaries.at(-2);
-  return { started: before?.outcome === 'started' ? before : null, end: last };
+  if (last.refused) return { started: null, end: last.refused };
+  return { started: last.started ?? null, end: last.end ?? null };
 }
 
 const percent = (rate: number | null) => (rate === null ? 'n/a' : `${(100 * rate).toFixed(2)}%`);
@@ -33,10 +38,10 @@ const ms = (value: number | null) => (value === null ? 'n/a' : `${Math.round(val
  * analysis (per color: requests, 5xx share, p99; the verdict and the checks that failed); once it
  * ended, how (promoted, rolled back and why). Shown while a canary runs and after the last one.
  */
-export function CanaryCard(props: { snapshot: Snapshot }) {
+export function CanaryCard(props: { snapshot: DashboardSnapshot }) {
   const { snapshot } = props;
   const view: CanaryView | null = snapshot.stack.status?.canary ?? null;
-  const last = lastCanary(snapshot.history.entries);
+  const last = shownCanary(snapshot);
   if (!view && !last) return null;
   // A canary that ended after the split was last seen, or before any: the history says how.
   const ended = !view && last?.end ? last.end : null;

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { Sample, TrafficPoint } from './wire';
+import type { Sample, TrafficPoint } from '@mlbg/contract';
 
 /** A switch, rollback or release on the charts: a vertical line with its label. */
 export interface Mark {

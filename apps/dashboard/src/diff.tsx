@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
-import type { DiffResult, LastDiff } from './wire';
+import type { DiffAnswer, LastDiff } from '@mlbg/contract';
 
-type Answer = { ok: true; result: DiffResult } | { ok: false; error: { message: string; hint: string } };
+type Failure = { readonly error: { readonly message: string; readonly hint: string } };
 
 const number = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3));
 
@@ -11,17 +11,17 @@ const number = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(0) : v
  * `deploy:diff` on the page: the idle color's answers against the live one's, with the histogram of |diff|.
  */
 export function DiffPanel(props: { latest: LastDiff | null; canCompare: boolean }) {
-  const [failure, setFailure] = useState<Extract<Answer, { ok: false }> | null>(null);
+  const [failure, setFailure] = useState<Failure | null>(null);
   const [busy, setBusy] = useState(false);
   const compare = async () => {
     setBusy(true);
     setFailure(null);
     try {
       // A report made here comes back as the latest one through the event stream.
-      const answer = (await (await fetch('api/diff')).json()) as Answer;
+      const answer = (await (await fetch('api/diff')).json()) as DiffAnswer;
       if (!answer.ok) setFailure(answer);
     } catch (error) {
-      setFailure({ ok: false, error: { message: `The dashboard server did not answer: ${String(error)}`, hint: '' } });
+      setFailure({ error: { message: `The dashboard server did not answer: ${String(error)}`, hint: '' } });
     } finally {
       setBusy(false);
     }

@@ -1,5 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { ActionEvent, HistoryEntry, LastDiff, Sample, Snapshot, StackView } from './wire';
+import type {
+  ActionEvent,
+  ActionName,
+  ActionOutcome,
+  ActionRequest,
+  DashboardEvent,
+  DashboardEventName,
+  DashboardSnapshot,
+} from '@mlbg/contract';
 
 /** The charts' window, as the server keeps it. */
 export const WINDOW_MS = 15 * 60_000;
@@ -8,7 +16,7 @@ export type Connection = 'connecting' | 'live' | 'reconnecting' | 'unauthorized'
 
 export interface LiveState {
   readonly connection: Connection;
-  readonly snapshot: Snapshot | null;
+  readonly snapshot: DashboardSnapshot | null;
   /** Bumped at every new chart point, so the charts redraw. */
   readonly tick: number;
   readonly progress: readonly string[];
@@ -23,27 +31,24 @@ export function useLive(): LiveState {
   const [state, setState] = useState<LiveState>({ connection: 'connecting', snapshot: null, tick: 0, progress: [], lastAction: null });
   useEffect(() => {
     const source = new EventSource('api/events');
-    const on = <T>(event: string, apply: (data: T, state: LiveState) => LiveState) =>
+    // The server's events are the contract's (libs/contract: DashboardEvents), by their names.
+    const on = <E extends DashboardEventName>(event: E, apply: (data: DashboardEvent<E>, state: LiveState) => LiveState) =>
       source.addEventListener(event, (message) =>
-        setState((state) => apply(JSON.parse((message as MessageEvent<string>).data) as T, state)),
+        setState((state) => apply(JSON.parse((message as MessageEvent<string>).data) as DashboardEvent<E>, state)),
       );
-    on<Snapshot>('snapshot', (snapshot, state) => ({ ...state, connection: 'live', snapshot, tick: state.tick + 1 }));
-    on<{ stack: StackView }>('stack', ({ stack }, state) =>
-      state.snapshot ? { ...state, snapshot: { ...state.snapshot, stack } } : state,
-    );
-    on<{ entries: HistoryEntry[]; skippedLines: number[] }>('history', ({ entries, skippedLines }, state) =>
+    on('snapshot', (snapshot, state) => ({ ...state, connection: 'live', snapshot, tick: state.tick + 1 }));
+    on('stack', ({ stack }, state) => (state.snapshot ? { ...state, snapshot: { ...state.snapshot, stack } } : state));
+    on('history', ({ entries, skippedLines }, state) =>
       state.snapshot ? { ...state, snapshot: { ...state.snapshot, history: { entries, skippedLines } } } : state,
     );
-    on<{ diff: LastDiff | null }>('diff', ({ diff }, state) =>
-      state.snapshot ? { ...state, snapshot: { ...state.snapshot, diff } } : state,
-    );
-    on<{ sample: Sample }>('sample', ({ sample }, state) => {
+    on('diff', ({ diff }, state) => (state.snapshot ? { ...state, snapshot: { ...state.snapshot, diff } } : state));
+    on('sample', ({ sample }, state) => {
       if (!state.snapshot) return state;
       const samples = [...state.snapshot.samples, sample].filter((point) => point.t >= sample.t - WINDOW_MS);
       return { ...state, snapshot: { ...state.snapshot, samples }, tick: state.tick + 1 };
     });
-    on<{ line: string }>('progress', ({ line }, state) => ({ ...state, progress: [...state.progress, line].slice(-50) }));
-    on<ActionEvent>('action', (action, state) => ({
+    on('progress', ({ line }, state) => ({ ...state, progress: [...state.progress, line].slice(-50) }));
+    on('action', (action, state) => ({
       ...state,
       lastAction: action,
       progress: action.phase === 'started' ? [] : state.progress,
@@ -62,18 +67,15 @@ export function useLive(): LiveState {
   return state;
 }
 
+/** One action with its body, as the server reads it (`POST /api/actions/<name>`). */
+export type ActionCall = { [N in ActionName]: { readonly name: N; readonly body: ActionRequest<N> } }[ActionName];
+
 /** POSTs one action as the page's buttons do (the cookie carries the token; the browser adds the Origin). */
-export async function runAction(
-  name: string,
-  body: Record<string, unknown>,
-): Promise<{ status: number; outcome: { ok: boolean; error?: { code: string; message: string; hint: string } } }> {
-  const answer = await fetch(`api/actions/${name}`, {
+export async function runAction(call: ActionCall): Promise<{ status: number; outcome: ActionOutcome }> {
+  const answer = await fetch(`api/actions/${call.name}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    body: JSON.stringify(call.body),
   });
-  return {
-    status: answer.status,
-    outcome: (await answer.json()) as { ok: boolean; error?: { code: string; message: string; hint: string } },
-  };
+  return { status: answer.status, outcome: (await answer.json()) as ActionOutcome };
 }

@@ -1,10 +1,7 @@
 import { z } from 'zod';
+import { COLORS } from './colors';
 
 /** The two identical deployments that take turns serving live traffic. */
-export const Color = z.enum(['blue', 'green']);
+export const Color = z.enum(COLORS);
 export type Color = z.infer<typeof Color>;
-
-/** The color that is not `color`. */
-export function otherColor(color: Color): Color {
-  return color === 'blue' ? 'green' : 'blue';
-}
+export { otherColor } from './colors';

@@ -15,7 +15,7 @@ import {
   type ModelProcedures,
 } from './index';
 
-/** Compile-time equality: a drift between schemas and the types clients rely on fails type-checking (ts-jest). */
+/** Compile-time equality: a drift between schemas and the types clients rely on fails type-checking (`nx run contract:typecheck`). */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(): T | undefined {
   return undefined;
@@ -31,7 +31,8 @@ describe("the original design's shapes", () => {
 
   it('accepts the original /predict example and its answer', () => {
     expect(PredictRequest.parse({ features: [[1], [2], [3]] })).toEqual({ features: [[1], [2], [3]] });
-    expect(PredictResponse.parse({ predictions: [1.5, 2, 3], model_version: 'v1.0.0' })).toBeTruthy();
+    const answer = { predictions: [1.5, 2, 3], model_version: 'v1.0.0' };
+    expect(PredictResponse.parse(answer)).toEqual(answer);
   });
 
   it('rejects what must never reach a model', () => {
@@ -91,7 +92,7 @@ describe('error catalogue', () => {
       expect(code).toMatch(/^[A-Z_]+$/);
       expect(entry.status).toBeGreaterThanOrEqual(400);
       expect(entry.message.length).toBeGreaterThan(20);
-      expect(ErrorBody.parse({ detail: entry.message, code })).toBeTruthy();
+      expect(ErrorBody.parse({ detail: entry.message, code })).toEqual({ detail: entry.message, code });
     }
   });
 

@@ -48,3 +48,78 @@ export {
 export { PREDICTIONS_ADMIN_PATH, PredictionRecord, PredictionsResponse, SHADOW_HEADER, predictionOutputs } from './predictions';
 export { LOG_LEVELS, LogLevel, MAX_PREDICTION_LOG_SIZE, SERVICE_ENV_DEFAULTS, ServiceEnv, colorServiceEnv } from './service-env';
 export type { ColorServiceSettings, ServiceEnvName } from './service-env';
+// The deploy tool's wire (libs/deploy): its --json output, its files in the state folder, the dashboard's API and events.
+// Modules without zod (colors, last-canary, route-weights) hold what the dashboard's page runs, so its bundle has no schemas.
+export { COLORS } from './colors';
+export type { ColorName } from './colors';
+export { CanaryLaunch, CanaryResult, CanaryRun, CanaryView } from './deploy-api/canary';
+export { CliError, CliHelp, CliUsageError, CommandResults, FailureResults, cliEnvelope, cliOutput, commandOutput } from './deploy-api/cli';
+export type { CommandName, CommandOutput, CommandResult, ResultCommand } from './deploy-api/cli';
+export {
+  ActionEvent,
+  ActionName,
+  ActionOutcome,
+  ActionRequests,
+  ActionResults,
+  ColorDetail,
+  DashboardEvents,
+  DashboardMeta,
+  DashboardSnapshot,
+  DiffAnswer,
+  EdgeError,
+  FeedEvent,
+  HistoryView,
+  ProgressEvent,
+  Sample,
+  StackView,
+  TrafficPoint,
+  actionOutcome,
+} from './deploy-api/dashboard';
+export type { ActionRequest, DashboardEvent, DashboardEventName } from './deploy-api/dashboard';
+export { DiffReport, DiffResult, DiffSource, DiffTolerance, HistogramBin, LastDiff, LatencySummary } from './deploy-api/diff';
+export { GateResult } from './deploy-api/gate-result';
+export {
+  BackendKind,
+  CanaryColorSample,
+  CanaryInterval,
+  CanaryOutcome,
+  HISTORY_SCHEMA_VERSION,
+  HistoryEntry,
+  MoveEntry,
+  SwitchResultKind,
+} from './deploy-api/history';
+export type { CanaryEntry, HistoryInput } from './deploy-api/history';
+export { lastCanary } from './deploy-api/last-canary';
+export type { LastCanary } from './deploy-api/last-canary';
+export {
+  CaptureResult,
+  DashboardStarted,
+  DownResult,
+  ModelSource,
+  ReleaseOutcome,
+  ReleaseResult,
+  ReleaseSwitchFailure,
+  ShadowResult,
+  StartedColor,
+  StartedReplica,
+  StoppedProcess,
+  SwitchOutcome,
+  SwitchResult,
+  UpResult,
+} from './deploy-api/results';
+export { Routes, Weights } from './deploy-api/routes';
+export { describeWeights, mainTarget, soleTarget } from './deploy-api/route-weights';
+export {
+  BackendStatus,
+  ColorStatus,
+  HealthView,
+  ProcessPhase,
+  ProcessState,
+  RelayStatus,
+  ReplicaStatus,
+  RouterStatus,
+  ShadowStatus,
+  StatusResult,
+  SupervisedStatus,
+  SupervisorStatusView,
+} from './deploy-api/status';

@@ -1,11 +1,13 @@
 import {
   DEPLOYMENT_SPEC_PATH,
-  LIVE_SOCKET,
-  PREVIEW_SOCKET,
-  liveSlotSocket,
+  LIVE_LINK,
+  PREVIEW_LINK,
+  liveSlotLink,
   loadDeploymentSpec,
   localNginxSite,
   renderNginxConf,
+  replicaNumbers,
+  replicaSocket,
 } from '@mlbg/deploy';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -16,7 +18,8 @@ import { type Child, startChild, stopChild, tail, waitForOutput } from './child'
 import { waitUntilOk } from './http-probe';
 
 const BASELINE_SERVER = join(__dirname, 'baseline-server.ts');
-const BASELINE_SOCKET = 'baseline.sock';
+/** The baseline's "color" folder: its processes' sockets, where every route link points. */
+const BASELINE_FOLDER = 'baseline';
 const START_TIMEOUT_MS = 30_000;
 /** Readable and traversable by nginx's workers, which run as `nobody` when the master is root. */
 const OPEN_DIR_MODE = 0o755;
@@ -63,28 +66,34 @@ export async function startBaselineServer(options: {
 
 /** The bare baseline, served directly and through an nginx with the stack's own generated config. */
 export interface BaselineStack {
+  /** Its first process, directly. */
   readonly directUrl: string;
   readonly routerUrl: string;
+  /** The first process's pid (CPU per request is read of it when there is one process). */
   readonly serverPid: number;
+  readonly serverPids: readonly number[];
   readonly nginxPid: number;
   stop(): Promise<void>;
 }
 
 /**
- * Starts the baseline server on `ports.server` and on a unix socket, and an nginx on `ports.router`
- * rendered by the deploy library exactly as `deploy:up` renders the stack's, with `live.sock` (and
- * `preview.sock`) pointing at the baseline's socket: the same proxy path a color is reached by.
+ * Starts `processes` baseline servers (default 1), the first on `ports.server` too, each on a unix
+ * socket in one folder, and an nginx on `ports.router` rendered by the deploy library exactly as
+ * `deploy:up` renders the stack's with as many replicas per color, every route link pointing at
+ * that folder: the same proxy path a color's replicas are reached by.
  */
 export async function startBaseline(options: {
   readonly workspaceRoot: string;
   readonly modelPath: string;
   readonly nginx: string;
   readonly ports: { readonly server: number; readonly router: number };
+  readonly processes?: number;
 }): Promise<BaselineStack> {
+  const processes = options.processes ?? 1;
   const dir = mkdtempSync(join(tmpdir(), 'mlbg-bench-baseline-'));
   const socketDir = join(dir, 'run');
   const prefix = join(dir, 'nginx');
-  for (const folder of [dir, socketDir, prefix]) {
+  for (const folder of [dir, socketDir, join(socketDir, BASELINE_FOLDER), prefix]) {
     mkdirSync(folder, { recursive: true });
     chmodSync(folder, OPEN_DIR_MODE);
   }
@@ -94,18 +103,24 @@ export async function startBaseline(options: {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const spec = loadDeploymentSpec(join(options.workspaceRoot, DEPLOYMENT_SPEC_PATH));
-    const server = await startBaselineServer({
-      workspaceRoot: options.workspaceRoot,
-      modelPath: options.modelPath,
-      port: options.ports.server,
-      dir,
-      socketPath: join(socketDir, BASELINE_SOCKET),
-    });
-    started.push(server);
-    symlinkSync(BASELINE_SOCKET, join(socketDir, LIVE_SOCKET));
-    symlinkSync(BASELINE_SOCKET, join(socketDir, PREVIEW_SOCKET));
-    for (let slot = 0; slot < spec.canary.slots; slot += 1) symlinkSync(BASELINE_SOCKET, join(socketDir, liveSlotSocket(slot)));
+    const committed = loadDeploymentSpec(join(options.workspaceRoot, DEPLOYMENT_SPEC_PATH));
+    const spec = { ...committed, replicas: { ...committed.replicas, perColor: processes } };
+    const servers = [];
+    for (const number of replicaNumbers(processes)) {
+      const server = await startBaselineServer({
+        workspaceRoot: options.workspaceRoot,
+        modelPath: options.modelPath,
+        // One TCP port is enough for the direct cases; the others are reached through nginx only.
+        port: number === 1 ? options.ports.server : 0,
+        dir,
+        socketPath: join(socketDir, BASELINE_FOLDER, replicaSocket(number)),
+        name: number === 1 ? 'baseline server' : `baseline server ${number}`,
+      });
+      started.push(server);
+      servers.push(server);
+    }
+    for (const link of [LIVE_LINK, PREVIEW_LINK, ...Array.from({ length: spec.canary.slots }, (_, slot) => liveSlotLink(slot))])
+      symlinkSync(BASELINE_FOLDER, join(socketDir, link));
 
     writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, localNginxSite(spec, { socketDir, port: options.ports.router })));
     const nginxArgs = ['-p', `${prefix}/`, '-c', 'nginx.conf'];
@@ -121,7 +136,15 @@ export async function startBaseline(options: {
     await waitUntilOk(`${routerUrl}/health`, START_TIMEOUT_MS).catch((error: Error) => {
       throw new Error(`${error.message}\nnginx said:\n${tail(nginx)}`);
     });
-    return { directUrl: `http://127.0.0.1:${options.ports.server}`, routerUrl, serverPid: server.pid, nginxPid: nginx.pid, stop };
+    const [first] = servers;
+    return {
+      directUrl: `http://127.0.0.1:${options.ports.server}`,
+      routerUrl,
+      serverPid: first?.pid ?? 0,
+      serverPids: servers.map((server) => server.pid),
+      nginxPid: nginx.pid,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -5,6 +5,7 @@
  * step was observed at, and how long each weight move took (the slot renames). Writes the JSON to
  * tools/bench/results/canary-<time>.json; exits 1 if a request failed.
  */
+import { commandOutput } from '@mlbg/contract';
 import { realDeps, runCli } from '@mlbg/deploy';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,14 +100,7 @@ async function main(): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     instance?.stop();
     const load = await finished;
-    const canary = JSON.parse(stdout) as {
-      ok: boolean;
-      result: {
-        kind: string;
-        intervals: { weight: number; verdict: string; canary: { p99Ms: number | null }; stable: { p99Ms: number | null } }[];
-      };
-      error?: { message: string };
-    };
+    const canary = commandOutput('canary').parse(JSON.parse(stdout));
     const failed = load.non2xx + load.errors + load.timeouts + load.resets;
     const result = {
       kind: 'canary-under-load',
@@ -119,7 +113,7 @@ async function main(): Promise<number> {
         exitCode: code,
         outcome: canary.result?.kind ?? null,
         error: canary.error?.message ?? null,
-        intervals: canary.result?.intervals ?? [],
+        intervals: canary.result && 'intervals' in canary.result ? canary.result.intervals : [],
       },
       load: {
         requests: load.requests.total,

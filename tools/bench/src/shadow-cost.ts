@@ -81,8 +81,7 @@ async function main(): Promise<void> {
     dead: await fakeIdle(join(socketDir, 'bench-dead.sock'), 'never'),
   };
   const load = await LoadGenerator.start();
-  const shadowCli = (...argv: string[]) =>
-    deploy<{ relay: RelayCounters | null }>(WORKSPACE_ROOT, stack.stateDir, ['shadow', ...argv], progress);
+  const shadowCli = (...argv: string[]) => deploy(WORKSPACE_ROOT, stack.stateDir, ['shadow', ...argv], progress);
   const rows: { case: Case; result: LoadResult; relay: RelayCounters | null }[] = [];
   try {
     progress(`  warm-up: ${WARM_UP_SECONDS} s`);
@@ -99,7 +98,7 @@ async function main(): Promise<void> {
       const switched = await shadowCli(item.shadow ? 'on' : 'off');
       if (!switched.ok) throw new Error(`deploy shadow ${item.shadow ? 'on' : 'off'} failed: ${JSON.stringify(switched.error)}`);
       progress(`  ${item.name}: ${SECONDS} s, ${CONNECTIONS} connections`);
-      const before = (await shadowCli('status')).result.relay;
+      const before = (await shadowCli('status')).result?.relay ?? null;
       const result = await load.run({
         url: `${stack.routerUrl}/predict`,
         method: 'POST',
@@ -107,7 +106,7 @@ async function main(): Promise<void> {
         connections: CONNECTIONS,
         durationSeconds: SECONDS,
       });
-      const after = (await shadowCli('status')).result.relay;
+      const after = (await shadowCli('status')).result?.relay ?? null;
       const relay =
         before && after
           ? {

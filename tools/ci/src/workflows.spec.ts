@@ -136,10 +136,14 @@ describe('ci.yml', () => {
     const install = steps.findIndex((step) => step.run === 'npm ci');
     const shas = steps.findIndex((step) => step.uses?.startsWith('nrwl/nx-set-shas@'));
     const affected = steps.findIndex((step) => /npx nx affected -t lint typecheck test build\b/.test(step.run ?? ''));
+    const integration = steps.findIndex((step) => /npx nx affected -t integration\b/.test(step.run ?? ''));
     expect(install).toBeGreaterThan(-1);
     expect(shas).toBeGreaterThan(install);
     expect(affected).toBeGreaterThan(shas);
     expect(steps[affected].run).toContain('--base="$NX_BASE" --head="$NX_HEAD"');
+    // The unit tier first, the integration tier after it, over the same affected projects.
+    expect(integration).toBeGreaterThan(affected);
+    expect(steps[integration].run).toContain('--base="$NX_BASE" --head="$NX_HEAD"');
   });
 
   it('runs the Playwright suite with nginx and chromium from apt, and keeps the report', () => {

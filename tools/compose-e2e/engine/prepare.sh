@@ -3,6 +3,10 @@
 # checks first and only does what is missing, so a second run takes seconds.
 #
 #   tools/compose-e2e/engine/prepare.sh          # then: . "$COMPOSE_E2E_ENGINE_DIR/env"
+#   tools/compose-e2e/engine/prepare.sh --images-only
+#                                                # packages and base images only; starts nothing
+#                                                # (.ci/run runs it in the background while the
+#                                                # tests run: it waits on the network, they on the CPU)
 #
 # - A working Docker engine already (DOCKER_HOST or /var/run/docker.sock answers, e.g. GitHub's
 #   runners): only docker-compose and docker-registry are installed when missing.
@@ -50,6 +54,9 @@ readonly PODMAN_SOCKET=$DIR/podman.sock
 readonly BASE_LABEL=org.mlbg.compose-e2e.base
 # How long a started daemon may take to answer before this script gives up (they answer in < 1 s).
 readonly DAEMON_START_SECONDS=30
+IMAGES_ONLY=0
+[[ ${1:-} == --images-only ]] && IMAGES_ONLY=1
+readonly IMAGES_ONLY
 
 step() { printf 'engine: %s\n' "$*"; }
 fail() {
@@ -126,7 +133,7 @@ start_podman_service() {
   rm -f "$PODMAN_SOCKET"
   step "starting podman's Docker API at $PODMAN_SOCKET (log: $DIR/podman-service.log)"
   # setsid: its own process group, so a test runner's group signal does not reach it; cleanup.sh stops it.
-  setsid podman system service --time=0 "unix://$PODMAN_SOCKET" >"$DIR/podman-service.log" 2>&1 </dev/null &
+  setsid podman system service --time=0 "unix://$PODMAN_SOCKET" >"$DIR/podman-service.log" 2>&1 </dev/null 9>&- &
   echo $! >"$DIR/podman-service.pid"
   wait_for "podman's Docker API" curl -sf --unix-socket "$PODMAN_SOCKET" http://d/_ping ||
     fail "podman system service did not answer within ${DAEMON_START_SECONDS}s; see $DIR/podman-service.log."
@@ -138,7 +145,7 @@ start_healthcheck_ticker() {
     return 0
   fi
   step "starting the healthcheck ticker: podman healthcheck run on every running container each ${HEALTHCHECK_TICK}s"
-  setsid "$WORKSPACE/tools/compose-e2e/engine/tick-healthchecks.sh" "$HEALTHCHECK_TICK" >"$DIR/ticker.log" 2>&1 </dev/null &
+  setsid "$WORKSPACE/tools/compose-e2e/engine/tick-healthchecks.sh" "$HEALTHCHECK_TICK" >"$DIR/ticker.log" 2>&1 </dev/null 9>&- &
   echo $! >"$DIR/ticker.pid"
 }
 
@@ -228,8 +235,20 @@ build_router_image() {
 }
 
 base_images() {
-  if podman image exists "$NODE_BASE_IMAGE"; then step "$NODE_BASE_IMAGE is there"; else build_node_image; fi
-  if podman image exists "$ROUTER_BASE_IMAGE"; then step "$ROUTER_BASE_IMAGE is there"; else build_router_image; fi
+  # Both images at once from the one base tree: the router's apt-get waits on the network while
+  # the node image is copied and imported.
+  local builds=() build
+  if podman image exists "$NODE_BASE_IMAGE"; then step "$NODE_BASE_IMAGE is there"; else builds+=(build_node_image); fi
+  if podman image exists "$ROUTER_BASE_IMAGE"; then step "$ROUTER_BASE_IMAGE is there"; else builds+=(build_router_image); fi
+  if ((${#builds[@]} > 0)); then
+    ensure_base_tree
+    local pids=()
+    for build in "${builds[@]}"; do
+      "$build" &
+      pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid" || fail "building a base image failed (its message is above)."; done
+  fi
   rm -rf "$BASE_TREE"
 }
 
@@ -255,13 +274,18 @@ http:
   addr: 127.0.0.1:$REGISTRY_PORT
 EOF
   step "starting the local registry at 127.0.0.1:$REGISTRY_PORT (log: $DIR/registry.log)"
-  setsid docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 </dev/null &
+  setsid docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 </dev/null 9>&- &
   echo $! >"$DIR/registry.pid"
   wait_for "the registry" curl -sf "$url" || fail "docker-registry did not answer within ${DAEMON_START_SECONDS}s; see $DIR/registry.log."
 }
 
 main() {
   mkdir -p "$DIR"
+  # One preparation at a time (.ci/run starts one early, in the background; the suite's global
+  # setup runs another): the second waits here, then finds everything done. The daemons started
+  # below close the lock's descriptor (9>&-), so they do not hold it after this script exits.
+  exec 9>"$DIR/prepare.lock"
+  flock 9
   local started=$SECONDS engine docker_host
   command -v docker >/dev/null || fail "the docker CLI is not installed (the suite drives the engine with it, as a user would)."
   if [[ ! -f $DIR/engine ]] && docker_answers; then
@@ -270,12 +294,19 @@ main() {
     docker_host=${DOCKER_HOST:-unix:///var/run/docker.sock}
     step "using the Docker engine at $docker_host ($(docker version --format '{{.Server.Version}}'))"
     apt_install docker-compose:docker-compose docker-registry:docker-registry
+    ((IMAGES_ONLY)) && return 0
   else
     engine=podman
     docker_host=unix://$PODMAN_SOCKET
     [[ $(id -u) == 0 ]] || fail "podman is run as root here (rootful containers, apt, /etc/containers); run as root."
     apt_install podman:podman runc:runc debootstrap:debootstrap docker-compose:docker-compose docker-registry:docker-registry
     configure_podman
+    if ((IMAGES_ONLY)); then
+      # The podman command builds and imports by itself: nothing is started, so nothing needs stopping.
+      base_images
+      step "base images ready in $((SECONDS - started))s (nothing started; prepare.sh without --images-only starts the engine)"
+      return 0
+    fi
     echo podman >"$DIR/engine"
     start_podman_service
     base_images

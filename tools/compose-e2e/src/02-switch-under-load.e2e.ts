@@ -1,3 +1,4 @@
+import type { CommandOutput } from '@mlbg/contract';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,8 @@ describe('switch, toggle and rollback through the deploy CLI (Compose backend) u
   const cli = async (...args: string[]) => {
     const result = await deployCli([...args, '--target=compose', '--json', `--state-dir=${stateDir}`], { timeoutMs: SWITCH_TIMEOUT_MS });
     expect({ args, status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ args, status: 0, stderr: '' });
-    return JSON.parse(result.stdout) as { ok: boolean; result: { kind: string; from?: string; to?: string; toVersion?: string } };
+    // switch and rollback print the same envelope (the contract's).
+    return JSON.parse(result.stdout) as CommandOutput<'switch'>;
   };
 
   it(

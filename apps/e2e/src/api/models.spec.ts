@@ -1,4 +1,4 @@
-import { EXAMPLE, expect, test, V1 } from '../support/fixtures';
+import { EXAMPLE, expect, failedGates, test, V1 } from '../support/fixtures';
 
 const CLASSIFIER = 'models/classifier/model.onnx';
 const JSON_TYPE = { 'Content-Type': 'application/json' };
@@ -43,7 +43,7 @@ test.describe('classifiers, several outputs, typed inputs and the V2 protocol, t
     request,
     stack,
   }) => {
-    const release = await stack.run<{ color: string; version: string }>('release', `--model=${CLASSIFIER}`);
+    const release = await stack.run('release', `--model=${CLASSIFIER}`);
     expect(release.ok, release.error?.message).toBe(true);
     expect(release.result.color).toBe('green');
 
@@ -68,6 +68,8 @@ test.describe('classifiers, several outputs, typed inputs and the V2 protocol, t
     const refused = await stack.switchTo('green');
     expect(refused.ok).toBe(false);
     expect(refused.error?.message).toMatch(/NOT switched/);
+    expect(refused.error?.code).toBe('PREFLIGHT_FAILED');
+    expect(failedGates(stack)).toEqual(['signature']);
     expect((await (await request.get(`${stack.router}/health`)).json()).version).toBe(V1);
   });
 

@@ -1,15 +1,10 @@
+import { actionOutcome } from '@mlbg/contract';
 import { readHistory } from '@mlbg/deploy';
 import { join, resolve } from 'node:path';
 import { expect, MODELS, type Page, test, V1, V2 } from '../support/fixtures';
 import type { Stack } from '../support/fixtures';
 import { WORKSPACE_ROOT } from '../support/stack';
 import { type DashboardProcess, confirmAction, onlyLoopback, startDashboardProcess } from './dashboard';
-
-interface CanaryStatus {
-  live: string;
-  canary: { state: string; weight: number; pid: number | null } | null;
-  lastSwitch: { to: string; user: string } | null;
-}
 
 /** `DASHBOARD_SCREENSHOTS=1` also writes the README's screenshot of the canary card (apps/dashboard/docs). */
 const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? resolve(WORKSPACE_ROOT, 'apps/dashboard/docs') : undefined;
@@ -33,7 +28,7 @@ async function startFromPage(page: Page, steps: string, intervalSeconds: number)
 
 /** The suite shares one stack: whatever a test left running is aborted, and blue is live again. */
 async function leaveAsFound(stack: Stack): Promise<void> {
-  const status = await stack.run<CanaryStatus>('status');
+  const status = await stack.run('status');
   if (status.result.canary) {
     const aborted = await stack.run('canary', '--abort');
     expect(aborted.ok, aborted.error?.message).toBe(true);
@@ -78,7 +73,7 @@ test.describe("canaries from the dashboard (deploy dashboard, in Chromium, on th
     await expect(page.getByTestId('canary-step')).toContainText('step 1 of 3');
     await expect(page.getByTestId('canary-next')).toContainText(/next analysis in \d+ s/);
     await expect(page.getByTestId('route-live')).toHaveText('blue 75% / green 25%');
-    const running = await stack.run<CanaryStatus>('status');
+    const running = await stack.run('status');
     expect(running.result.canary).toMatchObject({ state: 'running', weight: 25 });
     const pid = running.result.canary?.pid;
     expect(pid).toEqual(expect.any(Number));
@@ -90,10 +85,10 @@ test.describe("canaries from the dashboard (deploy dashboard, in Chromium, on th
       data: { color: 'green' },
     });
     expect(second.status()).toBe(409);
-    const refusal = (await second.json()) as { error: { code: string; message: string } };
-    expect(refusal.error.code).toBe('LOCKED');
-    expect(refusal.error.message).toContain(`pid ${pid}`);
-    expect(refusal.error.message).toContain('canary');
+    const refusal = actionOutcome('canary').parse(await second.json());
+    expect(refusal.error?.code).toBe('LOCKED');
+    expect(refusal.error?.message).toContain(`pid ${pid}`);
+    expect(refusal.error?.message).toContain('canary');
 
     // The card moves: the first analysis shows with its numbers per color (its verdict is the machine's: not asserted).
     const analysis = page.getByTestId('canary-analysis');
@@ -111,7 +106,7 @@ test.describe("canaries from the dashboard (deploy dashboard, in Chromium, on th
     await expect(page.getByTestId('color-green')).toHaveAttribute('data-role', 'live');
 
     // deploy:status and the history agree with the page; the canary's lines are the dashboard user's.
-    const after = await stack.run<CanaryStatus>('status');
+    const after = await stack.run('status');
     expect(after.result.live).toBe('green');
     expect(after.result.canary).toBeNull();
     expect(after.result.lastSwitch).toMatchObject({ to: 'green', user: expect.stringMatching(/\(dashboard\)$/) });
@@ -143,7 +138,7 @@ test.describe("canaries from the dashboard (deploy dashboard, in Chromium, on th
     // The running canary moved its weight back itself (SIGTERM, as `deploy canary --abort` asks it).
     await expect(page.getByTestId('canary-card')).toHaveAttribute('data-state', 'stopped');
     await expect(page.getByTestId('route-live')).toHaveText('blue');
-    const status = await stack.run<CanaryStatus>('status');
+    const status = await stack.run('status');
     expect(status.result.live).toBe('blue');
     expect(status.result.canary).toBeNull();
   });
@@ -163,13 +158,13 @@ test.describe("canaries from the dashboard (deploy dashboard, in Chromium, on th
         data: { color: 'green', steps: [25, 100], intervalSeconds: 300 },
         timeout: 60_000,
       });
-      const body = (await started.json()) as { ok: boolean; result: { kind: string; pid: number } };
+      const body = actionOutcome('canary').parse(await started.json());
       expect(body, JSON.stringify(body)).toMatchObject({ ok: true, result: { kind: 'started' } });
-      pid = body.result.pid;
+      pid = body.result && 'pid' in body.result ? body.result.pid : undefined;
     } finally {
       await other.stop();
     }
-    const after = await stack.run<CanaryStatus>('status');
+    const after = await stack.run('status');
     expect(after.result.canary).toMatchObject({ state: 'running', weight: 25, pid });
 
     await page.goto(dashboard.openUrl);
@@ -186,7 +181,7 @@ test.describe("canaries from the dashboard (deploy dashboard, in Chromium, on th
     await expect(page.getByTestId('route-live')).toHaveText('blue');
     const lines = canaryLines(stack.info.stateDir);
     expect(lines.at(-1)).toMatchObject({ outcome: 'aborted', user: expect.stringMatching(/\(dashboard\)$/) });
-    expect((await stack.run<CanaryStatus>('status')).result.canary).toBeNull();
+    expect((await stack.run('status')).result.canary).toBeNull();
   });
 
   test("a canary the preflight refuses shows the gate's message and moves nothing", async ({ page, stack }) => {

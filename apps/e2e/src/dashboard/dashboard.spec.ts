@@ -118,7 +118,7 @@ test.describe("the dashboard (deploy dashboard, in Chromium, on the suite's stac
     await expect.poll(() => nowValue(page, 'rps', 'green'), { timeout: 8_000 }).toBeGreaterThan(0);
     if (SCREENSHOTS) await page.screenshot({ path: resolve(SCREENSHOTS, 'dashboard-switch.png'), fullPage: true });
 
-    const status = await stack.run<{ live: string; lastSwitch: { user: string; to: string } }>('status');
+    const status = await stack.run('status');
     expect(status.result.live).toBe('green');
     expect(status.result.lastSwitch).toMatchObject({ to: 'green', user: expect.stringMatching(/\(dashboard\)$/) });
 
@@ -148,9 +148,9 @@ test.describe("the dashboard (deploy dashboard, in Chromium, on the suite's stac
     await expect(result).toContainText('traffic was NOT switched');
     const refused = page.getByTestId('history-entry').first();
     await expect(refused).toHaveAttribute('data-outcome', 'refused');
-    const history = await stack.run<{ lastAttempt: { outcome: string; reason: string; gates: { name: string; ok: boolean }[] } }>('status');
-    expect(history.result.lastAttempt.outcome).toBe('refused');
-    await expect(result).toContainText(history.result.lastAttempt.reason);
+    const history = await stack.run('status');
+    expect(history.result.lastAttempt?.outcome).toBe('refused');
+    await expect(result).toContainText(history.result.lastAttempt?.reason ?? 'the reason in the history');
     await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
     if (SCREENSHOTS) await page.screenshot({ path: resolve(SCREENSHOTS, 'dashboard-refused.png'), fullPage: true });
   });
@@ -159,7 +159,7 @@ test.describe("the dashboard (deploy dashboard, in Chromium, on the suite's stac
     await page.goto(dashboard.openUrl);
     await expect(page.getByTestId('color-blue')).toHaveAttribute('data-role', 'live');
     const marksBefore = markedEntries(stack.info.stateDir);
-    const pidBefore = (await stack.status()).colors['green']?.pid;
+    const pidBefore = (await stack.status()).colors?.green.pid;
     // The page shows what it last read (every 2 s); the reset before this test restarted green.
     await expect(page.getByTestId('version-green')).toHaveText(V2);
     await expect(page.getByTestId('color-green')).toHaveAttribute('data-health', 'ok');
@@ -177,7 +177,7 @@ test.describe("the dashboard (deploy dashboard, in Chromium, on the suite's stac
     expect(markedEntries(stack.info.stateDir)).toBe(marksBefore + 1);
     const after = await stack.status();
     expect(after.live).toBe('blue');
-    expect(after.colors['green']?.pid).not.toBe(pidBefore);
+    expect(after.colors?.green.pid).not.toBe(pidBefore);
   });
 
   test('shadow on from the page, the prediction diff of the mirrored traffic, shadow off', async ({ page, stack }) => {
@@ -190,11 +190,11 @@ test.describe("the dashboard (deploy dashboard, in Chromium, on the suite's stac
       await confirmAction(page, 'shadow');
       await expect(page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
       await expect(page.getByTestId('shadow')).toContainText('on, 100% of live mirrored to green');
-      expect((await stack.run<{ shadow: { on: boolean } }>('status')).result.shadow.on).toBe(true);
+      expect((await stack.run('status')).result.shadow?.on).toBe(true);
 
       // Mirrored traffic, then `deploy diff` in a terminal: the page shows its report without being asked.
       expect((await load(stack.router, 3)).errors).toBe(0);
-      const cliDiff = await stack.run<{ report: { pairs: number } }>('diff');
+      const cliDiff = await stack.run('diff');
       await expect(page.getByTestId('diff-made')).toHaveAttribute('data-by', 'deploy diff');
       await expect(page.getByTestId('diff-summary')).toHaveAttribute('data-pairs', String(cliDiff.result.report.pairs));
       // A switch whose prediction-diff gate refuses (the shipped models differ by design) leaves its report as the latest.
@@ -220,7 +220,7 @@ test.describe("the dashboard (deploy dashboard, in Chromium, on the suite's stac
       await expect(newest).toHaveAttribute('data-command', 'shadow');
       await expect(newest).toHaveAttribute('data-outcome', 'off');
       await expect(newest).toContainText('(dashboard)');
-      expect((await stack.run<{ shadow: { on: boolean } }>('status')).result.shadow.on).toBe(false);
+      expect((await stack.run('status')).result.shadow?.on).toBe(false);
     } finally {
       await stack.run('shadow', 'off');
     }

@@ -1,3 +1,4 @@
+import { DashboardStarted, cliOutput } from '@mlbg/contract';
 import { freePort } from '@mlbg/deploy/testing';
 import type { Page } from '@playwright/test';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -38,13 +39,13 @@ export async function startDashboardProcess(stateDir: string, flags: readonly st
   );
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const started = await new Promise<{ url: string; openUrl: string; token: string }>((resolve, reject) => {
+  const started = await new Promise<DashboardStarted>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on('line', (line) => {
       output += `${line}\n`;
       if (!line.startsWith('{')) return;
-      const parsed = JSON.parse(line) as { ok: boolean; result: { url: string; openUrl: string; token: string } };
-      if (parsed.ok) resolve(parsed.result);
+      const parsed = cliOutput('dashboard').parse(JSON.parse(line));
+      if (parsed.ok) resolve(DashboardStarted.parse('result' in parsed ? parsed.result : null));
       else reject(new Error(`deploy dashboard failed: ${line}`));
     });
     child.once('exit', (code) => reject(new Error(`deploy dashboard exited (${code}) before it printed its URL:\n${output}`)));

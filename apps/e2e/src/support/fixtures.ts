@@ -1,3 +1,6 @@
+import type { ResultCommand } from '@mlbg/contract';
+import { readHistory } from '@mlbg/deploy';
+import { join } from 'node:path';
 import { test as base, expect } from '@playwright/test';
 import { deploy, loadStack, type DeployRun, type StackInfo } from './stack';
 
@@ -10,13 +13,6 @@ export const MODELS = {
   v2: 'models/v1.1.0/model.onnx',
   threeFeatures: 'models/fixtures/three-features/model.onnx',
 };
-
-export interface SwitchOutcome {
-  kind: string;
-  from?: string;
-  to?: string;
-  color?: string;
-}
 
 /** The running stack and the deploy commands, as a user runs them (`nx run deploy:<command>`). */
 export class Stack {
@@ -34,27 +30,22 @@ export class Stack {
     return `http://127.0.0.1:${this.info.ports[color]}`;
   }
 
-  run<T = Record<string, unknown>>(...argv: string[]): Promise<DeployRun<T>> {
-    return deploy<T>(this.info.stateDir, ...argv);
+  run<C extends ResultCommand>(command: C, ...flags: string[]): Promise<DeployRun<C>> {
+    return deploy(this.info.stateDir, command, ...flags);
   }
 
   switchTo(color?: 'blue' | 'green') {
-    return this.run<SwitchOutcome>('switch', ...(color ? [`--color=${color}`] : []));
+    return this.run('switch', ...(color ? [`--color=${color}`] : []));
   }
 
   async status() {
-    const run = await this.run<{
-      live: string;
-      preview: string;
-      colors: Record<string, { pid: number | null; model: string | null; replicaList?: { name: string; pid: number | null }[] }>;
-    }>('status');
-    return run.result;
+    return (await this.run('status')).result;
   }
 
   /** Puts the stack back as `up` left it: blue (v1.0.0) live, green (v1.1.0) on the preview. */
   async reset(): Promise<void> {
     const status = await this.status();
-    const green = status.colors['green'];
+    const green = status.colors?.green;
     if (green?.model !== MODELS.v2 || green.pid === null || (green.replicaList ?? []).some((replica) => replica.pid === null)) {
       if (status.live === 'green') expect((await this.switchTo('blue')).ok).toBe(true);
       expect((await this.run('release', `--model=${MODELS.v2}`, '--color=green')).ok).toBe(true);
@@ -62,6 +53,14 @@ export class Stack {
     const switched = await this.switchTo('blue');
     expect(switched.ok, switched.error?.message).toBe(true);
   }
+}
+
+/** The gates that failed in the last switch or rollback the history recorded (a refused move names its refusing gate). */
+export function failedGates(stack: Stack): string[] {
+  const last = readHistory(join(stack.info.stateDir, 'history.jsonl'))
+    .entries.filter((entry) => entry.command === 'switch' || entry.command === 'rollback')
+    .at(-1);
+  return last && 'gates' in last ? last.gates.filter((gate) => !gate.ok).map((gate) => gate.name) : [];
 }
 
 export const test = base.extend<{ stack: Stack }>({

@@ -4,14 +4,6 @@ import { join, resolve } from 'node:path';
 import { freePorts } from '@mlbg/deploy/testing';
 import { deploy, saveStack, WORKSPACE_ROOT } from './stack';
 
-interface UpResult {
-  kind: 'started';
-  routerUrl: string;
-  previewUrl: string;
-  nginxPid: number;
-  colors: Record<'blue' | 'green', { pid: number; version: string }>;
-}
-
 /** Starts the real local stack (both colors and nginx) on free loopback ports, through the deploy library. */
 export default async function globalSetup(): Promise<void> {
   const service = resolve(WORKSPACE_ROOT, 'dist/apps/model-service/src/main.js');
@@ -20,7 +12,7 @@ export default async function globalSetup(): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), 'mlbg-e2e-'));
   const [router, blue, green] = await freePorts(3);
   const ports = { router, blue, green };
-  const up = await deploy<UpResult>(
+  const up = await deploy(
     stateDir,
     'up',
     `--router-port=${ports.router}`,
@@ -32,7 +24,8 @@ export default async function globalSetup(): Promise<void> {
     throw new Error(`deploy up failed: ${up.error?.message ?? JSON.stringify(up.result)}\n${up.stderr}`);
   }
   const { routerUrl, previewUrl, nginxPid, colors } = up.result;
-  saveStack({ stateDir, routerUrl, previewUrl, ports, pids: [nginxPid, colors.blue.pid, colors.green.pid] });
+  const pids = [nginxPid, colors.blue.pid, colors.green.pid].filter((pid): pid is number => pid !== null);
+  saveStack({ stateDir, routerUrl, previewUrl, ports, pids });
   console.log(
     `e2e stack up: nginx ${routerUrl} (preview ${previewUrl}), blue :${ports.blue} ${colors.blue.version}, green :${ports.green} ${colors.green.version}`,
   );

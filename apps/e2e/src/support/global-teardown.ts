@@ -4,7 +4,7 @@ import { deploy, loadStack, portInUse, processAlive } from './stack';
 /** Stops the stack and fails the run if any process or port it used is left behind. */
 export default async function globalTeardown(): Promise<void> {
   const stack = loadStack();
-  const down = await deploy<{ processes: { pid: number | null }[] }>(stack.stateDir, 'down');
+  const down = await deploy(stack.stateDir, 'down');
   const stoppedPids = (down.result?.processes ?? []).flatMap((entry) => (entry.pid === null ? [] : [entry.pid]));
   const leftovers: string[] = [];
   for (const pid of new Set([...stack.pids, ...stoppedPids])) if (processAlive(pid)) leftovers.push(`pid ${pid} still runs`);

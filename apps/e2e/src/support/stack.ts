@@ -1,3 +1,4 @@
+import { type CliError, type CommandResult, type ResultCommand, cliOutput } from '@mlbg/contract';
 import { realDeps, runCli } from '@mlbg/deploy';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -17,23 +18,26 @@ export interface StackInfo {
   pids: number[];
 }
 
-export interface DeployRun<T = Record<string, unknown>> {
+/** What `deploy <command> --json` printed (its types are the contract's), and its exit status and progress. */
+export interface DeployRun<C extends ResultCommand> {
   code: number;
   ok: boolean;
-  result: T;
-  error?: { code: string; message: string; hint: string };
+  /** The command's result: read it once `ok` (a failed command leaves null, or what it did before it failed). */
+  result: CommandResult<C>;
+  error?: CliError;
   stderr: string;
 }
 
 /**
  * Runs one deploy command through the deploy library (the code `nx run deploy:<command>` runs),
- * with `--json`, against the given state folder.
+ * with `--json`, against the given state folder. What it prints must parse with the contract's
+ * schema of that command: a drift between the CLI and @mlbg/contract fails the spec that ran it.
  */
-export async function deploy<T = Record<string, unknown>>(stateDir: string, ...argv: string[]): Promise<DeployRun<T>> {
+export async function deploy<C extends ResultCommand>(stateDir: string, command: C, ...flags: string[]): Promise<DeployRun<C>> {
   let stdout = '';
   let stderr = '';
   const env = { ...process.env, BLUEGREEN_STATE_DIR: stateDir };
-  const code = await runCli([...argv, '--json'], {
+  const code = await runCli([command, ...flags, '--json'], {
     env,
     workspaceRoot: WORKSPACE_ROOT,
     cwd: WORKSPACE_ROOT,
@@ -41,8 +45,9 @@ export async function deploy<T = Record<string, unknown>>(stateDir: string, ...a
     stderr: (text) => (stderr += `${text}\n`),
     deps: (progress) => realDeps({ workspaceRoot: WORKSPACE_ROOT, env, progress }),
   });
-  const parsed = JSON.parse(stdout) as { ok: boolean; result: T; error?: DeployRun['error'] };
-  return { code, ok: parsed.ok, result: parsed.result, error: parsed.error, stderr };
+  const parsed = cliOutput(command).parse(JSON.parse(stdout));
+  const result = ('result' in parsed ? parsed.result : null) as CommandResult<C>;
+  return { code, ok: parsed.ok, result, ...(parsed.error ? { error: parsed.error } : {}), stderr };
 }
 
 export function saveStack(info: StackInfo): void {

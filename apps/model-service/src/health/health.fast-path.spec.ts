@@ -51,7 +51,9 @@ describe('GET /health on node:http in front of Fastify (the fast path)', () => {
     expect(viaFast.body).toMatchObject({ status: 'ok', version: 'v1.0.0', color: 'green', details: { model: { status: 'up' } } });
     expect(comparable(viaFast)).toEqual(comparable(viaNest));
     expect((await get(ports.fast, '/health', { 'x-request-id': 'given-1' })).headers['x-request-id']).toBe('given-1');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The access line is written after the answer: wait for it on both (two missing lines would compare equal).
+    const completed = (entry: Record<string, unknown>) => entry['msg'] === 'request completed';
+    await Promise.all([fastLogs.waitFor(completed), fastifyLogs.waitFor(completed)]);
     const line = (logs: LogCapture) => {
       const { time: _t, ms, reqId: _r, ...rest } = logs.lines.filter((entry) => entry['msg'] === 'request completed').at(0) ?? {};
       return { ...rest, ms: typeof ms };

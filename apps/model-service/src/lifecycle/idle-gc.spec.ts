@@ -85,19 +85,25 @@ describe('idle GC', () => {
     expect(state.collections).toBe(1);
   });
 
-  it('reports each collection and stops looking when stopped', async () => {
-    const { state, probes } = fakeProcess(100);
-    const seen: number[] = [];
-    const stop = startIdleGc({ ...options, intervalMs: 5, onCollect: (c) => seen.push(c.rssBeforeBytes / MB) }, probes);
-    state.rss = 200 * MB;
-    state.freed = 90;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    stop();
-    const collections = state.collections;
-    state.rss = 300 * MB;
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(seen).toEqual([200]);
-    expect(state.collections).toBe(collections);
+  it('reports each collection and stops looking when stopped', () => {
+    // Jest's clock: every interval that falls due runs, so "nothing after stop" does not depend on a sleep being long enough.
+    jest.useFakeTimers();
+    try {
+      const { state, probes } = fakeProcess(100);
+      const seen: number[] = [];
+      const stop = startIdleGc({ ...options, intervalMs: 5, onCollect: (c) => seen.push(c.rssBeforeBytes / MB) }, probes);
+      state.rss = 200 * MB;
+      state.freed = 90;
+      jest.advanceTimersByTime(50);
+      stop();
+      const collections = state.collections;
+      state.rss = 300 * MB;
+      jest.advanceTimersByTime(30);
+      expect(seen).toEqual([200]);
+      expect(state.collections).toBe(collections);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('runs a real full GC by default, which frees an unreachable object', async () => {

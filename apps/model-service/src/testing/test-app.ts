@@ -38,7 +38,26 @@ export class LogCapture extends Writable {
 
   override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
     for (const line of chunk.toString('utf8').split('\n')) if (line) this.lines.push(JSON.parse(line));
+    this.emit('lines');
     callback();
+  }
+
+  /** Resolves once a line matches (lines written after an answer arrive a moment later); rejects after `timeoutMs`. */
+  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs = 5_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!this.lines.some(match)) return;
+        clearTimeout(timer);
+        this.off('lines', check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.off('lines', check);
+        reject(new Error(`no log line matched within ${timeoutMs} ms; lines: ${JSON.stringify(this.lines.slice(-5))}`));
+      }, timeoutMs);
+      this.on('lines', check);
+      check();
+    });
   }
 }
 

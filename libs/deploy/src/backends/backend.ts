@@ -1,10 +1,28 @@
-import type { Color } from '@mlbg/contract';
+import type { BackendStatus, CaptureResult, Color, DownResult, RelayStatus, ReleaseResult, ShadowStatus, UpResult } from '@mlbg/contract';
 import type { Clock, HttpAnswer, HttpCall } from '../effects/deps';
-import type { HealthView } from '../effects/service-client';
 import type { ColorAccess } from '../gates/gate';
 import type { BackendKind } from '../history/history';
 import type { Routes } from '../routing/routes';
-import type { RelayStatus } from './local/shadow/relay/relay';
+
+// What a backend answers crosses the process (the CLI's --json, the dashboard): the contract has its shapes.
+export type {
+  BackendStatus,
+  CaptureResult,
+  ColorStatus,
+  DownResult,
+  ModelSource,
+  ProcessState,
+  ReleaseResult,
+  ReplicaStatus,
+  RouterStatus,
+  ShadowStatus,
+  StartedColor,
+  StartedReplica,
+  StoppedProcess,
+  SupervisedStatus,
+  SupervisorStatusView,
+  UpResult,
+} from '@mlbg/contract';
 
 /**
  * One deployment the commands drive: the local stack (processes and a real nginx) or Docker
@@ -69,15 +87,6 @@ export interface ShadowRequest {
   readonly queueSize: number;
 }
 
-/** Whether live requests are mirrored now, and what the relay counted. */
-export interface ShadowStatus {
-  readonly on: boolean;
-  readonly percent: number | null;
-  readonly pid: number | null;
-  readonly relay: RelayStatus | null;
-  readonly notes: readonly string[];
-}
-
 export interface ShadowControl {
   on(request: ShadowRequest): Promise<ShadowStatus>;
   /** `final`: the relay's counters just before it stopped. */
@@ -95,16 +104,6 @@ export interface CaptureRequest {
   readonly queueSize: number;
 }
 
-export interface CaptureResult {
-  readonly file: string;
-  readonly n: number;
-  readonly captured: number;
-  /** True when fewer than n live requests came before the timeout. */
-  readonly timedOut: boolean;
-  /** Whether shadow traffic was off, and so was turned on (forwarding 0%) for the capture only. */
-  readonly shadowWasOff: boolean;
-}
-
 /** What a backend that waits on its platform (containers, rollouts) needs: time, and where progress goes. */
 export interface BackendRuntime {
   readonly clock: Clock;
@@ -119,67 +118,9 @@ export interface UpRequest {
   readonly timeoutMs?: number;
 }
 
-/** Where a color's model came from, so `up` can say why it runs what it runs. */
-export type ModelSource = 'flag' | 'last release' | 'spec';
-
-/** One replica of a color as `up` started it: its process (local) or container (Compose) name. */
-export interface StartedReplica {
-  readonly name: string;
-  readonly pid: number | null;
-}
-
-export interface StartedColor {
-  readonly color: Color;
-  /** Replica 1's process, when there is one. */
-  readonly pid: number | null;
-  /** Every replica of the color (where the backend runs them). */
-  readonly replicas?: readonly StartedReplica[];
-  readonly port: number;
-  readonly url: string;
-  readonly model: string;
-  readonly modelSource: ModelSource;
-  readonly version: string;
-  readonly featureCount: number;
-  readonly modelSha256: string | null;
-}
-
-export type UpResult =
-  | { readonly kind: 'already-up'; readonly status: BackendStatus }
-  | {
-      readonly kind: 'started';
-      readonly backend: BackendKind;
-      readonly routes: Routes;
-      readonly live: Color;
-      readonly preview: Color;
-      readonly routerUrl: string;
-      readonly previewUrl: string;
-      readonly nginxPid: number | null;
-      readonly colors: Readonly<Record<Color, StartedColor>>;
-      readonly notes: readonly string[];
-      readonly durationMs: number;
-      readonly stateDir: string;
-      readonly logDir: string;
-    };
-
 export interface DownRequest {
   readonly reset?: boolean;
   readonly timeoutMs?: number;
-}
-
-/** What `down` did to one process or container. */
-export interface StoppedProcess {
-  readonly name: string;
-  readonly pid: number | null;
-  readonly result:
-    'no pid file' | 'invalid pid file' | 'was not running' | 'not ours, left alone' | 'stopped' | 'killed' | 'survived SIGKILL';
-  readonly ms?: number;
-}
-
-export interface DownResult {
-  readonly kind: 'stopped' | 'nothing';
-  readonly processes: readonly StoppedProcess[];
-  readonly removedRuntimeDir: boolean;
-  readonly notes: readonly string[];
 }
 
 export interface ReleaseRequest {
@@ -189,116 +130,4 @@ export interface ReleaseRequest {
   /** Must be the idle color when given; undefined = the idle color. */
   readonly color?: Color;
   readonly timeoutMs?: number;
-}
-
-export interface ReleaseResult {
-  readonly color: Color;
-  readonly model: string;
-  readonly image?: string;
-  readonly previousModel: string | null;
-  /** What the color ran before, so a release can be put back: `release` with these values. */
-  readonly previous: { readonly model: string | null; readonly image: string | null };
-  /** Replica 1's process, when there is one. */
-  readonly pid: number | null;
-  /** Every replica the release started (where the backend runs them). */
-  readonly replicas?: readonly StartedReplica[];
-  readonly version: string;
-  readonly featureCount: number;
-  readonly modelSha256: string | null;
-  readonly previewUrl: string;
-  readonly live: { readonly color: Color; readonly version: string | null; readonly featureCount: number | null };
-  readonly notes: readonly string[];
-  readonly durationMs: number;
-}
-
-/**
- * How a process or container of the stack is doing: `running`; locally also `none` (no pid
- * file), `dead`, `not-ours` (the pid is another program now), `invalid-pid-file`; `unknown` when
- * the backend can not tell.
- */
-export type ProcessState = 'running' | 'none' | 'dead' | 'not-ours' | 'invalid-pid-file' | 'unknown';
-
-/** One replica of a color as `status` shows it. */
-export interface ReplicaStatus {
-  /** 1-based; replica 1 has the color's port and the color's own process or container name. */
-  readonly replica: number;
-  /** Its process name (`blue-2`) or container (`ml-service-blue-2`). */
-  readonly name: string;
-  readonly process: ProcessState;
-  readonly pid: number | null;
-  /** What its supervisor (or the container engine) says: `ready`, `starting`, `backoff`, ... */
-  readonly phase: string | null;
-  /** Restarts after an unexpected exit, as far as the backend knows. */
-  readonly restarts: number | null;
-  /** Its own /health, on its own socket: the version it serves. */
-  readonly health: HealthView;
-}
-
-export interface ColorStatus {
-  readonly color: Color;
-  readonly role: 'live' | 'preview' | null;
-  readonly process: ProcessState;
-  /** The local process (replica 1's), when there is one. */
-  readonly pid: number | null;
-  /** The Compose container (replica 1's). */
-  readonly container?: string;
-  readonly port: number | null;
-  readonly url: string | null;
-  readonly model: string | null;
-  /** Healthy and desired replicas (Kubernetes: the Deployment's ready and desired pods). */
-  readonly replicas?: { readonly ready: number; readonly desired: number };
-  /** Each replica (local and Compose). */
-  readonly replicaList?: readonly ReplicaStatus[];
-  readonly image?: string;
-  readonly versionLabel?: string | null;
-  readonly health: HealthView;
-}
-
-export interface RouterStatus {
-  readonly url: string;
-  readonly previewUrl: string;
-  readonly port: number;
-  readonly requestedPort: number;
-  readonly process: ProcessState;
-  readonly pid: number | null;
-  readonly container?: string;
-  /** What nginx answers on / right now: the version it is serving. */
-  readonly serving: HealthView;
-  /** What nginx answers on the preview route right now. */
-  readonly previewServing: HealthView;
-}
-
-/** `deploy:status` of any backend; `healthy` decides the exit status. The history part is added by the command. */
-export interface BackendStatus {
-  readonly backend: BackendKind;
-  /** The local state folder, or the Compose command. */
-  readonly where: string;
-  readonly stack: 'never started' | 'stopped' | 'running' | 'partly running';
-  readonly healthy: boolean;
-  readonly routes: Routes | null;
-  readonly live: Color | null;
-  readonly preview: Color | null;
-  readonly router: RouterStatus | null;
-  readonly colors: Readonly<Record<Color, ColorStatus>> | null;
-  readonly notes: readonly string[];
-  /** The local stack's supervisor and what it reports of each process (restarts, last exit). */
-  readonly supervisor?: SupervisorStatusView;
-  /** Where the backend has shadow traffic: whether it is on, and the relay's counters. */
-  readonly shadow?: ShadowStatus;
-}
-
-/** One supervised process as `status` shows it. */
-export interface SupervisedStatus {
-  readonly phase: string;
-  readonly pid: number | null;
-  readonly restarts: number;
-  readonly lastExit: { readonly at: string; readonly reason: string } | null;
-  readonly adopted: boolean;
-  readonly logTail: string | null;
-}
-
-export interface SupervisorStatusView {
-  readonly process: ProcessState;
-  readonly pid: number | null;
-  readonly processes: Readonly<Record<string, SupervisedStatus>>;
 }

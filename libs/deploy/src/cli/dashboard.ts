@@ -1,3 +1,4 @@
+import type { DashboardStarted } from '@mlbg/contract';
 import { join, resolve } from 'node:path';
 import type { StackLayout } from '../backends/local/layout';
 import { loadSpec } from '../backends/local/stack/up-down';
@@ -5,16 +6,15 @@ import { diffColors } from '../commands/shadow/diff';
 import { predictionDiffSettings } from '../gates';
 import type { CommandContext } from '../commands/context';
 import { DashboardFeed } from '../dashboard/feed';
-import { type ActionName } from '../dashboard/actions';
+import { ACTIONS } from '../dashboard/actions';
 import { startDashboard } from '../dashboard/server';
 import { type CliCommand, launchCanary } from '../dashboard/canary-launch';
 import type { RuntimeDeps } from '../effects/deps';
 import { COMPOSE_NGINX_LOG_DIR } from '../render';
+import type { CommandName } from '../commands/registry';
 import type { Command } from './args';
 
 type DashboardCommand = Extract<Command, { name: 'dashboard' }>;
-/** A command line the CLI's one backend factory (`contextFor`) understands. */
-export type ContextCommand = Extract<Command, { name: 'status' | 'switch' | 'rollback' | 'release' | 'shadow' | 'canary' | 'promote' }>;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -50,8 +50,8 @@ export interface DashboardCli {
   readonly layout: StackLayout;
   readonly stdout: (text: string) => void;
   readonly deps: (progress: (line: string) => void) => RuntimeDeps;
-  /** The CLI's own context factory: same backend, lock, history and gates as `deploy <command>`. */
-  readonly contextFor: (command: ContextCommand, deps: RuntimeDeps) => Promise<CommandContext>;
+  /** The CLI's own context factory for a command, with the dashboard's backend flags: same backend, lock, history and gates as `deploy <command>`. */
+  readonly contextFor: (command: CommandName, deps: RuntimeDeps) => Promise<CommandContext>;
   /** Resolves when the dashboard should stop (Ctrl-C, SIGTERM). */
   readonly stopped: () => Promise<void>;
 }
@@ -61,32 +61,16 @@ export interface DashboardCli {
  * with its token (one JSON line with --json). The page's actions run as `<user> (dashboard)`.
  */
 export async function serveDashboard(command: DashboardCommand, cli: DashboardCli): Promise<void> {
-  const common = {
-    json: false,
-    stateDir: command.stateDir,
-    backend: command.backend,
-    ...(command.kubeContext ? { kubeContext: command.kubeContext } : {}),
-    ...(command.namespace ? { namespace: command.namespace } : {}),
-  };
   const quiet = cli.deps(() => undefined);
   const userName = `${quiet.userName} (dashboard)`;
   const accessLog = accessLogOf(command.backend, cli.layout);
   const asDashboard = (deps: RuntimeDeps): RuntimeDeps => ({ ...deps, userName });
   const feed = new DashboardFeed({
-    openContext: () => cli.contextFor({ ...common, name: 'status' }, asDashboard(quiet)),
+    openContext: () => cli.contextFor('status', asDashboard(quiet)),
     http: quiet.http,
     clock: quiet.clock,
     ...(accessLog ? { accessLog } : {}),
   });
-  const forAction: Record<ActionName, ContextCommand> = {
-    switch: { ...common, name: 'switch' },
-    rollback: { ...common, name: 'rollback' },
-    release: { ...common, name: 'release', switch: false },
-    shadow: { ...common, name: 'shadow', action: 'status' },
-    canary: { ...common, name: 'canary', mode: 'start', keep: false },
-    'canary-abort': { ...common, name: 'canary', mode: 'abort', keep: false },
-    promote: { ...common, name: 'promote' },
-  };
   const canaryCli = thisCli(cli.workspaceRoot);
   const backendFlags = [
     ...(command.kubeContext ? [`--context=${command.kubeContext}`] : []),
@@ -102,6 +86,7 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
     feed,
     actionEnv: {
       spec: () => loadSpec(cli.layout),
+      workspaceRoot: cli.workspaceRoot,
       startCanary: (start, context) =>
         launchCanary(
           start,
@@ -119,7 +104,7 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
     },
     diff: async () => {
       const { criteria } = predictionDiffSettings(loadSpec(cli.layout).predictionDiff, cli.workspaceRoot);
-      return diffColors(await cli.contextFor({ ...common, name: 'status' }, asDashboard(quiet)), {
+      return diffColors(await cli.contextFor('status', asDashboard(quiet)), {
         tolerance: criteria.tolerance,
         criteria,
         by: "the dashboard's compare",
@@ -127,7 +112,7 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
     },
     openContext: (action, progress) =>
       cli.contextFor(
-        forAction[action],
+        ACTIONS[action].command,
         asDashboard(
           cli.deps((line) => {
             cli.stdout(line);
@@ -137,15 +122,16 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
       ),
   });
   feed.start();
-  if (command.json)
-    cli.stdout(
-      JSON.stringify({
-        ok: true,
-        command: 'dashboard',
-        result: { url: dashboard.url, openUrl: dashboard.openUrl, token: dashboard.token, readOnly: command.readOnly, user: userName },
-      }),
-    );
-  else {
+  if (command.json) {
+    const result: DashboardStarted = {
+      url: dashboard.url,
+      openUrl: dashboard.openUrl,
+      token: dashboard.token,
+      readOnly: command.readOnly,
+      user: userName,
+    };
+    cli.stdout(JSON.stringify({ ok: true, command: 'dashboard', result }));
+  } else {
     cli.stdout(
       [
         `Dashboard of the ${command.backend} deployment${command.backend === 'local' ? ` (${cli.layout.stateDir})` : ''}:`,

@@ -9,9 +9,29 @@ import type { HealthView } from '../effects/service-client';
 import type { GateResult } from '../gates/gate';
 import type { HistoryEntry, MoveEntry } from '../history/history';
 import { describeWeights } from '../routing/routes';
-import { formatShadowLines } from './shadow-format';
+import type { CommandName, CommandResult } from '../commands/registry';
+import { formatDiff } from './diff-format';
+import { formatCapture, formatShadow, formatShadowLines } from './shadow-format';
 
 /** Short human summaries of each command's result. Pure: a result in, lines out. */
+
+/** A command's result for people. */
+export type Formatter<Result> = (result: Result) => string[];
+
+/** One formatter per command of the registry (the compiler checks none is missing). */
+export const FORMATTERS: { readonly [Name in CommandName]: Formatter<CommandResult<Name>> } = {
+  up: formatUp,
+  down: formatDown,
+  status: formatStatus,
+  switch: (result) => formatSwitch(result, 'switch'),
+  rollback: (result) => formatSwitch(result, 'rollback'),
+  release: (result) => [...formatRelease(result), ...(result.switch ? formatSwitch(result.switch, 'switch') : [])],
+  canary: formatCanary,
+  promote: formatCanary,
+  shadow: formatShadow,
+  diff: formatDiff,
+  capture: formatCapture,
+};
 
 export function formatUp(result: UpResult): string[] {
   if (result.kind === 'already-up') {

@@ -1,7 +1,7 @@
 /**
- * `nx run deploy:generate [--check]`: renders the committed files from deploy/deployment.json.
- * Writes only files that changed and lists them; with --check writes nothing and exits 1 if any
- * file is stale. Run from the workspace root (nx does).
+ * `nx run deploy:generate [--check]`: renders the committed files from deploy/deployment.json, and
+ * the Nx executor's schema from the command registry. Writes only files that changed and lists
+ * them; with --check writes nothing and exits 1 if any file is stale. Run from the workspace root (nx does).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -9,10 +9,11 @@ import { DeploymentSpecError } from '../spec/spec-error';
 import { loadDeploymentSpec } from '../spec/load';
 import { GENERATE_COMMAND } from '../render/generated-file';
 import { findStaleFiles, renderCommittedFiles } from '../render/committed-files';
+import { renderExecutorSchema } from './executor-schema';
 
 function main(args: readonly string[]): number {
   const check = args.includes('--check');
-  const files = renderCommittedFiles(loadDeploymentSpec());
+  const files = [...renderCommittedFiles(loadDeploymentSpec()), renderExecutorSchema()];
   const stale = findStaleFiles(files, (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined));
   if (check) {
     if (stale.length === 0) {

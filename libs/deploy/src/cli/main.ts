@@ -1,7 +1,8 @@
 /**
  * The deploy CLI: `node -r @swc-node/register libs/deploy/src/cli/main.ts <command> [flags]`, or
- * `npx nx run deploy:<command> [flags]`. Commands: up, down, status, switch, rollback, release
- * (see `help` and docs/operate.md). Run from anywhere inside the workspace.
+ * `npx nx run deploy:<command> [flags]`. The commands are the registry's (commands/registry.ts),
+ * plus `dashboard` and `help`; `help` lists them with their flags (so does docs/operate.md).
+ * Run from anywhere inside the workspace.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

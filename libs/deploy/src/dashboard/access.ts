@@ -1,3 +1,4 @@
+import type { EdgeError } from '@mlbg/contract';
 import { timingSafeEqual } from 'node:crypto';
 
 /**
@@ -7,14 +8,8 @@ import { timingSafeEqual } from 'node:crypto';
  * Actions also need an `Origin` that is the dashboard itself, so no other page can post to it.
  */
 
-/** The JSON of every refusal at the edge, in the shape of the CLI's errors. */
-export interface EdgeError {
-  readonly error: {
-    readonly code: 'UNAUTHORIZED' | 'BAD_ORIGIN' | 'READ_ONLY' | 'UNKNOWN_ACTION' | 'BAD_REQUEST';
-    readonly message: string;
-    readonly hint: string;
-  };
-}
+/** The JSON of every refusal at the edge, in the shape of the CLI's errors (the contract's). */
+export type { EdgeError } from '@mlbg/contract';
 
 export function cookieName(port: number): string {
   return `mlbg_dashboard_${port}`;

@@ -1,111 +1,71 @@
-import { Color } from '@mlbg/contract';
-import { z } from 'zod';
-import { type CanaryRequest, type CanarySignals, canaryCommand, canaryFailure } from '../commands/canary/canary';
+import type { ActionOutcome } from '@mlbg/contract';
+import type { z } from 'zod';
+import type { CanarySignals } from '../commands/canary/canary';
+import type { CommandDescriptor, PageAction, RunEnv } from '../commands/command';
 import type { CommandContext } from '../commands/context';
-import { releaseToIdle } from '../commands/stack/stack';
-import { rollbackTraffic } from '../commands/switch/rollback';
-import { shadowOnAction, shadowTraffic } from '../commands/shadow/shadow';
+import { COMMANDS, type CommandName, type RegisteredCommand } from '../commands/registry';
+import type { DeployError } from '../errors';
 import type { DeploymentSpec } from '../spec/deployment-spec';
-import { type SwitchResult, switchFailure, switchTraffic } from '../commands/switch/switch';
 import type { CanaryStart } from './canary-launch';
 
 /** What an action may need besides its context: the deployment spec (read when asked, as the CLI reads it). */
 export interface ActionEnv {
   readonly spec: () => DeploymentSpec;
+  /** Where the spec's relative paths (the canary's probe samples) start. */
+  readonly workspaceRoot: string;
   /**
    * Starts `deploy canary` as its own process (canary-launch.ts): a canary runs for minutes
-   * holding the lock, and must outlive the request and the dashboard.
+   * holding the lock, and must outlive the request and the dashboard. The one action that
+   * runs as its own process (`ownProcess` in its descriptor).
    */
   readonly startCanary: (start: CanaryStart, context: CommandContext) => Promise<ActionOutcome>;
 }
 
-/**
- * The page's buttons, each the same command function the CLI runs (same lock, gates, history).
- * A new command is one more entry here and one more button in the page. The canary's start is
- * the CLI's own `deploy canary` process (it outlives the request); abort and promote run here.
- */
-export const ACTIONS = {
-  switch: {
-    body: z.strictObject({ color: Color.optional(), expectVersion: z.string().min(1).optional() }),
-    run: (context: CommandContext, body: { color?: Color | undefined; expectVersion?: string | undefined }) =>
-      switchTraffic(context, dropUndefined(body)).then(moveOutcome),
-  },
-  rollback: {
-    body: z.strictObject({}),
-    run: (context: CommandContext) => rollbackTraffic(context).then(moveOutcome),
-  },
-  release: {
-    body: z.strictObject({ model: z.string().min(1), color: Color.optional(), switch: z.boolean().default(false) }),
-    run: async (context: CommandContext, body: { model: string; color?: Color | undefined; switch: boolean }): Promise<ActionOutcome> => {
-      const result = await releaseToIdle(context, dropUndefined(body));
-      if (result.switch) {
-        const moved = moveOutcome(result.switch);
-        return { ...moved, result };
-      }
-      return { ok: true, result };
-    },
-  },
-  shadow: {
-    body: z.strictObject({ on: z.boolean(), percent: z.int().min(1).max(100).optional() }),
-    run: async (context: CommandContext, body: { on: boolean; percent?: number | undefined }, env: ActionEnv): Promise<ActionOutcome> => {
-      const action = body.on
-        ? shadowOnAction(env.spec(), body.percent === undefined ? {} : { percent: body.percent })
-        : { kind: 'off' as const };
-      return { ok: true, result: await shadowTraffic(context, action) };
-    },
-  },
-  canary: {
-    body: z.strictObject({
-      color: Color.optional(),
-      steps: z.array(z.int().min(1).max(100)).min(1).optional(),
-      intervalSeconds: z.number().positive().optional(),
-      expectVersion: z.string().min(1).optional(),
-    }),
-    run: (context: CommandContext, body: CanaryStart, env: ActionEnv) => env.startCanary(body, context),
-  },
-  'canary-abort': {
-    body: z.strictObject({}),
-    run: (context: CommandContext, _body: unknown, env: ActionEnv) => finishCanary(context, { kind: 'abort' }, env),
-  },
-  promote: {
-    body: z.strictObject({}),
-    run: (context: CommandContext, _body: unknown, env: ActionEnv) => finishCanary(context, { kind: 'promote' }, env),
-  },
-} as const;
+/** What the page gets back: the CLI's --json shape (ok, result, error with code, message and hint); the contract's. */
+export type { ActionOutcome } from '@mlbg/contract';
+
+/** One button of the page: the command it runs, the body it takes, and how it runs. */
+export interface Action {
+  readonly command: CommandName;
+  readonly body: z.ZodType;
+  run(context: CommandContext, body: unknown, env: ActionEnv): Promise<ActionOutcome>;
+}
+
+type ActionNameOf<C> = C extends { readonly actions?: infer Actions } ? keyof NonNullable<Actions> & string : never;
+/** The page's actions: every `actions` entry of the registry's descriptors. */
+export type ActionName = ActionNameOf<RegisteredCommand>;
 
 /** A canary in this process never gets a signal: abort and promote ask the running one (another process) by signal. */
 const NO_SIGNALS: CanarySignals = { stopRequested: () => false, promoteRequested: () => false };
 
-/** `deploy canary --abort` and `deploy promote`, in this process as the CLI runs them: they signal the running canary and wait for its handover. */
-async function finishCanary(
-  context: CommandContext,
-  request: Extract<CanaryRequest, { kind: 'abort' | 'promote' }>,
-  env: ActionEnv,
-): Promise<ActionOutcome> {
-  const result = await canaryCommand(context, request, { spec: env.spec().canary }, NO_SIGNALS);
-  const error = canaryFailure(result);
-  return { ok: error === undefined, result, ...(error ? { error: { code: error.code, message: error.message, hint: error.hint } } : {}) };
+function actionOf(command: CommandDescriptor, action: PageAction): Action {
+  return {
+    command: command.name as CommandName,
+    body: action.body,
+    run: async (context, body, env) => {
+      // The body was parsed by this action's own schema (server.ts), so it is what its functions take.
+      if (action.ownProcess) return env.startCanary(body as CanaryStart, context);
+      const runEnv: RunEnv = { spec: env.spec, workspaceRoot: env.workspaceRoot, cwd: env.workspaceRoot, signals: () => NO_SIGNALS };
+      const result = await command.run(context, action.options(body), runEnv);
+      const verdict = command.verdict?.(result) ?? { ok: true };
+      return { ok: verdict.ok, result, ...(!verdict.ok && verdict.error ? { error: errorJson(verdict.error) } : {}) };
+    },
+  };
 }
 
-export type ActionName = keyof typeof ACTIONS;
+/**
+ * The page's buttons, from the registry: each runs its command's own `run` and `verdict`, as the
+ * CLI does (same lock, gates, history and errors). A new button is one more `actions` entry in a
+ * descriptor (and the button in the page).
+ */
+export const ACTIONS = Object.fromEntries(
+  (COMMANDS as readonly CommandDescriptor[]).flatMap((command) =>
+    Object.entries(command.actions ?? {}).map(([name, action]) => [name, actionOf(command, action)] as const),
+  ),
+) as Record<ActionName, Action>;
+
 export const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
 
-/** What the page gets back: the CLI's --json shape (ok, result, error with code, message and hint). */
-export interface ActionOutcome {
-  readonly ok: boolean;
-  readonly result: unknown;
-  readonly error?: { readonly code: string; readonly message: string; readonly hint: string };
-}
-
-/** A switch or rollback that did not move traffic is a failure that says why (the gate's message). */
-function moveOutcome(result: SwitchResult): ActionOutcome {
-  if (result.kind === 'noop' || result.kind === 'switched') return { ok: true, result };
-  const error = switchFailure(result);
-  return { ok: false, result, error: { code: error.code, message: error.message, hint: error.hint } };
-}
-
-function dropUndefined<T extends object>(values: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as {
-    [K in keyof T]: Exclude<T[K], undefined>;
-  };
+function errorJson(error: DeployError): NonNullable<ActionOutcome['error']> {
+  return { code: error.code, message: error.message, hint: error.hint };
 }

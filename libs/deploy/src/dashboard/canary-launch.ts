@@ -1,7 +1,9 @@
-import type { Color } from '@mlbg/contract';
+import { type CanaryLaunch, type CommandOutput, commandOutput } from '@mlbg/contract';
+import type { z } from 'zod';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CanaryStartBody } from '../commands/canary/canary.command';
 import type { CanaryRun } from '../commands/canary/canary-progress-file';
 import type { Clock } from '../effects/deps';
 import type { JsonFile } from '../effects/json-file';
@@ -25,13 +27,8 @@ export interface CliCommand {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** What the page asks of a canary start (the CLI's flags). */
-export interface CanaryStart {
-  readonly color?: Color | undefined;
-  readonly steps?: readonly number[] | undefined;
-  readonly intervalSeconds?: number | undefined;
-  readonly expectVersion?: string | undefined;
-}
+/** What the page asks of a canary start (the CLI's flags of a start): the body of the canary's page action. */
+export type CanaryStart = z.infer<typeof CanaryStartBody>;
 
 export interface CanaryLaunchTarget {
   readonly cli: CliCommand;
@@ -115,19 +112,17 @@ export async function launchCanary(
     forwardLog();
     const run = target.runFile?.read();
     if (child.pid !== undefined && run?.pid === child.pid) {
-      return {
-        ok: true,
-        result: {
-          kind: 'started',
-          pid: child.pid,
-          stable: run.stable,
-          canary: run.canary,
-          weight: run.weight,
-          step: run.step,
-          steps: run.steps,
-          log: logFile,
-        },
+      const launched: CanaryLaunch = {
+        kind: 'started',
+        pid: child.pid,
+        stable: run.stable,
+        canary: run.canary,
+        weight: run.weight,
+        step: run.step,
+        steps: run.steps,
+        log: logFile,
       };
+      return { ok: true, result: launched };
     }
     if (ended) {
       forwardLog();
@@ -140,7 +135,10 @@ export async function launchCanary(
 /** The canary process's own --json answer, or what its log says when it gave none. */
 function answerOf(answerFile: string, logFile: string, ended: { code: number | null; error?: string }): ActionOutcome {
   try {
-    const answer = JSON.parse(readFileSync(answerFile, 'utf8')) as { ok: boolean; result: unknown; error?: ActionOutcome['error'] };
+    const printed: unknown = JSON.parse(readFileSync(answerFile, 'utf8'));
+    // Checked against the contract, then passed on as printed (a parsed copy has its keys in the schema's order).
+    commandOutput('canary').parse(printed);
+    const answer = printed as CommandOutput<'canary'>;
     return { ok: answer.ok, result: answer.result, ...(answer.error ? { error: answer.error } : {}) };
   } catch {
     const tail = readFrom(logFile, 0).trim().split('\n').slice(-LOG_TAIL_LINES).join('\n');

@@ -1,8 +1,8 @@
-import { type Color, HealthResponse } from '@mlbg/contract';
+import type { Color, ColorDetail, DashboardSnapshot, FeedEvent, HistoryView, Sample, StackView } from '@mlbg/contract';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { CommandContext } from '../commands/context';
 import type { LastDiff } from '../commands/shadow/last-diff';
-import { type StatusResult, stackStatus } from '../commands/stack/stack';
+import { stackStatus } from '../commands/stack/stack';
 import type { Clock, HttpClient } from '../effects/deps';
 import { judgeHealth } from '../effects/service-client';
 import { unsettledIntent } from '../commands/switch/reconcile';
@@ -34,36 +34,8 @@ export function timeline(entries: readonly HistoryEntry[]): HistoryEntry[] {
   return entries.filter((entry) => entry.command !== 'switch-intent' || unsettledIntent(entries, entry.backend) === entry);
 }
 
-/** One chart point: the colors from their /metrics, the router from nginx's access log. null = could not be read. */
-export interface Sample {
-  readonly t: number;
-  readonly blue: TrafficPoint | null;
-  readonly green: TrafficPoint | null;
-  readonly router: TrafficPoint | null;
-}
-
-/** What a color says about itself on /health, beyond the status view: the model's identity and signature. */
-export interface ColorDetail {
-  readonly version: string;
-  readonly sha256: string;
-  readonly featureCount: number;
-  readonly uptimeSeconds: number;
-  readonly signature: HealthResponse['signature'] | null;
-}
-
-/** The deployment as the page shows it; `error` when the status could not be read at all. */
-export interface StackView {
-  readonly checkedAt: string;
-  readonly status: StatusResult | null;
-  readonly details: Readonly<Record<Color, ColorDetail | null>>;
-  readonly error: string | null;
-}
-
-export type FeedEvent =
-  | { readonly kind: 'stack'; readonly stack: StackView }
-  | { readonly kind: 'sample'; readonly sample: Sample }
-  | { readonly kind: 'history'; readonly entries: readonly HistoryEntry[]; readonly skippedLines: readonly number[] }
-  | { readonly kind: 'diff'; readonly diff: LastDiff | null };
+// What the feed sends (the snapshot, chart points, the stack, history and diff events) is the contract's: the page reads it.
+export type { ColorDetail, FeedEvent, Sample, StackView } from '@mlbg/contract';
 
 export interface FeedOptions {
   /** A context to read the deployment with (opened once, again after a failure). */
@@ -89,7 +61,7 @@ export class DashboardFeed {
     details: { blue: null, green: null },
     error: 'not read yet',
   };
-  private history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] } = { entries: [], skippedLines: [] };
+  private history: HistoryView = { entries: [], skippedLines: [] };
   private historyKey = '';
   private diff: LastDiff | null = null;
   private context: CommandContext | undefined;
@@ -120,13 +92,8 @@ export class DashboardFeed {
     this.listeners.clear();
   }
 
-  /** Everything a new page needs at once. */
-  snapshot(): {
-    stack: StackView;
-    samples: readonly Sample[];
-    history: { entries: readonly HistoryEntry[]; skippedLines: readonly number[] };
-    diff: LastDiff | null;
-  } {
+  /** Everything a new page needs at once (the server adds who it acts as). */
+  snapshot(): Pick<DashboardSnapshot, 'stack' | 'samples' | 'history' | 'diff'> {
     return { stack: this.stack, samples: this.samples, history: this.history, diff: this.diff };
   }
 
@@ -158,7 +125,7 @@ export class DashboardFeed {
       const key = `${history.entries.length}:${JSON.stringify(entries.at(-1) ?? null)}`;
       if (key !== this.historyKey) {
         this.historyKey = key;
-        this.history = { entries, skippedLines: history.skippedLines };
+        this.history = { entries, skippedLines: [...history.skippedLines] };
         this.emit({ kind: 'history', ...this.history });
       }
     } catch (error) {

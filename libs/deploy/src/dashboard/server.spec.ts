@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Color } from '@mlbg/contract';
+import { type Color, DashboardEvents, DashboardSnapshot, EdgeError, actionOutcome } from '@mlbg/contract';
+import type { z } from 'zod';
 import { type StackLayout, stackLayout } from '../backends/local/layout';
 import { type CommandContext, stateFolderStores } from '../commands/context';
 import { gatesNamed } from '../gates';
@@ -12,6 +13,7 @@ import { type FakeColor, fakeBackend, fakeClock } from '../testing/fakes';
 import { thisCli } from '../cli/dashboard';
 import type { Backend } from '../backends/backend';
 import { type Routes, routesWithLive } from '../routing/routes';
+import { diffReport } from '../gates/prediction-diff-report';
 import { type CliCommand, launchCanary } from './canary-launch';
 import { DashboardFeed } from './feed';
 import { type RunningDashboard, startDashboard } from './server';
@@ -102,6 +104,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       feed,
       actionEnv: {
         spec: () => DeploymentSpec.parse({}),
+        workspaceRoot: dir,
         startCanary: (request, context) =>
           launchCanary(
             request,
@@ -135,13 +138,19 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
   const post = (path: string, headers: Record<string, string>, body: unknown = {}) =>
     fetch(url(path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const history = () => readHistory(layout.historyFile).entries;
+  /** The answer's JSON, which must be what the contract says the page gets. */
+  const json = async (answer: Response, schema: z.ZodType): Promise<unknown> => {
+    const body: unknown = await answer.json();
+    expect(schema.parse(body)).toEqual(body);
+    return body;
+  };
 
   it('refuses every request without the token with 401 and says where the token is', async () => {
     await start();
     for (const path of ['/', '/index.html', '/api/state', '/api/events', '/api/state?token=wrong']) {
       const answer = await fetch(url(path), { redirect: 'manual' });
       expect({ path, status: answer.status }).toEqual({ path, status: 401 });
-      expect(await answer.json()).toMatchObject({ error: { code: 'UNAUTHORIZED', hint: expect.stringContaining('?token=') } });
+      expect(await json(answer, EdgeError)).toMatchObject({ error: { code: 'UNAUTHORIZED', hint: expect.stringContaining('?token=') } });
     }
     const action = await post('/api/actions/switch', { origin: origin() }, { color: 'green' });
     expect(action.status).toBe(401);
@@ -166,11 +175,12 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     expect([bundle.status, bundle.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable']);
     const state = await fetch(url('/api/state'), { headers: withToken });
     expect(state.headers.get('cache-control')).toBe('no-store');
-    expect(await state.json()).toMatchObject({
+    expect(await json(state, DashboardSnapshot)).toMatchObject({
       backend: 'local',
       readOnly: false,
       user: USER,
-      actions: ['switch', 'rollback', 'release', 'shadow', 'canary', 'canary-abort', 'promote'],
+      // The registry's order (commands/registry.ts): each command's buttons where the command is.
+      actions: ['switch', 'rollback', 'release', 'canary', 'canary-abort', 'promote', 'shadow'],
       canaryDefaults: { steps: [5, 25, 50, 100], intervalSeconds: 30 },
     });
   });
@@ -184,7 +194,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     ]) {
       const answer = await post('/api/actions/switch', headers, { color: 'green' });
       expect(answer.status).toBe(403);
-      expect(await answer.json()).toMatchObject({ error: { code: 'BAD_ORIGIN' } });
+      expect(await json(answer, EdgeError)).toMatchObject({ error: { code: 'BAD_ORIGIN' } });
     }
     expect(opened).toEqual([]);
     expect(backend.moves).toEqual([]);
@@ -202,7 +212,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       );
       expect(answer.status).toBe(403);
       expect(answer.headers.get('content-type')).toMatch(/application\/json/);
-      expect(await answer.json()).toMatchObject({ error: { code: 'READ_ONLY' } });
+      expect(await json(answer, EdgeError)).toMatchObject({ error: { code: 'READ_ONLY' } });
     }
     expect(opened).toEqual([]);
     expect(history()).toEqual([]);
@@ -212,7 +222,10 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     await start();
     const answer = await post('/api/actions/switch', { ...withToken, origin: origin() }, { color: 'green' });
     expect(answer.status).toBe(200);
-    expect(await answer.json()).toMatchObject({ ok: true, result: { kind: 'switched', from: 'blue', to: 'green' } });
+    expect(await json(answer, actionOutcome('switch'))).toMatchObject({
+      ok: true,
+      result: { kind: 'switched', from: 'blue', to: 'green' },
+    });
     expect(opened).toEqual(['switch']);
     expect(backend.moves).toEqual<Color[]>(['green']);
     expect(history()).toMatchObject([
@@ -225,7 +238,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     await start({ green: { version: 'v1.1.0', featureCount: 1, health: 503 } });
     const answer = await post('/api/actions/switch', { ...withToken, origin: origin() }, { color: 'green' });
     expect(answer.status).toBe(409);
-    const body = (await answer.json()) as { ok: boolean; error: { code: string; message: string } };
+    const body = (await json(answer, actionOutcome('switch'))) as { ok: boolean; error: { code: string; message: string } };
     expect(body.ok).toBe(false);
     expect(body.error.code).toBe('PREFLIGHT_FAILED');
     const entry = history()[0];
@@ -257,7 +270,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     await start();
     const bad = await post('/api/actions/switch', { ...withToken, origin: origin() }, { color: 'purple' });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ error: { code: 'BAD_REQUEST', message: expect.stringContaining('color') } });
+    expect(await json(bad, EdgeError)).toMatchObject({ error: { code: 'BAD_REQUEST', message: expect.stringContaining('color') } });
     const unknown = await post('/api/actions/explode', { ...withToken, origin: origin() });
     expect(unknown.status).toBe(404);
     expect(opened).toEqual([]);
@@ -266,6 +279,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
   it('streams server-sent events: a snapshot first, then what an action did', async () => {
     await start();
     const events: string[] = [];
+    let text = '';
     const request = get(url('/api/events'), { headers: withToken });
     const response = await new Promise<import('node:http').IncomingMessage>((resolve) => request.once('response', resolve));
     expect(response.statusCode).toBe(200);
@@ -273,6 +287,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     const finished = new Promise<void>((resolve) => {
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
+        text += chunk;
         events.push(...[...chunk.matchAll(/^event: (\w+)$/gm)].map((match) => match[1] ?? ''));
         if (chunk.includes('"phase":"finished"')) resolve();
       });
@@ -285,6 +300,13 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     await post('/api/actions/switch', { ...withToken, origin: origin() }, { color: 'green' });
     await finished;
     expect(events).toContain('action');
+    // Each event's data is what the contract says the page gets under that name.
+    const messages = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map(([, name = '', data = '']) => ({
+      name,
+      data: JSON.parse(data) as unknown,
+    }));
+    expect(messages.map((message) => message.name)).toEqual(events);
+    for (const { name, data } of messages) expect(DashboardEvents[name as keyof typeof DashboardEvents].parse(data)).toEqual(data);
     request.destroy();
   });
 
@@ -309,7 +331,10 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
         { ...withToken, origin: origin() },
         { color: 'green', steps: [25, 100], intervalSeconds: 2, expectVersion: 'v1.1.0' },
       );
-      const body = (await answer.json()) as { ok: boolean; result: { kind: string; pid: number; weight: number; log: string } };
+      const body = (await json(answer, actionOutcome('canary'))) as {
+        ok: boolean;
+        result: { kind: string; pid: number; weight: number; log: string };
+      };
       expect(answer.status).toBe(200);
       const child = startedWith();
       expect(body).toMatchObject({ ok: true, result: { kind: 'started', pid: child.pid, weight: 25, canary: 'green', stable: 'blue' } });
@@ -334,7 +359,10 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
       await start();
       const answer = await post('/api/actions/canary', { ...withToken, origin: origin() }, { color: 'blue' });
       expect(answer.status).toBe(409);
-      expect(await answer.json()).toMatchObject({ ok: false, error: { code: 'PREFLIGHT_FAILED', message: 'the fake gate refused blue' } });
+      expect(await json(answer, actionOutcome('canary'))).toMatchObject({
+        ok: false,
+        error: { code: 'PREFLIGHT_FAILED', message: 'the fake gate refused blue' },
+      });
     });
 
     it("the REAL CLI, as the dashboard starts it from another process: a canary on a stack that is not running answers the CLI's own error", async () => {
@@ -344,7 +372,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
         { ...withToken, origin: origin() },
         { color: 'green', steps: [50, 100], intervalSeconds: 1 },
       );
-      const body = (await answer.json()) as { ok: boolean; error: { code: string; message: string; hint: string } };
+      const body = (await json(answer, actionOutcome('canary'))) as { ok: boolean; error: { code: string; message: string; hint: string } };
       expect({ status: answer.status, ok: body.ok }).toEqual({ status: 409, ok: false });
       expect(body.error).toMatchObject({
         code: 'STACK_NOT_RUNNING',
@@ -367,7 +395,10 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     await start({ routes: { live: { blue: 75, green: 25 }, preview: { blue: 0, green: 100 } } });
     const answer = await post('/api/actions/canary-abort', { ...withToken, origin: origin() });
     expect(answer.status).toBe(200);
-    expect(await answer.json()).toMatchObject({ ok: true, result: { kind: 'aborted', stable: 'blue', canary: 'green', weight: 0 } });
+    expect(await json(answer, actionOutcome('canary-abort'))).toMatchObject({
+      ok: true,
+      result: { kind: 'aborted', stable: 'blue', canary: 'green', weight: 0 },
+    });
     expect(await backend.readRoutes()).toEqual(routesWithLive('blue'));
     expect(history()).toMatchObject([{ command: 'canary', outcome: 'aborted', user: USER, stable: 'blue', canary: 'green' }]);
   });
@@ -376,7 +407,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     await start();
     const answer = await post('/api/actions/promote', { ...withToken, origin: origin() });
     expect(answer.status).toBe(409);
-    expect(await answer.json()).toMatchObject({ ok: false, error: { code: 'CANARY_NOT_RUNNING' } });
+    expect(await json(answer, actionOutcome('promote'))).toMatchObject({ ok: false, error: { code: 'CANARY_NOT_RUNNING' } });
     expect(backend.moves).toEqual([]);
     expect(history()).toEqual([]);
   });
@@ -384,13 +415,21 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
   it('shows the latest diff report kept in the state folder, and pushes a newer one as a diff event', async () => {
     await start();
     const kept = stateFolderStores(layout).lastDiff;
-    const report = (by: string, time: string) =>
-      ({
-        time,
-        by,
-        user: 'ana',
-        result: { report: { pairs: 7 }, problems: ['too few pairs'], judged: true, notes: [] },
-      }) as unknown as Parameters<typeof kept.write>[0];
+    // A real report of 7 pairs (the live color's and the candidate's answers agree).
+    const side = { outputs: [[1]], latencyMs: 2 };
+    const pairs = Array.from({ length: 7 }, (_, index) => ({ requestId: `r${index}`, live: side, candidate: side }));
+    const sevenPairs = diffReport(pairs, {
+      source: 'shadow',
+      live: { color: 'blue', version: 'v1.0.0' },
+      candidate: { color: 'green', version: 'v1.1.0' },
+      tolerance: { absolute: 0.01, relative: 0 },
+    });
+    const report = (by: string, time: string): Parameters<typeof kept.write>[0] => ({
+      time,
+      by,
+      user: 'ana',
+      result: { report: sevenPairs, problems: ['too few pairs'], judged: true, notes: [] },
+    });
     kept.write(report('prediction-diff gate of switch', '2026-12-01T10:00:00.000Z'));
     await feed.refreshStack();
     expect(await (await fetch(url('/api/state'), { headers: withToken })).json()).toMatchObject({

@@ -1,4 +1,13 @@
 import fastifyStatic from '@fastify/static';
+import {
+  ActionRequests,
+  type DashboardEvent,
+  type DashboardEventName,
+  type DashboardMeta,
+  type DashboardSnapshot,
+  type DiffAnswer,
+  type DiffResult,
+} from '@mlbg/contract';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -43,7 +52,7 @@ export interface DashboardOptions {
   /** What actions read besides their context (the spec, for shadow's defaults). */
   readonly actionEnv: ActionEnv;
   /** `deploy:diff` as the CLI runs it with the spec's criteria (reads only: allowed in read-only mode too). */
-  readonly diff: () => Promise<unknown>;
+  readonly diff: () => Promise<DiffResult>;
 }
 
 export interface RunningDashboard {
@@ -74,7 +83,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   let port = options.port;
   const cookie = () => cookieName(port);
 
-  const broadcast = (event: string, data: unknown): void => {
+  const broadcast = <E extends DashboardEventName>(event: E, data: DashboardEvent<E>): void => {
     const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     for (const stream of streams) stream.write(text);
   };
@@ -110,7 +119,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       return null;
     }
   };
-  const meta = () => ({
+  const meta = (): DashboardMeta => ({
     backend: options.backend,
     readOnly: options.readOnly,
     user: options.userName,
@@ -118,7 +127,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     canaryDefaults: canaryDefaults(),
   });
 
-  app.get('/api/state', async () => ({ ...meta(), ...options.feed.snapshot() }));
+  const snapshot = (): DashboardSnapshot => ({ ...meta(), ...options.feed.snapshot() });
+  app.get('/api/state', async () => snapshot());
 
   app.get('/api/events', (request, reply) => {
     reply.hijack();
@@ -130,7 +140,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       'x-accel-buffering': 'no',
     });
     stream.write(`retry: ${RECONNECT_MS}\n\n`);
-    stream.write(`event: snapshot\ndata: ${JSON.stringify({ ...meta(), ...options.feed.snapshot() })}\n\n`);
+    stream.write(`event: snapshot\ndata: ${JSON.stringify(snapshot())}\n\n`);
     streams.add(stream);
     const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), HEARTBEAT_MS);
     request.raw.once('close', () => {
@@ -145,13 +155,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       const result = await options.diff();
       // The compare kept its report as the latest: push it to every page now.
       await options.feed.refreshStack();
-      return { ok: true, result };
+      const answer: DiffAnswer = { ok: true, result };
+      return answer;
     } catch (error) {
       const known =
         error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
-      return reply
-        .code(known.code === 'UNEXPECTED' ? 500 : 409)
-        .send({ ok: false, result: null, error: { code: known.code, message: known.message, hint: known.hint } });
+      const answer: DiffAnswer = { ok: false, result: null, error: { code: known.code, message: known.message, hint: known.hint } };
+      return reply.code(known.code === 'UNEXPECTED' ? 500 : 409).send(answer);
     }
   });
 
@@ -164,7 +174,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       return refuse(reply, 404, {
         error: { code: 'UNKNOWN_ACTION', message: `There is no action "${name}".`, hint: `The actions are ${ACTION_NAMES.join(', ')}.` },
       });
-    const body = ACTIONS[name].body.safeParse(request.body ?? {});
+    // The page's request, read with the contract's schema of this action (the one its descriptor takes).
+    const body = ActionRequests[name].safeParse(request.body ?? {});
     if (!body.success) {
       const detail = body.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ');
       return refuse(reply, 400, {
@@ -184,11 +195,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     let outcome: ActionOutcome;
     try {
       const context = await options.openContext(name, (line) => broadcast('progress', { name, line }));
-      outcome = await (ACTIONS[name].run as (context: CommandContext, body: unknown, env: ActionEnv) => Promise<ActionOutcome>)(
-        context,
-        body.data,
-        options.actionEnv,
-      );
+      outcome = await ACTIONS[name].run(context, body.data, options.actionEnv);
     } catch (error) {
       const known =
         error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));

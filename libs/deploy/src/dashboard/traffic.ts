@@ -1,3 +1,5 @@
+import type { TrafficPoint } from '@mlbg/contract';
+
 /**
  * Traffic figures for the dashboard's charts, from two sources: each color's Prometheus text
  * (`/metrics`, prom-client's `http_requests_total` and `http_request_duration_seconds`) and nginx's
@@ -8,14 +10,8 @@
  * the npm parsers are unmaintained.
  */
 
-/** One chart point of one source over one interval. null = no requests in it (no rate to show). */
-export interface TrafficPoint {
-  readonly rps: number;
-  /** 5xx answers / all answers. */
-  readonly errorShare: number | null;
-  readonly p50Ms: number | null;
-  readonly p99Ms: number | null;
-}
+/** One chart point of one source over one interval (the contract's: the page draws it). */
+export type { TrafficPoint } from '@mlbg/contract';
 
 /** Routes that are the tooling's own polling, not model traffic (the dashboard itself asks them). */
 const NOT_TRAFFIC = new Set(['/health', '/health/live', '/metrics', '/preview/health']);

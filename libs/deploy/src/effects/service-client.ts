@@ -1,4 +1,4 @@
-import { AnyPredictResponse, HealthResponse } from '@mlbg/contract';
+import { AnyPredictResponse, HealthResponse, type HealthView } from '@mlbg/contract';
 import type { HttpAnswer, HttpClient, HttpTarget } from './deps';
 
 /**
@@ -69,18 +69,8 @@ export function sampleRows(featureCount: number): number[][] {
   return [1, 2, 3].map((value) => Array.from({ length: featureCount }, () => value));
 }
 
-/** What a status line shows of one /health. */
-export interface HealthView {
-  /** 200 with status "ok". */
-  readonly ok: boolean;
-  readonly httpStatus: number | null;
-  readonly status: string | null;
-  readonly version: string | null;
-  readonly color: string | null;
-  readonly featureCount: number | null;
-  /** Why there is no answer, or what nginx said instead. */
-  readonly error?: string;
-}
+/** What a status line shows of one /health (the contract's: `deploy:status --json` carries it). */
+export type { HealthView } from '@mlbg/contract';
 
 /** The status view of a health check. Pure. */
 export function healthView(check: HealthCheck): HealthView {

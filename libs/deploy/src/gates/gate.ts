@@ -1,19 +1,8 @@
-import type { Color, HealthResponse, ModelSignature } from '@mlbg/contract';
-import { z } from 'zod';
+import type { Color, GateResult, HealthResponse, ModelSignature } from '@mlbg/contract';
 import type { Clock, HttpAnswer, HttpCall } from '../effects/deps';
 
-/**
- * What one check found, in the same shape everywhere (human output, `--json`, the history):
- * what it saw, what it wanted, and what to do when they differ.
- */
-export const GateResult = z.strictObject({
-  name: z.string(),
-  ok: z.boolean(),
-  observed: z.string(),
-  expected: z.string(),
-  hint: z.string().optional(),
-});
-export type GateResult = z.infer<typeof GateResult>;
+/** What one check found: the contract's, as the history and `--json` carry it. */
+export { GateResult } from '@mlbg/contract';
 
 /** How many checks, how far apart: a color must answer several times in a row, not once by luck. */
 export interface SwitchTiming {

@@ -1,15 +1,12 @@
-import type { ClassLabel, Color, PredictionRecord } from '@mlbg/contract';
+import type { ClassLabel, DiffReport, DiffSource, DiffTolerance, HistogramBin, LatencySummary, PredictionRecord } from '@mlbg/contract';
 
 /**
  * The comparison behind `deploy:diff` and the `prediction-diff` gate: the live color's and the
  * candidate's answers to the same requests, joined by request id. Pure: pairs in, a report out.
  */
 
-/** numpy's `isclose`: a value is within when |candidate - live| <= absolute + relative * |live|. */
-export interface DiffTolerance {
-  readonly absolute: number;
-  readonly relative: number;
-}
+// The report's shapes are the contract's (`deploy diff --json`, last-diff.json, the dashboard's diff panel).
+export type { DiffReport, DiffSource, DiffTolerance, HistogramBin, LatencySummary } from '@mlbg/contract';
 
 /** What the gate requires of a report. Too few pairs is a refusal, never a pass. */
 export interface DiffCriteria {
@@ -31,46 +28,6 @@ export interface PredictionPair {
   readonly requestId: string;
   readonly live: AnswerSide;
   readonly candidate: AnswerSide;
-}
-
-/** Where the pairs came from: mirrored live traffic, or a file sent to both colors. */
-export type DiffSource = 'shadow' | 'replay';
-
-export interface LatencySummary {
-  readonly mean: number;
-  readonly p50: number;
-  readonly p99: number;
-}
-
-export interface HistogramBin {
-  /** Absolute differences in [from, to). The last bin includes `to`. */
-  readonly from: number;
-  readonly to: number;
-  readonly count: number;
-}
-
-export interface DiffReport {
-  readonly source: DiffSource;
-  readonly live: { readonly color: Color; readonly version: string | null };
-  readonly candidate: { readonly color: Color; readonly version: string | null };
-  readonly tolerance: DiffTolerance;
-  readonly pairs: number;
-  /** Requests only one side answered (e.g. shadow copies dropped by the relay, records overwritten). */
-  readonly unpaired: { readonly live: number; readonly candidate: number };
-  /** Same request id, different input digest: not compared (a bug or a request id used twice). */
-  readonly inputMismatches: number;
-  /** Pairs whose rows or columns differ in number: compared as not within tolerance. */
-  readonly shapeMismatches: number;
-  readonly withinTolerance: number;
-  /** null when there are no pairs. */
-  readonly withinShare: number | null;
-  /** Over every compared value (each output of each row). */
-  readonly absDiff: { readonly values: number; readonly mean: number; readonly p99: number; readonly max: number } | null;
-  readonly classifier: { readonly rows: number; readonly labelAgreement: number; readonly largestProbabilityShift: number } | null;
-  readonly latencyMs: { readonly live: LatencySummary | null; readonly candidate: LatencySummary | null };
-  readonly histogram: readonly HistogramBin[];
-  /** The pairs that differ most (request id and largest absolute difference), for a closer look. */
-  readonly largest: readonly { readonly requestId: string; readonly maxAbsDiff: number }[];
 }
 
 const HISTOGRAM_BINS = 10;

@@ -1,3 +1,4 @@
+import type { DiffResult } from '@mlbg/contract';
 import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_PREDICTION_DIFF, type DeploymentSpec } from '../spec/deployment-spec';
 import { readReplayFile } from '../effects/replay-file';
@@ -8,14 +9,8 @@ import { type CollectedPairs, replayPairs, shadowPairs } from './prediction-pair
 
 export const PREDICTION_DIFF_GATE = 'prediction-diff';
 
-/** A report judged (or not) against criteria: what `deploy diff` prints and the gate decides on. */
-export interface DiffResult {
-  readonly report: DiffReport;
-  /** Why the report fails the criteria (empty when it passes or none was asked). */
-  readonly problems: readonly string[];
-  readonly judged: boolean;
-  readonly notes: readonly string[];
-}
+/** A report judged (or not) against criteria: what `deploy diff` prints and the gate decides on (the contract's). */
+export type { DiffResult } from '@mlbg/contract';
 
 /** What the gate compares and what it requires. */
 export interface PredictionDiffSettings {
@@ -117,7 +112,7 @@ export function predictionDiffGate(settings: PredictionDiffSettings): Gate {
       }
       const { report, collected } = compared;
       const problems = diffProblems(report, criteria);
-      settings.onReport?.({ report, problems, judged: true, notes: collected.problems });
+      settings.onReport?.({ report, problems, judged: true, notes: [...collected.problems] });
       const observed = `${summarizeReport(report)}${collected.problems.length > 0 ? `; ${collected.problems.join('; ')}` : ''}`;
       if (problems.length === 0) return passed(this.name, observed, expected);
       const more =

@@ -14,7 +14,7 @@ import {
 /** The results of a list of gates, run in order until the first failure (the rest are not run). */
 export interface GateRun {
   readonly ok: boolean;
-  readonly results: readonly GateResult[];
+  readonly results: GateResult[];
   readonly failure?: GateResult;
 }
 

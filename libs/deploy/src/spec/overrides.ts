@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec, deepFreeze } from './deployment-spec';
 import { DeploymentSpecError, describeIssues } from './spec-error';
+import { dropUndefined } from '../util/drop-undefined';
 
 // Flags and env vars arrive as text, so numbers are coerced; the full spec re-validates the result.
 const PortText = z.coerce.number().pipe(z.int().min(1).max(65_535));
@@ -56,8 +57,4 @@ export function applyOverrides(spec: DeploymentSpec, overrides: z.input<typeof D
     );
   }
   return deepFreeze(result.data);
-}
-
-function dropUndefined(values: object): object {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
 }

@@ -1,4 +1,4 @@
-import type { Color } from '@mlbg/contract';
+import { type Color, CommandResults, type ResultCommand, cliOutput } from '@mlbg/contract';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,7 +18,7 @@ export interface CliRun {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
-  /** stdout parsed (for --json runs). */
+  /** stdout parsed (for --json runs), checked against the contract's schema of the command's output. */
   json<T = Record<string, unknown>>(): T;
 }
 
@@ -87,7 +87,7 @@ export class StackHarness {
       switchTiming: FAST_SWITCH,
     });
     this.rememberPids();
-    return { code, stdout, stderr, json: <T>() => JSON.parse(stdout) as T };
+    return { code, stdout, stderr, json: <T>() => checkedJson(argv[0], stdout) as T };
   }
 
   /** `up` on this harness's ports, with quiet services. */
@@ -151,4 +151,11 @@ export class StackHarness {
     if (this.specFile) rmSync(this.specFile, { force: true });
     return problems;
   }
+}
+
+/** A command's --json document, which must be what the contract says it prints (the e2e suite, the bench and CD read it). */
+function checkedJson(command: string | undefined, stdout: string): unknown {
+  const value: unknown = JSON.parse(stdout);
+  if (command !== undefined && command in CommandResults) cliOutput(command as ResultCommand).parse(value);
+  return value;
 }

@@ -1,4 +1,4 @@
-import type { Color } from '@mlbg/contract';
+import { type Color, type ResultCommand, cliOutput } from '@mlbg/contract';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -248,7 +248,9 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     expect(out.join('\n')).toContain('Switched live traffic green -> blue (v1.1.0 -> v1.0.0).');
     out.length = 0;
     expect(await cli('status', '--target', 'compose', '--json')).toBe(0);
-    expect(JSON.parse(out.at(-1) ?? '')).toMatchObject({
+    const status: unknown = JSON.parse(out.at(-1) ?? '');
+    expect(cliOutput('status').parse(status)).toEqual(status);
+    expect(status).toMatchObject({
       ok: true,
       result: { backend: 'compose', live: 'blue', preview: 'green', healthy: true, lastSwitch: { from: 'green', to: 'blue' } },
     });
@@ -446,7 +448,10 @@ describe("CD's one command and the manual commands share one path (a scripted Co
         stderr: () => undefined,
         deps: (progress) => ({ ...deps, progress }),
       });
-      return { code, json: JSON.parse(out.at(-1) ?? '{}') as Record<string, unknown> };
+      const json = JSON.parse(out.at(-1) ?? '{}') as Record<string, unknown>;
+      // What the CLI printed is what the contract says it prints (the e2e suite, the bench and CD read it).
+      expect(cliOutput(argv[0] as ResultCommand).parse(json)).toEqual(json);
+      return { code, json };
     };
   };
 

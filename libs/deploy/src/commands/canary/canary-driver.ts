@@ -167,8 +167,8 @@ export async function runCanary(
       canaryVersion: end.canaryVersion,
       weight: end.weight,
       routes: end.routes,
-      intervals: end.intervals,
-      gates: end.gates,
+      intervals: [...end.intervals],
+      gates: [...end.gates],
       ...(end.reason ? { reason: end.reason } : {}),
     };
   }

@@ -1,23 +1,10 @@
-import { type Color, otherColor } from '@mlbg/contract';
-import { type CanaryInterval, type HistoryEntry, lastCanary } from '../../history/history';
+import { type CanaryView, otherColor } from '@mlbg/contract';
+import { type HistoryEntry, lastCanary } from '../../history/history';
 import { type Routes, mainTarget, soleTarget } from '../../routing/routes';
 import type { CommandContext } from '../context';
 
-/** What `deploy:status` says about a canary in progress. */
-export interface CanaryView {
-  /** `running`: a canary command holds the lock now; `interrupted`: the weight is split and nothing runs it (killed, or stopped with --keep). */
-  readonly state: 'running' | 'interrupted';
-  readonly stable: Color;
-  readonly canary: Color;
-  readonly weight: number;
-  readonly steps: readonly number[] | null;
-  /** 1-based, when the running canary said so. */
-  readonly step: number | null;
-  /** Until the running interval's analysis (ms, at the time of the status). */
-  readonly nextAnalysisInMs: number | null;
-  readonly lastAnalysis: CanaryInterval | null;
-  readonly pid: number | null;
-}
+/** What `deploy:status` says about a canary in progress (the contract's). */
+export type { CanaryView } from '@mlbg/contract';
 
 /** The canary in progress from the routes, the lock's holder and the running canary's progress file; null when the live route is not split. */
 export function canaryView(
@@ -38,7 +25,7 @@ export function canaryView(
     stable,
     canary,
     weight: routes.live[canary],
-    steps: run?.steps ?? last?.started.steps ?? null,
+    steps: run?.steps ?? last?.started?.steps ?? null,
     step: running && run ? run.step : null,
     nextAnalysisInMs: running && run ? Math.max(0, Date.parse(run.analysisAt) - context.clock.now()) : null,
     lastAnalysis,

@@ -1,9 +1,8 @@
-import { type Color, otherColor } from '@mlbg/contract';
+import { type CanaryResult, type Color, otherColor } from '@mlbg/contract';
 import type { Backend, CanaryAccess } from '../../backends/backend';
 import { DeployError, type DeployErrorCode } from '../../errors';
-import type { GateResult } from '../../gates';
-import { type CanaryInterval, type CanaryOutcome, lastCanary } from '../../history/history';
-import { type Routes, describeWeights, mainTarget } from '../../routing/routes';
+import { lastCanary } from '../../history/history';
+import { describeWeights, mainTarget } from '../../routing/routes';
 import type { CanarySpec } from '../../spec/canary-spec';
 import type { CommandContext } from '../context';
 import { runCanary } from './canary-driver';
@@ -29,22 +28,8 @@ export type CanaryRequest =
   | { readonly kind: 'abort' }
   | { readonly kind: 'promote' };
 
-/** How a canary command ended. `ok` = it did what was asked (a rollback after a failed analysis is not ok). */
-export type CanaryResult =
-  | { readonly kind: 'noop'; readonly note: string }
-  | {
-      readonly kind: Exclude<CanaryOutcome, 'started'>;
-      readonly stable: Color;
-      readonly canary: Color;
-      readonly stableVersion: string | null;
-      readonly canaryVersion: string | null;
-      readonly weight: number;
-      readonly routes: Routes;
-      readonly intervals: readonly CanaryInterval[];
-      readonly gates: readonly GateResult[];
-      readonly reason?: string;
-      readonly note?: string;
-    };
+/** How a canary command ended (the contract's: `--json` carries it). `ok` = it did what was asked (a rollback after a failed analysis is not ok). */
+export type { CanaryResult } from '@mlbg/contract';
 
 /** The error code of a canary that did not do what was asked (noop, promoted and aborted did). */
 export const FAILED_CANARY: Record<'rolled-back' | 'stopped' | 'kept' | 'refused' | 'broken', DeployErrorCode> = {

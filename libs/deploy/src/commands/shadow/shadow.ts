@@ -1,3 +1,4 @@
+import type { ShadowResult } from '@mlbg/contract';
 import type { CaptureRequest, CaptureResult, ShadowControl, ShadowStatus } from '../../backends/backend';
 import { DeployError } from '../../errors';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
@@ -7,7 +8,8 @@ import { recorded } from '../stack/stack';
 export type ShadowAction =
   { readonly kind: 'on'; readonly percent: number; readonly queueSize: number } | { readonly kind: 'off' } | { readonly kind: 'status' };
 
-export type ShadowResult = ShadowStatus & { readonly action: ShadowAction['kind']; readonly final?: ShadowStatus['relay'] };
+/** What `deploy:shadow` answers (the contract's). */
+export type { ShadowResult } from '@mlbg/contract';
 
 /**
  * `shadow on` as the spec allows it: the flags (or the dashboard's request) over the spec's percent

@@ -1,17 +1,17 @@
-import type { BackendStatus, DownRequest, DownResult, ReleaseRequest, ReleaseResult, UpRequest, UpResult } from '../../backends/backend';
+import type { ReleaseOutcome, StatusResult } from '@mlbg/contract';
+import type { DownRequest, DownResult, ReleaseRequest, ReleaseResult, UpRequest, UpResult } from '../../backends/backend';
 import { DeployError } from '../../errors';
-import { type CanaryView, canaryView } from '../canary/canary-view';
+import { canaryView } from '../canary/canary-view';
 import {
   type HistoryEntry,
   type HistoryInput,
-  type MoveEntry,
   lastAttempt,
   lastEntry,
   lastSuccessfulSwitch,
   skippedLinesNote,
 } from '../../history/history';
 import { type CommandContext, historyStamp, reasonOf } from '../context';
-import { type SwitchResult, moveAndRecord, switchFailureCode } from '../switch/switch';
+import { moveAndRecord, switchFailureCode } from '../switch/switch';
 import { settleInterruptedSwitch, unsettledIntent } from '../switch/reconcile';
 
 /** How long `down` waits for a switch in progress to finish before it is refused. */
@@ -58,7 +58,7 @@ export function downStack(context: CommandContext, request: DownRequest): Promis
 }
 
 /** What `release` did, and with `--switch` how the switch to the released color went. */
-export type ReleaseOutcome = ReleaseResult & { readonly switch?: SwitchResult };
+export type { ReleaseOutcome } from '@mlbg/contract';
 
 /**
  * `deploy:release`: restarts the idle color on a new model (or image), never the live one;
@@ -135,13 +135,7 @@ function recordRelease(context: CommandContext, request: ReleaseRequest, release
 }
 
 /** `deploy:status`: the backend's view plus the last switch and action from the history. Changes nothing. */
-export interface StatusResult extends BackendStatus {
-  readonly lastSwitch: MoveEntry | null;
-  readonly lastAttempt: MoveEntry | null;
-  readonly lastAction: HistoryEntry | null;
-  /** The canary in progress (the live route is split), or null. */
-  readonly canary: CanaryView | null;
-}
+export type { StatusResult } from '@mlbg/contract';
 
 export async function stackStatus(context: CommandContext): Promise<StatusResult> {
   const status = await context.backend.status();

@@ -1,4 +1,4 @@
-import type { Color } from '@mlbg/contract';
+import type { Color, SwitchOutcome } from '@mlbg/contract';
 import type { GateResult } from '../../gates/gate';
 
 interface Move {
@@ -9,7 +9,7 @@ interface Versions {
   readonly fromVersion: string | null;
   readonly toVersion: string | null;
   /** The gates run so far, in order: the summary, `--json` and the history show them. */
-  readonly gates: readonly GateResult[];
+  readonly gates: GateResult[];
 }
 
 /**
@@ -37,13 +37,8 @@ export type SwitchEvent =
   | { readonly kind: 'reverted' }
   | { readonly kind: 'revert-failed'; readonly reason: string };
 
-/** How a switch that got past planning ended; the same words go to the history log. */
-export type SwitchOutcome =
-  | ({ readonly kind: 'switched' } & Move & Versions)
-  /** `stateNotWritable`: refused because the switch could not be recorded (STATE_NOT_WRITABLE), not by a gate. */
-  | ({ readonly kind: 'refused'; readonly reason: string; readonly stateNotWritable?: true } & Move & Versions)
-  | ({ readonly kind: 'reverted'; readonly reason: string } & Move & Versions)
-  | ({ readonly kind: 'broken'; readonly reason: string; readonly revertError: string } & Move & Versions);
+/** How a switch that got past planning ended (the contract's: `--json` carries it); the same words go to the history log. */
+export type { SwitchOutcome } from '@mlbg/contract';
 
 /** The first phase of a switch from the live color to another. */
 export function startSwitch(from: Color, to: Color): SwitchPhase {

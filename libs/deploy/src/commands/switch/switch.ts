@@ -1,4 +1,4 @@
-import type { Color } from '@mlbg/contract';
+import type { Color, SwitchResult } from '@mlbg/contract';
 import { DeployError, type DeployErrorCode, isNotWritable } from '../../errors';
 import { DEFAULT_SWITCH_TIMING, type ExpectedVersion, type GateFacts, runPreflight } from '../../gates';
 import { planSwitch } from './switch-plan';
@@ -10,9 +10,7 @@ import { settleInterruptedSwitch } from './reconcile';
 import { type SwitchEvent, type SwitchOutcome, type SwitchPhase, nextPhase, startSwitch } from './switch-phase';
 
 /** What a switch or rollback command ended with. `noop` = the color was already live. */
-export type SwitchResult =
-  | { readonly kind: 'noop'; readonly color: Color; readonly version: string | null; readonly note?: string }
-  | (SwitchOutcome & { readonly routes: Routes });
+export type { SwitchResult } from '@mlbg/contract';
 
 /**
  * `deploy:switch`: under the stack's lock, moves live traffic to `color` (undefined = toggle) if

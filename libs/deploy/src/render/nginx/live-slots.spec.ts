@@ -1,13 +1,8 @@
 import { ROUTER_CONNECTIONS } from '@mlbg/contract';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DeploymentSpec } from '../../spec/deployment-spec';
-import { describeWithBinary, findBinary, run } from '../../testing/real-tools';
 import { renderNginxConf } from './nginx';
 import { localNginxSite } from './nginx-site';
 
-const NGINX = findBinary('nginx');
 const site = (socketDir: string) => localNginxSite(DeploymentSpec.parse({}), { socketDir, port: 18081 });
 
 describe('the weighted live route in nginx.conf', () => {
@@ -45,23 +40,5 @@ describe('the weighted live route in nginx.conf', () => {
     const conf = renderNginxConf(DeploymentSpec.parse({ canary: { sticky: { cookie: 'uid' } } }), site('/run'));
     expect(conf).toContain('map $cookie_uid $mlbg_sticky_key {');
     expect(conf).toContain('proxy_pass http://mlbg_live-slot-$mlbg_slot;');
-  });
-});
-
-describeWithBinary(NGINX, 'nginx')('real nginx -t on the sticky config', () => {
-  it('accepts the sticky split, the allow-list map and the upstream chosen by a variable', () => {
-    const prefix = mkdtempSync(join(tmpdir(), 'mlbg-nginx-sticky-'));
-    try {
-      chmodSync(prefix, 0o755);
-      const spec = DeploymentSpec.parse({ canary: { sticky: { header: 'X-User-Id', canaryValues: ['tester-1'] } } });
-      writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, site(join(prefix, 'run'))));
-      const result = run(NGINX as string, ['-t', '-p', `${prefix}/`, '-c', 'nginx.conf']);
-      expect({ status: result.status, output: result.stderr }).toMatchObject({
-        status: 0,
-        output: expect.stringContaining('test is successful'),
-      });
-    } finally {
-      rmSync(prefix, { recursive: true, force: true });
-    }
   });
 });

@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
+import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-spec';
 import { describeWithBinary, findBinary, run } from '../../testing/real-tools';
 import { renderNginxConf } from './nginx';
 import { LOCAL_NGINX_FILES, composeNginxSite, localNginxSite, type NginxSite } from './nginx-site';
@@ -40,5 +40,25 @@ describeWithBinary(NGINX, 'nginx')('real nginx -t', () => {
 
   it("accepts the Compose config's directives (with the file paths moved under the prefix)", () => {
     check({ ...composeNginxSite(spec), files: LOCAL_NGINX_FILES, listen: { host: '127.0.0.1', port: 18080 } });
+  });
+});
+
+describeWithBinary(NGINX, 'nginx')('real nginx -t on the sticky config', () => {
+  const site = (socketDir: string) => localNginxSite(DeploymentSpec.parse({}), { socketDir, port: 18081 });
+
+  it('accepts the sticky split, the allow-list map and the upstream chosen by a variable', () => {
+    const prefix = mkdtempSync(join(tmpdir(), 'mlbg-nginx-sticky-'));
+    try {
+      chmodSync(prefix, 0o755);
+      const spec = DeploymentSpec.parse({ canary: { sticky: { header: 'X-User-Id', canaryValues: ['tester-1'] } } });
+      writeFileSync(join(prefix, 'nginx.conf'), renderNginxConf(spec, site(join(prefix, 'run'))));
+      const result = run(NGINX as string, ['-t', '-p', `${prefix}/`, '-c', 'nginx.conf']);
+      expect({ status: result.status, output: result.stderr }).toMatchObject({
+        status: 0,
+        output: expect.stringContaining('test is successful'),
+      });
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+    }
   });
 });

@@ -708,7 +708,7 @@ function describeStartedColor(
   return {
     color,
     ...run,
-    replicas,
+    replicas: [...replicas],
     url: httpUrl(SERVICE_HOST, run.port),
     version: facts.version,
     featureCount: facts.featureCount,
@@ -741,7 +741,7 @@ function startedResult(
     previewUrl: `${routerUrl}${up.previewPathPrefix}`,
     nginxPid: up.nginxPid,
     colors: up.colors,
-    notes: up.notes,
+    notes: [...up.notes],
     durationMs: up.durationMs,
     stateDir: layout.stateDir,
     logDir: layout.logDir,

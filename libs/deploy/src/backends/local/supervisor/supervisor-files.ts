@@ -1,4 +1,5 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { ProcessPhase } from '@mlbg/contract';
 import { z } from 'zod';
 
 /**
@@ -60,15 +61,6 @@ export const SupervisorPlan = z.strictObject({
   processes: z.array(SupervisedProcess),
 });
 export type SupervisorPlan = z.infer<typeof SupervisorPlan>;
-
-/**
- * Where one supervised process is: `starting` (spawned, not ready yet), `ready` (its probe
- * answers, or it has none), `unready` (was ready, its probe fails now), `backoff` (exited, waits
- * to be started again), `failed` (exited too often; not restarted until the next `up`),
- * `stopping` (being replaced on purpose).
- */
-export const ProcessPhase = z.enum(['starting', 'ready', 'unready', 'backoff', 'failed', 'stopping']);
-export type ProcessPhase = z.infer<typeof ProcessPhase>;
 
 export const ProcessReport = z.strictObject({
   phase: ProcessPhase,

@@ -1,4 +1,4 @@
-import { SHADOW_HEADER } from '@mlbg/contract';
+import { type RelayStatus, SHADOW_HEADER } from '@mlbg/contract';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 
@@ -34,29 +34,10 @@ export interface RelayOptions {
   readonly random?: () => number;
 }
 
-export interface RelayCounters {
-  /** Copies nginx sent. */
-  received: number;
-  /** Not forwarded because of `percent`. */
-  sampledOut: number;
-  /** Not forwarded because the queue was full. */
-  dropped: number;
-  /** The idle color answered 2xx. */
-  forwarded: number;
-  /** The idle color answered otherwise, or not at all (refused, timed out). */
-  failed: number;
-  lastError: string | null;
-}
-
-export interface RelayStatus extends RelayCounters {
-  readonly percent: number;
-  readonly queueSize: number;
-  readonly queued: number;
-  readonly inFlight: number;
-  readonly targetSockets: readonly string[];
-  /** A capture in progress (or the last one): where, how many wanted, how many written. */
-  readonly capture: { readonly file: string; readonly n: number; readonly captured: number; readonly active: boolean } | null;
-}
+/** What `GET /_relay/status` answers: the contract's (the deploy CLI reads it from another process). */
+export type { RelayStatus } from '@mlbg/contract';
+/** The counters the relay keeps: received, sampledOut, dropped, forwarded, failed and the last error. */
+type RelayCounters = Pick<RelayStatus, 'received' | 'sampledOut' | 'dropped' | 'forwarded' | 'failed' | 'lastError'>;
 
 interface Copy {
   readonly method: string;
@@ -81,7 +62,7 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
     queueSize: options.queueSize,
     queued: queue.length,
     inFlight,
-    targetSockets: options.targetSockets,
+    targetSockets: [...options.targetSockets],
     capture: capture ? { file: capture.file, n: capture.n, captured: capture.captured, active: capture.out !== null } : null,
   });
 

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,8 +69,12 @@ describe('the supervisor process (real child processes, not colors)', () => {
     dir = mkdtempSync(join(tmpdir(), 'mlbg-supervisor-spec-'));
   });
   afterEach(async () => {
-    supervisor?.kill('SIGTERM');
-    await sleep(200);
+    // Stopped before its processes are killed, so it can not restart them.
+    if (supervisor && supervisor.exitCode === null && supervisor.signalCode === null) {
+      const exited = once(supervisor, 'exit');
+      supervisor.kill('SIGTERM');
+      await exited;
+    }
     for (const report of Object.values(status()?.processes ?? {})) if (report.pid) processControl.signal(report.pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
@@ -131,13 +136,16 @@ describe('the supervisor process (real child processes, not colors)', () => {
   });
 
   it('SIGTERM: the supervisor exits and leaves its processes running (down stops them in its own order)', async () => {
-    start([entry('steady', 'setInterval(() => undefined, 1000)')]);
+    // A beat in its log every 20 ms: a beat written after the supervisor exited shows it outlived the supervisor.
+    start([entry('steady', 'setInterval(() => console.log("beat"), 20)')]);
     await waitUntil('steady runs', () => pidOf('steady') !== null);
     const steady = pidOf('steady') as number;
+    const log = join(dir, 'steady.log');
     const exited = new Promise((resolve) => supervisor.once('exit', resolve));
     supervisor.kill('SIGTERM');
     await exited;
-    await sleep(200);
+    const beatsAtExit = readFileSync(log, 'utf8').length;
+    await waitUntil('steady beats after the supervisor exited', () => readFileSync(log, 'utf8').length > beatsAtExit);
     expect(processControl.inspect(steady)).toBeDefined();
   });
 });

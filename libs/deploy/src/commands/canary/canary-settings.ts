@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CanarySettings, CanarySignals } from '../commands/canary/canary';
-import { DeployError } from '../errors';
-import { CanarySpec, ProbeSamples } from '../spec/canary-spec';
-import type { DeploymentSpec } from '../spec/deployment-spec';
+import type { CanarySettings } from './canary';
+import { DeployError } from '../../errors';
+import { CanarySpec, ProbeSamples } from '../../spec/canary-spec';
+import type { DeploymentSpec } from '../../spec/deployment-spec';
 
 /**
  * The canary's settings: the spec's `canary` section with --steps and --interval applied (checked
@@ -40,29 +40,4 @@ export function canarySettings(
     });
   }
   return { spec: merged.data, probes: parsed.map((body) => JSON.stringify(body)) };
-}
-
-/** SIGINT and SIGTERM ask a running canary to stop, SIGUSR2 (sent by `deploy:promote`) to promote; `dispose` removes the handlers. */
-export function processSignals(progress: (line: string) => void): CanarySignals & { dispose(): void } {
-  let stop = false;
-  let promote = false;
-  const onStop = (signal: NodeJS.Signals) => {
-    if (!stop) progress(`${signal}: stopping the canary after this tick`);
-    stop = true;
-  };
-  const onPromote = () => {
-    promote = true;
-  };
-  process.on('SIGINT', onStop);
-  process.on('SIGTERM', onStop);
-  process.on('SIGUSR2', onPromote);
-  return {
-    stopRequested: () => stop,
-    promoteRequested: () => promote,
-    dispose: () => {
-      process.off('SIGINT', onStop);
-      process.off('SIGTERM', onStop);
-      process.off('SIGUSR2', onPromote);
-    },
-  };
 }

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { defineCommandLine } from '../commands/command';
+import { Port, flagValue, switchFlag, textFlag } from '../commands/flags';
+
+/** Loopback only, on Argo Rollouts' dashboard port, unless told otherwise. */
+const DASHBOARD_HOST = '127.0.0.1';
+const DASHBOARD_PORT = 3100;
+
+const Host = flagValue(
+  (text) => (/^[\w.:-]+$/.test(text) ? text : undefined),
+  (text) => `{flag} must be a host name or an IP address, not "${text}"`,
+);
+
+/** `deploy dashboard`: served by the CLI itself until stopped (cli/dashboard.ts), not a command on a deployment. */
+export const dashboardCommandLine = defineCommandLine({
+  name: 'dashboard',
+  summary:
+    'the deployment in the browser: both colors, live charts, the history, and the switch, rollback and\n' +
+    'release buttons (the same commands); prints a URL with its token',
+  flags: z.object({
+    host: textFlag(Host.default(DASHBOARD_HOST), { value: 'H', env: 'BLUEGREEN_DASHBOARD_HOST' }),
+    port: textFlag(Port.default(DASHBOARD_PORT), { value: 'N', env: 'BLUEGREEN_DASHBOARD_PORT' }),
+    readOnly: switchFlag(),
+  }),
+  options: (flags) => flags,
+});
