@@ -97,7 +97,13 @@ describe('the supervisor process (real child processes, not colors)', () => {
       lastExit: { reason: 'exited with code 3' },
     });
     expect(status()?.processes['flaky']?.logTail).toContain('boom: the config is bad');
-    const lines = readHistory(join(dir, 'history.jsonl')).entries;
+    // The history line is appended after the status file says failed (the history is written in order, off the event loop's
+    // critical path): wait for it rather than read at once.
+    const history = () => readHistory(join(dir, 'history.jsonl')).entries;
+    await waitUntil('the failure is in the history', () =>
+      history().some((line) => line.command === 'restart' && line.outcome === 'failed'),
+    );
+    const lines = history();
     expect(lines.map((line) => (line.command === 'restart' ? `${line.process} ${line.outcome} ${line.restarts}` : line.command))).toEqual([
       'flaky restarted 1',
       'flaky restarted 2',
