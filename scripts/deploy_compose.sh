@@ -9,7 +9,7 @@
 # which, holding the stack's lock (so no manual switch can slip in), recreates only the idle
 # color on the new image with the live color's model (BLUE_MODEL/GREEN_MODEL in .env), waits
 # until it is healthy and on /preview/, runs the switch's gates (health, a real prediction, the
-# same input signature as the live color), moves live.sock with one rename (no nginx reload),
+# same input signature as the live color), moves the live route's links with renames (no nginx reload),
 # verifies through nginx, and writes every step to the history. If the switch does not happen,
 # the idle color is put back on what it ran before. `deploy rollback --backend=compose` (or this
 # script's CLI with `rollback`) undoes a deploy, as after any switch.

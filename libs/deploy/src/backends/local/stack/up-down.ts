@@ -333,7 +333,7 @@ function stackEntries(processes: readonly SupervisedProcess[]): { name: StackPro
  * @throws DeployError START_FAILED when the plan lacks one of the stack's processes
  */
 function startedByName(
-  started: readonly { readonly name: string; readonly pid: number; readonly logFile: string; readonly logOffset: number }[],
+  started: readonly (Omit<Started, 'name'> & { readonly name: string })[],
   replicas: number,
 ): ReadonlyMap<StackProcess, Started> {
   const byName = new Map<StackProcess, Started>();
