@@ -4,6 +4,8 @@ import {
   type CanaryOutcome,
   type CanaryView,
   type DashboardSnapshot,
+  type JudgedCheck,
+  type OutputHistogram,
   lastCanary,
 } from '@mlbg/contract';
 
@@ -153,7 +155,11 @@ function Analysis(props: { interval: CanaryInterval }) {
           })}
         </tbody>
       </table>
-      {failed.length > 0 && (
+      {interval.judgement && <Checks checks={interval.judgement.checks} />}
+      {interval.judgement?.histogram && (
+        <Histograms histogram={interval.judgement.histogram} canary={interval.canary.color} stable={interval.stable.color} />
+      )}
+      {!interval.judgement && failed.length > 0 && (
         <ul class="gates">
           {failed.map((check) => (
             <li key={check.name} class="bad">
@@ -162,6 +168,89 @@ function Analysis(props: { interval: CanaryInterval }) {
           ))}
         </ul>
       )}
+    </div>
+  );
+}
+
+/** A number as people read it: at most 3 significant digits; p-values below 0.001 in exponent form. */
+function short(value: number | null): string {
+  if (value === null) return 'n/a';
+  if (value !== 0 && Math.abs(value) < 0.001) return value.toExponential(1);
+  return String(Number(value.toPrecision(3)));
+}
+
+/** The judge's checks of one interval: test statistic, p-value (Holm-adjusted), effect against its limit, samples, verdict. */
+function Checks(props: { checks: readonly JudgedCheck[] }) {
+  return (
+    <table class="checks" data-testid="canary-checks">
+      <thead>
+        <tr>
+          <th>check</th>
+          <th>statistic</th>
+          <th>p (Holm)</th>
+          <th>effect / limit</th>
+          <th>n canary / stable (min)</th>
+          <th>verdict</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.checks.map((check) => (
+          <tr key={check.name} data-check={check.name} data-verdict={check.verdict} title={`${check.test}: ${check.observed}`}>
+            <th>{check.name}</th>
+            <td>{short(check.statistic)}</td>
+            <td>
+              {short(check.pValue)} ({short(check.adjustedP)}) &le; {check.alpha}?
+            </td>
+            <td>{check.effect ? `${short(check.effect.value)} / ${short(check.effect.limit)}` : ''}</td>
+            <td>
+              {check.samples.canary} / {check.samples.stable ?? '-'} ({check.samples.minimum})
+            </td>
+            <td class={check.verdict === 'pass' ? 'ok' : check.verdict === 'waived' ? 'muted' : 'bad'}>{check.verdict}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The two colors' answers side by side: bars per bin (or label), each color's share of its own answers. */
+function Histograms(props: { histogram: OutputHistogram; canary: string; stable: string }) {
+  const { histogram } = props;
+  const names =
+    histogram.kind === 'labels'
+      ? histogram.labels
+      : histogram.edges.slice(0, -1).map((edge, i) => `${short(edge)}..${short(histogram.edges[i + 1] ?? edge)}`);
+  const total = (counts: readonly number[]) =>
+    Math.max(
+      1,
+      counts.reduce((sum, count) => sum + count, 0),
+    );
+  const [canaryTotal, stableTotal] = [total(histogram.canary), total(histogram.stable)];
+  const bar = (count: number, of: number, color: string) => (
+    <span
+      class={`bar now-${color}`}
+      style={{ width: `${(100 * count) / of}%` }}
+      title={`${color}: ${count} (${short((100 * count) / of)}%)`}
+    />
+  );
+  return (
+    <div class="histograms" data-testid="canary-histograms">
+      <p class="muted">
+        answers: {props.canary} (canary) against {props.stable} (stable), share of each color's own answers
+      </p>
+      <table>
+        <tbody>
+          {names.map((name, i) => (
+            <tr key={name}>
+              <th>{name}</th>
+              <td class="bars">
+                {bar(histogram.canary[i] ?? 0, canaryTotal, props.canary)}
+                {bar(histogram.stable[i] ?? 0, stableTotal, props.stable)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

@@ -53,6 +53,7 @@ export type { ColorServiceSettings, ServiceEnvName } from './service-env';
 export { COLORS } from './colors';
 export type { ColorName } from './colors';
 export { CanaryLaunch, CanaryResult, CanaryRun, CanaryView } from './deploy-api/canary';
+export { Aspect, CheckVerdict, Effect, JudgeResult, JudgedCheck, Judgement, OutputHistogram, Verdict } from './deploy-api/judgement';
 export { CliError, CliHelp, CliUsageError, CommandResults, FailureResults, cliEnvelope, cliOutput, commandOutput } from './deploy-api/cli';
 export type { CommandName, CommandOutput, CommandResult, ResultCommand } from './deploy-api/cli';
 export {

@@ -125,6 +125,10 @@ export const DEPLOY_ERRORS = {
     message: 'A request to the Kubernetes API failed.',
     hint: 'Check that the cluster answers: `kubectl cluster-info` (with the same --context), and run the command again.',
   },
+  PROMETHEUS_FAILED: {
+    message: 'Prometheus did not answer as expected, so the traffic figures could not be read.',
+    hint: "Check the spec's kubernetes.prometheusUrl (or BLUEGREEN_PROMETHEUS_URL) and that Prometheus answers there: `curl <url>/api/v1/query?query=up`; an in-cluster URL is asked through the API server (bind deploy/kubernetes/prometheus-access).",
+  },
   CANARY_FAILED: {
     message: 'The canary failed its analysis, so all live traffic was moved back to the stable color.',
     hint: "Read the measured values above (and in the history: `deploy:status`); fix the canary color (its logs are in the state folder's logs/), release it again and start a new canary.",
@@ -144,6 +148,14 @@ export const DEPLOY_ERRORS = {
   CANARY_NOT_SUPPORTED: {
     message: 'A weighted canary is not supported on this backend yet.',
     hint: 'Run canaries on the local stack (the default backend); on this backend move all traffic at once with `deploy:switch`.',
+  },
+  JUDGE_FAILED: {
+    message: 'The judge found the canary worse than the stable color.',
+    hint: 'Read the checks above: each says what was measured (test, p-value, effect, samples) and what was allowed. Fix the canary (its logs, its model) and release it again; the judge changed nothing.',
+  },
+  JUDGE_INCONCLUSIVE: {
+    message: 'The judge had too little data for a verdict (never a pass).',
+    hint: 'Give it more data: a window with more traffic in it (a longer --since), more requests (--requests=N), a replay file the models answer (--replay=F.jsonl); or check that both colors answer at all.',
   },
   DASHBOARD_NOT_BUILT: {
     message: "The dashboard's page is not built.",

@@ -73,6 +73,8 @@ export { switchTraffic } from './commands/switch/switch';
 export { rollbackTraffic } from './commands/switch/rollback';
 export { DEFAULT_SWITCH_TIMING, GATES, gatesNamed } from './gates';
 export type { Gate, GateContext, SwitchTiming } from './gates';
+export { judgeInterval, judgeLimits, judgeMetrics } from './gates';
+export type { JudgeLimits, JudgeWindow } from './gates';
 export { readHistory } from './history/history';
 export { allTo, routesWithLive } from './routing/routes';
 export { assignSlots, slotOrder, weightsOfSlots } from './routing/slots';

@@ -89,14 +89,17 @@ async function main(): Promise<number> {
         if (line.startsWith('moving all live traffic back')) steps.push((current = { weight: 0, moveMs: null, responses: 0, green: 0 }));
       }
     };
-    const code = await runCli(['canary', '--color=green', `--steps=${STEPS}`, `--interval=${INTERVAL}`, '--json'], {
-      env,
-      workspaceRoot: WORKSPACE_ROOT,
-      cwd: WORKSPACE_ROOT,
-      stdout: (text) => (stdout += text),
-      stderr: onLine,
-      deps: (lines) => realDeps({ workspaceRoot: WORKSPACE_ROOT, env, progress: lines }),
-    });
+    const code = await runCli(
+      ['canary', '--color=green', `--steps=${STEPS}`, `--interval=${INTERVAL}`, '--expect-output-change', '--json'],
+      {
+        env,
+        workspaceRoot: WORKSPACE_ROOT,
+        cwd: WORKSPACE_ROOT,
+        stdout: (text) => (stdout += text),
+        stderr: onLine,
+        deps: (lines) => realDeps({ workspaceRoot: WORKSPACE_ROOT, env, progress: lines }),
+      },
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     instance?.stop();
     const load = await finished;

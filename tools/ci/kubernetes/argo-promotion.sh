@@ -4,6 +4,8 @@
 # preview ReplicaSet, checks that ml-preview serves it while ml-live still serves the old one,
 # promotes, and checks that ml-live serves the new one. Without a Prometheus in the cluster
 # (ANALYSIS=off, the default here) the prePromotionAnalysis is left out by a kustomize patch.
+# ANALYSIS=judge keeps only the judge's Job: the new model answers differently (v1.1.0 against
+# v1.0.0), so the judge fails it, the rollout is aborted and ml-live keeps serving the old one.
 #   tools/ci/kubernetes/argo-promotion.sh [namespace] [image]
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -29,6 +31,13 @@ trap 'rm -rf "$overlay"' EXIT
     echo '    patch: |'
     echo '      - op: remove'
     echo '        path: /spec/strategy/blueGreen/prePromotionAnalysis'
+  elif [ "$analysis" = judge ]; then
+    echo 'patches:'
+    echo '  - target: {kind: Rollout, name: ml-model-service}'
+    echo '    patch: |'
+    echo '      - op: replace'
+    echo '        path: /spec/strategy/blueGreen/prePromotionAnalysis'
+    echo '        value: {templates: [{templateName: ml-model-service-judge}]}'
   fi
 } > "$overlay/kustomization.yaml"
 
@@ -64,6 +73,20 @@ expect_version ml-live v1.0.0
 index=$(kubectl -n "$namespace" get rollout "$rollout" -o json | node -e 'const r = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(r.spec.template.spec.containers[0].env.findIndex((e) => e.name === "MODEL_PATH"))')
 kubectl -n "$namespace" patch rollout "$rollout" --type=json \
   -p "[{\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/env/$index/value\",\"value\":\"/app/models/v1.1.0/model.onnx\"}]"
+if [ "$analysis" = judge ]; then
+  # The judge's Job compares ml-preview (v1.1.0) with ml-live (v1.0.0) on the same requests: the answers differ.
+  wait_phase Degraded
+  run=$(kubectl -n "$namespace" get analysisrun -o jsonpath='{.items[0].metadata.name}')
+  [ "$(kubectl -n "$namespace" get analysisrun "$run" -o jsonpath='{.status.phase}')" = Failed ] || {
+    echo "analysis run $run is not Failed" >&2
+    exit 1
+  }
+  # The Job's log says why (it may already be gone: Argo Rollouts cleans up its Jobs).
+  kubectl -n "$namespace" logs -l job-name --tail=30 || true
+  expect_version ml-live v1.0.0
+  echo "Argo Rollouts: the judge failed v1.1.0 (its answers differ from v1.0.0's); ml-live kept v1.0.0."
+  exit 0
+fi
 wait_phase Paused
 expect_version ml-preview v1.1.0
 expect_version ml-live v1.0.0

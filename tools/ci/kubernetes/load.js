@@ -2,12 +2,13 @@
 // each request on a new connection (so it follows the Service's selector as it is now), and print
 // one JSON line: every response counted by status and by model version, the versions in the order
 // they were first seen, and the last one. Plain node (the model service's image has no curl). Exit 1 on any failure.
-//   node load.js http://ml-live/predict 60 8
+//   node load.js http://ml-live/predict 60 8 [host]
 const http = require('node:http');
 
 // `node load.js a b c` and `node -e "$(cat load.js)" a b c` both work: -e has no script path in argv.
 const args = process.argv.slice(process.argv[1] === __filename ? 2 : 1);
-const [url = 'http://ml-live/predict', seconds = '60', workers = '8'] = args;
+// `host`: the Host header, for a Gateway that routes by host name (the HTTPRoute's hostnames).
+const [url = 'http://ml-live/predict', seconds = '60', workers = '8', host] = args;
 const until = Date.now() + Number(seconds) * 1000;
 const body = JSON.stringify({ features: [[1], [2], [3]] });
 const counts = { sent: 0, answered: 0, statuses: {}, versions: {}, versionOrder: [], lastVersion: null, errors: {} };
@@ -20,7 +21,7 @@ function once() {
       {
         method: 'POST',
         agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(host ? { host } : {}) },
         timeout: 5000,
       },
       (res) => {

@@ -8,7 +8,11 @@ import { loadDeploymentSpec } from '@mlbg/deploy';
 import { loadWorkflow, stepsOf, type ParsedWorkflow } from './testing/workflows';
 import { WORKSPACE_ROOT } from './testing/workspace';
 
-const SCRIPTS = ['tools/ci/kubernetes/switch-under-load.sh', 'tools/ci/kubernetes/argo-promotion.sh'];
+const SCRIPTS = [
+  'tools/ci/kubernetes/switch-under-load.sh',
+  'tools/ci/kubernetes/canary-and-shadow.sh',
+  'tools/ci/kubernetes/argo-promotion.sh',
+];
 
 describe('kubernetes.yml', () => {
   let workflow: ParsedWorkflow;
@@ -24,19 +28,21 @@ describe('kubernetes.yml', () => {
     expect(workflow.raw.permissions).toEqual({ contents: 'read' });
   });
 
-  it('builds the image, loads it into kind, installs with kubectl apply -k, then switches under load, releases, and promotes the Argo variant, in that order', () => {
+  it('builds the image, loads it into kind, installs Envoy Gateway, Prometheus and the manifests, then switches under load, releases, runs canaries and shadow traffic, and promotes (and judges) the Argo variant, in that order', () => {
     const order = [
       /^npm ci$/,
       /docker build -t "\$IMAGE" \.$/,
       /^helm\/kind-action@/,
       /kind load docker-image "\$IMAGE" --name ml/,
-      /gateway-api.*standard-install\.yaml[\s\S]*prometheus-operator.*crds\.yaml/,
-      /kubectl apply -k deploy\/kubernetes\n/,
+      /envoyproxy\/gateway\/releases\/download\/\$ENVOY_GATEWAY_VERSION\/install\.yaml[\s\S]*prometheus-operator.*bundle\.yaml/,
+      /kubectl apply -k deploy\/kubernetes\n[\s\S]*tools\/ci\/kubernetes\/gateway\.yaml[\s\S]*kubectl apply -k deploy\/kubernetes\/prometheus-access/,
       /create token ml-deployer[\s\S]*set-context deployer/,
       /tools\/ci\/kubernetes\/switch-under-load\.sh deployer "\$NAMESPACE" "\$IMAGE"/,
       /deploy:release --backend=kubernetes --context=deployer/,
+      /tools\/ci\/kubernetes\/canary-and-shadow\.sh deployer "\$NAMESPACE" "\$IMAGE"/,
       /argo-rollouts\/releases\/download\/\$ARGO_ROLLOUTS_VERSION\/install\.yaml/,
-      /tools\/ci\/kubernetes\/argo-promotion\.sh ml-argo "\$IMAGE"/,
+      /^tools\/ci\/kubernetes\/argo-promotion\.sh ml-argo "\$IMAGE"/,
+      /^ANALYSIS=judge tools\/ci\/kubernetes\/argo-promotion\.sh ml-argo-judge "\$IMAGE"/,
     ].map(indexOf);
     expect(order.every((index) => index > -1)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
@@ -51,10 +57,24 @@ describe('kubernetes.yml', () => {
     });
   });
 
+  it("the Gateway the rendered HTTPRoute attaches to, and the Prometheus the spec's URL names, are the ones the job installs", () => {
+    const spec = loadDeploymentSpec(join(WORKSPACE_ROOT, 'deploy/deployment.json'));
+    const gateway = readFileSync(join(WORKSPACE_ROOT, 'tools/ci/kubernetes/gateway.yaml'), 'utf8');
+    expect(gateway).toContain(`kind: Gateway\nmetadata:\n  name: ${spec.kubernetes.gateway}\n  namespace: ${spec.kubernetes.namespace}\n`);
+    expect(gateway).toContain('controllerName: gateway.envoyproxy.io/gatewayclass-controller');
+    const prometheus = readFileSync(join(WORKSPACE_ROOT, 'tools/ci/kubernetes/prometheus.yaml'), 'utf8');
+    // The operator names the governing Service of every Prometheus `prometheus-operated`, in its namespace.
+    expect(spec.kubernetes.prometheusUrl).toBe('http://prometheus-operated.monitoring.svc:9090');
+    expect(prometheus).toContain('kind: Prometheus\nmetadata:\n  name: ci\n  namespace: monitoring\n');
+    expect(prometheus).toContain('serviceMonitorSelector: {}');
+  });
+
   it('promotes the Argo variant only when its controller could be installed, and shows the cluster after a failure', () => {
     const steps = stepsOf(workflow, 'kubernetes');
     const install = steps.find((step) => step.name?.startsWith('Install the Argo Rollouts controller'));
     const promote = steps.find((step) => step.run?.includes('argo-promotion.sh'));
+    const judged = steps.find((step) => step.run?.startsWith('ANALYSIS=judge'));
+    expect(judged?.if?.expr).toContain("steps.argo.outcome == 'success'");
     const rawInstall = workflow.raw.jobs['kubernetes'].steps?.find((step) => step.name === install?.name) as
       Record<string, unknown> | undefined;
     expect(rawInstall?.['continue-on-error']).toBe(true);

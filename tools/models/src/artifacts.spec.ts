@@ -8,11 +8,15 @@ const REBUILD = 'run `npx nx run models:build` and commit the result';
 describe('committed model artifacts', () => {
   const { artifacts } = renderArtifacts();
 
-  it('covers the data, both versions, the bring-your-own fixture and the classifier example', () => {
+  it("covers the data, both versions, v1.0.0's variants, the bring-your-own fixture and the classifier example", () => {
     expect(artifacts.map((a) => a.path)).toEqual([
       'tools/models/data/training.csv',
       'models/v1.0.0/model.onnx',
       'models/v1.0.0/model.json',
+      'models/fixtures/negated-slope/model.onnx',
+      'models/fixtures/negated-slope/model.json',
+      'models/fixtures/honest-copy/model.onnx',
+      'models/fixtures/honest-copy/model.json',
       'models/v1.1.0/model.onnx',
       'models/v1.1.0/model.json',
       'models/fixtures/three-features/model.onnx',

@@ -3,7 +3,7 @@ import { onnx } from 'onnx-proto';
 import { TRAINING_CSV_PATH } from './dataset';
 import { predictLinear } from './feature-transform';
 import { CARD_FILE, MODEL_FILE, ModelCard, sha256 } from './model-card';
-import { RECIPES } from './models';
+import { RECIPES, VARIANTS } from './models';
 import { PRODUCER_NAME } from './onnx-export';
 import { predictWithOrt, readWorkspaceFile } from './testing/predict-with-ort';
 
@@ -65,5 +65,32 @@ describe('v1.1.0 against v1.0.0', () => {
     const [m1, m11] = [ModelMetadata.parse(v1.metadata), ModelMetadata.parse(v11.metadata)];
     expect(m11.training_rows).toBeGreaterThan(m1.training_rows);
     expect(m11.rmse).toBeLessThan(m1.rmse);
+  });
+});
+
+describe.each(VARIANTS.map((v) => [v.name, v] as const))("v1.0.0's variant %s", (name, variant) => {
+  const v1 = load('v1.0.0');
+  const copy = load(`fixtures/${name}`);
+
+  it("has v1.0.0's signature and metadata under its own version", () => {
+    expect(copy.card).toMatchObject({ feature_count: 1, input: 'features', output: 'predictions', transform: 'identity' });
+    const { model_version, rmse, ...rest } = ModelMetadata.parse(copy.metadata);
+    const { model_version: _v, rmse: _r, ...original } = ModelMetadata.parse(v1.metadata);
+    expect(model_version).toBe(variant.version);
+    expect(rest).toEqual(original);
+    // An honest copy is as good as v1.0.0 on the held-out rows; the negated one far worse.
+    if (variant.negateSlope) expect(rmse).toBeGreaterThan(10 * ModelMetadata.parse(v1.metadata).rmse);
+    else expect(rmse).toBe(ModelMetadata.parse(v1.metadata).rmse);
+  });
+
+  it(variant.negateSlope ? 'answers with the slope negated' : 'answers exactly like v1.0.0', async () => {
+    const [original, answers] = await Promise.all([predictWithOrt(v1.bytes, DEMO_ROWS), predictWithOrt(copy.bytes, DEMO_ROWS)]);
+    const bias = v1.card.bias;
+    DEMO_ROWS.forEach((row, i) => {
+      const expected = variant.negateSlope ? bias - ((original[i] ?? 0) - bias) : (original[i] ?? 0);
+      expect(Math.abs((answers[i] ?? 0) - expected)).toBeLessThan(FLOAT32_TOLERANCE * Math.max(1, Math.abs(expected)));
+      if (variant.negateSlope) expect(Math.abs((answers[i] ?? 0) - (original[i] ?? 0))).toBeGreaterThan(MIN_VERSION_GAP);
+      expect(row).toHaveLength(1);
+    });
   });
 });

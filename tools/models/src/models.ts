@@ -64,3 +64,34 @@ export function trainModel(recipe: Recipe, samples: readonly Sample[], trainingD
     rmse: Number(metadata.rmse),
   };
 }
+
+/**
+ * Copies of v1.0.0 for the canary judge's tests, with v1.0.0's signature (one feature in, one
+ * prediction out) and its metadata except the version and the held-out RMSE:
+ * - `negated-slope`: the slope negated, so it is healthy and fast and wrong (the judge must roll it back on its answers alone);
+ * - `honest-copy`: the same weights under a new version (the judge must promote it).
+ */
+export interface Variant {
+  /** Folder under models/fixtures/. */
+  name: string;
+  version: string;
+  negateSlope: boolean;
+}
+
+export const VARIANTS: readonly Variant[] = [
+  { name: 'negated-slope', version: 'v1.0.1', negateSlope: true },
+  { name: 'honest-copy', version: 'v1.0.2', negateSlope: false },
+];
+
+/** A variant of a trained model; its RMSE is measured again on the same held-out rows. */
+export function variantOf(model: TrainedModel, variant: Variant, samples: readonly Sample[]): TrainedModel {
+  const weights = variant.negateSlope ? model.spec.weights.map((weight) => Math.fround(-weight)) : [...model.spec.weights];
+  const changed = { weights, bias: model.spec.bias, transform: model.spec.transform };
+  const holdout = samples.filter((s) => s.split === 'holdout');
+  const rmse = rootMeanSquaredError(
+    holdout.map((s) => predictLinear([s.x], changed)),
+    holdout.map((s) => s.y),
+  );
+  const metadata = { ...model.spec.metadata, model_version: variant.version, rmse: rmse.toFixed(RMSE_DECIMALS) };
+  return { spec: { ...model.spec, ...changed, metadata }, trainingRows: model.trainingRows, rmse: Number(metadata.rmse) };
+}

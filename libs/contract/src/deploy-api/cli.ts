@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CanaryResult } from './canary';
 import { DiffResult } from './diff';
+import { JudgeResult } from './judgement';
 import {
   CaptureResult,
   DashboardStarted,
@@ -27,6 +28,7 @@ export const CommandResults = {
   release: ReleaseOutcome,
   canary: CanaryResult,
   promote: CanaryResult,
+  judge: JudgeResult,
   shadow: ShadowResult,
   capture: CaptureResult,
   diff: DiffResult,

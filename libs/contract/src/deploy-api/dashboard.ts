@@ -61,6 +61,8 @@ export const ActionRequests = {
     steps: z.array(z.int().min(1).max(100)).min(1).optional(),
     intervalSeconds: z.number().positive().optional(),
     expectVersion: z.string().min(1).optional(),
+    /** The answers are meant to change (--expect-output-change): the judge shows the output checks without counting them. */
+    expectOutputChange: z.boolean().optional(),
   }),
   'canary-abort': z.strictObject({}),
   promote: z.strictObject({}),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Color } from '../color';
 import { GateResult } from './gate-result';
+import { Judgement } from './judgement';
 import { Routes } from './routes';
 
 /** The history format the deploy tool writes; it migrates older lines when it reads them. */
@@ -66,7 +67,11 @@ export const CanaryInterval = z.strictObject({
   canary: CanaryColorSample,
   stable: CanaryColorSample,
   probesSent: z.int().nonnegative(),
+  /** Requests replayed to both colors for paired answers (absent before the judge). */
+  replayed: z.int().nonnegative().optional(),
   checks: z.array(GateResult),
+  /** The judge's verdict check by check: statistics, p-values, effects, samples (absent before the judge). */
+  judgement: Judgement.optional(),
 });
 export type CanaryInterval = z.infer<typeof CanaryInterval>;
 
@@ -166,6 +171,8 @@ export const HistoryEntry = z.discriminatedUnion('command', [
     weight: z.int().min(0).max(100),
     /** Continued by `deploy:canary --resume` after an interruption. */
     resumed: z.boolean().default(false),
+    /** The answers were declared to change (--expect-output-change): the judge showed the output checks without counting them. */
+    expectOutputChange: z.boolean().optional(),
     intervals: z.array(CanaryInterval).default([]),
     routes: Routes,
   }),

@@ -1,5 +1,16 @@
-import type { BackendStatus, CaptureResult, Color, DownResult, RelayStatus, ReleaseResult, ShadowStatus, UpResult } from '@mlbg/contract';
+import type {
+  BackendStatus,
+  CaptureResult,
+  Color,
+  DownResult,
+  RelayStatus,
+  ReleaseResult,
+  ShadowStatus,
+  TrafficPoint,
+  UpResult,
+} from '@mlbg/contract';
 import type { Clock, HttpAnswer, HttpCall } from '../effects/deps';
+import type { ServedTraffic } from '../gates/analysis/served';
 import type { ColorAccess } from '../gates/gate';
 import type { BackendKind } from '../history/history';
 import type { Routes } from '../routing/routes';
@@ -63,20 +74,71 @@ export interface Backend {
 
   /** Shadow traffic (nginx mirrors live /predict to the idle color); absent where it is not built yet. */
   readonly shadow?: ShadowControl;
+
+  /**
+   * Each color's traffic over time where the backend keeps it (Prometheus, on Kubernetes), for the
+   * dashboard's charts; absent where the dashboard measures it itself (the colors' /metrics, nginx's log).
+   */
+  readonly charts?: ChartSource;
 }
 
-/** What `deploy:canary` needs of a backend besides setting weighted routes (the local stack, for now). */
+export interface ChartSample {
+  /** ms since the epoch. */
+  readonly t: number;
+  readonly blue: TrafficPoint | null;
+  readonly green: TrafficPoint | null;
+}
+
+export interface ChartSource {
+  /** How far apart its points are (the scrape interval: nothing changes in between). */
+  readonly stepMs: number;
+  /** Each color's points from `startMs` to `endMs`, one every `stepMs`. */
+  range(startMs: number, endMs: number): Promise<readonly ChartSample[]>;
+}
+
+/** What `deploy:canary` needs of a backend besides setting weighted routes. */
 export interface CanaryAccess {
-  /** How many slot links the live route has: weights are multiples of 100 / slots. */
+  /** Weights are multiples of 100 / slots (locally the live route's slot links; Kubernetes: 100, any whole percent). */
   readonly slots: number;
-  /** The preview route's path prefix through nginx, e.g. `/preview/` (probes to the canary go there). */
+  /** The preview route's path prefix through the router, e.g. `/preview/` (probes to the canary go there). */
   readonly previewPathPrefix: string;
-  /** nginx's JSON access log from byte `from` (`end`: nothing, just where it ends now). */
-  readAccessLog(from: number | 'end'): Promise<{ readonly text: string; readonly next: number }>;
-  /** A request through nginx, on a fresh connection (probes). */
+  /** A request through the router, on a fresh connection (probes): under `previewPathPrefix` to the canary, else the live route. */
   request(call: HttpCall): Promise<HttpAnswer>;
-  /** GET /metrics of one color, directly. */
-  metrics(color: Color): Promise<HttpAnswer>;
+  /** What each color serves, over the windows of one run (its intervals). */
+  meter(colors: { readonly stable: Color; readonly canary: Color }): TrafficMeter;
+  /**
+   * What each color served in a window that already happened (`deploy:judge --since`), as exactly as
+   * the backend kept it (locally nginx's access log; Kubernetes the colors' counters in Prometheus
+   * at both ends). `routes`: the routes now, for what the router answered by itself.
+   */
+  servedBetween(window: PastWindow, routes: Routes): Promise<MeteredWindow>;
+}
+
+/** A window that already happened, in ms since the epoch. */
+export interface PastWindow {
+  readonly sinceMs: number;
+  readonly untilMs: number;
+}
+
+/** What each color served in one window, and what could not be read (an empty list when all was). */
+export interface MeteredWindow {
+  readonly served: Readonly<Record<Color, ServedTraffic>>;
+  readonly notes: readonly string[];
+}
+
+/**
+ * Counts what each color serves, one window at a time (locally nginx's access log read on from
+ * where the last window ended; on Kubernetes the colors' counters in Prometheus).
+ */
+export interface TrafficMeter {
+  /** How long after a window began its counts say anything (nginx flushes its log every second; Prometheus scrapes every 15 s). */
+  readonly settleMs: number;
+  /** Starts a window with the canary at `weight` percent. */
+  begin(weight: number): Promise<void>;
+  /** The requests each color answered in the window so far. */
+  counted(): Promise<Readonly<Record<Color, number>>>;
+  /** Ends the window: what each color served in it, and what could not be read (an empty list when all was). */
+  end(): Promise<MeteredWindow>;
 }
 
 /** What `deploy:shadow on` asks for. */

@@ -1,3 +1,4 @@
+import { formatJudge } from './judge-format';
 import type { Color } from '@mlbg/contract';
 import type { BackendStatus, DownResult, ProcessState, ReleaseResult, UpResult } from '../backends/backend';
 import type { StatusResult } from '../commands/stack/stack';
@@ -28,6 +29,7 @@ export const FORMATTERS: { readonly [Name in CommandName]: Formatter<CommandResu
   release: (result) => [...formatRelease(result), ...(result.switch ? formatSwitch(result.switch, 'switch') : [])],
   canary: formatCanary,
   promote: formatCanary,
+  judge: formatJudge,
   shadow: formatShadow,
   diff: formatDiff,
   capture: formatCapture,

@@ -125,7 +125,7 @@ describe('a command added by its descriptor alone, through the real CLI entry (r
     );
     expect(help.stdout).toContain('BLUEGREEN_GREET_TO (--to)');
     expect((await cli(['greeet'])).stderr).toContain(
-      'the commands are up, down, status, switch, rollback, release, canary, promote, shadow, diff, capture, greet, dashboard, help',
+      'the commands are up, down, status, switch, rollback, release, canary, promote, judge, shadow, diff, capture, greet, dashboard, help',
     );
   });
 

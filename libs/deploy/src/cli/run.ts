@@ -9,6 +9,7 @@ import { connectKubernetes } from '../backends/kubernetes/client-node-api';
 import { configMapHistory } from '../backends/kubernetes/configmap-history';
 import { kubernetesBackend } from '../backends/kubernetes/kubernetes-backend';
 import { leaseLock } from '../backends/kubernetes/lease-lock';
+import { prometheusClient, prometheusTransport } from '../backends/kubernetes/prometheus';
 import type { CommandDescriptor, RunEnv } from '../commands/command';
 import { type CommandContext, stateFolderStores } from '../commands/context';
 import type { DiffFlags } from '../commands/flags';
@@ -24,7 +25,7 @@ import { CLI_REGISTRY, type CliRegistry, commandLines } from './commands';
 import { processSignals } from './process-signals';
 import { serveDashboard } from './dashboard';
 
-/** Exit statuses: 0 done (or nothing to do), 1 failed, 2 bad usage. */
+/** Exit statuses: 0 done (or nothing to do), 1 failed, 2 bad usage (and a command's own, e.g. judge's 3 inconclusive). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 export interface CliContext {
@@ -50,6 +51,8 @@ interface Outcome {
   readonly error?: DeployError;
   /** A report (status) goes to stdout even when it reports a problem. */
   readonly report?: boolean;
+  /** A failure's own exit status (judge: 3 inconclusive), instead of 1. */
+  readonly exitCode?: number;
 }
 
 /**
@@ -130,6 +133,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     const verdict = descriptor.verdict?.(result) ?? { ok: true };
     outcome = {
       ok: verdict.ok,
+      ...(!verdict.ok && verdict.exitCode !== undefined ? { exitCode: verdict.exitCode } : {}),
       lines: registry.format(name, result),
       result,
       ...(!verdict.ok && verdict.error ? { error: verdict.error } : {}),
@@ -153,7 +157,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     if (outcome.lines.length > 0) (outcome.ok || outcome.report ? context.stdout : context.stderr)(outcome.lines.join('\n'));
     if (outcome.error) context.stderr(`deploy ${name}: ${outcome.error.message}\n${outcome.error.hint}`);
   }
-  return outcome.ok ? EXIT.ok : EXIT.failed;
+  return outcome.ok ? EXIT.ok : (outcome.exitCode ?? EXIT.failed);
 }
 
 /** The one place a backend is chosen; a new backend is one more case here. */
@@ -218,8 +222,22 @@ async function contextFor(
         env: context.env,
         ...(common.kubeContext ? { context: common.kubeContext } : {}),
       });
-      backend = kubernetesBackend(api, { clock: deps.clock, progress: deps.progress });
-      stores = { lock: leaseLock(api, deps.clock, deps.progress), history: configMapHistory(api) };
+      const kubeSpec = spec ?? loadSpec(layout);
+      const prometheusUrl = context.env['BLUEGREEN_PROMETHEUS_URL'] || kubeSpec.kubernetes.prometheusUrl;
+      const { transport, where } = prometheusTransport(prometheusUrl, {
+        api,
+        http: deps.http,
+        inCluster: context.env['KUBERNETES_SERVICE_HOST'] !== undefined,
+      });
+      backend = kubernetesBackend(
+        api,
+        { clock: deps.clock, progress: deps.progress },
+        { prometheus: prometheusClient(transport, where), previewPathPrefix: kubeSpec.preview.pathPrefix },
+      );
+      // The lock and the history in the cluster (one for everyone); a running canary's progress and the
+      // latest diff report stay in this machine's state folder, for a dashboard run here.
+      const { canaryRun, lastDiff } = stateFolderStores(layout);
+      stores = { lock: leaseLock(api, deps.clock, deps.progress), history: configMapHistory(api), canaryRun, lastDiff };
       break;
     }
     default: {

@@ -6,8 +6,11 @@ import type { CanarySignals } from './canary/canary';
 import type { CommandContext } from './context';
 import type { DiffFlags } from './flags';
 
-/** What a command's result means: done, or not (with the reason to show; a thrown error is a failure of its own). */
-export type Verdict = { readonly ok: true } | { readonly ok: false; readonly error?: DeployError };
+/**
+ * What a command's result means: done, or not (with the reason to show, and an exit status of its
+ * own where 1 says too little, e.g. judge's 3 inconclusive; a thrown error is a failure of its own).
+ */
+export type Verdict = { readonly ok: true } | { readonly ok: false; readonly error?: DeployError; readonly exitCode?: number };
 
 /** What a command may read besides its context; the CLI and the dashboard each give their own. */
 export interface RunEnv {

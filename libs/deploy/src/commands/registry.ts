@@ -1,6 +1,7 @@
 import { canaryDescriptor } from './canary/canary.command';
 import { promoteDescriptor } from './canary/promote.command';
 import type { OptionsOf, ResultOf } from './command';
+import { judgeDescriptor } from './judge/judge.command';
 import { captureDescriptor } from './shadow/capture.command';
 import { diffDescriptor } from './shadow/diff.command';
 import { shadowDescriptor } from './shadow/shadow.command';
@@ -26,6 +27,7 @@ export const COMMANDS = [
   releaseDescriptor,
   canaryDescriptor,
   promoteDescriptor,
+  judgeDescriptor,
   shadowDescriptor,
   diffDescriptor,
   captureDescriptor,

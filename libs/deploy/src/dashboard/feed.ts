@@ -1,5 +1,7 @@
 import type { Color, ColorDetail, DashboardSnapshot, FeedEvent, HistoryView, Sample, StackView } from '@mlbg/contract';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import type { ChartSample, ChartSource } from '../backends/backend';
+import { replicasMetrics } from '../backends/replica-metrics';
 import type { CommandContext } from '../commands/context';
 import type { LastDiff } from '../commands/shadow/last-diff';
 import { stackStatus } from '../commands/stack/stack';
@@ -49,7 +51,8 @@ export interface FeedOptions {
 
 /**
  * Watches one deployment: its status, history and latest diff report every `statusMs`, each color's /metrics and
- * nginx's access log every `sampleMs`, and keeps the last 15 minutes of points. A stack that goes
+ * nginx's access log every `sampleMs` (or, where the backend keeps the colors' traffic, its chart
+ * points: Prometheus on Kubernetes), and keeps the last 15 minutes of points. A stack that goes
  * down shows as errors and gaps, never stops the feed.
  */
 export class DashboardFeed {
@@ -115,11 +118,7 @@ export class DashboardFeed {
         this.diff = diff;
         this.emit({ kind: 'diff', diff });
       }
-      const status = await stackStatus(context);
-      const details = Object.fromEntries(
-        await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const)),
-      ) as Record<Color, ColorDetail | null>;
-      this.stack = { checkedAt: new Date(this.options.clock.now()).toISOString(), status, details, error: null };
+      // The history first: it is there whether or not the stack answers (the judge's last verdicts, for /metrics, too).
       const history = await context.history.read();
       const entries = timeline(history.entries).slice(-HISTORY_ENTRIES);
       const key = `${history.entries.length}:${JSON.stringify(entries.at(-1) ?? null)}`;
@@ -128,6 +127,11 @@ export class DashboardFeed {
         this.history = { entries, skippedLines: [...history.skippedLines] };
         this.emit({ kind: 'history', ...this.history });
       }
+      const status = await stackStatus(context);
+      const details = Object.fromEntries(
+        await Promise.all(COLORS.map(async (color) => [color, await this.detail(context, color)] as const)),
+      ) as Record<Color, ColorDetail | null>;
+      this.stack = { checkedAt: new Date(this.options.clock.now()).toISOString(), status, details, error: null };
     } catch (error) {
       this.context = undefined;
       this.stack = {
@@ -162,6 +166,8 @@ export class DashboardFeed {
     if (this.sampleRunning) return;
     this.sampleRunning = true;
     try {
+      const charts = this.context?.backend.charts;
+      if (charts) return await this.takeChartSamples(charts);
       const now = this.options.clock.now();
       const seconds = Math.max(0.001, (now - this.lastSampleAt) / 1000);
       this.lastSampleAt = now;
@@ -177,21 +183,45 @@ export class DashboardFeed {
   }
 
   /**
+   * Where the backend keeps the colors' traffic (Prometheus on Kubernetes): its points since the
+   * last one taken (the whole window at first), at its own step; there is no router point there.
+   */
+  private async takeChartSamples(charts: ChartSource): Promise<void> {
+    const now = this.options.clock.now();
+    const last = this.samples.at(-1)?.t;
+    if (last !== undefined && now - last < charts.stepMs) return;
+    let points: readonly ChartSample[];
+    try {
+      points = await charts.range(last === undefined ? now - WINDOW_MS : last + charts.stepMs, now);
+    } catch {
+      return; // Prometheus did not answer: a gap, the next tick asks again.
+    }
+    for (const point of points) {
+      if (last !== undefined && point.t <= last) continue;
+      const sample: Sample = { t: point.t, blue: point.blue, green: point.green, router: null };
+      this.samples.push(sample);
+      this.emit({ kind: 'sample', sample });
+    }
+    while (this.samples.length > 0 && (this.samples[0]?.t ?? now) < now - WINDOW_MS) this.samples.shift();
+  }
+
+  /**
    * The color's point since its previous scrape; null when it did not answer (and the next answer
    * starts afresh). Where the backend reaches each replica (local), the color's /metrics are all its
    * replicas' together; else its port's (replica 1's).
    */
   private async scrape(color: Color, now: number): Promise<TrafficPoint | null> {
     const url = this.stack.status?.colors?.[color].url;
-    const canary = this.context?.backend.canary;
-    if (!url && !canary) return null;
+    const replicas = (this.context?.backend.colors.replicas?.(color) ?? []).filter((replica) => replica.request);
+    if (!url && replicas.length === 0) return null;
     try {
-      const answer = canary
-        ? await canary.metrics(color)
-        : await this.options.http(
-            { host: new URL(url ?? '').hostname, port: Number(new URL(url ?? '').port) },
-            { method: 'GET', path: '/metrics', timeoutMs: SCRAPE_TIMEOUT_MS },
-          );
+      const answer =
+        replicas.length > 0
+          ? await replicasMetrics(replicas)
+          : await this.options.http(
+              { host: new URL(url ?? '').hostname, port: Number(new URL(url ?? '').port) },
+              { method: 'GET', path: '/metrics', timeoutMs: SCRAPE_TIMEOUT_MS },
+            );
       if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
       const counts = parseMetrics(answer.body);
       const previous = this.lastCounts.get(color);

@@ -1,3 +1,5 @@
+import { judgeMetrics } from '../gates/judge/prometheus';
+import { lastJudgement } from './judge-metrics';
 import fastifyStatic from '@fastify/static';
 import {
   ActionRequests,
@@ -72,7 +74,8 @@ export function dashboardNotBuilt(assetsDir: string): DeployError {
 
 /**
  * The dashboard's HTTP server: the page, `/api/state` (one snapshot), `/api/events` (server-sent
- * events: the stack, chart points, history, action progress) and `POST /api/actions/<name>`.
+ * events: the stack, chart points, history, action progress), `POST /api/actions/<name>` and
+ * `/metrics` (the canary judge's last verdict per check, in Prometheus' text format).
  * Every request needs the token; actions also need the page's Origin and no --read-only.
  */
 export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
@@ -129,6 +132,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
 
   const snapshot = (): DashboardSnapshot => ({ ...meta(), ...options.feed.snapshot() });
   app.get('/api/state', async () => snapshot());
+
+  // The canary judge's last verdict per check, for Prometheus (scrape it with the token as a bearer credential).
+  app.get('/metrics', async (_request, reply) => {
+    const { stack, history } = options.feed.snapshot();
+    return reply
+      .header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(await judgeMetrics(lastJudgement(stack, history.entries)));
+  });
 
   app.get('/api/events', (request, reply) => {
     reply.hijack();

@@ -1,4 +1,5 @@
 import type { TrafficPoint } from '@mlbg/contract';
+import { bucketQuantile as quantileInBuckets } from '../gates/analysis/served';
 
 /**
  * Traffic figures for the dashboard's charts, from two sources: each color's Prometheus text
@@ -70,24 +71,10 @@ export function metricsPoint(before: MetricsCounts, after: MetricsCounts, second
   };
 }
 
-/** Prometheus' histogram_quantile: linear inside the bucket that holds the rank; in ms. */
-export function bucketQuantile(q: number, cumulative: readonly (readonly [number, number])[]): number | null {
-  const total = cumulative.at(-1)?.[1] ?? 0;
-  if (total <= 0) return null;
-  const rank = q * total;
-  let lowerBound = 0;
-  let lowerCount = 0;
-  for (const [le, count] of cumulative) {
-    if (count >= rank) {
-      // The +Inf bucket has no upper bound: answer the highest finite one, as Prometheus does.
-      if (le === Infinity) return lowerBound * 1000;
-      const inBucket = count - lowerCount;
-      return (lowerBound + (le - lowerBound) * (inBucket > 0 ? (rank - lowerCount) / inBucket : 1)) * 1000;
-    }
-    lowerBound = le;
-    lowerCount = count;
-  }
-  return lowerBound * 1000;
+/** Prometheus' histogram_quantile over buckets whose bounds are seconds, in ms. */
+export function bucketQuantile(q: number, cumulativeSeconds: readonly (readonly [number, number])[]): number | null {
+  const seconds = quantileInBuckets(q, cumulativeSeconds);
+  return seconds === null ? null : seconds * 1000;
 }
 
 /** One line of nginx's JSON access log (render/nginx: `log_format mlbg_json`), the fields used here. */

@@ -1,4 +1,5 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { z } from 'zod';
 
 /** A small JSON document kept in one file, written whole (temp file + rename), validated when read. */
@@ -22,6 +23,8 @@ export function jsonFile<S extends z.ZodType>(file: string, schema: S): JsonFile
       }
     },
     write: (value) => {
+      // Its folder may not exist yet: on Kubernetes nothing else makes this machine's state folder (only the user reads it).
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       const next = `${file}.${process.pid}.tmp`;
       writeFileSync(next, `${JSON.stringify(value, null, 2)}\n`);
       renameSync(next, file);

@@ -33,9 +33,15 @@ export interface ColorAccess {
   recorded(color: Color): RecordedColor | undefined;
   /**
    * Any request to the color's own socket or port (its admin routes, replayed bodies with their
-   * request ids); absent where the backend can not reach a color directly yet.
+   * request ids); with `instance`, to that one process of the color (as {@link instances} names it).
+   * Absent where the backend can not reach a color directly yet.
    */
-  request?(color: Color, call: HttpCall): Promise<HttpAnswer>;
+  request?(color: Color, call: HttpCall, instance?: string): Promise<HttpAnswer>;
+  /**
+   * The processes of a color that each keep their own prediction records (a pod each on
+   * Kubernetes, a replica each on the local stack), by name; absent where a color is one process, which `request` reaches.
+   */
+  instances?(color: Color): Promise<readonly string[]>;
   /**
    * Each replica of a color, reachable on its own (its own socket); absent, or one replica, where a
    * color is one process (or the backend reaches it as a whole). The preflight runs on each.

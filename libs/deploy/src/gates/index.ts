@@ -54,3 +54,12 @@ export { diffProblems, diffReport, pairRecords, percent } from './prediction-dif
 export type { DiffCriteria, DiffReport, DiffTolerance, PredictionPair } from './prediction-diff-report';
 export { readRecords } from './prediction-pairs';
 export type { GateRun } from './run-gates';
+export { CHECKS, judgeInterval } from './judge/judge';
+export { judgeLimits } from './judge/limits';
+export type { JudgeLimits, OutputLimits } from './judge/limits';
+export { judgeMetrics } from './judge/prometheus';
+export type { LastJudgement } from './judge/prometheus';
+export { RECORDS_PAGE, colorWindow, liveAnswers, recordsMark, recordsSince, shadowPairs } from './judge/records-source';
+export type { WindowRecords } from './judge/records-source';
+export { Aspect, CheckVerdict, Effect, JudgedCheck, Judgement, OutputHistogram, Verdict } from './judge/verdict';
+export type { Answer, ColorWindow, JudgeWindow, Served } from './judge/window';

@@ -8,7 +8,6 @@ import {
   predictionOutputs,
 } from '@mlbg/contract';
 import { DeployError } from '../errors';
-import type { HttpAnswer, HttpCall } from '../effects/deps';
 import type { ColorAccess } from './gate';
 import { type AnswerSide, type PredictionPair, pairRecords } from './prediction-diff-report';
 
@@ -32,39 +31,74 @@ function requireRequest(colors: ColorAccess): NonNullable<ColorAccess['request']
   return colors.request.bind(colors);
 }
 
+/** Which records to read of one process: those after its record `after` (by its `seq`), at most `limit`. */
+export interface RecordsPage {
+  readonly after?: number;
+  readonly limit?: number;
+}
+
 /**
- * A color's records from its own socket (GET /admin/predictions); with replicas, every replica's
- * (each records what it answered), together.
+ * The processes of a color that each keep their own records (pods, as `instances` names them), or
+ * `[undefined]` where the color is one process that `request` reaches.
  */
-export async function readRecords(colors: ColorAccess, color: Color): Promise<PredictionsResponse> {
-  const request = requireRequest(colors);
-  const members = (colors.replicas?.(color) ?? []).flatMap((member) => (member.request ? [{ ...member, request: member.request }] : []));
-  if (members.length <= 1) return readRecordsOf(color, (call) => request(color, call));
-  const each = await Promise.all(members.map((member) => readRecordsOf(member.name, (call) => member.request(call))));
-  const first = each[0] as PredictionsResponse;
+export async function recordKeepers(colors: ColorAccess, color: Color): Promise<readonly (string | undefined)[]> {
+  if (!colors.instances) return [undefined];
+  const instances = await colors.instances(color);
+  if (instances.length === 0)
+    throw new DeployError('DIFF_UNAVAILABLE', `${color} has no ready process to read GET ${PREDICTIONS_ADMIN_PATH} from; is it running?`);
+  return instances;
+}
+
+/**
+ * A color's records (GET /admin/predictions): from its own socket, or, where a color is several
+ * processes (pods), from each of them, joined in time order. Each process numbers its own records
+ * (`seq`); request ids are what joins them with the other color's.
+ */
+export async function readRecords(colors: ColorAccess, color: Color, page: RecordsPage = {}): Promise<PredictionsResponse> {
+  const keepers = await recordKeepers(colors, color);
+  const answers = await Promise.all(keepers.map((instance) => readProcessRecords(colors, color, instance, page)));
+  return joinRecords(answers);
+}
+
+/** Several processes' records as one color's: counts added up, records in time order. Pure. */
+export function joinRecords(answers: readonly PredictionsResponse[]): PredictionsResponse {
+  const [first] = answers;
+  if (!first) throw new Error('joinRecords needs at least one answer');
+  if (answers.length === 1) return first;
   return {
-    ...first,
-    capacity: each.reduce((sum, item) => sum + item.capacity, 0),
-    recorded: each.reduce((sum, item) => sum + item.recorded, 0),
-    records: each.flatMap((item) => item.records),
+    color: first.color,
+    // A color mid-rollout answers with two versions; the newest process's is the one a diff is about.
+    version: answers.at(-1)?.version ?? first.version,
+    capacity: answers.reduce((sum, answer) => sum + answer.capacity, 0),
+    recorded: answers.reduce((sum, answer) => sum + answer.recorded, 0),
+    records: answers.flatMap((answer) => answer.records).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)),
   };
 }
 
-async function readRecordsOf(who: string, request: (call: HttpCall) => Promise<HttpAnswer>): Promise<PredictionsResponse> {
+/** One process' records (`instance`: as `instances` names it; absent where the color is one process): all it keeps, or a page. */
+export async function readProcessRecords(
+  colors: ColorAccess,
+  color: Color,
+  instance: string | undefined,
+  page: RecordsPage = {},
+): Promise<PredictionsResponse> {
+  const request = requireRequest(colors);
+  const where = instance === undefined ? color : `${color} (${instance})`;
+  const query = `${page.after === undefined ? '' : `after=${page.after}&`}limit=${page.limit ?? ALL_RECORDS}`;
   let answer;
   try {
-    answer = await request({ method: 'GET', path: `${PREDICTIONS_ADMIN_PATH}?limit=${ALL_RECORDS}` });
+    answer = await request(color, { method: 'GET', path: `${PREDICTIONS_ADMIN_PATH}?${query}` }, instance);
   } catch (error) {
     throw new DeployError(
       'DIFF_UNAVAILABLE',
-      `${who} did not answer GET ${PREDICTIONS_ADMIN_PATH} (${(error as Error).message}); is it running?`,
+      `${where} did not answer GET ${PREDICTIONS_ADMIN_PATH} (${(error as Error).message}); is it running?`,
     );
   }
   const parsed = answer.status === 200 ? PredictionsResponse.safeParse(JSON.parse(answer.body)) : undefined;
   if (!parsed?.success) {
     throw new DeployError(
       'DIFF_UNAVAILABLE',
-      `${who} answered GET ${PREDICTIONS_ADMIN_PATH} with ${answer.status}: ${answer.body.slice(0, 200)}. A service built before prediction records existed has no such route: rebuild it and release it again.`,
+      `${where} answered GET ${PREDICTIONS_ADMIN_PATH} with ${answer.status}: ${answer.body.slice(0, 200)}. A service built before prediction records existed has no such route: rebuild it and release it again.`,
     );
   }
   return parsed.data;

@@ -5,10 +5,12 @@ import { DEFAULT_LIVE_SLOTS } from './sockets';
 export const DEFAULT_CANARY_STEPS = [5, 25, 50, 100] as const;
 export const DEFAULT_CANARY_INTERVAL_SECONDS = 30;
 /**
- * The analysis' defaults. An interval passes only with at least `minRequests` answers from each
- * color; the canary's 5xx share at most `maxErrorRate` and at most `maxErrorRateAboveStable` above
- * the stable color's; its p99 at most `maxP99Ms` and at most `maxP99Ratio` times the stable's
- * (a limit never below `p99RatioFloorMs`, so 1 ms against 2 ms is not a failure).
+ * The analysis' defaults (the judge, gates/judge/). An interval passes only with at least
+ * `minRequests` answers from each color; it fails when the canary's 5xx share is significantly
+ * above `maxErrorRate` or above the stable's by more than `maxErrorRateAboveStable`, when it is
+ * significantly slower than the stable color by more than `maxMedianRatio` (or `medianFloorMs`),
+ * when significantly more than 1% of its answers take longer than `maxP99Ms`, or when its answers
+ * differ (`DEFAULT_OUTPUT_ANALYSIS`).
  */
 export const DEFAULT_CANARY_ANALYSIS = {
   // 100, so a p99 is not simply the slowest answer of the interval.
@@ -16,12 +18,34 @@ export const DEFAULT_CANARY_ANALYSIS = {
   maxErrorRate: 0.01,
   maxErrorRateAboveStable: 0.005,
   maxP99Ms: 500,
-  maxP99Ratio: 1.5,
-  p99RatioFloorMs: 20,
   // Two failed intervals in a row: on a busy machine the p99 of a few dozen requests is noisy, and
   // one noisy interval should hold the step, not roll it back (Flagger's threshold counts failed checks too).
   failureLimit: 2,
   maxInconclusive: 10,
+  /**
+   * The judge: the chance that a canary as good as the stable color fails an interval (Holm over
+   * the interval's checks). Its medians may differ by this ratio or this many ms, whichever is larger.
+   */
+  falseAlarmRate: 0.01,
+  maxMedianRatio: 1.5,
+  medianFloorMs: 5,
+  // Never a pass: a canary that stays unjudgeable is rolled back (or held at its weight, with "hold").
+  onInconclusive: 'rollback',
+} as const;
+
+/**
+ * The checks of the model's answers (on by default). 400 answer rows per color: on the bodies of
+ * deploy/canary-samples.json the judge then fails v1.0.0 -> v1.1.0's change in over 99% of
+ * intervals (the simulation spec, gates/judge/simulation.spec.ts). A PSI above 0.1 is the usual
+ * "moderate shift"; 0.05 of one label's share or one class's mean probability is a change a
+ * person would notice.
+ */
+export const DEFAULT_OUTPUT_ANALYSIS = {
+  enabled: true,
+  minOutputs: 400,
+  maxPsi: 0.1,
+  maxLabelShift: 0.05,
+  maxProbabilityShift: 0.05,
 } as const;
 export const DEFAULT_PROBE_RATE_PER_SECOND = 20;
 
@@ -55,12 +79,31 @@ export const CanarySpec = z
         maxErrorRate: Ratio.default(DEFAULT_CANARY_ANALYSIS.maxErrorRate),
         maxErrorRateAboveStable: Ratio.default(DEFAULT_CANARY_ANALYSIS.maxErrorRateAboveStable),
         maxP99Ms: z.number().positive().default(DEFAULT_CANARY_ANALYSIS.maxP99Ms),
-        maxP99Ratio: z.number().min(1).default(DEFAULT_CANARY_ANALYSIS.maxP99Ratio),
-        p99RatioFloorMs: z.number().min(0).default(DEFAULT_CANARY_ANALYSIS.p99RatioFloorMs),
+        // Replaced by the judge's Mann-Whitney test with maxMedianRatio / medianFloorMs: said so, not ignored.
+        maxP99Ratio: z
+          .never({ error: 'was replaced by maxMedianRatio (the judge compares the latencies of both colors); remove it' })
+          .optional(),
+        p99RatioFloorMs: z.never({ error: 'was replaced by medianFloorMs; remove it' }).optional(),
         /** Consecutive failed intervals that roll the canary back. */
         failureLimit: z.int().min(1).default(DEFAULT_CANARY_ANALYSIS.failureLimit),
         /** Consecutive intervals with too little traffic before the canary is rolled back as unjudgeable. */
         maxInconclusive: z.int().min(1).default(DEFAULT_CANARY_ANALYSIS.maxInconclusive),
+        /** The family-wise false-alarm rate of one interval's checks. */
+        falseAlarmRate: z.number().gt(0).max(0.2).default(DEFAULT_CANARY_ANALYSIS.falseAlarmRate),
+        maxMedianRatio: z.number().min(1).default(DEFAULT_CANARY_ANALYSIS.maxMedianRatio),
+        medianFloorMs: z.number().min(0).default(DEFAULT_CANARY_ANALYSIS.medianFloorMs),
+        /** What an interval that stays inconclusive at its bound does: roll the canary back, or hold its weight (and say so in status). */
+        onInconclusive: z.enum(['rollback', 'hold']).default(DEFAULT_CANARY_ANALYSIS.onInconclusive),
+        /** The checks of the model's answers; `enabled: false` judges errors and latency only. */
+        outputs: z
+          .strictObject({
+            enabled: z.boolean().default(DEFAULT_OUTPUT_ANALYSIS.enabled),
+            minOutputs: z.int().min(1).default(DEFAULT_OUTPUT_ANALYSIS.minOutputs),
+            maxPsi: z.number().min(0).default(DEFAULT_OUTPUT_ANALYSIS.maxPsi),
+            maxLabelShift: Ratio.default(DEFAULT_OUTPUT_ANALYSIS.maxLabelShift),
+            maxProbabilityShift: Ratio.default(DEFAULT_OUTPUT_ANALYSIS.maxProbabilityShift),
+          })
+          .prefault({}),
       })
       .prefault({}),
     /**

@@ -25,6 +25,8 @@ export const CANARY_LINK = 'canary';
 export const SHADOW_SOCKET = 'shadow.sock';
 /** The shadow relay's own socket (see libs/deploy/src/backends/local/shadow/relay). */
 export const SHADOW_RELAY_SOCKET = 'shadow-relay.sock';
+/** The relay's own status route (its counters), on its socket or port: what probes and `deploy:shadow status` ask. */
+export const RELAY_STATUS_PATH = '/_relay/status';
 /** Where the socket volume is mounted in every Compose container. */
 export const COMPOSE_SOCKET_DIR = '/run/mlbg';
 /** The color that is live on a fresh stack, as in the original design. */

@@ -1,8 +1,21 @@
 import { once } from 'node:events';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Color } from '@mlbg/contract';
-import { APP_NAME, CONTAINER_NAME, HTTP_PORT_NAME, deploymentName, versionLabel } from '../render/kubernetes/kubernetes-names';
+import { Color, type PredictionRecord } from '@mlbg/contract';
+import { renderKubernetesFiles } from '../render/kubernetes/kubernetes';
+import {
+  APP_NAME,
+  CONTAINER_NAME,
+  HTTP_PORT_NAME,
+  HTTP_ROUTE,
+  RELAY_CONTAINER,
+  SHADOW_RELAY_SERVICE,
+  deploymentName,
+  versionLabel,
+} from '../render/kubernetes/kubernetes-names';
+import { DEFAULT_DEPLOYMENT_SPEC } from '../spec/deployment-spec';
+import { RELAY_STATUS_PATH } from '../spec/sockets';
+import { yamlObjects } from './kubernetes-models';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, read field by field as the tests need
 type Json = any;
@@ -10,10 +23,14 @@ type Json = any;
 /**
  * A fake Kubernetes API server on a loopback port that speaks the real API's JSON for what the
  * Kubernetes backend uses: Services (merge patch with a resourceVersion precondition), Deployments
- * (strategic merge patch of the container, a status that follows), pods and EndpointSlices derived
- * from them, Leases and ConfigMaps (create 409 AlreadyExists, replace 409 Conflict on a stale
- * resourceVersion), the service proxy to pods that answer like the model service, `Status`
- * bodies for 401, 403, 404 and 409. Tests add refusals and races with `forbid` and `before`.
+ * (strategic merge patch of the container, replicas and environment, a status that follows), pods
+ * and EndpointSlices derived from them, Leases and ConfigMaps (create 409 AlreadyExists, replace
+ * 409 Conflict on a stale resourceVersion), the HTTPRoute as rendered (merge patch with a
+ * resourceVersion precondition, a generation that moves with its spec, managedFields naming each
+ * writer's field manager), the service proxy to pods that answer like the model service (and to
+ * the shadow relay), the pod proxy to each pod's prediction records, `Status` bodies for 401, 403,
+ * 404 and 409. Tests add refusals and races with `forbid` and `before`, and edit the route as
+ * another tool would with `editRoute`.
  */
 export const FAKE_TOKEN = 'fake-deployer-token';
 export const FAKE_NAMESPACE = 'ml-bluegreen';
@@ -30,6 +47,15 @@ interface FakeDeployment {
   neverReady: boolean;
   /** Its pods answer /health 503. */
   unhealthy: boolean;
+  /** The container's environment (the relay's percent and queue size). */
+  env: Record<string, string>;
+}
+
+interface FakeRoute {
+  resourceVersion: string;
+  generation: number;
+  spec: Json;
+  managedFields: { manager: string; operation: string; time: string; subresource?: string }[];
 }
 
 interface StoredObject {
@@ -46,6 +72,10 @@ export class FakeKubeApi {
   readonly deployments = new Map<string, FakeDeployment>();
   readonly leases = new Map<string, StoredObject>();
   readonly configMaps = new Map<string, StoredObject>();
+  /** The HTTPRoute as `deploy/kubernetes` renders it; undefined = a cluster without one. */
+  httpRoute: FakeRoute | undefined;
+  /** Each pod's prediction records (GET .../pods/<pod>:<port>/proxy/admin/predictions), by pod name. */
+  readonly records = new Map<string, PredictionRecord[]>();
   /** Every request: `METHOD /path` and its answer's status. */
   readonly requests: { method: string; path: string; status: number }[] = [];
   private readonly refusals: { method: string; path: RegExp }[] = [];
@@ -67,8 +97,77 @@ export class FakeKubeApi {
         ready: { image: 'ml-model-service:local', modelPath: model, generation: 1 },
         neverReady: false,
         unhealthy: false,
+        env: { MODEL_PATH: model },
       });
     }
+    this.deployments.set(SHADOW_RELAY_SERVICE, {
+      generation: 1,
+      replicas: 0,
+      image: 'ml-model-service:local',
+      modelPath: '',
+      labels: { app: SHADOW_RELAY_SERVICE },
+      ready: { image: 'ml-model-service:local', modelPath: '', generation: 1 },
+      neverReady: false,
+      unhealthy: false,
+      env: { RELAY_PERCENT: '10', RELAY_QUEUE_SIZE: '1000' },
+    });
+    const rendered = renderKubernetesFiles(DEFAULT_DEPLOYMENT_SPEC)
+      .flatMap((file) => (file.path.endsWith('httproute.yaml') ? yamlObjects(file.content) : []))
+      .find((object) => object.kind === 'HTTPRoute') as Json;
+    this.httpRoute = {
+      resourceVersion: this.next(),
+      generation: 1,
+      spec: rendered.spec,
+      managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', time: new Date(0).toISOString() }],
+    };
+  }
+
+  /** Changes the route's spec as another tool would (a new generation, its field manager recorded). */
+  editRoute(manager: string, edit: (spec: Json) => void): void {
+    if (!this.httpRoute) throw new Error('there is no HTTPRoute');
+    edit(this.httpRoute.spec);
+    Object.assign(this.httpRoute, { resourceVersion: this.next(), generation: this.httpRoute.generation + 1 });
+    this.httpRoute.managedFields.push({ manager, operation: 'Update', time: new Date().toISOString() });
+  }
+
+  /** A gateway controller writing the route's status: a new resourceVersion, the same generation. */
+  touchRouteStatus(): void {
+    if (!this.httpRoute) throw new Error('there is no HTTPRoute');
+    this.httpRoute.resourceVersion = this.next();
+    this.httpRoute.managedFields.push({
+      manager: 'envoy-gateway',
+      operation: 'Update',
+      time: new Date().toISOString(),
+      subresource: 'status',
+    });
+  }
+
+  /** The weights of ml-live and ml-preview in the route's rule for `/`. */
+  routeWeights(): { live: number; preview: number } | undefined {
+    const rule = this.httpRoute?.spec.rules.find((candidate: Json) => candidate.matches?.[0]?.path?.value === '/');
+    if (!rule) return undefined;
+    const of = (name: string) => rule.backendRefs.find((ref: Json) => ref.name === name)?.weight ?? 1;
+    return { live: of('ml-live'), preview: of('ml-preview') };
+  }
+
+  /** The share of live traffic each color gets now, as the gateway would send it (selectors and weights). */
+  liveShares(): Record<Color, number> {
+    const weights = this.routeWeights() ?? { live: 100, preview: 0 };
+    const shares: Record<Color, number> = { blue: 0, green: 0 };
+    const total = weights.live + weights.preview;
+    for (const [service, weight] of [
+      ['ml-live', weights.live],
+      ['ml-preview', weights.preview],
+    ] as const) {
+      const color = Color.options.find((candidate) => candidate === this.services.get(service)?.selector['color']);
+      if (color) shares[color] += weight / total;
+    }
+    return shares;
+  }
+
+  /** The names of the ready pods of a color, as the pod list gives them. */
+  podNames(color: Color): string[] {
+    return this.pods(`app=${APP_NAME},color=${color}`).map((pod) => pod.metadata.name);
   }
 
   async start(): Promise<string> {
@@ -168,6 +267,8 @@ export class FakeKubeApi {
     ];
     if (name.includes(':') && route.startsWith(`${method} core services one proxy`))
       return this.proxy(name, subpath.replace(/^proxy\//, ''), body, method);
+    if (name.includes(':') && route.startsWith(`${method} core pods one proxy`))
+      return this.podProxy(name, subpath.replace(/^proxy\//, ''), url);
     switch (route) {
       case 'GET core services one': {
         const service = this.services.get(name.split(':')[0] ?? '');
@@ -188,12 +289,17 @@ export class FakeKubeApi {
       case 'PATCH apps/v1 deployments one': {
         const deployment = this.deployments.get(name);
         if (!deployment) return notFound('deployments.apps');
-        const container = body?.spec?.template?.spec?.containers?.find((candidate: { name: string }) => candidate.name === CONTAINER_NAME);
+        const container = body?.spec?.template?.spec?.containers?.find(
+          (candidate: { name: string }) => candidate.name === (name === SHADOW_RELAY_SERVICE ? RELAY_CONTAINER : CONTAINER_NAME),
+        );
         const image = container?.image ?? deployment.image;
-        const modelPath =
-          container?.env?.find((variable: { name: string }) => variable.name === 'MODEL_PATH')?.value ?? deployment.modelPath;
-        if (image !== deployment.image || modelPath !== deployment.modelPath) deployment.generation += 1;
-        Object.assign(deployment, { image, modelPath, labels: { ...deployment.labels, ...(body?.metadata?.labels ?? {}) } });
+        const env = { ...deployment.env };
+        for (const variable of (container?.env ?? []) as { name: string; value: string }[]) env[variable.name] = variable.value;
+        const modelPath = env['MODEL_PATH'] ?? deployment.modelPath;
+        const replicas = body?.spec?.replicas ?? deployment.replicas;
+        if (image !== deployment.image || JSON.stringify(env) !== JSON.stringify(deployment.env) || replicas !== deployment.replicas)
+          deployment.generation += 1;
+        Object.assign(deployment, { image, modelPath, env, replicas, labels: { ...deployment.labels, ...(body?.metadata?.labels ?? {}) } });
         return [this.deploymentJson(name, deployment), 200];
       }
       case 'GET core pods':
@@ -255,9 +361,43 @@ export class FakeKubeApi {
         Object.assign(found, { resourceVersion: this.next(), body });
         return [withVersion(found), 200];
       }
+      case 'GET gateway.networking.k8s.io/v1 httproutes one':
+        return this.httpRoute && name === HTTP_ROUTE ? [this.routeJson(), 200] : notFound('httproutes.gateway.networking.k8s.io');
+      case 'PATCH gateway.networking.k8s.io/v1 httproutes one': {
+        if (!this.httpRoute || name !== HTTP_ROUTE) return notFound('httproutes.gateway.networking.k8s.io');
+        const precondition = body?.metadata?.resourceVersion;
+        if (precondition !== undefined && precondition !== this.httpRoute.resourceVersion)
+          return conflict('httproutes.gateway.networking.k8s.io');
+        // A merge patch replaces a list whole: the rules are what was sent.
+        const spec = { ...this.httpRoute.spec, ...(body?.spec ?? {}) };
+        const changed = JSON.stringify(spec) !== JSON.stringify(this.httpRoute.spec);
+        Object.assign(this.httpRoute, { spec, resourceVersion: this.next(), generation: this.httpRoute.generation + (changed ? 1 : 0) });
+        this.httpRoute.managedFields.push({
+          manager: url.searchParams.get('fieldManager') ?? 'unknown',
+          operation: 'Update',
+          time: new Date().toISOString(),
+        });
+        return [this.routeJson(), 200];
+      }
       default:
         return undefined;
     }
+  }
+
+  private routeJson() {
+    const route = this.httpRoute as FakeRoute;
+    return {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: {
+        name: HTTP_ROUTE,
+        namespace: FAKE_NAMESPACE,
+        resourceVersion: route.resourceVersion,
+        generation: route.generation,
+        managedFields: route.managedFields,
+      },
+      spec: route.spec,
+    };
   }
 
   /** The status a Deployment controller would report; a never-ready rollout keeps its old pods serving. */
@@ -285,10 +425,10 @@ export class FakeKubeApi {
           spec: {
             containers: [
               {
-                name: CONTAINER_NAME,
+                name: name === SHADOW_RELAY_SERVICE ? RELAY_CONTAINER : CONTAINER_NAME,
                 image: deployment.image,
                 ports: [{ name: HTTP_PORT_NAME, containerPort: 8081 }],
-                env: [{ name: 'MODEL_PATH', value: deployment.modelPath }],
+                env: Object.entries(deployment.env).map(([variable, value]) => ({ name: variable, value })),
               },
             ],
           },
@@ -318,13 +458,61 @@ export class FakeKubeApi {
       .flatMap(([name, deployment]) =>
         Array.from({ length: deployment.replicas }, (_, index) => ({
           metadata: { name: `${name}-${deployment.ready.generation}abc-${index}`, namespace: FAKE_NAMESPACE, labels: deployment.labels },
+          spec: { containers: [{ name: CONTAINER_NAME, ports: [{ name: HTTP_PORT_NAME, containerPort: 8081 }] }] },
           status: { conditions: [{ type: 'Ready', status: 'True' }] },
         })),
       );
   }
 
+  /** The pod proxy: a pod's own prediction records (`?after=SEQ&limit=N`), as the model service answers them. */
+  private podProxy(nameAndPort: string, subpath: string, url: URL): [unknown, number, Record<string, string>] {
+    const [pod, port] = nameAndPort.split(':');
+    const color = Color.options.find((candidate) => this.podNames(candidate).includes(pod ?? ''));
+    if (!color || port !== '8081') return [status(404, 'NotFound', `pods "${pod}" not found`), 404, {}];
+    if (`/${subpath}` !== '/admin/predictions') return [{ detail: 'Not Found' }, 404, {}];
+    const records = this.records.get(pod as string) ?? [];
+    const after = Number(url.searchParams.get('after') ?? 0);
+    const limit = Number(url.searchParams.get('limit') ?? 1000);
+    const deployment = this.deployment(color);
+    return [
+      {
+        color,
+        version: versionLabel(deployment.ready.modelPath),
+        capacity: 1000,
+        recorded: records.length,
+        records: records.filter((record) => record.seq > after).slice(0, limit),
+      },
+      200,
+      {},
+    ];
+  }
+
   /** The service proxy: the pods of the color the Service selects answer like the model service. */
   private proxy(nameAndPort: string, subpath: string, body: Json, method: string): [unknown, number, Record<string, string>] {
+    if (nameAndPort.split(':')[0] === SHADOW_RELAY_SERVICE) {
+      const relay = this.deployments.get(SHADOW_RELAY_SERVICE) as FakeDeployment;
+      if (relay.replicas === 0) return [status(503, 'ServiceUnavailable', `no endpoints available for service "${nameAndPort}"`), 503, {}];
+      if (`/${subpath}` !== RELAY_STATUS_PATH) return [{ error: 'no such relay route' }, 404, {}];
+      const percent = Number(relay.env['RELAY_PERCENT']);
+      return [
+        {
+          received: 40,
+          sampledOut: 0,
+          dropped: 0,
+          forwarded: 40,
+          failed: 0,
+          lastError: null,
+          percent,
+          queueSize: 1000,
+          queued: 0,
+          inFlight: 0,
+          targetSockets: ['http://ml-preview:80'],
+          capture: null,
+        },
+        200,
+        {},
+      ];
+    }
     const service = this.services.get(nameAndPort.split(':')[0] ?? '');
     const color = Color.options.find((candidate) => candidate === service?.selector['color']);
     if (!service || !color) return [status(503, 'ServiceUnavailable', `no endpoints available for service "${nameAndPort}"`), 503, {}];

@@ -7,3 +7,6 @@ export { freePort, freePorts } from '../effects/real-deps';
 /** Keep-alive load that counts every answer, with its time and color (the fault tests and the bench's outage run). */
 export { failureKinds, keepAliveLoad, summarize } from './keepalive-load';
 export type { LoadReport, Seen } from './keepalive-load';
+/** Seeded synthetic canary intervals for the judge (its simulation spec and the bench's judge case). */
+export { modelOfCard, seededRandom, simulatedColor, simulatedWindow } from './judge-traffic';
+export type { ModelCard, ModelFunction, SampleSize, Traffic } from './judge-traffic';

@@ -8,7 +8,19 @@ import type { ServiceEnvName } from '@mlbg/contract';
 import type { HttpAnswer, HttpCall } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { CONTAINER_NAME, HTTP_PORT_NAME } from '../../render/kubernetes/kubernetes-names';
-import type { ConfigMapView, DeploymentChange, DeploymentView, KubeApi, LeaseSpec, LeaseView, ServiceView } from './kube-api';
+import type { HttpRouteRule } from './http-route';
+import {
+  type ChangeRecord,
+  type ConfigMapView,
+  type DeploymentChange,
+  type DeploymentView,
+  FIELD_MANAGER,
+  type HttpRouteView,
+  type KubeApi,
+  type LeaseSpec,
+  type LeaseView,
+  type ServiceView,
+} from './kube-api';
 
 const PROXY_TIMEOUT_MS = 10_000;
 /** The service's variable a release changes (see `colorServiceEnv` for the others). */
@@ -68,6 +80,8 @@ function clientNodeApi(k8s: typeof K8s, config: K8s.KubeConfig, server: string, 
   const apps = config.makeApiClient(k8s.AppsV1Api);
   const coordination = config.makeApiClient(k8s.CoordinationV1Api);
   const discovery = config.makeApiClient(k8s.DiscoveryV1Api);
+  const custom = config.makeApiClient(k8s.CustomObjectsApi);
+  const gateway = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace };
   const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   const strategicPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
   const base = server.replace(/\/+$/, '');
@@ -115,6 +129,9 @@ function clientNodeApi(k8s: typeof K8s, config: K8s.KubeConfig, server: string, 
           ready:
             pod.metadata?.deletionTimestamp === undefined &&
             (pod.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+          port:
+            pod.spec?.containers.find((container) => container.name === CONTAINER_NAME)?.ports?.find((port) => port.name === HTTP_PORT_NAME)
+              ?.containerPort ?? null,
         })),
       ),
     listEndpoints: (service) =>
@@ -166,7 +183,73 @@ function clientNodeApi(k8s: typeof K8s, config: K8s.KubeConfig, server: string, 
         `${httpCall.method === 'GET' ? 'get' : 'create'} services/proxy ${service}:${HTTP_PORT_NAME}`,
         namespace,
       ),
+    podProxy: (pod, port, httpCall) =>
+      proxyRequest(
+        config,
+        `${base}/api/v1/namespaces/${namespace}/pods/${pod}:${port}/proxy${httpCall.path}`,
+        httpCall,
+        `${httpCall.method === 'GET' ? 'get' : 'create'} pods/proxy ${pod}:${port}`,
+        namespace,
+      ),
+    serviceProxy: (target, httpCall) =>
+      proxyRequest(
+        config,
+        `${base}/api/v1/namespaces/${target.namespace}/services/${target.service}:${target.port}/proxy${httpCall.path}`,
+        httpCall,
+        `${httpCall.method === 'GET' ? 'get' : 'create'} services/proxy ${target.service}:${target.port}`,
+        target.namespace,
+      ),
+    readHttpRoute: (name) =>
+      orUndefined(() =>
+        call(`get httproute ${name}`, async () => httpRouteView(await custom.getNamespacedCustomObject({ ...gateway, name }))),
+      ),
+    patchHttpRouteRules: (name, rules, resourceVersion) =>
+      call(`patch httproute ${name}`, async () =>
+        // A resourceVersion in a merge patch is a precondition (409 when the route changed since); `rules` is replaced whole.
+        httpRouteView(
+          await custom.patchNamespacedCustomObject(
+            { ...gateway, name, body: { metadata: { resourceVersion }, spec: { rules } }, fieldManager: FIELD_MANAGER },
+            mergePatch,
+          ),
+        ),
+      ),
   };
+}
+
+function httpRouteView(body: unknown): HttpRouteView {
+  const route = body as {
+    metadata?: {
+      name?: string;
+      resourceVersion?: string;
+      generation?: number;
+      managedFields?: { manager?: string; operation?: string; time?: Date | string; subresource?: string }[];
+    };
+    spec?: { rules?: HttpRouteRule[] };
+  };
+  return {
+    name: route.metadata?.name ?? '',
+    resourceVersion: route.metadata?.resourceVersion ?? '',
+    generation: route.metadata?.generation ?? 0,
+    rules: route.spec?.rules ?? [],
+    lastChange: lastSpecChange(route.metadata?.managedFields ?? []),
+  };
+}
+
+/** The latest entry of `managedFields` that is not a status write (a gateway controller updates the status all the time). */
+export function lastSpecChange(
+  entries: readonly { manager?: string; operation?: string; time?: Date | string; subresource?: string }[],
+): ChangeRecord | null {
+  const records = entries
+    .filter((entry) => entry.subresource !== 'status')
+    .map((entry) => ({
+      manager: entry.manager ?? '(unknown)',
+      operation: entry.operation ?? '(unknown)',
+      time: entry.time === undefined ? null : new Date(entry.time).toISOString(),
+    }));
+  return records.reduce<ChangeRecord | null>(
+    (latest, record) => (latest === null || (record.time ?? '') >= (latest.time ?? '') ? record : latest),
+    null,
+  );
 }
 
 function serviceView(service: K8s.V1Service): ServiceView {
@@ -178,7 +261,8 @@ function serviceView(service: K8s.V1Service): ServiceView {
 }
 
 function deploymentView(deployment: K8s.V1Deployment): DeploymentView {
-  const container = deployment.spec?.template.spec?.containers.find((candidate) => candidate.name === CONTAINER_NAME);
+  const containers = deployment.spec?.template.spec?.containers ?? [];
+  const container = containers.find((candidate) => candidate.name === CONTAINER_NAME) ?? containers[0];
   const status = deployment.status;
   return {
     name: deployment.metadata?.name ?? '',
@@ -192,6 +276,9 @@ function deploymentView(deployment: K8s.V1Deployment): DeploymentView {
     available: status?.availableReplicas ?? 0,
     image: container?.image ?? '',
     modelPath: container?.env?.find((variable) => variable.name === MODEL_PATH_VARIABLE)?.value ?? '',
+    env: Object.fromEntries(
+      (container?.env ?? []).flatMap((variable) => (variable.value === undefined ? [] : [[variable.name, variable.value] as const])),
+    ),
     containerPort: container?.ports?.find((port) => port.name === HTTP_PORT_NAME)?.containerPort ?? null,
     conditions: (status?.conditions ?? []).map((condition) => ({
       type: condition.type,
@@ -205,21 +292,22 @@ function deploymentView(deployment: K8s.V1Deployment): DeploymentView {
 /** Containers and env merge by name (strategic merge patch), so only these fields change. */
 function deploymentPatch(change: DeploymentChange): object {
   const labels = change.versionLabel ? { labels: { version: change.versionLabel } } : {};
+  const env = [
+    ...(change.modelPath ? [{ name: MODEL_PATH_VARIABLE, value: change.modelPath }] : []),
+    ...Object.entries(change.env ?? {}).map(([name, value]) => ({ name, value })),
+  ];
+  const container = {
+    ...(change.image ? { image: change.image } : {}),
+    ...(env.length > 0 ? { env } : {}),
+  };
+  // An empty containers list is left out: a strategic merge patch must not be asked to merge nothing into the list.
+  const podSpec =
+    Object.keys(container).length > 0 ? { spec: { containers: [{ name: change.container ?? CONTAINER_NAME, ...container }] } } : {};
   return {
     metadata: labels,
     spec: {
-      template: {
-        metadata: labels,
-        spec: {
-          containers: [
-            {
-              name: CONTAINER_NAME,
-              ...(change.image ? { image: change.image } : {}),
-              ...(change.modelPath ? { env: [{ name: MODEL_PATH_VARIABLE, value: change.modelPath }] } : {}),
-            },
-          ],
-        },
-      },
+      ...(change.replicas === undefined ? {} : { replicas: change.replicas }),
+      template: { metadata: labels, ...podSpec },
     },
   };
 }
@@ -291,7 +379,7 @@ async function proxyRequest(config: K8s.KubeConfig, url: string, call: HttpCall,
     hostname: target.hostname,
     port: target.port,
     path: `${target.pathname}${target.search}`,
-    headers: call.body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...(call.body === undefined ? {} : { 'content-type': 'application/json' }), ...call.headers },
   };
   await config.applyToHTTPSOptions(options);
   const send = target.protocol === 'http:' ? httpRequest : httpsRequest;

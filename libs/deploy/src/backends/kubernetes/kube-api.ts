@@ -1,4 +1,5 @@
 import type { HttpAnswer, HttpCall } from '../../effects/deps';
+import type { HttpRouteRule } from './http-route';
 
 /**
  * The part of the Kubernetes API the backend, its Lease and its history use, in the backend's own
@@ -38,6 +39,45 @@ export interface KubeApi {
 
   /** One request to a Service through the API server's service proxy (`services/<name>:http/proxy`). */
   proxy(service: string, call: HttpCall): Promise<HttpAnswer>;
+  /** One request to a pod's port through the API server's pod proxy (`pods/<name>:<port>/proxy`): each pod's own records. */
+  podProxy(pod: string, port: number, call: HttpCall): Promise<HttpAnswer>;
+  /** One request to a Service of any namespace, by port number or name, through the API server (Prometheus in its own namespace). */
+  serviceProxy(target: ServiceTarget, call: HttpCall): Promise<HttpAnswer>;
+
+  /** undefined when there is none (a cluster without the Gateway API, or an install without the route). */
+  readHttpRoute(name: string): Promise<HttpRouteView | undefined>;
+  /**
+   * Sets `spec.rules` (a merge patch under this tool's field manager), only if the route still has
+   * `resourceVersion` (else KUBE_CONFLICT).
+   */
+  patchHttpRouteRules(name: string, rules: readonly HttpRouteRule[], resourceVersion: string): Promise<HttpRouteView>;
+}
+
+/** The field manager this tool's writes are recorded under (`metadata.managedFields`), so `kubectl` shows who moved a route. */
+export const FIELD_MANAGER = 'mlbg-deploy';
+
+export interface ServiceTarget {
+  readonly namespace: string;
+  readonly service: string;
+  /** A port number or name of the Service. */
+  readonly port: string;
+}
+
+/** Who last changed an object's spec, from its `managedFields` (status writes by controllers left out). */
+export interface ChangeRecord {
+  readonly manager: string;
+  readonly operation: string;
+  /** ISO time, when the API server recorded one. */
+  readonly time: string | null;
+}
+
+export interface HttpRouteView {
+  readonly name: string;
+  readonly resourceVersion: string;
+  /** Changes with every spec change, not with the gateway's status updates (which change the resourceVersion). */
+  readonly generation: number;
+  readonly rules: readonly HttpRouteRule[];
+  readonly lastChange: ChangeRecord | null;
 }
 
 export interface ServiceView {
@@ -61,6 +101,8 @@ export interface DeploymentView {
   readonly image: string;
   /** The container's MODEL_PATH. */
   readonly modelPath: string;
+  /** The container's plain environment variables (those with a value). */
+  readonly env: Readonly<Record<string, string>>;
   readonly containerPort: number | null;
   readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason?: string; readonly message?: string }[];
 }
@@ -69,11 +111,18 @@ export interface DeploymentChange {
   readonly image?: string;
   readonly modelPath?: string;
   readonly versionLabel?: string;
+  readonly replicas?: number;
+  /** Variables to set (merged by name). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The container the change is for; default the model service's. */
+  readonly container?: string;
 }
 
 export interface PodView {
   readonly name: string;
   readonly ready: boolean;
+  /** The service container's `http` port, for the pod proxy; null when the pod has none. */
+  readonly port: number | null;
 }
 
 export interface EndpointView {

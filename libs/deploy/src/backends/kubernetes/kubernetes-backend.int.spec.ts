@@ -45,7 +45,14 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
       ['-r', '@swc-node/register', 'libs/deploy/src/cli/main.ts', ...args, '--backend=kubernetes', '--json'],
       {
         cwd: WORKSPACE_ROOT,
-        env: { PATH: process.env['PATH'], HOME: dir, SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json', KUBECONFIG: kubeconfig, ...env },
+        env: {
+          PATH: process.env['PATH'],
+          HOME: dir,
+          SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json',
+          KUBECONFIG: kubeconfig,
+          BLUEGREEN_STATE_DIR: join(dir, 'state'),
+          ...env,
+        },
         timeout: 60_000,
       },
       (error, stdout, stderr) => {

@@ -1,12 +1,27 @@
 import { Color, otherColor } from '@mlbg/contract';
-import type { HttpAnswer } from '../../effects/deps';
 import { healthView, judgeHealth, noAnswer } from '../../effects/service-client';
 import { DeployError } from '../../errors';
 import { IMAGE_APP_DIR } from '../../render/compose/compose';
-import { APP_NAME, LIVE_SERVICE, PREVIEW_SERVICE, deploymentName, versionLabel } from '../../render/kubernetes/kubernetes-names';
-import { type Routes, allTo, describeWeights, soleTarget } from '../../routing/routes';
-import type { Backend, BackendRuntime, BackendStatus, ColorStatus, ReleaseRequest, ReleaseResult } from '../backend';
-import type { DeploymentChange, DeploymentView, KubeApi, ServiceView } from './kube-api';
+import {
+  APP_NAME,
+  HTTP_ROUTE,
+  LIVE_SERVICE,
+  PREVIEW_SERVICE,
+  deploymentName,
+  versionLabel,
+} from '../../render/kubernetes/kubernetes-names';
+import { DEFAULT_SCRAPE_INTERVAL_MS } from '../../render/kubernetes/monitoring';
+import { type Routes, type Weights, allTo, describeWeights, soleTarget } from '../../routing/routes';
+import { DEFAULT_PREVIEW_PATH_PREFIX } from '../../spec/deployment-spec';
+import type { Backend, BackendRuntime, BackendStatus, ColorStatus, ReleaseRequest, ReleaseResult, ShadowStatus } from '../backend';
+import { type ServiceWeights, readWeights, withWeights } from './http-route';
+import type { DeploymentChange, HttpRouteView, KubeApi, ServiceView } from './kube-api';
+import { colorAccess } from './kubernetes-colors';
+import { shadowControl } from './kubernetes-shadow';
+import type { PrometheusClient } from './prometheus';
+import { prometheusCharts } from './prometheus-charts';
+import { prometheusMeter, prometheusServedBetween } from './prometheus-meter';
+import { waitForRollout } from './rollout';
 
 /** A release waits this long for the idle Deployment's rollout (pods pull the image, load the model). */
 const DEFAULT_ROLLOUT_TIMEOUT_MS = 300_000;
@@ -16,7 +31,6 @@ const ENDPOINTS_TIMEOUT_MS = 30_000;
 const PREVIEW_TIMEOUT_MS = 30_000;
 const POLL_MS = 1_000;
 const ENDPOINTS_POLL_MS = 250;
-const PROGRESS_EVERY_MS = 5_000;
 
 /** Which Service selects which color, as last read or written (with the resourceVersion for the next patch). */
 interface Selection {
@@ -24,23 +38,63 @@ interface Selection {
   readonly preview: ServiceView;
 }
 
+/** What the Kubernetes backend reads besides the API server. */
+export interface KubernetesOptions {
+  /** Where the colors' counters are (the canary's analysis, the dashboard's charts); without it a canary is refused. */
+  readonly prometheus?: PrometheusClient;
+  /** How often Prometheus scrapes the pods (the ServiceMonitor's interval). */
+  readonly scrapeIntervalMs?: number;
+  /** The HTTPRoute's preview prefix (the spec's preview.pathPrefix): probes to the canary are sent there. */
+  readonly previewPathPrefix?: string;
+}
+
 const colorOf = (service: ServiceView): Color | undefined => Color.options.find((color) => service.selector['color'] === color);
 
+/** Without an HTTPRoute (a cluster without the Gateway API) the Services alone route: all live traffic to ml-live. */
+const ALL_LIVE: ServiceWeights = { live: 100, preview: 0 };
+
+/** The live route in percents per color, from the Services' weights in the route (Gateway API weights are relative). */
+function liveWeights(live: Color, weights: ServiceWeights): Weights {
+  const liveShare = Math.round((100 * weights.live) / (weights.live + weights.preview));
+  return { [live]: liveShare, [otherColor(live)]: 100 - liveShare } as Weights;
+}
+
 /**
- * The Kubernetes deployment as a {@link Backend}: routes are the `color` selectors of the ml-live
- * and ml-preview Services (a switch is one selector patch, with the resourceVersion read as its
- * precondition, then a wait until the endpoints follow); each color is reached through the API
- * server's service proxy to whichever of the two Services selects it; a release patches the idle
- * Deployment and waits for its rollout. No version is recorded here: the preflight expects what
+ * The Kubernetes deployment as a {@link Backend}: the live route is the ml-live Service's color
+ * selector plus the HTTPRoute's weights of ml-live and ml-preview (a canary moves the weights, a
+ * switch patches the selectors); the preview route is ml-preview's selector. Every patch carries
+ * the resourceVersion read as its precondition; the route is also checked against the generation
+ * this command last saw, so a change made meanwhile by anyone else is refused and named, never
+ * overwritten. Each color is reached through the API server's service proxy to whichever Service
+ * selects it, and each of its pods through the pod proxy; a release patches the idle Deployment
+ * and waits for its rollout. No version is recorded here: the preflight expects what
  * --expect-version says, else what the color answers.
  */
-export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime): Backend {
+export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime, options: KubernetesOptions = {}): Backend {
   let known: Selection | undefined;
+  /** The route's generation when this command last read or wrote it: a different one is someone else's change. */
+  let routeSeen: number | undefined;
 
   async function readSelection(): Promise<Selection> {
     const [live, preview] = [await api.readService(LIVE_SERVICE), await api.readService(PREVIEW_SERVICE)];
     known = { live, preview };
     return known;
+  }
+
+  async function readRoute(): Promise<HttpRouteView | undefined> {
+    const route = await api.readHttpRoute(HTTP_ROUTE);
+    routeSeen ??= route?.generation;
+    return route;
+  }
+
+  function weightsOf(route: HttpRouteView | undefined): ServiceWeights {
+    if (!route) return ALL_LIVE;
+    const weights = readWeights(route.rules);
+    if (typeof weights === 'string')
+      throw new DeployError('KUBE_CONFLICT', `HTTPRoute ${api.namespace}/${HTTP_ROUTE}: ${weights}.`, {
+        hint: `Put it back with \`kubectl apply -k deploy/kubernetes\` (it is rendered with ${LIVE_SERVICE} 100 and ${PREVIEW_SERVICE} 0), then run the command again.`,
+      });
+    return weights;
   }
 
   async function routesNow(): Promise<Routes> {
@@ -56,7 +110,7 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime): Backen
         },
       );
     }
-    return { live: allTo(live), preview: allTo(preview) };
+    return { live: liveWeights(live, weightsOf(await readRoute())), preview: allTo(preview) };
   }
 
   /** The Service that reaches `color` now (live or preview). */
@@ -88,49 +142,123 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime): Backen
     }
   }
 
-  const proxyTo = async (color: Color, method: 'GET' | 'POST', path: string, body?: string): Promise<HttpAnswer> =>
-    api.proxy(await serviceFor(color), { method, path, ...(body === undefined ? {} : { body }) });
+  /** The switch and the canary report only the detail of a failed move: keep what to do with it. */
+  const withHint = (error: unknown): never => {
+    throw error instanceof DeployError ? new DeployError(error.code, `${error.detail} What to do: ${error.hint}`) : error;
+  };
 
+  async function patchSelector(role: 'live' | 'preview', color: Color): Promise<void> {
+    const selection = known ?? (await readSelection());
+    const service = selection[role];
+    if (colorOf(service) === color) return;
+    const patched = await api.patchServiceSelector(service.name, { ...service.selector, color }, service.resourceVersion).catch(withHint);
+    known = { ...selection, [role]: patched };
+    if (role === 'live') await waitForEndpoints(service.name, color);
+  }
+
+  /** Sets the route's weights, refusing (and naming who) when its spec changed since this command saw it. */
+  async function patchWeights(wanted: ServiceWeights): Promise<void> {
+    const route = await api.readHttpRoute(HTTP_ROUTE);
+    if (!route) {
+      if (wanted.preview === 0) return;
+      throw new DeployError(
+        'CANARY_NOT_SUPPORTED',
+        `There is no HTTPRoute ${api.namespace}/${HTTP_ROUTE} to split live traffic with (the Services alone send all of it to one color).`,
+        {
+          hint: 'Install the Gateway API CRDs and a Gateway implementation, then `kubectl apply -k deploy/kubernetes` (docs/kubernetes.md).',
+        },
+      );
+    }
+    if (routeSeen !== undefined && route.generation !== routeSeen) throw routeChanged(api, route, routeSeen);
+    const now = weightsOf(route);
+    if (now.live === wanted.live && now.preview === wanted.preview) return;
+    try {
+      const patched = await api.patchHttpRouteRules(HTTP_ROUTE, withWeights(route.rules, wanted), route.resourceVersion);
+      routeSeen = patched.generation;
+    } catch (error) {
+      if (!(error instanceof DeployError && error.code === 'KUBE_CONFLICT')) throw error;
+      // Changed between our read and our patch: say by whom, from what it is now.
+      const fresh = await api.readHttpRoute(HTTP_ROUTE);
+      throw fresh ? routeChanged(api, fresh, route.generation) : error;
+    }
+  }
+
+  const shadow = shadowControl(api, runtime);
   return {
     kind: 'kubernetes',
     routerUrl: api.proxyUrl(LIVE_SERVICE),
     up: () => Promise.reject(notHere('up', 'kubectl apply -k deploy/kubernetes')),
     down: () => Promise.reject(notHere('down', 'kubectl delete -k deploy/kubernetes')),
     release: (request) => release(api, runtime, request, routesNow),
-    status: () => status(api, readSelection),
+    status: () => status(api, readSelection, routesNow, shadow.status),
     readRoutes: routesNow,
     async setRoutes(routes) {
-      const live = soleTarget(routes.live);
-      if (!live || soleTarget(routes.preview) !== otherColor(live)) {
+      const preview = soleTarget(routes.preview);
+      if (!preview) {
         throw new DeployError(
           'CANARY_NOT_SUPPORTED',
-          `The Kubernetes Services move live and preview together, one color each; asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}. deploy:canary is not supported on the kubernetes backend yet; the HTTPRoute's backendRefs weights (docs/kubernetes.md) can split traffic by hand.`,
+          `On Kubernetes the preview route is the ${PREVIEW_SERVICE} Service, one color; asked for preview ${describeWeights(routes.preview)}.`,
         );
       }
-      const selection = known ?? (await readSelection());
-      // The live Service first: the preview Service only matters once live traffic moved.
-      for (const [role, service, color] of [
-        ['live', selection.live, live],
-        ['preview', selection.preview, otherColor(live)],
-      ] as const) {
-        if (colorOf(service) === color) continue;
-        const patched = await api
-          .patchServiceSelector(service.name, { ...service.selector, color }, service.resourceVersion)
-          .catch((error: unknown) => {
-            // The switch reports only the detail of a failed move: keep what to do with it.
-            throw error instanceof DeployError ? new DeployError(error.code, `${error.detail} What to do: ${error.hint}`) : error;
-          });
-        known = { ...(known ?? selection), [role]: patched };
-        if (role === 'live') await waitForEndpoints(service.name, color);
-      }
+      const live = otherColor(preview);
+      const wanted: ServiceWeights = { live: routes.live[live], preview: routes.live[preview] };
+      // A route someone else changed is refused before anything moves.
+      const route = await api.readHttpRoute(HTTP_ROUTE);
+      if (route && routeSeen !== undefined && route.generation !== routeSeen) withHint(routeChanged(api, route, routeSeen));
+      // ml-live first: while both Services select the new live color all live traffic is on it, whatever the weights;
+      // then the weights; then ml-preview. A canary's promotion and a switch both go through no mixed state.
+      await patchSelector('live', live);
+      await patchWeights(wanted).catch(withHint);
+      await patchSelector('preview', preview);
     },
     routerHealth: (route = 'live') => api.proxy(route === 'live' ? LIVE_SERVICE : PREVIEW_SERVICE, { method: 'GET', path: '/health' }),
-    colors: {
-      health: (color) => proxyTo(color, 'GET', '/health'),
-      predict: (color, body) => proxyTo(color, 'POST', '/predict', body),
-      recorded: () => undefined,
+    colors: colorAccess(api, serviceFor),
+    canary: {
+      slots: 100,
+      previewPathPrefix: options.previewPathPrefix ?? DEFAULT_PREVIEW_PATH_PREFIX,
+      // Probes: to the canary through ml-preview, to the stable color through ml-live (the API server's service proxy).
+      request: (call) => {
+        const prefix = options.previewPathPrefix ?? DEFAULT_PREVIEW_PATH_PREFIX;
+        return call.path.startsWith(prefix)
+          ? api.proxy(PREVIEW_SERVICE, { ...call, path: `/${call.path.slice(prefix.length)}` })
+          : api.proxy(LIVE_SERVICE, call);
+      },
+      meter: (colors) => {
+        if (!options.prometheus) throw noPrometheus();
+        return prometheusMeter(options.prometheus, runtime.clock, options.scrapeIntervalMs ?? DEFAULT_SCRAPE_INTERVAL_MS, colors);
+      },
+      servedBetween: (window) => {
+        if (!options.prometheus) throw noPrometheus();
+        return prometheusServedBetween(options.prometheus, window);
+      },
     },
+    shadow,
+    ...(options.prometheus ? { charts: prometheusCharts(options.prometheus, options.scrapeIntervalMs ?? DEFAULT_SCRAPE_INTERVAL_MS) } : {}),
   };
+}
+
+/** PROMETHEUS_FAILED: what each color served is read from Prometheus here, and none is configured. */
+function noPrometheus(): DeployError {
+  return new DeployError('PROMETHEUS_FAILED', 'No Prometheus is configured to read what each color served.', {
+    hint: 'Set kubernetes.prometheusUrl in deploy/deployment.json (or BLUEGREEN_PROMETHEUS_URL) to a Prometheus that scrapes the colors (the ServiceMonitor of deploy/kubernetes).',
+  });
+}
+
+/** KUBE_CONFLICT for a route whose spec someone else changed since generation `seen`, naming them. */
+function routeChanged(api: KubeApi, route: HttpRouteView, seen: number): DeployError {
+  const change = route.lastChange;
+  const who = change
+    ? `\`${change.manager}\` (${change.operation}${change.time ? ` at ${change.time}` : ''})`
+    : 'someone (the route records no field manager)';
+  const weights = readWeights(route.rules);
+  const now = typeof weights === 'string' ? weights : `${LIVE_SERVICE} ${weights.live}, ${PREVIEW_SERVICE} ${weights.preview}`;
+  return new DeployError(
+    'KUBE_CONFLICT',
+    `HTTPRoute ${api.namespace}/${HTTP_ROUTE} was changed by ${who} since this command read it (generation ${seen}, now ${route.generation}); it was not overwritten. Its weights now: ${now}.`,
+    {
+      hint: `See the change with \`kubectl get httproute ${HTTP_ROUTE} -n ${api.namespace} -o yaml\`. If it is meant to stay, leave the route to whoever made it; else put the route back (\`kubectl apply -k deploy/kubernetes\`) and run the command again (a canary: \`deploy:canary --resume\` or \`--abort\`).`,
+    },
+  );
 }
 
 function notHere(command: 'up' | 'down', instead: string): DeployError {
@@ -140,35 +268,6 @@ function notHere(command: 'up' | 'down', instead: string): DeployError {
 /** A model path as the image sees it: repository paths live under the image's /app. */
 function modelInImage(model: string): string {
   return model.startsWith('/') ? model : `${IMAGE_APP_DIR}/${model.replace(/^\.\//, '')}`;
-}
-
-/** Why a rollout is not done yet, or undefined when it is: every desired pod updated, ready and available, no old pod left. */
-function rolloutPending(deployment: DeploymentView): string | undefined {
-  if (deployment.observedGeneration < deployment.generation) return 'the change is not picked up yet';
-  const { desired, updated, ready, available, current } = deployment;
-  if (updated < desired || ready < desired || available < desired || current > desired)
-    return `${updated} of ${desired} pods updated, ${ready} ready, ${available} available, ${current} running in all`;
-  return undefined;
-}
-
-async function waitForRollout(api: KubeApi, runtime: BackendRuntime, name: string, timeoutMs: number): Promise<DeploymentView> {
-  const started = runtime.clock.now();
-  let nextReport = started + PROGRESS_EVERY_MS;
-  for (;;) {
-    const deployment = await api.readDeployment(name);
-    const pending = rolloutPending(deployment);
-    if (!pending) return deployment;
-    const stuck = deployment.conditions.find((condition) => condition.type === 'Progressing' && condition.status === 'False');
-    if (stuck) throw new Error(`deployment ${name} stopped progressing (${stuck.reason}: ${stuck.message ?? ''}); ${pending}.`);
-    const now = runtime.clock.now();
-    if (now - started >= timeoutMs)
-      throw new Error(`deployment ${name} was not rolled out after ${Math.round(timeoutMs / 1000)} s: ${pending}.`);
-    if (now >= nextReport) {
-      runtime.progress(`  ${Math.round((now - started) / 1000)} s  ${name}: ${pending}`);
-      nextReport = now + PROGRESS_EVERY_MS;
-    }
-    await runtime.clock.sleep(POLL_MS);
-  }
 }
 
 /**
@@ -276,7 +375,12 @@ async function waitForPreview(api: KubeApi, runtime: BackendRuntime, color: Colo
 }
 
 /** `deploy:status --backend=kubernetes`: both Deployments, what each Service selects, what each answers. Changes nothing. */
-async function status(api: KubeApi, readSelection: () => Promise<Selection>): Promise<BackendStatus> {
+async function status(
+  api: KubeApi,
+  readSelection: () => Promise<Selection>,
+  routesNow: () => Promise<Routes>,
+  shadow: () => Promise<ShadowStatus>,
+): Promise<BackendStatus> {
   const notes: string[] = [];
   const attempt = async <T>(action: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -317,6 +421,7 @@ async function status(api: KubeApi, readSelection: () => Promise<Selection>): Pr
     };
   };
   const [blue, green] = [await colorStatus('blue'), await colorStatus('green')];
+  const shadowStatus = await attempt(shadow);
   const allReady = [blue, green].every((item) => item.replicas && item.replicas.ready === item.replicas.desired);
   const anyReady = [blue, green].some((item) => item.replicas && item.replicas.ready > 0);
   return {
@@ -324,7 +429,7 @@ async function status(api: KubeApi, readSelection: () => Promise<Selection>): Pr
     where: api.where,
     stack: allReady ? 'running' : anyReady ? 'partly running' : 'stopped',
     healthy: allReady && blue.health.ok && green.health.ok && live !== null && serving.ok && serving.color === live,
-    routes: live && preview ? { live: allTo(live), preview: allTo(preview) } : null,
+    routes: live && preview ? ((await attempt(routesNow)) ?? null) : null,
     live,
     preview,
     router: {
@@ -340,5 +445,6 @@ async function status(api: KubeApi, readSelection: () => Promise<Selection>): Pr
     },
     colors: { blue, green },
     notes,
+    ...(shadowStatus ? { shadow: shadowStatus } : {}),
   };
 }

@@ -60,6 +60,21 @@ export function leaseLock(api: KubeApi, clock: Clock, progress: (line: string) =
   };
 }
 
+/**
+ * A holder on this machine whose process is gone (a killed command: `--resume` right after it) is
+ * taken over at once, as the local lock does; a holder elsewhere only when its Lease expired.
+ */
+function heldByDeadProcessHere(holder: string): boolean {
+  const match = / on (\S+) \(pid (\d+)\)$/.exec(holder);
+  if (!match || match[1] !== hostname() || Number(match[2]) === process.pid) return false;
+  try {
+    process.kill(Number(match[2]), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 function expired(lease: LeaseView, now: number): boolean {
   const last = (lease.renewTime ?? lease.acquireTime)?.getTime();
   return last === undefined || now > last + lease.durationSeconds * 1000;
@@ -73,7 +88,8 @@ async function acquire(api: KubeApi, clock: Clock, identity: string, waitMs: num
     const current = await api.readLease(LOCK_LEASE);
     try {
       if (!current) return await api.createLease(LOCK_LEASE, mine);
-      if (!current.holder || expired(current, now.getTime())) return await api.replaceLease(LOCK_LEASE, mine, current.resourceVersion);
+      if (!current.holder || expired(current, now.getTime()) || heldByDeadProcessHere(current.holder))
+        return await api.replaceLease(LOCK_LEASE, mine, current.resourceVersion);
     } catch (error) {
       // Someone else created or took it between our read and our write: read again, and name them.
       if (!(error instanceof DeployError && error.code === 'KUBE_CONFLICT') || ++races >= MAX_RACES) throw error;

@@ -1,7 +1,8 @@
 import type { Color } from '@mlbg/contract';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HttpAnswer, HttpCall, RuntimeDeps } from '../../effects/deps';
+import type { HttpCall, RuntimeDeps } from '../../effects/deps';
+import { replicasMetrics } from '../replica-metrics';
 import { LOCAL_NGINX_FILES } from '../../render/nginx/nginx-site';
 import { DEFAULT_PREVIEW_PATH_PREFIX } from '../../spec/deployment-spec';
 import { DEFAULT_LIVE_SLOTS, replicaNumbers } from '../../spec/sockets';
@@ -9,11 +10,13 @@ import { DeployError, isNotWritable } from '../../errors';
 import { type StackLayout, httpUrl, replicaName } from './layout';
 import { checkProcess } from './stack/processes';
 import { routesFromLinks, writeRouteLinks } from './nginx/route-links';
+import type { Routes } from '../../routing/routes';
 import { describeCheck, stackDown, stackUp } from './stack/up-down';
 import { releaseModel } from './stack/release';
 import { localStatus } from './stack/status';
 import { captureBodies, shadowOff, shadowOn, shadowStatus } from './shadow/shadow';
-import type { Backend } from '../backend';
+import type { Backend, PastWindow } from '../backend';
+import { localMeter, localServedBetween } from './canary-meter';
 import { type RunningStack, type StackState, type StagedState, readState, stageState } from './stack/state';
 
 /**
@@ -59,6 +62,8 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
       request: (call: HttpCall) => deps.http({ socketPath }, call),
     };
   };
+  // Read at each use: the stack's replica count is in its state file.
+  const replicasOf = (color: Color) => replicaNumbers(current()?.running?.replicas ?? 1).map((number) => replica(color, number));
   let routerUrl: string | undefined;
   return {
     kind: 'local',
@@ -111,8 +116,15 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
       predict: (color, body) => replica(color, 1).predict(body),
       // Read at each use: a release may have finished since the backend was made.
       recorded: (color: Color) => current()?.running?.colors[color],
-      request: (color, call) => replica(color, 1).request(call),
-      replicas: (color) => replicaNumbers(current()?.running?.replicas ?? 1).map((number) => replica(color, number)),
+      // `instance`: one replica by name (as `instances` lists them), e.g. to read its own prediction records.
+      request: async (color, call, instance) => {
+        const target = instance === undefined ? replica(color, 1) : replicasOf(color).find((item) => item.name === instance);
+        if (!target) throw new DeployError('DIFF_UNAVAILABLE', `${color} has no replica named ${instance}.`);
+        return target.request(call);
+      },
+      // Each replica keeps its own prediction records: a color's are all of theirs together.
+      instances: async (color) => replicasOf(color).map((item) => item.name),
+      replicas: (color) => replicasOf(color),
     },
     shadow: {
       on: (request) => {
@@ -128,26 +140,30 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
     },
     get canary() {
       const state = current();
+      const slots = state?.running?.liveSlots ?? DEFAULT_LIVE_SLOTS;
       return {
-        slots: state?.running?.liveSlots ?? DEFAULT_LIVE_SLOTS,
+        slots,
         previewPathPrefix: state?.running?.previewPathPrefix ?? DEFAULT_PREVIEW_PATH_PREFIX,
-        readAccessLog: async (from: number | 'end') => readFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from),
         request: (call: HttpCall) => deps.http(router(), call),
-        metrics: (color: Color) => colorMetrics(replicaNumbers(current()?.running?.replicas ?? 1).map((number) => replica(color, number))),
+        meter: (colors: { stable: Color; canary: Color }) =>
+          localMeter(
+            {
+              slots,
+              clock: deps.clock,
+              readAccessLog: async (from) => readFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from),
+              metrics: (color) => replicasMetrics(replicasOf(color)),
+            },
+            colors,
+          ),
+        servedBetween: (window: PastWindow, routes: Routes) =>
+          localServedBetween(
+            { slots, readAccessLog: async (from) => readFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from) },
+            window,
+            routes,
+          ),
       };
     },
   };
-}
-
-/**
- * A color's /metrics over all its replicas: their texts one after the other, so the request counters
- * of every replica add up (the analysis sums each sample it reads). 200 when every replica answered.
- */
-async function colorMetrics(replicas: readonly { request(call: HttpCall): Promise<HttpAnswer> }[]): Promise<HttpAnswer> {
-  const answers = await Promise.all(replicas.map((item) => item.request({ method: 'GET', path: '/metrics' })));
-  const failed = answers.find((answer) => answer.status !== 200);
-  if (failed) return failed;
-  return { status: 200, headers: answers[0]?.headers ?? {}, body: answers.map((answer) => answer.body).join('\n') };
 }
 
 /** A state write the file system refused, as STATE_NOT_WRITABLE saying what did (not) change; anything else as it is. */

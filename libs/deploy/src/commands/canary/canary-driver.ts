@@ -26,6 +26,8 @@ export interface CanaryRunOptions extends CanaryCourse {
   readonly intervalMs: number;
   /** The version the canary color must answer with (--expect-version; the dashboard's confirmed version). */
   readonly expectVersion?: string;
+  /** --expect-output-change: the judge shows the answers' checks without counting them; the history records it. */
+  readonly expectOutputChange?: boolean;
 }
 
 /**
@@ -189,6 +191,7 @@ export async function runCanary(
       intervalMs: run.intervalMs,
       weight: at.weight,
       resumed: run.resumedAt !== undefined,
+      ...(run.expectOutputChange ? { expectOutputChange: true } : {}),
       intervals: [...at.intervals],
       routes: at.routes,
       gates: [...at.gates],

@@ -1,18 +1,21 @@
-import type { Color } from '@mlbg/contract';
-import type { CanaryAccess } from '../../backends/backend';
-import { type AccessSample, LineBuffer, parseAccessLines } from '../../gates/analysis/access-log';
-import { type Analysis, judge, sampleOf } from '../../gates/analysis/analysis';
-import { type RequestTotals, delta, requestTotals } from '../../gates/analysis/metrics';
+import type { Color, PredictionRecord } from '@mlbg/contract';
+import type { CanaryAccess, TrafficMeter } from '../../backends/backend';
+import { sampleOfServed } from '../../gates/analysis/served';
+import type { ColorAccess } from '../../gates/gate';
+import { describeCheck, judgementGates } from '../../gates/judge/describe';
+import { judgeInterval } from '../../gates/judge/judge';
+import { judgeLimits } from '../../gates/judge/limits';
+import { type RecordsMark, colorWindow, liveAnswers, recordsMark, recordsSince, shadowPairs } from '../../gates/judge/records-source';
+import type { JudgeWindow } from '../../gates/judge/window';
+import type { PredictionPair } from '../../gates/prediction-diff-report';
+import { replayPairs } from '../../gates/prediction-pairs';
 import type { CanaryInterval } from '../../history/history';
-import { linkColors } from '../../routing/slots';
 import type { CommandContext } from '../context';
 import type { CanarySettings, CanarySignals } from './canary';
-import { type CanaryEvent, canaryRoutes } from './canary-phase';
+import type { CanaryEvent } from './canary-phase';
 
-/** How often a running interval reads nginx's log, sends probes and checks for a signal. */
+/** How often a running interval reads the meter, sends probes and checks for a signal. */
 export const CANARY_TICK_MS = 250;
-/** nginx flushes its buffered access log at least this often (`flush=1s` in the renderer), plus a margin. */
-export const ACCESS_LOG_FLUSH_MS = 1_200;
 /**
  * Requests sent straight to the canary color (its socket, not through nginx, so not in the
  * analysis) before its first step: a process that has answered one preflight request is still
@@ -24,8 +27,12 @@ const WARMUP_CONCURRENCY = 4;
 /** Probes in flight at once. */
 const PROBE_CONCURRENCY = 4;
 
-/** How much longer than its interval an interval with probes may run to reach the minimum request count. */
+/** How much longer than its interval an interval with probes or replays may run to reach every check's minimum sample. */
 const PROBE_EXTENSION = 3;
+/** Bodies replayed to both colors per tick while the answers are short. */
+const REPLAY_BATCH = 4;
+/** How often an extended interval reads the colors' records to see whether the answers are still short. */
+const RECORDS_READ_MS = 1_000;
 
 /** What watching an interval produced: a signal seen during it, or its analysis. */
 export type Watched = Extract<CanaryEvent, { kind: 'stop-requested' | 'promote-requested' | 'analysed' }>;
@@ -35,14 +42,16 @@ export interface WatchedRun {
   readonly stable: Color;
   readonly canary: Color;
   readonly intervalMs: number;
+  /** --expect-output-change: the answers' checks are shown, not counted. */
+  readonly expectOutputChange?: boolean;
 }
 
 /** Watches one interval of a run at a weight; returns early on a signal, else with the interval's analysis. */
 export type IntervalWatcher = (weight: number) => Promise<Watched>;
 
 /**
- * The watcher of a run's intervals, one after the other. Each reads nginx's log on from where the
- * last one stopped, so no line is counted twice or lost.
+ * The watcher of a run's intervals, one after the other, on one meter: each window begins where
+ * the last one ended, so no request is counted twice or lost.
  */
 export function intervalWatcher(
   context: CommandContext,
@@ -51,109 +60,191 @@ export function intervalWatcher(
   signals: CanarySignals,
   run: WatchedRun,
 ): IntervalWatcher {
-  const log: LogCursor = {};
-  return (weight) => watchInterval(context, canaryAccess, settings, signals, { ...run, weight }, log);
-}
-
-/** Where the next interval reads nginx's access log from; unset before the first. */
-interface LogCursor {
-  offset?: number;
+  const meter = canaryAccess.meter({ stable: run.stable, canary: run.canary });
+  return (weight) =>
+    watchInterval(context, canaryAccess, meter, settings, signals, { ...run, weight, expectOutputChange: run.expectOutputChange ?? false });
 }
 
 /**
- * Watches one interval: what nginx served (its access log, read as it grows), probes when the
- * spec says so and traffic is short, both colors' /metrics before and after; then the analysis.
+ * Watches one interval: what each color served (the backend's meter: nginx's access log locally,
+ * Prometheus on Kubernetes), both colors' prediction records of the window (their
+ * /admin/predictions), probes and replays when the spec says so and the data is short; then the judge.
+ *
+ * An interval short of any check's minimum sample runs on (with probes or replays, up to
+ * PROBE_EXTENSION times its length) until every check has it. Whether to go on is decided from the
+ * sample sizes alone, never from a test's result, and the judge looks once, at the end: so the
+ * extension does not raise the false-alarm rate.
  */
 async function watchInterval(
   context: CommandContext,
   canaryAccess: CanaryAccess,
+  meter: TrafficMeter,
   settings: CanarySettings,
   signals: CanarySignals,
-  step: { stable: Color; canary: Color; weight: number; intervalMs: number },
-  log: LogCursor,
+  step: { stable: Color; canary: Color; weight: number; intervalMs: number; expectOutputChange: boolean },
 ): Promise<Watched> {
   const { clock } = context;
   const { analysis, lowTraffic, probes } = settings.spec;
-  const linkColor = linkColors(canaryRoutes(step.canary, step.weight), canaryAccess.slots);
-  const buffer = new LineBuffer();
-  const samples: AccessSample[] = [];
-  // The log is buffered: before the first interval, let nginx flush what it answered before the canary began.
-  if (log.offset === undefined) await clock.sleep(ACCESS_LOG_FLUSH_MS);
-  let offset = log.offset ?? (await canaryAccess.readAccessLog('end')).next;
-  const read = async () => {
-    const chunk = await canaryAccess.readAccessLog(offset);
-    offset = chunk.next;
-    samples.push(...parseAccessLines(buffer.push(chunk.text), linkColor));
-  };
-  const metricsBefore = await bothMetrics(canaryAccess, step);
+  const limits = judgeLimits(
+    { canary: settings.spec, predictionDiff: settings.predictionDiff },
+    { expectOutputChange: step.expectOutputChange },
+  );
+  await meter.begin(step.weight);
+  const records = limits.outputs ? await WindowReader.start(context.backend.colors, [step.canary, step.stable]) : null;
   const startedAt = clock.now();
   const deadline = startedAt + step.intervalMs;
   let probesSent = 0;
+  const sent = new Set<string>();
+  const replayed: PredictionPair[] = [];
   const probeBodies = lowTraffic === 'probe' ? (settings.probes ?? []) : [];
-  // With probes, an interval short of the minimum runs on (up to PROBE_EXTENSION times its length)
-  // until both colors have it: on a slow machine the probes need longer, and too little traffic is
-  // never a pass. Without probes the interval ends on time and says it had too little traffic.
+  const replayBodies = limits.outputs ? (settings.replay ?? probeBodies) : [];
+  const extendable = probeBodies.length > 0 || replayBodies.length > 0;
   const probeDeadline = startedAt + PROBE_EXTENSION * step.intervalMs;
-  const enough = () =>
-    [step.canary, step.stable].every((color) => samples.filter((sample) => sample.color === color).length >= analysis.minRequests);
-  const running = () => clock.now() < deadline || (probeBodies.length > 0 && clock.now() < probeDeadline && !enough());
-  while (running()) {
+  let counted: Readonly<Record<Color, number>> = { blue: 0, green: 0 };
+  const requestsShort = () => [step.canary, step.stable].some((color) => counted[color] < analysis.minRequests);
+  const outputsShort = () =>
+    limits.outputs !== null &&
+    !limits.outputs.expectChange &&
+    replayed.length < limits.outputs.paired.minPairs &&
+    (records?.short(limits.outputs.minOutputs, sent) ?? true);
+  let lastRecordsRead = -Infinity;
+  const running = async () => {
+    if (clock.now() < deadline) return true;
+    if (!extendable || clock.now() >= probeDeadline) return false;
+    if (requestsShort()) return true;
+    // Past the deadline: read the records (at most once a second) to know whether the answers are short.
+    if (records && clock.now() - lastRecordsRead >= RECORDS_READ_MS) {
+      await records.read();
+      lastRecordsRead = clock.now();
+    }
+    return outputsShort();
+  };
+  while (await running()) {
     if (signals.stopRequested()) return { kind: 'stop-requested' };
     if (signals.promoteRequested()) return { kind: 'promote-requested' };
-    await read();
-    // Until nginx has flushed its log once, what it shows of this interval says nothing about the traffic.
-    if (probeBodies.length > 0 && clock.now() - startedAt >= ACCESS_LOG_FLUSH_MS) {
+    counted = await meter.counted();
+    // Until the meter has settled, what it shows of this interval says nothing about the traffic.
+    if (probeBodies.length > 0 && clock.now() - startedAt >= meter.settleMs) {
       const ticksLeft = Math.max(1, (Math.max(deadline, clock.now() + CANARY_TICK_MS) - clock.now()) / CANARY_TICK_MS);
-      probesSent += await sendProbes(canaryAccess, samples, step, probeBodies, probesSent, {
+      probesSent += await sendProbes(canaryAccess, counted, step, probeBodies, probesSent, sent, {
         atLeast: Math.max(1, Math.round((probes.ratePerSecond * CANARY_TICK_MS) / 1000)),
         ticksLeft,
         minRequests: analysis.minRequests,
       });
     }
+    // Past the deadline with too few answers to judge: the same bodies to both colors, paired by request id.
+    if (clock.now() >= deadline && replayBodies.length > 0 && limits.outputs && outputsShort()) {
+      const batch = Array.from({ length: REPLAY_BATCH }, (_, i) => replayBodies[(replayed.length + i) % replayBodies.length] ?? '{}');
+      const { pairs } = await replayPairs(context.backend.colors, step.stable, step.canary, batch).catch(() => ({ pairs: [] }));
+      replayed.push(...pairs);
+    }
     await clock.sleep(clock.now() < deadline ? Math.min(CANARY_TICK_MS, deadline - clock.now()) : CANARY_TICK_MS);
   }
-  await clock.sleep(ACCESS_LOG_FLUSH_MS);
-  await read();
-  const metricsAfter = await bothMetrics(canaryAccess, step);
-  const metricsDelta = (color: Color): RequestTotals | null => {
-    const [earlier, later] = [metricsBefore[color], metricsAfter[color]];
-    return earlier && later ? delta(earlier, later) : null;
+  const { served, notes: meterNotes } = await meter.end();
+  await records?.read();
+  const window: JudgeWindow = {
+    canary: colorWindow(step.canary, served[step.canary], records?.of(step.canary) ?? [], sent),
+    stable: colorWindow(step.stable, served[step.stable], records?.of(step.stable) ?? [], sent),
+    pairs: [...shadowPairs(records?.of(step.stable) ?? [], records?.of(step.canary) ?? []), ...replayed],
   };
-  const judged: Analysis = judge(
-    sampleOf(step.canary, samples, metricsDelta(step.canary)),
-    sampleOf(step.stable, samples, metricsDelta(step.stable)),
-    analysis,
-  );
-  log.offset = offset;
+  const judgement = judgeInterval(window, limits);
+  const notes = [...meterNotes, ...(records?.notes() ?? [])];
   return {
     kind: 'analysed',
     interval: {
       weight: step.weight,
       startedAt: new Date(startedAt).toISOString(),
       durationMs: Math.round(clock.now() - startedAt),
-      verdict: judged.verdict,
-      canary: judged.canary,
-      stable: judged.stable,
+      verdict: judgement.verdict,
+      canary: sampleOfServed(step.canary, served[step.canary]),
+      stable: sampleOfServed(step.stable, served[step.stable]),
       probesSent,
-      checks: [...judged.checks],
+      ...(replayed.length > 0 ? { replayed: replayed.length } : {}),
+      checks: judgementGates(judgement),
+      judgement: notes.length > 0 ? { ...judgement, reasons: [...judgement.reasons, ...notes] } : judgement,
     },
   };
+}
+
+/**
+ * Both colors' prediction records of one window: the mark at its start, then what each made after
+ * it, read as the window goes on. A backend or a color without records (no admin route,
+ * PREDICTION_LOG_SIZE=0) gives none, and the judge says the answers had too little data.
+ */
+class WindowReader {
+  private readonly records = new Map<Color, PredictionRecord[]>();
+  private readonly problems: string[] = [];
+
+  private constructor(
+    private readonly colors: ColorAccess,
+    private readonly marks: Map<Color, RecordsMark>,
+  ) {}
+
+  static async start(colors: ColorAccess, which: readonly Color[]): Promise<WindowReader> {
+    const marks = new Map<Color, RecordsMark>();
+    const reader = new WindowReader(colors, marks);
+    for (const color of which) {
+      try {
+        marks.set(color, await recordsMark(colors, color));
+      } catch (error) {
+        reader.problems.push(`${color}'s answers can not be read: ${(error as Error).message}`);
+      }
+    }
+    return reader;
+  }
+
+  /** Reads what each color recorded since the last read. */
+  async read(): Promise<void> {
+    for (const [color, mark] of this.marks) {
+      try {
+        const window = await recordsSince(this.colors, color, mark);
+        this.marks.set(color, window.mark);
+        this.records.set(color, [...(this.records.get(color) ?? []), ...window.records]);
+        if (window.capacity === 0) this.note(`${color} keeps no prediction records (PREDICTION_LOG_SIZE=0): its answers can not be judged`);
+        if (window.missed > 0)
+          this.note(`${color}'s record log overflowed: ${window.missed} answers of the window were not read (raise PREDICTION_LOG_SIZE)`);
+      } catch (error) {
+        this.note(`${color}'s answers can not be read: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  of(color: Color): PredictionRecord[] {
+    return this.records.get(color) ?? [];
+  }
+
+  /** Whether either color has fewer than `rows` answer rows to live traffic so far. */
+  short(rows: number, sent: ReadonlySet<string>): boolean {
+    return [...this.marks.keys()].some(
+      (color) => liveAnswers(this.of(color), sent).reduce((sum, answer) => sum + answer.outputs.length, 0) < rows,
+    );
+  }
+
+  notes(): string[] {
+    return [...this.problems];
+  }
+
+  private note(problem: string): void {
+    if (!this.problems.includes(problem)) this.problems.push(problem);
+  }
 }
 
 /**
  * Probes for each color still short of the minimum: the canary through the preview route, the
  * stable through the live one (where only the stable's share of them reaches it). At least
  * `atLeast` per tick, more when the minimum would not be reached in the ticks left otherwise.
+ * The request id of each answer goes to `sent`, so its record is not taken for live traffic.
  */
 async function sendProbes(
   canaryAccess: CanaryAccess,
-  samples: readonly AccessSample[],
+  counted: Readonly<Record<Color, number>>,
   step: { stable: Color; canary: Color; weight: number },
   bodies: readonly string[],
   sentBefore: number,
+  sent: Set<string>,
   pace: { atLeast: number; ticksLeft: number; minRequests: number },
 ): Promise<number> {
-  const short = (color: Color) => Math.max(0, pace.minRequests - samples.filter((sample) => sample.color === color).length);
+  const short = (color: Color) => Math.max(0, pace.minRequests - counted[color]);
   const perTick = (missing: number, share: number) =>
     missing === 0 ? 0 : Math.max(pace.atLeast, Math.ceil(missing / share / pace.ticksLeft));
   const toCanary = Array.from({ length: perTick(short(step.canary), 1) }, () => `${canaryAccess.previewPathPrefix}predict`);
@@ -170,6 +261,11 @@ async function sendProbes(
       batch.map((path, index) =>
         canaryAccess
           .request({ method: 'POST', path, body: bodies[(sentBefore + start + index) % bodies.length] ?? '{}' })
+          // The id nginx gave the probe (the color echoes it): its record is not live traffic.
+          .then((answer) => {
+            const id = answer.headers['x-request-id'];
+            if (id) sent.add(id);
+          })
           .catch(() => undefined),
       ),
     );
@@ -192,22 +288,20 @@ export async function warmUp(context: CommandContext, canary: Color, bodies: rea
   );
 }
 
-async function bothMetrics(
-  canaryAccess: CanaryAccess,
-  step: { stable: Color; canary: Color },
-): Promise<Partial<Record<Color, RequestTotals>>> {
-  const one = async (color: Color): Promise<RequestTotals | undefined> => {
-    const answer = await canaryAccess.metrics(color).catch(() => undefined);
-    return answer && answer.status === 200 ? requestTotals(answer.body) : undefined;
-  };
-  const [stable, canary] = await Promise.all([one(step.stable), one(step.canary)]);
-  return { ...(stable ? { [step.stable]: stable } : {}), ...(canary ? { [step.canary]: canary } : {}) };
-}
-
-/** One line per analysed interval, for the progress output. */
+/** The lines of an analysed interval, for the progress output: a summary, then one line per check. */
 export function describeInterval(interval: CanaryInterval): string {
   const color = (sample: CanaryInterval['canary']) =>
     `${sample.color} ${sample.requests} req, ${sample.errorRate === null ? 'n/a' : `${(100 * sample.errorRate).toFixed(2)}%`} 5xx, p99 ${sample.p99Ms ?? 'n/a'} ms`;
-  const failedChecks = interval.checks.filter((check) => !check.ok).map((check) => check.name);
-  return `analysis at ${interval.weight}%: ${interval.verdict.toUpperCase()} (canary ${color(interval.canary)}; stable ${color(interval.stable)}${interval.probesSent ? `; ${interval.probesSent} probes sent` : ''})${failedChecks.length ? ` failed: ${failedChecks.join(', ')}` : ''}`;
+  const traffic = [
+    interval.probesSent ? `${interval.probesSent} probes sent` : '',
+    interval.replayed ? `${interval.replayed} requests replayed to both` : '',
+  ].filter(Boolean);
+  const head = `analysis at ${interval.weight}%: ${interval.verdict.toUpperCase()} (canary ${color(interval.canary)}; stable ${color(interval.stable)}${traffic.length ? `; ${traffic.join('; ')}` : ''})`;
+  if (!interval.judgement) {
+    const failedChecks = interval.checks.filter((check) => !check.ok).map((check) => check.name);
+    return `${head}${failedChecks.length ? ` failed: ${failedChecks.join(', ')}` : ''}`;
+  }
+  // A failed check is on its own line already; what an inconclusive interval lacked is not.
+  const reasons = interval.judgement.verdict === 'inconclusive' ? interval.judgement.reasons.map((reason) => `  ${reason}`) : [];
+  return [head, ...interval.judgement.checks.map((check) => `  ${describeCheck(check)}`), ...reasons].join('\n');
 }

@@ -9,6 +9,8 @@ import { HISTORY_SCHEMA_VERSION, type HistoryEntry, readHistory } from '../../hi
 import { type Routes, routesWithLive } from '../../routing/routes';
 import { CanarySpec } from '../../spec/canary-spec';
 import { DEFAULT_PREFLIGHT_GATES } from '../../spec/deployment-spec';
+import { localMeter, localServedBetween } from '../../backends/local/canary-meter';
+import type { Clock } from '../../effects/deps';
 import { answer, fakeBackend, fakeClock } from '../../testing/fakes';
 import { type CanaryRequest, type CanaryResult, canaryCommand, canaryFailure } from './canary';
 import type { CanaryRun } from './canary-progress-file';
@@ -35,7 +37,8 @@ interface Script {
   routes?: Routes;
 }
 
-function scriptedBackend(script: Script): Backend & { routeLog: number[]; script: Script } {
+function scriptedBackend(script: Script): Backend & { routeLog: number[]; script: Script; clock: Clock } {
+  const clock = fakeClock();
   const base = fakeBackend({ live: 'blue', colors: COLORS });
   let routes: Routes = script.routes ?? routesWithLive('blue');
   const routeLog: number[] = [];
@@ -48,6 +51,11 @@ function scriptedBackend(script: Script): Backend & { routeLog: number[]; script
       upstream_addr: 'unix:/run/live-slot-00.sock',
       color,
     })}\n`;
+  const readAccessLog = async (from: number | 'end') => {
+    for (let index = 0; index < (script.perRead ?? 0); index += 1, served += 1)
+      log += line(served % 100 < routes.live.green ? 'green' : 'blue');
+    return from === 'end' ? { text: '', next: log.length } : { text: log.slice(from), next: log.length };
+  };
   return {
     ...base,
     routeLog,
@@ -59,20 +67,17 @@ function scriptedBackend(script: Script): Backend & { routeLog: number[]; script
       routeLog.push(next.live.green);
     },
     routerHealth: () => base.colors.health(script.routerStuckOn ?? (routes.live.green > routes.live.blue ? 'green' : 'blue')),
+    clock,
     canary: {
       slots: 20,
       previewPathPrefix: '/preview/',
-      readAccessLog: async (from) => {
-        for (let index = 0; index < (script.perRead ?? 0); index += 1, served += 1)
-          log += line(served % 100 < routes.live.green ? 'green' : 'blue');
-        return from === 'end' ? { text: '', next: log.length } : { text: log.slice(from), next: log.length };
-      },
+      meter: (colors) => localMeter({ slots: 20, clock, readAccessLog, metrics: async () => answer(503, {}) }, colors),
+      servedBetween: (window, routes) => localServedBetween({ slots: 20, readAccessLog }, window, routes),
       // A probe is logged as nginx would: through the preview route it reaches the canary, through live either color.
       request: async (call) => {
         log += line(call.path.startsWith('/preview/') || served++ % 100 < routes.live.green ? 'green' : 'blue');
         return answer(200, {});
       },
-      metrics: async () => answer(503, {}),
     },
   };
 }
@@ -118,7 +123,7 @@ describe('what a user sees of a canary (progress lines, status file, history, re
           stores.canaryRun.write({ pid, ...rest });
         },
       },
-      clock: fakeClock(),
+      clock: backend.clock,
       userName: 'tester',
       progress: (line) => {
         lines.push(line);
@@ -127,7 +132,12 @@ describe('what a user sees of a canary (progress lines, status file, history, re
       preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES),
     };
     const settings = {
-      spec: CanarySpec.parse({ steps: [25, 50, 100], intervalSeconds: 2, ...spec }),
+      spec: CanarySpec.parse({
+        steps: [25, 50, 100],
+        intervalSeconds: 2,
+        ...spec,
+        analysis: { outputs: { enabled: false }, ...(spec['analysis'] as object) },
+      }),
       ...(options.probes ? { probes: options.probes } : {}),
     };
     const result = await canaryCommand(context, request, settings, {
@@ -177,10 +187,18 @@ describe('what a user sees of a canary (progress lines, status file, history, re
         "preflight: checking green before it takes a share of blue's traffic",
         'step 1 of 3: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)',
+        `analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 2250 (min 100)
+  latency PASS; statistic 7594000; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 2250/6750 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 2250 (min 100)`,
         'step 2 of 3: green at 50% (live blue 50% / green 50%), moved in 0 ms',
         'analysing green at 50% for 2 s...',
-        'analysis at 50%: PASS (canary green 4500 req, 0.00% 5xx, p99 2 ms; stable blue 4500 req, 0.00% 5xx, p99 2 ms)',
+        `analysis at 50%: PASS (canary green 4500 req, 0.00% 5xx, p99 2 ms; stable blue 4500 req, 0.00% 5xx, p99 2 ms)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 4500/4500 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 4500 (min 100)
+  latency PASS; statistic 10130000; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 4500/4500 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 4500 (min 100)`,
         'promoting green (every step passed its analysis): all live traffic to green',
         'waiting 900 ms for the connections nginx kept to the previous color to retire',
       ],
@@ -216,13 +234,25 @@ describe('what a user sees of a canary (progress lines, status file, history, re
         "preflight: checking green before it takes a share of blue's traffic",
         'step 1 of 3: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: FAIL (canary green 2250 req, 100.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms) failed: error-rate, error-rate-vs-stable',
+        `analysis at 25%: FAIL (canary green 2250 req, 100.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share FAIL; statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share minus the stable's 1 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling FAIL; statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share 1 (limit 0.01); n 2250 (min 100)
+  latency INCONCLUSIVE; no test (too few samples); canary's median over the stable's n/a (limit 1.5); n 0/6750 (min 100)
+  p99-ceiling INCONCLUSIVE; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) n/a (limit 500); n 0 (min 100)`,
         'holding green at 25%: failed interval 1 of 2 allowed in a row',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)',
+        `analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 2250 (min 100)
+  latency PASS; statistic 7594000; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 2250/6750 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 2250 (min 100)`,
         'step 2 of 3: green at 50% (live blue 50% / green 50%), moved in 0 ms',
         'analysing green at 50% for 2 s...',
-        'analysis at 50%: PASS (canary green 4500 req, 0.00% 5xx, p99 2 ms; stable blue 4500 req, 0.00% 5xx, p99 2 ms)',
+        `analysis at 50%: PASS (canary green 4500 req, 0.00% 5xx, p99 2 ms; stable blue 4500 req, 0.00% 5xx, p99 2 ms)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 4500/4500 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 4500 (min 100)
+  latency PASS; statistic 10130000; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 4500/4500 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 4500 (min 100)`,
         'promoting green (every step passed its analysis): all live traffic to green',
         'waiting 900 ms for the connections nginx kept to the previous color to retire',
       ],
@@ -241,17 +271,25 @@ describe('what a user sees of a canary (progress lines, status file, history, re
   it('given a canary answering 5xx, then failureLimit failed intervals in a row roll it back', async () => {
     expect(view(await canary(scriptedBackend({ perRead: 1_000, greenStatus: 500 }), start, {}))).toEqual({
       result:
-        "rolled-back (CANARY_FAILED) at 0%, live blue 100 / green 0, preview green, v1.0.0 -> v1.1.0, 2 interval(s), gates health-streak, predict, signature; reason: the analysis failed 2 interval(s) in a row (the failure limit is 2): error-rate: green answered 2250 of 2250 with 5xx (100.00%) (expected at most 1.00% 5xx); error-rate-vs-stable: green 100.00% 5xx, blue (stable) 0.00% (expected at most the stable's + 0.50% = 0.50%)",
+        "rolled-back (CANARY_FAILED) at 0%, live blue 100 / green 0, preview green, v1.0.0 -> v1.1.0, 2 interval(s), gates health-streak, predict, signature; reason: the analysis failed 2 interval(s) in a row (the failure limit is 2): error-share FAIL: green 2250 of 2250 5xx (100.00%), blue 0 of 6750 (0.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share minus the stable's 1 (limit 0.005); n 2250/6750 (min 100); error-ceiling FAIL: green 2250 of 2250 5xx (100.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share 1 (limit 0.01); n 2250 (min 100)",
       routeMoves: [25, 0],
       lines: [
         "preflight: checking green before it takes a share of blue's traffic",
         'step 1 of 3: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: FAIL (canary green 2250 req, 100.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms) failed: error-rate, error-rate-vs-stable',
+        `analysis at 25%: FAIL (canary green 2250 req, 100.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share FAIL; statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share minus the stable's 1 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling FAIL; statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share 1 (limit 0.01); n 2250 (min 100)
+  latency INCONCLUSIVE; no test (too few samples); canary's median over the stable's n/a (limit 1.5); n 0/6750 (min 100)
+  p99-ceiling INCONCLUSIVE; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) n/a (limit 500); n 0 (min 100)`,
         'holding green at 25%: failed interval 1 of 2 allowed in a row',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: FAIL (canary green 2250 req, 100.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms) failed: error-rate, error-rate-vs-stable',
-        "moving all live traffic back to blue (the analysis failed 2 interval(s) in a row (the failure limit is 2): error-rate: green answered 2250 of 2250 with 5xx (100.00%) (expected at most 1.00% 5xx); error-rate-vs-stable: green 100.00% 5xx, blue (stable) 0.00% (expected at most the stable's + 0.50% = 0.50%))",
+        `analysis at 25%: FAIL (canary green 2250 req, 100.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share FAIL; statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share minus the stable's 1 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling FAIL; statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share 1 (limit 0.01); n 2250 (min 100)
+  latency INCONCLUSIVE; no test (too few samples); canary's median over the stable's n/a (limit 1.5); n 0/6750 (min 100)
+  p99-ceiling INCONCLUSIVE; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) n/a (limit 500); n 0 (min 100)`,
+        "moving all live traffic back to blue (the analysis failed 2 interval(s) in a row (the failure limit is 2): error-share FAIL: green 2250 of 2250 5xx (100.00%), blue 0 of 6750 (0.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share minus the stable's 1 (limit 0.005); n 2250/6750 (min 100); error-ceiling FAIL: green 2250 of 2250 5xx (100.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share 1 (limit 0.01); n 2250 (min 100))",
         'waiting 1100 ms for the connections nginx kept to the previous color to retire',
       ],
       statusFile: [
@@ -260,7 +298,7 @@ describe('what a user sees of a canary (progress lines, status file, history, re
       ],
       history: [
         'started at 0%, live blue 100 / green 0, preview green, steps 25,50,100 every 2000 ms, intervals [], gates health-streak, predict, signature',
-        "rolled-back at 0%, live blue 100 / green 0, preview green, steps 25,50,100 every 2000 ms, intervals [25% fail, 25% fail], gates health-streak, predict, signature; reason: the analysis failed 2 interval(s) in a row (the failure limit is 2): error-rate: green answered 2250 of 2250 with 5xx (100.00%) (expected at most 1.00% 5xx); error-rate-vs-stable: green 100.00% 5xx, blue (stable) 0.00% (expected at most the stable's + 0.50% = 0.50%)",
+        "rolled-back at 0%, live blue 100 / green 0, preview green, steps 25,50,100 every 2000 ms, intervals [25% fail, 25% fail], gates health-streak, predict, signature; reason: the analysis failed 2 interval(s) in a row (the failure limit is 2): error-share FAIL: green 2250 of 2250 5xx (100.00%), blue 0 of 6750 (0.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share minus the stable's 1 (limit 0.005); n 2250/6750 (min 100); error-ceiling FAIL: green 2250 of 2250 5xx (100.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share 1 (limit 0.01); n 2250 (min 100)",
       ],
     });
   });
@@ -268,17 +306,29 @@ describe('what a user sees of a canary (progress lines, status file, history, re
   it('given no traffic and lowTraffic "wait", then it holds and rolls back as unjudgeable after maxInconclusive intervals', async () => {
     expect(view(await canary(scriptedBackend({}), start, { analysis: { maxInconclusive: 2 } }))).toEqual({
       result:
-        'rolled-back (CANARY_FAILED) at 0%, live blue 100 / green 0, preview green, v1.0.0 -> v1.1.0, 2 interval(s), gates health-streak, predict, signature; reason: 2 interval(s) in a row had too little traffic to judge the canary (the limit is 2); too little traffic is never a pass: traffic-canary: 0 requests to green (canary): too little traffic to judge (expected at least 100 requests answered by the canary color through nginx); traffic-stable: 0 requests to blue (stable): too little traffic to judge (expected at least 100 requests answered by the stable color through nginx)',
+        'rolled-back (CANARY_FAILED) at 0%, live blue 100 / green 0, preview green, v1.0.0 -> v1.1.0, 2 interval(s), gates health-streak, predict, signature; reason: 2 interval(s) in a row had too little traffic to judge the canary (the limit is 2); too little traffic is never a pass: error-share INCONCLUSIVE: green 0 of 0 5xx (n/a), blue 0 of 0 (n/a): too little data (at least 100 needed); error-ceiling INCONCLUSIVE: green 0 of 0 5xx (n/a): too little data (at least 100 needed); latency INCONCLUSIVE: median green n/a ms, blue n/a ms: too little data (at least 100 needed); p99-ceiling INCONCLUSIVE: green p99 n/a ms; 0 of 0 answers over 500 ms: too little data (at least 100 needed)',
       routeMoves: [25, 0],
       lines: [
         "preflight: checking green before it takes a share of blue's traffic",
         'step 1 of 3: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: INCONCLUSIVE (canary green 0 req, n/a 5xx, p99 n/a ms; stable blue 0 req, n/a 5xx, p99 n/a ms) failed: traffic-canary, traffic-stable',
+        `analysis at 25%: INCONCLUSIVE (canary green 0 req, n/a 5xx, p99 n/a ms; stable blue 0 req, n/a 5xx, p99 n/a ms)
+  error-share INCONCLUSIVE; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's n/a (limit 0.005); n 0/0 (min 100)
+  error-ceiling INCONCLUSIVE; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share n/a (limit 0.01); n 0 (min 100)
+  latency INCONCLUSIVE; no test (too few samples); canary's median over the stable's n/a (limit 1.5); n 0/0 (min 100)
+  p99-ceiling INCONCLUSIVE; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) n/a (limit 500); n 0 (min 100)
+  errors: too little data for error-share, error-ceiling
+  latency: too little data for latency, p99-ceiling`,
         'holding green at 25%: too little traffic to judge (interval 1 of 2 allowed in a row); holding the weight',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: INCONCLUSIVE (canary green 0 req, n/a 5xx, p99 n/a ms; stable blue 0 req, n/a 5xx, p99 n/a ms) failed: traffic-canary, traffic-stable',
-        'moving all live traffic back to blue (2 interval(s) in a row had too little traffic to judge the canary (the limit is 2); too little traffic is never a pass: traffic-canary: 0 requests to green (canary): too little traffic to judge (expected at least 100 requests answered by the canary color through nginx); traffic-stable: 0 requests to blue (stable): too little traffic to judge (expected at least 100 requests answered by the stable color through nginx))',
+        `analysis at 25%: INCONCLUSIVE (canary green 0 req, n/a 5xx, p99 n/a ms; stable blue 0 req, n/a 5xx, p99 n/a ms)
+  error-share INCONCLUSIVE; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's n/a (limit 0.005); n 0/0 (min 100)
+  error-ceiling INCONCLUSIVE; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share n/a (limit 0.01); n 0 (min 100)
+  latency INCONCLUSIVE; no test (too few samples); canary's median over the stable's n/a (limit 1.5); n 0/0 (min 100)
+  p99-ceiling INCONCLUSIVE; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) n/a (limit 500); n 0 (min 100)
+  errors: too little data for error-share, error-ceiling
+  latency: too little data for latency, p99-ceiling`,
+        'moving all live traffic back to blue (2 interval(s) in a row had too little traffic to judge the canary (the limit is 2); too little traffic is never a pass: error-share INCONCLUSIVE: green 0 of 0 5xx (n/a), blue 0 of 0 (n/a): too little data (at least 100 needed); error-ceiling INCONCLUSIVE: green 0 of 0 5xx (n/a): too little data (at least 100 needed); latency INCONCLUSIVE: median green n/a ms, blue n/a ms: too little data (at least 100 needed); p99-ceiling INCONCLUSIVE: green p99 n/a ms; 0 of 0 answers over 500 ms: too little data (at least 100 needed))',
         'waiting 1100 ms for the connections nginx kept to the previous color to retire',
       ],
       statusFile: [
@@ -287,7 +337,7 @@ describe('what a user sees of a canary (progress lines, status file, history, re
       ],
       history: [
         'started at 0%, live blue 100 / green 0, preview green, steps 25,50,100 every 2000 ms, intervals [], gates health-streak, predict, signature',
-        'rolled-back at 0%, live blue 100 / green 0, preview green, steps 25,50,100 every 2000 ms, intervals [25% inconclusive, 25% inconclusive], gates health-streak, predict, signature; reason: 2 interval(s) in a row had too little traffic to judge the canary (the limit is 2); too little traffic is never a pass: traffic-canary: 0 requests to green (canary): too little traffic to judge (expected at least 100 requests answered by the canary color through nginx); traffic-stable: 0 requests to blue (stable): too little traffic to judge (expected at least 100 requests answered by the stable color through nginx)',
+        'rolled-back at 0%, live blue 100 / green 0, preview green, steps 25,50,100 every 2000 ms, intervals [25% inconclusive, 25% inconclusive], gates health-streak, predict, signature; reason: 2 interval(s) in a row had too little traffic to judge the canary (the limit is 2); too little traffic is never a pass: error-share INCONCLUSIVE: green 0 of 0 5xx (n/a), blue 0 of 0 (n/a): too little data (at least 100 needed); error-ceiling INCONCLUSIVE: green 0 of 0 5xx (n/a): too little data (at least 100 needed); latency INCONCLUSIVE: median green n/a ms, blue n/a ms: too little data (at least 100 needed); p99-ceiling INCONCLUSIVE: green p99 n/a ms; 0 of 0 answers over 500 ms: too little data (at least 100 needed)',
       ],
     });
   });
@@ -308,10 +358,18 @@ describe('what a user sees of a canary (progress lines, status file, history, re
         'warming green up with 200 requests to its own socket (not counted)',
         'step 1 of 3: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: PASS (canary green 125 req, 0.00% 5xx, p99 2 ms; stable blue 106 req, 0.00% 5xx, p99 2 ms; 231 probes sent)',
+        `analysis at 25%: PASS (canary green 125 req, 0.00% 5xx, p99 2 ms; stable blue 106 req, 0.00% 5xx, p99 2 ms; 231 probes sent)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 125/106 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 125 (min 100)
+  latency PASS; statistic 6625; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 125/106 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 125 (min 100)`,
         'step 2 of 3: green at 50% (live blue 50% / green 50%), moved in 0 ms',
         'analysing green at 50% for 2 s...',
-        'analysis at 50%: PASS (canary green 156 req, 0.00% 5xx, p99 2 ms; stable blue 101 req, 0.00% 5xx, p99 2 ms; 257 probes sent)',
+        `analysis at 50%: PASS (canary green 156 req, 0.00% 5xx, p99 2 ms; stable blue 101 req, 0.00% 5xx, p99 2 ms; 257 probes sent)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 156/101 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 156 (min 100)
+  latency PASS; statistic 7878; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 156/101 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 156 (min 100)`,
         'promoting green (every step passed its analysis): all live traffic to green',
         'waiting 900 ms for the connections nginx kept to the previous color to retire',
       ],
@@ -345,7 +403,11 @@ describe('what a user sees of a canary (progress lines, status file, history, re
         "preflight: checking green before it takes a share of blue's traffic",
         'step 1 of 3: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)',
+        `analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 2250 (min 100)
+  latency PASS; statistic 7594000; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 2250/6750 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 2250 (min 100)`,
         'step 2 of 3: green at 50% (live blue 50% / green 50%), moved in 0 ms',
         'analysing green at 50% for 2 s...',
         'moving all live traffic back to blue (stopped by a signal at 50%)',
@@ -381,7 +443,11 @@ describe('what a user sees of a canary (progress lines, status file, history, re
         "preflight: checking green before it takes a share of blue's traffic",
         'step 1 of 3: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)',
+        `analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 2250 (min 100)
+  latency PASS; statistic 7594000; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 2250/6750 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 2250 (min 100)`,
         'step 2 of 3: green at 50% (live blue 50% / green 50%), moved in 0 ms',
         'analysing green at 50% for 2 s...',
         'stopped with --keep: green keeps 50%; continue with `npx nx run deploy:canary --resume` or `--abort`',
@@ -460,7 +526,11 @@ describe('what a user sees of a canary (progress lines, status file, history, re
         "preflight: checking green before it takes a share of blue's traffic",
         'step 1 of 3: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)',
+        `analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 2250 (min 100)
+  latency PASS; statistic 7594000; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 2250/6750 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 2250 (min 100)`,
         'moving all live traffic back to blue (moving green to 50% failed: EACCES: rename live-slot-03.sock (green at 50%))',
         'waiting 1100 ms for the connections nginx kept to the previous color to retire',
       ],
@@ -481,7 +551,11 @@ describe('what a user sees of a canary (progress lines, status file, history, re
         "preflight: checking green before it takes a share of blue's traffic",
         'step 1 of 2: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)',
+        `analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 2250 (min 100)
+  latency PASS; statistic 7594000; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 2250/6750 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 2250 (min 100)`,
         'promoting green (every step passed its analysis): all live traffic to green',
         'moving all live traffic back to blue (after the promotion through nginx, http://127.0.0.1:8080/health (check 22) answered blue v1.0.0, expected green v1.1.0)',
         'waiting 1100 ms for the connections nginx kept to the previous color to retire',
@@ -503,7 +577,11 @@ describe('what a user sees of a canary (progress lines, status file, history, re
         "preflight: checking green before it takes a share of blue's traffic",
         'step 1 of 2: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)',
+        `analysis at 25%: PASS (canary green 2250 req, 0.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 2250 (min 100)
+  latency PASS; statistic 7594000; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 2250/6750 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 2250 (min 100)`,
         'promoting green (every step passed its analysis): all live traffic to green',
         'moving all live traffic back to blue (the promotion failed: EACCES: rename live-slot-03.sock (green at 100%))',
         'waiting 1100 ms for the connections nginx kept to the previous color to retire',
@@ -519,17 +597,25 @@ describe('what a user sees of a canary (progress lines, status file, history, re
   it('given a rollback whose move back fails, then it ends broken at the weight it had', async () => {
     expect(view(await canary(scriptedBackend({ perRead: 1_000, greenStatus: 500, failMoveTo: [0] }), start, {}))).toEqual({
       result:
-        "broken (REVERT_FAILED) at 25%, live blue 75 / green 25, preview green, v1.0.0 -> v1.1.0, 2 interval(s), gates health-streak, predict, signature; reason: the analysis failed 2 interval(s) in a row (the failure limit is 2): error-rate: green answered 2250 of 2250 with 5xx (100.00%) (expected at most 1.00% 5xx); error-rate-vs-stable: green 100.00% 5xx, blue (stable) 0.00% (expected at most the stable's + 0.50% = 0.50%); moving the traffic back to blue failed: EACCES: rename live-slot-03.sock (green at 0%)",
+        "broken (REVERT_FAILED) at 25%, live blue 75 / green 25, preview green, v1.0.0 -> v1.1.0, 2 interval(s), gates health-streak, predict, signature; reason: the analysis failed 2 interval(s) in a row (the failure limit is 2): error-share FAIL: green 2250 of 2250 5xx (100.00%), blue 0 of 6750 (0.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share minus the stable's 1 (limit 0.005); n 2250/6750 (min 100); error-ceiling FAIL: green 2250 of 2250 5xx (100.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share 1 (limit 0.01); n 2250 (min 100); moving the traffic back to blue failed: EACCES: rename live-slot-03.sock (green at 0%)",
       routeMoves: [25],
       lines: [
         "preflight: checking green before it takes a share of blue's traffic",
         'step 1 of 3: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: FAIL (canary green 2250 req, 100.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms) failed: error-rate, error-rate-vs-stable',
+        `analysis at 25%: FAIL (canary green 2250 req, 100.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share FAIL; statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share minus the stable's 1 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling FAIL; statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share 1 (limit 0.01); n 2250 (min 100)
+  latency INCONCLUSIVE; no test (too few samples); canary's median over the stable's n/a (limit 1.5); n 0/6750 (min 100)
+  p99-ceiling INCONCLUSIVE; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) n/a (limit 500); n 0 (min 100)`,
         'holding green at 25%: failed interval 1 of 2 allowed in a row',
         'analysing green at 25% for 2 s...',
-        'analysis at 25%: FAIL (canary green 2250 req, 100.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms) failed: error-rate, error-rate-vs-stable',
-        "moving all live traffic back to blue (the analysis failed 2 interval(s) in a row (the failure limit is 2): error-rate: green answered 2250 of 2250 with 5xx (100.00%) (expected at most 1.00% 5xx); error-rate-vs-stable: green 100.00% 5xx, blue (stable) 0.00% (expected at most the stable's + 0.50% = 0.50%))",
+        `analysis at 25%: FAIL (canary green 2250 req, 100.00% 5xx, p99 2 ms; stable blue 6750 req, 0.00% 5xx, p99 2 ms)
+  error-share FAIL; statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share minus the stable's 1 (limit 0.005); n 2250/6750 (min 100)
+  error-ceiling FAIL; statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share 1 (limit 0.01); n 2250 (min 100)
+  latency INCONCLUSIVE; no test (too few samples); canary's median over the stable's n/a (limit 1.5); n 0/6750 (min 100)
+  p99-ceiling INCONCLUSIVE; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) n/a (limit 500); n 0 (min 100)`,
+        "moving all live traffic back to blue (the analysis failed 2 interval(s) in a row (the failure limit is 2): error-share FAIL: green 2250 of 2250 5xx (100.00%), blue 0 of 6750 (0.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share minus the stable's 1 (limit 0.005); n 2250/6750 (min 100); error-ceiling FAIL: green 2250 of 2250 5xx (100.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share 1 (limit 0.01); n 2250 (min 100))",
       ],
       statusFile: [
         '25% step 1 of 25,50,100 every 2000 ms, analysis at 1970-01-01T00:16:42.400Z, last none',
@@ -537,7 +623,7 @@ describe('what a user sees of a canary (progress lines, status file, history, re
       ],
       history: [
         'started at 0%, live blue 100 / green 0, preview green, steps 25,50,100 every 2000 ms, intervals [], gates health-streak, predict, signature',
-        "broken at 25%, live blue 75 / green 25, preview green, steps 25,50,100 every 2000 ms, intervals [25% fail, 25% fail], gates health-streak, predict, signature; reason: the analysis failed 2 interval(s) in a row (the failure limit is 2): error-rate: green answered 2250 of 2250 with 5xx (100.00%) (expected at most 1.00% 5xx); error-rate-vs-stable: green 100.00% 5xx, blue (stable) 0.00% (expected at most the stable's + 0.50% = 0.50%); moving the traffic back to blue failed: EACCES: rename live-slot-03.sock (green at 0%)",
+        "broken at 25%, live blue 75 / green 25, preview green, steps 25,50,100 every 2000 ms, intervals [25% fail, 25% fail], gates health-streak, predict, signature; reason: the analysis failed 2 interval(s) in a row (the failure limit is 2): error-share FAIL: green 2250 of 2250 5xx (100.00%), blue 0 of 6750 (0.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share minus the stable's 1 (limit 0.005); n 2250/6750 (min 100); error-ceiling FAIL: green 2250 of 2250 5xx (100.00%); statistic 2250; p < 1e-300 (Holm < 1e-300) vs alpha 0.01; canary's 5xx share 1 (limit 0.01); n 2250 (min 100); moving the traffic back to blue failed: EACCES: rename live-slot-03.sock (green at 0%)",
       ],
     });
   });
@@ -590,10 +676,18 @@ describe('what a user sees of a canary (progress lines, status file, history, re
         'Resuming the canary of green at 25% (steps 10, 25, 75, 100, every 3 s).',
         "preflight: checking green before it takes a share of blue's traffic",
         'analysing green at 25% for 3 s...',
-        'analysis at 25%: PASS (canary green 3250 req, 0.00% 5xx, p99 2 ms; stable blue 9750 req, 0.00% 5xx, p99 2 ms)',
+        `analysis at 25%: PASS (canary green 3250 req, 0.00% 5xx, p99 2 ms; stable blue 9750 req, 0.00% 5xx, p99 2 ms)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 3250/9750 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 3250 (min 100)
+  latency PASS; statistic 15840000; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 3250/9750 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 3250 (min 100)`,
         'step 2 of 3: green at 75% (live blue 25% / green 75%), moved in 0 ms',
         'analysing green at 75% for 3 s...',
-        'analysis at 75%: PASS (canary green 9750 req, 0.00% 5xx, p99 2 ms; stable blue 3250 req, 0.00% 5xx, p99 2 ms)',
+        `analysis at 75%: PASS (canary green 9750 req, 0.00% 5xx, p99 2 ms; stable blue 3250 req, 0.00% 5xx, p99 2 ms)
+  error-share PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share minus the stable's 0 (limit 0.005); n 9750/3250 (min 100)
+  error-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's 5xx share 0 (limit 0.01); n 9750 (min 100)
+  latency PASS; statistic 15840000; p 1.000 (Holm 1.000) vs alpha 0.01; canary's median over the stable's 1 (limit 1.5); n 9750/3250 (min 100)
+  p99-ceiling PASS; statistic 0; p 1.000 (Holm 1.000) vs alpha 0.01; canary's p99 (ms) 2 (limit 500); n 9750 (min 100)`,
         'promoting green (every step passed its analysis): all live traffic to green',
         'waiting 900 ms for the connections nginx kept to the previous color to retire',
       ],

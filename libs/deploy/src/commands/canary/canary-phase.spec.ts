@@ -1,4 +1,4 @@
-import type { Verdict } from '../../gates/analysis/analysis';
+import type { Verdict } from '../../gates/judge/verdict';
 import { type GateResult, failed, passed } from '../../gates/gate';
 import type { CanaryInterval } from '../../history/history';
 import {

@@ -1,5 +1,6 @@
 import { type Color, otherColor } from '@mlbg/contract';
-import type { Verdict } from '../../gates/analysis/analysis';
+import { decidingChecks, explainCheck } from '../../gates/judge/describe';
+import type { Verdict } from '../../gates/judge/verdict';
 import type { GateResult } from '../../gates/gate';
 import type { CanaryInterval, CanaryOutcome } from '../../history/history';
 import { type Routes, type Weights, allTo, mainTarget, routesWithLive, soleTarget } from '../../routing/routes';
@@ -33,8 +34,7 @@ export interface CanaryLimits {
   readonly maxInconclusive: number;
   /**
    * At `maxInconclusive` in a row: `rollback` (absent: too little data is never a pass), or `hold`
-   * the weight and keep watching until an interval is judged or a person promotes or aborts. The
-   * spec has no such field yet (the statistical judge will add it).
+   * the weight and keep watching until an interval is judged or a person promotes or aborts.
    */
   readonly onInconclusive?: 'rollback' | 'hold';
 }
@@ -285,12 +285,15 @@ function afterInterval(course: CanaryCourse, track: CanaryTrack, interval: Canar
   }
 }
 
-/** A rollback decided by the analysis: the reason names each check that did not pass, with its numbers. */
+/**
+ * A rollback decided by the analysis: the reason names each check that decided it (the failed
+ * ones, or the inconclusive ones), with what it saw and its numbers (statistic, p-value, effect, samples).
+ */
 function rollBack(track: CanaryTrack, interval: CanaryInterval, why: string): CanaryPhase {
-  const failedChecks = interval.checks
-    .filter((check) => !check.ok)
-    .map((check) => `${check.name}: ${check.observed} (expected ${check.expected})`);
-  return backToStable(track, 'rolled-back', `${why}: ${failedChecks.join('; ')}`);
+  const named = interval.judgement
+    ? decidingChecks(interval.judgement).map(explainCheck)
+    : interval.checks.filter((check) => !check.ok).map((check) => `${check.name}: ${check.observed} (expected ${check.expected})`);
+  return backToStable(track, 'rolled-back', `${why}: ${named.join('; ')}`);
 }
 
 function backToStable(track: CanaryTrack, outcome: 'rolled-back' | 'stopped', reason: string): CanaryPhase {

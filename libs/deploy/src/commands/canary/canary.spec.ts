@@ -9,6 +9,8 @@ import { readHistory } from '../../history/history';
 import { type Routes, routesWithLive } from '../../routing/routes';
 import { CanarySpec } from '../../spec/canary-spec';
 import { DEFAULT_PREFLIGHT_GATES } from '../../spec/deployment-spec';
+import { localMeter, localServedBetween } from '../../backends/local/canary-meter';
+import type { Clock } from '../../effects/deps';
 import { answer, fakeBackend, fakeClock } from '../../testing/fakes';
 import { canaryCommand } from './canary';
 import { type CommandContext, stateFolderStores } from '../context';
@@ -20,7 +22,12 @@ const noSignals = { stopRequested: () => false, promoteRequested: () => false };
  * A fake deployment whose "nginx" writes `perRead` access-log lines on every read, split by the
  * live weights, green answering with `greenStatus`: enough to drive the canary without processes.
  */
-function fakeCanaryBackend(options: { perRead: number; greenStatus?: number; greenHealth?: number }): Backend & { routeLog: Routes[] } {
+function fakeCanaryBackend(options: {
+  perRead: number;
+  greenStatus?: number;
+  greenHealth?: number;
+}): Backend & { routeLog: Routes[]; clock: Clock } {
+  const clock = fakeClock();
   const base = fakeBackend({
     live: 'blue',
     colors: { blue: COLORS.blue, green: { ...COLORS.green, ...(options.greenHealth ? { health: options.greenHealth } : {}) } },
@@ -36,6 +43,11 @@ function fakeCanaryBackend(options: { perRead: number; greenStatus?: number; gre
       upstream_addr: 'unix:/run/live-slot-00.sock',
       color,
     });
+  const readAccessLog = async (from: number | 'end') => {
+    for (let index = 0; index < options.perRead; index += 1, served += 1)
+      log += `${line(served % 100 < routes.live.green ? 'green' : 'blue')}\n`;
+    return from === 'end' ? { text: '', next: log.length } : { text: log.slice(from), next: log.length };
+  };
   return {
     ...base,
     routeLog,
@@ -46,16 +58,13 @@ function fakeCanaryBackend(options: { perRead: number; greenStatus?: number; gre
     },
     // nginx answers as the color with the larger share.
     routerHealth: () => base.colors.health(routes.live.green > routes.live.blue ? 'green' : 'blue'),
+    clock,
     canary: {
       slots: 20,
       previewPathPrefix: '/preview/',
-      readAccessLog: async (from) => {
-        for (let index = 0; index < options.perRead; index += 1, served += 1)
-          log += `${line(served % 100 < routes.live.green ? 'green' : 'blue')}\n`;
-        return from === 'end' ? { text: '', next: log.length } : { text: log.slice(from), next: log.length };
-      },
+      meter: (colors) => localMeter({ slots: 20, clock, readAccessLog, metrics: async () => answer(503, {}) }, colors),
+      servedBetween: (window, routes) => localServedBetween({ slots: 20, readAccessLog }, window, routes),
       request: async () => answer(200, {}),
-      metrics: async () => answer(503, {}),
     },
   };
 }
@@ -68,18 +77,26 @@ describe('canaryCommand (a fake deployment: no processes, no nginx)', () => {
     layout = stackLayout(dir, join(dir, 'state'), dir);
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const context = (backend: Backend): CommandContext => ({
+  const context = (backend: Backend & { clock?: Clock }): CommandContext => ({
     backend,
     ...stateFolderStores(layout),
-    clock: fakeClock(),
+    clock: backend.clock ?? fakeClock(),
     userName: 'tester',
     progress: () => undefined,
     preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES),
   });
-  const settings = (canary: Record<string, unknown>) => ({ spec: CanarySpec.parse({ steps: [25, 100], intervalSeconds: 1, ...canary }) });
+  // These fakes keep no prediction records: the answers' checks are off here (the judge's own specs and canary-judge.int.spec.ts run them).
+  const settings = (canary: Record<string, unknown>) => ({
+    spec: CanarySpec.parse({
+      steps: [25, 100],
+      intervalSeconds: 1,
+      ...canary,
+      analysis: { outputs: { enabled: false }, ...(canary['analysis'] as object) },
+    }),
+  });
   const history = () => readHistory(layout.historyFile).entries;
 
-  it('says a backend without weighted routes (Compose, Kubernetes today) can not run a canary, and changes nothing', async () => {
+  it('says a backend without weighted routes (Compose today) can not run a canary, and changes nothing', async () => {
     const backend = fakeBackend({ live: 'blue', colors: COLORS });
     await expect(
       canaryCommand(context(backend), { kind: 'start', color: 'green', keep: false }, settings({}), noSignals),
@@ -136,7 +153,9 @@ describe('canaryCommand (a fake deployment: no processes, no nginx)', () => {
     );
     expect(result).toMatchObject({
       kind: 'rolled-back',
-      reason: expect.stringMatching(/failed 2 interval\(s\) in a row .*error-rate: green answered \d+ of \d+ with 5xx \(100\.00%\)/),
+      reason: expect.stringMatching(
+        /failed 2 interval\(s\) in a row .*error-share FAIL: green \d+ of \d+ 5xx \(100\.00%\).*p [0-9.e-]+ \(Holm/,
+      ),
     });
     expect(history().at(-1)).toMatchObject({
       command: 'canary',

@@ -4,6 +4,7 @@ import { DeployError, type DeployErrorCode } from '../../errors';
 import { lastCanary } from '../../history/history';
 import { describeWeights, mainTarget } from '../../routing/routes';
 import type { CanarySpec } from '../../spec/canary-spec';
+import type { DeploymentSpec } from '../../spec/deployment-spec';
 import type { CommandContext } from '../context';
 import { runCanary } from './canary-driver';
 import { STALE_LOCK_WAIT_MS, abortCanary, promoteCanary } from './canary-handover';
@@ -14,6 +15,10 @@ export interface CanarySettings {
   readonly spec: CanarySpec;
   /** JSON bodies for POST /predict probes; undefined when the spec names no sample file. */
   readonly probes?: readonly string[];
+  /** The paired answers' criteria (tolerance, minimum agreement and pairs): the spec's predictionDiff; its defaults when absent. */
+  readonly predictionDiff?: DeploymentSpec['predictionDiff'];
+  /** Bodies replayed to both colors when an interval has too few answers to judge (--replay); else the probe samples. */
+  readonly replay?: readonly string[];
 }
 
 /** Asked of a running canary from outside (the CLI wires SIGINT/SIGTERM and SIGUSR2 to these). */
@@ -23,7 +28,14 @@ export interface CanarySignals {
 }
 
 export type CanaryRequest =
-  | { readonly kind: 'start'; readonly color?: Color; readonly keep: boolean; readonly expectVersion?: string }
+  | {
+      readonly kind: 'start';
+      readonly color?: Color;
+      readonly keep: boolean;
+      readonly expectVersion?: string;
+      /** The answers are meant to change (--expect-output-change): the judge shows the output checks without counting them. */
+      readonly expectOutputChange?: boolean;
+    }
   | { readonly kind: 'resume'; readonly keep: boolean }
   | { readonly kind: 'abort' }
   | { readonly kind: 'promote' };
@@ -89,7 +101,7 @@ export async function canaryCommand(
 
 async function startCanary(
   context: CommandContext,
-  request: { color?: Color; keep: boolean; expectVersion?: string },
+  request: { color?: Color; keep: boolean; expectVersion?: string; expectOutputChange?: boolean },
   settings: CanarySettings,
   signals: CanarySignals,
 ): Promise<CanaryResult> {
@@ -111,6 +123,7 @@ async function startCanary(
     keep: request.keep,
     limits: settings.spec.analysis,
     ...(request.expectVersion ? { expectVersion: request.expectVersion } : {}),
+    ...(request.expectOutputChange ? { expectOutputChange: true } : {}),
   });
 }
 
@@ -139,6 +152,8 @@ async function resumeCanary(
     keep,
     limits: settings.spec.analysis,
     resumedAt: split.weight,
+    // A declared change of the answers holds for the whole canary, resumed or not.
+    ...(last && last.canary === split.canary && last.expectOutputChange ? { expectOutputChange: true } : {}),
   });
 }
 

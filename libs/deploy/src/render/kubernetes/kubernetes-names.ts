@@ -8,6 +8,7 @@ import type { Color } from '@mlbg/contract';
 /** Where `deploy:generate` writes the manifests (`kubectl apply -k deploy/kubernetes`). */
 export const KUBERNETES_DIR = 'deploy/kubernetes';
 export const ARGO_ROLLOUTS_DIR = `${KUBERNETES_DIR}/argo-rollouts`;
+export const ARGO_ROLLOUTS_CANARY_DIR = `${KUBERNETES_DIR}/argo-rollouts-canary`;
 
 /** The `app` label of every pod of the service, and the prefix of its objects' names. */
 export const APP_NAME = 'ml-model-service';
@@ -24,6 +25,17 @@ export const LIVE_SERVICE = 'ml-live';
 export const PREVIEW_SERVICE = 'ml-preview';
 /** Headless, selects every pod of both colors: what the ServiceMonitor scrapes. */
 export const METRICS_SERVICE = `${APP_NAME}-metrics`;
+
+/** The HTTPRoute whose backend weights a canary moves, and whose mirror filter shadow traffic turns on and off. */
+export const HTTP_ROUTE = APP_NAME;
+/** The shadow relay's Deployment and Service: the RequestMirror filter's target, forwarding to the preview Service. */
+export const SHADOW_RELAY_SERVICE = 'ml-shadow-relay';
+/** The relay's container port (the Service listens on SERVICE_PORT). */
+export const SHADOW_RELAY_PORT = 8090;
+/** The relay Deployment's container. */
+export const RELAY_CONTAINER = 'relay';
+/** The paths the route has rules of their own for, so shadow traffic mirrors only them: /predict and V2 inference. */
+export const MIRRORED_PATHS = ['/predict', '/v2/models/'] as const;
 
 /** The Lease that keeps two deploy commands from changing the cluster at once. */
 export const LOCK_LEASE = 'ml-deploy-lock';

@@ -43,6 +43,7 @@ describeWithBinary(KUBECTL, 'kubectl')('real `kubectl kustomize` (no cluster nee
       'ConfigMap/ml-model-service-dashboard',
       'Deployment/ml-model-service-blue',
       'Deployment/ml-model-service-green',
+      'Deployment/ml-shadow-relay',
       'HTTPRoute/ml-model-service',
       'Namespace/ml-bluegreen',
       'PodDisruptionBudget/ml-model-service-blue',
@@ -53,6 +54,7 @@ describeWithBinary(KUBECTL, 'kubectl')('real `kubectl kustomize` (no cluster nee
       'Service/ml-live',
       'Service/ml-model-service-metrics',
       'Service/ml-preview',
+      'Service/ml-shadow-relay',
       'ServiceAccount/ml-deployer',
       'ServiceMonitor/ml-model-service',
     ]);
@@ -72,7 +74,9 @@ describeWithBinary(KUBECTL, 'kubectl')('real `kubectl kustomize` (no cluster nee
     const images = objects
       .filter((object) => object.kind === 'Deployment')
       .map((object) => (object as Json).spec.template.spec.containers[0].image);
+    // The two colors and the shadow relay: all the service image.
     expect(images).toEqual([
+      'ghcr.io/acme/ml-deployment/model-service:v2026.12.01',
       'ghcr.io/acme/ml-deployment/model-service:v2026.12.01',
       'ghcr.io/acme/ml-deployment/model-service:v2026.12.01',
     ]);
@@ -84,13 +88,40 @@ describeWithBinary(KUBECTL, 'kubectl')('real `kubectl kustomize` (no cluster nee
     const objects = build('deploy/kubernetes/argo-rollouts');
     for (const object of objects) validateObject(object);
     expect(kinds(objects)).toEqual([
+      'AnalysisTemplate/ml-model-service-judge',
       'AnalysisTemplate/ml-model-service-preview',
+      'ConfigMap/ml-model-service-deploy-spec',
       'Namespace/ml-bluegreen',
       'Rollout/ml-model-service',
       'Service/ml-live',
       'Service/ml-model-service-metrics',
       'Service/ml-preview',
       'ServiceMonitor/ml-model-service',
+    ]);
+  });
+
+  it('builds the Argo Rollouts canary variant', () => {
+    const objects = build('deploy/kubernetes/argo-rollouts-canary');
+    for (const object of objects) validateObject(object);
+    expect(kinds(objects)).toEqual([
+      'AnalysisTemplate/ml-model-service-judge',
+      'ConfigMap/ml-model-service-deploy-spec',
+      'HTTPRoute/ml-model-service',
+      'Namespace/ml-bluegreen',
+      'Rollout/ml-model-service',
+      'Service/ml-live',
+      'Service/ml-model-service-metrics',
+      'Service/ml-preview',
+      'ServiceMonitor/ml-model-service',
+    ]);
+  });
+
+  it("builds Prometheus' access, in Prometheus' namespace", () => {
+    const objects = build('deploy/kubernetes/prometheus-access');
+    for (const object of objects) validateObject(object);
+    expect(objects.map((object) => `${object.kind}/${object.metadata.name} ${object.metadata.namespace}`)).toEqual([
+      'Role/ml-deployer-prometheus monitoring',
+      'RoleBinding/ml-deployer-prometheus monitoring',
     ]);
   });
 

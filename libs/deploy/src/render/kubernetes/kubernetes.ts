@@ -1,7 +1,7 @@
-import { Color, SERVICE_ENV_DEFAULTS, colorServiceEnv, otherColor } from '@mlbg/contract';
+import { Color, SERVICE_ENV_DEFAULTS, SHADOW_HEADER, colorServiceEnv, otherColor } from '@mlbg/contract';
 import { stringify } from 'yaml';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
-import { INITIAL_LIVE_COLOR } from '../../spec/sockets';
+import { INITIAL_LIVE_COLOR, RELAY_STATUS_PATH } from '../../spec/sockets';
 import { CONTAINER_HOST, IMAGE_APP_DIR } from '../compose/compose';
 import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
 import {
@@ -10,16 +10,21 @@ import {
   DEPLOYER_NAME,
   HISTORY_CONFIGMAP,
   HTTP_PORT_NAME,
+  HTTP_ROUTE,
   KUBERNETES_DIR,
   LIVE_SERVICE,
   LOCK_LEASE,
   METRICS_SERVICE,
   PREVIEW_SERVICE,
   SERVICE_PORT,
+  MIRRORED_PATHS,
+  RELAY_CONTAINER,
+  SHADOW_RELAY_PORT,
+  SHADOW_RELAY_SERVICE,
   deploymentName,
   versionLabel,
 } from './kubernetes-names';
-import { alertRules, grafanaDashboard } from './monitoring';
+import { DEFAULT_SCRAPE_INTERVAL_MS, alertRules, grafanaDashboard, inClusterService } from './monitoring';
 // Types only (erased at build): the compiler refuses a field these objects do not have.
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { INamespace } from 'kubernetes-models/v1/Namespace';
@@ -49,6 +54,9 @@ const BASE_DIR = 'base';
 /** The namespace of the example overlay (another team's copy of the same deployment). */
 export const EXAMPLE_OVERLAY_NAMESPACE = 'ml-team-a';
 export const DASHBOARD_CONFIGMAP = `${APP_NAME}-dashboard`;
+/** The Role and RoleBinding in Prometheus' namespace that let ml-deployer query it, and their folder. */
+export const PROMETHEUS_ACCESS_NAME = `${DEPLOYER_NAME}-prometheus`;
+export const PROMETHEUS_ACCESS_DIR = 'prometheus-access';
 
 type Labels = Record<string, string>;
 
@@ -164,7 +172,7 @@ export function serviceMonitor(spec: DeploymentSpec, podTargetLabels: readonly s
     spec: {
       selector: { matchLabels: METRICS_SERVICE_LABELS },
       podTargetLabels: [...podTargetLabels],
-      endpoints: [{ port: HTTP_PORT_NAME, path: '/metrics', interval: '15s' }],
+      endpoints: [{ port: HTTP_PORT_NAME, path: '/metrics', interval: `${DEFAULT_SCRAPE_INTERVAL_MS / 1000}s` }],
     },
   };
 }
@@ -179,15 +187,24 @@ function podDisruptionBudget(spec: DeploymentSpec, color: Color): IPodDisruption
 }
 
 /**
- * Gateway API route: `/preview/` to the idle color (prefix stripped, as nginx does), everything
- * else to the live Service, and a weight on the preview Service for a canary (0 = none).
+ * Gateway API route: `/preview/` to the idle color (prefix stripped, as nginx does); everything
+ * else to the live Service, with a weight on the preview Service for a canary (0 = none). /predict
+ * and V2's /v2/models/ have rules of their own, with the same backends, so shadow traffic can
+ * mirror just them (backends/kubernetes/http-route.ts). No live rule lets a client mark its request
+ * as a shadow copy.
  */
-function httpRoute(spec: DeploymentSpec): IHTTPRoute {
+export function httpRoute(spec: DeploymentSpec): IHTTPRoute {
   const backend = (name: string, weight?: number) => ({ name, port: SERVICE_PORT, ...(weight === undefined ? {} : { weight }) });
+  const live = (type: 'Exact' | 'PathPrefix', value: string) => ({
+    matches: [{ path: { type, value } }],
+    // A client can not mark its own request as a shadow copy (nginx clears the header too).
+    filters: [{ type: 'RequestHeaderModifier' as const, requestHeaderModifier: { remove: [SHADOW_HEADER] } }],
+    backendRefs: [backend(LIVE_SERVICE, 100), backend(PREVIEW_SERVICE, 0)],
+  });
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
-    metadata: metadata(spec, APP_NAME),
+    metadata: metadata(spec, HTTP_ROUTE),
     spec: {
       parentRefs: [{ name: spec.kubernetes.gateway }],
       hostnames: [spec.kubernetes.host],
@@ -197,13 +214,73 @@ function httpRoute(spec: DeploymentSpec): IHTTPRoute {
           filters: [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } }],
           backendRefs: [backend(PREVIEW_SERVICE)],
         },
-        {
-          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-          backendRefs: [backend(LIVE_SERVICE, 100), backend(PREVIEW_SERVICE, 0)],
-        },
+        live('Exact', MIRRORED_PATHS[0]),
+        live('PathPrefix', MIRRORED_PATHS[1]),
+        live('PathPrefix', '/'),
       ],
     },
   };
+}
+
+/** The relay's labels: not the service's `app`, so neither a color's Services nor the metrics Service select it. */
+export const SHADOW_RELAY_LABELS: Labels = { app: SHADOW_RELAY_SERVICE };
+/** The relay, built with the deploy tool into the service image (the Dockerfile's deploy:build). */
+export const SHADOW_RELAY_MAIN = `${IMAGE_APP_DIR}/dist/node_modules/@mlbg/deploy/src/backends/local/shadow/relay/main.js`;
+
+/**
+ * The shadow relay (`deploy:shadow on` scales it to one pod and adds the route's mirror): the local
+ * stack's relay from the service image, listening on a port, forwarding a share of the copies to
+ * ml-preview. Rendered with no pod: shadow traffic is off until asked for.
+ */
+function shadowRelay(spec: DeploymentSpec): [IDeployment, IService] {
+  const port = { name: HTTP_PORT_NAME, containerPort: SHADOW_RELAY_PORT, protocol: 'TCP' as const };
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: metadata(spec, SHADOW_RELAY_SERVICE, SHADOW_RELAY_LABELS),
+      spec: {
+        replicas: 0,
+        revisionHistoryLimit: 3,
+        selector: { matchLabels: SHADOW_RELAY_LABELS },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: {
+          metadata: { labels: SHADOW_RELAY_LABELS },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [
+              {
+                name: RELAY_CONTAINER,
+                image: spec.kubernetes.image,
+                imagePullPolicy: 'IfNotPresent',
+                command: ['node', SHADOW_RELAY_MAIN],
+                ports: [port],
+                env: [
+                  { name: 'RELAY_PORT', value: String(SHADOW_RELAY_PORT) },
+                  { name: 'RELAY_TARGET_URL', value: `http://${PREVIEW_SERVICE}:${SERVICE_PORT}` },
+                  { name: 'RELAY_PERCENT', value: String(spec.shadow.percent) },
+                  { name: 'RELAY_QUEUE_SIZE', value: String(spec.shadow.queueSize) },
+                ],
+                readinessProbe: { httpGet: { path: RELAY_STATUS_PATH, port: HTTP_PORT_NAME }, periodSeconds: 5, timeoutSeconds: 2 },
+                resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: metadata(spec, SHADOW_RELAY_SERVICE, SHADOW_RELAY_LABELS),
+      spec: {
+        selector: SHADOW_RELAY_LABELS,
+        ports: [{ name: HTTP_PORT_NAME, port: SERVICE_PORT, targetPort: HTTP_PORT_NAME, protocol: 'TCP' }],
+      },
+    },
+  ];
 }
 
 function ingress(spec: DeploymentSpec): IIngress {
@@ -248,7 +325,9 @@ export function namespace(spec: DeploymentSpec): INamespace {
 /**
  * What the deploy commands (`--backend=kubernetes`) need, and nothing more: read and patch the two
  * Services and the two Deployments, list pods and endpoints (is a switch in effect?), reach the
- * colors through the API server's service proxy, hold the Lease and write the history ConfigMap.
+ * colors through the API server's service proxy and each pod through the pod proxy, move the
+ * HTTPRoute's weights and mirror, scale the shadow relay and read it, hold the Lease and write the
+ * history ConfigMap.
  */
 function rbac(spec: DeploymentSpec): [IServiceAccount, IRole, IRoleBinding] {
   const subject = { kind: 'ServiceAccount', name: DEPLOYER_NAME, namespace: spec.kubernetes.namespace };
@@ -268,6 +347,13 @@ function rbac(spec: DeploymentSpec): [IServiceAccount, IRole, IRoleBinding] {
         },
         { apiGroups: ['apps'], resources: ['deployments'], resourceNames: Color.options.map(deploymentName), verbs: ['get', 'patch'] },
         { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+        // The canary's weights and shadow traffic's mirror: read and patched with a resourceVersion precondition.
+        { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], resourceNames: [HTTP_ROUTE], verbs: ['get', 'patch'] },
+        // Each pod's prediction records (deploy:diff, the judge): pod names change, so this can not be limited to names.
+        { apiGroups: [''], resources: ['pods/proxy'], verbs: ['get'] },
+        // Shadow traffic: the relay scaled to one pod and back to none, its counters read.
+        { apiGroups: ['apps'], resources: ['deployments'], resourceNames: [SHADOW_RELAY_SERVICE], verbs: ['get', 'patch'] },
+        { apiGroups: [''], resources: ['services/proxy'], resourceNames: [`${SHADOW_RELAY_SERVICE}:${HTTP_PORT_NAME}`], verbs: ['get'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
         // `create` can not be limited to a name (the object does not exist yet); the rest can.
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
@@ -286,6 +372,33 @@ function rbac(spec: DeploymentSpec): [IServiceAccount, IRole, IRoleBinding] {
   ];
 }
 
+/**
+ * Where Prometheus runs in the cluster (the spec's prometheusUrl names a Service), the deployer may
+ * ask it through the API server's service proxy: a Role in Prometheus' namespace for that one
+ * Service port, bound to ml-deployer. Applied apart (`kubectl apply -k deploy/kubernetes/prometheus-access`):
+ * it is in another namespace, which the install's kustomization would rewrite.
+ */
+function prometheusAccess(spec: DeploymentSpec): [IRole, IRoleBinding] | undefined {
+  const target = inClusterService(spec.kubernetes.prometheusUrl);
+  if (!target) return undefined;
+  const meta = { name: PROMETHEUS_ACCESS_NAME, namespace: target.namespace, labels: { app: APP_NAME } };
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: meta,
+      rules: [{ apiGroups: [''], resources: ['services/proxy'], resourceNames: [`${target.service}:${target.port}`], verbs: ['get'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: PROMETHEUS_ACCESS_NAME },
+      subjects: [{ kind: 'ServiceAccount', name: DEPLOYER_NAME, namespace: spec.kubernetes.namespace }],
+    },
+  ];
+}
+
 /** One or more objects as a YAML file with the "generated, do not edit" header. */
 export function yamlFile(path: string, ...objects: object[]): GeneratedFile {
   const header = headerLines(GENERATE_COMMAND)
@@ -300,15 +413,18 @@ const kustomization = (fields: object) => ({ apiVersion: 'kustomize.config.k8s.i
 
 /**
  * The manifests of `deploy/kubernetes/`: per color a Deployment and a PodDisruptionBudget, the
- * live, preview and metrics Services, the HTTPRoute, the ServiceMonitor, the PrometheusRule, the
- * Grafana dashboard, the deployer's RBAC, a kustomization over all of them (the whole install is
- * `kubectl apply -k deploy/kubernetes`), an Ingress component and an example overlay for namespace
- * and image. The Argo Rollouts variant is `renderArgoRolloutsFiles`. Pure and deterministic.
+ * live, preview and metrics Services, the HTTPRoute, the shadow relay (no pod until shadow traffic
+ * is turned on), the ServiceMonitor, the PrometheusRule, the Grafana dashboard, the deployer's
+ * RBAC, a kustomization over all of them (the whole install is `kubectl apply -k deploy/kubernetes`),
+ * the deployer's access to an in-cluster Prometheus (applied apart), an Ingress component and an
+ * example overlay for namespace and image. The Argo Rollouts variants are `renderArgoRolloutsFiles`.
+ * Pure and deterministic.
  */
 export function renderKubernetesFiles(spec: DeploymentSpec): GeneratedFile[] {
   const base = (file: string) => `${KUBERNETES_DIR}/${BASE_DIR}/${file}`;
   const at = (file: string) => `${KUBERNETES_DIR}/${file}`;
   const live = INITIAL_LIVE_COLOR;
+  const access = prometheusAccess(spec);
   const objects: GeneratedFile[] = [
     yamlFile(base('namespace.yaml'), namespace(spec)),
     ...Color.options.map((color) => yamlFile(base(`deployment-${color}.yaml`), deployment(spec, color))),
@@ -317,6 +433,7 @@ export function renderKubernetesFiles(spec: DeploymentSpec): GeneratedFile[] {
     yamlFile(base('service-preview.yaml'), service(spec, PREVIEW_SERVICE, { app: APP_NAME, color: otherColor(live) })),
     yamlFile(base('service-metrics.yaml'), metricsService(spec)),
     yamlFile(base('httproute.yaml'), httpRoute(spec)),
+    yamlFile(base('shadow-relay.yaml'), ...shadowRelay(spec)),
     yamlFile(base('servicemonitor.yaml'), serviceMonitor(spec, ['color'])),
     yamlFile(base('prometheusrule.yaml'), prometheusRule(spec)),
     yamlFile(base('rbac.yaml'), ...rbac(spec)),
@@ -340,6 +457,12 @@ export function renderKubernetesFiles(spec: DeploymentSpec): GeneratedFile[] {
       resources: ['ingress.yaml'],
     }),
     yamlFile(at('components/ingress/ingress.yaml'), ingress(spec)),
+    ...(access
+      ? [
+          yamlFile(at(`${PROMETHEUS_ACCESS_DIR}/kustomization.yaml`), kustomization({ resources: ['rbac.yaml'] })),
+          yamlFile(at(`${PROMETHEUS_ACCESS_DIR}/rbac.yaml`), ...access),
+        ]
+      : []),
     yamlFile(
       at('overlays/example/kustomization.yaml'),
       kustomization({

@@ -9,6 +9,24 @@ import { APP_NAME, METRICS_SERVICE } from './kubernetes-names';
  * `rollouts-pod-template-hash`) label to its series.
  */
 
+/** Host names of Services inside a cluster: `<service>.<namespace>.svc[.cluster.local]`. */
+const IN_CLUSTER_HOST = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?$/;
+
+/**
+ * The Service a Prometheus URL names inside the cluster (`http://prometheus-operated.monitoring.svc:9090`
+ * -> monitoring, prometheus-operated, 9090), or undefined for any other URL. The deploy CLI asks such
+ * a URL through the API server's service proxy, which the prometheus-access Role allows.
+ */
+export function inClusterService(url: string): { namespace: string; service: string; port: string } | undefined {
+  const parsed = new URL(url);
+  const match = IN_CLUSTER_HOST.exec(parsed.hostname);
+  if (!match) return undefined;
+  return { namespace: match[2] as string, service: match[1] as string, port: parsed.port || (parsed.protocol === 'https:' ? '443' : '80') };
+}
+
+/** How often the ServiceMonitor has Prometheus scrape each pod. */
+export const DEFAULT_SCRAPE_INTERVAL_MS = 15_000;
+
 /** Every series of this service, and only those. */
 export const JOB_SELECTOR = `job="${METRICS_SERVICE}"`;
 /** The requests clients make: not the probes' /health, nor Prometheus' own /metrics. */
@@ -36,7 +54,40 @@ export function errorRateByColor(window = ALERT_WINDOW): string {
 
 /** p99 latency per color, in seconds. */
 export function p99ByColor(window = ALERT_WINDOW): string {
-  return `histogram_quantile(0.99, sum by (color, le) (rate(http_request_duration_seconds_bucket{${JOB_SELECTOR},${SERVED}}[${window}])))`;
+  return latencyQuantileByColor(0.99, window);
+}
+
+/** Requests per second per color (the dashboard's and the Grafana panel's). */
+export function requestRateByColor(window = ALERT_WINDOW): string {
+  return `sum by (color) (rate(http_requests_total{${JOB_SELECTOR},${SERVED}}[${window}]))`;
+}
+
+/** A latency quantile per color, in seconds. */
+export function latencyQuantileByColor(quantile: number, window = ALERT_WINDOW): string {
+  return `histogram_quantile(${quantile}, sum by (color, le) (rate(http_request_duration_seconds_bucket{${JOB_SELECTOR},${SERVED}}[${window}])))`;
+}
+
+/**
+ * The canary's analysis on Kubernetes reads counters, not rates: the same series and served routes
+ * as the alerts, per pod, at a window's two ends (see backends/kubernetes/prometheus-meter.ts).
+ */
+export function colorCounters(color: Color): string {
+  return `sum by (pod, status) (http_requests_total{${JOB_SELECTOR},${SERVED},color="${color}"})`;
+}
+
+/** The answered (not 5xx) requests of a color per pod and latency bucket: what the latency checks judge. */
+export function colorLatencyBuckets(color: Color): string {
+  return `sum by (pod, le) (http_request_duration_seconds_bucket{${JOB_SELECTOR},${SERVED},color="${color}",status!~"5.."})`;
+}
+
+/**
+ * When Prometheus last scraped each pod of these colors (its own clock, in seconds), or with
+ * `outcome`, whether that scrape worked (`up`: 1 or 0). Two plain selectors: timestamp() of an
+ * expression such as `up == 1` is the evaluation time, not the scrape's.
+ */
+export function colorScrapes(colors: readonly Color[], outcome = false): string {
+  const up = `up{${JOB_SELECTOR},color=~"${colors.join('|')}"}`;
+  return outcome ? up : `timestamp(${up})`;
 }
 
 /** 1 (labelled with the color) when no pod of `color` is up. */
@@ -164,14 +215,7 @@ export function grafanaDashboard(): object {
     time: { from: 'now-1h', to: 'now' },
     templating: { list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', label: 'Prometheus' }] },
     panels: [
-      panel(
-        1,
-        'Requests per second by color',
-        'reqps',
-        `sum by (color) (rate(http_requests_total{${JOB_SELECTOR},${SERVED}}[1m]))`,
-        '{{color}}',
-        { x: 0, y: 0 },
-      ),
+      panel(1, 'Requests per second by color', 'reqps', requestRateByColor('1m'), '{{color}}', { x: 0, y: 0 }),
       panel(2, 'Error rate (5xx) by color', 'percentunit', errorRateByColor('1m'), '{{color}}', { x: 12, y: 0 }),
       panel(3, 'p99 latency by color', 's', p99ByColor('1m'), '{{color}}', { x: 0, y: 8 }),
       panel(

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { type Server, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus, createRelay } from './relay';
+import { RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus, createRelay, isPrediction } from './relay';
 
 function listen(server: Server, socket: string): Promise<void> {
   return new Promise((resolve) => server.listen(socket, resolve));
@@ -154,5 +154,49 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     await until(async () => relay.status().forwarded === 8, 'four more copies forwarded');
     expect(seen.slice(4)).toEqual([2, 2, 2, 2]);
     expect(relay.status().failed).toBe(0);
+  });
+
+  it('as on Kubernetes (loopback TCP, a Gateway mirror): forwards to a URL, marks the copy as shadow, answers and drops what is not a prediction', async () => {
+    const seen: { url: string; headers: Record<string, unknown> }[] = [];
+    const fake = createServer((req, res) => {
+      req.resume().on('end', () => {
+        seen.push({ url: req.url ?? '', headers: req.headers });
+        res.writeHead(200).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const { port } = fake.address() as { port: number };
+    const relay = createRelay({
+      targetSockets: [`http://127.0.0.1:${port}`],
+      percent: 100,
+      queueSize: 10,
+      concurrency: 2,
+      timeoutMs: 60_000,
+    });
+    const socket = join(dir, 'relay.sock');
+    await listen(relay.server, socket);
+    servers.push(fake, relay.server);
+    expect((await call(socket, 'POST', '/predict', '{"features":[[1]]}', { 'x-request-id': 'gw-1' })).status).toBe(204);
+    expect((await call(socket, 'POST', '/v2/models/model/infer', '{}')).status).toBe(204);
+    expect((await call(socket, 'GET', '/v2/models/model')).status).toBe(204);
+    expect((await call(socket, 'POST', '/v2/models/model/ready')).status).toBe(204);
+    await until(async () => relay.status().forwarded === 2, 'the two predictions to be forwarded');
+    expect(seen.map((copy) => [copy.url, copy.headers['x-mlbg-shadow']])).toEqual([
+      ['/predict', 'mirror'],
+      ['/v2/models/model/infer', 'mirror'],
+    ]);
+    expect(seen[0]?.headers['x-request-id']).toBe('gw-1');
+    expect(relay.status()).toMatchObject({ received: 2, forwarded: 2, targetSockets: [`http://127.0.0.1:${port}`] });
+  });
+
+  it('knows a prediction from the other requests a Gateway mirrors', () => {
+    expect(
+      ['/predict', '/v2/models/m/infer', '/v2/models/m/versions/2/infer', '/predict?x=1'].map((path) => isPrediction('POST', path)),
+    ).toEqual([true, true, true, true]);
+    expect([isPrediction('GET', '/predict'), isPrediction('POST', '/v2/models/m'), isPrediction('POST', '/health')]).toEqual([
+      false,
+      false,
+      false,
+    ]);
   });
 });

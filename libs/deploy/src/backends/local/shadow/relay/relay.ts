@@ -1,4 +1,5 @@
 import { type RelayStatus, SHADOW_HEADER } from '@mlbg/contract';
+import { RELAY_STATUS_PATH } from '../../../../spec/sockets';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 
@@ -11,7 +12,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer, r
  */
 
 /** Control routes on the relay's own socket; nginx only ever sends it /predict and V2 infer copies. */
-export const RELAY_STATUS_PATH = '/_relay/status';
+export { RELAY_STATUS_PATH };
 export const RELAY_CONFIG_PATH = '/_relay/config';
 /** `{"file": "/abs/out.jsonl", "n": 1000}` starts writing the next n bodies there (one JSON line each); `{"n": 0}` stops. */
 export const RELAY_CAPTURE_PATH = '/_relay/capture';
@@ -20,8 +21,9 @@ export const MAX_CAPTURE_BODIES = 10_000;
 
 export interface RelayOptions {
   /**
-   * The sockets copies go to, taken in turn: every replica of the idle color through the stack's
-   * `preview` link (`<socketDir>/preview/r1.sock`, ...), so they follow every switch.
+   * Where copies go, taken in turn: on the local stack every replica of the idle color through the
+   * stack's `preview` link (`<socketDir>/preview/r1.sock`, ...), so they follow every switch; on
+   * Kubernetes the preview Service's URL (`http://ml-preview:80`).
    */
   readonly targetSockets: readonly string[];
   /** 0..100: the share of copies forwarded (the rest are counted as sampled out). */
@@ -48,6 +50,24 @@ interface Copy {
 
 /** Headers a copy keeps: what the color needs to answer it and to record it as shadow. */
 const FORWARDED_HEADERS = ['content-type', 'x-request-id', SHADOW_HEADER, 'host'] as const;
+
+/**
+ * The requests whose copies are forwarded: POST /predict and V2 inference. nginx mirrors only
+ * those; a Gateway's RequestMirror copies everything its rule matches (all of /v2/models/), so the
+ * rest is answered and dropped here, uncounted.
+ */
+export function isPrediction(method: string | undefined, path: string | undefined): boolean {
+  if (method !== 'POST' || !path) return false;
+  const route = path.split('?')[0] ?? '';
+  return route === '/predict' || /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer$/.test(route);
+}
+
+/** `http://host:port` as a request target; undefined for a socket path. */
+function urlTarget(target: string): { host: string; port: number } | undefined {
+  if (!target.startsWith('http://')) return undefined;
+  const url = new URL(target);
+  return { host: url.hostname, port: Number(url.port || 80) };
+}
 
 export function createRelay(options: RelayOptions): { server: Server; status: () => RelayStatus } {
   const random = options.random ?? Math.random;
@@ -105,7 +125,7 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
     }
   };
 
-  // The replicas in turn; one that refuses (restarting) passes the copy on to the next, once.
+  // The targets in turn; one that refuses (a replica restarting) passes the copy on to the next, once.
   let turn = 0;
   const forward = async (copy: Copy): Promise<void> => {
     const first = turn++ % options.targetSockets.length;
@@ -118,12 +138,12 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
     }
   };
 
-  // A fresh connection per copy (agent: false): it follows the preview link as it is now.
-  const forwardTo = (copy: Copy, socketPath: string) =>
+  // A fresh connection per copy (agent: false): it follows the preview link (or the Service's endpoints) as it is now.
+  const forwardTo = (copy: Copy, target: string) =>
     new Promise<void>((resolve, reject) => {
       const req = request(
         {
-          socketPath,
+          ...(urlTarget(target) ?? { socketPath: target }),
           method: copy.method,
           path: copy.path,
           agent: false,
@@ -182,6 +202,7 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
       }
       // Answer first: nginx's live request waits for this.
       res.writeHead(204).end();
+      if (!isPrediction(req.method, req.url)) return;
       counters.received += 1;
       captureBody(body);
       if (random() * 100 >= options.percent) {
@@ -197,6 +218,8 @@ export function createRelay(options: RelayOptions): { server: Server; status: ()
         const value = req.headers[name];
         if (typeof value === 'string') headers[name] = value;
       }
+      // Every copy is a shadow copy: nginx's mirror says so, a Gateway's RequestMirror does not.
+      headers[SHADOW_HEADER] ??= 'mirror';
       queue.push({ method: req.method ?? 'POST', path: req.url ?? '/', headers, body });
       pump();
     });
