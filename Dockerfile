@@ -9,20 +9,23 @@
 # Plain Dockerfile syntax only (no RUN --mount, no heredocs), so the classic builder that
 # docker-compose 1.29 uses builds it as well as BuildKit does.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The Node the project pins (.nvmrc), exactly. Pass a digest to build from one image and no other:
+#   --build-arg NODE_IMAGE=node:26.12.1-bookworm-slim@sha256:<digest>
+ARG NODE_IMAGE=node:26.12.1-bookworm-slim
 
 # ---- build: compile the service and the libs it imports --------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# onnxruntime-node's postinstall downloads GPU binaries from nuget.org; its CPU binaries are in
-# the npm tarball already. (package.json's allowScripts denies it too, on npm 11.)
+# No dependency's install script runs (--ignore-scripts): none is needed to build or run (native
+# parts ship prebuilt in the tarballs), and one could run anything. onnxruntime-node's would fetch
+# GPU binaries from nuget.org; the env and package.json's allowScripts deny it too.
 ENV ONNXRUNTIME_NODE_INSTALL=skip \
     NX_DAEMON=false \
     NX_NO_CLOUD=true \
     NX_TUI=false \
     CI=true
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 # The service, and the deploy CLI that CD runs from this image (scripts/deploy_compose.sh).
 RUN npx nx run model-service:build --output-style=stream \
@@ -36,7 +39,7 @@ COPY package.json package-lock.json .npmrc ./
 # onnxruntime-node ships binaries for every OS and CPU (288 MB); keep linux/<this arch> (~45 MB),
 # then prove it still loads. typescript (23 MB) is only @trpc/server's peer dependency, for its
 # types: nothing requires it at run time (the Compose suite runs the image without it).
-RUN npm ci --omit=dev --no-audit --no-fund \
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && ort=node_modules/onnxruntime-node/bin \
  && arch="$(node -p process.arch)" \
  && find "$ort" -mindepth 3 -maxdepth 3 -type d ! -path "*/linux/$arch" -exec rm -rf {} + \
@@ -64,8 +67,14 @@ COPY --from=build /app/dist/node_modules/@mlbg ./dist/node_modules/@mlbg
 COPY models ./models
 # The socket volume: a fresh named volume mounted here takes this folder's owner, so the service
 # (not root) can create its unix socket next to nginx's live.sock/preview.sock symlinks.
-RUN mkdir -p /run/mlbg && chown node:node /run/mlbg
+RUN mkdir -p /run/mlbg && chown node:node /run/mlbg \
+ && mkdir -p /app/.node-compile-cache && chown node:node /app/.node-compile-cache
 USER node
+# V8's compiled code of the service's modules, made now (as the user that runs it: the cache is per
+# user) and read at every start, also on a read-only root filesystem: a restarted container
+# compiles next to nothing (Node's module.enableCompileCache, which main.js turns on).
+ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
+RUN node -e "require('reflect-metadata'); require('./dist/apps/model-service/src/app/create-app')"
 EXPOSE 8081
 # No curl in the slim image: node's own fetch asks the readiness endpoint on whatever PORT is set.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -16,9 +16,11 @@
 #
 # Where the CLI runs (DEPLOY_CLI):
 #   host       this folder is a checkout with node_modules: node runs libs/deploy's CLI;
-#   container  from the new image itself, in a one-off container with the Docker socket, the
-#              host's docker CLI and its compose plugin mounted, and this folder at the same path
-#              (so the server needs Docker only);
+#   container  in a one-off container with the Docker socket, the host's docker CLI and its
+#              compose plugin mounted, and this folder at the same path (so the server needs Docker
+#              only), from the image the LIVE color runs (already deployed and gated), or the
+#              image DEPLOY_CLI_IMAGE names; never from the new image, which has passed no gate
+#              yet. It runs as the user who runs this script, with the Docker socket's group;
 #   auto       (default) host when it can, else container.
 #
 # With no stack running yet (no nginx container), it starts the whole stack with the image on
@@ -33,11 +35,15 @@
 #   DEPLOY_MODEL     the model the idle color serves with the new image, a path in the image (e.g.
 #                    /app/models/v1.1.0/model.onnx); default: the live color's model
 #   DEPLOY_PULL      always (default) | never (an image built on this host)
+#   DEPLOY_CLI_IMAGE the image the CLI runs from in container mode (pin it by digest); default: the
+#                    image of the live color's container
 #   BLUEGREEN_STATE_DIR  the deploy CLI's state folder (lock, history; default .bluegreen here)
 set -euo pipefail
 
 readonly COMPOSE_FILES=(-f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml)
 readonly ROUTER_SERVICE=nginx
+# A color's Compose service (and container): the prefix and the color (deploy/deployment.json).
+readonly COLOR_SERVICE_PREFIX=ml-service-
 # The deploy CLI inside the image (the Dockerfile builds libs/deploy next to the service).
 readonly IMAGE_CLI=/app/dist/node_modules/@mlbg/deploy/src/cli/main.js
 
@@ -48,6 +54,8 @@ DEPLOY_CLI=${DEPLOY_CLI:-auto}
 IMAGE=''
 CHECKOUT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 COMPOSE_CMD=()
+# The image the CLI runs from in container mode (see deployer_image), chosen in main.
+CLI_IMAGE=''
 
 step() { printf '\n==> %s\n' "$*"; }
 info() { printf '    %s\n' "$*"; }
@@ -107,18 +115,40 @@ deploy_cli() {
     SWC_NODE_PROJECT=$CHECKOUT/libs/deploy/tsconfig.lib.json node -r "$CHECKOUT/node_modules/@swc-node/register" "$CHECKOUT/libs/deploy/src/cli/main.ts" "$@"
     return
   fi
-  local plugin socket=/var/run/docker.sock
+  local plugin socket=/var/run/docker.sock cli_image
   plugin=$(compose_plugin) || fail "the CLI runs in a container here (no node checkout), which needs docker's compose plugin (docker compose); install it, or run this from a checkout with node_modules."
   if [[ ${DOCKER_HOST:-} == unix://* ]]; then socket=${DOCKER_HOST#unix://}; fi
   [[ -S $socket ]] || fail "no Docker socket at $socket (set DOCKER_HOST=unix://<path>)."
-  docker run --rm --network host --user 0 \
+  cli_image=${CLI_IMAGE:?the deployer image is chosen before the CLI runs}
+  # As this script's user (the state folder stays theirs), with the socket's group to reach Docker.
+  docker run --rm --network host --user "$(id -u):$(id -g)" --group-add "$(stat -c %g "$socket")" \
+    -e HOME=/tmp -e "BLUEGREEN_USER=$(id -un)" \
     -v "$socket:/var/run/docker.sock" \
     -v "$(command -v docker):/usr/local/bin/docker:ro" \
     -v "$plugin:/usr/local/lib/docker/cli-plugins/docker-compose:ro" \
     -v "$PWD:$PWD" -w "$PWD" \
     -e DOCKER_HOST=unix:///var/run/docker.sock -e BLUEGREEN_COMPOSE_COMMAND='docker compose' \
     ${BLUEGREEN_STATE_DIR:+-e "BLUEGREEN_STATE_DIR=$BLUEGREEN_STATE_DIR"} \
-    "$IMAGE" node "$IMAGE_CLI" "$@"
+    "$cli_image" node "$IMAGE_CLI" "$@"
+}
+
+# The image the CLI runs from in container mode: DEPLOY_CLI_IMAGE, else the live color's (by id,
+# so a tag moved since cannot change it). Never the new image: it has passed no gate yet.
+deployer_image() {
+  if [[ -n ${DEPLOY_CLI_IMAGE:-} ]]; then
+    [[ $DEPLOY_CLI_IMAGE =~ ^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$ ]] || fail "DEPLOY_CLI_IMAGE '$DEPLOY_CLI_IMAGE' is not an image reference."
+    echo "$DEPLOY_CLI_IMAGE"
+    return 0
+  fi
+  local live container image
+  live=$(compose exec -T "$ROUTER_SERVICE" readlink /run/mlbg/live.sock 2>/dev/null) || live=''
+  live=${live%.sock}
+  [[ $live == blue || $live == green ]] ||
+    fail "cannot tell which color is live (nginx's live.sock), so not which image to run the deploy CLI from; set DEPLOY_CLI_IMAGE to a deployer image (by digest), or run this from a checkout (DEPLOY_CLI=host)."
+  container=$(compose ps -q "$COLOR_SERVICE_PREFIX$live" 2>/dev/null) || container=''
+  image=$(docker inspect --format '{{.Image}}' "${container:-$COLOR_SERVICE_PREFIX$live}" 2>/dev/null) ||
+    fail "cannot read the image of the live color's container ($COLOR_SERVICE_PREFIX$live); set DEPLOY_CLI_IMAGE to a deployer image (by digest)."
+  echo "$image"
 }
 
 # Sets NAME=value in .env (read by Compose), keeping every other line.
@@ -137,6 +167,8 @@ bootstrap() {
   mkdir -p deploy/logs/nginx
   BLUE_IMAGE=$IMAGE GREEN_IMAGE=$IMAGE compose up -d --no-build
   step "The stack as the deploy CLI sees it"
+  # Both colors run the new image now: it is the live one.
+  if [[ $(cli_mode) == container ]]; then CLI_IMAGE=$(deployer_image); fi
   deploy_cli status --backend=compose || fail "the stack did not come up healthy (see the status above and \`docker logs ml-service-blue\`)."
 }
 
@@ -167,6 +199,11 @@ main() {
   if [[ -z $(compose ps -q "$ROUTER_SERVICE" 2>/dev/null) ]]; then
     bootstrap
     return 0
+  fi
+  # Chosen here, outside any `||`, so a failure stops the script at once.
+  if [[ $(cli_mode) == container ]]; then
+    CLI_IMAGE=$(deployer_image)
+    info "the deploy CLI runs from $CLI_IMAGE (DEPLOY_CLI_IMAGE, or else the image of the live color), not from the new image"
   fi
   step "Releasing $IMAGE to the idle color and switching to it (deploy release --backend=compose --switch)"
   local args=(release --backend=compose "--image=$IMAGE" --switch "--timeout=$HEALTH_TIMEOUT")

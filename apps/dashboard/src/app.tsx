@@ -110,7 +110,7 @@ export function App(props: { live: LiveState }) {
             <Chart title="Latency p99" metric="p99Ms" samples={snapshot.samples} marks={marks} tick={tick} windowMs={windowMs} />
           </section>
           {(snapshot.stack.status?.shadow || snapshot.diff) && (
-            <DiffPanel latest={snapshot.diff} canCompare={Boolean(snapshot.stack.status?.shadow)} />
+            <DiffPanel latest={snapshot.diff} canCompare={Boolean(snapshot.stack.status?.shadow) && !snapshot.readOnly} />
           )}
           <Timeline entries={snapshot.history.entries} skipped={snapshot.history.skippedLines} />
         </>

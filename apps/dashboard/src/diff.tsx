@@ -17,8 +17,9 @@ export function DiffPanel(props: { latest: LastDiff | null; canCompare: boolean 
     setBusy(true);
     setFailure(null);
     try {
-      // A report made here comes back as the latest one through the event stream.
-      const answer = (await (await fetch('api/diff')).json()) as DiffAnswer;
+      // A report made here comes back as the latest one through the event stream. A POST: the
+      // compare keeps its report and loads the idle color (the browser adds the page's Origin).
+      const answer = (await (await fetch('api/diff', { method: 'POST' })).json()) as DiffAnswer;
       if (!answer.ok) setFailure(answer);
     } catch (error) {
       setFailure({ error: { message: `The dashboard server did not answer: ${String(error)}`, hint: '' } });

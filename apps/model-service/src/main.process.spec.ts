@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -150,6 +150,26 @@ describe('the built service as a process', () => {
     expect((await get({ socketPath, path: '/health' })).status).toBe(200);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  it('has the compiled code of the modules it loaded on disk once it listens, so a restart after kill -9 compiles less', async () => {
+    // Node's compile cache goes to os.tmpdir()/node-compile-cache unless NODE_COMPILE_CACHE says otherwise.
+    const temp = join(scratch, 'tmp');
+    mkdirSync(temp);
+    const cache = join(temp, 'node-compile-cache');
+    const cachedFiles = () => (existsSync(cache) ? readdirSync(cache, { recursive: true }).length : 0);
+    const first = await start({ TMPDIR: temp });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // Written before "listening": a process killed at once (as a crash or an OOM kill would) keeps it.
+    const afterFirst = cachedFiles();
+    expect(afterFirst).toBeGreaterThan(100);
+    const second = await start({ TMPDIR: temp });
+    expect((await get({ url: second.url, path: '/health' })).status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    // The restart found what it needed and compiled (and added) next to nothing.
+    expect(cachedFiles() - afterFirst).toBeLessThan(afterFirst / 10);
   });
 
   it('finishes a request that is in flight when SIGTERM arrives', async () => {

@@ -11,6 +11,7 @@ import {
   PredictRequest,
   predictRequestFor,
   PredictResponse,
+  predictionOutputs,
   type AppRouter,
   type ModelProcedures,
 } from './index';
@@ -151,5 +152,24 @@ describe('tRPC router', () => {
     });
     await expect(broken.predict({ features: [[1]] })).rejects.toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
     expect((await caller.health()).version).toBe('v9.9.9');
+  });
+});
+
+describe('predictionOutputs', () => {
+  it('makes rows of an answer, all of them or only the first maxRows', () => {
+    const regression = { predictions: [1, 2, 3], model_version: 'v' };
+    expect(predictionOutputs(regression)).toEqual({ outputs: [[1], [2], [3]] });
+    expect(predictionOutputs(regression, 2)).toEqual({ outputs: [[1], [2]] });
+    const classifier = {
+      predictions: ['a', 'b'],
+      probabilities: [
+        [0.9, 0.1],
+        [0.2, 0.8],
+      ],
+      classes: ['a', 'b'],
+      model_version: 'v',
+    };
+    expect(predictionOutputs(classifier, 1)).toEqual({ outputs: [[0.9, 0.1]], labels: ['a'] });
+    expect(predictionOutputs(classifier, 5)).toEqual({ outputs: classifier.probabilities, labels: classifier.predictions });
   });
 });

@@ -108,6 +108,7 @@ export {
   SwitchResult,
   UpResult,
 } from './deploy-api/results';
+export { ImageReference, ModelPathArgument } from './deploy-api/release-values';
 export { Routes, Weights } from './deploy-api/routes';
 export { describeWeights, mainTarget, soleTarget } from './deploy-api/route-weights';
 export {

@@ -26,8 +26,10 @@ export const PredictionRecord = z.object({
   outputs: z.array(z.array(z.number())),
   /** A classifier's labels, one per row. */
   labels: z.array(ClassLabel).optional(),
-  /** True when more rows were answered than a record keeps (`outputs` has the first ones). */
+  /** True when more was answered than a record keeps (`outputs` has the first rows, or none and `outputsDigest`). */
   truncated: z.boolean(),
+  /** When even one row is too wide to keep: sha256 (hex, first 16 digits) of every number answered; `outputs` is then empty. */
+  outputsDigest: z.string().optional(),
   latencyMs: z.number(),
   shadow: z.boolean(),
 });
@@ -45,8 +47,13 @@ export const PredictionsResponse = z.object({
 });
 export type PredictionsResponse = z.infer<typeof PredictionsResponse>;
 
-/** A /predict answer as rows of numbers (and labels for a classifier), as a record keeps it. */
-export function predictionOutputs(response: AnyPredictResponse): Pick<PredictionRecord, 'outputs' | 'labels'> {
-  if ('probabilities' in response) return { outputs: response.probabilities, labels: response.predictions };
-  return { outputs: (response.predictions as (number | number[])[]).map((value) => (Array.isArray(value) ? value : [value])) };
+/**
+ * A /predict answer as rows of numbers (and labels for a classifier), as a record keeps it; with
+ * `maxRows`, only the first rows (a 10,000-row answer made into 10,000 arrays to keep 100 was most
+ * of the garbage a large batch left).
+ */
+export function predictionOutputs(response: AnyPredictResponse, maxRows = Infinity): Pick<PredictionRecord, 'outputs' | 'labels'> {
+  const first = <T>(rows: T[]) => (rows.length > maxRows ? rows.slice(0, maxRows) : rows);
+  if ('probabilities' in response) return { outputs: first(response.probabilities), labels: first(response.predictions) };
+  return { outputs: first(response.predictions as (number | number[])[]).map((value) => (Array.isArray(value) ? value : [value])) };
 }

@@ -93,6 +93,10 @@ export interface ColorServiceSettings {
   readonly logLevel?: LogLevel;
   /** Set where a platform's grace period is computed from it (Kubernetes). */
   readonly shutdownTimeoutMs?: number;
+  /** Set where nothing reads the records (0: none kept); unset keeps the service's default. */
+  readonly predictionLogSize?: number;
+  /** false behind nginx, which logs every request itself; unset keeps the service's default. */
+  readonly logRequests?: boolean;
 }
 
 /** The environment variables a color's service is started with, in one fixed order. */
@@ -107,5 +111,7 @@ export function colorServiceEnv(settings: ColorServiceSettings): Partial<Record<
     MAX_BATCH_ROWS: String(settings.maxBatchRows),
     LOG_LEVEL: settings.logLevel ?? SERVICE_ENV_DEFAULTS.LOG_LEVEL,
     ...(settings.shutdownTimeoutMs === undefined ? {} : { SHUTDOWN_TIMEOUT_MS: String(settings.shutdownTimeoutMs) }),
+    ...(settings.logRequests === undefined ? {} : { LOG_REQUESTS: String(settings.logRequests) }),
+    ...(settings.predictionLogSize === undefined ? {} : { PREDICTION_LOG_SIZE: String(settings.predictionLogSize) }),
   };
 }

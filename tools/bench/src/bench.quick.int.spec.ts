@@ -16,9 +16,9 @@ describe('nx run bench:run --quick', () => {
 
     expect(result.failures).toEqual([]);
     expect(result.allSucceeded).toBe(true);
-    // Four endpoints direct and through nginx, and the classifier direct.
-    expect(result.cases).toHaveLength(9);
-    expect(result.cases.map((item) => item.endpoint)).toContain('classify-100');
+    // Four endpoints and the classifier, each direct and through nginx.
+    expect(result.cases).toHaveLength(10);
+    expect(result.cases.filter((item) => item.endpoint === 'classify-100').map((item) => item.via)).toEqual(['direct', 'nginx']);
     for (const item of result.cases) {
       for (const side of [item.service, item.baseline]) {
         expect(

@@ -142,13 +142,16 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
         serviceRoot: options.serviceRoot ? resolve(options.serviceRoot) : WORKSPACE_ROOT,
         model,
         logLevel: options.logLevel,
+        nginx,
       });
       cleanups.push(async () => {
         io.progress(`Stopping the service and baseline on ${model}...`);
         await pair.stop();
       });
       ownModels.set(model, pair);
-      io.progress(`  service ${pair.service.url}; baseline ${pair.baseline.url} (direct only).`);
+      io.progress(
+        `  service ${pair.service.direct.url}, its nginx ${pair.service.nginx.url}; baseline ${pair.baseline.direct.url}, its nginx ${pair.baseline.nginx.url}.`,
+      );
     }
 
     load = await LoadGenerator.start();
@@ -188,13 +191,13 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       const endpoint = ENDPOINTS[name];
       for (const connections of options.connections) {
         const pair = endpoint.model ? ownModels.get(endpoint.model) : undefined;
-        if (pair) {
-          plans.push({ endpoint, via: 'direct', connections, service: pair.service, baseline: pair.baseline });
-          continue;
-        }
         for (const via of ['direct', 'nginx'] as const) {
+          if (pair) {
+            plans.push({ endpoint, via, connections, service: pair.service[via], baseline: pair.baseline[via] });
+            continue;
+          }
           const target = via === 'direct' ? service.direct : service.nginx;
-          if (target) plans.push({ endpoint: ENDPOINTS[name], via, connections, service: target, baseline: baselineTargets[via] });
+          if (target) plans.push({ endpoint, via, connections, service: target, baseline: baselineTargets[via] });
         }
       }
     }

@@ -69,19 +69,58 @@ const switching: SwitchUnderLoad = {
 
 describe('checkTargets', () => {
   it('checks each target against what the run measured', () => {
-    const health: CaseResult = { ...predictCase('direct', 0.72, 4), endpoint: 'health', label: 'GET /health', rows: 0 };
-    const checks = checkTargets([predictCase('direct', 0.91, 6), predictCase('nginx', 0.8, 12), health], switching, memory);
+    const health: CaseResult = { ...predictCase('direct', 0.96, 4), endpoint: 'health', label: 'GET /health', rows: 0 };
+    const classifier: CaseResult = { ...predictCase('direct', 0.94, 20), endpoint: 'classify-100', label: 'classifier', rows: 100 };
+    const checks = checkTargets([predictCase('direct', 0.91, 6), predictCase('nginx', 0.8, 12), health, classifier], switching, memory);
     expect(checks.map((check) => [check.name.split(':')[0], check.met])).toEqual([
       ['/predict (3 rows), 32 connections, direct', true],
       ['/predict (3 rows), 32 connections, nginx', false],
       ['GET /health, 32 connections, direct', true],
+      ['/predict, classifier (100 rows), 32 connections, direct', false],
       ['/predict (3 rows), 32 connections, through nginx', false],
       ['/predict (10,000 rows)', null],
       ['Switch under load', true],
       ['RSS of each color after load', false],
+      ["RSS of the live color settled after the load vs the bare baseline's", null],
+      ["RSS of the live color at its peak under the load vs the bare baseline's", null],
     ]);
     expect(checks[0].measured).toBe('0.91x (8,190 vs 9,000 req/s)');
-    expect(checks[6].measured).toContain('green 151 MB');
+    expect(checks[3].measured).toBe('0.94x (8,460 vs 9,000 req/s)');
+    expect(checks[7].measured).toContain('green 151 MB');
+  });
+
+  it('holds /health to 0.95x of the baseline', () => {
+    const health = (ratio: number): CaseResult => ({
+      ...predictCase('direct', ratio, 4),
+      endpoint: 'health',
+      label: 'GET /health',
+      rows: 0,
+    });
+    const met = (ratio: number) => checkTargets([health(ratio)], null, []).find((check) => check.name.startsWith('GET /health'))?.met;
+    expect([met(0.94), met(0.95)]).toEqual([false, true]);
+  });
+
+  it("judges the live color's settled and peak RSS against the baseline's at the same moment", () => {
+    const snapshot = (label: MemorySnapshot['label'], live: number, baseline: number): MemorySnapshot => ({
+      label,
+      processes: [
+        { name: 'service blue', pids: [1], rssMb: 300 },
+        { name: 'service green (live)', pids: [2], rssMb: live },
+        { name: 'baseline server', pids: [3], rssMb: baseline },
+      ],
+    });
+    const rss = (snapshots: MemorySnapshot[]) =>
+      checkTargets([], null, snapshots)
+        .filter((check) => check.name.startsWith('RSS of the live color'))
+        .map((check) => [check.measured, check.met]);
+    expect(rss([snapshot('peak under load', 260, 200), snapshot('settled', 120, 100)])).toEqual([
+      ['1.20x (120 vs 100 MB)', true],
+      ['1.30x (260 vs 200 MB)', true],
+    ]);
+    expect(rss([snapshot('peak under load', 262, 200), snapshot('settled', 121, 100)])).toEqual([
+      ['1.21x (121 vs 100 MB)', false],
+      ['1.31x (262 vs 200 MB)', false],
+    ]);
   });
 
   it('judges memory on the settled reading when there is one', () => {

@@ -9,6 +9,8 @@
 #   tools/ci/kubernetes/argo-promotion.sh [namespace] [image]
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
+# shellcheck source=tools/ci/kubernetes/restricted-pod.sh
+. tools/ci/kubernetes/restricted-pod.sh
 
 namespace="${1:-ml-argo}"
 image="${2:-ml-model-service:local}"
@@ -53,8 +55,10 @@ wait_phase() {
 }
 # The version a Service answers, asked from a pod in the cluster (the image has node, not curl).
 version_of() {
-  kubectl -n "$namespace" run "ask-$RANDOM" --rm -i --quiet --restart=Never --image="$image" --image-pull-policy=IfNotPresent \
-    --overrides='{"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":1000}}}' \
+  local pod="ask-$RANDOM"
+  # The namespace enforces Pod Security "restricted": the pod says it complies (see restricted-pod.sh).
+  kubectl -n "$namespace" run "$pod" --rm -i --quiet --restart=Never --image="$image" --image-pull-policy=IfNotPresent \
+    --override-type=strategic --overrides="$(restricted_pod "$pod")" \
     --command -- node -e 'fetch(process.argv[1]).then((r) => r.json()).then((b) => console.log("version=" + b.version))' "http://$1/health" |
     sed -n 's/^version=//p'
 }

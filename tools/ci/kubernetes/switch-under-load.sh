@@ -11,10 +11,13 @@ context="${1:?usage: $0 <kube context> [namespace] [image]}"
 namespace="${2:-ml-bluegreen}"
 image="${3:-ml-model-service:local}"
 seconds=60
+# shellcheck source=tools/ci/kubernetes/restricted-pod.sh
+. tools/ci/kubernetes/restricted-pod.sh
 
 kubectl -n "$namespace" delete pod ml-load --ignore-not-found --wait
+# The namespace enforces Pod Security "restricted": the pod says it complies (see restricted-pod.sh).
 kubectl -n "$namespace" run ml-load --image="$image" --image-pull-policy=IfNotPresent --restart=Never \
-  --overrides='{"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":1000}}}' \
+  --override-type=strategic --overrides="$(restricted_pod ml-load)" \
   --command -- node -e "$(cat tools/ci/kubernetes/load.js)" "http://ml-live/predict" "$seconds" 8
 kubectl -n "$namespace" wait --for=condition=Ready pod/ml-load --timeout=120s
 

@@ -53,7 +53,8 @@ describe('the compose files and the image agree', () => {
     const service = colorService(color);
     const port = ORIGINAL[color].port;
     expect(service.environment).toMatchObject({ PORT: String(port), HOST: '0.0.0.0', COLOR: color });
-    expect(portsOf(service)).toEqual([`${port}:${port}`]);
+    // On loopback: the server itself reaches it (the original `curl localhost:8081/health`), nobody else.
+    expect(portsOf(service)).toEqual([`127.0.0.1:${port}:${port}`]);
     expect(service.healthcheck?.test.join(' ')).toContain(`http://127.0.0.1:${port}/health`);
     // The image's own healthcheck follows PORT, so it is right for both colors.
     const imageCheck = execForm(runtime.instructions.find((i) => i.keyword === 'HEALTHCHECK')?.args ?? '') ?? [];
@@ -90,6 +91,12 @@ describe('scripts/deploy_compose.sh and the compose files agree', () => {
     expect(script).toContain(`readonly COMPOSE_FILES=(${COMPOSE_FILES.map((file) => `-f ${file}`).join(' ')})`);
   });
 
+  it("finds a color's service by the prefix the color files use (the live color's image is the deploy CLI's)", () => {
+    for (const color of COLORS)
+      expect(Object.keys(readComposeFile(`docker-compose.${color}.yml`).services)).toContain(`ml-service-${color}`);
+    expect(script).toContain('readonly COLOR_SERVICE_PREFIX=ml-service-');
+  });
+
   it('asks for the router service the base file defines, and sets the image variables the color files read', () => {
     // Everything else (services, sockets, routes) is the deploy CLI's, from the same spec as the files.
     expect(script).toContain('readonly ROUTER_SERVICE=nginx');
@@ -124,9 +131,9 @@ describeWhen(compose !== undefined, '`docker-compose` or `docker compose`')(
           Object.entries(config.services).map(([name, service]) => [name, [service.container_name, portsOf(service), networksOf(service)]]),
         ),
       ).toEqual({
-        'ml-service-blue': ['ml-service-blue', ['8081:8081'], ['ml-network']],
+        'ml-service-blue': ['ml-service-blue', ['127.0.0.1:8081:8081'], ['ml-network']],
         'ml-service-blue-2': ['ml-service-blue-2', [], ['ml-network']],
-        'ml-service-green': ['ml-service-green', ['8082:8082'], ['ml-network']],
+        'ml-service-green': ['ml-service-green', ['127.0.0.1:8082:8082'], ['ml-network']],
         'ml-service-green-2': ['ml-service-green-2', [], ['ml-network']],
         nginx: ['ml-nginx', ['80:80'], ['ml-network']],
       });

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { DEPLOY_SCRIPT as SCRIPT, FAKES, FakeServer, IMAGE } from './testing/fake-server';
@@ -97,20 +97,46 @@ describe('scripts/deploy_compose.sh (fake docker and node)', () => {
       return join(dir, 'docker-compose');
     };
 
-    it('runs the CLI from the new image, with the Docker socket, the docker CLI, its compose plugin and the deploy folder mounted', () => {
+    it("runs the CLI from the LIVE color's image (by id), never the candidate's, as this user with the socket's group, the docker CLI, its compose plugin and the deploy folder mounted", () => {
       const fake = server as FakeServer;
       const compose = plugin();
+      // green is live, on the image it was deployed with before; the candidate is IMAGE.
+      writeFileSync(join(fake.state, 'image-green'), 'ghcr.io/acme/ml-deployment/model-service:previous\n');
       const result = fake.deploy([IMAGE], { DEPLOY_CLI: 'container', DOCKER_HOST: `unix://${socket}` });
       expect(result).toMatchObject({ status: 0, stderr: '' });
+      const user = `${process.getuid?.()}:${process.getgid?.()}`;
+      const group = statSync(socket).gid;
+      const who = run('id', ['-un']).stdout.trim();
       expect(fake.cliCalls()).toEqual([
         [
-          'docker run --rm --network host --user 0',
+          `docker run --rm --network host --user ${user} --group-add ${group} -e HOME=/tmp -e BLUEGREEN_USER=${who}`,
           `-v ${socket}:/var/run/docker.sock -v ${join(fake.bin, 'docker')}:/usr/local/bin/docker:ro -v ${compose}:/usr/local/lib/docker/cli-plugins/docker-compose:ro`,
           `-v ${fake.project}:${fake.project} -w ${fake.project}`,
           '-e DOCKER_HOST=unix:///var/run/docker.sock -e BLUEGREEN_COMPOSE_COMMAND=docker compose',
-          `${IMAGE} node /app/dist/node_modules/@mlbg/deploy/src/cli/main.js release --backend=compose --image=${IMAGE} --switch --timeout=180 | BLUE_IMAGE= GREEN_IMAGE=`,
+          `id-of:ghcr.io/acme/ml-deployment/model-service:previous node /app/dist/node_modules/@mlbg/deploy/src/cli/main.js release --backend=compose --image=${IMAGE} --switch --timeout=180 | BLUE_IMAGE= GREEN_IMAGE=`,
         ].join(' '),
       ]);
+      expect(fake.cliCalls().join('\n')).not.toContain(`${IMAGE} node`);
+      expect(fake.cliCalls().join('\n')).not.toContain(' --user 0 ');
+    });
+
+    it('runs the CLI from a pinned deployer image when DEPLOY_CLI_IMAGE names one', () => {
+      const fake = server as FakeServer;
+      plugin();
+      const deployer = 'ghcr.io/acme/ml-deployment/model-service@sha256:' + 'a'.repeat(64);
+      const result = fake.deploy([IMAGE], { DEPLOY_CLI: 'container', DOCKER_HOST: `unix://${socket}`, DEPLOY_CLI_IMAGE: deployer });
+      expect(result).toMatchObject({ status: 0, stderr: '' });
+      expect(fake.cliCalls()[0]).toContain(` ${deployer} node /app/dist/node_modules/@mlbg/deploy/src/cli/main.js release`);
+    });
+
+    it("refuses to run a CLI when it can not tell the live color's image (and never falls back to the candidate)", () => {
+      const fake = server as FakeServer;
+      plugin();
+      rmSync(join(fake.state, 'sockets', 'live.sock'));
+      const result = fake.deploy([IMAGE], { DEPLOY_CLI: 'container', DOCKER_HOST: `unix://${socket}` });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('DEPLOY_CLI_IMAGE');
+      expect(fake.cliCalls()).toEqual([]);
     });
 
     it('says what it needs when the compose plugin is missing', () => {

@@ -50,10 +50,11 @@ const workdirOf = (stage: Stage) =>
     .pop();
 
 describe('Dockerfile', () => {
-  it('builds in stages, each from node:20-bookworm-slim', () => {
+  it('builds in stages, each from the Node the project pins (.nvmrc), on Debian bookworm', () => {
+    const node = readWorkspaceFile('.nvmrc').trim();
     expect(dockerfile.stages.length).toBeGreaterThanOrEqual(2);
     for (const stage of dockerfile.stages)
-      expect({ stage: stage.name, image: stage.image }).toEqual({ stage: stage.name, image: 'node:20-bookworm-slim' });
+      expect({ stage: stage.name, image: stage.image }).toEqual({ stage: stage.name, image: `node:${node}-bookworm-slim` });
     expect(dockerfile.stages.map((stage) => stage.name)).toEqual(expect.arrayContaining(['build', 'runtime']));
     expect(runtime.name).toBe('runtime');
   });
@@ -74,6 +75,12 @@ describe('Dockerfile', () => {
     expect(copyNpmrc).toBeGreaterThan(-1);
     expect(install).toBeGreaterThan(copyNpmrc);
     expect(nxBuild).toBeGreaterThan(install);
+  });
+
+  it('runs no install script of any dependency while it installs (npm ci --ignore-scripts)', () => {
+    const installs = dockerfile.stages.flatMap((stage) => runs(stage).filter((command) => /\bnpm (ci|install)\b/.test(command)));
+    expect(installs.length).toBeGreaterThanOrEqual(2);
+    for (const command of installs) expect(command).toMatch(/\bnpm ci\b[^&]*--ignore-scripts\b/);
   });
 
   it('gives the runtime production dependencies only, proving onnxruntime still loads', () => {
@@ -151,6 +158,22 @@ describe('Dockerfile', () => {
     const chown = indexOf(runtime, (i) => i.keyword === 'RUN' && /mkdir -p \/run\/mlbg && chown node(:node)? \/run\/mlbg/.test(i.args));
     expect(chown).toBeGreaterThan(-1);
     expect(indexOf(runtime, (i) => i.keyword === 'USER')).toBeGreaterThan(chown);
+  });
+
+  it('ships a compile cache of the service made at build time by the user that runs it, and points Node at it', () => {
+    const cacheDir = Object.fromEntries(envOf(runtime.instructions))['NODE_COMPILE_CACHE'];
+    expect(cacheDir).toMatch(/^\/app\//);
+    const user = indexOf(runtime, (i) => i.keyword === 'USER');
+    const owned = indexOf(runtime, (i) => i.keyword === 'RUN' && i.args.includes(`chown node:node ${cacheDir}`));
+    const warm = indexOf(
+      runtime,
+      (i) => i.keyword === 'RUN' && /^node -e .*require\('\.\/dist\/apps\/model-service\/src\/app\/create-app'\)/.test(i.args),
+    );
+    expect(owned).toBeGreaterThan(-1);
+    expect(owned).toBeLessThan(user);
+    // After USER: Node keeps one cache folder per user id, and only the runtime user's is read.
+    expect(warm).toBeGreaterThan(user);
+    expect(existsSync(join(WORKSPACE_ROOT, 'apps/model-service/src/app/create-app.ts'))).toBe(true);
   });
 
   it("serves production on port 8081 (blue's) and exposes it", () => {

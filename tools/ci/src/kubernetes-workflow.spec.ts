@@ -1,6 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ const SCRIPTS = [
   'tools/ci/kubernetes/switch-under-load.sh',
   'tools/ci/kubernetes/canary-and-shadow.sh',
   'tools/ci/kubernetes/argo-promotion.sh',
+  'tools/ci/kubernetes/internal-routes.sh',
 ];
 
 describe('kubernetes.yml', () => {
@@ -36,6 +38,7 @@ describe('kubernetes.yml', () => {
       /kind load docker-image "\$IMAGE" --name ml/,
       /envoyproxy\/gateway\/releases\/download\/\$ENVOY_GATEWAY_VERSION\/install\.yaml[\s\S]*prometheus-operator.*bundle\.yaml/,
       /kubectl apply -k deploy\/kubernetes\n[\s\S]*tools\/ci\/kubernetes\/gateway\.yaml[\s\S]*kubectl apply -k deploy\/kubernetes\/prometheus-access/,
+      /port-forward[\s\S]*tools\/ci\/kubernetes\/internal-routes\.sh "http:\/\/127\.0\.0\.1:\$\{?\w+\}?" "\$HOST"/,
       /create token ml-deployer[\s\S]*set-context deployer/,
       /tools\/ci\/kubernetes\/switch-under-load\.sh deployer "\$NAMESPACE" "\$IMAGE"/,
       /deploy:release --backend=kubernetes --context=deployer/,
@@ -55,6 +58,21 @@ describe('kubernetes.yml', () => {
       NAMESPACE: spec.kubernetes.namespace,
       ONNXRUNTIME_NODE_INSTALL: 'skip',
     });
+  });
+
+  it("puts a real Gateway (Envoy Gateway, a pinned release) where the HTTPRoute attaches: the spec's gateway name, namespace and host", () => {
+    const spec = loadDeploymentSpec(join(WORKSPACE_ROOT, 'deploy/deployment.json'));
+    expect(workflow.raw.env).toMatchObject({ GATEWAY: spec.kubernetes.gateway, HOST: spec.kubernetes.host });
+    expect(workflow.raw.env?.['ENVOY_GATEWAY_VERSION']).toMatch(/^v\d+\.\d+\.\d+$/);
+    const objects = parseAllDocuments(readFileSync(join(WORKSPACE_ROOT, 'tools/ci/kubernetes/gateway.yaml'), 'utf8')).map((doc) =>
+      doc.toJS(),
+    );
+    const gateway = objects.find((object) => object.kind === 'Gateway');
+    const gatewayClass = objects.find((object) => object.kind === 'GatewayClass');
+    expect(gateway.metadata).toEqual({ name: spec.kubernetes.gateway, namespace: spec.kubernetes.namespace });
+    expect(gateway.spec.gatewayClassName).toBe(gatewayClass.metadata.name);
+    expect(gatewayClass.spec.controllerName).toBe('gateway.envoyproxy.io/gatewayclass-controller');
+    expect(gateway.spec.listeners).toEqual([{ name: 'http', protocol: 'HTTP', port: 80, allowedRoutes: { namespaces: { from: 'Same' } } }]);
   });
 
   it("the Gateway the rendered HTTPRoute attaches to, and the Prometheus the spec's URL names, are the ones the job installs", () => {
@@ -122,4 +140,84 @@ describe('tools/ci/kubernetes/load.js, the in-cluster load', () => {
       server.close();
     }
   });
+});
+
+describe('tools/ci/kubernetes/internal-routes.sh, what the gateway exposes', () => {
+  /** A stand-in for the gateway: 200 for the public paths, and for the internal ones when `open`. */
+  async function gateway(open: boolean) {
+    const seen: { path: string; host: string }[] = [];
+    const server = createServer((request, response) => {
+      const path = request.url ?? '';
+      seen.push({ path, host: request.headers.host ?? '' });
+      const internal = /^(\/preview)?\/(admin|metrics)(\/|$)/.test(path);
+      response.writeHead(request.headers.host !== 'ml.example.com' ? 404 : internal && !open ? 503 : 200).end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { server, seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+  const check = (url: string) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(join(WORKSPACE_ROOT, 'tools/ci/kubernetes/internal-routes.sh'), [url, 'ml.example.com'], (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+    });
+
+  it('passes when /admin, /metrics and their /preview/ forms answer anything but 200, and the public routes 200', async () => {
+    const { server, seen, url } = await gateway(false);
+    try {
+      const result = await check(url);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(seen.map((request) => request.path)).toEqual(
+        expect.arrayContaining([
+          '/health',
+          '/preview/health',
+          '/admin/predictions',
+          '/metrics',
+          '/preview/admin/predictions',
+          '/preview/metrics',
+        ]),
+      );
+      expect(new Set(seen.map((request) => request.host))).toEqual(new Set(['ml.example.com']));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('fails, naming each path, when the internal routes answer 200 (as the manifests of 545c9de did)', async () => {
+    const { server, url } = await gateway(true);
+    try {
+      const result = await check(url);
+      expect(result.code).toBe(1);
+      for (const path of ['/admin/predictions', '/metrics', '/preview/admin/predictions', '/preview/metrics'])
+        expect(result.stderr).toContain(`FAILED: ${path} answered 200`);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('tools/ci/kubernetes/restricted-pod.sh, the one-off pods in namespaces that enforce "restricted"', () => {
+  it('gives each pod what the Pod Security "restricted" profile asks, merged into its container by name', () => {
+    const json = spawnSync('bash', ['-c', '. tools/ci/kubernetes/restricted-pod.sh && restricted_pod ml-load'], {
+      cwd: WORKSPACE_ROOT,
+      encoding: 'utf8',
+    }).stdout;
+    const override = JSON.parse(json);
+    expect(override.spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(override.spec.containers).toEqual([
+      { name: 'ml-load', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } },
+    ]);
+  });
+
+  it.each(['tools/ci/kubernetes/switch-under-load.sh', 'tools/ci/kubernetes/argo-promotion.sh'])(
+    '%s makes every one-off pod with it (kubectl run ... --override-type=strategic)',
+    (script) => {
+      const text = readFileSync(join(WORKSPACE_ROOT, script), 'utf8');
+      const runs = text.match(/kubectl -n "\$namespace" run [\s\S]*?--command/g) ?? [];
+      expect(runs.length).toBeGreaterThan(0);
+      for (const command of runs) expect(command).toMatch(/--override-type=strategic --overrides="\$\(restricted_pod /);
+      expect(text).toContain('. tools/ci/kubernetes/restricted-pod.sh');
+    },
+  );
 });

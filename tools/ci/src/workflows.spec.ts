@@ -3,12 +3,25 @@ import { type Server, createServer } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadWorkflow, parseWorkflowText, stepsOf, stepsUsing, usesOf, workflowFiles, type ParsedWorkflow } from './testing/workflows';
+import {
+  loadWorkflow,
+  parseWorkflowText,
+  stepsOf,
+  stepsUsing,
+  usesOf,
+  workflowFiles,
+  WORKFLOWS_DIR,
+  type ParsedWorkflow,
+} from './testing/workflows';
 import { FakeServer, IMAGE } from './testing/fake-server';
-import { run } from './testing/workspace';
+import { run, WORKSPACE_ROOT } from './testing/workspace';
 
-/** An action pinned to a release tag (v5, v5.1, v5.1.2) or a full commit SHA; or a local workflow. */
-const PINNED_USES = /^(?:[\w.-]+\/[\w.-]+(?:\/[\w./-]+)?@(?:v\d+(?:\.\d+){0,2}|[0-9a-f]{40})|\.\/[\w./-]+\.ya?ml)$/;
+const WORKFLOWS_ROOT = join(WORKSPACE_ROOT, WORKFLOWS_DIR);
+
+/** An action pinned to a full commit SHA (a tag can be moved to other code; a commit can not); or a local workflow. */
+const PINNED_USES = /^(?:[\w.-]+\/[\w.-]+(?:\/[\w./-]+)?@[0-9a-f]{40}|\.\/[\w./-]+\.ya?ml)$/;
+/** A `uses:` line of a workflow file pinned to a commit names the release it is in a comment (`# v5.1.0`). */
+const USES_LINE = /^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/;
 
 /** Runs a workflow `run:` script as the runner does on Linux (`bash -e -o pipefail`), collecting $GITHUB_OUTPUT. */
 function runStep(script: string, env: Record<string, string>) {
@@ -82,13 +95,20 @@ describe('every workflow', () => {
     expect(graph.errors).toEqual([expect.stringContaining("depends on unknown job 'biuld'")]);
   });
 
-  it.each(workflowFiles())('%s pins every action to a version tag or a commit SHA', async (file) => {
+  it.each(workflowFiles())('%s pins every action to a commit SHA, with the release it is in a comment', async (file) => {
     const uses = usesOf(await loadWorkflow(file));
     expect(uses.length).toBeGreaterThan(0);
     for (const ref of uses) {
       expect({ ref, pinned: PINNED_USES.test(ref) }).toEqual({ ref, pinned: true });
       expect(ref).not.toMatch(/@(main|master|latest|HEAD)$/);
     }
+    const lines = readFileSync(join(WORKFLOWS_ROOT, file), 'utf8')
+      .split('\n')
+      .map((line) => USES_LINE.exec(line))
+      .filter((match): match is RegExpExecArray => match !== null && !match[1].startsWith('./'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const [, ref, rest] of lines)
+      expect({ ref, comment: rest.trim() }).toEqual({ ref, comment: expect.stringMatching(/^# v\d+\.\d+\.\d+$/) });
   });
 
   it.each(workflowFiles())('%s never expands ${{ }} inside a run script (values go through env:)', async (file) => {
@@ -130,7 +150,7 @@ describe('ci.yml', () => {
     const checkout = job.steps?.find((step) => step.uses?.startsWith('actions/checkout@'));
     expect(checkout?.with).toEqual({ 'fetch-depth': 0 });
     const setupNode = job.steps?.find((step) => step.uses?.startsWith('actions/setup-node@'));
-    expect(setupNode?.with).toEqual({ 'node-version': 20, cache: 'npm' });
+    expect(setupNode?.with).toEqual({ 'node-version-file': '.nvmrc', cache: 'npm' });
 
     const steps = stepsOf(ci, 'affected');
     const install = steps.findIndex((step) => step.run === 'npm ci');
@@ -149,7 +169,7 @@ describe('ci.yml', () => {
   it('runs the Playwright suite with nginx and chromium from apt, and keeps the report', () => {
     const job = ci.raw.jobs['e2e'];
     // Debian, whose chromium is a real package at /usr/bin/chromium (Ubuntu's is a snap).
-    expect(job.container).toEqual({ image: 'node:20-bookworm' });
+    expect(job.container).toEqual({ image: `node:${readFileSync(join(WORKSPACE_ROOT, '.nvmrc'), 'utf8').trim().split('.')[0]}-bookworm` });
     const steps = stepsOf(ci, 'e2e');
     const install = steps.findIndex((step) => /apt-get install -y\b.*\bnginx chromium\b/.test(step.run ?? ''));
     const build = steps.findIndex((step) => /npx nx run model-service:build\b/.test(step.run ?? ''));
@@ -241,8 +261,8 @@ describe('cd.yml', () => {
     const images = String(meta?.with?.['images']).trim().split('\n');
     expect(images[0]).toBe('${{ steps.names.outputs.ghcr }}');
     expect(images[1]).toBe("name=${{ steps.names.outputs.dockerhub }},enable=${{ steps.names.outputs.dockerhub != '' }}");
-    // The deploy job gets the SHA-tagged reference, so it deploys exactly this commit.
-    expect(cd.raw.jobs['image'].outputs?.['ref']).toBe('${{ steps.names.outputs.ghcr }}:${{ github.sha }}');
+    // The deploy job gets the image by digest: exactly what was built and pushed, whatever a tag points at later.
+    expect(cd.raw.jobs['image'].outputs?.['ref']).toBe('${{ steps.names.outputs.ghcr }}@${{ steps.build.outputs.digest }}');
   });
 
   describe('its "Work out image names and tags" step, run with bash', () => {
@@ -336,6 +356,26 @@ describe('cd.yml', () => {
       }
     });
 
+    it('refuses to deploy without DEPLOY_KNOWN_HOSTS (never trusts whatever key answers), saying what to set', () => {
+      const home = mkdtempSync(join(tmpdir(), 'ci-ssh-'));
+      try {
+        const result = runStep(runOf(cd, 'deploy', /set up ssh/i), {
+          HOME: home,
+          DEPLOY_HOST: 'deploy.example.com',
+          DEPLOY_USER: 'deployer',
+          DEPLOY_SSH_KEY: 'key',
+          DEPLOY_PORT: '22',
+          DEPLOY_KNOWN_HOSTS: '',
+        });
+        expect(result.status).not.toBe(0);
+        expect(result.stdout).toContain('::error title=Host key not pinned::');
+        expect(result.stdout).toContain('DEPLOY_KNOWN_HOSTS');
+        expect(existsSync(join(home, '.ssh/known_hosts'))).toBe(false);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
+
     it('copies the files to DEPLOY_PATH on the server and deploys there (ssh, docker and the CLI faked)', async () => {
       const server = new FakeServer({ live: 'blue' });
       let socket: Server | undefined;
@@ -365,11 +405,12 @@ describe('cd.yml', () => {
         expect(deploy.stderr).toBe('');
         expect(deploy.status).toBe(0);
         expect(deploy.stdout).toContain(`Done: ${IMAGE} is live.`);
-        // The script ran the image's deploy CLI (faked here) on the copied folder: release and switch.
+        // The script ran the deploy CLI (faked here) on the copied folder, from the LIVE color's image
+        // (blue's, by id), never from the new one: release and switch.
         const [cli] = server.cliCalls();
         expect(cli).toContain(`-v ${join(home, 'ml deployment')}:${join(home, 'ml deployment')} -w ${join(home, 'ml deployment')}`);
         expect(cli).toContain(
-          `${IMAGE} node /app/dist/node_modules/@mlbg/deploy/src/cli/main.js release --backend=compose --image=${IMAGE} --switch`,
+          ` id-of:ml-model-service:blue node /app/dist/node_modules/@mlbg/deploy/src/cli/main.js release --backend=compose --image=${IMAGE} --switch`,
         );
       } finally {
         socket?.close();

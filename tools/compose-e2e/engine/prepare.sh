@@ -181,15 +181,33 @@ new_image_tree() {
   install -D -m 644 /etc/ssl/certs/ca-certificates.crt "$tree/etc/ssl/certs/ca-certificates.crt"
 }
 
+# Installs Debian packages into an image tree: tree_apt_install <tree> <log name> <package>...
+tree_apt_install() {
+  local tree=$1 log=$DIR/$2-image.log
+  shift 2
+  cp /etc/resolv.conf "$tree/etc/resolv.conf"
+  cp /etc/apt/sources.list.d/*.sources "$tree/etc/apt/sources.list.d/" 2>/dev/null || cp /etc/apt/sources.list "$tree/etc/apt/"
+  # A package must not try to start a service inside the tree.
+  printf '#!/bin/sh\nexit 101\n' >"$tree/usr/sbin/policy-rc.d"
+  chmod +x "$tree/usr/sbin/policy-rc.d"
+  chroot "$tree" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $*" >"$log" 2>&1 ||
+    fail "installing $* in the image tree failed; see $log."
+  rm -f "$tree/usr/sbin/policy-rc.d" "$tree/etc/resolv.conf"
+}
+
 trim_tree() {
   rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/usr/share/doc/* "$1"/usr/share/man/* "$1"/usr/share/locale/* "$1"/tmp/* "$1"/.complete
 }
 
 build_node_image() {
-  local tree=$DIR/image-node
+  local tree=$DIR/image-node node_bin
+  # The Node the project pins (.nvmrc, which the Dockerfile's tag names), not whatever node this machine has.
+  node_bin=$("$WORKSPACE/.ci/install-node") || fail "could not install the pinned Node (.ci/install-node)."
   new_image_tree node
-  step "building $NODE_BASE_IMAGE: this machine's node $(node --version) and npm on Debian bookworm"
-  install -D "$(readlink -f "$(command -v node)")" "$tree/usr/local/bin/node"
+  step "building $NODE_BASE_IMAGE: Node $("$node_bin/node" --version) (.nvmrc) and this machine's npm on Debian bookworm"
+  install -D "$node_bin/node" "$tree/usr/local/bin/node"
+  # Node's own builds (22 and later) link libatomic, which minbase lacks (the official slim images have it).
+  tree_apt_install "$tree" node libatomic1
   local npm_root
   npm_root=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
   mkdir -p "$tree/usr/local/lib/node_modules"
@@ -214,14 +232,7 @@ build_router_image() {
   local tree=$DIR/image-router
   new_image_tree router
   step "building $ROUTER_BASE_IMAGE: Debian's nginx on Debian bookworm (NOT Alpine's: busybox sh, ln and mv stay untested here)"
-  cp /etc/resolv.conf "$tree/etc/resolv.conf"
-  cp /etc/apt/sources.list.d/*.sources "$tree/etc/apt/sources.list.d/" 2>/dev/null || cp /etc/apt/sources.list "$tree/etc/apt/"
-  # The package must not try to start nginx inside the tree.
-  printf '#!/bin/sh\nexit 101\n' >"$tree/usr/sbin/policy-rc.d"
-  chmod +x "$tree/usr/sbin/policy-rc.d"
-  chroot "$tree" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx' >"$DIR/router-image.log" 2>&1 ||
-    fail "installing nginx in the image tree failed; see $DIR/router-image.log."
-  rm -f "$tree/usr/sbin/policy-rc.d" "$tree/etc/resolv.conf"
+  tree_apt_install "$tree" router nginx
   # As in the official image: nginx's logs go to the container's output (docker logs ml-nginx).
   ln -sf /dev/stdout "$tree/var/log/nginx/access.log"
   ln -sf /dev/stderr "$tree/var/log/nginx/error.log"

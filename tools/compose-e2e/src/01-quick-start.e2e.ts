@@ -1,4 +1,6 @@
-import { compose, docker, dockerOk } from './support/exec';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compose, docker, dockerOk, WORKSPACE_ROOT } from './support/exec';
 import { healthVerdictMs } from './support/engine';
 import { ask, PREDICT_BODY, waitUntil } from './support/http';
 import { recordTiming } from './support/timings';
@@ -95,7 +97,8 @@ describe('the seed quick start, on a real engine', () => {
 
   it('the image is small: production dependencies only, one onnxruntime binary (its size is reported)', async () => {
     const bytes = Number(await dockerOk(['image', 'inspect', '--format', '{{.Size}}', 'ml-model-service:blue']));
-    const base = Number(await dockerOk(['image', 'inspect', '--format', '{{.Size}}', 'node:20-bookworm-slim']));
+    const nodeImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(readFileSync(join(WORKSPACE_ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? 'node';
+    const base = Number(await dockerOk(['image', 'inspect', '--format', '{{.Size}}', nodeImage]));
     recordTiming(
       'image size (reported, not a time)',
       0,

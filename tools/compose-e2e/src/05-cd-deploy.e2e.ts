@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COMPOSE_FILES, compose, dockerOk, exec, WORKSPACE_ROOT } from './support/exec';
+import { COMPOSE_FILES, compose, docker, dockerOk, exec, WORKSPACE_ROOT } from './support/exec';
 import { healthVerdictMs, registry } from './support/engine';
 import { serving, waitUntil } from './support/http';
 import { startLoad } from './support/load';
@@ -57,6 +57,19 @@ function deployCli(args: string[]) {
 }
 const inServer = (args: string[]) => compose(args, { cwd: server });
 const imageOf = (container: string) => dockerOk(['inspect', '--format', '{{.Config.Image}}', container]);
+
+/** What the engine shows about a color's containers, for a failure message: ps, their state, the last log lines. */
+async function engineView(container: string): Promise<string> {
+  const text = (result: { stdout: string; stderr: string }) => `${result.stdout}${result.stderr}`.trim();
+  const ps = await docker(['ps', '-a', '--format', '{{.Names}}  {{.Image}}  {{.Status}}']);
+  const state = await docker(['inspect', '--format', '{{json .State}} restarts={{.RestartCount}}', container]);
+  const logs = await docker(['logs', '--tail', '20', container]);
+  return [
+    `docker ps -a:\n${text(ps)}`,
+    `docker inspect ${container}:\n${text(state)}`,
+    `docker logs --tail 20 ${container}:\n${text(logs)}`,
+  ].join('\n');
+}
 
 beforeAll(async () => {
   // The folder CD copies to (DEPLOY_PATH's default name); Compose names the project after it.
@@ -181,10 +194,15 @@ describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', 
         );
         expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
         expect(await imageOf('ml-service-green')).toBe(idleImage);
+        // The CLI removes the failed container before recreating green: a crash-looping one that the
+        // engine restarts after compose's stop would keep port 8082, and green would stay "created".
+        expect(result.stderr).toContain('ml-service-green was recreated as it was before.');
         // The script recreated green on its previous image and returned; it is a rollback target again once healthy.
         await waitUntil('green back on its image answers on /preview/', healthVerdictMs(), async () => {
           const preview = await serving(80, '/preview/health');
           return preview.status === 200 || JSON.stringify(preview);
+        }).catch(async (error: Error) => {
+          throw new Error(`${error.message}\nThe deploy said:\n${result.stdout}${result.stderr}\n${await engineView('ml-service-green')}`);
         });
         expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
         expect(report.failures).toEqual([]);

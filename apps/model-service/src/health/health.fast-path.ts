@@ -41,17 +41,14 @@ export function createHealthFastPath(deps: HealthFastPathDeps): HealthFastPath {
     if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) return false;
     const startedAt = performance.now();
     const requestId = (request.headers[deps.requestIdHeader] as string | undefined) || deps.genReqId();
-    const { ok, json: payload } = deps.health.reportJson();
+    const { ok, json: payload, length } = deps.health.reportJson();
     const status = ok ? READY : NOT_READY;
-    // Header order as Fastify writes them: onRequest's, type, onSend's, length.
-    const head: Record<string, string> = {
-      'x-model-version': deps.version,
-      'x-color': deps.color,
-      'x-request-id': requestId,
-      'content-type': JSON_CONTENT_TYPE,
-    };
-    if (deps.closeAfter(request)) head['connection'] = 'close';
-    head['content-length'] = String(Buffer.byteLength(payload));
+    // Header order as Fastify writes them: onRequest's, type, onSend's, length. A flat list, which
+    // node:http writes without re-checking each name and value (they are ours, and a request id
+    // echoed from a request header already passed the HTTP parser); it cost about a fifth of the answer.
+    const head = ['x-model-version', deps.version, 'x-color', deps.color, 'x-request-id', requestId, 'content-type', JSON_CONTENT_TYPE];
+    if (deps.closeAfter(request)) head.push('connection', 'close');
+    head.push('content-length', length);
     response.writeHead(status, head);
     response.end(payload);
     deps.observe({ route: HEALTH_PATH, method: METHOD, url: HEALTH_PATH, requestId }, status, performance.now() - startedAt);

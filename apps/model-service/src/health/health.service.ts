@@ -5,6 +5,13 @@ import { ModelService } from '../model/model.service';
 import { ModelHealthIndicator } from './model.health';
 
 const STARTED_AT = Date.now();
+
+/** The /health report as JSON text, whether it is ready, and the text's byte length (a Content-Length). */
+export interface HealthJson {
+  readonly ok: boolean;
+  readonly json: string;
+  readonly length: string;
+}
 /** The one check behind readiness, under this key in `details` (terminus's shape). */
 const MODEL_CHECK = 'model';
 
@@ -41,17 +48,18 @@ export class HealthService {
    * The report as JSON text and whether it is ready, rebuilt only when it can change: when the
    * readiness changes or the uptime reaches its next second (what a readiness probe asks most).
    */
-  reportJson(): { readonly ok: boolean; readonly json: string } {
+  reportJson(): HealthJson {
     const readiness = this.readiness.get();
     const uptime = Math.round((Date.now() - STARTED_AT) / 1000);
     const cached = this.cached;
     if (cached && cached.readiness === readiness && cached.uptime === uptime) return cached;
     const report = this.report();
-    this.cached = { readiness, uptime: report.uptime_seconds, ok: report.status === 'ok', json: JSON.stringify(report) };
+    const json = JSON.stringify(report);
+    this.cached = { readiness, uptime: report.uptime_seconds, ok: report.status === 'ok', json, length: String(Buffer.byteLength(json)) };
     return this.cached;
   }
 
-  private cached?: { readonly readiness: object; readonly uptime: number; readonly ok: boolean; readonly json: string };
+  private cached?: HealthJson & { readonly readiness: object; readonly uptime: number };
 
   /** When a check failed, say why in one word: still starting, draining for shutdown, or broken. */
   private notOkStatus(): HealthResponse['status'] {

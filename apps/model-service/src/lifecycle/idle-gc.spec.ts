@@ -1,18 +1,43 @@
-import { createIdleGcCheck, startIdleGc, type IdleGcProbes } from './idle-gc';
+import { createIdleGcCheck, startIdleGc, YOUNG_SHRINK_TRIES, type IdleGcProbes } from './idle-gc';
 
 const MB = 1024 * 1024;
 
-/** A process whose RSS and event-loop load the test sets; a collection gives back what `freed` says. */
+/**
+ * A process whose RSS, young generation and event-loop load the test sets; a collection gives back
+ * what `freed` says, and the young generation shrinks at the minor GC `youngShrinksAt` (0: never).
+ */
 function fakeProcess(rssMb: number) {
-  const state = { rss: rssMb * MB, heap: 40 * MB, busy: 0, freed: 0, collections: 0 };
+  const state = {
+    rss: rssMb * MB,
+    heap: 40 * MB,
+    young: 2 * MB,
+    youngShrinksAt: 0,
+    busy: 0,
+    /** The busy share a collection's pause adds to the interval it happens in. */
+    pauseShare: 0,
+    pause: 0,
+    freed: 0,
+    collections: 0,
+    minorCollections: 0,
+  };
   const probes: IdleGcProbes = {
     rss: () => state.rss,
     heapUsed: () => state.heap,
-    busyShare: () => state.busy,
+    youngBytes: () => state.young,
+    busyShare: () => {
+      const share = state.busy + state.pause;
+      state.pause = 0;
+      return share;
+    },
     collect: () => {
+      state.pause = state.pauseShare;
       state.collections++;
       state.rss -= state.freed * MB;
       state.heap = 20 * MB;
+    },
+    collectYoung: () => {
+      state.minorCollections++;
+      if (state.minorCollections === state.youngShrinksAt) state.young = 2 * MB;
     },
     now: () => state.collections * 10,
   };
@@ -83,6 +108,51 @@ describe('idle GC', () => {
     state.rss = 145 * MB; // 20 MB over the lowest point, though under the start
     check();
     expect(state.collections).toBe(1);
+  });
+
+  it('after a full GC, runs one minor GC per idle interval while the young generation stays large, a few times at most', () => {
+    const { state, probes } = fakeProcess(120);
+    const check = createIdleGcCheck(options, probes);
+    state.rss = 190 * MB;
+    state.young = 32 * MB;
+    state.youngShrinksAt = 2;
+    check(); // the full GC, which left the young generation at 32 MB
+    expect([state.collections, state.minorCollections]).toEqual([1, 0]);
+    check();
+    check(); // V8 shrinks it here
+    check();
+    check();
+    expect(state.minorCollections).toBe(2);
+
+    state.rss += 20 * MB; // a new burst, after which V8 never shrinks it
+    state.young = 32 * MB;
+    state.youngShrinksAt = 0;
+    for (let i = 0; i < 10; i++) check();
+    expect([state.collections, state.minorCollections]).toEqual([2, 2 + YOUNG_SHRINK_TRIES]);
+  });
+
+  it('does not count the pause of its own full GC as load', () => {
+    const { state, probes } = fakeProcess(120);
+    const check = createIdleGcCheck(options, probes);
+    state.rss = 190 * MB;
+    state.young = 32 * MB;
+    state.pauseShare = 0.2; // a 400 ms pause in a 2 s interval
+    check();
+    check();
+    expect([state.collections, state.minorCollections]).toEqual([1, 1]);
+  });
+
+  it('stops shrinking the young generation when load comes back', () => {
+    const { state, probes } = fakeProcess(120);
+    const check = createIdleGcCheck(options, probes);
+    state.rss = 190 * MB;
+    state.young = 32 * MB;
+    check();
+    state.busy = 0.5;
+    check();
+    state.busy = 0;
+    check();
+    expect(state.minorCollections).toBe(0);
   });
 
   it('reports each collection and stops looking when stopped', () => {

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AnyPredictResponse, ClassLabel, ModelSignature, NumericInputDatatype } from '@mlbg/contract';
+import type { AnyPredictResponse, ModelSignature, NumericInputDatatype } from '@mlbg/contract';
 import { Tensor } from 'onnxruntime-node';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ReadinessTracker } from '../lifecycle/readiness';
 import { MetricsService } from '../metrics/metrics.service';
+import { ClassificationAnswer, classifierFormat, type ClassifierFormat } from './classification-answer';
 import { shortestFloat32 } from './float32';
 import { LOADED_MODEL } from './model.tokens';
 import { ModelLoadError, type LoadedModel, type ServedInput } from './onnx-model';
@@ -40,6 +41,8 @@ function formatterOf(data: Tensor['data']): (value: number) => number {
 export class ModelService {
   /** Only the tensor outputs: onnxruntime-node can not return the others. Undefined when all are tensors. */
   private readonly fetches: string[] | undefined;
+  /** A classifier's classes and version as JSON, made with the first answer for all. */
+  private classifierFormat?: ClassifierFormat;
 
   constructor(
     @Inject(LOADED_MODEL) private readonly model: LoadedModel,
@@ -102,14 +105,9 @@ export class ModelService {
       return { predictions, model_version: this.model.version } as AnyPredictResponse;
     }
     const probabilityData = outputs[plan.probabilities].data as Float32Array | Float64Array;
-    const probabilities = this.rowsOf(probabilityData, plan.classes.length, 'probability');
-    if (probabilities.length !== batch.rows) {
-      throw new Error(`the model returned probabilities for ${probabilities.length} rows for ${batch.rows} rows`);
-    }
-    const predictions = plan.labels
-      ? this.labelsOf(outputs[plan.labels], batch.rows)
-      : probabilities.map((row) => plan.classes[argmax(row)]);
-    return { predictions, probabilities, classes: [...plan.classes], model_version: this.model.version };
+    const labelData = plan.labels ? (outputs[plan.labels].data as ArrayLike<string | number | bigint>) : undefined;
+    this.classifierFormat ??= classifierFormat(plan.classes, this.model.version);
+    return new ClassificationAnswer(probabilityData, labelData, batch.rows, this.classifierFormat);
   }
 
   /** A real inference before the first request, so /health says "ok" only when predictions work. */
@@ -166,20 +164,8 @@ export class ModelService {
     }
     return rows;
   }
-
-  private labelsOf(tensor: Tensor, rows: number): ClassLabel[] {
-    const data = tensor.data;
-    if (data.length !== rows) throw new Error(`the model returned ${data.length} labels for ${rows} rows`);
-    return Array.from(data as ArrayLike<string | number | bigint>, (label) => (typeof label === 'bigint' ? Number(label) : label));
-  }
 }
 
 function dimsOf(input: ServedInput, rows: number): number[] {
   return input.shape.length === 1 ? [rows] : [rows, input.columns];
-}
-
-function argmax(row: readonly number[]): number {
-  let best = 0;
-  for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
-  return best;
 }

@@ -83,12 +83,13 @@ export function createPredictFastPath(deps: PredictFastPathDeps): PredictFastPat
     const send = (status: number, payload: string, closeConnection: boolean) => {
       if (response.headersSent) return; // answered already (a failure while answering)
       const retire = deps.closeAfter(request);
-      // Header order as Fastify writes them: onRequest's, then the parser's, type, onSend's, length.
-      const head: Record<string, string> = { 'x-model-version': deps.version, 'x-color': deps.color, 'x-request-id': requestId };
-      if (closeConnection) head['connection'] = 'close';
-      head['content-type'] = JSON_CONTENT_TYPE;
-      if (retire && !closeConnection) head['connection'] = 'close';
-      head['content-length'] = String(Buffer.byteLength(payload));
+      // Header order as Fastify writes them: onRequest's, then the parser's, type, onSend's, length. A flat
+      // list, which node:http writes without re-checking each name and value (see health.fast-path.ts).
+      const head = ['x-model-version', deps.version, 'x-color', deps.color, 'x-request-id', requestId];
+      if (closeConnection) head.push('connection', 'close');
+      head.push('content-type', JSON_CONTENT_TYPE);
+      if (retire && !closeConnection) head.push('connection', 'close');
+      head.push('content-length', String(Buffer.byteLength(payload)));
       response.writeHead(status, head);
       response.end(payload);
       deps.observe(observed, status, performance.now() - startedAt);

@@ -2,15 +2,18 @@ import { SHADOW_HEADER, type AnyPredictResponse } from '@mlbg/contract';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import { sendApiError } from '../errors/api-exception.filter';
+import { ClassificationAnswer } from '../model/classification-answer';
 import { PredictService } from './predict.service';
 
 export const PREDICT_PATH = '/predict';
 
 /**
- * The `/predict` answer as JSON. A single-target regression answer, `{"predictions":[…],"model_version":"…"}`,
- * is written without a generic serializer (its numbers are already finite); the others are JSON.stringify'd.
+ * The `/predict` answer as JSON. A classifier's answer writes itself (classification-answer.ts); a
+ * single-target regression answer, `{"predictions":[…],"model_version":"…"}`, is written without a
+ * generic serializer (its numbers are already finite); the others are JSON.stringify'd.
  */
 export function serializePredictResponse(response: AnyPredictResponse, versionJson = JSON.stringify(response.model_version)): string {
+  if (response instanceof ClassificationAnswer) return response.json();
   if ('probabilities' in response || typeof response.predictions[0] === 'object') return JSON.stringify(response);
   return `{"predictions":[${response.predictions.join(',')}],"model_version":${versionJson}}`;
 }

@@ -3,7 +3,17 @@ import { request } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PredictionsResponse, SHADOW_HEADER } from '@mlbg/contract';
 import { buildTestApp, expectedPrediction, readModelCard } from '../testing/test-app';
-import { MAX_KEPT_INPUT_BYTES, MAX_RECORDED_ROWS, PredictionLog, inputDigest } from './prediction-log';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import {
+  MAX_KEPT_INPUT_BYTES,
+  MAX_KEPT_OUTPUT_VALUES,
+  MAX_LOG_BYTES,
+  MAX_REQUEST_ID_LENGTH,
+  MAX_RECORDED_ROWS,
+  PredictionLog,
+  inputDigest,
+} from './prediction-log';
 
 const FLOAT32_TOLERANCE = 1e-5;
 
@@ -181,5 +191,92 @@ describe('PredictionLog', () => {
       model_version: 'v',
     });
     expect(log.since()[0]).toMatchObject({ labels: ['b'], outputs: [[0.25, 0.75]], shadow: true });
+  });
+});
+
+describe('PredictionLog is bounded in bytes, whatever the model answers and the client sends', () => {
+  const meta = (requestId: string) => ({ requestId, shadow: false, startedAt: performance.now(), route: 'predict' as const });
+  /** A classifier's answer to a batch: one label and one probability per class for each row, fresh numbers each time. */
+  const classNames = (classes: number) => Array.from({ length: classes }, (_, i) => `class-${i}`);
+  const classifierAnswer = (rows: number, classes: number, names = classNames(classes)) => {
+    const probabilities: number[][] = [];
+    for (let row = 0; row < rows; row += 1) {
+      const values = new Array<number>(classes);
+      for (let i = 0; i < classes; i += 1) values[i] = Math.random();
+      probabilities.push(values);
+    }
+    return {
+      predictions: probabilities.map((_, row) => names[row % classes] as string),
+      probabilities,
+      classes: names,
+      model_version: 'v',
+    };
+  };
+
+  it('keeps at most MAX_KEPT_OUTPUT_VALUES numbers of a wide answer (a 1,000-class model, a 100-row batch), and says so', () => {
+    const log = new PredictionLog(2);
+    log.record(meta('wide'), new Float32Array(100), 100, classifierAnswer(100, 1000));
+    const [record] = log.since();
+    expect(record).toMatchObject({ rows: 100, truncated: true });
+    expect(record?.outputs.flat().length).toBeLessThanOrEqual(MAX_KEPT_OUTPUT_VALUES);
+    expect(record?.outputs.length).toBeGreaterThan(0);
+    expect(record?.outputs.every((row) => row.length === 1000)).toBe(true);
+    expect(record?.labels).toHaveLength(record?.outputs.length ?? -1);
+  });
+
+  it('digests an answer whose one row is wider than a record keeps (outputsDigest): equal numbers, equal digests', () => {
+    const log = new PredictionLog(3);
+    const answer = classifierAnswer(2, MAX_KEPT_OUTPUT_VALUES + 1);
+    log.record(meta('a'), new Float32Array(2), 2, answer);
+    log.record(meta('b'), new Float32Array(2), 2, structuredClone(answer));
+    log.record(meta('c'), new Float32Array(2), 2, classifierAnswer(2, MAX_KEPT_OUTPUT_VALUES + 1));
+    const [a, b, c] = log.since();
+    expect(a).toMatchObject({ rows: 2, outputs: [], truncated: true, outputsDigest: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(b?.outputsDigest).toBe(a?.outputsDigest);
+    expect(c?.outputsDigest).not.toBe(a?.outputsDigest);
+  });
+
+  it('cuts a long request id to MAX_REQUEST_ID_LENGTH, the same way for the same id (the colors still join on it)', () => {
+    const log = new PredictionLog(3);
+    const long = `req-${'x'.repeat(8000)}`;
+    log.record(meta(long), new Float32Array(1), 1, { predictions: [1], model_version: 'v' });
+    log.record(meta(long), new Float32Array(1), 1, { predictions: [1], model_version: 'v' });
+    log.record(meta(`${long}y`), new Float32Array(1), 1, { predictions: [1], model_version: 'v' });
+    const [first, again, other] = log.since().map((record) => record.requestId);
+    expect(first?.length).toBeLessThanOrEqual(MAX_REQUEST_ID_LENGTH);
+    expect(first?.startsWith('req-xxx')).toBe(true);
+    expect(again).toBe(first);
+    expect(other).not.toBe(first);
+    expect(log.since()[0]?.requestId).not.toBe(long);
+  });
+
+  it('holds at most MAX_LOG_BYTES on the heap, dropping its oldest records first: 60 slots of 1,000-class answers to 100-row batches', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const log = new PredictionLog(60);
+    const names = classNames(1000);
+    for (let i = 1; i <= 60; i += 1) log.record(meta(`r-${i}`), new Float32Array(100), 100, classifierAnswer(100, 1000, names));
+    gc();
+    const held = process.memoryUsage().heapUsed - before;
+    expect(held).toBeLessThan(MAX_LOG_BYTES * 1.5);
+    const kept = log.since();
+    // The newest are kept, in order; what no longer fits is gone, never a gap in the middle.
+    expect(kept.at(-1)?.requestId).toBe('r-60');
+    expect(kept.map((record) => record.seq)).toEqual(kept.map((_, i) => 60 - kept.length + 1 + i));
+    expect(log.recorded).toBe(60);
+  });
+
+  it('drops its oldest records, never one in the middle, when the next would take it over its byte budget', () => {
+    const budget = 70_000;
+    const log = new PredictionLog(50, budget);
+    for (let i = 1; i <= 50; i += 1) log.record(meta(`r-${i}`), new Float32Array(4), 4, classifierAnswer(4, 1000));
+    const kept = log.since();
+    // Each record keeps 4,000 numbers (32 KB): two fit in 70 KB, a third does not.
+    expect(kept.map((record) => record.requestId)).toEqual(['r-49', 'r-50']);
+    expect(log.since(48).map((record) => record.seq)).toEqual([49, 50]);
+    expect(log.since(0, 1).map((record) => record.seq)).toEqual([49]);
+    expect(log.recorded).toBe(50);
   });
 });

@@ -28,9 +28,21 @@ function structureProblem(body: unknown, path: readonly PropertyKey[], message: 
   return path.length === 0 ? `the body ${message}` : `"${path.join('.')}" ${message}`;
 }
 
-/** Row-major elements of flat or nested data. */
-function flatten(data: readonly unknown[]): unknown[] {
-  return data.some(Array.isArray) ? (data as unknown[]).flat(Infinity) : (data as unknown[]);
+/**
+ * Row-major elements of flat or nested data, nested at most as deep as the shape (`[[1], [2]]` for
+ * [2, 1]); undefined when deeper. Never `flat(Infinity)`: a body nested 200,000 deep would overflow the stack.
+ */
+function flatten(data: readonly unknown[], rank: number): unknown[] | undefined {
+  if (!data.some(Array.isArray)) return data as unknown[];
+  const elements: unknown[] = [];
+  const walk = (items: readonly unknown[], depth: number): boolean => {
+    for (const item of items) {
+      if (!Array.isArray(item)) elements.push(item);
+      else if (depth >= rank || !walk(item, depth + 1)) return false;
+    }
+    return true;
+  };
+  return walk(data, 1) ? elements : undefined;
 }
 
 /**
@@ -93,7 +105,11 @@ function checkShape(served: ServedInput, shape: readonly number[]): number {
 }
 
 function checkedValues(served: ServedInput, shape: readonly number[], data: readonly unknown[]): Float32Array | Float64Array {
-  const elements = flatten(data);
+  const elements = flatten(data, shape.length);
+  if (!elements)
+    throw invalid(
+      `input '${served.name}' has data nested deeper than its shape ${shapeText(shape)} (${shape.length} levels at most); send it flat or nested as the shape.`,
+    );
   const expected = shape.reduce((product, dim) => product * dim, 1);
   if (elements.length !== expected) {
     throw invalid(

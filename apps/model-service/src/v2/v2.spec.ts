@@ -228,6 +228,21 @@ describe('Open Inference Protocol (V2) REST', () => {
       expect(response.json().error).toBe("input 'age' element 0 (35.5) must be a whole number for an INT64 column.");
     });
 
+    it('data nested deeper than its shape is a 400 naming the input, also 200,000 levels deep (never a 500)', async () => {
+      const deep = `{"inputs":[{"name":"features","shape":[1,1],"datatype":"FP32","data":${'['.repeat(200_000)}1${']'.repeat(200_000)}}]}`;
+      const response = await infer(regression, deep);
+      expect(response.statusCode).toBe(400);
+      expect(V2ErrorBody.parse(response.json()).error).toBe(
+        "input 'features' has data nested deeper than its shape [1, 1] (2 levels at most); send it flat or nested as the shape.",
+      );
+      const shallow = await infer(regression, { inputs: [{ name: 'features', shape: [1, 1], datatype: 'FP32', data: [[[1]]] }] });
+      expect(shallow.statusCode).toBe(400);
+      // As deep as the shape: fine.
+      expect((await infer(regression, { inputs: [{ name: 'features', shape: [1, 1], datatype: 'FP32', data: [[1]] }] })).statusCode).toBe(
+        200,
+      );
+    });
+
     it('inputs with different batch sizes, and a missing one, are refused by name', async () => {
       const column = (name: string, datatype: string, rows: number) => ({ name, shape: [rows, 1], datatype, data: Array(rows).fill(1) });
       const uneven = await infer(mixed, { inputs: [column('age', 'INT64', 2), column('income', 'FP64', 3), column('visits', 'INT32', 2)] });

@@ -7,6 +7,7 @@ import { BackendKind, HistoryEntry } from './history';
 import { ReleaseOutcome, ShadowResult, SwitchResult } from './results';
 import { StatusResult } from './status';
 import { Color } from '../color';
+import { ModelPathArgument } from './release-values';
 
 /** One chart point of one source over one interval. null = no requests in it (no rate to show). */
 export const TrafficPoint = z.strictObject({
@@ -54,7 +55,7 @@ export type HistoryView = z.infer<typeof HistoryView>;
 export const ActionRequests = {
   switch: z.strictObject({ color: Color.optional(), expectVersion: z.string().min(1).optional() }),
   rollback: z.strictObject({}),
-  release: z.strictObject({ model: z.string().min(1), color: Color.optional(), switch: z.boolean().default(false) }),
+  release: z.strictObject({ model: ModelPathArgument, color: Color.optional(), switch: z.boolean().default(false) }),
   shadow: z.strictObject({ on: z.boolean(), percent: z.int().min(1).max(100).optional() }),
   canary: z.strictObject({
     color: Color.optional(),
@@ -153,7 +154,7 @@ export const DashboardEvents = {
 export type DashboardEventName = keyof typeof DashboardEvents;
 export type DashboardEvent<E extends DashboardEventName> = z.infer<(typeof DashboardEvents)[E]>;
 
-/** `GET /api/diff`: the page's compare (`deploy:diff` with the spec's criteria). */
+/** `POST /api/diff` (the page's Origin, not in --read-only): the page's compare (`deploy:diff` with the spec's criteria). */
 export const DiffAnswer = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(true), result: DiffResult }),
   z.strictObject({ ok: z.literal(false), result: z.null(), error: CliError }),

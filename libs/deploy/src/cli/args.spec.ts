@@ -202,9 +202,9 @@ describe('parseCommandLine', () => {
       ok: true,
       command: { name: 'dashboard', host: '127.0.0.1', port: 3100, readOnly: false, backend: 'local' },
     });
-    expect(parse('dashboard --port=3200 --host=0.0.0.0 --read-only --backend=compose')).toMatchObject({
+    expect(parse('dashboard --port=3200 --host=0.0.0.0 --allow-remote --read-only --backend=compose')).toMatchObject({
       ok: true,
-      command: { host: '0.0.0.0', port: 3200, readOnly: true, backend: 'compose' },
+      command: { host: '0.0.0.0', port: 3200, allowRemote: true, readOnly: true, backend: 'compose' },
     });
     expect(parse('dashboard', { BLUEGREEN_DASHBOARD_PORT: '3300' })).toMatchObject({ ok: true, command: { port: 3300 } });
     expect(parse('dashboard --port=http')).toEqual({
@@ -217,6 +217,23 @@ describe('parseCommandLine', () => {
       json: false,
       message: expect.stringContaining('--host must be a host name'),
     });
+  });
+
+  it('refuses a dashboard beyond loopback without --allow-remote: its token and actions travel in clear (plain HTTP)', () => {
+    for (const host of ['0.0.0.0', '::', '192.168.1.20', 'dashboard.example']) {
+      expect(parse(`dashboard --host=${host}`)).toEqual({
+        ok: false,
+        json: false,
+        message: expect.stringContaining('--allow-remote'),
+      });
+      expect(parse('dashboard', { BLUEGREEN_DASHBOARD_HOST: host })).toEqual({
+        ok: false,
+        json: false,
+        message: expect.stringContaining('in clear'),
+      });
+    }
+    for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2'])
+      expect(parse(`dashboard --host=${host}`)).toMatchObject({ ok: true, command: { host, allowRemote: false } });
   });
 
   it('parses --context and --namespace for --backend=kubernetes, with their variables', () => {

@@ -13,10 +13,9 @@ import type { RuntimeDeps } from '../effects/deps';
 import { COMPOSE_NGINX_LOG_DIR } from '../render';
 import type { CommandName } from '../commands/registry';
 import type { Command } from './args';
+import { isLoopback } from './dashboard.command';
 
 type DashboardCommand = Extract<Command, { name: 'dashboard' }>;
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /**
  * The deploy CLI as this dashboard was started (`nx run deploy:dashboard` runs
@@ -136,10 +135,10 @@ export async function serveDashboard(command: DashboardCommand, cli: DashboardCl
       [
         `Dashboard of the ${command.backend} deployment${command.backend === 'local' ? ` (${cli.layout.stateDir})` : ''}:`,
         `  open ${dashboard.openUrl}`,
-        ...(LOOPBACK.has(command.host)
+        ...(isLoopback(command.host)
           ? []
           : [
-              `  listening on ${command.host}, beyond this machine: anyone who can reach the port and has the token can act; prefer an SSH tunnel to the loopback default`,
+              `  listening on ${command.host}, beyond this machine, over plain HTTP (--allow-remote): the token and every action travel in clear; anyone who can reach the port and has the token can act`,
             ]),
         command.readOnly
           ? '  read-only: no buttons, every action refused'

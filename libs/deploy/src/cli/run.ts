@@ -8,7 +8,8 @@ import { localBackend } from '../backends/local/local-backend';
 import { connectKubernetes } from '../backends/kubernetes/client-node-api';
 import { configMapHistory } from '../backends/kubernetes/configmap-history';
 import { kubernetesBackend } from '../backends/kubernetes/kubernetes-backend';
-import { leaseLock } from '../backends/kubernetes/lease-lock';
+import { changesUnderLock } from '../backends/changes-under-lock';
+import { leaseLock, writesUnderLease } from '../backends/kubernetes/lease-lock';
 import { prometheusClient, prometheusTransport } from '../backends/kubernetes/prometheus';
 import type { CommandDescriptor, RunEnv } from '../commands/command';
 import { type CommandContext, stateFolderStores } from '../commands/context';
@@ -229,15 +230,17 @@ async function contextFor(
         http: deps.http,
         inCluster: context.env['KUBERNETES_SERVICE_HOST'] !== undefined,
       });
+      const lock = leaseLock(api, deps.clock, deps.progress);
+      // Every change of the deployment is made only while the Lease is surely this command's.
       backend = kubernetesBackend(
-        api,
+        writesUnderLease(api, lock),
         { clock: deps.clock, progress: deps.progress },
         { prometheus: prometheusClient(transport, where), previewPathPrefix: kubeSpec.preview.pathPrefix },
       );
       // The lock and the history in the cluster (one for everyone); a running canary's progress and the
       // latest diff report stay in this machine's state folder, for a dashboard run here.
       const { canaryRun, lastDiff } = stateFolderStores(layout);
-      stores = { lock: leaseLock(api, deps.clock, deps.progress), history: configMapHistory(api), canaryRun, lastDiff };
+      stores = { lock, history: configMapHistory(api), canaryRun, lastDiff };
       break;
     }
     default: {
@@ -246,7 +249,8 @@ async function contextFor(
     }
   }
   return {
-    backend,
+    // Every change is made only while this command's lock is surely held.
+    backend: changesUnderLock(backend, stores.lock),
     ...stores,
     clock: deps.clock,
     userName: deps.userName,

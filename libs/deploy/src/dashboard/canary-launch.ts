@@ -1,7 +1,7 @@
 import { type CanaryLaunch, type CommandOutput, commandOutput } from '@mlbg/contract';
 import type { z } from 'zod';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CanaryStartBody } from '../commands/canary/canary.command';
 import type { CanaryRun } from '../commands/canary/canary-progress-file';
@@ -11,12 +11,15 @@ import { USER_VARIABLE } from '../effects/real-deps';
 import { DeployError } from '../errors';
 import type { BackendKind } from '../history/history';
 import type { ActionOutcome } from './actions';
+import { readLogFrom, readTail } from '../effects/log-files';
 
 /** How often a starting canary's run file, exit and log are looked at. */
 const POLL_MS = 100;
 /** The launch folders kept in the state folder (older ones are removed at the next start). */
 const KEPT_LAUNCHES = 10;
 /** Lines of a canary's log shown when it ended without a readable answer. */
+/** The end of a canary's log read for its last lines: never the whole log. */
+const LOG_TAIL_BYTES = 64 * 1024;
 const LOG_TAIL_LINES = 20;
 
 /** The deploy CLI as a command line: `node -r @swc-node/register libs/deploy/src/cli/main.ts` (what `nx run deploy:dashboard` runs). */
@@ -104,7 +107,7 @@ export async function launchCanary(
 
   let logOffset = 0;
   const forwardLog = () => {
-    const text = readFrom(logFile, logOffset);
+    const { text } = readLogFrom(logFile, logOffset);
     const end = text.lastIndexOf('\n') + 1;
     logOffset += Buffer.byteLength(text.slice(0, end));
     for (const line of text.slice(0, end).split('\n').filter(Boolean)) progress(line);
@@ -142,29 +145,12 @@ function answerOf(answerFile: string, logFile: string, ended: { code: number | n
     const answer = printed as CommandOutput<'canary'>;
     return { ok: answer.ok, result: answer.result, ...(answer.error ? { error: answer.error } : {}) };
   } catch {
-    const tail = readFrom(logFile, 0).trim().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+    const tail = readTail(logFile, LOG_TAIL_BYTES).trim().split('\n').slice(-LOG_TAIL_LINES).join('\n');
     const error = new DeployError(
       'UNEXPECTED',
       `the canary process ended (${ended.error ?? `exit ${ended.code}`}) without an answer; its log (${logFile}) ends with:\n${tail || '(nothing)'}`,
     );
     return { ok: false, result: null, error: { code: error.code, message: error.message, hint: error.hint } };
-  }
-}
-
-function readFrom(file: string, offset: number): string {
-  try {
-    const size = statSync(file).size;
-    if (size <= offset) return '';
-    const fd = openSync(file, 'r');
-    try {
-      const buffer = Buffer.alloc(size - offset);
-      readSync(fd, buffer, 0, buffer.length, offset);
-      return buffer.toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return '';
   }
 }
 

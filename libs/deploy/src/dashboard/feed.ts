@@ -1,5 +1,6 @@
 import type { Color, ColorDetail, DashboardSnapshot, FeedEvent, HistoryView, Sample, StackView } from '@mlbg/contract';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { MAX_LOG_READ_BYTES } from '../effects/log-files';
 import type { ChartSample, ChartSource } from '../backends/backend';
 import { replicasMetrics } from '../backends/replica-metrics';
 import type { CommandContext } from '../commands/context';
@@ -240,8 +241,10 @@ export class DashboardFeed {
     let fd: number | undefined;
     try {
       const size = statSync(file).size;
-      // A shorter file is a new nginx (its prefix folder is made afresh): read it from the start.
-      const from = this.accessOffset === undefined || size < this.accessOffset ? 0 : this.accessOffset;
+      // A shorter file is a new nginx (its prefix folder is made afresh) or a rotated log: read it from the start.
+      let from = this.accessOffset === undefined || size < this.accessOffset ? 0 : this.accessOffset;
+      // At most MAX_LOG_READ_BYTES a read: a feed that fell behind (or a huge log) skips to the newest lines.
+      if (size - from > MAX_LOG_READ_BYTES) from = size - MAX_LOG_READ_BYTES;
       if (size === from) {
         this.accessOffset = from;
         return [];

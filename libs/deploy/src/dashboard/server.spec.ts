@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Color, DashboardEvents, DashboardSnapshot, EdgeError, actionOutcome } from '@mlbg/contract';
+import { type Color, DashboardEvents, DashboardSnapshot, type DiffResult, EdgeError, actionOutcome } from '@mlbg/contract';
 import type { z } from 'zod';
 import { type StackLayout, stackLayout } from '../backends/local/layout';
 import { type CommandContext, stateFolderStores } from '../commands/context';
@@ -74,7 +74,9 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const start = async (options: { readOnly?: boolean; green?: FakeColor; cli?: CliCommand; routes?: Routes } = {}) => {
+  const start = async (
+    options: { readOnly?: boolean; green?: FakeColor; cli?: CliCommand; routes?: Routes; diff?: () => Promise<DiffResult> } = {},
+  ) => {
     backend = fakeBackend({
       live: 'blue',
       colors: { blue: { version: 'v1.0.0', featureCount: 1 }, green: options.green ?? { version: 'v1.1.0', featureCount: 1 } },
@@ -119,7 +121,7 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
             context.progress,
           ),
       },
-      diff: async () => Promise.reject(new Error('no diff in this test')),
+      diff: options.diff ?? (async () => Promise.reject(new Error('no diff in this test'))),
       openContext: async (action) => {
         opened.push(action);
         return context();
@@ -274,6 +276,47 @@ describe('the dashboard server (real HTTP on loopback; a fake deployment behind 
     const unknown = await post('/api/actions/explode', { ...withToken, origin: origin() });
     expect(unknown.status).toBe(404);
     expect(opened).toEqual([]);
+  });
+
+  it('refuses a release whose model is not one plain path (a newline would be a second line of .env), before running anything', async () => {
+    await start();
+    for (const model of ['x.onnx\nGREEN_IMAGE=evil/img', 'models/$(id).onnx', 'models/a b.onnx']) {
+      const answer = await post('/api/actions/release', { ...withToken, origin: origin() }, { model });
+      expect({ model, status: answer.status }).toEqual({ model, status: 400 });
+      expect(await answer.json()).toMatchObject({ error: { code: 'BAD_REQUEST', message: expect.stringContaining('model') } });
+    }
+    expect(opened).toEqual([]);
+    expect(history()).toEqual([]);
+  });
+
+  it("compares only through POST /api/diff with the page's Origin, one at a time, and not in --read-only (it writes and loads the colors)", async () => {
+    let calls = 0;
+    let finish: () => void = () => undefined;
+    const diff = () => {
+      calls += 1;
+      return new Promise<DiffResult>((resolve) => (finish = () => resolve({} as DiffResult)));
+    };
+    await start({ diff });
+    // A GET (a link, an <img>, a prefetch) never starts one.
+    expect((await fetch(url('/api/diff'), { headers: withToken })).status).toBe(404);
+    expect((await post('/api/diff', withToken)).status).toBe(403);
+    expect((await post('/api/diff', { ...withToken, origin: 'http://evil.example' })).status).toBe(403);
+    expect(calls).toBe(0);
+    const first = post('/api/diff', { ...withToken, origin: origin() });
+    while (calls === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const second = await post('/api/diff', { ...withToken, origin: origin() });
+    expect(second.status).toBe(409);
+    expect(await second.json()).toMatchObject({ ok: false, error: { code: 'LOCKED' } });
+    finish();
+    expect((await first).status).toBe(200);
+    expect(calls).toBe(1);
+    await dashboard?.close();
+    dashboard = undefined;
+    await start({ diff, readOnly: true });
+    const refused = await post('/api/diff', { ...withToken, origin: origin() });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { code: 'READ_ONLY' } });
+    expect(calls).toBe(1);
   });
 
   it('streams server-sent events: a snapshot first, then what an action did', async () => {

@@ -53,7 +53,7 @@ export interface DashboardOptions {
   readonly openContext: (action: ActionName, progress: (line: string) => void) => Promise<CommandContext>;
   /** What actions read besides their context (the spec, for shadow's defaults). */
   readonly actionEnv: ActionEnv;
-  /** `deploy:diff` as the CLI runs it with the spec's criteria (reads only: allowed in read-only mode too). */
+  /** `deploy:diff` as the CLI runs it with the spec's criteria (it keeps its report as the latest: not in read-only mode). */
   readonly diff: () => Promise<DiffResult>;
 }
 
@@ -75,8 +75,8 @@ export function dashboardNotBuilt(assetsDir: string): DeployError {
 /**
  * The dashboard's HTTP server: the page, `/api/state` (one snapshot), `/api/events` (server-sent
  * events: the stack, chart points, history, action progress), `POST /api/actions/<name>` and
- * `/metrics` (the canary judge's last verdict per check, in Prometheus' text format).
- * Every request needs the token; actions also need the page's Origin and no --read-only.
+ * `POST /api/diff` and `/metrics` (the canary judge's last verdict per check, in Prometheus' text format).
+ * Every request needs the token; actions and the diff also need the page's Origin and no --read-only.
  */
 export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
   if (!existsSync(join(options.assetsDir, 'index.html'))) throw dashboardNotBuilt(options.assetsDir);
@@ -161,8 +161,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     });
   });
 
-  // The prediction diff reads only (no lock, no history), so it is a GET, allowed in read-only mode.
-  app.get('/api/diff', async (_request, reply) => {
+  let running: ActionName | 'diff' | undefined;
+  const busy = (reply: FastifyReply) => {
+    const error = new DeployError('LOCKED', `the dashboard is already running ${running}.`);
+    return reply.code(409).send({ ok: false, result: null, error: { code: error.code, message: error.message, hint: error.hint } });
+  };
+
+  // The compare keeps its report as the latest (a write) and loads the idle color's answers: a POST
+  // from the page itself, not in --read-only, one at a time (as the actions).
+  app.post('/api/diff', async (request, reply) => {
+    if (!originAllowed(request.headers.origin, request.headers.host)) return refuse(reply, 403, BAD_ORIGIN);
+    if (options.readOnly) return refuse(reply, 403, READ_ONLY);
+    if (running) return busy(reply);
+    running = 'diff';
     try {
       const result = await options.diff();
       // The compare kept its report as the latest: push it to every page now.
@@ -174,10 +185,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
         error instanceof DeployError ? error : new DeployError('UNEXPECTED', error instanceof Error ? error.message : String(error));
       const answer: DiffAnswer = { ok: false, result: null, error: { code: known.code, message: known.message, hint: known.hint } };
       return reply.code(known.code === 'UNEXPECTED' ? 500 : 409).send(answer);
+    } finally {
+      running = undefined;
     }
   });
 
-  let running: ActionName | undefined;
   app.post<{ Params: { name: string } }>('/api/actions/:name', async (request, reply) => {
     if (!originAllowed(request.headers.origin, request.headers.host)) return refuse(reply, 403, BAD_ORIGIN);
     if (options.readOnly) return refuse(reply, 403, READ_ONLY);
@@ -198,10 +210,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
         },
       });
     }
-    if (running) {
-      const error = new DeployError('LOCKED', `the dashboard is already running ${running}.`);
-      return reply.code(409).send({ ok: false, result: null, error: { code: error.code, message: error.message, hint: error.hint } });
-    }
+    if (running) return busy(reply);
     running = name;
     broadcast('action', { phase: 'started', name, request: body.data, user: options.userName });
     let outcome: ActionOutcome;

@@ -1,4 +1,6 @@
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { lock } from 'proper-lockfile';
 import { DeployError, isNotWritable } from '../errors';
 
@@ -33,6 +35,11 @@ export interface LockHolder {
 export interface Lock {
   hold<T>(holder: LockHolder, action: () => Promise<T>): Promise<T>;
   /**
+   * Throws LOCKED when the command holding this lock can no longer be sure it does (a file lock
+   * compromised, a Lease not renewed): called before each change, so it stops before the next one.
+   */
+  assertHeld?(): void;
+  /**
    * Who holds the lock now, when that is a live process on this machine (a file lock); undefined
    * when nobody does, or when the lock can not tell (a Lease).
    */
@@ -48,12 +55,31 @@ export interface LockHolderProcess {
 }
 
 /** The lock in a state folder (proper-lockfile), see {@link withStackLock}. */
-export function fileLock(files: LockFiles): Lock {
+export function fileLock(files: LockFiles, options: { readonly staleMs?: number } = {}): Lock {
+  let held: { lost: string | undefined } | undefined;
   return {
-    hold: (holder, action) => withStackLock(files, holder, action),
+    hold: async (holder, action) => {
+      const state: { lost: string | undefined } = { lost: undefined };
+      held = state;
+      try {
+        return await withStackLock(files, holder, action, { ...options, onCompromised: (error) => (state.lost ??= error.message) });
+      } finally {
+        if (held === state) held = undefined;
+      }
+    },
+    assertHeld: () => {
+      if (held?.lost === undefined) return;
+      throw new DeployError(
+        'LOCKED',
+        `This command lost its lock ${files.lockDir} (${held.lost}), so it stopped before its next change: another command may hold it now.`,
+        { hint: 'See what was changed with the status command, then run the command again.' },
+      );
+    },
     holder: () => {
       const info = readLockInfo(files.lockInfoFile);
-      if (!info || !processAlive(info.pid) || info.pid === process.pid) return undefined;
+      // A pid from another host or PID namespace, or one reused by another process since, is not the holder: never signal it.
+      if (!info || !sameProcessSpace(info) || !processAlive(info.pid) || info.pid === process.pid || !stillTheHolder(info))
+        return undefined;
       return { command: info.command, pid: info.pid, signal: (signal) => sendSignal(info.pid, signal) };
     },
   };
@@ -84,6 +110,63 @@ interface LockInfo {
   readonly pid: number;
   readonly user: string;
   readonly since: string;
+  /** Where `pid` means something: the host and its PID namespace (a container has its own). */
+  readonly host?: string;
+  readonly pidNamespace?: string;
+  /** Which process `pid` was (pids are reused): its start time (Linux clock ticks since boot) and its script. */
+  readonly startTicks?: string;
+  readonly script?: string;
+}
+
+/** A process's start time in clock ticks since boot (/proc/<pid>/stat, field 22), where /proc says. */
+function startTicks(pid: number | 'self'): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process's command line, NUL-separated in /proc (or from ps). */
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    const ps = spawnSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
+    return ps.status === 0 ? ps.stdout.trim() : undefined;
+  }
+}
+
+/**
+ * Whether `info.pid` is still the process that wrote the note: the same start time where /proc
+ * tells, else a command line that runs the same script. A pid reused by another process is not.
+ */
+function stillTheHolder(info: LockInfo): boolean {
+  if (info.startTicks !== undefined) {
+    const now = startTicks(info.pid);
+    if (now !== undefined) return now === info.startTicks;
+  }
+  return info.script !== undefined && (commandLine(info.pid)?.includes(info.script) ?? false);
+}
+
+/** This process's PID namespace (`pid:[4026531836]`), or undefined where /proc does not say. */
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the note's pid names a process this one can see: the same host and PID namespace. A CLI
+ * in a container (CD's container mode) and one on the host share a state folder but not their pids:
+ * a holder's pid that looks dead from the other side may be alive.
+ */
+function sameProcessSpace(info: LockInfo): boolean {
+  const own = pidNamespace();
+  return info.host === hostname() && own !== undefined && info.pidNamespace === own;
 }
 
 /**
@@ -91,7 +174,12 @@ interface LockInfo {
  * commands never interleave. When it is held: waits up to `waitMs` (0 = refuse at once).
  * @throws DeployError LOCKED naming the holder
  */
-export async function withStackLock<T>(layout: LockFiles, holder: LockHolder, action: () => Promise<T>): Promise<T> {
+export async function withStackLock<T>(
+  layout: LockFiles,
+  holder: LockHolder,
+  action: () => Promise<T>,
+  options: { readonly staleMs?: number; readonly onCompromised?: (error: Error) => void } = {},
+): Promise<T> {
   mkdirSync(layout.stateDir, { recursive: true });
   let release: () => Promise<void>;
   try {
@@ -99,24 +187,37 @@ export async function withStackLock<T>(layout: LockFiles, holder: LockHolder, ac
     release = await lock(layout.stateDir, {
       lockfilePath: layout.lockDir,
       realpath: false,
-      stale: LOCK_STALE_MS,
+      stale: options.staleMs ?? LOCK_STALE_MS,
       retries: waitMs > 0 ? { retries: Math.ceil(waitMs / 250), minTimeout: 250, maxTimeout: 250, factor: 1 } : 0,
-      // A compromised lock (mtime not refreshable) must not crash the command half-way.
-      onCompromised: () => undefined,
+      // Compromised (its mtime could not be refreshed, or someone else took it): not a crash half-way,
+      // but the command stops before its next change (the Lock's assertHeld).
+      onCompromised: options.onCompromised ?? (() => undefined),
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw notWritable(layout, error);
     const info = await readLockInfoSoon(layout.lockInfoFile);
-    // A holder killed (kill -9) on this machine leaves a lock nobody refreshes: take it over at once.
-    if (info && !alive(info.pid) && !holder.retriedDeadHolder && lockMadeBy(layout, info)) {
+    // A holder killed (kill -9) in this PID namespace leaves a lock nobody refreshes: take it over at
+    // once. Anyone else's goes stale by itself (nobody refreshes it) and proper-lockfile takes it then.
+    if (info && sameProcessSpace(info) && !alive(info.pid) && !holder.retriedDeadHolder && lockMadeBy(layout, info)) {
       rmSync(layout.lockDir, { recursive: true, force: true });
       rmSync(layout.lockInfoFile, { force: true });
-      return withStackLock(layout, { ...holder, retriedDeadHolder: true }, action);
+      return withStackLock(layout, { ...holder, retriedDeadHolder: true }, action, options);
     }
     const who = info ? ` \`${info.command}\` (pid ${info.pid}, user ${info.user}) holds it since ${info.since}.` : '';
     throw new DeployError('LOCKED', `Lock: ${layout.lockDir}.${who}`);
   }
-  const info: LockInfo = { command: holder.command, pid: process.pid, user: holder.user, since: new Date().toISOString() };
+  const namespace = pidNamespace();
+  const started = startTicks('self');
+  const info: LockInfo = {
+    command: holder.command,
+    pid: process.pid,
+    user: holder.user,
+    since: new Date().toISOString(),
+    host: hostname(),
+    ...(namespace ? { pidNamespace: namespace } : {}),
+    ...(started ? { startTicks: started } : {}),
+    ...(process.argv[1] ? { script: process.argv[1] } : {}),
+  };
   try {
     writeFileSync(layout.lockInfoFile, `${JSON.stringify(info)}\n`);
   } catch (error) {

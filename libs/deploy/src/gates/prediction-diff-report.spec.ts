@@ -97,6 +97,27 @@ describe('diffReport', () => {
     expect(report.withinTolerance).toBe(1);
   });
 
+  it('compares answers a color kept only as a digest (too wide) by that digest: never a pass on nothing compared', () => {
+    const live = [
+      record('same', [], false, { outputsDigest: 'd1', truncated: true }),
+      record('other', [], false, { outputsDigest: 'd1', truncated: true }),
+    ];
+    const candidate = [
+      record('same', [], true, { outputsDigest: 'd1', truncated: true }),
+      record('other', [], true, { outputsDigest: 'd2', truncated: true }),
+    ];
+    const report = diffReport(pairRecords(live, candidate).pairs, { source: 'shadow', ...sides, tolerance: { absolute: 1, relative: 1 } });
+    expect(report).toMatchObject({ pairs: 2, withinTolerance: 1, withinShare: 0.5 });
+    expect(report).toMatchObject({ absDiff: null, largest: [] });
+    // One side digested, the other not (a record from a service before digests): not comparable, so not within.
+    const mixed = diffReport(pairRecords([record('m', [[1]], false)], [record('m', [], true, { outputsDigest: 'd1' })]).pairs, {
+      source: 'shadow',
+      ...sides,
+      tolerance: { absolute: 1, relative: 1 },
+    });
+    expect(mixed).toMatchObject({ pairs: 1, withinTolerance: 0 });
+  });
+
   it('no pairs: no share, no statistics, and the criteria refuse', () => {
     const report = diffReport([], { source: 'shadow', ...sides, tolerance: { absolute: 1, relative: 0 } });
     expect(report).toMatchObject({ pairs: 0, withinShare: null, absDiff: null, classifier: null, histogram: [] });

@@ -26,7 +26,7 @@ describe('DeploymentSpec', () => {
   it("defaults to the original design's values", () => {
     expect(DeploymentSpec.parse({})).toEqual({
       network: 'ml-network',
-      router: { port: 80, container: 'ml-nginx', image: 'nginx:1.27-alpine' },
+      router: { port: 80, container: 'ml-nginx', image: 'nginx:1.30-alpine' },
       preview: { pathPrefix: '/preview/' },
       proxy: {
         upstreamKeepalive: true,
@@ -37,6 +37,7 @@ describe('DeploymentSpec', () => {
       gates: { preflight: ['health-streak', 'predict', 'signature'] },
       predictionDiff: { absoluteTolerance: 0.001, relativeTolerance: 0.001, minAgreement: 0.99, minPairs: 50 },
       shadow: { mirror: true, percent: 100, queueSize: 1000 },
+      compose: { colorPortsAddress: '127.0.0.1' },
       colors: {
         blue: { port: 8081, model: 'models/v1.0.0/model.onnx', container: 'ml-service-blue' },
         green: { port: 8082, model: 'models/v1.1.0/model.onnx', container: 'ml-service-green' },

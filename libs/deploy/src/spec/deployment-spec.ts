@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Color, SERVICE_ENV_DEFAULTS } from '@mlbg/contract';
 import { CanarySpec } from './canary-spec';
 import { ProxySpec } from './proxy-spec';
+import { ImageReference } from './release-values';
 
 /** Where the committed spec lives, relative to the workspace root. */
 export const DEPLOYMENT_SPEC_PATH = 'deploy/deployment.json';
@@ -10,7 +11,10 @@ export const DEPLOYMENT_SPEC_PATH = 'deploy/deployment.json';
 export const DEFAULT_NETWORK = 'ml-network';
 export const DEFAULT_ROUTER_PORT = 80;
 export const DEFAULT_ROUTER_CONTAINER = 'ml-nginx';
-export const DEFAULT_ROUTER_IMAGE = 'nginx:1.27-alpine';
+/** Where Compose publishes the colors' ports: this host only. */
+export const DEFAULT_COLOR_PORTS_ADDRESS = '127.0.0.1';
+/** nginx's stable line (an even minor: 1.30 since April 2026; 1.27 is superseded). */
+export const DEFAULT_ROUTER_IMAGE = 'nginx:1.30-alpine';
 export const DEFAULT_PREVIEW_PATH_PREFIX = '/preview/';
 export const DEFAULT_COLORS = {
   blue: { port: 8081, model: 'models/v1.0.0/model.onnx', container: 'ml-service-blue' },
@@ -114,7 +118,7 @@ const DeploymentSpecShape = z.strictObject({
     .strictObject({
       port: Port.default(DEFAULT_ROUTER_PORT),
       container: DockerName.default(DEFAULT_ROUTER_CONTAINER),
-      image: z.string().min(1).default(DEFAULT_ROUTER_IMAGE),
+      image: ImageReference.default(DEFAULT_ROUTER_IMAGE),
     })
     .prefault({}),
   /** Keepalive to the colors, internal routes, rate limit (spec/proxy-spec.ts). */
@@ -163,10 +167,22 @@ const DeploymentSpecShape = z.strictObject({
       queueSize: z.int().min(1).max(100_000).default(DEFAULT_SHADOW.queueSize),
     })
     .prefault({}),
+  compose: z
+    .strictObject({
+      /**
+       * The host address Compose publishes each color's port on: loopback by default (the server
+       * itself reaches a color, everyone else goes through nginx: its rate limit, its request id, the
+       * internal routes kept off); `0.0.0.0` publishes on every interface, as before.
+       */
+      colorPortsAddress: z
+        .union([z.ipv4(), z.ipv6()], { error: 'must be an IP address, e.g. "127.0.0.1" (this host only) or "0.0.0.0" (every interface)' })
+        .default(DEFAULT_COLOR_PORTS_ADDRESS),
+    })
+    .prefault({}),
   kubernetes: z
     .strictObject({
       namespace: KubernetesName.default(DEFAULT_KUBERNETES_NAMESPACE),
-      image: z.string().min(1).regex(/^\S+$/, 'must be an image reference without spaces').default(DEFAULT_KUBERNETES_IMAGE),
+      image: ImageReference.default(DEFAULT_KUBERNETES_IMAGE),
       replicas: z.int().min(1).max(100).default(DEFAULT_KUBERNETES_REPLICAS),
       resources: z
         .strictObject({

@@ -1,3 +1,4 @@
+import { PREDICTIONS_ADMIN_PATH } from '@mlbg/contract';
 import { z } from 'zod';
 
 /** Paths a color serves for operators only; never through the public routes unless allowed. */
@@ -91,3 +92,16 @@ export const ProxySpec = z
   })
   .prefault({});
 export type ProxySpec = z.infer<typeof ProxySpec>;
+
+/** Where each color's admin routes live (`GET /admin/predictions`, ...). */
+export const ADMIN_PREFIX = `/${PREDICTIONS_ADMIN_PATH.split('/')[1]}/`;
+
+/**
+ * The paths no public route of any router (nginx, the HTTPRoute, the Ingress) may serve: the
+ * spec's list and the admin routes, which hold clients' recorded predictions even when the list
+ * leaves them out; none when the spec makes them public.
+ */
+export function internalPaths(proxy: ProxySpec): string[] {
+  if (proxy.internalRoutes.public) return [];
+  return [...new Set([...proxy.internalRoutes.paths, ADMIN_PREFIX])];
+}

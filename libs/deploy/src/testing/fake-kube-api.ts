@@ -63,7 +63,8 @@ interface StoredObject {
   body: Record<string, Json>;
 }
 
-type Hook = (request: { method: string; path: string; body: Json }) => void;
+/** May be async: the request is answered once it is done (a slow API server). */
+type Hook = (request: { method: string; path: string; body: Json }) => void | Promise<void>;
 
 export class FakeKubeApi {
   private server!: Server;
@@ -235,7 +236,7 @@ export class FakeKubeApi {
       return answer(400, status(400, 'BadRequest', 'the body is not JSON'));
     }
     const hook = this.hooks.findIndex((candidate) => candidate.method === method && candidate.path.test(url.pathname));
-    if (hook !== -1) this.hooks.splice(hook, 1)[0]?.hook({ method, path: url.pathname, body });
+    if (hook !== -1) await this.hooks.splice(hook, 1)[0]?.hook({ method, path: url.pathname, body });
     const [, group, namespace, resource, name, ...rest] =
       /^\/(?:api\/v1|apis\/([^/]+\/[^/]+))\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/(.*))?$/.exec(url.pathname) ?? [];
     if (namespace !== FAKE_NAMESPACE) return answer(404, status(404, 'NotFound', `namespaces "${namespace}" not found`));

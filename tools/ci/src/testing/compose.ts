@@ -13,7 +13,7 @@ export interface ComposeService {
   container_name?: string;
   command?: string[];
   environment?: Record<string, string>;
-  ports?: ({ published: number | string; target: number } | string)[];
+  ports?: ({ published: number | string; target: number; host_ip?: string } | string)[];
   volumes?: (string | { source: string; target: string })[];
   networks?: Record<string, unknown> | string[];
   healthcheck?: { test: string[] };
@@ -63,7 +63,10 @@ export function composeConfig(compose: string[], variables: Record<string, strin
 
 /** `8081:8081` whatever syntax the Compose version printed. */
 export function portsOf(service: ComposeService): string[] {
-  return (service.ports ?? []).map((port) => (typeof port === 'string' ? port : `${port.published}:${port.target}`));
+  // docker-compose 1.29 prints a mapping with an address as `127.0.0.1:8081:8081/tcp`; tcp is the default.
+  return (service.ports ?? []).map((port) =>
+    typeof port === 'string' ? port.replace(/\/tcp$/, '') : `${port.host_ip ? `${port.host_ip}:` : ''}${port.published}:${port.target}`,
+  );
 }
 
 /** `ml-sockets:/run/mlbg` whatever syntax the Compose version printed. */

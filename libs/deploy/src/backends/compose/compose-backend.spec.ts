@@ -311,6 +311,20 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     ]);
   });
 
+  it.each([
+    { model: 'x.onnx\nGREEN_IMAGE=evil/img' },
+    { model: '/app/models/$(id)/model.onnx' },
+    { model: 'models/my model.onnx' },
+    { image: 'ghcr.io/acme/model-service:new\nBLUE_MODEL=/etc/passwd' },
+    { image: 'ghcr.io/acme/model-service:new #comment' },
+  ])('refuses %j, which would be more (or other) than one value in .env, and changes nothing', async (request) => {
+    writeFileSync(join(root, '.env'), 'GREEN_IMAGE=ghcr.io/acme/model-service:good\n');
+    const { backend, runner } = deployment();
+    await expect(backend.release({ ...request, timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'USAGE' });
+    expect(readFileSync(join(root, '.env'), 'utf8')).toBe('GREEN_IMAGE=ghcr.io/acme/model-service:good\n');
+    expect(runner.lines().filter((line) => line.includes(' up '))).toEqual([]);
+  });
+
   it('fails at once when the new container keeps restarting (a model that does not load), and puts it back', async () => {
     let inspections = 0;
     const runner = recordingRunner([
@@ -346,6 +360,51 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     });
     expect((error as Error).message).toContain('| Error: model file is not a valid ONNX model');
     expect(runner.lines().filter((line) => line.includes('--force-recreate'))).toHaveLength(2);
+  });
+
+  it('removes the crash-looping container before putting the color back: an engine may restart it after a stop, and it keeps the port', async () => {
+    // The engine as podman 4.3 behaves: a stop between two runs of a crash-looping container is
+    // answered "already stopped" and the restart goes on, so the renamed old container keeps 8082
+    // and `up --force-recreate` can not start the restored one. Only `docker rm -f` ends the loop.
+    let crashLooping = false;
+    let recreated = 0;
+    let inspections = 0;
+    const runner = recordingRunner([
+      { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: { stdout: 'blue.sock\n' } },
+      {
+        match: (line) => line.includes('--force-recreate ml-service-green'),
+        result: () => {
+          if (crashLooping) return { code: 1, stderr: 'Cannot start service ml-service-green: bind: address already in use' };
+          recreated += 1;
+          crashLooping = recreated === 1; // the broken image; the second up is the color's previous one
+          return {};
+        },
+      },
+      { match: (line) => line === 'docker rm -f ml-service-green', result: () => ((crashLooping = false), {}) },
+      {
+        match: (line) => line.startsWith('docker inspect --format {{.RestartCount}}') && line.endsWith(' ml-service-green'),
+        result: () => ({ stdout: `${inspections++ === 0 ? 0 : 2} starting\n` }),
+      },
+      { match: (line) => line.startsWith('docker logs --tail 15 ml-service-green'), result: { stdout: 'Error: model file is corrupt\n' } },
+      { match: (line) => line.includes('exec -T ml-service-blue'), result: probed(200, health('blue')) },
+      { match: (line) => line.includes('exec -T ml-service-green'), result: { code: 1, stderr: 'container is restarting' } },
+    ]);
+    const backend = composeBackend(
+      {
+        spec: DEFAULT_DEPLOYMENT_SPEC,
+        run: runner,
+        http: async () => answer(200, {}),
+        workspaceRoot: root,
+        composeCommand: ['docker', 'compose'],
+      },
+      { clock: fakeClock(), progress: () => undefined },
+    );
+    const error = await backend
+      .release({ image: 'ghcr.io/acme/model-service:broken', timeoutMs: 180_000 })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'RELEASE_FAILED', message: expect.stringContaining('ml-service-green keeps restarting') });
+    expect((error as Error).message).toContain('ml-service-green was recreated as it was before.');
+    expect(crashLooping).toBe(false);
   });
 
   it('refuses the live color, and puts .env and the container back when the new one never becomes healthy', async () => {

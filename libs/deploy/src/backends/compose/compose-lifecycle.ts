@@ -21,6 +21,7 @@ import type {
 } from '../backend';
 import { httpUrl } from '../local/layout';
 import { type ComposeTarget, compose, probeSocket, readComposeRoute } from './compose-backend';
+import { releaseValuesProblem } from '../../spec/release-values';
 
 /** Images are built or pulled, containers start, healthchecks pass: slower than local processes. */
 const DEFAULT_COMPOSE_TIMEOUT_MS = 180_000;
@@ -107,6 +108,9 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
       'USAGE',
       'A Compose release needs --model=<path of an .onnx file in the image> and/or --image=<image reference>.',
     );
+  // Each becomes one `NAME=value` line of .env: refused before anything changes if it could be more.
+  const problem = releaseValuesProblem(request);
+  if (problem) throw new DeployError('USAGE', problem);
   const begin = runtime.clock.now();
   const live = await readComposeRoute(target, LIVE_LINK);
   const idle = otherColor(live);
@@ -153,12 +157,14 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
     } catch (error) {
       runtime.progress(`${service} did not become healthy; putting ${ENV_FILE} and ${moved.join(', ')} back as they were...`);
       writeEnvFile(envFile, previousEnv);
+      // The replica that failed is removed first (removeFailedContainer); those already moved are healthy and drain on stop.
+      const removed = await removeFailedContainer(target, service);
       const restored: string[] = [];
       for (const each of moved) {
         restored.push(
           await recreate(each).then(
             () => `${each} was recreated as it was before.`,
-            (again: Error) => `Recreating ${each} as it was failed too: ${again.message}`,
+            (again: Error) => `Recreating ${each} as it was failed too: ${again.message}${each === service ? removed : ''}`,
           ),
         );
       }
@@ -317,6 +323,19 @@ async function waitForReplica(target: ComposeTarget, runtime: BackendRuntime, co
 }
 
 /**
+ * Removes the container a failed release left, before the restore recreates it. `up
+ * --force-recreate` alone first stops it, and a crash-looping container (restart: unless-stopped)
+ * can be restarted by the engine after that stop (seen with podman 4.3, about 1 restore in 15, when
+ * the stop comes between two of its runs). Compose renames it and goes on; it keeps the color's
+ * port, and the restored container stays "created" (bind: address already in use). `docker rm -f`
+ * kills and removes it in one step. Returns a note for the error message when it failed.
+ */
+async function removeFailedContainer(target: ComposeTarget, container: string): Promise<string> {
+  const result = await target.run('docker', ['rm', '-f', container], { timeoutMs: 30_000 });
+  return result.code === 0 ? '' : ` (removing the failed ${container} first did not work either: ${result.error ?? result.stderr.trim()})`;
+}
+
+/**
  * The container's restart count, state (`running`, `exited`, ...) and healthcheck status, as far as
  * docker can say (undefined: unknown, or no healthcheck).
  */
@@ -354,6 +373,9 @@ export function readEnvFile(file: string): Record<string, string> {
 }
 
 function writeEnvFile(file: string, values: Record<string, string>): void {
+  for (const [name, value] of Object.entries(values))
+    if (/[\r\n\0]/.test(value))
+      throw new DeployError('USAGE', `${name} would be more than one line of ${ENV_FILE}: ${JSON.stringify(value)}.`);
   const next = `${file}.${process.pid}.tmp`;
   writeFileSync(
     next,

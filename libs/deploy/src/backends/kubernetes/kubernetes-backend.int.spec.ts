@@ -137,24 +137,70 @@ describe('--backend=kubernetes against a fake API server', () => {
       code: 'LOCKED',
       message: expect.stringContaining('held by `release --image=x by alice on ci-7 (pid 42)`'),
     });
-    expect(refused.json.error?.hint).toContain('expires by itself 30 s after its last renewal');
+    expect(refused.json.error?.hint).toContain('taken over once it has not changed for 30 s');
     expect(api.writes()).toEqual([]);
     expect(selectors()).toEqual({ live: 'blue', preview: 'green' });
   }, 60_000);
 
-  it('an expired Lease (fake API server): a crashed command never locks forever, the next one takes it over', async () => {
+  it('an expired Lease (fake API server): a crashed command never locks forever, the next one takes it over once it stood still for its duration', async () => {
     const long = new Date(Date.now() - 120_000).toISOString().replace('Z', '000Z');
     api.leases.set('ml-deploy-lock', {
       resourceVersion: api.next(),
       body: {
         metadata: { name: 'ml-deploy-lock' },
-        spec: { holderIdentity: 'switch by bob (killed)', leaseDurationSeconds: 30, acquireTime: long, renewTime: long },
+        spec: { holderIdentity: 'switch by bob (killed)', leaseDurationSeconds: 3, acquireTime: long, renewTime: long },
       },
     });
+    const started = Date.now();
     const switched = await cli(['switch', '--color=green']);
     expect(switched.code).toBe(0);
     expect(selectors().live).toBe('green');
+    // Watched for its 3 s first: its renewTime is only a hint, this client's clock the judge.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3_000);
+    expect(switched.stderr).toContain('held by `switch by bob (killed)`, which looks stopped; watching it for 3 s');
   }, 60_000);
+
+  it('a live holder whose clock runs 2 minutes behind (fake API server): its Lease looks expired but keeps changing, so it is not taken: LOCKED, nothing changed', async () => {
+    const renew = () => {
+      const late = new Date(Date.now() - 120_000).toISOString().replace('Z', '000Z');
+      api.leases.set('ml-deploy-lock', {
+        resourceVersion: api.next(),
+        body: {
+          metadata: { name: 'ml-deploy-lock' },
+          spec: { holderIdentity: 'release by erin on ci-3 (pid 9)', leaseDurationSeconds: 30, acquireTime: late, renewTime: late },
+        },
+      });
+    };
+    renew();
+    const renewing = setInterval(renew, 300);
+    try {
+      const refused = await cli(['switch', '--color=green']);
+      expect(refused.json.error).toMatchObject({ code: 'LOCKED', message: expect.stringContaining('release by erin on ci-3 (pid 9)') });
+      expect(api.writes()).toEqual([]);
+      expect(selectors()).toEqual({ live: 'blue', preview: 'green' });
+    } finally {
+      clearInterval(renewing);
+    }
+  }, 60_000);
+
+  it('renewals refused mid-switch (fake API server): another client took the Lease; the switch stops before its next change', async () => {
+    api.before('PATCH', /\/services\/ml-live$/, async () => {
+      // Mallory takes the Lease now (this command's renewals get 409), and this answer comes after its next renewal.
+      const taken = lease();
+      api.leases.set('ml-deploy-lock', {
+        resourceVersion: api.next(),
+        body: { metadata: { name: 'ml-deploy-lock' }, spec: { ...taken, holderIdentity: 'switch by mallory on laptop (pid 5)' } },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+    });
+    const switched = await cli(['switch', '--color=green']);
+    expect(switched.code).toBe(1);
+    expect(JSON.stringify(switched.json)).toContain('lost its Lease');
+    // The one change already sent went through; nothing after it (not the preview Service, not a revert).
+    expect(api.writes().filter((write) => write.startsWith('PATCH'))).toEqual([expect.stringMatching(/^PATCH .*\/services\/ml-live 200$/)]);
+    expect(selectors()).toEqual({ live: 'green', preview: 'green' });
+    expect(lease()?.holderIdentity).toBe('switch by mallory on laptop (pid 5)');
+  }, 90_000);
 
   it('a Lease race lost by resourceVersion (fake API server): 409 on the take-over, read again, LOCKED naming the winner', async () => {
     api.leases.set('ml-deploy-lock', {

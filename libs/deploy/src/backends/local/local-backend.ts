@@ -1,5 +1,4 @@
 import type { Color } from '@mlbg/contract';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HttpCall, RuntimeDeps } from '../../effects/deps';
 import { replicasMetrics } from '../replica-metrics';
@@ -18,6 +17,7 @@ import { captureBodies, shadowOff, shadowOn, shadowStatus } from './shadow/shado
 import type { Backend, PastWindow } from '../backend';
 import { localMeter, localServedBetween } from './canary-meter';
 import { type RunningStack, type StackState, type StagedState, readState, stageState } from './stack/state';
+import { readLogFrom } from '../../effects/log-files';
 
 /**
  * The state of a stack that `up` started and whose nginx still runs.
@@ -149,15 +149,16 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
           localMeter(
             {
               slots,
+              // In bounded pieces, and across a rotation (the supervisor renames it over its cap).
               clock: deps.clock,
-              readAccessLog: async (from) => readFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from),
+              readAccessLog: async (from) => readLogFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from),
               metrics: (color) => replicasMetrics(replicasOf(color)),
             },
             colors,
           ),
         servedBetween: (window: PastWindow, routes: Routes) =>
           localServedBetween(
-            { slots, readAccessLog: async (from) => readFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from) },
+            { slots, readAccessLog: async (from) => readLogFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from) },
             window,
             routes,
           ),
@@ -170,24 +171,4 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
 function stateNotWritable(file: string, error: unknown, what: string): unknown {
   if (!isNotWritable(error)) return error;
   return new DeployError('STATE_NOT_WRITABLE', `${file} could not be written (${(error as Error).message}); ${what}.`);
-}
-
-/** The bytes of `file` from `from` to its end now (from 0 again when it shrank: reopened by a new nginx). */
-function readFrom(file: string, from: number | 'end'): { text: string; next: number } {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return { text: '', next: 0 };
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (from === 'end') return { text: '', next: size };
-    const start = from > size ? 0 : from;
-    const buffer = Buffer.alloc(size - start);
-    const read = readSync(fd, buffer, 0, buffer.length, start);
-    return { text: buffer.subarray(0, read).toString('utf8'), next: start + read };
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -1,5 +1,6 @@
 import { ActionRequests } from '@mlbg/contract';
 import { z } from 'zod';
+import { ImageReference, ModelPathArgument } from '../../spec/release-values';
 import { dropUndefined } from '../../util/drop-undefined';
 import { defineCommand } from '../command';
 import { ColorValue, TIMEOUT_FLAG, switchFlag, textFlag } from '../flags';
@@ -12,8 +13,9 @@ export const releaseDescriptor = defineCommand({
     'with --switch, then switch to it under the same lock (put back as it was if the switch fails)',
   flags: z
     .object({
-      model: textFlag(z.string().optional(), { value: 'P' }),
-      image: textFlag(z.string().optional(), { value: 'I' }),
+      // Each goes on as it is (into .env, an environment, a command line): one plain value, or a usage error.
+      model: textFlag(ModelPathArgument.optional(), { value: 'P' }),
+      image: textFlag(ImageReference.optional(), { value: 'I' }),
       switch: switchFlag(),
       expectVersion: textFlag(z.string().optional(), { value: 'V' }),
       color: textFlag(ColorValue.optional(), { value: '<idle color>' }),

@@ -106,6 +106,18 @@ describe('release --switch (what CD runs), on a fake deployment', () => {
     expect(backend.releases).toHaveLength(2);
   });
 
+  it.each([
+    { model: 'models/v1.2.0/model.onnx\nGREEN_IMAGE=evil/img' },
+    { model: 'models/v1.2.0/\u0000model.onnx' },
+    { image: 'evil/img\nBLUE_MODEL=x' },
+    { image: 'Not An Image' },
+  ])('refuses %j before anything (a clear USAGE error; no lock, no release, no history)', async (request) => {
+    const backend = releasingBackend('blue');
+    await expect(releaseToIdle(contextFor(backend), { ...request, switch: true })).rejects.toMatchObject({ code: 'USAGE' });
+    expect(backend.releases).toEqual([]);
+    expect(history()).toEqual([]);
+  });
+
   it('records a refused release (to the live color) and changes nothing', async () => {
     const backend = releasingBackend('blue');
     await expect(releaseToIdle(contextFor(backend), { model: 'v1.2.0x1', color: 'blue', switch: true })).rejects.toMatchObject({

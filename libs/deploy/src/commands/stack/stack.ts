@@ -1,6 +1,7 @@
 import type { ReleaseOutcome, StatusResult } from '@mlbg/contract';
 import type { DownRequest, DownResult, ReleaseRequest, ReleaseResult, UpRequest, UpResult } from '../../backends/backend';
 import { DeployError } from '../../errors';
+import { releaseValuesProblem } from '../../spec/release-values';
 import { canaryView } from '../canary/canary-view';
 import {
   type HistoryEntry,
@@ -71,6 +72,9 @@ export function releaseToIdle(
   context: CommandContext,
   request: ReleaseRequest & { readonly switch?: boolean; readonly expectVersion?: string },
 ): Promise<ReleaseOutcome> {
+  // They go on as they are (into .env, an environment, a command line): a bad one changes nothing, not even the lock.
+  const problem = releaseValuesProblem(request);
+  if (problem) return Promise.reject(new DeployError('USAGE', problem));
   const what = [
     request.model ? `--model=${request.model}` : '',
     request.image ? `--image=${request.image}` : '',

@@ -16,6 +16,8 @@ export const COMPOSE_NGINX_CONF = 'deploy/nginx/nginx.conf';
 export const COMPOSE_NGINX_LOG_DIR = 'deploy/logs/nginx';
 /** The same folder inside the nginx container. */
 export const COMPOSE_NGINX_LOG_MOUNT = '/var/log/mlbg';
+/** nginx's JSON access log in its container (on the bind mount). */
+export const COMPOSE_ACCESS_LOG = `${COMPOSE_NGINX_LOG_MOUNT}/access.log`;
 /** The original design's start command, unchanged. */
 export const COMPOSE_UP_COMMAND =
   'docker-compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml up --build -d';

@@ -1,12 +1,23 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'yaml';
-import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
+import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-spec';
 import { applyOverrides } from '../../spec/overrides';
 import { renderNginxConf } from '../nginx/nginx';
 import { composeNginxSite } from '../nginx/nginx-site';
-import { renderComposeFiles } from './compose';
+import { composeAccessLogRotation, renderComposeFiles } from './compose';
 
 const files = renderComposeFiles(DEFAULT_DEPLOYMENT_SPEC);
 const byPath = Object.fromEntries(files.map((file) => [file.path, file.content]));
+/** Every replica's service of both colors' files (the default spec runs two per color). */
+const replicaServices = () =>
+  (['blue', 'green'] as const).flatMap((color) =>
+    Object.entries(
+      parse(byPath[`docker-compose.${color}.yml`]).services as Record<string, { environment?: Record<string, string> }>,
+    ).filter(([name]) => name.startsWith('ml-service-')),
+  );
 
 describe('renderComposeFiles', () => {
   it('renders the three files of the original design, each with the header, deterministically', () => {
@@ -26,9 +37,81 @@ describe('renderComposeFiles', () => {
       BODY_LIMIT: '1048576',
       MAX_BATCH_ROWS: '10000',
       LOG_LEVEL: 'info',
+      LOG_REQUESTS: 'false',
+      PREDICTION_LOG_SIZE: '0',
     });
     expect(green.healthcheck.test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
     expect(green.healthcheck.test[3]).toContain("fetch('http://127.0.0.1:8082/health')");
+  });
+
+  it('keeps no log of predictions in any replica of either color (PREDICTION_LOG_SIZE=0): nothing reads one on Compose', () => {
+    expect(replicaServices().map(([name]) => name)).toEqual([
+      'ml-service-blue',
+      'ml-service-blue-2',
+      'ml-service-green',
+      'ml-service-green-2',
+    ]);
+    for (const [name, service] of replicaServices())
+      expect({ name, environment: service.environment }).toMatchObject({ name, environment: { PREDICTION_LOG_SIZE: '0' } });
+  });
+
+  it("caps what Docker keeps of every container's output (json-file: 10 MB, 3 files), so logs never fill the disk", () => {
+    // Every container the files define (a color file's `nginx` entry only adds to the base file's).
+    const containers = files.flatMap((file) =>
+      Object.entries(parse(file.content).services as Record<string, { container_name?: string; logging?: unknown }>).filter(
+        ([, service]) => service.container_name !== undefined,
+      ),
+    );
+    expect(containers.map(([name]) => name).sort()).toEqual([
+      'ml-service-blue',
+      'ml-service-blue-2',
+      'ml-service-green',
+      'ml-service-green-2',
+      'nginx',
+    ]);
+    for (const [name, service] of containers)
+      expect({ name, logging: service.logging }).toEqual({
+        name,
+        logging: { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } },
+      });
+  });
+
+  it("logs no line per request in any color's replica (nginx logs every request already; errors are still logged)", () => {
+    expect(replicaServices()).toHaveLength(4);
+    for (const [name, service] of replicaServices())
+      expect({ name, environment: service.environment }).toMatchObject({ name, environment: { LOG_REQUESTS: 'false' } });
+  });
+
+  it("rotates nginx's access log on the bind mount inside its container: over the cap, renamed to access.log.1 and reopened", () => {
+    const command: string = parse(byPath['docker-compose.yml']).services.nginx.command[2];
+    expect(command).toContain(composeAccessLogRotation());
+    expect(command.indexOf(composeAccessLogRotation())).toBeLessThan(command.indexOf('exec nginx'));
+  });
+
+  it('the rotation loop, run by a real sh: a log over the cap becomes access.log.1 and nginx is told to reopen', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlbg-rotate-'));
+    try {
+      const log = join(dir, 'access.log');
+      writeFileSync(join(dir, 'nginx'), `#!/bin/sh\necho "$*" >> ${dir}/nginx-calls\n`, { mode: 0o755 });
+      writeFileSync(log, 'x'.repeat(500));
+      // One pass of the loop (Compose's `$$` is the shell's `$`), with a fake nginx first on PATH.
+      const loop = composeAccessLogRotation(log, 100, 0)
+        .replace(/\$\$/g, '$')
+        .replace('{ while sleep 0; do ', '')
+        .replace('; done & }', '');
+      const result = spawnSync('sh', ['-c', loop], { env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
+      expect(result.status).toBe(0);
+      expect(readFileSync(`${log}.1`, 'utf8')).toBe('x'.repeat(500));
+      expect(existsSync(log)).toBe(false);
+      expect(readFileSync(join(dir, 'nginx-calls'), 'utf8')).toBe('-s reopen\n');
+      // Under the cap (and when missing): nothing.
+      writeFileSync(log, 'small');
+      spawnSync('sh', ['-c', loop], { env: { PATH: `${dir}:/usr/bin:/bin` } });
+      expect(readFileSync(log, 'utf8')).toBe('small');
+      expect(readFileSync(join(dir, 'nginx-calls'), 'utf8')).toBe('-s reopen\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lets each color run its own image, defaulting to one local build tag per color', () => {
@@ -75,6 +158,7 @@ describe('renderComposeFiles', () => {
       'cd /run/mlbg && { [ -L live ] || { [ -L live.sock ] && old=$$(readlink live.sock) && ln -s "$${old%.sock}" live; } || ln -s blue live; } && ' +
         '{ [ -L preview ] || { [ "$$(readlink live)" = blue ] && ln -s green preview; } || ln -s blue preview; } && ' +
         `for link in ${Array.from({ length: 20 }, (_, index) => `live-slot-${String(index).padStart(2, '0')}`).join(' ')} canary; do [ -L $$link ] || ln -s "$$(readlink live)" $$link; done && ` +
+        `${composeAccessLogRotation()} && ` +
         "exec nginx -g 'daemon off;'",
     );
   });
@@ -85,7 +169,7 @@ describe('renderComposeFiles', () => {
     const [first, second] = [blue['ml-service-blue'], blue['ml-service-blue-2']];
     expect({ name: first.container_name, ports: first.ports, build: first.build !== undefined }).toEqual({
       name: 'ml-service-blue',
-      ports: ['8081:8081'],
+      ports: ['127.0.0.1:8081:8081'],
       build: true,
     });
     expect({ name: second.container_name, ports: second.ports, build: second.build, image: second.image }).toEqual({
@@ -105,10 +189,28 @@ describe('renderComposeFiles', () => {
     expect(Object.keys(one)).toEqual(['ml-service-green', 'nginx']);
   });
 
+  it("publishes each color's port on loopback only: curl localhost:8081 works on the server, other machines go through nginx", () => {
+    for (const [color, port] of [
+      ['blue', 8081],
+      ['green', 8082],
+    ] as const)
+      expect(parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`].ports).toEqual([`127.0.0.1:${port}:${port}`]);
+    // nginx is the way in: every interface, as in the original design.
+    expect(parse(byPath['docker-compose.yml']).services.nginx.ports).toEqual(['80:80']);
+  });
+
+  it("publishes the colors' ports where the spec says, on purpose (compose.colorPortsAddress: every interface, or an IPv6 address)", () => {
+    const everywhere = renderComposeFiles(DeploymentSpec.parse({ compose: { colorPortsAddress: '0.0.0.0' } }));
+    expect(parse(everywhere[1]?.content ?? '').services['ml-service-blue'].ports).toEqual(['0.0.0.0:8081:8081']);
+    const v6 = renderComposeFiles(DeploymentSpec.parse({ compose: { colorPortsAddress: '::1' } }));
+    expect(parse(v6[2]?.content ?? '').services['ml-service-green'].ports).toEqual(['[::1]:8082:8082']);
+    expect(() => DeploymentSpec.parse({ compose: { colorPortsAddress: 'example.com' } })).toThrow(/colorPortsAddress/);
+  });
+
   it('follows port overrides everywhere', () => {
     const spec = applyOverrides(DEFAULT_DEPLOYMENT_SPEC, { bluePort: 9081 });
     const blue = parse(renderComposeFiles(spec)[1].content).services['ml-service-blue'];
-    expect(blue.ports).toEqual(['9081:9081']);
+    expect(blue.ports).toEqual(['127.0.0.1:9081:9081']);
     expect(blue.environment.PORT).toBe('9081');
     expect(blue.healthcheck.test[3]).toContain('127.0.0.1:9081/health');
   });

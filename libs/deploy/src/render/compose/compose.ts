@@ -14,6 +14,7 @@ import {
 } from '../../spec/sockets';
 import {
   COLOR_MODEL_VARIABLES,
+  COMPOSE_ACCESS_LOG,
   COMPOSE_BASE_FILE,
   COMPOSE_NGINX_CONF,
   COMPOSE_NGINX_LOG_DIR,
@@ -99,6 +100,7 @@ function baseFile(spec: DeploymentSpec) {
         ],
         networks: [spec.network],
         restart: 'unless-stopped',
+        logging: COMPOSE_LOGGING,
       },
     },
     networks: { [spec.network]: { name: spec.network, driver: 'bridge' } },
@@ -123,8 +125,27 @@ function routerCommand(spec: DeploymentSpec): string {
     `{ [ -L ${LIVE_LINK} ] || { [ -L ${before} ] && old=$$(readlink ${before}) && ln -s "$\${old%.sock}" ${LIVE_LINK}; } || ln -s ${live} ${LIVE_LINK}; }`,
     `{ [ -L ${PREVIEW_LINK} ] || { [ "$$(readlink ${LIVE_LINK})" = ${live} ] && ln -s ${other} ${PREVIEW_LINK}; } || ln -s ${live} ${PREVIEW_LINK}; }`,
     `for link in ${slots}; do [ -L $$link ] || ln -s "$$(readlink ${LIVE_LINK})" $$link; done`,
+    composeAccessLogRotation(),
     `exec nginx -g 'daemon off;'`,
   ].join(' && ');
+}
+
+/** nginx's access log on the bind mount (the dashboard and a canary read it on the host) is rotated over this. */
+export const COMPOSE_ACCESS_LOG_MAX_BYTES = 64 * 1024 * 1024;
+const COMPOSE_ACCESS_LOG_CHECK_SECONDS = 60;
+/** What Docker keeps of each container's output: json-file (so `docker logs` works), capped. */
+export const COMPOSE_LOGGING = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } } as const;
+
+/**
+ * A loop in nginx's container (started before nginx): the access log over its cap is renamed to
+ * `access.log.1` and nginx told to reopen its logs. `$$` is Compose's escape for `$`.
+ */
+export function composeAccessLogRotation(
+  file = COMPOSE_ACCESS_LOG,
+  maxBytes = COMPOSE_ACCESS_LOG_MAX_BYTES,
+  everySeconds = COMPOSE_ACCESS_LOG_CHECK_SECONDS,
+): string {
+  return `{ while sleep ${everySeconds}; do [ -f ${file} ] && [ "$$(wc -c < ${file})" -gt ${maxBytes} ] && mv -f ${file} ${file}.1 && nginx -s reopen; done & }`;
 }
 
 /**
@@ -166,13 +187,19 @@ function replicaServiceOf(spec: DeploymentSpec, color: Color, replica: number) {
       socketPath: `${COMPOSE_SOCKET_DIR}/${colorReplicaSocket(color, replica)}`,
       bodyLimitBytes: spec.limits.bodyLimitBytes,
       maxBatchRows: spec.limits.maxBatchRows,
+      // Nothing reads a container's records (deploy:diff reads them on the local stack only): keep none.
+      predictionLogSize: 0,
+      // nginx logs every request; the color logs its errors only.
+      logRequests: false,
     }),
-    ...(first ? { ports: [`${port}:${port}`] } : {}),
+    logging: COMPOSE_LOGGING,
+    // On the spec's address only (loopback by default): nobody else reaches a color past nginx.
+    ...(first ? { ports: [`${publishAddress(spec.compose.colorPortsAddress)}:${port}:${port}`] } : {}),
     read_only: true,
     tmpfs: [...COLOR_TMPFS],
     volumes: [`${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`],
     networks: [spec.network],
-    // The runtime image is node:20-slim without curl, so node itself checks /health.
+    // The runtime image is a slim Node image without curl, so node itself checks /health.
     healthcheck: {
       test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
       ...HEALTHCHECK,
@@ -183,7 +210,18 @@ function replicaServiceOf(spec: DeploymentSpec, color: Color, replica: number) {
 
 function toYaml(document: object): string {
   const header = headerLines(GENERATE_COMMAND).map((line) => `# ${line}`);
-  // Values double-quoted so no YAML 1.1 reader (PyYAML in docker-compose) can misread "80:80".
-  const body = stringify(document, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 });
+  // Values double-quoted so no YAML 1.1 reader (PyYAML in docker-compose) can misread "80:80";
+  // a value every replica shares (COMPOSE_LOGGING) written out in each, never as an anchor and alias.
+  const body = stringify(document, {
+    defaultStringType: 'QUOTE_DOUBLE',
+    defaultKeyType: 'PLAIN',
+    lineWidth: 0,
+    aliasDuplicateObjects: false,
+  });
   return `${header.join('\n')}\n${body}`;
+}
+
+/** An address as a Compose port mapping takes it: an IPv6 one in brackets. */
+function publishAddress(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
 }

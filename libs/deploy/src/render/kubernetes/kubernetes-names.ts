@@ -23,6 +23,11 @@ export const SERVICE_PORT = 80;
 export const LIVE_SERVICE = 'ml-live';
 /** Selects the idle color: smoke tests and the preflight gates reach it through here. */
 export const PREVIEW_SERVICE = 'ml-preview';
+/**
+ * Selects no pod, so it has no endpoints: where the HTTPRoute and the Ingress send the colors'
+ * internal paths (/admin, /metrics), which the gateway then answers with an error instead.
+ */
+export const BLOCKED_SERVICE = 'ml-internal-blocked';
 /** Headless, selects every pod of both colors: what the ServiceMonitor scrapes. */
 export const METRICS_SERVICE = `${APP_NAME}-metrics`;
 

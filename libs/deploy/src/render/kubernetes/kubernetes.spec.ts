@@ -7,7 +7,7 @@ import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-s
 import { type KubernetesObject, validateObject, yamlObjects } from '../../testing/kubernetes-models';
 import { IMAGE_CLI, renderArgoRolloutsFiles } from './argo-rollouts';
 import { SHADOW_RELAY_MAIN, SHUTDOWN_TIMEOUT_MS, renderKubernetesFiles } from './kubernetes';
-import { LIVE_SERVICE, PREVIEW_SERVICE, SHADOW_RELAY_SERVICE, versionLabel } from './kubernetes-names';
+import { BLOCKED_SERVICE, LIVE_SERVICE, PREVIEW_SERVICE, SHADOW_RELAY_SERVICE, versionLabel } from './kubernetes-names';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, read field by field as the tests need
 type Json = any;
@@ -25,6 +25,110 @@ const find = (kind: string, name: string, from = base) => {
   if (!found) throw new Error(`no ${kind} ${name}`);
   return found as KubernetesObject & { spec: Json };
 };
+
+/**
+ * The Services a path goes to: the longest matching prefix wins (Gateway API's precedence for an
+ * HTTPRoute, and how an Ingress's Prefix paths are matched), element by element (`/admin` matches
+ * `/admin` and `/admin/x`, not `/administrator`); backends of weight 0 get nothing.
+ */
+function servicesFor(path: string, rules: { prefix: string; services: string[] }[]): string[] {
+  let best: { length: number; services: string[] } | undefined;
+  for (const { prefix, services } of rules) {
+    const trimmed = prefix.replace(/\/$/, '');
+    const matches = trimmed === '' || path === trimmed || path.startsWith(`${trimmed}/`);
+    if (matches && (best === undefined || trimmed.length > best.length)) best = { length: trimmed.length, services };
+  }
+  return best?.services ?? [];
+}
+const httpRouteRules = (route: Json) =>
+  route.spec.rules.flatMap((rule: Json) =>
+    rule.matches.map((match: Json) => ({
+      prefix: match.path.value,
+      services: (rule.backendRefs ?? []).filter((ref: Json) => ref.weight !== 0).map((ref: Json) => ref.name),
+    })),
+  );
+const ingressRules = (ingress: Json) =>
+  ingress.spec.rules[0].http.paths.map((path: Json) => ({ prefix: path.path, services: [path.backend.service.name] }));
+const ingressOf = (rendered: ReturnType<typeof renderKubernetesFiles>) =>
+  rendered.filter((file) => file.path.includes('/components/ingress/')).flatMap((file) => yamlObjects(file.content));
+
+const INTERNAL_PATHS = ['/admin/predictions', '/admin', '/metrics', '/preview/admin/predictions', '/preview/admin', '/preview/metrics'];
+
+describe('what the Kubernetes manifests expose to the world', () => {
+  const route = find('HTTPRoute', 'ml-model-service');
+  const ingress = find('Ingress', 'ml-model-service', ingressOf(renderKubernetesFiles(DEFAULT_DEPLOYMENT_SPEC)));
+
+  it.each(INTERNAL_PATHS)('%s: the HTTPRoute and the Ingress send it only to a Service with no endpoints', (path) => {
+    expect(servicesFor(path, httpRouteRules(route))).toEqual([BLOCKED_SERVICE]);
+    expect(servicesFor(path, ingressRules(ingress))).toEqual([BLOCKED_SERVICE]);
+  });
+
+  it('the public paths still reach the live color (and /preview/ the idle one)', () => {
+    for (const path of ['/predict', '/health', '/v2/models/model/infer', '/trpc/predict', '/docs', '/administrator', '/metricsx']) {
+      expect({ path, services: servicesFor(path, httpRouteRules(route)) }).toEqual({ path, services: [LIVE_SERVICE] });
+      expect({ path, services: servicesFor(path, ingressRules(ingress)) }).toEqual({ path, services: [LIVE_SERVICE] });
+    }
+    expect(servicesFor('/preview/health', httpRouteRules(route))).toEqual([PREVIEW_SERVICE]);
+  });
+
+  it('the Service they go to selects no pod, so it has no endpoints (the gateway answers 503 or 500, never a color)', () => {
+    const blocked = find('Service', BLOCKED_SERVICE);
+    expect(blocked.spec.selector).toBeUndefined();
+    expect(find('Service', BLOCKED_SERVICE, ingressOf(renderKubernetesFiles(DEFAULT_DEPLOYMENT_SPEC)).concat(base))).toBeDefined();
+  });
+
+  it("follows the spec's internal paths, and serves them when the spec makes them public", () => {
+    const extra = renderKubernetesFiles(DeploymentSpec.parse({ proxy: { internalRoutes: { paths: ['/metrics', '/debug/'] } } }));
+    const extraRoute = find(
+      'HTTPRoute',
+      'ml-model-service',
+      extra.filter((file) => file.path.endsWith('.yaml')).flatMap((file) => yamlObjects(file.content)),
+    );
+    for (const path of ['/debug/heap', '/preview/debug/heap', '/admin/predictions'])
+      expect({ path, services: servicesFor(path, httpRouteRules(extraRoute)) }).toEqual({ path, services: [BLOCKED_SERVICE] });
+
+    const open = renderKubernetesFiles(DeploymentSpec.parse({ proxy: { internalRoutes: { public: true } } }))
+      .filter((file) => file.path.endsWith('.yaml'))
+      .flatMap((file) => yamlObjects(file.content));
+    expect(servicesFor('/metrics', httpRouteRules(find('HTTPRoute', 'ml-model-service', open)))).toEqual([LIVE_SERVICE]);
+  });
+
+  it('the namespace enforces the Pod Security "restricted" profile (the pods comply), in every variant', () => {
+    const namespaces = objects.filter((object) => object.kind === 'Namespace');
+    expect(namespaces.length).toBe(3);
+    for (const namespace of namespaces)
+      expect(namespace.metadata.labels).toMatchObject({
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/audit': 'restricted',
+      });
+    // What "restricted" asks of every pod these manifests make.
+    const pods = objects
+      .filter((object) => ['Deployment', 'Rollout'].includes(object.kind))
+      .map((object) => (object as Json).spec.template.spec)
+      .concat(
+        objects
+          .filter((object) => object.kind === 'AnalysisTemplate')
+          .flatMap((object) => (object as Json).spec.metrics.filter((metric: Json) => metric.provider.job))
+          .map((metric: Json) => metric.provider.job.spec.template.spec),
+      );
+    expect(pods.length).toBe(8);
+    for (const pod of pods) {
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const container of pod.containers)
+        expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    }
+  });
+
+  it("the colors' pods keep their log of predictions (deploy:diff and the canary judge read it through the API server's pod proxy); the routes never serve it", () => {
+    const colors = objects
+      .filter((object) => object.kind === 'Deployment' || object.kind === 'Rollout')
+      .map((object) => (object as Json).spec.template.spec.containers[0])
+      .filter((container) => (container.env as { name: string }[]).some((entry) => entry.name === 'MODEL_PATH'));
+    expect(colors.length).toBe(4);
+    for (const container of colors) expect(container.env).not.toContainEqual({ name: 'PREDICTION_LOG_SIZE', value: '0' });
+  });
+});
 
 describe('the Kubernetes manifests', () => {
   it.each(objects.map((object) => [`${object.kind} ${object.metadata.name}`, object] as const))(
@@ -115,7 +219,8 @@ describe('the Kubernetes manifests', () => {
   });
 
   it('the HTTPRoute sends / to ml-live (weight 100, ml-preview 0) and /preview/ to ml-preview with the prefix stripped', () => {
-    const [preview, ...live] = find('HTTPRoute', 'ml-model-service').spec.rules;
+    const [preview, ...rest] = find('HTTPRoute', 'ml-model-service').spec.rules;
+    const live = rest.filter((rule: Json) => rule.backendRefs[0].name !== BLOCKED_SERVICE);
     for (const rule of live)
       expect(rule.backendRefs).toEqual([
         { name: LIVE_SERVICE, port: 80, weight: 100 },
@@ -127,7 +232,9 @@ describe('the Kubernetes manifests', () => {
   });
 
   it("the HTTPRoute has rules of their own for /predict and V2 (what shadow traffic mirrors), and no live rule passes a client's shadow header", () => {
-    const [, ...live] = find('HTTPRoute', 'ml-model-service').spec.rules;
+    const [, ...rest] = find('HTTPRoute', 'ml-model-service').spec.rules;
+    // (The colors' internal paths have a rule of their own, to ml-internal-blocked: see above.)
+    const live = rest.filter((rule: Json) => rule.backendRefs[0].name !== BLOCKED_SERVICE);
     expect(live.map((rule: Json) => rule.matches[0].path)).toEqual([
       { type: 'Exact', value: '/predict' },
       { type: 'PathPrefix', value: '/v2/models/' },

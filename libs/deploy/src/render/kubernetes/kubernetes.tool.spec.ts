@@ -51,6 +51,7 @@ describeWithBinary(KUBECTL, 'kubectl')('real `kubectl kustomize` (no cluster nee
       'PrometheusRule/ml-model-service',
       'Role/ml-deployer',
       'RoleBinding/ml-deployer',
+      'Service/ml-internal-blocked',
       'Service/ml-live',
       'Service/ml-model-service-metrics',
       'Service/ml-preview',

@@ -1,11 +1,13 @@
 import { Color, SERVICE_ENV_DEFAULTS, SHADOW_HEADER, colorServiceEnv, otherColor } from '@mlbg/contract';
 import { stringify } from 'yaml';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
+import { internalPaths } from '../../spec/proxy-spec';
 import { INITIAL_LIVE_COLOR, RELAY_STATUS_PATH } from '../../spec/sockets';
 import { CONTAINER_HOST, IMAGE_APP_DIR } from '../compose/compose';
 import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
 import {
   APP_NAME,
+  BLOCKED_SERVICE,
   CONTAINER_NAME,
   DEPLOYER_NAME,
   HISTORY_CONFIGMAP,
@@ -138,11 +140,11 @@ function deployment(spec: DeploymentSpec, color: Color): IDeployment {
   };
 }
 
-/** A ClusterIP Service on port 80 to the pods' named `http` port. */
+/** A ClusterIP Service on port 80 to the pods' named `http` port; without a selector it has no endpoints. */
 export function service(
   spec: DeploymentSpec,
   name: string,
-  selector: Labels,
+  selector: Labels | undefined,
   extra: { clusterIP?: 'None'; labels?: Labels } = {},
 ): IService {
   return {
@@ -151,10 +153,19 @@ export function service(
     metadata: metadata(spec, name, extra.labels),
     spec: {
       ...(extra.clusterIP ? { clusterIP: extra.clusterIP } : {}),
-      selector,
+      ...(selector ? { selector } : {}),
       ports: [{ name: HTTP_PORT_NAME, port: SERVICE_PORT, targetPort: HTTP_PORT_NAME, protocol: 'TCP' }],
     },
   };
+}
+
+/**
+ * The colors' internal paths as the HTTPRoute and the Ingress match them (element-wise prefixes,
+ * no trailing slash), on the live route and under the preview prefix.
+ */
+function internalPrefixes(spec: DeploymentSpec): string[] {
+  const paths = internalPaths(spec.proxy).map((path) => path.replace(/\/$/, ''));
+  return [...paths, ...paths.map((path) => `${spec.preview.pathPrefix.replace(/\/$/, '')}${path}`)];
 }
 
 export const METRICS_SERVICE_LABELS: Labels = { app: APP_NAME, 'app.kubernetes.io/component': 'metrics' };
@@ -192,9 +203,11 @@ function podDisruptionBudget(spec: DeploymentSpec, color: Color): IPodDisruption
  * and V2's /v2/models/ have rules of their own, with the same backends, so shadow traffic can
  * mirror just them (backends/kubernetes/http-route.ts). No live rule lets a client mark its request
  * as a shadow copy.
+ * The colors' internal paths (longer prefixes, so they win) go to a Service with no endpoints.
  */
 export function httpRoute(spec: DeploymentSpec): IHTTPRoute {
   const backend = (name: string, weight?: number) => ({ name, port: SERVICE_PORT, ...(weight === undefined ? {} : { weight }) });
+  const internal = internalPrefixes(spec);
   const live = (type: 'Exact' | 'PathPrefix', value: string) => ({
     matches: [{ path: { type, value } }],
     // A client can not mark its own request as a shadow copy (nginx clears the header too).
@@ -217,6 +230,14 @@ export function httpRoute(spec: DeploymentSpec): IHTTPRoute {
         live('Exact', MIRRORED_PATHS[0]),
         live('PathPrefix', MIRRORED_PATHS[1]),
         live('PathPrefix', '/'),
+        ...(internal.length === 0
+          ? []
+          : [
+              {
+                matches: internal.map((value) => ({ path: { type: 'PathPrefix' as const, value } })),
+                backendRefs: [backend(BLOCKED_SERVICE)],
+              },
+            ]),
       ],
     },
   };
@@ -294,7 +315,15 @@ function ingress(spec: DeploymentSpec): IIngress {
         {
           host: spec.kubernetes.host,
           http: {
-            paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: LIVE_SERVICE, port: { name: HTTP_PORT_NAME } } } }],
+            paths: [
+              { path: '/', pathType: 'Prefix', backend: { service: { name: LIVE_SERVICE, port: { name: HTTP_PORT_NAME } } } },
+              // The colors' internal paths: longer prefixes win, and this Service has no endpoints.
+              ...internalPrefixes(spec).map((path) => ({
+                path,
+                pathType: 'Prefix' as const,
+                backend: { service: { name: BLOCKED_SERVICE, port: { name: HTTP_PORT_NAME } } },
+              })),
+            ],
           },
         },
       ],
@@ -318,8 +347,13 @@ export function prometheusRule(spec: DeploymentSpec): IPrometheusRule {
   };
 }
 
+/** Pod Security admission: no pod that is not "restricted" is admitted (ours are), and any other is warned about and audited. */
+const POD_SECURITY_LABELS = Object.fromEntries(
+  ['enforce', 'warn', 'audit'].map((mode) => [`pod-security.kubernetes.io/${mode}`, 'restricted']),
+);
+
 export function namespace(spec: DeploymentSpec): INamespace {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: spec.kubernetes.namespace } };
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: spec.kubernetes.namespace, labels: { ...POD_SECURITY_LABELS } } };
 }
 
 /**
@@ -432,6 +466,7 @@ export function renderKubernetesFiles(spec: DeploymentSpec): GeneratedFile[] {
     yamlFile(base('service-live.yaml'), service(spec, LIVE_SERVICE, { app: APP_NAME, color: live })),
     yamlFile(base('service-preview.yaml'), service(spec, PREVIEW_SERVICE, { app: APP_NAME, color: otherColor(live) })),
     yamlFile(base('service-metrics.yaml'), metricsService(spec)),
+    yamlFile(base('service-internal-blocked.yaml'), service(spec, BLOCKED_SERVICE, undefined)),
     yamlFile(base('httproute.yaml'), httpRoute(spec)),
     yamlFile(base('shadow-relay.yaml'), ...shadowRelay(spec)),
     yamlFile(base('servicemonitor.yaml'), serviceMonitor(spec, ['color'])),

@@ -1,7 +1,7 @@
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import { COMPOSE_SOCKET_DIR } from '../../spec/sockets';
 import { GENERATE_COMMAND } from '../generated-file';
-import { COMPOSE_NGINX_LOG_MOUNT, COMPOSE_UP_COMMAND } from '../compose/compose-names';
+import { COMPOSE_ACCESS_LOG, COMPOSE_UP_COMMAND } from '../compose/compose-names';
 
 /** Files nginx writes. Relative paths are resolved by nginx against its `-p` prefix. */
 export interface NginxFiles {
@@ -70,7 +70,7 @@ export function composeNginxSite(spec: DeploymentSpec): NginxSite {
     socketDir: COMPOSE_SOCKET_DIR,
     listen: { port: spec.router.port },
     // The access log in the bind-mounted log folder (read on the host); errors stay on the container's stderr.
-    files: { pid: '/var/run/nginx.pid', errorLog: '/var/log/nginx/error.log', accessLog: `${COMPOSE_NGINX_LOG_MOUNT}/access.log` },
+    files: { pid: '/var/run/nginx.pid', errorLog: '/var/log/nginx/error.log', accessLog: COMPOSE_ACCESS_LOG },
     workerProcesses: 'auto',
     hints: {
       live: `Start the stack with \`${COMPOSE_UP_COMMAND}\`.`,

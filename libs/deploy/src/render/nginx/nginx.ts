@@ -1,7 +1,7 @@
-import { PREDICTIONS_ADMIN_PATH, ROUTER_CONNECTIONS } from '@mlbg/contract';
+import { ROUTER_CONNECTIONS } from '@mlbg/contract';
 import { posix } from 'node:path';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
-import type { ProxySpec } from '../../spec/proxy-spec';
+import { type ProxySpec, internalPaths } from '../../spec/proxy-spec';
 import { PREVIEW_LINK, colorReplicaSocket, liveSlotLink } from '../../spec/sockets';
 import { headerLines } from '../generated-file';
 import type { NginxSite } from './nginx-site';
@@ -9,9 +9,6 @@ import { ROUTER_ERRORS, type RouterErrorCode } from './router-errors';
 import { liveRouteTarget, liveUpstreamLines, slotChoiceLines } from './live-slots';
 import { linkUpstream, linkUpstreamBlock } from './upstream';
 import { clearShadowHeader, mirroredLocations, shadowUpstream } from './nginx-shadow';
-
-/** Where each color's admin routes live (`GET /admin/predictions`, ...). */
-const ADMIN_PREFIX = `/${PREDICTIONS_ADMIN_PATH.split('/')[1]}/`;
 
 const LOG_FORMAT = 'mlbg_json';
 const RATE_LIMIT_ZONE = 'mlbg_clients';
@@ -230,10 +227,7 @@ function requestErrorPages(): string[] {
  */
 function internalRoutes(proxy: ProxySpec, route: Route, prefix: string): string[] {
   const { allow } = proxy.internalRoutes;
-  // The admin routes hold clients' recorded predictions: internal even when a spec's list leaves them out.
-  const paths = [...new Set([...proxy.internalRoutes.paths, ADMIN_PREFIX])];
-  if (proxy.internalRoutes.public) return [];
-  return paths.flatMap((path) => {
+  return internalPaths(proxy).flatMap((path) => {
     const exact = !path.endsWith('/');
     const routePath = `${prefix.slice(0, -1)}${path}`;
     const body = (location: string, upstreamPath: string) => [

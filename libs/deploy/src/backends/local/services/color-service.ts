@@ -1,6 +1,19 @@
 import { type Color, type HealthResponse, type ModelSignature, colorServiceEnv } from '@mlbg/contract';
 import { checkHealth } from '../../../effects/service-client';
-import { closeSync, cpSync, existsSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { HttpTarget, RuntimeDeps } from '../../../effects/deps';
 import { DeployError } from '../../../errors';
@@ -47,10 +60,41 @@ export function requireServiceBuilt(layout: StackLayout): void {
  * copy; the next `up` takes a fresh one.
  */
 export function copyServiceBuild(layout: StackLayout): void {
-  rmSync(layout.serviceCopyDir, { recursive: true, force: true });
+  if (removeServiceCopy(layout) === 'not ours')
+    throw new DeployError(
+      'USAGE',
+      `${layout.serviceCopyDir} exists and was not made by deploy:up, so it is left as it is: give --state-dir a folder of the stack's own (the default .bluegreen, or a new one).`,
+    );
+  mkdirSync(layout.serviceCopyDir, { recursive: true });
+  writeFileSync(
+    join(layout.serviceCopyDir, SERVICE_COPY_MARKER),
+    'Made by deploy:up (the service its colors run); deploy:down removes it.\n',
+  );
   for (const part of layout.serviceBuild.parts) {
     cpSync(join(layout.serviceBuild.dir, part), join(layout.serviceCopyDir, part), { recursive: true });
   }
+}
+
+/** Marks the service copy as the stack's: `up` and `down` delete no folder they did not make. */
+const SERVICE_COPY_MARKER = '.mlbg-service-copy';
+
+/**
+ * Removes the stack's copy of the service: one with the marker, or one from before the marker that
+ * holds nothing but the copied parts. Anything else at that path is someone else's: left alone.
+ */
+export function removeServiceCopy(layout: StackLayout): 'removed' | 'absent' | 'not ours' {
+  let entries: string[];
+  try {
+    if (!lstatSync(layout.serviceCopyDir).isDirectory()) return 'not ours';
+    entries = readdirSync(layout.serviceCopyDir);
+  } catch {
+    return 'absent';
+  }
+  const parts = new Set(layout.serviceBuild.parts.map((part) => part.split('/')[0]));
+  const ours = entries.includes(SERVICE_COPY_MARKER) || entries.every((entry) => parts.has(entry));
+  if (!ours) return 'not ours';
+  rmSync(layout.serviceCopyDir, { recursive: true, force: true });
+  return 'removed';
 }
 
 /** One replica of a color to start. */
@@ -94,6 +138,8 @@ export function colorEnv(deps: RuntimeDeps, layout: StackLayout, launch: ColorLa
       bodyLimitBytes: launch.service.bodyLimitBytes,
       maxBatchRows: launch.service.maxBatchRows,
       logLevel: launch.service.logLevel,
+      // nginx logs every request; a color logs its errors only, unless the command's environment asks for more.
+      logRequests: deps.env['LOG_REQUESTS'] === 'true',
     }),
     // The copy lives in the state folder, maybe outside the workspace: third-party modules come from here.
     NODE_PATH: join(layout.workspaceRoot, 'node_modules'),

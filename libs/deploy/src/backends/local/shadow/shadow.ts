@@ -1,13 +1,14 @@
-import { readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcessInfo, RuntimeDeps } from '../../../effects/deps';
 import { DeployError } from '../../../errors';
-import { RELAY_CAPTURE_PATH, RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus } from './relay/relay';
-import { runningReplicas } from '../stack/state';
+import { DEFAULT_RELAY_MAX_BODY_BYTES, RELAY_CAPTURE_PATH, RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus } from './relay/relay';
 import { PREVIEW_LINK, SHADOW_RELAY_SOCKET, SHADOW_SOCKET, replicaNumbers, replicaSocket } from '../../../spec/sockets';
 import type { CaptureRequest, CaptureResult, ShadowRequest, ShadowStatus, StoppedProcess } from '../../backend';
 import { SHADOW_RELAY, STACK_ENV_MARKER, type StackLayout } from '../layout';
 import { readPidFile, removePidFile, stopProcess } from '../stack/processes';
+import { readState, runningReplicas } from '../stack/state';
 import { logTail } from '../services/color-service';
 import { awaitSupervised, checkSupervisor, currentPlan, logOffsets, updatePlan, withProcess } from '../supervisor/supervisor-control';
 import { type SupervisedProcess, type SupervisorPlan, writePlan } from '../supervisor/supervisor-files';
@@ -26,10 +27,14 @@ const RELAY_START_TIMEOUT_MS = 15_000;
 const RELAY_STOP_TIMEOUT_MS = 5_000;
 const POLL_MS = 100;
 
-/** The relay's files: where it listens, the link nginx follows, its pid file and log. */
+/** The relay's files: where it listens (nginx's socket, its control socket), the link nginx follows, its pid file and log. */
 export function shadowPaths(layout: StackLayout) {
   return {
     relaySocket: join(layout.socketDir, SHADOW_RELAY_SOCKET),
+    // Beside the sockets nginx reaches, but in a folder of its own that only this user can open.
+    controlSocket: join(layout.runtimeDir, 'relay', 'shadow-relay-control.sock'),
+    // In the state folder: the relay creates capture files there only; `capture` then copies one where asked.
+    captureDir: join(layout.stateDir, 'captures'),
     link: join(layout.socketDir, SHADOW_SOCKET),
     pidFile: layout.pidFile(SHADOW_RELAY),
     logFile: layout.logFile(SHADOW_RELAY),
@@ -55,7 +60,7 @@ async function relayCall(
   layout: StackLayout,
   call: { method: 'GET' | 'POST'; path: string; body?: string },
 ): Promise<RelayStatus> {
-  const answer = await deps.http({ socketPath: shadowPaths(layout).relaySocket }, { ...call, timeoutMs: 2_000 });
+  const answer = await deps.http({ socketPath: shadowPaths(layout).controlSocket }, { ...call, timeoutMs: 2_000 });
   if (answer.status !== 200) throw new Error(`the relay answered ${answer.status}: ${answer.body.slice(0, 200)}`);
   return JSON.parse(answer.body) as RelayStatus;
 }
@@ -77,6 +82,10 @@ export function relayProcess(deps: RuntimeDeps, layout: StackLayout, request: Sh
       ...inherited,
       SWC_NODE_PROJECT: join(layout.workspaceRoot, SWC_PROJECT),
       RELAY_SOCKET: paths.relaySocket,
+      RELAY_CONTROL_SOCKET: paths.controlSocket,
+      RELAY_CAPTURE_DIR: paths.captureDir,
+      // nginx lets no longer body through; the relay holds none longer either.
+      RELAY_MAX_BODY_BYTES: String(bodyLimitBytes(layout)),
       RELAY_TARGET_SOCKETS: replicaNumbers(replicas)
         .map((replica) => join(layout.socketDir, PREVIEW_LINK, replicaSocket(replica)))
         .join('\n'),
@@ -89,8 +98,14 @@ export function relayProcess(deps: RuntimeDeps, layout: StackLayout, request: Sh
     stopSignal: 'SIGTERM',
     match: { cmdline: [paths.main], env: { [STACK_ENV_MARKER]: layout.stateDir } },
     config: JSON.stringify({ main: paths.main, queueSize: request.queueSize, replicas }),
-    probe: { socketPath: paths.relaySocket, path: RELAY_STATUS_PATH, expect: 'ok' },
+    probe: { socketPath: paths.controlSocket, path: RELAY_STATUS_PATH, expect: 'ok' },
   };
+}
+
+/** The running stack's body limit (what its nginx lets through), or nginx's default. */
+function bodyLimitBytes(layout: StackLayout): number {
+  const read = readState(layout.stateFile);
+  return read.kind === 'ok' ? (read.state.running?.service.bodyLimitBytes ?? DEFAULT_RELAY_MAX_BODY_BYTES) : DEFAULT_RELAY_MAX_BODY_BYTES;
 }
 
 /** The plan without the relay, followed by the supervisor when it runs (true then: it stops the relay). */
@@ -248,42 +263,54 @@ const CAPTURE_POLL_MS = 250;
 const CAPTURE_PROGRESS_MS = 2_000;
 
 /**
- * `deploy:capture`: the relay writes the next `n` mirrored live bodies to `file`. With shadow off,
- * the mirror is turned on with 0% forwarded for the capture only, and off again afterwards.
+ * `deploy:capture`: the relay writes the next `n` mirrored live bodies to a new file of its capture
+ * folder (it writes nowhere else), which is then copied to `file` (by this process, as the user who
+ * asked) and removed. With shadow off, the mirror is turned on with 0% forwarded for the capture
+ * only, and off again afterwards.
  */
 export async function captureBodies(deps: RuntimeDeps, layout: StackLayout, request: CaptureRequest): Promise<CaptureResult> {
   const before = await shadowStatus(deps, layout);
   const shadowWasOff = !before.on || before.pid === null;
+  const name = `capture-${deps.clock.now()}-${randomBytes(4).toString('hex')}.jsonl`;
+  const relayFile = join(shadowPaths(layout).captureDir, name);
   if (shadowWasOff) await shadowOn(deps, layout, { percent: 0, queueSize: request.queueSize });
   try {
-    let status = await relayCall(deps, layout, {
-      method: 'POST',
-      path: RELAY_CAPTURE_PATH,
-      body: JSON.stringify({ file: request.file, n: request.n }),
-    });
+    let status = await relayCall(deps, layout, { method: 'POST', path: RELAY_CAPTURE_PATH, body: JSON.stringify({ name, n: request.n }) });
     const started = deps.clock.now();
     let reported = started;
+    let timedOut = false;
     for (;;) {
       const capture = status.capture;
       if (status.lastError?.startsWith('capture:'))
-        throw new DeployError('SHADOW_FAILED', `The relay could not write ${request.file} (${status.lastError}).`, {
-          hint: 'Give --out a file in a folder that exists and that you can write.',
+        throw new DeployError('SHADOW_FAILED', `The relay could not write ${relayFile} (${status.lastError}).`, {
+          hint: `Check that ${shadowPaths(layout).captureDir} is a folder of yours with room left.`,
         });
-      if (!capture || !capture.active)
-        return { file: request.file, n: request.n, captured: capture?.captured ?? 0, timedOut: false, shadowWasOff };
+      // Not active: every body is written and the file is closed.
+      if (!capture || !capture.active) {
+        try {
+          copyFileSync(relayFile, request.file);
+        } catch (error) {
+          throw new DeployError('SHADOW_FAILED', `Could not write ${request.file} (${(error as Error).message}).`, {
+            hint: 'Give --out a file in a folder that exists and that you can write.',
+          });
+        }
+        return { file: request.file, n: request.n, captured: capture?.captured ?? 0, timedOut, shadowWasOff };
+      }
       const now = deps.clock.now();
-      if (now - started >= request.timeoutMs) {
+      if (!timedOut && now - started >= request.timeoutMs) {
+        timedOut = true;
         status = await relayCall(deps, layout, { method: 'POST', path: RELAY_CAPTURE_PATH, body: JSON.stringify({ n: 0 }) });
-        return { file: request.file, n: request.n, captured: status.capture?.captured ?? 0, timedOut: true, shadowWasOff };
+        continue;
       }
       if (now - reported >= CAPTURE_PROGRESS_MS) {
         deps.progress(`captured ${capture.captured} of ${request.n} live bodies`);
         reported = now;
       }
-      await deps.clock.sleep(CAPTURE_POLL_MS);
+      await deps.clock.sleep(timedOut ? POLL_MS : CAPTURE_POLL_MS);
       status = await relayCall(deps, layout, { method: 'GET', path: RELAY_STATUS_PATH });
     }
   } finally {
+    rmSync(relayFile, { force: true });
     if (shadowWasOff) await shadowOff(deps, layout);
   }
 }

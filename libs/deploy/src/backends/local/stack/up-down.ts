@@ -57,6 +57,7 @@ import {
   type Started,
   colorRun,
   copyServiceBuild,
+  removeServiceCopy,
   logTail,
   probeReplica,
   requireServiceBuilt,
@@ -501,7 +502,8 @@ export async function stackDown(
   const notes: string[] = [];
   if (existsSync(layout.logDir)) saveNginxLogs(layout);
   const removedRuntimeDir = removeRuntimeDir(deps, layout);
-  if (processes.every((item) => item.result !== 'survived SIGKILL')) rmSync(layout.serviceCopyDir, { recursive: true, force: true });
+  if (processes.every((item) => item.result !== 'survived SIGKILL') && removeServiceCopy(layout) === 'not ours')
+    notes.push(`Left ${layout.serviceCopyDir} alone: it was not made by deploy:up.`);
   if (!removedRuntimeDir && existsSync(layout.runtimeDir)) notes.push(`Left ${layout.runtimeDir} alone: it is not this user's folder.`);
 
   const read = readState(layout.stateFile);

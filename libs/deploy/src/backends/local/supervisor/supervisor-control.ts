@@ -5,6 +5,7 @@ import { DeployError } from '../../../errors';
 import type { DeploymentSpec } from '../../../spec/deployment-spec';
 import type { StoppedProcess } from '../../backend';
 import { REPLICA_ENV_MARKER, STACK_ENV_MARKER, SUPERVISOR, type StackLayout, type SupervisedName, replicaName } from '../layout';
+import { LOCAL_NGINX_FILES } from '../../../render/nginx/nginx-site';
 import { NGINX_CONF, ROUTER_HOST, nginxArgs } from '../nginx/nginx-process';
 import { DEFAULT_STOP_TIMEOUT_MS, type ProcessCheck, readPidFile, removePidFile, stopProcess, writePidFile } from '../stack/processes';
 import { type ColorLaunch, type Started, appendLogHeader, colorEnv, logTail } from '../services/color-service';
@@ -87,6 +88,11 @@ export function nginxProcess(deps: RuntimeDeps, nginx: string, layout: StackLayo
     match: { cmdline: ['nginx', `-p ${layout.nginxPrefix}/`], env: {} },
     config: JSON.stringify({ nginx, conf: join(layout.nginxPrefix, NGINX_CONF), port }),
     probe: { host: ROUTER_HOST, port, path: '/health', expect: 'any-answer' },
+    // Its access and error logs (in its prefix): renamed when over their cap, then reopened.
+    ownLogs: {
+      files: [LOCAL_NGINX_FILES.accessLog, LOCAL_NGINX_FILES.errorLog].map((file) => join(layout.nginxPrefix, file)),
+      reopenSignal: 'SIGUSR1',
+    },
   };
 }
 

@@ -36,6 +36,8 @@ export const SupervisedProcess = z.strictObject({
   /** Changes when the process must be started anew (a release's new model); anything else in the plan may change freely. */
   config: z.string(),
   probe: HealthProbe.nullable(),
+  /** Logs the process writes itself (by name) besides its output, and the signal that makes it reopen them (nginx: SIGUSR1). */
+  ownLogs: z.strictObject({ files: z.array(z.string()), reopenSignal: z.literal('SIGUSR1') }).optional(),
 });
 export type SupervisedProcess = z.infer<typeof SupervisedProcess>;
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyTruncateIfOver, renameIfOver } from '../../../effects/log-files';
 import { connect } from 'node:net';
 import { setPriority } from 'node:os';
 import pino from 'pino';
@@ -72,8 +73,26 @@ export class Supervisor {
       });
     }
     setInterval(() => this.probeAll(), this.plan.policy.probeIntervalMs);
+    setInterval(() => this.rotateLogs(), LOG_CHECK_MS);
     this.log.info({ processes: this.plan.processes.map((item) => item.name) }, 'supervisor started');
     this.reconcile();
+  }
+
+  /** Every log of the stack over its cap: the processes' output, the logs nginx writes itself, this supervisor's own. */
+  private rotateLogs(): void {
+    for (const item of this.tracked.values()) {
+      try {
+        if (rotateProcessLogs(item.spec, item.report.pid).output) item.logOffset = 0;
+      } catch (error) {
+        this.log.warn({ process: item.spec.name, error: (error as Error).message }, 'could not rotate its logs');
+      }
+    }
+    try {
+      const own = ownOutputFile();
+      if (own) copyTruncateIfOver(own, MAX_STACK_LOG_BYTES);
+    } catch (error) {
+      this.log.warn({ error: (error as Error).message }, 'could not rotate its own log');
+    }
   }
 
   /** Brings what runs in line with the plan file. */
@@ -457,4 +476,35 @@ export function groupMembers(pgid: number): number[] {
       return false; // exited meanwhile
     }
   });
+}
+
+/** How often the logs are looked at, and what one may hold before it is rotated (one previous file is kept). */
+const LOG_CHECK_MS = 30_000;
+export const MAX_STACK_LOG_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A supervised process's logs over `maxBytes`: its output (the descriptor the supervisor gave it,
+ * O_APPEND) copy-truncated; the logs it writes itself (nginx's) renamed, and the process told to
+ * reopen them. `signal` is for tests.
+ */
+export function rotateProcessLogs(
+  spec: SupervisedProcess,
+  pid: number | null,
+  maxBytes = MAX_STACK_LOG_BYTES,
+  signal: (pid: number, signal: NodeJS.Signals) => void = (target, name) => process.kill(target, name),
+): { output: boolean; own: string[] } {
+  const output = copyTruncateIfOver(spec.logFile, maxBytes);
+  const own = spec.ownLogs ? renameIfOver(spec.ownLogs.files, maxBytes) : [];
+  if (own.length > 0 && pid !== null && spec.ownLogs) signal(pid, spec.ownLogs.reopenSignal);
+  return { output, own };
+}
+
+/** The file this process's stdout goes to (`up` starts the supervisor with its log as stdout), if it is one. */
+function ownOutputFile(): string | undefined {
+  try {
+    const target = readlinkSync('/proc/self/fd/1');
+    return target.startsWith('/') && statSync(target).isFile() ? target : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,8 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type Server, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus, createRelay, isPrediction } from './relay';
+import {
+  RELAY_CAPTURE_PATH,
+  RELAY_CONFIG_PATH,
+  RELAY_STATUS_PATH,
+  type RelayStatus,
+  createRelay,
+  isPrediction,
+  listenRelay,
+} from './relay';
 
 function listen(server: Server, socket: string): Promise<void> {
   return new Promise((resolve) => server.listen(socket, resolve));
@@ -83,12 +91,13 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
       queueSize: options.queueSize ?? 10,
       concurrency: options.concurrency ?? 2,
       timeoutMs: 60_000,
+      captureDir: join(dir, 'captures'),
       ...(options.random ? { random: options.random } : {}),
     });
-    const socket = join(dir, 'relay.sock');
-    await listen(relay.server, socket);
-    servers.push(relay.server);
-    return { socket, status: relay.status };
+    const sockets = { mirror: join(dir, 'relay.sock'), control: join(dir, 'control', 'relay-control.sock') };
+    await listenRelay(relay, sockets);
+    servers.push(relay.mirror, relay.control);
+    return { socket: sockets.mirror, control: sockets.control, status: relay.status };
   };
 
   it('answers 204 at once, then forwards the body with its request id and shadow header', async () => {
@@ -126,10 +135,10 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     for (let i = 0; i < 5; i += 1) await call(relay.socket, 'POST', '/predict', '{}');
     await until(async () => relay.status().forwarded === 2, 'two copies forwarded');
     expect(relay.status()).toMatchObject({ received: 5, sampledOut: 3 });
-    const changed = await call(relay.socket, 'POST', RELAY_CONFIG_PATH, '{"percent": 100}');
+    const changed = await call(relay.control, 'POST', RELAY_CONFIG_PATH, '{"percent": 100}');
     expect(JSON.parse(changed.body)).toMatchObject({ percent: 100 });
-    expect((await call(relay.socket, 'POST', RELAY_CONFIG_PATH, '{"percent": 101}')).status).toBe(422);
-    const status = JSON.parse((await call(relay.socket, 'GET', RELAY_STATUS_PATH)).body) as RelayStatus;
+    expect((await call(relay.control, 'POST', RELAY_CONFIG_PATH, '{"percent": 101}')).status).toBe(422);
+    const status = JSON.parse((await call(relay.control, 'GET', RELAY_STATUS_PATH)).body) as RelayStatus;
     expect(status).toMatchObject({ percent: 100, received: 5 });
   });
 
@@ -156,6 +165,87 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     expect(relay.status().failed).toBe(0);
   });
 
+  describe('who may drive it (the control routes) and where it may write', () => {
+    const startBoth = async (options: { maxBodyBytes?: number } = {}) => {
+      const target = join(dir, 'idle.sock');
+      const fake = createServer((_req, res) => res.writeHead(200).end('{}'));
+      await listen(fake, target);
+      const captureDir = join(dir, 'state', 'captures');
+      const relay = createRelay({
+        targetSockets: [target],
+        percent: 100,
+        queueSize: 10,
+        concurrency: 1,
+        timeoutMs: 60_000,
+        captureDir,
+        ...options,
+      });
+      const sockets = { mirror: join(dir, 'relay.sock'), control: join(dir, 'control', 'relay-control.sock') };
+      await listenRelay(relay, sockets);
+      servers.push(fake, relay.mirror, relay.control);
+      return { ...sockets, captureDir, status: relay.status };
+    };
+
+    it("nginx's socket (0666: its workers may be nobody) serves no control route; the control socket is 0600 in a 0700 folder", async () => {
+      const relay = await startBoth();
+      expect(statSync(relay.mirror).mode & 0o777).toBe(0o666);
+      for (const [method, path, body] of [
+        ['GET', RELAY_STATUS_PATH, ''],
+        ['POST', RELAY_CONFIG_PATH, '{"percent": 0}'],
+        ['POST', RELAY_CAPTURE_PATH, JSON.stringify({ file: join(dir, 'planted.jsonl'), name: 'planted.jsonl', n: 5 })],
+      ] as const) {
+        expect({ path, status: (await call(relay.mirror, method, path, body)).status }).toEqual({ path, status: 404 });
+      }
+      expect(relay.status()).toMatchObject({ percent: 100, capture: null });
+      expect(existsSync(join(dir, 'planted.jsonl'))).toBe(false);
+
+      expect(statSync(relay.control).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, 'control')).mode & 0o777).toBe(0o700);
+      expect((await call(relay.control, 'GET', RELAY_STATUS_PATH)).status).toBe(200);
+    });
+
+    it('writes a capture only to a new file of its own folder: no path, no existing file, no link followed', async () => {
+      const relay = await startBoth();
+      const outside = join(dir, 'outside.jsonl');
+      const refused = async (body: object) => (await call(relay.control, 'POST', RELAY_CAPTURE_PATH, JSON.stringify(body))).status;
+      // The API of 545c9de: any path the caller named.
+      expect(await refused({ file: outside, n: 5 })).toBe(422);
+      expect(await refused({ name: '../outside.jsonl', n: 5 })).toBe(422);
+      expect(await refused({ name: outside, n: 5 })).toBe(422);
+      expect(existsSync(outside)).toBe(false);
+
+      // A link planted where the capture will go is not followed (and nothing is written through it).
+      writeFileSync(outside, 'precious\n');
+      mkdirSync(relay.captureDir, { recursive: true, mode: 0o700 });
+      symlinkSync(outside, join(relay.captureDir, 'planted.jsonl'));
+      expect(await refused({ name: 'planted.jsonl', n: 5 })).toBe(409);
+      expect(readFileSync(outside, 'utf8')).toBe('precious\n');
+
+      const started = await call(relay.control, 'POST', RELAY_CAPTURE_PATH, JSON.stringify({ name: 'c1.jsonl', n: 2 }));
+      expect(started.status).toBe(200);
+      expect(await refused({ name: 'c1.jsonl', n: 2 })).toBe(409);
+      await call(relay.mirror, 'POST', '/predict', '{"features":[[1]]}');
+      await call(relay.mirror, 'POST', '/predict', '{"features":[[2]]}');
+      await until(async () => relay.status().capture?.active === false, 'the capture to be written and closed');
+      const file = join(relay.captureDir, 'c1.jsonl');
+      expect(relay.status().capture).toMatchObject({ file, n: 2, captured: 2 });
+      expect(readFileSync(file, 'utf8')).toBe('{"features":[[1]]}\n{"features":[[2]]}\n');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    });
+
+    it('holds no body over the limit (413, counted as dropped), and bounds what a control call may send', async () => {
+      const relay = await startBoth({ maxBodyBytes: 1024 });
+      const big = JSON.stringify({ features: [[1]], pad: 'x'.repeat(4096) });
+      expect((await call(relay.mirror, 'POST', '/predict', big)).status).toBe(413);
+      expect(relay.status()).toMatchObject({ received: 1, dropped: 1, queued: 0, forwarded: 0 });
+      expect(relay.status().lastError).toMatch(/over 1024 bytes/);
+      expect((await call(relay.control, 'POST', RELAY_CONFIG_PATH, JSON.stringify({ percent: 5, pad: 'x'.repeat(100_000) }))).status).toBe(
+        413,
+      );
+      expect(relay.status().percent).toBe(100);
+    });
+  });
+
   it('as on Kubernetes (loopback TCP, a Gateway mirror): forwards to a URL, marks the copy as shadow, answers and drops what is not a prediction', async () => {
     const seen: { url: string; headers: Record<string, unknown> }[] = [];
     const fake = createServer((req, res) => {
@@ -172,10 +262,12 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
       queueSize: 10,
       concurrency: 2,
       timeoutMs: 60_000,
+      captureDir: join(dir, 'captures'),
+      statusOnMirror: true,
     });
     const socket = join(dir, 'relay.sock');
-    await listen(relay.server, socket);
-    servers.push(fake, relay.server);
+    await listen(relay.mirror, socket);
+    servers.push(fake, relay.mirror);
     expect((await call(socket, 'POST', '/predict', '{"features":[[1]]}', { 'x-request-id': 'gw-1' })).status).toBe(204);
     expect((await call(socket, 'POST', '/v2/models/model/infer', '{}')).status).toBe(204);
     expect((await call(socket, 'GET', '/v2/models/model')).status).toBe(204);
@@ -187,6 +279,11 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     ]);
     expect(seen[0]?.headers['x-request-id']).toBe('gw-1');
     expect(relay.status()).toMatchObject({ received: 2, forwarded: 2, targetSockets: [`http://127.0.0.1:${port}`] });
+    // There (no control socket) the counters are read on the copies' way in, and nothing can be changed.
+    expect((await call(socket, 'GET', RELAY_STATUS_PATH)).status).toBe(200);
+    expect((await call(socket, 'POST', RELAY_CONFIG_PATH, '{"percent": 0}')).status).toBe(404);
+    expect((await call(socket, 'POST', RELAY_CAPTURE_PATH, '{"name": "c.jsonl", "n": 1}')).status).toBe(404);
+    expect(relay.status()).toMatchObject({ percent: 100, capture: null });
   });
 
   it('knows a prediction from the other requests a Gateway mirrors', () => {
