@@ -141,10 +141,10 @@ deployer_image() {
     return 0
   fi
   local live container image
-  live=$(compose exec -T "$ROUTER_SERVICE" readlink /run/mlbg/live.sock 2>/dev/null) || live=''
-  live=${live%.sock}
+  # nginx's live link points at the live color's folder of replica sockets (blue, green).
+  live=$(compose exec -T "$ROUTER_SERVICE" readlink /run/mlbg/live 2>/dev/null) || live=''
   [[ $live == blue || $live == green ]] ||
-    fail "cannot tell which color is live (nginx's live.sock), so not which image to run the deploy CLI from; set DEPLOY_CLI_IMAGE to a deployer image (by digest), or run this from a checkout (DEPLOY_CLI=host)."
+    fail "cannot tell which color is live (nginx's live link), so not which image to run the deploy CLI from; set DEPLOY_CLI_IMAGE to a deployer image (by digest), or run this from a checkout (DEPLOY_CLI=host)."
   container=$(compose ps -q "$COLOR_SERVICE_PREFIX$live" 2>/dev/null) || container=''
   image=$(docker inspect --format '{{.Image}}' "${container:-$COLOR_SERVICE_PREFIX$live}" 2>/dev/null) ||
     fail "cannot read the image of the live color's container ($COLOR_SERVICE_PREFIX$live); set DEPLOY_CLI_IMAGE to a deployer image (by digest)."

@@ -370,7 +370,7 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     let recreated = 0;
     let inspections = 0;
     const runner = recordingRunner([
-      { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: { stdout: 'blue.sock\n' } },
+      { match: (line) => line.endsWith('readlink /run/mlbg/live'), result: { stdout: 'blue\n' } },
       {
         match: (line) => line.includes('--force-recreate ml-service-green'),
         result: () => {
