@@ -1,3 +1,5 @@
+/** @jest-config-loader ts-node */
+// Node 22.18+ would load this file natively, as an ES module without __dirname: ts-node loads it, as it loads the other configs.
 /**
  * The Compose suite (`npx nx run compose-e2e:e2e`). Not named jest.config.ts, so the @nx/jest
  * plugin infers no `test` target: `nx affected -t test` on GitHub must not start containers; the

@@ -9,7 +9,7 @@ const FILES = ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.
 /** The parts of `docker-compose config` output these tests read. */
 interface ComposeService {
   container_name: string;
-  ports: { published: number; target: number }[];
+  ports: ({ published: number; target: number } | string)[];
   networks: Record<string, unknown>;
   volumes: string[];
   healthcheck?: { test: string[] };
@@ -36,9 +36,12 @@ describeWithBinary(DOCKER_COMPOSE, 'docker-compose')('real docker-compose config
     expect(services['ml-service-green'].container_name).toBe('ml-service-green');
     expect(services.nginx.container_name).toBe('ml-nginx');
     expect(config.networks['ml-network']).toEqual({ name: 'ml-network', driver: 'bridge' });
-    const ports = (service: string) => services[service].ports.map((p) => `${p.published}:${p.target}`);
-    expect(ports('ml-service-blue')).toEqual(['8081:8081']);
-    expect(ports('ml-service-green')).toEqual(['8082:8082']);
+    // docker-compose v1 prints a port with a host address as a string (`127.0.0.1:8081:8081/tcp`), others as objects.
+    const ports = (service: string) =>
+      services[service].ports.map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${p.published}:${p.target}`));
+    // The colors on loopback only (the spec's compose.colorPortsAddress); nginx on every interface.
+    expect(ports('ml-service-blue')).toEqual(['127.0.0.1:8081:8081']);
+    expect(ports('ml-service-green')).toEqual(['127.0.0.1:8082:8082']);
     expect(ports('nginx')).toEqual(['80:80']);
     for (const service of Object.values(services)) expect(Object.keys(service.networks)).toEqual(['ml-network']);
   });
