@@ -9,7 +9,7 @@
 # which, holding the stack's lock (so no manual switch can slip in), recreates only the idle
 # color on the new image with the live color's model (BLUE_MODEL/GREEN_MODEL in .env), waits
 # until it is healthy and on /preview/, runs the switch's gates (health, a real prediction, the
-# same input signature as the live color), moves live.sock with one rename (no nginx reload),
+# same input signature as the live color), moves the live route's links with renames (no nginx reload),
 # verifies through nginx, and writes every step to the history. If the switch does not happen,
 # the idle color is put back on what it ran before. `deploy rollback --backend=compose` (or this
 # script's CLI with `rollback`) undoes a deploy, as after any switch.
@@ -141,10 +141,10 @@ deployer_image() {
     return 0
   fi
   local live container image
-  live=$(compose exec -T "$ROUTER_SERVICE" readlink /run/mlbg/live.sock 2>/dev/null) || live=''
-  live=${live%.sock}
+  # nginx's live link points at the live color's folder of replica sockets (blue, green).
+  live=$(compose exec -T "$ROUTER_SERVICE" readlink /run/mlbg/live 2>/dev/null) || live=''
   [[ $live == blue || $live == green ]] ||
-    fail "cannot tell which color is live (nginx's live.sock), so not which image to run the deploy CLI from; set DEPLOY_CLI_IMAGE to a deployer image (by digest), or run this from a checkout (DEPLOY_CLI=host)."
+    fail "cannot tell which color is live (nginx's live link), so not which image to run the deploy CLI from; set DEPLOY_CLI_IMAGE to a deployer image (by digest), or run this from a checkout (DEPLOY_CLI=host)."
   container=$(compose ps -q "$COLOR_SERVICE_PREFIX$live" 2>/dev/null) || container=''
   image=$(docker inspect --format '{{.Image}}' "${container:-$COLOR_SERVICE_PREFIX$live}" 2>/dev/null) ||
     fail "cannot read the image of the live color's container ($COLOR_SERVICE_PREFIX$live); set DEPLOY_CLI_IMAGE to a deployer image (by digest)."

@@ -161,6 +161,24 @@ function ColorCard(props: { color: Color; status: ColorStatus | null; detail: Co
           {status ? `${status.process}${status.pid ? ` (pid ${status.pid})` : ''}${status.container ? ` (${status.container})` : ''}` : '–'}
           {status?.url && <span class="muted"> {status.url}</span>}
         </dd>
+        {status?.replicaList && (
+          <>
+            <dt>replicas</dt>
+            <dd data-testid={`replicas-${color}`}>
+              {status.replicas ? `${status.replicas.ready}/${status.replicas.desired} healthy` : ''}
+              <ul class="replicas">
+                {status.replicaList.map((replica) => (
+                  <li key={replica.name} class={replica.health.ok ? 'ok' : 'bad'} data-testid={`replica-${replica.name}`}>
+                    {replica.name}
+                    {replica.pid ? ` pid ${replica.pid}` : ''} · {replica.phase ?? replica.process} ·{' '}
+                    {replica.health.ok ? (replica.health.version ?? 'ok') : (replica.health.error ?? replica.health.status ?? 'no answer')}
+                    {replica.restarts !== null ? ` · ${replica.restarts} restart(s)` : ''}
+                  </li>
+                ))}
+              </ul>
+            </dd>
+          </>
+        )}
         {detail && (
           <>
             <dt>uptime</dt>

@@ -27,7 +27,7 @@ export {
   TensorSignature,
 } from './signature';
 export type { NumericInputDatatype } from './signature';
-export { ROUTE_MOVE_BOUND_MS, ROUTE_SOCKET_NAME, ROUTER_CONNECTIONS } from './router-connections';
+export { ROUTE_MOVE_BOUND_MS, ROUTE_LINK_NAME, ROUTER_CONNECTIONS } from './router-connections';
 export { appRouter } from './trpc';
 export type { AppRouter, ModelProcedures, TrpcContext } from './trpc';
 export {
@@ -102,6 +102,7 @@ export {
   ReleaseSwitchFailure,
   ShadowResult,
   StartedColor,
+  StartedReplica,
   StoppedProcess,
   SwitchOutcome,
   SwitchResult,
@@ -117,6 +118,7 @@ export {
   ProcessPhase,
   ProcessState,
   RelayStatus,
+  ReplicaStatus,
   RouterStatus,
   ShadowStatus,
   StatusResult,

@@ -5,12 +5,10 @@
  * - nginx closes an idle kept connection after `ROUTER_KEEPALIVE_TIMEOUT_MS`; a color closes one
  *   only after `COLOR_KEEP_ALIVE_TIMEOUT_MS`, which is longer. So nginx never sends a request on a
  *   connection the color is closing (the race a reload loses POSTs to).
- * - nginx names the socket link a request went through in `ROUTE_SOCKET_HEADER` (`preview.sock`),
- *   or, when it can not know which of several links it used, a pattern of them: the live route
- *   round-robins over the canary's slot links and sends `live-slot-*.sock`. A color that finds
- *   that link (or any link of the pattern) no longer points at its own socket answers with
- *   `Connection: close`, and nginx drops the connection instead of keeping it. The color reads
- *   the links at most once per `LINK_CHECK_INTERVAL_MS`.
+ * - nginx names the route link a request went through in `ROUTE_SOCKET_HEADER` (`preview`,
+ *   `live-slot-07`). A replica that finds that link no longer points at its color's folder answers
+ *   with `Connection: close`, and nginx drops the connection instead of keeping it. The replica
+ *   reads the links at most once per `LINK_CHECK_INTERVAL_MS`.
  */
 export const ROUTER_CONNECTIONS = {
   /** nginx `keepalive_timeout` in each upstream (idle kept connection). */
@@ -24,7 +22,7 @@ export const ROUTER_CONNECTIONS = {
   ROUTER_KEEPALIVE_TIME_S: 60,
   /** How stale a color's view of a socket link may be. */
   LINK_CHECK_INTERVAL_MS: 100,
-  /** The request header nginx sets to the socket link's file name. */
+  /** The request header nginx sets to the route link's file name. */
   ROUTE_SOCKET_HEADER: 'x-mlbg-socket',
 } as const;
 
@@ -36,8 +34,5 @@ export const ROUTER_CONNECTIONS = {
  */
 export const ROUTE_MOVE_BOUND_MS = ROUTER_CONNECTIONS.LINK_CHECK_INTERVAL_MS + ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS;
 
-/**
- * A socket link name nginx may send: a plain file name ending in `.sock` (never a path), or a
- * pattern with one `*` standing for any run of characters (`live-slot-*.sock`).
- */
-export const ROUTE_SOCKET_NAME = /^[a-z0-9][a-z0-9._-]*(\*[a-z0-9._-]*)?\.sock$/;
+/** A route link name nginx may send: a plain file name, never a path (`live-slot-07`, `preview`). */
+export const ROUTE_LINK_NAME = /^[a-z0-9][a-z0-9._-]*$/;

@@ -1,6 +1,7 @@
 export {
   DEFAULT_BODY_LIMIT_BYTES,
   DEFAULT_COLORS,
+  DEFAULT_PROXY_RETRY,
   DEFAULT_PROXY_TIMEOUTS,
   DEFAULT_DEPLOYMENT_SPEC,
   DEFAULT_MAX_BATCH_ROWS,
@@ -9,6 +10,7 @@ export {
   DEFAULT_ROUTER_CONTAINER,
   DEFAULT_ROUTER_IMAGE,
   DEFAULT_ROUTER_PORT,
+  DEFAULT_REPLICAS,
   DEFAULT_SUPERVISOR,
   DEPLOYMENT_SPEC_PATH,
   DeploymentOverrides,
@@ -36,14 +38,17 @@ export {
 } from './render';
 export type { GeneratedFile, NginxFiles, NginxSite, RouterErrorCode } from './render';
 export {
-  CANARY_SOCKET,
+  CANARY_LINK,
   COMPOSE_SOCKET_DIR,
   DEFAULT_LIVE_SLOTS,
   INITIAL_LIVE_COLOR,
-  LIVE_SOCKET,
-  PREVIEW_SOCKET,
-  colorSocket,
-  liveSlotSocket,
+  LIVE_LINK,
+  PREVIEW_LINK,
+  colorFolder,
+  colorReplicaSocket,
+  liveSlotLink,
+  replicaNumbers,
+  replicaSocket,
 } from './spec/sockets';
 export { findStaleFiles, renderCommittedFiles } from './render/committed-files';
 export { runCli } from './cli/run';

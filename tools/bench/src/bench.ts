@@ -100,7 +100,14 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
         `Starting the local stack (both colors and nginx) through the deploy library, LOG_LEVEL=${options.logLevel}${options.serviceRoot ? `, from ${options.serviceRoot}` : ''}...`,
       );
       const serviceRoot = options.serviceRoot ? resolve(options.serviceRoot) : WORKSPACE_ROOT;
-      const stack = await startServiceStack({ workspaceRoot: serviceRoot, logLevel: options.logLevel, progress: () => undefined });
+      // One process per color against the one-process baseline, as the reference was measured; the
+      // replicas' scaling is `bench:replicas`.
+      const stack = await startServiceStack({
+        workspaceRoot: serviceRoot,
+        logLevel: options.logLevel,
+        progress: () => undefined,
+        replicas: 1,
+      });
       cleanups.push(async () => {
         io.progress('Stopping the local stack...');
         await stack.stop();

@@ -11,9 +11,6 @@ const START_TIMEOUT_MS = 30_000;
 /** The service's build, as `deploy:up` and the Dockerfile run it. */
 const SERVICE_MAIN = 'dist/apps/model-service/src/main.js';
 
-/** The service's socket in its folder, which its nginx's `live.sock` points at. */
-const SERVICE_SOCKET = 'blue.sock';
-
 /** A model-service process and a bare baseline, both on one model of their own, each reached directly and through an nginx of its own. */
 export interface OwnModelPair {
   readonly model: string;
@@ -36,7 +33,7 @@ export async function startOwnModelPair(options: {
   nginx: string;
 }): Promise<OwnModelPair> {
   const dir = mkdtempSync(join(tmpdir(), 'mlbg-bench-own-model-'));
-  const { socketDir, prefix } = routerFolders(dir);
+  const { socketDir, prefix, replicaSocketPath } = routerFolders(dir);
   const modelPath = resolve(options.workspaceRoot, options.model);
   const [servicePort, serviceRouterPort, baselinePort, baselineRouterPort] = await freePorts(4);
   let service: Child | undefined;
@@ -57,7 +54,7 @@ export async function startOwnModelPair(options: {
         MODEL_PATH: modelPath,
         PORT: String(servicePort),
         HOST: '127.0.0.1',
-        SOCKET_PATH: join(socketDir, SERVICE_SOCKET),
+        SOCKET_PATH: replicaSocketPath(1),
         LOG_LEVEL: options.logLevel,
         COLOR: 'blue',
       },
@@ -72,7 +69,6 @@ export async function startOwnModelPair(options: {
       workspaceRoot: options.workspaceRoot,
       nginx: options.nginx,
       socketDir,
-      socketName: SERVICE_SOCKET,
       prefix,
       port: serviceRouterPort,
       name: `nginx of the service on ${options.model}`,

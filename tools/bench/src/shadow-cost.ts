@@ -3,10 +3,10 @@
  * stack's nginx (POST /predict, 3 rows, keep-alive clients), in turn with shadow off, on (the idle
  * color answering), on with an idle color that answers 50 ms late, and on with one that never
  * answers, in alternating rounds; medians, ratios against "off" in the same run. The slow and dead idle colors are
- * small servers of the bench's own, put behind `preview.sock` for their case only.
+ * small servers of the bench's own, put behind the `preview` link for their case only.
  */
 import { type Color, otherColor } from '@mlbg/contract';
-import { stackLayout } from '@mlbg/deploy';
+import { DEFAULT_REPLICAS, PREVIEW_LINK, replicaNumbers, replicaSocket, stackLayout } from '@mlbg/deploy';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -19,6 +19,8 @@ const WORKSPACE_ROOT = resolve(__dirname, '../../..');
 const SECONDS = Number(process.env['SHADOW_BENCH_SECONDS'] ?? 5);
 const CONNECTIONS = Number(process.env['SHADOW_BENCH_CONNECTIONS'] ?? 16);
 const LATE_MS = 50;
+/** Replicas per color, as the committed spec runs them; each stand-in color has as many. */
+const REPLICAS = DEFAULT_REPLICAS.perColor;
 /** Rounds of all cases, alternating, so drift of a shared machine spreads over every case; medians reported. */
 const ROUNDS = Number(process.env['SHADOW_BENCH_ROUNDS'] ?? 2);
 const WARM_UP_SECONDS = 3;
@@ -62,8 +64,15 @@ async function fakeIdle(socket: string, delayMs: number | 'never'): Promise<Serv
   return server;
 }
 
+/** An idle color of stand-ins: a folder with one of them on each replica's socket, as the relay reaches a color. */
+async function fakeIdleColor(folder: string, delayMs: number | 'never'): Promise<Server[]> {
+  mkdirSync(folder, { recursive: true });
+  return Promise.all(replicaNumbers(REPLICAS).map((number) => fakeIdle(join(folder, replicaSocket(number)), delayMs)));
+}
+
+/** Moves the preview link (what the relay forwards to) to a color's folder or a stand-ins' folder. */
 function pointPreview(socketDir: string, target: string): void {
-  const link = join(socketDir, 'preview.sock');
+  const link = join(socketDir, PREVIEW_LINK);
   rmSync(`${link}.bench`, { force: true });
   symlinkSync(target, `${link}.bench`);
   renameSync(`${link}.bench`, link);
@@ -73,12 +82,12 @@ async function main(): Promise<void> {
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   const load0 = loadavg()[0] ?? 0;
   progress(`bench:shadow: starting the stack (load average ${load0.toFixed(2)})`);
-  const stack = await startServiceStack({ workspaceRoot: WORKSPACE_ROOT, logLevel: 'warn', progress });
+  const stack = await startServiceStack({ workspaceRoot: WORKSPACE_ROOT, logLevel: 'warn', progress, replicas: REPLICAS });
   const { socketDir } = stackLayout(WORKSPACE_ROOT, stack.stateDir, tmpdir());
   const idleColor: Color = otherColor(stack.live);
   const fakes = {
-    late: await fakeIdle(join(socketDir, 'bench-late.sock'), LATE_MS),
-    dead: await fakeIdle(join(socketDir, 'bench-dead.sock'), 'never'),
+    late: await fakeIdleColor(join(socketDir, 'bench-late'), LATE_MS),
+    dead: await fakeIdleColor(join(socketDir, 'bench-dead'), 'never'),
   };
   const load = await LoadGenerator.start();
   const shadowCli = (...argv: string[]) => deploy(WORKSPACE_ROOT, stack.stateDir, ['shadow', ...argv], progress);
@@ -94,7 +103,7 @@ async function main(): Promise<void> {
     });
     const order = Array.from({ length: ROUNDS }, (_, round) => (round % 2 === 0 ? CASES : [...CASES].reverse())).flat();
     for (const item of order) {
-      pointPreview(socketDir, item.idle === 'color' ? `${idleColor}.sock` : `bench-${item.idle}.sock`);
+      pointPreview(socketDir, item.idle === 'color' ? idleColor : `bench-${item.idle}`);
       const switched = await shadowCli(item.shadow ? 'on' : 'off');
       if (!switched.ok) throw new Error(`deploy shadow ${item.shadow ? 'on' : 'off'} failed: ${JSON.stringify(switched.error)}`);
       progress(`  ${item.name}: ${SECONDS} s, ${CONNECTIONS} connections`);
@@ -119,10 +128,10 @@ async function main(): Promise<void> {
       rows.push({ case: item, result, relay });
     }
   } finally {
-    pointPreview(socketDir, `${idleColor}.sock`);
+    pointPreview(socketDir, idleColor);
     await shadowCli('off');
     await load.close();
-    for (const server of Object.values(fakes)) server.close();
+    for (const server of Object.values(fakes).flat()) server.close();
     await stack.stop();
   }
 

@@ -62,14 +62,20 @@ describe('the compose files and the image agree', () => {
     expect(Object.fromEntries(envOf(runtime.instructions))['PORT']).toBe(String(ORIGINAL.blue.port));
   });
 
-  it.each(COLORS)('%s puts its socket in the shared volume, in the folder the image gives the node user', (color) => {
-    const service = colorService(color);
-    const socketDir = posix.dirname(service.environment?.['SOCKET_PATH'] ?? '');
-    expect(socketDir).toBe('/run/mlbg');
-    expect(volumesOf(service)).toEqual([`ml-sockets:${socketDir}`]);
-    expect(runtime.instructions.some((i) => i.keyword === 'RUN' && i.args.includes(`chown node:node ${socketDir}`))).toBe(true);
-    expect(volumesOf(readComposeFile('docker-compose.yml').services['nginx'])).toContain(`ml-sockets:${socketDir}`);
-  });
+  it.each(COLORS)(
+    "%s puts each replica's socket in its color's folder of the shared volume, in the folder the image gives the node user",
+    (color) => {
+      const replicas = Object.entries(readComposeFile(`docker-compose.${color}.yml`).services).filter(([name]) => name !== 'nginx');
+      expect(replicas.map(([name]) => name)).toEqual([SERVICE[color], `${SERVICE[color]}-2`]);
+      const socketDir = '/run/mlbg';
+      for (const [index, [, service]] of replicas.entries()) {
+        expect(service.environment?.['SOCKET_PATH']).toBe(`${socketDir}/${color}/r${index + 1}.sock`);
+        expect(volumesOf(service)).toEqual([`ml-sockets:${socketDir}`]);
+      }
+      expect(runtime.instructions.some((i) => i.keyword === 'RUN' && i.args.includes(`chown node:node ${socketDir}`))).toBe(true);
+      expect(volumesOf(readComposeFile('docker-compose.yml').services['nginx'])).toContain(`ml-sockets:${socketDir}`);
+    },
+  );
 
   it.each(COLORS)('%s builds this Dockerfile, and a deploy can set its image through its own variable', (color) => {
     const service = colorService(color);
@@ -112,21 +118,32 @@ describeWhen(compose !== undefined, '`docker-compose` or `docker compose`')(
       config = composeConfig(compose as string[]);
     });
 
-    it('has the stack of the original README: two colors and nginx on one network', () => {
-      expect(Object.keys(config.services).sort()).toEqual(['ml-service-blue', 'ml-service-green', 'nginx']);
+    it('has the stack of the original README: two colors (of two replicas each, the first on the original port) and nginx on one network', () => {
+      expect(Object.keys(config.services).sort()).toEqual([
+        'ml-service-blue',
+        'ml-service-blue-2',
+        'ml-service-green',
+        'ml-service-green-2',
+        'nginx',
+      ]);
       expect(
         Object.fromEntries(
           Object.entries(config.services).map(([name, service]) => [name, [service.container_name, portsOf(service), networksOf(service)]]),
         ),
       ).toEqual({
         'ml-service-blue': ['ml-service-blue', ['127.0.0.1:8081:8081'], ['ml-network']],
+        'ml-service-blue-2': ['ml-service-blue-2', [], ['ml-network']],
         'ml-service-green': ['ml-service-green', ['127.0.0.1:8082:8082'], ['ml-network']],
+        'ml-service-green-2': ['ml-service-green-2', [], ['ml-network']],
         nginx: ['ml-nginx', ['80:80'], ['ml-network']],
       });
-      for (const color of COLORS) expect(config.services[SERVICE[color]].healthcheck?.test.join(' ')).toContain('/health');
+      for (const name of Object.keys(config.services).filter((name) => name !== 'nginx'))
+        expect(config.services[name]?.healthcheck?.test.join(' ')).toContain('/health');
       expect(config.services['nginx'].depends_on).toMatchObject({
         'ml-service-blue': { condition: 'service_healthy' },
+        'ml-service-blue-2': { condition: 'service_healthy' },
         'ml-service-green': { condition: 'service_healthy' },
+        'ml-service-green-2': { condition: 'service_healthy' },
       });
     });
 

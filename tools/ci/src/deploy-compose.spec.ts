@@ -132,7 +132,7 @@ describe('scripts/deploy_compose.sh (fake docker and node)', () => {
     it("refuses to run a CLI when it can not tell the live color's image (and never falls back to the candidate)", () => {
       const fake = server as FakeServer;
       plugin();
-      rmSync(join(fake.state, 'sockets', 'live.sock'));
+      rmSync(join(fake.state, 'sockets', 'live'));
       const result = fake.deploy([IMAGE], { DEPLOY_CLI: 'container', DOCKER_HOST: `unix://${socket}` });
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('DEPLOY_CLI_IMAGE');

@@ -10,6 +10,8 @@ const COLORS = [
   { color: 'blue', container: 'ml-service-blue', port: 8081, version: 'v1.0.0' },
   { color: 'green', container: 'ml-service-green', port: 8082, version: 'v1.1.0' },
 ] as const;
+/** Every replica's container: the first keeps the original's name. */
+const REPLICA_CONTAINERS = ['ml-service-blue', 'ml-service-blue-2', 'ml-service-green', 'ml-service-green-2'];
 /** Build and test tools, and typescript (only @trpc/server's peer dependency, for its types): none belongs in the image. */
 const DEV_ONLY = ['nx', '@nx', 'jest', 'ts-jest', '@swc', '@playwright', 'eslint', 'autocannon', 'typescript'];
 /** `up --build` builds the image twice (one tag per color; the second from the layer cache). Measured: 100 s here from an empty cache. */
@@ -31,17 +33,33 @@ describe('the seed quick start, on a real engine', () => {
     BUILD_TIMEOUT_MS + 10_000,
   );
 
-  it('`ps` shows both colors healthy and nginx up', async () => {
-    // nginx depends on both colors being healthy, so `up` returned after that; `ps` must agree.
+  it('`ps` shows both colors healthy, every replica of each (ml-service-blue, ml-service-blue-2, ...), and nginx up', async () => {
+    // nginx depends on every replica being healthy, so `up` returned after that; `ps` must agree.
     await waitUntil('ps shows both colors healthy', healthVerdictMs(), async () => {
       const ps = await compose(['ps']);
       return ps.status === 0 &&
-        /ml-service-blue .*Up \(healthy\)/.test(ps.stdout) &&
-        /ml-service-green .*Up \(healthy\)/.test(ps.stdout) &&
+        REPLICA_CONTAINERS.every((container) => new RegExp(`${container} .*Up \\(healthy\\)`).test(ps.stdout)) &&
         /ml-nginx .*Up/.test(ps.stdout)
         ? true
         : ps.stdout;
     });
+  });
+
+  it("each replica listens on its own socket in the shared volume, in its color's folder", async () => {
+    for (const [container, socket] of [
+      ['ml-service-blue', '/run/mlbg/blue/r1.sock'],
+      ['ml-service-blue-2', '/run/mlbg/blue/r2.sock'],
+      ['ml-service-green', '/run/mlbg/green/r1.sock'],
+      ['ml-service-green-2', '/run/mlbg/green/r2.sock'],
+    ] as const) {
+      expect([container, await dockerOk(['exec', 'ml-nginx', 'sh', '-c', `test -S ${socket} && echo socket`])]).toEqual([
+        container,
+        'socket',
+      ]);
+    }
+    expect(await dockerOk(['exec', 'ml-nginx', 'readlink', '/run/mlbg/live'])).toBe('blue');
+    expect(await dockerOk(['exec', 'ml-nginx', 'readlink', '/run/mlbg/live-slot-07'])).toBe('blue');
+    expect(await dockerOk(['exec', 'ml-nginx', 'readlink', '/run/mlbg/preview'])).toBe('green');
   });
 
   it.each(COLORS)('`curl http://localhost:$port/health` answers $color, $version', async ({ color, port, version }) => {
@@ -78,7 +96,7 @@ describe('the seed quick start, on a real engine', () => {
     });
   });
 
-  it.each(COLORS)('$container runs as the non-root user node, on a read-only root filesystem', async ({ container }) => {
+  it.each(REPLICA_CONTAINERS)('%s runs as the non-root user node, on a read-only root filesystem', async (container) => {
     expect(await dockerOk(['exec', container, 'id', '-u'])).toBe('1000');
     expect(await dockerOk(['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}}', container])).toBe('true');
     const write = await docker(['exec', container, 'sh', '-c', 'touch /app/written-at-run-time']);

@@ -19,8 +19,40 @@ describe('restarts keep the live route', () => {
     recordTiming('restart nginx until it answers', Date.now() - started);
     expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
     expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'blue', version: 'v1.0.0' });
-    expect(await dockerOk(['exec', 'ml-nginx', 'readlink', '/run/mlbg/live.sock'])).toBe('green.sock');
+    expect(await dockerOk(['exec', 'ml-nginx', 'readlink', '/run/mlbg/live'])).toBe('green');
   });
+
+  it(
+    "a killed replica of the LIVE color (SIGKILL to its process) is restarted by its policy, and not one of 32 keep-alive clients' requests fails: nginx passes them to its sibling",
+    async () => {
+      const before = Number(await dockerOk(['inspect', '--format', '{{.RestartCount}}', 'ml-service-green']));
+      const pid = await dockerOk(['inspect', '--format', '{{.State.Pid}}', 'ml-service-green']);
+      const load = startLoad(80, 32);
+      // Answers before the kill, so the kill falls in the middle of the load.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const started = Date.now();
+      const kill = await exec(process.getuid?.() === 0 ? 'kill' : 'sudo', [...(process.getuid?.() === 0 ? [] : ['kill']), '-KILL', pid], {
+        timeoutMs: 10_000,
+      });
+      expect(kill.status).toBe(0);
+      await waitUntil('ml-service-green restarted by its policy and healthy again', healthVerdictMs(), async () => {
+        const state = await dockerOk([
+          'inspect',
+          '--format',
+          '{{.RestartCount}} {{.State.Status}} {{.State.Health.Status}}',
+          'ml-service-green',
+        ]);
+        return state === `${before + 1} running healthy` ? true : state;
+      });
+      recordTiming('killed live replica until restarted and healthy', Date.now() - started);
+      const report = await load.stop();
+      recordTiming('kill -9 of a live replica under load', Date.now() - started, `${report.requests} requests, ${report.failed} failed`);
+      expect(report.requests).toBeGreaterThan(500);
+      expect(report.failures).toEqual([]);
+      expect(report.byColorVersion).toEqual({ 'green v1.1.0': report.requests });
+    },
+    healthVerdictMs() + 30_000,
+  );
 
   it(
     'a killed color container (SIGKILL to its process) is restarted by `restart: unless-stopped`, while live traffic on the other color loses nothing',

@@ -1,6 +1,6 @@
 import { compose, dockerOk } from './support/exec';
 
-/** What the seed's files create: three containers, the socket volume and the ml-network network. */
+/** What the files create: nginx and every replica's container, the socket volume and the ml-network network. */
 describe('`docker-compose ... down -v`', () => {
   it('leaves no container, volume or network of the stack', async () => {
     const down = await compose(['down', '-v']);

@@ -46,9 +46,10 @@ test.describe('switching live traffic', () => {
 
   test('a switch to a stopped color is refused, changes nothing, and live traffic is unaffected', async ({ request, stack }) => {
     const before = await stack.status();
-    const greenPid = before.colors?.green.pid;
-    expect(greenPid).toBeTruthy();
-    process.kill(greenPid as number, 'SIGTERM');
+    // Every replica of it: one stopped replica is answered for by its sibling.
+    const greenPids = (before.colors?.green.replicaList ?? []).map((replica) => replica.pid);
+    expect(greenPids.length).toBeGreaterThan(0);
+    for (const pid of greenPids) process.kill(pid as number, 'SIGTERM');
     await expect
       .poll(async () => (await request.get(`${stack.color('green')}/health`).catch(() => undefined))?.status() ?? 0)
       .not.toBe(200);

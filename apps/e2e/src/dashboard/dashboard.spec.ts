@@ -67,6 +67,11 @@ test.describe("the dashboard (deploy dashboard, in Chromium, on the suite's stac
     await expect(page.getByTestId('version-green')).toHaveText(V2);
     await expect(page.getByTestId('route-live')).toHaveText('blue');
     await expect(page.getByTestId('timeline').getByTestId('history-entry').first()).toBeVisible();
+    // Each replica of a color: its pid, its supervisor's phase, its version and restarts.
+    await expect(page.getByTestId('replicas-blue')).toContainText('2/2 healthy');
+    await expect(page.getByTestId('replica-blue-2')).toContainText(
+      new RegExp(`blue-2 pid \\d+ · ready · ${V1.replace(/\./g, '\\.')} · \\d+ restart`),
+    );
 
     await page.getByRole('button', { name: '1 min' }).click();
     await expect(page.getByRole('button', { name: '1 min' })).toHaveAttribute('aria-pressed', 'true');

@@ -45,7 +45,8 @@ export class Stack {
   /** Puts the stack back as `up` left it: blue (v1.0.0) live, green (v1.1.0) on the preview. */
   async reset(): Promise<void> {
     const status = await this.status();
-    if (status.colors?.green.model !== MODELS.v2 || status.colors.green.pid === null) {
+    const green = status.colors?.green;
+    if (green?.model !== MODELS.v2 || green.pid === null || (green.replicaList ?? []).some((replica) => replica.pid === null)) {
       if (status.live === 'green') expect((await this.switchTo('blue')).ok).toBe(true);
       expect((await this.run('release', `--model=${MODELS.v2}`, '--color=green')).ok).toBe(true);
     }

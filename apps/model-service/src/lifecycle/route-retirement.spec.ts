@@ -1,12 +1,12 @@
 import { ROUTER_CONNECTIONS } from '@mlbg/contract';
-import { mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRouteRetirement } from './route-retirement';
 
 const HEADER = ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER;
 
-describe('createRouteRetirement (real symlinks in a temporary socket folder)', () => {
+describe('createRouteRetirement (real symlinks to color folders in a temporary socket folder)', () => {
   let folder: string;
   let time = 0;
   const now = () => time;
@@ -14,53 +14,43 @@ describe('createRouteRetirement (real symlinks in a temporary socket folder)', (
     symlinkSync(target, join(folder, `${link}.next`));
     renameSync(join(folder, `${link}.next`), join(folder, link));
   };
+  const replica = (color: string, number: number) => createRouteRetirement({ socketPath: join(folder, color, `r${number}.sock`), now });
   beforeEach(() => {
     folder = mkdtempSync(join(tmpdir(), 'mlbg-retire-'));
+    for (const color of ['blue', 'green']) mkdirSync(join(folder, color));
     time = 0;
   });
   afterEach(() => rmSync(folder, { recursive: true, force: true }));
 
-  it('keeps a connection while its link points at this color, and retires it within the check interval after the link moves', () => {
-    point('live.sock', 'blue.sock');
-    const retired = createRouteRetirement({ socketPath: join(folder, 'blue.sock'), now });
-    expect(retired({ [HEADER]: 'live.sock' })).toBe(false);
-    point('live.sock', 'green.sock');
+  it("keeps a connection while its link points at the replica's color folder, and retires it within the check interval after the link moves", () => {
+    point('live-slot-07', 'blue');
+    const retired = replica('blue', 1);
+    expect(retired({ [HEADER]: 'live-slot-07' })).toBe(false);
+    point('live-slot-07', 'green');
     time += ROUTER_CONNECTIONS.LINK_CHECK_INTERVAL_MS - 1;
-    expect(retired({ [HEADER]: 'live.sock' })).toBe(false); // still the cached view
+    expect(retired({ [HEADER]: 'live-slot-07' })).toBe(false); // still the cached view
     time += 1;
-    expect(retired({ [HEADER]: 'live.sock' })).toBe(true);
-    const green = createRouteRetirement({ socketPath: join(folder, 'green.sock'), now });
-    expect(green({ [HEADER]: 'live.sock' })).toBe(false);
+    expect(retired({ [HEADER]: 'live-slot-07' })).toBe(true);
+    expect(replica('green', 2)({ [HEADER]: 'live-slot-07' })).toBe(false);
   });
 
-  it('retires connections through a canary slot link or a link that is gone, one name at a time', () => {
-    point('slot-03.sock', 'green.sock');
-    point('slot-04.sock', 'blue.sock');
-    const retired = createRouteRetirement({ socketPath: join(folder, 'blue.sock'), now });
-    expect(retired({ [HEADER]: 'slot-03.sock' })).toBe(true);
-    expect(retired({ [HEADER]: 'slot-04.sock' })).toBe(false);
-    expect(retired({ [HEADER]: 'missing.sock' })).toBe(true);
+  it('judges every replica of a color alike, one link name at a time, and retires through a link that is gone', () => {
+    point('live-slot-03', 'green');
+    point('live-slot-04', 'blue');
+    for (const number of [1, 2, 3]) {
+      const retired = replica('blue', number);
+      expect(retired({ [HEADER]: 'live-slot-03' })).toBe(true);
+      expect(retired({ [HEADER]: 'live-slot-04' })).toBe(false);
+      expect(retired({ [HEADER]: 'missing' })).toBe(true);
+    }
   });
 
-  it('keeps a connection named by a slot pattern only while every matching link points at this color', () => {
-    for (const slot of ['live-slot-00.sock', 'live-slot-01.sock', 'live-slot-02.sock']) point(slot, 'blue.sock');
-    point('preview.sock', 'green.sock'); // not of the pattern
-    const blue = createRouteRetirement({ socketPath: join(folder, 'blue.sock'), now });
-    const green = createRouteRetirement({ socketPath: join(folder, 'green.sock'), now });
-    expect(blue({ [HEADER]: 'live-slot-*.sock' })).toBe(false);
-    expect(green({ [HEADER]: 'live-slot-*.sock' })).toBe(true);
-    point('live-slot-01.sock', 'green.sock'); // a canary step: both colors serve live now
-    time += ROUTER_CONNECTIONS.LINK_CHECK_INTERVAL_MS;
-    expect(blue({ [HEADER]: 'live-slot-*.sock' })).toBe(true);
-    expect(green({ [HEADER]: 'live-slot-*.sock' })).toBe(true);
-    expect(blue({ [HEADER]: 'nothing-*.sock' })).toBe(true); // no link of the pattern: nothing routes here
-  });
-
-  it('never retires requests without the header, with a header that is not a link name, or naming its own socket', () => {
-    const retired = createRouteRetirement({ socketPath: join(folder, 'blue.sock'), now });
-    for (const value of [undefined, '', '../live.sock', '/tmp/live.sock', 'live', 'blue.sock', '*/x.sock', 'a**.sock']) {
+  it('never retires requests without the header, with a header that is not a link name, or naming its own color folder', () => {
+    point('live', 'blue');
+    const retired = replica('blue', 1);
+    for (const value of [undefined, '', '../live', '/tmp/live', 'live/x', 'live-slot-*', 'blue']) {
       expect(retired(value === undefined ? {} : { [HEADER]: value })).toBe(false);
     }
-    expect(createRouteRetirement({ socketPath: undefined })({ [HEADER]: 'live.sock' })).toBe(false);
+    expect(createRouteRetirement({ socketPath: undefined })({ [HEADER]: 'live' })).toBe(false);
   });
 });

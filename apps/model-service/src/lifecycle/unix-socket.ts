@@ -1,17 +1,22 @@
 import { ROUTER_CONNECTIONS } from '@mlbg/contract';
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { connect } from 'node:net';
 
 /** nginx workers do not run as the user that starts the service, so the socket must be open to all. */
 const SOCKET_MODE = 0o666;
+/** Its folder (a color's folder of replica sockets) must be traversable by them too. */
+const FOLDER_MODE = 0o755;
 
 /**
- * Serves the same request handler on a unix socket too: nginx reaches a color through a symlink
- * to this socket, and a switch moves the symlink (docs/architecture.md). A socket file left by a killed
+ * Serves the same request handler on a unix socket too: nginx reaches a replica through a symlink
+ * to its color's folder, and a switch moves the symlink (docs/architecture.md). A socket file left by a killed
  * process is removed; one that still answers means another process owns it, which is an error.
  */
 export async function listenOnUnixSocket(path: string, handler: RequestListener): Promise<Server> {
+  // In a fresh Compose volume the color's folder is made by whichever replica starts first (locally: by the deploy tool).
+  await mkdir(dirname(path), { recursive: true, mode: FOLDER_MODE });
   await removeStaleSocket(path);
   const server = createServer(handler);
   // Longer than nginx's upstream keepalive_timeout: nginx closes an idle kept connection first, so

@@ -9,9 +9,16 @@ import { BackendStatus, RelayStatus, ShadowStatus } from './status';
 export const ModelSource = z.enum(['flag', 'last release', 'spec']);
 export type ModelSource = z.infer<typeof ModelSource>;
 
+/** One replica of a color as `up` or `release` started it: its process (local) or container (Compose) name. */
+export const StartedReplica = z.strictObject({ name: z.string(), pid: z.int().nullable() });
+export type StartedReplica = z.infer<typeof StartedReplica>;
+
 export const StartedColor = z.strictObject({
   color: Color,
+  /** Replica 1's process, when there is one. */
   pid: z.int().nullable(),
+  /** Every replica of the color (where the backend runs them). */
+  replicas: z.array(StartedReplica).optional(),
   port: z.int(),
   url: z.string(),
   model: z.string(),
@@ -70,7 +77,10 @@ export const ReleaseResult = z.strictObject({
   previousModel: z.string().nullable(),
   /** What the color ran before, so a release can be put back: `release` with these values. */
   previous: z.strictObject({ model: z.string().nullable(), image: z.string().nullable() }),
+  /** Replica 1's process, when there is one. */
   pid: z.int().nullable(),
+  /** Every replica the release started, in order (where the backend runs them). */
+  replicas: z.array(StartedReplica).optional(),
   version: z.string(),
   featureCount: z.int(),
   modelSha256: z.string().nullable(),

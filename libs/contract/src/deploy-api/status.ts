@@ -26,19 +26,38 @@ export type HealthView = z.infer<typeof HealthView>;
 export const ProcessState = z.enum(['running', 'none', 'dead', 'not-ours', 'invalid-pid-file', 'unknown']);
 export type ProcessState = z.infer<typeof ProcessState>;
 
+/** One replica of a color as `status` shows it (local and Compose). */
+export const ReplicaStatus = z.strictObject({
+  /** 1-based; replica 1 has the color's port and the color's own process or container name. */
+  replica: z.int().positive(),
+  /** Its process name (`blue-2`) or container (`ml-service-blue-2`). */
+  name: z.string(),
+  process: ProcessState,
+  pid: z.int().nullable(),
+  /** What its supervisor (or the container engine) says: `ready`, `starting`, `backoff`, `healthy`, ... */
+  phase: z.string().nullable(),
+  /** Restarts after an unexpected exit, as far as the backend knows. */
+  restarts: z.int().nullable(),
+  /** Its own /health, on its own socket: the version it serves. */
+  health: HealthView,
+});
+export type ReplicaStatus = z.infer<typeof ReplicaStatus>;
+
 export const ColorStatus = z.strictObject({
   color: Color,
   role: z.enum(['live', 'preview']).nullable(),
   process: ProcessState,
-  /** The local process, when there is one. */
+  /** The local process (replica 1's), when there is one. */
   pid: z.int().nullable(),
-  /** The Compose container. */
+  /** The Compose container (replica 1's). */
   container: z.string().optional(),
   port: z.int().nullable(),
   url: z.string().nullable(),
   model: z.string().nullable(),
-  /** Kubernetes: the Deployment's ready and desired pods, its image and its `version` label. */
+  /** Healthy and desired replicas; Kubernetes: the Deployment's ready and desired pods (with its image and its `version` label). */
   replicas: z.strictObject({ ready: z.int(), desired: z.int() }).optional(),
+  /** Each replica (local and Compose). */
+  replicaList: z.array(ReplicaStatus).optional(),
   image: z.string().optional(),
   versionLabel: z.string().nullable().optional(),
   health: HealthView,
@@ -77,7 +96,8 @@ export const RelayStatus = z.strictObject({
   queueSize: z.int(),
   queued: z.int(),
   inFlight: z.int(),
-  targetSocket: z.string(),
+  /** The idle color's replica sockets the copies go to, in turn. */
+  targetSockets: z.array(z.string()),
   /** A capture in progress (or the last one): where, how many wanted, how many written. */
   capture: z.strictObject({ file: z.string(), n: z.int(), captured: z.int(), active: z.boolean() }).nullable(),
 });

@@ -52,10 +52,12 @@ export function formatUp(result: UpResult): string[] {
     ...(['blue', 'green'] as const).map((color): [string, string, string] => {
       const item = result.colors[color];
       const source = item.modelSource === 'spec' ? '' : ` (from the ${item.modelSource})`;
+      const others = (item.replicas ?? []).slice(1).map((replica) => `${replica.name}${replica.pid === null ? '' : ` pid ${replica.pid}`}`);
+      const replicas = item.replicas && item.replicas.length > 1 ? `${item.replicas.length} replicas (+ ${others.join(', ')}), ` : '';
       return [
         color,
         item.url,
-        `${item.pid === null ? '' : `pid ${item.pid}, `}${item.version}, ${item.featureCount} feature(s), ${item.model}${source}`,
+        `${item.pid === null ? '' : `pid ${item.pid}, `}${replicas}${item.version}, ${item.featureCount} feature(s), ${item.model}${source}`,
       ];
     }),
   ];
@@ -167,12 +169,21 @@ export function formatStatus(
     `Live: ${status.live ?? '?'}   Preview: ${status.preview ?? '?'}${status.routes ? `   (live ${describeWeights(status.routes.live)}, preview ${describeWeights(status.routes.preview)})` : ''}`,
     `  ${routerName.padEnd(7)}  ${router.url}/  ${processLabel(router)}  serving now: ${serving(router.serving)}`,
     `           ${router.previewUrl}  preview: ${serving(router.previewServing)}`,
-    ...(['blue', 'green'] as Color[]).map((color) => {
+    ...(['blue', 'green'] as Color[]).flatMap((color) => {
       const item = colors[color];
-      const pods = item.replicas
-        ? `  ${item.replicas.ready}/${item.replicas.desired} pods ready, ${item.image}, version label ${item.versionLabel ?? '-'}`
-        : '';
-      return `  ${color.padEnd(7)}  ${item.url}  ${(item.role ?? '').padEnd(7)}  ${processLabel(item)}  ${health(item.health)}${item.model ? `  ${item.model}` : ''}${pods}`;
+      const pods = item.replicaList
+        ? `  ${item.replicas?.ready ?? 0}/${item.replicas?.desired ?? item.replicaList.length} replicas healthy`
+        : item.replicas
+          ? `  ${item.replicas.ready}/${item.replicas.desired} pods ready, ${item.image}, version label ${item.versionLabel ?? '-'}`
+          : '';
+      const replicas = (item.replicaList ?? []).map(
+        (replica) =>
+          `             ${replica.name.padEnd(18)}  ${processLabel(replica).padEnd(10)}  ${(replica.phase ?? '-').padEnd(9)}  ${health(replica.health)}${replica.restarts === null ? '' : `  ${replica.restarts} restart(s)`}`,
+      );
+      return [
+        `  ${color.padEnd(7)}  ${item.url}  ${(item.role ?? '').padEnd(7)}  ${processLabel(item)}  ${health(item.health)}${item.model ? `  ${item.model}` : ''}${pods}`,
+        ...replicas,
+      ];
     }),
     ...canaryLines(status.canary ?? null),
     ...supervisorLines(status),

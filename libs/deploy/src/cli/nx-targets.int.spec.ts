@@ -39,7 +39,7 @@ describe('npx nx run deploy:<command> (the real nx)', () => {
       error: {
         code: 'COMPOSE_FAILED',
         message: expect.stringContaining(
-          '`/bin/false -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml exec -T nginx readlink /run/mlbg/live.sock` exited 1',
+          '`/bin/false -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml exec -T nginx readlink /run/mlbg/live` exited 1',
         ),
       },
     });

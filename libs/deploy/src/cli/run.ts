@@ -256,6 +256,7 @@ async function contextFor(
     userName: deps.userName,
     progress: deps.progress,
     preflight,
+    ...(spec ? { replicaQuorum: spec.replicas.mustPass } : {}),
     ...(context.switchTiming ? { timing: context.switchTiming } : {}),
     ...(deps.testPause ? { testPause: deps.testPause } : {}),
   };

@@ -1,7 +1,7 @@
 import type { Backend } from '../backends/backend';
 import type { Clock, TestPause } from '../effects/deps';
 import { type Lock, type LockFiles, fileLock } from '../effects/lock';
-import type { Gate, SwitchTiming } from '../gates/gate';
+import type { Gate, ReplicaQuorum, SwitchTiming } from '../gates/gate';
 import { HISTORY_SCHEMA_VERSION, type HistoryInput } from '../history/history';
 import { type HistoryStore, fileHistory } from '../history/store';
 import { type JsonFile, jsonFile } from '../effects/json-file';
@@ -37,6 +37,8 @@ export interface CommandContext {
   readonly progress: (line: string) => void;
   /** The preflight of a switch or rollback, in order (the spec's `switch.preflight`). */
   readonly preflight: readonly Gate[];
+  /** How many of the target's replicas must pass the preflight (the spec's `replicas.mustPass`; default all). */
+  readonly replicaQuorum?: ReplicaQuorum;
   readonly timing?: SwitchTiming;
   /** Where a running canary shows its progress to `deploy:status` (absent: nowhere). */
   readonly canaryRun?: JsonFile<CanaryRun>;

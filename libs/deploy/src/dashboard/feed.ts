@@ -2,6 +2,7 @@ import type { Color, ColorDetail, DashboardSnapshot, FeedEvent, HistoryView, Sam
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { MAX_LOG_READ_BYTES } from '../effects/log-files';
 import type { ChartSample, ChartSource } from '../backends/backend';
+import { replicasMetrics } from '../backends/replica-metrics';
 import type { CommandContext } from '../commands/context';
 import type { LastDiff } from '../commands/shadow/last-diff';
 import { stackStatus } from '../commands/stack/stack';
@@ -205,16 +206,23 @@ export class DashboardFeed {
     while (this.samples.length > 0 && (this.samples[0]?.t ?? now) < now - WINDOW_MS) this.samples.shift();
   }
 
-  /** The color's point since its previous scrape; null when it did not answer (and the next answer starts afresh). */
+  /**
+   * The color's point since its previous scrape; null when it did not answer (and the next answer
+   * starts afresh). Where the backend reaches each replica (local), the color's /metrics are all its
+   * replicas' together; else its port's (replica 1's).
+   */
   private async scrape(color: Color, now: number): Promise<TrafficPoint | null> {
     const url = this.stack.status?.colors?.[color].url;
-    if (!url) return null;
+    const replicas = (this.context?.backend.colors.replicas?.(color) ?? []).filter((replica) => replica.request);
+    if (!url && replicas.length === 0) return null;
     try {
-      const { hostname, port } = new URL(url);
-      const answer = await this.options.http(
-        { host: hostname, port: Number(port) },
-        { method: 'GET', path: '/metrics', timeoutMs: SCRAPE_TIMEOUT_MS },
-      );
+      const answer =
+        replicas.length > 0
+          ? await replicasMetrics(replicas)
+          : await this.options.http(
+              { host: new URL(url ?? '').hostname, port: Number(new URL(url ?? '').port) },
+              { method: 'GET', path: '/metrics', timeoutMs: SCRAPE_TIMEOUT_MS },
+            );
       if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
       const counts = parseMetrics(answer.body);
       const previous = this.lastCounts.get(color);

@@ -39,10 +39,27 @@ export interface ColorAccess {
   request?(color: Color, call: HttpCall, instance?: string): Promise<HttpAnswer>;
   /**
    * The processes of a color that each keep their own prediction records (a pod each on
-   * Kubernetes), by name; absent where a color is one process, which `request` reaches.
+   * Kubernetes, a replica each on the local stack), by name; absent where a color is one process, which `request` reaches.
    */
   instances?(color: Color): Promise<readonly string[]>;
+  /**
+   * Each replica of a color, reachable on its own (its own socket); absent, or one replica, where a
+   * color is one process (or the backend reaches it as a whole). The preflight runs on each.
+   */
+  replicas?(color: Color): readonly ReplicaAccess[];
 }
+
+/** One replica of a color, directly. */
+export interface ReplicaAccess {
+  /** How people know it: its process or container name (`blue-2`, `ml-service-blue-2`). */
+  readonly name: string;
+  health(): Promise<HttpAnswer>;
+  predict(body: string): Promise<HttpAnswer>;
+  request?(call: HttpCall): Promise<HttpAnswer>;
+}
+
+/** How many of the target color's replicas must pass the preflight: all of them, or at least this many. */
+export type ReplicaQuorum = 'all' | number;
 
 /** Everything a preflight gate may look at. `facts` is filled by earlier gates for later ones. */
 export interface GateContext {
@@ -64,6 +81,11 @@ export interface GateFacts {
 /** One check before (or during) a change of routes. A new gate is one file and one line in `gates/index.ts`. */
 export interface Gate {
   readonly name: string;
+  /**
+   * `replica` (the default): run on each replica of the target on its own; `color`: once, on the
+   * color as a whole (e.g. a comparison of answers spread over its replicas).
+   */
+  readonly scope?: 'replica' | 'color';
   run(context: GateContext): Promise<GateResult>;
 }
 

@@ -28,8 +28,18 @@ export function gatesNamed(names: readonly string[], settings: { readonly predic
 }
 
 export { DEFAULT_SWITCH_TIMING, GateResult, failed, passed } from './gate';
-export type { ColorAccess, ExpectedVersion, Gate, GateContext, GateFacts, RecordedColor, SwitchTiming } from './gate';
-export { runGates } from './run-gates';
+export type {
+  ColorAccess,
+  ExpectedVersion,
+  Gate,
+  GateContext,
+  GateFacts,
+  RecordedColor,
+  ReplicaAccess,
+  ReplicaQuorum,
+  SwitchTiming,
+} from './gate';
+export { REPLICAS_GATE, runGates, runPreflight } from './run-gates';
 export {
   DEFAULT_PREDICTION_DIFF_SETTINGS,
   PREDICTION_DIFF_GATE,

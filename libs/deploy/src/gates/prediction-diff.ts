@@ -95,6 +95,8 @@ function fixed(value: number): string {
 export function predictionDiffGate(settings: PredictionDiffSettings): Gate {
   return {
     name: PREDICTION_DIFF_GATE,
+    // The color's answers as a whole: shadow copies are spread over its replicas, whose records are read together.
+    scope: 'color',
     async run(context) {
       const { criteria } = settings;
       const expected = describeCriteria(criteria);

@@ -1,10 +1,10 @@
 import type { Color } from '@mlbg/contract';
-import { CANARY_SOCKET, LIVE_SOCKET, PREVIEW_SOCKET, liveSlotSocket } from '../spec/sockets';
+import { CANARY_LINK, LIVE_LINK, PREVIEW_LINK, liveSlotLink } from '../spec/sockets';
 import { type Routes, type Weights, describeWeights, mainTarget, soleTarget } from './routes';
 
 /**
- * Weights as slot links: the live upstream spreads requests evenly over `slots` slot sockets, so a
- * color with `k` slots gets `k / slots` of the traffic. Pure.
+ * Weights as slot links: nginx spreads requests evenly over `slots` slot links, so a color with `k`
+ * slots gets `k / slots` of the traffic. Pure.
  */
 
 /** The weight one slot carries, e.g. 5 (%) with 20 slots; every weight must be a multiple of it. */
@@ -56,16 +56,16 @@ function formatPercent(value: number): string {
 }
 
 /**
- * The color each socket link points at under `routes` (file name -> color): the live slots, and
- * `live.sock`, `preview.sock`, `canary.sock`. For telling which color nginx tried when it answered
- * a request itself (the color was down). Pure.
+ * The color each route link points at under `routes` (file name -> color): the live slots, and
+ * `live`, `preview`, `canary`. For telling which color nginx tried when it answered a request
+ * itself (the color was down). Pure.
  */
 export function linkColors(routes: Routes, slots: number): (link: string) => Color | undefined {
-  const names = new Map<string, Color>(assignSlots(routes.live, slots).map((color, index) => [liveSlotSocket(index), color]));
+  const names = new Map<string, Color>(assignSlots(routes.live, slots).map((color, index) => [liveSlotLink(index), color]));
   const main = mainTarget(routes.live);
-  names.set(LIVE_SOCKET, main);
-  names.set(CANARY_SOCKET, soleTarget(routes.live) ?? (main === 'blue' ? 'green' : 'blue'));
+  names.set(LIVE_LINK, main);
+  names.set(CANARY_LINK, soleTarget(routes.live) ?? (main === 'blue' ? 'green' : 'blue'));
   const preview = soleTarget(routes.preview);
-  if (preview) names.set(PREVIEW_SOCKET, preview);
+  if (preview) names.set(PREVIEW_LINK, preview);
   return (link) => names.get(link);
 }

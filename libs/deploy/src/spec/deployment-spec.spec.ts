@@ -32,6 +32,7 @@ describe('DeploymentSpec', () => {
         upstreamKeepalive: true,
         internalRoutes: { paths: ['/metrics'], public: false, allow: [] },
         timeouts: { connectSeconds: 2, sendSeconds: 30, readSeconds: 30 },
+        retry: { tries: 2, withinSeconds: 10 },
       },
       gates: { preflight: ['health-streak', 'predict', 'signature'] },
       predictionDiff: { absoluteTolerance: 0.001, relativeTolerance: 0.001, minAgreement: 0.99, minPairs: 50 },
@@ -41,6 +42,7 @@ describe('DeploymentSpec', () => {
         blue: { port: 8081, model: 'models/v1.0.0/model.onnx', container: 'ml-service-blue' },
         green: { port: 8082, model: 'models/v1.1.0/model.onnx', container: 'ml-service-green' },
       },
+      replicas: { perColor: 2, mustPass: 'all' },
       kubernetes: {
         namespace: 'ml-bluegreen',
         image: 'ml-model-service:local',
@@ -99,6 +101,19 @@ describe('DeploymentSpec', () => {
     expect(problems({ sticky: { canaryValues: ['tester'] } })).toEqual([
       'canary.sticky: canaryValues need a header or a cookie to read them from',
     ]);
+  });
+
+  it('refuses replicas that can not run or can never pass the gates, naming what to use', () => {
+    const problems = (replicas: unknown) =>
+      DeploymentSpec.safeParse({ replicas }).error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    expect(problems({ perColor: 0 })).toEqual(['replicas.perColor: must be at least 1 (one process per color)']);
+    expect(problems({ perColor: 1.5 })).toEqual(['replicas.perColor: must be a whole number of processes per color']);
+    expect(problems({ perColor: 2, mustPass: 3 })).toEqual([
+      'replicas.mustPass: 3 replicas can never pass the gates: each color runs 2 (replicas.perColor); use "all" or at most 2',
+    ]);
+    expect(problems({ mustPass: 'most' })).toEqual(['replicas.mustPass: must be "all" or a whole number of replicas (at least 1)']);
+    expect(DeploymentSpec.parse({ replicas: { perColor: 4, mustPass: 3 } }).replicas).toEqual({ perColor: 4, mustPass: 3 });
+    expect(problems({ perColor: 1 })).toBeUndefined();
   });
 
   it('refuses a Kubernetes namespace that Kubernetes would refuse, and a bad quantity', () => {

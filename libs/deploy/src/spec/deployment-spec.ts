@@ -46,6 +46,17 @@ export const DEFAULT_SUPERVISOR = {
   startGraceMs: 60_000,
 } as const;
 
+/**
+ * Replicas per color on the local stack and Compose (Kubernetes has its own `kubernetes.replicas`).
+ * Two by default: one process of a color is an outage when it crashes (measured 1.7-2.2 s of 503s at
+ * 32 clients), a second one of the same version removes it, for about 150 MB more per color
+ * (docs/performance.md, "Replicas"). `mustPass`: how many of the target color's replicas must pass
+ * the preflight gates before a switch or canary ("all", or a number).
+ */
+export const DEFAULT_REPLICAS = { perColor: 2, mustPass: 'all' } as const;
+/** More than a machine's cores rarely helps; more than this is a typo. */
+const MAX_REPLICAS = 32;
+
 // Kubernetes: where the manifests install, and what each color's pods get.
 export const DEFAULT_KUBERNETES_NAMESPACE = 'ml-bluegreen';
 /** The local build's tag; `kind load docker-image` puts it in a kind cluster, an overlay's `images:` replaces it. */
@@ -114,6 +125,20 @@ const DeploymentSpecShape = z.strictObject({
   proxy: ProxySpec,
   preview: z.strictObject({ pathPrefix: PathPrefix.default(DEFAULT_PREVIEW_PATH_PREFIX) }).prefault({}),
   colors: z.strictObject({ blue: colorSpec('blue'), green: colorSpec('green') }).prefault({}),
+  /** Identical processes (containers) per color, behind the same route links; see DEFAULT_REPLICAS. */
+  replicas: z
+    .strictObject({
+      perColor: z
+        .int({ error: 'must be a whole number of processes per color' })
+        .min(1, 'must be at least 1 (one process per color)')
+        .max(MAX_REPLICAS, `must be at most ${MAX_REPLICAS} processes per color`)
+        .default(DEFAULT_REPLICAS.perColor),
+      /** How many of the target's replicas must pass the preflight gates: "all", or a number up to perColor. */
+      mustPass: z
+        .union([z.literal('all'), z.int().min(1)], { error: 'must be "all" or a whole number of replicas (at least 1)' })
+        .default(DEFAULT_REPLICAS.mustPass),
+    })
+    .prefault({}),
   /** The checks a target passes before it takes traffic, by name, in order (see libs/deploy/src/gates). */
   gates: z
     .strictObject({
@@ -210,6 +235,14 @@ const DeploymentSpecShape = z.strictObject({
  * and the service limits nginx must match. Every field has the original design's default.
  */
 export const DeploymentSpec = DeploymentSpecShape.superRefine((spec, ctx) => {
+  const { perColor, mustPass } = spec.replicas;
+  if (mustPass !== 'all' && mustPass > perColor) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['replicas', 'mustPass'],
+      message: `${mustPass} replicas can never pass the gates: each color runs ${perColor} (replicas.perColor); use "all" or at most ${perColor}`,
+    });
+  }
   // Every listener and container must be unique, or the stack can not start.
   const owners: { path: (string | number)[]; port: number; container: string }[] = [
     { path: ['router'], ...spec.router },

@@ -9,6 +9,12 @@ export const DEFAULT_RATE_LIMIT_BURST = 50;
  * full batch well within 30 s. A color that hangs longer than `readSeconds` gets a JSON 504.
  */
 export const DEFAULT_PROXY_TIMEOUTS = { connectSeconds: 2, sendSeconds: 30, readSeconds: 30 } as const;
+/**
+ * nginx passes a request whose replica fails (refused, reset, no answer in time) to one more replica
+ * of the SAME color (the slot's own upstream): `tries` replicas at most, and only within
+ * `withinSeconds` of the request's start, so a request that hangs every replica is not multiplied.
+ */
+export const DEFAULT_PROXY_RETRY = { tries: 2, withinSeconds: 10 } as const;
 /** nginx takes larger values, but a client waiting an hour for one answer is a hang, not a timeout. */
 const MAX_PROXY_TIMEOUT_SECONDS = 3600;
 
@@ -61,6 +67,18 @@ export const ProxySpec = z
         ),
         readSeconds: TimeoutSeconds('how long nginx waits for a color to answer, before its JSON 504').default(
           DEFAULT_PROXY_TIMEOUTS.readSeconds,
+        ),
+      })
+      .prefault({}),
+    /**
+     * Retries on a sibling replica of the same color (proxy_next_upstream error timeout non_idempotent):
+     * /predict has no side effect, so sending it again is safe; `tries: 1` never retries.
+     */
+    retry: z
+      .strictObject({
+        tries: z.int().min(1, 'must be at least 1 (1 = never retry)').max(32).default(DEFAULT_PROXY_RETRY.tries),
+        withinSeconds: TimeoutSeconds('how long after its start a failed request may still go to another replica').default(
+          DEFAULT_PROXY_RETRY.withinSeconds,
         ),
       })
       .prefault({}),

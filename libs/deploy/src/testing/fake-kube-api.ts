@@ -507,7 +507,7 @@ export class FakeKubeApi {
           queueSize: 1000,
           queued: 0,
           inFlight: 0,
-          targetSocket: 'http://ml-preview:80',
+          targetSockets: ['http://ml-preview:80'],
           capture: null,
         },
         200,

@@ -1,19 +1,12 @@
-import { CommandResults, type ResultCommand, cliOutput } from '@mlbg/contract';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type Color, CommandResults, type ResultCommand, cliOutput } from '@mlbg/contract';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli } from '../cli/run';
 import type { HttpAnswer } from '../effects/deps';
-import {
-  type PidName,
-  SERVICE_MAIN,
-  SHADOW_RELAY,
-  STACK_PROCESSES,
-  SUPERVISOR,
-  type StackLayout,
-  stackLayout,
-} from '../backends/local/layout';
-import { readPidFile } from '../backends/local/stack/processes';
+import { type PidName, SERVICE_MAIN, SHADOW_RELAY, SUPERVISOR, type StackLayout, replicaOf, stackLayout } from '../backends/local/layout';
+import { DEPLOYMENT_SPEC_PATH } from '../spec/deployment-spec';
+import { processesWithPidFiles, readPidFile } from '../backends/local/stack/processes';
 import { canBind, freePorts, httpClient, processControl, realDeps } from '../effects/real-deps';
 import type { SwitchTiming } from '../gates/gate';
 
@@ -48,16 +41,24 @@ export class StackHarness {
   /**
    * @param options.serviceBuildDir run the service from this build instead of dist/ (BLUEGREEN_SERVICE_BUILD)
    * @param options.spec run with this deployment spec (its JSON) instead of deploy/deployment.json
+   * @param options.replicas run deploy/deployment.json (or `spec`) with this many replicas per color
    */
-  static async create(name: string, options: { serviceBuildDir?: string; spec?: object } = {}): Promise<StackHarness> {
+  static async create(name: string, options: { serviceBuildDir?: string; spec?: object; replicas?: number } = {}): Promise<StackHarness> {
     const serviceMain = join(WORKSPACE_ROOT, SERVICE_MAIN);
     if (!existsSync(serviceMain))
       throw new Error(`${serviceMain} is missing: run \`npx nx run model-service:build\` first (nx test deploy does it).`);
     const [router, blue, green] = (await freePorts(3)) as [number, number, number];
     const stateDir = mkdtempSync(join(tmpdir(), `mlbg-${name}-`));
+    const spec =
+      options.replicas === undefined
+        ? options.spec
+        : {
+            ...(options.spec ?? (JSON.parse(readFileSync(join(WORKSPACE_ROOT, DEPLOYMENT_SPEC_PATH), 'utf8')) as object)),
+            replicas: { perColor: options.replicas },
+          };
     // Beside the state folder, not in it: a test may mount a tmpfs over the state folder.
-    const specFile = options.spec ? `${stateDir}.spec.json` : undefined;
-    if (specFile) writeFileSync(specFile, JSON.stringify(options.spec, null, 2));
+    const specFile = spec ? `${stateDir}.spec.json` : undefined;
+    if (specFile) writeFileSync(specFile, JSON.stringify(spec, null, 2));
     const layout = stackLayout(WORKSPACE_ROOT, stateDir, tmpdir(), {
       ...(options.serviceBuildDir ? { serviceBuildDir: options.serviceBuildDir } : {}),
       ...(specFile ? { specFile } : {}),
@@ -100,8 +101,15 @@ export class StackHarness {
     return read.kind === 'ok' ? read.pid : undefined;
   }
 
+  /** The pid of every replica of `color` that has a pid file (`blue`, `blue-2`, ...). */
+  replicaPids(color: Color): number[] {
+    return processesWithPidFiles(this.layout)
+      .filter((name) => replicaOf(name)?.color === color)
+      .flatMap((name) => this.pid(name) ?? []);
+  }
+
   rememberPids(): void {
-    for (const name of [...STACK_PROCESSES, SUPERVISOR, SHADOW_RELAY] as PidName[]) {
+    for (const name of [...processesWithPidFiles(this.layout), SUPERVISOR, SHADOW_RELAY] as PidName[]) {
       const pid = this.pid(name);
       if (pid !== undefined) this.seenPids.add(pid);
     }

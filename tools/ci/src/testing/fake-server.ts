@@ -53,12 +53,14 @@ export class FakeServer {
     }
     if (!running) return;
     const sockets = join(this.state, 'sockets');
+    // As in the stack's socket volume: a folder of replica sockets per color, the route links to the folders.
     for (const color of ['blue', 'green'] as const) {
-      writeFileSync(join(sockets, `${color}.sock`), '');
+      mkdirSync(join(sockets, color));
+      writeFileSync(join(sockets, color, 'r1.sock'), '');
       writeFileSync(join(this.state, `image-${color}`), `ml-model-service:${color}\n`);
     }
-    symlinkSync(`${live}.sock`, join(sockets, 'live.sock'));
-    symlinkSync(`${live === 'blue' ? 'green' : 'blue'}.sock`, join(sockets, 'preview.sock'));
+    symlinkSync(live, join(sockets, 'live'));
+    symlinkSync(live === 'blue' ? 'green' : 'blue', join(sockets, 'preview'));
     writeFileSync(join(this.state, 'nginx-running'), '');
   }
 
@@ -92,7 +94,7 @@ export class FakeServer {
       );
   }
   route(name: 'live' | 'preview'): string {
-    return readlinkSync(join(this.state, 'sockets', `${name}.sock`));
+    return readlinkSync(join(this.state, 'sockets', name));
   }
   image(color: Color): string {
     return readFileSync(join(this.state, `image-${color}`), 'utf8').trim();

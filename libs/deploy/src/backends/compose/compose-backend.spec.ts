@@ -35,22 +35,25 @@ const probed = (status: number, body: unknown) => ({ stdout: `${JSON.stringify({
  */
 function scriptedCompose(options: {
   live: Color;
-  colors?: Partial<Record<Color, { health?: number; down?: boolean; featureCount?: number }>>;
+  colors?: Partial<Record<Color, { health?: number; down?: boolean; downReplicas?: number[]; featureCount?: number }>>;
   nginxStuckOn?: Color;
 }) {
   let live = options.live;
   const runner = recordingRunner([
     { match: (line) => line === 'docker compose version', result: { stdout: 'Docker Compose version v2.29.0\n' } },
-    { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: () => ({ stdout: `${live}.sock\n` }) },
+    { match: (line) => line.endsWith('readlink /run/mlbg/live'), result: () => ({ stdout: `${live}\n` }) },
     {
-      match: (line) => line.endsWith('readlink /run/mlbg/preview.sock'),
-      result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}.sock\n` }),
+      match: (line) => line.endsWith('readlink /run/mlbg/preview'),
+      result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}\n` }),
     },
     ...(['blue', 'green'] as const).map((color) => ({
-      match: (line: string) => line.startsWith(`${COMPOSE} exec -T ml-service-${color} node -e`),
+      // Every replica's container: ml-service-green, ml-service-green-2, ...
+      match: (line: string) => new RegExp(`^${COMPOSE} exec -T ml-service-${color}(-\\d+)? node -e`).test(line),
       result: (line: string) => {
         const fake = options.colors?.[color] ?? {};
-        if (fake.down) return { code: 1, stderr: `service "ml-service-${color}" is not running` };
+        const replica = Number(/ml-service-[a-z]+-(\d+) /.exec(line)?.[1] ?? 1);
+        if (fake.down || fake.downReplicas?.includes(replica))
+          return { code: 1, stderr: `service "ml-service-${color}${replica === 1 ? '' : `-${replica}`}" is not running` };
         if (line.endsWith(' GET /health'))
           return probed(fake.health ?? 200, health(color, (fake.health ?? 200) === 200 ? 'ok' : 'starting', fake.featureCount));
         return probed(200, { predictions: [1, 2, 3], model_version: VERSIONS[color] });
@@ -59,7 +62,7 @@ function scriptedCompose(options: {
     {
       match: (line) => line.startsWith(`${COMPOSE} exec -T nginx sh -c`),
       result: (line) => {
-        live = line.includes('ln -sfn green.sock live.sock.next') ? 'green' : 'blue';
+        live = line.includes('ln -sfn green live.next') ? 'green' : 'blue';
         return {};
       },
     },
@@ -92,10 +95,11 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES),
   });
   const runtime = { clock: fakeClock(), progress: () => undefined };
-  const backendFor = (compose: ReturnType<typeof scriptedCompose>) =>
+  /** One replica per color unless told: the commands of one replica are easy to list. */
+  const backendFor = (compose: ReturnType<typeof scriptedCompose>, replicas = 1) =>
     composeBackend(
       {
-        spec: DEFAULT_DEPLOYMENT_SPEC,
+        spec: { ...DEFAULT_DEPLOYMENT_SPEC, replicas: { perColor: replicas, mustPass: 'all' } },
         run: compose.runner,
         http: compose.http,
         workspaceRoot: '/repo',
@@ -104,14 +108,13 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
       runtime,
     );
 
-  it('flips the symlinks inside the nginx container with ln -sfn and mv -T: no reload', () => {
-    const slots = Array.from(
-      { length: 20 },
-      (_, index) =>
-        `ln -sfn green.sock live-slot-${String(index).padStart(2, '0')}.sock.next && mv -fT live-slot-${String(index).padStart(2, '0')}.sock.next live-slot-${String(index).padStart(2, '0')}.sock`,
-    );
+  it("flips the symlinks to the colors' folders inside the nginx container with ln -sfn and mv -T: no reload", () => {
+    const slots = Array.from({ length: 20 }, (_, index) => {
+      const link = `live-slot-${String(index).padStart(2, '0')}`;
+      return `ln -sfn green ${link}.next && mv -fT ${link}.next ${link}`;
+    });
     expect(composeFlipScript('green')).toBe(
-      `cd /run/mlbg && ${slots.join(' && ')} && ln -sfn green.sock canary.sock.next && mv -fT canary.sock.next canary.sock && ln -sfn green.sock live.sock.next && mv -fT live.sock.next live.sock && ln -sfn blue.sock preview.sock.next && mv -fT preview.sock.next preview.sock`,
+      `cd /run/mlbg && ${slots.join(' && ')} && ln -sfn green canary.next && mv -fT canary.next canary && ln -sfn green live.next && mv -fT live.next live && ln -sfn blue preview.next && mv -fT preview.next preview`,
     );
   });
 
@@ -120,10 +123,10 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     const result = await switchTraffic(context(backendFor(compose)), { color: 'green' });
     expect(result).toMatchObject({ kind: 'switched', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0' });
     const probe = (color: Color, rest: string) =>
-      `${COMPOSE} exec -T ml-service-${color} node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/${color}.sock ${rest}`;
+      `${COMPOSE} exec -T ml-service-${color} node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/${color}/r1.sock ${rest}`;
     expect(compose.runner.lines()).toEqual([
-      `${COMPOSE} exec -T nginx readlink /run/mlbg/live.sock`,
-      `${COMPOSE} exec -T nginx readlink /run/mlbg/preview.sock`,
+      `${COMPOSE} exec -T nginx readlink /run/mlbg/live`,
+      `${COMPOSE} exec -T nginx readlink /run/mlbg/preview`,
       probe('green', 'GET /health'),
       probe('green', 'GET /health'),
       probe('green', 'GET /health'),
@@ -138,11 +141,36 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     ]);
   });
 
+  it('with two replicas, runs the preflight on each replica in its own container and socket, and switches when both pass', async () => {
+    const compose = scriptedCompose({ live: 'blue' });
+    expect(await switchTraffic(context(backendFor(compose, 2)), { color: 'green' })).toMatchObject({
+      kind: 'switched',
+      gates: expect.arrayContaining([
+        expect.objectContaining({ name: 'replicas', ok: true, observed: '2 of 2 replicas of green passed every gate' }),
+      ]),
+    });
+    const probes = compose.runner.lines().filter((line) => line.includes(' node -e '));
+    const of = (container: string, socket: string) =>
+      probes.filter((line) => line.startsWith(`${COMPOSE} exec -T ${container} node -e`) && line.includes(` ${socket} `));
+    expect(of('ml-service-green', '/run/mlbg/green/r1.sock')).toHaveLength(4);
+    expect(of('ml-service-green-2', '/run/mlbg/green/r2.sock')).toHaveLength(4);
+  });
+
+  it('with two replicas, refuses when one of them is down, naming it', async () => {
+    const compose = scriptedCompose({ live: 'blue', colors: { green: { downReplicas: [2] } } });
+    const result = await switchTraffic(context(backendFor(compose, 2)), { color: 'green' });
+    expect(result).toMatchObject({
+      kind: 'refused',
+      reason: expect.stringContaining('ml-service-green-2: green /health (check 1 of 3) no answer'),
+    });
+    expect(compose.live()).toBe('blue');
+  });
+
   it.each([
     [
       'is not running',
       { down: true },
-      /^green \/health \(check 1 of 3\) no answer \(`docker compose -f .* exec -T ml-service-green node -e <probe script> \/run\/mlbg\/green\.sock GET \/health` exited 1: service "ml-service-green" is not running\)\.$/,
+      /^green \/health \(check 1 of 3\) no answer \(`docker compose -f .* exec -T ml-service-green node -e <probe script> \/run\/mlbg\/green\/r1\.sock GET \/health` exited 1: service "ml-service-green" is not running\)\.$/,
     ],
     ['is still starting', { health: 503 }, /answered 503 with status "starting"/],
     ['takes 3 features', { featureCount: 3 }, /input signature differs/],
@@ -240,14 +268,14 @@ describe('a release on Compose (a recording command runner: no Docker engine her
   function deployment(options: { broken?: boolean } = {}) {
     let recreated = 0;
     const runner = recordingRunner([
-      { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: { stdout: 'blue.sock\n' } },
+      { match: (line) => line.endsWith('readlink /run/mlbg/live'), result: { stdout: 'blue\n' } },
       { match: (line) => line.includes('--force-recreate ml-service-green'), result: () => ((recreated += 1), {}) },
       {
         match: (line) => line.includes('exec -T ml-service-'),
         result: (line) => {
           const color: Color = line.includes('ml-service-blue') ? 'blue' : 'green';
           const broken = color === 'green' && options.broken && recreated === 1;
-          const version = color === 'blue' ? 'v1.0.0' : recreated === 1 ? 'v1.2.0' : 'v1.1.0';
+          const version = color === 'blue' ? 'v1.0.0' : recreated >= 1 ? 'v1.2.0' : 'v1.1.0';
           return broken ? probed(503, { ...health(color, 'starting'), version }) : probed(200, { ...health(color), version });
         },
       },
@@ -260,7 +288,7 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     return { backend, runner };
   }
 
-  it('given blue live, when releasing a model and an image, then only green is recreated, with both kept in .env', async () => {
+  it("given blue live, when releasing a model and an image, then only green's replicas are recreated, one by one, with both kept in .env", async () => {
     writeFileSync(join(root, '.env'), 'BLUE_IMAGE=ghcr.io/acme/model-service:old\n');
     const { backend, runner } = deployment();
     const result = await backend.release({ model: 'models/v1.2.0/model.onnx', image: 'ghcr.io/acme/model-service:new', timeoutMs: 5_000 });
@@ -275,6 +303,11 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     );
     expect(runner.lines().filter((line) => line.includes(' up '))).toEqual([
       `${COMPOSE} up -d --no-deps --no-build --force-recreate ml-service-green`,
+      `${COMPOSE} up -d --no-deps --no-build --force-recreate ml-service-green-2`,
+    ]);
+    expect(result.replicas).toEqual([
+      { name: 'ml-service-green', pid: null },
+      { name: 'ml-service-green-2', pid: null },
     ]);
   });
 
@@ -295,7 +328,7 @@ describe('a release on Compose (a recording command runner: no Docker engine her
   it('fails at once when the new container keeps restarting (a model that does not load), and puts it back', async () => {
     let inspections = 0;
     const runner = recordingRunner([
-      { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: { stdout: 'blue.sock\n' } },
+      { match: (line) => line.endsWith('readlink /run/mlbg/live'), result: { stdout: 'blue\n' } },
       { match: (line) => line.includes('--force-recreate ml-service-green'), result: {} },
       {
         match: (line) => line.startsWith('docker inspect --format {{.RestartCount}}') && line.endsWith(' ml-service-green'),
@@ -337,7 +370,7 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     let recreated = 0;
     let inspections = 0;
     const runner = recordingRunner([
-      { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: { stdout: 'blue.sock\n' } },
+      { match: (line) => line.endsWith('readlink /run/mlbg/live'), result: { stdout: 'blue\n' } },
       {
         match: (line) => line.includes('--force-recreate ml-service-green'),
         result: () => {
@@ -407,10 +440,10 @@ function scriptedEngine(root: string, versions: Record<string, string>) {
   const answerOf = (color: Color) => ({ ...health(color), version: versions[images[color]] ?? 'v0' });
   const runner = recordingRunner([
     { match: (line) => line === 'docker compose version', result: {} },
-    { match: (line) => line.endsWith('readlink /run/mlbg/live.sock'), result: () => ({ stdout: `${live}.sock\n` }) },
+    { match: (line) => line.endsWith('readlink /run/mlbg/live'), result: () => ({ stdout: `${live}\n` }) },
     {
-      match: (line) => line.endsWith('readlink /run/mlbg/preview.sock'),
-      result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}.sock\n` }),
+      match: (line) => line.endsWith('readlink /run/mlbg/preview'),
+      result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}\n` }),
     },
     {
       match: (line) => line.includes('exec -T ml-service-'),
@@ -421,12 +454,12 @@ function scriptedEngine(root: string, versions: Record<string, string>) {
     },
     {
       match: (line) => line.includes('exec -T nginx sh -c'),
-      result: (line) => ((live = line.includes('ln -sfn green.sock live.sock.next') ? 'green' : 'blue'), {}),
+      result: (line) => ((live = line.includes('ln -sfn green live.next') ? 'green' : 'blue'), {}),
     },
   ]);
   const run: CommandRunner = async (command, args, options) => {
     const line = [command, ...args].join(' ');
-    const service = /--force-recreate ml-service-(blue|green)$/.exec(line)?.[1] as Color | undefined;
+    const service = /--force-recreate ml-service-(blue|green)(-\d+)?$/.exec(line)?.[1] as Color | undefined;
     if (service) {
       recreating();
       await holdRecreate;

@@ -1,14 +1,16 @@
 import { Color, otherColor } from '@mlbg/contract';
-import { ROUTER_SERVICE, colorService } from '../../render/compose/compose';
+import { ROUTER_SERVICE, replicaService } from '../../render/compose/compose';
 import { COMPOSE_BASE_FILE, composeColorFile } from '../../render/compose/compose-names';
 import {
-  CANARY_SOCKET,
+  CANARY_LINK,
   COMPOSE_SOCKET_DIR,
   DEFAULT_LIVE_SLOTS,
-  LIVE_SOCKET,
-  PREVIEW_SOCKET,
-  colorSocket,
-  liveSlotSocket,
+  LIVE_LINK,
+  PREVIEW_LINK,
+  colorFolder,
+  colorReplicaSocket,
+  liveSlotLink,
+  replicaNumbers,
 } from '../../spec/sockets';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import type { CommandRunner, HttpAnswer, HttpClient } from '../../effects/deps';
@@ -70,13 +72,13 @@ export function composeInvocation(target: Pick<ComposeTarget, 'composeCommand'>,
 }
 
 /**
- * The shell line the router container runs to point live at `color` (every live slot link, then
- * `canary.sock` and `live.sock`) and preview at the other, without a reload. Pure.
+ * The shell line the router container runs to point live at `color`'s folder (every live slot
+ * link, then `canary` and `live`) and preview at the other's, without a reload. Pure.
  */
 export function composeFlipScript(color: Color, slots: number = DEFAULT_LIVE_SLOTS): string {
-  const link = (name: string, target: Color) => `ln -sfn ${colorSocket(target)} ${name}.next && mv -fT ${name}.next ${name}`;
-  const slotLinks = Array.from({ length: slots }, (_, index) => link(liveSlotSocket(index), color));
-  return `cd ${COMPOSE_SOCKET_DIR} && ${[...slotLinks, link(CANARY_SOCKET, color), link(LIVE_SOCKET, color), link(PREVIEW_SOCKET, otherColor(color))].join(' && ')}`;
+  const link = (name: string, target: Color) => `ln -sfn ${colorFolder(target)} ${name}.next && mv -fT ${name}.next ${name}`;
+  const slotLinks = Array.from({ length: slots }, (_, index) => link(liveSlotLink(index), color));
+  return `cd ${COMPOSE_SOCKET_DIR} && ${[...slotLinks, link(CANARY_LINK, color), link(LIVE_LINK, color), link(PREVIEW_LINK, otherColor(color))].join(' && ')}`;
 }
 
 export async function compose(target: ComposeTarget, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
@@ -95,24 +97,29 @@ export async function compose(target: ComposeTarget, args: readonly string[], ti
 export async function readComposeRoute(target: ComposeTarget, link: string): Promise<Color> {
   const path = `${COMPOSE_SOCKET_DIR}/${link}`;
   const out = (await compose(target, ['exec', '-T', ROUTER_SERVICE, 'readlink', path])).trim();
-  const color = Color.options.find((candidate) => out === colorSocket(candidate));
+  const color = Color.options.find((candidate) => out === colorFolder(candidate));
   if (!color)
-    throw new DeployError('COMPOSE_FAILED', `${path} in the ${ROUTER_SERVICE} container points at "${out}", not at a color's socket.`);
+    throw new DeployError('COMPOSE_FAILED', `${path} in the ${ROUTER_SERVICE} container points at "${out}", not at a color's folder.`, {
+      hint: 'A volume of an older release (links to blue.sock) gets new links when the nginx service starts again: `docker compose restart nginx`.',
+    });
   return color;
 }
 
+/** One request to a replica's own socket, from inside its container (replica 1 by default). */
 export async function probeSocket(
   target: ComposeTarget,
   color: Color,
   method: 'GET' | 'POST',
   path: string,
   body?: string,
+  replica = 1,
 ): Promise<HttpAnswer> {
-  const socket = `${COMPOSE_SOCKET_DIR}/${colorSocket(color)}`;
+  const socket = `${COMPOSE_SOCKET_DIR}/${colorReplicaSocket(color, replica)}`;
+  const container = replicaService(target.spec, color, replica);
   const out = await compose(target, [
     'exec',
     '-T',
-    colorService(target.spec, color),
+    container,
     'node',
     '-e',
     SOCKET_PROBE_SCRIPT,
@@ -125,13 +132,13 @@ export async function probeSocket(
     const parsed = JSON.parse(out.trim().split('\n').pop() ?? '') as { status: number; headers: Record<string, string>; body: string };
     return { status: parsed.status, headers: parsed.headers, body: parsed.body };
   } catch {
-    throw new Error(`the probe in ${colorService(target.spec, color)} printed no answer: ${out.slice(0, 200)}`);
+    throw new Error(`the probe in ${container} printed no answer: ${out.slice(0, 200)}`);
   }
 }
 
 /**
- * The Compose deployment as a {@link Backend}: each color probed through its socket in the shared
- * volume from inside its container, nginx through its published port, and the routes moved
+ * The Compose deployment as a {@link Backend}: each replica of a color probed through its socket in
+ * the shared volume from inside its container, nginx through its published port, and the routes moved
  * inside the nginx container (`ln -sfn` + `mv -T`, no reload). No version is recorded there, so
  * the preflight's expected version is the --expect-version given, else what the color answers.
  */
@@ -145,8 +152,8 @@ export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): 
     release: (request) => composeRelease(target, runtime, request),
     status: () => composeStatus(target),
     async readRoutes() {
-      const live = await readComposeRoute(target, LIVE_SOCKET);
-      const preview = await readComposeRoute(target, PREVIEW_SOCKET);
+      const live = await readComposeRoute(target, LIVE_LINK);
+      const preview = await readComposeRoute(target, PREVIEW_LINK);
       return { live: allTo(live), preview: allTo(preview) };
     },
     async setRoutes(routes) {
@@ -165,6 +172,12 @@ export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): 
       health: (color) => probeSocket(target, color, 'GET', '/health'),
       predict: (color, body) => probeSocket(target, color, 'POST', '/predict', body),
       recorded: () => undefined,
+      replicas: (color) =>
+        replicaNumbers(target.spec.replicas.perColor).map((replica) => ({
+          name: replicaService(target.spec, color, replica),
+          health: () => probeSocket(target, color, 'GET', '/health', undefined, replica),
+          predict: (body: string) => probeSocket(target, color, 'POST', '/predict', body, replica),
+        })),
     },
   };
 }

@@ -1,15 +1,16 @@
 import { Color, otherColor } from '@mlbg/contract';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { checkHealth, healthView, judgeHealth, noAnswer } from '../../effects/service-client';
+import { type HealthView, checkHealth, healthView, judgeHealth, noAnswer } from '../../effects/service-client';
 import { DeployError } from '../../errors';
-import { COLOR_IMAGE_VARIABLES, IMAGE_APP_DIR, LOCAL_IMAGE_REPOSITORY, colorService } from '../../render/compose/compose';
+import { COLOR_IMAGE_VARIABLES, IMAGE_APP_DIR, LOCAL_IMAGE_REPOSITORY, colorService, replicaService } from '../../render/compose/compose';
 import { COLOR_MODEL_VARIABLES, COMPOSE_NGINX_LOG_DIR } from '../../render/compose/compose-names';
 import { allTo } from '../../routing/routes';
-import { LIVE_SOCKET, PREVIEW_SOCKET } from '../../spec/sockets';
+import { LIVE_LINK, PREVIEW_LINK, replicaNumbers } from '../../spec/sockets';
 import type {
   BackendRuntime,
   BackendStatus,
+  ReplicaStatus,
   DownRequest,
   DownResult,
   ReleaseRequest,
@@ -43,22 +44,29 @@ export async function composeUp(target: ComposeTarget, runtime: BackendRuntime, 
   mkdirSync(join(target.workspaceRoot, COMPOSE_NGINX_LOG_DIR), { recursive: true });
   await compose(target, ['up', '--build', '-d'], request.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS);
   const colors = {} as Record<Color, StartedColor>;
+  const replicas = replicaNumbers(target.spec.replicas.perColor);
   for (const color of Color.options) {
-    const health = await waitForColor(target, runtime, color, request.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS);
+    let health: Awaited<ReturnType<typeof waitForReplica>> | undefined;
+    for (const replica of replicas) {
+      const answered = await waitForReplica(target, runtime, color, replica, request.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS);
+      health ??= answered;
+    }
+    const first = health as NonNullable<typeof health>;
     const port = target.spec.colors[color].port;
     colors[color] = {
       color,
       pid: null,
+      replicas: replicas.map((replica) => ({ name: replicaService(target.spec, color, replica), pid: null })),
       port,
       url: httpUrl('127.0.0.1', port),
       model: target.spec.colors[color].model,
       modelSource: 'spec',
-      version: health.version,
-      featureCount: health.feature_count,
-      modelSha256: health.model_sha256,
+      version: first.version,
+      featureCount: first.feature_count,
+      modelSha256: first.model_sha256,
     };
   }
-  const live = await readComposeRoute(target, LIVE_SOCKET);
+  const live = await readComposeRoute(target, LIVE_LINK);
   const routerUrl = httpUrl('127.0.0.1', target.spec.router.port);
   return {
     kind: 'started',
@@ -104,11 +112,14 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
   const problem = releaseValuesProblem(request);
   if (problem) throw new DeployError('USAGE', problem);
   const begin = runtime.clock.now();
-  const live = await readComposeRoute(target, LIVE_SOCKET);
+  const live = await readComposeRoute(target, LIVE_LINK);
   const idle = otherColor(live);
   if (request.color === live) throw new DeployError('LIVE_COLOR_RELEASE', `${live} is live; the idle color is ${idle}.`);
   const color = request.color ?? idle;
-  const service = colorService(target.spec, color);
+  const services = replicaNumbers(target.spec.replicas.perColor).map((replica) => ({
+    replica,
+    service: replicaService(target.spec, color, replica),
+  }));
   const liveHealth = judgeHealth(await probeSocket(target, live, 'GET', '/health').catch(() => ({ status: 0, headers: {}, body: '' })));
 
   const envFile = join(target.workspaceRoot, ENV_FILE);
@@ -130,24 +141,37 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
   runtime.progress(
     `Releasing ${Object.entries(updates)
       .map(([name, value]) => `${name}=${value}`)
-      .join(' ')} to ${color} (idle; ${live} stays live): recreating ${service}...`,
+      .join(' ')} to ${color} (idle; ${live} stays live): recreating ${services.map((item) => item.service).join(', ')} one by one...`,
   );
   writeEnvFile(envFile, { ...previousEnv, ...updates });
-  const recreate = () => compose(target, ['up', '-d', '--no-deps', '--no-build', '--force-recreate', service], timeoutMs);
-  let health;
-  try {
-    await recreate();
-    health = await waitForColor(target, runtime, color, timeoutMs);
-  } catch (error) {
-    runtime.progress(`${color} did not become healthy; putting ${ENV_FILE} and ${service} back as they were...`);
-    writeEnvFile(envFile, previousEnv);
-    const removed = await removeFailedContainer(target, service);
-    const restored = await recreate().then(
-      () => `${service} was recreated as it was before.`,
-      (again: Error) => `Recreating ${service} as it was failed too: ${again.message}${removed}`,
-    );
-    throw new DeployError('RELEASE_FAILED', `${(error as Error).message}\n${restored}`);
+  // One replica at a time, each healthy before the next is stopped (docker stop: it drains first).
+  const recreate = (service: string) => compose(target, ['up', '-d', '--no-deps', '--no-build', '--force-recreate', service], timeoutMs);
+  const moved: string[] = [];
+  let health: Awaited<ReturnType<typeof waitForReplica>> | undefined;
+  for (const { replica, service } of services) {
+    try {
+      moved.push(service);
+      await recreate(service);
+      const answered = await waitForReplica(target, runtime, color, replica, timeoutMs);
+      health ??= answered;
+    } catch (error) {
+      runtime.progress(`${service} did not become healthy; putting ${ENV_FILE} and ${moved.join(', ')} back as they were...`);
+      writeEnvFile(envFile, previousEnv);
+      // The replica that failed is removed first (removeFailedContainer); those already moved are healthy and drain on stop.
+      const removed = await removeFailedContainer(target, service);
+      const restored: string[] = [];
+      for (const each of moved) {
+        restored.push(
+          await recreate(each).then(
+            () => `${each} was recreated as it was before.`,
+            (again: Error) => `Recreating ${each} as it was failed too: ${again.message}${each === service ? removed : ''}`,
+          ),
+        );
+      }
+      throw new DeployError('RELEASE_FAILED', `${(error as Error).message}\n${restored.join('\n')}`);
+    }
   }
+  if (!health) throw new DeployError('RELEASE_FAILED', `${color} has no replica to release to (replicas.perColor).`);
   const previewUrl = `${httpUrl('127.0.0.1', target.spec.router.port)}${target.spec.preview.pathPrefix}`;
   const preview = healthView(
     await checkHealth(target.http, { host: '127.0.0.1', port: target.spec.router.port }, `${target.spec.preview.pathPrefix}health`),
@@ -171,6 +195,7 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
     previousModel: previous.model,
     previous,
     pid: null,
+    replicas: services.map((item) => ({ name: item.service, pid: null })),
     version: health.version,
     featureCount: health.feature_count,
     modelSha256: health.model_sha256,
@@ -193,14 +218,33 @@ export async function composeStatus(target: ComposeTarget): Promise<BackendStatu
     }
   };
   const router = { host: '127.0.0.1', port: target.spec.router.port };
-  const live = await route(LIVE_SOCKET);
-  const preview = await route(PREVIEW_SOCKET);
-  const colorHealth = (color: Color) => probeSocket(target, color, 'GET', '/health').then(judgeHealth, noAnswer).then(healthView);
-  const [blue, green] = [await colorHealth('blue'), await colorHealth('green')];
+  const live = await route(LIVE_LINK);
+  const preview = await route(PREVIEW_LINK);
+  const replicaHealth = (color: Color, replica: number) =>
+    probeSocket(target, color, 'GET', '/health', undefined, replica).then(judgeHealth, noAnswer).then(healthView);
+  const replicaStatus = async (color: Color, replica: number): Promise<ReplicaStatus> => {
+    const name = replicaService(target.spec, color, replica);
+    const [health, state] = await Promise.all([replicaHealth(color, replica), containerState(target, name)]);
+    return {
+      replica,
+      name,
+      process: state.status === 'running' ? 'running' : state.status === undefined ? 'unknown' : 'dead',
+      pid: null,
+      phase: state.health ?? state.status ?? null,
+      restarts: state.restarts ?? null,
+      health,
+    };
+  };
+  const colorReplicas = (color: Color) =>
+    Promise.all(replicaNumbers(target.spec.replicas.perColor).map((replica) => replicaStatus(color, replica)));
+  const replicas = { blue: await colorReplicas('blue'), green: await colorReplicas('green') };
+  const [blue, green] = [replicas.blue[0]?.health, replicas.green[0]?.health].map(
+    (health) => health ?? healthView({ kind: 'no-answer', problem: 'no replica', code: undefined }),
+  ) as [HealthView, HealthView];
   const serving = healthView(await checkHealth(target.http, router, '/health'));
   const previewServing = healthView(await checkHealth(target.http, router, `${target.spec.preview.pathPrefix}health`));
   const url = httpUrl(router.host, router.port);
-  const colorStatus = (color: Color, health: typeof blue) => ({
+  const colorStatus = (color: Color, health: HealthView) => ({
     color,
     role: color === live ? ('live' as const) : color === preview ? ('preview' as const) : null,
     process: health.httpStatus === null ? ('unknown' as const) : ('running' as const),
@@ -209,13 +253,16 @@ export async function composeStatus(target: ComposeTarget): Promise<BackendStatu
     port: target.spec.colors[color].port,
     url: httpUrl('127.0.0.1', target.spec.colors[color].port),
     model: null,
+    replicas: { ready: replicas[color].filter((item) => item.health.ok).length, desired: replicas[color].length },
+    replicaList: replicas[color],
     health,
   });
+  const all = [...replicas.blue, ...replicas.green];
   return {
     backend: 'compose',
     where: target.composeCommand.join(' '),
-    stack: live && blue.httpStatus !== null && green.httpStatus !== null ? 'running' : 'partly running',
-    healthy: blue.ok && green.ok && serving.ok && live !== null && serving.color === live,
+    stack: live && all.every((item) => item.health.httpStatus !== null) ? 'running' : 'partly running',
+    healthy: all.every((item) => item.health.ok) && serving.ok && live !== null && serving.color === live,
     routes: live && preview ? { live: allTo(live), preview: allTo(preview) } : null,
     live,
     preview,
@@ -241,14 +288,14 @@ export async function composeStatus(target: ComposeTarget): Promise<BackendStatu
  * container whose restart count grows while it starts (its process exits, e.g. a model that does
  * not load) fails at once: the restart policy would otherwise keep it "starting" until the timeout.
  */
-async function waitForColor(target: ComposeTarget, runtime: BackendRuntime, color: Color, timeoutMs: number) {
-  const container = colorService(target.spec, color);
+async function waitForReplica(target: ComposeTarget, runtime: BackendRuntime, color: Color, replica: number, timeoutMs: number) {
+  const container = replicaService(target.spec, color, replica);
   const started = runtime.clock.now();
   let nextReport = started + PROGRESS_EVERY_MS;
   let last = 'no answer yet';
   const atStart = await containerState(target, container);
   for (;;) {
-    const check = await probeSocket(target, color, 'GET', '/health').then(judgeHealth, noAnswer);
+    const check = await probeSocket(target, color, 'GET', '/health', undefined, replica).then(judgeHealth, noAnswer);
     const state = await containerState(target, container);
     if (check.kind === 'ok' && (state.health === undefined || state.health === 'healthy')) return check.health;
     last = check.kind === 'ok' ? `its socket answers, but the container's healthcheck says "${state.health}"` : check.problem;
@@ -268,7 +315,7 @@ async function waitForColor(target: ComposeTarget, runtime: BackendRuntime, colo
     if (now - started >= timeoutMs)
       throw new Error(`${container} was not healthy after ${Math.round(timeoutMs / 1000)} s (last: ${last}).`);
     if (now >= nextReport) {
-      runtime.progress(`  ${Math.round((now - started) / 1000)} s  ${color}: ${last}`);
+      runtime.progress(`  ${Math.round((now - started) / 1000)} s  ${container}: ${last}`);
       nextReport = now + PROGRESS_EVERY_MS;
     }
     await runtime.clock.sleep(POLL_MS);
@@ -288,17 +335,20 @@ async function removeFailedContainer(target: ComposeTarget, container: string): 
   return result.code === 0 ? '' : ` (removing the failed ${container} first did not work either: ${result.error ?? result.stderr.trim()})`;
 }
 
-/** The container's restart count and healthcheck status, as far as docker can say (undefined: unknown, or no healthcheck). */
-async function containerState(target: ComposeTarget, container: string): Promise<{ restarts?: number; health?: string }> {
+/**
+ * The container's restart count, state (`running`, `exited`, ...) and healthcheck status, as far as
+ * docker can say (undefined: unknown, or no healthcheck).
+ */
+async function containerState(target: ComposeTarget, container: string): Promise<{ restarts?: number; status?: string; health?: string }> {
   const result = await target.run(
     'docker',
-    ['inspect', '--format', '{{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', container],
+    ['inspect', '--format', '{{.RestartCount}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', container],
     { timeoutMs: 15_000 },
   );
   if (result.code !== 0) return {};
-  const [restarts, health] = result.stdout.trim().split(/\s+/);
+  const [restarts, status, health] = result.stdout.trim().split(/\s+/);
   const count = Number(restarts);
-  return { ...(Number.isInteger(count) ? { restarts: count } : {}), ...(health ? { health } : {}) };
+  return { ...(Number.isInteger(count) ? { restarts: count } : {}), ...(status ? { status } : {}), ...(health ? { health } : {}) };
 }
 
 /** A model path as the container sees it: repo-relative paths live under the image's /app. */

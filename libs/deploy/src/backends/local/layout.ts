@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import type { Color } from '@mlbg/contract';
+import { Color } from '@mlbg/contract';
 import { DEPLOYMENT_SPEC_PATH } from '../../spec/deployment-spec';
-import { CANARY_SOCKET, LIVE_SOCKET, PREVIEW_SOCKET, colorSocket, liveSlotSocket } from '../../spec/sockets';
+import { CANARY_LINK, LIVE_LINK, PREVIEW_LINK, colorFolder, colorReplicaSocket, liveSlotLink } from '../../spec/sockets';
 
 /** The state folder's default name, at the workspace root (git-ignored). */
 export const DEFAULT_STATE_DIR = '.bluegreen';
@@ -16,10 +16,45 @@ export const SERVICE_MAIN = `${SERVICE_BUILD_DIR}/${SERVICE_ENTRY}`;
 const SERVICE_LIBS = 'node_modules/@mlbg';
 /** Marker in each service's environment: which stack started it (checked before any signal). */
 export const STACK_ENV_MARKER = 'MLBG_STACK';
+/** Marker in each replica's environment: which replica of its color it is (checked before any signal). */
+export const REPLICA_ENV_MARKER = 'MLBG_REPLICA';
 
-/** A process the local stack runs: the two colors and the router. */
-export type StackProcess = Color | 'nginx';
-export const STACK_PROCESSES: readonly StackProcess[] = ['nginx', 'blue', 'green'];
+/** A replica's process name: the color for replica 1 (`blue`, as before replicas), else `blue-2`, `blue-3`, ... */
+export type ReplicaName = Color | `${Color}-${number}`;
+/** A process the local stack runs: the colors' replicas and the router. */
+export type StackProcess = ReplicaName | 'nginx';
+
+/** One replica of a color: replica 1 keeps the color's port and the names of a color without replicas. */
+export interface Replica {
+  readonly color: Color;
+  readonly replica: number;
+}
+
+const REPLICA_NAME = new RegExp(`^(${Color.options.join('|')})(?:-([1-9]\\d*))?$`);
+
+export function replicaName(color: Color, replica: number): ReplicaName {
+  return replica === 1 ? color : `${color}-${replica}`;
+}
+
+/** The replica a process name stands for, or undefined when it names none (`nginx`, `supervisor`). */
+export function replicaOf(name: string): Replica | undefined {
+  const match = REPLICA_NAME.exec(name);
+  const color = Color.safeParse(match?.[1]).data;
+  if (!match || !color) return undefined;
+  const replica = match[2] === undefined ? 1 : Number(match[2]);
+  return replica === 1 && match[2] !== undefined ? undefined : { color, replica };
+}
+
+/** Every replica of both colors, color by color: blue, blue-2, ..., green, green-2, ... */
+export function stackReplicas(replicasPerColor: number): Replica[] {
+  return Color.options.flatMap((color) => Array.from({ length: replicasPerColor }, (_, index) => ({ color, replica: index + 1 })));
+}
+
+/** The processes of a stack with `replicasPerColor` replicas per color: nginx, then every replica. */
+export function stackProcesses(replicasPerColor: number): StackProcess[] {
+  return ['nginx', ...stackReplicas(replicasPerColor).map(({ color, replica }) => replicaName(color, replica))];
+}
+
 /** The stack's supervisor (see supervisor.ts): it has a pid file and a log like the processes it watches. */
 export const SUPERVISOR = 'supervisor';
 /** Shadow traffic's relay (shadow/relay/): supervised like the stack's processes while `deploy:shadow on` has it run. */
@@ -62,12 +97,15 @@ export interface StackLayout {
   /** What the supervisor runs (written by `up` and `release`) and what it reports (written by the supervisor). */
   readonly supervisorPlanFile: string;
   readonly supervisorStatusFile: string;
-  socket(color: Color): string;
-  readonly liveSocket: string;
-  readonly previewSocket: string;
-  /** The live route's slot links (`live-slot-07.sock`), beside the colors' sockets. */
+  /** A color's folder of replica sockets (`<socketDir>/blue`): what the route links point at. */
+  colorFolder(color: Color): string;
+  /** One replica's socket (`<socketDir>/blue/r2.sock`). */
+  replicaSocket(color: Color, replica: number): string;
+  readonly liveLink: string;
+  readonly previewLink: string;
+  /** The live route's slot links (`live-slot-07`), beside the color folders. */
   liveSlot(index: number): string;
-  readonly canarySocket: string;
+  readonly canaryLink: string;
 }
 
 /**
@@ -107,11 +145,12 @@ export function stackLayout(
     logFile: (process) => join(state, 'logs', `${process}.log`),
     supervisorPlanFile: join(state, 'supervisor-plan.json'),
     supervisorStatusFile: join(state, 'supervisor-status.json'),
-    socket: (color) => join(socketDir, colorSocket(color)),
-    liveSocket: join(socketDir, LIVE_SOCKET),
-    previewSocket: join(socketDir, PREVIEW_SOCKET),
-    liveSlot: (index) => join(socketDir, liveSlotSocket(index)),
-    canarySocket: join(socketDir, CANARY_SOCKET),
+    colorFolder: (color) => join(socketDir, colorFolder(color)),
+    replicaSocket: (color, replica) => join(socketDir, colorReplicaSocket(color, replica)),
+    liveLink: join(socketDir, LIVE_LINK),
+    previewLink: join(socketDir, PREVIEW_LINK),
+    liveSlot: (index) => join(socketDir, liveSlotLink(index)),
+    canaryLink: join(socketDir, CANARY_LINK),
   };
 }
 

@@ -1,11 +1,12 @@
 import type { Color } from '@mlbg/contract';
 import { join } from 'node:path';
 import type { HttpCall, RuntimeDeps } from '../../effects/deps';
+import { replicasMetrics } from '../replica-metrics';
 import { LOCAL_NGINX_FILES } from '../../render/nginx/nginx-site';
 import { DEFAULT_PREVIEW_PATH_PREFIX } from '../../spec/deployment-spec';
-import { DEFAULT_LIVE_SLOTS } from '../../spec/sockets';
+import { DEFAULT_LIVE_SLOTS, replicaNumbers } from '../../spec/sockets';
 import { DeployError, isNotWritable } from '../../errors';
-import { type StackLayout, httpUrl } from './layout';
+import { type StackLayout, httpUrl, replicaName } from './layout';
 import { checkProcess } from './stack/processes';
 import { routesFromLinks, writeRouteLinks } from './nginx/route-links';
 import type { Routes } from '../../routing/routes';
@@ -38,9 +39,9 @@ export function requireRunningStack(deps: RuntimeDeps, layout: StackLayout): Sta
 }
 
 /**
- * The local stack as a {@link Backend}: two colors as node processes and a real nginx, under the
- * state folder. Each color is reached through its own unix socket (the path nginx takes), nginx
- * through its port, and routes move by renaming symlinks; the state file follows the links.
+ * The local stack as a {@link Backend}: two colors of node processes (replicas) and a real nginx,
+ * under the state folder. Each replica is reached through its own unix socket (the path nginx
+ * takes), nginx through its port, and routes move by renaming symlinks; the state file follows the links.
  */
 export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
   const running = () => requireRunningStack(deps, layout);
@@ -52,6 +53,17 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
     const { router: where } = running().running;
     return { host: where.host, port: where.port };
   };
+  const replica = (color: Color, number: number) => {
+    const socketPath = layout.replicaSocket(color, number);
+    return {
+      name: replicaName(color, number),
+      health: () => deps.http({ socketPath }, { method: 'GET', path: '/health' }),
+      predict: (body: string) => deps.http({ socketPath }, { method: 'POST', path: '/predict', body }),
+      request: (call: HttpCall) => deps.http({ socketPath }, call),
+    };
+  };
+  // Read at each use: the stack's replica count is in its state file.
+  const replicasOf = (color: Color) => replicaNumbers(current()?.running?.replicas ?? 1).map((number) => replica(color, number));
   let routerUrl: string | undefined;
   return {
     kind: 'local',
@@ -98,12 +110,21 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
     },
     routerHealth: (route = 'live') =>
       deps.http(router(), { method: 'GET', path: route === 'live' ? '/health' : `${running().running.previewPathPrefix}health` }),
+    // A color as a whole is its replica 1 (the one on the color's port); `replicas` reaches each.
     colors: {
-      health: (color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/health' }),
-      predict: (color, body) => deps.http({ socketPath: layout.socket(color) }, { method: 'POST', path: '/predict', body }),
+      health: (color) => replica(color, 1).health(),
+      predict: (color, body) => replica(color, 1).predict(body),
       // Read at each use: a release may have finished since the backend was made.
       recorded: (color: Color) => current()?.running?.colors[color],
-      request: (color, call) => deps.http({ socketPath: layout.socket(color) }, call),
+      // `instance`: one replica by name (as `instances` lists them), e.g. to read its own prediction records.
+      request: async (color, call, instance) => {
+        const target = instance === undefined ? replica(color, 1) : replicasOf(color).find((item) => item.name === instance);
+        if (!target) throw new DeployError('DIFF_UNAVAILABLE', `${color} has no replica named ${instance}.`);
+        return target.request(call);
+      },
+      // Each replica keeps its own prediction records: a color's are all of theirs together.
+      instances: async (color) => replicasOf(color).map((item) => item.name),
+      replicas: (color) => replicasOf(color),
     },
     shadow: {
       on: (request) => {
@@ -131,7 +152,7 @@ export function localBackend(deps: RuntimeDeps, layout: StackLayout): Backend {
               // In bounded pieces, and across a rotation (the supervisor renames it over its cap).
               clock: deps.clock,
               readAccessLog: async (from) => readLogFrom(join(layout.nginxPrefix, LOCAL_NGINX_FILES.accessLog), from),
-              metrics: (color) => deps.http({ socketPath: layout.socket(color) }, { method: 'GET', path: '/metrics' }),
+              metrics: (color) => replicasMetrics(replicasOf(color)),
             },
             colors,
           ),

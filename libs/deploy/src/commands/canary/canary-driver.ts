@@ -1,5 +1,5 @@
 import type { CanaryAccess } from '../../backends/backend';
-import { DEFAULT_SWITCH_TIMING, type GateFacts, runGates } from '../../gates';
+import { DEFAULT_SWITCH_TIMING, type GateFacts, runPreflight } from '../../gates';
 import type { CanaryOutcome, HistoryInput } from '../../history/history';
 import { type Routes, describeWeights, routesWithLive } from '../../routing/routes';
 import { type CommandContext, historyStamp, reasonOf } from '../context';
@@ -130,15 +130,19 @@ export async function runCanary(
     const gates =
       context.preflight.length === 0
         ? undefined
-        : await runGates(context.preflight, {
-            from: stable,
-            to: canary,
-            colors: backend.colors,
-            clock,
-            timing: context.timing ?? DEFAULT_SWITCH_TIMING,
-            facts,
-            ...(run.expectVersion ? { expectedVersion: { version: run.expectVersion, why: 'required by --expect-version' } } : {}),
-          });
+        : await runPreflight(
+            context.preflight,
+            {
+              from: stable,
+              to: canary,
+              colors: backend.colors,
+              clock,
+              timing: context.timing ?? DEFAULT_SWITCH_TIMING,
+              facts,
+              ...(run.expectVersion ? { expectedVersion: { version: run.expectVersion, why: 'required by --expect-version' } } : {}),
+            },
+            context.replicaQuorum,
+          );
     const versions = {
       stableVersion: facts.live?.version ?? backend.colors.recorded(stable)?.version ?? null,
       canaryVersion: facts.target?.version ?? backend.colors.recorded(canary)?.version ?? null,

@@ -95,13 +95,12 @@ describeWithBinary(NGINX, 'nginx')('deploy:canary on the local stack (real nginx
       await load.waitFor(200);
       const running = stack.cli('canary', '--color=green', '--steps=25,50,100', '--interval=4s', '--expect-output-change', '--json');
       await untilGreenAt(25, 30_000);
-      // The supervisor restarts a killed color; killing it again whenever it is back makes it a crash loop
-      // (after 5 restarts in a row the supervisor gives up on it), a canary that really fails.
+      // The supervisor restarts a killed replica; killing every replica of the color again whenever it is
+      // back makes it a crash loop (after 5 restarts in a row the supervisor gives up on it), a canary that really fails.
       let crashing = true;
       const crashLoop = (async () => {
         while (crashing) {
-          const pid = stack.pid('green');
-          if (pid !== undefined) {
+          for (const pid of stack.replicaPids('green')) {
             try {
               process.kill(pid, 'SIGKILL');
             } catch {

@@ -40,7 +40,7 @@ function fakeCanaryBackend(options: {
     JSON.stringify({
       status: color === 'green' ? (options.greenStatus ?? 200) : 200,
       request_time: 0.002,
-      upstream_addr: 'unix:/run/live-slot-00.sock',
+      upstream_addr: 'unix:/run/live-slot-00/r1.sock',
       color,
     });
   const readAccessLog = async (from: number | 'end') => {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PredictionsResponse } from '@mlbg/contract';
 import { shadowPaths } from '../../backends/local/shadow/shadow';
-import { processControl } from '../../effects/real-deps';
+import { httpClient, processControl } from '../../effects/real-deps';
 import type { DiffResult } from './diff';
 import type { ShadowResult } from './shadow';
 import { readHistory } from '../../history/history';
@@ -44,6 +44,20 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
   const shadowStatus = async () => (await stack.cli('shadow', 'status', '--json')).json<{ result: ShadowResult }>().result;
   const records = async (port: number) =>
     PredictionsResponse.parse(JSON.parse((await stack.request('GET', '/admin/predictions', undefined, port)).body));
+  /** Every replica's records of a color (each records what it answered), on their own sockets. */
+  const colorRecords = async (color: 'blue' | 'green') => {
+    const each = await Promise.all(
+      [1, 2].map(async (replica) =>
+        PredictionsResponse.parse(
+          JSON.parse(
+            (await httpClient({ socketPath: stack.layout.replicaSocket(color, replica) }, { method: 'GET', path: '/admin/predictions' }))
+              .body,
+          ),
+        ),
+      ),
+    );
+    return { recorded: each.reduce((sum, item) => sum + item.recorded, 0), records: each.flatMap((item) => item.records) };
+  };
 
   beforeAll(async () => {
     stack = await StackHarness.create('shadow');
@@ -72,12 +86,12 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
   });
 
   it('shadow off: live /predict answers, nothing reaches the idle color', async () => {
-    const before = (await records(stack.ports.green)).recorded;
+    const before = (await colorRecords('green')).recorded;
     const answer = await stack.request('POST', '/predict', { features: [[1]] });
     expect(answer.status).toBe(200);
-    const live = (await records(stack.ports.blue)).records.at(-1);
+    const live = (await colorRecords('blue')).records.find((record) => record.requestId === answer.headers['x-request-id']);
     expect(live).toMatchObject({ requestId: answer.headers['x-request-id'], shadow: false, rows: 1 });
-    expect((await records(stack.ports.green)).recorded).toBe(before);
+    expect((await colorRecords('green')).recorded).toBe(before);
     // The mirror's failed connect to the missing link is not logged once per live request.
     const errorLog = join(stack.layout.nginxPrefix, 'error.log');
     const logSize = statSync(errorLog).size;
@@ -190,9 +204,11 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
       relay = (await stack.cli('shadow', 'status', '--json')).json<{ result: ShadowResult }>().result.relay;
     }
     expect(relay).toMatchObject({ received: sent, forwarded: sent, dropped: 0, failed: 0 });
-    const green = await records(stack.ports.green);
+    // The copies went to green's replicas in turn: every id is on one of them.
+    const green = await colorRecords('green');
     const shadowIds = green.records.filter((record) => record.shadow).map((record) => record.requestId);
-    expect(shadowIds.slice(-sent)).toEqual(ids);
+    expect(ids.filter((id) => !shadowIds.includes(id))).toEqual([]);
+    expect(new Set(shadowIds.filter((id) => ids.includes(id))).size).toBe(sent);
 
     const diff = await stack.cli('diff', '--json', '--min-pairs=60', '--max-diff=100', '--min-agreement=1');
     expect(diff.code).toBe(0);
@@ -291,19 +307,14 @@ describeWithBinary(NGINX, 'nginx')('shadow traffic and the prediction diff (real
     expect(replay.json<{ result: DiffResult }>().result.report.pairs).toBe(30);
   });
 
-  it('down with shadow on: stops the supervisor first, then nginx, the colors and the relay', async () => {
+  it('down with shadow on: stops the supervisor first, then nginx, the colors (every replica) and the relay', async () => {
     expect((await stack.cli('shadow', 'on')).code).toBe(0);
-    const pids = (['supervisor', 'nginx', 'blue', 'green', 'shadow-relay'] as const).map((name) => stack.pid(name));
+    const names = ['supervisor', 'nginx', 'blue', 'blue-2', 'green', 'green-2', 'shadow-relay'] as const;
+    const pids = names.map((name) => stack.pid(name));
     const down = await stack.cli('down', '--json');
     expect(down.code).toBe(0);
     const { processes } = down.json<{ result: { processes: { name: string; pid: number; result: string }[] } }>().result;
-    expect(processes.map((item) => [item.name, item.pid, item.result])).toEqual([
-      ['supervisor', pids[0], 'stopped'],
-      ['nginx', pids[1], 'stopped'],
-      ['blue', pids[2], 'stopped'],
-      ['green', pids[3], 'stopped'],
-      ['shadow-relay', pids[4], 'stopped'],
-    ]);
+    expect(processes.map((item) => [item.name, item.pid, item.result])).toEqual(names.map((name, index) => [name, pids[index], 'stopped']));
     expect(await stack.leftovers()).toEqual([]);
     expect((await stack.up()).code).toBe(0);
   });

@@ -35,7 +35,9 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
     expect(up).toMatchObject({ code: 0, stderr: '' });
     expect(up.stdout).toContain('The stack is up in');
     expect(up.stdout).toContain(`http://127.0.0.1:${stack.ports.router}/preview/`);
-    expect(up.stdout).toMatch(new RegExp(`blue +http://127\\.0\\.0\\.1:${stack.ports.blue} +pid \\d+, v1\\.0\\.0`));
+    expect(up.stdout).toMatch(
+      new RegExp(`blue +http://127\\.0\\.0\\.1:${stack.ports.blue} +pid \\d+, 2 replicas \\(\\+ blue-2 pid \\d+\\), v1\\.0\\.0`),
+    );
     expect(await stack.serving()).toEqual({ status: 200, color: 'blue', version: 'v1.0.0' });
     expect(await stack.serving('/preview/health')).toEqual({ status: 200, color: 'green', version: 'v1.1.0' });
     const predict = await stack.request('POST', '/predict', PREDICT);
@@ -157,9 +159,11 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
     const supervisor = stack.pid('supervisor') as number;
     process.kill(supervisor, 'SIGKILL');
     while (processControl.inspect(supervisor)) await new Promise((resolve) => setTimeout(resolve, 20));
-    const green = stack.pid('green') as number;
-    process.kill(green, 'SIGKILL');
-    while (processControl.inspect(green)) await new Promise((resolve) => setTimeout(resolve, 20));
+    // Every replica of it (one replica down is answered by its sibling: replicas.int.spec.ts).
+    for (const green of stack.replicaPids('green')) {
+      process.kill(green, 'SIGKILL');
+      while (processControl.inspect(green)) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
 
     const refused = await stack.cli('switch', '--color=green');
     expect(refused.code).toBe(1);
@@ -252,7 +256,7 @@ describeWithBinary(NGINX, 'nginx')('the local stack (real nginx, real services)'
       history()
         .find((entry) => entry.outcome === 'switched')
         ?.gates.map((gate) => gate.name),
-    ).toEqual(['health-streak', 'predict', 'signature', 'router-serves-target']);
+    ).toEqual(['health-streak', 'predict', 'signature', 'replicas', 'router-serves-target']);
   });
 
   it('down: stops everything up and release started, frees the ports and sockets; again is a no-op', async () => {
@@ -286,12 +290,17 @@ describeWithBinary(NGINX, 'nginx')('up that can not start', () => {
     const up = await stack.up(`--green-model=${bogus}`);
     expect(up.code).toBe(1);
     expect(up.stderr).toContain('The stack did not become healthy; everything this command started was stopped again.');
-    expect(up.stderr).toMatch(/green \(pid \d+\) exited while starting/);
-    expect(up.stderr).toContain(`Last lines of ${stack.layout.logFile('green')}:`);
+    // Both replicas of green fail; whichever exits first is named, with its log.
+    const failed = /(green(?:-2)?) \(pid \d+\) exited while starting/.exec(up.stderr);
+    expect(failed).not.toBeNull();
+    expect(up.stderr).toContain(`Last lines of ${stack.layout.logFile(failed?.[1] as 'green')}:`);
     expect(up.stderr).toMatch(/\| model-service: /);
-    const started = /Started blue \(pid (\d+)\), green \(pid (\d+)\) and nginx \(pid (\d+)\)/.exec(up.stdout);
-    expect(started).not.toBeNull();
-    for (const pid of started?.slice(1) ?? []) stack.seenPids.add(Number(pid));
+    const started = /Started (.*) under the supervisor/.exec(up.stdout)?.[1] ?? '';
+    const pids = [...started.matchAll(/(nginx|blue|blue-2|green|green-2) \(pid (\d+)\)/g)].map(
+      (match) => [match[1], Number(match[2])] as const,
+    );
+    expect(pids.map(([name]) => name)).toEqual(['nginx', 'blue', 'blue-2', 'green', 'green-2']);
+    for (const [, pid] of pids) stack.seenPids.add(pid);
     expect(await stack.leftovers()).toEqual([]);
   });
 

@@ -79,9 +79,9 @@ describeWithBinary(NGINX, 'nginx')('kept connections between nginx and the color
       const retired = await new Promise<string | undefined>((resolve, reject) => {
         const req = request(
           {
-            socketPath: stack.layout.socket(old),
+            socketPath: stack.layout.replicaSocket(old, 1),
             path: '/health',
-            headers: { [ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER]: 'live.sock' },
+            headers: { [ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER]: 'live' },
             agent: false,
           },
           (res) => {
@@ -107,7 +107,7 @@ describeWithBinary(NGINX, 'nginx')('kept connections between nginx and the color
     const live = (await stack.serving()).color as 'blue' | 'green';
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const direct = { socketPath: stack.layout.socket(live), agent };
+      const direct = { socketPath: stack.layout.replicaSocket(live, 1), agent };
       expect(await post(direct)).toMatchObject({ status: 200, reusedSocket: false });
       await sleep(ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS + 500);
       expect(await post(direct)).toMatchObject({ status: 200, color: live, reusedSocket: true });

@@ -1,6 +1,6 @@
 import type { Color, SwitchResult } from '@mlbg/contract';
 import { DeployError, type DeployErrorCode, isNotWritable } from '../../errors';
-import { DEFAULT_SWITCH_TIMING, type ExpectedVersion, type GateFacts, runGates } from '../../gates';
+import { DEFAULT_SWITCH_TIMING, type ExpectedVersion, type GateFacts, runPreflight } from '../../gates';
 import { planSwitch } from './switch-plan';
 import { verifyRoute } from './verify-route';
 import { settleRouteMove } from './route-settle';
@@ -88,15 +88,19 @@ export async function runSwitch(context: CommandContext, before: Routes, to: Col
           };
         progress(`preflight: checking ${current.to} before it takes traffic from ${current.from}`);
         const facts: GateFacts = {};
-        const run = await runGates(context.preflight, {
-          from: current.from,
-          to: current.to,
-          colors: backend.colors,
-          clock: context.clock,
-          timing,
-          facts,
-          ...(expect ? { expectedVersion: expect } : {}),
-        });
+        const run = await runPreflight(
+          context.preflight,
+          {
+            from: current.from,
+            to: current.to,
+            colors: backend.colors,
+            clock: context.clock,
+            timing,
+            facts,
+            ...(expect ? { expectedVersion: expect } : {}),
+          },
+          context.replicaQuorum,
+        );
         const toVersion = facts.target?.version ?? null;
         const fromVersion = facts.live?.version ?? backend.colors.recorded(current.from)?.version ?? null;
         if (run.failure) return { kind: 'preflight-failed', reason: run.failure.observed, fromVersion, toVersion, gates: run.results };

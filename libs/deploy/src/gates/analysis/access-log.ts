@@ -24,7 +24,7 @@ export interface AccessSample {
 /**
  * Parses complete lines; attributes each to the color that answered, or, when nginx answered
  * itself (502/503/504: the color was down or slow, so there is no X-Color), to the color the link
- * it tried pointed at (`linkColor` of the link's file name, e.g. `live-slot-07.sock`). Lines of
+ * it tried pointed at (`linkColor` of the link's file name, e.g. `live-slot-07`). Lines of
  * neither (nginx's own 413, a request that reached no upstream) are not a color's and are left out.
  * Pure.
  */
@@ -47,14 +47,18 @@ export function parseAccessLines(text: string, linkColor: (link: string) => Colo
   return samples;
 }
 
-/** `unix:/tmp/x/run/live-slot-07.sock` -> `live-slot-07.sock` (the last one when nginx lists several). */
+/**
+ * `unix:/tmp/x/run/live-slot-07/r2.sock` -> `live-slot-07`: the link a replica's socket was reached
+ * through (the last one when nginx lists several tries).
+ */
 function lastLinkName(upstream: string): string {
   const last =
     upstream
       .split(/[,:] ?/)
       .filter(Boolean)
       .at(-1) ?? '';
-  return last.slice(last.lastIndexOf('/') + 1);
+  const folder = last.slice(0, last.lastIndexOf('/'));
+  return folder.slice(folder.lastIndexOf('/') + 1);
 }
 
 /**

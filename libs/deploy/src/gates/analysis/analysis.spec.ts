@@ -8,7 +8,7 @@ const line = (fields: Record<string, unknown>) =>
     request_id: 'r',
     status: 200,
     request_time: 0.002,
-    upstream_addr: 'unix:/run/live-slot-00.sock',
+    upstream_addr: 'unix:/run/live-slot-00/r1.sock',
     color: 'blue',
     ...fields,
   });
@@ -17,11 +17,11 @@ describe('the canary analysis', () => {
   it("attributes nginx's own 5xx (no X-Color) to the color the slot link pointed at", () => {
     const text = [
       line({}),
-      line({ status: 503, color: '', upstream_addr: 'unix:/tmp/x/run/live-slot-07.sock', request_time: 0 }),
+      line({ status: 503, color: '', upstream_addr: 'unix:/tmp/x/run/live-slot-07/r2.sock', request_time: 0 }),
       line({ status: 413, color: '', upstream_addr: '' }),
       'not json',
     ].join('\n');
-    const samples = parseAccessLines(text, (link) => (link === 'live-slot-07.sock' ? 'green' : undefined));
+    const samples = parseAccessLines(text, (link) => (link === 'live-slot-07' ? 'green' : undefined));
     expect(samples).toEqual([
       { color: 'blue', status: 200, ms: 2 },
       { color: 'green', status: 503, ms: 0 },

@@ -11,6 +11,13 @@ import { composeAccessLogRotation, renderComposeFiles } from './compose';
 
 const files = renderComposeFiles(DEFAULT_DEPLOYMENT_SPEC);
 const byPath = Object.fromEntries(files.map((file) => [file.path, file.content]));
+/** Every replica's service of both colors' files (the default spec runs two per color). */
+const replicaServices = () =>
+  (['blue', 'green'] as const).flatMap((color) =>
+    Object.entries(
+      parse(byPath[`docker-compose.${color}.yml`]).services as Record<string, { environment?: Record<string, string> }>,
+    ).filter(([name]) => name.startsWith('ml-service-')),
+  );
 
 describe('renderComposeFiles', () => {
   it('renders the three files of the original design, each with the header, deterministically', () => {
@@ -26,7 +33,7 @@ describe('renderComposeFiles', () => {
       HOST: '0.0.0.0',
       PORT: '8082',
       MODEL_PATH: '${GREEN_MODEL:-/app/models/v1.1.0/model.onnx}',
-      SOCKET_PATH: '/run/mlbg/green.sock',
+      SOCKET_PATH: '/run/mlbg/green/r1.sock',
       BODY_LIMIT: '1048576',
       MAX_BATCH_ROWS: '10000',
       LOG_LEVEL: 'info',
@@ -37,11 +44,15 @@ describe('renderComposeFiles', () => {
     expect(green.healthcheck.test[3]).toContain("fetch('http://127.0.0.1:8082/health')");
   });
 
-  it('keeps no log of predictions in either color (PREDICTION_LOG_SIZE=0): nothing reads one on Compose', () => {
-    for (const color of ['blue', 'green'] as const)
-      expect(parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`].environment).toMatchObject({
-        PREDICTION_LOG_SIZE: '0',
-      });
+  it('keeps no log of predictions in any replica of either color (PREDICTION_LOG_SIZE=0): nothing reads one on Compose', () => {
+    expect(replicaServices().map(([name]) => name)).toEqual([
+      'ml-service-blue',
+      'ml-service-blue-2',
+      'ml-service-green',
+      'ml-service-green-2',
+    ]);
+    for (const [name, service] of replicaServices())
+      expect({ name, environment: service.environment }).toMatchObject({ name, environment: { PREDICTION_LOG_SIZE: '0' } });
   });
 
   it("caps what Docker keeps of every container's output (json-file: 10 MB, 3 files), so logs never fill the disk", () => {
@@ -51,7 +62,13 @@ describe('renderComposeFiles', () => {
         ([, service]) => service.container_name !== undefined,
       ),
     );
-    expect(containers.map(([name]) => name).sort()).toEqual(['ml-service-blue', 'ml-service-green', 'nginx']);
+    expect(containers.map(([name]) => name).sort()).toEqual([
+      'ml-service-blue',
+      'ml-service-blue-2',
+      'ml-service-green',
+      'ml-service-green-2',
+      'nginx',
+    ]);
     for (const [name, service] of containers)
       expect({ name, logging: service.logging }).toEqual({
         name,
@@ -59,11 +76,10 @@ describe('renderComposeFiles', () => {
       });
   });
 
-  it('logs no line per request in the colors (nginx logs every request already; errors are still logged)', () => {
-    for (const color of ['blue', 'green'] as const)
-      expect(parse(byPath[`docker-compose.${color}.yml`]).services[`ml-service-${color}`].environment).toMatchObject({
-        LOG_REQUESTS: 'false',
-      });
+  it("logs no line per request in any color's replica (nginx logs every request already; errors are still logged)", () => {
+    expect(replicaServices()).toHaveLength(4);
+    for (const [name, service] of replicaServices())
+      expect({ name, environment: service.environment }).toMatchObject({ name, environment: { LOG_REQUESTS: 'false' } });
   });
 
   it("rotates nginx's access log on the bind mount inside its container: over the cap, renamed to access.log.1 and reopened", () => {
@@ -136,14 +152,41 @@ describe('renderComposeFiles', () => {
     expect(parse(byPath['docker-compose.yml']).services.nginx.read_only).toBeUndefined();
   });
 
-  it("creates the initial relative symlinks in nginx only when they are missing (the live slots where live.sock points; $$ is Compose's escape for $)", () => {
+  it("creates the initial relative symlinks to the colors' folders in nginx only when they are missing (the live slots where live points; a volume of live.sock keeps its color; $$ is Compose's escape for $)", () => {
     const nginx = parse(byPath['docker-compose.yml']).services.nginx;
     expect(nginx.command[2]).toBe(
-      'cd /run/mlbg && { [ -L live.sock ] || ln -s blue.sock live.sock; } && { [ -L preview.sock ] || ln -s green.sock preview.sock; } && ' +
-        `for link in ${Array.from({ length: 20 }, (_, index) => `live-slot-${String(index).padStart(2, '0')}.sock`).join(' ')} canary.sock; do [ -L $$link ] || ln -s "$$(readlink live.sock)" $$link; done && ` +
+      'cd /run/mlbg && { [ -L live ] || { [ -L live.sock ] && old=$$(readlink live.sock) && ln -s "$${old%.sock}" live; } || ln -s blue live; } && ' +
+        '{ [ -L preview ] || { [ "$$(readlink live)" = blue ] && ln -s green preview; } || ln -s blue preview; } && ' +
+        `for link in ${Array.from({ length: 20 }, (_, index) => `live-slot-${String(index).padStart(2, '0')}`).join(' ')} canary; do [ -L $$link ] || ln -s "$$(readlink live)" $$link; done && ` +
         `${composeAccessLogRotation()} && ` +
         "exec nginx -g 'daemon off;'",
     );
+  });
+
+  it("runs each replica as a service of its color: the first keeps the color's container name and port and builds the image, the others start after it on the same image, each on its own socket; nginx waits for all", () => {
+    const blue = parse(byPath['docker-compose.blue.yml']).services;
+    expect(Object.keys(blue)).toEqual(['ml-service-blue', 'ml-service-blue-2', 'nginx']);
+    const [first, second] = [blue['ml-service-blue'], blue['ml-service-blue-2']];
+    expect({ name: first.container_name, ports: first.ports, build: first.build !== undefined }).toEqual({
+      name: 'ml-service-blue',
+      ports: ['127.0.0.1:8081:8081'],
+      build: true,
+    });
+    expect({ name: second.container_name, ports: second.ports, build: second.build, image: second.image }).toEqual({
+      name: 'ml-service-blue-2',
+      ports: undefined,
+      build: undefined,
+      image: first.image,
+    });
+    expect(second.depends_on).toEqual({ 'ml-service-blue': { condition: 'service_started' } });
+    expect([first.environment.SOCKET_PATH, second.environment.SOCKET_PATH]).toEqual(['/run/mlbg/blue/r1.sock', '/run/mlbg/blue/r2.sock']);
+    expect(second.environment.MODEL_PATH).toBe(first.environment.MODEL_PATH);
+    expect(blue.nginx.depends_on).toEqual({
+      'ml-service-blue': { condition: 'service_healthy' },
+      'ml-service-blue-2': { condition: 'service_healthy' },
+    });
+    const one = parse(renderComposeFiles({ ...DEFAULT_DEPLOYMENT_SPEC, replicas: { perColor: 1, mustPass: 'all' } })[2].content).services;
+    expect(Object.keys(one)).toEqual(['ml-service-green', 'nginx']);
   });
 
   it("publishes each color's port on loopback only: curl localhost:8081 works on the server, other machines go through nginx", () => {

@@ -9,7 +9,8 @@ const FILES = ['docker-compose.yml', 'docker-compose.blue.yml', 'docker-compose.
 /** The parts of `docker-compose config` output these tests read. */
 interface ComposeService {
   container_name: string;
-  ports: ({ published: number; target: number } | string)[];
+  /** None on a color's replicas after the first (reached through their sockets only). */
+  ports?: ({ published: number; target: number } | string)[];
   networks: Record<string, unknown>;
   volumes: string[];
   healthcheck?: { test: string[] };
@@ -29,27 +30,36 @@ describeWithBinary(DOCKER_COMPOSE, 'docker-compose')('real docker-compose config
     config = parse(result.stdout) as ComposeConfig;
   });
 
-  it("keeps the original design's containers, network and ports", () => {
+  it("keeps the original design's containers, network and ports (a service per replica, the first on the color's port)", () => {
     const { services } = config;
-    expect(Object.keys(services).sort()).toEqual(['ml-service-blue', 'ml-service-green', 'nginx']);
+    expect(Object.keys(services).sort()).toEqual([
+      'ml-service-blue',
+      'ml-service-blue-2',
+      'ml-service-green',
+      'ml-service-green-2',
+      'nginx',
+    ]);
     expect(services['ml-service-blue'].container_name).toBe('ml-service-blue');
     expect(services['ml-service-green'].container_name).toBe('ml-service-green');
     expect(services.nginx.container_name).toBe('ml-nginx');
     expect(config.networks['ml-network']).toEqual({ name: 'ml-network', driver: 'bridge' });
     // docker-compose v1 prints a port with a host address as a string (`127.0.0.1:8081:8081/tcp`), others as objects.
     const ports = (service: string) =>
-      services[service].ports.map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${p.published}:${p.target}`));
+      (services[service].ports ?? []).map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${p.published}:${p.target}`));
     // The colors on loopback only (the spec's compose.colorPortsAddress); nginx on every interface.
     expect(ports('ml-service-blue')).toEqual(['127.0.0.1:8081:8081']);
     expect(ports('ml-service-green')).toEqual(['127.0.0.1:8082:8082']);
+    expect([ports('ml-service-blue-2'), ports('ml-service-green-2')]).toEqual([[], []]);
     expect(ports('nginx')).toEqual(['80:80']);
     for (const service of Object.values(services)) expect(Object.keys(service.networks)).toEqual(['ml-network']);
   });
 
-  it('health-checks both colors and starts nginx only once both are healthy', () => {
+  it('health-checks every replica of both colors and starts nginx only once all are healthy', () => {
     for (const [service, port] of [
       ['ml-service-blue', 8081],
+      ['ml-service-blue-2', 8081],
       ['ml-service-green', 8082],
+      ['ml-service-green-2', 8082],
     ] as const) {
       expect(config.services[service].healthcheck?.test).toEqual([
         'CMD',
@@ -60,7 +70,9 @@ describeWithBinary(DOCKER_COMPOSE, 'docker-compose')('real docker-compose config
     }
     expect(config.services.nginx.depends_on).toEqual({
       'ml-service-blue': { condition: 'service_healthy' },
+      'ml-service-blue-2': { condition: 'service_healthy' },
       'ml-service-green': { condition: 'service_healthy' },
+      'ml-service-green-2': { condition: 'service_healthy' },
     });
   });
 

@@ -2,13 +2,15 @@ import { Color, colorServiceEnv, otherColor } from '@mlbg/contract';
 import { stringify } from 'yaml';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import {
-  CANARY_SOCKET,
+  CANARY_LINK,
   COMPOSE_SOCKET_DIR,
   INITIAL_LIVE_COLOR,
-  LIVE_SOCKET,
-  PREVIEW_SOCKET,
-  colorSocket,
-  liveSlotSocket,
+  LIVE_LINK,
+  PREVIEW_LINK,
+  colorFolder,
+  colorReplicaSocket,
+  liveSlotLink,
+  replicaNumbers,
 } from '../../spec/sockets';
 import {
   COLOR_MODEL_VARIABLES,
@@ -69,9 +71,17 @@ export function renderComposeFiles(spec: DeploymentSpec): GeneratedFile[] {
   ];
 }
 
-/** The Compose service name of a color (also its container name by default). */
+/** The Compose service name of a color (also its container name): its replica 1's. */
 export function colorService(spec: DeploymentSpec, color: Color): string {
   return spec.colors[color].container;
+}
+
+/**
+ * The Compose service (and container) of one replica: the color's own name for replica 1, so
+ * `docker logs ml-service-blue` works as in the original design; `ml-service-blue-2`, ... after it.
+ */
+export function replicaService(spec: DeploymentSpec, color: Color, replica: number): string {
+  return replica === 1 ? colorService(spec, color) : `${colorService(spec, color)}-${replica}`;
 }
 
 function baseFile(spec: DeploymentSpec) {
@@ -99,20 +109,22 @@ function baseFile(spec: DeploymentSpec) {
 }
 
 /**
- * nginx's container creates the initial relative symlinks (live -> blue, preview -> green) when
- * they are missing, so a fresh volume works and a restart keeps the last switch.
+ * nginx's container creates the initial relative symlinks (live -> blue, preview -> the other
+ * color: the colors' folders) when they are missing, so a fresh volume works and a restart keeps
+ * the last switch. A volume from before replicas keeps its live color (its `live.sock -> green.sock`).
  */
 function routerCommand(spec: DeploymentSpec): string {
-  const live = colorSocket(INITIAL_LIVE_COLOR);
-  const preview = colorSocket(otherColor(INITIAL_LIVE_COLOR));
-  // The live slot links (and canary.sock) start where live.sock points, so a kept volume keeps its color.
-  const slots = [...Array.from({ length: spec.canary.slots }, (_, index) => liveSlotSocket(index)), CANARY_SOCKET].join(' ');
+  const live = colorFolder(INITIAL_LIVE_COLOR);
+  const other = colorFolder(otherColor(INITIAL_LIVE_COLOR));
+  // The live slot links (and canary) start where live points, so a kept volume keeps its color.
+  const slots = [...Array.from({ length: spec.canary.slots }, (_, index) => liveSlotLink(index)), CANARY_LINK].join(' ');
+  // `$$`: Compose would read a single `$` as one of its own variables.
+  const before = `${LIVE_LINK}.sock`;
   return [
     `cd ${COMPOSE_SOCKET_DIR}`,
-    `{ [ -L ${LIVE_SOCKET} ] || ln -s ${live} ${LIVE_SOCKET}; }`,
-    `{ [ -L ${PREVIEW_SOCKET} ] || ln -s ${preview} ${PREVIEW_SOCKET}; }`,
-    // `$$`: Compose would read a single `$` as one of its own variables.
-    `for link in ${slots}; do [ -L $$link ] || ln -s "$$(readlink ${LIVE_SOCKET})" $$link; done`,
+    `{ [ -L ${LIVE_LINK} ] || { [ -L ${before} ] && old=$$(readlink ${before}) && ln -s "$\${old%.sock}" ${LIVE_LINK}; } || ln -s ${live} ${LIVE_LINK}; }`,
+    `{ [ -L ${PREVIEW_LINK} ] || { [ "$$(readlink ${LIVE_LINK})" = ${live} ] && ln -s ${other} ${PREVIEW_LINK}; } || ln -s ${live} ${PREVIEW_LINK}; }`,
+    `for link in ${slots}; do [ -L $$link ] || ln -s "$$(readlink ${LIVE_LINK})" $$link; done`,
     composeAccessLogRotation(),
     `exec nginx -g 'daemon off;'`,
   ].join(' && ');
@@ -136,57 +148,76 @@ export function composeAccessLogRotation(
   return `{ while sleep ${everySeconds}; do [ -f ${file} ] && [ "$$(wc -c < ${file})" -gt ${maxBytes} ] && mv -f ${file} ${file}.1 && nginx -s reopen; done & }`;
 }
 
+/**
+ * One file per color: a service per replica, all of the color's image and model. Replica 1 builds
+ * the image and publishes the color's port (8081, as in the original design); the others start
+ * after it (so the image exists when Compose creates them) and are reached through their sockets
+ * only. nginx waits until every replica is healthy.
+ */
 function colorFile(spec: DeploymentSpec, color: Color) {
-  const { port, container } = spec.colors[color];
-  const service = colorService(spec, color);
+  const replicas = replicaNumbers(spec.replicas.perColor);
+  const services = Object.fromEntries(
+    replicas.map((replica) => [replicaService(spec, color, replica), replicaServiceOf(spec, color, replica)]),
+  );
   return {
     version: COMPOSE_VERSION,
     services: {
-      [service]: {
-        image: colorImage(color),
-        build: { context: '.', dockerfile: 'Dockerfile' },
-        container_name: container,
-        environment: colorServiceEnv({
-          color,
-          host: CONTAINER_HOST,
-          port,
-          modelPath: colorModel(spec, color),
-          socketPath: `${COMPOSE_SOCKET_DIR}/${colorSocket(color)}`,
-          bodyLimitBytes: spec.limits.bodyLimitBytes,
-          maxBatchRows: spec.limits.maxBatchRows,
-          // Nothing reads a container's records (deploy:diff reads them on the local stack only): keep none.
-          predictionLogSize: 0,
-          // nginx logs every request; the color logs its errors only.
-          logRequests: false,
-        }),
-        logging: COMPOSE_LOGGING,
-        // On the spec's address only (loopback by default): nobody else reaches a color past nginx.
-        ports: [`${publishAddress(spec.compose.colorPortsAddress)}:${port}:${port}`],
-        read_only: true,
-        tmpfs: [...COLOR_TMPFS],
-        volumes: [`${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`],
-        networks: [spec.network],
-        // The runtime image is a slim Node image without curl, so node itself checks /health.
-        healthcheck: {
-          test: [
-            'CMD',
-            'node',
-            '-e',
-            `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`,
-          ],
-          ...HEALTHCHECK,
-        },
-        restart: 'unless-stopped',
+      ...services,
+      [ROUTER_SERVICE]: {
+        depends_on: Object.fromEntries(replicas.map((replica) => [replicaService(spec, color, replica), { condition: 'service_healthy' }])),
       },
-      [ROUTER_SERVICE]: { depends_on: { [service]: { condition: 'service_healthy' } } },
     },
+  };
+}
+
+function replicaServiceOf(spec: DeploymentSpec, color: Color, replica: number) {
+  const { port } = spec.colors[color];
+  const first = replica === 1;
+  return {
+    image: colorImage(color),
+    ...(first
+      ? { build: { context: '.', dockerfile: 'Dockerfile' } }
+      : { depends_on: { [colorService(spec, color)]: { condition: 'service_started' } } }),
+    container_name: replicaService(spec, color, replica),
+    environment: colorServiceEnv({
+      color,
+      host: CONTAINER_HOST,
+      port,
+      modelPath: colorModel(spec, color),
+      socketPath: `${COMPOSE_SOCKET_DIR}/${colorReplicaSocket(color, replica)}`,
+      bodyLimitBytes: spec.limits.bodyLimitBytes,
+      maxBatchRows: spec.limits.maxBatchRows,
+      // Nothing reads a container's records (deploy:diff reads them on the local stack only): keep none.
+      predictionLogSize: 0,
+      // nginx logs every request; the color logs its errors only.
+      logRequests: false,
+    }),
+    logging: COMPOSE_LOGGING,
+    // On the spec's address only (loopback by default): nobody else reaches a color past nginx.
+    ...(first ? { ports: [`${publishAddress(spec.compose.colorPortsAddress)}:${port}:${port}`] } : {}),
+    read_only: true,
+    tmpfs: [...COLOR_TMPFS],
+    volumes: [`${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`],
+    networks: [spec.network],
+    // The runtime image is a slim Node image without curl, so node itself checks /health.
+    healthcheck: {
+      test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
+      ...HEALTHCHECK,
+    },
+    restart: 'unless-stopped',
   };
 }
 
 function toYaml(document: object): string {
   const header = headerLines(GENERATE_COMMAND).map((line) => `# ${line}`);
-  // Values double-quoted so no YAML 1.1 reader (PyYAML in docker-compose) can misread "80:80".
-  const body = stringify(document, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 });
+  // Values double-quoted so no YAML 1.1 reader (PyYAML in docker-compose) can misread "80:80";
+  // a value every replica shares (COMPOSE_LOGGING) written out in each, never as an anchor and alias.
+  const body = stringify(document, {
+    defaultStringType: 'QUOTE_DOUBLE',
+    defaultKeyType: 'PLAIN',
+    lineWidth: 0,
+    aliasDuplicateObjects: false,
+  });
   return `${header.join('\n')}\n${body}`;
 }
 

@@ -1,19 +1,23 @@
 import type { DeploymentSpec } from '../../spec/deployment-spec';
-import { CANARY_SOCKET, liveSlotSocket } from '../../spec/sockets';
-import { keepaliveLines, upstreamBlock } from './upstream';
+import { CANARY_LINK, LIVE_SLOT_PREFIX, liveSlotLink, slotNumber } from '../../spec/sockets';
+import { linkUpstream, linkUpstreamBlock } from './upstream';
 
 /**
- * The weighted live route (issue #13): the live upstream round-robins over `canary.slots` slot
- * sockets, each a symlink to a color's socket, so a weight moves by renaming slot links and never
- * by a reload. With `canary.sticky` a request's header or cookie is hashed over the slots instead
- * (consistently), and the allow-listed values go to `canary.sock`.
+ * The weighted live route: nginx picks one of `canary.slots` slot links per request with
+ * `split_clients` (at random by the request id, or by the sticky header or cookie), and proxies to
+ * that slot's own upstream of replica sockets. Each slot link points at one color's folder, so a
+ * weight moves by renaming slot links and never by a reload, a request names the very link it goes
+ * through (its kept connection is retired when that link moves), and a retry on another replica
+ * stays in the slot, that is in the same color.
  */
 
-export const LIVE_UPSTREAM = 'mlbg_live';
-export const CANARY_UPSTREAM = 'mlbg_canary';
-/** The variable `location /` proxies to when sticky allow-list values exist (an upstream's name). */
-const LIVE_TARGET_VARIABLE = '$mlbg_live_upstream';
+/** The slot's two-digit number for this request, set by split_clients. */
+const SLOT_VARIABLE = '$mlbg_slot';
+/** The link `location /` goes through when sticky allow-list values exist (a slot, or `canary`). */
+const LIVE_LINK_VARIABLE = '$mlbg_live_link';
 const STICKY_KEY_VARIABLE = '$mlbg_sticky_key';
+/** The slot link this request takes, e.g. `live-slot-07`. */
+const SLOT_LINK = `${LIVE_SLOT_PREFIX}${SLOT_VARIABLE}`;
 
 /** The nginx variable holding the sticky value, e.g. `$http_x_user_id` or `$cookie_uid`. */
 function stickyValue(sticky: NonNullable<DeploymentSpec['canary']['sticky']>): string | undefined {
@@ -22,42 +26,59 @@ function stickyValue(sticky: NonNullable<DeploymentSpec['canary']['sticky']>): s
   return undefined;
 }
 
-/** `map` blocks (http level) for sticky hashing; none without `canary.sticky`. */
-export function stickyMapLines(spec: DeploymentSpec): string[] {
-  const sticky = spec.canary.sticky;
+/** `map` and `split_clients` blocks (http level): which slot (or the canary) a request takes. */
+export function slotChoiceLines(spec: DeploymentSpec): string[] {
+  const { slots, sticky } = spec.canary;
   const value = sticky ? stickyValue(sticky) : undefined;
-  if (!sticky || !value) return [];
+  const share = `${100 / slots}%`;
+  const split = [
+    `split_clients "${value ? STICKY_KEY_VARIABLE : '$request_id'}" ${SLOT_VARIABLE} {`,
+    ...Array.from({ length: slots }, (_, index) => `  ${index === slots - 1 ? '*' : share} ${slotNumber(index)};`),
+    '}',
+  ];
+  if (!sticky || !value)
+    return ['# Each request takes one slot link at random (by its request id): a weight is a share of slots.', ...split, ''];
   return [
-    "# Sticky: hash the client's value over the slots; a request without one is spread by its request id.",
+    "# Sticky: the client's value picks the slot; a request without one takes one by its request id.",
     `map ${value} ${STICKY_KEY_VARIABLE} {`,
     '  "" $request_id;',
     `  default ${value};`,
     '}',
+    ...split,
     ...(sticky.canaryValues.length === 0
       ? []
       : [
           '# Testers on the allow-list always reach the canary color.',
-          `map ${value} ${LIVE_TARGET_VARIABLE} {`,
-          `  default ${LIVE_UPSTREAM};`,
-          ...sticky.canaryValues.map((allowed) => `  "${allowed}" ${CANARY_UPSTREAM};`),
+          `map ${value} ${LIVE_LINK_VARIABLE} {`,
+          `  default ${SLOT_LINK};`,
+          ...sticky.canaryValues.map((allowed) => `  "${allowed}" ${CANARY_LINK};`),
           '}',
         ]),
     '',
   ];
 }
 
-/** The live upstream over every slot (and the canary upstream when the allow-list needs it). */
+/** One upstream per slot link (and the canary link's when the allow-list needs it), each over the replicas. */
 export function liveUpstreamLines(spec: DeploymentSpec, socketDir: string, keepalive: boolean): string[] {
   const { slots, sticky } = spec.canary;
-  const hash = sticky && stickyValue(sticky) ? [`  hash ${STICKY_KEY_VARIABLE} consistent;`] : [];
-  // Never marked down (max_fails=0): a slot whose color is gone is answered per request.
-  const servers = Array.from({ length: slots }, (_, index) => `  server unix:${socketDir}/${liveSlotSocket(index)} max_fails=0;`);
-  const canary = sticky && sticky.canaryValues.length > 0 ? upstreamBlock(CANARY_UPSTREAM, `${socketDir}/${CANARY_SOCKET}`, keepalive) : [];
-  return [`upstream ${LIVE_UPSTREAM} {`, ...hash, ...servers, ...keepaliveLines(keepalive), '}', ...canary];
+  const replicas = spec.replicas.perColor;
+  const upstream = (link: string) => linkUpstreamBlock(socketDir, link, replicas, keepalive);
+  return [
+    ...Array.from({ length: slots }, (_, index) => upstream(liveSlotLink(index))).flat(),
+    ...(hasAllowList(spec) && sticky ? upstream(CANARY_LINK) : []),
+  ];
 }
 
-/** What `location /` proxies to: the live upstream, or the allow-list's choice of upstream. */
-export function liveProxyTarget(spec: DeploymentSpec): string {
+/**
+ * What the live route proxies through: the link a request goes through (named to the color in
+ * its header) and that link's upstream, both nginx expressions of the request's slot.
+ */
+export function liveRouteTarget(spec: DeploymentSpec): { readonly link: string; readonly upstream: string } {
+  if (hasAllowList(spec)) return { link: LIVE_LINK_VARIABLE, upstream: linkUpstream(LIVE_LINK_VARIABLE) };
+  return { link: SLOT_LINK, upstream: linkUpstream(SLOT_LINK) };
+}
+
+function hasAllowList(spec: DeploymentSpec): boolean {
   const sticky = spec.canary.sticky;
-  return sticky && stickyValue(sticky) && sticky.canaryValues.length > 0 ? LIVE_TARGET_VARIABLE : LIVE_UPSTREAM;
+  return sticky !== undefined && stickyValue(sticky) !== undefined && sticky.canaryValues.length > 0;
 }

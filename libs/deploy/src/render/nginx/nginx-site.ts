@@ -14,7 +14,7 @@ export interface NginxFiles {
 
 /** Where an nginx config runs: everything the renderer needs besides the spec. */
 export interface NginxSite {
-  /** Absolute folder holding `live.sock` and `preview.sock` (symlinks to the colors' sockets). */
+  /** Absolute folder of the route links (`live-slot-07`, `preview`: symlinks to the color folders) and the color folders. */
   readonly socketDir: string;
   /** `listen` address; no host = every interface. */
   readonly listen: { readonly host?: string; readonly port: number };

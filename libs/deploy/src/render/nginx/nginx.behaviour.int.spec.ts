@@ -1,11 +1,11 @@
 import { ErrorBody, ROUTER_CONNECTIONS } from '@mlbg/contract';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, type IncomingHttpHeaders, type Server, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect } from 'node:net';
-import { DEFAULT_LIVE_SLOTS, liveSlotSocket } from '../../spec/sockets';
+import { DEFAULT_LIVE_SLOTS, colorReplicaSocket, liveSlotLink } from '../../spec/sockets';
 import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-spec';
 import { applyOverrides } from '../../spec/overrides';
 import { freePort } from '../../effects/real-deps';
@@ -17,43 +17,53 @@ const NGINX = findBinary('nginx');
 const BODY_LIMIT = 1024;
 const VERSIONS = { blue: 'v1.0.0', green: 'v1.1.0' } as const;
 const HANG_PATH = '/hang';
+/** Replica 1 of each color resets the connection of a request to this path without answering (a crash mid-request). */
+const RESET_PATH = '/reset';
+const REPLICAS = DEFAULT_DEPLOYMENT_SPEC.replicas.perColor;
+/** Enough requests that every slot is taken at least twice (its upstream then holds a connection to each replica). */
+const SPREAD = 400;
 type FakeColor = keyof typeof VERSIONS;
 /**
  * nginx arms a timer from its cached clock (updated once per event-loop turn), so a timeout may fire
  * that much before the full interval as a client measures it: a few ms, never a whole second.
  */
 const NGINX_CLOCK_SLACK_MS = 50;
-/** Connections each fake color has accepted. */
-const connectionCounts = new Map<FakeColor, number>();
+/** Connections each fake replica (`blue-1`) has accepted. */
+const connectionCounts = new Map<string, number>();
 
 interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
-  json: { color?: string; url?: string; requestId?: string; link?: string; retired?: boolean; connections?: number; code?: string };
+  json: {
+    color?: string;
+    replica?: number;
+    url?: string;
+    requestId?: string;
+    link?: string;
+    linkTarget?: string;
+    retired?: boolean;
+    code?: string;
+  };
   localPort?: number;
 }
 
 /**
- * A stand-in for the model service on a unix socket: echoes what it received, names its color,
- * counts the connections nginx opened, and retires a kept connection as the service does: when the
- * link named in the route header no longer points at its socket, it answers `Connection: close`.
+ * A stand-in for one replica of the model service on a unix socket in its color's folder: echoes
+ * what it received, names its color and replica, counts the connections nginx opened, and retires a
+ * kept connection as the service does: when the link named in the route header (beside the color
+ * folders) no longer points at its color, it answers `Connection: close`.
  */
-async function startColor(color: FakeColor, socketPath: string): Promise<Server> {
+async function startReplica(color: FakeColor, replica: number, socketPath: string): Promise<Server> {
+  const name = `${color}-${replica}`;
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       // A hung color: takes the request and never answers (nginx's read timeout must answer instead).
       if (req.url === HANG_PATH) return;
+      if (req.url === RESET_PATH && replica === 1) return req.socket.destroy();
       const link = req.headers[ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER];
-      const folder = dirname(socketPath);
-      // A slot pattern (`live-slot-*.sock`) names every link it stands for.
-      const links =
-        typeof link !== 'string'
-          ? []
-          : link.includes('*')
-            ? readdirSync(folder).filter((name) => name.startsWith(link.split('*')[0] ?? '') && name.endsWith(link.split('*')[1] ?? ''))
-            : [link];
-      const retired = links.some((name) => readlinkSync(join(folder, name)) !== `${color}.sock`);
+      const linkTarget = typeof link === 'string' ? readlinkSync(join(dirname(dirname(socketPath)), link)) : undefined;
+      const retired = linkTarget !== undefined && linkTarget !== color;
       res.setHeader('Content-Type', 'application/json');
       res.setHeader('X-Color', color);
       res.setHeader('X-Model-Version', VERSIONS[color]);
@@ -63,17 +73,18 @@ async function startColor(color: FakeColor, socketPath: string): Promise<Server>
           status: 'ok',
           version: VERSIONS[color],
           color,
+          replica,
           url: req.url,
           requestId: req.headers['x-request-id'],
           link,
+          linkTarget,
           retired,
-          connections: connectionCounts.get(color),
         }),
       );
     });
   });
   server.keepAliveTimeout = ROUTER_CONNECTIONS.COLOR_KEEP_ALIVE_TIMEOUT_MS;
-  server.on('connection', () => connectionCounts.set(color, (connectionCounts.get(color) ?? 0) + 1));
+  server.on('connection', () => connectionCounts.set(name, (connectionCounts.get(name) ?? 0) + 1));
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
   chmodSync(socketPath, 0o666); // nginx workers run as nobody when the master is root
   return server;
@@ -84,13 +95,19 @@ async function stop(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix sockets', () => {
+/** Connections nginx opened to every replica so far. */
+function connectionsSoFar(): number {
+  return [...connectionCounts.values()].reduce((sum, count) => sum + count, 0);
+}
+
+describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors of replicas on unix sockets', () => {
   let root: string;
   let runDir: string;
   let port: number;
   const started: ChildProcess[] = [];
   let nginxOutput = '';
-  const colors = new Map<FakeColor, Server>();
+  const replicas = new Map<string, Server>();
+  const replicaPath = (color: FakeColor, replica: number) => join(runDir, colorReplicaSocket(color, replica));
 
   function call(path: string, options: { method?: string; body?: string; agent?: Agent; port?: number } = {}): Promise<Answer> {
     return new Promise((resolve, reject) => {
@@ -116,14 +133,33 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     });
   }
 
-  /** Points a route at a color the way the switch does: a new relative symlink renamed over the old (live: every slot link). */
-  function pointAt(link: 'live.sock' | 'preview.sock', color: FakeColor) {
-    const links =
-      link === 'live.sock' ? [link, ...Array.from({ length: DEFAULT_LIVE_SLOTS }, (_, index) => liveSlotSocket(index))] : [link];
+  /** `count` requests one after the other. */
+  async function calls(count: number, path: string, options: Parameters<typeof call>[1] = {}): Promise<Answer[]> {
+    const answers: Answer[] = [];
+    for (let index = 0; index < count; index += 1) answers.push(await call(path, options));
+    return answers;
+  }
+
+  /** Points a route at a color's folder the way the switch does: a new relative symlink renamed over the old (live: every slot link). */
+  function pointAt(
+    link: 'live' | 'preview',
+    color: FakeColor,
+    slots: readonly number[] = Array.from({ length: DEFAULT_LIVE_SLOTS }, (_, index) => index),
+  ) {
+    const links = link === 'live' ? [link, ...slots.map((index) => liveSlotLink(index))] : [link];
     for (const name of links) {
       const next = join(runDir, `${name}.next`);
-      symlinkSync(`${color}.sock`, next);
+      symlinkSync(color, next);
       renameSync(next, join(runDir, name));
+    }
+  }
+
+  async function startAllReplicas(): Promise<void> {
+    for (const color of ['blue', 'green'] as const) {
+      for (let replica = 1; replica <= REPLICAS; replica += 1) {
+        if (!replicas.get(`${color}-${replica}`)?.listening)
+          replicas.set(`${color}-${replica}`, await startReplica(color, replica, replicaPath(color, replica)));
+      }
     }
   }
 
@@ -132,9 +168,10 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     chmodSync(root, 0o755); // traversable by nginx's workers
     runDir = join(root, 'run');
     mkdirSync(runDir, { mode: 0o755 });
-    for (const color of ['blue', 'green'] as const) colors.set(color, await startColor(color, join(runDir, `${color}.sock`)));
-    pointAt('live.sock', 'blue');
-    pointAt('preview.sock', 'green');
+    for (const color of ['blue', 'green'] as const) mkdirSync(join(runDir, color), { mode: 0o755 });
+    await startAllReplicas();
+    pointAt('live', 'blue');
+    pointAt('preview', 'green');
 
     port = await freePort();
     await startNginx(applyOverrides(DEFAULT_DEPLOYMENT_SPEC, { bodyLimitBytes: BODY_LIMIT }), port, join(root, 'prefix'));
@@ -170,7 +207,7 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
       child.kill('SIGTERM');
       await exited;
     }
-    for (const server of colors.values()) if (server.listening) await stop(server);
+    for (const server of replicas.values()) if (server.listening) await stop(server);
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
@@ -195,55 +232,89 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     expect(ErrorBody.parse(answer.json).code).toBe('BODY_TOO_LARGE');
   });
 
-  it('keeps upstream connections on the live route (naming every slot link) and on the preview route (naming its link)', async () => {
-    // nginx round-robins over the slots and keeps connections per slot: after one round every slot has one.
-    const firstRound = await callEverySlot();
-    const secondRound = await callEverySlot();
-    expect(firstRound[0]?.json).toMatchObject({ link: 'live-slot-*.sock', retired: false });
-    expect(secondRound.at(-1)?.json.connections).toBe(firstRound.at(-1)?.json.connections); // no new connection in the second round
-    const preview = await call('/preview/health');
-    expect(preview.json).toMatchObject({ color: 'green', link: 'preview.sock', retired: false });
-    expect((await call('/preview/health')).json.connections).toBe(preview.json.connections); // the same kept connection
-  });
+  it('spreads live requests over every slot link and every replica, each request naming its own slot, and keeps the connections (live and preview)', async () => {
+    const first = await calls(SPREAD, '/health');
+    const opened = connectionsSoFar();
+    const second = await calls(SPREAD, '/health');
+    expect(new Set(first.map((answer) => answer.json.link))).toEqual(
+      new Set(Array.from({ length: DEFAULT_LIVE_SLOTS }, (_, index) => liveSlotLink(index))),
+    );
+    expect(new Set(first.map((answer) => `${answer.json.color}-${answer.json.replica}`))).toEqual(
+      new Set(Array.from({ length: REPLICAS }, (_, index) => `blue-${index + 1}`)),
+    );
+    expect(first.every((answer) => answer.json.retired === false)).toBe(true);
+    expect(second.every((answer) => answer.json.color === 'blue')).toBe(true);
+    expect(connectionsSoFar()).toBe(opened); // no new connection in the second round
+    const preview = await calls(2 * REPLICAS, '/preview/health');
+    expect(preview[0]?.json).toMatchObject({ color: 'green', link: 'preview', retired: false });
+    const before = connectionsSoFar();
+    await calls(2 * REPLICAS, '/preview/health');
+    expect(connectionsSoFar()).toBe(before); // the same kept connections
+  }, 60_000);
 
   it('moves live traffic when the live slot links are renamed over, without a reload; each kept connection answers once more with Connection: close, then nginx connects anew', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const before = (await callEverySlot(agent)).at(-1) as Awaited<ReturnType<typeof call>>;
+      const before = await call('/health', { agent });
+      await calls(SPREAD, '/health', { agent });
       await call('/preview/health');
-      pointAt('live.sock', 'green');
-      pointAt('preview.sock', 'blue');
-      // Each slot's kept connection to blue (used just now) carries one more answer, closing it.
-      const moving = await callEverySlot(agent);
-      expect(moving.filter((answer) => answer.json.color === 'blue').map((answer) => answer.json.retired)).toEqual(
-        moving.filter((answer) => answer.json.color === 'blue').map(() => true),
-      );
-      expect(moving.filter((answer) => answer.json.retired).length).toBeGreaterThan(0);
-      const after = await call('/health', { agent });
-      expect([before.json.color, after.json.color]).toEqual(['blue', 'green']);
-      expect((await callEverySlot(agent)).map((answer) => answer.json.color)).toEqual(
-        Array.from({ length: DEFAULT_LIVE_SLOTS }, () => 'green'),
-      );
-      expect(after.localPort).toBe(before.localPort); // the client's own connection to nginx is untouched
-      // The preview route's kept connection to green retires the same way.
-      expect((await call('/preview/health')).json).toMatchObject({ color: 'green', retired: true });
-      expect((await call('/preview/health')).json.color).toBe('blue');
+      pointAt('live', 'green');
+      pointAt('preview', 'blue');
+      // Each slot's kept connections to blue (used just now) carry one more answer each, closing them.
+      const moving = await calls(SPREAD, '/health', { agent });
+      const fromBlue = moving.filter((answer) => answer.json.color === 'blue');
+      expect(fromBlue.every((answer) => answer.json.retired === true)).toBe(true);
+      expect(fromBlue.length).toBeGreaterThan(0);
+      expect(fromBlue.length).toBeLessThanOrEqual(DEFAULT_LIVE_SLOTS * REPLICAS);
+      const after = await calls(SPREAD, '/health', { agent });
+      expect(after.every((answer) => answer.json.color === 'green')).toBe(true);
+      expect(after.at(-1)?.localPort).toBe(before.localPort); // the client's own connection to nginx is untouched
+      // The preview route's kept connections to green retire the same way.
+      const preview = await calls(2 * REPLICAS + 1, '/preview/health');
+      expect(preview.filter((answer) => answer.json.color === 'green').every((answer) => answer.json.retired)).toBe(true);
+      expect(preview.at(-1)?.json.color).toBe('blue');
     } finally {
       agent.destroy();
-      pointAt('live.sock', 'blue');
-      pointAt('preview.sock', 'green');
+      pointAt('live', 'blue');
+      pointAt('preview', 'green');
       // Retire the kept connections to the other colors, so the next tests start from the links as they are.
-      await callEverySlot();
-      await call('/preview/health');
+      await calls(SPREAD, '/health');
+      await calls(2 * REPLICAS + 1, '/preview/health');
     }
-  });
+  }, 60_000);
 
-  /** One live request per slot, in turn (nginx round-robins over the slots). */
-  async function callEverySlot(agent?: Agent): Promise<Awaited<ReturnType<typeof call>>[]> {
-    const answers: Awaited<ReturnType<typeof call>>[] = [];
-    for (let slot = 0; slot < DEFAULT_LIVE_SLOTS; slot += 1) answers.push(await call('/health', agent ? { agent } : {}));
-    return answers;
-  }
+  it('passes a request whose replica is gone, or resets it mid-request (a POST too), to a sibling of the same color: every answer comes from the color its slot points at', async () => {
+    // A canary split: a quarter of the slots on green, so both colors serve live requests.
+    const greenSlots = [0, 5, 10, 15];
+    pointAt('live', 'green', greenSlots);
+    try {
+      // The kept connections to blue on the moved slots answer once more each, then retire (the test above).
+      await calls(SPREAD, '/health');
+      await stop(replicas.get('blue-1') as Server);
+      // A crashed process leaves its socket file: a connect is refused, nothing listens.
+      spawnSync(process.execPath, [
+        '-e',
+        `require('net').createServer().listen(${JSON.stringify(replicaPath('blue', 1))}, () => process.kill(process.pid, 'SIGKILL'))`,
+      ]);
+      const answers = await calls(SPREAD, '/predict', { method: 'POST', body: '{"features":[[1]]}' });
+      expect(answers.filter((answer) => answer.status !== 200)).toEqual([]);
+      expect(answers.filter((answer) => answer.json.linkTarget !== answer.json.color)).toEqual([]);
+      expect(new Set(answers.map((answer) => `${answer.json.color}-${answer.json.replica}`))).toEqual(
+        new Set(['green-1', 'green-2', ...Array.from({ length: REPLICAS - 1 }, (_, index) => `blue-${index + 2}`)]),
+      );
+      rmSync(replicaPath('blue', 1), { force: true });
+      await startAllReplicas();
+      // Replica 1 of each color resets every request to RESET_PATH: each is answered by replica 2 of the same color.
+      const reset = await calls(SPREAD / 4, RESET_PATH, { method: 'POST', body: '{}' });
+      expect(reset.filter((answer) => answer.status !== 200 || answer.json.replica === 1)).toEqual([]);
+      expect(reset.filter((answer) => answer.json.linkTarget !== answer.json.color)).toEqual([]);
+    } finally {
+      pointAt('live', 'blue');
+      if (!replicas.get('blue-1')?.listening) rmSync(replicaPath('blue', 1), { force: true });
+      await startAllReplicas();
+      await calls(SPREAD, '/health');
+    }
+  }, 60_000);
 
   /** Sends raw bytes and returns the status and parsed body of nginx's answer. */
   function raw(bytes: string): Promise<{ status: number; type: string; body: unknown }> {
@@ -316,8 +387,8 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
     const timeoutPort = await freePort();
     const spec = DeploymentSpec.parse({ proxy: { timeouts: { readSeconds } } });
     await startNginx(spec, timeoutPort, join(root, 'prefix-timeout'));
-    // nginx answers a hung upstream after its read timeout, and a request waits at most the sum of
-    // its connect, send and read timeouts (proxy_next_upstream off: one attempt).
+    // nginx answers a hung upstream after its read timeout; it tries one more replica of the same
+    // color (it hangs too), so a request waits at most the retry's tries times the sum of the timeouts.
     const { connectSeconds, sendSeconds } = spec.proxy.timeouts;
     for (const path of [HANG_PATH, `/preview${HANG_PATH}`]) {
       const began = Date.now();
@@ -330,14 +401,23 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
       });
       expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
       expect(tookMs).toBeGreaterThanOrEqual(readSeconds * 1000 - NGINX_CLOCK_SLACK_MS);
-      expect(tookMs).toBeLessThan((connectSeconds + sendSeconds + readSeconds) * 1000);
+      expect(tookMs).toBeLessThan(spec.proxy.retry.tries * (connectSeconds + sendSeconds + readSeconds) * 1000);
     }
     // The rest of that nginx serves as before.
     expect((await call('/health', { port: timeoutPort })).status).toBe(200);
   });
 
+  it('answers a JSON 503 on / when every replica of the live color is down, never falling back to the idle color', async () => {
+    for (let replica = 1; replica <= REPLICAS; replica += 1) await stop(replicas.get(`blue-${replica}`) as Server);
+    const answer = await call('/predict', { method: 'POST', body: '{"features":[[1]]}' });
+    expect(answer.status).toBe(503);
+    expect(ErrorBody.parse(answer.json).code).toBe('LIVE_UNAVAILABLE');
+    expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+    expect((await call('/preview/health')).json.color).toBe('green');
+  });
+
   it('answers a JSON 503 on /preview/ when the idle color is down, never falling back to live', async () => {
-    await stop(colors.get('green') as Server);
+    for (let replica = 1; replica <= REPLICAS; replica += 1) await stop(replicas.get(`green-${replica}`) as Server);
     const answer = await call('/preview/health');
     expect(answer.status).toBe(503);
     expect(answer.headers['content-type']).toBe('application/json');
@@ -345,14 +425,5 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors on unix so
       code: 'PREVIEW_UNAVAILABLE',
       detail: expect.stringContaining('npx nx run deploy:up'),
     });
-    expect((await call('/health')).json.color).toBe('blue');
-  });
-
-  it('answers a JSON 503 on / when the live color is down, not an HTML 502', async () => {
-    await stop(colors.get('blue') as Server);
-    const answer = await call('/predict', { method: 'POST', body: '{"features":[[1]]}' });
-    expect(answer.status).toBe(503);
-    expect(ErrorBody.parse(answer.json).code).toBe('LIVE_UNAVAILABLE');
-    expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
   });
 });

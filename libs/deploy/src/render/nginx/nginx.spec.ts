@@ -23,7 +23,7 @@ function block(conf: string, head: string): string {
 describe('renderNginxConf: shadow traffic and the admin routes', () => {
   it("mirrors exact /predict and V2 infer, with the live route's own proxying, to an internal location that answers itself without shadow.sock", () => {
     expect(block(local, 'location = /predict')).toContain('mirror /.mlbg-shadow;');
-    expect(block(local, 'location = /predict')).toContain('proxy_pass http://mlbg_live;');
+    expect(block(local, 'location = /predict')).toContain('proxy_pass http://mlbg_live-slot-$mlbg_slot;');
     expect(block(local, 'location ~ ^/v2/models/[^/]+(/versions/[^/]+)?/infer$')).toContain('mirror /.mlbg-shadow;');
     const mirror = block(local, 'location = /.mlbg-shadow');
     expect(mirror).toContain('internal;');
@@ -66,31 +66,61 @@ describe('renderNginxConf', () => {
     expect(renderNginxConf(spec, composeNginxSite(spec))).toBe(compose);
   });
 
-  it('sends live traffic round-robin over the slot links without upstream keepalive, the preview route with it, and without retries', () => {
-    const slots = Array.from(
-      { length: 20 },
-      (_, index) => `    server unix:/tmp/mlbg/run/live-slot-${String(index).padStart(2, '0')}.sock max_fails=0;\n`,
-    ).join('');
+  it("picks one slot link per request and proxies to that slot's upstream of replica sockets, keeping connections, naming the slot", () => {
     const keepalive = [
       `keepalive ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_CONNECTIONS}`,
       `keepalive_timeout ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS}ms`,
       `keepalive_requests ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_REQUESTS}`,
       `keepalive_time ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIME_S}s`,
     ];
-    expect(block(local, 'upstream mlbg_live')).toBe(
-      `upstream mlbg_live {\n${slots}${keepalive.map((line) => `    ${line};\n`).join('')}  }`,
-    );
+    for (const slot of ['00', '07', '19']) {
+      expect(block(local, `upstream mlbg_live-slot-${slot}`)).toBe(
+        [
+          `upstream mlbg_live-slot-${slot} {`,
+          `    server unix:/tmp/mlbg/run/live-slot-${slot}/r1.sock max_fails=0;`,
+          `    server unix:/tmp/mlbg/run/live-slot-${slot}/r2.sock max_fails=0;`,
+          ...keepalive.map((line) => `    ${line};`),
+          '  }',
+        ].join('\n'),
+      );
+    }
+    expect(local).not.toContain('upstream mlbg_live-slot-20');
+    const split = block(local, 'split_clients "$request_id" $mlbg_slot');
+    expect(split.match(/^\s+5% \d\d;$/gm)).toHaveLength(19);
+    expect(split).toContain('* 19;');
     const upstream = block(local, 'upstream mlbg_preview');
-    expect(upstream).toContain('server unix:/tmp/mlbg/run/preview.sock max_fails=0;');
+    expect(upstream).toContain('server unix:/tmp/mlbg/run/preview/r1.sock max_fails=0;');
     expect(upstream).toContain(`keepalive_timeout ${ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS}ms;`);
     expect(ROUTER_CONNECTIONS.ROUTER_KEEPALIVE_TIMEOUT_MS).toBeLessThan(ROUTER_CONNECTIONS.COLOR_KEEP_ALIVE_TIMEOUT_MS);
-    expect(upstream).toMatch(/^\s*keepalive \d+;/m);
     expect(local).toContain('proxy_set_header Connection "";');
     expect(local).toContain('proxy_set_header x-mlbg-socket $mlbg_socket;');
-    expect(block(local, 'location /')).toContain('set $mlbg_socket live-slot-*.sock;');
-    expect(block(local, 'location /preview/')).toContain('set $mlbg_socket preview.sock;');
-    expect(local).toContain('proxy_next_upstream off;');
-    expect(block(local, 'location /')).toContain('proxy_pass http://mlbg_live;');
+    expect(block(local, 'location /')).toContain('set $mlbg_socket live-slot-$mlbg_slot;');
+    expect(block(local, 'location /')).toContain('proxy_pass http://mlbg_live-slot-$mlbg_slot;');
+    expect(block(local, 'location /preview/')).toContain('set $mlbg_socket preview;');
+  });
+
+  it("retries a failed replica on a sibling of the same route (same color) within the spec's limits, POST too; never with tries 1", () => {
+    const server = block(local, 'server');
+    expect(server).toContain('proxy_next_upstream error timeout non_idempotent;');
+    expect(server).toContain('proxy_next_upstream_tries 2;');
+    expect(server).toContain('proxy_next_upstream_timeout 10s;');
+    const once = DeploymentSpec.parse({ proxy: { retry: { tries: 1 } } });
+    const conf = renderNginxConf(once, localNginxSite(once, { socketDir: '/r', port: 8080 }));
+    expect(conf).toContain('proxy_next_upstream off;');
+    expect(conf).not.toContain('proxy_next_upstream_tries');
+    // Each upstream holds one link's replicas only: no upstream mixes two links (two colors).
+    for (const [, servers] of local.matchAll(/upstream (mlbg_[a-z0-9-]+) \{([^}]*)\}/g)) {
+      const links = new Set([...(servers ?? '').matchAll(/server unix:\/tmp\/mlbg\/run\/([^/]+)\//g)].map((match) => match[1]));
+      expect(links.size).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('lists as many replica sockets per link as the spec has replicas', () => {
+    const four = DeploymentSpec.parse({ replicas: { perColor: 4 } });
+    const conf = renderNginxConf(four, localNginxSite(four, { socketDir: '/r', port: 8080 }));
+    expect(block(conf, 'upstream mlbg_live-slot-03').match(/server unix:\/r\/live-slot-03\/r\d\.sock/g)).toEqual(
+      ['r1', 'r2', 'r3', 'r4'].map((replica) => `server unix:/r/live-slot-03/${replica}.sock`),
+    );
   });
 
   it('renders without keepalive when the spec turns it off: a new connection per request, no link header', () => {
@@ -127,7 +157,7 @@ describe('renderNginxConf', () => {
     const preview = block(local, 'location /preview/');
     expect(preview).toContain('proxy_pass http://mlbg_preview/;');
     expect(preview).toContain('error_page 502 503 = @PREVIEW_UNAVAILABLE;');
-    expect(block(local, 'upstream mlbg_preview')).toContain('server unix:/tmp/mlbg/run/preview.sock max_fails=0;');
+    expect(block(local, 'upstream mlbg_preview')).toContain('server unix:/tmp/mlbg/run/preview/r2.sock max_fails=0;');
   });
 
   it("answers nginx's own errors with the service's JSON error shape", () => {
@@ -211,7 +241,7 @@ describe('renderNginxConf', () => {
   });
 
   it('uses the container paths for Compose', () => {
-    expect(compose).toContain('server unix:/run/mlbg/live-slot-19.sock max_fails=0;');
+    expect(compose).toContain('server unix:/run/mlbg/live-slot-19/r2.sock max_fails=0;');
     expect(compose).toContain('listen 80;');
     expect(compose).toContain('pid /var/run/nginx.pid;');
     expect(compose).not.toContain('_temp_path');

@@ -46,7 +46,7 @@ describeWithBinary(NGINX, 'nginx')('real nginx -t', () => {
 describeWithBinary(NGINX, 'nginx')('real nginx -t on the sticky config', () => {
   const site = (socketDir: string) => localNginxSite(DeploymentSpec.parse({}), { socketDir, port: 18081 });
 
-  it('accepts the header hash and the allow-list map', () => {
+  it('accepts the sticky split, the allow-list map and the upstream chosen by a variable', () => {
     const prefix = mkdtempSync(join(tmpdir(), 'mlbg-nginx-sticky-'));
     try {
       chmodSync(prefix, 0o755);

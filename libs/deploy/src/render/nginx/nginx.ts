@@ -2,15 +2,14 @@ import { ROUTER_CONNECTIONS } from '@mlbg/contract';
 import { posix } from 'node:path';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import { type ProxySpec, internalPaths } from '../../spec/proxy-spec';
-import { LIVE_SLOT_PATTERN, PREVIEW_SOCKET, liveSlotSocket } from '../../spec/sockets';
+import { PREVIEW_LINK, colorReplicaSocket, liveSlotLink } from '../../spec/sockets';
 import { headerLines } from '../generated-file';
 import type { NginxSite } from './nginx-site';
 import { ROUTER_ERRORS, type RouterErrorCode } from './router-errors';
-import { LIVE_UPSTREAM, liveProxyTarget, liveUpstreamLines, stickyMapLines } from './live-slots';
-import { upstreamBlock } from './upstream';
+import { liveRouteTarget, liveUpstreamLines, slotChoiceLines } from './live-slots';
+import { linkUpstream, linkUpstreamBlock } from './upstream';
 import { clearShadowHeader, mirroredLocations, shadowUpstream } from './nginx-shadow';
 
-const PREVIEW_UPSTREAM = 'mlbg_preview';
 const LOG_FORMAT = 'mlbg_json';
 const RATE_LIMIT_ZONE = 'mlbg_clients';
 /** Set by each proxying location: the socket link it goes through, the prefix it strips. */
@@ -41,11 +40,13 @@ const ACCESS_LOG_FIELDS: readonly [name: string, value: string, quoted: boolean]
 ];
 
 /**
- * Renders nginx.conf: live traffic over the slot links `<socketDir>/live-slot-NN.sock`, the preview route to
- * `<socketDir>/preview.sock`, each a symlink followed on every new connection, so a switch is one
- * rename and never a reload. With upstream keepalive (the default) connections are kept, and a
- * color retires those that came through a link that no longer points at it (ROUTE_SOCKET_HEADER).
- * Pure: the same spec and site always give the same text.
+ * Renders nginx.conf: live traffic over the slot links `<socketDir>/live-slot-NN`, the preview route
+ * through `<socketDir>/preview`, each a symlink to a color's folder of replica sockets, followed on
+ * every new connection, so a switch is one rename per link and never a reload. Each link is an
+ * upstream over its replicas: a request whose replica fails goes on to a sibling of the same color
+ * (proxy.retry), never to the other color. With upstream keepalive (the default) connections are
+ * kept, and a replica retires those that came through a link that no longer points at its color
+ * (ROUTE_SOCKET_HEADER). Pure: the same spec and site always give the same text.
  */
 export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
   const { files } = site;
@@ -54,24 +55,32 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
   const keepalive = spec.proxy.upstreamKeepalive;
   const tempPaths =
     files.tempDir === undefined ? [] : TEMP_FOLDERS.map((name) => `${name}_temp_path ${posix.join(files.tempDir ?? '', `${name}_temp`)};`);
+  const liveTarget = liveRouteTarget(spec);
   const live: Route = {
-    upstream: LIVE_UPSTREAM,
-    socket: LIVE_SLOT_PATTERN,
+    upstream: liveTarget.upstream,
+    socket: liveTarget.link,
     unavailable: 'LIVE_UNAVAILABLE',
     keepalive,
     rateLimited: spec.proxy.rateLimit !== undefined,
   };
-  const previewRoute: Route = { ...live, upstream: PREVIEW_UPSTREAM, socket: PREVIEW_SOCKET, unavailable: 'PREVIEW_UNAVAILABLE' };
+  const previewRoute: Route = {
+    ...live,
+    upstream: linkUpstream(PREVIEW_LINK),
+    socket: PREVIEW_LINK,
+    unavailable: 'PREVIEW_UNAVAILABLE',
+  };
+  const replicas = spec.replicas.perColor;
 
-  const liveBody = proxyTo(live, `http://${liveProxyTarget(spec)}`);
+  const liveBody = proxyTo(live, `http://${live.upstream}`);
 
   const lines = [
     ...headerLines(site.generatedBy).map((line) => `# ${line}`),
     '#',
-    `# Live route: /            -> unix:${site.socketDir}/${liveSlotSocket(0).replace('00', 'NN')} (${spec.canary.slots} slot symlinks to the colors' sockets, by weight)`,
-    `# Preview:    ${preview.padEnd(12)} -> unix:${site.socketDir}/${PREVIEW_SOCKET} (symlink to the idle color's socket, prefix stripped)`,
+    `# Live route: /            -> unix:${site.socketDir}/${liveSlotLink(0).replace('00', 'NN')}/r1.sock ... (${spec.canary.slots} slot symlinks to the colors' folders, by weight)`,
+    `# Preview:    ${preview.padEnd(12)} -> unix:${site.socketDir}/${PREVIEW_LINK}/r1.sock ... (symlink to the idle color's folder, prefix stripped)`,
+    `# Replicas:   ${replicas} per color (${colorReplicaSocket('blue', 1)} ...); a failed one is retried on a sibling of the same color only.`,
     keepalive
-      ? `# Upstream keepalive: each request names its link in ${ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER}; a color that link no longer points at answers Connection: close.`
+      ? `# Upstream keepalive: each request names its link in ${ROUTER_CONNECTIONS.ROUTE_SOCKET_HEADER}; a replica whose color that link no longer points at answers Connection: close.`
       : '# No upstream keepalive: every request opens a new connection and so follows the symlink as it is now.',
     '',
     `worker_processes ${site.workerProcesses};`,
@@ -99,11 +108,9 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     `  client_max_body_size ${spec.limits.bodyLimitBytes};`,
     ...indent(1, rateLimitZone(spec.proxy)),
     '',
-    ...indent(1, stickyMapLines(spec)),
-    // nginx can not name the slot a request goes through, so live requests name the slot pattern:
-    // a color keeps its live connections only while every slot points at it (see route-retirement.ts).
+    ...indent(1, slotChoiceLines(spec)),
     ...indent(1, liveUpstreamLines(spec, site.socketDir, keepalive)),
-    ...indent(1, upstreamBlock(PREVIEW_UPSTREAM, `${site.socketDir}/${PREVIEW_SOCKET}`, keepalive)),
+    ...indent(1, linkUpstreamBlock(site.socketDir, PREVIEW_LINK, replicas, keepalive)),
     ...indent(1, spec.shadow.mirror ? shadowUpstream(site.socketDir) : []),
     '',
     '  server {',
@@ -114,8 +121,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     ...indent(2, proxyHeaders(keepalive)),
     ...indent(2, clearShadowHeader()),
     ...indent(2, proxyTimeouts(spec.proxy)),
-    '    # Never retry elsewhere: a request is answered by the color its route points at, or by a JSON error.',
-    '    proxy_next_upstream off;',
+    ...indent(2, retryLines(spec.proxy)),
     ...indent(2, rateLimitRule(spec.proxy)),
     '    # What nginx refuses while reading a request, before any location is chosen; a 404 of its own',
     '    # is only for a client asking for one of the internal error URIs below.',
@@ -128,7 +134,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
     ...(spec.shadow.mirror ? [...indent(2, mirroredLocations(site.socketDir, liveBody)), ''] : []),
     '    # The idle color only, with the prefix stripped: /preview/health -> /health.',
     `    location ${preview} {`,
-    ...indent(3, proxyTo(previewRoute, `http://${PREVIEW_UPSTREAM}/`, preview.slice(0, -1))),
+    ...indent(3, proxyTo(previewRoute, `http://${previewRoute.upstream}/`, preview.slice(0, -1))),
     `      proxy_redirect / ${preview};`,
     '    }',
     ...indent(2, internalRoutes(spec.proxy, live, '/')),
@@ -143,7 +149,7 @@ export function renderNginxConf(spec: DeploymentSpec, site: NginxSite): string {
   return lines.join('\n');
 }
 
-/** One public route: its upstream, the link it proxies through, and its 503 answer. */
+/** One public route: its upstream and the link it proxies through (names or nginx expressions), and its 503 answer. */
 interface Route {
   readonly upstream: string;
   readonly socket: string;
@@ -243,6 +249,24 @@ function internalRoutes(proxy: ProxySpec, route: Route, prefix: string): string[
         : [...body(`^~ ${routePath}`, path), ...body(`= ${routePath.slice(0, -1)}`, path.slice(0, -1))]),
     ];
   });
+}
+
+/**
+ * Retries, for every route (each route's upstream holds the replicas of ONE color, so a retry never
+ * gives a client the other model version): a connection refused or reset, or no answer within the
+ * timeouts, goes to one more replica. POST too (`non_idempotent`): /predict and V2 infer have no
+ * side effect, so a request sent again is answered as the first would have been.
+ */
+function retryLines(proxy: ProxySpec): string[] {
+  const { tries, withinSeconds } = proxy.retry;
+  if (tries === 1)
+    return ['# Never retried (spec proxy.retry.tries 1): a failed replica is answered with a JSON error.', 'proxy_next_upstream off;'];
+  return [
+    '# A failed replica: the request goes to a sibling of the same color (spec proxy.retry); /predict has no side effect.',
+    'proxy_next_upstream error timeout non_idempotent;',
+    `proxy_next_upstream_tries ${tries};`,
+    `proxy_next_upstream_timeout ${withinSeconds}s;`,
+  ];
 }
 
 /**

@@ -1,4 +1,5 @@
 import { ROUTER_CONNECTIONS } from '@mlbg/contract';
+import { replicaNumbers, replicaSocket } from '../../spec/sockets';
 
 /**
  * Upstream keepalive, shorter-lived than the color's own idle timeout so nginx never reuses a
@@ -16,7 +17,22 @@ export function keepaliveLines(keepalive: boolean): string[] {
   ];
 }
 
-/** One server, never marked down (max_fails=0): a missing socket is answered per request. */
-export function upstreamBlock(name: string, socketPath: string, keepalive: boolean): string[] {
-  return [`upstream ${name} {`, `  server unix:${socketPath} max_fails=0;`, ...keepaliveLines(keepalive), '}'];
+/** The upstream nginx proxies a route link through: `mlbg_` and the link's name, e.g. `mlbg_live-slot-07`. */
+export function linkUpstream(link: string): string {
+  return `mlbg_${link}`;
+}
+
+/**
+ * A route link's upstream: every replica socket of the color folder the link points at
+ * (`<socketDir>/<link>/r1.sock`, ...), round-robin, never marked down (max_fails=0: a replica that is
+ * gone costs a refused connect and the request goes on to a sibling, see proxy_next_upstream).
+ * All its servers are one color by construction, so a retry never reaches the other color.
+ */
+export function linkUpstreamBlock(socketDir: string, link: string, replicas: number, keepalive: boolean): string[] {
+  return [
+    `upstream ${linkUpstream(link)} {`,
+    ...replicaNumbers(replicas).map((replica) => `  server unix:${socketDir}/${link}/${replicaSocket(replica)} max_fails=0;`),
+    ...keepaliveLines(keepalive),
+    '}',
+  ];
 }

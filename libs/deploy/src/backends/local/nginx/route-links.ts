@@ -2,26 +2,26 @@ import { Color } from '@mlbg/contract';
 import { readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { type Routes, type Weights, allTo, describeWeights, mainTarget, soleTarget } from '../../../routing/routes';
 import { assignSlots, weightsOfSlots } from '../../../routing/slots';
-import { colorSocket } from '../../../spec/sockets';
+import { colorFolder } from '../../../spec/sockets';
 import type { StackLayout } from '../layout';
 
 /**
- * The router of a stack whose nginx proxies to socket symlinks: the live route round-robins over
- * `live-slot-NN.sock` links (the share of slots on a color is its weight), `preview.sock` points
- * at the idle (or canary) color, `canary.sock` at the canary (the live color when there is none),
- * and `live.sock` at the live (stable) color, for tools that look for one live link.
- * Used by every backend that can reach the socket folder.
+ * The router of a stack whose nginx proxies through symlinks to the colors' folders of replica
+ * sockets: nginx spreads the live route over `live-slot-NN` links (the share of slots on a color is
+ * its weight), `preview` points at the idle (or canary) color, `canary` at the canary (the live
+ * color when there is none), and `live` at the live (stable) color, for tools that look for one
+ * live link. Used by every backend that can reach the socket folder.
  */
 
 /**
- * Points a link at a color's socket: a new RELATIVE symlink next to it, renamed over it.
- * rename(2) is atomic, so nginx sees the old target or the new one, never no file; nginx is not
- * reloaded.
+ * Points a link at a color's folder: a new RELATIVE symlink next to it, renamed over it.
+ * rename(2) is atomic, so nginx sees the old target or the new one, never no file, and every
+ * replica behind the link moves at once; nginx is not reloaded.
  */
 export function pointLink(link: string, color: Color): void {
   const next = `${link}.next`;
   rmSync(next, { force: true });
-  symlinkSync(colorSocket(color), next);
+  symlinkSync(colorFolder(color), next);
   renameSync(next, link);
 }
 
@@ -33,7 +33,7 @@ export function readLink(link: string): Color | undefined {
   } catch {
     return undefined;
   }
-  return Color.options.find((color) => target === colorSocket(color));
+  return Color.options.find((color) => target === colorFolder(color));
 }
 
 /** The color of the minor share while a route is split, else the route's only color. */
@@ -55,9 +55,9 @@ export function writeRouteLinks(layout: StackLayout, routes: Routes, slots: numb
     if (readLink(layout.liveSlot(index)) !== color) pointLink(layout.liveSlot(index), color);
   });
   const links: [string, Color][] = [
-    [layout.previewSocket, preview],
-    [layout.canarySocket, canaryOf(routes.live)],
-    [layout.liveSocket, mainTarget(routes.live)],
+    [layout.previewLink, preview],
+    [layout.canaryLink, canaryOf(routes.live)],
+    [layout.liveLink, mainTarget(routes.live)],
   ];
   for (const [link, color] of links) if (readLink(link) !== color) pointLink(link, color);
 }
@@ -72,7 +72,7 @@ export function readLiveSlots(layout: StackLayout, slots: number): Weights | und
 /** The routes as the links are now; a missing or foreign link is reported as undefined. */
 export function readRouteLinks(layout: StackLayout, slots: number): { live?: Weights; preview?: Color } {
   const live = readLiveSlots(layout, slots);
-  const preview = readLink(layout.previewSocket);
+  const preview = readLink(layout.previewLink);
   return { ...(live ? { live } : {}), ...(preview ? { preview } : {}) };
 }
 

@@ -9,6 +9,7 @@ import { renderNginxConf } from '../../../render/nginx/nginx';
 import { localNginxSite } from '../../../render/nginx/nginx-site';
 import type { Routes } from '../../../routing/routes';
 import { DeploymentSpec } from '../../../spec/deployment-spec';
+import { replicaNumbers } from '../../../spec/sockets';
 import { describeWithBinary, findBinary } from '../../../testing/real-tools';
 import { stackLayout } from '../layout';
 import { writeRouteLinks } from './route-links';
@@ -63,7 +64,11 @@ describeWithBinary(NGINX, 'nginx')('sticky canary routing: real nginx, real slot
     layout = stackLayout(root, 'state', root);
     mkdirSync(layout.socketDir, { recursive: true, mode: 0o755 });
     chmodSync(layout.runtimeDir, 0o755);
-    for (const color of ['blue', 'green'] as const) servers.push(await fakeColor(color, layout.socket(color)));
+    for (const color of ['blue', 'green'] as const) {
+      mkdirSync(layout.colorFolder(color), { mode: 0o755 });
+      for (const replica of replicaNumbers(spec.replicas.perColor))
+        servers.push(await fakeColor(color, layout.replicaSocket(color, replica)));
+    }
     writeRouteLinks(layout, at(25), spec.canary.slots);
     const prefix = join(root, 'prefix');
     mkdirSync(prefix, { mode: 0o755 });
@@ -118,7 +123,7 @@ describeWithBinary(NGINX, 'nginx')('sticky canary routing: real nginx, real slot
 
     writeRouteLinks(layout, at(0), spec.canary.slots);
     expect(new Set((await colorsOf()).flat())).toEqual(new Set(['blue']));
-    // No canary: canary.sock points at the live color, so the tester gets it too.
+    // No canary: the canary link points at the live color, so the tester gets it too.
     expect(await colorFor('tester-1')).toBe('blue');
   });
 });

@@ -12,8 +12,11 @@ const NGINX = findBinary('nginx');
 const CONNECTIONS = 32;
 /** Green's weight at each step; back to 0 at the end. */
 const STEPS = [5, 25, 50, 75, 100, 25, 0];
-const PER_STEP = 2_000;
-const AT_25 = 10_000;
+/**
+ * nginx picks a slot at random per request (split_clients over the request id), so a step's share is
+ * binomial: with 10,000 answers its standard deviation is at most 0.5 points, and 2 points is 4 of them.
+ */
+const PER_STEP = 10_000;
 /**
  * Responses right after a move may have been sent before it, or on a connection nginx kept to a
  * color whose slot just moved away (each carries one more answer once the color has seen the move,
@@ -21,7 +24,7 @@ const AT_25 = 10_000;
  * ROUTE_MOVE_BOUND_MS, then the requests in flight.
  */
 const SETTLE = 2 * CONNECTIONS;
-const MAX_LOAD_SECONDS = 150;
+const MAX_LOAD_SECONDS = 170;
 
 describeWithBinary(NGINX, 'nginx')('weighted live route under load (real nginx, real colors, 20 slot links)', () => {
   let stack: StackHarness;
@@ -48,7 +51,7 @@ describeWithBinary(NGINX, 'nginx')('weighted live route under load (real nginx, 
         await sleep(ROUTE_MOVE_BOUND_MS);
         await load.waitFor(load.counts.total + SETTLE);
         const before = snapshot(load.counts);
-        await load.waitFor(before.total + (green === 25 && observed.every((step) => step.green !== 25) ? AT_25 : PER_STEP));
+        await load.waitFor(before.total + PER_STEP);
         const step = since(before, load.counts);
         observed.push({ green, share: (step.byVersion.get('v1.1.0') ?? 0) / step.total, responses: step.total, moveMs });
       }
@@ -68,6 +71,6 @@ describeWithBinary(NGINX, 'nginx')('weighted live route under load (real nginx, 
     }).toEqual({ errors: 0, timeouts: 0, non2xx: 0, resets: 0, notOk: 0 });
     for (const step of observed)
       expect({ green: step.green, share: Math.abs(100 * step.share - step.green) <= 2 }).toEqual({ green: step.green, share: true });
-    expect(observed.find((step) => step.green === 25)?.responses).toBeGreaterThanOrEqual(AT_25);
+    expect(observed.every((step) => step.responses >= PER_STEP)).toBe(true);
   });
 });

@@ -17,7 +17,7 @@ import {
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { HttpTarget, RuntimeDeps } from '../../../effects/deps';
 import { DeployError } from '../../../errors';
-import { STACK_ENV_MARKER, type StackLayout, type StackProcess } from '../layout';
+import { REPLICA_ENV_MARKER, STACK_ENV_MARKER, type StackLayout, type StackProcess } from '../layout';
 import type { ColorRun, RunningStack } from '../stack/state';
 
 /** The services listen on loopback only; nginx is the way in (and each color's port for direct checks). */
@@ -97,11 +97,23 @@ export function removeServiceCopy(layout: StackLayout): 'removed' | 'absent' | '
   return 'removed';
 }
 
+/** One replica of a color to start. */
 export interface ColorLaunch {
   readonly color: Color;
+  /** 1-based; replica 1 listens on the color's port, the others on their socket only. */
+  readonly replica: number;
   readonly model: ModelFile;
+  /** The color's port (replica 1's). */
   readonly port: number;
   readonly service: RunningStack['service'];
+}
+
+/** A port the system picks: replicas after the first have a socket only (nginx's way in); TCP is for direct checks of replica 1. */
+const ANY_PORT = 0;
+
+/** The TCP port a replica listens on. */
+export function replicaPort(launch: Pick<ColorLaunch, 'replica' | 'port'>): number {
+  return launch.replica === 1 ? launch.port : ANY_PORT;
 }
 
 /** A process that was started, and where its log for this start begins. */
@@ -112,7 +124,7 @@ export interface Started {
   readonly logOffset: number;
 }
 
-/** The environment a color runs with: its model, port, socket, limits and the stack's marker. */
+/** The environment a replica runs with: its model, port, socket, limits and the stack's markers. */
 export function colorEnv(deps: RuntimeDeps, layout: StackLayout, launch: ColorLaunch): Record<string, string> {
   const inherited = Object.fromEntries(Object.entries(deps.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
   return {
@@ -120,9 +132,9 @@ export function colorEnv(deps: RuntimeDeps, layout: StackLayout, launch: ColorLa
     ...colorServiceEnv({
       color: launch.color,
       host: SERVICE_HOST,
-      port: launch.port,
+      port: replicaPort(launch),
       modelPath: launch.model.path,
-      socketPath: layout.socket(launch.color),
+      socketPath: layout.replicaSocket(launch.color, launch.replica),
       bodyLimitBytes: launch.service.bodyLimitBytes,
       maxBatchRows: launch.service.maxBatchRows,
       logLevel: launch.service.logLevel,
@@ -132,6 +144,7 @@ export function colorEnv(deps: RuntimeDeps, layout: StackLayout, launch: ColorLa
     // The copy lives in the state folder, maybe outside the workspace: third-party modules come from here.
     NODE_PATH: join(layout.workspaceRoot, 'node_modules'),
     [STACK_ENV_MARKER]: layout.stateDir,
+    [REPLICA_ENV_MARKER]: String(launch.replica),
   };
 }
 
@@ -184,12 +197,18 @@ export interface ColorFacts {
   readonly signature?: ModelSignature;
 }
 
-/** A color is ready when its socket AND its port answer /health 200 "ok" as that color. */
-export async function probeColor(deps: RuntimeDeps, layout: StackLayout, color: Color, port: number): Promise<Readiness<ColorFacts>> {
-  const viaSocket = await probeHealth(deps, { socketPath: layout.socket(color) });
+/** A replica is ready when its socket (and, for replica 1, the color's port) answers /health 200 "ok" as that color. */
+export async function probeReplica(
+  deps: RuntimeDeps,
+  layout: StackLayout,
+  launch: Pick<ColorLaunch, 'color' | 'replica' | 'port'>,
+): Promise<Readiness<ColorFacts>> {
+  const { color } = launch;
+  const viaSocket = await probeHealth(deps, { socketPath: layout.replicaSocket(color, launch.replica) });
   if (!viaSocket.ready) return viaSocket;
   if (viaSocket.facts.color !== color) return { ready: false, note: `its socket is answered by ${viaSocket.facts.color}` };
-  const viaPort = await probeHealth(deps, { host: SERVICE_HOST, port });
+  const port = replicaPort(launch);
+  const viaPort = port === ANY_PORT ? viaSocket : await probeHealth(deps, { host: SERVICE_HOST, port });
   if (!viaPort.ready) return { ready: false, note: `socket ok, port ${port}: ${viaPort.note}` };
   const health = viaSocket.facts;
   return {

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import type { ProcessInfo, RuntimeDeps } from '../../../effects/deps';
 import { DeployError } from '../../../errors';
 import { DEFAULT_RELAY_MAX_BODY_BYTES, RELAY_CAPTURE_PATH, RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus } from './relay/relay';
-import { PREVIEW_SOCKET, SHADOW_RELAY_SOCKET, SHADOW_SOCKET } from '../../../spec/sockets';
+import { PREVIEW_LINK, SHADOW_RELAY_SOCKET, SHADOW_SOCKET, replicaNumbers, replicaSocket } from '../../../spec/sockets';
 import type { CaptureRequest, CaptureResult, ShadowRequest, ShadowStatus, StoppedProcess } from '../../backend';
 import { SHADOW_RELAY, STACK_ENV_MARKER, type StackLayout } from '../layout';
 import { readPidFile, removePidFile, stopProcess } from '../stack/processes';
-import { readState } from '../stack/state';
+import { readState, runningReplicas } from '../stack/state';
 import { logTail } from '../services/color-service';
 import { awaitSupervised, checkSupervisor, currentPlan, logOffsets, updatePlan, withProcess } from '../supervisor/supervisor-control';
 import { type SupervisedProcess, type SupervisorPlan, writePlan } from '../supervisor/supervisor-files';
@@ -66,11 +66,11 @@ async function relayCall(
 }
 
 /**
- * The relay as a supervised process: forwarding to `preview.sock` (the idle color), probed on its
- * status route. The queue size is fixed when it starts (its config); the percent is set on the
- * running relay and kept here for a restart.
+ * The relay as a supervised process: forwarding to every replica behind the `preview` link (the
+ * idle color), probed on its status route. The queue size is fixed when it starts (its config);
+ * the percent is set on the running relay and kept here for a restart.
  */
-export function relayProcess(deps: RuntimeDeps, layout: StackLayout, request: ShadowRequest): SupervisedProcess {
+export function relayProcess(deps: RuntimeDeps, layout: StackLayout, request: ShadowRequest, replicas: number): SupervisedProcess {
   const paths = shadowPaths(layout);
   const inherited = Object.fromEntries(Object.entries(deps.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
   return {
@@ -86,7 +86,9 @@ export function relayProcess(deps: RuntimeDeps, layout: StackLayout, request: Sh
       RELAY_CAPTURE_DIR: paths.captureDir,
       // nginx lets no longer body through; the relay holds none longer either.
       RELAY_MAX_BODY_BYTES: String(bodyLimitBytes(layout)),
-      RELAY_TARGET_SOCKET: join(layout.socketDir, PREVIEW_SOCKET),
+      RELAY_TARGET_SOCKETS: replicaNumbers(replicas)
+        .map((replica) => join(layout.socketDir, PREVIEW_LINK, replicaSocket(replica)))
+        .join('\n'),
       RELAY_PERCENT: String(request.percent),
       RELAY_QUEUE_SIZE: String(request.queueSize),
       [STACK_ENV_MARKER]: layout.stateDir,
@@ -95,7 +97,7 @@ export function relayProcess(deps: RuntimeDeps, layout: StackLayout, request: Sh
     pidFile: paths.pidFile,
     stopSignal: 'SIGTERM',
     match: { cmdline: [paths.main], env: { [STACK_ENV_MARKER]: layout.stateDir } },
-    config: JSON.stringify({ main: paths.main, queueSize: request.queueSize }),
+    config: JSON.stringify({ main: paths.main, queueSize: request.queueSize, replicas }),
     probe: { socketPath: paths.controlSocket, path: RELAY_STATUS_PATH, expect: 'ok' },
   };
 }
@@ -128,7 +130,7 @@ function unplanRelay(deps: RuntimeDeps, layout: StackLayout): boolean {
 /** Has the supervisor start the relay and waits until the relay answers. */
 export async function startShadowRelay(deps: RuntimeDeps, layout: StackLayout, request: ShadowRequest): Promise<number> {
   const paths = shadowPaths(layout);
-  const relay = relayProcess(deps, layout, request);
+  const relay = relayProcess(deps, layout, request, runningReplicas(layout.stateFile));
   // updatePlan refuses (STACK_NOT_RUNNING, run `up`) when no supervisor runs: an unsupervised relay would not come back.
   const offsets = logOffsets(layout, [SHADOW_RELAY]);
   const since = deps.clock.now();

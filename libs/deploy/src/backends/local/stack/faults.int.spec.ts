@@ -95,7 +95,7 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     }
     return filler;
   };
-  const routesAgree = () => [readLink(stack.layout.liveSocket), liveInState()];
+  const routesAgree = () => [readLink(stack.layout.liveLink), liveInState()];
 
   beforeAll(async () => {
     stack = await StackHarness.create('faults');
@@ -127,7 +127,7 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     const cli = await pausedCli('before-flip', 'switch', '--color=green');
     expect(entries().at(-1)).toMatchObject({ command: 'switch-intent', from: 'blue', to: 'green' });
     await killCli(cli);
-    expect([readLink(stack.layout.liveSocket), liveInState(), (await stack.serving()).color]).toEqual(['blue', 'blue', 'blue']);
+    expect([readLink(stack.layout.liveLink), liveInState(), (await stack.serving()).color]).toEqual(['blue', 'blue', 'blue']);
     expect((await stack.cli('status')).stdout).toContain('A switch blue -> green began at');
 
     const next = await stack.cli('switch', '--color=green');
@@ -144,7 +144,7 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
       ['switch-intent', 'intended'],
       ['switch', 'switched'],
     ]);
-    expect([readLink(stack.layout.liveSocket), liveInState(), (await stack.serving()).color]).toEqual(['green', 'green', 'green']);
+    expect([readLink(stack.layout.liveLink), liveInState(), (await stack.serving()).color]).toEqual(['green', 'green', 'green']);
   });
 
   it('the CLI killed (-9) right after the rename: nginx serves the new color; the next command makes state and history agree with the links, and works', async () => {
@@ -154,7 +154,7 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
     // Killed between the rename and the state write: the link (what nginx follows) moved, the file did not.
     // Nobody waited out the kept connections to green (the killed switch would have): the bound does.
     await new Promise((resolve) => setTimeout(resolve, ROUTE_MOVE_BOUND_MS));
-    expect([readLink(stack.layout.liveSocket), liveInState(), (await stack.serving()).color]).toEqual(['blue', 'green', 'blue']);
+    expect([readLink(stack.layout.liveLink), liveInState(), (await stack.serving()).color]).toEqual(['blue', 'green', 'blue']);
 
     const next = await stack.cli('switch');
     expect(next.code).toBe(0);
@@ -172,10 +172,10 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
       ['switch-intent', 'intended'],
       ['switch', 'switched'],
     ]);
-    expect([readLink(stack.layout.liveSocket), liveInState(), (await stack.serving()).color]).toEqual(['green', 'green', 'green']);
+    expect([readLink(stack.layout.liveLink), liveInState(), (await stack.serving()).color]).toEqual(['green', 'green', 'green']);
     const rollback = await stack.cli('rollback');
     expect(rollback.code).toBe(0);
-    expect([readLink(stack.layout.liveSocket), liveInState()]).toEqual(['blue', 'blue']);
+    expect([readLink(stack.layout.liveLink), liveInState()]).toEqual(['blue', 'blue']);
   });
 
   (CAN_MOUNT ? it : it.skip)(
@@ -184,12 +184,12 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
       expect(mounted).toBe(true);
       const load = await startLoad();
       const before = {
-        link: readLink(stack.layout.liveSocket),
+        link: readLink(stack.layout.liveLink),
         state: readFileSync(stack.layout.stateFile, 'utf8'),
         history: readFileSync(stack.layout.historyFile, 'utf8'),
       };
       const unchanged = () => ({
-        link: readLink(stack.layout.liveSocket),
+        link: readLink(stack.layout.liveLink),
         state: readFileSync(stack.layout.stateFile, 'utf8'),
         history: readFileSync(stack.layout.historyFile, 'utf8'),
       });
@@ -227,7 +227,7 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
       expect(report.seen.every((item) => item.color === 'blue')).toBe(true);
       // Writable again: the next command works.
       expect((await stack.cli('switch', '--color=green')).code).toBe(0);
-      expect([readLink(stack.layout.liveSocket), liveInState()]).toEqual(['green', 'green']);
+      expect([readLink(stack.layout.liveLink), liveInState()]).toEqual(['green', 'green']);
     },
   );
 
@@ -263,7 +263,7 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
       const from = liveInState() as 'blue' | 'green';
       const to = from === 'blue' ? 'green' : 'blue';
       const load = await startLoad();
-      const before = { link: readLink(stack.layout.liveSocket), state: readFileSync(stack.layout.stateFile, 'utf8') };
+      const before = { link: readLink(stack.layout.liveLink), state: readFileSync(stack.layout.stateFile, 'utf8') };
       const linesBefore = entries().length;
       const cli = await pausedCli('before-flip', 'switch', `--color=${to}`);
       expect(entries().at(-1)).toMatchObject({ command: 'switch-intent', from, to });
@@ -282,7 +282,7 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
       expect(output).toMatch(fault.errno);
       expect(output).toContain('no route was moved');
       expect(output).not.toContain('Unexpected error');
-      expect({ link: readLink(stack.layout.liveSocket), state: readFileSync(stack.layout.stateFile, 'utf8') }).toEqual(before);
+      expect({ link: readLink(stack.layout.liveLink), state: readFileSync(stack.layout.stateFile, 'utf8') }).toEqual(before);
       // No half-written temp file left, no torn history line.
       expect(readdirSync(stack.stateDir).filter((name) => name.endsWith(`.${cli.pid}.tmp`))).toEqual([]);
       expect(readHistory(stack.layout.historyFile).skippedLines).toEqual([]);
@@ -333,6 +333,7 @@ describeWithBinary(NGINX, 'nginx')('faults of the local stack (real nginx, real 
  * A hung live color on a stack whose spec makes nginx's read timeout (2 s) shorter than the
  * supervisor's unready limit (6 s): clients see nginx's JSON 504 for every request sent while the
  * color hangs, until the supervisor's probe kills it; then 503s while it restarts; then 2xx from it.
+ * One replica per color: with two, nginx passes a hung replica's requests on to its sibling.
  */
 describeWithBinary(NGINX, 'nginx')('a hung live color (real nginx, real services, under load)', () => {
   const TIMEOUTS = { connectSeconds: 1, sendSeconds: 1, readSeconds: 2 };
@@ -348,7 +349,7 @@ describeWithBinary(NGINX, 'nginx')('a hung live color (real nginx, real services
   let stack: StackHarness;
 
   beforeAll(async () => {
-    stack = await StackHarness.create('hung', { spec });
+    stack = await StackHarness.create('hung', { spec, replicas: 1 });
     expect((await stack.up()).code).toBe(0);
   });
   afterEach(() => stopAllLoads());

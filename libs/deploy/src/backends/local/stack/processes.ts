@@ -1,7 +1,6 @@
-import type { Color } from '@mlbg/contract';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Clock, ProcessControl, ProcessInfo } from '../../../effects/deps';
-import { STACK_ENV_MARKER, type StackLayout, type StackProcess } from '../layout';
+import { REPLICA_ENV_MARKER, STACK_ENV_MARKER, type StackLayout, type StackProcess, replicaOf } from '../layout';
 
 /** How long a process gets to exit on its own before SIGKILL (the service drains for up to 10 s). */
 export const DEFAULT_STOP_TIMEOUT_MS = 15_000;
@@ -33,15 +32,34 @@ export function removePidFile(file: string): void {
 
 /**
  * Whether a live process is the one this stack started, so a pid reused by the system is never
- * signalled: a color runs the stack's service file with the stack's marker and its COLOR in its
- * environment; nginx's master names the stack's own prefix on its command line.
+ * signalled: a replica runs the stack's service file with the stack's marker, its COLOR and its
+ * replica number in its environment; nginx's master names the stack's own prefix on its command line.
  */
 export function isStackProcess(layout: StackLayout, process: StackProcess, info: ProcessInfo): boolean {
   const command = info.cmdline.join(' ');
   if (process === 'nginx') return command.includes('nginx') && command.includes(`-p ${layout.nginxPrefix}/`);
-  if (!info.cmdline.includes(layout.serviceMain)) return false;
+  const replica = replicaOf(process);
+  if (!replica || !info.cmdline.includes(layout.serviceMain)) return false;
   if (!info.environ) return true; // not readable (another user): the command line has to do
-  return info.environ[STACK_ENV_MARKER] === layout.stateDir && info.environ['COLOR'] === (process satisfies Color);
+  const { environ } = info;
+  // A replica started before replicas existed has no number: it is replica 1.
+  const number = environ[REPLICA_ENV_MARKER] ?? '1';
+  return environ[STACK_ENV_MARKER] === layout.stateDir && environ['COLOR'] === replica.color && number === String(replica.replica);
+}
+
+/** Every stack process that has a pid file now (whatever the spec says: `down` stops what was started). */
+export function processesWithPidFiles(layout: StackLayout): StackProcess[] {
+  let files: string[];
+  try {
+    files = readdirSync(layout.pidDir);
+  } catch {
+    return [];
+  }
+  return files
+    .filter((file) => file.endsWith('.pid'))
+    .map((file) => file.slice(0, -'.pid'.length))
+    .filter((name): name is StackProcess => name === 'nginx' || replicaOf(name) !== undefined)
+    .sort();
 }
 
 /** What is known about one of the stack's processes, from its pid file and the system. */

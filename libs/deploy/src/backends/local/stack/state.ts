@@ -32,6 +32,8 @@ export const RunningStack = z.object({
   previewPathPrefix: z.string(),
   /** How many slot links nginx's live upstream was rendered with (older states: the default). */
   liveSlots: z.int().min(1).max(100).default(DEFAULT_LIVE_SLOTS),
+  /** Replicas per color nginx's config was rendered with and each color runs (older states: 1). */
+  replicas: z.int().min(1).max(32).default(1),
   /** What each color is started with, so `release` restarts one the same way. */
   service: z.object({ logLevel: LogLevel, bodyLimitBytes: z.int().positive(), maxBatchRows: z.int().positive() }),
   colors: z.object({ blue: ColorRun, green: ColorRun }),
@@ -102,6 +104,12 @@ export function readState(file: string): StateRead {
     return { kind: 'corrupt', file, problem: `can not be read (${(error as Error).message})` };
   }
   return parseState(text, file);
+}
+
+/** The replicas per color of the stack running from this state file (1 when it records none). */
+export function runningReplicas(file: string): number {
+  const read = readState(file);
+  return read.kind === 'ok' ? (read.state.running?.replicas ?? 1) : 1;
 }
 
 /** Writes the whole file at once (temp file + rename), so a reader never sees half of it. */

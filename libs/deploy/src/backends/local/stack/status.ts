@@ -3,8 +3,9 @@ import type { RuntimeDeps } from '../../../effects/deps';
 import { type HealthView, checkHealth, healthView } from '../../../effects/service-client';
 import { DeployError } from '../../../errors';
 import { allTo, describeWeights, mainTarget, soleTarget } from '../../../routing/routes';
-import type { BackendStatus, ColorStatus } from '../../backend';
-import { type StackLayout, type StackProcess, httpUrl } from '../layout';
+import type { BackendStatus, ColorStatus, ReplicaStatus } from '../../backend';
+import { type StackLayout, httpUrl, replicaName } from '../layout';
+import { replicaNumbers } from '../../../spec/sockets';
 import { type ProcessCheck, checkProcess } from './processes';
 import { readRouteLinks } from '../nginx/route-links';
 import { SERVICE_HOST } from '../services/color-service';
@@ -38,11 +39,8 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
   const { state } = read;
   const running = state.running as NonNullable<typeof state.running>;
   const notes: string[] = [];
-  const processes: Record<StackProcess, ProcessCheck> = {
-    nginx: checkProcess(deps.processes, layout, 'nginx'),
-    blue: checkProcess(deps.processes, layout, 'blue'),
-    green: checkProcess(deps.processes, layout, 'green'),
-  };
+  const nginx = checkProcess(deps.processes, layout, 'nginx');
+  const view = supervisorView(deps, layout);
   const links = readRouteLinks(layout, running.liveSlots);
   const live = links.live ? mainTarget(links.live) : null;
   const split = links.live !== undefined && soleTarget(links.live) === undefined;
@@ -54,23 +52,42 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
     );
 
   const router = { host: running.router.host, port: running.router.port };
-  const [serving, previewServing, blue, green] = await Promise.all([
+  const replicaStatus = async (color: Color, replica: number): Promise<ReplicaStatus> => {
+    const name = replicaName(color, replica);
+    const check = checkProcess(deps.processes, layout, name);
+    const report = view.processes[name];
+    return {
+      replica,
+      name,
+      process: check.kind,
+      pid: pidOf(check),
+      phase: report?.phase ?? null,
+      restarts: report?.restarts ?? null,
+      health: healthView(await checkHealth(deps.http, { socketPath: layout.replicaSocket(color, replica) })),
+    };
+  };
+  const colorReplicas = (color: Color) => Promise.all(replicaNumbers(running.replicas).map((replica) => replicaStatus(color, replica)));
+  const [serving, previewServing, blue, green, blueReplicas, greenReplicas] = await Promise.all([
     checkHealth(deps.http, router, '/health').then(healthView),
     checkHealth(deps.http, router, `${running.previewPathPrefix}health`).then(healthView),
     checkHealth(deps.http, { host: SERVICE_HOST, port: running.colors.blue.port }).then(healthView),
     checkHealth(deps.http, { host: SERVICE_HOST, port: running.colors.green.port }).then(healthView),
+    colorReplicas('blue'),
+    colorReplicas('green'),
   ]);
+  const replicas: Record<Color, ReplicaStatus[]> = { blue: blueReplicas, green: greenReplicas };
   const colorStatus = (color: Color, health: HealthView): ColorStatus => ({
     color,
     role: color === live ? 'live' : color === preview ? 'preview' : null,
-    process: processes[color].kind,
-    pid: pidOf(processes[color]),
+    process: replicas[color][0]?.process ?? 'none',
+    pid: replicas[color][0]?.pid ?? null,
     port: running.colors[color].port,
     url: httpUrl(SERVICE_HOST, running.colors[color].port),
     model: running.colors[color].model,
+    replicas: { ready: replicas[color].filter((item) => item.health.ok).length, desired: running.replicas },
+    replicaList: replicas[color],
     health,
   });
-  const view = supervisorView(deps, layout);
   const supervisor = {
     process: view.process,
     pid: view.pid,
@@ -98,12 +115,24 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
         `${name} FAILED after ${report.restarts} restart(s) (${report.lastExit?.reason ?? 'unknown'}); fix the cause, then \`npx nx run deploy:up\` tries again. Last lines of its log:\n${report.logTail ?? ''}`,
       );
   }
-  const allRunning = Object.values(processes).every((check) => check.kind === 'running');
+  const allReplicas = [...blueReplicas, ...greenReplicas];
+  for (const item of allReplicas) {
+    if (item.process === 'running' && !item.health.ok && item.replica > 1)
+      notes.push(`${item.name} (pid ${item.pid}) does not answer /health on its socket: ${item.health.error ?? item.health.status}.`);
+  }
+  const allRunning = nginx.kind === 'running' && allReplicas.every((item) => item.process === 'running');
   const routerUrl = httpUrl(running.router.host, running.router.port);
   return {
     ...base,
     stack: allRunning ? 'running' : 'partly running',
-    healthy: allRunning && view.process === 'running' && blue.ok && green.ok && serving.ok && (split || serving.color === live),
+    healthy:
+      allRunning &&
+      view.process === 'running' &&
+      blue.ok &&
+      green.ok &&
+      allReplicas.every((item) => item.health.ok) &&
+      serving.ok &&
+      (split || serving.color === live),
     routes: links.live && preview ? { live: links.live, preview: allTo(preview) } : state.routes,
     live,
     preview,
@@ -112,8 +141,8 @@ export async function localStatus(deps: RuntimeDeps, layout: StackLayout): Promi
       previewUrl: `${routerUrl}${running.previewPathPrefix}`,
       port: running.router.port,
       requestedPort: running.router.requestedPort,
-      process: processes.nginx.kind,
-      pid: pidOf(processes.nginx),
+      process: nginx.kind,
+      pid: pidOf(nginx),
       serving,
       previewServing,
     },

@@ -7,12 +7,13 @@ import { applyOverrides } from '../../../spec/overrides';
 import { DeploymentSpecError } from '../../../spec/spec-error';
 import type { RuntimeDeps } from '../../../effects/deps';
 import { DeployError } from '../../../errors';
-import { STACK_PROCESSES, SUPERVISOR, type StackLayout, type StackProcess, httpUrl } from '../layout';
+import { SUPERVISOR, type StackLayout, type StackProcess, httpUrl, replicaName, replicaOf, stackProcesses, stackReplicas } from '../layout';
 import {
   DEFAULT_STOP_TIMEOUT_MS,
   type ProcessCheck,
   checkProcess,
   isStackProcess,
+  processesWithPidFiles,
   readPidFile,
   removePidFile,
   stopProcess,
@@ -58,14 +59,14 @@ import {
   copyServiceBuild,
   removeServiceCopy,
   logTail,
-  probeColor,
+  probeReplica,
   requireServiceBuilt,
   resolveModel,
   waitUntilReady,
 } from '../services/color-service';
 import { type RunningStack, type StackState, initialState, readState, writeState } from './state';
 import { localStatus } from './status';
-import type { DownResult, ModelSource, StartedColor, StoppedProcess, UpRequest, UpResult } from '../../backend';
+import type { DownResult, ModelSource, StartedColor, StartedReplica, StoppedProcess, UpRequest, UpResult } from '../../backend';
 import { soleTarget } from '../../../routing/routes';
 import { INITIAL_LIVE_COLOR } from '../../../spec/sockets';
 
@@ -89,19 +90,17 @@ export async function stackUp(deps: RuntimeDeps, layout: StackLayout, request: U
   requireServiceBuilt(layout);
   const nginx = requireNginx(deps);
   const state = readStateForUp(layout);
-  const checks = inspectStack(deps, layout);
+  const expected = stackProcesses(state.running?.replicas ?? spec.replicas.perColor);
+  const checks = inspectStack(deps, layout, [...new Set([...expected, ...processesWithPidFiles(layout)])]);
   const supervisor = checkSupervisor(deps, layout);
-  const alive = STACK_PROCESSES.filter((name) => checks[name].kind === 'running');
+  const alive = [...checks].filter(([, check]) => check.kind === 'running').map(([name]) => name);
   if (state.running && (alive.length > 0 || supervisor.kind === 'running')) {
-    if (alive.length === STACK_PROCESSES.length && supervisor.kind === 'running')
+    if (expected.every((name) => alive.includes(name)) && supervisor.kind === 'running')
       return { kind: 'already-up', status: await localStatus(deps, layout) };
     return repairStack(deps, layout, { spec, nginx, state: { ...state, running: state.running }, checks, supervisor, begin, request });
   }
   if (alive.length > 0) {
-    throw new DeployError(
-      'ALREADY_PARTLY_RUNNING',
-      `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}, and the state file records no running stack.`,
-    );
+    throw new DeployError('ALREADY_PARTLY_RUNNING', `${describeChecks(checks)}, and the state file records no running stack.`);
   }
   const notes = await cleanUpEarlierStack(deps, layout, state, checks, supervisor);
   return startStack(deps, layout, { spec, nginx, state, request, begin, notes });
@@ -121,20 +120,20 @@ async function cleanUpEarlierStack(
   deps: RuntimeDeps,
   layout: StackLayout,
   state: StackState,
-  checks: Record<StackProcess, ProcessCheck>,
+  checks: ReadonlyMap<StackProcess, ProcessCheck>,
   supervisor: ProcessCheck,
 ): Promise<string[]> {
   const notes: string[] = [];
-  const leftovers = STACK_PROCESSES.filter((name) => checks[name].kind !== 'none');
+  const leftovers = [...checks].filter(([, check]) => check.kind !== 'none');
   // A supervisor left without a recorded stack would start its old plan beside the new one.
   if (supervisor.kind === 'running')
     notes.push(`Stopped a supervisor left from an earlier stack (${(await stopSupervisor(deps, layout)).result}).`);
   if (supervisor.kind !== 'none') removePidFile(layout.pidFile(SUPERVISOR));
   if (leftovers.length > 0 || existsSync(layout.runtimeDir) || state.running) {
-    for (const name of [...STACK_PROCESSES, SUPERVISOR] as const) removePidFile(layout.pidFile(name));
+    for (const name of [...checks.keys(), SUPERVISOR] as const) removePidFile(layout.pidFile(name));
     removeRuntimeDir(deps, layout);
     notes.push(
-      `Cleaned up after a stack that is no longer running (${leftovers.map((name) => `${name}: ${describeCheck(checks[name])}`).join(', ') || 'no processes'}).`,
+      `Cleaned up after a stack that is no longer running (${leftovers.map(([name, check]) => `${name}: ${describeCheck(check)}`).join(', ') || 'no processes'}).`,
     );
   }
   return notes;
@@ -149,10 +148,15 @@ interface FreshStart {
   readonly notes: readonly string[];
 }
 
-/** A color to start: how, and where its model came from. */
+/** A color to start: how (its replica 1; the others differ only in their number), and where its model came from. */
 interface ColorStart {
   readonly launch: ColorLaunch;
   readonly source: ModelSource;
+}
+
+/** Every replica's launch, color by color. */
+function replicaLaunches(colors: Record<Color, { readonly launch: ColorLaunch }>, replicas: number): ColorLaunch[] {
+  return stackReplicas(replicas).map(({ color, replica }) => ({ ...colors[color].launch, replica }));
 }
 
 /** Starts a stack where nothing runs: checks the ports, writes the files, starts the supervisor, waits until all is healthy. */
@@ -176,6 +180,8 @@ async function startStack(deps: RuntimeDeps, layout: StackLayout, fresh: FreshSt
     ...(live === INITIAL_LIVE_COLOR ? [] : [`${live} is live, as it was when the stack last ran (switch with deploy:switch).`]),
   ];
   const startedAt = new Date(deps.clock.now()).toISOString();
+  const replicas = spec.replicas.perColor;
+  const launches = replicaLaunches(colors, replicas);
   const running: RunningStack = {
     startedAt,
     runtimeDir: layout.runtimeDir,
@@ -184,6 +190,7 @@ async function startStack(deps: RuntimeDeps, layout: StackLayout, fresh: FreshSt
     router: { host: ROUTER_HOST, port: router.port, requestedPort: spec.router.port },
     previewPathPrefix: spec.preview.pathPrefix,
     liveSlots: spec.canary.slots,
+    replicas,
     service,
     colors: {
       blue: colorRun(colors.blue.launch, undefined, startedAt),
@@ -194,10 +201,10 @@ async function startStack(deps: RuntimeDeps, layout: StackLayout, fresh: FreshSt
     await prepareFiles(deps, layout, { nginx: fresh.nginx, spec, routes: state.routes, routerPort: router.port });
     // Written before anything starts, so `down` knows about a stack interrupted while starting.
     writeState(layout.stateFile, { ...state, running });
-    const started = await startSupervised(deps, layout, { spec, nginx: fresh.nginx, colors, routerPort: router.port });
+    const started = await startSupervised(deps, layout, { spec, nginx: fresh.nginx, launches, routerPort: router.port });
     const facts = await awaitHealthy(deps, layout, started, {
       router: { port: router.port, live, previewPathPrefix: spec.preview.pathPrefix },
-      colorPorts: { blue: colors.blue.launch.port, green: colors.green.launch.port },
+      launches,
       timeoutMs: request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS,
     });
     const withFacts = (color: Color) => colorRun(colors[color].launch, facts[color], startedAt);
@@ -205,15 +212,15 @@ async function startStack(deps: RuntimeDeps, layout: StackLayout, fresh: FreshSt
 
     const startedColor = (color: Color) => {
       const { launch, source } = colors[color];
-      const run = { pid: started[color].pid, port: launch.port, model: launch.model.display, modelSource: source };
-      return describeStartedColor(color, run, facts[color]);
+      const run = { pid: pidOf(started, color), port: launch.port, model: launch.model.display, modelSource: source };
+      return describeStartedColor(color, run, facts[color], replicaPids(started, color, replicas));
     };
     return startedResult(layout, {
       routes: state.routes,
       live,
       router: { host: ROUTER_HOST, port: router.port },
       previewPathPrefix: spec.preview.pathPrefix,
-      nginxPid: started.nginx.pid,
+      nginxPid: pidOf(started, 'nginx'),
       colors: { blue: startedColor('blue'), green: startedColor('green') },
       notes,
       durationMs: deps.clock.now() - fresh.begin,
@@ -239,22 +246,26 @@ async function chooseStackRouterPort(
   return chooseRouterPort(deps, routerPortCandidates(spec.router.port, explicit, taken), explicit);
 }
 
-/** Starts the supervisor on a plan of both colors and nginx; what it started, by name, once it reports them. */
+/** Starts the supervisor on a plan of every replica and nginx; what it started, by name, once it reports them. */
 async function startSupervised(
   deps: RuntimeDeps,
   layout: StackLayout,
-  stack: { readonly spec: DeploymentSpec; readonly nginx: string; readonly colors: Record<Color, ColorStart>; readonly routerPort: number },
-): Promise<Record<StackProcess, Started>> {
+  stack: { readonly spec: DeploymentSpec; readonly nginx: string; readonly launches: readonly ColorLaunch[]; readonly routerPort: number },
+): Promise<ReadonlyMap<StackProcess, Started>> {
   const processes = [
-    ...Color.options.map((color) => colorProcess(deps, layout, stack.colors[color].launch)),
+    ...stack.launches.map((launch) => colorProcess(deps, layout, launch)),
     nginxProcess(deps, stack.nginx, layout, stack.routerPort),
   ];
-  const offsets = logOffsets(layout, STACK_PROCESSES);
+  const entries = stackEntries(processes);
+  const offsets = logOffsets(
+    layout,
+    entries.map((entry) => entry.name),
+  );
   const since = deps.clock.now();
   const supervisorPid = startSupervisor(deps, layout, supervisorPlan(deps, layout, supervisorPolicy(stack.spec), processes));
-  const started = startedByName(await awaitSupervised(deps, layout, stackProcesses(processes), offsets, since));
+  const started = startedByName(await awaitSupervised(deps, layout, entries, offsets, since), stack.spec.replicas.perColor);
   deps.progress(
-    `Started blue (pid ${started.blue.pid}), green (pid ${started.green.pid}) and nginx (pid ${started.nginx.pid}) under the supervisor (pid ${supervisorPid}); waiting until they are healthy...`,
+    `Started ${[...started.values()].map((item) => `${item.name} (pid ${item.pid})`).join(', ')} under the supervisor (pid ${supervisorPid}); waiting until they are healthy...`,
   );
   return started;
 }
@@ -283,7 +294,7 @@ function colorStart(
       ? [released, 'last release']
       : [spec.colors[color].model, 'spec'];
   const model: ModelFile = resolveModel(layout.workspaceRoot, path, `${color}'s model (from the ${source})`);
-  return { launch: { color, model, port: spec.colors[color].port, service }, source };
+  return { launch: { color, replica: 1, model, port: spec.colors[color].port, service }, source };
 }
 
 /** @throws DeployError PORT_UNAVAILABLE when a color's port can not be bound */
@@ -312,48 +323,75 @@ async function prepareFiles(
 }
 
 /** The stack's own processes of a plan (a plan may also hold the shadow relay), as `awaitSupervised` wants them. */
-function stackProcesses(processes: readonly SupervisedProcess[]): { name: StackProcess; config: string }[] {
+function stackEntries(processes: readonly SupervisedProcess[]): { name: StackProcess; config: string }[] {
   return processes
-    .filter((item): item is SupervisedProcess & { name: StackProcess } => (STACK_PROCESSES as readonly string[]).includes(item.name))
+    .filter((item): item is SupervisedProcess & { name: StackProcess } => item.name === 'nginx' || replicaOf(item.name) !== undefined)
     .map((item) => ({ name: item.name, config: item.config }));
 }
 
-/** The started processes by name. @throws DeployError START_FAILED when the plan lacks one of them */
-function startedByName(started: readonly Started[]): Record<StackProcess, Started> {
-  const named = (name: StackProcess): Started => {
+/**
+ * The started processes by name.
+ * @throws DeployError START_FAILED when the plan lacks one of the stack's processes
+ */
+function startedByName(
+  started: readonly (Omit<Started, 'name'> & { readonly name: string })[],
+  replicas: number,
+): ReadonlyMap<StackProcess, Started> {
+  const byName = new Map<StackProcess, Started>();
+  for (const name of stackProcesses(replicas)) {
     const found = started.find((item) => item.name === name);
     if (!found)
       throw new DeployError('START_FAILED', `The supervisor's plan has no ${name}; \`deploy:down\` then \`deploy:up\` starts afresh.`);
-    return found;
-  };
-  return { blue: named('blue'), green: named('green'), nginx: named('nginx') };
+    byName.set(name, { ...found, name });
+  }
+  return byName;
+}
+
+/** The pid of a started process. */
+function pidOf(started: ReadonlyMap<StackProcess, Started>, name: StackProcess): number {
+  const found = started.get(name);
+  if (!found) throw new Error(`${name} was not started`);
+  return found.pid;
+}
+
+/** Every replica of a color with its pid, for `up`'s result. */
+function replicaPids(started: ReadonlyMap<StackProcess, Started>, color: Color, replicas: number): StartedReplica[] {
+  return Array.from({ length: replicas }, (_, index) => {
+    const name = replicaName(color, index + 1);
+    return { name, pid: started.get(name)?.pid ?? null };
+  });
 }
 
 /**
- * Waits until both colors and nginx answer; what each color said about itself.
+ * Waits until every replica and nginx answer; what each color (its replica 1) said about itself.
  * @throws DeployError START_FAILED when one exits or is not healthy in time, with its last log lines
  */
 async function awaitHealthy(
   deps: RuntimeDeps,
   layout: StackLayout,
-  started: Record<StackProcess, Started>,
+  started: ReadonlyMap<StackProcess, Started>,
   expect: {
     readonly router: { readonly port: number; readonly live: Color; readonly previewPathPrefix: string };
-    readonly colorPorts: Record<Color, number>;
+    readonly launches: readonly ColorLaunch[];
     readonly timeoutMs: number;
   },
 ): Promise<Record<Color, ColorFacts>> {
   const { router } = expect;
+  const startedAs = (name: StackProcess): Started => {
+    const found = started.get(name);
+    if (!found) throw new Error(`${name} was not started`);
+    return found;
+  };
   const items: AwaitedProcess<ColorFacts | true>[] = [
-    ...Color.options.map((color) => ({
-      started: started[color],
-      probe: () => probeColor(deps, layout, color, expect.colorPorts[color]),
+    ...expect.launches.map((launch) => ({
+      started: startedAs(replicaName(launch.color, launch.replica)),
+      probe: () => probeReplica(deps, layout, launch),
     })),
-    { started: started.nginx, probe: () => probeRouter(deps, router.port, router.live, router.previewPathPrefix) },
+    { started: startedAs('nginx'), probe: () => probeRouter(deps, router.port, router.live, router.previewPathPrefix) },
   ];
   const ready = await waitUntilReady(deps, items, expect.timeoutMs);
   if (!ready.ok) throw startFailure(layout, ready.failed, ready.reason);
-  await awaitSupervisorReady(deps, layout, Object.values(started));
+  await awaitSupervisorReady(deps, layout, [...started.values()]);
   const facts = (color: Color): ColorFacts => {
     const found = ready.facts.get(color);
     if (found === undefined || found === true) throw new Error(`no health facts for ${color}`);
@@ -368,13 +406,14 @@ function startFailure(layout: StackLayout, failed: Started, reason: string): Dep
   return new DeployError('START_FAILED', detail);
 }
 
-/** Each stack process as its pid file and the system see it. */
-export function inspectStack(deps: RuntimeDeps, layout: StackLayout): Record<StackProcess, ProcessCheck> {
-  return {
-    nginx: checkProcess(deps.processes, layout, 'nginx'),
-    blue: checkProcess(deps.processes, layout, 'blue'),
-    green: checkProcess(deps.processes, layout, 'green'),
-  };
+/** Each named stack process as its pid file and the system see it. */
+export function inspectStack(deps: RuntimeDeps, layout: StackLayout, names: readonly StackProcess[]): Map<StackProcess, ProcessCheck> {
+  return new Map(names.map((name) => [name, checkProcess(deps.processes, layout, name)]));
+}
+
+/** `nginx: running (pid 12); blue: ...` */
+function describeChecks(checks: ReadonlyMap<StackProcess, ProcessCheck>): string {
+  return [...checks].map(([name, check]) => `${name}: ${describeCheck(check)}`).join('; ');
 }
 
 export function describeCheck(check: ProcessCheck): string {
@@ -405,7 +444,7 @@ export function prepareRuntimeDir(deps: RuntimeDeps, layout: StackLayout): void 
   if (existsSync(layout.runtimeDir))
     throw new DeployError('RUNTIME_DIR_UNSAFE', `${layout.runtimeDir} exists and is not this user's folder.`);
   mkdirSync(dirname(layout.runtimeDir), { recursive: true });
-  for (const dir of [layout.runtimeDir, layout.socketDir, layout.nginxPrefix]) {
+  for (const dir of [layout.runtimeDir, layout.socketDir, layout.nginxPrefix, ...Color.options.map((color) => layout.colorFolder(color))]) {
     mkdirSync(dir, { mode: 0o755 });
     chmodSync(dir, 0o755); // whatever the umask: nginx's workers must traverse it
   }
@@ -487,14 +526,16 @@ export async function stackDown(
 
 /**
  * Stops the supervisor first (so nothing is restarted behind our back), then nginx (so no new
- * request reaches a color that is draining), then both colors: each from its pid file.
+ * request reaches a replica that is draining), then every replica of both colors: each from its
+ * pid file, whatever the spec says now.
  */
 async function stopAll(deps: RuntimeDeps, layout: StackLayout, timeoutMs: number): Promise<StoppedProcess[]> {
   const supervisor = await stopSupervisor(deps, layout);
+  const replicas = processesWithPidFiles(layout).filter((name) => name !== 'nginx');
   return [
     supervisor,
     await stopByPidFile(deps, layout, 'nginx', timeoutMs),
-    ...(await Promise.all(Color.options.map((color) => stopByPidFile(deps, layout, color, timeoutMs)))),
+    ...(await Promise.all(replicas.map((name) => stopByPidFile(deps, layout, name, timeoutMs)))),
   ];
 }
 
@@ -535,7 +576,7 @@ interface Repair {
   readonly spec: DeploymentSpec;
   readonly nginx: string;
   readonly state: StackState & { running: RunningStack };
-  readonly checks: Record<StackProcess, ProcessCheck>;
+  readonly checks: ReadonlyMap<StackProcess, ProcessCheck>;
   readonly supervisor: ProcessCheck;
   readonly begin: number;
   readonly request: UpRequest;
@@ -561,18 +602,19 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
   if (!existsSync(join(layout.nginxPrefix, NGINX_CONF)) || !existsSync(layout.socketDir)) {
     throw new DeployError(
       'ALREADY_PARTLY_RUNNING',
-      `${STACK_PROCESSES.map((name) => `${name}: ${describeCheck(checks[name])}`).join('; ')}; but the runtime folder ${layout.runtimeDir} (sockets, nginx's config) is gone, so the rest can not be started beside them.`,
+      `${describeChecks(checks)}; but the runtime folder ${layout.runtimeDir} (sockets, nginx's config) is gone, so the rest can not be started beside them.`,
     );
   }
-  const launches: Record<Color, ColorLaunch> = {
-    blue: launchAsItRan(layout, running, 'blue'),
-    green: launchAsItRan(layout, running, 'green'),
+  const colorLaunches: Record<Color, { launch: ColorLaunch }> = {
+    blue: { launch: launchAsItRan(layout, running, 'blue') },
+    green: { launch: launchAsItRan(layout, running, 'green') },
   };
+  const launches = replicaLaunches(colorLaunches, running.replicas);
   const fresh = [
-    ...Color.options.map((color) => colorProcess(deps, layout, launches[color])),
+    ...launches.map((launch) => colorProcess(deps, layout, launch)),
     nginxProcess(deps, repair.nginx, layout, running.router.port),
   ];
-  const offsets = logOffsets(layout, STACK_PROCESSES);
+  const offsets = logOffsets(layout, stackProcesses(running.replicas));
   const notes = notAppliedNotes(repair.request, running);
   // The plan the stack runs (a release's config stays), or one made from the state file; a partial `up` changes nothing of what runs.
   const plan = existingPlan(layout) ?? supervisorPlan(deps, layout, supervisorPolicy(spec), fresh);
@@ -585,44 +627,45 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
     const pid = startSupervisor(deps, layout, plan);
     notes.push(`Started a new supervisor (pid ${pid}; the last one: ${describeCheck(supervisor)}); it adopted what still ran.`);
   }
-  const reported = await awaitSupervised(deps, layout, stackProcesses(plan.processes), offsets, since);
+  const reported = await awaitSupervised(deps, layout, stackEntries(plan.processes), offsets, since);
   for (const item of reported) {
-    const before = checks[item.name];
+    const before = checks.get(item.name) ?? { kind: 'none' };
     notes.push(
       before.kind === 'running' && before.pid === item.pid
         ? `${item.name}: kept running (pid ${item.pid}).`
         : `${item.name}: ${before.kind === 'running' ? `was running as pid ${before.pid}, now` : `${describeCheck(before)}; started again as`} pid ${item.pid}.`,
     );
   }
-  const started = startedByName(reported);
-  const live = readLink(layout.liveSocket) ?? soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
+  const started = startedByName(reported, running.replicas);
+  const live = readLink(layout.liveLink) ?? soleTarget(state.routes.live) ?? INITIAL_LIVE_COLOR;
   const facts = await awaitHealthy(deps, layout, started, {
     router: { port: running.router.port, live, previewPathPrefix: running.previewPathPrefix },
-    colorPorts: { blue: running.colors.blue.port, green: running.colors.green.port },
+    launches,
     timeoutMs: repair.request.timeoutMs ?? DEFAULT_START_TIMEOUT_MS,
   });
   const colors = {
-    blue: colorRun(launches.blue, facts.blue, running.colors.blue.startedAt),
-    green: colorRun(launches.green, facts.green, running.colors.green.startedAt),
+    blue: colorRun(colorLaunches.blue.launch, facts.blue, running.colors.blue.startedAt),
+    green: colorRun(colorLaunches.green.launch, facts.green, running.colors.green.startedAt),
   };
   writeState(layout.stateFile, { ...state, running: { ...running, colors } });
   const startedColor = (color: Color) =>
     describeStartedColor(
       color,
       {
-        pid: started[color].pid,
+        pid: pidOf(started, color),
         port: running.colors[color].port,
         model: running.colors[color].model,
         modelSource: state.models[color] ? 'last release' : 'spec',
       },
       facts[color],
+      replicaPids(started, color, running.replicas),
     );
   return startedResult(layout, {
     routes: state.routes,
     live,
     router: running.router,
     previewPathPrefix: running.previewPathPrefix,
-    nginxPid: started.nginx.pid,
+    nginxPid: pidOf(started, 'nginx'),
     colors: { blue: startedColor('blue'), green: startedColor('green') },
     notes,
     durationMs: deps.clock.now() - repair.begin,
@@ -633,6 +676,7 @@ async function startMissing(deps: RuntimeDeps, layout: StackLayout, repair: Repa
 function launchAsItRan(layout: StackLayout, running: RunningStack, color: Color): ColorLaunch {
   return {
     color,
+    replica: 1,
     model: resolveModel(layout.workspaceRoot, running.colors[color].model, `${color}'s model (as it last ran)`),
     port: running.colors[color].port,
     service: running.service,
@@ -661,10 +705,12 @@ function describeStartedColor(
   color: Color,
   run: Pick<StartedColor, 'pid' | 'port' | 'model' | 'modelSource'>,
   facts: ColorFacts,
+  replicas: readonly StartedReplica[],
 ): StartedColor {
   return {
     color,
     ...run,
+    replicas: [...replicas],
     url: httpUrl(SERVICE_HOST, run.port),
     version: facts.version,
     featureCount: facts.featureCount,

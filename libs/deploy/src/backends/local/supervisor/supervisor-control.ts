@@ -4,7 +4,7 @@ import type { RuntimeDeps } from '../../../effects/deps';
 import { DeployError } from '../../../errors';
 import type { DeploymentSpec } from '../../../spec/deployment-spec';
 import type { StoppedProcess } from '../../backend';
-import { STACK_ENV_MARKER, SUPERVISOR, type StackLayout, type SupervisedName } from '../layout';
+import { REPLICA_ENV_MARKER, STACK_ENV_MARKER, SUPERVISOR, type StackLayout, type SupervisedName, replicaName } from '../layout';
 import { LOCAL_NGINX_FILES } from '../../../render/nginx/nginx-site';
 import { NGINX_CONF, ROUTER_HOST, nginxArgs } from '../nginx/nginx-process';
 import { DEFAULT_STOP_TIMEOUT_MS, type ProcessCheck, readPidFile, removePidFile, stopProcess, writePidFile } from '../stack/processes';
@@ -44,25 +44,32 @@ export function supervisorPolicy(spec: DeploymentSpec): SupervisorPolicy {
   return { ...spec.supervisor, probeTimeoutMs: PROBE_TIMEOUT_MS };
 }
 
-/** What identifies a color's run: a release changes it (a new model), a partial `up` keeps it. */
+/** What identifies a replica's run: a release changes it (a new model), a partial `up` keeps it. */
 export function colorConfig(launch: ColorLaunch): string {
-  return JSON.stringify({ model: launch.model.path, port: launch.port, service: launch.service });
+  return JSON.stringify({ model: launch.model.path, port: launch.port, replica: launch.replica, service: launch.service });
 }
 
-/** One color as a supervised process: `node <the stack's copy of the service>`, probed on its socket. */
+/**
+ * One replica of a color as a supervised process of its own (it is restarted on its own):
+ * `node <the stack's copy of the service>`, probed on its socket.
+ */
 export function colorProcess(deps: RuntimeDeps, layout: StackLayout, launch: ColorLaunch): SupervisedProcess {
+  const name = replicaName(launch.color, launch.replica);
   return {
-    name: launch.color,
+    name,
     command: deps.nodeBinary,
     args: [layout.serviceMain],
     cwd: layout.workspaceRoot,
     env: colorEnv(deps, layout, launch),
-    logFile: layout.logFile(launch.color),
-    pidFile: layout.pidFile(launch.color),
+    logFile: layout.logFile(name),
+    pidFile: layout.pidFile(name),
     stopSignal: 'SIGTERM',
-    match: { cmdline: [layout.serviceMain], env: { [STACK_ENV_MARKER]: layout.stateDir, COLOR: launch.color } },
+    match: {
+      cmdline: [layout.serviceMain],
+      env: { [STACK_ENV_MARKER]: layout.stateDir, COLOR: launch.color, [REPLICA_ENV_MARKER]: String(launch.replica) },
+    },
     config: colorConfig(launch),
-    probe: { socketPath: layout.socket(launch.color), path: '/health', expect: 'ok' },
+    probe: { socketPath: layout.replicaSocket(launch.color, launch.replica), path: '/health', expect: 'ok' },
   };
 }
 

@@ -13,7 +13,9 @@ import { DEFAULT_SUPERVISOR } from '../../../spec/deployment-spec';
 /**
  * The supervised local stack for real, under load: 32 keep-alive clients POST /predict through
  * the real nginx while processes are killed; every answer is counted, and what the clients saw is
- * what is asserted. One stack for the file; each scenario leaves it healthy for the next.
+ * what is asserted. One stack for the file, of one replica per color (a crash of the live color is
+ * then an outage, whose window is bounded here; with replicas see replicas.int.spec.ts); each
+ * scenario leaves it healthy for the next.
  */
 jest.setTimeout(180_000);
 
@@ -92,7 +94,7 @@ describeWithBinary(NGINX, 'nginx')('the supervised local stack (real nginx, real
   const afterWindow = (report: LoadReport) => report.seen.filter((item) => item.at > (report.lastFailureAt ?? -1));
 
   beforeAll(async () => {
-    stack = await StackHarness.create('supervisor');
+    stack = await StackHarness.create('supervisor', { replicas: 1 });
     expect((await stack.up()).code).toBe(0);
   });
   // A failed assertion skips a test's own stop: its clients must not go on against a stopped stack.

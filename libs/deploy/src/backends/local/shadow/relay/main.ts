@@ -15,22 +15,24 @@ function numberFrom(name: string, fallback: number): number {
   return value;
 }
 
-// Locally: a unix socket to listen on and the preview.sock link to forward to. On Kubernetes (the
+// Locally: a unix socket to listen on and the idle color's replica sockets through the preview link. On Kubernetes (the
 // ml-shadow-relay Deployment, from the service image): a port, and the preview Service's URL.
 const socket = process.env['RELAY_SOCKET'];
 const controlSocket = process.env['RELAY_CONTROL_SOCKET'];
 const captureDir = process.env['RELAY_CAPTURE_DIR'];
 const port = process.env['RELAY_PORT'];
-const target = process.env['RELAY_TARGET_URL'] ?? process.env['RELAY_TARGET_SOCKET'];
+// Locally one socket per line (the idle color's replicas); on Kubernetes one URL.
+const single = process.env['RELAY_TARGET_URL'] ?? process.env['RELAY_TARGET_SOCKET'];
+const targetSockets = single ? [single] : (process.env['RELAY_TARGET_SOCKETS'] ?? '').split('\n').filter((line) => line !== '');
 const local = socket !== undefined && controlSocket !== undefined && captureDir !== undefined;
-if ((!local && !port) || !target) {
+if ((!local && !port) || targetSockets.length === 0) {
   console.error(
-    'shadow-relay: locally RELAY_SOCKET (nginx copies to it), RELAY_CONTROL_SOCKET (the deploy commands use it) and RELAY_CAPTURE_DIR (where captures go), or on Kubernetes RELAY_PORT; and RELAY_TARGET_SOCKET or RELAY_TARGET_URL (the idle color) are required',
+    "shadow-relay: locally RELAY_SOCKET (nginx copies to it), RELAY_CONTROL_SOCKET (the deploy commands use it) and RELAY_CAPTURE_DIR (where captures go), or on Kubernetes RELAY_PORT; and RELAY_TARGET_SOCKETS (the idle color's replica sockets, one per line) or RELAY_TARGET_URL (the idle color) are required",
   );
   process.exit(1);
 }
 const relay = createRelay({
-  targetSocket: target,
+  targetSockets,
   // On a port nothing listens for control calls (no capture there): the folder is never used.
   captureDir: captureDir ?? '/nonexistent',
   // On a port (Kubernetes) the backend reads the counters on the copies' way in; changes stay off it.

@@ -68,20 +68,25 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
   });
 
   const start = async (
-    options: { percent?: number; queueSize?: number; concurrency?: number; random?: () => number },
-    idle: (seen: { url: string; headers: Record<string, unknown>; body: string }) => 'answer' | 'hang',
+    options: { percent?: number; queueSize?: number; concurrency?: number; random?: () => number; replicas?: number },
+    idle: (seen: { url: string; headers: Record<string, unknown>; body: string; replica: number }) => 'answer' | 'hang',
   ) => {
-    const target = join(dir, 'idle.sock');
-    const fake = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      req.on('end', () => {
-        if (idle({ url: req.url ?? '', headers: req.headers, body }) === 'answer') res.writeHead(200).end('{}');
+    const targets = Array.from({ length: options.replicas ?? 1 }, (_, index) =>
+      join(dir, index === 0 ? 'idle.sock' : `idle-${index + 1}.sock`),
+    );
+    for (const [index, target] of targets.entries()) {
+      const fake = createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        req.on('end', () => {
+          if (idle({ url: req.url ?? '', headers: req.headers, body, replica: index + 1 }) === 'answer') res.writeHead(200).end('{}');
+        });
       });
-    });
-    await listen(fake, target);
+      await listen(fake, target);
+      servers.push(fake);
+    }
     const relay = createRelay({
-      targetSocket: target,
+      targetSockets: targets,
       percent: options.percent ?? 100,
       queueSize: options.queueSize ?? 10,
       concurrency: options.concurrency ?? 2,
@@ -91,7 +96,7 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     });
     const sockets = { mirror: join(dir, 'relay.sock'), control: join(dir, 'control', 'relay-control.sock') };
     await listenRelay(relay, sockets);
-    servers.push(fake, relay.mirror, relay.control);
+    servers.push(relay.mirror, relay.control);
     return { socket: sockets.mirror, control: sockets.control, status: relay.status };
   };
 
@@ -106,7 +111,12 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     expect(answer.status).toBe(204);
     await until(async () => relay.status().forwarded === 1, 'the copy to be forwarded');
     expect(seen).toEqual([
-      { url: '/predict', body: '{"features":[[1]]}', headers: expect.objectContaining({ 'x-request-id': 'r-1', 'x-mlbg-shadow': '1' }) },
+      {
+        url: '/predict',
+        body: '{"features":[[1]]}',
+        headers: expect.objectContaining({ 'x-request-id': 'r-1', 'x-mlbg-shadow': '1' }),
+        replica: 1,
+      },
     ]);
     expect(seen[0]?.headers['cookie']).toBeUndefined();
   });
@@ -141,6 +151,20 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     expect(relay.status().lastError).toMatch(/ENOENT/);
   });
 
+  it("takes the idle color's replicas in turn, and passes a copy a gone replica refuses on to the next", async () => {
+    const seen: number[] = [];
+    const relay = await start({ replicas: 2, concurrency: 1 }, (request) => (seen.push(request.replica), 'answer'));
+    for (let i = 0; i < 4; i += 1) await call(relay.socket, 'POST', '/predict', '{}');
+    await until(async () => relay.status().forwarded === 4, 'four copies forwarded');
+    expect(seen).toEqual([1, 2, 1, 2]);
+    await close(servers[0] as Server);
+    rmSync(join(dir, 'idle.sock'), { force: true });
+    for (let i = 0; i < 4; i += 1) await call(relay.socket, 'POST', '/predict', '{}');
+    await until(async () => relay.status().forwarded === 8, 'four more copies forwarded');
+    expect(seen.slice(4)).toEqual([2, 2, 2, 2]);
+    expect(relay.status().failed).toBe(0);
+  });
+
   describe('who may drive it (the control routes) and where it may write', () => {
     const startBoth = async (options: { maxBodyBytes?: number } = {}) => {
       const target = join(dir, 'idle.sock');
@@ -148,7 +172,7 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
       await listen(fake, target);
       const captureDir = join(dir, 'state', 'captures');
       const relay = createRelay({
-        targetSocket: target,
+        targetSockets: [target],
         percent: 100,
         queueSize: 10,
         concurrency: 1,
@@ -233,7 +257,7 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
     const { port } = fake.address() as { port: number };
     const relay = createRelay({
-      targetSocket: `http://127.0.0.1:${port}`,
+      targetSockets: [`http://127.0.0.1:${port}`],
       percent: 100,
       queueSize: 10,
       concurrency: 2,
@@ -254,7 +278,7 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
       ['/v2/models/model/infer', 'mirror'],
     ]);
     expect(seen[0]?.headers['x-request-id']).toBe('gw-1');
-    expect(relay.status()).toMatchObject({ received: 2, forwarded: 2, targetSocket: `http://127.0.0.1:${port}` });
+    expect(relay.status()).toMatchObject({ received: 2, forwarded: 2, targetSockets: [`http://127.0.0.1:${port}`] });
     // There (no control socket) the counters are read on the copies' way in, and nothing can be changed.
     expect((await call(socket, 'GET', RELAY_STATUS_PATH)).status).toBe(200);
     expect((await call(socket, 'POST', RELAY_CONFIG_PATH, '{"percent": 0}')).status).toBe(404);

@@ -35,10 +35,11 @@ export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 export interface RelayOptions {
   /**
-   * Where copies go: the local stack's `preview.sock` link (so they follow every switch), or on
+   * Where copies go, taken in turn: on the local stack every replica of the idle color through the
+   * stack's `preview` link (`<socketDir>/preview/r1.sock`, ...), so they follow every switch; on
    * Kubernetes the preview Service's URL (`http://ml-preview:80`).
    */
-  readonly targetSocket: string;
+  readonly targetSockets: readonly string[];
   /**
    * Answer `GET /_relay/status` (read-only counters) on the copies' way in too: on Kubernetes, where
    * the relay listens on a port and the backend reads its counters through the Service proxy.
@@ -118,7 +119,7 @@ export function createRelay(options: RelayOptions): Relay {
     queueSize: options.queueSize,
     queued: queue.length,
     inFlight,
-    targetSocket: options.targetSocket,
+    targetSockets: [...options.targetSockets],
     capture: capture ? { file: capture.file, n: capture.n, captured: capture.captured, active: !capture.closed } : null,
   });
 
@@ -162,13 +163,25 @@ export function createRelay(options: RelayOptions): Relay {
     }
   };
 
-  const target = urlTarget(options.targetSocket) ?? { socketPath: options.targetSocket };
-  // A fresh connection per copy (agent: false): it follows preview.sock (or the Service's endpoints) as it is now.
-  const forward = (copy: Copy) =>
+  // The targets in turn; one that refuses (a replica restarting) passes the copy on to the next, once.
+  let turn = 0;
+  const forward = async (copy: Copy): Promise<void> => {
+    const first = turn++ % options.targetSockets.length;
+    try {
+      await forwardTo(copy, options.targetSockets[first] as string);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (options.targetSockets.length < 2 || (code !== 'ECONNREFUSED' && code !== 'ENOENT')) throw error;
+      await forwardTo(copy, options.targetSockets[(first + 1) % options.targetSockets.length] as string);
+    }
+  };
+
+  // A fresh connection per copy (agent: false): it follows the preview link (or the Service's endpoints) as it is now.
+  const forwardTo = (copy: Copy, target: string) =>
     new Promise<void>((resolve, reject) => {
       const req = request(
         {
-          ...target,
+          ...(urlTarget(target) ?? { socketPath: target }),
           method: copy.method,
           path: copy.path,
           agent: false,
