@@ -100,9 +100,12 @@ export const judgeDescriptor = defineCommand({
       colors = endpointColors({ blue: options.urls.stable, green: options.urls.canary }, httpClient);
       targets = { stable: 'blue', canary: 'green', where: { blue: options.urls.stable, green: options.urls.canary } };
     } else {
-      const canary = options.canary ?? otherColor(mainTarget((await context.backend.readRoutes()).live));
+      const live = mainTarget((await context.backend.readRoutes()).live);
+      const canary = options.canary ?? otherColor(live);
       const stable = otherColor(canary);
-      targets = { stable, canary, where: { [stable]: 'stable', [canary]: 'canary' } as Record<Color, string> };
+      // Where each is on this stack: the live route's color, or the idle one (preview).
+      const where = (color: Color) => (color === live ? 'the live color' : 'the idle color');
+      targets = { stable, canary, where: { [stable]: where(stable), [canary]: where(canary) } as Record<Color, string> };
     }
     // Enough of each for every check's minimum sample (a body may have several rows; one each is the worst case).
     const needed = Math.max(limits.minRequests, limits.outputs?.minOutputs ?? 0, limits.outputs?.paired.minPairs ?? 0);
