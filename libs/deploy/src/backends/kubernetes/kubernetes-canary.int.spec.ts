@@ -126,12 +126,16 @@ describe('deploy:canary --backend=kubernetes (fake API server, fake Prometheus f
     expect(api.httpRoute?.managedFields.filter((entry) => entry.manager === 'mlbg-deploy')).toHaveLength(3);
     const promoted = history().find((entry) => entry.command === 'canary' && entry.outcome === 'promoted') as Json;
     expect(promoted.backend).toBe('kubernetes');
-    expect(promoted.intervals.map((interval: Json) => [interval.weight, interval.verdict])).toEqual([
+    // An interval short of a check's minimum sample (the answers need their rows from each color) is inconclusive and the
+    // step runs another (up to canary.analysis.maxInconclusive); how many depends on how fast this machine serves the fake
+    // traffic. None fails, and each step ends with a passed interval.
+    const verdicts: [number, string][] = promoted.intervals.map((interval: Json) => [interval.weight, interval.verdict]);
+    expect(verdicts.filter(([, verdict]) => verdict !== 'inconclusive')).toEqual([
       [25, 'pass'],
       [50, 'pass'],
     ]);
     // The counts are the colors' own (Prometheus), split as the route split the traffic.
-    const [first] = promoted.intervals;
+    const first = promoted.intervals.find((interval: Json) => interval.verdict === 'pass');
     expect(first.canary).toMatchObject({ color: 'green', errors: 0, metrics: null });
     expect(first.canary.requests).toBeGreaterThan(100);
     expect(first.stable.requests).toBeGreaterThan(2 * first.canary.requests);
