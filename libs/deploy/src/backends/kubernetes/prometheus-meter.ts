@@ -37,6 +37,18 @@ function byPod<K>(samples: readonly VectorSample[], key: (labels: Readonly<Recor
   return pods;
 }
 
+/** A color's counters per pod, as Prometheus has them now or at `atMs`. */
+async function readCounters(prometheus: PrometheusClient, color: Color, atMs?: number): Promise<Counters> {
+  const [counters, buckets] = await Promise.all([
+    prometheus.query(colorCounters(color), atMs),
+    prometheus.query(colorLatencyBuckets(color), atMs),
+  ]);
+  return {
+    byStatus: byPod(counters, (labels) => labels['status'] ?? ''),
+    buckets: byPod(buckets, (labels) => (labels['le'] === '+Inf' ? Infinity : Number(labels['le']))),
+  };
+}
+
 /** What `later` counted since `earlier`, per pod; a pod whose total went down restarted, so all it has now is new. Pure. */
 function since<K>(
   earlier: ReadonlyMap<string, ReadonlyMap<K, number>>,
@@ -81,13 +93,7 @@ export function prometheusMeter(
   let lastCount: { at: number; counts: Record<Color, number> } | undefined;
   const notes: string[] = [];
 
-  const read = async (color: Color): Promise<Counters> => {
-    const [counters, buckets] = await Promise.all([prometheus.query(colorCounters(color)), prometheus.query(colorLatencyBuckets(color))]);
-    return {
-      byStatus: byPod(counters, (labels) => labels['status'] ?? ''),
-      buckets: byPod(buckets, (labels) => (labels['le'] === '+Inf' ? Infinity : Number(labels['le']))),
-    };
-  };
+  const read = (color: Color) => readCounters(prometheus, color);
   const readBoth = async () => {
     const [a, b] = await Promise.all(both.map(read));
     return { [colors.stable]: a, [colors.canary]: b } as Record<Color, Counters>;
@@ -171,17 +177,8 @@ export function prometheusMeter(
  * from 0, as increase() does; what a pod served after its last scrape before `until` is not in it.
  */
 export async function prometheusServedBetween(prometheus: PrometheusClient, window: PastWindow): Promise<MeteredWindow> {
-  const at = async (color: Color, atMs: number): Promise<Counters> => {
-    const [counters, buckets] = await Promise.all([
-      prometheus.query(colorCounters(color), atMs),
-      prometheus.query(colorLatencyBuckets(color), atMs),
-    ]);
-    return {
-      byStatus: byPod(counters, (labels) => labels['status'] ?? ''),
-      buckets: byPod(buckets, (labels) => (labels['le'] === '+Inf' ? Infinity : Number(labels['le']))),
-    };
-  };
-  const colorServed = async (color: Color) => servedBetween(await at(color, window.sinceMs), await at(color, window.untilMs));
+  const colorServed = async (color: Color) =>
+    servedBetween(await readCounters(prometheus, color, window.sinceMs), await readCounters(prometheus, color, window.untilMs));
   const [blue, green] = await Promise.all([colorServed('blue'), colorServed('green')]);
   return { served: { blue, green }, notes: [] };
 }
