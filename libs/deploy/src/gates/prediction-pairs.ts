@@ -3,6 +3,7 @@ import {
   AnyPredictResponse,
   type Color,
   PREDICTIONS_ADMIN_PATH,
+  type PredictionRecord,
   PredictionsResponse,
   SHADOW_HEADER,
   predictionOutputs,
@@ -71,8 +72,13 @@ export function joinRecords(answers: readonly PredictionsResponse[]): Prediction
     version: answers.at(-1)?.version ?? first.version,
     capacity: answers.reduce((sum, answer) => sum + answer.capacity, 0),
     recorded: answers.reduce((sum, answer) => sum + answer.recorded, 0),
-    records: answers.flatMap((answer) => answer.records).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)),
+    records: inTimeOrder(answers.map((answer) => answer.records)),
   };
+}
+
+/** Several processes' records as one list in time order (each process' own order kept: the sort is stable). Pure. */
+export function inTimeOrder(lists: readonly (readonly PredictionRecord[])[]): PredictionRecord[] {
+  return lists.flat().sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }
 
 /** One process' records (`instance`: as `instances` names it; absent where the color is one process): all it keeps, or a page. */

@@ -2,7 +2,7 @@ import type { Color, PredictionRecord } from '@mlbg/contract';
 import type { ServedTraffic } from '../analysis/served';
 import type { ColorAccess } from '../gate';
 import { type PredictionPair, pairRecords } from '../prediction-diff-report';
-import { readProcessRecords, recordKeepers } from '../prediction-pairs';
+import { inTimeOrder, readProcessRecords, recordKeepers } from '../prediction-pairs';
 import type { Answer, ColorWindow, Served } from './window';
 
 /**
@@ -60,10 +60,7 @@ export async function recordsSince(colors: ColorAccess, color: Color, mark: Reco
     // A color mid-rollout answers with two versions; the newest process's is the one a window is about.
     version: each.at(-1)?.version ?? '',
     // One process' records are in order; several processes' are put in time order (the sort is stable).
-    records:
-      each.length === 1
-        ? (each[0]?.records ?? [])
-        : each.flatMap((one) => one.records).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)),
+    records: each.length === 1 ? (each[0]?.records ?? []) : inTimeOrder(each.map((one) => one.records)),
     missed: each.reduce((sum, one) => sum + one.missed, 0),
     capacity: each.reduce((sum, one) => sum + one.capacity, 0),
     mark: new Map(keepers.map((instance, index) => [processKey(instance), each[index]?.mark ?? 0])),
