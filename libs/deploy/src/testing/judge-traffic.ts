@@ -1,5 +1,8 @@
 import type { Color } from '@mlbg/contract';
 import type { Answer, ColorWindow, JudgeWindow, Served } from '../gates/judge/window';
+import { judgeInterval } from '../gates/judge/judge';
+import { judgeLimits } from '../gates/judge/limits';
+import { DeploymentSpec } from '../spec/deployment-spec';
 
 /**
  * Seeded, synthetic intervals for the judge's simulation spec and its bench: requests drawn from
@@ -92,4 +95,33 @@ export function simulatedWindow(options: {
     stable: simulatedColor('blue', options.stable, options.stableSize, traffic, random),
     pairs: [],
   };
+}
+
+/**
+ * The judge's last verdict on a canary whose model negates v1.0.0's slope (its answers fail, its
+ * errors and latency pass), seeded: what the dashboard's `/metrics` exports, for the specs of its text.
+ */
+export function negatedSlopeVerdict() {
+  const negated = (row: readonly number[]) => [-4.97 * (row[0] ?? 0) - 1.95];
+  const honest = (row: readonly number[]) => [4.97 * (row[0] ?? 0) - 1.95];
+  const judgement = judgeInterval(
+    simulatedWindow({
+      canary: negated,
+      stable: honest,
+      canarySize: { requests: 100, rows: 400 },
+      stableSize: { requests: 100, rows: 400 },
+      traffic: { bodies: [[[1]], [[2]], [[3], [4]], [[0.5]]], errorShare: 0, medianMs: 2 },
+      random: seededRandom(5),
+    }),
+    judgeLimits(DeploymentSpec.parse({})),
+  );
+  return {
+    judgement,
+    canary: 'green',
+    stable: 'blue',
+    canaryVersion: 'v1.0.1',
+    stableVersion: 'v1.0.0',
+    weight: 5,
+    judgedAt: 1_700_000_000_000,
+  } as const;
 }
