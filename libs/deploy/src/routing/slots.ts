@@ -56,16 +56,28 @@ function formatPercent(value: number): string {
 }
 
 /**
- * The color each route link points at under `routes` (file name -> color): the live slots, and
- * `live`, `preview`, `canary`. For telling which color nginx tried when it answered a request
- * itself (the color was down). Pure.
+ * Every route link and the color it points at under `routes`, in the order a move renames them:
+ * the live slots (`live-slot-NN`), then `canary` (the minor share's color while the live route is
+ * split, else the live color), `live` (the main share's), and `preview` when the preview route has
+ * one color (a link can not be split). Pure.
+ * @throws Error when the live weights are not a multiple of one slot's share
+ */
+export function routeLinks(routes: Routes, slots: number): [link: string, color: Color][] {
+  const main = mainTarget(routes.live);
+  const preview = soleTarget(routes.preview);
+  return [
+    ...assignSlots(routes.live, slots).map((color, index): [string, Color] => [liveSlotLink(index), color]),
+    [CANARY_LINK, soleTarget(routes.live) ?? (main === 'blue' ? 'green' : 'blue')],
+    [LIVE_LINK, main],
+    ...(preview ? [[PREVIEW_LINK, preview] as [string, Color]] : []),
+  ];
+}
+
+/**
+ * The color each route link points at under `routes` (file name -> color). For telling which color
+ * nginx tried when it answered a request itself (the color was down). Pure.
  */
 export function linkColors(routes: Routes, slots: number): (link: string) => Color | undefined {
-  const names = new Map<string, Color>(assignSlots(routes.live, slots).map((color, index) => [liveSlotLink(index), color]));
-  const main = mainTarget(routes.live);
-  names.set(LIVE_LINK, main);
-  names.set(CANARY_LINK, soleTarget(routes.live) ?? (main === 'blue' ? 'green' : 'blue'));
-  const preview = soleTarget(routes.preview);
-  if (preview) names.set(PREVIEW_LINK, preview);
+  const names = new Map<string, Color>(routeLinks(routes, slots));
   return (link) => names.get(link);
 }

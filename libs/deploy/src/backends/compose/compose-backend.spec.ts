@@ -1,11 +1,24 @@
 import { type Color, type ResultCommand, cliOutput } from '@mlbg/contract';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../cli/run';
 import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
 import { answer, fakeClock, recordingRunner } from '../../testing/fakes';
-import { SOCKET_PROBE_SCRIPT, composeBackend, composeFlipScript, detectComposeCommand } from './compose-backend';
+import {
+  SOCKET_PROBE_SCRIPT,
+  composeBackend,
+  composeFlipScript,
+  composeLinksScript,
+  composeReadLinksScript,
+  detectComposeCommand,
+  routesOfLinks,
+} from './compose-backend';
+import { allTo } from '../../routing/routes';
+import { routeLinks } from '../../routing/slots';
 import type { CommandRunner, HttpClient, RuntimeDeps } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { readHistory } from '../../history/history';
@@ -26,26 +39,55 @@ const health = (color: Color, status: 'ok' | 'starting' = 'ok', featureCount = 1
   model_sha256: 'x',
   uptime_seconds: 5,
 });
+/** What the probe script prints inside a color's container: a text body as it is. */
+const probed200Text = (body: string) => ({ stdout: `${JSON.stringify({ status: 200, headers: {}, body })}\n` });
 /** What the probe script prints inside a color's container. */
 const probed = (status: number, body: unknown) => ({ stdout: `${JSON.stringify({ status, headers: {}, body: JSON.stringify(body) })}\n` });
 
 /**
- * A scripted Compose deployment: `readlink` answers the current live color, each color's probe
- * answers from `colors`, and the flip script changes the live color (so nginx answers the new one).
+ * The route links of a scripted socket volume: the read script answers them, the links script
+ * (`ln -sfn <color> <link>.next && mv ...`) moves them, as in the nginx container.
+ */
+function scriptedLinks(initialLive: Color) {
+  const links = new Map<string, string>(
+    routeLinks({ live: allTo(initialLive), preview: allTo(initialLive === 'blue' ? 'green' : 'blue') }, 20),
+  );
+  const live = () => links.get('live') as Color;
+  const rules = [
+    { match: (line: string) => line.endsWith('readlink /run/mlbg/live'), result: () => ({ stdout: `${live()}\n` }) },
+    {
+      match: (line: string) => line.endsWith(`exec -T nginx sh -c ${composeReadLinksScript()}`),
+      result: () => ({
+        stdout: [...Array.from({ length: 20 }, (_, index) => `live-slot-${String(index).padStart(2, '0')}`), 'preview']
+          .map((link) => `${link} ${links.get(link) ?? ''}\n`)
+          .join(''),
+      }),
+    },
+    {
+      match: (line: string) => line.includes('exec -T nginx sh -c'),
+      result: (line: string) => {
+        for (const [, target, link] of line.matchAll(/ln -sfn (\S+) (\S+)\.next/g)) links.set(link as string, target as string);
+        return {};
+      },
+    },
+  ];
+  return { rules, live, links };
+}
+
+/**
+ * A scripted Compose deployment: the route links of the socket volume (read by the read script,
+ * moved by the links script, as in the nginx container), each color's probe answering from
+ * `colors` (so nginx answers the color the live link points at).
  */
 function scriptedCompose(options: {
   live: Color;
   colors?: Partial<Record<Color, { health?: number; down?: boolean; downReplicas?: number[]; featureCount?: number }>>;
   nginxStuckOn?: Color;
 }) {
-  let live = options.live;
+  const { rules, live, links } = scriptedLinks(options.live);
   const runner = recordingRunner([
     { match: (line) => line === 'docker compose version', result: { stdout: 'Docker Compose version v2.29.0\n' } },
-    { match: (line) => line.endsWith('readlink /run/mlbg/live'), result: () => ({ stdout: `${live}\n` }) },
-    {
-      match: (line) => line.endsWith('readlink /run/mlbg/preview'),
-      result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}\n` }),
-    },
+    ...rules.slice(0, 2),
     ...(['blue', 'green'] as const).map((color) => ({
       // Every replica's container: ml-service-green, ml-service-green-2, ...
       match: (line: string) => new RegExp(`^${COMPOSE} exec -T ml-service-${color}(-\\d+)? node -e`).test(line),
@@ -59,22 +101,16 @@ function scriptedCompose(options: {
         return probed(200, { predictions: [1, 2, 3], model_version: VERSIONS[color] });
       },
     })),
-    {
-      match: (line) => line.startsWith(`${COMPOSE} exec -T nginx sh -c`),
-      result: (line) => {
-        live = line.includes('ln -sfn green live.next') ? 'green' : 'blue';
-        return {};
-      },
-    },
+    ...rules.slice(2),
   ]);
   const http: HttpClient = async (target, call) => {
     expect(target).toEqual({ host: '127.0.0.1', port: 80 });
-    const serving = options.nginxStuckOn ?? live;
+    const serving = options.nginxStuckOn ?? live();
     return answer(200, health(call.path.startsWith('/preview/') ? (serving === 'blue' ? 'green' : 'blue') : serving), {
       'x-color': serving,
     });
   };
-  return { runner, http, live: () => live };
+  return { runner, http, live, links };
 }
 
 describe('the switch on Compose (a recording command runner: no Docker engine here)', () => {
@@ -118,6 +154,162 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     );
   });
 
+  it("moves a canary's weight by renaming slot links in the nginx container (no reload), and reads the split back", async () => {
+    const compose = scriptedCompose({ live: 'blue' });
+    const backend = backendFor(compose);
+    const canary = { live: { blue: 75, green: 25 }, preview: allTo('green') };
+    await backend.setRoutes(canary);
+    expect(compose.runner.lines()).toEqual([`${COMPOSE} exec -T nginx sh -c ${composeLinksScript(canary)}`]);
+    // 5 of the 20 slots on green (25%); canary and preview on green, live (the stable color) on blue.
+    const slots = [...compose.links].filter(([link]) => link.startsWith('live-slot-'));
+    expect(slots.filter(([, color]) => color === 'green')).toHaveLength(5);
+    expect(slots.filter(([, color]) => color === 'blue')).toHaveLength(15);
+    expect([compose.links.get('canary'), compose.links.get('live'), compose.links.get('preview')]).toEqual(['green', 'blue', 'green']);
+    expect(await backend.readRoutes()).toEqual({ live: { blue: 75, green: 25 }, preview: { blue: 0, green: 100 } });
+    // The next step only renames: the slots on green stay on green (sticky clients keep their color).
+    await backend.setRoutes({ live: { blue: 50, green: 50 }, preview: allTo('green') });
+    const greenBefore = slots.filter(([, color]) => color === 'green').map(([link]) => link);
+    for (const link of greenBefore) expect(compose.links.get(link)).toBe('green');
+    expect(await backend.readRoutes()).toEqual({ live: { blue: 50, green: 50 }, preview: { blue: 0, green: 100 } });
+    expect(compose.runner.lines().some((line) => line.includes('reload'))).toBe(false);
+  });
+
+  it('refuses routes the links can not make (a split preview, a weight between two slots) and runs nothing', async () => {
+    const compose = scriptedCompose({ live: 'blue' });
+    const backend = backendFor(compose);
+    await expect(backend.setRoutes({ live: allTo('blue'), preview: { blue: 50, green: 50 } })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining('the preview route can not be split'),
+    });
+    await expect(backend.setRoutes({ live: { blue: 67, green: 33 }, preview: allTo('green') })).rejects.toThrow(
+      /can not be made with 20 live slots/,
+    );
+    expect(compose.runner.lines()).toEqual([]);
+  });
+
+  it("says which link is wrong when a slot link does not point at a color's folder", () => {
+    const lines = Array.from(
+      { length: 20 },
+      (_, index) => `live-slot-${String(index).padStart(2, '0')} ${index === 7 ? 'blue.sock' : 'blue'}`,
+    );
+    expect(() => routesOfLinks([...lines, 'preview green'].join('\n'))).toThrow(
+      expect.objectContaining({
+        code: 'COMPOSE_FAILED',
+        message: expect.stringContaining('/run/mlbg/live-slot-07 in the nginx container points at "blue.sock"'),
+      }),
+    );
+    expect(routesOfLinks([...lines.map((line) => line.replace('blue.sock', 'green')), 'preview green'].join('\n'))).toEqual({
+      live: { blue: 95, green: 5 },
+      preview: { blue: 0, green: 100 },
+    });
+  });
+
+  it("reaches each replica's internal routes (records, metrics) from inside its own container, with the request's headers", async () => {
+    const compose = scriptedCompose({ live: 'blue' });
+    const backend = backendFor(compose, 2);
+    expect(await backend.colors.instances?.('green')).toEqual(['ml-service-green', 'ml-service-green-2']);
+    await backend.colors.request?.('green', { method: 'GET', path: '/admin/predictions?limit=0' }, 'ml-service-green-2');
+    await backend.colors.request?.('blue', {
+      method: 'POST',
+      path: '/predict',
+      body: '{"features":[[1]]}',
+      headers: { 'X-Request-Id': 'r-1' },
+    });
+    expect(compose.runner.lines()).toEqual([
+      `${COMPOSE} exec -T ml-service-green-2 node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/green/r2.sock GET /admin/predictions?limit=0`,
+      `${COMPOSE} exec -T ml-service-blue node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/blue/r1.sock POST /predict {"features":[[1]]} {"X-Request-Id":"r-1"}`,
+    ]);
+    await expect(backend.colors.request?.('green', { method: 'GET', path: '/health' }, 'ml-service-green-3')).rejects.toMatchObject({
+      code: 'DIFF_UNAVAILABLE',
+    });
+  });
+
+  it('the probe script sends the method, path, body and headers to the socket and prints the answer as one JSON line (run by node, as in the container)', async () => {
+    const socket = join(dir, 'r1.sock');
+    const seen: { method?: string; url?: string; headers: Record<string, unknown>; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+        res.setHeader('x-color', 'green');
+        res.end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((listening) => server.listen(socket, listening));
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        '-e',
+        SOCKET_PROBE_SCRIPT,
+        socket,
+        'POST',
+        '/predict',
+        '{"features":[[2]]}',
+        '{"X-Request-Id":"r-9","X-Mlbg-Shadow":"replay"}',
+      ]);
+      expect(JSON.parse(stdout)).toMatchObject({ status: 200, headers: { 'x-color': 'green' }, body: '{"ok":true}' });
+      expect(seen).toEqual([
+        expect.objectContaining({
+          method: 'POST',
+          url: '/predict',
+          body: '{"features":[[2]]}',
+          headers: expect.objectContaining({ 'content-type': 'application/json', 'x-request-id': 'r-9', 'x-mlbg-shadow': 'replay' }),
+        }),
+      ]);
+    } finally {
+      await new Promise((closed) => server.close(closed));
+    }
+  });
+
+  it("meters a canary from nginx's access log on the bind mount and each color's /metrics summed over its replicas", async () => {
+    const root = join(dir, 'server');
+    mkdirSync(join(root, 'deploy/logs/nginx'), { recursive: true });
+    const log = join(root, 'deploy/logs/nginx/access.log');
+    writeFileSync(log, `${JSON.stringify({ status: 200, request_time: 0.001, color: 'blue' })}\n`);
+    // Each replica counted `served` requests of its own (a counter per container).
+    let served = 0;
+    const run = recordingRunner([
+      {
+        match: (line) => line.includes(' GET /metrics'),
+        result: () => probed200Text(`http_requests_total{route="/predict",status="200"} ${served}\n`),
+      },
+    ]);
+    const backend = composeBackend(
+      {
+        spec: DEFAULT_DEPLOYMENT_SPEC,
+        run,
+        http: async () => answer(200, {}),
+        workspaceRoot: root,
+        composeCommand: ['docker', 'compose'],
+      },
+      runtime,
+    );
+    const meter = backend.canary?.meter({ stable: 'blue', canary: 'green' });
+    await meter?.begin(25);
+    served = 3;
+    const line = (color: string, status: number) => `${JSON.stringify({ status, request_time: 0.002, color })}\n`;
+    appendFileSync(log, line('green', 200) + line('blue', 200) + line('blue', 500));
+    // The line logged before the canary began is not of its window.
+    expect(await meter?.counted()).toEqual({ blue: 2, green: 1 });
+    const window = await meter?.end();
+    expect(window?.served.green).toEqual({
+      kind: 'requests',
+      requests: [{ color: 'green', status: 200, ms: 2 }],
+      own: { requests: 6, errors: 0 },
+    });
+    expect(window?.served.blue).toMatchObject({
+      kind: 'requests',
+      requests: [{ status: 200 }, { status: 500 }],
+      own: { requests: 6, errors: 0 },
+    });
+    // Every replica's /metrics, from inside its own container, at the window's start and end.
+    const containers = run.lines().map((each) => /exec -T (\S+) node/.exec(each)?.[1]);
+    expect(containers.sort()).toEqual(
+      ['ml-service-blue', 'ml-service-blue-2', 'ml-service-green', 'ml-service-green-2'].flatMap((name) => [name, name]),
+    );
+    expect(backend.canary).toMatchObject({ slots: 20, previewPathPrefix: '/preview/' });
+  });
+
   it('runs exactly these commands for a switch: read the route, preflight through the sockets, flip once', async () => {
     const compose = scriptedCompose({ live: 'blue' });
     const result = await switchTraffic(context(backendFor(compose)), { color: 'green' });
@@ -125,8 +317,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     const probe = (color: Color, rest: string) =>
       `${COMPOSE} exec -T ml-service-${color} node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/${color}/r1.sock ${rest}`;
     expect(compose.runner.lines()).toEqual([
-      `${COMPOSE} exec -T nginx readlink /run/mlbg/live`,
-      `${COMPOSE} exec -T nginx readlink /run/mlbg/preview`,
+      `${COMPOSE} exec -T nginx sh -c ${composeReadLinksScript()}`,
       probe('green', 'GET /health'),
       probe('green', 'GET /health'),
       probe('green', 'GET /health'),
@@ -180,7 +371,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
       kind: 'refused',
       reason: expect.stringMatching(reason),
     });
-    expect(compose.runner.lines().filter((line) => line.includes(' sh -c '))).toEqual([]);
+    expect(compose.runner.lines().filter((line) => line.includes(' ln -sfn '))).toEqual([]);
     expect(compose.live()).toBe('blue');
   });
 
@@ -190,7 +381,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
       kind: 'reverted',
       reason: expect.stringContaining('answered blue v1.0.0, expected green v1.1.0'),
     });
-    expect(compose.runner.lines().filter((line) => line.includes(' sh -c '))).toEqual([
+    expect(compose.runner.lines().filter((line) => line.includes(' ln -sfn '))).toEqual([
       `${COMPOSE} exec -T nginx sh -c ${composeFlipScript('green')}`,
       `${COMPOSE} exec -T nginx sh -c ${composeFlipScript('blue')}`,
     ]);
@@ -432,7 +623,7 @@ describe('a release on Compose (a recording command runner: no Docker engine her
  */
 function scriptedEngine(root: string, versions: Record<string, string>) {
   const images: Record<Color, string> = { blue: 'ml-model-service:blue', green: 'ml-model-service:green' };
-  let live: Color = 'blue';
+  const { rules, live } = scriptedLinks('blue');
   let holdRecreate: Promise<void> = Promise.resolve();
   let recreating: () => void = () => undefined;
   const recreateStarted = new Promise<void>((started) => (recreating = started));
@@ -440,11 +631,7 @@ function scriptedEngine(root: string, versions: Record<string, string>) {
   const answerOf = (color: Color) => ({ ...health(color), version: versions[images[color]] ?? 'v0' });
   const runner = recordingRunner([
     { match: (line) => line === 'docker compose version', result: {} },
-    { match: (line) => line.endsWith('readlink /run/mlbg/live'), result: () => ({ stdout: `${live}\n` }) },
-    {
-      match: (line) => line.endsWith('readlink /run/mlbg/preview'),
-      result: () => ({ stdout: `${live === 'blue' ? 'green' : 'blue'}\n` }),
-    },
+    ...rules.slice(0, 2),
     {
       match: (line) => line.includes('exec -T ml-service-'),
       result: (line) =>
@@ -452,10 +639,7 @@ function scriptedEngine(root: string, versions: Record<string, string>) {
           ? probed(200, { predictions: [1, 2, 3], model_version: answerOf(line.includes('ml-service-blue') ? 'blue' : 'green').version })
           : probed(200, answerOf(line.includes('ml-service-blue') ? 'blue' : 'green')),
     },
-    {
-      match: (line) => line.includes('exec -T nginx sh -c'),
-      result: (line) => ((live = line.includes('ln -sfn green live.next') ? 'green' : 'blue'), {}),
-    },
+    ...rules.slice(2),
   ]);
   const run: CommandRunner = async (command, args, options) => {
     const line = [command, ...args].join(' ');
@@ -469,13 +653,13 @@ function scriptedEngine(root: string, versions: Record<string, string>) {
     return runner(command, args, options);
   };
   const http: HttpClient = async (_target, call) =>
-    answer(200, answerOf(call.path.startsWith('/preview/') ? (live === 'blue' ? 'green' : 'blue') : live), {
-      'x-color': call.path.startsWith('/preview/') ? (live === 'blue' ? 'green' : 'blue') : live,
+    answer(200, answerOf(call.path.startsWith('/preview/') ? (live() === 'blue' ? 'green' : 'blue') : live()), {
+      'x-color': call.path.startsWith('/preview/') ? (live() === 'blue' ? 'green' : 'blue') : live(),
     });
   return {
     run,
     http,
-    live: () => live,
+    live,
     image: (color: Color) => images[color],
     hold(): () => void {
       let release: () => void = () => undefined;

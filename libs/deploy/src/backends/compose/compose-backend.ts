@@ -1,11 +1,10 @@
-import { Color, otherColor } from '@mlbg/contract';
+import { join } from 'node:path';
+import { Color } from '@mlbg/contract';
 import { ROUTER_SERVICE, replicaService } from '../../render/compose/compose';
-import { COMPOSE_BASE_FILE, composeColorFile } from '../../render/compose/compose-names';
+import { COMPOSE_BASE_FILE, COMPOSE_NGINX_LOG_DIR, composeColorFile } from '../../render/compose/compose-names';
 import {
-  CANARY_LINK,
   COMPOSE_SOCKET_DIR,
   DEFAULT_LIVE_SLOTS,
-  LIVE_LINK,
   PREVIEW_LINK,
   colorFolder,
   colorReplicaSocket,
@@ -13,11 +12,15 @@ import {
   replicaNumbers,
 } from '../../spec/sockets';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
-import type { CommandRunner, HttpAnswer, HttpClient } from '../../effects/deps';
+import type { CommandRunner, HttpAnswer, HttpCall, HttpClient } from '../../effects/deps';
+import { readLogFrom } from '../../effects/log-files';
 import { DeployError } from '../../errors';
 import { httpUrl } from '../local/layout';
-import { allTo, describeWeights, soleTarget } from '../../routing/routes';
-import type { Backend, BackendRuntime } from '../backend';
+import { localMeter, localServedBetween } from '../local/canary-meter';
+import { replicasMetrics } from '../replica-metrics';
+import { type Routes, allTo, describeWeights, routesWithLive, soleTarget } from '../../routing/routes';
+import { routeLinks, weightsOfSlots } from '../../routing/slots';
+import type { Backend, BackendRuntime, PastWindow } from '../backend';
 import { composeDown, composeRelease, composeStatus, composeUp } from './compose-lifecycle';
 
 /** The original design's three Compose files, in its order. */
@@ -26,11 +29,13 @@ const COMMAND_TIMEOUT_MS = 30_000;
 
 /**
  * Runs inside a color's container (the image has node, not curl): one request to a unix socket,
- * printed as one JSON line `{status, headers, body}`. Arguments: socket, method, path, [body].
+ * printed as one JSON line `{status, headers, body}`. Arguments: socket, method, path, [body
+ * ('' = none), [headers as JSON]].
  */
 export const SOCKET_PROBE_SCRIPT = [
-  'const [socketPath, method, path, body] = process.argv.slice(1);',
-  "const req = require('http').request({ socketPath, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {",
+  'const [socketPath, method, path, body, headers] = process.argv.slice(1);',
+  'const extra = headers ? JSON.parse(headers) : {};',
+  "const req = require('http').request({ socketPath, method, path, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...extra } }, (res) => {",
   "  let text = ''; res.setEncoding('utf8'); res.on('data', (chunk) => (text += chunk));",
   "  res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, headers: res.headers, body: text })));",
   '});',
@@ -72,13 +77,62 @@ export function composeInvocation(target: Pick<ComposeTarget, 'composeCommand'>,
 }
 
 /**
- * The shell line the router container runs to point live at `color`'s folder (every live slot
- * link, then `canary` and `live`) and preview at the other's, without a reload. Pure.
+ * The shell line the router container runs to move the routes: every route link (the live slots,
+ * `canary`, `live`, `preview`; see {@link routeLinks}) renamed to its color's folder, without a
+ * reload. Each rename is atomic, and renaming a link over one with the same target changes nothing
+ * nginx sees, so the script needs no read of the links first. Pure.
+ * @throws Error when the live weights are not a multiple of one slot's share
  */
-export function composeFlipScript(color: Color, slots: number = DEFAULT_LIVE_SLOTS): string {
+export function composeLinksScript(routes: Routes, slots: number = DEFAULT_LIVE_SLOTS): string {
   const link = (name: string, target: Color) => `ln -sfn ${colorFolder(target)} ${name}.next && mv -fT ${name}.next ${name}`;
-  const slotLinks = Array.from({ length: slots }, (_, index) => link(liveSlotLink(index), color));
-  return `cd ${COMPOSE_SOCKET_DIR} && ${[...slotLinks, link(CANARY_LINK, color), link(LIVE_LINK, color), link(PREVIEW_LINK, otherColor(color))].join(' && ')}`;
+  return `cd ${COMPOSE_SOCKET_DIR} && ${routeLinks(routes, slots)
+    .map(([name, color]) => link(name, color))
+    .join(' && ')}`;
+}
+
+/** The script that points live (every slot) at `color` and preview at the other color: a switch. Pure. */
+export function composeFlipScript(color: Color, slots: number = DEFAULT_LIVE_SLOTS): string {
+  return composeLinksScript(routesWithLive(color), slots);
+}
+
+/** The shell line that prints each of the live slot links and `preview` with its target, one `link target` a line. Pure. */
+export function composeReadLinksScript(slots: number = DEFAULT_LIVE_SLOTS): string {
+  const links = [...Array.from({ length: slots }, (_, index) => liveSlotLink(index)), PREVIEW_LINK];
+  return `cd ${COMPOSE_SOCKET_DIR} && for link in ${links.join(' ')}; do printf '%s %s\\n' "$link" "$(readlink "$link")"; done`;
+}
+
+/**
+ * The routes the links say (the output of {@link composeReadLinksScript}). Pure.
+ * @throws DeployError COMPOSE_FAILED when a link is missing or points elsewhere than a color's folder
+ */
+export function routesOfLinks(output: string, slots: number = DEFAULT_LIVE_SLOTS): Routes {
+  const targets = new Map(
+    output
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/) as [string, string | undefined]),
+  );
+  const colorOf = (link: string): Color => {
+    const target = targets.get(link) ?? '';
+    const color = Color.options.find((candidate) => target === colorFolder(candidate));
+    if (!color)
+      throw new DeployError(
+        'COMPOSE_FAILED',
+        `${COMPOSE_SOCKET_DIR}/${link} in the ${ROUTER_SERVICE} container points at "${target}", not at a color's folder.`,
+        {
+          hint: 'A volume of an older release (links to blue.sock) gets new links when the nginx service starts again: `docker compose restart nginx`.',
+        },
+      );
+    return color;
+  };
+  const live = weightsOfSlots(Array.from({ length: slots }, (_, index) => colorOf(liveSlotLink(index))));
+  return { live, preview: allTo(colorOf(PREVIEW_LINK)) };
+}
+
+/** The routes as the links in the socket volume are now: one `exec` in the nginx container. */
+export async function readComposeRoutes(target: ComposeTarget): Promise<Routes> {
+  const slots = target.spec.canary.slots;
+  return routesOfLinks(await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeReadLinksScript(slots)]), slots);
 }
 
 export async function compose(target: ComposeTarget, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
@@ -114,20 +168,23 @@ export async function probeSocket(
   body?: string,
   replica = 1,
 ): Promise<HttpAnswer> {
+  return requestSocket(target, color, { method, path, ...(body === undefined ? {} : { body }) }, replica);
+}
+
+/**
+ * Any request to a replica's own socket, from inside its container: how the deploy tool reaches a
+ * color's internal routes (/metrics, /admin/predictions), which no public port serves.
+ */
+export async function requestSocket(target: ComposeTarget, color: Color, call: HttpCall, replica = 1): Promise<HttpAnswer> {
   const socket = `${COMPOSE_SOCKET_DIR}/${colorReplicaSocket(color, replica)}`;
   const container = replicaService(target.spec, color, replica);
-  const out = await compose(target, [
-    'exec',
-    '-T',
-    container,
-    'node',
-    '-e',
-    SOCKET_PROBE_SCRIPT,
-    socket,
-    method,
-    path,
-    ...(body === undefined ? [] : [body]),
-  ]);
+  const headers = call.headers && Object.keys(call.headers).length > 0 ? [JSON.stringify(call.headers)] : [];
+  const body = call.body !== undefined || headers.length > 0 ? [call.body ?? ''] : [];
+  const out = await compose(
+    target,
+    ['exec', '-T', container, 'node', '-e', SOCKET_PROBE_SCRIPT, socket, call.method, call.path, ...body, ...headers],
+    call.timeoutMs ?? COMMAND_TIMEOUT_MS,
+  );
   try {
     const parsed = JSON.parse(out.trim().split('\n').pop() ?? '') as { status: number; headers: Record<string, string>; body: string };
     return { status: parsed.status, headers: parsed.headers, body: parsed.body };
@@ -144,6 +201,16 @@ export async function probeSocket(
  */
 export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): Backend {
   const router = { host: '127.0.0.1', port: target.spec.router.port };
+  const slots = target.spec.canary.slots;
+  const replicas = (color: Color) =>
+    replicaNumbers(target.spec.replicas.perColor).map((replica) => ({
+      name: replicaService(target.spec, color, replica),
+      health: () => probeSocket(target, color, 'GET', '/health', undefined, replica),
+      predict: (body: string) => probeSocket(target, color, 'POST', '/predict', body, replica),
+      request: (call: HttpCall) => requestSocket(target, color, call, replica),
+    }));
+  // nginx's JSON access log, on the host through the bind mount (rotated by the nginx container's loop).
+  const readAccessLog = async (from: number | 'end') => readLogFrom(join(target.workspaceRoot, COMPOSE_NGINX_LOG_DIR, 'access.log'), from);
   return {
     kind: 'compose',
     routerUrl: httpUrl(router.host, router.port),
@@ -151,20 +218,11 @@ export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): 
     down: (request) => composeDown(target, request),
     release: (request) => composeRelease(target, runtime, request),
     status: () => composeStatus(target),
-    async readRoutes() {
-      const live = await readComposeRoute(target, LIVE_LINK);
-      const preview = await readComposeRoute(target, PREVIEW_LINK);
-      return { live: allTo(live), preview: allTo(preview) };
-    },
+    readRoutes: () => readComposeRoutes(target),
     async setRoutes(routes) {
-      const live = soleTarget(routes.live);
-      if (!live || soleTarget(routes.preview) !== otherColor(live)) {
-        throw new DeployError(
-          'CANARY_NOT_SUPPORTED',
-          `The Compose router moves live and preview together, one color each (a weighted canary is local-only for now); asked for live ${describeWeights(routes.live)}, preview ${describeWeights(routes.preview)}.`,
-        );
-      }
-      await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeFlipScript(live, target.spec.canary.slots)]);
+      const problem = soleTarget(routes.preview) ? undefined : `the preview route can not be split (${describeWeights(routes.preview)})`;
+      if (problem) throw new DeployError('USAGE', `The Compose router sends preview to one color; ${problem}.`);
+      await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeLinksScript(routes, slots)]);
     },
     routerHealth: (route = 'live') =>
       target.http(router, { method: 'GET', path: route === 'live' ? '/health' : `${target.spec.preview.pathPrefix}health` }),
@@ -172,12 +230,23 @@ export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): 
       health: (color) => probeSocket(target, color, 'GET', '/health'),
       predict: (color, body) => probeSocket(target, color, 'POST', '/predict', body),
       recorded: () => undefined,
-      replicas: (color) =>
-        replicaNumbers(target.spec.replicas.perColor).map((replica) => ({
-          name: replicaService(target.spec, color, replica),
-          health: () => probeSocket(target, color, 'GET', '/health', undefined, replica),
-          predict: (body: string) => probeSocket(target, color, 'POST', '/predict', body, replica),
-        })),
+      // `instance`: one replica's container (as `instances` names them), e.g. to read its own prediction records.
+      request: async (color, call, instance) => {
+        const replica = instance === undefined ? replicas(color)[0] : replicas(color).find((item) => item.name === instance);
+        if (!replica) throw new DeployError('DIFF_UNAVAILABLE', `${color} has no replica named ${instance}.`);
+        return replica.request(call);
+      },
+      // Each replica keeps its own prediction records: a color's are all of theirs together.
+      instances: async (color) => replicas(color).map((item) => item.name),
+      replicas,
+    },
+    canary: {
+      slots,
+      previewPathPrefix: target.spec.preview.pathPrefix,
+      request: (call) => target.http(router, call),
+      meter: (colors) =>
+        localMeter({ slots, clock: runtime.clock, readAccessLog, metrics: (color) => replicasMetrics(replicas(color)) }, colors),
+      servedBetween: (window: PastWindow, routes: Routes) => localServedBetween({ slots, readAccessLog }, window, routes),
     },
   };
 }

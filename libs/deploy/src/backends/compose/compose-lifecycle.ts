@@ -5,8 +5,8 @@ import { type HealthView, checkHealth, healthView, judgeHealth, noAnswer } from 
 import { DeployError } from '../../errors';
 import { COLOR_IMAGE_VARIABLES, IMAGE_APP_DIR, LOCAL_IMAGE_REPOSITORY, colorService, replicaService } from '../../render/compose/compose';
 import { COLOR_MODEL_VARIABLES, COMPOSE_NGINX_LOG_DIR } from '../../render/compose/compose-names';
-import { allTo } from '../../routing/routes';
-import { LIVE_LINK, PREVIEW_LINK, replicaNumbers } from '../../spec/sockets';
+import { allTo, mainTarget, soleTarget } from '../../routing/routes';
+import { LIVE_LINK, replicaNumbers } from '../../spec/sockets';
 import type {
   BackendRuntime,
   BackendStatus,
@@ -20,7 +20,7 @@ import type {
   UpResult,
 } from '../backend';
 import { httpUrl } from '../local/layout';
-import { type ComposeTarget, compose, probeSocket, readComposeRoute } from './compose-backend';
+import { type ComposeTarget, compose, probeSocket, readComposeRoute, readComposeRoutes } from './compose-backend';
 import { releaseValuesProblem } from '../../spec/release-values';
 
 /** Images are built or pulled, containers start, healthchecks pass: slower than local processes. */
@@ -209,17 +209,14 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
 /** `deploy:status --backend=compose`. Changes nothing. */
 export async function composeStatus(target: ComposeTarget): Promise<BackendStatus> {
   const notes: string[] = [];
-  const route = async (link: string) => {
-    try {
-      return await readComposeRoute(target, link);
-    } catch (error) {
-      notes.push((error as Error).message);
-      return null;
-    }
-  };
+  // The links as they are: a canary in progress shows as split live weights.
+  const routes = await readComposeRoutes(target).catch((error: Error) => {
+    notes.push(error.message);
+    return null;
+  });
   const router = { host: '127.0.0.1', port: target.spec.router.port };
-  const live = await route(LIVE_LINK);
-  const preview = await route(PREVIEW_LINK);
+  const live = routes ? mainTarget(routes.live) : null;
+  const preview = routes ? (soleTarget(routes.preview) ?? null) : null;
   const replicaHealth = (color: Color, replica: number) =>
     probeSocket(target, color, 'GET', '/health', undefined, replica).then(judgeHealth, noAnswer).then(healthView);
   const replicaStatus = async (color: Color, replica: number): Promise<ReplicaStatus> => {
@@ -262,8 +259,13 @@ export async function composeStatus(target: ComposeTarget): Promise<BackendStatu
     backend: 'compose',
     where: target.composeCommand.join(' '),
     stack: live && all.every((item) => item.health.httpStatus !== null) ? 'running' : 'partly running',
-    healthy: all.every((item) => item.health.ok) && serving.ok && live !== null && serving.color === live,
-    routes: live && preview ? { live: allTo(live), preview: allTo(preview) } : null,
+    healthy:
+      all.every((item) => item.health.ok) &&
+      serving.ok &&
+      live !== null &&
+      // During a canary nginx answers from either color.
+      ((routes !== null && !soleTarget(routes.live)) || serving.color === live),
+    routes,
     live,
     preview,
     router: {

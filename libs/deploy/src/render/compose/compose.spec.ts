@@ -38,13 +38,13 @@ describe('renderComposeFiles', () => {
       MAX_BATCH_ROWS: '10000',
       LOG_LEVEL: 'info',
       LOG_REQUESTS: 'false',
-      PREDICTION_LOG_SIZE: '0',
+      PREDICTION_LOG_SIZE: '1000',
     });
     expect(green.healthcheck.test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
     expect(green.healthcheck.test[3]).toContain("fetch('http://127.0.0.1:8082/health')");
   });
 
-  it('keeps no log of predictions in any replica of either color (PREDICTION_LOG_SIZE=0): nothing reads one on Compose', () => {
+  it("keeps a bounded log of predictions in every replica of either color (the canary's judge and deploy:diff read it from inside the container)", () => {
     expect(replicaServices().map(([name]) => name)).toEqual([
       'ml-service-blue',
       'ml-service-blue-2',
@@ -52,7 +52,7 @@ describe('renderComposeFiles', () => {
       'ml-service-green-2',
     ]);
     for (const [name, service] of replicaServices())
-      expect({ name, environment: service.environment }).toMatchObject({ name, environment: { PREDICTION_LOG_SIZE: '0' } });
+      expect({ name, environment: service.environment }).toMatchObject({ name, environment: { PREDICTION_LOG_SIZE: '1000' } });
   });
 
   it("caps what Docker keeps of every container's output (json-file: 10 MB, 3 files), so logs never fill the disk", () => {

@@ -1,4 +1,4 @@
-import { Color, colorServiceEnv, otherColor } from '@mlbg/contract';
+import { Color, SERVICE_ENV_DEFAULTS, colorServiceEnv, otherColor } from '@mlbg/contract';
 import { stringify } from 'yaml';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import {
@@ -187,8 +187,9 @@ function replicaServiceOf(spec: DeploymentSpec, color: Color, replica: number) {
       socketPath: `${COMPOSE_SOCKET_DIR}/${colorReplicaSocket(color, replica)}`,
       bodyLimitBytes: spec.limits.bodyLimitBytes,
       maxBatchRows: spec.limits.maxBatchRows,
-      // Nothing reads a container's records (deploy:diff reads them on the local stack only): keep none.
-      predictionLogSize: 0,
+      // Bounded (the service's default): the canary's judge and deploy:diff read them from inside the
+      // container (docker exec, its own socket); nginx never serves /admin/.
+      predictionLogSize: SERVICE_ENV_DEFAULTS.PREDICTION_LOG_SIZE,
       // nginx logs every request; the color logs its errors only.
       logRequests: false,
     }),

@@ -1,7 +1,8 @@
 import { Color } from '@mlbg/contract';
 import { readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { type Routes, type Weights, allTo, describeWeights, mainTarget, soleTarget } from '../../../routing/routes';
-import { assignSlots, weightsOfSlots } from '../../../routing/slots';
+import { join } from 'node:path';
+import { type Routes, type Weights, allTo, describeWeights, soleTarget } from '../../../routing/routes';
+import { routeLinks, weightsOfSlots } from '../../../routing/slots';
 import { colorFolder } from '../../../spec/sockets';
 import type { StackLayout } from '../layout';
 
@@ -36,30 +37,16 @@ export function readLink(link: string): Color | undefined {
   return Color.options.find((color) => target === colorFolder(color));
 }
 
-/** The color of the minor share while a route is split, else the route's only color. */
-function canaryOf(weights: Weights): Color {
-  const main = mainTarget(weights);
-  return soleTarget(weights) ?? (main === 'blue' ? 'green' : 'blue');
-}
-
 /**
- * Moves the links to `routes`: the live slots first (one rename per slot that changes color), then
- * the other links.
+ * Moves the links to `routes` (see {@link routeLinks}): the live slots first, one rename per link
+ * that changes color, then the other links.
  * @throws Error when the preview route is split, or the live weights are not a multiple of one slot
  */
 export function writeRouteLinks(layout: StackLayout, routes: Routes, slots: number): void {
-  const preview = soleTarget(routes.preview);
-  if (!preview) throw new Error(`the preview route can not be split (${describeWeights(routes.preview)}); send it all to one color`);
-  const assignment = assignSlots(routes.live, slots);
-  assignment.forEach((color, index) => {
-    if (readLink(layout.liveSlot(index)) !== color) pointLink(layout.liveSlot(index), color);
-  });
-  const links: [string, Color][] = [
-    [layout.previewLink, preview],
-    [layout.canaryLink, canaryOf(routes.live)],
-    [layout.liveLink, mainTarget(routes.live)],
-  ];
-  for (const [link, color] of links) if (readLink(link) !== color) pointLink(link, color);
+  if (!soleTarget(routes.preview))
+    throw new Error(`the preview route can not be split (${describeWeights(routes.preview)}); send it all to one color`);
+  const path = (link: string) => join(layout.socketDir, link);
+  for (const [link, color] of routeLinks(routes, slots)) if (readLink(path(link)) !== color) pointLink(path(link), color);
 }
 
 /** The live weights as the slot links are now, or undefined when a slot link is missing or foreign. */
