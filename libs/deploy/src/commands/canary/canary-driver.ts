@@ -57,7 +57,7 @@ export async function runCanary(
       case 'preflight':
         return preflight();
       case 'warm-up':
-        if (settings.probes) await warmUp(context, canary, settings.probes);
+        if (settings.probes) await warmUp(context, canaryAccess, canary, settings.probes);
         return signals.stopRequested() ? { kind: 'stop-requested' } : { kind: 'warmed-up' };
       case 'move':
         try {

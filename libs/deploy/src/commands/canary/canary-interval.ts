@@ -17,10 +17,12 @@ import type { CanaryEvent } from './canary-phase';
 /** How often a running interval reads the meter, sends probes and checks for a signal. */
 export const CANARY_TICK_MS = 250;
 /**
- * Requests sent straight to the canary color (its socket, not through nginx, so not in the
- * analysis) before its first step: a process that has answered one preflight request is still
- * cold (JIT, allocator), and on a busy machine its first hundred answers were seen 2-3x slower
- * than the stable color's, failing the p99 comparison for a reason clients would not see twice.
+ * Requests sent to the canary color through the router's preview route before its first step (so
+ * before the first window: not in the analysis): a process that has answered one preflight request
+ * is still cold (JIT, allocator), and on a busy machine its first hundred answers were seen 2-3x
+ * slower than the stable color's, failing the p99 comparison for a reason clients would not see
+ * twice. The preview route reaches every replica of the color with one HTTP request each, on every
+ * backend (a color's own socket may be a `docker exec` away).
  */
 const WARMUP_REQUESTS = 200;
 const WARMUP_CONCURRENCY = 4;
@@ -273,16 +275,19 @@ async function sendProbes(
   return paths.length;
 }
 
-/** {@link WARMUP_REQUESTS} predictions from the probe samples, straight to the canary color; failures are left to the analysis. */
-export async function warmUp(context: CommandContext, canary: Color, bodies: readonly string[]): Promise<void> {
-  context.progress(`warming ${canary} up with ${WARMUP_REQUESTS} requests to its own socket (not counted)`);
+/** {@link WARMUP_REQUESTS} predictions from the probe samples to the canary, through the preview route; failures are left to the analysis. */
+export async function warmUp(context: CommandContext, canaryAccess: CanaryAccess, canary: Color, bodies: readonly string[]): Promise<void> {
+  const path = `${canaryAccess.previewPathPrefix}predict`;
+  context.progress(
+    `warming ${canary} up with ${WARMUP_REQUESTS} requests through the preview route (${path}; before the first window, not counted)`,
+  );
   let next = 0;
   await Promise.all(
     Array.from({ length: WARMUP_CONCURRENCY }, async () => {
       while (next < WARMUP_REQUESTS) {
         const body = bodies[next % bodies.length] ?? '{}';
         next += 1;
-        await context.backend.colors.predict(canary, body).catch(() => undefined);
+        await canaryAccess.request({ method: 'POST', path, body }).catch(() => undefined);
       }
     }),
   );

@@ -355,7 +355,7 @@ describe('what a user sees of a canary (progress lines, status file, history, re
       routeMoves: [25, 50, 100],
       lines: [
         "preflight: checking green before it takes a share of blue's traffic",
-        'warming green up with 200 requests to its own socket (not counted)',
+        'warming green up with 200 requests through the preview route (/preview/predict; before the first window, not counted)',
         'step 1 of 3: green at 25% (live blue 75% / green 25%), moved in 0 ms',
         'analysing green at 25% for 2 s...',
         `analysis at 25%: PASS (canary green 125 req, 0.00% 5xx, p99 2 ms; stable blue 106 req, 0.00% 5xx, p99 2 ms; 231 probes sent)
