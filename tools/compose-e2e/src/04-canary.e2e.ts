@@ -1,0 +1,191 @@
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deployCli, dockerOk, exec, WORKSPACE_ROOT } from './support/exec';
+import { ask, serving } from './support/http';
+import { startLoad } from './support/load';
+import { recordTiming } from './support/timings';
+
+/**
+ * `deploy:canary --backend=compose` on the real engine, under 32 keep-alive clients through the
+ * Compose nginx: the weights move by renaming slot links in the socket volume, the judge reads
+ * nginx's access log on the bind mount and each replica's /metrics and prediction records from
+ * inside its container. Short intervals (3 s) keep the file within its time budget.
+ */
+const LABEL = 'org.mlbg.compose-e2e.test';
+/** The judge's negated-slope fixture (tools/models): v1.0.0's signature, every answer's sign flipped. */
+const NEGATED = 'models/fixtures/negated-slope/model.onnx';
+const NEGATED_IMAGE = 'ml-model-service:e2e-negated-slope';
+/** A release recreates two replicas one by one, each healthy before the next: 20-40 s here. */
+const RELEASE_TIMEOUT_MS = 180_000;
+/** Preflight, warm-up, three 3 s intervals with a few `docker exec` reads each, the promotion: under a minute here. */
+const CANARY_TIMEOUT_MS = 180_000;
+const ENV_FILE = join(WORKSPACE_ROOT, '.env');
+
+interface Interval {
+  weight: number;
+  verdict: string;
+  canary: { requests: number };
+  stable: { requests: number };
+  judgement?: { checks: { name: string; verdict: string }[] };
+}
+/** The parts of `deploy:canary --json`'s envelope (the contract's CommandOutput<'canary'>) these tests read. */
+interface CanaryOutput {
+  result: { kind: string; reason?: string; intervals: Interval[] };
+  error?: { code: string; message: string };
+}
+const verdicts = (interval: Interval | undefined) =>
+  Object.fromEntries((interval?.judgement?.checks ?? []).map((check) => [check.name, check.verdict]));
+
+describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-alive clients', () => {
+  let stateDir: string;
+  /** .env before this file (the releases below write it): put back afterwards, so a later `up` runs the committed models. */
+  let envBefore: string | undefined;
+  let load: ReturnType<typeof startLoad> | undefined;
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'compose-e2e-canary-'));
+    envBefore = existsSync(ENV_FILE) ? readFileSync(ENV_FILE, 'utf8') : undefined;
+    // Green is live since 02-switch-under-load; blue idle on v1.0.0.
+    expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+  });
+  afterAll(async () => {
+    await load?.stop();
+    if (envBefore === undefined) rmSync(ENV_FILE, { force: true });
+    else writeFileSync(ENV_FILE, envBefore);
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const cli = (...args: string[]) =>
+    deployCli([...args, '--backend=compose', `--state-dir=${stateDir}`], {
+      timeoutMs: args[0] === 'release' ? RELEASE_TIMEOUT_MS : CANARY_TIMEOUT_MS,
+    });
+  const release = async (...args: string[]) => {
+    const result = await cli('release', ...args);
+    expect({ args, status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ args, status: 0, stderr: '' });
+  };
+  const history = () =>
+    readFileSync(join(stateDir, 'history.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { command: string; outcome?: string; reason?: string; intervals?: Interval[] });
+
+  it(
+    "given blue released with live green's model, when a canary moves it 25 -> 50 -> 100 %, then the judge passes each step, it is promoted, and no client request fails",
+    async () => {
+      await release('--model=models/v1.1.0/model.onnx', '--color=blue');
+      const started = Date.now();
+      load = startLoad(80, 32);
+      const run = await cli('canary', '--color=blue', '--steps=25,50,100', '--interval=3s', '--json');
+      const report = await load.stop();
+      load = undefined;
+      const out = JSON.parse(run.stdout) as CanaryOutput;
+      const analyses = run.stderr.split('\n').filter((line) => /^(analysis at| {2})/.test(line));
+      console.log(`good canary:\n${analyses.join('\n')}`);
+      recordTiming('canary 25/50/100 promoted under load', Date.now() - started, `${report.requests} requests, ${report.failed} failed`);
+      expect({ status: run.status, kind: out.result.kind, error: out.error?.message }).toEqual({
+        status: 0,
+        kind: 'promoted',
+        error: undefined,
+      });
+      expect(out.result.intervals.map((interval) => [interval.weight, interval.verdict])).toEqual([
+        [25, 'pass'],
+        [50, 'pass'],
+      ]);
+      // The answers were judged (records read from inside the containers), not only errors and latency.
+      for (const interval of out.result.intervals) expect(verdicts(interval)).toMatchObject({ 'output-distribution': 'pass' });
+      // Each color served about its weight of what nginx logged (a binomial bound: 4 standard deviations).
+      for (const interval of out.result.intervals) {
+        const total = interval.canary.requests + interval.stable.requests;
+        const share = interval.canary.requests / total;
+        const bound = 4 * Math.sqrt(((interval.weight / 100) * (1 - interval.weight / 100)) / total);
+        expect({ weight: interval.weight, total: total > 200, near: Math.abs(share - interval.weight / 100) <= bound }).toEqual({
+          weight: interval.weight,
+          total: true,
+          near: true,
+        });
+      }
+      expect(report.failures).toEqual([]);
+      expect(report.byStatus).toEqual({ '200': report.requests });
+      expect(Object.keys(report.byColorVersion).sort()).toEqual(['blue v1.1.0', 'green v1.1.0']);
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
+      // Every slot link in the volume points at blue.
+      expect(await dockerOk(['exec', 'ml-nginx', 'sh', '-c', 'cd /run/mlbg && readlink live-slot-* | sort -u'])).toBe('blue');
+      expect(history().at(-1)).toMatchObject({ command: 'canary', outcome: 'promoted' });
+    },
+    RELEASE_TIMEOUT_MS + CANARY_TIMEOUT_MS,
+  );
+
+  it(
+    'given green released with a model whose slope is negated, when a canary runs, then the judge fails it on the answers alone, it is rolled back with the verdict, and no client request fails',
+    async () => {
+      // The fixtures are not in the image (.dockerignore): one more layer with the fixture on top of the built one.
+      const context = mkdtempSync(join(tmpdir(), 'compose-e2e-fixture-'));
+      copyFileSync(join(WORKSPACE_ROOT, NEGATED), join(context, 'model.onnx'));
+      writeFileSync(
+        join(context, 'Dockerfile'),
+        ['FROM ml-model-service:green', `COPY model.onnx /app/${NEGATED}`, `LABEL ${LABEL}=negated-slope`].join('\n'),
+      );
+      const build = await exec('docker', ['build', '-q', '-t', NEGATED_IMAGE, context], {
+        env: { DOCKER_BUILDKIT: '0' },
+        timeoutMs: 120_000,
+      });
+      rmSync(context, { recursive: true, force: true });
+      expect({ status: build.status, stderr: build.status === 0 ? '' : build.stderr }).toEqual({ status: 0, stderr: '' });
+      await release(`--image=${NEGATED_IMAGE}`, `--model=${NEGATED}`, '--color=green');
+      expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'green', version: 'v1.0.1' });
+
+      const started = Date.now();
+      load = startLoad(80, 32);
+      const run = await cli('canary', '--color=green', '--steps=25,100', '--interval=3s', '--json');
+      const report = await load.stop();
+      load = undefined;
+      const out = JSON.parse(run.stdout) as CanaryOutput;
+      console.log(
+        `negated slope:\n${run.stderr
+          .split('\n')
+          .filter((line) => /^(analysis at| {2})/.test(line))
+          .join('\n')}`,
+      );
+      recordTiming(
+        'canary of a wrong model rolled back under load',
+        Date.now() - started,
+        `${report.requests} requests, ${report.failed} failed`,
+      );
+      expect({ status: run.status, kind: out.result.kind, error: out.error?.code }).toEqual({
+        status: 1,
+        kind: 'rolled-back',
+        error: 'CANARY_FAILED',
+      });
+      const failed = out.result.intervals.filter((interval) => interval.verdict === 'fail');
+      expect(failed.length).toBeGreaterThanOrEqual(2);
+      for (const interval of failed) expect(verdicts(interval)).toMatchObject({ 'error-share': 'pass', 'output-distribution': 'fail' });
+      // The verdict is in the command's output and in the history, with its numbers.
+      expect(out.result.reason).toMatch(/output-distribution FAIL: green's \d+ answers against blue's \d+: KS D 1 /);
+      expect(history().at(-1)).toMatchObject({
+        command: 'canary',
+        outcome: 'rolled-back',
+        reason: expect.stringMatching(/output-distribution FAIL/),
+      });
+      expect(report.failures).toEqual([]);
+      expect(report.byStatus).toEqual({ '200': report.requests });
+      // Clients saw the wrong model only at its weight, and all of live is back on blue.
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
+      expect(await dockerOk(['exec', 'ml-nginx', 'sh', '-c', 'cd /run/mlbg && readlink live-slot-* | sort -u'])).toBe('blue');
+    },
+    RELEASE_TIMEOUT_MS + CANARY_TIMEOUT_MS,
+  );
+
+  it('keeps the records internal: /admin/predictions through nginx is refused, while the containers keep a bounded log', async () => {
+    for (const path of ['/admin/predictions', '/preview/admin/predictions']) {
+      const answer = await ask(80, path);
+      expect({ path, status: answer.status, body: answer.body }).toEqual({
+        path,
+        status: 404,
+        body: expect.stringContaining('INTERNAL_ROUTE'),
+      });
+    }
+    const env = await dockerOk(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', 'ml-service-blue-2']);
+    expect(env.split('\n')).toContain('PREDICTION_LOG_SIZE=1000');
+  });
+});
