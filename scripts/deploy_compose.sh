@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Deploys a model-service image to the IDLE color of the Docker Compose stack, then moves live
-# traffic to it. Run on the server, in the folder that holds the three compose files:
+# traffic to it (all at once, or step by step in a canary: DEPLOY_STRATEGY). Run on the server, in
+# the folder that holds the three compose files:
 #
 #   scripts/deploy_compose.sh ghcr.io/<owner>/<repo>/model-service:<commit-sha>
 #
@@ -13,6 +14,14 @@
 # verifies through nginx, and writes every step to the history. If the switch does not happen,
 # the idle color is put back on what it ran before. `deploy rollback --backend=compose` (or this
 # script's CLI with `rollback`) undoes a deploy, as after any switch.
+#
+# With DEPLOY_STRATEGY=canary it is two commands of the CLI instead, each under the same lock and
+# into the same history: `deploy release --backend=compose --image=<image>` (the idle color only),
+# then `deploy canary --backend=compose --color=<that color>`, which moves live traffic to it step
+# by step (renames of the slot links, no reload), judges each interval against the stable color
+# (errors, latency, the model's answers), and promotes it, or moves all live traffic back and exits
+# non-zero with the verdict. After a failed canary the idle color keeps the rejected image (it has no
+# live traffic); the next deploy replaces it.
 #
 # Where the CLI runs (DEPLOY_CLI):
 #   host       this folder is a checkout with node_modules: node runs libs/deploy's CLI;
@@ -38,6 +47,11 @@
 #   DEPLOY_CLI_IMAGE the image the CLI runs from in container mode (pin it by digest); default: the
 #                    image of the live color's container
 #   BLUEGREEN_STATE_DIR  the deploy CLI's state folder (lock, history; default .bluegreen here)
+#   DEPLOY_STRATEGY  switch (default): all live traffic at once after the gates | canary: step by
+#                    step, judged at each step, rolled back by itself when an analysis fails
+#   CANARY_STEPS     the canary's weights in percent, rising to 100 (e.g. 5,25,50,100; default:
+#                    deploy/deployment.json's canary.steps)
+#   CANARY_INTERVAL  seconds each step is analysed (default: the spec's canary.intervalSeconds)
 set -euo pipefail
 
 readonly COMPOSE_FILES=(-f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml)
@@ -51,6 +65,9 @@ HEALTH_TIMEOUT=${HEALTH_TIMEOUT:-180}
 EXPECT_VERSION=${EXPECT_VERSION:-}
 DEPLOY_PULL=${DEPLOY_PULL:-always}
 DEPLOY_CLI=${DEPLOY_CLI:-auto}
+DEPLOY_STRATEGY=${DEPLOY_STRATEGY:-switch}
+CANARY_STEPS=${CANARY_STEPS:-}
+CANARY_INTERVAL=${CANARY_INTERVAL:-}
 IMAGE=''
 CHECKOUT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 COMPOSE_CMD=()
@@ -177,6 +194,9 @@ main() {
   IMAGE=$1
   [[ $IMAGE =~ ^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$ ]] || fail "'$IMAGE' is not an image reference."
   [[ $HEALTH_TIMEOUT =~ ^[0-9]+$ && $HEALTH_TIMEOUT -gt 0 ]] || fail "HEALTH_TIMEOUT must be a number of seconds, not '$HEALTH_TIMEOUT'."
+  [[ $DEPLOY_STRATEGY == switch || $DEPLOY_STRATEGY == canary ]] || fail "DEPLOY_STRATEGY must be switch or canary, not '$DEPLOY_STRATEGY'."
+  [[ -z $CANARY_STEPS || $CANARY_STEPS =~ ^[0-9]+(,[0-9]+)*$ ]] || fail "CANARY_STEPS must be weights in percent separated by commas (e.g. 5,25,50,100), not '$CANARY_STEPS'."
+  [[ -z $CANARY_INTERVAL || ($CANARY_INTERVAL =~ ^[0-9]+$ && $CANARY_INTERVAL -gt 0) ]] || fail "CANARY_INTERVAL must be a number of seconds, not '$CANARY_INTERVAL'."
 
   local dir
   dir=${DEPLOY_DIR:-$CHECKOUT}
@@ -205,12 +225,36 @@ main() {
     CLI_IMAGE=$(deployer_image)
     info "the deploy CLI runs from $CLI_IMAGE (DEPLOY_CLI_IMAGE, or else the image of the live color), not from the new image"
   fi
+  if [[ $DEPLOY_STRATEGY == canary ]]; then
+    canary_deploy
+    return 0
+  fi
   step "Releasing $IMAGE to the idle color and switching to it (deploy release --backend=compose --switch)"
   local args=(release --backend=compose "--image=$IMAGE" --switch "--timeout=$HEALTH_TIMEOUT")
   if [[ -n ${DEPLOY_MODEL:-} ]]; then args+=("--model=$DEPLOY_MODEL"); fi
   if [[ -n $EXPECT_VERSION ]]; then args+=("--expect-version=$EXPECT_VERSION"); fi
   deploy_cli "${args[@]}" || fail "$IMAGE is not live (the CLI said why above; live traffic stayed on the color that served it)."
   step "Done: $IMAGE is live. Undo with: deploy rollback --backend=compose"
+}
+
+# DEPLOY_STRATEGY=canary: the release to the idle color, then a canary of that color.
+canary_deploy() {
+  step "Releasing $IMAGE to the idle color (deploy release --backend=compose)"
+  local args=(release --backend=compose "--image=$IMAGE" "--timeout=$HEALTH_TIMEOUT")
+  if [[ -n ${DEPLOY_MODEL:-} ]]; then args+=("--model=$DEPLOY_MODEL"); fi
+  deploy_cli "${args[@]}" || fail "$IMAGE is not live (the CLI said why above; live traffic stayed on the color that served it)."
+  # The release went to the idle color, which the preview link points at.
+  local color
+  color=$(compose exec -T "$ROUTER_SERVICE" readlink /run/mlbg/preview) || color=''
+  [[ $color == blue || $color == green ]] || fail "cannot tell which color was released (nginx's preview link says '$color'); live traffic stayed where it was."
+  step "Canary of $IMAGE on $color (deploy canary --backend=compose --color=$color)"
+  local canary=(canary --backend=compose "--color=$color")
+  if [[ -n $CANARY_STEPS ]]; then canary+=("--steps=$CANARY_STEPS"); fi
+  if [[ -n $CANARY_INTERVAL ]]; then canary+=("--interval=${CANARY_INTERVAL}s"); fi
+  if [[ -n $EXPECT_VERSION ]]; then canary+=("--expect-version=$EXPECT_VERSION"); fi
+  deploy_cli "${canary[@]}" ||
+    fail "$IMAGE is not live: its canary on $color did not pass (the CLI said why above: a failed analysis moved all live traffic back to the stable color)."
+  step "Done: $IMAGE is live after its canary. Undo with: deploy rollback --backend=compose"
 }
 
 main "$@"

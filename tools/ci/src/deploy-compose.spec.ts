@@ -58,6 +58,43 @@ describe('scripts/deploy_compose.sh (fake docker and node)', () => {
     );
   });
 
+  it('with DEPLOY_STRATEGY=canary, releases to the idle color without a switch, then runs a canary of that color with the steps and interval given', () => {
+    const fake = given({ live: 'blue' });
+    const result = fake.deploy([IMAGE], {
+      DEPLOY_STRATEGY: 'canary',
+      CANARY_STEPS: '25,100',
+      CANARY_INTERVAL: '10',
+      EXPECT_VERSION: 'v1.1.0',
+    });
+    expect(result).toMatchObject({ status: 0, stderr: '' });
+    expect(fake.cliCalls()).toEqual([
+      `node -r ${WORKSPACE_ROOT}/node_modules/@swc-node/register ${CLI} release --backend=compose --image=${IMAGE} --timeout=180 | cwd=${fake.project}`,
+      `node -r ${WORKSPACE_ROOT}/node_modules/@swc-node/register ${CLI} canary --backend=compose --color=green --steps=25,100 --interval=10s --expect-version=v1.1.0 | cwd=${fake.project}`,
+    ]);
+    expect(result.stdout).toContain(`Done: ${IMAGE} is live after its canary.`);
+  });
+
+  it('with DEPLOY_STRATEGY=canary, exits 1 when the canary fails, saying the analysis moved live traffic back', () => {
+    const result = given({ live: 'blue' }).deploy([IMAGE], { DEPLOY_STRATEGY: 'canary', FAKE_CANARY_EXIT: '1' });
+    expect(result.status).toBe(1);
+    expect(server?.cliCalls()).toHaveLength(2);
+    expect(result.stderr).toContain(
+      `DEPLOY FAILED: ${IMAGE} is not live: its canary on green did not pass (the CLI said why above: a failed analysis moved all live traffic back to the stable color).`,
+    );
+  });
+
+  it.each([
+    ['DEPLOY_STRATEGY', 'blue', 'DEPLOY_STRATEGY must be switch or canary'],
+    ['CANARY_STEPS', '5;100', 'CANARY_STEPS must be weights in percent separated by commas'],
+    ['CANARY_INTERVAL', '30s', 'CANARY_INTERVAL must be a number of seconds'],
+  ])('refuses %s=%s before it pulls or changes anything', (name, value, message) => {
+    const result = given({ live: 'blue' }).deploy([IMAGE], { DEPLOY_STRATEGY: 'canary', [name]: value });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(server?.calls().filter((call) => call.startsWith('docker pull'))).toEqual([]);
+    expect(server?.cliCalls()).toEqual([]);
+  });
+
   it('changes nothing at all when the image can not be pulled', () => {
     const result = given({ live: 'blue' }).deploy([IMAGE], { FAKE_PULL_FAIL: '1' });
     expect(result.status).toBe(1);

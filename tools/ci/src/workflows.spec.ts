@@ -309,7 +309,9 @@ describe('cd.yml', () => {
     it('runs scripts/deploy_compose.sh over SSH with the SHA-tagged image', () => {
       expect(cd.raw.jobs['deploy'].env?.['IMAGE']).toBe('${{ needs.image.outputs.ref }}');
       const deploy = runOf(cd, 'deploy', /deploy to the idle color/i);
-      expect(deploy).toMatch(/^ssh deploy-target "cd .* && bash scripts\/deploy_compose\.sh \$\(printf '%q' "\$IMAGE"\)"$/);
+      expect(deploy).toMatch(
+        /^ssh deploy-target "cd .* && DEPLOY_STRATEGY=\$\(printf '%q' "\$DEPLOY_STRATEGY"\) CANARY_STEPS=\$\(printf '%q' "\$CANARY_STEPS"\) CANARY_INTERVAL=\$\(printf '%q' "\$CANARY_INTERVAL"\) bash scripts\/deploy_compose\.sh \$\(printf '%q' "\$IMAGE"\)"$/,
+      );
       const copy = runOf(cd, 'deploy', /copy the compose files/i);
       for (const file of [
         'docker-compose.yml',
