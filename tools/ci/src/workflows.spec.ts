@@ -319,6 +319,7 @@ describe('cd.yml', () => {
         'docker-compose.green.yml',
         'deploy/nginx/nginx.conf',
         'deploy/deployment.json',
+        'deploy/canary-samples.json',
         'scripts/deploy_compose.sh',
       ]) {
         expect(copy).toContain(file);
@@ -399,6 +400,7 @@ describe('cd.yml', () => {
           'docker-compose.green.yml',
           'deploy/nginx/nginx.conf',
           'deploy/deployment.json',
+          'deploy/canary-samples.json',
           'scripts/deploy_compose.sh',
         ]) {
           expect(existsSync(join(home, 'ml deployment', file))).toBe(true);
