@@ -1,6 +1,6 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { COMPOSE_FILES, compose, docker, dockerOk, exec, WORKSPACE_ROOT } from './support/exec';
 import { healthVerdictMs, registry } from './support/engine';
 import { serving, waitUntil } from './support/http';
@@ -17,18 +17,21 @@ const LABEL = 'org.mlbg.compose-e2e.test';
 const DEPLOY_TIMEOUT_MS = 180_000 + 60_000;
 
 let server: string;
-let images: Record<'release1' | 'release2' | 'release3' | 'brokenModel' | 'neverHealthy', string>;
+let images: Record<'release1' | 'release2' | 'release3' | 'brokenModel' | 'neverHealthy' | 'wrongModel', string>;
 
-/** An image made from the one `up --build` built, pushed to the registry and removed here, so the deploy must pull it. */
-async function publish(tag: string, dockerfileLines: string[]): Promise<string> {
+/**
+ * An image made from the one `up --build` built, pushed to the registry and removed here, so the
+ * deploy must pull it. `files`: files of the workspace the Dockerfile's lines COPY (by their base name).
+ */
+async function publish(tag: string, dockerfileLines: string[], files: string[] = []): Promise<string> {
   const ref = `${registry()}/mlbg/model-service:${tag}`;
   const dockerfile = ['FROM ml-model-service:blue', ...dockerfileLines, `LABEL ${LABEL}=${tag}`].join('\n');
+  const context = mkdtempSync(join(tmpdir(), 'compose-e2e-image-'));
+  writeFileSync(join(context, 'Dockerfile'), dockerfile);
+  for (const file of files) cpSync(join(WORKSPACE_ROOT, file), join(context, basename(file)));
   // The classic builder: what docker-compose 1.29 uses too, and what podman's Docker API serves.
-  const build = await exec('docker', ['build', '-q', '-t', ref, '-'], {
-    input: dockerfile,
-    env: { DOCKER_BUILDKIT: '0' },
-    timeoutMs: 120_000,
-  });
+  const build = await exec('docker', ['build', '-q', '-t', ref, context], { env: { DOCKER_BUILDKIT: '0' }, timeoutMs: 120_000 });
+  rmSync(context, { recursive: true, force: true });
   expect({ tag, status: build.status, stderr: build.status === 0 ? '' : build.stderr }).toEqual({ tag, status: 0, stderr: '' });
   await dockerOk(['push', ref]);
   await dockerOk(['rmi', ref]);
@@ -76,7 +79,14 @@ beforeAll(async () => {
   server = join(mkdtempSync(join(tmpdir(), 'compose-e2e-cd-')), 'ml-deployment-project');
   mkdirSync(join(server, 'deploy/nginx'), { recursive: true });
   mkdirSync(join(server, 'scripts'));
-  for (const file of [...COMPOSE_FILES, 'deploy/nginx/nginx.conf', 'deploy/deployment.json', 'scripts/deploy_compose.sh'])
+  // What cd.yml copies to the server.
+  for (const file of [
+    ...COMPOSE_FILES,
+    'deploy/nginx/nginx.conf',
+    'deploy/deployment.json',
+    'deploy/canary-samples.json',
+    'scripts/deploy_compose.sh',
+  ])
     cpSync(join(WORKSPACE_ROOT, file), join(server, file));
   const started = Date.now();
   images = {
@@ -89,6 +99,12 @@ beforeAll(async () => {
       'RUN for model in /app/models/*/model.onnx; do echo not-onnx > "$model"; done',
       'USER node',
     ]),
+    // Starts and answers, but its v1.1.0 file is the judge's negated-slope fixture: every answer's sign flipped.
+    wrongModel: await publish(
+      'wrong-model',
+      ['COPY model.onnx /app/models/v1.1.0/model.onnx'],
+      ['models/fixtures/negated-slope/model.onnx'],
+    ),
     // Serves, but on a port nobody asks: the files' healthcheck (127.0.0.1:<PORT>/health) never passes.
     neverHealthy: await publish('never-healthy', ['CMD ["sh", "-c", "PORT=18080 exec node dist/apps/model-service/src/main.js"]']),
   };
@@ -211,4 +227,44 @@ describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', 
       DEPLOY_TIMEOUT_MS + healthVerdictMs(),
     );
   });
+});
+
+describe('scripts/deploy_compose.sh with DEPLOY_STRATEGY=canary (steps 50, 100; 3 s intervals) under 32 keep-alive clients', () => {
+  const CANARY = { DEPLOY_STRATEGY: 'canary', CANARY_STEPS: '50,100', CANARY_INTERVAL: '3' };
+
+  it(
+    'releases a good image to the idle color, runs its canary, and promotes it; clients lose nothing',
+    async () => {
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
+      const load = startLoad(80, 32);
+      const result = await deploy(images.release2, CANARY);
+      const report = await load.stop();
+      recordTiming('CD: canary deploy promoted under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
+      expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(result.stdout).toContain(`Done: ${images.release2} is live after its canary.`);
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+      expect(await imageOf('ml-service-green')).toBe(images.release2);
+      expect(report.failures).toEqual([]);
+      expect(report.byStatus).toEqual({ '200': report.requests });
+    },
+    DEPLOY_TIMEOUT_MS,
+  );
+
+  it(
+    'rolls back an image whose model answers differently (the judge fails it on the answers), and the job fails with the verdict; clients lose nothing',
+    async () => {
+      const load = startLoad(80, 32);
+      const result = await deploy(images.wrongModel, CANARY);
+      const report = await load.stop();
+      recordTiming('CD: canary deploy rolled back under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
+      expect(result.status).toBe(1);
+      expect(`${result.stdout}${result.stderr}`).toMatch(/ROLLED BACK: the canary blue failed/);
+      expect(`${result.stdout}${result.stderr}`).toMatch(/output-distribution FAIL/);
+      expect(result.stderr).toContain(`DEPLOY FAILED: ${images.wrongModel} is not live: its canary on blue did not pass`);
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'green', version: 'v1.1.0' });
+      expect(report.failures).toEqual([]);
+      expect(report.byStatus).toEqual({ '200': report.requests });
+    },
+    DEPLOY_TIMEOUT_MS,
+  );
 });
