@@ -147,7 +147,7 @@ export const DEPLOY_ERRORS = {
   },
   CANARY_NOT_SUPPORTED: {
     message: 'A weighted canary is not supported on this backend yet.',
-    hint: 'Run canaries on the local stack (the default backend); on this backend move all traffic at once with `deploy:switch`.',
+    hint: 'Canaries run on the local stack, Compose, and Kubernetes with its HTTPRoute (Gateway API); without one, move all traffic at once with `deploy:switch`.',
   },
   JUDGE_FAILED: {
     message: 'The judge found the canary worse than the stable color.',
