@@ -169,6 +169,13 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       });
       expect(report.failures).toEqual([]);
       expect(report.byStatus).toEqual({ '200': report.requests });
+      // Asked afterwards of the window the canary ran in (nginx's log on the bind mount, the records in the containers): it fails on its answers.
+      const judged = await cli('judge', '--since=2m', '--color=green', '--json');
+      const again = JSON.parse(judged.stdout) as {
+        result: { judgement: { verdict: string; checks: { name: string; verdict: string }[] } };
+      };
+      expect({ status: judged.status, verdict: again.result.judgement.verdict }).toEqual({ status: 1, verdict: 'fail' });
+      expect(again.result.judgement.checks.find((check) => check.name === 'output-distribution')?.verdict).toBe('fail');
       // Clients saw the wrong model only at its weight, and all of live is back on blue.
       expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
       expect(await dockerOk(['exec', 'ml-nginx', 'sh', '-c', 'cd /run/mlbg && readlink live-slot-* | sort -u'])).toBe('blue');
