@@ -458,8 +458,9 @@ describe('a release on Compose (a recording command runner: no Docker engine her
   /** blue live; green answers with `greenVersion()` once recreated, or never becomes healthy when `broken`. */
   function deployment(options: { broken?: boolean } = {}) {
     let recreated = 0;
+    const links = scriptedLinks('blue');
     const runner = recordingRunner([
-      { match: (line) => line.endsWith('readlink /run/mlbg/live'), result: { stdout: 'blue\n' } },
+      ...links.rules.slice(0, 2),
       { match: (line) => line.includes('--force-recreate ml-service-green'), result: () => ((recreated += 1), {}) },
       {
         match: (line) => line.includes('exec -T ml-service-'),
@@ -476,8 +477,21 @@ describe('a release on Compose (a recording command runner: no Docker engine her
       { spec: DEFAULT_DEPLOYMENT_SPEC, run: runner, http, workspaceRoot: root, composeCommand: ['docker', 'compose'] },
       { clock: fakeClock(), progress: () => undefined },
     );
-    return { backend, runner };
+    return { backend, runner, links: links.links };
   }
+
+  it('refuses to release while a canary splits the live route (either color takes live traffic), and changes nothing', async () => {
+    writeFileSync(join(root, '.env'), 'BLUE_IMAGE=ghcr.io/acme/model-service:old\n');
+    const { backend, runner, links } = deployment();
+    // green at 25%: 5 slot links on it, as a canary leaves them.
+    for (const slot of ['live-slot-00', 'live-slot-03', 'live-slot-05', 'live-slot-08', 'live-slot-13']) links.set(slot, 'green');
+    await expect(backend.release({ image: 'ghcr.io/acme/model-service:new', timeoutMs: 5_000 })).rejects.toMatchObject({
+      code: 'CANARY_IN_PROGRESS',
+      message: expect.stringContaining('blue 75% / green 25%'),
+    });
+    expect(runner.lines().filter((line) => line.includes(' up ') || line.includes('ml-service-'))).toEqual([]);
+    expect(readFileSync(join(root, '.env'), 'utf8')).toBe('BLUE_IMAGE=ghcr.io/acme/model-service:old\n');
+  });
 
   it("given blue live, when releasing a model and an image, then only green's replicas are recreated, one by one, with both kept in .env", async () => {
     writeFileSync(join(root, '.env'), 'BLUE_IMAGE=ghcr.io/acme/model-service:old\n');
@@ -519,7 +533,7 @@ describe('a release on Compose (a recording command runner: no Docker engine her
   it('fails at once when the new container keeps restarting (a model that does not load), and puts it back', async () => {
     let inspections = 0;
     const runner = recordingRunner([
-      { match: (line) => line.endsWith('readlink /run/mlbg/live'), result: { stdout: 'blue\n' } },
+      ...scriptedLinks('blue').rules.slice(0, 2),
       { match: (line) => line.includes('--force-recreate ml-service-green'), result: {} },
       {
         match: (line) => line.startsWith('docker inspect --format {{.RestartCount}}') && line.endsWith(' ml-service-green'),
@@ -561,7 +575,7 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     let recreated = 0;
     let inspections = 0;
     const runner = recordingRunner([
-      { match: (line) => line.endsWith('readlink /run/mlbg/live'), result: { stdout: 'blue\n' } },
+      ...scriptedLinks('blue').rules.slice(0, 2),
       {
         match: (line) => line.includes('--force-recreate ml-service-green'),
         result: () => {

@@ -5,7 +5,7 @@ import { type HealthView, checkHealth, healthView, judgeHealth, noAnswer } from 
 import { DeployError } from '../../errors';
 import { COLOR_IMAGE_VARIABLES, IMAGE_APP_DIR, LOCAL_IMAGE_REPOSITORY, colorService, replicaService } from '../../render/compose/compose';
 import { COLOR_MODEL_VARIABLES, COMPOSE_NGINX_LOG_DIR } from '../../render/compose/compose-names';
-import { allTo, mainTarget, soleTarget } from '../../routing/routes';
+import { allTo, describeWeights, mainTarget, soleTarget } from '../../routing/routes';
 import { LIVE_LINK, replicaNumbers } from '../../spec/sockets';
 import type {
   BackendRuntime,
@@ -112,7 +112,13 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
   const problem = releaseValuesProblem(request);
   if (problem) throw new DeployError('USAGE', problem);
   const begin = runtime.clock.now();
-  const live = await readComposeRoute(target, LIVE_LINK);
+  const routes = await readComposeRoutes(target);
+  if (!soleTarget(routes.live))
+    throw new DeployError(
+      'CANARY_IN_PROGRESS',
+      `The live route is ${describeWeights(routes.live)}; releasing to either color would change a color that takes live traffic.`,
+    );
+  const live = mainTarget(routes.live);
   const idle = otherColor(live);
   if (request.color === live) throw new DeployError('LIVE_COLOR_RELEASE', `${live} is live; the idle color is ${idle}.`);
   const color = request.color ?? idle;
