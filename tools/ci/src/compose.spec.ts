@@ -9,6 +9,7 @@ import {
   readComposeFile,
   volumesOf,
   type ComposeFile,
+  type ComposeService,
 } from './testing/compose';
 import { envOf, execForm, parseDockerfile } from './testing/dockerfile';
 import { dockerignoreMatcher } from './testing/dockerignore';
@@ -65,7 +66,10 @@ describe('the compose files and the image agree', () => {
   it.each(COLORS)(
     "%s puts each replica's socket in its color's folder of the shared volume, in the folder the image gives the node user",
     (color) => {
-      const replicas = Object.entries(readComposeFile(`docker-compose.${color}.yml`).services).filter(([name]) => name !== 'nginx');
+      // Each color file also adds to the base file's nginx (and blue's to the shadow relay, which runs blue's image).
+      const replicas = Object.entries(readComposeFile(`docker-compose.${color}.yml`).services).filter(
+        ([name]) => name !== 'nginx' && name !== 'shadow-relay',
+      );
       expect(replicas.map(([name]) => name)).toEqual([SERVICE[color], `${SERVICE[color]}-2`]);
       const socketDir = '/run/mlbg';
       for (const [index, [, service]] of replicas.entries()) {
@@ -100,7 +104,7 @@ describe('scripts/deploy_compose.sh and the compose files agree', () => {
   it('asks for the router service the base file defines, and sets the image variables the color files read', () => {
     // Everything else (services, sockets, routes) is the deploy CLI's, from the same spec as the files.
     expect(script).toContain('readonly ROUTER_SERVICE=nginx');
-    expect(Object.keys(base.services)).toEqual(['nginx']);
+    expect(Object.keys(base.services)).toEqual(['nginx', 'shadow-relay']);
     for (const color of COLORS) {
       const variable = `${color.toUpperCase()}_IMAGE`;
       expect(colorService(color).image).toMatch(new RegExp(`^\\$\\{${variable}:-`));
@@ -125,10 +129,19 @@ describeWhen(compose !== undefined, '`docker-compose` or `docker compose`')(
         'ml-service-green',
         'ml-service-green-2',
         'nginx',
+        'shadow-relay',
       ]);
+      // The shadow relay (deploy:shadow): no port and no network, only the socket volume.
+      const { 'shadow-relay': relay, ...stack } = config.services;
+      expect([
+        relay?.container_name,
+        portsOf(relay as ComposeService),
+        networksOf(relay as ComposeService),
+        volumesOf(relay as ComposeService),
+      ]).toEqual(['ml-shadow-relay', [], [], ['ml-sockets:/run/mlbg']]);
       expect(
         Object.fromEntries(
-          Object.entries(config.services).map(([name, service]) => [name, [service.container_name, portsOf(service), networksOf(service)]]),
+          Object.entries(stack).map(([name, service]) => [name, [service.container_name, portsOf(service), networksOf(service)]]),
         ),
       ).toEqual({
         'ml-service-blue': ['ml-service-blue', ['127.0.0.1:8081:8081'], ['ml-network']],
@@ -137,7 +150,7 @@ describeWhen(compose !== undefined, '`docker-compose` or `docker compose`')(
         'ml-service-green-2': ['ml-service-green-2', [], ['ml-network']],
         nginx: ['ml-nginx', ['80:80'], ['ml-network']],
       });
-      for (const name of Object.keys(config.services).filter((name) => name !== 'nginx'))
+      for (const name of Object.keys(stack).filter((name) => name !== 'nginx'))
         expect(config.services[name]?.healthcheck?.test.join(' ')).toContain('/health');
       expect(config.services['nginx'].depends_on).toMatchObject({
         'ml-service-blue': { condition: 'service_healthy' },

@@ -44,10 +44,14 @@ export default async function globalSetup(): Promise<void> {
       timeout: 120_000,
     },
   );
-  spawnSync('docker', ['rm', '-f', 'ml-nginx', 'ml-service-blue', 'ml-service-blue-2', 'ml-service-green', 'ml-service-green-2'], {
-    stdio: 'ignore',
-    timeout: 60_000,
-  });
+  spawnSync(
+    'docker',
+    ['rm', '-f', 'ml-nginx', 'ml-shadow-relay', 'ml-service-blue', 'ml-service-blue-2', 'ml-service-green', 'ml-service-green-2'],
+    {
+      stdio: 'ignore',
+      timeout: 60_000,
+    },
+  );
 
   const busy: string[] = [];
   for (const port of SEED_PORTS) {

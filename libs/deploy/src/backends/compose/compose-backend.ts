@@ -22,6 +22,7 @@ import { type Routes, allTo, describeWeights, routesWithLive, soleTarget } from 
 import { routeLinks, weightsOfSlots } from '../../routing/slots';
 import type { Backend, BackendRuntime, PastWindow } from '../backend';
 import { composeDown, composeRelease, composeStatus, composeUp } from './compose-lifecycle';
+import { composeShadow } from './compose-shadow';
 
 /** The original design's three Compose files, in its order. */
 export const COMPOSE_FILES: readonly string[] = [COMPOSE_BASE_FILE, composeColorFile('blue'), composeColorFile('green')];
@@ -210,6 +211,7 @@ export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): 
       request: (call: HttpCall) => requestSocket(target, color, call, replica),
     }));
   // nginx's JSON access log, on the host through the bind mount (rotated by the nginx container's loop).
+  const shadow = composeShadow(target, runtime);
   const readAccessLog = async (from: number | 'end') => readLogFrom(join(target.workspaceRoot, COMPOSE_NGINX_LOG_DIR, 'access.log'), from);
   return {
     kind: 'compose',
@@ -217,7 +219,7 @@ export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): 
     up: (request) => composeUp(target, runtime, request),
     down: (request) => composeDown(target, request),
     release: (request) => composeRelease(target, runtime, request),
-    status: () => composeStatus(target),
+    status: () => composeStatus(target, shadow.status),
     readRoutes: () => readComposeRoutes(target),
     async setRoutes(routes) {
       const problem = soleTarget(routes.preview) ? undefined : `the preview route can not be split (${describeWeights(routes.preview)})`;
@@ -240,6 +242,7 @@ export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): 
       instances: async (color) => replicas(color).map((item) => item.name),
       replicas,
     },
+    shadow,
     canary: {
       slots,
       previewPathPrefix: target.spec.preview.pathPrefix,

@@ -11,6 +11,7 @@ import type {
   BackendRuntime,
   BackendStatus,
   ReplicaStatus,
+  ShadowStatus,
   DownRequest,
   DownResult,
   ReleaseRequest,
@@ -213,7 +214,7 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
 }
 
 /** `deploy:status --backend=compose`. Changes nothing. */
-export async function composeStatus(target: ComposeTarget): Promise<BackendStatus> {
+export async function composeStatus(target: ComposeTarget, shadow?: () => Promise<ShadowStatus>): Promise<BackendStatus> {
   const notes: string[] = [];
   // The links as they are: a canary in progress shows as split live weights.
   const routes = await readComposeRoutes(target).catch((error: Error) => {
@@ -261,6 +262,13 @@ export async function composeStatus(target: ComposeTarget): Promise<BackendStatu
     health,
   });
   const all = [...replicas.blue, ...replicas.green];
+  // The relay's view (the mirror link, its counters); what can not be read is a note, never a failed status.
+  const shadowStatus = shadow
+    ? await shadow().catch((error: Error) => {
+        notes.push(`Shadow traffic: ${error.message}`);
+        return undefined;
+      })
+    : undefined;
   return {
     backend: 'compose',
     where: target.composeCommand.join(' '),
@@ -286,6 +294,7 @@ export async function composeStatus(target: ComposeTarget): Promise<BackendStatu
       previewServing,
     },
     colors: { blue: colorStatus('blue', blue), green: colorStatus('green', green) },
+    ...(shadowStatus ? { shadow: shadowStatus } : {}),
     notes,
   };
 }

@@ -26,3 +26,16 @@ export const COMPOSE_UP_COMMAND =
  * change the idle color's model and a new image keeps each color's model unless told otherwise.
  */
 export const COLOR_MODEL_VARIABLES = { blue: 'BLUE_MODEL', green: 'GREEN_MODEL' } as const satisfies Record<Color, string>;
+
+/**
+ * The shadow relay's Compose service and container: always running (its restart policy), idle
+ * until `deploy:shadow on` links nginx's `shadow.sock` to its socket in the volume.
+ */
+export const COMPOSE_RELAY_SERVICE = 'shadow-relay';
+export const COMPOSE_RELAY_CONTAINER = 'ml-shadow-relay';
+/**
+ * The relay's private folder in its own /tmp (a tmpfs): its control socket (0600, in a 0700 folder)
+ * and its capture files. Nothing outside the container reaches it: the deploy tool goes through `docker exec`.
+ */
+export const COMPOSE_RELAY_DIR = '/tmp/relay';
+export const COMPOSE_RELAY_CONTROL_SOCKET = `${COMPOSE_RELAY_DIR}/control.sock`;

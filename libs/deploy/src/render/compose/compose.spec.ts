@@ -68,6 +68,7 @@ describe('renderComposeFiles', () => {
       'ml-service-green',
       'ml-service-green-2',
       'nginx',
+      'shadow-relay',
     ]);
     for (const [name, service] of containers)
       expect({ name, logging: service.logging }).toEqual({
@@ -165,7 +166,7 @@ describe('renderComposeFiles', () => {
 
   it("runs each replica as a service of its color: the first keeps the color's container name and port and builds the image, the others start after it on the same image, each on its own socket; nginx waits for all", () => {
     const blue = parse(byPath['docker-compose.blue.yml']).services;
-    expect(Object.keys(blue)).toEqual(['ml-service-blue', 'ml-service-blue-2', 'nginx']);
+    expect(Object.keys(blue)).toEqual(['ml-service-blue', 'ml-service-blue-2', 'nginx', 'shadow-relay']);
     const [first, second] = [blue['ml-service-blue'], blue['ml-service-blue-2']];
     expect({ name: first.container_name, ports: first.ports, build: first.build !== undefined }).toEqual({
       name: 'ml-service-blue',
@@ -187,6 +188,36 @@ describe('renderComposeFiles', () => {
     });
     const one = parse(renderComposeFiles({ ...DEFAULT_DEPLOYMENT_SPEC, replicas: { perColor: 1, mustPass: 'all' } })[2].content).services;
     expect(Object.keys(one)).toEqual(['ml-service-green', 'nginx']);
+  });
+
+  it("runs the shadow relay as its own service from blue's image: its socket in the volume, forwarding to every replica behind `preview`, its control socket in its own /tmp, no network, no port, restarted by its policy", () => {
+    const relay = parse(byPath['docker-compose.yml']).services['shadow-relay'];
+    expect(relay).toMatchObject({
+      image: '${BLUE_IMAGE:-ml-model-service:blue}',
+      container_name: 'ml-shadow-relay',
+      command: ['node', '/app/dist/node_modules/@mlbg/deploy/src/backends/local/shadow/relay/main.js'],
+      environment: {
+        RELAY_SOCKET: '/run/mlbg/shadow-relay.sock',
+        RELAY_CONTROL_SOCKET: '/tmp/relay/control.sock',
+        RELAY_CAPTURE_DIR: '/tmp/relay',
+        RELAY_TARGET_SOCKETS: '/run/mlbg/preview/r1.sock\n/run/mlbg/preview/r2.sock',
+        RELAY_PERCENT: '100',
+        RELAY_QUEUE_SIZE: '1000',
+        RELAY_MAX_BODY_BYTES: '1048576',
+      },
+      read_only: true,
+      tmpfs: ['/tmp'],
+      volumes: ['ml-sockets:/run/mlbg'],
+      network_mode: 'none',
+      restart: 'unless-stopped',
+    });
+    expect(relay.ports).toBeUndefined();
+    expect(relay.healthcheck.test.join(' ')).toContain("socketPath:'/tmp/relay/control.sock',path:'/_relay/status'");
+    // Its image is built (or pulled) with blue's first replica.
+    expect(parse(byPath['docker-compose.blue.yml']).services['shadow-relay'].depends_on).toEqual({
+      'ml-service-blue': { condition: 'service_started' },
+    });
+    expect(parse(byPath['docker-compose.green.yml']).services['shadow-relay']).toBeUndefined();
   });
 
   it("publishes each color's port on loopback only: curl localhost:8081 works on the server, other machines go through nginx", () => {

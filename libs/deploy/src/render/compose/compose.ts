@@ -7,10 +7,13 @@ import {
   INITIAL_LIVE_COLOR,
   LIVE_LINK,
   PREVIEW_LINK,
+  RELAY_STATUS_PATH,
+  SHADOW_RELAY_SOCKET,
   colorFolder,
   colorReplicaSocket,
   liveSlotLink,
   replicaNumbers,
+  replicaSocket,
 } from '../../spec/sockets';
 import {
   COLOR_MODEL_VARIABLES,
@@ -19,6 +22,10 @@ import {
   COMPOSE_NGINX_CONF,
   COMPOSE_NGINX_LOG_DIR,
   COMPOSE_NGINX_LOG_MOUNT,
+  COMPOSE_RELAY_CONTAINER,
+  COMPOSE_RELAY_CONTROL_SOCKET,
+  COMPOSE_RELAY_DIR,
+  COMPOSE_RELAY_SERVICE,
   composeColorFile,
 } from './compose-names';
 import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
@@ -31,6 +38,8 @@ export const SOCKET_VOLUME = 'ml-sockets';
 export const ROUTER_SERVICE = 'nginx';
 /** Where the image keeps the repo's files (the Dockerfile's WORKDIR). */
 export const IMAGE_APP_DIR = '/app';
+/** The shadow relay, built with the deploy tool into the service image (the Dockerfile's deploy:build). */
+export const SHADOW_RELAY_MAIN = `${IMAGE_APP_DIR}/dist/node_modules/@mlbg/deploy/src/backends/local/shadow/relay/main.js`;
 /** A color in a container listens on every interface of its own network namespace. */
 export const CONTAINER_HOST = '0.0.0.0';
 const HEALTHCHECK = { interval: '5s', timeout: '3s', retries: 12, start_period: '10s' } as const;
@@ -102,9 +111,55 @@ function baseFile(spec: DeploymentSpec) {
         restart: 'unless-stopped',
         logging: COMPOSE_LOGGING,
       },
+      [COMPOSE_RELAY_SERVICE]: relayService(spec),
     },
     networks: { [spec.network]: { name: spec.network, driver: 'bridge' } },
     volumes: { [SOCKET_VOLUME]: {} },
+  };
+}
+
+/** The color whose image the relay runs (the relay is part of every service image). */
+const RELAY_IMAGE_COLOR: Color = INITIAL_LIVE_COLOR;
+
+/**
+ * The shadow relay (libs/deploy/src/backends/local/shadow/relay) as its own service, from the
+ * service image: it listens on `shadow-relay.sock` in the socket volume (nginx's mirror reaches it
+ * through the `shadow.sock` link that `deploy:shadow on` makes) and forwards a share of the copies
+ * to every replica behind the `preview` link (the idle color, whichever it is). Its control socket
+ * is in its own /tmp: only `docker exec` reaches it. No network: it needs none.
+ */
+function relayService(spec: DeploymentSpec) {
+  return {
+    image: colorImage(RELAY_IMAGE_COLOR),
+    container_name: COMPOSE_RELAY_CONTAINER,
+    command: ['node', SHADOW_RELAY_MAIN],
+    environment: {
+      RELAY_SOCKET: `${COMPOSE_SOCKET_DIR}/${SHADOW_RELAY_SOCKET}`,
+      RELAY_CONTROL_SOCKET: COMPOSE_RELAY_CONTROL_SOCKET,
+      RELAY_CAPTURE_DIR: COMPOSE_RELAY_DIR,
+      RELAY_TARGET_SOCKETS: replicaNumbers(spec.replicas.perColor)
+        .map((replica) => `${COMPOSE_SOCKET_DIR}/${PREVIEW_LINK}/${replicaSocket(replica)}`)
+        .join('\n'),
+      RELAY_PERCENT: String(spec.shadow.percent),
+      RELAY_QUEUE_SIZE: String(spec.shadow.queueSize),
+      // nginx lets no longer body through; the relay holds none longer either.
+      RELAY_MAX_BODY_BYTES: String(spec.limits.bodyLimitBytes),
+    },
+    logging: COMPOSE_LOGGING,
+    read_only: true,
+    tmpfs: [...COLOR_TMPFS],
+    volumes: [`${SOCKET_VOLUME}:${COMPOSE_SOCKET_DIR}`],
+    network_mode: 'none',
+    healthcheck: {
+      test: [
+        'CMD',
+        'node',
+        '-e',
+        `require('http').get({socketPath:'${COMPOSE_RELAY_CONTROL_SOCKET}',path:'${RELAY_STATUS_PATH}'},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))`,
+      ],
+      ...HEALTHCHECK,
+    },
+    restart: 'unless-stopped',
   };
 }
 
@@ -166,6 +221,10 @@ function colorFile(spec: DeploymentSpec, color: Color) {
       [ROUTER_SERVICE]: {
         depends_on: Object.fromEntries(replicas.map((replica) => [replicaService(spec, color, replica), { condition: 'service_healthy' }])),
       },
+      // The relay runs this color's image: Compose builds (or pulls) it first.
+      ...(color === RELAY_IMAGE_COLOR
+        ? { [COMPOSE_RELAY_SERVICE]: { depends_on: { [colorService(spec, color)]: { condition: 'service_started' } } } }
+        : {}),
     },
   };
 }

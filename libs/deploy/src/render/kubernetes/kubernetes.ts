@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import type { DeploymentSpec } from '../../spec/deployment-spec';
 import { internalPaths } from '../../spec/proxy-spec';
 import { INITIAL_LIVE_COLOR, RELAY_STATUS_PATH } from '../../spec/sockets';
-import { CONTAINER_HOST, IMAGE_APP_DIR } from '../compose/compose';
+import { CONTAINER_HOST, IMAGE_APP_DIR, SHADOW_RELAY_MAIN } from '../compose/compose';
 import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
 import {
   APP_NAME,
@@ -245,8 +245,7 @@ export function httpRoute(spec: DeploymentSpec): IHTTPRoute {
 
 /** The relay's labels: not the service's `app`, so neither a color's Services nor the metrics Service select it. */
 export const SHADOW_RELAY_LABELS: Labels = { app: SHADOW_RELAY_SERVICE };
-/** The relay, built with the deploy tool into the service image (the Dockerfile's deploy:build). */
-export const SHADOW_RELAY_MAIN = `${IMAGE_APP_DIR}/dist/node_modules/@mlbg/deploy/src/backends/local/shadow/relay/main.js`;
+export { SHADOW_RELAY_MAIN };
 
 /**
  * The shadow relay (`deploy:shadow on` scales it to one pod and adds the route's mirror): the local
