@@ -22,6 +22,9 @@ import { registerTrpc } from '../trpc/trpc.plugin';
 import { registerV2Routes } from '../v2/v2.routes';
 import { registerPredictionsRoute } from '../predictions/predictions.route';
 import { AppModule } from './app.module';
+import { spelledAsRouted } from './route-spelling';
+import { ApiError } from '../errors/api-error';
+import { sendApiError } from '../errors/api-exception.filter';
 
 /** Metrics label for requests that matched no route, so unknown URLs can not grow the label set. */
 const UNMATCHED_ROUTE = 'unmatched';
@@ -80,6 +83,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     reply.header('x-color', config.color);
     reply.header(REQUEST_ID_HEADER, request.id);
     done();
+  });
+  // An internal route (/metrics, /admin/...) reached through an encoded or otherwise different
+  // spelling answers like an unknown route, whatever let it through (route-spelling.ts).
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (!spelledAsRouted(request.raw.url ?? '', request.routeOptions.url)) return sendApiError(new ApiError('NOT_FOUND'), request, reply);
   });
   const readiness = app.get(ReadinessTracker);
   const retired = createRouteRetirement({ socketPath: config.socketPath });
