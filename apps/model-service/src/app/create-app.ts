@@ -105,7 +105,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     done(null, payload);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+    // A refused spelling (above) counts as the unknown path it is answered as.
+    const routed = request.routeOptions.url;
+    const route = routed !== undefined && spelledAsRouted(request.raw.url ?? '', routed) ? routed : UNMATCHED_ROUTE;
     observe(
       { route, method: request.method, url: request.url, requestId: request.id, log: request.log },
       reply.statusCode,

@@ -57,6 +57,14 @@ describe('internal routes only under their canonical path (real port)', () => {
     expect(JSON.parse(answer.body)).toEqual({ detail: API_ERRORS.NOT_FOUND.message, code: 'NOT_FOUND' });
   });
 
+  it('counts the refused spellings as unmatched requests, not as requests of the internal routes', async () => {
+    await get('/%6detrics');
+    await get('/%61dmin/predictions');
+    const metrics = (await get('/metrics')).body;
+    expect(metrics).toMatch(/http_requests_total\{route="unmatched",method="GET",status="404"\} [1-9]/);
+    expect(metrics).not.toMatch(/http_requests_total\{route="\/(metrics|admin\/predictions)",method="GET",status="404"\}/);
+  });
+
   it('still decodes the parameters of a route (only its fixed part must be spelled out)', async () => {
     const metadata = await get('/v2/models/%6dodel');
     expect(metadata.status).toBe(200);
