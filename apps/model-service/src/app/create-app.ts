@@ -84,10 +84,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
-  // An internal route (/metrics, /admin/...) reached through an encoded or otherwise different
-  // spelling answers like an unknown route, whatever let it through (route-spelling.ts).
+  // A route reached through another spelling of its path (`/%6detrics`, `//metrics`) answers like an
+  // unknown path, so an internal route can not be reached past a gateway that matches raw paths
+  // (route-spelling.ts). Returning the reply ends the request here.
   fastify.addHook('onRequest', async (request, reply) => {
-    if (!spelledAsRouted(request.raw.url ?? '', request.routeOptions.url)) return sendApiError(new ApiError('NOT_FOUND'), request, reply);
+    if (spelledAsRouted(request.raw.url ?? '', request.routeOptions.url)) return;
+    sendApiError(new ApiError('NOT_FOUND'), request, reply);
+    return reply;
   });
   const readiness = app.get(ReadinessTracker);
   const retired = createRouteRetirement({ socketPath: config.socketPath });

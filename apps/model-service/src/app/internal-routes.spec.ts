@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { API_ERRORS, PredictionsResponse } from '@mlbg/contract';
 import { sendRequest } from '../testing/http-request';
-import { buildTestApp } from '../testing/test-app';
+import { LogCapture, buildTestApp } from '../testing/test-app';
 
 /**
  * The internal routes (/admin/..., /metrics) are served only under their exact path: a gateway that
@@ -11,10 +11,11 @@ import { buildTestApp } from '../testing/test-app';
  */
 describe('internal routes only under their canonical path (real port)', () => {
   let app: NestFastifyApplication;
+  const logs = new LogCapture();
   const get = (path: string) => sendRequest((app.getHttpServer().address() as AddressInfo).port, { path }, { method: 'GET', path });
 
   beforeAll(async () => {
-    app = await buildTestApp('v1.0.0', { COLOR: 'blue', PREDICTION_LOG_SIZE: '3' });
+    app = await buildTestApp('v1.0.0', { COLOR: 'blue', PREDICTION_LOG_SIZE: '3' }, logs);
     await app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(() => app.close());
@@ -55,6 +56,8 @@ describe('internal routes only under their canonical path (real port)', () => {
     const answer = await get(path);
     expect({ path, status: answer.status }).toEqual({ path, status: 404 });
     expect(JSON.parse(answer.body)).toEqual({ detail: API_ERRORS.NOT_FOUND.message, code: 'NOT_FOUND' });
+    // Answered once, cleanly: no "reply already sent" warning, no error.
+    expect(logs.lines.filter((line) => Number(line['level']) >= 40)).toEqual([]);
   });
 
   it('counts the refused spellings as unmatched requests, not as requests of the internal routes', async () => {
