@@ -86,11 +86,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
   // A route reached through another spelling of its path (`/%6detrics`, `//metrics`) answers like an
   // unknown path, so an internal route can not be reached past a gateway that matches raw paths
-  // (route-spelling.ts). Returning the reply ends the request here.
-  fastify.addHook('onRequest', async (request, reply) => {
-    if (spelledAsRouted(request.raw.url ?? '', request.routeOptions.url)) return;
+  // (route-spelling.ts). Callback style, so the hot path makes no promise; sending without calling
+  // done() ends the request here.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (spelledAsRouted(request.raw.url ?? '', request.routeOptions.url)) return done();
     sendApiError(new ApiError('NOT_FOUND'), request, reply);
-    return reply;
   });
   const readiness = app.get(ReadinessTracker);
   const retired = createRouteRetirement({ socketPath: config.socketPath });
