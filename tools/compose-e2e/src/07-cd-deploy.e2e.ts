@@ -108,7 +108,7 @@ beforeAll(async () => {
     // Serves, but on a port nobody asks: the files' healthcheck (127.0.0.1:<PORT>/health) never passes.
     neverHealthy: await publish('never-healthy', ['CMD ["sh", "-c", "PORT=18080 exec node dist/apps/model-service/src/main.js"]']),
   };
-  recordTiming('CD: 5 images built, pushed to the local registry', Date.now() - started);
+  recordTiming('CD: 6 images built, pushed to the local registry', Date.now() - started);
 }, 10 * 60_000);
 
 afterAll(async () => {
