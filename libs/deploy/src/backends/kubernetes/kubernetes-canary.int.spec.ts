@@ -112,7 +112,12 @@ describe('deploy:canary --backend=kubernetes (fake API server, fake Prometheus f
       clearInterval(watch);
       clearInterval(gateway);
     });
-    expect({ code: run.code, error: run.json.error }).toEqual({ code: 0, error: undefined });
+    // On a failure, the CLI's progress lines (one per interval and check) say why.
+    expect({ code: run.code, error: run.json.error, stderr: run.code === 0 ? '' : run.stderr }).toEqual({
+      code: 0,
+      error: undefined,
+      stderr: '',
+    });
     expect(run.json.result).toMatchObject({ kind: 'promoted', stable: 'blue', canary: 'green', weight: 100 });
     expect(seen).toEqual([
       { live: 100, preview: 0 },
