@@ -59,6 +59,9 @@ function liveWeights(live: Color, weights: ServiceWeights): Weights {
   return { [live]: liveShare, [otherColor(live)]: 100 - liveShare } as Weights;
 }
 
+/** Patches of the route's weights refused only because its status moved (409, same generation) before giving up: client-go's retry.DefaultRetry steps. */
+const STATUS_CONFLICT_ATTEMPTS = 5;
+
 /**
  * The Kubernetes deployment as a {@link Backend}: the live route is the ml-live Service's color
  * selector plus the HTTPRoute's weights of ml-live and ml-preview (a canary moves the weights, a
@@ -158,7 +161,7 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime, options
 
   /** Sets the route's weights, refusing (and naming who) when its spec changed since this command saw it. */
   async function patchWeights(wanted: ServiceWeights): Promise<void> {
-    const route = await api.readHttpRoute(HTTP_ROUTE);
+    let route = await api.readHttpRoute(HTTP_ROUTE);
     if (!route) {
       if (wanted.preview === 0) return;
       throw new DeployError(
@@ -169,17 +172,23 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime, options
         },
       );
     }
-    if (routeSeen !== undefined && route.generation !== routeSeen) throw routeChanged(api, route, routeSeen);
-    const now = weightsOf(route);
-    if (now.live === wanted.live && now.preview === wanted.preview) return;
-    try {
-      const patched = await api.patchHttpRouteRules(HTTP_ROUTE, withWeights(route.rules, wanted), route.resourceVersion);
-      routeSeen = patched.generation;
-    } catch (error) {
-      if (!(error instanceof DeployError && error.code === 'KUBE_CONFLICT')) throw error;
-      // Changed between our read and our patch: say by whom, from what it is now.
-      const fresh = await api.readHttpRoute(HTTP_ROUTE);
-      throw fresh ? routeChanged(api, fresh, route.generation) : error;
+    for (let attempt = 1; ; attempt += 1) {
+      if (routeSeen !== undefined && route.generation !== routeSeen) throw routeChanged(api, route, routeSeen);
+      const now = weightsOf(route);
+      if (now.live === wanted.live && now.preview === wanted.preview) return;
+      try {
+        const patched = await api.patchHttpRouteRules(HTTP_ROUTE, withWeights(route.rules, wanted), route.resourceVersion);
+        routeSeen = patched.generation;
+        return;
+      } catch (error) {
+        if (!(error instanceof DeployError && error.code === 'KUBE_CONFLICT')) throw error;
+        // Changed between our read and our patch. The same generation: only its status (a gateway writes it all the
+        // time), so patch again on what it is now; a new one: someone changed the spec, say by whom.
+        const fresh = await api.readHttpRoute(HTTP_ROUTE);
+        if (fresh && fresh.generation !== route.generation) throw routeChanged(api, fresh, route.generation);
+        if (!fresh || attempt >= STATUS_CONFLICT_ATTEMPTS) throw error;
+        route = fresh;
+      }
     }
   }
 
