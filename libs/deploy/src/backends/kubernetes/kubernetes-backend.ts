@@ -22,6 +22,7 @@ import type { PrometheusClient } from './prometheus';
 import { prometheusCharts } from './prometheus-charts';
 import { prometheusMeter, prometheusServedBetween } from './prometheus-meter';
 import { waitForRollout } from './rollout';
+import { patchRouteRules, routeChanged } from './route-patch';
 
 /** A release waits this long for the idle Deployment's rollout (pods pull the image, load the model). */
 const DEFAULT_ROLLOUT_TIMEOUT_MS = 300_000;
@@ -58,9 +59,6 @@ function liveWeights(live: Color, weights: ServiceWeights): Weights {
   const liveShare = Math.round((100 * weights.live) / (weights.live + weights.preview));
   return { [live]: liveShare, [otherColor(live)]: 100 - liveShare } as Weights;
 }
-
-/** Patches of the route's weights refused only because its status moved (409, same generation) before giving up: client-go's retry.DefaultRetry steps. */
-const STATUS_CONFLICT_ATTEMPTS = 5;
 
 /**
  * The Kubernetes deployment as a {@link Backend}: the live route is the ml-live Service's color
@@ -161,7 +159,7 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime, options
 
   /** Sets the route's weights, refusing (and naming who) when its spec changed since this command saw it. */
   async function patchWeights(wanted: ServiceWeights): Promise<void> {
-    let route = await api.readHttpRoute(HTTP_ROUTE);
+    const route = await api.readHttpRoute(HTTP_ROUTE);
     if (!route) {
       if (wanted.preview === 0) return;
       throw new DeployError(
@@ -172,24 +170,12 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime, options
         },
       );
     }
-    for (let attempt = 1; ; attempt += 1) {
-      if (routeSeen !== undefined && route.generation !== routeSeen) throw routeChanged(api, route, routeSeen);
-      const now = weightsOf(route);
-      if (now.live === wanted.live && now.preview === wanted.preview) return;
-      try {
-        const patched = await api.patchHttpRouteRules(HTTP_ROUTE, withWeights(route.rules, wanted), route.resourceVersion);
-        routeSeen = patched.generation;
-        return;
-      } catch (error) {
-        if (!(error instanceof DeployError && error.code === 'KUBE_CONFLICT')) throw error;
-        // Changed between our read and our patch. The same generation: only its status (a gateway writes it all the
-        // time), so patch again on what it is now; a new one: someone changed the spec, say by whom.
-        const fresh = await api.readHttpRoute(HTTP_ROUTE);
-        if (fresh && fresh.generation !== route.generation) throw routeChanged(api, fresh, route.generation);
-        if (!fresh || attempt >= STATUS_CONFLICT_ATTEMPTS) throw error;
-        route = fresh;
-      }
-    }
+    if (routeSeen !== undefined && route.generation !== routeSeen) throw routeChanged(api, route, routeSeen);
+    const patched = await patchRouteRules(api, route, (current) => {
+      const now = weightsOf(current);
+      return now.live === wanted.live && now.preview === wanted.preview ? undefined : withWeights(current.rules, wanted);
+    });
+    if (patched) routeSeen = patched.generation;
   }
 
   const shadow = shadowControl(api, runtime);
@@ -251,23 +237,6 @@ function noPrometheus(): DeployError {
   return new DeployError('PROMETHEUS_FAILED', 'No Prometheus is configured to read what each color served.', {
     hint: 'Set kubernetes.prometheusUrl in deploy/deployment.json (or BLUEGREEN_PROMETHEUS_URL) to a Prometheus that scrapes the colors (the ServiceMonitor of deploy/kubernetes).',
   });
-}
-
-/** KUBE_CONFLICT for a route whose spec someone else changed since generation `seen`, naming them. */
-function routeChanged(api: KubeApi, route: HttpRouteView, seen: number): DeployError {
-  const change = route.lastChange;
-  const who = change
-    ? `\`${change.manager}\` (${change.operation}${change.time ? ` at ${change.time}` : ''})`
-    : 'someone (the route records no field manager)';
-  const weights = readWeights(route.rules);
-  const now = typeof weights === 'string' ? weights : `${LIVE_SERVICE} ${weights.live}, ${PREVIEW_SERVICE} ${weights.preview}`;
-  return new DeployError(
-    'KUBE_CONFLICT',
-    `HTTPRoute ${api.namespace}/${HTTP_ROUTE} was changed by ${who} since this command read it (generation ${seen}, now ${route.generation}); it was not overwritten. Its weights now: ${now}.`,
-    {
-      hint: `See the change with \`kubectl get httproute ${HTTP_ROUTE} -n ${api.namespace} -o yaml\`. If it is meant to stay, leave the route to whoever made it; else put the route back (\`kubectl apply -k deploy/kubernetes\`) and run the command again (a canary: \`deploy:canary --resume\` or \`--abort\`).`,
-    },
-  );
 }
 
 function notHere(command: 'up' | 'down', instead: string): DeployError {

@@ -220,6 +220,8 @@ describe('deploy:canary --backend=kubernetes (fake API server, fake Prometheus f
 
 describe('deploy:shadow and deploy:diff --backend=kubernetes (fake API server)', () => {
   it('shadow on scales the relay to one pod with the percent, then mirrors /predict and V2 to it; status reads it; off removes the mirror, then the pod', async () => {
+    // A gateway's status write lands between the read of the route and the mirror's patch: patched again, not refused.
+    api.before('PATCH', /\/httproutes\//, () => api.touchRouteStatus());
     const on = await cli(['shadow', 'on', '--percent=30']);
     expect({ code: on.code, error: on.json.error }).toEqual({ code: 0, error: undefined });
     expect(on.json.result).toMatchObject({ on: true, percent: 30, relay: { forwarded: 40 } });
