@@ -9,6 +9,12 @@ import { WORKSPACE_ROOT } from '../testing/stack-harness';
  * flags for itself (`--target`, which is why the option is `--backend`). This runs the real `nx`.
  */
 jest.setTimeout(120_000);
+/**
+ * As a person runs it, not as a task of the `nx run-many` that runs this spec: Nx takes a task that
+ * another process under the same root runs at that moment (the Compose suite's deploy:switch) for a
+ * loop, and refuses it.
+ */
+const NX_ENV = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', NX_INVOCATION_ROOT_PID: undefined };
 
 describe('npx nx run deploy:<command> (the real nx)', () => {
   let stateDir: string;
@@ -23,10 +29,7 @@ describe('npx nx run deploy:<command> (the real nx)', () => {
       cwd: WORKSPACE_ROOT,
       encoding: 'utf8',
       env: {
-        ...process.env,
-        NX_DAEMON: 'false',
-        NX_TUI: 'false',
-        NX_NO_CLOUD: 'true',
+        ...NX_ENV,
         BLUEGREEN_COMPOSE_COMMAND: '/bin/false',
         BLUEGREEN_STATE_DIR: stateDir,
       },
@@ -49,7 +52,7 @@ describe('npx nx run deploy:<command> (the real nx)', () => {
     const result = spawnSync('npx', ['nx', 'run', 'deploy:shadow', 'status', '--json'], {
       cwd: WORKSPACE_ROOT,
       encoding: 'utf8',
-      env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', BLUEGREEN_STATE_DIR: stateDir },
+      env: { ...NX_ENV, BLUEGREEN_STATE_DIR: stateDir },
     });
     expect(result.status).toBe(0);
     const json = result.stdout.slice(result.stdout.indexOf('\n{') + 1, result.stdout.indexOf('\n}\n') + 2);
@@ -60,7 +63,7 @@ describe('npx nx run deploy:<command> (the real nx)', () => {
     const result = spawnSync('npx', ['nx', 'run', 'deploy:canary', '--abort', '--json'], {
       cwd: WORKSPACE_ROOT,
       encoding: 'utf8',
-      env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', BLUEGREEN_STATE_DIR: stateDir },
+      env: { ...NX_ENV, BLUEGREEN_STATE_DIR: stateDir },
     });
     expect(result.status).toBe(1);
     const json = result.stdout.slice(result.stdout.indexOf('\n{') + 1, result.stdout.indexOf('\n}\n') + 2);

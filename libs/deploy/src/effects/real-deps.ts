@@ -6,7 +6,8 @@ import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { BindCheck, CommandRunner, HttpClient, ProcessControl, ProcessInfo, RuntimeDeps, TestPause, TestPausePoint } from './deps';
 
-const DEFAULT_HTTP_TIMEOUT_MS = 5_000;
+/** An HTTP call that names no timeout of its own is given up after this. */
+export const DEFAULT_HTTP_TIMEOUT_MS = 5_000;
 /** Who the history records for a command, instead of the OS user (set by the dashboard for the canary it starts). */
 export const USER_VARIABLE = 'BLUEGREEN_USER';
 const SBIN_FOLDERS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];

@@ -10,3 +10,7 @@ export type { LoadReport, Seen } from './keepalive-load';
 /** Seeded synthetic canary intervals for the judge (its simulation spec and the bench's judge case). */
 export { modelOfCard, seededRandom, simulatedColor, simulatedWindow } from './judge-traffic';
 export type { ModelCard, ModelFunction, SampleSize, Traffic } from './judge-traffic';
+/** The longest a switch on Compose may take by the tool's own deadlines (the Compose suite's limit on a switch). */
+export { composeSwitchCommands, composeSwitchDeadlineMs } from './compose-switch-deadline';
+/** The deployment spec file, validated (the Compose suite reads the workspace's). */
+export { loadDeploymentSpec } from '../spec/load';

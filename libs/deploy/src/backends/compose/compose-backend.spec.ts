@@ -6,7 +6,10 @@ import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../cli/run';
-import { DEFAULT_DEPLOYMENT_SPEC } from '../../spec/deployment-spec';
+import { DEFAULT_DEPLOYMENT_SPEC, DEPLOYMENT_SPEC_PATH } from '../../spec/deployment-spec';
+import { loadDeploymentSpec } from '../../spec/load';
+import { composeSwitchCommands } from '../../testing/compose-switch-deadline';
+import { WORKSPACE_ROOT } from '../../testing/stack-harness';
 import { answer, fakeClock, recordingRunner } from '../../testing/fakes';
 import {
   SOCKET_PROBE_SCRIPT,
@@ -445,6 +448,32 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
       ok: true,
       result: { backend: 'compose', live: 'blue', preview: 'green', healthy: true, lastSwitch: { from: 'green', to: 'blue' } },
     });
+  });
+
+  it("runs at most composeSwitchCommands engine commands for a switch and a rollback through the CLI (the Compose suite's limit on a switch is made of them)", async () => {
+    const spec = loadDeploymentSpec(join(WORKSPACE_ROOT, DEPLOYMENT_SPEC_PATH));
+    const compose = scriptedCompose({ live: 'green' });
+    const deps = { http: compose.http, run: compose.runner, clock: fakeClock(), userName: 'ci', tmpRoot: dir } as unknown as RuntimeDeps;
+    const cli = (...argv: string[]) =>
+      runCli(argv, {
+        env: { BLUEGREEN_STATE_DIR: join(dir, 'state') },
+        workspaceRoot: WORKSPACE_ROOT,
+        cwd: dir,
+        stdout: () => undefined,
+        stderr: () => undefined,
+        deps: (progress) => ({ ...deps, progress }),
+      });
+    // Finding the compose command: one check here (v2 answers); two where only docker-compose v1 does (see above).
+    const commandsOf = async (...argv: string[]) => {
+      const before = compose.runner.calls.length;
+      expect(await cli(...argv)).toBe(0);
+      return compose.runner.calls.length - before + 1;
+    };
+    expect(spec.replicas.perColor).toBeGreaterThan(1);
+    expect(await commandsOf('switch', '--target=compose')).toBe(composeSwitchCommands(spec));
+    expect(compose.live()).toBe('blue');
+    expect(await commandsOf('rollback', '--target=compose')).toBe(composeSwitchCommands(spec));
+    expect(compose.live()).toBe('green');
   });
 });
 

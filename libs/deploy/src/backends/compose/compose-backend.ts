@@ -26,7 +26,8 @@ import { composeShadow } from './compose-shadow';
 
 /** The original design's three Compose files, in its order. */
 export const COMPOSE_FILES: readonly string[] = [COMPOSE_BASE_FILE, composeColorFile('blue'), composeColorFile('green')];
-const COMMAND_TIMEOUT_MS = 30_000;
+/** Each engine command (a version check, a `compose exec`) is killed after this. */
+export const COMPOSE_COMMAND_TIMEOUT_MS = 30_000;
 
 /**
  * Runs inside a color's container (the image has node, not curl): one request to a unix socket,
@@ -61,9 +62,9 @@ export interface ComposeTarget {
  */
 export async function detectComposeCommand(run: CommandRunner, override?: string): Promise<string[]> {
   if (override && override.trim() !== '') return override.trim().split(/\s+/);
-  const v2 = await run('docker', ['compose', 'version'], { timeoutMs: COMMAND_TIMEOUT_MS });
+  const v2 = await run('docker', ['compose', 'version'], { timeoutMs: COMPOSE_COMMAND_TIMEOUT_MS });
   if (v2.code === 0) return ['docker', 'compose'];
-  const v1 = await run('docker-compose', ['version'], { timeoutMs: COMMAND_TIMEOUT_MS });
+  const v1 = await run('docker-compose', ['version'], { timeoutMs: COMPOSE_COMMAND_TIMEOUT_MS });
   if (v1.code === 0) return ['docker-compose'];
   throw new DeployError(
     'DOCKER_NOT_FOUND',
@@ -136,7 +137,7 @@ export async function readComposeRoutes(target: ComposeTarget): Promise<Routes> 
   return routesOfLinks(await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeReadLinksScript(slots)]), slots);
 }
 
-export async function compose(target: ComposeTarget, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
+export async function compose(target: ComposeTarget, args: readonly string[], timeoutMs = COMPOSE_COMMAND_TIMEOUT_MS): Promise<string> {
   const [command, fullArgs] = composeInvocation(target, args);
   const result = await target.run(command, fullArgs, { cwd: target.workspaceRoot, timeoutMs });
   if (result.code !== 0) {
