@@ -8,7 +8,7 @@ import { DEFAULT_PREFLIGHT_GATES, type DeploymentSpec } from '../spec/deployment
 /**
  * The engine commands one switch (or rollback) runs on Compose with the default preflight gates:
  * finding the compose command (at most 2: `docker compose version`, then `docker-compose version`),
- * reading the live and the preview link (2), on each replica of the target its health streak, one
+ * reading the route links (1: one exec prints every slot link and `preview`), on each replica of the target its health streak, one
  * prediction and the live color's health (the signature gate), and the flip (1). compose-backend.spec.ts
  * counts those of a switch and a rollback through the CLI.
  */
@@ -17,7 +17,7 @@ export function composeSwitchCommands(spec: DeploymentSpec, timing: SwitchTiming
     throw new Error(
       `composeSwitchCommands counts the default preflight gates (${DEFAULT_PREFLIGHT_GATES.join(', ')}), not ${spec.gates.preflight.join(', ')}`,
     );
-  return 2 + 2 + spec.replicas.perColor * (timing.healthChecks + 2) + 1;
+  return 2 + 1 + spec.replicas.perColor * (timing.healthChecks + 2) + 1;
 }
 
 /**

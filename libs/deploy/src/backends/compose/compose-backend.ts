@@ -185,7 +185,7 @@ export async function requestSocket(target: ComposeTarget, color: Color, call: H
   const out = await compose(
     target,
     ['exec', '-T', container, 'node', '-e', SOCKET_PROBE_SCRIPT, socket, call.method, call.path, ...body, ...headers],
-    call.timeoutMs ?? COMMAND_TIMEOUT_MS,
+    call.timeoutMs ?? COMPOSE_COMMAND_TIMEOUT_MS,
   );
   try {
     const parsed = JSON.parse(out.trim().split('\n').pop() ?? '') as { status: number; headers: Record<string, string>; body: string };
