@@ -9,7 +9,8 @@ set -euo pipefail
 url=${1:?usage: $0 <gateway url, e.g. http://127.0.0.1:18080> <host, e.g. ml.example.com>}
 host=${2:?usage: $0 <gateway url> <host, e.g. ml.example.com>}
 
-status() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Host: $host" "$url$1" || true; }
+# --path-as-is: curl sends /x/../metrics as written instead of resolving it first.
+status() { curl -s --path-as-is -o /dev/null -w '%{http_code}' --max-time 10 -H "Host: $host" "$url$1" || true; }
 
 # A gateway (or a port-forward to it) that was just set up may take a moment to answer.
 for _ in $(seq 60); do
@@ -27,7 +28,13 @@ for path in /health /preview/health; do
     failed=1
   fi
 done
-for path in /admin/predictions /metrics /preview/admin/predictions /preview/metrics; do
+# The encoded and non-canonical forms too: a gateway that matches the raw path passes them to the
+# public Service, and the color refuses them itself (apps/model-service/src/app/route-spelling.ts).
+internal=(/admin/predictions /metrics /preview/admin/predictions /preview/metrics
+  /%61dmin/predictions /%6detrics /%6Detrics /admin/%70redictions /admin%2Fpredictions
+  /preview/%61dmin/predictions /preview/%6detrics /%70review/admin/predictions
+  //admin/predictions //metrics /preview//metrics /x/../admin/predictions /x/../metrics)
+for path in "${internal[@]}"; do
   code=$(status "$path")
   if [[ $code != 200 ]]; then
     echo "internal $path: $code"

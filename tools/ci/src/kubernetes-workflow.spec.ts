@@ -143,14 +143,21 @@ describe('tools/ci/kubernetes/load.js, the in-cluster load', () => {
 });
 
 describe('tools/ci/kubernetes/internal-routes.sh, what the gateway exposes', () => {
-  /** A stand-in for the gateway: 200 for the public paths, and for the internal ones when `open`. */
-  async function gateway(open: boolean) {
+  /** The internal routes as written; a gateway that matches raw paths blocks only these. */
+  const CANONICAL_INTERNAL = /^(\/preview)?\/(admin|metrics)(\/|$)/;
+  /**
+   * A stand-in for the gateway: 200 for the public paths. `open`: the internal routes answer 200 too
+   * (the manifests of 545c9de); `raw`: only their canonical forms are blocked and every other form
+   * answers 200 (a gateway matching raw paths in front of a color that decodes them).
+   */
+  async function gateway(exposed: 'none' | 'open' | 'raw') {
     const seen: { path: string; host: string }[] = [];
     const server = createServer((request, response) => {
       const path = request.url ?? '';
       seen.push({ path, host: request.headers.host ?? '' });
-      const internal = /^(\/preview)?\/(admin|metrics)(\/|$)/.test(path);
-      response.writeHead(request.headers.host !== 'ml.example.com' ? 404 : internal && !open ? 503 : 200).end();
+      const publicPath = path === '/health' || path === '/preview/health';
+      const reachable = publicPath || exposed === 'open' || (exposed === 'raw' && !CANONICAL_INTERNAL.test(path));
+      response.writeHead(request.headers.host !== 'ml.example.com' ? 404 : reachable ? 200 : 503).end();
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -164,7 +171,7 @@ describe('tools/ci/kubernetes/internal-routes.sh, what the gateway exposes', () 
     });
 
   it('passes when /admin, /metrics and their /preview/ forms answer anything but 200, and the public routes 200', async () => {
-    const { server, seen, url } = await gateway(false);
+    const { server, seen, url } = await gateway('none');
     try {
       const result = await check(url);
       expect(result).toMatchObject({ code: 0, stderr: '' });
@@ -176,6 +183,10 @@ describe('tools/ci/kubernetes/internal-routes.sh, what the gateway exposes', () 
           '/metrics',
           '/preview/admin/predictions',
           '/preview/metrics',
+          '/%61dmin/predictions',
+          '/%6detrics',
+          '/preview/%61dmin/predictions',
+          '/x/../metrics',
         ]),
       );
       expect(new Set(seen.map((request) => request.host))).toEqual(new Set(['ml.example.com']));
@@ -185,12 +196,25 @@ describe('tools/ci/kubernetes/internal-routes.sh, what the gateway exposes', () 
   });
 
   it('fails, naming each path, when the internal routes answer 200 (as the manifests of 545c9de did)', async () => {
-    const { server, url } = await gateway(true);
+    const { server, url } = await gateway('open');
     try {
       const result = await check(url);
       expect(result.code).toBe(1);
       for (const path of ['/admin/predictions', '/metrics', '/preview/admin/predictions', '/preview/metrics'])
         expect(result.stderr).toContain(`FAILED: ${path} answered 200`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('fails when only the encoded or non-canonical forms answer 200', async () => {
+    const { server, url } = await gateway('raw');
+    try {
+      const result = await check(url);
+      expect(result.code).toBe(1);
+      for (const path of ['/%61dmin/predictions', '/%6detrics', '/preview/%6detrics', '//metrics', '/x/../admin/predictions'])
+        expect(result.stderr).toContain(`FAILED: ${path} answered 200`);
+      expect(result.stderr).not.toContain('FAILED: /metrics ');
     } finally {
       server.close();
     }

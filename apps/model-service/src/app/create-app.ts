@@ -22,6 +22,9 @@ import { registerTrpc } from '../trpc/trpc.plugin';
 import { registerV2Routes } from '../v2/v2.routes';
 import { registerPredictionsRoute } from '../predictions/predictions.route';
 import { AppModule } from './app.module';
+import { spelledAsRouted } from './route-spelling';
+import { ApiError } from '../errors/api-error';
+import { sendApiError } from '../errors/api-exception.filter';
 
 /** Metrics label for requests that matched no route, so unknown URLs can not grow the label set. */
 const UNMATCHED_ROUTE = 'unmatched';
@@ -81,6 +84,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
+  // A route reached through another spelling of its path (`/%6detrics`, `//metrics`) answers like an
+  // unknown path, so an internal route can not be reached past a gateway that matches raw paths
+  // (route-spelling.ts). Callback style, so the hot path makes no promise; sending without calling
+  // done() ends the request here.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (spelledAsRouted(request.raw.url ?? '', request.routeOptions.url)) return done();
+    sendApiError(new ApiError('NOT_FOUND'), request, reply);
+  });
   const readiness = app.get(ReadinessTracker);
   const retired = createRouteRetirement({ socketPath: config.socketPath });
   // While draining, close each connection after its answer so keep-alive clients move on and the
@@ -97,7 +108,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     done(null, payload);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+    // A refused spelling (above) counts as the unknown path it is answered as.
+    const routed = request.routeOptions.url;
+    const route = routed !== undefined && spelledAsRouted(request.raw.url ?? '', routed) ? routed : UNMATCHED_ROUTE;
     observe(
       { route, method: request.method, url: request.url, requestId: request.id, log: request.log },
       reply.statusCode,

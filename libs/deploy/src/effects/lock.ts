@@ -151,7 +151,7 @@ function stillTheHolder(info: LockInfo): boolean {
 }
 
 /** This process's PID namespace (`pid:[4026531836]`), or undefined where /proc does not say. */
-function pidNamespace(): string | undefined {
+export function pidNamespace(): string | undefined {
   try {
     return readlinkSync('/proc/self/ns/pid');
   } catch {

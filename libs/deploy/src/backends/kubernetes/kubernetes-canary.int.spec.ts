@@ -192,7 +192,7 @@ describe('deploy:canary --backend=kubernetes (fake API server, fake Prometheus f
     await until('the first step', () => api.routeWeights()?.preview === 50);
     child.kill('SIGKILL');
     await once(child, 'exit');
-    expect(api.leases.get('ml-deploy-lock')?.body['spec']?.holderIdentity).toMatch(/^canary by .* \(pid \d+\)$/);
+    expect(api.leases.get('ml-deploy-lock')?.body['spec']?.holderIdentity).toMatch(/^canary by .* \(pid \d+, pid:\[\d+\]\)$/);
     const resumed = await cli(['canary', '--resume']);
     expect({ code: resumed.code, error: resumed.json.error }).toEqual({ code: 0, error: undefined });
     expect(resumed.json.result).toMatchObject({ kind: 'promoted', canary: 'green' });

@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Clock } from '../../effects/deps';
 import { DeployError } from '../../errors';
 import { LOCK_LEASE } from '../../render/kubernetes/kubernetes-names';
@@ -75,6 +78,13 @@ function steppedClock(start = Date.parse('2026-12-07T12:00:00Z')) {
 
 const ago = (clock: Clock, seconds: number) => new Date(clock.now() - seconds * 1000);
 const holder = { command: 'switch --color=green', user: 'alice' };
+
+/** The pid of a process that has exited: no process has it (until the kernel hands it out again). */
+function deadPid(): number {
+  const exited = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(exited.stdout);
+}
+const ownPidNamespace = readlinkSync('/proc/self/ns/pid');
 
 describe('the Lease lock', () => {
   it("keeps a live holder's Lease whose clock runs 2 minutes behind (its renewTime always looks expired): LOCKED, not taken", async () => {
@@ -159,5 +169,46 @@ describe('the Lease lock', () => {
       .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'LOCKED', message: expect.stringContaining('ECONNREFUSED') });
     expect(server.selectors['ml-preview']).toBe('green');
+  });
+
+  describe('a holder on this host whose pid is gone', () => {
+    /** A Lease its holder renews before each read: alive, wherever its pid is. */
+    function heldAndRenewed(server: LeaseServer, clock: Clock, identity: string) {
+      const renewed = (): LeaseSpec => ({ holder: identity, durationSeconds: 30, acquireTime: ago(clock, 60), renewTime: ago(clock, 1) });
+      server.put(renewed());
+      server.beforeRead = () => void server.put(renewed());
+    }
+
+    it('is taken over at once when it ran in this PID namespace (a killed command, then --resume)', async () => {
+      const server = new LeaseServer();
+      const { clock } = steppedClock();
+      server.put({
+        holder: `switch by carol on ${hostname()} (pid ${deadPid()}, ${ownPidNamespace})`,
+        durationSeconds: 30,
+        acquireTime: ago(clock, 5),
+        renewTime: ago(clock, 5),
+      });
+      const started = clock.now();
+      const ran = await leaseLock(server.api(), clock, () => undefined).hold(holder, async () => server.lease?.holder);
+      expect(ran).toBe(`switch --color=green by alice on ${hostname()} (pid ${process.pid}, ${ownPidNamespace})`);
+      expect(clock.now()).toBe(started);
+    });
+
+    it.each([
+      ['another PID namespace (a CLI in a --network host container: same hostname, its own pids)', 'pid:[1]'],
+      ['no named PID namespace (the identity before namespaces were recorded, which such a container CLI also wrote)', undefined],
+    ])('is kept while it renews when it ran in %s: LOCKED, not taken', async (_, namespace) => {
+      const server = new LeaseServer();
+      const { clock } = steppedClock();
+      const identity = `release by bob on ${hostname()} (pid ${deadPid()}${namespace ? `, ${namespace}` : ''})`;
+      heldAndRenewed(server, clock, identity);
+      const ran: string[] = [];
+      const error = await leaseLock(server.api(), clock, () => undefined)
+        .hold({ ...holder, waitMs: 5_000 }, async () => void ran.push('action'))
+        .catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'LOCKED', message: expect.stringContaining(identity) });
+      expect(ran).toEqual([]);
+      expect(server.lease?.holder).toBe(identity);
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../../effects/deps';
-import type { Lock, LockHolder } from '../../effects/lock';
+import { type Lock, type LockHolder, pidNamespace } from '../../effects/lock';
 import { DeployError } from '../../errors';
 import { LOCK_LEASE } from '../../render/kubernetes/kubernetes-names';
 import type { KubeApi, LeaseView } from './kube-api';
@@ -62,7 +62,7 @@ export function leaseLock(
     },
 
     async hold<T>(holder: LockHolder, action: () => Promise<T>): Promise<T> {
-      const identity = `${holder.command} by ${holder.user} on ${hostname()} (pid ${process.pid})`;
+      const identity = `${holder.command} by ${holder.user} on ${processSpace()}`;
       let lease = await acquire(api, clock, progress, identity, holder.waitMs ?? 0);
       const state = { identity, renewedAt: clock.now(), lost: undefined as string | undefined, lastError: undefined as string | undefined };
       held = state;
@@ -135,14 +135,28 @@ export function writesUnderLease(api: KubeApi, lock: LeaseLock): KubeApi {
 }
 
 /**
- * A holder on this machine whose process is gone (a killed command: `--resume` right after it) is
- * taken over at once, as the local lock does; a holder elsewhere only when its Lease expired.
+ * Where this process's pid means something: `host (pid 123, pid:[4026531836])`. A CLI in a
+ * `--network host` container has the host's name but a PID namespace (and pids) of its own.
+ */
+function processSpace(): string {
+  const namespace = pidNamespace();
+  return `${hostname()} (pid ${process.pid}${namespace ? `, ${namespace}` : ''})`;
+}
+
+/**
+ * A holder in this process space (host and PID namespace) whose process is gone (a killed command:
+ * `--resume` right after it) is taken over at once, as the local lock does; any other holder only
+ * when its Lease expired. A holder that named no PID namespace may run in another one, where its
+ * pid means another process: it waits for expiry too.
  */
 function heldByDeadProcessHere(holder: string): boolean {
-  const match = / on (\S+) \(pid (\d+)\)$/.exec(holder);
-  if (!match || match[1] !== hostname() || Number(match[2]) === process.pid) return false;
+  const match = / on (\S+) \(pid (\d+), (pid:\[\d+\])\)$/.exec(holder);
+  const namespace = pidNamespace();
+  if (!match || match[1] !== hostname() || namespace === undefined || match[3] !== namespace) return false;
+  const pid = Number(match[2]);
+  if (pid === process.pid) return false;
   try {
-    process.kill(Number(match[2]), 0);
+    process.kill(pid, 0);
     return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';

@@ -249,43 +249,34 @@ function canaryRollout(spec: DeploymentSpec): IRollout {
  * (smoke requests, then the preview pods' success rate and p99 from Prometheus; and the judge's Job,
  * the preview against the active Service on the same requests), and the metrics Service and a
  * ServiceMonitor by revision (the per-color alerts of the Deployments do not apply: a Rollout has
- * revisions, not colors). Also `deploy/kubernetes/argo-rollouts-canary/`, the canary variant. Pure.
+ * revisions, not colors). Also `deploy/kubernetes/argo-rollouts-canary/`, the canary variant
+ * (`canaryRollout`, and the HTTPRoute whose weights the plugin moves instead of the analysis). Pure.
  */
 export function renderArgoRolloutsFiles(spec: DeploymentSpec): GeneratedFile[] {
-  const at = (file: string) => `${ARGO_ROLLOUTS_DIR}/${file}`;
-  const files = [
-    yamlFile(at('namespace.yaml'), namespace(spec)),
-    yamlFile(at('rollout.yaml'), rollout(spec)),
-    // Argo Rollouts adds the revision's rollouts-pod-template-hash to these selectors.
-    yamlFile(at('service-live.yaml'), service(spec, LIVE_SERVICE, { app: APP_NAME })),
-    yamlFile(at('service-preview.yaml'), service(spec, PREVIEW_SERVICE, { app: APP_NAME })),
-    yamlFile(at('analysis-template.yaml'), analysisTemplate(spec)),
-    yamlFile(at('judge-template.yaml'), judgeTemplate(spec), specConfigMap(spec)),
-    yamlFile(at('service-metrics.yaml'), metricsService(spec)),
-    yamlFile(at('servicemonitor.yaml'), serviceMonitor(spec, ['rollouts-pod-template-hash'])),
+  return [
+    ...rolloutFolder(spec, ARGO_ROLLOUTS_DIR, rollout(spec), { name: 'analysis-template.yaml', content: analysisTemplate(spec) }),
+    ...rolloutFolder(spec, ARGO_ROLLOUTS_CANARY_DIR, canaryRollout(spec), { name: 'httproute.yaml', content: httpRoute(spec) }),
   ];
-  const kustomization = {
-    apiVersion: 'kustomize.config.k8s.io/v1beta1',
-    kind: 'Kustomization',
-    namespace: spec.kubernetes.namespace,
-    resources: files.map((file) => file.path.slice(ARGO_ROLLOUTS_DIR.length + 1)),
-  };
-  return [yamlFile(at('kustomization.yaml'), kustomization), ...files, ...renderArgoCanaryFiles(spec)];
 }
 
 /**
- * `deploy/kubernetes/argo-rollouts-canary/`: the canary variant (`canaryRollout`) with the same
- * Services, the HTTPRoute whose weights the plugin moves, the judge and its spec, the metrics.
+ * One Rollout's folder, blue-green or canary: its kustomization, the namespace, the Rollout, the
+ * live and preview Services, the one file its strategy adds, the judge and its spec, the metrics.
  */
-function renderArgoCanaryFiles(spec: DeploymentSpec): GeneratedFile[] {
-  const at = (file: string) => `${ARGO_ROLLOUTS_CANARY_DIR}/${file}`;
+function rolloutFolder(
+  spec: DeploymentSpec,
+  dir: string,
+  rolloutObject: IRollout,
+  strategyFile: { readonly name: string; readonly content: object },
+): GeneratedFile[] {
+  const at = (file: string) => `${dir}/${file}`;
   const files = [
     yamlFile(at('namespace.yaml'), namespace(spec)),
-    yamlFile(at('rollout.yaml'), canaryRollout(spec)),
+    yamlFile(at('rollout.yaml'), rolloutObject),
     // Argo Rollouts adds each revision's rollouts-pod-template-hash to these selectors.
     yamlFile(at('service-live.yaml'), service(spec, LIVE_SERVICE, { app: APP_NAME })),
     yamlFile(at('service-preview.yaml'), service(spec, PREVIEW_SERVICE, { app: APP_NAME })),
-    yamlFile(at('httproute.yaml'), httpRoute(spec)),
+    yamlFile(at(strategyFile.name), strategyFile.content),
     yamlFile(at('judge-template.yaml'), judgeTemplate(spec), specConfigMap(spec)),
     yamlFile(at('service-metrics.yaml'), metricsService(spec)),
     yamlFile(at('servicemonitor.yaml'), serviceMonitor(spec, ['rollouts-pod-template-hash'])),
@@ -294,7 +285,7 @@ function renderArgoCanaryFiles(spec: DeploymentSpec): GeneratedFile[] {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
     namespace: spec.kubernetes.namespace,
-    resources: files.map((file) => file.path.slice(ARGO_ROLLOUTS_CANARY_DIR.length + 1)),
+    resources: files.map((file) => file.path.slice(dir.length + 1)),
   };
   return [yamlFile(at('kustomization.yaml'), kustomization), ...files];
 }

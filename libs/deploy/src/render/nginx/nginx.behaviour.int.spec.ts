@@ -364,6 +364,37 @@ describeWithBinary(NGINX, 'nginx')('real nginx in front of two colors of replica
     expect(ErrorBody.parse(answer.json)).toMatchObject({ code: 'INTERNAL_ROUTE', detail: expect.stringContaining('own port') });
   });
 
+  // nginx decodes and normalises the URI before it matches a location, so no other spelling of an
+  // internal route reaches a color (the color refuses them too: route-spelling.ts in the model service).
+  it.each([
+    '/%6detrics',
+    '/%6Detrics',
+    '/metric%73',
+    '//metrics',
+    '/./metrics',
+    '/x/../metrics',
+    '/x/%2e%2e/metrics',
+    '/%61dmin/predictions',
+    '/admin%2Fpredictions',
+    '/admin%2fpredictions',
+    '//admin/predictions',
+    '/admin//predictions',
+    '/x/../admin/predictions',
+    '/preview/%6detrics',
+    '/preview/%61dmin/predictions',
+    '/%70review/admin/predictions',
+    '/preview//metrics',
+    '/preview/x/../metrics',
+  ])('keeps %s, another spelling of an internal route, off the public routes with the same JSON 404', async (path) => {
+    const answer = await call(path);
+    expect({ path, status: answer.status, code: answer.json.code, reachedColor: answer.json.color }).toEqual({
+      path,
+      status: 404,
+      code: 'INTERNAL_ROUTE',
+      reachedColor: undefined,
+    });
+  });
+
   it('with a rate limit in the spec, answers a client over it with a JSON 429 (and without one, never)', async () => {
     const limitedPort = await freePort();
     await startNginx(
