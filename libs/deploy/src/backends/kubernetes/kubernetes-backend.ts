@@ -22,6 +22,7 @@ import type { PrometheusClient } from './prometheus';
 import { prometheusCharts } from './prometheus-charts';
 import { prometheusMeter, prometheusServedBetween } from './prometheus-meter';
 import { waitForRollout } from './rollout';
+import { patchRouteRules, routeChanged } from './route-patch';
 
 /** A release waits this long for the idle Deployment's rollout (pods pull the image, load the model). */
 const DEFAULT_ROLLOUT_TIMEOUT_MS = 300_000;
@@ -170,17 +171,11 @@ export function kubernetesBackend(api: KubeApi, runtime: BackendRuntime, options
       );
     }
     if (routeSeen !== undefined && route.generation !== routeSeen) throw routeChanged(api, route, routeSeen);
-    const now = weightsOf(route);
-    if (now.live === wanted.live && now.preview === wanted.preview) return;
-    try {
-      const patched = await api.patchHttpRouteRules(HTTP_ROUTE, withWeights(route.rules, wanted), route.resourceVersion);
-      routeSeen = patched.generation;
-    } catch (error) {
-      if (!(error instanceof DeployError && error.code === 'KUBE_CONFLICT')) throw error;
-      // Changed between our read and our patch: say by whom, from what it is now.
-      const fresh = await api.readHttpRoute(HTTP_ROUTE);
-      throw fresh ? routeChanged(api, fresh, route.generation) : error;
-    }
+    const patched = await patchRouteRules(api, route, (current) => {
+      const now = weightsOf(current);
+      return now.live === wanted.live && now.preview === wanted.preview ? undefined : withWeights(current.rules, wanted);
+    });
+    if (patched) routeSeen = patched.generation;
   }
 
   const shadow = shadowControl(api, runtime);
@@ -242,23 +237,6 @@ function noPrometheus(): DeployError {
   return new DeployError('PROMETHEUS_FAILED', 'No Prometheus is configured to read what each color served.', {
     hint: 'Set kubernetes.prometheusUrl in deploy/deployment.json (or BLUEGREEN_PROMETHEUS_URL) to a Prometheus that scrapes the colors (the ServiceMonitor of deploy/kubernetes).',
   });
-}
-
-/** KUBE_CONFLICT for a route whose spec someone else changed since generation `seen`, naming them. */
-function routeChanged(api: KubeApi, route: HttpRouteView, seen: number): DeployError {
-  const change = route.lastChange;
-  const who = change
-    ? `\`${change.manager}\` (${change.operation}${change.time ? ` at ${change.time}` : ''})`
-    : 'someone (the route records no field manager)';
-  const weights = readWeights(route.rules);
-  const now = typeof weights === 'string' ? weights : `${LIVE_SERVICE} ${weights.live}, ${PREVIEW_SERVICE} ${weights.preview}`;
-  return new DeployError(
-    'KUBE_CONFLICT',
-    `HTTPRoute ${api.namespace}/${HTTP_ROUTE} was changed by ${who} since this command read it (generation ${seen}, now ${route.generation}); it was not overwritten. Its weights now: ${now}.`,
-    {
-      hint: `See the change with \`kubectl get httproute ${HTTP_ROUTE} -n ${api.namespace} -o yaml\`. If it is meant to stay, leave the route to whoever made it; else put the route back (\`kubectl apply -k deploy/kubernetes\`) and run the command again (a canary: \`deploy:canary --resume\` or \`--abort\`).`,
-    },
-  );
 }
 
 function notHere(command: 'up' | 'down', instead: string): DeployError {

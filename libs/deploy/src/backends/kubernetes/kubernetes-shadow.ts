@@ -6,6 +6,7 @@ import { RELAY_STATUS_PATH, type RelayStatus } from '../local/shadow/relay/relay
 import { mirrorIsOn, withMirror } from './http-route';
 import type { DeploymentView, KubeApi } from './kube-api';
 import { waitForRollout } from './rollout';
+import { patchRouteRules } from './route-patch';
 
 /** The relay's pod pulls no new image (it is the service's), so it is ready within this long. */
 const RELAY_ROLLOUT_TIMEOUT_MS = 120_000;
@@ -45,8 +46,7 @@ export function shadowControl(api: KubeApi, runtime: BackendRuntime): ShadowCont
       throw new DeployError('SHADOW_FAILED', `There is no HTTPRoute ${api.namespace}/${HTTP_ROUTE} to mirror live requests from.`, {
         hint: 'Install the Gateway API CRDs and a Gateway implementation, then `kubectl apply -k deploy/kubernetes` (docs/kubernetes.md).',
       });
-    if (mirrorIsOn(route.rules) === on) return;
-    await api.patchHttpRouteRules(HTTP_ROUTE, withMirror(route.rules, on), route.resourceVersion);
+    await patchRouteRules(api, route, (current) => (mirrorIsOn(current.rules) === on ? undefined : withMirror(current.rules, on)));
   }
 
   async function waitForRelay(): Promise<void> {

@@ -29,8 +29,6 @@ const PROBE_CONCURRENCY = 4;
 
 /** How much longer than its interval an interval with probes or replays may run to reach every check's minimum sample. */
 const PROBE_EXTENSION = 3;
-/** Bodies replayed to both colors per tick while the answers are short. */
-const REPLAY_BATCH = 4;
 /** How often an extended interval reads the colors' records to see whether the answers are still short. */
 const RECORDS_READ_MS = 1_000;
 
@@ -71,7 +69,8 @@ export function intervalWatcher(
  * /admin/predictions), probes and replays when the spec says so and the data is short; then the judge.
  *
  * An interval short of any check's minimum sample runs on (with probes or replays, up to
- * PROBE_EXTENSION times its length) until every check has it. Whether to go on is decided from the
+ * PROBE_EXTENSION times its length) until every check has it; replays ask for all the pairs still
+ * missing at once, so a slow machine gets them too (later, not fewer). Whether to go on is decided from the
  * sample sizes alone, never from a test's result, and the judge looks once, at the end: so the
  * extension does not raise the false-alarm rate.
  */
@@ -132,9 +131,12 @@ async function watchInterval(
         minRequests: analysis.minRequests,
       });
     }
-    // Past the deadline with too few answers to judge: the same bodies to both colors, paired by request id.
+    // Past the deadline with too few answers to judge: the same bodies to both colors, paired by request id. All the
+    // pairs still missing are asked for at once (replayPairs keeps a few in flight), so the count comes from the
+    // minimum, not from how many ticks a loaded machine fits in before the extension ends.
     if (clock.now() >= deadline && replayBodies.length > 0 && limits.outputs && outputsShort()) {
-      const batch = Array.from({ length: REPLAY_BATCH }, (_, i) => replayBodies[(replayed.length + i) % replayBodies.length] ?? '{}');
+      const missing = limits.outputs.paired.minPairs - replayed.length;
+      const batch = Array.from({ length: missing }, (_, i) => replayBodies[(replayed.length + i) % replayBodies.length] ?? '{}');
       const { pairs } = await replayPairs(context.backend.colors, step.stable, step.canary, batch).catch(() => ({ pairs: [] }));
       replayed.push(...pairs);
     }

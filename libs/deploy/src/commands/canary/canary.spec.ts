@@ -1,14 +1,15 @@
-import type { Color } from '@mlbg/contract';
+import { type Color, PREDICTIONS_ADMIN_PATH } from '@mlbg/contract';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../../backends/backend';
 import { stackLayout } from '../../backends/local/layout';
 import { gatesNamed } from '../../gates';
+import type { ColorAccess } from '../../gates/gate';
 import { readHistory } from '../../history/history';
 import { type Routes, routesWithLive } from '../../routing/routes';
 import { CanarySpec } from '../../spec/canary-spec';
-import { DEFAULT_PREFLIGHT_GATES } from '../../spec/deployment-spec';
+import { DEFAULT_PREDICTION_DIFF, DEFAULT_PREFLIGHT_GATES } from '../../spec/deployment-spec';
 import { localMeter, localServedBetween } from '../../backends/local/canary-meter';
 import type { Clock } from '../../effects/deps';
 import { answer, fakeBackend, fakeClock } from '../../testing/fakes';
@@ -141,6 +142,29 @@ describe('canaryCommand (a fake deployment: no processes, no nginx)', () => {
     if (result.kind === 'noop') throw new Error('unexpected noop');
     expect(result.intervals.map((interval) => interval.verdict)).toEqual(['inconclusive', 'inconclusive', 'inconclusive']);
     expect(backend.routeLog.map((routes) => routes.live.green)).toEqual([25, 0]);
+  });
+
+  it('replays every pair an interval without records is short of, however slowly the colors answer: each answer takes 300 ms of the clock, the first interval still has its minimum of pairs and passes', async () => {
+    const backend = fakeCanaryBackend({ perRead: 1_000 });
+    const request: NonNullable<ColorAccess['request']> = async (color, call) => {
+      // No records (a backend or color that keeps none): the answers can only be judged on replayed pairs.
+      if (call.path.startsWith(PREDICTIONS_ADMIN_PATH))
+        return answer(200, { color, version: COLORS[color].version, capacity: 1_000, recorded: 0, records: [] });
+      await backend.clock.sleep(300);
+      const rows = (JSON.parse(call.body ?? '{}') as { features: number[][] }).features;
+      return answer(200, { predictions: rows.map((row) => 2 * (row[0] ?? 0)), model_version: COLORS[color].version });
+    };
+    const result = await canaryCommand(
+      context({ ...backend, colors: { ...backend.colors, request } }),
+      { kind: 'start', color: 'green', keep: false },
+      { ...settings({ analysis: { outputs: { enabled: true } } }), replay: ['{"features": [[1]]}', '{"features": [[2]]}'] },
+      noSignals,
+    );
+    if (result.kind === 'noop') throw new Error('unexpected noop');
+    expect(result.intervals.map((interval) => [interval.weight, interval.verdict, interval.replayed])).toEqual([
+      [25, 'pass', DEFAULT_PREDICTION_DIFF.minPairs],
+    ]);
+    expect(result).toMatchObject({ kind: 'promoted', weight: 100 });
   });
 
   it('rolls back after failureLimit failed intervals in a row, with the numbers, when the canary answers 5xx', async () => {
