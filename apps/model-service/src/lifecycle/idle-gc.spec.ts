@@ -1,4 +1,4 @@
-import { createIdleGcCheck, startIdleGc, YOUNG_SHRINK_TRIES, type IdleGcProbes } from './idle-gc';
+import { createIdleGcCheck, realIdleGcProbes, startIdleGc, YOUNG_SHRINK_TRIES, type IdleGcProbes } from './idle-gc';
 
 const MB = 1024 * 1024;
 
@@ -184,5 +184,23 @@ describe('idle GC', () => {
     for (let i = 0; i < 40 && !collected; i++) await new Promise((resolve) => setTimeout(resolve, 25));
     stop();
     expect(collected).toBe(true);
+  });
+
+  it('gives back the pages a burst of short-lived objects left (V8 14 keeps them pooled after a plain full GC)', () => {
+    const probes = realIdleGcProbes();
+    probes.collect();
+    const before = probes.rss();
+    // Many small objects, a few thousand arrays alive at a time: V8 grows and then empties regular pages.
+    let alive: { i: number }[][] = [];
+    for (let batch = 0; batch < 150; batch++) {
+      alive.push(Array.from({ length: 20_000 }, (_, i) => ({ i })));
+      if (alive.length > 20) alive.shift();
+    }
+    alive = [];
+    const grown = probes.rss() - before;
+    expect(grown).toBeGreaterThan(50 * MB);
+    probes.collect();
+    // A plain full GC left RSS where it was (the emptied pages stay pooled); this one gives most back.
+    expect(probes.rss() - before).toBeLessThan(grown / 2);
   });
 });

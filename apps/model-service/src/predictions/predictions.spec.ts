@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PredictionsResponse, SHADOW_HEADER } from '@mlbg/contract';
 import { buildTestApp, expectedPrediction, readModelCard } from '../testing/test-app';
+import { ClassificationAnswer, classifierFormat } from '../model/classification-answer';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
@@ -134,6 +135,27 @@ describe('prediction records (real app, real onnxruntime)', () => {
 });
 
 describe('PredictionLog', () => {
+  it("records a classifier's answer without making its probability rows, which it makes only when read", () => {
+    const log = new PredictionLog(2);
+    const answer = new ClassificationAnswer(new Float32Array([0.25, 0.75, 0.5, 0.5]), ['b', 'a'], 2, classifierFormat(['a', 'b'], 'v'));
+    const madeRows = jest.spyOn(ClassificationAnswer.prototype, 'probabilities', 'get');
+    try {
+      log.record({ requestId: 'c', shadow: false, startedAt: performance.now(), route: 'predict' }, new Float32Array(8), 2, answer);
+      expect(madeRows).not.toHaveBeenCalled();
+      expect(log.since()[0]).toMatchObject({
+        outputs: [
+          [0.25, 0.75],
+          [0.5, 0.5],
+        ],
+        labels: ['b', 'a'],
+        truncated: false,
+      });
+      expect(madeRows).toHaveBeenCalled();
+    } finally {
+      madeRows.mockRestore();
+    }
+  });
+
   it('keeps at most MAX_RECORDED_ROWS rows of a large batch and says so', () => {
     const log = new PredictionLog(2);
     const rows = MAX_RECORDED_ROWS + 5;
