@@ -47,7 +47,7 @@ describe('DeploymentSpec', () => {
         namespace: 'ml-bluegreen',
         image: 'ml-model-service:local',
         replicas: 2,
-        resources: { requests: { cpu: '250m', memory: '200Mi' }, limits: { cpu: '1', memory: '320Mi' } },
+        resources: { requests: { cpu: '250m', memory: '200Mi' }, limits: { cpu: '1', memory: '512Mi' } },
         host: 'ml.example.com',
         gateway: 'ml-gateway',
         ingressClassName: 'nginx',

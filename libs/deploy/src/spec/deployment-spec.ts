@@ -63,12 +63,14 @@ export const DEFAULT_KUBERNETES_NAMESPACE = 'ml-bluegreen';
 export const DEFAULT_KUBERNETES_IMAGE = 'ml-model-service:local';
 export const DEFAULT_KUBERNETES_REPLICAS = 2;
 /**
- * From the bench (docs/performance.md, "Memory"): a live color holds 155-200 MB after heavy load and peaked
- * at 220-260 MB under 10,000-row batches at 32 connections; one color keeps about one core busy.
+ * From the bench (docs/performance.md, "Memory"), Node 26: a live color settles at 140-160 MB after heavy
+ * load and peaked at 345-425 MB under 10,000-row batches at 32 connections (V8 14's young generation grows
+ * to 64 MB), so the limit leaves room above that peak instead of OOM-killing a busy pod; one color keeps
+ * about one core busy.
  */
 export const DEFAULT_KUBERNETES_RESOURCES = {
   requests: { cpu: '250m', memory: '200Mi' },
-  limits: { cpu: '1', memory: '320Mi' },
+  limits: { cpu: '1', memory: '512Mi' },
 } as const;
 export const DEFAULT_KUBERNETES_HOST = 'ml.example.com';
 export const DEFAULT_KUBERNETES_GATEWAY = 'ml-gateway';

@@ -190,7 +190,7 @@ describe('the Kubernetes manifests', () => {
       expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
         SHUTDOWN_TIMEOUT_MS + Number(container.lifecycle.preStop.exec.command[1]) * 1000,
       );
-      expect(container.resources).toEqual({ requests: { cpu: '250m', memory: '200Mi' }, limits: { cpu: '1', memory: '320Mi' } });
+      expect(container.resources).toEqual({ requests: { cpu: '250m', memory: '200Mi' }, limits: { cpu: '1', memory: '512Mi' } });
     }
   });
 
