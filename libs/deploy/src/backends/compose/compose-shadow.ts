@@ -12,7 +12,8 @@ import {
 import { COMPOSE_SOCKET_DIR, SHADOW_RELAY_SOCKET, SHADOW_SOCKET } from '../../spec/sockets';
 import type { BackendRuntime, CaptureRequest, CaptureResult, ShadowControl, ShadowRequest, ShadowStatus } from '../backend';
 import { RelayStatus } from '@mlbg/contract';
-import { RELAY_CAPTURE_PATH, RELAY_CONFIG_PATH, RELAY_STATUS_PATH } from '../local/shadow/relay/relay';
+import { runCapture } from '../local/shadow/capture-run';
+import { RELAY_CONFIG_PATH, RELAY_STATUS_PATH } from '../local/shadow/relay/relay';
 import { type ComposeTarget, SOCKET_PROBE_SCRIPT, compose } from './compose-backend';
 
 /** The relay container answers within seconds of a (re)start; `up -d` of it when it is missing takes a few more. */
@@ -128,40 +129,24 @@ export function composeShadow(target: ComposeTarget, runtime: BackendRuntime): S
     const inRelay = `${COMPOSE_RELAY_DIR}/${name}`;
     if (shadowWasOff) await on({ percent: 0, queueSize: request.queueSize });
     try {
-      let current = await relayCall({ method: 'POST', path: RELAY_CAPTURE_PATH, body: JSON.stringify({ name, n: request.n }) });
-      const started = runtime.clock.now();
-      let reported = started;
-      let timedOut = false;
-      for (;;) {
-        if (current.lastError?.startsWith('capture:'))
-          throw new DeployError('SHADOW_FAILED', `The relay could not write ${inRelay} in its container (${current.lastError}).`, {
-            hint: `See \`docker logs ${COMPOSE_RELAY_CONTAINER}\`; its /tmp is a tmpfs of the container's memory.`,
-          });
-        const progress = current.capture;
-        if (!progress || !progress.active) {
-          const text = await compose(target, ['exec', '-T', COMPOSE_RELAY_SERVICE, 'cat', inRelay]);
-          try {
-            writeFileSync(request.file, text);
-          } catch (error) {
-            throw new DeployError('SHADOW_FAILED', `Could not write ${request.file} (${(error as Error).message}).`, {
-              hint: 'Give --out a file in a folder that exists and that you can write.',
-            });
-          }
-          return { file: request.file, n: request.n, captured: progress?.captured ?? 0, timedOut, shadowWasOff };
-        }
-        const now = runtime.clock.now();
-        if (!timedOut && now - started >= request.timeoutMs) {
-          timedOut = true;
-          current = await relayCall({ method: 'POST', path: RELAY_CAPTURE_PATH, body: JSON.stringify({ n: 0 }) });
-          continue;
-        }
-        if (now - reported >= CAPTURE_PROGRESS_MS) {
-          runtime.progress(`captured ${progress.captured} of ${request.n} live bodies`);
-          reported = now;
-        }
-        await runtime.clock.sleep(CAPTURE_POLL_MS);
-        current = await relayCall({ method: 'GET', path: RELAY_STATUS_PATH });
-      }
+      const { captured, timedOut } = await runCapture(
+        {
+          call: relayCall,
+          clock: runtime.clock,
+          progress: runtime.progress,
+          pollMs: CAPTURE_POLL_MS,
+          stoppingPollMs: CAPTURE_POLL_MS,
+          progressMs: CAPTURE_PROGRESS_MS,
+          writeFailed: (lastError) =>
+            new DeployError('SHADOW_FAILED', `The relay could not write ${inRelay} in its container (${lastError}).`, {
+              hint: `See \`docker logs ${COMPOSE_RELAY_CONTAINER}\`; its /tmp is a tmpfs of the container's memory.`,
+            }),
+          copyOut: async (file) => writeFileSync(file, await compose(target, ['exec', '-T', COMPOSE_RELAY_SERVICE, 'cat', inRelay])),
+        },
+        request,
+        name,
+      );
+      return { file: request.file, n: request.n, captured, timedOut, shadowWasOff };
     } finally {
       await compose(target, ['exec', '-T', COMPOSE_RELAY_SERVICE, 'rm', '-f', inRelay]).catch(() => undefined);
       if (shadowWasOff) await off();

@@ -3,7 +3,8 @@ import { copyFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'nod
 import { join } from 'node:path';
 import type { ProcessInfo, RuntimeDeps } from '../../../effects/deps';
 import { DeployError } from '../../../errors';
-import { DEFAULT_RELAY_MAX_BODY_BYTES, RELAY_CAPTURE_PATH, RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus } from './relay/relay';
+import { DEFAULT_RELAY_MAX_BODY_BYTES, RELAY_CONFIG_PATH, RELAY_STATUS_PATH, type RelayStatus } from './relay/relay';
+import { runCapture } from './capture-run';
 import { PREVIEW_LINK, SHADOW_RELAY_SOCKET, SHADOW_SOCKET, replicaNumbers, replicaSocket } from '../../../spec/sockets';
 import type { CaptureRequest, CaptureResult, ShadowRequest, ShadowStatus, StoppedProcess } from '../../backend';
 import { SHADOW_RELAY, STACK_ENV_MARKER, type StackLayout } from '../layout';
@@ -275,40 +276,24 @@ export async function captureBodies(deps: RuntimeDeps, layout: StackLayout, requ
   const relayFile = join(shadowPaths(layout).captureDir, name);
   if (shadowWasOff) await shadowOn(deps, layout, { percent: 0, queueSize: request.queueSize });
   try {
-    let status = await relayCall(deps, layout, { method: 'POST', path: RELAY_CAPTURE_PATH, body: JSON.stringify({ name, n: request.n }) });
-    const started = deps.clock.now();
-    let reported = started;
-    let timedOut = false;
-    for (;;) {
-      const capture = status.capture;
-      if (status.lastError?.startsWith('capture:'))
-        throw new DeployError('SHADOW_FAILED', `The relay could not write ${relayFile} (${status.lastError}).`, {
-          hint: `Check that ${shadowPaths(layout).captureDir} is a folder of yours with room left.`,
-        });
-      // Not active: every body is written and the file is closed.
-      if (!capture || !capture.active) {
-        try {
-          copyFileSync(relayFile, request.file);
-        } catch (error) {
-          throw new DeployError('SHADOW_FAILED', `Could not write ${request.file} (${(error as Error).message}).`, {
-            hint: 'Give --out a file in a folder that exists and that you can write.',
-          });
-        }
-        return { file: request.file, n: request.n, captured: capture?.captured ?? 0, timedOut, shadowWasOff };
-      }
-      const now = deps.clock.now();
-      if (!timedOut && now - started >= request.timeoutMs) {
-        timedOut = true;
-        status = await relayCall(deps, layout, { method: 'POST', path: RELAY_CAPTURE_PATH, body: JSON.stringify({ n: 0 }) });
-        continue;
-      }
-      if (now - reported >= CAPTURE_PROGRESS_MS) {
-        deps.progress(`captured ${capture.captured} of ${request.n} live bodies`);
-        reported = now;
-      }
-      await deps.clock.sleep(timedOut ? POLL_MS : CAPTURE_POLL_MS);
-      status = await relayCall(deps, layout, { method: 'GET', path: RELAY_STATUS_PATH });
-    }
+    const { captured, timedOut } = await runCapture(
+      {
+        call: (call) => relayCall(deps, layout, call),
+        clock: deps.clock,
+        progress: deps.progress,
+        pollMs: CAPTURE_POLL_MS,
+        stoppingPollMs: POLL_MS,
+        progressMs: CAPTURE_PROGRESS_MS,
+        writeFailed: (lastError) =>
+          new DeployError('SHADOW_FAILED', `The relay could not write ${relayFile} (${lastError}).`, {
+            hint: `Check that ${shadowPaths(layout).captureDir} is a folder of yours with room left.`,
+          }),
+        copyOut: async (file) => copyFileSync(relayFile, file),
+      },
+      request,
+      name,
+    );
+    return { file: request.file, n: request.n, captured, timedOut, shadowWasOff };
   } finally {
     rmSync(relayFile, { force: true });
     if (shadowWasOff) await shadowOff(deps, layout);
