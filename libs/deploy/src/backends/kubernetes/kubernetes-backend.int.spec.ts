@@ -185,13 +185,15 @@ describe('--backend=kubernetes against a fake API server', () => {
 
   it('renewals refused mid-switch (fake API server): another client took the Lease; the switch stops before its next change', async () => {
     api.before('PATCH', /\/services\/ml-live$/, async () => {
-      // Mallory takes the Lease now (this command's renewals get 409), and this answer comes after its next renewal.
+      // Mallory takes the Lease now (this command's renewals get 409), and this answer comes after its next renewal was
+      // refused (the holder renews every third of the Lease's duration: the wait is bounded by the lock's own schedule).
       const taken = lease();
       api.leases.set('ml-deploy-lock', {
         resourceVersion: api.next(),
         body: { metadata: { name: 'ml-deploy-lock' }, spec: { ...taken, holderIdentity: 'switch by mallory on laptop (pid 5)' } },
       });
-      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      const renewalRefused = () => api.writes().some((write) => /^PUT .*\/leases\/ml-deploy-lock 409$/.test(write));
+      while (!renewalRefused()) await new Promise((resolve) => setTimeout(resolve, 100));
     });
     const switched = await cli(['switch', '--color=green']);
     expect(switched.code).toBe(1);
