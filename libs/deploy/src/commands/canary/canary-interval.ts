@@ -50,8 +50,8 @@ export interface WatchedRun {
 export type IntervalWatcher = (weight: number) => Promise<Watched>;
 
 /**
- * The watcher of a run's intervals, one after the other, on one meter: each window begins where
- * the last one ended, so no request is counted twice or lost.
+ * The watcher of a run's intervals, one after the other, on one meter: each window begins once its
+ * weight has taken effect, so it measures that weight alone, and no request is counted twice.
  */
 export function intervalWatcher(
   context: CommandContext,
