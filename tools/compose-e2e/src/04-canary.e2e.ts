@@ -269,6 +269,8 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
           env: { BLUEGREEN_SPEC: spec },
         },
       );
+      let settled = false;
+      void running.then(() => (settled = true));
       try {
         expect(await untilGreenTakesTraffic(60_000)).toBe(10);
         await dockerOk(['pause', 'ml-service-green', 'ml-service-green-2']);
@@ -293,6 +295,9 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
         expect(await greenSlots()).toBe(0);
       } finally {
         await docker(['unpause', 'ml-service-green', 'ml-service-green-2']);
+        // When the pause itself failed, the canary of a healthy green would go on to promote it: stop it.
+        if (!settled) await cli('canary', '--abort');
+        await running;
         const report = await load.stop();
         load = undefined;
         recordTiming(
