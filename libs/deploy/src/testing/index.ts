@@ -14,3 +14,5 @@ export type { ModelCard, ModelFunction, SampleSize, Traffic } from './judge-traf
 export { composeSwitchCommands, composeSwitchDeadlineMs } from './compose-switch-deadline';
 /** The deployment spec file, validated (the Compose suite reads the workspace's). */
 export { loadDeploymentSpec } from '../spec/load';
+/** One real local stack on free loopback ports (the Compose suite compares its diff report with Compose's). */
+export { StackHarness } from './stack-harness';
