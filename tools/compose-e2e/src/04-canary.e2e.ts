@@ -2,7 +2,8 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deployCli, docker, dockerOk, exec, WORKSPACE_ROOT } from './support/exec';
-import { ask, serving } from './support/http';
+import { startComposeDashboard } from './support/dashboard';
+import { ask, serving, waitUntil } from './support/http';
 import { answeredBetween, startLoad } from './support/load';
 import { recordTiming } from './support/timings';
 
@@ -160,12 +161,28 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
   };
 
   it(
-    'given a canary of green at 50 % under load, when `deploy:canary --abort` runs, then everything is back on blue in one move and no client request fails',
+    'given a canary of green at 50 % under load, shown by the dashboard, when `deploy:canary --abort` runs, then everything is back on blue in one move and no client request fails',
     async () => {
       const started = Date.now();
+      const dashboard = await startComposeDashboard(stateDir);
       load = startLoad(80, 32);
       const running = cli('canary', '--color=green', '--steps=50,100', '--interval=60s', '--json');
       expect(await untilGreenTakesTraffic(60_000)).toBe(10);
+      // The dashboard's page shows the running canary as it does a local one (its /api/state, the contract's snapshot).
+      try {
+        await waitUntil('the dashboard shows the canary at 50%', 30_000, async () => {
+          const state = await dashboard.state();
+          return state.stack.status?.canary?.weight === 50 || JSON.stringify(state.stack.status?.canary ?? state.stack.error);
+        });
+        const { backend, stack } = await dashboard.state();
+        expect({ backend, error: stack.error, canary: stack.status?.canary }).toMatchObject({
+          backend: 'compose',
+          error: null,
+          canary: { state: 'running', stable: 'blue', canary: 'green', weight: 50, steps: [50, 100], step: 1 },
+        });
+      } finally {
+        await dashboard.stop();
+      }
       const abort = await cli('canary', '--abort', '--json');
       const run = await running;
       const report = await load.stop();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DiffReport } from '@mlbg/contract';
 import { StackHarness } from '@mlbg/deploy/testing';
+import { startComposeDashboard } from './support/dashboard';
 import { deployCli, dockerOk, exec } from './support/exec';
 import { healthVerdictMs } from './support/engine';
 import { PREDICT_BODY, ask, waitUntil } from './support/http';
@@ -94,6 +95,17 @@ describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / ca
         const now = (await relay()).relay;
         return (now && now.received - before >= 500 && now.forwarded + now.failed >= now.received) || JSON.stringify(now);
       });
+      // The dashboard's page shows shadow on with the relay's counters, as it does locally (its /api/state, the contract's snapshot).
+      const dashboard = await startComposeDashboard(stateDir);
+      try {
+        await waitUntil('the dashboard shows the relay forwarding', 30_000, async () => {
+          const shadow = (await dashboard.state()).stack.status?.shadow;
+          return (shadow?.relay?.forwarded ?? 0) >= 500 || JSON.stringify(shadow);
+        });
+        expect((await dashboard.state()).stack.status?.shadow).toMatchObject({ on: true, percent: 100, relay: { failed: 0 } });
+      } finally {
+        await dashboard.stop();
+      }
       const diff = await cli<{ report: DiffReport }>('diff');
       composeReport = diff.out.result.report;
       recordTiming('shadow on, 500 requests, diff', Date.now() - started, `${diff.out.result.report.pairs} pairs`);
