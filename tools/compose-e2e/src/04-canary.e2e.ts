@@ -274,61 +274,6 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
   );
 
   it(
-    'given a canary of green whose containers hang (docker pause), then it is rolled back by itself, exits 1, and the history has the numbers',
-    async () => {
-      const spec = specWith({ failureLimit: 1, maxInconclusive: 1 });
-      const started = Date.now();
-      load = startLoad(80, 32);
-      const running = deployCli(
-        ['canary', '--color=green', '--steps=50,100', '--interval=3s', '--json', '--backend=compose', `--state-dir=${stateDir}`],
-        {
-          timeoutMs: CANARY_TIMEOUT_MS,
-          env: { BLUEGREEN_SPEC: spec },
-        },
-      );
-      let settled = false;
-      void running.then(() => (settled = true));
-      try {
-        expect(await untilGreenTakesTraffic(60_000)).toBe(10);
-        await dockerOk(['pause', 'ml-service-green', 'ml-service-green-2']);
-        const run = await running;
-        const out = JSON.parse(run.stdout) as CanaryOutput;
-        console.log(
-          `hang: ${out.result.reason}\n${run.stderr
-            .split('\n')
-            .filter((line) => /^(analysis at| {2})/.test(line))
-            .join('\n')}`,
-        );
-        expect({ status: run.status, kind: out.result.kind, error: out.error?.code }).toEqual({
-          status: 1,
-          kind: 'rolled-back',
-          error: 'CANARY_FAILED',
-        });
-        expect(history().at(-1)).toMatchObject({
-          command: 'canary',
-          outcome: 'rolled-back',
-          intervals: [expect.objectContaining({ weight: 50, canary: expect.objectContaining({ requests: expect.any(Number) }) })],
-        });
-        expect(await greenSlots()).toBe(0);
-      } finally {
-        await docker(['unpause', 'ml-service-green', 'ml-service-green-2']);
-        // When the pause itself failed, the canary of a healthy green would go on to promote it: stop it.
-        if (!settled) await cli('canary', '--abort');
-        await running;
-        const report = await load.stop();
-        load = undefined;
-        recordTiming(
-          'canary of a hung color rolled back',
-          Date.now() - started,
-          `${report.failed} of ${report.requests} client requests failed`,
-        );
-      }
-      expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
-    },
-    2 * CANARY_TIMEOUT_MS,
-  );
-
-  it(
     'given green released with a model whose slope is negated, when a canary runs, then the judge fails it on the answers alone, it is rolled back with the verdict, and no client request fails',
     async () => {
       // The fixtures are not in the image (.dockerignore): one more layer with the fixture on top of the built one.
@@ -407,4 +352,68 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
     const env = await dockerOk(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', 'ml-service-blue-2']);
     expect(env.split('\n')).toContain('PREDICTION_LOG_SIZE=1000');
   });
+
+  it(
+    'given a canary of green (the negated model, --expect-output-change: only the hang counts) whose containers hang (docker pause), then it is rolled back by itself, exits 1, and the history has the numbers',
+    async () => {
+      const spec = specWith({ failureLimit: 1, maxInconclusive: 1 });
+      const started = Date.now();
+      load = startLoad(80, 32);
+      const running = deployCli(
+        [
+          'canary',
+          '--color=green',
+          '--steps=50,100',
+          '--interval=3s',
+          '--expect-output-change',
+          '--json',
+          '--backend=compose',
+          `--state-dir=${stateDir}`,
+        ],
+        {
+          timeoutMs: CANARY_TIMEOUT_MS,
+          env: { BLUEGREEN_SPEC: spec },
+        },
+      );
+      let settled = false;
+      void running.then(() => (settled = true));
+      try {
+        expect(await untilGreenTakesTraffic(60_000)).toBe(10);
+        await dockerOk(['pause', 'ml-service-green', 'ml-service-green-2']);
+        const run = await running;
+        const out = JSON.parse(run.stdout) as CanaryOutput;
+        console.log(
+          `hang: ${out.result.reason}\n${run.stderr
+            .split('\n')
+            .filter((line) => /^(analysis at| {2})/.test(line))
+            .join('\n')}`,
+        );
+        expect({ status: run.status, kind: out.result.kind, error: out.error?.code }).toEqual({
+          status: 1,
+          kind: 'rolled-back',
+          error: 'CANARY_FAILED',
+        });
+        expect(history().at(-1)).toMatchObject({
+          command: 'canary',
+          outcome: 'rolled-back',
+          intervals: [expect.objectContaining({ weight: 50, canary: expect.objectContaining({ requests: expect.any(Number) }) })],
+        });
+        expect(await greenSlots()).toBe(0);
+      } finally {
+        await docker(['unpause', 'ml-service-green', 'ml-service-green-2']);
+        // When the pause itself failed, the canary of a healthy green would go on to promote it: stop it.
+        if (!settled) await cli('canary', '--abort');
+        await running;
+        const report = await load.stop();
+        load = undefined;
+        recordTiming(
+          'canary of a hung color rolled back',
+          Date.now() - started,
+          `${report.failed} of ${report.requests} client requests failed`,
+        );
+      }
+      expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
+    },
+    2 * CANARY_TIMEOUT_MS,
+  );
 });
