@@ -11,7 +11,11 @@ interface ComposeService {
   container_name: string;
   /** None on a color's replicas after the first (reached through their sockets only). */
   ports?: ({ published: number; target: number } | string)[];
-  networks: Record<string, unknown>;
+  /** None on the shadow relay, which has `network_mode: none`. */
+  networks?: Record<string, unknown>;
+  network_mode?: string;
+  read_only?: boolean;
+  restart?: string;
   volumes: string[];
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
@@ -38,6 +42,7 @@ describeWithBinary(DOCKER_COMPOSE, 'docker-compose')('real docker-compose config
       'ml-service-green',
       'ml-service-green-2',
       'nginx',
+      'shadow-relay',
     ]);
     expect(services['ml-service-blue'].container_name).toBe('ml-service-blue');
     expect(services['ml-service-green'].container_name).toBe('ml-service-green');
@@ -51,7 +56,11 @@ describeWithBinary(DOCKER_COMPOSE, 'docker-compose')('real docker-compose config
     expect(ports('ml-service-green')).toEqual(['127.0.0.1:8082:8082']);
     expect([ports('ml-service-blue-2'), ports('ml-service-green-2')]).toEqual([[], []]);
     expect(ports('nginx')).toEqual(['80:80']);
-    for (const service of Object.values(services)) expect(Object.keys(service.networks)).toEqual(['ml-network']);
+    const { 'shadow-relay': relay, ...networked } = services;
+    for (const service of Object.values(networked)) expect(Object.keys(service.networks ?? {})).toEqual(['ml-network']);
+    // The shadow relay reaches the colors through the socket volume only: no network, no port, nothing writable but /tmp.
+    expect(relay).toMatchObject({ container_name: 'ml-shadow-relay', network_mode: 'none', read_only: true, restart: 'unless-stopped' });
+    expect([relay?.ports, relay?.networks]).toEqual([undefined, undefined]);
   });
 
   it('health-checks every replica of both colors and starts nginx only once all are healthy', () => {
