@@ -11,6 +11,21 @@ import { readLink } from '../nginx/route-links';
 import { readPlan, readSupervisorStatus } from '../supervisor/supervisor-files';
 import { DEPLOYMENT_SPEC_PATH } from '../../../spec/deployment-spec';
 
+/** Whether every thread of `pid` is in the stopped state (`T` in /proc/<pid>/task/<tid>/stat). */
+function allThreadsStopped(pid: number): boolean {
+  const tasks = join('/proc', String(pid), 'task');
+  return readdirSync(tasks).every((tid) => {
+    let stat: string;
+    try {
+      stat = readFileSync(join(tasks, tid, 'stat'), 'utf8');
+    } catch {
+      return true; // the thread ended between the listing and the read: it runs no more
+    }
+    // The state follows the command name in parentheses, which may itself hold spaces or parentheses.
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+  });
+}
+
 /**
  * Faults of the local stack beyond a crash, with real processes under load (32 keep-alive
  * clients POSTing /predict through the real nginx, every answer counted): the deploy CLI killed
@@ -368,6 +383,14 @@ describeWithBinary(NGINX, 'nginx')('a hung live color (real nginx, real services
     const load = keepAliveLoad({ port: stack.ports.router, clients: CLIENTS, path: '/predict', body: PREDICT, timeoutMs: 60_000 });
     while (load.count() < 200) await sleep(50);
     process.kill(hung, 'SIGSTOP');
+    // kill() only queues the stop: each of the color's threads stops when the kernel next runs it, which
+    // on a loaded machine is some milliseconds later (a request sent 1 ms after kill() got its 200). The
+    // hang starts when /proc shows every thread stopped.
+    const stopDeadline = Date.now() + 5_000;
+    while (!allThreadsStopped(hung)) {
+      if (Date.now() > stopDeadline) throw new Error(`pid ${hung} was not stopped within 5 s of SIGSTOP`);
+      await sleep(1);
+    }
     const stoppedAt = Date.now() - load.started;
     await waitFor(
       'the hung color is replaced',
