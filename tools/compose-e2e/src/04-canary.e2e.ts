@@ -1,7 +1,16 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deployCli, docker, dockerOk, exec, WORKSPACE_ROOT } from './support/exec';
+import {
+  composeCanaryDeadlineMs,
+  composeDashboardShowsWithinMs,
+  composeReleaseDeadlineMs,
+  intervalsToPass,
+  intervalsToRollBack,
+  loadDeploymentSpec,
+} from '@mlbg/deploy/testing';
+import { COMMAND_TIMEOUT_MS, deployCli, docker, dockerOk, exec, killProcess, WORKSPACE_ROOT } from './support/exec';
+import { healthVerdictMs } from './support/engine';
 import { startComposeDashboard } from './support/dashboard';
 import { ask, serving, waitUntil } from './support/http';
 import { answeredBetween, startLoad } from './support/load';
@@ -17,10 +26,34 @@ const LABEL = 'org.mlbg.compose-e2e.test';
 /** The judge's negated-slope fixture (tools/models): v1.0.0's signature, every answer's sign flipped. */
 const NEGATED = 'models/fixtures/negated-slope/model.onnx';
 const NEGATED_IMAGE = 'ml-model-service:e2e-negated-slope';
-/** A release recreates two replicas one by one, each healthy before the next: 20-40 s here. */
-const RELEASE_TIMEOUT_MS = 180_000;
-/** Preflight, warm-up, three 3 s intervals with a few `docker exec` reads each, the promotion: under a minute here. */
-const CANARY_TIMEOUT_MS = 180_000;
+const SPEC = loadDeploymentSpec(join(WORKSPACE_ROOT, 'deploy/deployment.json'));
+/** The committed spec with these `canary.analysis` settings (what `specWith` below writes for BLUEGREEN_SPEC). */
+type Analysis = Partial<typeof SPEC.canary.analysis>;
+const specOf = (analysis: Analysis) => ({ ...SPEC, canary: { ...SPEC.canary, analysis: { ...SPEC.canary.analysis, ...analysis } } });
+/** A release recreates two replicas one by one, each healthy before the next (20-40 s here): its limit is the tool's own deadlines. */
+const RELEASE_TIMEOUT_MS = composeReleaseDeadlineMs(SPEC);
+/**
+ * A test's limit on a canary (about a minute here): the tool's own deadlines for the intervals the
+ * outcome it expects may take (composeCanaryDeadlineMs), never a time that happened to hold. A
+ * canary killed half way leaves the routes split, and the next test's release refused. The limit
+ * is hours, made of engine commands that each took their whole timeout: a hang meets CI's own limit first.
+ */
+const canaryLimit = (steps: number[], intervalMs: number, outcome: 'promoted' | 'rolled-back', analysis: Analysis = {}) => {
+  const spec = specOf(analysis);
+  const intervals = outcome === 'promoted' ? intervalsToPass(spec, steps) : intervalsToRollBack(spec);
+  return composeCanaryDeadlineMs(spec, { steps, intervalMs, intervals });
+};
+const GOOD = { steps: [5, 25, 50, 100], intervalMs: 3_000 };
+const GOOD_LIMIT_MS = canaryLimit(GOOD.steps, GOOD.intervalMs, 'promoted');
+/** Aborted in its first interval (60 s): one interval. */
+const ABORTED_LIMIT_MS = composeCanaryDeadlineMs(SPEC, { steps: [50, 100], intervalMs: 60_000, intervals: 1 });
+/** Until a canary's first step has moved: its preflight, warm-up and moves, no interval. */
+const FIRST_MOVE_LIMIT_MS = composeCanaryDeadlineMs(SPEC, { steps: [50, 100], intervalMs: 0, intervals: 0 });
+const CRASH_LOOP = { failureLimit: 1 };
+const CRASH_LOOP_LIMIT_MS = canaryLimit([50, 100], 3_000, 'rolled-back', CRASH_LOOP);
+const NEGATED_LIMIT_MS = canaryLimit([25, 100], 3_000, 'rolled-back');
+const HANG = { failureLimit: 1, maxInconclusive: 1 };
+const HANG_LIMIT_MS = canaryLimit([50, 100], 3_000, 'rolled-back', HANG);
 const ENV_FILE = join(WORKSPACE_ROOT, '.env');
 
 interface Interval {
@@ -60,12 +93,10 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  const cli = (...args: string[]) =>
-    deployCli([...args, '--backend=compose', `--state-dir=${stateDir}`], {
-      timeoutMs: args[0] === 'release' ? RELEASE_TIMEOUT_MS : CANARY_TIMEOUT_MS,
-    });
+  const cli = (args: string[], timeoutMs: number, env: Record<string, string> = {}) =>
+    deployCli([...args, '--backend=compose', `--state-dir=${stateDir}`], { timeoutMs, env });
   const release = async (...args: string[]) => {
-    const result = await cli('release', ...args);
+    const result = await cli(['release', ...args], RELEASE_TIMEOUT_MS);
     expect({ args, status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ args, status: 0, stderr: '' });
   };
   const history = () =>
@@ -80,12 +111,16 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       await release('--model=models/v1.1.0/model.onnx', '--color=blue');
       const started = Date.now();
       load = startLoad(80, 32);
-      const run = await cli('canary', '--color=blue', '--steps=5,25,50,100', '--interval=3s', '--json');
+      const run = await cli(
+        ['canary', '--color=blue', `--steps=${GOOD.steps.join()}`, `--interval=${GOOD.intervalMs}ms`, '--json'],
+        GOOD_LIMIT_MS,
+      );
       const report = await load.stop();
       load = undefined;
       const out = JSON.parse(run.stdout) as CanaryOutput;
       const analyses = run.stderr.split('\n').filter((line) => /^(analysis at| {2})/.test(line));
-      console.log(`good canary:\n${analyses.join('\n')}`);
+      const took = out.result.intervals.map((interval) => `${interval.weight}% ${(interval.durationMs / 1000).toFixed(1)} s`).join(', ');
+      console.log(`good canary in ${((Date.now() - started) / 1000).toFixed(0)} s (intervals: ${took}):\n${analyses.join('\n')}`);
       recordTiming('canary 5/25/50/100 promoted under load', Date.now() - started, `${report.requests} requests, ${report.failed} failed`);
       expect({ status: run.status, kind: out.result.kind, error: out.error?.message }).toEqual({
         status: 0,
@@ -139,7 +174,7 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       expect(await dockerOk(['exec', 'ml-nginx', 'sh', '-c', 'cd /run/mlbg && readlink live-slot-* | sort -u'])).toBe('blue');
       expect(history().at(-1)).toMatchObject({ command: 'canary', outcome: 'promoted' });
     },
-    RELEASE_TIMEOUT_MS + CANARY_TIMEOUT_MS,
+    RELEASE_TIMEOUT_MS + GOOD_LIMIT_MS,
   );
 
   /** How many of the 20 live slot links point at green now. */
@@ -152,7 +187,7 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
     return greenSlots();
   };
   /** The committed spec with these `canary.analysis` settings, as a file for BLUEGREEN_SPEC. */
-  const specWith = (analysis: Record<string, number>) => {
+  const specWith = (analysis: Analysis) => {
     const spec = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'deploy/deployment.json'), 'utf8')) as { canary: { analysis: object } };
     spec.canary.analysis = { ...spec.canary.analysis, ...analysis };
     const file = join(stateDir, 'deployment.json');
@@ -166,28 +201,31 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       const started = Date.now();
       const dashboard = await startComposeDashboard(stateDir);
       load = startLoad(80, 32);
-      const running = cli('canary', '--color=green', '--steps=50,100', '--interval=60s', '--json');
-      expect(await untilGreenTakesTraffic(60_000)).toBe(10);
+      const running = cli(['canary', '--color=green', '--steps=50,100', '--interval=60s', '--json'], ABORTED_LIMIT_MS);
+      expect(await untilGreenTakesTraffic(FIRST_MOVE_LIMIT_MS)).toBe(10);
       // The dashboard's page shows the running canary as it does a local one (its /api/state, the contract's snapshot).
-      try {
-        await waitUntil('the dashboard shows the canary at 50%', 30_000, async () => {
-          const state = await dashboard.state();
-          return state.stack.status?.canary?.weight === 50 || JSON.stringify(state.stack.status?.canary ?? state.stack.error);
-        });
-        const { backend, stack } = await dashboard.state();
-        expect({ backend, error: stack.error, canary: stack.status?.canary }).toMatchObject({
-          backend: 'compose',
-          error: null,
-          canary: { state: 'running', stable: 'blue', canary: 'green', weight: 50, steps: [50, 100], step: 1 },
-        });
-      } finally {
-        await dashboard.stop();
-      }
-      const abort = await cli('canary', '--abort', '--json');
+      // Asserted after the abort: a canary left running would promote green under the next test.
+      const shown = await waitUntil('the dashboard shows the canary at 50%', composeDashboardShowsWithinMs(), async () => {
+        const state = await dashboard.state();
+        return state.stack.status?.canary?.weight === 50 || JSON.stringify(state.stack.status?.canary ?? state.stack.error);
+      })
+        .then(async () => {
+          const { backend, stack } = await dashboard.state();
+          return { backend, error: stack.error, canary: stack.status?.canary };
+        })
+        .catch((error: Error) => ({ error: error.message }))
+        .finally(() => dashboard.stop());
+      // --abort waits for the running canary to move back: the same limit.
+      const abort = await cli(['canary', '--abort', '--json'], ABORTED_LIMIT_MS);
       const run = await running;
       const report = await load.stop();
       load = undefined;
       recordTiming('canary at 50% aborted under load', Date.now() - started, `${report.requests} requests, ${report.failed} failed`);
+      expect(shown).toMatchObject({
+        backend: 'compose',
+        error: null,
+        canary: { state: 'running', stable: 'blue', canary: 'green', weight: 50, steps: [50, 100], step: 1 },
+      });
       expect({ abort: abort.status, stderr: abort.status === 0 ? '' : abort.stderr }).toEqual({ abort: 0, stderr: '' });
       const out = JSON.parse(run.stdout) as CanaryOutput;
       expect({ status: run.status, kind: out.result.kind, error: out.error?.code }).toEqual({
@@ -206,29 +244,29 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       expect(report.failures).toEqual([]);
       expect(report.byStatus).toEqual({ '200': report.requests });
     },
-    CANARY_TIMEOUT_MS,
+    ABORTED_LIMIT_MS,
   );
 
   it(
     'given a canary of green whose containers are killed again and again (a crash loop), then it is rolled back by itself, exits 1, and the history has the numbers',
     async () => {
-      const spec = specWith({ failureLimit: 1 });
+      const spec = specWith(CRASH_LOOP);
       const started = Date.now();
       load = startLoad(80, 32);
-      const running = deployCli(
-        ['canary', '--color=green', '--steps=50,100', '--interval=3s', '--json', '--backend=compose', `--state-dir=${stateDir}`],
-        {
-          timeoutMs: CANARY_TIMEOUT_MS,
-          env: { BLUEGREEN_SPEC: spec },
-        },
-      );
+      const running = cli(['canary', '--color=green', '--steps=50,100', '--interval=3s', '--json'], CRASH_LOOP_LIMIT_MS, {
+        BLUEGREEN_SPEC: spec,
+      });
       let done = false;
       void running.then(() => (done = true));
-      expect(await untilGreenTakesTraffic(60_000)).toBe(10);
+      expect(await untilGreenTakesTraffic(FIRST_MOVE_LIMIT_MS)).toBe(10);
       let kills = 0;
+      // SIGKILL to each replica's process from the host, as a crash would (`docker kill` is a manual stop, which the
+      // restart policy respects: the containers would stay down). A replica the policy is restarting has no process yet.
       while (!done) {
-        await docker(['kill', 'ml-service-green', 'ml-service-green-2']);
-        kills += 1;
+        for (const container of ['ml-service-green', 'ml-service-green-2']) {
+          const pid = (await docker(['inspect', '--format', '{{.State.Pid}}', container])).stdout.trim();
+          if (/^[1-9]\d*$/.test(pid) && (await killProcess(pid)).status === 0) kills += 1;
+        }
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
       const run = await running;
@@ -265,12 +303,12 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       expect(await greenSlots()).toBe(0);
       expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
       // The restart policy brings green back.
-      const deadline = Date.now() + 60_000;
+      const deadline = Date.now() + healthVerdictMs();
       while (Date.now() < deadline && (await serving(80, '/preview/health').catch(() => ({ status: 0 }))).status !== 200)
         await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await serving(80, '/preview/health')).toMatchObject({ status: 200, color: 'green' });
     },
-    2 * CANARY_TIMEOUT_MS,
+    CRASH_LOOP_LIMIT_MS + healthVerdictMs(),
   );
 
   it(
@@ -294,7 +332,7 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
 
       const started = Date.now();
       load = startLoad(80, 32);
-      const run = await cli('canary', '--color=green', '--steps=25,100', '--interval=3s', '--json');
+      const run = await cli(['canary', '--color=green', '--steps=25,100', '--interval=3s', '--json'], NEGATED_LIMIT_MS);
       const report = await load.stop();
       load = undefined;
       const out = JSON.parse(run.stdout) as CanaryOutput;
@@ -327,7 +365,7 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       expect(report.failures).toEqual([]);
       expect(report.byStatus).toEqual({ '200': report.requests });
       // Asked afterwards of the window the canary ran in (nginx's log on the bind mount, the records in the containers): it fails on its answers.
-      const judged = await cli('judge', '--since=2m', '--color=green', '--json');
+      const judged = await cli(['judge', '--since=2m', '--color=green', '--json'], COMMAND_TIMEOUT_MS);
       const again = JSON.parse(judged.stdout) as {
         result: { judgement: { verdict: string; checks: { name: string; verdict: string }[] } };
       };
@@ -337,7 +375,7 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
       expect(await dockerOk(['exec', 'ml-nginx', 'sh', '-c', 'cd /run/mlbg && readlink live-slot-* | sort -u'])).toBe('blue');
     },
-    RELEASE_TIMEOUT_MS + CANARY_TIMEOUT_MS,
+    RELEASE_TIMEOUT_MS + NEGATED_LIMIT_MS + COMMAND_TIMEOUT_MS,
   );
 
   it('keeps the records internal: /admin/predictions through nginx is refused, while the containers keep a bounded log', async () => {
@@ -356,29 +394,18 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
   it(
     'given a canary of green (the negated model, --expect-output-change: only the hang counts) whose containers hang (docker pause), then it is rolled back by itself, exits 1, and the history has the numbers',
     async () => {
-      const spec = specWith({ failureLimit: 1, maxInconclusive: 1 });
+      const spec = specWith(HANG);
       const started = Date.now();
       load = startLoad(80, 32);
-      const running = deployCli(
-        [
-          'canary',
-          '--color=green',
-          '--steps=50,100',
-          '--interval=3s',
-          '--expect-output-change',
-          '--json',
-          '--backend=compose',
-          `--state-dir=${stateDir}`,
-        ],
-        {
-          timeoutMs: CANARY_TIMEOUT_MS,
-          env: { BLUEGREEN_SPEC: spec },
-        },
+      const running = cli(
+        ['canary', '--color=green', '--steps=50,100', '--interval=3s', '--expect-output-change', '--json'],
+        HANG_LIMIT_MS,
+        { BLUEGREEN_SPEC: spec },
       );
       let settled = false;
       void running.then(() => (settled = true));
       try {
-        expect(await untilGreenTakesTraffic(60_000)).toBe(10);
+        expect(await untilGreenTakesTraffic(FIRST_MOVE_LIMIT_MS)).toBe(10);
         await dockerOk(['pause', 'ml-service-green', 'ml-service-green-2']);
         const run = await running;
         const out = JSON.parse(run.stdout) as CanaryOutput;
@@ -402,7 +429,7 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       } finally {
         await docker(['unpause', 'ml-service-green', 'ml-service-green-2']);
         // When the pause itself failed, the canary of a healthy green would go on to promote it: stop it.
-        if (!settled) await cli('canary', '--abort');
+        if (!settled) await cli(['canary', '--abort'], HANG_LIMIT_MS);
         await running;
         const report = await load.stop();
         load = undefined;
@@ -414,6 +441,6 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       }
       expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
     },
-    2 * CANARY_TIMEOUT_MS,
+    2 * HANG_LIMIT_MS,
   );
 });

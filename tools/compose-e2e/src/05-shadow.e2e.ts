@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DiffReport } from '@mlbg/contract';
-import { StackHarness } from '@mlbg/deploy/testing';
+import { StackHarness, composeDashboardShowsWithinMs } from '@mlbg/deploy/testing';
 import { startComposeDashboard } from './support/dashboard';
 import { deployCli, dockerOk, exec } from './support/exec';
 import { healthVerdictMs } from './support/engine';
@@ -98,7 +98,7 @@ describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / ca
       // The dashboard's page shows shadow on with the relay's counters, as it does locally (its /api/state, the contract's snapshot).
       const dashboard = await startComposeDashboard(stateDir);
       try {
-        await waitUntil('the dashboard shows the relay forwarding', 30_000, async () => {
+        await waitUntil('the dashboard shows the relay forwarding', composeDashboardShowsWithinMs(), async () => {
           const shadow = (await dashboard.state()).stack.status?.shadow;
           return (shadow?.relay?.forwarded ?? 0) >= 500 || JSON.stringify(shadow);
         });
