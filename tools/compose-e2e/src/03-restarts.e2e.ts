@@ -1,4 +1,4 @@
-import { compose, dockerOk, exec } from './support/exec';
+import { compose, dockerOk, killProcess } from './support/exec';
 import { healthVerdictMs } from './support/engine';
 import { serving, waitUntil } from './support/http';
 import { startLoad } from './support/load';
@@ -31,9 +31,7 @@ describe('restarts keep the live route', () => {
       // Answers before the kill, so the kill falls in the middle of the load.
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       const started = Date.now();
-      const kill = await exec(process.getuid?.() === 0 ? 'kill' : 'sudo', [...(process.getuid?.() === 0 ? [] : ['kill']), '-KILL', pid], {
-        timeoutMs: 10_000,
-      });
+      const kill = await killProcess(pid);
       expect(kill.status).toBe(0);
       await waitUntil('ml-service-green restarted by its policy and healthy again', healthVerdictMs(), async () => {
         const state = await dockerOk([
@@ -62,9 +60,7 @@ describe('restarts keep the live route', () => {
       const load = startLoad(80, 32);
       const started = Date.now();
       // From the host, as a crash would: `docker kill` counts as a manual stop, which the policy respects.
-      const kill = await exec(process.getuid?.() === 0 ? 'kill' : 'sudo', [...(process.getuid?.() === 0 ? [] : ['kill']), '-KILL', pid], {
-        timeoutMs: 10_000,
-      });
+      const kill = await killProcess(pid);
       expect(kill.status).toBe(0);
       await waitUntil('ml-service-blue restarted by its policy and healthy again', healthVerdictMs(), async () => {
         const state = await dockerOk([

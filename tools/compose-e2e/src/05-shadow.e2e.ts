@@ -1,9 +1,47 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DiffReport } from '@mlbg/contract';
+import { StackHarness, composeDashboardShowsWithinMs } from '@mlbg/deploy/testing';
+import { startComposeDashboard } from './support/dashboard';
 import { deployCli, dockerOk, exec } from './support/exec';
 import { healthVerdictMs } from './support/engine';
 import { PREDICT_BODY, ask, waitUntil } from './support/http';
+
+/** 500 different /predict bodies (three rows of one feature each), the same on both backends. */
+const SHADOWED_BODIES = Array.from({ length: 500 }, (_, index) =>
+  JSON.stringify({ features: [[index / 8], [-index / 16], [3 + index / 32]] }),
+);
+/** The judge's negated-slope fixture, the candidate on both backends (as 04-canary released it to green on Compose). */
+const NEGATED = 'models/fixtures/negated-slope/model.onnx';
+
+/**
+ * What a diff report says of the models' answers to the same bodies, whichever backend and color
+ * served them: not the colors, ids, latencies or records from before shadow was on (`unpaired`).
+ * Numbers to 9 significant digits: the pairs are summed in the order the colors recorded them.
+ */
+function answersOf(report: DiffReport) {
+  const round = (value: number) => Number(value.toPrecision(9));
+  return {
+    source: report.source,
+    versions: [report.live.version, report.candidate.version],
+    tolerance: report.tolerance,
+    pairs: report.pairs,
+    inputMismatches: report.inputMismatches,
+    shapeMismatches: report.shapeMismatches,
+    withinTolerance: report.withinTolerance,
+    withinShare: report.withinShare === null ? null : round(report.withinShare),
+    absDiff: report.absDiff && {
+      values: report.absDiff.values,
+      mean: round(report.absDiff.mean),
+      p99: round(report.absDiff.p99),
+      max: round(report.absDiff.max),
+    },
+    classifier: report.classifier,
+    histogram: report.histogram.map((bin) => ({ from: round(bin.from), to: round(bin.to), count: bin.count })),
+    largest: report.largest.map((pair) => round(pair.maxAbsDiff)),
+  };
+}
 import { startLoad } from './support/load';
 import { recordTiming } from './support/timings';
 
@@ -15,6 +53,8 @@ import { recordTiming } from './support/timings';
 describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / capture --backend=compose)', () => {
   let stateDir: string;
   const COMMAND_TIMEOUT_MS = 120_000;
+  /** The Compose diff of the 500 shadowed bodies, for the local stack's to equal. */
+  let composeReport: DiffReport | undefined;
 
   beforeAll(() => {
     stateDir = mkdtempSync(join(tmpdir(), 'compose-e2e-shadow-'));
@@ -47,17 +87,27 @@ describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / ca
         result: { on: true, percent: 100 },
       });
       const before = (await relay()).relay?.received ?? 0;
-      for (let index = 0; index < 500; index += 1) {
-        const answer = await ask(80, '/predict', PREDICT_BODY);
+      for (const body of SHADOWED_BODIES) {
+        const answer = await ask(80, '/predict', body);
         expect({ status: answer.status, color: answer.color }).toEqual({ status: 200, color: 'blue' });
       }
       await waitUntil('the relay forwarded the 500 copies', 30_000, async () => {
         const now = (await relay()).relay;
         return (now && now.received - before >= 500 && now.forwarded + now.failed >= now.received) || JSON.stringify(now);
       });
-      const diff = await cli<{
-        report: { source: string; pairs: number; live: unknown; candidate: unknown; absDiff: { max: number } | null };
-      }>('diff');
+      // The dashboard's page shows shadow on with the relay's counters, as it does locally (its /api/state, the contract's snapshot).
+      const dashboard = await startComposeDashboard(stateDir);
+      try {
+        await waitUntil('the dashboard shows the relay forwarding', composeDashboardShowsWithinMs(), async () => {
+          const shadow = (await dashboard.state()).stack.status?.shadow;
+          return (shadow?.relay?.forwarded ?? 0) >= 500 || JSON.stringify(shadow);
+        });
+        expect((await dashboard.state()).stack.status?.shadow).toMatchObject({ on: true, percent: 100, relay: { failed: 0 } });
+      } finally {
+        await dashboard.stop();
+      }
+      const diff = await cli<{ report: DiffReport }>('diff');
+      composeReport = diff.out.result.report;
       recordTiming('shadow on, 500 requests, diff', Date.now() - started, `${diff.out.result.report.pairs} pairs`);
       expect(diff.out.result.report).toMatchObject({
         source: 'shadow',
@@ -67,6 +117,47 @@ describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / ca
       // Both colors keep 1,000 records per replica: the 500 live answers and their 500 copies are all there.
       expect(diff.out.result.report.pairs).toBeGreaterThanOrEqual(500);
       expect(diff.out.result.report.absDiff?.max).toBeGreaterThan(1);
+    },
+    4 * COMMAND_TIMEOUT_MS,
+  );
+
+  it(
+    'the local stack (same models, shadow on, the same 500 bodies) makes the same diff report: same pairs, same numbers',
+    async () => {
+      const started = Date.now();
+      const stack = await StackHarness.create('compose-e2e-diff');
+      try {
+        const step = async (...argv: string[]) => {
+          const run = await stack.cli(...argv);
+          expect({ argv, code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ argv, code: 0, stderr: '' });
+          return run;
+        };
+        // Live v1.1.0 and the negated-slope model as the candidate, as on Compose (the colors swapped: locally blue starts live on v1.0.0).
+        await step(
+          'up',
+          `--router-port=${stack.ports.router}`,
+          `--blue-port=${stack.ports.blue}`,
+          `--green-port=${stack.ports.green}`,
+          '--log-level=warn',
+        );
+        await step('switch');
+        await step('release', '--color=blue', `--model=${NEGATED}`);
+        await step('shadow', 'on');
+        for (const body of SHADOWED_BODIES) {
+          const answer = await stack.request('POST', '/predict', JSON.parse(body));
+          expect({ status: answer.status, color: answer.headers['x-color'] }).toEqual({ status: 200, color: 'green' });
+        }
+        await waitUntil('the local relay forwarded the 500 copies', 30_000, async () => {
+          const status = (await stack.cli('shadow', 'status', '--json')).json<{ result: { relay: Relay | null } }>().result.relay;
+          return (status && status.received >= 500 && status.forwarded + status.failed >= status.received) || JSON.stringify(status);
+        });
+        const local = (await step('diff', '--json')).json<{ result: { report: DiffReport } }>().result.report;
+        recordTiming('local stack: up, release, 500 shadowed requests, diff', Date.now() - started, `${local.pairs} pairs`);
+        expect(composeReport).toBeDefined();
+        expect(answersOf(local)).toEqual(answersOf(composeReport as DiffReport));
+      } finally {
+        expect(await stack.destroy()).toEqual([]);
+      }
     },
     4 * COMMAND_TIMEOUT_MS,
   );

@@ -1,6 +1,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { composeCanaryDeadlineMs, intervalsToPass, intervalsToRollBack, loadDeploymentSpec } from '@mlbg/deploy/testing';
 import { COMPOSE_FILES, compose, docker, dockerOk, exec, WORKSPACE_ROOT } from './support/exec';
 import { healthVerdictMs, registry } from './support/engine';
 import { serving, waitUntil } from './support/http';
@@ -43,11 +44,11 @@ async function publish(tag: string, dockerfileLines: string[], files: string[] =
  * auto -> host). The other way, the CLI in a one-off container of the image, needs docker's compose
  * plugin, which this machine's podman setup does not have (docker-compose 1.29 only): not run here.
  */
-function deploy(image: string, env: Record<string, string> = {}) {
+function deploy(image: string, env: Record<string, string> = {}, timeoutMs = DEPLOY_TIMEOUT_MS) {
   return exec(join(WORKSPACE_ROOT, 'scripts/deploy_compose.sh'), [image], {
     cwd: server,
     env: { DEPLOY_DIR: server, DEPLOY_CLI: 'host', ...env },
-    timeoutMs: DEPLOY_TIMEOUT_MS,
+    timeoutMs,
   });
 }
 /** The checkout's deploy CLI, run in the server folder as a person there would. */
@@ -231,13 +232,20 @@ describe('scripts/deploy_compose.sh on a real engine, pulling from a registry', 
 
 describe('scripts/deploy_compose.sh with DEPLOY_STRATEGY=canary (steps 50, 100; 3 s intervals) under 32 keep-alive clients', () => {
   const CANARY = { DEPLOY_STRATEGY: 'canary', CANARY_STEPS: '50,100', CANARY_INTERVAL: '3' };
+  // The release as for a switch, then the canary within the tool's own deadlines for the intervals its outcome may take.
+  const spec = loadDeploymentSpec(join(WORKSPACE_ROOT, 'deploy/deployment.json'));
+  const steps = [50, 100];
+  const PROMOTED_MS =
+    DEPLOY_TIMEOUT_MS + composeCanaryDeadlineMs(spec, { steps, intervalMs: 3_000, intervals: intervalsToPass(spec, steps) });
+  const ROLLED_BACK_MS =
+    DEPLOY_TIMEOUT_MS + composeCanaryDeadlineMs(spec, { steps, intervalMs: 3_000, intervals: intervalsToRollBack(spec) });
 
   it(
     'releases a good image to the idle color, runs its canary, and promotes it; clients lose nothing',
     async () => {
       expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
       const load = startLoad(80, 32);
-      const result = await deploy(images.release2, CANARY);
+      const result = await deploy(images.release2, CANARY, PROMOTED_MS);
       const report = await load.stop();
       recordTiming('CD: canary deploy promoted under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
       expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
@@ -247,14 +255,14 @@ describe('scripts/deploy_compose.sh with DEPLOY_STRATEGY=canary (steps 50, 100; 
       expect(report.failures).toEqual([]);
       expect(report.byStatus).toEqual({ '200': report.requests });
     },
-    DEPLOY_TIMEOUT_MS,
+    PROMOTED_MS,
   );
 
   it(
     'rolls back an image whose model answers differently (the judge fails it on the answers), and the job fails with the verdict; clients lose nothing',
     async () => {
       const load = startLoad(80, 32);
-      const result = await deploy(images.wrongModel, CANARY);
+      const result = await deploy(images.wrongModel, CANARY, ROLLED_BACK_MS);
       const report = await load.stop();
       recordTiming('CD: canary deploy rolled back under load', result.ms, `${report.requests} requests, ${report.failed} failed`);
       expect(result.status).toBe(1);
@@ -265,6 +273,6 @@ describe('scripts/deploy_compose.sh with DEPLOY_STRATEGY=canary (steps 50, 100; 
       expect(report.failures).toEqual([]);
       expect(report.byStatus).toEqual({ '200': report.requests });
     },
-    DEPLOY_TIMEOUT_MS,
+    ROLLED_BACK_MS,
   );
 });

@@ -22,7 +22,7 @@ export interface CollectedPairs {
 }
 
 /** Replayed requests in flight at once, per color: enough to finish quickly, too few to load a color. */
-const REPLAY_CONCURRENCY = 4;
+export const REPLAY_CONCURRENCY = 4;
 const PROBLEMS_KEPT = 3;
 /** The whole ring buffer of a color (PREDICTION_LOG_SIZE is at most 100,000). */
 const ALL_RECORDS = 100_000;

@@ -14,3 +14,15 @@ export type { ModelCard, ModelFunction, SampleSize, Traffic } from './judge-traf
 export { composeSwitchCommands, composeSwitchDeadlineMs } from './compose-switch-deadline';
 /** The deployment spec file, validated (the Compose suite reads the workspace's). */
 export { loadDeploymentSpec } from '../spec/load';
+/** One real local stack on free loopback ports (the Compose suite compares its diff report with Compose's). */
+export { StackHarness } from './stack-harness';
+/** The longest a canary, a release and a status on Compose may take by the tool's own deadlines (the Compose suite's limits on them, and on the dashboard showing a change). */
+export {
+  composeCanaryDeadlineMs,
+  composeDashboardShowsWithinMs,
+  composeReleaseDeadlineMs,
+  composeStatusDeadlineMs,
+  intervalsToPass,
+  intervalsToRollBack,
+} from './compose-deadlines';
+export type { ComposeCanaryRun } from './compose-deadlines';

@@ -98,3 +98,9 @@ export function deployCli(args: readonly string[], options: Partial<ExecOptions>
     env: { SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json', ...options.env },
   });
 }
+
+/** SIGKILL to a process of this host (a container's, by its host pid): as root, else through sudo. */
+export function killProcess(pid: string): Promise<ExecResult> {
+  const root = process.getuid?.() === 0;
+  return exec(root ? 'kill' : 'sudo', [...(root ? [] : ['kill']), '-KILL', pid], { timeoutMs: 10_000 });
+}

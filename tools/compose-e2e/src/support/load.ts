@@ -9,6 +9,14 @@ export interface LoadReport {
   readonly byColorVersion: Record<string, number>;
   /** The first few failures, as text. */
   readonly failures: string[];
+  /** When (ms since the epoch) each 200 came back, and which color (x-color) answered it: a share over any window. */
+  readonly answered: readonly (readonly [at: number, color: string])[];
+}
+
+/** How many of the 200s answered in [fromMs, toMs] came from `color`, of how many. */
+export function answeredBetween(report: LoadReport, fromMs: number, toMs: number, color: string): { total: number; by: number } {
+  const inWindow = report.answered.filter(([at]) => at >= fromMs && at <= toMs);
+  return { total: inWindow.length, by: inWindow.filter(([, answeredBy]) => answeredBy === color).length };
 }
 
 /**
@@ -20,6 +28,7 @@ export function startLoad(port: number, connections = 32): { stop(): Promise<Loa
   const byStatus: Record<string, number> = {};
   const byColorVersion: Record<string, number> = {};
   const failures: string[] = [];
+  const answered: [number, string][] = [];
   let requests = 0;
   let failed = 0;
   let running = true;
@@ -50,6 +59,7 @@ export function startLoad(port: number, connections = 32): { stop(): Promise<Loa
             count(byStatus, String(res.statusCode));
             count(byColorVersion, `${res.headers['x-color']} ${res.headers['x-model-version']}`);
             if (res.statusCode !== 200) fail(`HTTP ${res.statusCode}: ${body.slice(0, 200)}`);
+            else answered.push([Date.now(), String(res.headers['x-color'])]);
             resolve();
           });
           res.on('error', (error) => {
@@ -78,7 +88,7 @@ export function startLoad(port: number, connections = 32): { stop(): Promise<Loa
       running = false;
       await Promise.all(clients);
       agent.destroy();
-      return { requests, failed, byStatus, byColorVersion, failures };
+      return { requests, failed, byStatus, byColorVersion, failures, answered };
     },
   };
 }

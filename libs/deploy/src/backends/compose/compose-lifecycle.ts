@@ -25,9 +25,12 @@ import { type ComposeTarget, compose, probeSocket, readComposeRoute, readCompose
 import { releaseValuesProblem } from '../../spec/release-values';
 
 /** Images are built or pulled, containers start, healthchecks pass: slower than local processes. */
-const DEFAULT_COMPOSE_TIMEOUT_MS = 180_000;
-const POLL_MS = 1_000;
+/** A compose command that starts or recreates containers, and a replica's wait to be healthy, each give up after this. */
+export const DEFAULT_COMPOSE_TIMEOUT_MS = 180_000;
+export const POLL_MS = 1_000;
 const PROGRESS_EVERY_MS = 5_000;
+/** `docker inspect` of one container (its restart count and health) gives up after this. */
+export const INSPECT_TIMEOUT_MS = 15_000;
 /** Compose reads it from the project folder: per-color images and models survive a later `up -d`. */
 const ENV_FILE = '.env';
 
@@ -360,7 +363,7 @@ async function containerState(target: ComposeTarget, container: string): Promise
   const result = await target.run(
     'docker',
     ['inspect', '--format', '{{.RestartCount}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', container],
-    { timeoutMs: 15_000 },
+    { timeoutMs: INSPECT_TIMEOUT_MS },
   );
   if (result.code !== 0) return {};
   const [restarts, status, health] = result.stdout.trim().split(/\s+/);

@@ -22,8 +22,9 @@ export interface LocalMeterSources {
 /**
  * The local stack's meter: what nginx served, from its access log read as it grows (each line
  * names the color that answered, or the slot link nginx tried when it answered itself), and each
- * color's own /metrics before and after. Each window reads on from where the last one stopped, so
- * no line is counted twice or lost.
+ * color's own /metrics before and after. Each window starts where the log ends once the weight it
+ * measures has taken effect (after nginx's flush), so each window's lines were all served at its own
+ * weight and no line is counted twice; what was served between two windows is in neither.
  */
 export function localMeter(sources: LocalMeterSources, colors: { readonly stable: Color; readonly canary: Color }): TrafficMeter {
   let offset: number | undefined;
@@ -59,11 +60,12 @@ export function localMeter(sources: LocalMeterSources, colors: { readonly stable
         linkColor: linkColors({ live, preview: allTo(colors.canary) }, sources.slots),
         before: {},
       };
-      // The log is buffered: before the first window, let nginx flush what it answered before the canary began.
-      if (offset === undefined) {
-        await sources.clock.sleep(ACCESS_LOG_FLUSH_MS);
-        offset = (await sources.readAccessLog('end')).next;
-      }
+      // Every window starts after its move has taken effect: the log is buffered, so let nginx flush what it
+      // answered before (at the weight before, or before the canary began), then count from where the log ends.
+      // What was served between two windows is in neither: on Compose the reads between them are `docker exec`s
+      // taking seconds, and counting on from the last window put seconds of the weight before into this one.
+      await sources.clock.sleep(ACCESS_LOG_FLUSH_MS);
+      offset = (await sources.readAccessLog('end')).next;
       window.before = await bothMetrics();
     },
     async counted() {

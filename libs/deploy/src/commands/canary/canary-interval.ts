@@ -24,13 +24,13 @@ export const CANARY_TICK_MS = 250;
  * twice. The preview route reaches every replica of the color with one HTTP request each, on every
  * backend (a color's own socket may be a `docker exec` away).
  */
-const WARMUP_REQUESTS = 200;
-const WARMUP_CONCURRENCY = 4;
+export const WARMUP_REQUESTS = 200;
+export const WARMUP_CONCURRENCY = 4;
 /** Probes in flight at once. */
-const PROBE_CONCURRENCY = 4;
+export const PROBE_CONCURRENCY = 4;
 
 /** How much longer than its interval an interval with probes or replays may run to reach every check's minimum sample. */
-const PROBE_EXTENSION = 3;
+export const PROBE_EXTENSION = 3;
 /** How often an extended interval reads the colors' records to see whether the answers are still short. */
 const RECORDS_READ_MS = 1_000;
 
@@ -50,8 +50,8 @@ export interface WatchedRun {
 export type IntervalWatcher = (weight: number) => Promise<Watched>;
 
 /**
- * The watcher of a run's intervals, one after the other, on one meter: each window begins where
- * the last one ended, so no request is counted twice or lost.
+ * The watcher of a run's intervals, one after the other, on one meter: each window begins once its
+ * weight has taken effect, so it measures that weight alone, and no request is counted twice.
  */
 export function intervalWatcher(
   context: CommandContext,
@@ -90,8 +90,12 @@ async function watchInterval(
     { canary: settings.spec, predictionDiff: settings.predictionDiff },
     { expectOutputChange: step.expectOutputChange },
   );
-  await meter.begin(step.weight);
-  const records = limits.outputs ? await WindowReader.start(context.backend.colors, [step.canary, step.stable]) : null;
+  // The meter and the records' mark at once (on Compose each is a round of `docker exec`s, seconds on a loaded
+  // machine): the move has taken effect before either, so both count only answers at this weight.
+  const [, records] = await Promise.all([
+    meter.begin(step.weight),
+    limits.outputs ? WindowReader.start(context.backend.colors, [step.canary, step.stable]) : null,
+  ]);
   const startedAt = clock.now();
   const deadline = startedAt + step.intervalMs;
   let probesSent = 0;
@@ -144,8 +148,7 @@ async function watchInterval(
     }
     await clock.sleep(clock.now() < deadline ? Math.min(CANARY_TICK_MS, deadline - clock.now()) : CANARY_TICK_MS);
   }
-  const { served, notes: meterNotes } = await meter.end();
-  await records?.read();
+  const [{ served, notes: meterNotes }] = await Promise.all([meter.end(), records?.read()]);
   const window: JudgeWindow = {
     canary: colorWindow(step.canary, served[step.canary], records?.of(step.canary) ?? [], sent),
     stable: colorWindow(step.stable, served[step.stable], records?.of(step.stable) ?? [], sent),
@@ -184,32 +187,40 @@ class WindowReader {
     private readonly marks: Map<Color, RecordsMark>,
   ) {}
 
+  /** Both colors at once: on Compose each read is a `docker exec` per replica, seconds on a loaded machine. */
   static async start(colors: ColorAccess, which: readonly Color[]): Promise<WindowReader> {
     const marks = new Map<Color, RecordsMark>();
     const reader = new WindowReader(colors, marks);
-    for (const color of which) {
-      try {
-        marks.set(color, await recordsMark(colors, color));
-      } catch (error) {
-        reader.problems.push(`${color}'s answers can not be read: ${(error as Error).message}`);
-      }
+    const read = await Promise.all(
+      which.map((color) =>
+        recordsMark(colors, color).then(
+          (mark) => ({ color, mark }),
+          (error: Error) => ({ color, problem: `${color}'s answers can not be read: ${error.message}` }),
+        ),
+      ),
+    );
+    for (const each of read) {
+      if ('mark' in each) marks.set(each.color, each.mark);
+      else reader.problems.push(each.problem);
     }
     return reader;
   }
 
-  /** Reads what each color recorded since the last read. */
+  /** Reads what each color recorded since the last read (both colors at once). */
   async read(): Promise<void> {
-    for (const [color, mark] of this.marks) {
-      try {
-        const window = await recordsSince(this.colors, color, mark);
-        this.marks.set(color, window.mark);
-        this.records.set(color, [...(this.records.get(color) ?? []), ...window.records]);
-        if (window.capacity === 0) this.note(`${color} keeps no prediction records (PREDICTION_LOG_SIZE=0): its answers can not be judged`);
-        if (window.missed > 0)
-          this.note(`${color}'s record log overflowed: ${window.missed} answers of the window were not read (raise PREDICTION_LOG_SIZE)`);
-      } catch (error) {
-        this.note(`${color}'s answers can not be read: ${(error as Error).message}`);
-      }
+    await Promise.all([...this.marks].map(([color, mark]) => this.readColor(color, mark)));
+  }
+
+  private async readColor(color: Color, mark: RecordsMark): Promise<void> {
+    try {
+      const window = await recordsSince(this.colors, color, mark);
+      this.marks.set(color, window.mark);
+      this.records.set(color, [...(this.records.get(color) ?? []), ...window.records]);
+      if (window.capacity === 0) this.note(`${color} keeps no prediction records (PREDICTION_LOG_SIZE=0): its answers can not be judged`);
+      if (window.missed > 0)
+        this.note(`${color}'s record log overflowed: ${window.missed} answers of the window were not read (raise PREDICTION_LOG_SIZE)`);
+    } catch (error) {
+      this.note(`${color}'s answers can not be read: ${(error as Error).message}`);
     }
   }
 

@@ -259,7 +259,8 @@ describe('what a user sees of a canary (progress lines, status file, history, re
       statusFile: [
         '25% step 1 of 25,50,100 every 2000 ms, analysis at 1970-01-01T00:16:42.400Z, last none',
         '25% step 1 of 25,50,100 every 2000 ms, analysis at 1970-01-01T00:16:46.800Z, last 25% fail',
-        '50% step 2 of 25,50,100 every 2000 ms, analysis at 1970-01-01T00:16:50.000Z, last 25% pass',
+        // 1.2 s later than it was: every window, not only the first, now waits for nginx's log flush after its move.
+        '50% step 2 of 25,50,100 every 2000 ms, analysis at 1970-01-01T00:16:51.200Z, last 25% pass',
       ],
       history: [
         'started at 0%, live blue 100 / green 0, preview green, steps 25,50,100 every 2000 ms, intervals [], gates health-streak, predict, signature',
