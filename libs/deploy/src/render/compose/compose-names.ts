@@ -1,4 +1,5 @@
 import type { Color } from '@mlbg/contract';
+import { COMPOSE_SOCKET_DIR } from '../../spec/sockets';
 
 /** The committed Compose files, at the workspace root as in the original design. */
 export const COMPOSE_BASE_FILE = 'docker-compose.yml';
@@ -39,3 +40,8 @@ export const COMPOSE_RELAY_CONTAINER = 'ml-shadow-relay';
  */
 export const COMPOSE_RELAY_DIR = '/tmp/relay';
 export const COMPOSE_RELAY_CONTROL_SOCKET = `${COMPOSE_RELAY_DIR}/control.sock`;
+/**
+ * Where the relay keeps the percent `deploy:shadow on` set: in the socket volume, since its /tmp is
+ * new after each restart by its policy (a tmpfs) and its root is read-only. `down -v` forgets it.
+ */
+export const COMPOSE_RELAY_STATE_FILE = `${COMPOSE_SOCKET_DIR}/shadow-relay-state.json`;

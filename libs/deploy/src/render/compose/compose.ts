@@ -26,6 +26,7 @@ import {
   COMPOSE_RELAY_CONTROL_SOCKET,
   COMPOSE_RELAY_DIR,
   COMPOSE_RELAY_SERVICE,
+  COMPOSE_RELAY_STATE_FILE,
   composeColorFile,
 } from './compose-names';
 import { type GeneratedFile, GENERATE_COMMAND, headerLines } from '../generated-file';
@@ -141,6 +142,7 @@ function relayService(spec: DeploymentSpec) {
         .map((replica) => `${COMPOSE_SOCKET_DIR}/${PREVIEW_LINK}/${replicaSocket(replica)}`)
         .join('\n'),
       RELAY_PERCENT: String(spec.shadow.percent),
+      RELAY_STATE_FILE: COMPOSE_RELAY_STATE_FILE,
       RELAY_QUEUE_SIZE: String(spec.shadow.queueSize),
       // nginx lets no longer body through; the relay holds none longer either.
       RELAY_MAX_BODY_BYTES: String(spec.limits.bodyLimitBytes),

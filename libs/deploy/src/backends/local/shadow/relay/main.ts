@@ -42,6 +42,8 @@ const relay = createRelay({
   concurrency: Math.max(1, numberFrom('RELAY_CONCURRENCY', 4)),
   timeoutMs: Math.max(1, numberFrom('RELAY_TIMEOUT_MS', 5000)),
   maxBodyBytes: Math.max(1, numberFrom('RELAY_MAX_BODY_BYTES', DEFAULT_RELAY_MAX_BODY_BYTES)),
+  // On Compose: the percent set by `deploy:shadow on`, kept across restarts by the restart policy.
+  ...(process.env['RELAY_STATE_FILE'] ? { stateFile: process.env['RELAY_STATE_FILE'] } : {}),
 });
 if (local) {
   listenRelay(relay, { mirror: socket, control: controlSocket }).then(

@@ -68,7 +68,7 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
   });
 
   const start = async (
-    options: { percent?: number; queueSize?: number; concurrency?: number; random?: () => number; replicas?: number },
+    options: { percent?: number; queueSize?: number; concurrency?: number; random?: () => number; replicas?: number; stateFile?: string },
     idle: (seen: { url: string; headers: Record<string, unknown>; body: string; replica: number }) => 'answer' | 'hang',
   ) => {
     const targets = Array.from({ length: options.replicas ?? 1 }, (_, index) =>
@@ -93,6 +93,7 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
       timeoutMs: 60_000,
       captureDir: join(dir, 'captures'),
       ...(options.random ? { random: options.random } : {}),
+      ...(options.stateFile ? { stateFile: options.stateFile } : {}),
     });
     const sockets = { mirror: join(dir, 'relay.sock'), control: join(dir, 'control', 'relay-control.sock') };
     await listenRelay(relay, sockets);
@@ -140,6 +141,25 @@ describe('shadow relay (real sockets, a fake idle color)', () => {
     expect((await call(relay.control, 'POST', RELAY_CONFIG_PATH, '{"percent": 101}')).status).toBe(422);
     const status = JSON.parse((await call(relay.control, 'GET', RELAY_STATUS_PATH)).body) as RelayStatus;
     expect(status).toMatchObject({ percent: 100, received: 5 });
+  });
+
+  it('keeps the percent set on its control route in its state file: started again on it (a restart by its policy), it forwards that share, not the one it was started with', async () => {
+    const stateFile = join(dir, 'relay-state.json');
+    const first = await start({ percent: 100, stateFile }, () => 'answer');
+    expect(first.status().percent).toBe(100);
+    expect((await call(first.control, 'POST', RELAY_CONFIG_PATH, '{"percent": 25}')).status).toBe(200);
+    // A refused percent changes nothing, on disk either.
+    expect((await call(first.control, 'POST', RELAY_CONFIG_PATH, '{"percent": -1}')).status).toBe(422);
+    await Promise.all(servers.splice(0).map(close));
+    const again = await start({ percent: 100, stateFile }, () => 'answer');
+    expect(again.status()).toMatchObject({ percent: 25, lastError: null });
+  });
+
+  it('starts with the percent it was given, and says why, when its state file can not be read as one', async () => {
+    const stateFile = join(dir, 'relay-state.json');
+    writeFileSync(stateFile, '{"percent": "half"}');
+    const relay = await start({ percent: 60, stateFile }, () => 'answer');
+    expect(relay.status()).toMatchObject({ percent: 60, lastError: expect.stringContaining(stateFile) });
   });
 
   it('counts a failed copy (the idle color is gone) and keeps answering', async () => {

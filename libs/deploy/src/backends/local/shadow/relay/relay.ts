@@ -1,8 +1,21 @@
 import { type RelayStatus, SHADOW_HEADER } from '@mlbg/contract';
 import { RELAY_STATUS_PATH } from '../../../../spec/sockets';
-import { chmodSync, constants, createWriteStream, lstatSync, mkdirSync, openSync, rmSync, type WriteStream } from 'node:fs';
+import {
+  chmodSync,
+  constants,
+  createWriteStream,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  type WriteStream,
+  writeFileSync,
+} from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 import { dirname, join } from 'node:path';
+import { z } from 'zod';
 
 /**
  * The shadow relay: the target of nginx's `mirror`. nginx holds the client's request until its
@@ -57,6 +70,41 @@ export interface RelayOptions {
   readonly maxBodyBytes?: number;
   /** For tests: the sampling draw, 0 <= x < 1. */
   readonly random?: () => number;
+  /**
+   * Where the percent set on the control route is kept, and read at start in place of `percent`:
+   * on Compose the relay is restarted by its policy with the environment it was created with, and
+   * must go on forwarding the share `deploy:shadow on` asked for (the local stack's supervisor and
+   * Kubernetes' Deployment keep it in the environment instead).
+   */
+  readonly stateFile?: string;
+}
+
+/** What a relay keeps in its state file. */
+const RelayState = z.object({ percent: z.number().min(0).max(100) });
+
+/** The percent kept in `file`, or why it can not be used (absent: a relay never told one). */
+function readRelayState(file: string): { percent: number } | { problem: string } | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return { problem: `its state file ${file} can not be read (${(error as Error).message})` };
+  }
+  try {
+    const state = RelayState.safeParse(JSON.parse(text));
+    if (state.success) return state.data;
+  } catch {
+    // Not JSON: said below.
+  }
+  return { problem: `its state file ${file} holds no percent from 0 to 100: ${text.slice(0, 100)}` };
+}
+
+/** Written whole, then renamed over the old one: a relay killed while writing leaves the old file. */
+function writeRelayState(file: string, state: z.infer<typeof RelayState>): void {
+  const next = `${file}.${process.pid}.next`;
+  writeFileSync(next, JSON.stringify(state));
+  renameSync(next, file);
 }
 
 /** nginx's default client_max_body_size: the relay's limit when none is given. */
@@ -106,6 +154,9 @@ export interface Relay {
 export function createRelay(options: RelayOptions): Relay {
   const random = options.random ?? Math.random;
   const counters: RelayCounters = { received: 0, sampledOut: 0, dropped: 0, forwarded: 0, failed: 0, lastError: null };
+  const kept = options.stateFile ? readRelayState(options.stateFile) : null;
+  if (kept && 'percent' in kept) options.percent = kept.percent;
+  else if (kept) counters.lastError = `started with ${options.percent}%: ${kept.problem}`;
   const queue: Copy[] = [];
   let inFlight = 0;
   let queuedBytes = 0;
@@ -228,6 +279,15 @@ export function createRelay(options: RelayOptions): Relay {
       const percent = Number((JSON.parse(body.toString('utf8') || '{}') as { percent?: unknown }).percent);
       if (!(percent >= 0 && percent <= 100))
         return json(res, 422, { error: `percent must be a number from 0 to 100, not ${String(percent)}` });
+      if (options.stateFile) {
+        try {
+          writeRelayState(options.stateFile, { percent });
+        } catch (error) {
+          return json(res, 500, {
+            error: `the percent can not be kept in ${options.stateFile} (${(error as Error).message}); it is still ${options.percent}`,
+          });
+        }
+      }
       options.percent = percent;
     } else if (req.url === RELAY_CAPTURE_PATH && req.method === 'POST') {
       const asked = JSON.parse(body.toString('utf8') || '{}') as { name?: unknown; n?: unknown };
