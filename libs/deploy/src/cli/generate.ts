@@ -7,13 +7,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DeploymentSpecError } from '../spec/spec-error';
 import { loadDeploymentSpec } from '../spec/load';
+import { specWarnings } from '../spec/spec-warnings';
 import { GENERATE_COMMAND } from '../render/generated-file';
 import { findStaleFiles, renderCommittedFiles } from '../render/committed-files';
 import { renderExecutorSchema } from './executor-schema';
 
 function main(args: readonly string[]): number {
   const check = args.includes('--check');
-  const files = [...renderCommittedFiles(loadDeploymentSpec()), renderExecutorSchema()];
+  const spec = loadDeploymentSpec();
+  for (const warning of specWarnings(spec)) console.error(`warning: ${warning}`);
+  const files = [...renderCommittedFiles(spec), renderExecutorSchema()];
   const stale = findStaleFiles(files, (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined));
   if (check) {
     if (stale.length === 0) {
