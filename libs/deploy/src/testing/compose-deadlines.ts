@@ -100,13 +100,14 @@ export function composeReleaseDeadlineMs(spec: DeploymentSpec): number {
 }
 
 /**
- * The longest one `deploy:status --backend=compose` may take by its own deadlines (engine commands
- * one after the other): the route links; the replicas of blue, then of green (each replica's health
- * probe and inspect at once); nginx's live and preview health; the shadow link and the relay's counters.
+ * The longest one `deploy:status --backend=compose` may take by its own deadlines: it reads
+ * everything at once (`compose-lifecycle.ts`), so the longest of: the route links (an engine
+ * command); each replica's health probe and inspect; nginx's live and preview health (HTTP); the
+ * shadow link, then the relay's counters (two engine commands, one after the other).
  */
 export function composeStatusDeadlineMs(): number {
-  const replicas = Math.max(COMPOSE_COMMAND_TIMEOUT_MS, INSPECT_TIMEOUT_MS);
-  return COMPOSE_COMMAND_TIMEOUT_MS + 2 * replicas + 2 * DEFAULT_HTTP_TIMEOUT_MS + 2 * COMPOSE_COMMAND_TIMEOUT_MS;
+  const replica = Math.max(COMPOSE_COMMAND_TIMEOUT_MS, INSPECT_TIMEOUT_MS);
+  return Math.max(COMPOSE_COMMAND_TIMEOUT_MS, replica, DEFAULT_HTTP_TIMEOUT_MS, 2 * COMPOSE_COMMAND_TIMEOUT_MS);
 }
 
 /**

@@ -216,17 +216,14 @@ export async function composeRelease(target: ComposeTarget, runtime: BackendRunt
   };
 }
 
-/** `deploy:status --backend=compose`. Changes nothing. */
+/**
+ * `deploy:status --backend=compose`. Changes nothing. Everything it reads is read at once: each
+ * read is a `docker exec` or an inspect, seconds on a loaded machine (the dashboard reads it every
+ * refresh).
+ */
 export async function composeStatus(target: ComposeTarget, shadow?: () => Promise<ShadowStatus>): Promise<BackendStatus> {
   const notes: string[] = [];
-  // The links as they are: a canary in progress shows as split live weights.
-  const routes = await readComposeRoutes(target).catch((error: Error) => {
-    notes.push(error.message);
-    return null;
-  });
   const router = { host: '127.0.0.1', port: target.spec.router.port };
-  const live = routes ? mainTarget(routes.live) : null;
-  const preview = routes ? (soleTarget(routes.preview) ?? null) : null;
   const replicaHealth = (color: Color, replica: number) =>
     probeSocket(target, color, 'GET', '/health', undefined, replica).then(judgeHealth, noAnswer).then(healthView);
   const replicaStatus = async (color: Color, replica: number): Promise<ReplicaStatus> => {
@@ -244,12 +241,28 @@ export async function composeStatus(target: ComposeTarget, shadow?: () => Promis
   };
   const colorReplicas = (color: Color) =>
     Promise.all(replicaNumbers(target.spec.replicas.perColor).map((replica) => replicaStatus(color, replica)));
-  const replicas = { blue: await colorReplicas('blue'), green: await colorReplicas('green') };
+  const [routesRead, blueReplicas, greenReplicas, servingCheck, previewCheck, shadowRead] = await Promise.all([
+    // The links as they are: a canary in progress shows as split live weights.
+    readComposeRoutes(target).catch((error: Error) => error),
+    colorReplicas('blue'),
+    colorReplicas('green'),
+    checkHealth(target.http, router, '/health'),
+    checkHealth(target.http, router, `${target.spec.preview.pathPrefix}health`),
+    // The relay's view (the mirror link, its counters); what can not be read is a note, never a failed status.
+    shadow?.().catch((error: Error) => error),
+  ]);
+  const routes = routesRead instanceof Error ? null : routesRead;
+  if (routesRead instanceof Error) notes.push(routesRead.message);
+  const shadowStatus = shadowRead instanceof Error ? undefined : shadowRead;
+  if (shadowRead instanceof Error) notes.push(`Shadow traffic: ${shadowRead.message}`);
+  const live = routes ? mainTarget(routes.live) : null;
+  const preview = routes ? (soleTarget(routes.preview) ?? null) : null;
+  const replicas = { blue: blueReplicas, green: greenReplicas };
   const [blue, green] = [replicas.blue[0]?.health, replicas.green[0]?.health].map(
     (health) => health ?? healthView({ kind: 'no-answer', problem: 'no replica', code: undefined }),
   ) as [HealthView, HealthView];
-  const serving = healthView(await checkHealth(target.http, router, '/health'));
-  const previewServing = healthView(await checkHealth(target.http, router, `${target.spec.preview.pathPrefix}health`));
+  const serving = healthView(servingCheck);
+  const previewServing = healthView(previewCheck);
   const url = httpUrl(router.host, router.port);
   const colorStatus = (color: Color, health: HealthView) => ({
     color,
@@ -265,13 +278,6 @@ export async function composeStatus(target: ComposeTarget, shadow?: () => Promis
     health,
   });
   const all = [...replicas.blue, ...replicas.green];
-  // The relay's view (the mirror link, its counters); what can not be read is a note, never a failed status.
-  const shadowStatus = shadow
-    ? await shadow().catch((error: Error) => {
-        notes.push(`Shadow traffic: ${error.message}`);
-        return undefined;
-      })
-    : undefined;
   return {
     backend: 'compose',
     where: target.composeCommand.join(' '),
