@@ -61,7 +61,7 @@ export { findBinary, realDeps } from './effects/real-deps';
 export type { Clock, CommandRunner, HttpAnswer, HttpClient, ProcessControl, RuntimeDeps } from './effects/deps';
 export type { Backend, UpRequest } from './backends/backend';
 export { localBackend } from './backends/local/local-backend';
-export { composeBackend, detectComposeCommand } from './backends/compose/compose-backend';
+export { composeBackend, detectEngineCommands } from './backends/compose/compose-backend';
 export { stateFolderStores } from './commands/context';
 export type { CommandContext } from './commands/context';
 export { fileLock } from './effects/lock';

@@ -9,7 +9,7 @@ import { startLoad, type LoadReport } from './support/load';
 import { recordTiming } from './support/timings';
 
 /**
- * The deploy CLI's Compose backend (probes through `docker-compose exec`, the flip inside the nginx
+ * The deploy CLI's Compose backend (probes through `docker exec` into each replica, the flip inside the nginx
  * container) while 32 keep-alive clients send the seed's POST /predict through nginx on port 80.
  */
 describe('switch, toggle and rollback through the deploy CLI (Compose backend) under load', () => {

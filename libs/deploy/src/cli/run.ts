@@ -1,7 +1,7 @@
 import type { CliError } from '@mlbg/contract';
 import { isAbsolute, resolve } from 'node:path';
 import type { Backend } from '../backends/backend';
-import { type ComposeTarget, composeBackend, detectComposeCommand } from '../backends/compose/compose-backend';
+import { type ComposeTarget, composeBackend, detectEngineCommands } from '../backends/compose/compose-backend';
 import { DEFAULT_STATE_DIR, type StackLayout, stackLayout } from '../backends/local/layout';
 import { loadSpec } from '../backends/local/stack/up-down';
 import { localBackend } from '../backends/local/local-backend';
@@ -211,7 +211,7 @@ async function contextFor(
         run: deps.run,
         http: deps.http,
         workspaceRoot: layout.workspaceRoot,
-        composeCommand: await detectComposeCommand(deps.run, context.env['BLUEGREEN_COMPOSE_COMMAND']),
+        ...(await detectEngineCommands(deps.run, context.env['BLUEGREEN_COMPOSE_COMMAND'])),
       };
       backend = composeBackend(target, { clock: deps.clock, progress: deps.progress });
       break;

@@ -37,7 +37,7 @@ export function intervalsToRollBack(spec: DeploymentSpec): number {
 
 /**
  * The longest one `deploy:canary --backend=compose` may take by the tool's own deadlines, as
- * {@link composeSwitchDeadlineMs} is for a switch: each engine command (a `compose exec`) is killed
+ * {@link composeSwitchDeadlineMs} is for a switch: each engine command (a `docker exec`, a `compose up`) is killed
  * after COMPOSE_COMMAND_TIMEOUT_MS, each HTTP request through nginx given up after the HTTP
  * client's timeout. A test's limit on a canary: a machine busy with other work must not fail a
  * canary the tool itself still allows, and a test must never kill a canary half way (it would

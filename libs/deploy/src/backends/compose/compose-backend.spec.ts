@@ -17,7 +17,7 @@ import {
   composeFlipScript,
   composeLinksScript,
   composeReadLinksScript,
-  detectComposeCommand,
+  detectEngineCommands,
   routesOfLinks,
 } from './compose-backend';
 import { allTo } from '../../routing/routes';
@@ -33,6 +33,8 @@ import { type StackLayout, stackLayout } from '../local/layout';
 import { switchTraffic } from '../../commands/switch/switch';
 
 const COMPOSE = 'docker compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml';
+/** How the tool runs a command in a container when the docker CLI is there (every case here but the fallback's). */
+const EXEC = 'docker exec';
 const VERSIONS: Record<Color, string> = { blue: 'v1.0.0', green: 'v1.1.0' };
 const health = (color: Color, status: 'ok' | 'starting' = 'ok', featureCount = 1) => ({
   status,
@@ -59,7 +61,7 @@ function scriptedLinks(initialLive: Color) {
   const rules = [
     { match: (line: string) => line.endsWith('readlink /run/mlbg/live'), result: () => ({ stdout: `${live()}\n` }) },
     {
-      match: (line: string) => line.endsWith(`exec -T nginx sh -c ${composeReadLinksScript()}`),
+      match: (line: string) => line.endsWith(`${EXEC} ml-nginx sh -c ${composeReadLinksScript()}`),
       result: () => ({
         stdout: [...Array.from({ length: 20 }, (_, index) => `live-slot-${String(index).padStart(2, '0')}`), 'preview']
           .map((link) => `${link} ${links.get(link) ?? ''}\n`)
@@ -67,7 +69,7 @@ function scriptedLinks(initialLive: Color) {
       }),
     },
     {
-      match: (line: string) => line.includes('exec -T nginx sh -c'),
+      match: (line: string) => line.includes(`${EXEC} ml-nginx sh -c`),
       result: (line: string) => {
         for (const [, target, link] of line.matchAll(/ln -sfn (\S+) (\S+)\.next/g)) links.set(link as string, target as string);
         return {};
@@ -93,7 +95,7 @@ function scriptedCompose(options: {
     ...rules.slice(0, 2),
     ...(['blue', 'green'] as const).map((color) => ({
       // Every replica's container: ml-service-green, ml-service-green-2, ...
-      match: (line: string) => new RegExp(`^${COMPOSE} exec -T ml-service-${color}(-\\d+)? node -e`).test(line),
+      match: (line: string) => new RegExp(`^${EXEC} ml-service-${color}(-\\d+)? node -e`).test(line),
       result: (line: string) => {
         const fake = options.colors?.[color] ?? {};
         const replica = Number(/ml-service-[a-z]+-(\d+) /.exec(line)?.[1] ?? 1);
@@ -143,6 +145,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
         http: compose.http,
         workspaceRoot: '/repo',
         composeCommand: ['docker', 'compose'],
+        execCommand: ['docker', 'exec'],
       },
       runtime,
     );
@@ -162,7 +165,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     const backend = backendFor(compose);
     const canary = { live: { blue: 75, green: 25 }, preview: allTo('green') };
     await backend.setRoutes(canary);
-    expect(compose.runner.lines()).toEqual([`${COMPOSE} exec -T nginx sh -c ${composeLinksScript(canary)}`]);
+    expect(compose.runner.lines()).toEqual([`${EXEC} ml-nginx sh -c ${composeLinksScript(canary)}`]);
     // 5 of the 20 slots on green (25%); canary and preview on green, live (the stable color) on blue.
     const slots = [...compose.links].filter(([link]) => link.startsWith('live-slot-'));
     expect(slots.filter(([, color]) => color === 'green')).toHaveLength(5);
@@ -219,8 +222,8 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
       headers: { 'X-Request-Id': 'r-1' },
     });
     expect(compose.runner.lines()).toEqual([
-      `${COMPOSE} exec -T ml-service-green-2 node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/green/r2.sock GET /admin/predictions?limit=0`,
-      `${COMPOSE} exec -T ml-service-blue node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/blue/r1.sock POST /predict {"features":[[1]]} {"X-Request-Id":"r-1"}`,
+      `${EXEC} ml-service-green-2 node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/green/r2.sock GET /admin/predictions?limit=0`,
+      `${EXEC} ml-service-blue node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/blue/r1.sock POST /predict {"features":[[1]]} {"X-Request-Id":"r-1"}`,
     ]);
     await expect(backend.colors.request?.('green', { method: 'GET', path: '/health' }, 'ml-service-green-3')).rejects.toMatchObject({
       code: 'DIFF_UNAVAILABLE',
@@ -284,6 +287,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
         http: async () => answer(200, {}),
         workspaceRoot: root,
         composeCommand: ['docker', 'compose'],
+        execCommand: ['docker', 'exec'],
       },
       runtime,
     );
@@ -306,7 +310,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
       own: { requests: 6, errors: 0 },
     });
     // Every replica's /metrics, from inside its own container, at the window's start and end.
-    const containers = run.lines().map((each) => /exec -T (\S+) node/.exec(each)?.[1]);
+    const containers = run.lines().map((each) => /docker exec (\S+) node/.exec(each)?.[1]);
     expect(containers.sort()).toEqual(
       ['ml-service-blue', 'ml-service-blue-2', 'ml-service-green', 'ml-service-green-2'].flatMap((name) => [name, name]),
     );
@@ -318,15 +322,15 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     const result = await switchTraffic(context(backendFor(compose)), { color: 'green' });
     expect(result).toMatchObject({ kind: 'switched', from: 'blue', to: 'green', fromVersion: 'v1.0.0', toVersion: 'v1.1.0' });
     const probe = (color: Color, rest: string) =>
-      `${COMPOSE} exec -T ml-service-${color} node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/${color}/r1.sock ${rest}`;
+      `${EXEC} ml-service-${color} node -e ${SOCKET_PROBE_SCRIPT} /run/mlbg/${color}/r1.sock ${rest}`;
     expect(compose.runner.lines()).toEqual([
-      `${COMPOSE} exec -T nginx sh -c ${composeReadLinksScript()}`,
+      `${EXEC} ml-nginx sh -c ${composeReadLinksScript()}`,
       probe('green', 'GET /health'),
       probe('green', 'GET /health'),
       probe('green', 'GET /health'),
       probe('green', 'POST /predict {"features":[[1],[2],[3]]}'),
       probe('blue', 'GET /health'),
-      `${COMPOSE} exec -T nginx sh -c ${composeFlipScript('green')}`,
+      `${EXEC} ml-nginx sh -c ${composeFlipScript('green')}`,
     ]);
     expect(compose.runner.calls.every((call) => call.cwd === '/repo')).toBe(true);
     expect(readHistory(layout.historyFile).entries).toEqual([
@@ -345,7 +349,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     });
     const probes = compose.runner.lines().filter((line) => line.includes(' node -e '));
     const of = (container: string, socket: string) =>
-      probes.filter((line) => line.startsWith(`${COMPOSE} exec -T ${container} node -e`) && line.includes(` ${socket} `));
+      probes.filter((line) => line.startsWith(`${EXEC} ${container} node -e`) && line.includes(` ${socket} `));
     expect(of('ml-service-green', '/run/mlbg/green/r1.sock')).toHaveLength(4);
     expect(of('ml-service-green-2', '/run/mlbg/green/r2.sock')).toHaveLength(4);
   });
@@ -364,7 +368,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     [
       'is not running',
       { down: true },
-      /^green \/health \(check 1 of 3\) no answer \(`docker compose -f .* exec -T ml-service-green node -e <probe script> \/run\/mlbg\/green\/r1\.sock GET \/health` exited 1: service "ml-service-green" is not running\)\.$/,
+      /^green \/health \(check 1 of 3\) no answer \(`docker exec ml-service-green node -e <probe script> \/run\/mlbg\/green\/r1\.sock GET \/health` exited 1: service "ml-service-green" is not running\)\.$/,
     ],
     ['is still starting', { health: 503 }, /answered 503 with status "starting"/],
     ['takes 3 features', { featureCount: 3 }, /input signature differs/],
@@ -385,8 +389,8 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
       reason: expect.stringContaining('answered blue v1.0.0, expected green v1.1.0'),
     });
     expect(compose.runner.lines().filter((line) => line.includes(' ln -sfn '))).toEqual([
-      `${COMPOSE} exec -T nginx sh -c ${composeFlipScript('green')}`,
-      `${COMPOSE} exec -T nginx sh -c ${composeFlipScript('blue')}`,
+      `${EXEC} ml-nginx sh -c ${composeFlipScript('green')}`,
+      `${EXEC} ml-nginx sh -c ${composeFlipScript('blue')}`,
     ]);
   });
 
@@ -401,6 +405,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
         http: async () => answer(200, {}),
         workspaceRoot: '/repo',
         composeCommand: ['docker', 'compose'],
+        execCommand: ['docker', 'exec'],
       },
       runtime,
     );
@@ -410,19 +415,52 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     expect(runner.lines()).toHaveLength(1);
   });
 
-  it('finds docker compose v2, else docker-compose v1, else says Docker is missing', async () => {
-    expect(await detectComposeCommand(recordingRunner([{ match: (line) => line === 'docker compose version', result: {} }]))).toEqual([
-      'docker',
-      'compose',
-    ]);
+  it('finds docker compose v2, else docker-compose v1, else says Docker is missing; execs with the docker CLI whenever it answered', async () => {
+    expect(await detectEngineCommands(recordingRunner([{ match: (line) => line === 'docker compose version', result: {} }]))).toEqual({
+      composeCommand: ['docker', 'compose'],
+      execCommand: ['docker', 'exec'],
+    });
     const v1 = recordingRunner([
       { match: (line) => line === 'docker compose version', result: { code: 1, stderr: "docker: 'compose' is not a docker command." } },
       { match: (line) => line === 'docker-compose version', result: {} },
     ]);
-    expect(await detectComposeCommand(v1)).toEqual(['docker-compose']);
+    expect(await detectEngineCommands(v1)).toEqual({ composeCommand: ['docker-compose'], execCommand: ['docker', 'exec'] });
+    // docker-compose v1 talks to the engine's API itself: a machine may have it without the docker CLI.
+    const v1Alone = recordingRunner([
+      { match: (line) => line === 'docker compose version', result: { code: null, error: 'spawn docker ENOENT' } },
+      { match: (line) => line === 'docker-compose version', result: {} },
+    ]);
+    expect(await detectEngineCommands(v1Alone)).toEqual({ composeCommand: ['docker-compose'] });
     const none = recordingRunner([{ match: () => true, result: { code: null, error: 'spawn docker ENOENT' } }]);
-    await expect(detectComposeCommand(none)).rejects.toMatchObject({ code: 'DOCKER_NOT_FOUND' });
-    expect(await detectComposeCommand(none, 'docker-compose')).toEqual(['docker-compose']);
+    await expect(detectEngineCommands(none)).rejects.toMatchObject({ code: 'DOCKER_NOT_FOUND' });
+    // An override is the whole engine: every command goes through it.
+    expect(await detectEngineCommands(none, 'podman-compose')).toEqual({ composeCommand: ['podman-compose'] });
+  });
+
+  it('without the docker CLI, runs in a container through `<compose> exec -T <service>`', async () => {
+    const runner = recordingRunner([
+      {
+        match: (line) => line === `${COMPOSE} exec -T nginx sh -c ${composeReadLinksScript()}`,
+        result: {
+          stdout: [...Array.from({ length: 20 }, (_, index) => `live-slot-${String(index).padStart(2, '0')} green`), 'preview blue'].join(
+            '\n',
+          ),
+        },
+      },
+      { match: () => true, result: { code: 1, stderr: 'not scripted' } },
+    ]);
+    const backend = composeBackend(
+      {
+        spec: DEFAULT_DEPLOYMENT_SPEC,
+        run: runner,
+        http: async () => answer(200, {}),
+        workspaceRoot: '/repo',
+        composeCommand: ['docker', 'compose'],
+      },
+      runtime,
+    );
+    expect(await backend.readRoutes()).toEqual({ live: allTo('green'), preview: allTo('blue') });
+    expect(runner.lines()).toEqual([`${COMPOSE} exec -T nginx sh -c ${composeReadLinksScript()}`]);
   });
 
   it('is reachable from the CLI with --target=compose, for switch and status', async () => {
@@ -492,7 +530,7 @@ describe('a release on Compose (a recording command runner: no Docker engine her
       ...links.rules.slice(0, 2),
       { match: (line) => line.includes('--force-recreate ml-service-green'), result: () => ((recreated += 1), {}) },
       {
-        match: (line) => line.includes('exec -T ml-service-'),
+        match: (line) => line.includes(`${EXEC} ml-service-`),
         result: (line) => {
           const color: Color = line.includes('ml-service-blue') ? 'blue' : 'green';
           const broken = color === 'green' && options.broken && recreated === 1;
@@ -503,7 +541,14 @@ describe('a release on Compose (a recording command runner: no Docker engine her
     ]);
     const http: HttpClient = async () => answer(200, { ...health('green'), version: 'v1.2.0' }, { 'x-color': 'green' });
     const backend = composeBackend(
-      { spec: DEFAULT_DEPLOYMENT_SPEC, run: runner, http, workspaceRoot: root, composeCommand: ['docker', 'compose'] },
+      {
+        spec: DEFAULT_DEPLOYMENT_SPEC,
+        run: runner,
+        http,
+        workspaceRoot: root,
+        composeCommand: ['docker', 'compose'],
+        execCommand: ['docker', 'exec'],
+      },
       { clock: fakeClock(), progress: () => undefined },
     );
     return { backend, runner, links: links.links };
@@ -572,8 +617,8 @@ describe('a release on Compose (a recording command runner: no Docker engine her
         match: (line) => line.startsWith('docker logs --tail 15 ml-service-green'),
         result: { stdout: 'Error: model file is not a valid ONNX model\n' },
       },
-      { match: (line) => line.includes('exec -T ml-service-blue'), result: probed(200, health('blue')) },
-      { match: (line) => line.includes('exec -T ml-service-green'), result: { code: 1, stderr: 'container is restarting' } },
+      { match: (line) => line.includes(`${EXEC} ml-service-blue`), result: probed(200, health('blue')) },
+      { match: (line) => line.includes(`${EXEC} ml-service-green`), result: { code: 1, stderr: 'container is restarting' } },
     ]);
     const backend = composeBackend(
       {
@@ -582,6 +627,7 @@ describe('a release on Compose (a recording command runner: no Docker engine her
         http: async () => answer(200, {}),
         workspaceRoot: root,
         composeCommand: ['docker', 'compose'],
+        execCommand: ['docker', 'exec'],
       },
       { clock: fakeClock(), progress: () => undefined },
     );
@@ -620,8 +666,8 @@ describe('a release on Compose (a recording command runner: no Docker engine her
         result: () => ({ stdout: `${inspections++ === 0 ? 0 : 2} starting\n` }),
       },
       { match: (line) => line.startsWith('docker logs --tail 15 ml-service-green'), result: { stdout: 'Error: model file is corrupt\n' } },
-      { match: (line) => line.includes('exec -T ml-service-blue'), result: probed(200, health('blue')) },
-      { match: (line) => line.includes('exec -T ml-service-green'), result: { code: 1, stderr: 'container is restarting' } },
+      { match: (line) => line.includes(`${EXEC} ml-service-blue`), result: probed(200, health('blue')) },
+      { match: (line) => line.includes(`${EXEC} ml-service-green`), result: { code: 1, stderr: 'container is restarting' } },
     ]);
     const backend = composeBackend(
       {
@@ -630,6 +676,7 @@ describe('a release on Compose (a recording command runner: no Docker engine her
         http: async () => answer(200, {}),
         workspaceRoot: root,
         composeCommand: ['docker', 'compose'],
+        execCommand: ['docker', 'exec'],
       },
       { clock: fakeClock(), progress: () => undefined },
     );
@@ -676,7 +723,7 @@ function scriptedEngine(root: string, versions: Record<string, string>) {
     { match: (line) => line === 'docker compose version', result: {} },
     ...rules.slice(0, 2),
     {
-      match: (line) => line.includes('exec -T ml-service-'),
+      match: (line) => line.includes(`${EXEC} ml-service-`),
       result: (line) =>
         line.includes(' POST ')
           ? probed(200, { predictions: [1, 2, 3], model_version: answerOf(line.includes('ml-service-blue') ? 'blue' : 'green').version })

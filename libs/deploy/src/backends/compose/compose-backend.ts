@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Color } from '@mlbg/contract';
-import { ROUTER_SERVICE, replicaService } from '../../render/compose/compose';
+import { ROUTER_SERVICE, replicaService, serviceContainer } from '../../render/compose/compose';
 import { COMPOSE_BASE_FILE, COMPOSE_NGINX_LOG_DIR, composeColorFile } from '../../render/compose/compose-names';
 import {
   COMPOSE_SOCKET_DIR,
@@ -53,19 +53,33 @@ export interface ComposeTarget {
   readonly workspaceRoot: string;
   /** `['docker', 'compose']` or `['docker-compose']`. */
   readonly composeCommand: readonly string[];
+  /**
+   * `['docker', 'exec']` when the docker CLI is there: a command in a service's container runs by
+   * the container's name. Without it, through `<compose> exec -T <service>`.
+   */
+  readonly execCommand?: readonly string[];
+}
+
+/** The engine's commands a {@link ComposeTarget} uses. */
+export interface EngineCommands {
+  readonly composeCommand: string[];
+  readonly execCommand?: string[];
 }
 
 /**
  * `docker compose` (v2) if it works, else `docker-compose` (v1, as the original design used);
- * `override` (BLUEGREEN_COMPOSE_COMMAND) wins.
+ * `override` (BLUEGREEN_COMPOSE_COMMAND) wins, and then every command goes through it. `docker exec`
+ * whenever the docker CLI answered (even without its compose plugin).
  * @throws DeployError DOCKER_NOT_FOUND
  */
-export async function detectComposeCommand(run: CommandRunner, override?: string): Promise<string[]> {
-  if (override && override.trim() !== '') return override.trim().split(/\s+/);
+export async function detectEngineCommands(run: CommandRunner, override?: string): Promise<EngineCommands> {
+  if (override && override.trim() !== '') return { composeCommand: override.trim().split(/\s+/) };
   const v2 = await run('docker', ['compose', 'version'], { timeoutMs: COMPOSE_COMMAND_TIMEOUT_MS });
-  if (v2.code === 0) return ['docker', 'compose'];
+  // `code: null`: docker could not be started at all (not installed).
+  const execCommand = v2.code === null ? {} : { execCommand: ['docker', 'exec'] };
+  if (v2.code === 0) return { composeCommand: ['docker', 'compose'], ...execCommand };
   const v1 = await run('docker-compose', ['version'], { timeoutMs: COMPOSE_COMMAND_TIMEOUT_MS });
-  if (v1.code === 0) return ['docker-compose'];
+  if (v1.code === 0) return { composeCommand: ['docker-compose'], ...execCommand };
   throw new DeployError(
     'DOCKER_NOT_FOUND',
     `\`docker compose version\`: ${v2.error ?? v2.stderr.trim()}; \`docker-compose version\`: ${v1.error ?? v1.stderr.trim()}.`,
@@ -134,11 +148,34 @@ export function routesOfLinks(output: string, slots: number = DEFAULT_LIVE_SLOTS
 /** The routes as the links in the socket volume are now: one `exec` in the nginx container. */
 export async function readComposeRoutes(target: ComposeTarget): Promise<Routes> {
   const slots = target.spec.canary.slots;
-  return routesOfLinks(await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeReadLinksScript(slots)]), slots);
+  return routesOfLinks(await execIn(target, ROUTER_SERVICE, ['sh', '-c', composeReadLinksScript(slots)]), slots);
 }
 
+/** `<compose> -f ... <args>`: its stdout. @throws DeployError COMPOSE_FAILED */
 export async function compose(target: ComposeTarget, args: readonly string[], timeoutMs = COMPOSE_COMMAND_TIMEOUT_MS): Promise<string> {
   const [command, fullArgs] = composeInvocation(target, args);
+  return engineCommand(target, command, fullArgs, timeoutMs);
+}
+
+/**
+ * Runs `argv` in a service's container: `docker exec <its container_name>` (every service of the
+ * generated files has one), else `<compose> exec -T <service>`. Not `compose exec` always: that
+ * parses the three files and asks the engine for the project first, about 1 s of CPU a call with
+ * docker-compose v1 against 0.1 s, and a canary's interval makes a dozen of them.
+ * @throws DeployError COMPOSE_FAILED
+ */
+export async function execIn(
+  target: ComposeTarget,
+  service: string,
+  argv: readonly string[],
+  timeoutMs = COMPOSE_COMMAND_TIMEOUT_MS,
+): Promise<string> {
+  if (!target.execCommand) return compose(target, ['exec', '-T', service, ...argv], timeoutMs);
+  const [command, ...prefix] = target.execCommand;
+  return engineCommand(target, command ?? 'docker', [...prefix, serviceContainer(target.spec, service), ...argv], timeoutMs);
+}
+
+async function engineCommand(target: ComposeTarget, command: string, fullArgs: readonly string[], timeoutMs: number): Promise<string> {
   const result = await target.run(command, fullArgs, { cwd: target.workspaceRoot, timeoutMs });
   if (result.code !== 0) {
     const shown = [command, ...fullArgs].map((arg) => (arg === SOCKET_PROBE_SCRIPT ? '<probe script>' : arg)).join(' ');
@@ -152,7 +189,7 @@ export async function compose(target: ComposeTarget, args: readonly string[], ti
 
 export async function readComposeRoute(target: ComposeTarget, link: string): Promise<Color> {
   const path = `${COMPOSE_SOCKET_DIR}/${link}`;
-  const out = (await compose(target, ['exec', '-T', ROUTER_SERVICE, 'readlink', path])).trim();
+  const out = (await execIn(target, ROUTER_SERVICE, ['readlink', path])).trim();
   const color = Color.options.find((candidate) => out === colorFolder(candidate));
   if (!color)
     throw new DeployError('COMPOSE_FAILED', `${path} in the ${ROUTER_SERVICE} container points at "${out}", not at a color's folder.`, {
@@ -182,9 +219,10 @@ export async function requestSocket(target: ComposeTarget, color: Color, call: H
   const container = replicaService(target.spec, color, replica);
   const headers = call.headers && Object.keys(call.headers).length > 0 ? [JSON.stringify(call.headers)] : [];
   const body = call.body !== undefined || headers.length > 0 ? [call.body ?? ''] : [];
-  const out = await compose(
+  const out = await execIn(
     target,
-    ['exec', '-T', container, 'node', '-e', SOCKET_PROBE_SCRIPT, socket, call.method, call.path, ...body, ...headers],
+    container,
+    ['node', '-e', SOCKET_PROBE_SCRIPT, socket, call.method, call.path, ...body, ...headers],
     call.timeoutMs ?? COMPOSE_COMMAND_TIMEOUT_MS,
   );
   try {
@@ -225,7 +263,7 @@ export function composeBackend(target: ComposeTarget, runtime: BackendRuntime): 
     async setRoutes(routes) {
       const problem = soleTarget(routes.preview) ? undefined : `the preview route can not be split (${describeWeights(routes.preview)})`;
       if (problem) throw new DeployError('USAGE', `The Compose router sends preview to one color; ${problem}.`);
-      await compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', composeLinksScript(routes, slots)]);
+      await execIn(target, ROUTER_SERVICE, ['sh', '-c', composeLinksScript(routes, slots)]);
     },
     routerHealth: (route = 'live') =>
       target.http(router, { method: 'GET', path: route === 'live' ? '/health' : `${target.spec.preview.pathPrefix}health` }),

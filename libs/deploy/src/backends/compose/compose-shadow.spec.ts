@@ -8,7 +8,7 @@ import { SOCKET_PROBE_SCRIPT } from './compose-backend';
 import { SHADOW_LINK_CHECK, SHADOW_LINK_OFF, SHADOW_LINK_ON, composeShadow } from './compose-shadow';
 
 const COMPOSE = 'docker compose -f docker-compose.yml -f docker-compose.blue.yml -f docker-compose.green.yml';
-const RELAY = `${COMPOSE} exec -T shadow-relay node -e ${SOCKET_PROBE_SCRIPT} /tmp/relay/control.sock`;
+const RELAY = `docker exec ml-shadow-relay node -e ${SOCKET_PROBE_SCRIPT} /tmp/relay/control.sock`;
 
 /**
  * A scripted relay container and nginx link: the relay answers its control calls (unless `missing`
@@ -33,9 +33,12 @@ function scripted(options: { missing?: boolean; linkOn?: boolean } = {}) {
   });
   const answer = (body: unknown) => ({ stdout: `${JSON.stringify({ status: 200, headers: {}, body: JSON.stringify(body) })}\n` });
   const runner = recordingRunner([
-    { match: (line) => line.endsWith(`exec -T nginx sh -c ${SHADOW_LINK_CHECK}`), result: () => ({ stdout: link ? 'on\n' : 'off\n' }) },
-    { match: (line) => line.endsWith(`exec -T nginx sh -c ${SHADOW_LINK_ON}`), result: () => ((link = true), {}) },
-    { match: (line) => line.endsWith(`exec -T nginx sh -c ${SHADOW_LINK_OFF}`), result: () => ((link = false), {}) },
+    {
+      match: (line) => line.endsWith(`docker exec ml-nginx sh -c ${SHADOW_LINK_CHECK}`),
+      result: () => ({ stdout: link ? 'on\n' : 'off\n' }),
+    },
+    { match: (line) => line.endsWith(`docker exec ml-nginx sh -c ${SHADOW_LINK_ON}`), result: () => ((link = true), {}) },
+    { match: (line) => line.endsWith(`docker exec ml-nginx sh -c ${SHADOW_LINK_OFF}`), result: () => ((link = false), {}) },
     { match: (line) => line.endsWith('up -d --no-deps --no-build shadow-relay'), result: () => ((running = true), {}) },
     {
       match: (line) => line.startsWith(RELAY),
@@ -64,10 +67,10 @@ function scripted(options: { missing?: boolean; linkOn?: boolean } = {}) {
       },
     },
     {
-      match: (line) => line.includes('exec -T shadow-relay cat /tmp/relay/capture-'),
+      match: (line) => line.includes('docker exec ml-shadow-relay cat /tmp/relay/capture-'),
       result: { stdout: '{"features":[[1]]}\n{"features":[[2]]}\n' },
     },
-    { match: (line) => line.includes('exec -T shadow-relay rm -f /tmp/relay/capture-'), result: {} },
+    { match: (line) => line.includes('docker exec ml-shadow-relay rm -f /tmp/relay/capture-'), result: {} },
   ]);
   const progress: string[] = [];
   const shadow = composeShadow(
@@ -77,6 +80,7 @@ function scripted(options: { missing?: boolean; linkOn?: boolean } = {}) {
       http: async () => ({ status: 200, headers: {}, body: '' }),
       workspaceRoot: '/srv',
       composeCommand: ['docker', 'compose'],
+      execCommand: ['docker', 'exec'],
     },
     { clock: fakeClock(), progress: (line) => progress.push(line) },
   );
@@ -135,7 +139,7 @@ describe('shadow traffic on Compose (a scripted relay container and nginx: no Do
       expect(readFileSync(file, 'utf8')).toBe('{"features":[[1]]}\n{"features":[[2]]}\n');
       const lines = fake.runner.lines();
       expect(lines.filter((line) => line.includes(' POST /_relay/config '))).toEqual([`${RELAY} POST /_relay/config {"percent":0}`]);
-      expect(lines.some((line) => /exec -T shadow-relay rm -f \/tmp\/relay\/capture-\d+-[0-9a-f]{8}\.jsonl$/.test(line))).toBe(true);
+      expect(lines.some((line) => /docker exec ml-shadow-relay rm -f \/tmp\/relay\/capture-\d+-[0-9a-f]{8}\.jsonl$/.test(line))).toBe(true);
       // Off again afterwards.
       expect(fake.link()).toBe(false);
     } finally {

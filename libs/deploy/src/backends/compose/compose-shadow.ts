@@ -14,7 +14,7 @@ import type { BackendRuntime, CaptureRequest, CaptureResult, ShadowControl, Shad
 import { RelayStatus } from '@mlbg/contract';
 import { runCapture } from '../local/shadow/capture-run';
 import { RELAY_CONFIG_PATH, RELAY_STATUS_PATH } from '../local/shadow/relay/relay';
-import { type ComposeTarget, SOCKET_PROBE_SCRIPT, compose } from './compose-backend';
+import { type ComposeTarget, SOCKET_PROBE_SCRIPT, compose, execIn } from './compose-backend';
 
 /** The relay container answers within seconds of a (re)start; `up -d` of it when it is missing takes a few more. */
 const RELAY_ANSWER_TIMEOUT_MS = 60_000;
@@ -34,14 +34,11 @@ export const SHADOW_LINK_OFF = `rm -f ${COMPOSE_SOCKET_DIR}/${SHADOW_SOCKET}`;
  * `shadow.sock` link exists in the socket volume. On: the relay answers (started with `up -d` when
  * its container is missing), gets the share to forward, then the link is made; off: the link goes
  * (nginx answers its copies itself at once), the relay stays, idle. Its control socket is in its
- * own /tmp: every control call is a `docker compose exec` into its container. No nginx reload.
+ * own /tmp: every control call is a `docker exec` into its container. No nginx reload.
  */
 export function composeShadow(target: ComposeTarget, runtime: BackendRuntime): ShadowControl {
   const relayCall = async (call: HttpCall): Promise<RelayStatus> => {
-    const out = await compose(target, [
-      'exec',
-      '-T',
-      COMPOSE_RELAY_SERVICE,
+    const out = await execIn(target, COMPOSE_RELAY_SERVICE, [
       'node',
       '-e',
       SOCKET_PROBE_SCRIPT,
@@ -54,7 +51,7 @@ export function composeShadow(target: ComposeTarget, runtime: BackendRuntime): S
     if (answer.status !== 200) throw new Error(`the relay answered ${answer.status}: ${answer.body.slice(0, 200)}`);
     return RelayStatus.parse(JSON.parse(answer.body));
   };
-  const inNginx = (script: string) => compose(target, ['exec', '-T', ROUTER_SERVICE, 'sh', '-c', script]);
+  const inNginx = (script: string) => execIn(target, ROUTER_SERVICE, ['sh', '-c', script]);
 
   async function waitForRelay(): Promise<void> {
     const until = runtime.clock.now() + RELAY_ANSWER_TIMEOUT_MS;
@@ -141,14 +138,14 @@ export function composeShadow(target: ComposeTarget, runtime: BackendRuntime): S
             new DeployError('SHADOW_FAILED', `The relay could not write ${inRelay} in its container (${lastError}).`, {
               hint: `See \`docker logs ${COMPOSE_RELAY_CONTAINER}\`; its /tmp is a tmpfs of the container's memory.`,
             }),
-          copyOut: async (file) => writeFileSync(file, await compose(target, ['exec', '-T', COMPOSE_RELAY_SERVICE, 'cat', inRelay])),
+          copyOut: async (file) => writeFileSync(file, await execIn(target, COMPOSE_RELAY_SERVICE, ['cat', inRelay])),
         },
         request,
         name,
       );
       return { file: request.file, n: request.n, captured, timedOut, shadowWasOff };
     } finally {
-      await compose(target, ['exec', '-T', COMPOSE_RELAY_SERVICE, 'rm', '-f', inRelay]).catch(() => undefined);
+      await execIn(target, COMPOSE_RELAY_SERVICE, ['rm', '-f', inRelay]).catch(() => undefined);
       if (shadowWasOff) await off();
     }
   }

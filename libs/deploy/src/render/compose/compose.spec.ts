@@ -7,7 +7,7 @@ import { DEFAULT_DEPLOYMENT_SPEC, DeploymentSpec } from '../../spec/deployment-s
 import { applyOverrides } from '../../spec/overrides';
 import { renderNginxConf } from '../nginx/nginx';
 import { composeNginxSite } from '../nginx/nginx-site';
-import { composeAccessLogRotation, renderComposeFiles } from './compose';
+import { composeAccessLogRotation, renderComposeFiles, serviceContainer } from './compose';
 
 const files = renderComposeFiles(DEFAULT_DEPLOYMENT_SPEC);
 const byPath = Object.fromEntries(files.map((file) => [file.path, file.content]));
@@ -188,6 +188,27 @@ describe('renderComposeFiles', () => {
     });
     const one = parse(renderComposeFiles({ ...DEFAULT_DEPLOYMENT_SPEC, replicas: { perColor: 1, mustPass: 'all' } })[2].content).services;
     expect(Object.keys(one)).toEqual(['ml-service-green', 'nginx']);
+  });
+
+  it('names the container of every service it renders as serviceContainer says (`docker exec` reaches a service by it)', () => {
+    const spec = { ...DEFAULT_DEPLOYMENT_SPEC, replicas: { perColor: 3, mustPass: 'all' as const } };
+    spec.router = { ...spec.router, container: 'edge-router' };
+    const named = renderComposeFiles(spec).flatMap((file) =>
+      Object.entries(parse(file.content).services as Record<string, { container_name?: string }>).flatMap(([service, body]) =>
+        body.container_name === undefined ? [] : [[service, body.container_name]],
+      ),
+    );
+    expect(named.map(([service]) => service).sort()).toEqual([
+      'ml-service-blue',
+      'ml-service-blue-2',
+      'ml-service-blue-3',
+      'ml-service-green',
+      'ml-service-green-2',
+      'ml-service-green-3',
+      'nginx',
+      'shadow-relay',
+    ]);
+    expect(named.map(([service]) => [service, serviceContainer(spec, service as string)])).toEqual(named);
   });
 
   it("runs the shadow relay as its own service from blue's image: its socket in the volume, forwarding to every replica behind `preview`, its control socket in its own /tmp, no network, no port, restarted by its policy", () => {

@@ -94,6 +94,17 @@ export function replicaService(spec: DeploymentSpec, color: Color, replica: numb
   return replica === 1 ? colorService(spec, color) : `${colorService(spec, color)}-${replica}`;
 }
 
+/**
+ * The container a service of the generated files runs as (each has a `container_name`): what
+ * `docker exec` needs where `docker compose exec` takes the service.
+ */
+export function serviceContainer(spec: DeploymentSpec, service: string): string {
+  if (service === ROUTER_SERVICE) return spec.router.container;
+  if (service === COMPOSE_RELAY_SERVICE) return COMPOSE_RELAY_CONTAINER;
+  // A replica's service is named as its container (replicaService).
+  return service;
+}
+
 function baseFile(spec: DeploymentSpec) {
   return {
     version: COMPOSE_VERSION,
