@@ -1,17 +1,19 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type CanaryInterval, HistoryEntry, commandOutput } from '@mlbg/contract';
 import {
+  analysisLines,
   composeCanaryDeadlineMs,
   composeDashboardShowsWithinMs,
   composeReleaseDeadlineMs,
   intervalsToPass,
   intervalsToRollBack,
   loadDeploymentSpec,
+  startDashboardProcess,
 } from '@mlbg/deploy/testing';
 import { COMMAND_TIMEOUT_MS, deployCli, docker, dockerOk, exec, killProcess, WORKSPACE_ROOT } from './support/exec';
 import { healthVerdictMs } from './support/engine';
-import { startComposeDashboard } from './support/dashboard';
 import { ask, serving, waitUntil } from './support/http';
 import { answeredBetween, startLoad } from './support/load';
 import { recordTiming } from './support/timings';
@@ -33,7 +35,7 @@ const specOf = (analysis: Analysis) => ({ ...SPEC, canary: { ...SPEC.canary, ana
 /** A release recreates two replicas one by one, each healthy before the next (20-40 s here): its limit is the tool's own deadlines. */
 const RELEASE_TIMEOUT_MS = composeReleaseDeadlineMs(SPEC);
 /**
- * A test's limit on a canary (about a minute here): the tool's own deadlines for the intervals the
+ * A test's limit on a canary (20-30 s here alone, longer in a full run): the tool's own deadlines for the intervals the
  * outcome it expects may take (composeCanaryDeadlineMs), never a time that happened to hold. A
  * canary killed half way leaves the routes split, and the next test's release refused. The limit
  * is hours, made of engine commands that each took their whole timeout: a hang meets CI's own limit first.
@@ -56,22 +58,16 @@ const HANG = { failureLimit: 1, maxInconclusive: 1 };
 const HANG_LIMIT_MS = canaryLimit([50, 100], 3_000, 'rolled-back', HANG);
 const ENV_FILE = join(WORKSPACE_ROOT, '.env');
 
-interface Interval {
-  weight: number;
-  verdict: string;
-  startedAt: string;
-  durationMs: number;
-  probesSent: number;
-  canary: { requests: number; errorRate: number | null };
-  stable: { requests: number; errorRate: number | null };
-  judgement?: { checks: { name: string; verdict: string }[] };
+/**
+ * `deploy:canary --json`'s document, by the contract's schema. A canary that ran has a result (also
+ * when it was rolled back or stopped); `noop` and none are failures here.
+ */
+function canaryOutput(stdout: string) {
+  const out = commandOutput('canary').parse(JSON.parse(stdout));
+  if (out.result === null || out.result.kind === 'noop') throw new Error(`deploy:canary printed no canary run: ${stdout.slice(0, 500)}`);
+  return { ...out, result: out.result };
 }
-/** The parts of `deploy:canary --json`'s envelope (the contract's CommandOutput<'canary'>) these tests read. */
-interface CanaryOutput {
-  result: { kind: string; reason?: string; intervals: Interval[] };
-  error?: { code: string; message: string };
-}
-const verdicts = (interval: Interval | undefined) =>
+const verdicts = (interval: CanaryInterval | undefined) =>
   Object.fromEntries((interval?.judgement?.checks ?? []).map((check) => [check.name, check.verdict]));
 
 describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-alive clients', () => {
@@ -103,7 +99,7 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
     readFileSync(join(stateDir, 'history.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { command: string; outcome?: string; reason?: string; intervals?: Interval[] });
+      .map((line) => HistoryEntry.parse(JSON.parse(line)));
 
   it(
     "given blue released with live green's model, when a canary moves it 5 -> 25 -> 50 -> 100 %, then the judge passes each step, each step's share is its weight's, it is promoted, and no client request fails",
@@ -117,8 +113,8 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       );
       const report = await load.stop();
       load = undefined;
-      const out = JSON.parse(run.stdout) as CanaryOutput;
-      const analyses = run.stderr.split('\n').filter((line) => /^(analysis at| {2})/.test(line));
+      const out = canaryOutput(run.stdout);
+      const analyses = analysisLines(run.stderr);
       const took = out.result.intervals.map((interval) => `${interval.weight}% ${(interval.durationMs / 1000).toFixed(1)} s`).join(', ');
       console.log(`good canary in ${((Date.now() - started) / 1000).toFixed(0)} s (intervals: ${took}):\n${analyses.join('\n')}`);
       recordTiming('canary 5/25/50/100 promoted under load', Date.now() - started, `${report.requests} requests, ${report.failed} failed`);
@@ -199,7 +195,7 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
     'given a canary of green at 50 % under load, shown by the dashboard, when `deploy:canary --abort` runs, then everything is back on blue in one move and no client request fails',
     async () => {
       const started = Date.now();
-      const dashboard = await startComposeDashboard(stateDir);
+      const dashboard = await startDashboardProcess(stateDir, ['--backend=compose', '--read-only']);
       load = startLoad(80, 32);
       const running = cli(['canary', '--color=green', '--steps=50,100', '--interval=60s', '--json'], ABORTED_LIMIT_MS);
       expect(await untilGreenTakesTraffic(FIRST_MOVE_LIMIT_MS)).toBe(10);
@@ -227,7 +223,7 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
         canary: { state: 'running', stable: 'blue', canary: 'green', weight: 50, steps: [50, 100], step: 1 },
       });
       expect({ abort: abort.status, stderr: abort.status === 0 ? '' : abort.stderr }).toEqual({ abort: 0, stderr: '' });
-      const out = JSON.parse(run.stdout) as CanaryOutput;
+      const out = canaryOutput(run.stdout);
       expect({ status: run.status, kind: out.result.kind, error: out.error?.code }).toEqual({
         status: 1,
         kind: 'stopped',
@@ -272,13 +268,8 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       const run = await running;
       const report = await load.stop();
       load = undefined;
-      const out = JSON.parse(run.stdout) as CanaryOutput;
-      console.log(
-        `crash loop (${kills} kills): ${out.result.reason}\n${run.stderr
-          .split('\n')
-          .filter((line) => /^(analysis at| {2})/.test(line))
-          .join('\n')}`,
-      );
+      const out = canaryOutput(run.stdout);
+      console.log(`crash loop (${kills} kills): ${out.result.reason}\n${analysisLines(run.stderr).join('\n')}`);
       recordTiming(
         'canary of a crash-looping color rolled back',
         Date.now() - started,
@@ -335,13 +326,8 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       const run = await cli(['canary', '--color=green', '--steps=25,100', '--interval=3s', '--json'], NEGATED_LIMIT_MS);
       const report = await load.stop();
       load = undefined;
-      const out = JSON.parse(run.stdout) as CanaryOutput;
-      console.log(
-        `negated slope:\n${run.stderr
-          .split('\n')
-          .filter((line) => /^(analysis at| {2})/.test(line))
-          .join('\n')}`,
-      );
+      const out = canaryOutput(run.stdout);
+      console.log(`negated slope:\n${analysisLines(run.stderr).join('\n')}`);
       recordTiming(
         'canary of a wrong model rolled back under load',
         Date.now() - started,
@@ -366,11 +352,9 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
       expect(report.byStatus).toEqual({ '200': report.requests });
       // Asked afterwards of the window the canary ran in (nginx's log on the bind mount, the records in the containers): it fails on its answers.
       const judged = await cli(['judge', '--since=2m', '--color=green', '--json'], COMMAND_TIMEOUT_MS);
-      const again = JSON.parse(judged.stdout) as {
-        result: { judgement: { verdict: string; checks: { name: string; verdict: string }[] } };
-      };
-      expect({ status: judged.status, verdict: again.result.judgement.verdict }).toEqual({ status: 1, verdict: 'fail' });
-      expect(again.result.judgement.checks.find((check) => check.name === 'output-distribution')?.verdict).toBe('fail');
+      const again = commandOutput('judge').parse(JSON.parse(judged.stdout)).result;
+      expect({ status: judged.status, verdict: again?.judgement.verdict }).toEqual({ status: 1, verdict: 'fail' });
+      expect(again?.judgement.checks.find((check) => check.name === 'output-distribution')?.verdict).toBe('fail');
       // Clients saw the wrong model only at its weight, and all of live is back on blue.
       expect(await serving(80)).toMatchObject({ status: 200, color: 'blue', version: 'v1.1.0' });
       expect(await dockerOk(['exec', 'ml-nginx', 'sh', '-c', 'cd /run/mlbg && readlink live-slot-* | sort -u'])).toBe('blue');
@@ -408,13 +392,8 @@ describe('a canary on Compose (deploy:canary --backend=compose), under 32 keep-a
         expect(await untilGreenTakesTraffic(FIRST_MOVE_LIMIT_MS)).toBe(10);
         await dockerOk(['pause', 'ml-service-green', 'ml-service-green-2']);
         const run = await running;
-        const out = JSON.parse(run.stdout) as CanaryOutput;
-        console.log(
-          `hang: ${out.result.reason}\n${run.stderr
-            .split('\n')
-            .filter((line) => /^(analysis at| {2})/.test(line))
-            .join('\n')}`,
-        );
+        const out = canaryOutput(run.stdout);
+        console.log(`hang: ${out.result.reason}\n${analysisLines(run.stderr).join('\n')}`);
         expect({ status: run.status, kind: out.result.kind, error: out.error?.code }).toEqual({
           status: 1,
           kind: 'rolled-back',

@@ -1,9 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DiffReport } from '@mlbg/contract';
-import { StackHarness, composeDashboardShowsWithinMs } from '@mlbg/deploy/testing';
-import { startComposeDashboard } from './support/dashboard';
+import { type CommandResult, type DiffReport, type ResultCommand, type ShadowResult, cliOutput } from '@mlbg/contract';
+import { StackHarness, composeDashboardShowsWithinMs, startDashboardProcess } from '@mlbg/deploy/testing';
 import { deployCli, dockerOk, killProcess } from './support/exec';
 import { healthVerdictMs } from './support/engine';
 import { PREDICT_BODY, ask, waitUntil } from './support/http';
@@ -64,24 +63,25 @@ describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / ca
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  const cli = async <T>(...args: string[]) => {
-    const result = await deployCli([...args, '--backend=compose', '--json', `--state-dir=${stateDir}`], { timeoutMs: COMMAND_TIMEOUT_MS });
-    return { status: result.status, stderr: result.stderr, out: JSON.parse(result.stdout || '{}') as { ok: boolean; result: T } };
+  /** `deploy <command> --backend=compose --json`: its result by the contract's schema; one that printed none fails here, with its stderr. */
+  const cli = async <C extends ResultCommand>(command: C, ...args: string[]) => {
+    const run = await deployCli([command, ...args, '--backend=compose', '--json', `--state-dir=${stateDir}`], {
+      timeoutMs: COMMAND_TIMEOUT_MS,
+    });
+    const parsed = run.stdout.trim() === '' ? null : cliOutput(command).parse(JSON.parse(run.stdout));
+    const result = parsed && 'result' in parsed ? (parsed.result as CommandResult<C> | null) : null;
+    if (result === null)
+      throw new Error(`deploy ${command} ${args.join(' ')} exited ${run.status} with no result: ${run.stderr.slice(-2000)}`);
+    return { status: run.status, stderr: run.stderr, result };
   };
-  interface Relay {
-    received: number;
-    forwarded: number;
-    failed: number;
-    percent: number;
-  }
-  const relay = async () => (await cli<{ on: boolean; percent: number | null; relay: Relay | null }>('shadow', 'status')).out.result;
+  const relay = async () => (await cli('shadow', 'status')).result;
 
   it(
     'shadow on, 500 live requests: each answered by live blue, each copied to green through the relay, and deploy:diff compares them pair by pair',
     async () => {
       const started = Date.now();
-      const on = await cli<{ on: boolean; percent: number }>('shadow', 'on');
-      expect({ status: on.status, stderr: on.status === 0 ? '' : on.stderr, result: on.out.result }).toMatchObject({
+      const on = await cli('shadow', 'on');
+      expect({ status: on.status, stderr: on.status === 0 ? '' : on.stderr, result: on.result }).toMatchObject({
         status: 0,
         stderr: '',
         result: { on: true, percent: 100 },
@@ -96,7 +96,7 @@ describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / ca
         return (now && now.received - before >= 500 && now.forwarded + now.failed >= now.received) || JSON.stringify(now);
       });
       // The dashboard's page shows shadow on with the relay's counters, as it does locally (its /api/state, the contract's snapshot).
-      const dashboard = await startComposeDashboard(stateDir);
+      const dashboard = await startDashboardProcess(stateDir, ['--backend=compose', '--read-only']);
       try {
         await waitUntil('the dashboard shows the relay forwarding', composeDashboardShowsWithinMs(), async () => {
           const shadow = (await dashboard.state()).stack.status?.shadow;
@@ -106,17 +106,17 @@ describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / ca
       } finally {
         await dashboard.stop();
       }
-      const diff = await cli<{ report: DiffReport }>('diff');
-      composeReport = diff.out.result.report;
-      recordTiming('shadow on, 500 requests, diff', Date.now() - started, `${diff.out.result.report.pairs} pairs`);
-      expect(diff.out.result.report).toMatchObject({
+      const diff = await cli('diff');
+      composeReport = diff.result.report;
+      recordTiming('shadow on, 500 requests, diff', Date.now() - started, `${diff.result.report.pairs} pairs`);
+      expect(diff.result.report).toMatchObject({
         source: 'shadow',
         live: { color: 'blue', version: 'v1.1.0' },
         candidate: { color: 'green', version: 'v1.0.1' },
       });
       // Both colors keep 1,000 records per replica: the 500 live answers and their 500 copies are all there.
-      expect(diff.out.result.report.pairs).toBeGreaterThanOrEqual(500);
-      expect(diff.out.result.report.absDiff?.max).toBeGreaterThan(1);
+      expect(diff.result.report.pairs).toBeGreaterThanOrEqual(500);
+      expect(diff.result.report.absDiff?.max).toBeGreaterThan(1);
     },
     4 * COMMAND_TIMEOUT_MS,
   );
@@ -148,7 +148,7 @@ describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / ca
           expect({ status: answer.status, color: answer.headers['x-color'] }).toEqual({ status: 200, color: 'green' });
         }
         await waitUntil('the local relay forwarded the 500 copies', 30_000, async () => {
-          const status = (await stack.cli('shadow', 'status', '--json')).json<{ result: { relay: Relay | null } }>().result.relay;
+          const status = (await stack.cli('shadow', 'status', '--json')).json<{ result: ShadowResult }>().result.relay;
           return (status && status.received >= 500 && status.forwarded + status.failed >= status.received) || JSON.stringify(status);
         });
         const local = (await step('diff', '--json')).json<{ result: { report: DiffReport } }>().result.report;
@@ -166,8 +166,8 @@ describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / ca
     "the relay's process killed under 32 keep-alive clients: no live request fails, its restart policy brings it back, and it forwards again the share it was told",
     async () => {
       // A share other than the spec's (100): the relay the policy restarts must keep it (its state file in the volume).
-      const half = await cli<{ on: boolean; percent: number }>('shadow', 'on', '--percent=50');
-      expect({ status: half.status, percent: half.out.result.percent }).toEqual({ status: 0, percent: 50 });
+      const half = await cli('shadow', 'on', '--percent=50');
+      expect({ status: half.status, percent: half.result.percent }).toEqual({ status: 0, percent: 50 });
       const started = Date.now();
       const load = startLoad(80, 32);
       const restartsOf = async () => Number(await dockerOk(['inspect', '--format', '{{.RestartCount}}', 'ml-shadow-relay']));
@@ -196,9 +196,9 @@ describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / ca
       const load = startLoad(80, 4);
       try {
         const file = join(dir, 'live.jsonl');
-        const capture = await cli<{ captured: number; shadowWasOff: boolean }>('capture', '--n=50', `--out=${file}`);
+        const capture = await cli('capture', '--n=50', `--out=${file}`);
         expect({ status: capture.status, stderr: capture.status === 0 ? '' : capture.stderr }).toEqual({ status: 0, stderr: '' });
-        expect(capture.out.result).toMatchObject({ captured: 50, shadowWasOff: false });
+        expect(capture.result).toMatchObject({ captured: 50, shadowWasOff: false });
         const lines = readFileSync(file, 'utf8').trim().split('\n');
         expect(lines).toHaveLength(50);
         expect(JSON.parse(lines[0] ?? '')).toEqual(JSON.parse(PREDICT_BODY));
@@ -207,8 +207,8 @@ describe('shadow traffic, diff and capture on Compose (deploy:shadow / diff / ca
         expect(report.failures).toEqual([]);
         rmSync(dir, { recursive: true, force: true });
       }
-      const off = await cli<{ on: boolean }>('shadow', 'off');
-      expect({ status: off.status, on: off.out.result.on }).toEqual({ status: 0, on: false });
+      const off = await cli('shadow', 'off');
+      expect({ status: off.status, on: off.result.on }).toEqual({ status: 0, on: false });
       expect(await dockerOk(['exec', 'ml-nginx', 'sh', '-c', '[ -L /run/mlbg/shadow.sock ] && echo on || echo off'])).toBe('off');
     },
     2 * COMMAND_TIMEOUT_MS,

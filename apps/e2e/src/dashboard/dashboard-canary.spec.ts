@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { expect, MODELS, type Page, test, V1, V2 } from '../support/fixtures';
 import type { Stack } from '../support/fixtures';
 import { WORKSPACE_ROOT } from '../support/stack';
-import { type DashboardProcess, confirmAction, onlyLoopback, startDashboardProcess } from './dashboard';
+import { type DashboardProcess, startDashboardProcess } from '@mlbg/deploy/testing';
+import { confirmAction, onlyLoopback } from './dashboard';
 
 /** `DASHBOARD_SCREENSHOTS=1` also writes the README's screenshot of the canary card (apps/dashboard/docs). */
 const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? resolve(WORKSPACE_ROOT, 'apps/dashboard/docs') : undefined;

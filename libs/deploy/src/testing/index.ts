@@ -14,6 +14,11 @@ export type { ModelCard, ModelFunction, SampleSize, Traffic } from './judge-traf
 export { composeSwitchCommands, composeSwitchDeadlineMs } from './compose-switch-deadline';
 /** The deployment spec file, validated (the Compose suite reads the workspace's). */
 export { loadDeploymentSpec } from '../spec/load';
+/** The judge's analysis lines out of a canary's progress output. */
+export { analysisLines } from './canary-output';
+/** The CLI's dashboard as its own process, and its `/api/state` (the browser suite and the Compose suite). */
+export { startDashboardProcess } from './dashboard-process';
+export type { DashboardProcess } from './dashboard-process';
 /** One real local stack on free loopback ports (the Compose suite compares its diff report with Compose's). */
 export { StackHarness } from './stack-harness';
 /** The longest a canary, a release and a status on Compose may take by the tool's own deadlines (the Compose suite's limits on them, and on the dashboard showing a change). */

@@ -5,6 +5,7 @@ import { type CanaryEntry, readHistory } from '../../history/history';
 import { startLoad } from '../../testing/load';
 import { describeWithBinary, findBinary } from '../../testing/real-tools';
 import { type CliRun, StackHarness, WORKSPACE_ROOT } from '../../testing/stack-harness';
+import { analysisLines } from '../../testing/canary-output';
 
 jest.setTimeout(300_000);
 const NGINX = findBinary('nginx');
@@ -59,12 +60,7 @@ describeWithBinary(NGINX, 'nginx')("the canary's judge on the local stack (real 
     expect((await stack.cli('release', '--model=models/fixtures/negated-slope/model.onnx', '--color=green')).code).toBe(0);
     const run = await underLoad(() => stack.cli('canary', ...RUN));
     const json = resultOf(run);
-    console.log(
-      `wrong model:\n${run.stderr
-        .split('\n')
-        .filter((line) => /^(analysis at| {2})/.test(line))
-        .join('\n')}`,
-    );
+    console.log(`wrong model:\n${analysisLines(run.stderr).join('\n')}`);
     expect({ code: run.code, kind: json.result.kind, error: json.error?.code }).toEqual({
       code: 1,
       kind: 'rolled-back',
@@ -106,12 +102,7 @@ describeWithBinary(NGINX, 'nginx')("the canary's judge on the local stack (real 
     expect((await stack.cli('release', '--model=models/fixtures/honest-copy/model.onnx', '--color=green')).code).toBe(0);
     const run = await underLoad(() => stack.cli('canary', ...RUN));
     const json = resultOf(run);
-    console.log(
-      `honest copy:\n${run.stderr
-        .split('\n')
-        .filter((line) => /^(analysis at| {2})/.test(line))
-        .join('\n')}`,
-    );
+    console.log(`honest copy:\n${analysisLines(run.stderr).join('\n')}`);
     expect({ code: run.code, kind: json.result.kind }).toEqual({ code: 0, kind: 'promoted' });
     const passed = json.result.intervals.filter((interval) => interval.verdict === 'pass');
     expect(verdicts(passed.at(-1))).toMatchObject({ 'output-distribution': 'pass' });

@@ -12,6 +12,7 @@ import { DEFAULT_PREFLIGHT_GATES } from '../../spec/deployment-spec';
 import { localMeter, localServedBetween } from '../../backends/local/canary-meter';
 import type { Clock } from '../../effects/deps';
 import { answer, fakeBackend, fakeClock } from '../../testing/fakes';
+import { analysisLines } from '../../testing/canary-output';
 import { type CanaryRequest, type CanaryResult, canaryCommand, canaryFailure } from './canary';
 import type { CanaryRun } from './canary-progress-file';
 import { type CommandContext, stateFolderStores } from '../context';
@@ -179,7 +180,12 @@ describe('what a user sees of a canary (progress lines, status file, history, re
   });
 
   it('given healthy traffic, when a canary runs, then it advances step by step and is promoted, verified through nginx', async () => {
-    expect(view(await canary(scriptedBackend({ perRead: 1_000 }), start, {}))).toEqual({
+    const seen = await canary(scriptedBackend({ perRead: 1_000 }), start, {});
+    // The suites' filter of a canary's stderr keeps the analyses whole (their check lines too) and nothing else.
+    const analyses = seen.lines.filter((line) => line.startsWith('analysis at '));
+    expect(analyses).toHaveLength(2);
+    expect(analysisLines(`${seen.lines.join('\n')}\n`)).toEqual(analyses.join('\n').split('\n'));
+    expect(view(seen)).toEqual({
       result:
         'promoted (ok) at 100%, live blue 0 / green 100, preview blue, v1.0.0 -> v1.1.0, 2 interval(s), gates health-streak, predict, signature, router-serves-target',
       routeMoves: [25, 50, 100],
