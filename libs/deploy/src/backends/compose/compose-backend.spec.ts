@@ -12,6 +12,7 @@ import { composeSwitchCommands } from '../../testing/compose-switch-deadline';
 import { WORKSPACE_ROOT } from '../../testing/stack-harness';
 import { answer, fakeClock, recordingRunner } from '../../testing/fakes';
 import {
+  type EngineCommands,
   SOCKET_PROBE_SCRIPT,
   composeBackend,
   composeFlipScript,
@@ -136,6 +137,12 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     preflight: gatesNamed(DEFAULT_PREFLIGHT_GATES),
   });
   const runtime = { clock: fakeClock(), progress: () => undefined };
+  /** The Compose backend over a scripted engine, with docker's commands (or `commands`) and nginx answering 200. */
+  const backendOver = (
+    run: CommandRunner,
+    commands: EngineCommands = { composeCommand: ['docker', 'compose'], execCommand: ['docker', 'exec'] },
+  ) =>
+    composeBackend({ spec: DEFAULT_DEPLOYMENT_SPEC, run, http: async () => answer(200, {}), workspaceRoot: '/repo', ...commands }, runtime);
   /** One replica per color unless told: the commands of one replica are easy to list. */
   const backendFor = (compose: ReturnType<typeof scriptedCompose>, replicas = 1) =>
     composeBackend(
@@ -398,17 +405,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
     const runner = recordingRunner([
       { match: (line) => line.includes('readlink'), result: { code: 1, stderr: 'service "nginx" is not running' } },
     ]);
-    const backend = composeBackend(
-      {
-        spec: DEFAULT_DEPLOYMENT_SPEC,
-        run: runner,
-        http: async () => answer(200, {}),
-        workspaceRoot: '/repo',
-        composeCommand: ['docker', 'compose'],
-        execCommand: ['docker', 'exec'],
-      },
-      runtime,
-    );
+    const backend = backendOver(runner);
     const error = await switchTraffic(context(backend), {}).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DeployError);
     expect(error).toMatchObject({ code: 'COMPOSE_FAILED', message: expect.stringContaining('exited 1: service "nginx" is not running') });
@@ -449,16 +446,7 @@ describe('the switch on Compose (a recording command runner: no Docker engine he
       },
       { match: () => true, result: { code: 1, stderr: 'not scripted' } },
     ]);
-    const backend = composeBackend(
-      {
-        spec: DEFAULT_DEPLOYMENT_SPEC,
-        run: runner,
-        http: async () => answer(200, {}),
-        workspaceRoot: '/repo',
-        composeCommand: ['docker', 'compose'],
-      },
-      runtime,
-    );
+    const backend = backendOver(runner, { composeCommand: ['docker', 'compose'] });
     expect(await backend.readRoutes()).toEqual({ live: allTo('green'), preview: allTo('blue') });
     expect(runner.lines()).toEqual([`${COMPOSE} exec -T nginx sh -c ${composeReadLinksScript()}`]);
   });
