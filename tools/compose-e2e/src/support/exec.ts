@@ -87,16 +87,13 @@ export async function dockerOk(args: readonly string[], options: Partial<ExecOpt
 }
 
 /**
- * The deploy CLI itself, through swc-node as `nx run` would start it, but without Nx: Nx takes
- * `--target` for itself (the other engineer renames it to `--backend`), and this suite must not
- * depend on that rename.
+ * The deploy CLI as `deploy:build` compiled it (what the image ships and CD runs there), not through
+ * swc-node: compiling the CLI at each start costs about half a second of CPU, and the suite starts it
+ * dozens of times (the e2e target builds it first). Without Nx: Nx takes `--target` for itself.
  */
+export const BUILT_DEPLOY_CLI = 'dist/node_modules/@mlbg/deploy/src/cli/main.js';
 export function deployCli(args: readonly string[], options: Partial<ExecOptions> = {}): Promise<ExecResult> {
-  return exec(process.execPath, ['-r', '@swc-node/register', 'libs/deploy/src/cli/main.ts', ...args], {
-    timeoutMs: COMMAND_TIMEOUT_MS,
-    ...options,
-    env: { SWC_NODE_PROJECT: 'libs/deploy/tsconfig.lib.json', ...options.env },
-  });
+  return exec(process.execPath, [BUILT_DEPLOY_CLI, ...args], { timeoutMs: COMMAND_TIMEOUT_MS, ...options });
 }
 
 /** SIGKILL to a process of this host (a container's, by its host pid): as root, else through sudo. */

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ENGINE_DIR, ENGINE_SCRIPTS, readEngineEnv } from './engine';
-import { WORKSPACE_ROOT } from './exec';
+import { BUILT_DEPLOY_CLI, WORKSPACE_ROOT } from './exec';
 import { recordTiming, TIMINGS_FILE } from './timings';
 
 /** The ports the seed's files publish: nginx, blue, green. */
@@ -25,6 +25,10 @@ function canBind(port: number): Promise<NodeJS.ErrnoException | null> {
  * unchanged, so it needs 80, 8081 and 8082 themselves.
  */
 export default async function globalSetup(): Promise<void> {
+  if (!existsSync(join(WORKSPACE_ROOT, BUILT_DEPLOY_CLI)))
+    throw new Error(
+      `The Compose suite runs the built deploy CLI (${BUILT_DEPLOY_CLI}), which is missing: \`npx nx run deploy:build\` (the e2e target builds it first).`,
+    );
   mkdirSync(ENGINE_DIR, { recursive: true });
   rmSync(TIMINGS_FILE, { force: true });
   const started = Date.now();
